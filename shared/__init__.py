@@ -1,0 +1,4 @@
+"""Contracts every Switchboard process imports: envelope, handoff, audit, settings, errors.
+
+Nothing business-specific lives here.
+"""

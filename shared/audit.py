@@ -1,0 +1,83 @@
+"""The audit record and its hash chain (pure functions; storage lives in the gateway).
+
+Each record's ``hash`` is SHA-256 over the canonical JSON of every other field, including
+``prev_hash``. Changing, removing or reordering any record breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+GENESIS_HASH = "0" * 64
+
+Decision = Literal["allow", "deny", "approval-required", "approved", "rejected"]
+
+
+class AuditRecord(BaseModel):
+    seq: int
+    id: str
+    time: str
+    kind: Literal["decision", "outcome"] = "decision"
+    conversation_id: str | None = None
+    trace_id: str | None = None
+    agent: str
+    tool: str
+    customer_id: str | None = None
+    arguments: dict[str, Any]
+    arguments_digest: str
+    decision: Decision
+    policy_ids: list[str]
+    reason: str = ""
+    approver: str | None = None
+    outcome: str | None = None
+    latency_ms: float | None = None
+    prev_hash: str
+    hash: str = ""
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def record_hash(fields: dict[str, Any]) -> str:
+    body = {k: v for k, v in fields.items() if k != "hash"}
+    return digest(body)
+
+
+class ChainReport(BaseModel):
+    intact: bool
+    count: int
+    first_broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(records: Iterable[dict[str, Any]]) -> ChainReport:
+    """Walk records in ``seq`` order; report the first one whose link or hash is wrong."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for rec in records:
+        seq = rec.get("seq")
+        if seq != expected_seq:
+            return ChainReport(
+                intact=False, count=count, first_broken_seq=expected_seq,
+                reason=f"record {expected_seq} is missing (found {seq})",
+            )
+        if rec.get("prev_hash") != prev:
+            return ChainReport(intact=False, count=count, first_broken_seq=seq, reason="previous-hash link broken")
+        if record_hash(rec) != rec.get("hash"):
+            return ChainReport(intact=False, count=count, first_broken_seq=seq, reason="record content changed")
+        prev = rec["hash"]
+        expected_seq += 1
+        count += 1
+    return ChainReport(intact=True, count=count)

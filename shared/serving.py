@@ -1,0 +1,96 @@
+"""Serving an ASGI app with uvicorn on a socket we bound ourselves.
+
+Binding first lets a caller know every URL (ports included) before any app is built, which
+AgentCards and the topology need. Start-up is announced on an event rather than polled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from shared.errors import ConfigurationError
+
+
+class _Server(uvicorn.Server):
+    """Announces start-up on ``ready``; leaves signal handling to its owner (many servers, one loop)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    # IPPROTO_TCP explicitly: with proto 0 asyncio never sets TCP_NODELAY on accepted connections,
+    # and every loopback round trip then waits ~40 ms on delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@dataclass
+class RunningServer:
+    name: str
+    server: _Server
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        with contextlib.suppress(Exception, SystemExit):
+            await self.task
+
+
+async def start(
+    name: str, app: ASGIApp, sock: socket.socket, *, log_level: str = "warning", timeout: float = 60.0
+) -> RunningServer:
+    """Serve ``app`` on ``sock`` and return once it accepts connections (or say why it did not)."""
+    config = uvicorn.Config(app, log_level=log_level, lifespan="auto", access_log=False)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"serve {name}")
+    ready = asyncio.create_task(server.ready.wait())
+    done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if ready not in done:
+        ready.cancel()
+        reason = ""
+        if task in done and not task.cancelled() and task.exception() and not isinstance(task.exception(), SystemExit):
+            reason = f": {task.exception()}"
+        elif task not in done:
+            server.should_exit = True
+            reason = f": not ready after {timeout:.0f} s"
+        raise ConfigurationError(f"{name} failed to start{reason}", hint="the log lines above say why")
+    return RunningServer(name, server, task)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, *, host: str = "127.0.0.1", name: str = "app") -> AsyncIterator[str]:
+    """Serve ``app`` on a free port for the duration of the block; yields its base URL."""
+    sock = bind(host)
+    running = await start(name, app, sock)
+    try:
+        yield url_of(sock)
+    finally:
+        await running.stop()

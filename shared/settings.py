@@ -1,0 +1,64 @@
+"""Settings from the environment (``SWITCHBOARD_*``) and the service topology.
+
+The embedded default lays every service out on consecutive ports from ``base_port``;
+scale-out deployments pass explicit URLs instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AGENTS: tuple[str, ...] = ("identity", "billing", "payment", "support", "escalation")
+SYSTEMS: tuple[str, ...] = ("crm", "billing", "payments", "support", "identity", "network")
+
+MCP_PATH = "/mcp"
+A2A_JSONRPC_PATH = "/a2a/jsonrpc"
+
+
+class Settings(BaseSettings):
+    """Everything an operator may set. Each field is also ``SWITCHBOARD_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    base_port: int = 8700
+    agent_urls: list[str] | None = None
+    extra_agent_urls: list[str] = []
+    max_message_chars: int = 2000
+    route_threshold: float = 0.45
+    a2a_timeout_seconds: float = 20.0
+    mcp_timeout_seconds: float = 10.0
+    customers: int = 240
+    dataset_seed: int = 7
+    auth_context_ttl_seconds: int = 1800
+
+
+class Topology(BaseModel):
+    """Where each service listens. Built once at start-up and handed to every service."""
+
+    orchestrator: str
+    gateway: str
+    agents: dict[str, str]
+    systems: dict[str, str]
+
+    @classmethod
+    def embedded(cls, host: str, base_port: int) -> Topology:
+        def url(offset: int) -> str:
+            return f"http://{host}:{base_port + offset}"
+
+        return cls(
+            orchestrator=url(0),
+            gateway=url(10),
+            agents={name: url(21 + i) for i, name in enumerate(AGENTS)},
+            systems={name: url(31 + i) for i, name in enumerate(SYSTEMS)},
+        )
+
+    def gateway_mcp_url(self) -> str:
+        return self.gateway + MCP_PATH
+
+    def system_mcp_url(self, system: str) -> str:
+        return self.systems[system] + MCP_PATH

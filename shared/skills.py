@@ -1,0 +1,78 @@
+"""Loading skills in the open Agent Skills layout: ``skills/<name>/SKILL.md``.
+
+Front matter (YAML): ``name``, ``description`` and ``metadata`` with ``agent`` (the owning
+specialist), ``version`` and optional ``tags`` (comma separated). The body holds the procedure,
+an ``## Examples`` list (customer phrasings, used by routing and the AgentCard) and
+``## Test scenarios``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from shared.errors import ConfigurationError
+
+SKILLS_DIR = Path(__file__).resolve().parent.parent / "skills"
+
+_FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.DOTALL)
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str
+    description: str
+    agent: str
+    version: str
+    tags: tuple[str, ...]
+    examples: tuple[str, ...]
+    body: str
+    path: Path = field(compare=False)
+
+
+def _section(body: str, title: str) -> list[str]:
+    match = re.search(rf"^## {re.escape(title)}\s*\n(.*?)(?=^## |\Z)", body, re.DOTALL | re.MULTILINE)
+    if not match:
+        return []
+    return [line[2:].strip() for line in match.group(1).splitlines() if line.startswith("- ")]
+
+
+def load_skill(path: Path) -> Skill:
+    text = path.read_text(encoding="utf-8")
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise ConfigurationError(f"{path}: missing YAML front matter", hint="start the file with a --- block")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: front matter is not valid YAML: {exc}") from exc
+    name = meta.get("name", "")
+    if not _NAME.match(str(name)) or name != path.parent.name:
+        raise ConfigurationError(
+            f"{path}: name {name!r} must be lowercase-hyphenated and equal the folder name"
+        )
+    extra = meta.get("metadata") or {}
+    if not meta.get("description") or not extra.get("agent"):
+        raise ConfigurationError(f"{path}: needs description and metadata.agent")
+    tags = tuple(t.strip() for t in str(extra.get("tags", "")).split(",") if t.strip())
+    body = match.group(2)
+    return Skill(
+        name=name,
+        description=str(meta["description"]).strip(),
+        agent=str(extra["agent"]),
+        version=str(extra.get("version", "1.0")),
+        tags=tags,
+        examples=tuple(_section(body, "Examples")),
+        body=body,
+        path=path,
+    )
+
+
+def load_skills(root: Path = SKILLS_DIR, agent: str | None = None) -> list[Skill]:
+    """All skills under ``root`` (sorted by name), optionally only one agent's."""
+    skills = [load_skill(p) for p in sorted(root.glob("*/SKILL.md"))]
+    return [s for s in skills if agent is None or s.agent == agent]

@@ -1,0 +1,47 @@
+"""Conventions shared by the MCP servers, the governance gateway and the agents.
+
+Every tool in the action catalog declares in its MCP ``_meta`` which argument names the
+customer (``switchboard/subject``) so the gateway can bind the call to the verified auth
+context without knowing the tool.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+SUBJECT_META_KEY = "switchboard/subject"
+"""Tool ``_meta``: ``{"arg": <argument name>, "kind": <CustomerKeys field>}``; absent = not customer-scoped."""
+
+VERSION_META_KEY = "switchboard/version"
+"""Tool ``_meta``: the action's contract version (an integer, bumped on breaking change)."""
+
+CALL_META_KEY = "switchboard/call"
+"""Request ``_meta`` the gateway adds upstream: the CallContext below."""
+
+IDEMPOTENCY_ARG = "idempotency_key"
+"""Write tools take this argument; the reference backends honour it (same key, same result)."""
+
+
+class ToolSubject(BaseModel):
+    arg: str
+    kind: str  # customer_id | email | msisdn | account_number
+
+
+class CallContext(BaseModel):
+    """What the gateway tells an MCP server about an authorized call."""
+
+    agent: str
+    conversation_id: str
+    customer_id: str | None = None
+    traceparent: str | None = None
+    audit_id: str
+
+
+def catalog_name(system: str, tool: str) -> str:
+    """Name of an upstream tool in the gateway's catalog, e.g. ``payments.issue_refund``."""
+    return f"{system}.{tool}"
+
+
+def split_catalog_name(name: str) -> tuple[str, str]:
+    system, _, tool = name.partition(".")
+    return system, tool
