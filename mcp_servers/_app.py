@@ -1,0 +1,189 @@
+"""The ASGI app around one system's MCP server: gateway-only access, health, lifespan.
+
+MCP servers accept calls only from the governance gateway: every request to the MCP endpoint
+must carry the gateway's bearer token, checked by a pure ASGI middleware before the MCP
+transport sees the request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_servers.billing import server as billing_server
+from mcp_servers.billing.backend import SqliteBillingBackend
+from mcp_servers.crm import server as crm_server
+from mcp_servers.crm.backend import SqliteCrmBackend
+from mcp_servers.identity import server as identity_server
+from mcp_servers.identity.backend import SqliteIdentityBackend
+from mcp_servers.network import server as network_server
+from mcp_servers.network.backend import SqliteNetworkBackend
+from mcp_servers.payments import server as payments_server
+from mcp_servers.payments.backend import SqlitePaymentsBackend
+from mcp_servers.support import server as support_server
+from mcp_servers.support.backend import SqliteSupportBackend
+from shared.errors import ConfigurationError, Unauthenticated
+from shared.settings import MCP_PATH, SYSTEMS
+
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+class Backend(Protocol):
+    """What the app needs from any backend: it is opened at start-up and closed at shutdown."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Options:
+    data_dir: Path
+    identity_private_pem: str | None
+    auth_context_ttl_seconds: int
+
+
+def _db(options: _Options, system: str) -> Path:
+    return options.data_dir / "systems" / f"{system}.db"
+
+
+def _identity(options: _Options) -> tuple[Backend, MCPServer]:
+    if not options.identity_private_pem:
+        raise ConfigurationError(
+            "the identity system needs the private key that signs auth contexts",
+            hint="pass identity_private_pem (from the service secrets)",
+        )
+    backend = SqliteIdentityBackend(
+        _db(options, "identity"),
+        private_pem=options.identity_private_pem,
+        ttl_seconds=options.auth_context_ttl_seconds,
+        outbox_dir=options.data_dir,
+    )
+    return backend, identity_server.build_server(backend)
+
+
+def _simple[B: Backend](
+    system: str, make_backend: Callable[[Path], B], make_server: Callable[[B], MCPServer]
+) -> Callable[[_Options], tuple[Backend, MCPServer]]:
+    def factory(options: _Options) -> tuple[Backend, MCPServer]:
+        backend = make_backend(_db(options, system))
+        return backend, make_server(backend)
+
+    return factory
+
+
+_FACTORIES: dict[str, Callable[[_Options], tuple[Backend, MCPServer]]] = {
+    "crm": _simple("crm", SqliteCrmBackend, crm_server.build_server),
+    "billing": _simple("billing", SqliteBillingBackend, billing_server.build_server),
+    "payments": _simple("payments", SqlitePaymentsBackend, payments_server.build_server),
+    "support": _simple("support", SqliteSupportBackend, support_server.build_server),
+    "network": _simple("network", SqliteNetworkBackend, network_server.build_server),
+    "identity": _identity,
+}
+assert set(_FACTORIES) == set(SYSTEMS)
+
+
+class GatewayOnly:
+    """Pure ASGI middleware: HTTP 401 JSON unless ``Authorization: Bearer <gateway token>``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        if not token:
+            raise ConfigurationError("the gateway token is empty", hint="pass the gateway token from secrets")
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+        self._refusal = json.dumps(
+            Unauthenticated(
+                "only the governance gateway may call this MCP server",
+                hint="send the request through the gateway",
+            ).to_dict()
+        ).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        presented = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        if hmac.compare_digest(presented, self._expected):
+            await self._app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(self._refusal)).encode()),
+                    (b"www-authenticate", b'Bearer realm="switchboard-mcp"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": self._refusal})
+
+
+def _transport_security(allowed_hosts: list[str] | None) -> TransportSecuritySettings:
+    hosts = ["127.0.0.1", "localhost", "[::1]", *(allowed_hosts or [])]
+    with_ports = [h for host in hosts for h in (host, f"{host}:*")]
+    origins = [f"http://{h}" for h in with_ports]
+    return TransportSecuritySettings(allowed_hosts=with_ports, allowed_origins=origins)
+
+
+def build_app(
+    system: str,
+    *,
+    data_dir: Path,
+    gateway_token: str,
+    identity_private_pem: str | None = None,
+    auth_context_ttl_seconds: int = 1800,
+    allowed_hosts: list[str] | None = None,
+) -> Starlette:
+    """The ASGI app serving one enterprise system: MCP at ``/mcp`` and ``GET /healthz``.
+
+    The lifespan opens the system's backend (the dataset must be seeded) and runs the MCP
+    session manager; requests to ``/mcp`` without the gateway's bearer token get HTTP 401.
+    """
+    factory = _FACTORIES.get(system)
+    if factory is None:
+        raise ConfigurationError(f"unknown system {system!r}", hint=f"use one of {', '.join(SYSTEMS)}")
+    options = _Options(Path(data_dir), identity_private_pem, auth_context_ttl_seconds)
+    backend, server = factory(options)
+    mcp_app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=MAX_REQUEST_BYTES,
+        transport_security=_transport_security(allowed_hosts),
+    )
+    health = {"status": "ok", "system": system, "tools": 0}
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse(health)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await backend.open()
+        health["tools"] = len(await server.list_tools())
+        try:
+            async with server.session_manager.run():
+                yield
+        finally:
+            await backend.close()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Mount("/", app=GatewayOnly(mcp_app, gateway_token)),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,60 @@
+"""Billing tool outputs. Money is in pounds (GBP) with two decimals."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Account(BaseModel):
+    msisdn: str
+    plan_id: str
+    plan_name: str
+    monthly_fee: float
+    status: str
+    balance_due: float
+    next_bill_date: str
+
+
+class InvoiceLine(BaseModel):
+    description: str
+    amount: float
+
+
+class Invoice(BaseModel):
+    invoice_id: str
+    period: str
+    issued_on: str
+    total: float
+    status: str
+    lines: list[InvoiceLine]
+
+
+class Invoices(BaseModel):
+    invoices: list[Invoice] = Field(description="newest first")
+
+
+class Plan(BaseModel):
+    plan_id: str
+    name: str
+    monthly_fee: float
+    data_gb: int
+    features: list[str]
+
+
+class Plans(BaseModel):
+    plans: list[Plan]
+
+
+class Entitlements(BaseModel):
+    msisdn: str
+    plan_id: str
+    plan_name: str
+    features: list[str]
+    data_gb: int
+    updated_at: str = Field(description="when the plan last changed; billing is the source of truth")
+
+
+class PlanChange(BaseModel):
+    old_plan_id: str
+    new_plan_id: str
+    effective_from: str

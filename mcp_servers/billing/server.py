@@ -1,0 +1,61 @@
+"""Billing as an MCP server (accounts keyed by msisdn; the source of truth for plans)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from mcp_servers._tooling import (
+    IDEMPOTENT_WRITE,
+    READ_ONLY,
+    IdempotencyKey,
+    Msisdn,
+    RecordId,
+    act,
+    require_call_context,
+    tool_meta,
+)
+from mcp_servers.billing.backend import BillingBackend
+from mcp_servers.billing.models import Account, Entitlements, Invoices, PlanChange, Plans
+
+
+def build_server(backend: BillingBackend) -> MCPServer:
+    server = MCPServer(
+        "billing",
+        version="1",
+        instructions="Plans, invoices and entitlements, by msisdn.",
+        log_level="WARNING",
+    )
+    by_msisdn = tool_meta("msisdn", "msisdn")
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def get_account(msisdn: Msisdn) -> Account:
+        """The billing account: current plan, status and balance due."""
+        return await act(backend.get_account(msisdn))
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def list_invoices(msisdn: Msisdn, limit: Annotated[int, Field(ge=1, le=24)] = 6) -> Invoices:
+        """Recent invoices with their lines, newest first."""
+        return await act(backend.list_invoices(msisdn, limit))
+
+    @server.tool(annotations=READ_ONLY, meta=tool_meta())
+    async def list_plans() -> Plans:
+        """Every plan on offer with its data allowance and features."""
+        return await act(backend.list_plans())
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def get_entitlements(msisdn: Msisdn) -> Entitlements:
+        """What the customer's current plan includes. Trust this over any other copy of the plan."""
+        return await act(backend.get_entitlements(msisdn))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_msisdn)
+    async def change_plan(
+        msisdn: Msisdn, plan_id: RecordId, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> PlanChange:
+        """Move the customer to another plan, starting now."""
+        call = require_call_context(ctx)
+        return await act(backend.change_plan(msisdn, plan_id, idempotency_key, call))
+
+    return server

@@ -1,0 +1,101 @@
+"""The CRM backend interface and its SQLite reference implementation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._time import iso, live_time, utcnow
+from mcp_servers.crm.models import Interaction, Interactions, LoggedInteraction, Profile
+from mcp_servers.crm.schema import SCHEMA
+from shared.errors import NotFound
+from shared.tools import CallContext
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    email: str
+    channel: str
+    topic: str
+    summary: str
+    outcome: str
+    conversation_id: str
+
+
+class CrmBackend(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def get_profile(self, email: str) -> Profile: ...
+    async def list_interactions(self, email: str, limit: int) -> Interactions: ...
+    async def log_interaction(
+        self, new: NewInteraction, key: str, call: CallContext
+    ) -> LoggedInteraction: ...
+
+
+def _no_customer(email: str) -> NotFound:
+    return NotFound(
+        f"no CRM customer with email {email}", hint="check the email on the verified customer's keys"
+    )
+
+
+class SqliteCrmBackend(SqliteBackend):
+    schema = SCHEMA
+
+    async def _require(self, email: str) -> None:
+        if await self.fetchone("SELECT 1 FROM profiles WHERE email = ?", (email,)) is None:
+            raise _no_customer(email)
+
+    async def get_profile(self, email: str) -> Profile:
+        row = await self.fetchone("SELECT * FROM profiles WHERE email = ?", (email.lower(),))
+        if row is None:
+            raise _no_customer(email)
+        return Profile(**dict(row))
+
+    async def list_interactions(self, email: str, limit: int) -> Interactions:
+        email = email.lower()
+        await self._require(email)
+        rows = await self.fetchall("SELECT * FROM interactions WHERE email = ?", (email,))
+        now = utcnow()
+        found = [
+            Interaction(
+                interaction_id=r["interaction_id"],
+                channel=r["channel"],
+                started_at=r["started_at"] or live_time(r["age_minutes"], now=now),
+                topic=r["topic"],
+                summary=r["summary"],
+                outcome=r["outcome"],
+                conversation_id=r["conversation_id"],
+            )
+            for r in rows
+        ]
+        found.sort(key=lambda x: x.started_at, reverse=True)
+        return Interactions(interactions=found[:limit])
+
+    async def log_interaction(self, new: NewInteraction, key: str, call: CallContext) -> LoggedInteraction:
+        email = new.email.lower()
+        await self._require(email)
+
+        async def write() -> dict[str, str]:
+            interaction_id = f"INT-{secrets.token_hex(5).upper()}"
+            await self.db.execute(
+                "INSERT INTO interactions (interaction_id, email, channel, started_at, topic, summary,"
+                " outcome, conversation_id, agent, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    interaction_id,
+                    email,
+                    new.channel,
+                    iso(utcnow()),
+                    new.topic,
+                    new.summary,
+                    new.outcome,
+                    new.conversation_id,
+                    call.agent,
+                    call.audit_id,
+                ),
+            )
+            return {"interaction_id": interaction_id}
+
+        args = {**new.__dict__, "email": email}
+        return LoggedInteraction.model_validate(await self.idempotent("log_interaction", key, args, write))

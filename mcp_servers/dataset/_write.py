@@ -1,0 +1,202 @@
+"""Writing the generated dataset into the six system databases (stdlib sqlite3, once at seeding)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+from mcp_servers import _idempotency
+from mcp_servers._time import iso
+from mcp_servers.billing.schema import SCHEMA as BILLING_SCHEMA
+from mcp_servers.crm.schema import SCHEMA as CRM_SCHEMA
+from mcp_servers.dataset._catalog import ARTICLES, PLANS
+from mcp_servers.dataset._generate import OUTAGE_ROWS, Dataset
+from mcp_servers.identity.schema import SCHEMA as IDENTITY_SCHEMA
+from mcp_servers.network.schema import SCHEMA as NETWORK_SCHEMA
+from mcp_servers.payments.schema import SCHEMA as PAYMENTS_SCHEMA
+from mcp_servers.support.schema import SCHEMA as SUPPORT_SCHEMA
+
+
+def _write_crm(db: sqlite3.Connection, ds: Dataset) -> None:
+    db.executemany(
+        "INSERT INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.email,
+                f"{c.first_name} {c.last_name}",
+                c.segment,
+                c.preferred_channel,
+                c.area,
+                c.customer_since.isoformat(),
+                (c.previous_plan or c.plan).name,
+            )
+            for c in ds.customers
+        ],
+    )
+    db.executemany(
+        "INSERT INTO interactions (interaction_id, email, channel, started_at, age_minutes, topic, summary,"
+        " outcome, conversation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                x.interaction_id,
+                x.email,
+                x.channel,
+                iso(x.started_at) if x.started_at else None,
+                x.age_minutes,
+                x.topic,
+                x.summary,
+                x.outcome,
+                x.conversation_id,
+            )
+            for x in ds.interactions
+        ],
+    )
+
+
+def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
+    db.executemany(
+        "INSERT INTO plans VALUES (?, ?, ?, ?, ?)",
+        [(p.plan_id, p.name, p.monthly_fee_pence, p.data_gb, json.dumps(list(p.features))) for p in PLANS],
+    )
+    next_bill = ds.reference_date.replace(day=1)
+    next_bill = (
+        next_bill.replace(year=next_bill.year + 1, month=1)
+        if next_bill.month == 12
+        else next_bill.replace(month=next_bill.month + 1)
+    )
+    db.executemany(
+        "INSERT INTO accounts VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                c.msisdn,
+                c.plan.plan_id,
+                "active",
+                next_bill.isoformat(),
+                iso(datetime.combine(c.plan_changed_on, time(9, 0), UTC)),
+            )
+            for c in ds.customers
+        ],
+    )
+    db.executemany(
+        "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (v.invoice_id, v.msisdn, v.period, v.issued_on.isoformat(), v.total_pence, v.status)
+            for v in ds.invoices
+        ],
+    )
+    db.executemany(
+        "INSERT INTO invoice_lines VALUES (?, ?, ?, ?)",
+        [(v.invoice_id, n, desc, amount) for v in ds.invoices for n, (desc, amount) in enumerate(v.lines, 1)],
+    )
+
+
+def _write_payments(db: sqlite3.Connection, ds: Dataset) -> None:
+    db.executemany(
+        "INSERT INTO accounts VALUES (?, ?, ?)",
+        [(c.account_number, "GBP", c.card_last4) for c in ds.customers],
+    )
+    db.executemany(
+        "INSERT INTO charges (charge_id, account_number, invoice_id, amount_pence, currency, charged_at,"
+        " card_last4) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.charge_id,
+                c.account_number,
+                c.invoice_id,
+                c.amount_pence,
+                "GBP",
+                iso(c.charged_at),
+                c.card_last4,
+            )
+            for c in ds.charges
+        ],
+    )
+
+
+def _write_support(db: sqlite3.Connection, ds: Dataset) -> None:
+    db.executemany(
+        "INSERT INTO customers VALUES (?, ?)",
+        [(c.email, f"{c.first_name} {c.last_name}") for c in ds.customers],
+    )
+    db.executemany(
+        "INSERT INTO tickets (ticket_id, email, category, summary, status, priority, opened_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (t.ticket_id, t.email, t.category, t.summary, t.status, t.priority, iso(t.opened_at))
+            for t in ds.tickets
+        ],
+    )
+    db.executemany(
+        "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",
+        [
+            (a.article_id, a.title, a.summary, json.dumps(list(a.steps)), json.dumps(list(a.tags)))
+            for a in ARTICLES
+        ],
+    )
+    db.executemany(
+        "INSERT INTO articles_fts (article_id, title, summary, body, tags) VALUES (?, ?, ?, ?, ?)",
+        [(a.article_id, a.title, a.summary, " ".join(a.steps), " ".join(a.tags)) for a in ARTICLES],
+    )
+
+
+def _write_network(db: sqlite3.Connection, ds: Dataset) -> None:
+    db.executemany(
+        "INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                n.msisdn,
+                n.iccid,
+                "active",
+                n.device_model,
+                n.connectivity,
+                int(n.roaming),
+                n.area,
+                iso(n.last_sim_change) if n.last_sim_change else None,
+                n.sim_change_age_minutes,
+            )
+            for n in ds.lines
+        ],
+    )
+    db.executemany("INSERT INTO outages VALUES (?, ?, ?, ?, ?)", OUTAGE_ROWS)
+
+
+def _write_identity(db: sqlite3.Connection, ds: Dataset) -> None:
+    db.executemany(
+        "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.customer_id,
+                c.first_name,
+                f"{c.first_name} {c.last_name}",
+                c.email,
+                c.msisdn,
+                c.account_number,
+            )
+            for c in ds.customers
+        ],
+    )
+
+
+WRITERS: dict[str, tuple[str, Callable[[sqlite3.Connection, Dataset], None]]] = {
+    "crm": (CRM_SCHEMA, _write_crm),
+    "billing": (BILLING_SCHEMA, _write_billing),
+    "payments": (PAYMENTS_SCHEMA, _write_payments),
+    "support": (SUPPORT_SCHEMA, _write_support),
+    "identity": (IDENTITY_SCHEMA, _write_identity),
+    "network": (NETWORK_SCHEMA, _write_network),
+}
+
+
+def write_system(path: Path, system: str, ds: Dataset) -> None:
+    """Write one system's database at ``path`` (which must not exist yet)."""
+    schema, writer = WRITERS[system]
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(schema + _idempotency.DDL)
+        writer(db, ds)
+        db.commit()
+    finally:
+        db.close()

@@ -1,0 +1,233 @@
+"""The identity backend interface and its SQLite reference implementation.
+
+One-time codes are six digits from ``secrets``, stored only as a hash, valid 10 minutes, with
+three attempts per verification; the third wrong code locks the customer out of verification
+for 15 minutes. Only this system signs auth contexts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import aiosqlite
+
+from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
+from mcp_servers.identity.models import (
+    Destinations,
+    ResolvedCustomer,
+    VerificationResult,
+    VerificationStarted,
+)
+from mcp_servers.identity.outbox import append_message
+from mcp_servers.identity.schema import SCHEMA
+from shared.authcontext import AuthContextSigner
+from shared.envelope import CustomerKeys, CustomerRef
+from shared.errors import InvalidRequest, NotFound
+
+CODE_TTL_SECONDS = 600
+ATTEMPTS = 3
+LOCKOUT_SECONDS = 900
+ASSURANCE = "AAL2"
+_KEY_COLUMNS = ("customer_id", "account_number", "email", "msisdn")
+
+
+class IdentityBackend(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def resolve_customer(self, hint: str) -> ResolvedCustomer: ...
+    async def start_verification(
+        self, customer_id: str, channel: str, conversation_id: str
+    ) -> VerificationStarted: ...
+    async def verify_code(
+        self, customer_id: str, verification_id: str, code: str, conversation_id: str
+    ) -> VerificationResult: ...
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _code_hash(verification_id: str, code: str) -> str:
+    return hashlib.sha256(f"{verification_id}:{code}".encode()).hexdigest()
+
+
+class SqliteIdentityBackend(SqliteBackend):
+    schema = SCHEMA
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        private_pem: str,
+        ttl_seconds: int,
+        outbox_dir: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(path)
+        self._signer = AuthContextSigner(private_pem.encode(), ttl_seconds=ttl_seconds)
+        self._ttl = ttl_seconds
+        self._outbox_dir = Path(outbox_dir)
+        self._clock = clock
+
+    async def _customer(self, customer_id: str) -> aiosqlite.Row:
+        row = await self.fetchone("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
+        if row is None:
+            raise NotFound(f"no customer {customer_id}", hint="resolve the customer first")
+        return row
+
+    async def _locked_until(self, customer_id: str, now: float) -> float | None:
+        row = await self.fetchone("SELECT locked_until FROM lockouts WHERE customer_id = ?", (customer_id,))
+        return row["locked_until"] if row is not None and row["locked_until"] > now else None
+
+    async def resolve_customer(self, hint: str) -> ResolvedCustomer:
+        keys = find_keys(hint)
+        if not keys:
+            raise InvalidRequest(
+                "no email address, mobile number, account number or customer id in what the customer said",
+                hint="ask for the email address or mobile number on the account",
+            )
+        for kind, value in keys:
+            if kind not in _KEY_COLUMNS:
+                continue
+            row = await self.fetchone(f"SELECT * FROM customers WHERE {kind} = ?", (value,))
+            if row is not None:
+                return ResolvedCustomer(
+                    customer_id=row["customer_id"],
+                    display_name=row["first_name"],
+                    destinations=Destinations(sms=mask_msisdn(row["msisdn"]), email=mask_email(row["email"])),
+                )
+        raise NotFound(
+            "no customer matches those details",
+            hint="ask for the email address or mobile number on the account",
+        )
+
+    async def start_verification(
+        self, customer_id: str, channel: str, conversation_id: str
+    ) -> VerificationStarted:
+        row = await self._customer(customer_id)
+        now = self._clock()
+        if (until := await self._locked_until(customer_id, now)) is not None:
+            raise InvalidRequest(
+                f"verification is locked for this customer until {_iso(until)} after three wrong codes",
+                hint="offer a human agent or ask the customer to try again later",
+            )
+        verification_id = f"VER-{secrets.token_hex(8)}"
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        to = row["msisdn"] if channel == "sms" else row["email"]
+        expires = now + CODE_TTL_SECONDS
+        async with self._write_lock:
+            await self.db.execute(
+                "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (
+                    verification_id,
+                    customer_id,
+                    channel,
+                    _code_hash(verification_id, code),
+                    expires,
+                    ATTEMPTS,
+                    conversation_id,
+                ),
+            )
+            await self.db.commit()
+        message = {
+            "at": _iso(now),
+            "customer_id": customer_id,
+            "channel": channel,
+            "to": to,
+            "text": f"Your Northwind Mobile verification code is {code}. It expires in 10 minutes. "
+            "We will never ask you to share it.",
+        }
+        await asyncio.to_thread(append_message, self._outbox_dir, message)
+        return VerificationStarted(
+            verification_id=verification_id,
+            sent_to=mask_msisdn(to) if channel == "sms" else mask_email(to),
+            expires_at=_iso(expires),
+            attempts_left=ATTEMPTS,
+        )
+
+    async def verify_code(
+        self, customer_id: str, verification_id: str, code: str, conversation_id: str
+    ) -> VerificationResult:
+        async with self._write_lock:
+            return await self._verify(
+                customer_id, verification_id, re.sub(r"[\s-]", "", code), conversation_id
+            )
+
+    async def _verify(
+        self, customer_id: str, verification_id: str, code: str, conversation_id: str
+    ) -> VerificationResult:
+        row = await self.fetchone(
+            "SELECT * FROM verifications WHERE verification_id = ? AND customer_id = ?",
+            (verification_id, customer_id),
+        )
+        if row is None or row["conversation_id"] != conversation_id:
+            raise NotFound(
+                f"no verification {verification_id} for {customer_id} in this conversation",
+                hint="start a new verification",
+            )
+        now = self._clock()
+        if (until := await self._locked_until(customer_id, now)) is not None:
+            return VerificationResult(verified=False, attempts_left=0, locked=True, locked_until=_iso(until))
+        if row["status"] != "pending" or row["attempts_left"] <= 0:
+            raise InvalidRequest(
+                f"verification {verification_id} is already {row['status']}", hint="start a new verification"
+            )
+        if row["expires_at"] <= now:
+            raise InvalidRequest("the code has expired", hint="start a new verification")
+        if hmac.compare_digest(row["code_hash"], _code_hash(verification_id, code)):
+            await self.db.execute(
+                "UPDATE verifications SET status = 'verified' WHERE verification_id = ?", (verification_id,)
+            )
+            await self.db.commit()
+            return self._verified(
+                await self._customer(customer_id), row["channel"], row["attempts_left"], conversation_id, now
+            )
+        left = row["attempts_left"] - 1
+        locked_until = now + LOCKOUT_SECONDS if left == 0 else None
+        await self.db.execute(
+            "UPDATE verifications SET attempts_left = ?, status = ? WHERE verification_id = ?",
+            (left, "failed" if left == 0 else "pending", verification_id),
+        )
+        if locked_until is not None:
+            await self.db.execute(
+                "INSERT INTO lockouts VALUES (?, ?) ON CONFLICT (customer_id) DO UPDATE SET locked_until = ?",
+                (customer_id, locked_until, locked_until),
+            )
+        await self.db.commit()
+        return VerificationResult(
+            verified=False,
+            attempts_left=left,
+            locked=locked_until is not None,
+            locked_until=_iso(locked_until) if locked_until is not None else None,
+        )
+
+    def _verified(
+        self, row: aiosqlite.Row, channel: str, attempts_left: int, conversation_id: str, now: float
+    ) -> VerificationResult:
+        keys = CustomerKeys(
+            customer_id=row["customer_id"],
+            email=row["email"],
+            msisdn=row["msisdn"],
+            account_number=row["account_number"],
+        )
+        token = self._signer.issue(
+            keys, method=f"otp-{channel}", assurance=ASSURANCE, conversation_id=conversation_id, now=now
+        )
+        return VerificationResult(
+            verified=True,
+            attempts_left=attempts_left,
+            locked=False,
+            auth_context=token,
+            auth_context_expires_at=_iso(int(now) + self._ttl),
+            customer=CustomerRef(keys=keys, display_name=row["first_name"]),
+        )

@@ -1,0 +1,37 @@
+"""Identity tool outputs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from shared.envelope import CustomerRef
+
+
+class Destinations(BaseModel):
+    sms: str | None = Field(default=None, description="masked mobile number")
+    email: str | None = Field(default=None, description="masked email address")
+
+
+class ResolvedCustomer(BaseModel):
+    customer_id: str
+    display_name: str = Field(description="first name, to greet the customer")
+    destinations: Destinations
+
+
+class VerificationStarted(BaseModel):
+    verification_id: str
+    sent_to: str = Field(description="masked destination the code went to")
+    expires_at: str
+    attempts_left: int
+
+
+class VerificationResult(BaseModel):
+    verified: bool
+    attempts_left: int
+    locked: bool
+    locked_until: str | None = None
+    auth_context: str | None = Field(
+        default=None, description="signed auth context (compact JWS) when verified"
+    )
+    auth_context_expires_at: str | None = None
+    customer: CustomerRef | None = Field(default=None, description="keys and display name when verified")

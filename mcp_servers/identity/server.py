@@ -1,0 +1,62 @@
+"""Identity as an MCP server: resolves who the customer is and verifies them with one-time codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from mcp_servers._tooling import ConversationId, CustomerId, RecordId, act, tool_meta
+from mcp_servers.identity.backend import IdentityBackend
+from mcp_servers.identity.models import ResolvedCustomer, VerificationResult, VerificationStarted
+
+# Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
+_STATEFUL = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+_READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+
+def build_server(backend: IdentityBackend) -> MCPServer:
+    server = MCPServer(
+        "identity",
+        version="1",
+        log_level="WARNING",
+        instructions="Finds the customer behind an email, number or account and verifies them.",
+    )
+    meta = tool_meta()
+
+    @server.tool(annotations=_READ_ONLY, meta=meta)
+    async def resolve_customer(
+        hint: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=500,
+                description="email, phone number, account number or customer id; free text is fine",
+            ),
+        ],
+    ) -> ResolvedCustomer:
+        """Find the customer a hint points at, with masked destinations for a one-time code."""
+        return await act(backend.resolve_customer(hint))
+
+    @server.tool(annotations=_STATEFUL, meta=meta)
+    async def start_verification(
+        customer_id: CustomerId, channel: Literal["sms", "email"], conversation_id: ConversationId
+    ) -> VerificationStarted:
+        """Send the customer a six-digit one-time code (valid 10 minutes, three attempts)."""
+        return await act(backend.start_verification(customer_id, channel, conversation_id))
+
+    @server.tool(annotations=_STATEFUL, meta=meta)
+    async def verify_code(
+        customer_id: CustomerId,
+        verification_id: RecordId,
+        code: Annotated[str, Field(min_length=1, max_length=16)],
+        conversation_id: ConversationId,
+    ) -> VerificationResult:
+        """Check the code; when right, returns the signed auth context and the customer's keys."""
+        return await act(backend.verify_code(customer_id, verification_id, code, conversation_id))
+
+    return server

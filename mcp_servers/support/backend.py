@@ -1,0 +1,224 @@
+"""The support backend interface and its SQLite reference implementation (FTS5 knowledge search)."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._time import iso, utcnow
+from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
+from mcp_servers.support.schema import SCHEMA
+from shared.errors import NotFound
+from shared.tools import CallContext
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "this",
+        "to",
+        "up",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    )
+)
+# bm25 column weights: title, summary, body, tags (article_id is unindexed).
+_RANK = "bm25(articles_fts, 0.0, 8.0, 3.0, 1.0, 5.0)"
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    email: str
+    category: str
+    summary: str
+    priority: str
+    repeat_of: str | None
+
+
+@dataclass(frozen=True)
+class HumanRequest:
+    conversation_id: str
+    reason: str
+    summary: str
+    priority: str
+    email: str | None
+
+
+class SupportBackend(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def search_knowledge(self, query: str, limit: int) -> Articles: ...
+    async def list_tickets(self, email: str, status: str) -> Tickets: ...
+    async def open_ticket(self, new: NewTicket, key: str, call: CallContext) -> OpenedTicket: ...
+    async def request_human(self, request: HumanRequest, key: str, call: CallContext) -> Handoff: ...
+
+
+def match_expression(query: str) -> str | None:
+    """An FTS5 OR-query of the query's meaningful words (quoted, so no FTS syntax leaks in)."""
+    words = [w for w in _WORD.findall(query.lower()) if w not in _STOPWORDS]
+    unique = list(dict.fromkeys(words))[:16]
+    return " OR ".join(f'"{w}"' for w in unique) or None
+
+
+class SqliteSupportBackend(SqliteBackend):
+    schema = SCHEMA
+
+    async def _require(self, email: str) -> None:
+        if await self.fetchone("SELECT 1 FROM customers WHERE email = ?", (email,)) is None:
+            raise NotFound(
+                f"no support customer with email {email}", hint="check the verified customer's email"
+            )
+
+    async def search_knowledge(self, query: str, limit: int) -> Articles:
+        expression = match_expression(query)
+        if expression is None:
+            return Articles(articles=[])
+        rows = await self.fetchall(
+            f"SELECT a.*, {_RANK} AS rank FROM articles_fts JOIN articles a USING (article_id)"
+            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
+            (expression, limit),
+        )
+        return Articles(
+            articles=[
+                Article(
+                    article_id=r["article_id"],
+                    title=r["title"],
+                    summary=r["summary"],
+                    steps=json.loads(r["steps"]),
+                    score=round(-r["rank"], 3),
+                )
+                for r in rows
+            ]
+        )
+
+    async def list_tickets(self, email: str, status: str) -> Tickets:
+        email = email.lower()
+        await self._require(email)
+        sql = "SELECT * FROM tickets WHERE email = ?"
+        params: tuple[str, ...] = (email,)
+        if status != "any":
+            sql += " AND status = ?"
+            params += (status,)
+        rows = await self.fetchall(sql + " ORDER BY opened_at DESC", params)
+        return Tickets(
+            tickets=[
+                Ticket(
+                    ticket_id=r["ticket_id"],
+                    category=r["category"],
+                    summary=r["summary"],
+                    status=r["status"],
+                    priority=r["priority"],
+                    opened_at=r["opened_at"],
+                    repeat_of=r["repeat_of"],
+                )
+                for r in rows
+            ]
+        )
+
+    async def open_ticket(self, new: NewTicket, key: str, call: CallContext) -> OpenedTicket:
+        email = new.email.lower()
+        await self._require(email)
+
+        async def write() -> dict[str, str]:
+            ticket = OpenedTicket(
+                ticket_id=f"TCK-{secrets.token_hex(4).upper()}", status="open", priority=new.priority
+            )
+            await self.db.execute(
+                "INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ticket.ticket_id,
+                    email,
+                    new.category,
+                    new.summary,
+                    ticket.status,
+                    new.priority,
+                    iso(utcnow()),
+                    new.repeat_of,
+                    call.agent,
+                    call.audit_id,
+                    call.conversation_id,
+                ),
+            )
+            return ticket.model_dump()
+
+        args = {**new.__dict__, "email": email}
+        return OpenedTicket.model_validate(await self.idempotent("open_ticket", key, args, write))
+
+    async def request_human(self, request: HumanRequest, key: str, call: CallContext) -> Handoff:
+        email = request.email.lower() if request.email else None
+        if email is not None:
+            await self._require(email)
+
+        async def write() -> dict[str, object]:
+            handoff_id = f"HO-{secrets.token_hex(4).upper()}"
+            cur = await self.db.execute(
+                "INSERT INTO handoffs (handoff_id, conversation_id, email, reason, summary, priority, status,"
+                " created_at, agent, audit_id) VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
+                (
+                    handoff_id,
+                    request.conversation_id,
+                    email,
+                    request.reason,
+                    request.summary,
+                    request.priority,
+                    iso(utcnow()),
+                    call.agent,
+                    call.audit_id,
+                ),
+            )
+            ahead = await self.fetchone(
+                "SELECT COUNT(*) AS n FROM handoffs WHERE status = 'waiting' AND seq <= ?", (cur.lastrowid,)
+            )
+            return Handoff(handoff_id=handoff_id, queue_position=ahead["n"] if ahead else 1).model_dump()
+
+        args = {**request.__dict__, "email": email}
+        return Handoff.model_validate(await self.idempotent("request_human", key, args, write))

@@ -1,0 +1,82 @@
+"""Support as an MCP server: knowledge base, tickets (keyed by email) and handoffs to humans."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from mcp_servers._tooling import (
+    IDEMPOTENT_WRITE,
+    READ_ONLY,
+    ConversationId,
+    Email,
+    IdempotencyKey,
+    Label,
+    RecordId,
+    Sentence,
+    Summary,
+    act,
+    require_call_context,
+    tool_meta,
+)
+from mcp_servers.support.backend import HumanRequest, NewTicket, SupportBackend
+from mcp_servers.support.models import Articles, Handoff, OpenedTicket, Tickets
+
+Priority = Literal["low", "normal", "high"]
+
+
+def build_server(backend: SupportBackend) -> MCPServer:
+    server = MCPServer(
+        "support",
+        version="1",
+        instructions="Knowledge base, tickets and human handoffs.",
+        log_level="WARNING",
+    )
+    by_email = tool_meta("email", "email")
+
+    @server.tool(annotations=READ_ONLY, meta=tool_meta())
+    async def search_knowledge(
+        query: Annotated[str, Field(min_length=1, max_length=500)],
+        limit: Annotated[int, Field(ge=1, le=10)] = 3,
+    ) -> Articles:
+        """Knowledge articles that match the customer's problem, best first."""
+        return await act(backend.search_knowledge(query, limit))
+
+    @server.tool(annotations=READ_ONLY, meta=by_email)
+    async def list_tickets(email: Email, status: Literal["open", "closed", "any"] = "any") -> Tickets:
+        """The customer's support tickets, newest first."""
+        return await act(backend.list_tickets(email, status))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    async def open_ticket(
+        email: Email,
+        category: Label,
+        summary: Summary,
+        idempotency_key: IdempotencyKey,
+        ctx: Context,
+        priority: Priority = "normal",
+        repeat_of: RecordId | None = None,
+    ) -> OpenedTicket:
+        """Open a support ticket; repeat_of names the earlier ticket or conversation it repeats."""
+        call = require_call_context(ctx)
+        new = NewTicket(email, category, summary, priority, repeat_of)
+        return await act(backend.open_ticket(new, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    async def request_human(
+        conversation_id: ConversationId,
+        reason: Sentence,
+        summary: Summary,
+        idempotency_key: IdempotencyKey,
+        ctx: Context,
+        priority: Priority = "normal",
+        email: Email | None = None,
+    ) -> Handoff:
+        """Put the conversation in the human agents' queue. Email may be null before verification."""
+        call = require_call_context(ctx)
+        request = HumanRequest(conversation_id, reason, summary, priority, email)
+        return await act(backend.request_human(request, idempotency_key, call))
+
+    return server

@@ -1,0 +1,180 @@
+"""Identity over real HTTP: resolving hints, one-time codes, lock-out, signed auth contexts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from mcp_testkit import fails, ok
+
+from mcp_servers.dataset import sample_customers
+from mcp_servers.identity.backend import SqliteIdentityBackend
+from mcp_servers.identity.outbox import read_outbox
+from shared.authcontext import AuthContextVerifier
+from shared.errors import InvalidRequest
+
+
+def _code(data_dir: Path, customer_id: str) -> str:
+    message = read_outbox(data_dir, customer_id=customer_id, limit=1)[-1]
+    return re.search(r"\b(\d{6})\b", message["text"]).group(1)
+
+
+def _national(msisdn: str) -> str:
+    digits = "0" + msisdn[3:]
+    return f"{digits[:5]} {digits[5:]}"
+
+
+@pytest.mark.parametrize(
+    "make_hint",
+    [
+        lambda c: c["email"].upper(),
+        lambda c: f"hi, it's {c['email']} here, my phone has no signal",
+        lambda c: c["msisdn"],
+        lambda c: _national(c["msisdn"]),
+        lambda c: "my number is " + c["msisdn"][:3] + " " + c["msisdn"][3:7] + "-" + c["msisdn"][7:] + " thanks",
+        lambda c: f"account {c['account_number'].lower()}",
+        lambda c: c["customer_id"],
+    ],
+)
+async def test_resolve_customer_from_any_key(connect, data_dir, make_hint):
+    customer = sample_customers(data_dir, 3)[2]
+    async with connect("identity") as identity:
+        found = await ok(identity, "resolve_customer", {"hint": make_hint(customer)})
+        assert found["customer_id"] == customer["customer_id"]
+        assert found["display_name"] == customer["display_name"]
+        assert customer["msisdn"] not in found["destinations"]["sms"]
+        assert found["destinations"]["sms"].endswith(customer["msisdn"][-3:])
+        assert "***@" in found["destinations"]["email"]
+
+
+async def test_resolve_customer_refusals(connect):
+    async with connect("identity") as identity:
+        assert "no customer matches" in await fails(identity, "resolve_customer", {"hint": "nobody@example.com"})
+        assert "no email address" in await fails(identity, "resolve_customer", {"hint": "hello, I need help"})
+        assert "at most 500" in await fails(identity, "resolve_customer", {"hint": "a" * 501})
+
+
+async def test_otp_flow_signs_a_verifiable_auth_context(connect, data_dir, identity_keys):
+    customer = sample_customers(data_dir, 1)[0]
+    cid = customer["customer_id"]
+    async with connect("identity") as identity:
+        started = await ok(
+            identity, "start_verification", {"customer_id": cid, "channel": "sms", "conversation_id": "conv-5"}
+        )
+        assert started["attempts_left"] == 3 and started["sent_to"].endswith(customer["msisdn"][-3:])
+        message = read_outbox(data_dir, customer_id=cid)[-1]
+        assert (message["channel"], message["to"]) == ("sms", customer["msisdn"])
+        code = _code(data_dir, cid)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        args = {"customer_id": cid, "verification_id": started["verification_id"], "conversation_id": "conv-5"}
+        miss = await ok(identity, "verify_code", {**args, "code": wrong})
+        assert (miss["verified"], miss["attempts_left"], miss["locked"], miss["auth_context"]) == (
+            False,
+            2,
+            False,
+            None,
+        )
+        hit = await ok(identity, "verify_code", {**args, "code": code})
+        assert hit["verified"] is True
+        assert hit["customer"] == {
+            "keys": {k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")},
+            "display_name": customer["display_name"],
+        }
+        claims = AuthContextVerifier(identity_keys[1].encode()).verify(hit["auth_context"])
+        assert (claims.sub, claims.method, claims.assurance) == (cid, "otp-sms", "AAL2")
+        assert claims.keys.account_number == customer["account_number"]
+        assert claims.conversation_id == "conv-5"
+        assert claims.exp - claims.iat == 1800
+        assert "already verified" in await fails(identity, "verify_code", {**args, "code": code})
+        text = await fails(identity, "verify_code", {**args, "conversation_id": "other", "code": code})
+        assert "start a new verification" in text
+
+
+async def test_three_wrong_codes_lock_the_customer_out(connect, data_dir):
+    cid = sample_customers(data_dir, 1)[0]["customer_id"]
+    start = {"customer_id": cid, "channel": "email", "conversation_id": "conv-6"}
+    async with connect("identity") as identity:
+        started = await ok(identity, "start_verification", start)
+        code = _code(data_dir, cid)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        args = {"customer_id": cid, "verification_id": started["verification_id"], "conversation_id": "conv-6"}
+        results = [await ok(identity, "verify_code", {**args, "code": wrong}) for _ in range(3)]
+        assert [r["attempts_left"] for r in results] == [2, 1, 0]
+        assert results[-1]["locked"] is True and results[-1]["locked_until"]
+        after = await ok(identity, "verify_code", {**args, "code": code})
+        assert (after["verified"], after["locked"]) == (False, True)
+        assert "locked" in await fails(identity, "start_verification", start)
+
+
+async def test_malformed_verification_inputs(connect, data_dir):
+    cid = sample_customers(data_dir, 1)[0]["customer_id"]
+    async with connect("identity") as identity:
+        assert "channel" in await fails(
+            identity, "start_verification", {"customer_id": cid, "channel": "pigeon", "conversation_id": "c"}
+        )
+        assert "no customer CUST-99999" in await fails(
+            identity, "start_verification", {"customer_id": "CUST-99999", "channel": "sms", "conversation_id": "c"}
+        )
+        text = await fails(
+            identity,
+            "verify_code",
+            {"customer_id": cid, "verification_id": "VER-nope", "code": "123456", "conversation_id": "c"},
+        )
+        assert "no verification" in text
+        assert "at most 16" in await fails(
+            identity,
+            "verify_code",
+            {"customer_id": cid, "verification_id": "VER-x", "code": "1" * 17, "conversation_id": "c"},
+        )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_codes_expire_and_lockouts_end(data_dir, identity_keys):
+    clock = _Clock()
+    backend = SqliteIdentityBackend(
+        data_dir / "systems" / "identity.db",
+        private_pem=identity_keys[0],
+        ttl_seconds=60,
+        outbox_dir=data_dir,
+        clock=clock,
+    )
+    cid = sample_customers(data_dir, 1)[0]["customer_id"]
+    await backend.open()
+    try:
+        started = await backend.start_verification(cid, "sms", "c")
+        clock.now += 601
+        with pytest.raises(InvalidRequest, match="expired"):
+            await backend.verify_code(cid, started.verification_id, _code(data_dir, cid), "c")
+        started = await backend.start_verification(cid, "sms", "c")
+        for _ in range(3):
+            result = await backend.verify_code(cid, started.verification_id, "000000x", "c")
+        assert result.locked
+        clock.now += 899
+        with pytest.raises(InvalidRequest, match="locked"):
+            await backend.start_verification(cid, "sms", "c")
+        clock.now += 2
+        started = await backend.start_verification(cid, "sms", "c")
+        result = await backend.verify_code(cid, started.verification_id, _code(data_dir, cid), "c")
+        assert result.verified and result.auth_context
+    finally:
+        await backend.close()
+
+
+def test_read_outbox_filters_and_limits(tmp_path):
+    from mcp_servers.identity.outbox import append_message, outbox_path
+
+    assert read_outbox(tmp_path) == []
+    for n in range(5):
+        append_message(tmp_path, {"customer_id": f"CUST-0000{n % 2}", "text": str(n)})
+    with outbox_path(tmp_path).open("a") as out:
+        out.write('{"torn": \n')
+    assert [m["text"] for m in read_outbox(tmp_path, limit=2)] == ["3", "4"]
+    assert [m["text"] for m in read_outbox(tmp_path, customer_id="CUST-00001")] == ["1", "3"]

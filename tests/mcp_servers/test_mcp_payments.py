@@ -1,0 +1,114 @@
+"""Payments over real HTTP: charges, duplicates and refunds (validated, exactly once per key)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import closing
+
+from mcp_testkit import call_meta, fails, ok
+
+from mcp_servers.dataset import sample_customers
+
+
+async def _duplicate(payments, account_number: str) -> dict:
+    found = (await ok(payments, "find_duplicate_charges", {"account_number": account_number}))["duplicates"]
+    assert len(found) >= 1
+    return found[0]
+
+
+async def test_charges_and_duplicates(connect, data_dir):
+    customer = sample_customers(data_dir, 1, has_duplicate_charge=True)[0]
+    async with connect("payments") as payments:
+        charges = (await ok(payments, "list_charges", {"account_number": customer["account_number"]}))["charges"]
+        assert charges and all(c["status"] == "settled" and c["currency"] == "GBP" for c in charges)
+        dup = await _duplicate(payments, customer["account_number"])
+        by_id = {c["charge_id"]: c for c in charges}
+        assert dup["duplicate_of"] != dup["charge_id"]
+        assert by_id[dup["duplicate_of"]]["invoice_id"] == dup["invoice_id"]
+        assert by_id[dup["charge_id"]]["charged_at"] > by_id[dup["duplicate_of"]]["charged_at"]
+    clean = sample_customers(data_dir, 1, has_duplicate_charge=False)[0]
+    async with connect("payments") as payments:
+        assert (await ok(payments, "find_duplicate_charges", {"account_number": clean["account_number"]}))[
+            "duplicates"
+        ] == []
+
+
+async def test_same_key_refunds_once(connect, data_dir):
+    account = sample_customers(data_dir, 1, has_duplicate_charge=True)[0]["account_number"]
+    async with connect("payments") as payments:
+        dup = await _duplicate(payments, account)
+        args = {
+            "account_number": account,
+            "charge_id": dup["charge_id"],
+            "amount": dup["amount"],
+            "reason": "duplicate charge",
+            "idempotency_key": "refund-1",
+        }
+        meta = call_meta(agent="payment", audit_id="aud-42")
+        results = await asyncio.gather(*(ok(payments, "issue_refund", args, meta) for _ in range(3)))
+        assert all(r == results[0] for r in results)
+        assert results[0]["amount"] == dup["amount"] and results[0]["status"] == "succeeded"
+        refunds = (await ok(payments, "list_refunds", {"account_number": account}))["refunds"]
+        assert [r["refund_id"] for r in refunds] == [results[0]["refund_id"]]
+        charges = (await ok(payments, "list_charges", {"account_number": account, "limit": 50}))["charges"]
+        charge = next(c for c in charges if c["charge_id"] == dup["charge_id"])
+        assert (charge["status"], charge["refunded_amount"]) == ("refunded", dup["amount"])
+        assert (await ok(payments, "find_duplicate_charges", {"account_number": account}))["duplicates"] == [
+            d
+            for d in (await ok(payments, "find_duplicate_charges", {"account_number": account}))["duplicates"]
+            if d["charge_id"] != dup["charge_id"]
+        ]
+    with closing(sqlite3.connect(data_dir / "systems" / "payments.db")) as db:
+        rows = db.execute("SELECT agent, audit_id, conversation_id FROM refunds").fetchall()
+    assert rows == [("payment", "aud-42", "conv-1")]
+
+
+async def test_refund_validation(connect, data_dir):
+    customer, other = sample_customers(data_dir, 2, has_duplicate_charge=True)
+    account = customer["account_number"]
+    meta = call_meta()
+    async with connect("payments") as payments:
+        dup = await _duplicate(payments, account)
+
+        def refund(key: str, **over) -> dict:
+            return {
+                "account_number": account,
+                "charge_id": dup["charge_id"],
+                "amount": 1.0,
+                "reason": "duplicate",
+                "idempotency_key": key,
+                **over,
+            }
+
+        text = await fails(payments, "issue_refund", refund("a", amount=dup["amount"] + 0.01), meta)
+        assert "more than" in text and "refundable" in text
+        text = await fails(payments, "issue_refund", refund("b", charge_id="CH-NOPE"), meta)
+        assert "no charge CH-NOPE" in text
+        other_dup = await _duplicate(payments, other["account_number"])
+        text = await fails(payments, "issue_refund", refund("c", charge_id=other_dup["charge_id"]), meta)
+        assert "no charge" in text
+        assert "greater than 0" in await fails(payments, "issue_refund", refund("d", amount=-5), meta)
+        assert "pounds and pence" in await fails(payments, "issue_refund", refund("e", amount=1.005), meta)
+        assert "no payments account" in await fails(
+            payments, "issue_refund", refund("f", account_number="ACC-0000000"), meta
+        )
+        await ok(payments, "issue_refund", refund("g", amount=dup["amount"]), meta)
+        assert "already fully refunded" in await fails(payments, "issue_refund", refund("h"), meta)
+        text = await fails(payments, "issue_refund", refund("g", amount=2.0), meta)
+        assert "different issue_refund request" in text
+        assert "gateway" in await fails(payments, "issue_refund", refund("i"))
+
+
+async def test_partial_refunds_add_up(connect, data_dir):
+    account = sample_customers(data_dir, 1, has_duplicate_charge=True)[0]["account_number"]
+    async with connect("payments") as payments:
+        dup = await _duplicate(payments, account)
+        base = {"account_number": account, "charge_id": dup["charge_id"], "reason": "goodwill"}
+        await ok(payments, "issue_refund", {**base, "amount": 1.0, "idempotency_key": "p1"}, call_meta())
+        remaining = (await _duplicate(payments, account))["refundable_amount"]
+        assert remaining == round(dup["amount"] - 1.0, 2)
+        text = await fails(
+            payments, "issue_refund", {**base, "amount": dup["amount"], "idempotency_key": "p2"}, call_meta()
+        )
+        assert f"£{remaining:.2f}" in text
