@@ -1,0 +1,132 @@
+"""ASGI middleware in front of the MCP endpoint: body limit and agent authentication.
+
+Runs before the MCP SDK sees a byte, so an unauthenticated or oversized request never
+reaches JSON-RPC handling. The authenticated agent's name travels in the ASGI scope
+(``AGENT_SCOPE_KEY``) to the tool handlers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import PayloadTooLarge, SwitchboardError, Unauthenticated
+
+logger = logging.getLogger(__name__)
+
+AGENT_SCOPE_KEY = "switchboard.agent"
+MAX_BODY_BYTES = 256 * 1024
+
+UnauthenticatedCallHook = Callable[[str, Any, Any], Awaitable[None]]
+
+
+async def _send_error(send: Send, error: SwitchboardError, headers: Mapping[str, str] | None = None) -> None:
+    body = json.dumps(error.to_dict()).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": error.http_status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _tool_calls(body: bytes) -> list[dict[str, Any]]:
+    """The params of every tools/call in a JSON-RPC body (single or batch); [] if unreadable."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    messages = parsed if isinstance(parsed, list) else [parsed]
+    return [
+        m.get("params") if isinstance(m.get("params"), dict) else {}
+        for m in messages
+        if isinstance(m, dict) and m.get("method") == "tools/call"
+    ]
+
+
+class AgentAuthMiddleware:
+    """Authenticates agents by bearer token; paths in ``open_paths`` pass untouched."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        agent_tokens: Mapping[str, str],
+        on_unauthenticated_call: UnauthenticatedCallHook,
+        open_paths: frozenset[str] = frozenset({"/healthz"}),
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.app = app
+        # Encoded once: compare_digest on bytes, and the same work for every token.
+        self._tokens = [(agent, token.encode()) for agent, token in agent_tokens.items()]
+        self._on_unauthenticated_call = on_unauthenticated_call
+        self._open_paths = open_paths
+        self._max = max_body_bytes
+
+    def _agent(self, scope: Scope) -> str | None:
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() != b"bearer" or not token.strip():
+            return None
+        token = token.strip()
+        found = None
+        for agent, expected in self._tokens:
+            if hmac.compare_digest(token, expected):
+                found = agent
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self._open_paths:
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        too_large = PayloadTooLarge(
+            f"the request body is larger than {self._max // 1024} KiB", hint="send smaller tool arguments"
+        )
+        if declared is not None and declared.isdigit() and int(declared) > self._max:
+            await _send_error(send, too_large)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self._max:
+                await _send_error(send, too_large)
+                return
+            if not message.get("more_body", False):
+                break
+
+        agent = self._agent(scope)
+        if agent is None:
+            for params in _tool_calls(bytes(body)):
+                try:
+                    await self._on_unauthenticated_call(
+                        params.get("name", ""), params.get("arguments"), params.get("_meta")
+                    )
+                except Exception:
+                    logger.exception("could not audit an unauthenticated tools/call")
+            await _send_error(
+                send,
+                Unauthenticated(
+                    "the caller did not present a valid agent token",
+                    hint="send Authorization: Bearer <agent token> issued for this deployment",
+                ),
+                {"www-authenticate": 'Bearer realm="switchboard-gateway"'},
+            )
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app({**scope, AGENT_SCOPE_KEY: agent}, replay, send)

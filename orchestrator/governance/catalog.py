@@ -1,0 +1,96 @@
+"""The gateway's tool catalog: every upstream tool re-exposed as ``<system>.<tool>``.
+
+Rebuilt only when an upstream is (re)listed, never per call: the per-agent ``tools/list``
+answers are computed here from policy at that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_types import ListToolsResult, Tool
+from pydantic import ValidationError
+
+from orchestrator.governance.policy import PolicyEngine, PolicyRequest, ToolFacts
+from shared.tools import SUBJECT_META_KEY, ToolSubject, catalog_name
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogTool:
+    name: str
+    system: str
+    upstream_name: str
+    tool: Tool
+    subject: ToolSubject | None
+    subject_required: bool
+
+    @property
+    def facts(self) -> ToolFacts:
+        read_only = bool(self.tool.annotations and self.tool.annotations.read_only_hint)
+        return ToolFacts(self.name, self.system, read_only, self.subject is not None)
+
+
+def _subject(tool: Tool, system: str) -> ToolSubject | None:
+    raw = (tool.meta or {}).get(SUBJECT_META_KEY)
+    if raw is None:
+        return None
+    try:
+        return ToolSubject.model_validate(raw)
+    except ValidationError:
+        # Fail closed: a tool whose subject cannot be read is treated as naming a customer
+        # through an argument no call can match, so every call to it is denied.
+        logger.error("%s.%s declares an unreadable %s: %r", system, tool.name, SUBJECT_META_KEY, raw)
+        return ToolSubject(arg="\x00unreadable-subject", kind="\x00")
+
+
+def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
+    name = catalog_name(system, tool.name)
+    subject = _subject(tool, system)
+    required = tool.input_schema.get("required") or []
+    return CatalogTool(
+        name=name,
+        system=system,
+        upstream_name=tool.name,
+        tool=tool.model_copy(update={"name": name}),
+        subject=subject,
+        subject_required=subject is not None and subject.arg in required,
+    )
+
+
+class Catalog:
+    """Tools by catalog name, and what each agent may see."""
+
+    def __init__(self, agents: Iterable[str], policy: PolicyEngine) -> None:
+        self._agents = tuple(agents)
+        self._policy = policy
+        self._by_system: dict[str, list[CatalogTool]] = {}
+        self.tools: dict[str, CatalogTool] = {}
+        self._listings: dict[str, ListToolsResult] = {a: ListToolsResult(tools=[]) for a in self._agents}
+
+    def set_system(self, system: str, tools: Iterable[Tool]) -> None:
+        """Replace one system's tools and recompute the entity graph and every agent's listing."""
+        self._by_system[system] = [_catalog_tool(system, t) for t in tools]
+        self.tools = {t.name: t for ts in self._by_system.values() for t in ts}
+        self._policy.set_tools(t.facts for t in self.tools.values())
+        self._listings = {
+            agent: ListToolsResult(
+                tools=[
+                    t.tool
+                    for t in self.tools.values()
+                    if self._policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
+                ]
+            )
+            for agent in self._agents
+        }
+
+    def listing(self, agent: str) -> ListToolsResult:
+        return self._listings.get(agent) or ListToolsResult(tools=[])
+
+    def input_schema(self, name: str) -> Mapping[str, Any] | None:
+        tool = self.tools.get(name)
+        return tool.tool.input_schema if tool else None

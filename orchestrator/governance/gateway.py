@@ -1,0 +1,315 @@
+"""The per-call pipeline: authorize, record, forward, record the outcome.
+
+``authorize`` is everything the gateway decides on its own (envelope, auth context,
+customer binding, policy, durable decision record) and touches no network unless a
+system was never reached yet; ``call_tool`` adds the upstream round trip.
+Invariant: a call reaches an upstream only after its "allow" record is committed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mcp_types import CallToolResult, TextContent
+from pydantic import ValidationError
+
+from orchestrator.governance.audit_store import AuditStore
+from orchestrator.governance.catalog import Catalog, CatalogTool
+from orchestrator.governance.policy import PolicyEngine, PolicyRequest, cedar_amount
+from orchestrator.governance.redact import redact
+from orchestrator.governance.upstream import UpstreamLink, UpstreamUnavailable
+from shared.audit import AuditRecord, digest
+from shared.authcontext import AuthContextVerifier
+from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
+from shared.errors import AuthContextInvalid
+from shared.tools import CALL_META_KEY, CallContext, split_catalog_name
+
+AUDIT_META_KEY = "switchboard/audit_id"
+"""Result ``_meta``: the id of the decision record, so agents can cite it."""
+
+DENIED_PREFIX = "DENIED:"
+UNKNOWN_AGENT = "unknown"
+_MAX_NAME = 200
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The outcome of ``authorize``; ``result`` is set when the call must not be forwarded."""
+
+    allowed: bool
+    record: AuditRecord
+    tool: CatalogTool | None = None
+    upstream_meta: dict[str, Any] = field(default_factory=dict)
+    result: CallToolResult | None = None
+
+
+def _tool_error(text: str, audit_id: str, structured: dict[str, Any] | None = None) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        is_error=True,
+        structured_content=structured,
+        _meta={AUDIT_META_KEY: audit_id},
+    )
+
+
+def denied_result(record: AuditRecord) -> CallToolResult:
+    ids = f" (policy: {', '.join(record.policy_ids)})" if record.policy_ids else ""
+    return _tool_error(
+        f"{DENIED_PREFIX} {record.reason}{ids}",
+        record.id,
+        {"denied": True, "reason": record.reason, "policy_ids": record.policy_ids, "audit_id": record.id},
+    )
+
+
+def unavailable_sentence(system: str, *, maybe_sent: bool, read_only: bool) -> str:
+    if maybe_sent and not read_only:
+        return (
+            f"the {system} system did not answer in time; the action may or may not have been carried out — "
+            "check before retrying (retry with the same idempotency_key) or ask for a human"
+        )
+    return f"the {system} system is not answering right now; nothing was changed — try again or ask for a human"
+
+
+@dataclass(slots=True)
+class _Call:
+    """What is known about one call while it is being decided."""
+
+    agent: str
+    name: str
+    arguments: dict[str, Any]
+    envelope: ContextEnvelope | None = None
+    claims: AuthClaims | None = None
+
+    def audit_fields(self) -> dict[str, Any]:
+        env = self.envelope
+        return {
+            "agent": self.agent,
+            "tool": self.name[:_MAX_NAME],
+            "conversation_id": env.conversation_id if env else None,
+            "trace_id": env.trace.trace_id if env else None,
+            "customer_id": self.claims.sub if self.claims else None,
+            "arguments": redact(self.arguments),
+            "arguments_digest": digest(self.arguments),
+        }
+
+
+def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
+    """The envelope from request ``_meta``; raises ValueError with what to fix."""
+    raw = (meta or {}).get(ENVELOPE_META_KEY)
+    if raw is None:
+        raise ValueError(f"the call carries no context envelope; send it as _meta[{ENVELOPE_META_KEY!r}]")
+    if not isinstance(raw, str):
+        raise ValueError(f"_meta[{ENVELOPE_META_KEY!r}] must be the context envelope as a JSON string")
+    try:
+        return ContextEnvelope.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "envelope"
+        raise ValueError(f"the context envelope is malformed ({where}: {first.get('msg')})") from None
+
+
+class Gateway:
+    """Decides and forwards tool calls; one instance per gateway process."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        policy: PolicyEngine,
+        verifier: AuthContextVerifier,
+        store: AuditStore,
+        links: dict[str, UpstreamLink],
+    ) -> None:
+        self.catalog = catalog
+        self.policy = policy
+        self.verifier = verifier
+        self.store = store
+        self.links = links
+
+    async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
+        record = await self.store.append(
+            kind="decision", decision="deny", policy_ids=policy_ids or [], reason=reason, **call.audit_fields()
+        )
+        return Verdict(False, record, result=denied_result(record))
+
+    async def _lookup(self, name: str) -> CatalogTool | UpstreamUnavailable | None:
+        tool = self.catalog.tools.get(name)
+        if tool is not None:
+            return tool
+        link = self.links.get(split_catalog_name(name)[0])
+        if link is None or link.up:
+            return None
+        try:
+            await link.connect()
+        except UpstreamUnavailable as exc:
+            return exc
+        return self.catalog.tools.get(name)
+
+    async def authorize(
+        self, agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any] | None
+    ) -> Verdict:
+        """Decide one call and commit the decision record; never contacts a listed upstream."""
+        call = _Call(agent, name, dict(arguments or {}))
+        envelope_error = None
+        try:
+            call.envelope = parse_envelope(meta)
+        except ValueError as exc:
+            envelope_error = str(exc)
+        tool = await self._lookup(name)
+        if isinstance(tool, UpstreamUnavailable):
+            sentence = unavailable_sentence(tool.system, maybe_sent=False, read_only=True)
+            record = await self.store.append(
+                kind="decision",
+                decision="deny",
+                policy_ids=[],
+                reason=f"upstream unavailable: {tool.detail}",
+                outcome=f"error: {tool.system} unavailable",
+                **call.audit_fields(),
+            )
+            result = _tool_error(
+                sentence, record.id, {"unavailable": True, "system": tool.system, "audit_id": record.id}
+            )
+            return Verdict(False, record, result=result)
+        if tool is None:
+            return await self._deny(call, f"unknown tool {name[:_MAX_NAME]!r}: list the tools this agent may call")
+        if envelope_error is not None:
+            return await self._deny(call, envelope_error)
+        assert call.envelope is not None
+        envelope = call.envelope
+
+        auth_error: AuthContextInvalid | None = None
+        if envelope.auth_context:
+            try:
+                call.claims = self.verifier.verify(envelope.auth_context)
+            except AuthContextInvalid as exc:
+                auth_error = exc
+        subject_value = call.arguments.get(tool.subject.arg) if tool.subject else None
+        if tool.subject is not None:
+            if subject_value is None:
+                if tool.subject_required:
+                    return await self._deny(
+                        call, f"the {tool.subject.arg!r} argument is required: it names the customer"
+                    )
+            else:
+                if auth_error is not None:
+                    return await self._deny(call, f"{auth_error.message}; {auth_error.hint or 'verify the customer'}")
+                if call.claims is None:
+                    return await self._deny(
+                        call,
+                        "this action is about a customer and the envelope has no verified auth context; "
+                        "verify the customer through the identity agent first",
+                    )
+                expected = call.claims.keys.get(tool.subject.kind)
+                if not _same_key(tool.subject.kind, subject_value, expected):
+                    return await self._deny(
+                        call,
+                        f"the {tool.subject.arg!r} argument is not the verified customer's {tool.subject.kind}; "
+                        "an agent may act only on the customer verified in this conversation",
+                    )
+
+        amount: Decimal | None = None
+        if "amount" in call.arguments and call.arguments["amount"] is not None:
+            try:
+                amount = cedar_amount(call.arguments["amount"])
+            except ValueError as exc:
+                return await self._deny(call, str(exc))
+        claims = call.claims
+        decision = self.policy.decide(
+            PolicyRequest(
+                agent=agent,
+                tool=tool.name,
+                conversation_id=envelope.conversation_id,
+                channel=envelope.channel,
+                customer_scoped=subject_value is not None,
+                customer_verified=claims is not None,
+                assurance=claims.assurance if claims else "",
+                customer_id=claims.sub if claims else "",
+                consent_purposes=tuple(envelope.consent.purposes) if envelope.consent else (),
+                amount=amount,
+            )
+        )
+        if not decision.allowed:
+            return await self._deny(call, decision.reason, decision.policy_ids)
+        record = await self.store.append(
+            kind="decision",
+            decision="allow",
+            policy_ids=decision.policy_ids,
+            reason=decision.reason,
+            **call.audit_fields(),
+        )
+        call_context = CallContext(
+            agent=agent,
+            conversation_id=envelope.conversation_id,
+            customer_id=claims.sub if claims else None,
+            traceparent=envelope.trace.child().traceparent,
+            audit_id=record.id,
+        )
+        return Verdict(True, record, tool, upstream_meta={CALL_META_KEY: call_context.model_dump(mode="json")})
+
+    async def call_tool(
+        self, agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any] | None
+    ) -> CallToolResult:
+        verdict = await self.authorize(agent, name, arguments, meta)
+        if verdict.result is not None:
+            return verdict.result
+        tool, decided = verdict.tool, verdict.record
+        assert tool is not None
+        started = time.perf_counter()
+        try:
+            result = await self.links[tool.system].call(
+                tool.upstream_name, dict(arguments or {}), verdict.upstream_meta
+            )
+            outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
+        except UpstreamUnavailable as exc:
+            read_only = tool.facts.read_only
+            sentence = unavailable_sentence(tool.system, maybe_sent=exc.maybe_sent, read_only=read_only)
+            result = _tool_error(
+                sentence, decided.id, {"unavailable": True, "system": tool.system, "audit_id": decided.id}
+            )
+            outcome = f"error: {tool.system} unavailable ({exc.detail})"
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        await self.store.append(
+            kind="outcome",
+            decision="allow",
+            policy_ids=decided.policy_ids,
+            reason=f"outcome of {decided.id}",
+            outcome=outcome,
+            latency_ms=latency_ms,
+            **{
+                k: getattr(decided, k)
+                for k in (
+                    "agent",
+                    "tool",
+                    "conversation_id",
+                    "trace_id",
+                    "customer_id",
+                    "arguments",
+                    "arguments_digest",
+                )
+            },
+        )
+        return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
+
+    async def record_unauthenticated(self, name: str, arguments: Any, meta: Any) -> None:
+        """Audit a tools/call whose caller presented no valid agent token."""
+        call = _Call(UNKNOWN_AGENT, str(name), arguments if isinstance(arguments, dict) else {})
+        try:
+            call.envelope = parse_envelope(meta if isinstance(meta, dict) else None)
+        except ValueError:
+            call.envelope = None
+        await self._deny(call, "the caller presented no valid agent token")
+
+
+def _same_key(kind: str, given: Any, expected: str | None) -> bool:
+    if expected is None or not isinstance(given, str):
+        return False
+    if kind == "email":
+        return given.strip().casefold() == expected.casefold()
+    return given == expected
+
+
+def _first_text(result: CallToolResult) -> str:
+    return next((c.text for c in result.content if isinstance(c, TextContent)), "")

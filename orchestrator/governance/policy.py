@@ -1,0 +1,251 @@
+"""Authorization decisions: a tiny engine interface and its Cedar implementation.
+
+The Cedar engine parses and validates every policy file once at start-up; a decision on
+the hot path reuses the parsed policy set and entity graph (about 0.1 ms). Deny by
+default, a forbid wins over any permit, and an evaluation error denies: a policy that
+cannot be evaluated never lets a call through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import cedarpy
+
+from shared.errors import ConfigurationError
+
+SCHEMA_FILE = "schema.cedarschema"
+DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFacts:
+    """What policies may know about a catalog tool."""
+
+    name: str
+    system: str
+    read_only: bool
+    customer_scoped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRequest:
+    """One question to the engine: may ``agent`` do ``action`` on ``tool`` in this context."""
+
+    agent: str
+    tool: str
+    action: Literal["call", "list"] = "call"
+    conversation_id: str = ""
+    channel: str = ""
+    customer_scoped: bool = False
+    customer_verified: bool = False
+    assurance: str = ""
+    customer_id: str = ""
+    consent_purposes: tuple[str, ...] = ()
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    policy_ids: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+class PolicyEngine(Protocol):
+    """Decides tool calls. The gateway tells it the catalog whenever an upstream is (re)listed."""
+
+    def decide(self, request: PolicyRequest) -> Decision: ...
+
+    def set_tools(self, tools: Iterable[ToolFacts]) -> None: ...
+
+
+def cedar_amount(value: Any) -> Decimal | None:
+    """Parse an ``amount`` argument; numeric strings count because upstreams coerce them.
+
+    Raises ValueError for anything that is not a finite number.
+    """
+    if isinstance(value, bool):
+        raise ValueError("amount must be a number")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("amount must be a number") from None
+    if not amount.is_finite():
+        raise ValueError("amount must be a finite number")
+    return amount.quantize(Decimal("0.0001"))
+
+
+def _line_of_first_error(text: str) -> int | None:
+    """Cedar's parse errors carry no position: parse statement by statement to find it."""
+    start, chunk = 1, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split("//", 1)[0].rstrip()
+        if not chunk:
+            if not code.strip():
+                continue
+            start = number
+        chunk.append(line)
+        if code.endswith(";"):
+            try:
+                cedarpy.PolicySet.from_str("\n".join(chunk))
+            except ValueError:
+                return start
+            chunk = []
+    return start if any(c.split("//", 1)[0].strip() for c in chunk) else None
+
+
+def _where(path: Path, text: str, policy_id: str) -> str:
+    """``file:line`` of the policy with this @id (validation errors name the policy, not the line)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f'"{policy_id}"' in line and "@id" in line:
+            return f"{path}:{number}"
+    return str(path)
+
+
+class CedarPolicyEngine:
+    """Cedar policies from a folder: ``schema.cedarschema`` plus every ``*.cedar`` file."""
+
+    def __init__(self, policy_set: cedarpy.PolicySet, schema: cedarpy.Schema, files: list[Path]) -> None:
+        self._policies = policy_set
+        self._schema = schema
+        self.files = files
+        self._entities = cedarpy.Entities.from_json_str("[]", schema)
+
+    @classmethod
+    def load(cls, policy_dir: Path) -> CedarPolicyEngine:
+        """Parse and validate every file; a mistake raises ConfigurationError naming file and line."""
+        schema_path = policy_dir / SCHEMA_FILE
+        if not schema_path.is_file():
+            raise ConfigurationError(
+                f"{schema_path}: the Cedar schema is missing", hint="every policy folder needs schema.cedarschema"
+            )
+        try:
+            schema = cedarpy.Schema.from_str(schema_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConfigurationError(f"{schema_path}: not a valid Cedar schema: {exc}") from exc
+        files = sorted(policy_dir.glob("*.cedar"))
+        if not files:
+            raise ConfigurationError(f"{policy_dir}: no *.cedar policy files", hint="deny-all needs no gateway")
+        texts, seen = [], {}
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            ids = cls._check_file(path, text, schema)
+            for policy_id in ids:
+                if policy_id in seen:
+                    raise ConfigurationError(
+                        f"{_where(path, text, policy_id)}: policy id {policy_id!r} is also used in {seen[policy_id]}",
+                        hint="every @id must be unique: the audit log names policies by it",
+                    )
+                seen[policy_id] = path
+            texts.append(text)
+        return cls(cedarpy.PolicySet.from_str("\n".join(texts)), schema, files)
+
+    @staticmethod
+    def _check_file(path: Path, text: str, schema: cedarpy.Schema) -> list[str]:
+        try:
+            parsed = json.loads(cedarpy.policies_to_json_str(text))
+        except ValueError as exc:
+            line = _line_of_first_error(text)
+            where = f"{path}:{line}" if line else str(path)
+            raise ConfigurationError(f"{where}: Cedar syntax error: {exc}") from exc
+        if parsed.get("templates"):
+            raise ConfigurationError(f"{path}: policy templates are not supported here; write static policies")
+        ids = []
+        for policy in parsed.get("staticPolicies", {}).values():
+            policy_id = (policy.get("annotations") or {}).get("id")
+            if not policy_id:
+                raise ConfigurationError(
+                    f'{path}: a policy has no @id("...") annotation',
+                    hint="give every policy a unique @id; the audit log records it",
+                )
+            ids.append(policy_id)
+        result = cedarpy.validate_policies(text, schema)
+        if not result.validation_passed:
+            first = result.errors[0]
+            policy_id = result.id_annotations_by_policy_id.get(first.policy_id, first.policy_id)
+            raise ConfigurationError(
+                f"{_where(path, text, policy_id)}: policy {policy_id!r} does not match the schema: {first.error}",
+                hint=f"fix the policy or {SCHEMA_FILE}",
+            )
+        return ids
+
+    def set_tools(self, tools: Iterable[ToolFacts]) -> None:
+        """Rebuild the entity graph (tools and their systems); called when an upstream is listed."""
+        tools = list(tools)
+        entities = [{"uid": {"type": "System", "id": s}, "attrs": {}, "parents": []} for s in {t.system for t in tools}]
+        entities += [
+            {
+                "uid": {"type": "Tool", "id": t.name},
+                "attrs": {"system": t.system, "read_only": t.read_only, "customer_scoped": t.customer_scoped},
+                "parents": [{"type": "System", "id": t.system}],
+            }
+            for t in tools
+        ]
+        self._entities = cedarpy.Entities.from_json_str(json.dumps(entities), self._schema)
+
+    def decide(self, request: PolicyRequest) -> Decision:
+        cedar_request = {
+            "principal": {"type": "Agent", "id": request.agent},
+            "action": {"type": "Action", "id": request.action},
+            "resource": {"type": "Tool", "id": request.tool},
+            "context": self._context(request),
+        }
+        # No schema here on purpose: it was checked against the policies at start-up and
+        # _context always builds the same shape; per-call request validation would triple the cost.
+        result = cedarpy.is_authorized(cedar_request, self._policies, self._entities)
+        diagnostics = result.diagnostics
+        names = diagnostics.id_annotations_by_reason
+        policy_ids = [names.get(p, p) for p in diagnostics.reasons]
+        if diagnostics.errors:
+            return Decision(
+                False, policy_ids, f"policy evaluation failed, so the call is denied: {diagnostics.errors[0]}"
+            )
+        if result.allowed:
+            return Decision(True, policy_ids, "allowed by " + ", ".join(policy_ids))
+        if policy_ids:
+            return Decision(False, policy_ids, "forbidden by " + ", ".join(policy_ids))
+        return Decision(
+            False, [], f"no policy lets agent {request.agent!r} {request.action} {request.tool} (deny by default)"
+        )
+
+    @staticmethod
+    def _context(request: PolicyRequest) -> dict[str, Any]:
+        if request.action == "list":
+            return {}
+        context: dict[str, Any] = {
+            "conversation_id": request.conversation_id,
+            "channel": request.channel,
+            "customer_scoped": request.customer_scoped,
+            "customer_verified": request.customer_verified,
+            "assurance": request.assurance,
+            "customer_id": request.customer_id,
+            "consent_purposes": list(request.consent_purposes),
+        }
+        if request.amount is not None:
+            context["amount"] = {"__extn": {"fn": "decimal", "arg": f"{request.amount:.4f}"}}
+        return context
+
+    def check_context_shape(self) -> None:
+        """Evaluate one sample call *with* the schema so a context/schema drift fails start-up."""
+        sample = PolicyRequest(agent="_", tool="_._", amount=Decimal("1.0000"))
+        result = cedarpy.is_authorized(
+            {
+                "principal": {"type": "Agent", "id": sample.agent},
+                "action": {"type": "Action", "id": "call"},
+                "resource": {"type": "Tool", "id": sample.tool},
+                "context": self._context(sample),
+            },
+            self._policies,
+            self._entities,
+            self._schema,
+        )
+        if result.diagnostics.errors:
+            raise ConfigurationError(
+                f"the gateway's call context does not match {SCHEMA_FILE}: {result.diagnostics.errors[0]}"
+            )

@@ -1,0 +1,174 @@
+"""One persistent MCP client per enterprise system, owned by its own task.
+
+The MCP client runs its transport in an anyio task group that must be entered and left
+by the same task, and a transport failure tears that group down. So each upstream has an
+owner task (``run``) that connects when asked, keeps the client open, and drops it when a
+call saw the connection fail; callers only borrow the open client. An upstream that is
+down at start-up is connected on first use instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx2
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, Tool
+
+logger = logging.getLogger(__name__)
+
+
+class UpstreamUnavailable(Exception):
+    """The upstream did not answer: never connected, connection lost, or timed out."""
+
+    def __init__(self, system: str, detail: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(f"{system}: {detail}")
+        self.system = system
+        self.detail = detail
+        self.maybe_sent = maybe_sent
+
+
+async def _list_all(client: Client) -> list[Tool]:
+    tools: list[Tool] = []
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+def _describe(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class UpstreamLink:
+    """The gateway's connection to one upstream MCP server."""
+
+    def __init__(
+        self,
+        system: str,
+        url: str,
+        *,
+        token: str,
+        timeout_seconds: float,
+        on_tools: Callable[[str, list[Tool]], None],
+    ) -> None:
+        self.system = system
+        self.url = url
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = timeout_seconds
+        self._on_tools = on_tools
+        self._client: Client | None = None
+        self.status = "not connected"
+        self.error = ""
+        self._wake = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._attempt_done = asyncio.Event()
+        self._closing = False
+
+    @property
+    def up(self) -> bool:
+        return self._client is not None
+
+    async def run(self) -> None:
+        """The owner task: one connection attempt per wake-up, until ``close``."""
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._closing:
+                await self._connect_and_hold()
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._lost.set()
+
+    def _finish_attempt(self) -> None:
+        done, self._attempt_done = self._attempt_done, asyncio.Event()
+        done.set()
+
+    async def _connect_and_hold(self) -> None:
+        self._lost.clear()
+        try:
+            async with AsyncExitStack() as stack:
+                async with asyncio.timeout(self._timeout):
+                    http = await stack.enter_async_context(
+                        httpx2.AsyncClient(headers=self._headers, timeout=self._timeout)
+                    )
+                    client = await stack.enter_async_context(
+                        Client(streamable_http_client(self.url, http_client=http), read_timeout_seconds=self._timeout)
+                    )
+                    tools = await _list_all(client)
+                self._on_tools(self.system, tools)
+                self._client, self.status, self.error = client, "up", ""
+                logger.info("upstream %s connected: %d tools", self.system, len(tools))
+                self._finish_attempt()
+                # A transport failure cancels this wait through the client's task group.
+                await self._lost.wait()
+        except Exception as exc:
+            self.status, self.error = "down", _describe(exc)
+            logger.warning("upstream %s at %s is not answering: %s", self.system, self.url, self.error)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closing or (task is not None and task.cancelling()):
+                raise
+            # The client's own task group was torn down by a transport failure.
+            self.status, self.error = "down", "connection lost"
+        finally:
+            self._client = None
+            self._finish_attempt()
+
+    async def connect(self) -> Client:
+        """The open client, connecting first if needed; raises UpstreamUnavailable."""
+        client = self._client
+        if client is not None:
+            return client
+        attempt = self._attempt_done
+        self._wake.set()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await attempt.wait()
+        except TimeoutError:
+            raise UpstreamUnavailable(self.system, "connect timed out") from None
+        if self._client is None:
+            raise UpstreamUnavailable(self.system, self.error or "not connected")
+        return self._client
+
+    async def call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> CallToolResult:
+        """Forward one call; upstream tool errors come back as results, faults as UpstreamUnavailable."""
+        client = await self.connect()
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await client.call_tool(tool, arguments, meta=meta)
+        except MCPError as exc:
+            if exc.code in (CONNECTION_CLOSED, REQUEST_TIMEOUT):
+                self._lost.set()
+                raise UpstreamUnavailable(self.system, exc.message, maybe_sent=True) from None
+            # The upstream answered with a protocol error (e.g. it refused the gateway):
+            # the connection is fine, the call was not carried out.
+            return CallToolResult.model_validate(
+                {
+                    "content": [{"type": "text", "text": f"the {self.system} system refused the call: {exc.message}"}],
+                    "isError": True,
+                }
+            )
+        except TimeoutError:
+            raise UpstreamUnavailable(self.system, "timed out", maybe_sent=True) from None
+        except (Exception, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise
+            self._lost.set()
+            raise UpstreamUnavailable(self.system, _describe(exc), maybe_sent=True) from None
+
+    def health(self) -> dict[str, Any]:
+        return {"status": self.status, "url": self.url, **({"error": self.error} if self.error else {})}

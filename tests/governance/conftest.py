@@ -1,0 +1,271 @@
+"""Fixtures: tiny upstream MCP servers and the gateway on real loopback sockets.
+
+The upstreams are defined here (not the real enterprise servers) so these tests pin the
+gateway's behaviour alone: they accept only the gateway's bearer token and record every
+call they receive with its ``_meta``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.context import CallNext, ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel
+from starlette.types import ASGIApp
+
+from orchestrator.governance import build_gateway_app
+from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
+from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
+from shared.tools import CALL_META_KEY, SUBJECT_META_KEY
+
+WAIT = 10.0
+GATEWAY_TOKEN = "gateway-secret"
+AGENT_TOKENS = {a: f"token-{a}" for a in ("identity", "billing", "payment", "support", "escalation")}
+ANA = CustomerKeys(
+    customer_id="CUST-00001", email="ana@example.com", msisdn="+15550100123", account_number="ACC-1234567"
+)
+BEN = CustomerKeys(
+    customer_id="CUST-00002", email="ben@example.com", msisdn="+15550100999", account_number="ACC-7654321"
+)
+
+
+def tcp_socket() -> socket.socket:
+    # IPPROTO_TCP explicitly: asyncio enables TCP_NODELAY only on sockets whose proto says TCP,
+    # and without it every loopback round trip waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def url_of(sock: socket.socket, path: str = "") -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}{path}"
+
+
+class Servers:
+    """Uvicorn servers on pre-bound sockets, stopped together (each polls its exit flag every 0.1 s)."""
+
+    def __init__(self) -> None:
+        self._running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start(self, app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        self._running.append((server, task))
+        async with asyncio.timeout(WAIT):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("server stopped during start-up")
+                await asyncio.sleep(0.005)
+        return server
+
+    async def stop(self, server: uvicorn.Server) -> None:
+        task = next(t for s, t in self._running if s is server)
+        server.should_exit = True
+        async with asyncio.timeout(WAIT):
+            await task
+
+    async def stop_all(self) -> None:
+        for server, _ in self._running:
+            server.should_exit = True
+        async with asyncio.timeout(WAIT):
+            await asyncio.gather(*(t for _, t in self._running))
+
+
+@dataclass
+class Upstream:
+    """A toy enterprise system: what it received, and a gate that holds the ``slow`` tool."""
+
+    name: str
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    release_slow: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Refund(BaseModel):
+    refund_id: str
+    charge_id: str
+    amount: float
+
+
+class Charges(BaseModel):
+    account_number: str
+    charges: list[str]
+
+
+class Handoff(BaseModel):
+    handoff_id: str
+    email: str | None
+
+
+class Plans(BaseModel):
+    plans: list[str]
+
+
+def _subject(arg: str, kind: str) -> dict[str, Any]:
+    return {SUBJECT_META_KEY: {"arg": arg, "kind": kind}, "switchboard/version": 1}
+
+
+def build_upstream(state: Upstream) -> MCPServer:
+    async def only_gateway(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        headers = getattr(ctx.request, "headers", None) or {}
+        if headers.get("authorization") != f"Bearer {GATEWAY_TOKEN}":
+            raise MCPError(code=-31403, message="only the governance gateway may call this server")
+        return await call_next(ctx)
+
+    mcp = MCPServer(state.name, middleware=[only_gateway])
+
+    def record(tool: str, ctx: Context, **args: Any) -> None:
+        state.calls.append({"tool": tool, "args": args, "call": (ctx.request_context.meta or {}).get(CALL_META_KEY)})
+
+    if state.name == "payments":
+
+        @mcp.tool(meta=_subject("account_number", "account_number"))
+        async def issue_refund(
+            account_number: str, charge_id: str, amount: float, reason: str, idempotency_key: str, ctx: Context
+        ) -> Refund:
+            record("issue_refund", ctx, account_number=account_number, charge_id=charge_id, amount=amount)
+            return Refund(refund_id="RF-1", charge_id=charge_id, amount=amount)
+
+        @mcp.tool(meta=_subject("account_number", "account_number"), annotations=ToolAnnotations(read_only_hint=True))
+        async def list_charges(account_number: str, ctx: Context) -> Charges:
+            record("list_charges", ctx, account_number=account_number)
+            return Charges(account_number=account_number, charges=["CH-1"])
+
+        @mcp.tool(meta=_subject("account_number", "account_number"))
+        async def slow_refund(account_number: str, ctx: Context) -> Refund:
+            record("slow_refund", ctx, account_number=account_number)
+            await state.release_slow.wait()
+            return Refund(refund_id="RF-2", charge_id="CH-2", amount=1.0)
+
+    elif state.name == "support":
+
+        @mcp.tool(meta=_subject("email", "email"))
+        async def request_human(conversation_id: str, reason: str, ctx: Context, email: str | None = None) -> Handoff:
+            record("request_human", ctx, email=email, reason=reason)
+            return Handoff(handoff_id="H-1", email=email)
+
+        @mcp.tool(meta=_subject("email", "email"))
+        async def open_ticket(email: str, summary: str, ctx: Context) -> Handoff:
+            record("open_ticket", ctx, email=email, summary=summary)
+            raise ValueError("tickets are closed for maintenance")
+
+    elif state.name == "billing":
+
+        @mcp.tool(annotations=ToolAnnotations(read_only_hint=True), meta={"switchboard/version": 1})
+        async def list_plans(ctx: Context) -> Plans:
+            record("list_plans", ctx)
+            return Plans(plans=["basic-10"])
+
+        @mcp.tool(meta=_subject("msisdn", "msisdn"), annotations=ToolAnnotations(read_only_hint=True))
+        async def list_invoices(msisdn: str, ctx: Context) -> Plans:
+            record("list_invoices", ctx, msisdn=msisdn)
+            return Plans(plans=[])
+
+    return mcp
+
+
+def upstream_app(state: Upstream) -> ASGIApp:
+    return build_upstream(state).streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True
+    )
+
+
+@dataclass
+class Env:
+    """A running gateway and its upstreams."""
+
+    url: str
+    audit_db: Path
+    signer: AuthContextSigner
+    upstreams: dict[str, Upstream]
+    servers: Servers
+    upstream_servers: dict[str, uvicorn.Server]
+    sockets: dict[str, socket.socket]
+
+    def envelope(self, keys: CustomerKeys | None = ANA, *, conversation_id: str = "conv-1", **kw: Any) -> str:
+        token = self.signer.issue(keys, method="otp-sms", assurance="AAL2") if keys else None
+        customer = CustomerRef(keys=keys, display_name="Ana") if keys else None
+        return ContextEnvelope(
+            conversation_id=conversation_id, customer=customer, auth_context=token, **kw
+        ).model_dump_json()
+
+    @asynccontextmanager
+    async def agent(self, agent: str, token: str | None = None) -> AsyncIterator[Client]:
+        headers = {"Authorization": f"Bearer {token or AGENT_TOKENS[agent]}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=WAIT) as http,
+            Client(streamable_http_client(self.url + "/mcp", http_client=http)) as client,
+        ):
+            yield client
+
+
+@pytest.fixture
+def identity_key() -> bytes:
+    return generate_private_key_pem()
+
+
+@asynccontextmanager
+async def start_env(
+    tmp_path: Path,
+    identity_key: bytes,
+    *,
+    systems: tuple[str, ...] = ("payments", "support", "billing"),
+    down: tuple[str, ...] = (),
+    policy_dir: Path | None = None,
+    timeout: float = 5.0,
+) -> AsyncIterator[Env]:
+    """Start the upstreams (except ``down``, whose sockets are bound but not listening) and the gateway."""
+    servers = Servers()
+    states, urls, socks, running = {}, {}, {}, {}
+    try:
+        for system in systems:
+            states[system], socks[system] = Upstream(system), tcp_socket()
+            urls[system] = url_of(socks[system], "/mcp")
+            if system not in down:
+                running[system] = await servers.start(upstream_app(states[system]), socks[system])
+        extra = {"policy_dir": policy_dir} if policy_dir else {}
+        app = build_gateway_app(
+            upstreams=urls,
+            gateway_token=GATEWAY_TOKEN,
+            agent_tokens=AGENT_TOKENS,
+            identity_public_pem=public_pem_from_private(identity_key).decode(),
+            audit_db=tmp_path / "audit.db",
+            mcp_timeout_seconds=timeout,
+            **extra,
+        )
+        socks["gateway"] = tcp_socket()
+        await servers.start(app, socks["gateway"])
+        yield Env(
+            url_of(socks["gateway"]),
+            tmp_path / "audit.db",
+            AuthContextSigner(identity_key),
+            states,
+            servers,
+            running,
+            socks,
+        )
+    finally:
+        await servers.stop_all()
+        for sock in socks.values():
+            sock.close()
+
+
+@pytest.fixture
+async def env(tmp_path: Path, identity_key: bytes) -> AsyncIterator[Env]:
+    async with start_env(tmp_path, identity_key) as running:
+        yield running

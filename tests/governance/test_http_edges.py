@@ -1,0 +1,93 @@
+"""What reaches the gateway before MCP does: agent tokens, body size, malformed JSON-RPC."""
+
+from __future__ import annotations
+
+import json
+
+import httpx2
+
+from orchestrator.governance import read_audit
+from tests.governance.conftest import ANA, Env
+
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def tools_call(envelope: str | None = None) -> dict:
+    params = {"name": "payments.list_charges", "arguments": {"account_number": ANA.account_number}}
+    if envelope:
+        params["_meta"] = {"switchboard/envelope": envelope}
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+
+
+async def test_unknown_agent_token_gets_401_and_an_audit_record(env: Env) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            env.url + "/mcp",
+            json=tools_call(env.envelope()),
+            headers={**MCP_HEADERS, "Authorization": "Bearer not-a-token"},
+        )
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    [record] = read_audit(env.audit_db)
+    assert (record.agent, record.decision, record.tool) == ("unknown", "deny", "payments.list_charges")
+    assert record.conversation_id == "conv-1"
+    assert env.upstreams["payments"].calls == []
+
+
+async def test_missing_token_gets_401_and_mcp_client_cannot_connect(env: Env) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            env.url + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=MCP_HEADERS
+        )
+    assert response.status_code == 401
+    assert read_audit(env.audit_db) == []  # not a tools/call: nothing to record
+
+
+async def test_oversized_body_gets_413(env: Env) -> None:
+    body = tools_call(env.envelope())
+    body["params"]["arguments"]["padding"] = "x" * (300 * 1024)
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            env.url + "/mcp",
+            content=json.dumps(body),
+            headers={**MCP_HEADERS, "Authorization": "Bearer token-payment"},
+        )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert env.upstreams["payments"].calls == []
+
+
+async def test_oversized_chunked_body_gets_413(env: Env) -> None:
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 8192
+
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            env.url + "/mcp", content=chunks(), headers={**MCP_HEADERS, "Authorization": "Bearer token-payment"}
+        )
+    assert response.status_code == 413
+
+
+async def test_malformed_json_rpc_gets_the_sdk_error(env: Env) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            env.url + "/mcp",
+            content=b"{this is not json",
+            headers={**MCP_HEADERS, "Authorization": "Bearer token-payment"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32700
+
+
+async def test_healthz_reports_upstreams_without_a_token(env: Env) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.get(env.url + "/healthz")
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "ok"
+    assert {s: u["status"] for s, u in body["upstreams"].items()} == {
+        "payments": "up",
+        "support": "up",
+        "billing": "up",
+    }

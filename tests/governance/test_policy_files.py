@@ -1,0 +1,83 @@
+"""Policy files are checked at start-up; a mistake stops the gateway and names the file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestrator.governance import build_gateway_app
+from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
+from shared.authcontext import generate_private_key_pem, public_pem_from_private
+from shared.errors import ConfigurationError
+
+
+@pytest.fixture
+def policies(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(DEFAULT_POLICY_DIR, target)
+    return target
+
+
+def test_shipped_policies_load_and_implement_the_grants_table() -> None:
+    engine = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
+    engine.check_context_shape()
+    from orchestrator.governance.policy import ToolFacts
+
+    engine.set_tools(
+        [ToolFacts("payments.issue_refund", "payments", False, True), ToolFacts("crm.get_profile", "crm", True, True)]
+    )
+    verified = {"customer_scoped": True, "customer_verified": True, "assurance": "AAL2", "customer_id": "C"}
+    allowed = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund", **verified))
+    assert allowed.allowed and allowed.policy_ids == ["grant.payment.payments-system"]
+    assert not engine.decide(PolicyRequest(agent="billing", tool="payments.issue_refund", **verified)).allowed
+    unverified = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund"))
+    assert not unverified.allowed and unverified.policy_ids == ["guard.refund-needs-verified-customer"]
+    assert engine.decide(PolicyRequest(agent="escalation", tool="crm.get_profile", action="list")).allowed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '@id("ok")\npermit (principal, action, resource);\n\n@id("bad")\npermit (principal, action, resource)\n'
+            "  when { nonsense };\n",
+            r"bad\.cedar:4: Cedar syntax error",
+        ),
+        ("permit (principal, action, resource);\n", r"bad\.cedar: a policy has no @id"),
+        (
+            '@id("typo")\npermit (principal, action == Action::"call", resource)\nwhen { context.amout == 1 };\n',
+            r"bad\.cedar:1: policy 'typo' does not match the schema",
+        ),
+        (
+            '@id("grant.payment.payments-system")\nforbid (principal, action, resource);\n',
+            r"foundation\.cedar:\d+: policy id 'grant.payment.payments-system' is also used in .*bad\.cedar",
+        ),
+    ],
+)
+def test_bad_policy_file_is_a_configuration_error(policies: Path, text: str, expected: str) -> None:
+    (policies / "bad.cedar").write_text(text)
+    with pytest.raises(ConfigurationError, match=expected):
+        CedarPolicyEngine.load(policies)
+
+
+def test_missing_schema_is_a_configuration_error(policies: Path) -> None:
+    (policies / "schema.cedarschema").unlink()
+    with pytest.raises(ConfigurationError, match=r"schema\.cedarschema: the Cedar schema is missing"):
+        CedarPolicyEngine.load(policies)
+
+
+async def test_bad_policy_file_stops_gateway_start_up(policies: Path, tmp_path: Path) -> None:
+    (policies / "bad.cedar").write_text("permit (principal, action, resource")
+    app = build_gateway_app(
+        upstreams={},
+        gateway_token="g",
+        agent_tokens={"payment": "t"},
+        identity_public_pem=public_pem_from_private(generate_private_key_pem()).decode(),
+        audit_db=tmp_path / "audit.db",
+        policy_dir=policies,
+    )
+    with pytest.raises(ConfigurationError, match=r"bad\.cedar"):
+        async with app.router.lifespan_context(app):
+            pass
