@@ -1,0 +1,47 @@
+"""``human-handoff``: queue the conversation for a person. One turn; no verification needed."""
+
+from __future__ import annotations
+
+import re
+
+from agents.runtime import Reply, Turn
+from agents.runtime.outcomes import log_interaction
+
+_URGENT = re.compile(
+    r"\b(urgent|emergency|asap|immediately|angry|furious|complain|complaint|unacceptable|fraud|stolen|"
+    r"scam|lawyer|cancel my contract)\b",
+    re.IGNORECASE,
+)
+
+
+def priority_of(text: str) -> str:
+    return "high" if _URGENT.search(text) else "normal"
+
+
+async def human_handoff(turn: Turn) -> Reply:
+    reason = turn.handoff.reason or turn.text or "customer asked for a person"
+    keys = turn.keys
+    email = keys.email if keys is not None and turn.envelope.auth_context else None
+    priority = priority_of(f"{turn.text} {turn.handoff.reason}")
+    queued = await turn.call(
+        "support.request_human",
+        {
+            "conversation_id": turn.envelope.conversation_id,
+            "reason": reason[:300],
+            "summary": turn.envelope.summary or turn.text[:300],
+            "priority": priority,
+            "email": email,
+        },
+        step="request-human",
+    )
+    position = queued.get("queue_position")
+    where = f" You're number {position} in the queue." if position else ""
+    summary = f"handed to a human ({priority} priority)"
+    await log_interaction(turn, summary=summary, outcome="escalated")
+    return turn.reply(
+        f"I've asked a member of our team to join this conversation.{where} "
+        "They'll see everything we've discussed, so you won't need to repeat yourself.",
+        "completed",
+        summary=summary,
+        data={"handoff_id": queued.get("handoff_id"), "queue_position": position, "priority": priority},
+    )

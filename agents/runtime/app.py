@@ -1,0 +1,88 @@
+"""Building a specialist's A2A app: find the agent package, load its skills, wire the gateway.
+
+A specialist is a package ``agents/<name>/`` exporting ``DESCRIPTION`` (one line for its
+AgentCard) and ``create() -> Specialist``. Adding a folder and its skills is all it takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+from a2a.server.tasks import InMemoryTaskStore
+from starlette.applications import Starlette
+
+from agents.runtime.card import build_card
+from agents.runtime.executor import SpecialistExecutor
+from agents.runtime.gateway import GatewayClient
+from shared.errors import ConfigurationError
+from shared.settings import A2A_JSONRPC_PATH
+from shared.skills import SKILLS_DIR, load_skills
+
+_PACKAGE = "agents"
+_NOT_AGENTS = frozenset({"runtime"})
+
+
+def agent_names() -> list[str]:
+    """Every specialist package under ``agents/``, sorted."""
+    package = importlib.import_module(_PACKAGE)
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.ispkg and info.name not in _NOT_AGENTS and not info.name.startswith("_")
+    )
+
+
+def build_app(
+    name: str,
+    *,
+    public_url: str,
+    gateway_mcp_url: str,
+    agent_token: str,
+    skills_dir: Path = SKILLS_DIR,
+    mcp_timeout_seconds: float = 10.0,
+) -> Starlette:
+    """The Starlette app serving specialist ``name`` over A2A JSON-RPC at ``/a2a/jsonrpc``.
+
+    Raises ConfigurationError when the agent package or its skills are missing or disagree.
+    """
+    if name not in agent_names():
+        raise ConfigurationError(f"no specialist named {name!r}", hint=f"known specialists: {', '.join(agent_names())}")
+    module = importlib.import_module(f"{_PACKAGE}.{name}")
+    specialist = module.create()
+    skills = load_skills(skills_dir, agent=name)
+    if not skills:
+        raise ConfigurationError(
+            f"specialist {name!r} has no skills in {skills_dir}",
+            hint=f"add skills/<skill>/SKILL.md with metadata.agent: {name}",
+        )
+    declared = {s.name for s in skills}
+    implemented = getattr(specialist, "skills", None)
+    if implemented is not None and not declared <= set(implemented):
+        missing = ", ".join(sorted(declared - set(implemented)))
+        raise ConfigurationError(
+            f"specialist {name!r} declares skills it does not implement: {missing}",
+            hint=f"add a procedure for each in agents/{name}/",
+        )
+    card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills)
+    gateway = GatewayClient(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
+    executor = SpecialistExecutor(name, specialist, declared, gateway)
+    handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    return Starlette(
+        routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, rpc_url=A2A_JSONRPC_PATH)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,179 @@
+"""The one persistent MCP connection from a specialist to the governance gateway.
+
+The connection lives in its own task so that calls from any request task share it and a
+transport failure (gateway restarted, socket dropped) ends only that task: the next call
+reconnects. Services start in any order, so a gateway that is not up yet is not an error
+at start-up, only for the turn that needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult, TextContent
+
+from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
+
+logger = logging.getLogger(__name__)
+
+DENIED_PREFIX = "DENIED:"
+"""A tool error starting with this is the gateway's policy decision, not a fault."""
+
+APPROVAL_PREFIXES = ("APPROVAL_REQUIRED:", "PENDING_APPROVAL:", "APPROVAL:")
+"""A tool error starting with one of these means the call waits for a human approval."""
+
+# The gateway words a dead upstream in a sentence; these fragments catch the phrasings
+# it and the MCP servers use without coupling to one exact message.
+_UNAVAILABLE_MARKERS = (
+    "unavailable",
+    "not answering",
+    "not responding",
+    "did not answer",
+    "timed out",
+    "timeout",
+    "unreachable",
+    "connection refused",
+)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What one gateway call produced, already classified for the specialist."""
+
+    tool: str
+    kind: str  # ok | denied | approval | unavailable | error
+    data: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    audit_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+def classify(tool: str, result: CallToolResult) -> ToolOutcome:
+    """Turn an MCP tool result into a ToolOutcome (pure: unit-testable without a server)."""
+    meta = result.meta or {}
+    audit = meta.get("switchboard/audit_id") or meta.get("switchboard/audit")
+    audit_id = str(audit) if isinstance(audit, str | int) else None
+    text = "\n".join(c.text for c in result.content if isinstance(c, TextContent)).strip()
+    if not result.is_error:
+        data = result.structured_content
+        if data is None:
+            data = _json_object(text)
+        return ToolOutcome(tool, "ok", data=dict(data), audit_id=audit_id)
+    if text.startswith(DENIED_PREFIX):
+        return ToolOutcome(tool, "denied", message=text[len(DENIED_PREFIX) :].strip(), audit_id=audit_id)
+    if text.startswith(APPROVAL_PREFIXES):
+        return ToolOutcome(tool, "approval", message=text.partition(":")[2].strip(), audit_id=audit_id)
+    lowered = text.lower()
+    if any(marker in lowered for marker in _UNAVAILABLE_MARKERS):
+        return ToolOutcome(tool, "unavailable", message=text, audit_id=audit_id)
+    return ToolOutcome(tool, "error", message=text, audit_id=audit_id)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {"text": text}
+    return parsed if isinstance(parsed, dict) else {"items": parsed}
+
+
+class GatewayClient:
+    """Calls catalog tools (``<system>.<tool>``) through the governance gateway.
+
+    Every call carries the context envelope in the request ``_meta``: the gateway binds the
+    call to the verified customer from it.
+    """
+
+    def __init__(self, url: str, *, token: str, timeout_seconds: float = 10.0) -> None:
+        self._url = url
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = timeout_seconds
+        self._client: Client | None = None
+        self._holder: asyncio.Task[None] | None = None
+        self._release: asyncio.Event | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Connect now if the gateway is up; otherwise the first call connects."""
+        try:
+            await self._connected()
+        except Exception as exc:
+            logger.warning("governance gateway not reachable at start-up (%s); will connect on first call", exc)
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            await self._drop()
+
+    async def call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
+        """Call one tool; never raises for a downstream fault, returns kind="unavailable"."""
+        meta = {ENVELOPE_META_KEY: envelope.model_dump_json()}
+        try:
+            async with asyncio.timeout(self._timeout):
+                client = await self._connected()
+                result = await client.call_tool(tool, dict(arguments), meta=meta)
+        except MCPError as exc:
+            # A JSON-RPC error is the gateway answering: refusals are denials, the rest faults.
+            if exc.code in (-31403, 403):
+                return ToolOutcome(tool, "denied", message=exc.message)
+            return ToolOutcome(tool, "unavailable", message=f"gateway error: {exc.message}")
+        except (TimeoutError, OSError, httpx2.HTTPError, ExceptionGroup) as exc:
+            # The SDK runs the transport in the holder task, so a dead gateway reaches us as one
+            # of these (or an MCPError above), never as a cancellation of the caller.
+            logger.warning("governance gateway call %s failed: %r", tool, exc)
+            async with self._lock:
+                await self._drop()
+            return ToolOutcome(tool, "unavailable", message="the governance gateway is not answering")
+        return classify(tool, result)
+
+    async def _connected(self) -> Client:
+        client = self._client
+        if client is not None and self._holder is not None and not self._holder.done():
+            return client
+        async with self._lock:
+            if self._client is not None and self._holder is not None and not self._holder.done():
+                return self._client
+            await self._drop()
+            ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
+            release = asyncio.Event()
+            holder = asyncio.create_task(self._hold(ready, release), name="gateway-mcp-client")
+            try:
+                self._client = await ready
+            except BaseException:
+                holder.cancel()
+                await asyncio.gather(holder, return_exceptions=True)
+                raise
+            self._holder, self._release = holder, release
+            return self._client
+
+    async def _hold(self, ready: asyncio.Future[Client], release: asyncio.Event) -> None:
+        try:
+            async with (
+                httpx2.AsyncClient(headers=self._headers, timeout=self._timeout) as http,
+                Client(streamable_http_client(self._url, http_client=http)) as client,
+            ):
+                ready.set_result(client)
+                await release.wait()
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+            elif not release.is_set():
+                logger.warning("governance gateway connection lost: %r", exc)
+
+    async def _drop(self) -> None:
+        holder, release = self._holder, self._release
+        self._client = self._holder = self._release = None
+        if holder is None or release is None:
+            return
+        release.set()
+        await asyncio.gather(holder, return_exceptions=True)

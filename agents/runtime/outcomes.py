@@ -1,0 +1,150 @@
+"""Replies every specialist gives the same way: denials, dead systems, missing verification."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from agents.runtime.turn import Reply, Turn
+from shared.handoff import HandoffTarget
+
+HUMAN = HandoffTarget(agent="escalation", skill="human-handoff", reason="")
+VERIFY = HandoffTarget(agent="identity", skill="verify-identity", reason="")
+
+# What the customer is told cannot be done, per tool; internals (policy ids, reasons) stay out.
+_ACTIONS = {
+    "payments.issue_refund": "issue that refund",
+    "payments.list_charges": "look at your payments",
+    "payments.find_duplicate_charges": "check your payments",
+    "payments.list_refunds": "look at your refunds",
+    "billing.change_plan": "change your plan",
+    "billing.list_invoices": "look at your bills",
+    "billing.get_account": "look at your billing account",
+    "billing.list_plans": "look up our plans",
+    "billing.get_entitlements": "check what your plan includes",
+    "support.open_ticket": "open a support ticket",
+    "support.list_tickets": "look up your tickets",
+    "support.request_human": "reach our team",
+    "network.get_line_status": "check your line",
+    "crm.list_interactions": "look at your earlier contacts",
+    "identity.resolve_customer": "look up your account",
+    "identity.start_verification": "send you a verification code",
+    "identity.verify_code": "check that code",
+}
+
+_HOLD_WORDS = re.compile(r"\b(hold|held|paused|fraud|sim[ -]?swap)\b", re.IGNORECASE)
+
+Procedure = Callable[[Turn], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class SkillTable:
+    """A Specialist made of one procedure per skill id."""
+
+    procedures: Mapping[str, Procedure]
+
+    @property
+    def skills(self) -> frozenset[str]:
+        return frozenset(self.procedures)
+
+    async def handle(self, turn: Turn) -> Reply:
+        return await self.procedures[turn.skill](turn)
+
+
+def action_phrase(tool: str) -> str:
+    return _ACTIONS.get(tool, "do that")
+
+
+def denied(turn: Turn, exc: ToolDenied) -> Reply:
+    if _HOLD_WORDS.search(exc.reason):
+        # A protective hold is the customer's own safety; saying so is not an internal detail.
+        text = (
+            f"For your protection, some actions on your account are paused right now, so I can't "
+            f"{action_phrase(exc.tool)}. A member of our team will follow up with you."
+        )
+    else:
+        text = (
+            f"I'm sorry, I'm not able to {action_phrase(exc.tool)} for you here. "
+            "If you'd like, I can connect you with a member of our team."
+        )
+    return turn.reply(
+        text,
+        "completed",
+        summary=f"not allowed: {exc.tool}",
+        data={"denied": True, "denied_tool": exc.tool},
+    )
+
+
+def unavailable(turn: Turn, exc: SystemUnavailable) -> Reply:
+    if "may or may not" in exc.detail:
+        # A write timed out after it was sent: promising "nothing changed" could be false.
+        outcome = "I can't confirm whether it went through, so I won't try again without checking. Nothing is lost."
+    else:
+        outcome = "Nothing has been changed or lost."
+    text = (
+        "I'm sorry, one of our systems isn't answering right now, so I couldn't finish this. "
+        f"{outcome} Would you like me to connect you with a member of our team?"
+    )
+    handoff = (
+        None
+        if turn.agent == "escalation"
+        else HUMAN.model_copy(update={"reason": f"{exc.tool} unavailable during {turn.skill}"})
+    )
+    return turn.reply(
+        text,
+        "failed",
+        summary=f"{exc.tool} unavailable",
+        state=turn.state,
+        handoff_to=handoff,
+        data={"unavailable": exc.tool},
+    )
+
+
+def tool_failed(turn: Turn, exc: ToolFailed) -> Reply:
+    text = (
+        f"I'm sorry, I couldn't {action_phrase(exc.tool)} just now. "
+        "Nothing has been changed. Would you like me to connect you with a member of our team?"
+    )
+    return turn.reply(
+        text,
+        "failed",
+        summary=f"{exc.tool} failed",
+        state=turn.state,
+        handoff_to=HUMAN.model_copy(update={"reason": f"{exc.tool} failed during {turn.skill}"}),
+        data={"failed_tool": exc.tool},
+    )
+
+
+def needs_verification(turn: Turn, *keys: str) -> Reply | None:
+    """A reply asking the supervisor to verify the customer first, or None when we may go on."""
+    present = turn.keys
+    if present is not None and turn.envelope.auth_context and all(present.get(k) for k in keys):
+        return None
+    return turn.reply(
+        "Before I can help with that I need to confirm who you are.",
+        "failed",
+        summary="customer not verified",
+        state=turn.state,
+        handoff_to=VERIFY.model_copy(update={"reason": f"{turn.skill} needs a verified customer"}),
+    )
+
+
+async def log_interaction(turn: Turn, *, summary: str, outcome: str) -> None:
+    """Record the finished skill in CRM; a failure here never spoils the customer's answer."""
+    keys = turn.keys
+    if keys is None or not keys.email or not turn.envelope.auth_context:
+        return
+    args: dict[str, Any] = {
+        "email": keys.email,
+        "channel": turn.envelope.channel,
+        "topic": turn.skill,
+        "summary": summary[:300],
+        "outcome": outcome,
+        "conversation_id": turn.envelope.conversation_id,
+    }
+    digest = hashlib.sha256(f"{outcome}|{summary}".encode()).hexdigest()[:12]
+    await turn.try_call("crm.log_interaction", args, step=f"log-interaction:{digest}")

@@ -1,0 +1,122 @@
+"""One customer turn as a specialist sees it, and the small interface every specialist implements."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from agents.runtime.gateway import GatewayClient, ToolOutcome
+from shared.envelope import ContextEnvelope, CustomerKeys
+from shared.handoff import HandoffRequest, SpecialistResult, ToolCallSummary
+from shared.tools import IDEMPOTENCY_ARG
+
+_DECISIONS = {"ok": "allow", "denied": "deny", "approval": "approval-required", "unavailable": "allow"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a specialist answers: the text the customer reads and the result for the supervisor."""
+
+    text: str
+    result: SpecialistResult
+
+
+@dataclass
+class Turn:
+    """The customer's words, the envelope and handoff, and a recorded way to call tools."""
+
+    text: str
+    envelope: ContextEnvelope
+    handoff: HandoffRequest
+    gateway: GatewayClient
+    agent: str = ""
+    tool_calls: list[ToolCallSummary] = field(default_factory=list)
+
+    @property
+    def skill(self) -> str:
+        return self.handoff.skill
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.handoff.skill_state
+
+    @property
+    def keys(self) -> CustomerKeys | None:
+        return self.envelope.customer.keys if self.envelope.customer else None
+
+    def idempotency_key(self, step: str) -> str:
+        """Same conversation, skill and step give the same key, so a retried turn never acts twice."""
+        seed = f"{self.envelope.conversation_id}|{self.skill}|{step}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+    async def call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any]:
+        """Call a catalog tool; ``step`` marks a write and derives its idempotency key.
+
+        Raises ToolDenied, SystemUnavailable or ToolFailed; returns the structured output.
+        """
+        arguments = dict(args)
+        if step is not None:
+            arguments[IDEMPOTENCY_ARG] = self.idempotency_key(step)
+        outcome = await self.gateway.call(tool, arguments, self.envelope)
+        self._record(outcome)
+        if outcome.kind == "ok":
+            return outcome.data
+        if outcome.kind == "denied":
+            raise ToolDenied(tool, outcome.message)
+        if outcome.kind == "unavailable":
+            raise SystemUnavailable(tool, outcome.message)
+        if outcome.kind == "approval":
+            return {"status": "pending_approval", "detail": outcome.message}
+        raise ToolFailed(tool, outcome.message)
+
+    async def try_call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any] | None:
+        """Like ``call`` for side steps (logging): any failure is recorded and returns None."""
+        try:
+            return await self.call(tool, args, step=step)
+        except (ToolDenied, SystemUnavailable, ToolFailed):
+            return None
+
+    def _record(self, outcome: ToolOutcome) -> None:
+        detail = outcome.message[:200] if not outcome.ok else ""
+        self.tool_calls.append(
+            ToolCallSummary(
+                tool=outcome.tool,
+                decision=_DECISIONS.get(outcome.kind, "allow"),
+                ok=outcome.ok,
+                detail=detail,
+                audit_id=outcome.audit_id,
+            )
+        )
+
+    def result(
+        self, status: str, *, summary: str, state: Mapping[str, Any] | None = None, **extra: Any
+    ) -> SpecialistResult:
+        """A SpecialistResult for this turn with the tool calls made so far."""
+        return SpecialistResult(
+            status=status,  # type: ignore[arg-type]
+            skill=self.skill,
+            skill_state=dict(state or {}),
+            summary=summary,
+            tool_calls=list(self.tool_calls),
+            **extra,
+        )
+
+    def reply(
+        self, text: str, status: str, *, summary: str, state: Mapping[str, Any] | None = None, **extra: Any
+    ) -> Reply:
+        return Reply(text, self.result(status, summary=summary, state=state, **extra))
+
+
+class Specialist(Protocol):
+    """A specialist agent: its skills' procedures as small state machines over skill_state.
+
+    ``handle`` is only called with a skill the agent's SKILL.md files declare; the runtime has
+    already validated the envelope, the handoff and the message size.
+    """
+
+    async def handle(self, turn: Turn) -> Reply:
+        """Advance the handed-off skill by one customer turn."""
+        ...

@@ -1,0 +1,118 @@
+"""``troubleshoot-service``: entitlements, line status, history, knowledge, then a ticket.
+
+skill_state: ``step`` (describe) while waiting for the customer to say what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.runtime import Reply, Turn
+from agents.runtime.outcomes import log_interaction, needs_verification
+from agents.runtime.text import day
+from agents.support.problems import (
+    GENERAL,
+    categorize,
+    channel_phrase,
+    find_recent_ticket,
+    find_repeat,
+    included_features,
+    is_total_loss,
+)
+
+_STEPS = 4
+
+
+async def troubleshoot_service(turn: Turn) -> Reply:
+    if (blocked := needs_verification(turn, "msisdn", "email")) is not None:
+        return blocked
+    problem = turn.text if len(turn.text.split()) >= 3 else f"{turn.handoff.reason} {turn.text}".strip()
+    category = categorize(problem)
+    if category == GENERAL and len(problem.split()) < 3:
+        return turn.reply(
+            "I'm sorry you're having trouble. Can you tell me what's going wrong, for example no signal, "
+            "slow data or calls failing?",
+            "input-required",
+            summary="asked what the problem is",
+            state={"step": "describe"},
+        )
+    assert turn.keys is not None
+    msisdn, email = turn.keys.msisdn, turn.keys.email
+    entitlements = await turn.call("billing.get_entitlements", {"msisdn": msisdn})
+    line = await turn.call("network.get_line_status", {"msisdn": msisdn})
+    history = await turn.call("crm.list_interactions", {"email": email, "limit": 10})
+    repeat = find_repeat(history.get("interactions") or [], category, turn.skill)
+    tickets = await turn.call("support.list_tickets", {"email": email, "status": "any"})
+    earlier = find_recent_ticket(tickets.get("tickets") or [], category)
+    articles = (await turn.call("support.search_knowledge", {"query": problem, "limit": 3})).get("articles") or []
+    is_repeat = repeat is not None or earlier is not None
+    repeat_of = (earlier or {}).get("ticket_id") or (repeat or {}).get("interaction_id")
+    ticket_args: dict[str, Any] = {
+        "email": email,
+        "category": category,
+        "summary": problem[:200],
+        "priority": "high" if is_repeat or is_total_loss(problem) else "normal",
+    }
+    if repeat_of:
+        ticket_args["repeat_of"] = repeat_of
+    ticket = await turn.call("support.open_ticket", ticket_args, step=f"ticket:{category}")
+    text = _compose(problem, entitlements, line, repeat, earlier, articles, ticket)
+    summary = f"{category} problem, ticket {ticket.get('ticket_id')}" + (" (repeat)" if is_repeat else "")
+    await log_interaction(turn, summary=summary, outcome="ticket-opened")
+    outage = line.get("area_outage")
+    return turn.reply(
+        text,
+        "completed",
+        summary=summary,
+        data={
+            "ticket_id": ticket.get("ticket_id"),
+            "priority": ticket.get("priority", ticket_args["priority"]),
+            "category": category,
+            "repeat_of": repeat_of,
+            "repeat": is_repeat,
+            "repeat_conversation_id": repeat.get("conversation_id") if repeat else None,
+            "outage_id": outage.get("id") if isinstance(outage, dict) else None,
+            "plan_id": entitlements.get("plan_id"),
+            "article_id": articles[0].get("article_id") if articles else None,
+        },
+    )
+
+
+def _compose(
+    problem: str,
+    entitlements: dict[str, Any],
+    line: dict[str, Any],
+    repeat: dict[str, Any] | None,
+    earlier: dict[str, Any] | None,
+    articles: list[dict[str, Any]],
+    ticket: dict[str, Any],
+) -> str:
+    parts = []
+    if repeat:
+        how = channel_phrase(repeat.get("channel"))
+        parts.append(
+            f"I can see you contacted us about this on {day(repeat.get('started_at'))}"
+            f"{' ' + how if how else ''}, "
+            "so I'm treating this as a repeat problem."
+        )
+    elif earlier:
+        parts.append(
+            f"I can see your ticket {earlier.get('ticket_id')} about this from {day(earlier.get('opened_at'))}, "
+            "so I'm treating this as a repeat problem."
+        )
+    features = included_features(problem, entitlements.get("features") or [])
+    if features:
+        plan = entitlements.get("plan_name") or "your plan"
+        parts.append(f"Your {plan} plan includes {', '.join(features)}, so that should be working for you.")
+    outage = line.get("area_outage")
+    if isinstance(outage, dict) and outage:
+        area = line.get("area") or "your area"
+        parts.append(f"There is a known outage in {area}: {outage.get('description', 'our engineers are on it')}.")
+    if line.get("sim_status") and str(line["sim_status"]).lower() not in ("active", "ok"):
+        parts.append(f"Your SIM shows as {line['sim_status']}, which can cause this.")
+    steps = [str(s) for s in (articles[0].get("steps") or [])][:_STEPS] if articles else []
+    if steps:
+        parts.append("Please try these steps:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)))
+    priority = ticket.get("priority") or "normal"
+    parts.append(f"I've opened ticket {ticket.get('ticket_id')} ({priority} priority) so our team can follow up.")
+    return "\n".join(parts)

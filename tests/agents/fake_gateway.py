@@ -1,0 +1,296 @@
+"""A small stand-in for the governance gateway: the catalog's tool names and output shapes.
+
+It is not a policy engine. Tests tell it which tools to deny (``deny``) and which systems
+are down (``down``); it records every call with its arguments, envelope and bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mcp.server.context import CallNext, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent
+
+from shared.envelope import ENVELOPE_META_KEY
+
+NOW = datetime.now(UTC)
+CUSTOMER = {
+    "customer_id": "CUST-00001",
+    "email": "ana@example.com",
+    "msisdn": "+15550100123",
+    "account_number": "ACC-1234567",
+}
+GOOD_CODE = "123456"
+
+
+def _ago(days: int) -> str:
+    return (NOW - timedelta(days=days)).isoformat()
+
+
+@dataclass
+class Call:
+    tool: str
+    args: dict[str, Any]
+    envelope: dict[str, Any] | None
+    bearer: str | None
+
+
+@dataclass
+class FakeGateway:
+    deny: dict[str, str] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    hold: set[str] = field(default_factory=set)
+    calls: list[Call] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    interactions: list[dict[str, Any]] = field(default_factory=list)
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    outage: dict[str, Any] | None = None
+    plan_id: str = "basic-10"
+    attempts_left: int = 3
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    url: str = ""
+
+    def tools_called(self) -> list[str]:
+        return [c.tool for c in self.calls]
+
+    def last(self, tool: str) -> Call:
+        return [c for c in self.calls if c.tool == tool][-1]
+
+
+def ticket(ticket_id: str, days_ago: int, summary: str, status: str = "open") -> dict[str, Any]:
+    return {
+        "ticket_id": ticket_id,
+        "category": "connectivity",
+        "summary": summary,
+        "status": status,
+        "priority": "normal",
+        "opened_at": _ago(days_ago),
+        "repeat_of": None,
+    }
+
+
+PLANS = [
+    {"plan_id": "basic-10", "name": "Basic 10", "monthly_fee": 15.0, "data_gb": 10, "features": ["calls"]},
+    {
+        "plan_id": "unlimited-max",
+        "name": "Unlimited Max",
+        "monthly_fee": 45.0,
+        "data_gb": 999,
+        "features": ["calls", "roaming", "hotspot", "5g"],
+    },
+    {"plan_id": "family-share", "name": "Family Share", "monthly_fee": 60.0, "data_gb": 100, "features": ["calls"]},
+]
+
+
+def build_gateway(state: FakeGateway) -> MCPServer:
+    async def policy(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        params = ctx.params or {}
+        tool = str(params.get("name"))
+        meta = ctx.meta or {}
+        raw = meta.get(ENVELOPE_META_KEY) if isinstance(meta, dict) else getattr(meta, ENVELOPE_META_KEY, None)
+        headers = getattr(ctx.request, "headers", None) or {}
+        auth = headers.get("authorization", "")
+        state.calls.append(
+            Call(tool, dict(params.get("arguments") or {}), json.loads(raw) if raw else None, auth[7:] or None)
+        )
+        if tool in state.deny:
+            return CallToolResult(content=[TextContent(type="text", text=f"DENIED: {state.deny[tool]}")], is_error=True)
+        if tool in state.hold:
+            text = "APPROVAL_REQUIRED: held for a human approver (approval APR-1)"
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        if tool.split(".")[0] in state.down:
+            text = f"UNAVAILABLE: the {tool.split('.')[0]} system is not answering; retry later"
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return await call_next(ctx)
+
+    gw = MCPServer("fake-gateway", middleware=[policy])
+
+    @gw.tool(name="identity.resolve_customer")
+    async def resolve_customer(hint: str) -> dict[str, Any]:
+        if hint.lower() not in {v.lower() for v in CUSTOMER.values()}:
+            raise ToolError("no customer matches that hint")
+        return {
+            "customer_id": CUSTOMER["customer_id"],
+            "display_name": "Ana",
+            "destinations": {"sms": "+1•••••••123", "email": "a••@example.com"},
+        }
+
+    @gw.tool(name="identity.start_verification")
+    async def start_verification(customer_id: str, channel: str, conversation_id: str) -> dict[str, Any]:
+        return {"verification_id": "VER-1", "sent_to": "••• 123", "expires_at": _ago(-1), "attempts_left": 3}
+
+    @gw.tool(name="identity.verify_code")
+    async def verify_code(customer_id: str, verification_id: str, code: str, conversation_id: str) -> dict[str, Any]:
+        if code == GOOD_CODE and state.attempts_left > 0:
+            return {
+                "verified": True,
+                "attempts_left": state.attempts_left,
+                "locked": False,
+                "auth_context": "signed.auth.context",
+                "customer": {"keys": CUSTOMER, "display_name": "Ana"},
+            }
+        state.attempts_left -= 1
+        return {"verified": False, "attempts_left": state.attempts_left, "locked": state.attempts_left <= 0}
+
+    @gw.tool(name="billing.list_invoices")
+    async def list_invoices(msisdn: str, limit: int = 6) -> dict[str, Any]:
+        invoices = [
+            {
+                "invoice_id": "INV-2",
+                "period": "2025-11",
+                "issued_on": "2025-11-01",
+                "total": 32.5,
+                "status": "open",
+                "lines": [
+                    {"description": "Basic 10 plan", "amount": 15.0},
+                    {"description": "Roaming day pass", "amount": 12.5},
+                    {"description": "Extra data", "amount": 5.0},
+                ],
+            },
+            {
+                "invoice_id": "INV-1",
+                "period": "2025-10",
+                "issued_on": "2025-10-01",
+                "total": 18.0,
+                "status": "paid",
+                "lines": [
+                    {"description": "Basic 10 plan", "amount": 15.0},
+                    {"description": "Extra data", "amount": 3.0},
+                ],
+            },
+        ]
+        return {"invoices": invoices[:limit]}
+
+    @gw.tool(name="billing.get_account")
+    async def get_account(msisdn: str) -> dict[str, Any]:
+        plan = next(p for p in PLANS if p["plan_id"] == state.plan_id)
+        return {
+            "plan_id": plan["plan_id"],
+            "plan_name": plan["name"],
+            "monthly_fee": plan["monthly_fee"],
+            "status": "active",
+            "balance_due": 0.0,
+            "next_bill_date": "2025-12-01",
+        }
+
+    @gw.tool(name="billing.list_plans")
+    async def list_plans() -> dict[str, Any]:
+        return {"plans": PLANS}
+
+    @gw.tool(name="billing.get_entitlements")
+    async def get_entitlements(msisdn: str) -> dict[str, Any]:
+        plan = next(p for p in PLANS if p["plan_id"] == state.plan_id)
+        return {
+            "plan_id": plan["plan_id"],
+            "plan_name": plan["name"],
+            "features": plan["features"],
+            "data_gb": plan["data_gb"],
+            "updated_at": _ago(0),
+        }
+
+    @gw.tool(name="billing.change_plan")
+    async def change_plan(msisdn: str, plan_id: str, idempotency_key: str) -> dict[str, Any]:
+        old, state.plan_id = state.plan_id, plan_id
+        return {"old_plan_id": old, "new_plan_id": plan_id, "effective_from": "2025-12-01"}
+
+    @gw.tool(name="payments.find_duplicate_charges")
+    async def find_duplicate_charges(account_number: str) -> dict[str, Any]:
+        return {"duplicates": state.duplicates}
+
+    @gw.tool(name="payments.list_charges")
+    async def list_charges(account_number: str, limit: int = 10) -> dict[str, Any]:
+        charges = [
+            {
+                "charge_id": f"CH-{i}",
+                "invoice_id": f"INV-{i}",
+                "amount": 18.0 + i,
+                "currency": "EUR",
+                "charged_at": _ago(30 * i),
+                "card_last4": "4242",
+                "status": "succeeded",
+                "refunded_amount": 0.0,
+            }
+            for i in range(1, 4)
+        ]
+        return {"charges": charges[:limit]}
+
+    @gw.tool(name="payments.issue_refund")
+    async def issue_refund(
+        account_number: str, charge_id: str, amount: float, reason: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        if idempotency_key not in state.refunds:
+            state.refunds[idempotency_key] = {
+                "refund_id": f"RF-{len(state.refunds) + 1}",
+                "charge_id": charge_id,
+                "amount": amount,
+                "status": "succeeded",
+                "created_at": _ago(0),
+            }
+        return state.refunds[idempotency_key]
+
+    @gw.tool(name="payments.list_refunds")
+    async def list_refunds(account_number: str) -> dict[str, Any]:
+        return {"refunds": list(state.refunds.values())}
+
+    @gw.tool(name="network.get_line_status")
+    async def get_line_status(msisdn: str) -> dict[str, Any]:
+        return {
+            "sim_status": "active",
+            "device_model": "Pixel 8",
+            "connectivity": "degraded" if state.outage else "ok",
+            "roaming": False,
+            "area": "Riverside",
+            "area_outage": state.outage,
+            "last_sim_change": _ago(400),
+        }
+
+    @gw.tool(name="crm.list_interactions")
+    async def list_interactions(email: str, limit: int = 10) -> dict[str, Any]:
+        return {"interactions": state.interactions[:limit]}
+
+    @gw.tool(name="crm.log_interaction")
+    async def log_interaction(
+        email: str, channel: str, topic: str, summary: str, outcome: str, conversation_id: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        return {"interaction_id": f"INT-{len(state.calls)}"}
+
+    @gw.tool(name="support.search_knowledge")
+    async def search_knowledge(query: str, limit: int = 3) -> dict[str, Any]:
+        article = {
+            "article_id": "KB-7",
+            "title": "Slow or no mobile data",
+            "summary": "Reset the data connection",
+            "steps": ["Turn airplane mode on and off", "Check mobile data is on", "Restart your phone"],
+            "score": 0.9,
+        }
+        return {"articles": [article][:limit]}
+
+    @gw.tool(name="support.open_ticket")
+    async def open_ticket(
+        email: str,
+        category: str,
+        summary: str,
+        priority: str,
+        idempotency_key: str,
+        repeat_of: str | None = None,
+    ) -> dict[str, Any]:
+        return {"ticket_id": "TCK-1001", "status": "open", "priority": priority}
+
+    @gw.tool(name="support.list_tickets")
+    async def list_tickets(email: str, status: str = "any") -> dict[str, Any]:
+        return {"tickets": state.tickets}
+
+    @gw.tool(name="support.request_human")
+    async def request_human(
+        conversation_id: str, reason: str, summary: str, priority: str, idempotency_key: str, email: str | None = None
+    ) -> dict[str, Any]:
+        return {"handoff_id": "HO-1", "queue_position": 2}
+
+    return gw

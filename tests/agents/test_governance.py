@@ -1,0 +1,94 @@
+"""What the customer sees when the gateway denies a call or a system is down."""
+
+from __future__ import annotations
+
+from tests.agents.conftest import StartSpecialist, free_socket, serve
+from tests.agents.fake_gateway import FakeGateway, build_gateway
+from tests.agents.test_payment import DUPLICATE
+
+
+async def test_denied_refund_is_explained_plainly(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
+    gateway.duplicates = [DUPLICATE]
+    gateway.deny["payments.issue_refund"] = "policy payments.sim-swap-hold: payment actions paused"
+    payment = await start_specialist("payment")
+    proposal = await payment.send("charged twice", "refund-charge")
+    answer = await payment.send("yes", "refund-charge", state=proposal.result.skill_state)
+    assert answer.result.status == "completed"
+    assert "paused" in answer.text and "can't issue that refund" in answer.text
+    assert "policy" not in answer.text and "sim-swap" not in answer.text
+    denied = [c for c in answer.result.tool_calls if c.tool == "payments.issue_refund"]
+    assert len(denied) == 1 and denied[0].decision == "deny" and denied[0].ok is False
+    assert answer.result.data["denied_tool"] == "payments.issue_refund"
+
+
+async def test_unavailable_system_fails_and_offers_a_human(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    gateway.down.add("billing")
+    billing = await start_specialist("billing")
+    answer = await billing.send("explain my bill", "explain-bill")
+    assert answer.result.status == "failed"
+    assert "isn't answering right now" in answer.text and "Nothing has been changed or lost" in answer.text
+    assert answer.result.handoff_to is not None
+    assert (answer.result.handoff_to.agent, answer.result.handoff_to.skill) == ("escalation", "human-handoff")
+    assert answer.result.tool_calls[0].ok is False
+
+
+async def test_unavailable_mid_procedure_keeps_the_skill_state(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    billing = await start_specialist("billing")
+    picked = await billing.send("switch me to Family Share", "change-plan")
+    gateway.down.add("billing")
+    answer = await billing.send("yes", "change-plan", state=picked.result.skill_state)
+    assert answer.result.status == "failed"
+    assert answer.result.skill_state == picked.result.skill_state
+
+
+async def test_gateway_down_then_up_connects_lazily(start_specialist: StartSpecialist, stack) -> None:
+    sock = free_socket()  # bound, not listening: connections are refused until the gateway starts
+    host, port = sock.getsockname()[:2]
+    support = await start_specialist("support", gateway_url=f"http://{host}:{port}/mcp")
+    down = await support.send("my data is slow today", "troubleshoot-service")
+    assert down.result.status == "failed"
+    assert "isn't answering" in down.text
+
+    late = FakeGateway()
+    await serve(stack, build_gateway(late).streamable_http_app(streamable_http_path="/mcp"), sock)
+    up = await support.send("my data is slow today", "troubleshoot-service")
+    assert up.result.status == "completed"
+    assert "support.open_ticket" in late.tools_called()
+
+
+async def test_escalation_down_does_not_hand_off_to_itself(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    gateway.down.add("support")
+    escalation = await start_specialist("escalation")
+    answer = await escalation.send("human please", "human-handoff")
+    assert answer.result.status == "failed"
+    assert answer.result.handoff_to is None
+
+
+async def test_refund_held_for_approval_tells_the_customer(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    gateway.duplicates = [DUPLICATE]
+    gateway.hold.add("payments.issue_refund")
+    payment = await start_specialist("payment")
+    proposal = await payment.send("charged twice", "refund-charge")
+    answer = await payment.send("yes", "refund-charge", state=proposal.result.skill_state)
+    assert answer.result.status == "completed"
+    assert "needs a quick approval" in answer.text
+    assert answer.result.data["approval_pending"] is True
+    held = [c for c in answer.result.tool_calls if c.tool == "payments.issue_refund"]
+    assert held[0].decision == "approval-required"
+
+
+async def test_plain_denial_says_what_cannot_be_done(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
+    gateway.deny["billing.change_plan"] = "consent purpose plan-change missing (policy consent.plan)"
+    billing = await start_specialist("billing")
+    picked = await billing.send("switch me to Family Share", "change-plan")
+    answer = await billing.send("yes", "change-plan", state=picked.result.skill_state)
+    assert "not able to change your plan" in answer.text
+    assert "consent" not in answer.text and "policy" not in answer.text
