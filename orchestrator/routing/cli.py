@@ -1,0 +1,48 @@
+"""``switchboard route --jsonl``: route messages from a stream, one JSON decision per line.
+
+Useful to see how the offline brain reads real customer wording without starting any service.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from orchestrator.routing.offline import DEFAULT_MAX_CHARS, OfflineBrain
+from orchestrator.routing.specs import skill_specs_from_skills
+from shared.errors import SwitchboardError
+from shared.skills import load_skills
+
+
+def route_jsonl(stdin: TextIO, stdout: TextIO, *, threshold: float = 0.45) -> int:
+    """Route each non-blank line of ``stdin``; write one JSON object per routed line to ``stdout``.
+
+    A routed line gives ``agent``, ``skill``, ``confidence``, ``reason`` and ``clarify`` (true when
+    the supervisor would ask a clarifying question). A line it cannot route (longer than
+    2,000 characters) gives ``{"line": n, "error": {...}}`` and routing carries on.
+    Returns the exit status: 0 when every line was routed, 1 when any line was rejected.
+    """
+    brain = OfflineBrain.from_skills(skill_specs_from_skills(load_skills()), max_chars=DEFAULT_MAX_CHARS)
+    rejected = 0
+    for number, line in enumerate(stdin, start=1):
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        out: dict[str, Any]
+        try:
+            decision = brain.decide(text)
+        except SwitchboardError as exc:
+            rejected += 1
+            out = {"line": number, "error": exc.to_dict()}
+        else:
+            out = {
+                "agent": decision.agent,
+                "skill": decision.skill,
+                "confidence": decision.confidence,
+                "reason": decision.reason,
+                "clarify": decision.agent is None or decision.confidence < threshold,
+            }
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        # A caller piping messages one at a time sees each answer as soon as it is ready.
+        stdout.flush()
+    return 1 if rejected else 0

@@ -1,0 +1,169 @@
+"""The offline brain routes customers' own words, honours human requests and admits doubt."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from orchestrator.routing import Brain, OfflineBrain, RouteDecision, SkillSpec
+from shared.errors import ConfigurationError, PayloadTooLarge
+from shared.handoff import HUMAN_REQUEST_TAG
+from shared.settings import Settings
+
+THRESHOLD = Settings().route_threshold
+
+# Written for this test only: neither a skill example nor in the evaluation set.
+HELD_OUT = [
+    ("the security code on my screen got rejected twice", "verify-identity"),
+    ("my verifcation txt hasnt shown up", "verify-identity"),
+    ("why did this months invoice jump by ten quid", "explain-bill"),
+    ("there is a charge labelled 'misc adjustment' on my bill, what is it", "explain-bill"),
+    ("can i move to a tariff with more gb", "change-plan"),
+    ("please switch me to the cheapest package you have", "change-plan"),
+    ("you debited me twice for the march bill, i want one back", "refund-charge"),
+    ("refund the duplicate paymnet please", "refund-charge"),
+    ("has my refund gone through to the card yet", "payment-history"),
+    ("show me the payments i made since january", "payment-history"),
+    ("since yesterday my mobile data wont work at all", "troubleshoot-service"),
+    ("calls keep cutting off halfway, again", "troubleshoot-service"),
+    ("any news on the ticket you opened for me", "ticket-status"),
+    ("is my fault report from last week still open", "ticket-status"),
+]
+
+
+async def test_offline_brain_is_a_brain(brain: OfflineBrain) -> None:
+    assert isinstance(brain, Brain)
+    async with asyncio.timeout(5):
+        decision = await brain.route("my bill is higher than usual")
+    assert isinstance(decision, RouteDecision)
+    assert (decision.agent, decision.skill) == ("billing", "explain-bill")
+
+
+@pytest.mark.parametrize(("text", "skill"), HELD_OUT)
+def test_held_out_phrasings_are_routed(brain: OfflineBrain, text: str, skill: str) -> None:
+    decision = brain.decide(text)
+    assert decision.skill == skill, decision.reason
+    assert decision.confidence >= THRESHOLD
+    assert decision.alternatives[0].skill == skill
+    assert len(decision.alternatives) == 3
+    assert [a.score for a in decision.alternatives] == sorted((a.score for a in decision.alternatives), reverse=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to talk to a human",
+        "humna pls",
+        "AGENT!!!",
+        "Can I tlak to an agnet?",
+        "speak to represenative now",
+        "get me your supervisr",
+        "my bill is wrong and I want to speak to a real person about it",
+        "refund me or let me talk to someone",
+        "i dont want a bot",
+    ],
+)
+def test_human_requests_always_go_to_the_tagged_skill(brain: OfflineBrain, text: str) -> None:
+    decision = brain.decide(text)
+    assert (decision.agent, decision.skill, decision.confidence) == ("escalation", "human-handoff", 1.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the agent told me I would get a refund for the double charge", "my manager pays the bill, why is it so high"],
+)
+def test_mentioning_a_person_is_not_asking_for_one(brain: OfflineBrain, text: str) -> None:
+    assert brain.decide(text).skill != "human-handoff"
+
+
+def test_human_skill_is_found_by_tag_not_by_name() -> None:
+    specs = [
+        SkillSpec(
+            "concierge", "warm-transfer", "Pass the customer to a colleague.", ["put me through"], [HUMAN_REQUEST_TAG]
+        ),
+        SkillSpec("billing", "explain-bill", "Explain the bill.", ["why is my bill high", "what is this charge"]),
+    ]
+    decision = OfflineBrain.from_skills(specs).decide("can i speak to a human")
+    assert (decision.agent, decision.skill, decision.confidence) == ("concierge", "warm-transfer", 1.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hey", "help", "hi, is anybody there?", "fjdksla vnmeqw", "what's a good film to watch", "thanks!", "¿qué?"],
+)
+def test_unclear_messages_stay_below_the_threshold(brain: OfflineBrain, text: str) -> None:
+    assert brain.decide(text).confidence < THRESHOLD
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "🙂"])
+def test_nothing_to_route(brain: OfflineBrain, text: str) -> None:
+    decision = brain.decide(text)
+    assert decision.agent is None and decision.skill is None and decision.confidence == 0.0
+
+
+def test_oversized_message_is_refused(brain: OfflineBrain) -> None:
+    assert brain.decide("my bill " * 250).skill == "explain-bill"  # exactly 2,000 characters
+    with pytest.raises(PayloadTooLarge, match="limit is 2000"):
+        brain.decide("my bill " * 250 + "!")
+
+
+def test_routing_is_deterministic(brain: OfflineBrain) -> None:
+    other = OfflineBrain.from_skills(brain.specs)
+    for text, _ in HELD_OUT:
+        assert other.decide(text) == brain.decide(text)
+
+
+def test_a_sixth_specialist_is_learned_without_code_change(brain: OfflineBrain) -> None:
+    travel = SkillSpec(
+        agent="travel",
+        skill="buy-travel-pass",
+        description="Sell a day pass for using the phone abroad at home prices before a trip.",
+        examples=[
+            "I'm going to France next week, can I buy a travel pass",
+            "add a day pass for my holiday in the US",
+            "how much is the roaming bundle for a weekend in Spain",
+            "I need a travel add-on before I fly",
+            "buy the europe pass for my trip",
+            "is there a holiday bundle for calls abroad",
+            "get me a daily pass for Italy",
+            "what does the travel pass cost",
+            "off to Greece in august, what do I need so my phone works there",
+            "can you set me up with a pass before my business trip to Germany",
+            "I want to use my allowance while I'm on holiday in Mexico",
+            "do you sell passes for a week abroad",
+            "going on a cruise, is there a travel package",
+            "activate a travel day pass from tomorrow",
+            "buy a pass for canada please",
+            "I'm travelling to Japan and want a pass for data",
+            "holiday next month, how do I avoid huge charges abroad",
+            "sign me up for the travel bundle",
+        ],
+        tags=["requires:verified-identity"],
+    )
+    six = OfflineBrain.from_skills([*brain.specs, travel])
+    decision = six.decide("flying to portugal on friday, want to get a pass so i can use my phone there")
+    assert (decision.agent, decision.skill) == ("travel", "buy-travel-pass")
+    assert decision.confidence >= THRESHOLD
+    assert six.decide("you took the payment twice this month").skill == "refund-charge"
+    assert six.decide("talk to a person").agent == "escalation"
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        ([], "no skills"),
+        ([SkillSpec("a", "x", "d", ["e"]), SkillSpec("a", "x", "d", ["e"])], "listed twice"),
+        ([SkillSpec("a", "x")], "nothing to learn from|no examples"),
+        (
+            [
+                SkillSpec("a", "x", "d", ["e"], [HUMAN_REQUEST_TAG]),
+                SkillSpec("b", "y", "d", ["f"], [HUMAN_REQUEST_TAG]),
+            ],
+            "more than one skill",
+        ),
+    ],
+)
+def test_bad_skill_sets_stop_start_up(specs: list[SkillSpec], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        OfflineBrain.from_skills(specs)

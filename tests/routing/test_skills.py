@@ -1,0 +1,71 @@
+"""The skill folders load, validate and follow the house layout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.handoff import HUMAN_REQUEST_TAG, REQUIRES_VERIFIED_IDENTITY_TAG, VERIFIES_IDENTITY_TAG
+from shared.skills import SKILLS_DIR, load_skills
+
+EXPECTED = {
+    "verify-identity": "identity",
+    "explain-bill": "billing",
+    "change-plan": "billing",
+    "refund-charge": "payment",
+    "payment-history": "payment",
+    "troubleshoot-service": "support",
+    "ticket-status": "support",
+    "human-handoff": "escalation",
+}
+CATALOG = Path(__file__).resolve().parents[2] / "docs" / "action-catalog.md"
+
+
+def _catalog_tools() -> set[str]:
+    tools: set[str] = set()
+    system = None
+    for line in CATALOG.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^## (\w+) \(", line)
+        if heading:
+            system = heading.group(1)
+        row = re.match(r"^\| (\w+) \|", line)
+        if system and row and row.group(1) not in {"tool", "agent"}:
+            tools.add(f"{system}.{row.group(1)}")
+    return tools
+
+
+def test_exactly_the_eight_skills_with_their_agents() -> None:
+    assert {s.name: s.agent for s in load_skills()} == EXPECTED
+
+
+@pytest.mark.parametrize("skill", load_skills(), ids=lambda s: s.name)
+def test_skill_layout(skill) -> None:
+    assert skill.version == "1.0"
+    assert 30 <= len(skill.examples) <= 45
+    assert len(set(skill.examples)) == len(skill.examples), "duplicate example"
+    for section in ("## Procedure", "## Examples", "## Test scenarios"):
+        assert section in skill.body
+    steps = re.search(r"## Procedure\n(.*?)\n## ", skill.body, re.DOTALL)
+    assert steps and re.search(r"^1\. ", steps.group(1), re.MULTILINE)
+
+
+@pytest.mark.parametrize("skill", load_skills(), ids=lambda s: s.name)
+def test_procedures_name_only_catalog_tools(skill) -> None:
+    named = set(re.findall(r"`(\w+\.\w+)`", skill.body))
+    assert named, "a procedure names the governed tools it calls"
+    assert named <= _catalog_tools()
+
+
+def test_tags() -> None:
+    tags = {s.name: set(s.tags) for s in load_skills()}
+    for name, skill_tags in tags.items():
+        needs = name not in {"verify-identity", "human-handoff"}
+        assert (REQUIRES_VERIFIED_IDENTITY_TAG in skill_tags) is needs, name
+    assert [n for n, t in tags.items() if HUMAN_REQUEST_TAG in t] == ["human-handoff"]
+    assert [n for n, t in tags.items() if VERIFIES_IDENTITY_TAG in t] == ["verify-identity"]
+
+
+def test_load_skills_filters_by_agent() -> None:
+    assert [s.name for s in load_skills(SKILLS_DIR, agent="payment")] == ["payment-history", "refund-charge"]
