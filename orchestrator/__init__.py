@@ -1,0 +1,1 @@
+"""The control plane: supervisor, channels, consoles, governance gateway and the CLI."""

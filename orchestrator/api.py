@@ -1,0 +1,176 @@
+"""The orchestrator's JSON HTTP API: the conversation turn that every front-end uses.
+
+POST /api/conversations                      -> 201 {conversation_id, token, greeting}
+POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorization: Bearer <token>)
+GET  /api/conversations/{id}                 -> 200 state + transcript (same token)
+GET  /api/agents                             -> the specialists and their skills (from AgentCards)
+GET  /healthz
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from orchestrator.conversations import SqliteConversationStore
+from orchestrator.routing import OfflineBrain
+from orchestrator.specialists import SpecialistDirectory
+from orchestrator.supervisor import GREETING, Supervisor
+from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
+
+log = logging.getLogger("switchboard.api")
+
+MAX_BODY_BYTES = 64 * 1024
+CHANNELS = ("chat", "voice", "email", "api")
+
+
+@dataclass
+class OrchestratorConfig:
+    agent_urls: list[str]
+    conversations_db: Path
+    route_threshold: float = 0.45
+    max_message_chars: int = 2000
+    a2a_timeout_seconds: float = 20.0
+
+
+def error_response(exc: SwitchboardError) -> JSONResponse:
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+
+async def _json_body(request: Request) -> dict:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("the request body is not valid JSON", hint='send {"text": "..."}') from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return data
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated(
+            "this conversation needs its token", hint="send 'Authorization: Bearer <token>' from conversation start"
+        )
+    return token.strip()
+
+
+def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
+    holder: dict[str, Supervisor] = {}
+
+    def supervisor() -> Supervisor:
+        return holder["supervisor"]
+
+    async def start_conversation(request: Request) -> JSONResponse:
+        body = await _json_body(request)
+        channel = body.get("channel", "chat")
+        if channel not in CHANNELS:
+            raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
+        state, token = await supervisor().start(channel)
+        return JSONResponse(
+            {"conversation_id": state.conversation_id, "token": token, "greeting": GREETING}, status_code=201
+        )
+
+    async def post_message(request: Request) -> JSONResponse:
+        conversation_id = request.path_params["conversation_id"]
+        await supervisor().store.authorize(conversation_id, _bearer(request))
+        body = await _json_body(request)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise InvalidRequest("'text' must be a string with the customer's message")
+        channel = body.get("channel", "chat")
+        if channel not in CHANNELS:
+            raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
+        outcome = await supervisor().turn(conversation_id, text, channel=channel)
+        return JSONResponse(outcome.model_dump(mode="json"))
+
+    async def get_conversation(request: Request) -> JSONResponse:
+        conversation_id = request.path_params["conversation_id"]
+        store = supervisor().store
+        await store.authorize(conversation_id, _bearer(request))
+        state = await store.load(conversation_id)
+        transcript = await store.transcript(conversation_id)
+        return JSONResponse(
+            {
+                "conversation_id": state.conversation_id,
+                "status": state.status,
+                "channel": state.channel,
+                "verified": state.verified(),
+                "customer_name": state.customer.display_name if state.customer else None,
+                "auth_method": state.auth_method if state.verified() else None,
+                "active": {"agent": state.active.agent, "skill": state.active.skill} if state.active else None,
+                "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
+                "summary": state.summary,
+                "handoffs": [h.model_dump(mode="json") for h in state.handoffs],
+                "transcript": [
+                    e.model_dump(mode="json", include={"seq", "at", "role", "text", "channel", "agent", "skill"})
+                    for e in transcript
+                ],
+            }
+        )
+
+    async def agents(request: Request) -> JSONResponse:
+        return JSONResponse(
+            [
+                {"name": s.agent, "skill": s.skill, "description": s.description, "tags": s.tags}
+                for s in supervisor()._directory.skill_specs()
+            ]
+        )
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await SqliteConversationStore.open(config.conversations_db)
+        try:
+            directory = await SpecialistDirectory.discover(config.agent_urls, timeout=config.a2a_timeout_seconds)
+        except BaseException:
+            await store.close()
+            raise
+        brain = OfflineBrain.from_skills(directory.skill_specs())
+        holder["supervisor"] = Supervisor(
+            store, directory, brain, route_threshold=config.route_threshold, max_message_chars=config.max_message_chars
+        )
+        try:
+            yield
+        finally:
+            await directory.close()
+            await store.close()
+
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SwitchboardError)
+        return error_response(exc)
+
+    return Starlette(
+        routes=[
+            Route("/api/conversations", start_conversation, methods=["POST"]),
+            Route("/api/conversations/{conversation_id}/messages", post_message, methods=["POST"]),
+            Route("/api/conversations/{conversation_id}", get_conversation, methods=["GET"]),
+            Route("/api/agents", agents, methods=["GET"]),
+            Route("/healthz", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={SwitchboardError: on_error},
+    )

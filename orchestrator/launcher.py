@@ -1,0 +1,220 @@
+"""Starting the embedded default: every service on loopback, each its own HTTP server.
+
+The services still talk real A2A and MCP over HTTP; they merely share one process and one
+event loop, which keeps the footprint small. Start order follows the dependencies (systems,
+gateway, specialists, orchestrator) and shutdown runs in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.types import ASGIApp
+
+from shared.errors import ConfigurationError
+from shared.secrets import Secrets
+from shared.serving import RunningServer, bind, start, url_of
+from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
+
+log = logging.getLogger("switchboard.launcher")
+
+
+@dataclass
+class Stack:
+    """All Switchboard services, started together. Use ``async with Stack(settings) as topology``."""
+
+    settings: Settings
+    ephemeral_ports: bool = False
+    log_level: str = "warning"
+    agents: tuple[str, ...] = AGENTS
+    topology: Topology | None = None
+    secrets: Secrets | None = None
+    _running: list[RunningServer] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    async def __aenter__(self) -> Topology:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> Topology:
+        from mcp_servers.dataset import ensure_seeded
+
+        data_dir = self.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(
+            ensure_seeded, data_dir, customers=self.settings.customers, seed=self.settings.dataset_seed
+        )
+        self.secrets = Secrets.load_or_create(data_dir, self.agents)
+        names = ["orchestrator", "gateway", *(f"agent:{a}" for a in self.agents), *(f"mcp:{s}" for s in SYSTEMS)]
+        sockets = self._bind(names)
+        url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
+        self.topology = Topology(
+            orchestrator=url["orchestrator"],
+            gateway=url["gateway"],
+            agents={a: url[f"agent:{a}"] for a in self.agents},
+            systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
+        )
+        try:
+            await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
+            await self._start_group({"gateway": self._gateway_app()}, sockets)
+            await self._start_group({f"agent:{a}": self._agent_app(a) for a in self.agents}, sockets)
+            await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
+        except BaseException:
+            await self.stop()
+            raise
+        return self.topology
+
+    async def stop(self) -> None:
+        for running in reversed(self._running):
+            await running.stop()
+        self._running.clear()
+
+    async def stop_service(self, name: str) -> None:
+        """Stop one service (e.g. ``mcp:billing``) as if it crashed; the rest keep running."""
+        for running in self._running:
+            if running.name == name:
+                await running.stop()
+                self._running.remove(running)
+                return
+        raise KeyError(name)
+
+    async def restart_service(self, name: str) -> None:
+        """Start a stopped service again on the port it had."""
+        assert self.topology is not None
+        url = {
+            "orchestrator": self.topology.orchestrator,
+            "gateway": self.topology.gateway,
+            **{f"agent:{a}": u for a, u in self.topology.agents.items()},
+            **{f"mcp:{s}": u for s, u in self.topology.systems.items()},
+        }[name]
+        kind, _, which = name.partition(":")
+        app = {
+            "mcp": lambda: self._mcp_app(which),
+            "agent": lambda: self._agent_app(which),
+            "gateway": self._gateway_app,
+            "orchestrator": self._orchestrator_app,
+        }[kind]()
+        await self._start_group({name: app}, {name: bind(self.settings.host, _port(url))})
+
+    def _bind(self, names: list[str]) -> dict[str, socket.socket]:
+        if self.ephemeral_ports:
+            ports = dict.fromkeys(names, 0)
+        else:
+            embedded = Topology.embedded(self.settings.host, self.settings.base_port)
+            ports = {
+                "orchestrator": _port(embedded.orchestrator),
+                "gateway": _port(embedded.gateway),
+                **{f"agent:{a}": _port(u) for a, u in embedded.agents.items()},
+                **{f"mcp:{s}": _port(u) for s, u in embedded.systems.items()},
+            }
+            for i, agent in enumerate(self.agents):
+                ports.setdefault(f"agent:{agent}", self.settings.base_port + 40 + i)
+        bound: dict[str, socket.socket] = {}
+        for name in names:
+            try:
+                bound[name] = bind(self.settings.host, ports[name])
+            except OSError as exc:
+                for other in bound.values():
+                    other.close()
+                raise ConfigurationError(
+                    f"cannot listen on {self.settings.host}:{ports[name]} for {name}: {exc.strerror}",
+                    hint="stop whatever uses it, or pick other ports with --base-port / SWITCHBOARD_BASE_PORT",
+                ) from exc
+        return bound
+
+    async def _start_group(self, apps: dict[str, ASGIApp], sockets: dict[str, socket.socket]) -> None:
+        """Start services that do not depend on each other together; all must come up."""
+        results = await asyncio.gather(
+            *(start(name, app, sockets[name], log_level=self.log_level) for name, app in apps.items()),
+            return_exceptions=True,
+        )
+        failure: BaseException | None = None
+        for result in results:
+            if isinstance(result, BaseException):
+                failure = failure or result
+            else:
+                self._running.append(result)
+                log.info("%s listening on %s", result.name, url_of(sockets[result.name]))
+        if failure is not None:
+            raise failure
+
+    def _mcp_app(self, system: str) -> ASGIApp:
+        from mcp_servers import build_app
+
+        assert self.secrets is not None
+        return build_app(
+            system,
+            data_dir=self.settings.data_dir,
+            gateway_token=self.secrets.gateway_token,
+            identity_private_pem=self.secrets.identity_private_pem if system == "identity" else None,
+            auth_context_ttl_seconds=self.settings.auth_context_ttl_seconds,
+        )
+
+    def _gateway_app(self) -> ASGIApp:
+        from orchestrator.governance import build_gateway_app
+
+        assert self.secrets is not None and self.topology is not None
+        return build_gateway_app(
+            upstreams={s: self.topology.systems[s] + MCP_PATH for s in SYSTEMS},
+            gateway_token=self.secrets.gateway_token,
+            agent_tokens=self.secrets.agent_tokens,
+            identity_public_pem=self.secrets.identity_public_pem,
+            audit_db=self.settings.data_dir / "audit.db",
+            mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
+        )
+
+    def _agent_app(self, agent: str) -> ASGIApp:
+        from agents import build_app
+
+        assert self.secrets is not None and self.topology is not None
+        return build_app(
+            agent,
+            public_url=self.topology.agents[agent],
+            gateway_mcp_url=self.topology.gateway_mcp_url(),
+            agent_token=self.secrets.agent_tokens[agent],
+            mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
+        )
+
+    def _orchestrator_app(self) -> ASGIApp:
+        from orchestrator.api import OrchestratorConfig, build_orchestrator_app
+
+        assert self.topology is not None
+        return build_orchestrator_app(
+            OrchestratorConfig(
+                agent_urls=[
+                    *(self.settings.agent_urls or self.topology.agents.values()),
+                    *self.settings.extra_agent_urls,
+                ],
+                conversations_db=self.settings.data_dir / "conversations.db",
+                route_threshold=self.settings.route_threshold,
+                max_message_chars=self.settings.max_message_chars,
+                a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
+            )
+        )
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print) -> None:
+    out("Switchboard is up (embedded default).")
+    out(f"  orchestrator API   {topology.orchestrator}/api/conversations")
+    out(f"  governance gateway {topology.gateway}{MCP_PATH}")
+    for agent, url in topology.agents.items():
+        out(f"  agent {agent:<12} {url}/.well-known/agent-card.json")
+    for system, url in topology.systems.items():
+        out(f"  mcp   {system:<12} {url}{MCP_PATH}  (gateway only)")
+    out(f"  data directory     {data_dir.resolve()}")
+    out("Talk to it:  switchboard chat        one-time codes:  switchboard outbox")
+    out("Audit:       switchboard audit verify   Stop: Ctrl+C")

@@ -1,0 +1,154 @@
+"""The specialists the supervisor knows, learned from their AgentCards, and the A2A handoff.
+
+Nothing here names a specialist: a new agent URL in the configuration is all it takes for
+its skills to appear in routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from a2a.client import A2ACardResolver, ClientCallContext, ClientConfig, ClientFactory
+from a2a.client.client import Client
+from a2a.helpers import get_message_text
+from a2a.types import AgentCard, Message, Part, Role, SendMessageRequest
+from a2a.utils.errors import A2AError
+from pydantic import ValidationError
+
+from orchestrator.routing import SkillSpec
+from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
+from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+
+log = logging.getLogger("switchboard.specialists")
+
+
+@dataclass
+class Specialist:
+    name: str
+    url: str
+    card: AgentCard
+    client: Client
+    tags: dict[str, frozenset[str]]  # skill id -> tags
+
+
+class SpecialistDirectory:
+    """Cards and A2A clients for every configured specialist, fetched once at start-up."""
+
+    def __init__(self, specialists: dict[str, Specialist], http: httpx.AsyncClient, timeout: float) -> None:
+        self._by_name = specialists
+        self._http = http
+        self._timeout = timeout
+
+    @classmethod
+    async def discover(
+        cls, urls: list[str], *, timeout: float = 20.0, attempts: int = 40, retry_delay: float = 0.25
+    ) -> SpecialistDirectory:
+        """Fetch every card; agents may still be starting, so each is retried for a while."""
+        http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_keepalive_connections=64))
+        factory = ClientFactory(ClientConfig(streaming=False, httpx_client=http))
+        try:
+            cards = await asyncio.gather(*(_fetch_card(http, u, attempts, retry_delay) for u in urls))
+        except BaseException:
+            await http.aclose()
+            raise
+        specialists: dict[str, Specialist] = {}
+        for url, card in zip(urls, cards, strict=True):
+            if card.name in specialists:
+                await http.aclose()
+                raise ConfigurationError(f"two agents at {specialists[card.name].url} and {url} are both named {card.name!r}")
+            specialists[card.name] = Specialist(
+                name=card.name,
+                url=url,
+                card=card,
+                client=factory.create(card),
+                tags={s.id: frozenset(s.tags) for s in card.skills},
+            )
+            log.info("specialist %s at %s with skills %s", card.name, url, ", ".join(s.id for s in card.skills))
+        return cls(specialists, http, timeout)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def cards(self) -> list[AgentCard]:
+        return [s.card for s in self._by_name.values()]
+
+    def skill_specs(self) -> list[SkillSpec]:
+        return [
+            SkillSpec(
+                agent=s.name,
+                skill=skill.id,
+                description=skill.description,
+                examples=list(skill.examples),
+                tags=list(skill.tags),
+            )
+            for s in self._by_name.values()
+            for skill in s.card.skills
+        ]
+
+    def has_tag(self, agent: str, skill: str, tag: str) -> bool:
+        spec = self._by_name.get(agent)
+        return bool(spec and tag in spec.tags.get(skill, ()))
+
+    def find_tagged(self, tag: str) -> tuple[str, str] | None:
+        """The first (agent, skill) carrying ``tag``, e.g. where verification happens."""
+        for spec in self._by_name.values():
+            for skill, tags in spec.tags.items():
+                if tag in tags:
+                    return spec.name, skill
+        return None
+
+    async def send(
+        self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest
+    ) -> tuple[str, SpecialistResult]:
+        """One A2A turn with a specialist; raises ServiceUnavailable when it cannot be reached."""
+        spec = self._by_name.get(agent)
+        if spec is None:
+            raise ServiceUnavailable(f"no specialist named {agent!r} is configured")
+        message = Message(
+            role=Role.ROLE_USER,
+            message_id=uuid.uuid4().hex,
+            context_id=envelope.conversation_id,
+            parts=[Part(text=text)],
+        )
+        message.metadata.update(
+            {ENVELOPE_META_KEY: envelope.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json()}
+        )
+        call = ClientCallContext(timeout=self._timeout, service_parameters={"traceparent": envelope.trace.traceparent})
+        reply: Message | None = None
+        try:
+            async for event in spec.client.send_message(SendMessageRequest(message=message), context=call):
+                if event.WhichOneof("payload") == "message":
+                    reply = event.message
+        except A2AError as exc:
+            log.warning("handoff to %s failed: %s", agent, exc)
+            raise ServiceUnavailable(f"the {agent} specialist could not be reached") from exc
+        if reply is None or RESULT_META_KEY not in reply.metadata:
+            raise ServiceUnavailable(f"the {agent} specialist sent no usable answer")
+        try:
+            result = SpecialistResult.model_validate_json(reply.metadata[RESULT_META_KEY])
+        except ValidationError as exc:
+            raise ServiceUnavailable(f"the {agent} specialist sent a malformed result") from exc
+        return get_message_text(reply), result
+
+
+async def _fetch_card(http: httpx.AsyncClient, url: str, attempts: int, delay: float) -> AgentCard:
+    last: Exception | None = None
+    for _ in range(attempts):
+        try:
+            return await A2ACardResolver(http, url).get_agent_card()
+        except (A2AError, httpx.HTTPError, ValueError) as exc:
+            last = exc
+            await asyncio.sleep(delay)
+    raise ConfigurationError(
+        f"could not read the AgentCard at {url}/.well-known/agent-card.json: {last}",
+        hint="check that the agent is running and the URL in SWITCHBOARD_AGENT_URLS is right",
+    )

@@ -1,0 +1,312 @@
+"""The supervisor: one customer turn, from any channel, to the right specialist and back.
+
+It decides who owns the goal (routing), makes sure the customer is verified before a skill
+that needs it (once per conversation, until the auth context expires), hands off over A2A
+with the context envelope, keeps a follow-up with the active specialist, and records the
+turn durably in one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import defaultdict
+
+from pydantic import BaseModel
+
+from orchestrator.conversations import (
+    ConversationState,
+    ConversationStore,
+    Goal,
+    HandoffEvent,
+    TranscriptEntry,
+)
+from orchestrator.routing import Brain, RouteDecision
+from orchestrator.specialists import SpecialistDirectory
+from shared.authcontext import peek_claims
+from shared.envelope import ContextEnvelope
+from shared.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
+from shared.handoff import (
+    HUMAN_REQUEST_TAG,
+    REQUIRES_VERIFIED_IDENTITY_TAG,
+    VERIFIES_IDENTITY_TAG,
+    HandoffRequest,
+    SpecialistResult,
+)
+from shared.tracing import TraceContext
+
+log = logging.getLogger("switchboard.supervisor")
+
+GREETING = "Hi, this is Northwind Mobile. How can I help you today?"
+
+_YES = re.compile(r"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright)\b", re.IGNORECASE)
+_NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
+
+
+class TurnOutcome(BaseModel):
+    """What a channel gets back for one customer turn."""
+
+    conversation_id: str
+    reply: str
+    agent: str | None = None
+    skill: str | None = None
+    status: str
+    verified: bool
+    customer_name: str | None = None
+    trace_id: str
+    route: RouteDecision | None = None
+    handoffs: list[str] = []
+    data: dict = {}
+
+
+class Supervisor:
+    def __init__(
+        self,
+        store: ConversationStore,
+        directory: SpecialistDirectory,
+        brain: Brain,
+        *,
+        route_threshold: float = 0.45,
+        switch_threshold: float = 0.7,
+        max_message_chars: int = 2000,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._brain = brain
+        self._threshold = route_threshold
+        self._switch_threshold = switch_threshold
+        self._max_chars = max_message_chars
+        # Two turns of one conversation must not interleave; different conversations run freely.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._verifier = directory.find_tagged(VERIFIES_IDENTITY_TAG)
+        self._human = directory.find_tagged(HUMAN_REQUEST_TAG)
+
+    @property
+    def store(self) -> ConversationStore:
+        return self._store
+
+    async def start(self, channel: str = "chat") -> tuple[ConversationState, str]:
+        return await self._store.create(channel)
+
+    async def turn(self, conversation_id: str, text: str, *, channel: str = "chat") -> TurnOutcome:
+        text = (text or "").strip()
+        if not text:
+            raise InvalidRequest("the message is empty", hint="send the customer's words in 'text'")
+        if len(text) > self._max_chars:
+            raise PayloadTooLarge(
+                f"the message has {len(text)} characters; the limit is {self._max_chars}",
+                hint="split it into shorter messages",
+            )
+        async with self._locks[conversation_id]:
+            state = await self._store.load(conversation_id)
+            trace = TraceContext.new()
+            turn = _Turn(state, trace, channel)
+            turn.entries.append(
+                TranscriptEntry(at=time.time(), role="customer", text=text, channel=channel, trace_id=trace.trace_id)
+            )
+            state.turns += 1
+            state.channel = channel
+            await self._handle(turn, text)
+            await self._store.save_turn(state, turn.entries)
+        return turn.outcome()
+
+    async def _handle(self, turn: _Turn, text: str) -> None:
+        state = turn.state
+        if state.status == "escalated":
+            turn.say(None, None, "A colleague from our team has your case and will reply here shortly.", "escalated")
+            return
+        decision = await self._brain.route(text)
+        turn.route = decision
+        goal, reason = self._choose(state, text, decision)
+        if goal is None:
+            if reason:  # declined an offer
+                turn.say(None, None, reason, "completed")
+            else:
+                turn.say(None, None, self._clarifying_question(decision), "clarify")
+            return
+        await self._run(turn, goal, reason, text)
+
+    def _choose(self, state: ConversationState, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
+        routed = (
+            Goal(agent=decision.agent, skill=decision.skill, text=text, confidence=decision.confidence)
+            if decision.agent and decision.skill
+            else None
+        )
+        if routed and self._human and (routed.agent, routed.skill) == self._human and decision.confidence >= self._threshold:
+            state.active = state.offer = None
+            return routed, "the customer asked for a human"
+        if state.offer is not None:
+            offer, state.offer = state.offer, None
+            if _YES.match(text):
+                offer.text = text
+                return offer, "the customer accepted the offered handoff"
+            if _NO.match(text):
+                return None, "No problem. Is there anything else I can help you with?"
+        if state.active is not None:
+            switching = (
+                routed is not None
+                and routed.agent != state.active.agent
+                and decision.confidence >= self._switch_threshold
+            )
+            if not switching:
+                return state.active, "follow-up to the active goal"
+            log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
+            state.active = None
+            return routed, f"topic changed: {decision.reason}"
+        if routed is None or decision.confidence < self._threshold:
+            return None, ""
+        return routed, decision.reason
+
+    async def _run(self, turn: _Turn, goal: Goal, reason: str, text: str) -> None:
+        state = turn.state
+        needs_identity = self._directory.has_tag(goal.agent, goal.skill, REQUIRES_VERIFIED_IDENTITY_TAG)
+        if needs_identity and not state.verified():
+            if self._verifier is None:
+                turn.say(None, None, "I can't verify who you are right now; please try again later.", "failed")
+                return
+            state.pending = goal.model_copy(update={"text": goal.text or text})
+            state.active = None
+            goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
+            reason = f"verify the customer before {state.pending.skill}"
+        result = await self._handoff(turn, goal, reason, text)
+        if result is None:
+            return
+        if result.status == "completed" and (goal.agent, goal.skill) == self._verifier and state.pending:
+            pending, state.pending = state.pending, None
+            await self._handoff(turn, pending, f"customer verified; continuing {pending.skill}", pending.text)
+        elif result.status == "failed" and (goal.agent, goal.skill) == self._verifier:
+            state.pending = None
+
+    async def _handoff(self, turn: _Turn, goal: Goal, reason: str, text: str) -> SpecialistResult | None:
+        state = turn.state
+        continuing = state.active is goal
+        envelope = ContextEnvelope(
+            conversation_id=state.conversation_id,
+            channel=turn.channel,
+            customer=state.customer,
+            auth_context=state.auth_context if state.verified() else None,
+            trace=turn.trace.child(),
+            handoff_reason=reason,
+            summary=state.summary,
+            turn=state.turns,
+        )
+        request = HandoffRequest(
+            skill=goal.skill, reason=reason, skill_state=goal.skill_state, confidence=goal.confidence
+        )
+        if not continuing:
+            state.handoffs.append(
+                HandoffEvent(at=time.time(), to_agent=goal.agent, skill=goal.skill, reason=reason, trace_id=turn.trace.trace_id)
+            )
+            turn.handoffs.append(goal.agent)
+        try:
+            reply, result = await self._directory.send(goal.agent, text, envelope, request)
+        except ServiceUnavailable as exc:
+            log.warning("turn %s: %s", state.conversation_id, exc.message)
+            state.active = goal
+            if self._human and goal.agent != self._human[0]:
+                state.offer = Goal(agent=self._human[0], skill=self._human[1])
+            turn.say(
+                goal.agent,
+                goal.skill,
+                f"I couldn't reach our {goal.agent} team just now. Nothing you've told us is lost: "
+                "you can try again in a moment, or say 'yes' and I'll bring in a human colleague.",
+                "unavailable",
+            )
+            return None
+        if state.handoffs and not continuing:
+            state.handoffs[-1].status = result.status
+        self._apply(state, goal, result)
+        turn.say(goal.agent, goal.skill, reply, result.status, result.data)
+        if result.status == "completed" and (goal.agent, goal.skill) == self._human:
+            state.status = "escalated"
+            turn.status = "escalated"
+        return result
+
+    def _apply(self, state: ConversationState, goal: Goal, result: SpecialistResult) -> None:
+        if result.auth_context and result.customer:
+            claims = peek_claims(result.auth_context)
+            state.auth_context = result.auth_context
+            state.customer = result.customer
+            state.auth_expires_at = claims.exp if claims else None
+            state.auth_method = claims.method if claims else None
+        if result.summary:
+            state.summaries.append(f"{goal.agent}: {result.summary}")
+        if result.status == "input-required":
+            state.active = Goal(agent=goal.agent, skill=goal.skill, skill_state=result.skill_state, text=goal.text)
+        else:
+            state.active = None
+        if result.handoff_to is not None:
+            skill = result.handoff_to.skill or self._first_skill(result.handoff_to.agent)
+            if skill:
+                state.offer = Goal(agent=result.handoff_to.agent, skill=skill)
+
+    def _first_skill(self, agent: str) -> str | None:
+        if self._human and self._human[0] == agent:
+            return self._human[1]
+        for spec in self._directory.skill_specs():
+            if spec.agent == agent:
+                return spec.skill
+        return None
+
+    def _clarifying_question(self, decision: RouteDecision) -> str:
+        descriptions = {(s.agent, s.skill): s.description for s in self._directory.skill_specs()}
+        options = [
+            descriptions[(a.agent, a.skill)].rstrip(".")
+            for a in decision.alternatives[:2]
+            if (a.agent, a.skill) in descriptions
+        ]
+        if len(options) == 2:
+            first = options[0][0].lower() + options[0][1:]
+            second = options[1][0].lower() + options[1][1:]
+            return f"I want to get you to the right place. Is it about: {first}; or {second}? Tell me in a few words."
+        return (
+            "I want to get you to the right place. Could you tell me a bit more? For example: a question about "
+            "your bill, a refund, changing your plan, a problem with your service, or talking to a person."
+        )
+
+
+class _Turn:
+    """What one turn has produced so far (replies, handoffs, status)."""
+
+    def __init__(self, state: ConversationState, trace: TraceContext, channel: str) -> None:
+        self.state = state
+        self.trace = trace
+        self.channel = channel
+        self.entries: list[TranscriptEntry] = []
+        self.replies: list[str] = []
+        self.handoffs: list[str] = []
+        self.agent: str | None = None
+        self.skill: str | None = None
+        self.status = "completed"
+        self.route: RouteDecision | None = None
+        self.data: dict = {}
+
+    def say(self, agent: str | None, skill: str | None, text: str, status: str, data: dict | None = None) -> None:
+        self.agent, self.skill, self.status = agent, skill, status
+        self.data.update(data or {})
+        if text:
+            self.replies.append(text)
+            self.entries.append(
+                TranscriptEntry(
+                    at=time.time(), role="agent" if agent else "system", text=text, channel=self.channel,
+                    agent=agent or "supervisor", skill=skill, trace_id=self.trace.trace_id,
+                )
+            )
+
+    def outcome(self) -> TurnOutcome:
+        state = self.state
+        return TurnOutcome(
+            conversation_id=state.conversation_id,
+            reply="\n\n".join(self.replies),
+            agent=self.agent,
+            skill=self.skill,
+            status=self.status,
+            verified=state.verified(),
+            customer_name=state.customer.display_name if state.customer else None,
+            trace_id=self.trace.trace_id,
+            route=self.route,
+            handoffs=self.handoffs,
+            data=self.data,
+        )

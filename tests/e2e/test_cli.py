@@ -1,0 +1,49 @@
+"""The ``switchboard`` command line as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import Chat, RunningStack
+
+pytestmark = [pytest.mark.e2e]
+
+
+def switchboard(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_explains_every_command() -> None:
+    out = switchboard("--help").stdout
+    for command in ("up", "chat", "route", "audit", "outbox", "customers"):
+        assert command in out
+
+
+def test_route_jsonl_needs_no_services() -> None:
+    done = switchboard("route", "--jsonl", stdin="I was charged twice for my bill\n\nput me through to a person\n")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["agent"] == "payment" and lines[0]["skill"] == "refund-charge"
+    assert lines[1]["agent"] == "escalation" and lines[1]["confidence"] == 1.0
+    assert all({"agent", "skill", "confidence"} <= set(line) for line in lines)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_audit_verify_reports_an_intact_chain(chat: Chat, running: RunningStack) -> None:
+    await chat.say("get me a human")  # at least one governed call is recorded
+    done = switchboard("audit", "verify", "--data-dir", str(running.data_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("intact:")
+
+
+def test_audit_verify_without_a_log_says_what_to_do(tmp_path) -> None:
+    done = switchboard("audit", "verify", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert "switchboard up" in done.stderr
