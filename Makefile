@@ -1,0 +1,19 @@
+# Short entry points; each is a few lines. `make up` and `make test` are all a new machine needs.
+.PHONY: install up test check bench
+
+install:
+	@scripts/bootstrap
+
+up: install
+	.venv/bin/switchboard up
+
+test: install
+	.venv/bin/python -m pytest -q
+
+check: install
+	.venv/bin/ruff check .
+
+bench: install
+	.venv/bin/python benchmarks/refund_turn.py
+	.venv/bin/python benchmarks/gateway_decision.py
+	.venv/bin/python benchmarks/routing_accuracy.py
