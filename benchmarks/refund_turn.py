@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -40,14 +40,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mcp_servers.dataset import sample_customers  # noqa: E402
-from mcp_servers.identity.outbox import read_outbox  # noqa: E402
-from orchestrator.governance import read_audit  # noqa: E402
-from orchestrator.launcher import Stack  # noqa: E402
-from shared.serving import bind, start, url_of  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from mcp_servers.dataset import sample_customers
+from mcp_servers.identity.outbox import read_outbox
+from orchestrator.governance import read_audit
+from orchestrator.launcher import Stack
+from shared.serving import bind, start, url_of
+from shared.settings import Settings
 
 
 def pct(values: list[float], q: float) -> float:
@@ -69,9 +67,10 @@ async def serve(make_app: Callable[[str], Starlette]) -> AsyncIterator[str]:
 async def measure_switchboard(samples: int, warmup: int) -> tuple[list[float], int]:
     data_dir = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     settings = Settings(data_dir=data_dir, customers=(samples + warmup) * 12)
-    async with Stack(settings, ephemeral_ports=True) as topology, httpx.AsyncClient(
-        base_url=topology.orchestrator, timeout=30
-    ) as http:
+    async with (
+        Stack(settings, ephemeral_ports=True) as topology,
+        httpx.AsyncClient(base_url=topology.orchestrator, timeout=30) as http,
+    ):
         customers = sample_customers(data_dir, samples + warmup, has_duplicate_charge=True)
         if len(customers) < samples + warmup:
             raise SystemExit(f"only {len(customers)} customers with a duplicate charge; lower --samples")
@@ -89,7 +88,7 @@ async def measure_switchboard(samples: int, warmup: int) -> tuple[list[float], i
             await say("I was charged twice, please refund the duplicate")
             await say(customer["email"])
             code = read_outbox(data_dir, customer_id=customer["customer_id"], limit=1)[-1]["text"]
-            proposal = await say("".join(ch for ch in code if ch.isdigit())[-6:])
+            proposal = await say(re.search(r"\b\d{6}\b", code).group(0))
             assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
             before = len(read_audit(data_dir / "audit.db", conversation_id=conv, limit=10_000))
             t0 = time.perf_counter()
@@ -140,28 +139,31 @@ async def measure_bare(samples: int, warmup: int, mcp_calls: int) -> list[float]
             capabilities=AgentCapabilities(streaming=False),
         )
         handler = DefaultRequestHandler(agent_executor=_Echo(), task_store=InMemoryTaskStore(), agent_card=card)
-        return Starlette(routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, rpc_url="/a2a/jsonrpc")])
+        return Starlette(
+            routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, rpc_url="/a2a/jsonrpc")]
+        )
 
-    async with serve(lambda _: Starlette(routes=[Mount("/", app=mcp_app)], lifespan=lifespan)) as mcp_url, serve(
-        lambda _: Starlette(routes=[Route("/api", api, methods=["POST"])])
-    ) as api_url, serve(echo_agent) as a2a_url:
-        async with httpx.AsyncClient() as http, httpx2.AsyncClient() as http2, Client(
-            streamable_http_client(f"{mcp_url}/mcp", http_client=http2)
-        ) as mcp_client:
-            card = await A2ACardResolver(http, a2a_url).get_agent_card()
-            a2a = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
-            times: list[float] = []
-            for i in range(samples + warmup):
-                t0 = time.perf_counter()
-                await http.post(f"{api_url}/api", json={"text": "yes please"})
-                msg = Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, parts=[Part(text="yes")])
-                async for _ in a2a.send_message(SendMessageRequest(message=msg)):
-                    pass
-                for _ in range(2 * mcp_calls):
-                    await mcp_client.call_tool("echo", {"text": "x"})
-                if i >= warmup:
-                    times.append((time.perf_counter() - t0) * 1000)
-            return times
+    async with (
+        serve(lambda _: Starlette(routes=[Mount("/", app=mcp_app)], lifespan=lifespan)) as mcp_url,
+        serve(lambda _: Starlette(routes=[Route("/api", api, methods=["POST"])])) as api_url,
+        serve(echo_agent) as a2a_url,httpx.AsyncClient() as http,
+        httpx2.AsyncClient() as http2,
+        Client(streamable_http_client(f"{mcp_url}/mcp", http_client=http2)) as mcp_client,
+    ):
+        card = await A2ACardResolver(http, a2a_url).get_agent_card()
+        a2a = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
+        times: list[float] = []
+        for i in range(samples + warmup):
+            t0 = time.perf_counter()
+            await http.post(f"{api_url}/api", json={"text": "yes please"})
+            msg = Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, parts=[Part(text="yes")])
+            async for _ in a2a.send_message(SendMessageRequest(message=msg)):
+                pass
+            for _ in range(2 * mcp_calls):
+                await mcp_client.call_tool("echo", {"text": "x"})
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000)
+        return times
 
 
 async def main() -> None:

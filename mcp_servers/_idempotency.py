@@ -25,13 +25,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 """
 
 
-async def lookup(
-    db: aiosqlite.Connection, tool: str, key: str, args: dict[str, Any]
-) -> dict[str, Any] | None:
+async def lookup(db: aiosqlite.Connection, tool: str, key: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """The stored result for ``key``, or None. A key reused with other arguments is refused."""
-    async with db.execute(
-        "SELECT args_digest, result FROM idempotency WHERE tool = ? AND key = ?", (tool, key)
-    ) as cur:
+    async with db.execute("SELECT args_digest, result FROM idempotency WHERE tool = ? AND key = ?", (tool, key)) as cur:
         row = await cur.fetchone()
     if row is None:
         return None
@@ -43,9 +39,7 @@ async def lookup(
     return json.loads(row["result"])
 
 
-async def record(
-    db: aiosqlite.Connection, tool: str, key: str, args: dict[str, Any], result: dict[str, Any]
-) -> None:
+async def record(db: aiosqlite.Connection, tool: str, key: str, args: dict[str, Any], result: dict[str, Any]) -> None:
     """Store the result; the caller commits together with the action."""
     await db.execute(
         "INSERT INTO idempotency (tool, key, args_digest, result) VALUES (?, ?, ?, ?)",

@@ -148,9 +148,7 @@ class SqliteConversationStore:
         return ConversationState.model_validate_json(row[0])
 
     async def authorize(self, conversation_id: str, token: str) -> None:
-        async with self._conn.execute(
-            "SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,)
-        ) as cur:
+        async with self._conn.execute("SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,)) as cur:
             row = await cur.fetchone()
         # Same answer for "no such conversation" and "wrong token": ids are not to be probed.
         if row is None or not hmac.compare_digest(row[0], _token_hash(token or "")):
@@ -172,9 +170,7 @@ class SqliteConversationStore:
                 "UPDATE conversations SET state = ?, customer_id = ?, status = ?, updated_at = ? WHERE id = ?",
                 (state.model_dump_json(), customer_id, state.status, state.updated_at, state.conversation_id),
             )
-            await self._conn.executemany(
-                "INSERT INTO transcript (conversation_id, seq, entry) VALUES (?, ?, ?)", rows
-            )
+            await self._conn.executemany("INSERT INTO transcript (conversation_id, seq, entry) VALUES (?, ?, ?)", rows)
             await self._conn.commit()
         except BaseException:
             await self._conn.rollback()

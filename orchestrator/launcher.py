@@ -31,7 +31,7 @@ class Stack:
     settings: Settings
     ephemeral_ports: bool = False
     log_level: str = "warning"
-    agents: tuple[str, ...] = AGENTS
+    agents: tuple[str, ...] = field(default_factory=lambda: tuple(_agent_names()))
     topology: Topology | None = None
     secrets: Secrets | None = None
     _running: list[RunningServer] = field(default_factory=list)
@@ -201,6 +201,14 @@ class Stack:
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
             )
         )
+
+
+def _agent_names() -> list[str]:
+    """The five built-in specialists first, then any agent folder a developer added."""
+    from agents import agent_names
+
+    found = agent_names()
+    return [a for a in AGENTS if a in found] + sorted(a for a in found if a not in AGENTS)
 
 
 def _port(url: str) -> int:

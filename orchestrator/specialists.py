@@ -60,7 +60,9 @@ class SpecialistDirectory:
         for url, card in zip(urls, cards, strict=True):
             if card.name in specialists:
                 await http.aclose()
-                raise ConfigurationError(f"two agents at {specialists[card.name].url} and {url} are both named {card.name!r}")
+                raise ConfigurationError(
+                    f"two agents at {specialists[card.name].url} and {url} are both named {card.name!r}"
+                )
             specialists[card.name] = Specialist(
                 name=card.name,
                 url=url,

@@ -134,7 +134,12 @@ class Supervisor:
             if decision.agent and decision.skill
             else None
         )
-        if routed and self._human and (routed.agent, routed.skill) == self._human and decision.confidence >= self._threshold:
+        if (
+            routed
+            and self._human
+            and (routed.agent, routed.skill) == self._human
+            and decision.confidence >= self._threshold
+        ):
             state.active = state.offer = None
             return routed, "the customer asked for a human"
         if state.offer is not None:
@@ -197,7 +202,9 @@ class Supervisor:
         )
         if not continuing:
             state.handoffs.append(
-                HandoffEvent(at=time.time(), to_agent=goal.agent, skill=goal.skill, reason=reason, trace_id=turn.trace.trace_id)
+                HandoffEvent(
+                    at=time.time(), to_agent=goal.agent, skill=goal.skill, reason=reason, trace_id=turn.trace.trace_id
+                )
             )
             turn.handoffs.append(goal.agent)
         try:
@@ -290,8 +297,13 @@ class _Turn:
             self.replies.append(text)
             self.entries.append(
                 TranscriptEntry(
-                    at=time.time(), role="agent" if agent else "system", text=text, channel=self.channel,
-                    agent=agent or "supervisor", skill=skill, trace_id=self.trace.trace_id,
+                    at=time.time(),
+                    role="agent" if agent else "system",
+                    text=text,
+                    channel=self.channel,
+                    agent=agent or "supervisor",
+                    skill=skill,
+                    trace_id=self.trace.trace_id,
                 )
             )
 

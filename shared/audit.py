@@ -70,7 +70,9 @@ def verify_chain(records: Iterable[dict[str, Any]]) -> ChainReport:
         seq = rec.get("seq")
         if seq != expected_seq:
             return ChainReport(
-                intact=False, count=count, first_broken_seq=expected_seq,
+                intact=False,
+                count=count,
+                first_broken_seq=expected_seq,
                 reason=f"record {expected_seq} is missing (found {seq})",
             )
         if rec.get("prev_hash") != prev:

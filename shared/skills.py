@@ -52,9 +52,7 @@ def load_skill(path: Path) -> Skill:
         raise ConfigurationError(f"{path}: front matter is not valid YAML: {exc}") from exc
     name = meta.get("name", "")
     if not _NAME.match(str(name)) or name != path.parent.name:
-        raise ConfigurationError(
-            f"{path}: name {name!r} must be lowercase-hyphenated and equal the folder name"
-        )
+        raise ConfigurationError(f"{path}: name {name!r} must be lowercase-hyphenated and equal the folder name")
     extra = meta.get("metadata") or {}
     if not meta.get("description") or not extra.get("agent"):
         raise ConfigurationError(f"{path}: needs description and metadata.agent")

@@ -30,9 +30,7 @@ class TraceContext(BaseModel):
 
     def child(self) -> TraceContext:
         """Same trace, a new span id: what the next hop records as its parent."""
-        return TraceContext(
-            traceparent=f"00-{self.trace_id}-{os.urandom(8).hex()}-01", tracestate=self.tracestate
-        )
+        return TraceContext(traceparent=f"00-{self.trace_id}-{os.urandom(8).hex()}-01", tracestate=self.tracestate)
 
     @classmethod
     def parse(cls, traceparent: str | None) -> TraceContext | None:

@@ -150,9 +150,7 @@ class SqliteBillingBackend(SqliteBackend):
                     call.conversation_id,
                 ),
             )
-            return PlanChange(
-                old_plan_id=current["plan_id"], new_plan_id=plan_id, effective_from=now
-            ).model_dump()
+            return PlanChange(old_plan_id=current["plan_id"], new_plan_id=plan_id, effective_from=now).model_dump()
 
         args = {"msisdn": msisdn, "plan_id": plan_id}
         return PlanChange.model_validate(await self.idempotent("change_plan", key, args, write))

@@ -29,15 +29,11 @@ class CrmBackend(Protocol):
     async def close(self) -> None: ...
     async def get_profile(self, email: str) -> Profile: ...
     async def list_interactions(self, email: str, limit: int) -> Interactions: ...
-    async def log_interaction(
-        self, new: NewInteraction, key: str, call: CallContext
-    ) -> LoggedInteraction: ...
+    async def log_interaction(self, new: NewInteraction, key: str, call: CallContext) -> LoggedInteraction: ...
 
 
 def _no_customer(email: str) -> NotFound:
-    return NotFound(
-        f"no CRM customer with email {email}", hint="check the email on the verified customer's keys"
-    )
+    return NotFound(f"no CRM customer with email {email}", hint="check the email on the verified customer's keys")
 
 
 class SqliteCrmBackend(SqliteBackend):

@@ -107,15 +107,9 @@ def _is_recent(started_at: str | None, age_minutes: int | None, window: timedelt
 
 def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
     plans = {r["plan_id"]: r["name"] for r in _rows(data_dir, "billing", "SELECT plan_id, name FROM plans")}
-    billing = {
-        r["msisdn"]: r["plan_id"] for r in _rows(data_dir, "billing", "SELECT msisdn, plan_id FROM accounts")
-    }
-    unpaid = {
-        r["msisdn"] for r in _rows(data_dir, "billing", "SELECT msisdn FROM invoices WHERE status != 'paid'")
-    }
-    crm_plan = {
-        r["email"]: r["plan_name"] for r in _rows(data_dir, "crm", "SELECT email, plan_name FROM profiles")
-    }
+    billing = {r["msisdn"]: r["plan_id"] for r in _rows(data_dir, "billing", "SELECT msisdn, plan_id FROM accounts")}
+    unpaid = {r["msisdn"] for r in _rows(data_dir, "billing", "SELECT msisdn FROM invoices WHERE status != 'paid'")}
+    crm_plan = {r["email"]: r["plan_name"] for r in _rows(data_dir, "crm", "SELECT email, plan_name FROM profiles")}
     network_window = timedelta(days=RECENT_INTERACTION_DAYS)
     topics = ", ".join(f"'{t}'" for t in NETWORK_TOPICS)
     recent_network = {
@@ -136,21 +130,11 @@ def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
             " SELECT 1 FROM charges e WHERE e.invoice_id = c.invoice_id AND e.charged_at < c.charged_at)",
         )
     }
-    open_tickets = {
-        r["email"] for r in _rows(data_dir, "support", "SELECT email FROM tickets WHERE status = 'open'")
-    }
+    open_tickets = {r["email"] for r in _rows(data_dir, "support", "SELECT email FROM tickets WHERE status = 'open'")}
     swap_window = timedelta(hours=RECENT_SIM_SWAP_HOURS)
-    lines = _rows(
-        data_dir, "network", "SELECT msisdn, area, last_sim_change, sim_change_age_minutes FROM lines"
-    )
-    swapped = {
-        r["msisdn"]
-        for r in lines
-        if _is_recent(r["last_sim_change"], r["sim_change_age_minutes"], swap_window)
-    }
-    outage_areas = {
-        r["area"] for r in _rows(data_dir, "network", "SELECT area FROM outages WHERE active = 1")
-    }
+    lines = _rows(data_dir, "network", "SELECT msisdn, area, last_sim_change, sim_change_age_minutes FROM lines")
+    swapped = {r["msisdn"] for r in lines if _is_recent(r["last_sim_change"], r["sim_change_age_minutes"], swap_window)}
+    outage_areas = {r["area"] for r in _rows(data_dir, "network", "SELECT area FROM outages WHERE active = 1")}
     area_of = {r["msisdn"]: r["area"] for r in lines}
     people = []
     for r in _rows(data_dir, "identity", "SELECT * FROM customers ORDER BY customer_id"):

@@ -295,9 +295,7 @@ def generate(customers: int, seed: int) -> Dataset:
                         summary=summary,
                         status="closed",
                         priority=rng.choice(("low", "normal", "normal", "high")),
-                        opened_at=_at(
-                            ref - timedelta(days=rng.randint(40, 300)), rng.randint(8 * 60, 20 * 60)
-                        ),
+                        opened_at=_at(ref - timedelta(days=rng.randint(40, 300)), rng.randint(8 * 60, 20 * 60)),
                     )
                 )
         if i in open_tickets:

@@ -82,10 +82,7 @@ def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
     )
     db.executemany(
         "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (v.invoice_id, v.msisdn, v.period, v.issued_on.isoformat(), v.total_pence, v.status)
-            for v in ds.invoices
-        ],
+        [(v.invoice_id, v.msisdn, v.period, v.issued_on.isoformat(), v.total_pence, v.status) for v in ds.invoices],
     )
     db.executemany(
         "INSERT INTO invoice_lines VALUES (?, ?, ?, ?)",
@@ -124,17 +121,11 @@ def _write_support(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO tickets (ticket_id, email, category, summary, status, priority, opened_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (t.ticket_id, t.email, t.category, t.summary, t.status, t.priority, iso(t.opened_at))
-            for t in ds.tickets
-        ],
+        [(t.ticket_id, t.email, t.category, t.summary, t.status, t.priority, iso(t.opened_at)) for t in ds.tickets],
     )
     db.executemany(
         "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",
-        [
-            (a.article_id, a.title, a.summary, json.dumps(list(a.steps)), json.dumps(list(a.tags)))
-            for a in ARTICLES
-        ],
+        [(a.article_id, a.title, a.summary, json.dumps(list(a.steps)), json.dumps(list(a.tags))) for a in ARTICLES],
     )
     db.executemany(
         "INSERT INTO articles_fts (article_id, title, summary, body, tags) VALUES (?, ?, ?, ?, ?)",

@@ -45,9 +45,7 @@ class IdentityBackend(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def resolve_customer(self, hint: str) -> ResolvedCustomer: ...
-    async def start_verification(
-        self, customer_id: str, channel: str, conversation_id: str
-    ) -> VerificationStarted: ...
+    async def start_verification(self, customer_id: str, channel: str, conversation_id: str) -> VerificationStarted: ...
     async def verify_code(
         self, customer_id: str, verification_id: str, code: str, conversation_id: str
     ) -> VerificationResult: ...
@@ -111,9 +109,7 @@ class SqliteIdentityBackend(SqliteBackend):
             hint="ask for the email address or mobile number on the account",
         )
 
-    async def start_verification(
-        self, customer_id: str, channel: str, conversation_id: str
-    ) -> VerificationStarted:
+    async def start_verification(self, customer_id: str, channel: str, conversation_id: str) -> VerificationStarted:
         row = await self._customer(customer_id)
         now = self._clock()
         if (until := await self._locked_until(customer_id, now)) is not None:
@@ -159,9 +155,7 @@ class SqliteIdentityBackend(SqliteBackend):
         self, customer_id: str, verification_id: str, code: str, conversation_id: str
     ) -> VerificationResult:
         async with self._write_lock:
-            return await self._verify(
-                customer_id, verification_id, re.sub(r"[\s-]", "", code), conversation_id
-            )
+            return await self._verify(customer_id, verification_id, re.sub(r"[\s-]", "", code), conversation_id)
 
     async def _verify(
         self, customer_id: str, verification_id: str, code: str, conversation_id: str

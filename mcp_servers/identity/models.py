@@ -30,8 +30,6 @@ class VerificationResult(BaseModel):
     attempts_left: int
     locked: bool
     locked_until: str | None = None
-    auth_context: str | None = Field(
-        default=None, description="signed auth context (compact JWS) when verified"
-    )
+    auth_context: str | None = Field(default=None, description="signed auth context (compact JWS) when verified")
     auth_context_expires_at: str | None = None
     customer: CustomerRef | None = Field(default=None, description="keys and display name when verified")

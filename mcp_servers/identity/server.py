@@ -13,9 +13,7 @@ from mcp_servers.identity.backend import IdentityBackend
 from mcp_servers.identity.models import ResolvedCustomer, VerificationResult, VerificationStarted
 
 # Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
-_STATEFUL = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-)
+_STATEFUL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 

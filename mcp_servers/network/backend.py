@@ -46,9 +46,7 @@ class SqliteNetworkBackend(SqliteBackend):
         )
         if row is None:
             return None
-        return Outage(
-            id=row["outage_id"], description=row["description"], started_at=live_time(row["age_minutes"])
-        )
+        return Outage(id=row["outage_id"], description=row["description"], started_at=live_time(row["age_minutes"]))
 
     async def get_line_status(self, msisdn: str) -> LineStatus:
         row = await self._line(msisdn)

@@ -29,9 +29,7 @@ def build_server(backend: NetworkBackend) -> MCPServer:
         return await act(backend.run_line_test(msisdn))
 
     @server.tool(annotations=READ_ONLY, meta=by_msisdn)
-    async def check_sim_swap(
-        msisdn: Msisdn, max_age_hours: Annotated[int, Field(ge=1, le=2400)] = 240
-    ) -> SimSwap:
+    async def check_sim_swap(msisdn: Msisdn, max_age_hours: Annotated[int, Field(ge=1, le=2400)] = 240) -> SimSwap:
         """Whether the SIM changed within max_age_hours (a fraud signal), and when it last changed."""
         return await act(backend.check_sim_swap(msisdn, max_age_hours))
 

@@ -34,9 +34,7 @@ def build_server(backend: PaymentsBackend) -> MCPServer:
     by_account = tool_meta("account_number", "account_number")
 
     @server.tool(annotations=READ_ONLY, meta=by_account)
-    async def list_charges(
-        account_number: AccountNumber, limit: Annotated[int, Field(ge=1, le=50)] = 10
-    ) -> Charges:
+    async def list_charges(account_number: AccountNumber, limit: Annotated[int, Field(ge=1, le=50)] = 10) -> Charges:
         """Card charges on the account, newest first, with what was refunded."""
         return await act(backend.list_charges(account_number, limit))
 

@@ -114,9 +114,7 @@ class SqliteSupportBackend(SqliteBackend):
 
     async def _require(self, email: str) -> None:
         if await self.fetchone("SELECT 1 FROM customers WHERE email = ?", (email,)) is None:
-            raise NotFound(
-                f"no support customer with email {email}", hint="check the verified customer's email"
-            )
+            raise NotFound(f"no support customer with email {email}", hint="check the verified customer's email")
 
     async def search_knowledge(self, query: str, limit: int) -> Articles:
         expression = match_expression(query)
@@ -169,9 +167,7 @@ class SqliteSupportBackend(SqliteBackend):
         await self._require(email)
 
         async def write() -> dict[str, str]:
-            ticket = OpenedTicket(
-                ticket_id=f"TCK-{secrets.token_hex(4).upper()}", status="open", priority=new.priority
-            )
+            ticket = OpenedTicket(ticket_id=f"TCK-{secrets.token_hex(4).upper()}", status="open", priority=new.priority)
             await self.db.execute(
                 "INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (

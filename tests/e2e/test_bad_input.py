@@ -62,7 +62,9 @@ async def test_oversized_and_malformed_messages_are_refused_without_losing_the_c
 async def test_malformed_a2a_request_gets_a_protocol_error(running: RunningStack) -> None:
     url = running.topology.agents["payment"] + "/a2a/jsonrpc"
     async with httpx.AsyncClient(timeout=10) as http:
-        garbage = await http.post(url, content=b"{]", headers={"A2A-Version": "1.0", "content-type": "application/json"})
+        garbage = await http.post(
+            url, content=b"{]", headers={"A2A-Version": "1.0", "content-type": "application/json"}
+        )
         assert garbage.status_code in (200, 400)
         assert garbage.json()["error"]["code"] == -32700  # JSON-RPC parse error
         no_metadata = await http.post(
@@ -84,7 +86,9 @@ async def test_malformed_mcp_request_to_the_gateway_is_refused(running: RunningS
     secrets = running.stack.secrets
     assert secrets is not None
     async with httpx.AsyncClient(timeout=10) as http:
-        unauthenticated = await http.post(running.topology.gateway_mcp_url(), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        unauthenticated = await http.post(
+            running.topology.gateway_mcp_url(), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        )
         assert unauthenticated.status_code == 401
         garbage = await http.post(
             running.topology.gateway_mcp_url(),

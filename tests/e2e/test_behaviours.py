@@ -41,7 +41,9 @@ def _envelope_for(customer: dict, auth_context: str | None) -> ContextEnvelope:
         msisdn=customer["msisdn"],
         account_number=customer["account_number"],
     )
-    return ContextEnvelope(conversation_id="conv-adversarial", customer=CustomerRef(keys=keys), auth_context=auth_context)
+    return ContextEnvelope(
+        conversation_id="conv-adversarial", customer=CustomerRef(keys=keys), auth_context=auth_context
+    )
 
 
 async def test_gateway_refuses_forged_expired_and_other_customer_contexts(running: RunningStack) -> None:
@@ -59,7 +61,9 @@ async def test_gateway_refuses_forged_expired_and_other_customer_contexts(runnin
     other_customer = real_signer.issue(attacker_keys, method="otp-sms", assurance="AAL2")
 
     for label, auth in (("forged", forged), ("expired", expired), ("other customer", other_customer), ("none", None)):
-        result = await call_as(url, token, "billing.list_invoices", {"msisdn": victim["msisdn"]}, _envelope_for(victim, auth))
+        result = await call_as(
+            url, token, "billing.list_invoices", {"msisdn": victim["msisdn"]}, _envelope_for(victim, auth)
+        )
         assert result.is_error, label
         assert text_of(result).startswith("DENIED"), (label, text_of(result))
 

@@ -55,7 +55,9 @@ def _travel_agent(url: str) -> Starlette:
         name="travel",
         description="Advice for customers travelling abroad",
         version="1.0.0",
-        supported_interfaces=[AgentInterface(url=f"{url}/a2a/jsonrpc", protocol_binding="JSONRPC", protocol_version="1.0")],
+        supported_interfaces=[
+            AgentInterface(url=f"{url}/a2a/jsonrpc", protocol_binding="JSONRPC", protocol_version="1.0")
+        ],
         capabilities=AgentCapabilities(streaming=False),
         default_input_modes=["text/plain"],
         default_output_modes=["text/plain"],

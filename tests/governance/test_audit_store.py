@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ async def _fill(path: Path, n: int = 4) -> None:
 
 
 def _raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path)
+    return sqlite3.connect(path, isolation_level=None)  # autocommit: each tampering statement lands
 
 
 async def test_chain_is_intact_and_survives_reopening(tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ async def test_read_audit_filters_and_limits(tmp_path: Path) -> None:
 async def test_triggers_refuse_update_and_delete(tmp_path: Path) -> None:
     db = tmp_path / "audit.db"
     await _fill(db)
-    with _raw(db) as conn:
+    with closing(_raw(db)) as conn:
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("UPDATE audit SET decision = 'deny' WHERE seq = 2")
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -71,7 +72,7 @@ async def test_triggers_refuse_update_and_delete(tmp_path: Path) -> None:
 async def test_verify_detects_a_changed_record(tmp_path: Path) -> None:
     db = tmp_path / "audit.db"
     await _fill(db)
-    with _raw(db) as conn:
+    with closing(_raw(db)) as conn:
         conn.execute("DROP TRIGGER audit_no_update")
         conn.execute("UPDATE audit SET arguments = ? WHERE seq = 3", (json.dumps({"email": "x", "i": 99}),))
     report = verify_audit(db)
@@ -82,7 +83,7 @@ async def test_verify_detects_a_changed_record(tmp_path: Path) -> None:
 async def test_verify_detects_a_deleted_record(tmp_path: Path) -> None:
     db = tmp_path / "audit.db"
     await _fill(db)
-    with _raw(db) as conn:
+    with closing(_raw(db)) as conn:
         conn.execute("DROP TRIGGER audit_no_delete")
         conn.execute("DELETE FROM audit WHERE seq = 2")
     report = verify_audit(db)
@@ -93,7 +94,7 @@ async def test_verify_detects_a_deleted_record(tmp_path: Path) -> None:
 async def test_verify_detects_a_rewritten_tail(tmp_path: Path) -> None:
     db = tmp_path / "audit.db"
     await _fill(db)
-    with _raw(db) as conn:
+    with closing(_raw(db)) as conn:
         conn.execute("DROP TRIGGER audit_no_update")
         conn.execute("UPDATE audit SET hash = ? WHERE seq = 2", ("0" * 64,))
     report = verify_audit(db)

@@ -1,0 +1,23 @@
+"""What every command module shares: settings from flags and the environment."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from shared.settings import Settings
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="where state lives (default ./data or SWITCHBOARD_DATA_DIR)")
+    p.add_argument("--base-port", type=int, help="first port of the embedded layout (default 8700)")
+    p.add_argument("--host", help="interface to listen on / talk to (default 127.0.0.1)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("data_dir", "base_port", "host"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)

@@ -1,0 +1,49 @@
+"""``switchboard outbox`` and ``switchboard customers``: the reference data, for trying things out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from orchestrator.commands._common import add_common, settings_from
+
+
+def print_outbox(data_dir: Path, customer: str | None, limit: int) -> None:
+    from mcp_servers.identity.outbox import read_outbox
+
+    messages = read_outbox(data_dir, customer_id=customer, limit=limit)
+    if not messages:
+        print("(the outbox is empty)")
+    for m in messages:
+        print(f"{m.get('at', '')}  to {m.get('to', '')} ({m.get('channel', '')}): {m.get('text', '')}")
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    print_outbox(settings_from(args).data_dir, args.customer, args.limit)
+    return 0
+
+
+def cmd_customers(args: argparse.Namespace) -> int:
+    from mcp_servers.dataset import ensure_seeded, sample_customers
+
+    settings = settings_from(args)
+    ensure_seeded(settings.data_dir, customers=settings.customers, seed=settings.dataset_seed)
+    flags = {"has_duplicate_charge": True} if args.duplicates else {}
+    for c in sample_customers(settings.data_dir, args.limit, **flags):
+        print(json.dumps(c))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("outbox", help="show one-time codes the reference identity system 'sent'")
+    add_common(p)
+    p.add_argument("--customer", help="only this unified customer id (CUST-...)")
+    p.add_argument("--limit", type=int, default=5)
+    p.set_defaults(func=cmd_outbox)
+
+    p = sub.add_parser("customers", help="list reference customers to try, with their keys")
+    add_common(p)
+    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--duplicates", action="store_true", help="only customers with a duplicate charge")
+    p.set_defaults(func=cmd_customers)
