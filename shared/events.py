@@ -1,0 +1,57 @@
+"""Enterprise change events as CloudEvents (v1.0, JSON structured format).
+
+Types are stable names under ``io.switchboard.`` (e.g. ``io.switchboard.billing.plan-changed``);
+the subject is the unified customer id when the event is about a customer, so projections
+and policies can key on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from shared.errors import InvalidRequest
+
+TYPE_PREFIX = "io.switchboard."
+_FORMAT = JSONFormat()
+
+Handler = Callable[[CloudEvent], Awaitable[None]]
+
+
+def new_event(
+    kind: str, source: str, data: dict[str, Any], *, subject: str | None = None, id: str | None = None
+) -> CloudEvent:
+    """A CloudEvent of type ``io.switchboard.<kind>`` from ``source`` (e.g. ``/systems/billing``)."""
+    attributes: dict[str, Any] = {"type": TYPE_PREFIX + kind, "source": source, "id": id or uuid.uuid4().hex}
+    if subject:
+        attributes["subject"] = subject
+    return CloudEvent(attributes, data)
+
+
+def encode(event: CloudEvent) -> bytes:
+    return _FORMAT.write(event)
+
+
+def decode(raw: bytes | str) -> CloudEvent:
+    try:
+        return _FORMAT.read(CloudEvent, raw)
+    except Exception as exc:  # the SDK raises several unrelated types for bad input
+        raise InvalidRequest(f"not a valid CloudEvent: {exc}") from exc
+
+
+class EventBus(Protocol):
+    """At-least-once delivery of CloudEvents; consumers must be idempotent (dedupe on ``id``)."""
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Raise when the event could not be handed to the bus; the caller keeps it."""
+        ...
+
+    async def subscribe(self, durable: str, handler: Handler) -> None:
+        """Deliver every event to ``handler``; a handler that raises gets the event again later."""
+        ...
+
+    async def close(self) -> None: ...
