@@ -146,7 +146,8 @@ async def measure_bare(samples: int, warmup: int, mcp_calls: int) -> list[float]
     async with (
         serve(lambda _: Starlette(routes=[Mount("/", app=mcp_app)], lifespan=lifespan)) as mcp_url,
         serve(lambda _: Starlette(routes=[Route("/api", api, methods=["POST"])])) as api_url,
-        serve(echo_agent) as a2a_url,httpx.AsyncClient() as http,
+        serve(echo_agent) as a2a_url,
+        httpx.AsyncClient() as http,
         httpx2.AsyncClient() as http2,
         Client(streamable_http_client(f"{mcp_url}/mcp", http_client=http2)) as mcp_client,
     ):

@@ -25,6 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_servers.billing import server as billing_server
 from mcp_servers.billing.backend import SqliteBillingBackend
+from mcp_servers.consent import server as consent_server
+from mcp_servers.consent.backend import SqliteConsentBackend
 from mcp_servers.crm import server as crm_server
 from mcp_servers.crm.backend import SqliteCrmBackend
 from mcp_servers.identity import server as identity_server
@@ -91,6 +93,7 @@ _FACTORIES: dict[str, Callable[[_Options], tuple[Backend, MCPServer]]] = {
     "support": _simple("support", SqliteSupportBackend, support_server.build_server),
     "network": _simple("network", SqliteNetworkBackend, network_server.build_server),
     "identity": _identity,
+    "consent": _simple("consent", SqliteConsentBackend, consent_server.build_server),
 }
 assert set(_FACTORIES) == set(SYSTEMS)
 

@@ -54,6 +54,23 @@ class HandoffEvent(BaseModel):
     reason: str
     status: str = ""
     trace_id: str | None = None
+    brain: str | None = Field(default=None, description="which brain routed this handoff: offline or llm:<model>")
+
+
+class ParkedApproval(BaseModel):
+    """A goal waiting for a human approval held by the governance gateway.
+
+    Stored in the conversation's state row, so it survives a restart of every process; the
+    gateway's callback (``Supervisor.resolve_approval``) clears it exactly once.
+    """
+
+    approval_id: str
+    agent: str
+    skill: str
+    summary: str = ""
+    amount: str | None = None
+    currency: str | None = None
+    at: float = Field(default_factory=time.time)
 
 
 class ConversationState(BaseModel):
@@ -67,8 +84,12 @@ class ConversationState(BaseModel):
     active: Goal | None = None
     pending: Goal | None = Field(default=None, description="goal parked until the customer is verified")
     offer: Goal | None = Field(default=None, description="a handoff offered to the customer, taken on 'yes'")
+    parked: ParkedApproval | None = Field(default=None, description="waiting for a human approval")
     summaries: list[str] = Field(default_factory=list)
     handoffs: list[HandoffEvent] = Field(default_factory=list)
+    llm_usage: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="model calls, tokens and cost so far, per agent ('router' for routing)"
+    )
     turns: int = 0
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
@@ -189,3 +210,12 @@ class SqliteConversationStore:
         ) as cur:
             rows = await cur.fetchall()
         return [ConversationState.model_validate_json(r[0]) for r in rows]
+
+
+def add_usage(state: ConversationState, who: str, usage: dict[str, Any]) -> None:
+    """Add one model usage record (``Usage.as_dict`` shape) to the conversation's per-agent totals."""
+    totals = state.llm_usage.setdefault(who, {})
+    for key in ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd"):
+        value = usage.get(key)
+        if isinstance(value, int | float):
+            totals[key] = round(totals.get(key, 0) + value, 8)

@@ -171,6 +171,10 @@ class Stack:
             identity_public_pem=self.secrets.identity_public_pem,
             audit_db=self.settings.data_dir / "audit.db",
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
+            staff_tokens={name: cred.model_dump() for name, cred in self.secrets.staff_tokens.items()},
+            orchestrator_url=self.topology.orchestrator,
+            service_token=self.secrets.service_token,
+            checkpoint_private_pem=self.secrets.audit_private_pem,
         )
 
     def _agent_app(self, agent: str) -> ASGIApp:
@@ -199,6 +203,7 @@ class Stack:
                 route_threshold=self.settings.route_threshold,
                 max_message_chars=self.settings.max_message_chars,
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
+                service_token=self.secrets.service_token if self.secrets else None,
             )
         )
 

@@ -21,7 +21,9 @@ from orchestrator.conversations import (
     ConversationStore,
     Goal,
     HandoffEvent,
+    ParkedApproval,
     TranscriptEntry,
+    add_usage,
 )
 from orchestrator.routing import Brain, RouteDecision
 from orchestrator.specialists import SpecialistDirectory
@@ -119,6 +121,11 @@ class Supervisor:
             return
         decision = await self._brain.route(text)
         turn.route = decision
+        if decision.usage:
+            add_usage(state, "router", decision.usage)
+        if state.parked is not None and self._still_waiting(state.parked, decision):
+            turn.say(state.parked.agent, state.parked.skill, _waiting_text(state.parked), "waiting-approval")
+            return
         goal, reason = self._choose(state, text, decision)
         if goal is None:
             if reason:  # declined an offer
@@ -127,6 +134,34 @@ class Supervisor:
                 turn.say(None, None, self._clarifying_question(decision), "clarify")
             return
         await self._run(turn, goal, reason, text)
+
+    def _still_waiting(self, parked: ParkedApproval, decision: RouteDecision) -> bool:
+        """A turn while parked is about the wait unless it confidently asks for something else."""
+        if decision.agent is None or decision.confidence < self._threshold:
+            return True
+        return decision.agent == parked.agent and (decision.agent, decision.skill) != self._human
+
+    async def resolve_approval(
+        self, approval_id: str, conversation_id: str, status: str, result: dict | None, note: str | None = None
+    ) -> bool:
+        """The gateway decided a held call: tell the customer and clear the park, exactly once.
+
+        Returns False when nothing was parked on this approval (a repeated callback).
+        """
+        async with self._locks[conversation_id]:
+            state = await self._store.load(conversation_id)
+            parked = state.parked
+            if parked is None or parked.approval_id != approval_id:
+                return False
+            state.parked = None
+            text = _resolution_text(parked, status, result or {}, note or "")
+            if status != "executed" and self._human:
+                state.offer = Goal(agent=self._human[0], skill=self._human[1])
+            state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
+            entry = TranscriptEntry(at=time.time(), role="agent", text=text, channel=state.channel, agent=parked.agent)
+            entry.skill = parked.skill
+            await self._store.save_turn(state, [entry])
+        return True
 
     def _choose(self, state: ConversationState, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
         routed = (
@@ -203,7 +238,12 @@ class Supervisor:
         if not continuing:
             state.handoffs.append(
                 HandoffEvent(
-                    at=time.time(), to_agent=goal.agent, skill=goal.skill, reason=reason, trace_id=turn.trace.trace_id
+                    at=time.time(),
+                    to_agent=goal.agent,
+                    skill=goal.skill,
+                    reason=reason,
+                    trace_id=turn.trace.trace_id,
+                    brain=turn.route.brain if turn.route else None,
                 )
             )
             turn.handoffs.append(goal.agent)
@@ -240,6 +280,18 @@ class Supervisor:
             state.auth_method = claims.method if claims else None
         if result.summary:
             state.summaries.append(f"{goal.agent}: {result.summary}")
+        data = result.data or {}
+        if isinstance(data.get("llm_usage"), dict):
+            add_usage(state, goal.agent, data["llm_usage"])
+        if data.get("approval_pending") and data.get("approval_id"):
+            state.parked = ParkedApproval(
+                approval_id=str(data["approval_id"]),
+                agent=goal.agent,
+                skill=goal.skill,
+                summary=result.summary,
+                amount=str(data["amount"]) if data.get("amount") is not None else None,
+                currency=data.get("currency"),
+            )
         if result.status == "input-required":
             state.active = Goal(agent=goal.agent, skill=goal.skill, skill_state=result.skill_state, text=goal.text)
         else:
@@ -322,3 +374,47 @@ class _Turn:
             handoffs=self.handoffs,
             data=self.data,
         )
+
+
+def _what(parked: ParkedApproval) -> str:
+    if parked.amount is None:
+        return "your request"
+    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(parked.currency or "GBP", "")
+    return f"your refund of {symbol}{float(parked.amount):.2f}"
+
+
+def _waiting_text(parked: ParkedApproval) -> str:
+    return (
+        f"{_what(parked).capitalize()} is waiting for approval from a member of our team. "
+        "I'll update you here as soon as it's decided; if you'd rather talk to someone now, just ask for a person."
+    )
+
+
+def _resolution_text(parked: ParkedApproval, status: str, result: dict, note: str) -> str:
+    what = _what(parked)
+    if status == "executed":
+        reference = f" (reference {result['refund_id']})" if result.get("refund_id") else ""
+        return (
+            f"Good news: {what} has been approved and issued{reference}. It usually reaches your card within "
+            "3 to 5 working days. Is there anything else I can help with?"
+        )
+    if status == "expired":
+        return (
+            f"I'm sorry, the approval for {what} timed out before our team could decide, so nothing has changed. "
+            "Say 'yes' and I'll connect you with a colleague, or ask me again later."
+        )
+    if status == "rejected" and note.startswith("kill switch"):
+        return (
+            f"I'm sorry, our team has paused this kind of action for now, so {what} has not gone through and "
+            "nothing has changed. Say 'yes' and I'll connect you with a colleague who can help."
+        )
+    if status == "rejected":
+        return (
+            f"I'm sorry, our team couldn't approve {what}, so nothing has been refunded or changed. "
+            "Other options: I can show you your recent payments, or connect you with a colleague who can look "
+            "at your account with you — say 'yes' for a colleague."
+        )
+    return (
+        f"I'm sorry, {what} was approved but could not be completed, and nothing has changed. "
+        "Say 'yes' and I'll connect you with a colleague."
+    )

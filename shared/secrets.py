@@ -2,7 +2,12 @@
 
 - each agent's bearer token for the governance gateway;
 - the gateway's bearer token for the MCP servers (they refuse anyone else);
-- the identity system's Ed25519 key that signs customer auth contexts.
+- the identity system's Ed25519 key that signs customer auth contexts;
+- the service token the gateway presents to the orchestrator's internal callbacks;
+- staff (operator) tokens, each with a role, for the governance API (approvals, kill switch …);
+- the Ed25519 key that signs audit checkpoints.
+
+A secrets file written by an older version gains the missing credentials on first load.
 """
 
 from __future__ import annotations
@@ -11,11 +16,22 @@ import json
 import os
 import secrets as _secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.settings import AGENTS
+
+StaffRole = Literal["approver", "compliance", "admin"]
+STAFF_ROLES: tuple[str, ...] = ("approver", "compliance", "admin")
+DEFAULT_STAFF: dict[str, StaffRole] = {"approver": "approver", "compliance": "compliance", "admin": "admin"}
+"""Staff accounts created on first start: one per role, named after it."""
+
+
+class StaffCredential(BaseModel):
+    token: str
+    role: StaffRole
 
 
 class Secrets(BaseModel):
@@ -24,28 +40,60 @@ class Secrets(BaseModel):
     identity_private_pem: str
     identity_public_pem: str
     operator_token: str
+    service_token: str = ""
+    staff_tokens: dict[str, StaffCredential] = {}
+    audit_private_pem: str = ""
+    audit_public_pem: str = ""
 
     @classmethod
     def load_or_create(cls, data_dir: Path, agents: tuple[str, ...] = AGENTS) -> Secrets:
         path = data_dir / "secrets.json"
         if path.exists():
             loaded = cls.model_validate_json(path.read_text())
-            missing = [a for a in agents if a not in loaded.agent_tokens]
-            if not missing:
-                return loaded
-            loaded.agent_tokens.update({a: _secrets.token_urlsafe(32) for a in missing})
-            loaded._write(path)
+            if loaded._fill_missing(agents):
+                loaded._write(path)
             return loaded
         private = generate_private_key_pem()
         created = cls(
-            agent_tokens={a: _secrets.token_urlsafe(32) for a in agents},
+            agent_tokens={},
             gateway_token=_secrets.token_urlsafe(32),
             identity_private_pem=private.decode(),
             identity_public_pem=public_pem_from_private(private).decode(),
             operator_token=_secrets.token_urlsafe(32),
         )
+        created._fill_missing(agents)
         created._write(path)
         return created
+
+    def _fill_missing(self, agents: tuple[str, ...]) -> bool:
+        """Create whatever credential is missing; True when something was added."""
+        changed = False
+        for agent in agents:
+            if agent not in self.agent_tokens:
+                self.agent_tokens[agent] = _secrets.token_urlsafe(32)
+                changed = True
+        if not self.service_token:
+            self.service_token = _secrets.token_urlsafe(32)
+            changed = True
+        if not self.staff_tokens:
+            self.staff_tokens = {
+                name: StaffCredential(token=_secrets.token_urlsafe(32), role=role)
+                for name, role in DEFAULT_STAFF.items()
+            }
+            changed = True
+        if not self.audit_private_pem:
+            private = generate_private_key_pem()
+            self.audit_private_pem = private.decode()
+            self.audit_public_pem = public_pem_from_private(private).decode()
+            changed = True
+        return changed
+
+    def staff_token(self, role: StaffRole) -> tuple[str, str]:
+        """(name, token) of the first staff account with ``role``."""
+        for name, cred in self.staff_tokens.items():
+            if cred.role == role:
+                return name, cred.token
+        raise KeyError(f"no staff account with role {role!r}")
 
     def _write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

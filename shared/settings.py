@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENTS: tuple[str, ...] = ("identity", "billing", "payment", "support", "escalation")
-SYSTEMS: tuple[str, ...] = ("crm", "billing", "payments", "support", "identity", "network")
+SYSTEMS: tuple[str, ...] = ("crm", "billing", "payments", "support", "identity", "network", "consent")
 
 MCP_PATH = "/mcp"
 A2A_JSONRPC_PATH = "/a2a/jsonrpc"

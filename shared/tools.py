@@ -18,6 +18,18 @@ VERSION_META_KEY = "switchboard/version"
 CALL_META_KEY = "switchboard/call"
 """Request ``_meta`` the gateway adds upstream: the CallContext below."""
 
+PURPOSE_META_KEY = "switchboard/purpose"
+"""Tool ``_meta``: the consent purpose a call needs (e.g. ``payments``, ``marketing``)."""
+
+DEFAULT_PURPOSE = "account-servicing"
+"""The purpose of a tool that declares none: servicing the customer's own account."""
+
+CONSENT_MANAGEMENT_PURPOSE = "consent-management"
+"""Purpose of the consent tools themselves: reading or changing consent needs no prior consent."""
+
+PURPOSES: tuple[str, ...] = ("account-servicing", "payments", "marketing", "call-recording", "ai-processing")
+"""The consent purposes a customer can grant or revoke."""
+
 IDEMPOTENCY_ARG = "idempotency_key"
 """Write tools take this argument; the reference backends honour it (same key, same result)."""
 

@@ -5,6 +5,7 @@ skill_state: ``step`` (confirm), ``charge_id``, ``amount``, ``currency``, ``char
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,13 @@ from agents.runtime.outcomes import log_interaction, needs_verification
 from agents.runtime.text import day, find_amount, money, yes_no
 
 _RECENT = 5
+_APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
+
+
+def _approval_id(detail: str) -> str | None:
+    """The gateway names the approval first in its APPROVAL_REQUIRED sentence."""
+    found = _APPROVAL_ID.search(detail)
+    return found.group(0) if found else None
 
 
 def _choose_duplicate(text: str, duplicates: list[dict[str, Any]]) -> dict[str, Any]:
@@ -107,14 +115,23 @@ async def _confirm(turn: Turn, state: dict[str, Any]) -> Reply:
     )
     amount = money(state["amount"], state.get("currency"))
     if str(refund.get("status", "")).startswith(("pending_approval", "approval")):
-        summary = f"refund of {state['charge_id']} awaits approval"
+        approval_id = _approval_id(str(refund.get("detail", "")))
+        summary = f"refund of {state['charge_id']} awaits approval {approval_id or ''}".strip()
         await log_interaction(turn, summary=summary, outcome="pending-approval")
         return turn.reply(
             f"A refund of {amount} needs a quick approval from a member of our team. I've asked for it, "
-            "and it will go through once approved; you don't need to do anything else.",
+            "and it will go through once approved; I'll tell you here as soon as it's decided. "
+            "You don't need to do anything else.",
             "completed",
             summary=summary,
-            data={"refunded": False, "approval_pending": True, "charge_id": state["charge_id"]},
+            data={
+                "refunded": False,
+                "approval_pending": True,
+                "approval_id": approval_id,
+                "charge_id": state["charge_id"],
+                "amount": state["amount"],
+                "currency": state.get("currency"),
+            },
         )
     summary = f"refunded {state['amount']} for duplicate charge {state['charge_id']}"
     await log_interaction(turn, summary=summary, outcome="resolved")

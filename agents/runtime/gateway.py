@@ -73,7 +73,10 @@ def classify(tool: str, result: CallToolResult) -> ToolOutcome:
     if text.startswith(DENIED_PREFIX):
         return ToolOutcome(tool, "denied", message=text[len(DENIED_PREFIX) :].strip(), audit_id=audit_id)
     if text.startswith(APPROVAL_PREFIXES):
-        return ToolOutcome(tool, "approval", message=text.partition(":")[2].strip(), audit_id=audit_id)
+        # The gateway holds the call and runs it itself once a human approves; the data
+        # carries the approval id so the conversation can be parked on it.
+        data = dict(result.structured_content or {})
+        return ToolOutcome(tool, "approval", data=data, message=text.partition(":")[2].strip(), audit_id=audit_id)
     lowered = text.lower()
     if any(marker in lowered for marker in _UNAVAILABLE_MARKERS):
         return ToolOutcome(tool, "unavailable", message=text, audit_id=audit_id)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from mcp_servers._sqlite_backend import SqliteBackend
 from mcp_servers._time import iso, live_time, utcnow
-from mcp_servers.crm.models import Interaction, Interactions, LoggedInteraction, Profile
+from mcp_servers.crm.models import Interaction, Interactions, LoggedInteraction, Profile, SentOffer
 from mcp_servers.crm.schema import SCHEMA
 from shared.errors import NotFound
 from shared.tools import CallContext
@@ -30,6 +30,7 @@ class CrmBackend(Protocol):
     async def get_profile(self, email: str) -> Profile: ...
     async def list_interactions(self, email: str, limit: int) -> Interactions: ...
     async def log_interaction(self, new: NewInteraction, key: str, call: CallContext) -> LoggedInteraction: ...
+    async def send_offer(self, email: str, offer_id: str, channel: str, key: str, call: CallContext) -> SentOffer: ...
 
 
 def _no_customer(email: str) -> NotFound:
@@ -95,3 +96,23 @@ class SqliteCrmBackend(SqliteBackend):
 
         args = {**new.__dict__, "email": email}
         return LoggedInteraction.model_validate(await self.idempotent("log_interaction", key, args, write))
+
+    async def send_offer(self, email: str, offer_id: str, channel: str, key: str, call: CallContext) -> SentOffer:
+        email = email.lower()
+        await self._require(email)
+
+        async def write() -> dict[str, str]:
+            sent = {
+                "message_id": f"OFR-{secrets.token_hex(5).upper()}",
+                "offer_id": offer_id,
+                "channel": channel,
+                "sent_at": iso(utcnow()),
+            }
+            await self.db.execute(
+                "INSERT INTO offers_sent VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sent["message_id"], email, offer_id, channel, sent["sent_at"], call.agent, call.audit_id),
+            )
+            return sent
+
+        args = {"email": email, "offer_id": offer_id, "channel": channel}
+        return SentOffer.model_validate(await self.idempotent("send_offer", key, args, write))

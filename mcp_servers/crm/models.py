@@ -31,3 +31,10 @@ class Interactions(BaseModel):
 
 class LoggedInteraction(BaseModel):
     interaction_id: str
+
+
+class SentOffer(BaseModel):
+    message_id: str
+    offer_id: str
+    channel: str
+    sent_at: str

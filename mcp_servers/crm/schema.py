@@ -26,4 +26,14 @@ CREATE TABLE IF NOT EXISTS interactions (
     audit_id TEXT
 );
 CREATE INDEX IF NOT EXISTS interactions_by_email ON interactions(email);
+-- Marketing offers sent (the outreach tool); the governance gateway decides who may get one.
+CREATE TABLE IF NOT EXISTS offers_sent (
+    message_id TEXT PRIMARY KEY,
+    email TEXT NOT NULL REFERENCES profiles(email),
+    offer_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    agent TEXT,
+    audit_id TEXT
+);
 """

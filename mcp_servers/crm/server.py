@@ -20,9 +20,11 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.crm.backend import CrmBackend, NewInteraction
-from mcp_servers.crm.models import Interactions, LoggedInteraction, Profile
+from mcp_servers.crm.models import Interactions, LoggedInteraction, Profile, SentOffer
+from shared.tools import PURPOSE_META_KEY
 
 Channel = Literal["chat", "voice", "email", "store"]
+OfferChannel = Literal["email", "sms"]
 
 
 def build_server(backend: CrmBackend) -> MCPServer:
@@ -59,5 +61,13 @@ def build_server(backend: CrmBackend) -> MCPServer:
         call = require_call_context(ctx)
         new = NewInteraction(email, channel, topic, summary, outcome, conversation_id)
         return await act(backend.log_interaction(new, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta={**by_email, PURPOSE_META_KEY: "marketing"})
+    async def send_offer(
+        email: Email, offer_id: Label, channel: OfferChannel, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> SentOffer:
+        """Send the customer a marketing offer. Needs marketing consent and no open support case."""
+        call = require_call_context(ctx)
+        return await act(backend.send_offer(email, offer_id, channel, idempotency_key, call))
 
     return server

@@ -26,7 +26,7 @@ from shared.errors import InvalidRequest
 
 __all__ = ["FLAGS", "ensure_seeded", "sample_customers", "system_db_path"]
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2  # 2: the consent registry
 RECENT_INTERACTION_DAYS = 30
 RECENT_SIM_SWAP_HOURS = 240
 
@@ -39,6 +39,7 @@ FLAGS = (
     "has_recent_sim_swap",
     "in_outage_area",
     "has_unpaid_invoice",
+    "has_marketing_consent",
 )
 """Keyword filters ``sample_customers`` accepts (compared for equality)."""
 
@@ -63,7 +64,7 @@ def _is_current(data_dir: Path, wanted: dict[str, int]) -> bool:
 
 
 def ensure_seeded(data_dir: Path, *, customers: int = 240, seed: int = 7) -> None:
-    """Write the six system databases unless they already hold this seed and size.
+    """Write every system database unless they already hold this seed and size.
 
     Re-seeding replaces the databases (and anything written to them since): run it before
     the MCP servers start, never while they run.
@@ -136,6 +137,10 @@ def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
     swapped = {r["msisdn"] for r in lines if _is_recent(r["last_sim_change"], r["sim_change_age_minutes"], swap_window)}
     outage_areas = {r["area"] for r in _rows(data_dir, "network", "SELECT area FROM outages WHERE active = 1")}
     area_of = {r["msisdn"]: r["area"] for r in lines}
+    marketing = {
+        r["customer_id"]
+        for r in _rows(data_dir, "consent", "SELECT customer_id FROM consents WHERE purpose = 'marketing' AND granted")
+    }
     people = []
     for r in _rows(data_dir, "identity", "SELECT * FROM customers ORDER BY customer_id"):
         plan_id = billing.get(r["msisdn"])
@@ -157,6 +162,7 @@ def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
                 "has_recent_sim_swap": r["msisdn"] in swapped,
                 "in_outage_area": area_of.get(r["msisdn"]) in outage_areas,
                 "has_unpaid_invoice": r["msisdn"] in unpaid,
+                "has_marketing_consent": r["customer_id"] in marketing,
             }
         )
     return people

@@ -1,4 +1,4 @@
-"""Writing the generated dataset into the six system databases (stdlib sqlite3, once at seeding)."""
+"""Writing the generated dataset into the system databases (stdlib sqlite3, once at seeding)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 from mcp_servers import _idempotency
 from mcp_servers._time import iso
 from mcp_servers.billing.schema import SCHEMA as BILLING_SCHEMA
+from mcp_servers.consent.schema import SCHEMA as CONSENT_SCHEMA
 from mcp_servers.crm.schema import SCHEMA as CRM_SCHEMA
 from mcp_servers.dataset._catalog import ARTICLES, PLANS
+from mcp_servers.dataset._consent import consent_rows
 from mcp_servers.dataset._generate import OUTAGE_ROWS, Dataset
 from mcp_servers.identity.schema import SCHEMA as IDENTITY_SCHEMA
 from mcp_servers.network.schema import SCHEMA as NETWORK_SCHEMA
@@ -171,6 +173,14 @@ def _write_identity(db: sqlite3.Connection, ds: Dataset) -> None:
     )
 
 
+def _write_consent(db: sqlite3.Connection, ds: Dataset) -> None:
+    rows = consent_rows(ds)
+    db.executemany("INSERT INTO consents VALUES (?, ?, ?, ?, ?)", rows)
+    db.executemany(
+        "INSERT INTO consent_history VALUES (?, ?, ?, ?, ?, NULL)", [(c, p, g, at, src) for c, p, g, at, src in rows]
+    )
+
+
 WRITERS: dict[str, tuple[str, Callable[[sqlite3.Connection, Dataset], None]]] = {
     "crm": (CRM_SCHEMA, _write_crm),
     "billing": (BILLING_SCHEMA, _write_billing),
@@ -178,6 +188,7 @@ WRITERS: dict[str, tuple[str, Callable[[sqlite3.Connection, Dataset], None]]] = 
     "support": (SUPPORT_SCHEMA, _write_support),
     "identity": (IDENTITY_SCHEMA, _write_identity),
     "network": (NETWORK_SCHEMA, _write_network),
+    "consent": (CONSENT_SCHEMA, _write_consent),
 }
 
 

@@ -3,30 +3,67 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from orchestrator.commands._common import add_common, settings_from
 
 
+def _public_key(data_dir: Path) -> str | None:
+    path = data_dir / "secrets.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get("audit_public_pem") or None
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from orchestrator.governance import verify_audit
+    from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
 
     settings = settings_from(args)
     db = settings.data_dir / "audit.db"
     if not db.exists():
         print(f"no audit log at {db}: nothing has been recorded yet (start with `switchboard up`)", file=sys.stderr)
         return 2
-    report = verify_audit(db)
+    public = _public_key(settings.data_dir)
+    report = verify_audit(db, checkpoints=settings.data_dir / CHECKPOINTS_FILE, public_pem=public)
     if report.intact:
-        print(f"intact: {report.count} records, hash chain verified")
+        checked = f"; {report.reason}" if report.reason else ""
+        print(f"intact: {report.count} records, hash chain verified{checked}")
         return 0
     print(f"BROKEN at record {report.first_broken_seq}: {report.reason} ({report.count} records verified before it)")
     return 1
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from orchestrator.governance.explain import explain, render
+    from shared.errors import NotFound
+
+    settings = settings_from(args)
+    db = settings.data_dir / "audit.db"
+    if not db.exists():
+        print(f"no audit log at {db}: nothing has been recorded yet", file=sys.stderr)
+        return 2
+    try:
+        explained = explain(db, args.record_id)
+    except NotFound as exc:
+        print(f"{exc.message}; {exc.hint}", file=sys.stderr)
+        return 1
+    print(json.dumps(explained, indent=2) if args.json else render(explained))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="work with the tamper-evident audit log")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
-    v = audit_sub.add_parser("verify", help="prove the hash chain intact or point at the first broken record")
+    v = audit_sub.add_parser(
+        "verify", help="prove the hash chain and its signed checkpoints intact, or point at the first broken record"
+    )
     add_common(v)
     v.set_defaults(func=cmd_audit)
+    e = audit_sub.add_parser("explain", help="inputs, tools called, deciding policies and the human behind a decision")
+    e.add_argument("record_id", help="an audit record id (tool results carry it in _meta switchboard/audit_id)")
+    e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_common(e)
+    e.set_defaults(func=cmd_explain)

@@ -23,6 +23,8 @@ AGENT_SCOPE_KEY = "switchboard.agent"
 MAX_BODY_BYTES = 256 * 1024
 
 UnauthenticatedCallHook = Callable[[str, Any, Any], Awaitable[None]]
+RejectedRequestHook = Callable[[str, str, str], Awaitable[None]]
+"""(agent or "unknown", tool name or "", reason): audit a request refused before MCP handling."""
 
 
 async def _send_error(send: Send, error: SwitchboardError, headers: Mapping[str, str] | None = None) -> None:
@@ -47,6 +49,23 @@ def _tool_calls(body: bytes) -> list[dict[str, Any]]:
     ]
 
 
+def _malformed(body: bytes) -> tuple[str, str] | None:
+    """(tool, what is wrong) for a body the MCP layer will refuse as malformed, else None."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return "", "the request body is not valid JSON"
+    for message in parsed if isinstance(parsed, list) else [parsed]:
+        if not isinstance(message, dict) or message.get("method") != "tools/call":
+            continue
+        params = message.get("params")
+        if not isinstance(params, dict) or not isinstance(params.get("name"), str):
+            return "", "a tools/call without a tool name"
+        if not isinstance(params.get("arguments", {}), dict):
+            return params["name"][:200], "tool arguments must be a JSON object"
+    return None
+
+
 class AgentAuthMiddleware:
     """Authenticates agents by bearer token; paths in ``open_paths`` pass untouched."""
 
@@ -57,14 +76,27 @@ class AgentAuthMiddleware:
         agent_tokens: Mapping[str, str],
         on_unauthenticated_call: UnauthenticatedCallHook,
         open_paths: frozenset[str] = frozenset({"/healthz"}),
+        open_prefixes: tuple[str, ...] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
+        on_rejected: RejectedRequestHook | None = None,
     ) -> None:
         self.app = app
+        # Paths under these prefixes authenticate their own callers (the staff API).
+        self._open_prefixes = open_prefixes
         # Encoded once: compare_digest on bytes, and the same work for every token.
         self._tokens = [(agent, token.encode()) for agent, token in agent_tokens.items()]
         self._on_unauthenticated_call = on_unauthenticated_call
         self._open_paths = open_paths
         self._max = max_body_bytes
+        self._on_rejected = on_rejected
+
+    async def _rejected(self, agent: str | None, tool: str, reason: str) -> None:
+        if self._on_rejected is None:
+            return
+        try:
+            await self._on_rejected(agent or "unknown", tool, reason)
+        except Exception:
+            logger.exception("could not audit a refused request")
 
     def _agent(self, scope: Scope) -> str | None:
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
@@ -79,14 +111,20 @@ class AgentAuthMiddleware:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._open_paths:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in self._open_paths
+            or scope["path"].startswith(self._open_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         too_large = PayloadTooLarge(
             f"the request body is larger than {self._max // 1024} KiB", hint="send smaller tool arguments"
         )
+        agent = self._agent(scope)
         if declared is not None and declared.isdigit() and int(declared) > self._max:
+            await self._rejected(agent, "", f"refused before decision: {too_large.message}")
             await _send_error(send, too_large)
             return
         body = bytearray()
@@ -96,12 +134,12 @@ class AgentAuthMiddleware:
                 return
             body += message.get("body", b"")
             if len(body) > self._max:
+                await self._rejected(agent, "", f"refused before decision: {too_large.message}")
                 await _send_error(send, too_large)
                 return
             if not message.get("more_body", False):
                 break
 
-        agent = self._agent(scope)
         if agent is None:
             for params in _tool_calls(bytes(body)):
                 try:
@@ -119,6 +157,10 @@ class AgentAuthMiddleware:
                 {"www-authenticate": 'Bearer realm="switchboard-gateway"'},
             )
             return
+
+        if scope.get("method") == "POST" and (problem := _malformed(bytes(body))) is not None:
+            # The MCP layer answers the caller with its own error; the refusal is audited here.
+            await self._rejected(agent, problem[0], f"refused before decision: {problem[1]}")
 
         replayed = False
 

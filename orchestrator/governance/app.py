@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,23 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orchestrator.governance.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
+from orchestrator.governance.approval_flow import ApprovalDesk
+from orchestrator.governance.approvals import ApprovalStore
 from orchestrator.governance.audit_store import AuditStore
 from orchestrator.governance.catalog import Catalog
-from orchestrator.governance.gateway import Gateway
+from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from orchestrator.governance.facts import UpstreamFacts
+from orchestrator.governance.gateway import DENIED_PREFIX, Gateway
 from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from orchestrator.governance.ratelimit import RateLimiter
+from orchestrator.governance.staff_api import build_staff_routes
+from orchestrator.governance.state import GovernanceState
 from orchestrator.governance.upstream import UpstreamLink
 from shared.authcontext import AuthContextVerifier
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.settings import MCP_PATH
+
+logger = logging.getLogger(__name__)
 
 
 def _agent_of(ctx: ServerRequestContext[Any, Any]) -> str:
@@ -63,16 +74,28 @@ def build_gateway_app(
     policy_dir: Path = DEFAULT_POLICY_DIR,
     mcp_timeout_seconds: float = 10.0,
     allowed_hosts: list[str] | None = None,
+    staff_tokens: Mapping[str, Mapping[str, str]] | None = None,
+    orchestrator_url: str | None = None,
+    service_token: str | None = None,
+    checkpoint_private_pem: str | None = None,
+    checkpoint_every: int = 256,
+    approval_ttl_seconds: float = 900.0,
+    max_approvals_per_conversation: int = 3,
+    calls_per_minute: int = 120,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
-    """The gateway app; the MCP endpoint is ``/mcp``.
+    """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
     ``upstreams`` maps system name to upstream MCP URL. ``allowed_hosts`` are Host header
     values to accept (``"gateway:8710"``, ``"10.0.0.5:*"``); None keeps the SDK's loopback-only default.
+    ``staff_tokens`` maps a staff name to ``{"token", "role"}``; approval outcomes are posted to
+    ``orchestrator_url`` with ``service_token``; with ``checkpoint_private_pem`` the audit head
+    is signed into ``<audit_db folder>/audit-checkpoints.jsonl``.
     """
     if not agent_tokens:
         raise ConfigurationError("the gateway needs at least one agent token", hint="check the secrets file")
     verifier = AuthContextVerifier(identity_public_pem.encode())
-    state: dict[str, Gateway] = {}
+    state: dict[str, Any] = {}
 
     def gateway() -> Gateway:
         return state["gateway"]
@@ -85,7 +108,22 @@ def build_gateway_app(
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        return await gateway().call_tool(_agent_of(ctx), params.name, params.arguments, dict(params.meta or {}))
+        agent = _agent_of(ctx)
+        try:
+            return await gateway().call_tool(agent, params.name, params.arguments, dict(params.meta or {}))
+        except Exception:
+            # Fail closed: whatever broke (audit store, policy facts), nothing unrecorded goes upstream.
+            logger.exception("the gateway could not decide %s for %s", params.name, agent)
+            return types.CallToolResult(
+                content=[
+                    types.TextContent(
+                        type="text",
+                        text=f"{DENIED_PREFIX} the governance gateway could not decide or record this call, "
+                        "so it was not made; try again later or hand the customer to a human",
+                    )
+                ],
+                is_error=True,
+            )
 
     def input_schema(name: str) -> Any:
         return gateway().catalog.input_schema(name) if "gateway" in state else None
@@ -118,22 +156,57 @@ def build_gateway_app(
             )
             for system, url in upstreams.items()
         }
-        store = await AuditStore.open(audit_db)
+        writer = (
+            CheckpointWriter(audit_db.parent / CHECKPOINTS_FILE, checkpoint_private_pem)
+            if checkpoint_private_pem
+            else None
+        )
+        store = await AuditStore.open(audit_db, checkpoints=writer, checkpoint_every=checkpoint_every)
         try:
+            governance = await GovernanceState.load(store.conn)
+            for policy_id, mode in governance.policy_modes.items():
+                if policy_id in policy.modes():
+                    policy.set_mode(policy_id, mode)
+            approvals = await ApprovalStore.open(store.conn, store.lock)
             async with asyncio.TaskGroup() as tasks:
                 for link in links.values():
                     tasks.create_task(link.run(), name=f"upstream:{link.system}")
                 # Down upstreams only log here; calls to them retry the connection.
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
-                state["gateway"] = Gateway(catalog=catalog, policy=policy, verifier=verifier, store=store, links=links)
+                gw = Gateway(
+                    catalog=catalog,
+                    policy=policy,
+                    verifier=verifier,
+                    store=store,
+                    links=links,
+                    facts=UpstreamFacts(links),
+                    state=governance,
+                    limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
+                    clock=clock,
+                )
+                desk = ApprovalDesk(
+                    gw,
+                    approvals,
+                    ttl_seconds=approval_ttl_seconds,
+                    max_per_conversation=max_approvals_per_conversation,
+                    orchestrator_url=orchestrator_url,
+                    service_token=service_token,
+                    clock=clock,
+                )
+                gw.desk = desk
+                state["gateway"], state["desk"] = gw, desk
+                await desk.resume()
+                notifier = tasks.create_task(desk.run(), name="approval-desk")
                 try:
                     async with server.session_manager.run():
                         yield
                 finally:
+                    notifier.cancel()
                     for link in links.values():
                         link.close()
         finally:
             state.pop("gateway", None)
+            state.pop("desk", None)
             await store.close()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -148,10 +221,26 @@ def build_gateway_app(
         if "gateway" in state:
             await state["gateway"].record_unauthenticated(name, arguments, meta)
 
+    async def audit_rejected(agent: str, name: str, reason: str) -> None:
+        if "gateway" in state:
+            await state["gateway"].record_refused(agent, name, reason)
+
+    def holder() -> tuple[Gateway, ApprovalDesk]:
+        if "gateway" not in state:
+            raise ServiceUnavailable("the gateway is starting", hint="retry in a moment")
+        return state["gateway"], state["desk"]
+
+    staff_routes = build_staff_routes(holder, staff_tokens or {}, agent_tokens)
     return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *mcp_app.routes],
+        routes=[Route("/healthz", healthz, methods=["GET"]), *staff_routes, *mcp_app.routes],
         middleware=[
-            Middleware(AgentAuthMiddleware, agent_tokens=agent_tokens, on_unauthenticated_call=audit_unauthenticated)
+            Middleware(
+                AgentAuthMiddleware,
+                agent_tokens=agent_tokens,
+                on_unauthenticated_call=audit_unauthenticated,
+                open_prefixes=("/governance/",),
+                on_rejected=audit_rejected,
+            )
         ],
         lifespan=lifespan,
     )

@@ -15,7 +15,11 @@ from mcp_types import ListToolsResult, Tool
 from pydantic import ValidationError
 
 from orchestrator.governance.policy import PolicyEngine, PolicyRequest, ToolFacts
-from shared.tools import SUBJECT_META_KEY, ToolSubject, catalog_name
+from shared.tools import DEFAULT_PURPOSE, PURPOSE_META_KEY, SUBJECT_META_KEY, ToolSubject, catalog_name
+
+# Purposes of systems whose tools do not declare one yet: every payments action is a
+# payment, whatever its _meta says nothing about. A declared purpose always wins.
+_SYSTEM_PURPOSE = {"payments": "payments"}
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +32,12 @@ class CatalogTool:
     tool: Tool
     subject: ToolSubject | None
     subject_required: bool
+    purpose: str = DEFAULT_PURPOSE
 
     @property
     def facts(self) -> ToolFacts:
         read_only = bool(self.tool.annotations and self.tool.annotations.read_only_hint)
-        return ToolFacts(self.name, self.system, read_only, self.subject is not None)
+        return ToolFacts(self.name, self.system, read_only, self.subject is not None, self.purpose)
 
 
 def _subject(tool: Tool, system: str) -> ToolSubject | None:
@@ -52,6 +57,8 @@ def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
     name = catalog_name(system, tool.name)
     subject = _subject(tool, system)
     required = tool.input_schema.get("required") or []
+    declared = (tool.meta or {}).get(PURPOSE_META_KEY)
+    purpose = declared if isinstance(declared, str) and declared else _SYSTEM_PURPOSE.get(system, DEFAULT_PURPOSE)
     return CatalogTool(
         name=name,
         system=system,
@@ -59,6 +66,7 @@ def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
         tool=tool.model_copy(update={"name": name}),
         subject=subject,
         subject_required=subject is not None and subject.arg in required,
+        purpose=purpose,
     )
 
 

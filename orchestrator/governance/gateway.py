@@ -8,29 +8,45 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
 from orchestrator.governance.audit_store import AuditStore
 from orchestrator.governance.catalog import Catalog, CatalogTool
-from orchestrator.governance.policy import PolicyEngine, PolicyRequest, cedar_amount
+from orchestrator.governance.facts import CustomerFacts, FactUnavailable
+from orchestrator.governance.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
+from orchestrator.governance.ratelimit import RateLimiter
 from orchestrator.governance.redact import redact
+from orchestrator.governance.state import GovernanceState
 from orchestrator.governance.upstream import UpstreamLink, UpstreamUnavailable
+
+if TYPE_CHECKING:
+    from orchestrator.governance.approval_flow import ApprovalDesk
+    from orchestrator.governance.approvals import Approval
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
 from shared.tools import CALL_META_KEY, CallContext, split_catalog_name
 
+logger = logging.getLogger(__name__)
+
 AUDIT_META_KEY = "switchboard/audit_id"
 """Result ``_meta``: the id of the decision record, so agents can cite it."""
 
+APPROVAL_META_KEY = "switchboard/approval_id"
+"""Request ``_meta``: an approval id an agent presents with a call (always checked, never trusted)."""
+
 DENIED_PREFIX = "DENIED:"
+APPROVAL_PREFIX = "APPROVAL_REQUIRED:"
 UNKNOWN_AGENT = "unknown"
 _MAX_NAME = 200
 
@@ -122,16 +138,30 @@ class Gateway:
         verifier: AuthContextVerifier,
         store: AuditStore,
         links: dict[str, UpstreamLink],
+        facts: CustomerFacts,
+        state: GovernanceState | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
         self.policy = policy
         self.verifier = verifier
         self.store = store
         self.links = links
+        self.facts = facts
+        self.state = state or GovernanceState()
+        self.limiter = limiter or RateLimiter(limit=120, window_seconds=60.0)
+        self.clock = clock
+        self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
 
     async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
         record = await self.store.append(
-            kind="decision", decision="deny", policy_ids=policy_ids or [], reason=reason, **call.audit_fields()
+            kind="decision",
+            decision="deny",
+            policy_ids=policy_ids or [],
+            reason=reason,
+            raw_arguments=call.arguments,
+            **call.audit_fields(),
         )
         return Verdict(False, record, result=denied_result(record))
 
@@ -149,9 +179,19 @@ class Gateway:
         return self.catalog.tools.get(name)
 
     async def authorize(
-        self, agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any] | None
+        self,
+        agent: str,
+        name: str,
+        arguments: dict[str, Any] | None,
+        meta: dict[str, Any] | None,
+        *,
+        approval: Approval | None = None,
     ) -> Verdict:
-        """Decide one call and commit the decision record; never contacts a listed upstream."""
+        """Decide one call and commit the decision record.
+
+        Contacts no upstream except to read the facts policy needs (consent, open cases).
+        ``approval`` is set only by the approval desk executing an approved call.
+        """
         call = _Call(agent, name, dict(arguments or {}))
         envelope_error = None
         try:
@@ -179,11 +219,28 @@ class Gateway:
             return await self._deny(call, envelope_error)
         assert call.envelope is not None
         envelope = call.envelope
+        killed = self.state.killed(agent, tool.name)
+        if killed is not None:
+            return await self._deny(
+                call,
+                f"the kill switch is on ({killed}): no tool call passes until staff turn it off; "
+                "offer the customer a human colleague",
+                [f"kill-switch:{killed}"],
+            )
+        if approval is None and not self.limiter.allow(agent, envelope.conversation_id):
+            return await self._deny(
+                call,
+                f"rate limited: more than {self.limiter.limit} tool calls in {self.limiter.window:g} s "
+                "in this conversation; stop and hand the customer to a human",
+                ["rate-limit"],
+            )
 
         auth_error: AuthContextInvalid | None = None
         if envelope.auth_context:
             try:
-                call.claims = self.verifier.verify(envelope.auth_context)
+                # An approved call is checked as of the request: the human approval is the new authority.
+                at = approval.created_at if approval is not None else None
+                call.claims = self.verifier.verify(envelope.auth_context, now=at)
             except AuthContextInvalid as exc:
                 auth_error = exc
         subject_value = call.arguments.get(tool.subject.arg) if tool.subject else None
@@ -217,27 +274,59 @@ class Gateway:
             except ValueError as exc:
                 return await self._deny(call, str(exc))
         claims = call.claims
-        decision = self.policy.decide(
-            PolicyRequest(
-                agent=agent,
-                tool=tool.name,
-                conversation_id=envelope.conversation_id,
-                channel=envelope.channel,
-                customer_scoped=subject_value is not None,
-                customer_verified=claims is not None,
-                assurance=claims.assurance if claims else "",
-                customer_id=claims.sub if claims else "",
-                consent_purposes=tuple(envelope.consent.purposes) if envelope.consent else (),
-                amount=amount,
+        presented = (meta or {}).get(APPROVAL_META_KEY)
+        if presented is not None and approval is None:
+            return await self._deny(
+                call,
+                "an approval cannot be presented with a call: the gateway itself runs an approved call, "
+                "exactly once; this one is refused (replayed, reused or altered approval)",
+                ["approval-binding"],
             )
-        )
+        consent: tuple[str, ...] = ()
+        open_cases: int | None = None
+        customer_scoped = subject_value is not None
+        try:
+            if claims is not None and customer_scoped:
+                consent = tuple(await self.facts.consent_purposes(claims.sub, envelope.conversation_id))
+            if tool.purpose == "marketing" and claims is not None and claims.keys.email:
+                open_cases = await self.facts.open_support_cases(claims.keys.email, envelope.conversation_id)
+        except FactUnavailable as exc:
+            return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
+        try:
+            decision = self.policy.decide(
+                PolicyRequest(
+                    agent=agent,
+                    tool=tool.name,
+                    conversation_id=envelope.conversation_id,
+                    channel=envelope.channel,
+                    customer_scoped=customer_scoped,
+                    customer_verified=claims is not None,
+                    assurance=claims.assurance if claims else "",
+                    customer_id=claims.sub if claims else "",
+                    consent_purposes=consent,
+                    amount=amount,
+                    fraud_hold=claims is not None and claims.sub in self.state.fraud_holds,
+                    open_support_cases=open_cases,
+                    approved=approval is not None,
+                    hour_utc=datetime.fromtimestamp(self.clock(), UTC).hour,
+                )
+            )
+        except Exception as exc:
+            logger.exception("the policy engine failed")
+            decision = Decision(False, [], f"the policy engine failed ({type(exc).__name__}), so the call is denied")
+        if decision.approval_required:
+            if self.desk is None:
+                return await self._deny(call, "this call needs a human approval and no approval desk is configured")
+            return await self.desk.request(call, tool, decision)
         if not decision.allowed:
             return await self._deny(call, decision.reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",
-            decision="allow",
+            decision="approved" if approval is not None else "allow",
             policy_ids=decision.policy_ids,
-            reason=decision.reason,
+            reason=decision.reason if approval is None else f"{decision.reason}; approval {approval.id}",
+            approver=approval.decided_by if approval is not None else None,
+            raw_arguments=call.arguments,
             **call.audit_fields(),
         )
         call_context = CallContext(
@@ -255,13 +344,15 @@ class Gateway:
         verdict = await self.authorize(agent, name, arguments, meta)
         if verdict.result is not None:
             return verdict.result
+        return await self.forward(verdict, dict(arguments or {}))
+
+    async def forward(self, verdict: Verdict, arguments: dict[str, Any]) -> CallToolResult:
+        """Make an authorized call upstream and record its outcome (the intent record exists)."""
         tool, decided = verdict.tool, verdict.record
         assert tool is not None
         started = time.perf_counter()
         try:
-            result = await self.links[tool.system].call(
-                tool.upstream_name, dict(arguments or {}), verdict.upstream_meta
-            )
+            result = await self.links[tool.system].call(tool.upstream_name, arguments, verdict.upstream_meta)
             outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
         except UpstreamUnavailable as exc:
             read_only = tool.facts.read_only
@@ -273,7 +364,8 @@ class Gateway:
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         await self.store.append(
             kind="outcome",
-            decision="allow",
+            decision=decided.decision,
+            approver=decided.approver,
             policy_ids=decided.policy_ids,
             reason=f"outcome of {decided.id}",
             outcome=outcome,
@@ -292,6 +384,10 @@ class Gateway:
             },
         )
         return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
+
+    async def record_refused(self, agent: str, name: str, reason: str) -> None:
+        """Audit a request refused before it could be decided (oversized, malformed)."""
+        await self._deny(_Call(agent, name or "<unreadable>", {}), reason)
 
     async def record_unauthenticated(self, name: str, arguments: Any, meta: Any) -> None:
         """Audit a tools/call whose caller presented no valid agent token."""

@@ -4,6 +4,14 @@ The Cedar engine parses and validates every policy file once at start-up; a deci
 the hot path reuses the parsed policy set and entity graph (about 0.1 ms). Deny by
 default, a forbid wins over any permit, and an evaluation error denies: a policy that
 cannot be evaluated never lets a call through.
+
+Two annotations besides ``@id`` mean something here:
+- ``@approval("required")`` on a forbid: when only such policies deny a call, the call is
+  held for a human approval instead of denied, and allowed once approved (``context.approved``).
+- Each policy has an enforcement mode, ``enforce`` (default) or ``log-only``: a log-only
+  policy is left out of the decision, and the decision records what it would have changed.
+  Modes change at run time (a privileged, audited action); the policy sets are rebuilt then,
+  never per call.
 """
 
 from __future__ import annotations
@@ -23,6 +31,11 @@ SCHEMA_FILE = "schema.cedarschema"
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 
+APPROVAL_ANNOTATION = "approval"
+Mode = Literal["enforce", "log-only"]
+MODES: tuple[str, ...] = ("enforce", "log-only")
+
+
 @dataclass(frozen=True, slots=True)
 class ToolFacts:
     """What policies may know about a catalog tool."""
@@ -31,6 +44,7 @@ class ToolFacts:
     system: str
     read_only: bool
     customer_scoped: bool
+    purpose: str = "account-servicing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +62,10 @@ class PolicyRequest:
     customer_id: str = ""
     consent_purposes: tuple[str, ...] = ()
     amount: Decimal | None = None
+    fraud_hold: bool = False
+    open_support_cases: int | None = None
+    approved: bool = False
+    hour_utc: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,7 @@ class Decision:
     allowed: bool
     policy_ids: list[str] = field(default_factory=list)
     reason: str = ""
+    approval_required: bool = False
 
 
 class PolicyEngine(Protocol):
@@ -63,6 +82,12 @@ class PolicyEngine(Protocol):
     def decide(self, request: PolicyRequest) -> Decision: ...
 
     def set_tools(self, tools: Iterable[ToolFacts]) -> None: ...
+
+    def policy_ids(self) -> list[str]: ...
+
+    def modes(self) -> dict[str, str]: ...
+
+    def set_mode(self, policy_id: str, mode: str) -> None: ...
 
 
 def cedar_amount(value: Any) -> Decimal | None:
@@ -78,7 +103,13 @@ def cedar_amount(value: Any) -> Decimal | None:
         raise ValueError("amount must be a number") from None
     if not amount.is_finite():
         raise ValueError("amount must be a finite number")
+    if abs(amount) >= _MAX_AMOUNT:
+        raise ValueError("amount is out of range")
     return amount.quantize(Decimal("0.0001"))
+
+
+# Cedar decimals hold about 9.2e14; anything near that is an attack, not a refund.
+_MAX_AMOUNT = Decimal("1e12")
 
 
 def _line_of_first_error(text: str) -> int | None:
@@ -111,11 +142,38 @@ def _where(path: Path, text: str, policy_id: str) -> str:
 class CedarPolicyEngine:
     """Cedar policies from a folder: ``schema.cedarschema`` plus every ``*.cedar`` file."""
 
-    def __init__(self, policy_set: cedarpy.PolicySet, schema: cedarpy.Schema, files: list[Path]) -> None:
-        self._policies = policy_set
+    def __init__(self, policies: dict[str, dict[str, Any]], schema: cedarpy.Schema, files: list[Path]) -> None:
+        self._policies_json = policies
         self._schema = schema
         self.files = files
         self._entities = cedarpy.Entities.from_json_str("[]", schema)
+        self._approval_ids = frozenset(
+            pid for pid, p in policies.items() if (p.get("annotations") or {}).get(APPROVAL_ANNOTATION) == "required"
+        )
+        self._modes: dict[str, str] = dict.fromkeys(policies, "enforce")
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """The enforced set, and the full set only while some policy is log-only (else no extra work)."""
+        enforced = {pid: p for pid, p in self._policies_json.items() if self._modes[pid] == "enforce"}
+        self._enforced = _policy_set(enforced)
+        shadowed = len(enforced) != len(self._policies_json)
+        self._full = _policy_set(self._policies_json) if shadowed else None
+
+    def policy_ids(self) -> list[str]:
+        return sorted(self._policies_json)
+
+    def modes(self) -> dict[str, str]:
+        return dict(self._modes)
+
+    def set_mode(self, policy_id: str, mode: str) -> None:
+        """Switch one policy between ``enforce`` and ``log-only``; raises KeyError/ValueError."""
+        if policy_id not in self._policies_json:
+            raise KeyError(policy_id)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        self._modes[policy_id] = mode
+        self._rebuild()
 
     @classmethod
     def load(cls, policy_dir: Path) -> CedarPolicyEngine:
@@ -132,22 +190,22 @@ class CedarPolicyEngine:
         files = sorted(policy_dir.glob("*.cedar"))
         if not files:
             raise ConfigurationError(f"{policy_dir}: no *.cedar policy files", hint="deny-all needs no gateway")
-        texts, seen = [], {}
+        policies: dict[str, dict[str, Any]] = {}
+        seen: dict[str, Path] = {}
         for path in files:
             text = path.read_text(encoding="utf-8")
-            ids = cls._check_file(path, text, schema)
-            for policy_id in ids:
+            for policy_id, policy in cls._check_file(path, text, schema):
                 if policy_id in seen:
                     raise ConfigurationError(
                         f"{_where(path, text, policy_id)}: policy id {policy_id!r} is also used in {seen[policy_id]}",
                         hint="every @id must be unique: the audit log names policies by it",
                     )
                 seen[policy_id] = path
-            texts.append(text)
-        return cls(cedarpy.PolicySet.from_str("\n".join(texts)), schema, files)
+                policies[policy_id] = policy
+        return cls(policies, schema, files)
 
     @staticmethod
-    def _check_file(path: Path, text: str, schema: cedarpy.Schema) -> list[str]:
+    def _check_file(path: Path, text: str, schema: cedarpy.Schema) -> list[tuple[str, dict[str, Any]]]:
         try:
             parsed = json.loads(cedarpy.policies_to_json_str(text))
         except ValueError as exc:
@@ -158,13 +216,21 @@ class CedarPolicyEngine:
             raise ConfigurationError(f"{path}: policy templates are not supported here; write static policies")
         ids = []
         for policy in parsed.get("staticPolicies", {}).values():
-            policy_id = (policy.get("annotations") or {}).get("id")
+            annotations = policy.get("annotations") or {}
+            policy_id = annotations.get("id")
             if not policy_id:
                 raise ConfigurationError(
                     f'{path}: a policy has no @id("...") annotation',
                     hint="give every policy a unique @id; the audit log records it",
                 )
-            ids.append(policy_id)
+            if APPROVAL_ANNOTATION in annotations and (
+                annotations[APPROVAL_ANNOTATION] != "required" or policy.get("effect") != "forbid"
+            ):
+                raise ConfigurationError(
+                    f'{_where(path, text, policy_id)}: policy {policy_id!r}: @approval("required") belongs on a forbid',
+                    hint="an approval policy is a forbid that holds the call until a human approves it",
+                )
+            ids.append((policy_id, policy))
         result = cedarpy.validate_policies(text, schema)
         if not result.validation_passed:
             first = result.errors[0]
@@ -182,7 +248,12 @@ class CedarPolicyEngine:
         entities += [
             {
                 "uid": {"type": "Tool", "id": t.name},
-                "attrs": {"system": t.system, "read_only": t.read_only, "customer_scoped": t.customer_scoped},
+                "attrs": {
+                    "system": t.system,
+                    "read_only": t.read_only,
+                    "customer_scoped": t.customer_scoped,
+                    "purpose": t.purpose,
+                },
                 "parents": [{"type": "System", "id": t.system}],
             }
             for t in tools
@@ -198,10 +269,22 @@ class CedarPolicyEngine:
         }
         # No schema here on purpose: it was checked against the policies at start-up and
         # _context always builds the same shape; per-call request validation would triple the cost.
-        result = cedarpy.is_authorized(cedar_request, self._policies, self._entities)
+        decision = self._evaluate(cedar_request, self._enforced, request)
+        if self._full is not None and request.action == "call":
+            would = self._evaluate(cedar_request, self._full, request)
+            if (would.allowed, would.approval_required) != (decision.allowed, decision.approval_required):
+                verdict = "approval" if would.approval_required else ("allow" if would.allowed else "deny")
+                shadow = [p for p in would.policy_ids if self._modes.get(p) == "log-only"] or would.policy_ids
+                note = f"; log-only policies would have answered {verdict} ({', '.join(shadow)})"
+                decision = Decision(
+                    decision.allowed, decision.policy_ids, decision.reason + note, decision.approval_required
+                )
+        return decision
+
+    def _evaluate(self, cedar_request: dict[str, Any], policies: cedarpy.PolicySet, request: PolicyRequest) -> Decision:
+        result = cedarpy.is_authorized(cedar_request, policies, self._entities)
         diagnostics = result.diagnostics
-        names = diagnostics.id_annotations_by_reason
-        policy_ids = [names.get(p, p) for p in diagnostics.reasons]
+        policy_ids = list(diagnostics.reasons)
         if diagnostics.errors:
             return Decision(
                 False, policy_ids, f"policy evaluation failed, so the call is denied: {diagnostics.errors[0]}"
@@ -209,6 +292,8 @@ class CedarPolicyEngine:
         if result.allowed:
             return Decision(True, policy_ids, "allowed by " + ", ".join(policy_ids))
         if policy_ids:
+            if all(p in self._approval_ids for p in policy_ids):
+                return Decision(False, policy_ids, "needs a human approval: " + ", ".join(policy_ids), True)
             return Decision(False, policy_ids, "forbidden by " + ", ".join(policy_ids))
         return Decision(
             False, [], f"no policy lets agent {request.agent!r} {request.action} {request.tool} (deny by default)"
@@ -226,14 +311,22 @@ class CedarPolicyEngine:
             "assurance": request.assurance,
             "customer_id": request.customer_id,
             "consent_purposes": list(request.consent_purposes),
+            "fraud_hold": request.fraud_hold,
+            "approved": request.approved,
+            "hour_utc": request.hour_utc,
         }
+        if request.open_support_cases is not None:
+            context["open_support_cases"] = request.open_support_cases
         if request.amount is not None:
             context["amount"] = {"__extn": {"fn": "decimal", "arg": f"{request.amount:.4f}"}}
         return context
 
     def check_context_shape(self) -> None:
         """Evaluate one sample call *with* the schema so a context/schema drift fails start-up."""
-        sample = PolicyRequest(agent="_", tool="_._", amount=Decimal("1.0000"))
+        sample = PolicyRequest(agent="_", tool="_._", amount=Decimal("1.0000"), open_support_cases=0)
+        saved = self._entities
+        self.set_tools([ToolFacts("_._", "_", read_only=False, customer_scoped=True)])
+        entities, self._entities = self._entities, saved
         result = cedarpy.is_authorized(
             {
                 "principal": {"type": "Agent", "id": sample.agent},
@@ -241,11 +334,18 @@ class CedarPolicyEngine:
                 "resource": {"type": "Tool", "id": sample.tool},
                 "context": self._context(sample),
             },
-            self._policies,
-            self._entities,
+            self._enforced,
+            entities,
             self._schema,
         )
         if result.diagnostics.errors:
             raise ConfigurationError(
                 f"the gateway's call context does not match {SCHEMA_FILE}: {result.diagnostics.errors[0]}"
             )
+
+
+def _policy_set(policies: dict[str, dict[str, Any]]) -> cedarpy.PolicySet:
+    """A policy set keyed by @id, so Cedar's reasons are the ids the audit log records."""
+    return cedarpy.PolicySet.from_json_str(
+        json.dumps({"staticPolicies": policies, "templates": {}, "templateLinks": []})
+    )

@@ -29,11 +29,16 @@ from starlette.types import ASGIApp
 from orchestrator.governance import build_gateway_app
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
-from shared.tools import CALL_META_KEY, SUBJECT_META_KEY
+from shared.tools import CALL_META_KEY, PURPOSE_META_KEY, PURPOSES, SUBJECT_META_KEY
 
 WAIT = 10.0
 GATEWAY_TOKEN = "gateway-secret"
 AGENT_TOKENS = {a: f"token-{a}" for a in ("identity", "billing", "payment", "support", "escalation")}
+STAFF_TOKENS = {
+    "alice": {"token": "staff-alice", "role": "approver"},
+    "carol": {"token": "staff-carol", "role": "compliance"},
+    "root": {"token": "staff-root", "role": "admin"},
+}
 ANA = CustomerKeys(
     customer_id="CUST-00001", email="ana@example.com", msisdn="+15550100123", account_number="ACC-1234567"
 )
@@ -94,6 +99,11 @@ class Upstream:
     name: str
     calls: list[dict[str, Any]] = field(default_factory=list)
     release_slow: asyncio.Event = field(default_factory=asyncio.Event)
+    # consent: purposes per customer id (everyone not listed has every purpose)
+    consents: dict[str, set[str]] = field(default_factory=dict)
+    # support: open tickets per email
+    open_tickets: dict[str, int] = field(default_factory=dict)
+    down: bool = False
 
 
 class Refund(BaseModel):
@@ -114,6 +124,19 @@ class Handoff(BaseModel):
 
 class Plans(BaseModel):
     plans: list[str]
+
+
+class Consents(BaseModel):
+    customer_id: str
+    purposes: list[str]
+
+
+class Tickets(BaseModel):
+    tickets: list[dict[str, str]]
+
+
+class Sent(BaseModel):
+    message_id: str
 
 
 def _subject(arg: str, kind: str) -> dict[str, Any]:
@@ -159,10 +182,30 @@ def build_upstream(state: Upstream) -> MCPServer:
             record("request_human", ctx, email=email, reason=reason)
             return Handoff(handoff_id="H-1", email=email)
 
+        @mcp.tool(meta=_subject("email", "email"), annotations=ToolAnnotations(read_only_hint=True))
+        async def list_tickets(email: str, ctx: Context, status: str = "any") -> Tickets:
+            return Tickets(tickets=[{"ticket_id": f"T-{i}"} for i in range(state.open_tickets.get(email, 0))])
+
         @mcp.tool(meta=_subject("email", "email"))
         async def open_ticket(email: str, summary: str, ctx: Context) -> Handoff:
             record("open_ticket", ctx, email=email, summary=summary)
             raise ValueError("tickets are closed for maintenance")
+
+    elif state.name == "consent":
+
+        @mcp.tool(meta=_subject("customer_id", "customer_id"), annotations=ToolAnnotations(read_only_hint=True))
+        async def get_consents(customer_id: str, ctx: Context) -> Consents:
+            if state.down:
+                raise RuntimeError("consent registry failing")
+            purposes = state.consents.get(customer_id, set(PURPOSES))
+            return Consents(customer_id=customer_id, purposes=sorted(purposes))
+
+    elif state.name == "crm":
+
+        @mcp.tool(meta={**_subject("email", "email"), PURPOSE_META_KEY: "marketing"})
+        async def send_offer(email: str, offer_id: str, ctx: Context) -> Sent:
+            record("send_offer", ctx, email=email, offer_id=offer_id)
+            return Sent(message_id="OFR-1")
 
     elif state.name == "billing":
 
@@ -204,6 +247,11 @@ class Env:
             conversation_id=conversation_id, customer=customer, auth_context=token, **kw
         ).model_dump_json()
 
+    async def staff(self, name: str, method: str, path: str, body: dict | None = None) -> httpx2.Response:
+        headers = {"Authorization": f"Bearer {STAFF_TOKENS[name]['token']}"}
+        async with httpx2.AsyncClient(base_url=self.url, timeout=WAIT) as http:
+            return await http.request(method, "/governance" + path, json=body, headers=headers)
+
     @asynccontextmanager
     async def agent(self, agent: str, token: str | None = None) -> AsyncIterator[Client]:
         headers = {"Authorization": f"Bearer {token or AGENT_TOKENS[agent]}"}
@@ -224,10 +272,11 @@ async def start_env(
     tmp_path: Path,
     identity_key: bytes,
     *,
-    systems: tuple[str, ...] = ("payments", "support", "billing"),
+    systems: tuple[str, ...] = ("payments", "support", "billing", "consent", "crm"),
     down: tuple[str, ...] = (),
     policy_dir: Path | None = None,
     timeout: float = 5.0,
+    **gateway_options: Any,
 ) -> AsyncIterator[Env]:
     """Start the upstreams (except ``down``, whose sockets are bound but not listening) and the gateway."""
     servers = Servers()
@@ -246,7 +295,9 @@ async def start_env(
             identity_public_pem=public_pem_from_private(identity_key).decode(),
             audit_db=tmp_path / "audit.db",
             mcp_timeout_seconds=timeout,
+            staff_tokens=STAFF_TOKENS,
             **extra,
+            **gateway_options,
         )
         socks["gateway"] = tcp_socket()
         await servers.start(app, socks["gateway"])

@@ -90,4 +90,6 @@ async def test_healthz_reports_upstreams_without_a_token(env: Env) -> None:
         "payments": "up",
         "support": "up",
         "billing": "up",
+        "consent": "up",
+        "crm": "up",
     }

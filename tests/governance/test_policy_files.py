@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,25 @@ def test_shipped_policies_load_and_implement_the_grants_table() -> None:
     from orchestrator.governance.policy import ToolFacts
 
     engine.set_tools(
-        [ToolFacts("payments.issue_refund", "payments", False, True), ToolFacts("crm.get_profile", "crm", True, True)]
+        [
+            ToolFacts("payments.issue_refund", "payments", False, True, "payments"),
+            ToolFacts("crm.get_profile", "crm", True, True),
+        ]
     )
-    verified = {"customer_scoped": True, "customer_verified": True, "assurance": "AAL2", "customer_id": "C"}
+    verified = {
+        "customer_scoped": True,
+        "customer_verified": True,
+        "assurance": "AAL2",
+        "customer_id": "C",
+        "consent_purposes": ("payments", "account-servicing"),
+        "amount": Decimal("12.5"),
+    }
     allowed = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund", **verified))
     assert allowed.allowed and allowed.policy_ids == ["grant.payment.payments-system"]
     assert not engine.decide(PolicyRequest(agent="billing", tool="payments.issue_refund", **verified)).allowed
-    unverified = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund"))
-    assert not unverified.allowed and unverified.policy_ids == ["guard.refund-needs-verified-customer"]
+    unverified = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund", amount=Decimal("1")))
+    assert not unverified.allowed
+    assert set(unverified.policy_ids) == {"guard.refund-needs-verified-customer", "guard.refund-needs-aal2"}
     assert engine.decide(PolicyRequest(agent="escalation", tool="crm.get_profile", action="list")).allowed
 
 

@@ -23,7 +23,12 @@ HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "app
 # (tool, subject arg or None, read-only) per system, from the action catalog.
 CATALOG = {
     "identity": [("resolve_customer", None, True), ("start_verification", None, False), ("verify_code", None, False)],
-    "crm": [("get_profile", "email", True), ("list_interactions", "email", True), ("log_interaction", "email", False)],
+    "crm": [
+        ("get_profile", "email", True),
+        ("list_interactions", "email", True),
+        ("log_interaction", "email", False),
+        ("send_offer", "email", False),
+    ],
     "billing": [
         ("get_account", "msisdn", True),
         ("list_invoices", "msisdn", True),
@@ -48,8 +53,22 @@ CATALOG = {
         ("run_line_test", "msisdn", True),
         ("check_sim_swap", "msisdn", True),
     ],
+    "consent": [
+        ("get_consents", "customer_id", True),
+        ("grant_consent", "customer_id", False),
+        ("revoke_consent", "customer_id", False),
+    ],
 }
-WRITES = {"issue_refund", "change_plan", "open_ticket", "request_human", "log_interaction"}
+WRITES = {
+    "issue_refund",
+    "change_plan",
+    "open_ticket",
+    "request_human",
+    "log_interaction",
+    "send_offer",
+    "grant_consent",
+    "revoke_consent",
+}
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

@@ -1,0 +1,357 @@
+"""The approval desk: holding a call for a human, and running it exactly once when approved.
+
+- ``request``: a call whose policy says approval-required becomes a pending approval (or, for
+  a duplicate delivery of the same call, finds the one already there). Rate-limited per
+  conversation, so an agent cannot flood approvers.
+- ``approve`` / ``reject``: a staff decision. Approving re-decides the call with
+  ``context.approved`` (consent, holds and kill switches still apply), forwards it with the
+  same idempotency key, and records approver and outcome.
+- ``resume``: at start-up, an approval that was approved but not finished (a crash mid-way)
+  runs again; the idempotency key makes the upstream answer with its first result.
+- Every final state is sent to the orchestrator, retried until it answers, so the parked
+  conversation continues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from mcp_types import CallToolResult, TextContent
+
+from orchestrator.governance.approvals import (
+    APPROVED,
+    EXECUTED,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    REJECTED,
+    Approval,
+    ApprovalStore,
+    finish,
+    insert_statement,
+    new_id,
+    transition,
+)
+from orchestrator.governance.audit_store import StaleState
+from orchestrator.governance.catalog import CatalogTool
+from orchestrator.governance.errors import ApprovalConflict, ApprovalGone
+from orchestrator.governance.policy import Decision
+from shared.audit import canonical_json, digest
+from shared.envelope import ENVELOPE_META_KEY
+from shared.errors import NotFound
+
+if TYPE_CHECKING:
+    from orchestrator.governance.gateway import Gateway, Verdict, _Call
+
+logger = logging.getLogger(__name__)
+
+APPROVAL_CALLBACK_PATH = "/api/internal/approvals"
+
+
+class ApprovalDesk:
+    def __init__(
+        self,
+        gateway: Gateway,
+        approvals: ApprovalStore,
+        *,
+        ttl_seconds: float = 900.0,
+        max_per_conversation: int = 3,
+        orchestrator_url: str | None = None,
+        service_token: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.gateway = gateway
+        self.approvals = approvals
+        self.ttl = ttl_seconds
+        self.max_per_conversation = max_per_conversation
+        self._callback = f"{orchestrator_url.rstrip('/')}{APPROVAL_CALLBACK_PATH}" if orchestrator_url else None
+        self._service_token = service_token or ""
+        self.clock = clock
+        self.wake = asyncio.Event()
+        self._decide = asyncio.Lock()
+
+    # ----- requests (hot path of a held call)
+
+    async def request(self, call: _Call, tool: CatalogTool, decision: Decision) -> Verdict:
+        from orchestrator.governance.gateway import Verdict, _tool_error
+
+        store = self.gateway.store
+        envelope = call.envelope
+        assert envelope is not None
+        args_digest = digest(call.arguments)
+        now = self.clock()
+        for prior in await self.approvals.for_binding(call.agent, call.name, args_digest, envelope.conversation_id):
+            if prior.status == PENDING and prior.expires_at > now:
+                record = await store.append(
+                    kind="decision",
+                    decision="approval-required",
+                    policy_ids=decision.policy_ids,
+                    reason=f"duplicate delivery: still waiting for approval {prior.id}",
+                    raw_arguments=call.arguments,
+                    **call.audit_fields(),
+                )
+                return Verdict(False, record, result=_held(prior, record.id))
+            if prior.status == EXECUTED:
+                record = await store.append(
+                    kind="decision",
+                    decision="approved",
+                    policy_ids=decision.policy_ids,
+                    reason=f"duplicate delivery: already approved and executed under {prior.id}; not sent again",
+                    approver=prior.decided_by,
+                    raw_arguments=call.arguments,
+                    **call.audit_fields(),
+                )
+                result = CallToolResult(
+                    content=[TextContent(type="text", text=canonical_json(prior.result or {}).decode())],
+                    structured_content=prior.result or {},
+                    _meta={"switchboard/audit_id": record.id, "switchboard/approval_id": prior.id},
+                )
+                return Verdict(False, record, result=result)
+        if await self.approvals.count_recent(envelope.conversation_id, now - 3600) >= self.max_per_conversation:
+            record = await store.append(
+                kind="decision",
+                decision="deny",
+                policy_ids=["rate-limit:approvals"],
+                reason=f"too many approval requests: at most {self.max_per_conversation} per conversation per hour; "
+                "hand the customer to a human instead",
+                raw_arguments=call.arguments,
+                **call.audit_fields(),
+            )
+            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id))
+        approval = Approval(
+            id=new_id(),
+            status=PENDING,
+            agent=call.agent,
+            tool=call.name,
+            arguments=call.arguments,
+            arguments_digest=args_digest,
+            conversation_id=envelope.conversation_id,
+            customer_id=call.claims.sub if call.claims else None,
+            envelope=envelope.model_dump_json(),
+            policy_ids=decision.policy_ids,
+            reason=decision.reason,
+            request_audit_id="",
+            created_at=now,
+            expires_at=now + self.ttl,
+        )
+        fields = call.audit_fields()
+        # The record id is not known before append; bind the approval to the record through
+        # its reason text and store the id right after (both are in the one transaction below).
+        record = await store.append(
+            kind="decision",
+            decision="approval-required",
+            policy_ids=decision.policy_ids,
+            reason=f"{decision.reason}; approval {approval.id} requested",
+            raw_arguments=call.arguments,
+            also=(insert_statement(approval),),
+            **fields,
+        )
+        await store.run((("UPDATE approvals SET request_audit_id = ? WHERE id = ?", (record.id, approval.id)),))
+        return Verdict(False, record, result=_held(approval, record.id))
+
+    # ----- staff decisions
+
+    async def get(self, approval_id: str) -> Approval:
+        approval = await self.approvals.get(approval_id)
+        if approval is None:
+            raise NotFound(f"no approval {approval_id!r}", hint="list pending approvals with GET /governance/approvals")
+        return approval
+
+    async def approve(self, approval_id: str, staff: str, note: str | None = None) -> Approval:
+        async with self._decide:
+            approval = await self._decidable(approval_id, staff, "approve")
+            await self._record_decision(approval, APPROVED, staff, note, "approved", f"approved by {staff}")
+            approval = await self.get(approval_id)
+        await self.execute(approval)
+        return await self.get(approval_id)
+
+    async def reject(self, approval_id: str, staff: str, note: str | None = None, *, why: str = "") -> Approval:
+        async with self._decide:
+            approval = await self._decidable(approval_id, staff, "reject")
+            reason = why or f"rejected by {staff}" + (f": {note}" if note else "")
+            await self._record_decision(approval, REJECTED, staff, note, "rejected", reason)
+        self.wake.set()
+        return await self.get(approval_id)
+
+    async def _decidable(self, approval_id: str, staff: str, verb: str) -> Approval:
+        approval = await self.get(approval_id)
+        if approval.status != PENDING:
+            await self._refusal(
+                approval, staff, f"replayed {verb}: approval {approval.id} is already {approval.status}"
+            )
+            raise ApprovalConflict(
+                f"approval {approval.id} is already {approval.status}; an approval is decided once",
+                hint="list pending approvals to find open ones",
+            )
+        if approval.expires_at <= self.clock():
+            await self._record_decision(approval, EXPIRED, None, None, "rejected", f"approval {approval.id} expired")
+            self.wake.set()
+            raise ApprovalGone(
+                f"approval {approval.id} expired before it was decided; nothing was done",
+                hint="the agent may ask again if the customer still wants it",
+            )
+        if staff == approval.agent:
+            await self._refusal(approval, staff, "the requester may not decide its own approval")
+            raise ApprovalConflict("the requester may not decide its own approval")
+        return approval
+
+    async def _refusal(self, approval: Approval, staff: str, reason: str) -> None:
+        await self.gateway.store.append(
+            kind="decision",
+            decision="deny",
+            policy_ids=["approval-binding"],
+            reason=reason,
+            approver=staff,
+            **_fields(approval),
+        )
+
+    async def _record_decision(
+        self, approval: Approval, status: str, staff: str | None, note: str | None, decision: str, reason: str
+    ) -> None:
+        try:
+            await self.gateway.store.append(
+                kind="decision",
+                decision=decision,
+                policy_ids=approval.policy_ids,
+                reason=reason,
+                approver=staff,
+                also=(transition(approval.id, PENDING, status, by=staff, at=self.clock(), note=note),),
+                **_fields(approval),
+            )
+        except StaleState:
+            raise ApprovalConflict(f"approval {approval.id} was decided meanwhile") from None
+
+    # ----- execution, exactly once
+
+    async def execute(self, approval: Approval) -> None:
+        """Run an approved call; the same idempotency key makes a second run answer the first result."""
+        gateway = self.gateway
+        if digest(approval.arguments) != approval.arguments_digest:
+            await gateway.store.run((finish(approval.id, FAILED, None, "arguments do not match their digest"),))
+            self.wake.set()
+            return
+        meta = {ENVELOPE_META_KEY: approval.envelope}
+        verdict = await gateway.authorize(approval.agent, approval.tool, approval.arguments, meta, approval=approval)
+        if not verdict.allowed:
+            await gateway.store.run(
+                (finish(approval.id, FAILED, None, f"denied at execution: {verdict.record.reason}"),)
+            )
+        else:
+            result = await gateway.forward(verdict, dict(approval.arguments))
+            data = result.structured_content if isinstance(result.structured_content, dict) else None
+            text = next((c.text for c in result.content if isinstance(c, TextContent)), "")
+            status, outcome = (FAILED, f"error: {text[:300]}") if result.is_error else (EXECUTED, "ok")
+            await gateway.store.run((finish(approval.id, status, data, outcome),))
+        self.wake.set()
+
+    async def resume(self) -> None:
+        """After a restart: finish approved-but-unfinished calls, then notify what is owed."""
+        for approval in await self.approvals.with_status(APPROVED):
+            logger.warning("resuming approval %s interrupted by a restart", approval.id)
+            await self.execute(approval)
+        self.wake.set()
+
+    async def reject_killed(self, staff: str) -> int:
+        """Reject every pending approval a kill switch now stops; returns how many."""
+        count = 0
+        for approval in await self.approvals.with_status(PENDING):
+            scope = self.gateway.state.killed(approval.agent, approval.tool)
+            if scope is None:
+                continue
+            try:
+                await self.reject(approval.id, staff, f"kill switch on ({scope})", why=f"kill switch on ({scope})")
+                count += 1
+            except (ApprovalConflict, ApprovalGone):
+                continue
+        return count
+
+    async def expire_due(self) -> None:
+        now = self.clock()
+        for approval in await self.approvals.with_status(PENDING):
+            if approval.expires_at <= now:
+                try:
+                    await self._record_decision(
+                        approval, EXPIRED, None, None, "rejected", f"approval {approval.id} expired"
+                    )
+                except ApprovalConflict:
+                    continue
+
+    # ----- telling the orchestrator
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Background loop: expire due approvals and deliver final states, retrying until acknowledged."""
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            while True:
+                try:
+                    await self.expire_due()
+                    await self._notify_all(http)
+                except Exception:
+                    logger.exception("approval notification round failed; will retry")
+                self.wake.clear()
+                try:
+                    async with asyncio.timeout(interval):
+                        await self.wake.wait()
+                except TimeoutError:
+                    pass
+
+    async def _notify_all(self, http: httpx.AsyncClient) -> None:
+        if self._callback is None:
+            return
+        for approval in await self.approvals.unnotified():
+            body: dict[str, Any] = {
+                "approval_id": approval.id,
+                "conversation_id": approval.conversation_id,
+                "status": approval.status,
+                "tool": approval.tool,
+                "arguments": {k: v for k, v in approval.arguments.items() if k != "idempotency_key"},
+                "result": approval.result,
+                "outcome": approval.outcome,
+                "note": approval.note,
+                "decided_by": approval.decided_by,
+            }
+            try:
+                response = await http.post(
+                    self._callback, json=body, headers={"Authorization": f"Bearer {self._service_token}"}
+                )
+            except httpx.HTTPError as exc:
+                logger.warning("orchestrator not reachable for approval %s: %s", approval.id, exc)
+                return
+            if response.status_code < 300:
+                await self.approvals.mark_notified(approval.id, approval.status)
+            else:
+                logger.warning("orchestrator refused approval %s: %s", approval.id, response.status_code)
+
+
+def _fields(approval: Approval) -> dict[str, Any]:
+    from orchestrator.governance.redact import redact
+
+    return {
+        "agent": approval.agent,
+        "tool": approval.tool,
+        "conversation_id": approval.conversation_id,
+        "customer_id": approval.customer_id,
+        "arguments": redact(approval.arguments),
+        "arguments_digest": approval.arguments_digest,
+    }
+
+
+def _held(approval: Approval, audit_id: str) -> CallToolResult:
+    from orchestrator.governance.gateway import APPROVAL_PREFIX, _tool_error
+
+    return _tool_error(
+        f"{APPROVAL_PREFIX} {approval.id} a member of staff must approve this call ({approval.reason}); "
+        "tell the customer it is waiting for approval — the gateway runs it once approved",
+        audit_id,
+        {
+            "approval_id": approval.id,
+            "status": "pending_approval",
+            "expires_at": approval.expires_at,
+            "policy_ids": approval.policy_ids,
+            "audit_id": audit_id,
+        },
+    )

@@ -1,0 +1,220 @@
+"""Approval requests: a held tool call, bound to exactly what a human is asked to approve.
+
+An approval is bound to the agent, the tool, the digest of the canonical arguments, the
+conversation, the customer and an expiry. It moves ``pending`` → ``approved`` → ``executed``
+(or ``failed``), or ``pending`` → ``rejected`` / ``expired``; every move is a guarded UPDATE
+(``WHERE status = <expected>``) committed with its audit record, so it happens once even if
+two approvers press the button together, and a decided approval can never be decided again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiosqlite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    arguments_digest TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    customer_id TEXT,
+    envelope TEXT NOT NULL,
+    policy_ids TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    request_audit_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    decided_by TEXT,
+    decided_at REAL,
+    note TEXT,
+    result TEXT,
+    outcome TEXT,
+    notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status);
+CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (agent, tool, arguments_digest, conversation_id);
+"""
+
+PENDING, APPROVED, EXECUTED, FAILED, REJECTED, EXPIRED = (
+    "pending",
+    "approved",
+    "executed",
+    "failed",
+    "rejected",
+    "expired",
+)
+FINAL = frozenset({EXECUTED, FAILED, REJECTED, EXPIRED})
+
+_COLUMNS = (
+    "id, status, agent, tool, arguments, arguments_digest, conversation_id, customer_id, envelope, policy_ids,"
+    " reason, request_audit_id, created_at, expires_at, decided_by, decided_at, note, result, outcome, notified"
+)
+
+
+@dataclass
+class Approval:
+    id: str
+    status: str
+    agent: str
+    tool: str
+    arguments: dict[str, Any]
+    arguments_digest: str
+    conversation_id: str
+    customer_id: str | None
+    envelope: str
+    policy_ids: list[str]
+    reason: str
+    request_audit_id: str
+    created_at: float
+    expires_at: float
+    decided_by: str | None = None
+    decided_at: float | None = None
+    note: str | None = None
+    result: dict[str, Any] | None = None
+    outcome: str | None = None
+    notified: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """What an approver sees: the exact arguments and the policy reason, never the envelope."""
+        shown = asdict(self)
+        shown.pop("envelope")
+        shown["notified"] = bool(self.notified)
+        return shown
+
+
+def new_id() -> str:
+    return f"APR-{uuid.uuid4().hex[:16].upper()}"
+
+
+def _from_row(row: aiosqlite.Row | tuple[Any, ...]) -> Approval:
+    values = list(row)
+    values[4] = json.loads(values[4])
+    values[9] = json.loads(values[9])
+    values[17] = json.loads(values[17]) if values[17] else None
+    return Approval(*values)
+
+
+def insert_statement(a: Approval) -> tuple[str, tuple[Any, ...]]:
+    return (
+        f"INSERT INTO approvals ({_COLUMNS}) VALUES ({', '.join('?' for _ in _COLUMNS.split(','))})",
+        (
+            a.id,
+            a.status,
+            a.agent,
+            a.tool,
+            json.dumps(a.arguments, sort_keys=True),
+            a.arguments_digest,
+            a.conversation_id,
+            a.customer_id,
+            a.envelope,
+            json.dumps(a.policy_ids),
+            a.reason,
+            a.request_audit_id,
+            a.created_at,
+            a.expires_at,
+            None,
+            None,
+            None,
+            None,
+            None,
+            0,
+        ),
+    )
+
+
+def transition(
+    approval_id: str, expected: str, new: str, *, by: str | None, at: float, note: str | None = None
+) -> tuple[str, tuple[Any, ...]]:
+    """A guarded status change; the caller checks it changed one row."""
+    return (
+        "UPDATE approvals SET status = ?, decided_by = COALESCE(?, decided_by), decided_at = ?,"
+        " note = COALESCE(?, note), notified = 0 WHERE id = ? AND status = ?",
+        (new, by, at, note, approval_id, expected),
+    )
+
+
+def finish(approval_id: str, new: str, result: dict[str, Any] | None, outcome: str) -> tuple[str, tuple[Any, ...]]:
+    return (
+        "UPDATE approvals SET status = ?, result = ?, outcome = ?, notified = 0 WHERE id = ? AND status = ?",
+        (new, json.dumps(result) if result is not None else None, outcome, approval_id, APPROVED),
+    )
+
+
+class ApprovalStore:
+    """Reads approvals; writes go through the audit store's transactions (see ``transition``)."""
+
+    def __init__(self, conn: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+        self._conn = conn
+        # The audit store's lock: one transaction at a time on the shared connection.
+        self._lock = lock
+
+    @classmethod
+    async def open(cls, conn: aiosqlite.Connection, lock: asyncio.Lock) -> ApprovalStore:
+        async with lock:
+            await conn.executescript(SCHEMA)
+            await conn.commit()
+        return cls(conn, lock)
+
+    async def get(self, approval_id: str) -> Approval | None:
+        async with self._conn.execute(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)) as cur:
+            row = await cur.fetchone()
+        return _from_row(row) if row else None
+
+    async def list(self, status: str | None = None, limit: int = 100) -> list[Approval]:
+        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM approvals {where} ORDER BY created_at DESC LIMIT ?", (*params, limit)
+        ) as cur:
+            return [_from_row(r) for r in await cur.fetchall()]
+
+    async def for_binding(self, agent: str, tool: str, digest: str, conversation_id: str) -> list[Approval]:
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM approvals WHERE agent = ? AND tool = ? AND arguments_digest = ?"
+            " AND conversation_id = ? ORDER BY created_at DESC",
+            (agent, tool, digest, conversation_id),
+        ) as cur:
+            return [_from_row(r) for r in await cur.fetchall()]
+
+    async def count_recent(self, conversation_id: str, since: float) -> int:
+        async with self._conn.execute(
+            "SELECT COUNT(*) FROM approvals WHERE conversation_id = ? AND created_at >= ?", (conversation_id, since)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def unnotified(self) -> list[Approval]:
+        finals = ", ".join(f"'{s}'" for s in FINAL)
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM approvals WHERE notified = 0 AND status IN ({finals})"
+        ) as cur:
+            return [_from_row(r) for r in await cur.fetchall()]
+
+    async def with_status(self, status: str) -> list[Approval]:
+        return await self.list(status, limit=10_000)
+
+    async def mark_notified(self, approval_id: str, status: str) -> None:
+        async with self._lock:
+            await self._conn.execute(
+                "UPDATE approvals SET notified = 1 WHERE id = ? AND status = ?", (approval_id, status)
+            )
+            await self._conn.commit()
+
+    async def erase_customer(self, customer_id: str) -> None:
+        """Drop the raw arguments of a customer's decided approvals (digests stay)."""
+        finals = ", ".join(f"'{s}'" for s in FINAL)
+        async with self._lock:
+            await self._conn.execute(
+                "UPDATE approvals SET arguments = '{}', envelope = ''"
+                f" WHERE customer_id = ? AND status IN ({finals})",
+                (customer_id,),
+            )
+            await self._conn.commit()

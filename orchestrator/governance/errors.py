@@ -1,0 +1,26 @@
+"""Errors of the governance API, each with its HTTP status (the table in ``shared.errors``'s style)."""
+
+from __future__ import annotations
+
+from shared.errors import SwitchboardError
+
+
+class Forbidden(SwitchboardError):
+    """Authenticated, but this role may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class ApprovalConflict(SwitchboardError):
+    """The approval was already decided (a replay), or the decider is the requester."""
+
+    code = "approval_conflict"
+    http_status = 409
+
+
+class ApprovalGone(SwitchboardError):
+    """The approval expired before anyone decided it."""
+
+    code = "approval_expired"
+    http_status = 410

@@ -1,0 +1,124 @@
+"""``audit explain``: the main elements of one decision, read from the audit log (read-only).
+
+Given a record id, it gathers the decision, its outcome record, the approval behind it (who
+asked, who decided, the exact binding) and the other tool calls of the same conversation, so
+a compliance officer sees inputs, tools called, the policies that allowed or denied each,
+and the human involved.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from orchestrator.governance.audit_store import _from_row, _read_only
+from shared.audit import AuditRecord
+from shared.errors import NotFound
+
+
+def explain(audit_db: Path, record_id: str, *, context_limit: int = 50) -> dict[str, Any]:
+    """A JSON-able explanation of the record ``record_id`` (a decision or an outcome)."""
+    conn = _read_only(Path(audit_db))
+    try:
+        row = conn.execute("SELECT * FROM audit WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no audit record {record_id!r}", hint="audit ids are in each tool result's _meta")
+        record = AuditRecord.model_validate(_from_row(row))
+        decided = record
+        if record.kind == "outcome" and record.reason.startswith("outcome of "):
+            found = conn.execute("SELECT * FROM audit WHERE id = ?", (record.reason.split()[-1],)).fetchone()
+            decided = AuditRecord.model_validate(_from_row(found)) if found else record
+        outcome_row = conn.execute(
+            "SELECT * FROM audit WHERE kind = 'outcome' AND reason = ?", (f"outcome of {decided.id}",)
+        ).fetchone()
+        outcome = AuditRecord.model_validate(_from_row(outcome_row)) if outcome_row else None
+        approval = _approval(conn, decided)
+        calls = []
+        if decided.conversation_id:
+            rows = conn.execute(
+                "SELECT * FROM audit WHERE conversation_id = ? AND kind = 'decision' ORDER BY seq LIMIT ?",
+                (decided.conversation_id, context_limit),
+            ).fetchall()
+            calls = [
+                {
+                    "id": r["id"],
+                    "seq": r["seq"],
+                    "agent": r["agent"],
+                    "tool": r["tool"],
+                    "decision": r["decision"],
+                    "policy_ids": json.loads(r["policy_ids"]),
+                }
+                for r in rows
+            ]
+        return {
+            "record": record.id,
+            "decision": {
+                "id": decided.id,
+                "seq": decided.seq,
+                "time": decided.time,
+                "agent": decided.agent,
+                "tool": decided.tool,
+                "customer_id": decided.customer_id,
+                "conversation_id": decided.conversation_id,
+                "inputs": decided.arguments,
+                "inputs_digest": decided.arguments_digest,
+                "decision": decided.decision,
+                "policy_ids": decided.policy_ids,
+                "reason": decided.reason,
+            },
+            "outcome": {"outcome": outcome.outcome, "latency_ms": outcome.latency_ms, "id": outcome.id}
+            if outcome
+            else None,
+            "human": approval,
+            "conversation_calls": calls,
+        }
+    finally:
+        conn.close()
+
+
+def _approval(conn: sqlite3.Connection, record: AuditRecord) -> dict[str, Any] | None:
+    if record.approver is None and record.decision not in ("approval-required", "approved", "rejected"):
+        return None
+    try:
+        row = conn.execute(
+            "SELECT id, status, decided_by, decided_at, note, created_at, reason FROM approvals"
+            " WHERE agent = ? AND tool = ? AND arguments_digest = ? AND conversation_id IS ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (record.agent, record.tool, record.arguments_digest, record.conversation_id),
+        ).fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    human: dict[str, Any] = {"approver": record.approver}
+    if row is not None:
+        human.update(
+            approval_id=row[0], status=row[1], decided_by=row[2], decided_at=row[3], note=row[4], policy_reason=row[6]
+        )
+    return human
+
+
+def render(explained: dict[str, Any]) -> str:
+    """The explanation as a few readable lines."""
+    d = explained["decision"]
+    lines = [
+        f"decision {d['id']} (record {d['seq']}, {d['time']})",
+        f"  agent {d['agent']} called {d['tool']} for customer {d['customer_id'] or '-'}"
+        f" in conversation {d['conversation_id'] or '-'}",
+        f"  inputs (redacted): {json.dumps(d['inputs'], sort_keys=True)}",
+        f"  decision: {d['decision']} by {', '.join(d['policy_ids']) or 'no policy (default deny)'}",
+        f"  reason: {d['reason']}",
+    ]
+    if explained["outcome"]:
+        lines.append(f"  outcome: {explained['outcome']['outcome']} in {explained['outcome']['latency_ms']} ms")
+    human = explained["human"]
+    if human:
+        who = human.get("decided_by") or human.get("approver") or "nobody yet"
+        lines.append(f"  human: approval {human.get('approval_id', '-')} {human.get('status', '')} by {who}")
+    if explained["conversation_calls"]:
+        lines.append("  tools called in this conversation:")
+        lines += [
+            f"    #{c['seq']} {c['agent']} {c['tool']}: {c['decision']} ({', '.join(c['policy_ids']) or '-'})"
+            for c in explained["conversation_calls"]
+        ]
+    return "\n".join(lines)

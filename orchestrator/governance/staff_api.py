@@ -1,0 +1,282 @@
+"""The governance HTTP API under ``/governance``: approvals and the privileged switches.
+
+Callers are staff, authenticated by bearer tokens that carry a role:
+- ``approver``: list, read, approve and reject approvals;
+- ``compliance``: read everything, set policy modes, set and lift fraud holds, erase a
+  customer's raw audit values;
+- ``admin``: everything, including the kill switch.
+An agent's token is refused here (and the attempt audited): the requester of an approval can
+never approve it. Every change is an audit record naming the staff member.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from orchestrator.governance.approval_flow import ApprovalDesk
+from orchestrator.governance.errors import Forbidden
+from orchestrator.governance.gateway import Gateway
+from orchestrator.governance.state import GovernanceState, kill_scope
+from shared.audit import digest
+from shared.errors import InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
+
+MAX_BODY = 16 * 1024
+READ_ROLES = frozenset({"approver", "compliance", "admin"})
+APPROVE_ROLES = frozenset({"approver", "admin"})
+COMPLIANCE_ROLES = frozenset({"compliance", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
+
+
+class Decide(BaseModel):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PolicyMode(BaseModel):
+    mode: str = Field(pattern="^(enforce|log-only)$")
+
+
+class Hold(BaseModel):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class KillSwitch(BaseModel):
+    scope: str = Field(pattern="^(all|agent|tool)$")
+    target: str | None = Field(default=None, max_length=200)
+    on: bool
+    reason: str = Field(default="", max_length=300)
+
+
+class Staff:
+    def __init__(self, name: str, role: str) -> None:
+        self.name, self.role = name, role
+
+
+def build_staff_routes(
+    holder: Callable[[], tuple[Gateway, ApprovalDesk]],
+    staff_tokens: Mapping[str, Mapping[str, str]],
+    agent_tokens: Mapping[str, str],
+) -> list[Route]:
+    staff = [(name, cred["token"].encode(), cred["role"]) for name, cred in staff_tokens.items()]
+    agents = [(name, token.encode()) for name, token in agent_tokens.items()]
+
+    async def authenticate(request: Request, roles: frozenset[str], action: str) -> Staff:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        presented = token.strip().encode()
+        if scheme.lower() != "bearer" or not presented:
+            raise Unauthenticated("staff credentials are required", hint="send Authorization: Bearer <staff token>")
+        found = None
+        for name, expected, role in staff:
+            if hmac.compare_digest(presented, expected):
+                found = Staff(name, role)
+        if found is None:
+            agent = next((n for n, t in agents if hmac.compare_digest(presented, t)), None)
+            if agent is not None:
+                gateway, _ = holder()
+                await _audit_admin(gateway, f"agent:{agent}", action, {}, "deny", "agents may not use the staff API")
+                raise Forbidden("agents may not use the governance staff API; a human must decide")
+            raise Unauthenticated("unknown staff token", hint="use a staff token from the deployment's secrets")
+        if found.role not in roles:
+            raise Forbidden(f"role {found.role!r} may not {action}", hint=f"needs one of {', '.join(sorted(roles))}")
+        return found
+
+    def endpoint(roles: frozenset[str], action: str, handler: Callable[..., Awaitable[Any]]) -> Callable:
+        async def run(request: Request) -> JSONResponse:
+            try:
+                who = await authenticate(request, roles, action)
+                gateway, desk = holder()
+                body = await _body(request) if request.method in ("POST", "PUT") else {}
+                return JSONResponse(await handler(request, who, gateway, desk, body))
+            except SwitchboardError as exc:
+                return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+        return run
+
+    async def list_approvals(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        status = request.query_params.get("status")
+        return {"approvals": [a.public() for a in await desk.approvals.list(status)]}
+
+    async def get_approval(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        return (await desk.get(request.path_params["approval_id"])).public()
+
+    async def approve(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        decide = _model(Decide, body)
+        return (await desk.approve(request.path_params["approval_id"], who.name, decide.note)).public()
+
+    async def reject(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        decide = _model(Decide, body)
+        return (await desk.reject(request.path_params["approval_id"], who.name, decide.note)).public()
+
+    async def policies(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        return {"policies": gateway.policy.modes()}
+
+    async def set_mode(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        policy_id = request.path_params["policy_id"]
+        mode = _model(PolicyMode, body).mode
+        if policy_id not in gateway.policy.modes():
+            raise NotFound(f"no policy {policy_id!r}", hint="GET /governance/policies lists them")
+        await _audit_admin(
+            gateway,
+            f"staff:{who.name}",
+            "policy-mode",
+            {"policy_id": policy_id, "mode": mode},
+            "allow",
+            f"policy {policy_id} set to {mode} by {who.name}",
+            also=GovernanceState.mode_statements(policy_id, mode, who.name),
+        )
+        gateway.policy.set_mode(policy_id, mode)
+        gateway.state.policy_modes[policy_id] = mode
+        return {"policy_id": policy_id, "mode": mode}
+
+    async def holds(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        return {"fraud_holds": gateway.state.fraud_holds}
+
+    async def set_hold(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        customer_id = request.path_params["customer_id"]
+        on = request.method == "POST"
+        reason = _model(Hold, body).reason if on else "lifted"
+        if not on and customer_id not in gateway.state.fraud_holds:
+            raise NotFound(f"no fraud hold on {customer_id}")
+        await _audit_admin(
+            gateway,
+            f"staff:{who.name}",
+            "fraud-hold",
+            {"customer_id": customer_id, "on": on, "reason": reason},
+            "allow",
+            f"fraud hold {'set' if on else 'lifted'} on {customer_id} by {who.name}: {reason}",
+            customer_id=customer_id,
+            also=GovernanceState.hold_statements(customer_id, reason, who.name, on),
+        )
+        if on:
+            gateway.state.fraud_holds[customer_id] = {"reason": reason, "set_by": who.name}
+        else:
+            gateway.state.fraud_holds.pop(customer_id, None)
+        return {"customer_id": customer_id, "fraud_hold": on}
+
+    async def switches(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        return {"kill_switches": gateway.state.kill_switches}
+
+    async def kill_switch(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        change = _model(KillSwitch, body)
+        if change.scope != "all" and not change.target:
+            raise InvalidRequest(f"a {change.scope} kill switch needs a target", hint="name the agent or the tool")
+        scope = kill_scope(change.scope, change.target)  # type: ignore[arg-type]
+        if not change.on and scope not in gateway.state.kill_switches:
+            raise NotFound(f"the kill switch {scope} is not on")
+        await _audit_admin(
+            gateway,
+            f"staff:{who.name}",
+            "kill-switch",
+            change.model_dump(),
+            "allow",
+            f"kill switch {scope} turned {'on' if change.on else 'off'} by {who.name}: {change.reason}",
+            also=GovernanceState.switch_statements(scope, change.reason, who.name, change.on),
+        )
+        if change.on:
+            gateway.state.kill_switches[scope] = {"set_by": who.name, "reason": change.reason}
+            rejected = await desk.reject_killed(who.name)
+        else:
+            gateway.state.kill_switches.pop(scope, None)
+            rejected = 0
+        return {"scope": scope, "on": change.on, "approvals_rejected": rejected}
+
+    async def erase(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        customer_id = request.path_params["customer_id"]
+        erased = await gateway.store.erase_customer(customer_id)
+        await desk.approvals.erase_customer(customer_id)
+        await _audit_admin(
+            gateway,
+            f"staff:{who.name}",
+            "erase-customer",
+            {"customer_id": customer_id},
+            "allow",
+            f"raw audit values of {customer_id} erased by {who.name} ({erased} records)",
+            customer_id=customer_id,
+        )
+        return {"customer_id": customer_id, "records_erased": erased}
+
+    p = "/governance"
+    return [
+        Route(f"{p}/approvals", endpoint(READ_ROLES, "list approvals", list_approvals), methods=["GET"]),
+        Route(f"{p}/approvals/{{approval_id}}", endpoint(READ_ROLES, "read approvals", get_approval), methods=["GET"]),
+        Route(f"{p}/approvals/{{approval_id}}/approve", endpoint(APPROVE_ROLES, "approve", approve), methods=["POST"]),
+        Route(f"{p}/approvals/{{approval_id}}/reject", endpoint(APPROVE_ROLES, "reject", reject), methods=["POST"]),
+        Route(f"{p}/policies", endpoint(READ_ROLES, "read policies", policies), methods=["GET"]),
+        Route(
+            f"{p}/policies/{{policy_id}}/mode",
+            endpoint(COMPLIANCE_ROLES, "set a policy mode", set_mode),
+            methods=["POST"],
+        ),
+        Route(f"{p}/fraud-holds", endpoint(READ_ROLES, "read fraud holds", holds), methods=["GET"]),
+        Route(
+            f"{p}/fraud-holds/{{customer_id}}",
+            endpoint(COMPLIANCE_ROLES, "set or lift a fraud hold", set_hold),
+            methods=["POST", "DELETE"],
+        ),
+        Route(f"{p}/kill-switches", endpoint(READ_ROLES, "read kill switches", switches), methods=["GET"]),
+        Route(f"{p}/kill-switch", endpoint(ADMIN_ROLES, "use the kill switch", kill_switch), methods=["POST"]),
+        Route(
+            f"{p}/customers/{{customer_id}}/erase",
+            endpoint(COMPLIANCE_ROLES, "erase raw audit values", erase),
+            methods=["POST"],
+        ),
+    ]
+
+
+async def _audit_admin(
+    gateway: Gateway,
+    who: str,
+    action: str,
+    args: dict[str, Any],
+    decision: str,
+    reason: str,
+    *,
+    customer_id: str | None = None,
+    also: tuple = (),
+) -> None:
+    await gateway.store.append(
+        kind="decision",
+        decision=decision,
+        agent=who,
+        tool=f"governance.{action}",
+        customer_id=customer_id,
+        arguments=args,
+        arguments_digest=digest(args),
+        policy_ids=["staff-api"],
+        reason=reason,
+        also=also,
+    )
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise PayloadTooLarge(f"the request body is over {MAX_BODY} bytes")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return data
+
+
+def _model[M: BaseModel](model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise InvalidRequest(f"{where}: {first.get('msg')}") from None

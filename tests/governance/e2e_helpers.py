@@ -1,0 +1,58 @@
+"""Helpers for the governance end-to-end tests: staff calls to the gateway, waiting on a transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mcp_servers.dataset import sample_customers, system_db_path
+from shared.secrets import Secrets
+
+WAIT = 10.0
+
+
+def big_refund_customers(data_dir: Path, threshold_pence: int = 4000) -> list[dict[str, Any]]:
+    """Customers whose duplicate charge is above the approval threshold (in customer-id order)."""
+    with closing(sqlite3.connect(system_db_path(data_dir, "payments"))) as db:
+        accounts = {
+            row[0]
+            for row in db.execute(
+                "SELECT c.account_number FROM charges c WHERE c.amount_pence > ? AND EXISTS ("
+                " SELECT 1 FROM charges e WHERE e.invoice_id = c.invoice_id AND e.charged_at < c.charged_at)",
+                (threshold_pence,),
+            )
+        }
+    return [c for c in sample_customers(data_dir, 1000, has_duplicate_charge=True) if c["account_number"] in accounts]
+
+
+def small_refund_customers(data_dir: Path) -> list[dict[str, Any]]:
+    big = {c["customer_id"] for c in big_refund_customers(data_dir)}
+    return [c for c in sample_customers(data_dir, 1000, has_duplicate_charge=True) if c["customer_id"] not in big]
+
+
+async def staff(
+    gateway_url: str, data_dir: Path, role: str, method: str, path: str, body: dict | None = None
+) -> httpx.Response:
+    _, token = Secrets.load_or_create(data_dir).staff_token(role)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        return await http.request(method, "/governance" + path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+async def wait_for_text(state_of: Any, fragment: str) -> list[dict]:
+    """Poll the conversation (bounded) until an entry contains ``fragment``; returns the transcript."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            transcript = (await state_of())["transcript"]
+            if any(fragment in entry["text"] for entry in transcript):
+                return transcript
+            await asyncio.sleep(0.05)
+
+
+def refunds_for(data_dir: Path, account_number: str) -> list[tuple]:
+    with closing(sqlite3.connect(system_db_path(data_dir, "payments"))) as db:
+        return db.execute("SELECT * FROM refunds WHERE account_number = ?", (account_number,)).fetchall()
