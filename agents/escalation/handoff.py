@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from agents.escalation.summary import case_summary
 from agents.runtime import Reply, Turn
 from agents.runtime.outcomes import log_interaction
 
@@ -23,12 +24,13 @@ async def human_handoff(turn: Turn) -> Reply:
     keys = turn.keys
     email = keys.email if keys is not None and turn.envelope.auth_context else None
     priority = priority_of(f"{turn.text} {turn.handoff.reason}")
+    note, usage = await case_summary(turn)
     queued = await turn.call(
         "support.request_human",
         {
             "conversation_id": turn.envelope.conversation_id,
             "reason": reason[:300],
-            "summary": turn.envelope.summary or turn.text[:300],
+            "summary": note,
             "priority": priority,
             "email": email,
         },
@@ -38,10 +40,13 @@ async def human_handoff(turn: Turn) -> Reply:
     where = f" You're number {position} in the queue." if position else ""
     summary = f"handed to a human ({priority} priority)"
     await log_interaction(turn, summary=summary, outcome="escalated")
+    data = {"handoff_id": queued.get("handoff_id"), "queue_position": position, "priority": priority}
+    if usage.calls:
+        data["llm_usage"] = {"agent": turn.agent, "model": turn.summary_model.name, **usage.as_dict()}
     return turn.reply(
         f"I've asked a member of our team to join this conversation.{where} "
         "They'll see everything we've discussed, so you won't need to repeat yourself.",
         "completed",
         summary=summary,
-        data={"handoff_id": queued.get("handoff_id"), "queue_position": position, "priority": priority},
+        data=data,
     )

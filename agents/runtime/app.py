@@ -20,6 +20,10 @@ from starlette.applications import Starlette
 from agents.runtime.card import build_card
 from agents.runtime.executor import SpecialistExecutor
 from agents.runtime.gateway import GatewayClient
+from agents.runtime.llm import LLMSettings, ModelClient, model_client
+from agents.runtime.llm.loop import LLMSpecialist
+from agents.runtime.llm.skills import skill_guide
+from agents.runtime.llm.tools import Toolbox
 from shared.errors import ConfigurationError
 from shared.settings import A2A_JSONRPC_PATH
 from shared.skills import SKILLS_DIR, load_skills
@@ -46,10 +50,16 @@ def build_app(
     agent_token: str,
     skills_dir: Path = SKILLS_DIR,
     mcp_timeout_seconds: float = 10.0,
+    llm_settings: LLMSettings | None = None,
+    model: ModelClient | None = None,
+    summary_model: ModelClient | None = None,
 ) -> Starlette:
     """The Starlette app serving specialist ``name`` over A2A JSON-RPC at ``/a2a/jsonrpc``.
 
-    Raises ConfigurationError when the agent package or its skills are missing or disagree.
+    With a specialist model (``model``, or ``SWITCHBOARD_SPECIALIST_MODEL``/``SWITCHBOARD_MODEL``)
+    skills not marked deterministic run as a governed model tool loop; ``summary_model`` writes
+    hand-over summaries. Raises ConfigurationError when the agent package or its skills are
+    missing or disagree.
     """
     if name not in agent_names():
         raise ConfigurationError(f"no specialist named {name!r}", hint=f"known specialists: {', '.join(agent_names())}")
@@ -69,9 +79,16 @@ def build_app(
             f"specialist {name!r} declares skills it does not implement: {missing}",
             hint=f"add a procedure for each in agents/{name}/",
         )
+    llm = llm_settings or LLMSettings()
+    model = model or model_client("specialist", llm)
+    if model is not None:
+        guides = {s.name: skill_guide(s) for s in skills}
+        toolbox = Toolbox(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
+        specialist = LLMSpecialist(name, specialist, guides, model, toolbox, max_steps=llm.max_tool_steps)
+    summary_model = summary_model or model_client("summary", llm)
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills)
     gateway = GatewayClient(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
-    executor = SpecialistExecutor(name, specialist, declared, gateway)
+    executor = SpecialistExecutor(name, specialist, declared, gateway, summary_model=summary_model)
     handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
 
     @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient
+from agents.runtime.llm.model import ModelClient
 from agents.runtime.turn import Reply, Specialist, Turn
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest
@@ -33,8 +34,17 @@ MAX_MESSAGE_CHARS = 4000
 class SpecialistExecutor(AgentExecutor):
     """Runs one specialist behind A2A; holds nothing between turns."""
 
-    def __init__(self, agent: str, specialist: Specialist, skills: Iterable[str], gateway: GatewayClient) -> None:
+    def __init__(
+        self,
+        agent: str,
+        specialist: Specialist,
+        skills: Iterable[str],
+        gateway: GatewayClient,
+        *,
+        summary_model: ModelClient | None = None,
+    ) -> None:
         self._agent = agent
+        self._summary_model = summary_model
         self._specialist = specialist
         self._skills = frozenset(skills)
         self._skill_list = ", ".join(sorted(self._skills))
@@ -66,7 +76,14 @@ class SpecialistExecutor(AgentExecutor):
             raise InvalidRequestError(
                 message=f"the {self._agent} agent has no skill {handoff.skill!r}; its skills are: {self._skill_list}"
             )
-        return Turn(text=text, envelope=envelope, handoff=handoff, gateway=self._gateway, agent=self._agent)
+        return Turn(
+            text=text,
+            envelope=envelope,
+            handoff=handoff,
+            gateway=self._gateway,
+            agent=self._agent,
+            summary_model=self._summary_model,
+        )
 
     async def _run(self, turn: Turn) -> Reply:
         try:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient, ToolOutcome
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.handoff import HandoffRequest, SpecialistResult, ToolCallSummary
 from shared.tools import IDEMPOTENCY_ARG
+
+if TYPE_CHECKING:
+    from agents.runtime.llm.model import ModelClient
 
 _DECISIONS = {"ok": "allow", "denied": "deny", "approval": "approval-required", "unavailable": "allow"}
 
@@ -34,6 +37,8 @@ class Turn:
     gateway: GatewayClient
     agent: str = ""
     tool_calls: list[ToolCallSummary] = field(default_factory=list)
+    summary_model: ModelClient | None = None
+    """Writes hand-over summaries for people when a model is configured; None keeps them rule-based."""
 
     @property
     def skill(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -26,3 +28,6 @@ class RouteDecision(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     reason: str = Field(description="short explanation for the trace")
     alternatives: list[RouteAlternative] = Field(default_factory=list, max_length=3)
+    brain: str = Field(default="offline", description="which brain decided: offline, or llm:<model>")
+    slots: dict[str, str] = Field(default_factory=dict, description="details the LLM router extracted")
+    usage: dict[str, Any] = Field(default_factory=dict, description="model tokens and cost of this decision")

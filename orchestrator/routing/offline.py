@@ -25,6 +25,7 @@ from shared.errors import ConfigurationError, PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
 
 DEFAULT_MAX_CHARS = 2000
+HUMAN_REASON = "explicit request for a human"
 # Inverse regularisation strength: high enough that 30-odd examples per skill separate cleanly,
 # low enough that a message sharing one stray word with a skill stays unsure.
 _C = 300.0
@@ -89,7 +90,7 @@ class OfflineBrain:
                 agent=self._human.agent,
                 skill=self._human.skill,
                 confidence=1.0,
-                reason="explicit request for a human",
+                reason=HUMAN_REASON,
                 alternatives=[RouteAlternative(agent=self._human.agent, skill=self._human.skill, score=1.0)],
             )
         probabilities = self.probabilities(normalized)

@@ -1,0 +1,163 @@
+"""The real model client: any provider litellm knows, by model name.
+
+litellm is imported on the first call, never at start-up of a deployment without a model: the
+import costs seconds and, left to its defaults, would fetch a price list from the internet. Before
+importing it we pin the bundled price list and switch off its callbacks, so the only network
+traffic is the completion request to the configured provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from agents.runtime.llm.model import (
+    Message,
+    ModelReply,
+    ModelUnavailable,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    check_model_requests_allowed,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@cache
+def _litellm() -> ModuleType:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_TELEMETRY", "False")
+    import litellm
+
+    litellm.callbacks = []
+    litellm.success_callback = []
+    litellm.failure_callback = []
+    litellm.suppress_debug_info = True
+    litellm.turn_off_message_logging = True
+    litellm.disable_hf_tokenizer_download = True
+    return litellm
+
+
+class LiteLLMClient:
+    """A ``ModelClient`` for ``model`` (``openai/gpt-4o-mini``, ``ollama/llama3.2`` ...) through litellm."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout_seconds: float = 20.0,
+        retries: int = 1,
+        temperature: float = 0.0,
+        max_tokens: int = 600,
+        structured_output: str = "json_schema",
+    ) -> None:
+        self._model = model
+        self._options: dict[str, Any] = {
+            "timeout": timeout_seconds,
+            "num_retries": retries,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if api_base:
+            self._options["api_base"] = api_base
+        if api_key:
+            self._options["api_key"] = api_key
+        # litellm's own retries can outlast its per-attempt time-out; this bounds the whole call.
+        self._deadline = timeout_seconds * (retries + 1) + 1.0
+        self._structured_output = structured_output
+
+    @property
+    def name(self) -> str:
+        return self._model
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        schema: Mapping[str, Any] | None = None,
+    ) -> ModelReply:
+        check_model_requests_allowed(self._model)
+        litellm = await asyncio.to_thread(_litellm)
+        request: dict[str, Any] = {"model": self._model, "messages": [dict(m) for m in messages], **self._options}
+        if tools:
+            request["tools"] = [t.as_openai() for t in tools]
+        if schema is not None:
+            request["response_format"] = self._response_format(schema)
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await litellm.acompletion(**request)
+        except TimeoutError:
+            raise ModelUnavailable(f"model {self._model} did not answer in time") from None
+        except Exception as exc:  # litellm maps every provider failure to its own exception tree
+            logger.warning("model %s failed: %s", self._model, type(exc).__name__)
+            raise ModelUnavailable(f"model {self._model} failed: {type(exc).__name__}") from exc
+        return _reply(litellm, response, self._model)
+
+    def _response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        if self._structured_output == "json_object":
+            return {"type": "json_object", "schema": dict(schema)}
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": dict(schema)}}
+
+
+def _reply(litellm: ModuleType, response: Any, model: str) -> ModelReply:
+    try:
+        message = response.choices[0].message
+    except (AttributeError, IndexError) as exc:
+        raise ModelUnavailable(f"model {model} returned no choices") from exc
+    calls = []
+    for number, raw in enumerate(getattr(message, "tool_calls", None) or []):
+        try:
+            arguments = json.loads(raw.function.arguments or "{}")
+        except (TypeError, ValueError):
+            arguments = None
+        calls.append(
+            ToolCall(
+                id=str(getattr(raw, "id", "") or f"call-{number}"),
+                name=str(raw.function.name or ""),
+                arguments=arguments if isinstance(arguments, dict) else None,
+            )
+        )
+    usage = getattr(response, "usage", None)
+    try:
+        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # a self-hosted model has no price: usage is still recorded
+        cost = 0.0
+    return ModelReply(
+        text=str(getattr(message, "content", None) or ""),
+        tool_calls=tuple(calls),
+        usage=Usage(
+            calls=1,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost_usd=round(cost, 8),
+        ),
+        model=model,
+    )
+
+
+def client_from_settings(role: str, settings: Any) -> LiteLLMClient | None:
+    """The litellm client for ``role`` under ``LLMSettings``, or None when the role has no model."""
+    model = settings.model_for(role)
+    if model is None:
+        return None
+    key = settings.model_api_key.get_secret_value() if settings.model_api_key else None
+    return LiteLLMClient(
+        model,
+        api_base=settings.model_api_base,
+        api_key=key,
+        timeout_seconds=settings.model_timeout_seconds,
+        retries=settings.model_retries,
+        temperature=settings.model_temperature,
+        max_tokens=settings.model_max_tokens,
+        structured_output=settings.structured_output,
+    )

@@ -1,0 +1,220 @@
+"""A specialist whose non-deterministic skills run as a model tool-calling loop.
+
+Per turn: the skill's procedure (its SKILL.md) is the instruction, the gateway's listing for this
+agent is the tool set, and every call still goes through ``Turn.call`` and so through the gateway.
+Skills marked deterministic run their hand-written procedure; the model may only re-phrase the
+reply, and only when every figure in it survives. Any model failure falls back to the hand-written
+procedure, so the customer sees an ordinary answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from agents.runtime.errors import ToolFailed
+from agents.runtime.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
+from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, customer_message, tool_result
+from agents.runtime.llm.redact import redact_text
+from agents.runtime.llm.skills import SkillGuide
+from agents.runtime.llm.tools import GovernedTool, Toolbox, bind_arguments
+from agents.runtime.turn import Reply, Specialist, Turn
+from shared.tools import IDEMPOTENCY_ARG
+
+logger = logging.getLogger(__name__)
+
+USAGE_KEY = "llm_usage"
+HISTORY_KEY = "llm_history"
+_HISTORY_TURNS = 6
+_MAX_REPLY_CHARS = 1200
+_FIGURES = re.compile(r"\d+(?:[.,]\d+)?")
+_ANSWER = ToolSpec(ANSWER_TOOL, "Send your reply to the customer and end this turn.", answer_tool_schema())
+
+
+class LLMSpecialist:
+    """Wraps a hand-written ``Specialist``; same ``handle`` contract, same skills."""
+
+    def __init__(
+        self,
+        agent: str,
+        procedures: Specialist,
+        guides: Mapping[str, SkillGuide],
+        model: ModelClient,
+        toolbox: Toolbox,
+        *,
+        max_steps: int = 6,
+    ) -> None:
+        self._agent = agent
+        self._procedures = procedures
+        self._guides = dict(guides)
+        self._model = model
+        self._toolbox = toolbox
+        self._max_steps = max_steps
+        self._rules = RULES.format(agent=agent)
+
+    @property
+    def skills(self) -> Any:
+        return getattr(self._procedures, "skills", None)
+
+    async def handle(self, turn: Turn) -> Reply:
+        guide = self._guides.get(turn.skill)
+        if guide is None or guide.deterministic:
+            return await self._phrased(turn, await self._procedures.handle(turn))
+        run = _Run(turn)
+        try:
+            reply = await self._loop(turn, guide, run)
+        except ModelUnavailable as exc:
+            logger.warning("%s/%s: model unavailable (%s); using the offline procedure", self._agent, turn.skill, exc)
+            if run.wrote:
+                # The model already changed something; re-running the procedure could act again.
+                reply = turn.reply("That's done. Is there anything else I can help with?", "completed", summary="done")
+            else:
+                reply = await self._procedures.handle(turn)
+            reply.result.data["llm_fallback"] = True
+        if run.refused:
+            reply.result.data["llm_refused_tools"] = run.refused
+        return self._account(turn, reply, run.usage)
+
+    async def _loop(self, turn: Turn, guide: SkillGuide, run: _Run) -> Reply:
+        tools = await self._tools()
+        history: list[dict[str, str]] = list(turn.state.get(HISTORY_KEY) or [])[-_HISTORY_TURNS * 2 :]
+        messages: list[dict[str, Any]] = [
+            {
+                "role": "system",
+                "content": f"{self._rules}\n\nThe task ({guide.name}): {guide.description}\n\n{guide.instructions}",
+            },
+            *history,
+            {"role": "user", "content": customer_message(turn.text)},
+        ]
+        offered = [t.spec for t in tools.values()] + [_ANSWER]
+        for _ in range(self._max_steps):
+            answer = await self._model.complete(messages, tools=offered)
+            run.usage += answer.usage
+            if not answer.tool_calls:
+                text = answer.text.strip()
+                if not text:
+                    raise ModelUnavailable("the model answered nothing")
+                return self._final(turn, history, text, "input-required" if text.endswith("?") else "completed")
+            messages.append(_assistant(answer.text, answer.tool_calls))
+            for call in answer.tool_calls:
+                if call.name == ANSWER_TOOL:
+                    args = call.arguments or {}
+                    text = str(args.get("text") or "").strip()
+                    status = "input-required" if args.get("status") == "input-required" else "completed"
+                    if not text:
+                        raise ModelUnavailable("the model's answer had no text")
+                    return self._final(turn, history, text, status)
+                content = await self._call(turn, tools.get(call.name), call.name, call.arguments, run)
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+        raise ModelUnavailable(f"the model did not answer within {self._max_steps} steps")
+
+    async def _tools(self) -> dict[str, GovernedTool]:
+        try:
+            return await self._toolbox.tools()
+        except Exception as exc:  # the gateway listing is down: the offline procedure reports it properly
+            raise ModelUnavailable(f"could not list the gateway's tools: {exc!r}") from exc
+
+    async def _call(
+        self, turn: Turn, tool: GovernedTool | None, name: str, arguments: dict[str, Any] | None, run: _Run
+    ) -> str:
+        if tool is None:
+            # Not offered, so not allowed: the gateway would refuse it too. Nothing is called.
+            run.refused.append(name)
+            logger.warning("%s/%s: model asked for unlisted tool %r", self._agent, turn.skill, name)
+            return tool_result({"error": f"{name} is not available to you; use only the functions offered"})
+        if arguments is None:
+            return tool_result({"error": "arguments must be a JSON object matching the schema"})
+        args = bind_arguments(tool, arguments, turn.envelope)
+        step = None
+        if IDEMPOTENCY_ARG in tool.bound:
+            # A write: the same arguments in the same conversation get the same key, so never act twice.
+            digest = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()[:12]
+            step = f"llm:{tool.catalog_name}:{digest}"
+        try:
+            # Denials and dead systems propagate: the runtime answers those the same way for every brain.
+            data = await turn.call(tool.catalog_name, args, step=step)
+        except ToolFailed as exc:
+            return tool_result({"error": exc.detail})
+        run.wrote = run.wrote or step is not None or not tool.read_only
+        return tool_result(data)
+
+    def _final(self, turn: Turn, history: list[dict[str, str]], text: str, status: str) -> Reply:
+        text = text[:_MAX_REPLY_CHARS]
+        state: dict[str, Any] = {}
+        if status == "input-required":
+            state = {
+                **turn.state,
+                HISTORY_KEY: [
+                    *history,
+                    {"role": "user", "content": customer_message(turn.text)},
+                    {"role": "assistant", "content": text},
+                ][-_HISTORY_TURNS * 2 :],
+            }
+        return turn.reply(text, status, summary=f"{turn.skill}: {redact_text(text)[:120]}", state=state)
+
+    async def _phrased(self, turn: Turn, reply: Reply) -> Reply:
+        """The procedure's reply in the model's words, when no figure or identifier is lost."""
+        original = reply.text
+        if not original or redact_text(original) != original:
+            return reply
+        usage = Usage()
+        try:
+            answer = await self._model.complete(
+                [
+                    {
+                        "role": "system",
+                        "content": self._rules + "\nRewrite the draft reply; keep every fact and figure.",
+                    },
+                    {"role": "user", "content": f"<draft_reply>\n{original}\n</draft_reply>"},
+                ]
+            )
+            usage = answer.usage
+        except ModelUnavailable:
+            return reply
+        text = answer.text.strip()[:_MAX_REPLY_CHARS]
+        if text and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
+            reply = Reply(text, reply.result)
+        return self._account(turn, reply, usage)
+
+    def _account(self, turn: Turn, reply: Reply, usage: Usage) -> Reply:
+        if usage.calls:
+            record = {"agent": self._agent, "model": self._model.name, **usage.as_dict()}
+            reply.result.data[USAGE_KEY] = record
+            logger.info(
+                "model usage conversation=%s agent=%s skill=%s tokens=%d cost_usd=%.6f",
+                turn.envelope.conversation_id,
+                self._agent,
+                turn.skill,
+                record["total_tokens"],
+                usage.cost_usd,
+            )
+        return reply
+
+
+class _Run:
+    """What one turn's loop did so far."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.usage = Usage()
+        self.wrote = False
+        self.refused: list[str] = []
+        self.turn = turn
+
+
+def _assistant(text: str, calls: Any) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": text or None,
+        "tool_calls": [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments or {})},
+            }
+            for c in calls
+        ],
+    }

@@ -1,0 +1,48 @@
+"""Fixtures for the LLM brain: specialists on loopback with a scripted model, and the marker."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+
+import pytest
+from a2a.client import ClientConfig, create_client
+
+from agents import build_app
+from agents.runtime.llm import LLMSettings, ModelClient
+from shared.skills import SKILLS_DIR
+from tests.agents.conftest import Specialist, free_socket, gateway, serve, stack
+from tests.agents.fake_gateway import FakeGateway
+
+__all__ = ["gateway", "stack"]
+
+NO_MODEL = LLMSettings(_env_file=None, model=None)
+
+
+StartLLMSpecialist = Callable[..., Awaitable[Specialist]]
+
+
+@pytest.fixture
+def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLLMSpecialist:
+    """Start specialist ``name`` whose model is ``model`` (and ``summary_model`` for hand-overs)."""
+
+    async def start(name: str, model: ModelClient | None, *, summary_model: ModelClient | None = None) -> Specialist:
+        sock = free_socket()
+        host, port = sock.getsockname()[:2]
+        app = build_app(
+            name,
+            public_url=f"http://{host}:{port}",
+            gateway_mcp_url=gateway.url,
+            agent_token=f"token-{name}",
+            skills_dir=SKILLS_DIR,
+            mcp_timeout_seconds=5.0,
+            llm_settings=NO_MODEL,
+            model=model,
+            summary_model=summary_model,
+        )
+        base = await serve(stack, app, sock)
+        client = await create_client(base, client_config=ClientConfig(streaming=False))
+        await stack.enter_async_context(client)
+        return Specialist(name, base, client)
+
+    return start

@@ -1,0 +1,75 @@
+"""The LLM brain against the real gateway: it is offered only what policy grants, and no more."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.runtime.errors import ToolDenied
+from agents.runtime.gateway import GatewayClient
+from agents.runtime.llm import ScriptedModel, reply
+from agents.runtime.llm.loop import LLMSpecialist
+from agents.runtime.llm.skills import skill_guide
+from agents.runtime.llm.tools import Toolbox
+from agents.runtime.turn import Turn
+from agents.support import create as create_support
+from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
+from shared.handoff import HandoffRequest
+from shared.skills import load_skills
+from tests.e2e.conftest import RunningStack, running
+
+__all__ = ["running"]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+# The foundation policy's grants (docs/action-catalog.md).
+GRANTS = {
+    "billing": {
+        "billing.get_account",
+        "billing.list_invoices",
+        "billing.list_plans",
+        "billing.get_entitlements",
+        "billing.change_plan",
+        "crm.get_profile",
+        "crm.log_interaction",
+    },
+    "escalation": {"support.request_human", "crm.get_profile", "crm.list_interactions", "crm.log_interaction"},
+}
+
+
+def toolbox(running: RunningStack, agent: str) -> Toolbox:
+    assert running.stack.secrets is not None
+    token = running.stack.secrets.agent_tokens[agent]
+    return Toolbox(running.topology.gateway_mcp_url(), token=token, timeout_seconds=10)
+
+
+@pytest.mark.parametrize("agent", sorted(GRANTS))
+async def test_the_model_is_offered_exactly_the_granted_tools(running: RunningStack, agent: str) -> None:
+    tools = await toolbox(running, agent).tools()
+    assert {t.catalog_name for t in tools.values()} >= GRANTS[agent]
+    assert not [t.catalog_name for t in tools.values() if t.catalog_name.startswith("payments.")]
+    for tool in tools.values():
+        assert not {"email", "msisdn", "account_number", "customer_id"} & set(tool.spec.parameters["properties"])
+
+
+async def test_a_forged_identity_is_refused_whatever_the_model_asks(running: RunningStack) -> None:
+    customer = running.customers(30)[-1]
+    assert running.stack.secrets is not None
+    gateway = GatewayClient(running.topology.gateway_mcp_url(), token=running.stack.secrets.agent_tokens["support"])
+    guides = {s.name: skill_guide(s) for s in load_skills(agent="support")}
+    model = ScriptedModel.of(
+        reply("", ("payments__issue_refund", {"amount": 500}), ("network__get_line_status", {})),
+        reply("", ("answer_customer", {"text": "All good", "status": "completed"})),
+    )
+    specialist = LLMSpecialist("support", create_support(), guides, model, toolbox(running, "support"))
+    envelope = ContextEnvelope(
+        conversation_id="llm-forged-1",
+        customer=CustomerRef(keys=CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn")})),
+        auth_context="eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJtZSJ9.Zm9yZ2Vk",
+    )
+    turn = Turn("my line is down", envelope, HandoffRequest(skill="ticket-status"), gateway, agent="support")
+    try:
+        with pytest.raises(ToolDenied):
+            await specialist.handle(turn)
+    finally:
+        await gateway.aclose()
+    assert [c.tool for c in turn.tool_calls] == ["network.get_line_status"]
+    assert turn.tool_calls[0].decision == "deny"

@@ -1,0 +1,131 @@
+"""The litellm client against an OpenAI-compatible server on loopback, and its safety rails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from agents.runtime.llm import ModelRequestsRefused, ModelUnavailable, ToolSpec, allow_model_requests
+from agents.runtime.llm.litellm_client import LiteLLMClient
+from shared.serving import serving
+
+
+class FakeProvider:
+    """Answers ``/v1/chat/completions`` with the next scripted body (or HTTP status)."""
+
+    def __init__(self) -> None:
+        self.answers: list[Any] = []
+        self.requests: list[dict[str, Any]] = []
+        self.release = asyncio.Event()
+
+    async def completions(self, request: Request) -> JSONResponse:
+        self.requests.append(await request.json())
+        answer = self.answers.pop(0)
+        if answer == "hang":
+            await self.release.wait()
+        if isinstance(answer, int):
+            return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=answer)
+        return JSONResponse(answer)
+
+
+def completion(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "cmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "local",
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49},
+    }
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[tuple[FakeProvider, str]]:
+    fake = FakeProvider()
+    app = Starlette(routes=[Route("/v1/chat/completions", fake.completions, methods=["POST"])])
+    async with serving(app, name="fake-provider") as url:
+        yield fake, url + "/v1"
+        fake.release.set()
+
+
+def client(url: str, **options: Any) -> LiteLLMClient:
+    return LiteLLMClient("openai/local", api_base=url, api_key="not-needed", retries=0, **options)
+
+
+async def test_real_calls_are_refused_in_tests_without_opt_in(provider: tuple[FakeProvider, str]) -> None:
+    fake, url = provider
+    with pytest.raises(ModelRequestsRefused, match="refused inside a test"):
+        await client(url).complete([{"role": "user", "content": "hi"}])
+    assert fake.requests == []
+
+
+async def test_structured_answer_and_usage(provider: tuple[FakeProvider, str]) -> None:
+    fake, url = provider
+    fake.answers.append(completion({"content": '{"route": "unclear"}'}))
+    schema = {"type": "object", "properties": {"route": {"type": "string"}}}
+    with allow_model_requests():
+        answer = await client(url, structured_output="json_object").complete(
+            [{"role": "user", "content": "hi"}], schema=schema
+        )
+    assert answer.text == '{"route": "unclear"}' and answer.model == "openai/local"
+    assert (answer.usage.calls, answer.usage.prompt_tokens, answer.usage.completion_tokens) == (1, 42, 7)
+    assert answer.usage.cost_usd == 0.0  # a self-hosted model has no price
+    sent = fake.requests[0]
+    assert sent["response_format"] == {"type": "json_object", "schema": schema}
+    assert sent["temperature"] == 0.0
+
+
+async def test_tool_calls_are_parsed(provider: tuple[FakeProvider, str]) -> None:
+    fake, url = provider
+    calls = [
+        {"id": "c1", "type": "function", "function": {"name": "billing__get_account", "arguments": '{"a": 1}'}},
+        {"id": "c2", "type": "function", "function": {"name": "billing__list_plans", "arguments": "not json"}},
+    ]
+    fake.answers.append(completion({"content": None, "tool_calls": calls}))
+    tool = ToolSpec("billing__get_account", "Account", {"type": "object", "properties": {}})
+    with allow_model_requests():
+        answer = await client(url).complete([{"role": "user", "content": "hi"}], tools=[tool])
+    assert [(c.id, c.name, c.arguments) for c in answer.tool_calls] == [
+        ("c1", "billing__get_account", {"a": 1}),
+        ("c2", "billing__list_plans", None),
+    ]
+    assert fake.requests[0]["tools"][0]["function"]["name"] == "billing__get_account"
+
+
+async def test_provider_errors_become_model_unavailable(provider: tuple[FakeProvider, str]) -> None:
+    fake, url = provider
+    fake.answers.append(500)
+    with allow_model_requests(), pytest.raises(ModelUnavailable, match="failed"):
+        await client(url).complete([{"role": "user", "content": "hi"}])
+
+
+async def test_a_slow_provider_times_out(provider: tuple[FakeProvider, str]) -> None:
+    fake, url = provider
+    fake.answers.append("hang")
+    with allow_model_requests(), pytest.raises(ModelUnavailable):
+        await client(url, timeout_seconds=0.5).complete([{"role": "user", "content": "hi"}])
+
+
+def test_offline_brain_never_imports_litellm() -> None:
+    code = (
+        "import sys\n"
+        "from orchestrator.routing import build_brain, skill_specs_from_skills\n"
+        "from agents.runtime.llm import LLMSettings\n"
+        "from shared.skills import load_skills\n"
+        "build_brain(skill_specs_from_skills(load_skills()), LLMSettings(_env_file=None, model=None))\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'openai'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(out.stdout) == []

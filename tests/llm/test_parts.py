@@ -1,0 +1,91 @@
+"""Settings, redaction, skill flags and tool binding: the pure parts of the LLM runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from agents.runtime.llm import LLMSettings
+from agents.runtime.llm.redact import redact_data, redact_text
+from agents.runtime.llm.skills import skill_guide
+from agents.runtime.llm.tools import bind_arguments, function_name, governed_tool
+from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
+from shared.errors import ConfigurationError
+from shared.skills import load_skill, load_skills
+
+
+def test_a_role_model_overrides_the_common_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_MODEL", "openai/gpt-4o-mini")
+    monkeypatch.setenv("SWITCHBOARD_ROUTER_MODEL", "ollama/llama3.2")
+    settings = LLMSettings()
+    assert settings.model_for("router") == "ollama/llama3.2"
+    assert settings.model_for("specialist") == "openai/gpt-4o-mini" and settings.any_model
+
+
+def test_no_model_means_every_role_offline() -> None:
+    settings = LLMSettings(_env_file=None, model="  ")
+    assert [settings.model_for(r) for r in ("router", "specialist", "summary")] == [None, None, None]
+    assert not settings.any_model
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"model_timeout_seconds": 0},
+        {"model_retries": -1},
+        {"structured_output": "yaml"},
+        {"router_min_confidence": 1.5},
+        {"max_tool_steps": 0},
+    ],
+)
+def test_bad_settings_are_refused(bad: dict) -> None:
+    with pytest.raises(ValidationError):
+        LLMSettings(_env_file=None, **bad)
+
+
+def test_identifiers_are_masked_in_text_and_data() -> None:
+    text = "I'm ana@example.com, ACC-1234567, CUST-00001, +1 555 010 0123, code 123 456; bill €32.50"
+    assert redact_text(text) == "I'm [email], [account], [customer], [phone], code [code]; bill €32.50"
+    data = {"email": "a@b.co", "plan_name": "Basic 10", "charges": [{"amount": 18.0, "account_number": "ACC-1"}]}
+    assert redact_data(data) == {
+        "email": "[redacted]",
+        "plan_name": "Basic 10",
+        "charges": [{"amount": 18.0, "account_number": "[redacted]"}],
+    }
+
+
+def test_money_and_identity_skills_are_deterministic() -> None:
+    flags = {s.name: skill_guide(s).deterministic for s in load_skills()}
+    assert {n for n, d in flags.items() if d} == {"verify-identity", "refund-charge", "change-plan", "human-handoff"}
+    guide = skill_guide(next(s for s in load_skills() if s.name == "explain-bill"))
+    assert "## Procedure" in guide.instructions and "## Examples" not in guide.instructions
+
+
+def test_an_unreadable_flag_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "odd-skill" / "SKILL.md"
+    path.parent.mkdir()
+    path.write_text(
+        '---\nname: odd-skill\ndescription: d\nmetadata:\n  agent: x\n  deterministic: "maybe"\n---\nbody\n'
+    )
+    with pytest.raises(ConfigurationError, match="deterministic"):
+        skill_guide(load_skill(path))
+
+
+def test_identifiers_are_hidden_from_the_model_and_bound_from_the_envelope() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"email": {}, "category": {}, "conversation_id": {}, "idempotency_key": {}},
+        "required": ["email", "category", "idempotency_key"],
+    }
+    tool = governed_tool("support.open_ticket", "Open a ticket", schema, read_only=False)
+    assert tool.spec.name == function_name("support.open_ticket") == "support__open_ticket"
+    assert tool.spec.parameters["properties"] == {"category": {}} and tool.spec.parameters["required"] == ["category"]
+    envelope = ContextEnvelope(
+        conversation_id="c-1", customer=CustomerRef(keys=CustomerKeys(customer_id="CUST-1", email="a@b.co"))
+    )
+    args = bind_arguments(tool, {"category": "x", "email": "evil@x.co", "idempotency_key": "k"}, envelope)
+    assert args == {"category": "x", "email": "a@b.co", "conversation_id": "c-1"}
+    anonymous = bind_arguments(tool, {"category": "x", "email": "evil@x.co"}, ContextEnvelope(conversation_id="c"))
+    assert anonymous == {"category": "x", "conversation_id": "c"}
