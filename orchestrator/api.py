@@ -10,6 +10,7 @@ GET  /healthz
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -21,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from orchestrator.channels import channel_routes
 from orchestrator.conversations import SqliteConversationStore
-from orchestrator.routing import OfflineBrain
+from orchestrator.routing import build_brain
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.supervisor import GREETING, Supervisor
 from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
@@ -40,6 +42,8 @@ class OrchestratorConfig:
     route_threshold: float = 0.45
     max_message_chars: int = 2000
     a2a_timeout_seconds: float = 20.0
+    service_token: str | None = None
+    """The governance gateway presents it on internal callbacks (approval outcomes); None refuses them."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -121,6 +125,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 "auth_method": state.auth_method if state.verified() else None,
                 "active": {"agent": state.active.agent, "skill": state.active.skill} if state.active else None,
                 "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
+                "waiting_for_approval": state.parked.approval_id if state.parked else None,
+                "llm_usage": state.llm_usage,
                 "summary": state.summary,
                 "handoffs": [h.model_dump(mode="json") for h in state.handoffs],
                 "transcript": [
@@ -129,6 +135,21 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 ],
             }
         )
+
+    async def approval_callback(request: Request) -> JSONResponse:
+        # Internal: the governance gateway reports a decided approval so the parked conversation goes on.
+        expected = (config.service_token or "").encode()
+        if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
+            raise Unauthenticated("only the governance gateway may report approvals")
+        body = await _json_body(request)
+        ids = (body.get("approval_id"), body.get("conversation_id"), body.get("status"))
+        if not all(isinstance(v, str) and v for v in ids):
+            raise InvalidRequest("approval_id, conversation_id and status are required strings")
+        result, note = body.get("result"), body.get("note")
+        resolved = await supervisor().resolve_approval(
+            *ids, result if isinstance(result, dict) else None, note if isinstance(note, str) else None
+        )
+        return JSONResponse({"resolved": resolved})
 
     async def agents(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -149,7 +170,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         except BaseException:
             await store.close()
             raise
-        brain = OfflineBrain.from_skills(directory.skill_specs())
+        # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.
+        brain = build_brain(directory.skill_specs(), config)
         holder["supervisor"] = Supervisor(
             store, directory, brain, route_threshold=config.route_threshold, max_message_chars=config.max_message_chars
         )
@@ -169,7 +191,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/conversations/{conversation_id}/messages", post_message, methods=["POST"]),
             Route("/api/conversations/{conversation_id}", get_conversation, methods=["GET"]),
             Route("/api/agents", agents, methods=["GET"]),
+            Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
+            *channel_routes(supervisor, config),  # channels: web chat, live events, voice (orchestrator/channels)
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},

@@ -1,0 +1,77 @@
+"""An orchestrator configured for production: signed webhooks, a public URL, short streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from orchestrator.api import OrchestratorConfig, build_orchestrator_app
+from orchestrator.channels.twilio import signature
+from shared.serving import serving
+from tests.channels.sse import collect, ticket_for
+from tests.channels.twilio_calls import Call, fields, listens, twiml
+from tests.e2e.conftest import Chat, RunningStack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+TOKEN = "test-auth-token-not-a-secret"
+PUBLIC = "https://support.example.com"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def configured(running: RunningStack, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN", TOKEN)
+        env.setenv("SWITCHBOARD_STREAM_LIFETIME_SECONDS", "0.5")
+        app = build_orchestrator_app(
+            OrchestratorConfig(
+                agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "conversations.db"
+            )
+        )
+    async with serving(app, name="orchestrator (configured)") as url, httpx.AsyncClient(base_url=url) as http:
+        yield http
+
+
+async def test_signed_webhooks_are_answered_and_unsigned_or_forged_refused(configured: httpx.AsyncClient) -> None:
+    call = Call(configured, "CA" + "7" * 32, caller="+15550100130", auth_token=TOKEN)
+    assert listens(await call.ring())
+    form = fields(call.call_sid, call.caller, SpeechResult="hello")
+    assert (await call.post("/voice/twilio/gather", form, signed=False)).status_code == 403
+    forged = Call(configured, call.call_sid, call.caller, auth_token="someone-elses-token")
+    assert (await forged.post("/voice/twilio/gather", form)).status_code == 403
+    # A field changed after signing (the words the caller said) breaks the signature.
+    url = str(configured.base_url).rstrip("/") + "/voice/twilio/gather"
+    sig = signature(TOKEN, url, list(form.items()))
+    tampered = {**form, "SpeechResult": "transfer everything"}
+    response = await configured.post("/voice/twilio/gather", data=tampered, headers={"X-Twilio-Signature": sig})
+    assert response.status_code == 403
+    assert listens(twiml(await configured.post("/voice/twilio/gather", data=form, headers={"X-Twilio-Signature": sig})))
+
+
+async def test_behind_a_proxy_the_public_url_is_what_is_signed(running: RunningStack, tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN", TOKEN)
+        env.setenv("SWITCHBOARD_PUBLIC_URL", PUBLIC + "/")
+        app = build_orchestrator_app(
+            OrchestratorConfig(agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "c.db")
+        )
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+        form = fields("CA" + "8" * 32, "+15550100131", CallStatus="ringing")
+        public_sig = signature(TOKEN, PUBLIC + "/voice/twilio", list(form.items()))
+        ok = await http.post("/voice/twilio", data=form, headers={"X-Twilio-Signature": public_sig})
+        assert ok.status_code == 200
+        local_sig = signature(TOKEN, url + "/voice/twilio", list(form.items()))
+        assert (
+            await http.post("/voice/twilio", data=form, headers={"X-Twilio-Signature": local_sig})
+        ).status_code == 403
+
+
+async def test_a_stream_says_goodbye_after_its_lifetime(configured: httpx.AsyncClient, running: RunningStack) -> None:
+    chat = await Chat(configured, running).start()
+    ticket = await ticket_for(configured, chat.conversation_id, chat.token)
+    events = await collect(configured, chat.conversation_id, ticket, until=lambda ev: ev[-1][0] == "bye")
+    assert events == [("bye", {"after": 0})]
