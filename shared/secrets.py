@@ -23,9 +23,14 @@ from pydantic import BaseModel
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.settings import AGENTS
 
-StaffRole = Literal["approver", "compliance", "admin"]
-STAFF_ROLES: tuple[str, ...] = ("approver", "compliance", "admin")
-DEFAULT_STAFF: dict[str, StaffRole] = {"approver": "approver", "compliance": "compliance", "admin": "admin"}
+StaffRole = Literal["agent", "approver", "compliance", "admin"]
+STAFF_ROLES: tuple[str, ...] = ("agent", "approver", "compliance", "admin")
+DEFAULT_STAFF: dict[str, StaffRole] = {
+    "agent": "agent",
+    "approver": "approver",
+    "compliance": "compliance",
+    "admin": "admin",
+}
 """Staff accounts created on first start: one per role, named after it."""
 
 
@@ -75,12 +80,10 @@ class Secrets(BaseModel):
         if not self.service_token:
             self.service_token = _secrets.token_urlsafe(32)
             changed = True
-        if not self.staff_tokens:
-            self.staff_tokens = {
-                name: StaffCredential(token=_secrets.token_urlsafe(32), role=role)
-                for name, role in DEFAULT_STAFF.items()
-            }
-            changed = True
+        for name, role in DEFAULT_STAFF.items():
+            if not any(cred.role == role for cred in self.staff_tokens.values()):
+                self.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role)
+                changed = True
         if not self.audit_private_pem:
             private = generate_private_key_pem()
             self.audit_private_pem = private.decode()

@@ -1,6 +1,7 @@
 """The governance HTTP API under ``/governance``: approvals and the privileged switches.
 
 Callers are staff, authenticated by bearer tokens that carry a role:
+- ``agent``: a human agent at the console: list, read, approve and reject approvals;
 - ``approver``: list, read, approve and reject approvals;
 - ``compliance``: read everything, set policy modes, set and lift fraud holds, erase a
   customer's raw audit values;
@@ -29,8 +30,8 @@ from shared.audit import digest
 from shared.errors import InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
 
 MAX_BODY = 16 * 1024
-READ_ROLES = frozenset({"approver", "compliance", "admin"})
-APPROVE_ROLES = frozenset({"approver", "admin"})
+READ_ROLES = frozenset({"agent", "approver", "compliance", "admin"})
+APPROVE_ROLES = frozenset({"agent", "approver", "admin"})
 COMPLIANCE_ROLES = frozenset({"compliance", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
 
