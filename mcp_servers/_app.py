@@ -7,10 +7,11 @@ transport sees the request.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_servers._sqlite_backend import SqliteBackend
 from mcp_servers.billing import server as billing_server
 from mcp_servers.billing.backend import SqliteBillingBackend
 from mcp_servers.consent import server as consent_server
@@ -37,7 +39,10 @@ from mcp_servers.payments import server as payments_server
 from mcp_servers.payments.backend import SqlitePaymentsBackend
 from mcp_servers.support import server as support_server
 from mcp_servers.support.backend import SqliteSupportBackend
+from shared import telemetry
 from shared.errors import ConfigurationError, Unauthenticated
+from shared.events import EventBus, Subscription
+from shared.outbox import OutboxRelay, SqliteOutbox
 from shared.settings import MCP_PATH, SYSTEMS
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -98,6 +103,46 @@ _FACTORIES: dict[str, Callable[[_Options], tuple[Backend, MCPServer]]] = {
 assert set(_FACTORIES) == set(SYSTEMS)
 
 
+def _consumer(backend: Backend) -> Callable[[object], Awaitable[bool]] | None:
+    """The event handler of a system that reads other systems' events (CRM view, signals)."""
+    for name in ("apply_event", "apply_signal"):
+        handler = getattr(backend, name, None)
+        if handler is not None:
+            return handler
+    return None
+
+
+@contextlib.asynccontextmanager
+async def _events(system: str, backend: Backend, bus: EventBus | None) -> AsyncIterator[dict[str, object]]:
+    """Relay the backend's outbox to the bus and feed the bus to its consumer, while the app runs."""
+    status: dict[str, object] = {"bus": bus is not None}
+    if bus is None or not isinstance(backend, SqliteBackend):
+        yield status
+        return
+    store = await SqliteOutbox.open(backend.path)
+    relay = OutboxRelay(store, bus)
+    backend.on_commit(relay.notify)
+    task = asyncio.create_task(relay.run(), name=f"outbox relay {system}")
+    subscription: Subscription | None = None
+    try:
+        handler = _consumer(backend)
+        if handler is not None:
+
+            async def consume(event: object) -> None:
+                await handler(event)
+
+            subscription = await bus.subscribe(f"{system}-consumer", consume)
+        status["relay"] = relay
+        yield status
+    finally:
+        if subscription is not None:
+            await subscription.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
+
+
 class GatewayOnly:
     """Pure ASGI middleware: HTTP 401 JSON unless ``Authorization: Bearer <gateway token>``."""
 
@@ -150,15 +195,19 @@ def build_app(
     identity_private_pem: str | None = None,
     auth_context_ttl_seconds: int = 1800,
     allowed_hosts: list[str] | None = None,
+    bus: EventBus | None = None,
 ) -> Starlette:
     """The ASGI app serving one enterprise system: MCP at ``/mcp`` and ``GET /healthz``.
 
     The lifespan opens the system's backend (the dataset must be seeded) and runs the MCP
     session manager; requests to ``/mcp`` without the gateway's bearer token get HTTP 401.
+    With ``bus``, the backend's outbox is relayed to it and the system consumes what it needs.
     """
     factory = _FACTORIES.get(system)
     if factory is None:
         raise ConfigurationError(f"unknown system {system!r}", hint=f"use one of {', '.join(SYSTEMS)}")
+    # A system served in its own process exports its spans when an OTLP endpoint is configured.
+    telemetry.configure(f"switchboard-mcp-{system}")
     options = _Options(Path(data_dir), identity_private_pem, auth_context_ttl_seconds)
     backend, server = factory(options)
     mcp_app = server.streamable_http_app(
@@ -168,9 +217,13 @@ def build_app(
         max_request_body_size=MAX_REQUEST_BYTES,
         transport_security=_transport_security(allowed_hosts),
     )
-    health = {"status": "ok", "system": system, "tools": 0}
+    health: dict[str, object] = {"status": "ok", "system": system, "tools": 0}
+    events: dict[str, object] = {}
 
     async def healthz(_: Request) -> JSONResponse:
+        relay = events.get("relay")
+        if isinstance(relay, OutboxRelay):
+            health["events"] = {"published": relay.published, "paused": relay.paused_reason or None}
         return JSONResponse(health)
 
     @contextlib.asynccontextmanager
@@ -178,7 +231,8 @@ def build_app(
         await backend.open()
         health["tools"] = len(await server.list_tools())
         try:
-            async with server.session_manager.run():
+            async with _events(system, backend, bus) as status, server.session_manager.run():
+                events.update(status)
                 yield
         finally:
             await backend.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from cloudevents.core.formats.json import JSONFormat
@@ -19,6 +20,21 @@ from shared.errors import InvalidRequest
 TYPE_PREFIX = "io.switchboard."
 _FORMAT = JSONFormat()
 
+# The event catalog: ``<system>.<what happened>``. Payloads name the system's own key
+# (msisdn, email, account_number, customer_id); the subject is the unified customer id.
+PLAN_CHANGED = "billing.plan-changed"
+INVOICE_ISSUED = "billing.invoice-issued"
+PAYMENT_SETTLED = "payments.payment-settled"
+REFUND_ISSUED = "payments.refund-issued"
+TICKET_UPDATED = "support.ticket-updated"
+CONSENT_CHANGED = "consent.consent-changed"
+SIM_SWAPPED = "network.sim-swapped"
+ROAMING_CHANGED = "network.roaming-changed"
+CONNECTIVITY_CHANGED = "network.connectivity-changed"
+SIGNAL_REFUSED = "signals.refused"
+ENTERPRISE_KINDS = (PLAN_CHANGED, INVOICE_ISSUED, PAYMENT_SETTLED, REFUND_ISSUED, TICKET_UPDATED, CONSENT_CHANGED)
+SIGNAL_KINDS = (SIM_SWAPPED, ROAMING_CHANGED, CONNECTIVITY_CHANGED)
+
 Handler = Callable[[CloudEvent], Awaitable[None]]
 
 
@@ -26,10 +42,20 @@ def new_event(
     kind: str, source: str, data: dict[str, Any], *, subject: str | None = None, id: str | None = None
 ) -> CloudEvent:
     """A CloudEvent of type ``io.switchboard.<kind>`` from ``source`` (e.g. ``/systems/billing``)."""
-    attributes: dict[str, Any] = {"type": TYPE_PREFIX + kind, "source": source, "id": id or uuid.uuid4().hex}
+    attributes: dict[str, Any] = {
+        "type": TYPE_PREFIX + kind,
+        "source": source,
+        "id": id or uuid.uuid4().hex,
+        "time": datetime.now(UTC),
+    }
     if subject:
         attributes["subject"] = subject
     return CloudEvent(attributes, data)
+
+
+def kind_of(event: CloudEvent) -> str:
+    """``billing.plan-changed`` for ``io.switchboard.billing.plan-changed``."""
+    return event.get_type().removeprefix(TYPE_PREFIX)
 
 
 def encode(event: CloudEvent) -> bytes:
@@ -43,6 +69,12 @@ def decode(raw: bytes | str) -> CloudEvent:
         raise InvalidRequest(f"not a valid CloudEvent: {exc}") from exc
 
 
+class Subscription(Protocol):
+    async def stop(self) -> None:
+        """Stop delivering to this subscriber; the durable name keeps its place."""
+        ...
+
+
 class EventBus(Protocol):
     """At-least-once delivery of CloudEvents; consumers must be idempotent (dedupe on ``id``)."""
 
@@ -50,7 +82,7 @@ class EventBus(Protocol):
         """Raise when the event could not be handed to the bus; the caller keeps it."""
         ...
 
-    async def subscribe(self, durable: str, handler: Handler) -> None:
+    async def subscribe(self, durable: str, handler: Handler) -> Subscription:
         """Deliver every event to ``handler``; a handler that raises gets the event again later."""
         ...
 

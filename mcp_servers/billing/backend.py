@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Protocol
 
 import aiosqlite
 
-from mcp_servers._sqlite_backend import SqliteBackend, pounds
+from mcp_servers._sqlite_backend import SqliteBackend, pence, pounds
 from mcp_servers._time import iso, utcnow
 from mcp_servers.billing.models import (
     Account,
@@ -22,6 +23,7 @@ from mcp_servers.billing.models import (
 )
 from mcp_servers.billing.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
+from shared.events import INVOICE_ISSUED, PLAN_CHANGED
 from shared.tools import CallContext
 
 
@@ -33,6 +35,7 @@ class BillingBackend(Protocol):
     async def list_plans(self) -> Plans: ...
     async def get_entitlements(self, msisdn: str) -> Entitlements: ...
     async def change_plan(self, msisdn: str, plan_id: str, key: str, call: CallContext) -> PlanChange: ...
+    async def issue_invoice(self, new: NewInvoice, key: str, call: CallContext) -> Invoice: ...
 
 
 def _plan(row: aiosqlite.Row) -> Plan:
@@ -45,8 +48,16 @@ def _plan(row: aiosqlite.Row) -> Plan:
     )
 
 
+@dataclass(frozen=True)
+class NewInvoice:
+    msisdn: str
+    period: str
+    lines: tuple[tuple[str, float], ...]
+
+
 class SqliteBillingBackend(SqliteBackend):
     schema = SCHEMA
+    system = "billing"
 
     async def _account(self, msisdn: str) -> aiosqlite.Row:
         row = await self.fetchone(
@@ -125,7 +136,8 @@ class SqliteBillingBackend(SqliteBackend):
     async def change_plan(self, msisdn: str, plan_id: str, key: str, call: CallContext) -> PlanChange:
         async def write() -> dict[str, str]:
             current = await self._account(msisdn)
-            if await self.fetchone("SELECT 1 FROM plans WHERE plan_id = ?", (plan_id,)) is None:
+            plan = await self.fetchone("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+            if plan is None:
                 raise NotFound(f"no plan {plan_id}", hint="list_plans gives the plan ids on offer")
             if current["plan_id"] == plan_id:
                 raise InvalidRequest(
@@ -137,10 +149,11 @@ class SqliteBillingBackend(SqliteBackend):
                 "UPDATE accounts SET plan_id = ?, plan_updated_at = ? WHERE msisdn = ?",
                 (plan_id, now, msisdn),
             )
+            change_id = f"PC-{secrets.token_hex(5).upper()}"
             await self.db.execute(
                 "INSERT INTO plan_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    f"PC-{secrets.token_hex(5).upper()}",
+                    change_id,
                     msisdn,
                     current["plan_id"],
                     plan_id,
@@ -150,7 +163,62 @@ class SqliteBillingBackend(SqliteBackend):
                     call.conversation_id,
                 ),
             )
+            changed = _plan(plan)
+            await self.emit(
+                PLAN_CHANGED,
+                {
+                    "msisdn": msisdn,
+                    "change_id": change_id,
+                    "old_plan_id": current["plan_id"],
+                    "new_plan_id": plan_id,
+                    "plan_name": changed.name,
+                    "features": changed.features,
+                    "data_gb": changed.data_gb,
+                    "effective_from": now,
+                },
+                subject=call.customer_id,
+            )
             return PlanChange(old_plan_id=current["plan_id"], new_plan_id=plan_id, effective_from=now).model_dump()
 
         args = {"msisdn": msisdn, "plan_id": plan_id}
         return PlanChange.model_validate(await self.idempotent("change_plan", key, args, write))
+
+    async def issue_invoice(self, new: NewInvoice, key: str, call: CallContext) -> Invoice:
+        """The billing run: a new unpaid invoice for the period (what a bill cycle does)."""
+        if not new.lines:
+            raise InvalidRequest("an invoice needs at least one line", hint="send lines as [description, amount]")
+
+        async def write() -> dict[str, object]:
+            await self._account(new.msisdn)
+            if await self.fetchone("SELECT 1 FROM invoices WHERE msisdn = ? AND period = ?", (new.msisdn, new.period)):
+                raise InvalidRequest(
+                    f"{new.msisdn} already has an invoice for {new.period}", hint="list_invoices shows it"
+                )
+            invoice_id = f"INV-{secrets.token_hex(5).upper()}"
+            total = sum(pence(amount) for _, amount in new.lines)
+            issued_on = iso(utcnow())[:10]
+            await self.db.execute(
+                "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, 'unpaid')",
+                (invoice_id, new.msisdn, new.period, issued_on, total),
+            )
+            await self.db.executemany(
+                "INSERT INTO invoice_lines VALUES (?, ?, ?, ?)",
+                [(invoice_id, i, text, pence(amount)) for i, (text, amount) in enumerate(new.lines, start=1)],
+            )
+            invoice = Invoice(
+                invoice_id=invoice_id,
+                period=new.period,
+                issued_on=issued_on,
+                total=pounds(total),
+                status="unpaid",
+                lines=[InvoiceLine(description=text, amount=amount) for text, amount in new.lines],
+            )
+            await self.emit(
+                INVOICE_ISSUED,
+                {"msisdn": new.msisdn, **invoice.model_dump(exclude={"lines"})},
+                subject=call.customer_id,
+            )
+            return invoice.model_dump()
+
+        args = {"msisdn": new.msisdn, "period": new.period, "lines": [list(line) for line in new.lines]}
+        return Invoice.model_validate(await self.idempotent("issue_invoice", key, args, write))

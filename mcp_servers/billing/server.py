@@ -11,14 +11,21 @@ from mcp_servers._tooling import (
     IDEMPOTENT_WRITE,
     READ_ONLY,
     IdempotencyKey,
+    Label,
     Msisdn,
     RecordId,
+    Sentence,
     act,
     require_call_context,
     tool_meta,
 )
-from mcp_servers.billing.backend import BillingBackend
-from mcp_servers.billing.models import Account, Entitlements, Invoices, PlanChange, Plans
+from mcp_servers.billing.backend import BillingBackend, NewInvoice
+from mcp_servers.billing.models import Account, Entitlements, Invoice, Invoices, PlanChange, Plans
+
+InvoiceLines = Annotated[
+    list[tuple[Sentence, Annotated[float, Field(gt=0, le=10000)]]],
+    Field(min_length=1, max_length=20, description="[description, amount in pounds] per line"),
+]
 
 
 def build_server(backend: BillingBackend) -> MCPServer:
@@ -57,5 +64,14 @@ def build_server(backend: BillingBackend) -> MCPServer:
         """Move the customer to another plan, starting now."""
         call = require_call_context(ctx)
         return await act(backend.change_plan(msisdn, plan_id, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_msisdn)
+    async def issue_invoice(
+        msisdn: Msisdn, period: Label, lines: InvoiceLines, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> Invoice:
+        """Issue the period's invoice (the bill run); no agent is granted this."""
+        call = require_call_context(ctx)
+        new = NewInvoice(msisdn, period, tuple((text, amount) for text, amount in lines))
+        return await act(backend.issue_invoice(new, idempotency_key, call))
 
     return server

@@ -9,6 +9,7 @@ from mcp_servers._time import iso, utcnow
 from mcp_servers.consent.models import ConsentChange, ConsentRecord, Consents
 from mcp_servers.consent.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
+from shared.events import CONSENT_CHANGED
 from shared.tools import PURPOSES, CallContext
 
 
@@ -28,6 +29,7 @@ def _check_purpose(purpose: str) -> None:
 
 class SqliteConsentBackend(SqliteBackend):
     schema = SCHEMA
+    system = "consent"
 
     async def get_consents(self, customer_id: str) -> Consents:
         rows = await self.fetchall(
@@ -63,6 +65,12 @@ class SqliteConsentBackend(SqliteBackend):
                 "INSERT INTO consent_history VALUES (?, ?, ?, ?, ?, ?)",
                 (customer_id, purpose, int(granted), now, source, call.audit_id),
             )
+            if changed:
+                await self.emit(
+                    CONSENT_CHANGED,
+                    {"customer_id": customer_id, "purpose": purpose, "granted": granted, "changed_at": now},
+                    subject=customer_id,
+                )
             return {"customer_id": customer_id, "purpose": purpose, "granted": granted, "changed": changed}
 
         tool = "grant_consent" if granted else "revoke_consent"

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+from cloudevents.core.v1.event import CloudEvent
 
 from mcp_servers._sqlite_backend import SqliteBackend
 from mcp_servers._time import iso, live_time, utcnow
-from mcp_servers.crm.models import Interaction, Interactions, LoggedInteraction, Profile, SentOffer
+from mcp_servers.crm.models import (
+    CustomerView,
+    Interaction,
+    Interactions,
+    LoggedInteraction,
+    Profile,
+    SentOffer,
+    ServiceMessage,
+)
 from mcp_servers.crm.schema import SCHEMA
+from mcp_servers.crm.view import SCHEMA as VIEW_SCHEMA
+from mcp_servers.crm.view import CustomerViewStore
 from shared.errors import NotFound
 from shared.tools import CallContext
 
@@ -31,6 +44,10 @@ class CrmBackend(Protocol):
     async def list_interactions(self, email: str, limit: int) -> Interactions: ...
     async def log_interaction(self, new: NewInteraction, key: str, call: CallContext) -> LoggedInteraction: ...
     async def send_offer(self, email: str, offer_id: str, channel: str, key: str, call: CallContext) -> SentOffer: ...
+    async def get_customer_view(self, customer_id: str) -> CustomerView: ...
+    async def send_service_message(
+        self, email: str, channel: str, text: str, key: str, call: CallContext
+    ) -> ServiceMessage: ...
 
 
 def _no_customer(email: str) -> NotFound:
@@ -38,7 +55,18 @@ def _no_customer(email: str) -> NotFound:
 
 
 class SqliteCrmBackend(SqliteBackend):
-    schema = SCHEMA
+    schema = SCHEMA + VIEW_SCHEMA
+    system = "crm"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.view = CustomerViewStore(self)
+
+    async def get_customer_view(self, customer_id: str) -> CustomerView:
+        return await self.view.get(customer_id)
+
+    async def apply_event(self, event: CloudEvent) -> bool:
+        return await self.view.apply(event)
 
     async def _require(self, email: str) -> None:
         if await self.fetchone("SELECT 1 FROM profiles WHERE email = ?", (email,)) is None:
@@ -116,3 +144,21 @@ class SqliteCrmBackend(SqliteBackend):
 
         args = {"email": email, "offer_id": offer_id, "channel": channel}
         return SentOffer.model_validate(await self.idempotent("send_offer", key, args, write))
+
+    async def send_service_message(
+        self, email: str, channel: str, text: str, key: str, call: CallContext
+    ) -> ServiceMessage:
+        email = email.lower()
+        await self._require(email)
+
+        async def write() -> dict[str, str]:
+            message_id = f"MSG-{secrets.token_hex(5).upper()}"
+            sent = ServiceMessage(message_id=message_id, channel=channel, sent_at=iso(utcnow()))
+            await self.db.execute(
+                "INSERT INTO service_messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sent.message_id, email, channel, text, sent.sent_at, call.agent, call.audit_id, call.conversation_id),
+            )
+            return sent.model_dump()
+
+        args = {"email": email, "channel": channel, "text": text}
+        return ServiceMessage.model_validate(await self.idempotent("send_service_message", key, args, write))

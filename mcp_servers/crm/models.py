@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -38,3 +40,35 @@ class SentOffer(BaseModel):
     offer_id: str
     channel: str
     sent_at: str
+
+
+class ServiceMessage(BaseModel):
+    message_id: str
+    channel: str
+    sent_at: str
+
+
+class LastEvent(BaseModel):
+    id: str
+    type: str
+    time: float = Field(description="when the change happened (epoch seconds)")
+    applied_at: float = Field(description="when this view showed it (epoch seconds)")
+
+
+class CustomerView(BaseModel):
+    """What every system has reported about the customer since Switchboard started listening.
+
+    A null field means no change was reported yet: ask the source system (billing for the plan).
+    """
+
+    customer_id: str
+    keys: dict[str, str] = {}
+    plan: dict[str, Any] | None = None
+    latest_invoice: dict[str, Any] | None = None
+    latest_payment: dict[str, Any] | None = None
+    latest_refund: dict[str, Any] | None = None
+    open_tickets: list[dict[str, Any]] = []
+    consents: dict[str, bool] = {}
+    network: dict[str, Any] = {}
+    as_of: dict[str, float] = Field(default={}, description="per field, when its latest change happened")
+    last_event: LastEvent | None = None

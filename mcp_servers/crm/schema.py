@@ -36,4 +36,15 @@ CREATE TABLE IF NOT EXISTS offers_sent (
     agent TEXT,
     audit_id TEXT
 );
+-- Proactive service messages (an outage notice); governed like every action.
+CREATE TABLE IF NOT EXISTS service_messages (
+    message_id TEXT PRIMARY KEY,
+    email TEXT NOT NULL REFERENCES profiles(email),
+    channel TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    agent TEXT,
+    audit_id TEXT,
+    conversation_id TEXT
+);
 """

@@ -11,6 +11,7 @@ from mcp_servers._tooling import (
     IDEMPOTENT_WRITE,
     READ_ONLY,
     ConversationId,
+    CustomerId,
     Email,
     IdempotencyKey,
     Label,
@@ -20,7 +21,7 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.crm.backend import CrmBackend, NewInteraction
-from mcp_servers.crm.models import Interactions, LoggedInteraction, Profile, SentOffer
+from mcp_servers.crm.models import CustomerView, Interactions, LoggedInteraction, Profile, SentOffer, ServiceMessage
 from shared.tools import PURPOSE_META_KEY
 
 Channel = Literal["chat", "voice", "email", "store"]
@@ -69,5 +70,19 @@ def build_server(backend: CrmBackend) -> MCPServer:
         """Send the customer a marketing offer. Needs marketing consent and no open support case."""
         call = require_call_context(ctx)
         return await act(backend.send_offer(email, offer_id, channel, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    async def send_service_message(
+        email: Email, channel: OfferChannel, text: Summary, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> ServiceMessage:
+        """Tell the customer about their service (an outage, a fix). Not for offers: use send_offer."""
+        call = require_call_context(ctx)
+        return await act(backend.send_service_message(email, channel, text, idempotency_key, call))
+
+    @server.tool(annotations=READ_ONLY, meta=tool_meta("customer_id", "customer_id"))
+    async def get_customer_view(customer_id: CustomerId) -> CustomerView:
+        """The customer as every system reported them a moment ago: plan, latest invoice, payment,
+        refund, open tickets, consents and network signals. A null field: ask the source system."""
+        return await act(backend.get_customer_view(customer_id))
 
     return server

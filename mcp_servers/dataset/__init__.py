@@ -123,12 +123,14 @@ def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
         if _is_recent(r["started_at"], r["age_minutes"], network_window)
     }
     duplicates = {
-        r["account_number"]
+        r["account_number"]: r["pence"]
         for r in _rows(
             data_dir,
             "payments",
-            "SELECT c.account_number FROM charges c WHERE c.refunded_pence < c.amount_pence AND EXISTS ("
-            " SELECT 1 FROM charges e WHERE e.invoice_id = c.invoice_id AND e.charged_at < c.charged_at)",
+            "SELECT c.account_number, MAX(c.amount_pence - c.refunded_pence) AS pence FROM charges c"
+            " WHERE c.refunded_pence < c.amount_pence AND EXISTS ("
+            " SELECT 1 FROM charges e WHERE e.invoice_id = c.invoice_id AND e.charged_at < c.charged_at)"
+            " GROUP BY c.account_number",
         )
     }
     open_tickets = {r["email"] for r in _rows(data_dir, "support", "SELECT email FROM tickets WHERE status = 'open'")}
@@ -157,6 +159,7 @@ def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
                 "crm_plan_name": crm_plan.get(r["email"]),
                 "crm_plan_stale": crm_plan.get(r["email"]) != plans.get(plan_id),
                 "has_duplicate_charge": r["account_number"] in duplicates,
+                "duplicate_charge_pence": duplicates.get(r["account_number"], 0),
                 "has_recent_network_interaction": r["email"] in recent_network,
                 "has_open_ticket": r["email"] in open_tickets,
                 "has_recent_sim_swap": r["msisdn"] in swapped,

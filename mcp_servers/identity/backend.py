@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Protocol
 
 import aiosqlite
+from cloudevents.core.v1.event import CloudEvent
 
 from mcp_servers._sqlite_backend import SqliteBackend
 from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
 from mcp_servers.identity.models import (
     Destinations,
     ResolvedCustomer,
+    SignalContext,
     VerificationResult,
     VerificationStarted,
 )
@@ -33,11 +35,15 @@ from mcp_servers.identity.schema import SCHEMA
 from shared.authcontext import AuthContextSigner
 from shared.envelope import CustomerKeys, CustomerRef
 from shared.errors import InvalidRequest, NotFound
+from shared.events import SIGNAL_KINDS, SIM_SWAPPED, kind_of
 
 CODE_TTL_SECONDS = 600
 ATTEMPTS = 3
 LOCKOUT_SECONDS = 900
 ASSURANCE = "AAL2"
+SIGNAL_CONTEXT_SECONDS = 300
+SIGNAL_CONTEXT_MAX_AGE_SECONDS = 3600
+SIGNAL_ASSURANCE = "AAL0"
 _KEY_COLUMNS = ("customer_id", "account_number", "email", "msisdn")
 
 
@@ -49,6 +55,13 @@ class IdentityBackend(Protocol):
     async def verify_code(
         self, customer_id: str, verification_id: str, code: str, conversation_id: str
     ) -> VerificationResult: ...
+    async def issue_signal_context(self, signal_id: str, conversation_id: str) -> SignalContext: ...
+
+
+def _keys(row: aiosqlite.Row) -> CustomerKeys:
+    return CustomerKeys(
+        customer_id=row["customer_id"], email=row["email"], msisdn=row["msisdn"], account_number=row["account_number"]
+    )
 
 
 def _iso(epoch: float) -> str:
@@ -61,6 +74,7 @@ def _code_hash(verification_id: str, code: str) -> str:
 
 class SqliteIdentityBackend(SqliteBackend):
     schema = SCHEMA
+    system = "identity"
 
     def __init__(
         self,
@@ -73,6 +87,7 @@ class SqliteIdentityBackend(SqliteBackend):
     ) -> None:
         super().__init__(path)
         self._signer = AuthContextSigner(private_pem.encode(), ttl_seconds=ttl_seconds)
+        self._signal_signer = AuthContextSigner(private_pem.encode(), ttl_seconds=SIGNAL_CONTEXT_SECONDS)
         self._ttl = ttl_seconds
         self._outbox_dir = Path(outbox_dir)
         self._clock = clock
@@ -99,10 +114,15 @@ class SqliteIdentityBackend(SqliteBackend):
                 continue
             row = await self.fetchone(f"SELECT * FROM customers WHERE {kind} = ?", (value,))
             if row is not None:
+                step_up = await self._step_up(row["customer_id"])
                 return ResolvedCustomer(
                     customer_id=row["customer_id"],
                     display_name=row["first_name"],
-                    destinations=Destinations(sms=mask_msisdn(row["msisdn"]), email=mask_email(row["email"])),
+                    # After a SIM swap the number may be in someone else's hands: offer no text message.
+                    destinations=Destinations(
+                        sms=None if step_up else mask_msisdn(row["msisdn"]), email=mask_email(row["email"])
+                    ),
+                    step_up_required=step_up is not None,
                 )
         raise NotFound(
             "no customer matches those details",
@@ -116,6 +136,12 @@ class SqliteIdentityBackend(SqliteBackend):
             raise InvalidRequest(
                 f"verification is locked for this customer until {_iso(until)} after three wrong codes",
                 hint="offer a human agent or ask the customer to try again later",
+            )
+        if channel == "sms" and (step_up := await self._step_up(customer_id)) is not None:
+            raise InvalidRequest(
+                f"{step_up['reason']} (signal {step_up['signal_id']} at {step_up['since']}): "
+                "a code by text message cannot prove who this is",
+                hint="send the code by email instead",
             )
         verification_id = f"VER-{secrets.token_hex(8)}"
         code = f"{secrets.randbelow(1_000_000):06d}"
@@ -182,9 +208,18 @@ class SqliteIdentityBackend(SqliteBackend):
             await self.db.execute(
                 "UPDATE verifications SET status = 'verified' WHERE verification_id = ?", (verification_id,)
             )
+            # The step-up is satisfied by a code through a channel the SIM does not control.
+            cur = await self.db.execute(
+                "DELETE FROM step_ups WHERE customer_id = ? AND ? != 'sms'", (customer_id, row["channel"])
+            )
             await self.db.commit()
             return self._verified(
-                await self._customer(customer_id), row["channel"], row["attempts_left"], conversation_id, now
+                await self._customer(customer_id),
+                row["channel"],
+                row["attempts_left"],
+                conversation_id,
+                now,
+                step_up=cur.rowcount > 0,
             )
         left = row["attempts_left"] - 1
         locked_until = now + LOCKOUT_SECONDS if left == 0 else None
@@ -206,17 +241,18 @@ class SqliteIdentityBackend(SqliteBackend):
         )
 
     def _verified(
-        self, row: aiosqlite.Row, channel: str, attempts_left: int, conversation_id: str, now: float
+        self,
+        row: aiosqlite.Row,
+        channel: str,
+        attempts_left: int,
+        conversation_id: str,
+        now: float,
+        *,
+        step_up: bool = False,
     ) -> VerificationResult:
-        keys = CustomerKeys(
-            customer_id=row["customer_id"],
-            email=row["email"],
-            msisdn=row["msisdn"],
-            account_number=row["account_number"],
-        )
-        token = self._signer.issue(
-            keys, method=f"otp-{channel}", assurance=ASSURANCE, conversation_id=conversation_id, now=now
-        )
+        keys = _keys(row)
+        method = f"otp-{channel}-step-up" if step_up else f"otp-{channel}"
+        token = self._signer.issue(keys, method=method, assurance=ASSURANCE, conversation_id=conversation_id, now=now)
         return VerificationResult(
             verified=True,
             attempts_left=attempts_left,
@@ -224,4 +260,54 @@ class SqliteIdentityBackend(SqliteBackend):
             auth_context=token,
             auth_context_expires_at=_iso(int(now) + self._ttl),
             customer=CustomerRef(keys=keys, display_name=row["first_name"]),
+        )
+
+    async def _step_up(self, customer_id: str) -> aiosqlite.Row | None:
+        return await self.fetchone("SELECT * FROM step_ups WHERE customer_id = ?", (customer_id,))
+
+    async def apply_signal(self, event: CloudEvent) -> bool:
+        """Remember a network signal about one of our customers; a SIM swap demands a step-up."""
+        kind = kind_of(event)
+        data = event.get_data() or {}
+        if kind not in SIGNAL_KINDS or not data.get("msisdn") or not data.get("signal_id"):
+            return False
+        row = await self.fetchone("SELECT customer_id FROM customers WHERE msisdn = ?", (data["msisdn"],))
+        if row is None:
+            return False
+        customer_id, at = row["customer_id"], str(data.get("occurred_at") or _iso(self._clock()))
+
+        async def write() -> None:
+            await self.db.execute(
+                "INSERT OR IGNORE INTO signals_seen VALUES (?, ?, ?, ?)", (data["signal_id"], kind, customer_id, at)
+            )
+            if kind == SIM_SWAPPED:
+                await self.db.execute(
+                    "INSERT OR REPLACE INTO step_ups VALUES (?, ?, ?, ?)",
+                    (customer_id, "the SIM card of this number was swapped", data["signal_id"], at),
+                )
+
+        return await self.apply_once(event.get_id(), write)
+
+    async def issue_signal_context(self, signal_id: str, conversation_id: str) -> SignalContext:
+        """A short, lowest-assurance auth context for proactive care about a signal we received."""
+        seen = await self.fetchone("SELECT * FROM signals_seen WHERE signal_id = ?", (signal_id,))
+        if seen is None:
+            raise NotFound(
+                f"no network signal {signal_id} was received for any customer",
+                hint="proactive care acts only on signals the identity system has recorded",
+            )
+        now = self._clock()
+        if datetime.fromisoformat(seen["occurred_at"].replace("Z", "+00:00")).timestamp() < now - (
+            SIGNAL_CONTEXT_MAX_AGE_SECONDS
+        ):
+            raise InvalidRequest(f"signal {signal_id} is over an hour old", hint="act on current signals only")
+        keys = _keys(await self._customer(seen["customer_id"]))
+        token = self._signal_signer.issue(
+            keys, method="network-signal", assurance=SIGNAL_ASSURANCE, conversation_id=conversation_id, now=now
+        )
+        return SignalContext(
+            customer_id=keys.customer_id,
+            customer=CustomerRef(keys=keys),
+            auth_context=token,
+            expires_at=_iso(int(now) + SIGNAL_CONTEXT_SECONDS),
         )

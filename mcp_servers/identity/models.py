@@ -16,6 +16,16 @@ class ResolvedCustomer(BaseModel):
     customer_id: str
     display_name: str = Field(description="first name, to greet the customer")
     destinations: Destinations
+    step_up_required: bool = Field(
+        default=False, description="a SIM swap was reported: verify through email, never by text message"
+    )
+
+
+class SignalContext(BaseModel):
+    customer_id: str
+    customer: CustomerRef
+    auth_context: str = Field(description="signed auth context (AAL0, method network-signal) for proactive care")
+    expires_at: str
 
 
 class VerificationStarted(BaseModel):

@@ -23,4 +23,19 @@ CREATE TABLE IF NOT EXISTS lockouts (
     customer_id TEXT PRIMARY KEY,
     locked_until REAL NOT NULL
 );
+-- Network signals the identity system heard of (CAMARA notifications, by their event id).
+CREATE TABLE IF NOT EXISTS signals_seen (
+    signal_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+    occurred_at TEXT NOT NULL
+);
+-- After a SIM swap a text message no longer proves who holds the number: the customer's next
+-- verification must go through another channel (step-up); a success clears the row.
+CREATE TABLE IF NOT EXISTS step_ups (
+    customer_id TEXT PRIMARY KEY REFERENCES customers(customer_id),
+    reason TEXT NOT NULL,
+    signal_id TEXT NOT NULL,
+    since TEXT NOT NULL
+);
 """

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from mcp_servers._tooling import ConversationId, CustomerId, RecordId, act, tool_meta
 from mcp_servers.identity.backend import IdentityBackend
-from mcp_servers.identity.models import ResolvedCustomer, VerificationResult, VerificationStarted
+from mcp_servers.identity.models import ResolvedCustomer, SignalContext, VerificationResult, VerificationStarted
 
 # Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
 _STATEFUL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -56,5 +56,10 @@ def build_server(backend: IdentityBackend) -> MCPServer:
     ) -> VerificationResult:
         """Check the code; when right, returns the signed auth context and the customer's keys."""
         return await act(backend.verify_code(customer_id, verification_id, code, conversation_id))
+
+    @server.tool(annotations=_READ_ONLY, meta=meta)
+    async def issue_signal_context(signal_id: RecordId, conversation_id: ConversationId) -> SignalContext:
+        """Proactive care only: an AAL0 auth context for the customer a recent network signal named."""
+        return await act(backend.issue_signal_context(signal_id, conversation_id))
 
     return server

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosqlite
+from cloudevents.core.v1.event import CloudEvent
 
 from mcp_servers._sqlite_backend import SqliteBackend
-from mcp_servers._time import live_time, parse_iso, utcnow
-from mcp_servers.network.models import LineStatus, LineTest, Outage, SimSwap
-from mcp_servers.network.schema import SCHEMA
-from shared.errors import NotFound
+from mcp_servers._time import iso, live_time, parse_iso, utcnow
+from mcp_servers.network.models import (
+    ConnectivityStatus,
+    LineStatus,
+    LineTest,
+    Outage,
+    QosSession,
+    RoamingStatus,
+    SimSwap,
+    SimSwapCheck,
+    SimSwapDate,
+)
+from mcp_servers.network.schema import SCHEMA, SIGNAL_SCHEMA
+from shared.errors import InvalidRequest, NotFound
+from shared.events import CONNECTIVITY_CHANGED, ROAMING_CHANGED, SIM_SWAPPED, kind_of
+from shared.tools import CallContext
+
+QOS_PROFILES = ("QOS_S", "QOS_M", "QOS_L", "QOS_E")
 
 
 class NetworkBackend(Protocol):
@@ -20,19 +36,32 @@ class NetworkBackend(Protocol):
     async def get_line_status(self, msisdn: str) -> LineStatus: ...
     async def run_line_test(self, msisdn: str) -> LineTest: ...
     async def check_sim_swap(self, msisdn: str, max_age_hours: int) -> SimSwap: ...
+    async def sim_swap_check(self, msisdn: str, max_age: int) -> SimSwapCheck: ...
+    async def sim_swap_retrieve_date(self, msisdn: str) -> SimSwapDate: ...
+    async def connectivity(self, msisdn: str) -> ConnectivityStatus: ...
+    async def roaming(self, msisdn: str) -> RoamingStatus: ...
+    async def create_qos_session(
+        self, msisdn: str, qos_profile: str, duration: int, key: str, call: CallContext
+    ) -> QosSession: ...
 
 
 def _sim_change(row: aiosqlite.Row) -> str | None:
-    if row["sim_change_age_minutes"] is not None:
-        return live_time(row["sim_change_age_minutes"])
-    return row["last_sim_change"]
+    dataset = live_time(row["sim_change_age_minutes"]) if row["sim_change_age_minutes"] is not None else None
+    known = [t for t in (dataset or row["last_sim_change"], row["sim_swapped_at"]) if t]
+    return max(known, key=parse_iso) if known else None
 
 
 class SqliteNetworkBackend(SqliteBackend):
-    schema = SCHEMA
+    schema = SCHEMA + SIGNAL_SCHEMA
+    system = "network"
 
     async def _line(self, msisdn: str) -> aiosqlite.Row:
-        row = await self.fetchone("SELECT * FROM lines WHERE msisdn = ?", (msisdn,))
+        row = await self.fetchone(
+            "SELECT l.*, s.reachability, s.roaming AS signal_roaming, s.country_code, s.country_name,"
+            " s.sim_swapped_at, s.updated_at AS signal_at"
+            " FROM lines l LEFT JOIN line_signals s ON s.msisdn = l.msisdn WHERE l.msisdn = ?",
+            (msisdn,),
+        )
         if row is None:
             raise NotFound(
                 f"no mobile line {msisdn}",
@@ -82,3 +111,99 @@ class SqliteNetworkBackend(SqliteBackend):
         latest = _sim_change(await self._line(msisdn))
         swapped = latest is not None and parse_iso(latest) >= utcnow() - timedelta(hours=max_age_hours)
         return SimSwap(swapped=swapped, latest_sim_change=latest, max_age_hours=max_age_hours)
+
+    async def sim_swap_check(self, msisdn: str, max_age: int) -> SimSwapCheck:
+        return SimSwapCheck(swapped=(await self.check_sim_swap(msisdn, max_age)).swapped)
+
+    async def sim_swap_retrieve_date(self, msisdn: str) -> SimSwapDate:
+        latest = _sim_change(await self._line(msisdn))
+        return SimSwapDate(latestSimChange=latest, monitoredPeriod=None if latest else 120)
+
+    async def connectivity(self, msisdn: str) -> ConnectivityStatus:
+        row = await self._line(msisdn)
+        if row["reachability"]:
+            status = row["reachability"]
+        elif row["sim_status"] != "active":
+            status = "NOT_CONNECTED"
+        else:
+            status = "CONNECTED_DATA" if row["connectivity"] == "normal" else "CONNECTED_SMS"
+        return ConnectivityStatus(connectivityStatus=status, lastStatusTime=row["signal_at"])
+
+    async def roaming(self, msisdn: str) -> RoamingStatus:
+        row = await self._line(msisdn)
+        roaming = bool(row["signal_roaming"] if row["signal_roaming"] is not None else row["roaming"])
+        return RoamingStatus(
+            roaming=roaming,
+            countryCode=row["country_code"] if roaming else None,
+            countryName=[row["country_name"]] if roaming and row["country_name"] else [],
+            lastStatusTime=row["signal_at"],
+        )
+
+    async def create_qos_session(
+        self, msisdn: str, qos_profile: str, duration: int, key: str, call: CallContext
+    ) -> QosSession:
+        if qos_profile not in QOS_PROFILES:
+            raise InvalidRequest(f"unknown QoS profile {qos_profile!r}", hint=f"use one of {', '.join(QOS_PROFILES)}")
+
+        async def write() -> dict[str, Any]:
+            row = await self._line(msisdn)
+            if row["sim_status"] != "active":
+                raise InvalidRequest(
+                    f"the SIM on {msisdn} is {row['sim_status']}: no QoS session can be set up",
+                    hint="fix the SIM first",
+                )
+            now = utcnow()
+            session = QosSession(
+                sessionId=f"QOS-{secrets.token_hex(6)}",
+                qosProfile=qos_profile,
+                qosStatus="AVAILABLE",
+                startedAt=iso(now),
+                expiresAt=iso(now + timedelta(seconds=duration)),
+                duration=duration,
+            )
+            await self.db.execute(
+                "INSERT INTO qos_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session.sessionId,
+                    msisdn,
+                    qos_profile,
+                    session.qosStatus,
+                    session.startedAt,
+                    session.expiresAt,
+                    call.agent,
+                    call.audit_id,
+                    call.conversation_id,
+                ),
+            )
+            return session.model_dump()
+
+        args = {"msisdn": msisdn, "qos_profile": qos_profile, "duration": duration}
+        return QosSession.model_validate(await self.idempotent("create_qos_session", key, args, write))
+
+    async def apply_signal(self, event: CloudEvent) -> bool:
+        """Record what a network signal reported about a line (idempotent per event id)."""
+        kind = kind_of(event)
+        if kind not in (SIM_SWAPPED, ROAMING_CHANGED, CONNECTIVITY_CHANGED):
+            return False
+        data = event.get_data() or {}
+        msisdn, at = data.get("msisdn"), data.get("occurred_at") or iso(utcnow())
+        if not msisdn or await self.fetchone("SELECT 1 FROM lines WHERE msisdn = ?", (msisdn,)) is None:
+            return False  # a number this operator does not serve: nothing to record
+
+        async def write() -> None:
+            await self.db.execute(
+                "INSERT INTO line_signals (msisdn, updated_at) VALUES (?, ?) ON CONFLICT (msisdn) DO NOTHING",
+                (msisdn, at),
+            )
+            if kind == SIM_SWAPPED:
+                sql, params = "sim_swapped_at = ?", (at,)
+            elif kind == ROAMING_CHANGED:
+                sql = "roaming = ?, country_code = ?, country_name = ?"
+                params = (int(bool(data.get("roaming"))), data.get("country_code"), data.get("country_name"))
+            else:
+                sql, params = "reachability = ?", (data.get("connectivity"),)
+            await self.db.execute(
+                f"UPDATE line_signals SET {sql}, updated_at = ? WHERE msisdn = ?", (*params, at, msisdn)
+            )
+
+        return await self.apply_once(event.get_id(), write)

@@ -35,3 +35,47 @@ class SimSwap(BaseModel):
     swapped: bool = Field(description="the SIM changed within max_age_hours")
     latest_sim_change: str | None = None
     max_age_hours: int
+
+
+# CAMARA-shaped answers. Field names follow the CAMARA APIs (camelCase) so a real CAMARA
+# connector can return its payloads unchanged.
+
+
+class SimSwapCheck(BaseModel):
+    """CAMARA SIM Swap ``POST /check``."""
+
+    swapped: bool = Field(description="a SIM change happened within maxAge hours")
+
+
+class SimSwapDate(BaseModel):
+    """CAMARA SIM Swap ``POST /retrieve-date``."""
+
+    latestSimChange: str | None = Field(description="when the SIM last changed (RFC 3339), null if never")
+    monitoredPeriod: int | None = Field(default=None, description="days monitored when never changed")
+
+
+class ConnectivityStatus(BaseModel):
+    """CAMARA Device Status ``connectivity``."""
+
+    connectivityStatus: Literal["CONNECTED_DATA", "CONNECTED_SMS", "NOT_CONNECTED"]
+    lastStatusTime: str | None = None
+
+
+class RoamingStatus(BaseModel):
+    """CAMARA Device Status ``roaming``."""
+
+    roaming: bool
+    countryCode: int | None = None
+    countryName: list[str] = []
+    lastStatusTime: str | None = None
+
+
+class QosSession(BaseModel):
+    """CAMARA Quality-on-Demand session."""
+
+    sessionId: str
+    qosProfile: str
+    qosStatus: Literal["REQUESTED", "AVAILABLE", "UNAVAILABLE"]
+    startedAt: str
+    expiresAt: str
+    duration: int = Field(description="seconds")

@@ -23,3 +23,28 @@ CREATE TABLE IF NOT EXISTS outages (
     active INTEGER NOT NULL
 );
 """
+
+# Live state reported by network signals (CAMARA notifications), applied by the network
+# system's event consumer; a line without a row here is as the dataset describes it.
+SIGNAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS line_signals (
+    msisdn TEXT PRIMARY KEY,
+    reachability TEXT,
+    roaming INTEGER,
+    country_code INTEGER,
+    country_name TEXT,
+    sim_swapped_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS qos_sessions (
+    session_id TEXT PRIMARY KEY,
+    msisdn TEXT NOT NULL,
+    qos_profile TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    agent TEXT,
+    audit_id TEXT,
+    conversation_id TEXT
+);
+"""

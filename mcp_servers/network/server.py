@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from mcp_servers._tooling import READ_ONLY, Msisdn, act, tool_meta
-from mcp_servers.network.backend import NetworkBackend
-from mcp_servers.network.models import LineStatus, LineTest, SimSwap
+from mcp_servers._tooling import (
+    IDEMPOTENT_WRITE,
+    READ_ONLY,
+    IdempotencyKey,
+    Msisdn,
+    act,
+    require_call_context,
+    tool_meta,
+)
+from mcp_servers.network.backend import QOS_PROFILES, NetworkBackend
+from mcp_servers.network.models import (
+    ConnectivityStatus,
+    LineStatus,
+    LineTest,
+    QosSession,
+    RoamingStatus,
+    SimSwap,
+    SimSwapCheck,
+    SimSwapDate,
+)
+
+MaxAge = Annotated[int, Field(ge=1, le=2400, description="hours to look back (CAMARA maxAge)")]
+QosProfile = Literal[QOS_PROFILES]  # type: ignore[valid-type]
+Duration = Annotated[int, Field(ge=60, le=86_400, description="seconds the session should last")]
 
 
 def build_server(backend: NetworkBackend) -> MCPServer:
@@ -32,5 +53,35 @@ def build_server(backend: NetworkBackend) -> MCPServer:
     async def check_sim_swap(msisdn: Msisdn, max_age_hours: Annotated[int, Field(ge=1, le=2400)] = 240) -> SimSwap:
         """Whether the SIM changed within max_age_hours (a fraud signal), and when it last changed."""
         return await act(backend.check_sim_swap(msisdn, max_age_hours))
+
+    # CAMARA-shaped network APIs: SIM Swap (check, retrieve-date), Device Status, Quality on Demand.
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def sim_swap_check(msisdn: Msisdn, max_age: MaxAge = 240) -> SimSwapCheck:
+        """CAMARA SIM Swap check: did the SIM change within max_age hours?"""
+        return await act(backend.sim_swap_check(msisdn, max_age))
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def sim_swap_retrieve_date(msisdn: Msisdn) -> SimSwapDate:
+        """CAMARA SIM Swap retrieve-date: when the SIM last changed."""
+        return await act(backend.sim_swap_retrieve_date(msisdn))
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def device_connectivity(msisdn: Msisdn) -> ConnectivityStatus:
+        """CAMARA Device Status: CONNECTED_DATA, CONNECTED_SMS or NOT_CONNECTED."""
+        return await act(backend.connectivity(msisdn))
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def device_roaming(msisdn: Msisdn) -> RoamingStatus:
+        """CAMARA Device Status: whether the device is roaming, and in which country."""
+        return await act(backend.roaming(msisdn))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_msisdn)
+    async def create_qos_session(
+        msisdn: Msisdn, qos_profile: QosProfile, duration: Duration, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> QosSession:
+        """CAMARA Quality on Demand: boost the line's quality for a while (a governed action)."""
+        call = require_call_context(ctx)
+        return await act(backend.create_qos_session(msisdn, qos_profile, duration, idempotency_key, call))
 
     return server

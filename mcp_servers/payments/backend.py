@@ -13,6 +13,7 @@ from mcp_servers._time import iso, utcnow
 from mcp_servers.payments.models import Charge, Charges, DuplicateCharge, Duplicates, Refund, Refunds
 from mcp_servers.payments.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
+from shared.events import PAYMENT_SETTLED, REFUND_ISSUED
 from shared.tools import CallContext
 
 
@@ -31,6 +32,9 @@ class PaymentsBackend(Protocol):
     async def find_duplicate_charges(self, account_number: str) -> Duplicates: ...
     async def issue_refund(self, request: RefundRequest, key: str, call: CallContext) -> Refund: ...
     async def list_refunds(self, account_number: str) -> Refunds: ...
+    async def record_payment(
+        self, account_number: str, invoice_id: str, amount: float, key: str, call: CallContext
+    ) -> Charge: ...
 
 
 def _status(row: aiosqlite.Row) -> str:
@@ -54,6 +58,7 @@ def _charge(row: aiosqlite.Row) -> Charge:
 
 class SqlitePaymentsBackend(SqliteBackend):
     schema = SCHEMA
+    system = "payments"
 
     async def _require(self, account_number: str) -> None:
         if await self.fetchone("SELECT 1 FROM accounts WHERE account_number = ?", (account_number,)) is None:
@@ -148,6 +153,11 @@ class SqlitePaymentsBackend(SqliteBackend):
                     call.conversation_id,
                 ),
             )
+            await self.emit(
+                REFUND_ISSUED,
+                {"account_number": request.account_number, **refund.model_dump()},
+                subject=call.customer_id,
+            )
             return refund.model_dump()
 
         if amount <= 0 or abs(amount - request.amount * 100) > 1e-6:
@@ -176,3 +186,40 @@ class SqlitePaymentsBackend(SqliteBackend):
                 for r in rows
             ]
         )
+
+    async def record_payment(
+        self, account_number: str, invoice_id: str, amount: float, key: str, call: CallContext
+    ) -> Charge:
+        """A card payment for an invoice settled (what the card processor reports)."""
+        amount_pence = pence(amount)
+        if amount_pence <= 0:
+            raise InvalidRequest(f"payment amount {amount} is not positive", hint="send e.g. 25.00")
+
+        async def write() -> dict[str, object]:
+            await self._require(account_number)
+            account = await self.fetchone("SELECT * FROM accounts WHERE account_number = ?", (account_number,))
+            assert account is not None
+            charge_id = f"CH-{secrets.token_hex(5).upper()}"
+            charged_at = iso(utcnow())
+            await self.db.execute(
+                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                (
+                    charge_id,
+                    account_number,
+                    invoice_id,
+                    amount_pence,
+                    account["currency"],
+                    charged_at,
+                    account["card_last4"],
+                ),
+            )
+            row = await self.fetchone("SELECT * FROM charges WHERE charge_id = ?", (charge_id,))
+            assert row is not None
+            charge = _charge(row)
+            await self.emit(
+                PAYMENT_SETTLED, {"account_number": account_number, **charge.model_dump()}, subject=call.customer_id
+            )
+            return charge.model_dump()
+
+        args = {"account_number": account_number, "invoice_id": invoice_id, "amount": amount_pence}
+        return Charge.model_validate(await self.idempotent("record_payment", key, args, write))

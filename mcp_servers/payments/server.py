@@ -19,7 +19,7 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.payments.backend import PaymentsBackend, RefundRequest
-from mcp_servers.payments.models import Charges, Duplicates, Refund, Refunds
+from mcp_servers.payments.models import Charge, Charges, Duplicates, Refund, Refunds
 
 Amount = Annotated[float, Field(gt=0, le=10_000, description="in pounds, e.g. 12.50")]
 
@@ -61,5 +61,17 @@ def build_server(backend: PaymentsBackend) -> MCPServer:
     async def list_refunds(account_number: AccountNumber) -> Refunds:
         """Refunds issued on the account, newest first."""
         return await act(backend.list_refunds(account_number))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_account)
+    async def record_payment(
+        account_number: AccountNumber,
+        invoice_id: RecordId,
+        amount: Amount,
+        idempotency_key: IdempotencyKey,
+        ctx: Context,
+    ) -> Charge:
+        """Record a settled card payment for an invoice (the card processor's report); no agent is granted this."""
+        call = require_call_context(ctx)
+        return await act(backend.record_payment(account_number, invoice_id, amount, idempotency_key, call))
 
     return server

@@ -12,7 +12,8 @@ from mcp_servers._sqlite_backend import SqliteBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
 from mcp_servers.support.schema import SCHEMA
-from shared.errors import NotFound
+from shared.errors import InvalidRequest, NotFound
+from shared.events import TICKET_UPDATED
 from shared.tools import CallContext
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -100,6 +101,7 @@ class SupportBackend(Protocol):
     async def list_tickets(self, email: str, status: str) -> Tickets: ...
     async def open_ticket(self, new: NewTicket, key: str, call: CallContext) -> OpenedTicket: ...
     async def request_human(self, request: HumanRequest, key: str, call: CallContext) -> Handoff: ...
+    async def close_ticket(self, email: str, ticket_id: str, key: str, call: CallContext) -> OpenedTicket: ...
 
 
 def match_expression(query: str) -> str | None:
@@ -111,6 +113,7 @@ def match_expression(query: str) -> str | None:
 
 class SqliteSupportBackend(SqliteBackend):
     schema = SCHEMA
+    system = "support"
 
     async def _require(self, email: str) -> None:
         if await self.fetchone("SELECT 1 FROM customers WHERE email = ?", (email,)) is None:
@@ -184,6 +187,11 @@ class SqliteSupportBackend(SqliteBackend):
                     call.conversation_id,
                 ),
             )
+            await self.emit(
+                TICKET_UPDATED,
+                {"email": email, **ticket.model_dump(), "category": new.category, "summary": new.summary},
+                subject=call.customer_id,
+            )
             return ticket.model_dump()
 
         args = {**new.__dict__, "email": email}
@@ -218,3 +226,24 @@ class SqliteSupportBackend(SqliteBackend):
 
         args = {**request.__dict__, "email": email}
         return Handoff.model_validate(await self.idempotent("request_human", key, args, write))
+
+    async def close_ticket(self, email: str, ticket_id: str, key: str, call: CallContext) -> OpenedTicket:
+        email = email.lower()
+
+        async def write() -> dict[str, str]:
+            row = await self.fetchone("SELECT * FROM tickets WHERE ticket_id = ? AND email = ?", (ticket_id, email))
+            if row is None:
+                raise NotFound(f"no ticket {ticket_id} for {email}", hint="list_tickets gives the ticket ids")
+            if row["status"] == "closed":
+                raise InvalidRequest(f"ticket {ticket_id} is already closed", hint="nothing to do")
+            await self.db.execute("UPDATE tickets SET status = 'closed' WHERE ticket_id = ?", (ticket_id,))
+            ticket = OpenedTicket(ticket_id=ticket_id, status="closed", priority=row["priority"])
+            await self.emit(
+                TICKET_UPDATED,
+                {"email": email, **ticket.model_dump(), "category": row["category"], "summary": row["summary"]},
+                subject=call.customer_id,
+            )
+            return ticket.model_dump()
+
+        args = {"email": email, "ticket_id": ticket_id}
+        return OpenedTicket.model_validate(await self.idempotent("close_ticket", key, args, write))

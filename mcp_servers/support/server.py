@@ -79,4 +79,12 @@ def build_server(backend: SupportBackend) -> MCPServer:
         request = HumanRequest(conversation_id, reason, summary, priority, email)
         return await act(backend.request_human(request, idempotency_key, call))
 
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    async def close_ticket(
+        email: Email, ticket_id: RecordId, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> OpenedTicket:
+        """Close a resolved ticket."""
+        call = require_call_context(ctx)
+        return await act(backend.close_ticket(email, ticket_id, idempotency_key, call))
+
     return server

@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS policy_modes (
     set_by TEXT NOT NULL,
     set_at REAL NOT NULL
 );
+-- Bus events the gateway has applied (network signals), committed with their audit record.
+CREATE TABLE IF NOT EXISTS applied_events (
+    event_id TEXT PRIMARY KEY,
+    applied_at REAL NOT NULL
+);
 """
 
 ALL_SCOPE = "all"

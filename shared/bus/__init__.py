@@ -2,5 +2,18 @@
 
 from shared.bus.memory import InProcessBus
 from shared.bus.nats import NatsBus
+from shared.errors import ConfigurationError
+from shared.events import EventBus
 
-__all__ = ["InProcessBus", "NatsBus"]
+__all__ = ["InProcessBus", "NatsBus", "open_bus"]
+
+
+async def open_bus(url: str | None) -> EventBus:
+    """The bus a URL names: none or ``memory://`` is in-process, ``nats://host:port`` is JetStream."""
+    if not url or url.startswith("memory:"):
+        return InProcessBus()
+    if url.startswith(("nats://", "tls://")):
+        return await NatsBus.connect(url)
+    raise ConfigurationError(
+        f"unknown event bus URL {url!r}", hint="use nats://host:4222 for NATS JetStream, or leave it unset"
+    )

@@ -1,10 +1,16 @@
-"""The embedded default's bus: every subscriber gets every event, in order, in this process."""
+"""The embedded default's bus: every durable subscriber gets every event, in order, in this process.
+
+Like a JetStream durable consumer, a durable name keeps its place: events published while its
+subscriber is stopped (a service restarted in the embedded stack) wait in its queue and are
+delivered when a subscriber with the same name comes back. Nothing survives the process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 
 from cloudevents.core.v1.event import CloudEvent
 
@@ -13,43 +19,69 @@ from shared.events import Handler
 log = logging.getLogger("switchboard.bus")
 
 
+class _Durable:
+    def __init__(self) -> None:
+        self.queue: deque[CloudEvent] = deque()
+        self.ready = asyncio.Event()
+        self.worker: asyncio.Task[None] | None = None
+
+
+class InProcessSubscription:
+    def __init__(self, durable: _Durable) -> None:
+        self._durable = durable
+
+    async def stop(self) -> None:
+        """Stop delivering; undelivered events stay queued for the next subscriber of this name."""
+        worker, self._durable.worker = self._durable.worker, None
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
 class InProcessBus:
-    """Fan-out through one queue per durable subscriber; a failing handler is retried with backoff."""
+    """Fan-out through one queue per durable name; a failing handler is retried with backoff."""
 
     def __init__(self, *, retry_delay: float = 0.05, max_delay: float = 2.0) -> None:
-        self._queues: dict[str, asyncio.Queue[CloudEvent]] = {}
-        self._workers: list[asyncio.Task[None]] = []
+        self._durables: dict[str, _Durable] = {}
         self._retry_delay = retry_delay
         self._max_delay = max_delay
 
     async def publish(self, event: CloudEvent) -> None:
-        for queue in self._queues.values():
-            queue.put_nowait(event)
+        for durable in self._durables.values():
+            durable.queue.append(event)
+            durable.ready.set()
 
-    async def subscribe(self, durable: str, handler: Handler) -> None:
-        if durable in self._queues:
-            raise ValueError(f"a subscriber named {durable!r} already exists")
-        queue: asyncio.Queue[CloudEvent] = asyncio.Queue()
-        self._queues[durable] = queue
-        self._workers.append(asyncio.create_task(self._deliver(durable, queue, handler), name=f"bus {durable}"))
+    async def subscribe(self, durable: str, handler: Handler) -> InProcessSubscription:
+        state = self._durables.setdefault(durable, _Durable())
+        if state.worker is not None:
+            raise ValueError(f"a subscriber named {durable!r} is already running")
+        state.worker = asyncio.create_task(self._deliver(durable, state, handler), name=f"bus {durable}")
+        return InProcessSubscription(state)
 
-    async def _deliver(self, durable: str, queue: asyncio.Queue[CloudEvent], handler: Handler) -> None:
+    async def _deliver(self, name: str, state: _Durable, handler: Handler) -> None:
         while True:
-            event = await queue.get()
+            while not state.queue:
+                state.ready.clear()
+                await state.ready.wait()
+            # The event leaves the queue only after its handler succeeded: a subscriber stopped
+            # mid-delivery gets it again (at-least-once; consumers dedupe on the id).
+            event = state.queue[0]
             delay = self._retry_delay
             while True:
                 try:
                     await handler(event)
                     break
                 except Exception:
-                    log.exception("subscriber %s failed on event %s; retrying", durable, event.get_id())
+                    log.exception("subscriber %s failed on event %s; retrying", name, event.get_id())
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._max_delay)
+            state.queue.popleft()
+
+    def backlog(self, durable: str) -> int:
+        state = self._durables.get(durable)
+        return len(state.queue) if state else 0
 
     async def close(self) -> None:
-        for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._workers.clear()
+        for state in self._durables.values():
+            await InProcessSubscription(state).stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import nats
@@ -62,7 +63,7 @@ class NatsBus:
         except Exception as exc:
             raise ServiceUnavailable(f"NATS did not accept event {event.get_id()}: {exc}") from exc
 
-    async def subscribe(self, durable: str, handler: Handler) -> None:
+    async def subscribe(self, durable: str, handler: Handler) -> NatsSubscription:
         async def on_message(msg: Msg) -> None:
             try:
                 event = decode(msg.data)
@@ -88,9 +89,24 @@ class NatsBus:
             f"{SUBJECT_ROOT}.>", durable=durable, cb=on_message, manual_ack=True, config=config, stream=STREAM
         )
         self._subscriptions.append(subscription)
+        return NatsSubscription(self, subscription)
 
     async def close(self) -> None:
         for subscription in self._subscriptions:
-            await subscription.unsubscribe()
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                await subscription.unsubscribe()
         self._subscriptions.clear()
         await self._nc.close()
+
+
+class NatsSubscription:
+    def __init__(self, bus: NatsBus, subscription: JetStreamContext.PushSubscription) -> None:
+        self._bus = bus
+        self._subscription = subscription
+
+    async def stop(self) -> None:
+        """Stop delivering here; the durable consumer keeps its place on the server."""
+        if self._subscription in self._bus._subscriptions:
+            self._bus._subscriptions.remove(self._subscription)
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()

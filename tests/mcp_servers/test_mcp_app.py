@@ -22,12 +22,19 @@ HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "app
 
 # (tool, subject arg or None, read-only) per system, from the action catalog.
 CATALOG = {
-    "identity": [("resolve_customer", None, True), ("start_verification", None, False), ("verify_code", None, False)],
+    "identity": [
+        ("resolve_customer", None, True),
+        ("start_verification", None, False),
+        ("verify_code", None, False),
+        ("issue_signal_context", None, True),
+    ],
     "crm": [
         ("get_profile", "email", True),
         ("list_interactions", "email", True),
         ("log_interaction", "email", False),
         ("send_offer", "email", False),
+        ("get_customer_view", "customer_id", True),
+        ("send_service_message", "email", False),
     ],
     "billing": [
         ("get_account", "msisdn", True),
@@ -35,23 +42,31 @@ CATALOG = {
         ("list_plans", None, True),
         ("get_entitlements", "msisdn", True),
         ("change_plan", "msisdn", False),
+        ("issue_invoice", "msisdn", False),
     ],
     "payments": [
         ("list_charges", "account_number", True),
         ("find_duplicate_charges", "account_number", True),
         ("issue_refund", "account_number", False),
         ("list_refunds", "account_number", True),
+        ("record_payment", "account_number", False),
     ],
     "support": [
         ("search_knowledge", None, True),
         ("list_tickets", "email", True),
         ("open_ticket", "email", False),
         ("request_human", "email", False),
+        ("close_ticket", "email", False),
     ],
     "network": [
         ("get_line_status", "msisdn", True),
         ("run_line_test", "msisdn", True),
         ("check_sim_swap", "msisdn", True),
+        ("sim_swap_check", "msisdn", True),
+        ("sim_swap_retrieve_date", "msisdn", True),
+        ("device_connectivity", "msisdn", True),
+        ("device_roaming", "msisdn", True),
+        ("create_qos_session", "msisdn", False),
     ],
     "consent": [
         ("get_consents", "customer_id", True),
@@ -68,6 +83,11 @@ WRITES = {
     "send_offer",
     "grant_consent",
     "revoke_consent",
+    "issue_invoice",
+    "record_payment",
+    "close_ticket",
+    "create_qos_session",
+    "send_service_message",
 }
 
 
@@ -120,7 +140,7 @@ async def test_health_is_open_and_mcp_accepts_the_gateway(start):
     base = await start("network")
     async with httpx2.AsyncClient() as http:
         health = await http.get(f"{base}/healthz")
-        assert health.json() == {"status": "ok", "system": "network", "tools": 3}
+        assert health.json() == {"status": "ok", "system": "network", "tools": 8}
         response = await http.post(
             f"{base}/mcp", json=INIT, headers={**HEADERS, "Authorization": f"Bearer {GATEWAY_TOKEN}"}
         )
@@ -185,4 +205,4 @@ async def test_client_helper_is_the_documented_shape(start):
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
         Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
     ):
-        assert len((await client.list_tools()).tools) == 3
+        assert len((await client.list_tools()).tools) == 4

@@ -135,7 +135,7 @@ async def test_outbox_keeps_events_while_nats_is_down_and_relays_them_when_back(
         bus = await _connect_when_up(url)
         consumer = Collector()
         await bus.subscribe(f"test-{uuid.uuid4().hex[:8]}", consumer)
-        relay = outbox.OutboxRelay(conn, bus)
+        relay = outbox.OutboxRelay(outbox.SqliteOutbox(conn), bus)
         assert await relay.relay_once() == 1
         await consumer.wait_for(1)
         assert consumer.events[0].get_data() == {"plan_id": "NW-PLUS-60"}

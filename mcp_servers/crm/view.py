@@ -1,0 +1,110 @@
+"""The customer view: one row per customer, kept current from every system's events.
+
+This is the projection agents read to see the customer as all systems see them right now
+(plan from billing, latest invoice, payments and refunds, open tickets, consent choices,
+network signals). Billing and the other systems stay the source of truth; a field that no
+event has touched yet is null, meaning "ask the source system". Each event is applied at
+most once (by id), and an event older than what a field already shows never rewinds it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from cloudevents.core.v1.event import CloudEvent
+
+from mcp_servers._time import iso, utcnow
+from mcp_servers.crm.models import CustomerView, LastEvent
+from shared import events as ev
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customer_view (
+    customer_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+# The view field each event kind sets, and the system key it carries.
+_FIELD = {
+    ev.PLAN_CHANGED: ("plan", "msisdn"),
+    ev.INVOICE_ISSUED: ("latest_invoice", "msisdn"),
+    ev.PAYMENT_SETTLED: ("latest_payment", "account_number"),
+    ev.REFUND_ISSUED: ("latest_refund", "account_number"),
+    ev.TICKET_UPDATED: ("open_tickets", "email"),
+    ev.CONSENT_CHANGED: ("consents", "customer_id"),
+    ev.SIM_SWAPPED: ("network", "msisdn"),
+    ev.ROAMING_CHANGED: ("network", "msisdn"),
+    ev.CONNECTIVITY_CHANGED: ("network", "msisdn"),
+}
+
+
+def _apply(doc: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
+    field, key = _FIELD[kind]
+    if data.get(key):
+        doc.setdefault("keys", {})[key] = data[key]
+    if kind == ev.PLAN_CHANGED:
+        doc["plan"] = {k: data.get(k) for k in ("new_plan_id", "plan_name", "features", "data_gb", "effective_from")}
+        doc["plan"]["plan_id"] = doc["plan"].pop("new_plan_id")
+    elif kind == ev.TICKET_UPDATED:
+        tickets = [t for t in doc.get("open_tickets", []) if t["ticket_id"] != data.get("ticket_id")]
+        if data.get("status") == "open":
+            tickets.append({k: data.get(k) for k in ("ticket_id", "category", "summary", "priority")})
+        doc["open_tickets"] = tickets
+    elif kind == ev.CONSENT_CHANGED:
+        doc.setdefault("consents", {})[data["purpose"]] = bool(data.get("granted"))
+    elif field == "network":
+        network = doc.setdefault("network", {})
+        if kind == ev.SIM_SWAPPED:
+            network["sim_swapped_at"] = data.get("occurred_at")
+        elif kind == ev.ROAMING_CHANGED:
+            network["roaming"] = bool(data.get("roaming"))
+            network["roaming_country"] = data.get("country_name")
+        else:
+            network["connectivity"] = data.get("connectivity")
+    else:
+        doc[field] = {k: v for k, v in data.items() if k != key}
+
+
+class CustomerViewStore:
+    """The projection's table in the CRM's database; writes go through the backend's lock."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    async def get(self, customer_id: str) -> CustomerView:
+        row = await self._backend.fetchone("SELECT doc FROM customer_view WHERE customer_id = ?", (customer_id,))
+        doc = json.loads(row["doc"]) if row else {}
+        return CustomerView(customer_id=customer_id, **doc)
+
+    async def apply(self, event: CloudEvent) -> bool:
+        """Fold one event into its customer's row; False when it is not about a customer or seen before."""
+        kind = ev.kind_of(event)
+        customer_id = event.get_subject()
+        if kind not in _FIELD or not customer_id:
+            return False
+        data = event.get_data() or {}
+        occurred = event.get_time()
+        at = occurred.timestamp() if occurred else time.time()
+
+        async def write() -> None:
+            row = await self._backend.fetchone("SELECT doc FROM customer_view WHERE customer_id = ?", (customer_id,))
+            doc = json.loads(row["doc"]) if row else {}
+            field = _FIELD[kind][0]
+            as_of = doc.setdefault("as_of", {})
+            if as_of.get(field, 0) > at and field not in ("open_tickets", "consents", "network"):
+                return  # a redelivered older event must not rewind a newer value
+            _apply(doc, kind, data)
+            as_of[field] = max(as_of.get(field, 0), at)
+            doc["last_event"] = LastEvent(
+                id=event.get_id(), type=event.get_type(), time=at, applied_at=time.time()
+            ).model_dump()
+            await self._backend.db.execute(
+                "INSERT INTO customer_view VALUES (?, ?, ?) ON CONFLICT (customer_id) DO UPDATE"
+                " SET doc = excluded.doc, updated_at = excluded.updated_at",
+                (customer_id, json.dumps(doc), iso(utcnow())),
+            )
+
+        return await self._backend.apply_once(event.get_id(), write)

@@ -1,0 +1,150 @@
+"""The governance gateway's side of network signals: a SIM swap puts the customer on fraud hold.
+
+The gateway subscribes to the bus (rather than being called by the orchestrator) so the hold
+needs no extra credential or endpoint, works unchanged when the gateway runs as its own
+service on NATS, and is re-applied after a gateway restart from the durable consumer. Each
+signal event is applied once: its id is committed in the same transaction as the audit record
+and the hold, then the in-memory mirror the gateway reads per call is updated. Every accepted
+and every refused signal also becomes an audit record, so the trail shows them all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from cloudevents.core.v1.event import CloudEvent
+
+from orchestrator.governance.gateway import Gateway
+from orchestrator.governance.policy import Decision, PolicyEngine, PolicyRequest
+from orchestrator.governance.redact import redact
+from orchestrator.governance.state import GovernanceState
+from orchestrator.governance.upstream import UpstreamUnavailable
+from shared.audit import digest
+from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, kind_of
+from shared.tools import CALL_META_KEY, CallContext
+
+log = logging.getLogger("switchboard.signals")
+
+DURABLE = "gateway-signals"
+SIGNAL_POLICY = "network-signal"
+APPLIED = "INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?)"
+
+
+class HoldExplainingPolicy:
+    """Wraps the policy engine so a denial of a customer on fraud hold says why the hold is on
+    (for a network signal: its id), which lands in the audit record of that denial."""
+
+    def __init__(self, inner: PolicyEngine, state: GovernanceState) -> None:
+        self._inner = inner
+        self._state = state
+
+    def decide(self, request: PolicyRequest) -> Decision:
+        decision = self._inner.decide(request)
+        if decision.allowed or not request.fraud_hold:
+            return decision
+        hold = self._state.fraud_holds.get(request.customer_id)
+        if hold is None:
+            return decision
+        return replace(decision, reason=f"{decision.reason}; fraud hold: {hold['reason']}")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class SignalEnforcer:
+    """The bus handler; raising makes the bus deliver the event again (identity down, say)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gw = gateway
+
+    async def __call__(self, event: CloudEvent) -> None:
+        kind = kind_of(event)
+        if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
+            return
+        async with self._gw.store.conn.execute(
+            "SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),)
+        ) as cur:
+            if await cur.fetchone() is not None:
+                return
+        data: dict[str, Any] = event.get_data() or {}
+        if kind == SIGNAL_REFUSED:
+            reason = f"network signal refused ({data.get('code')}): {data.get('reason')}"
+            await self._record(event, "deny", reason, data)
+            return
+        customer_id = await self._customer(data)
+        if customer_id is None:
+            await self._record(event, "deny", f"network signal {data.get('signal_id')} names no customer of ours", data)
+            return
+        if kind != SIM_SWAPPED:
+            reason = f"network signal {data.get('signal_id')} accepted: {kind} ({data.get('camara_type')})"
+            await self._record(event, "allow", reason, data, customer_id=customer_id)
+            return
+        reason = f"SIM swap reported by network signal {data.get('signal_id')} at {data.get('occurred_at')}"
+        by = f"signal:{data.get('signal_id')}"
+        await self._record(
+            event,
+            "allow",
+            f"fraud hold set on {customer_id}: {reason}",
+            data,
+            customer_id=customer_id,
+            tool="governance.fraud-hold",
+            also=GovernanceState.hold_statements(customer_id, reason, by, True),
+        )
+        self._gw.state.fraud_holds[customer_id] = {
+            "reason": reason,
+            "set_by": by,
+            "set_at": time.time(),
+            "signal_id": data.get("signal_id"),
+        }
+
+    async def _customer(self, data: dict[str, Any]) -> str | None:
+        link = self._gw.links.get("identity")
+        if link is None or not data.get("msisdn"):
+            return None
+        meta = {
+            CALL_META_KEY: CallContext(
+                agent="gateway", conversation_id=f"signal-{data.get('signal_id')}", audit_id="network-signal"
+            ).model_dump(mode="json")
+        }
+        try:
+            result = await link.call("resolve_customer", {"hint": data["msisdn"]}, meta)
+        except UpstreamUnavailable as exc:
+            raise RuntimeError(f"identity is not answering, the signal waits: {exc.detail}") from exc
+        if result.is_error or not isinstance(result.structured_content, dict):
+            return None
+        found = result.structured_content.get("customer_id")
+        return found if isinstance(found, str) else None
+
+    async def _record(
+        self,
+        event: CloudEvent,
+        decision: str,
+        reason: str,
+        data: dict[str, Any],
+        *,
+        customer_id: str | None = None,
+        tool: str = "signals.ingest",
+        also: tuple[tuple[str, tuple[Any, ...]], ...] = (),
+    ) -> None:
+        arguments = {k: v for k, v in data.items() if v is not None}
+        await self._gw.store.append(
+            kind="decision",
+            decision=decision,
+            agent=f"signal:{data.get('signal_id') or 'unverified'}",
+            tool=tool,
+            conversation_id=f"signal-{data.get('signal_id')}" if data.get("signal_id") else None,
+            customer_id=customer_id,
+            arguments=redact(arguments),
+            arguments_digest=digest(arguments),
+            raw_arguments=arguments if customer_id else None,
+            policy_ids=[SIGNAL_POLICY],
+            reason=reason,
+            also=(*also, (APPLIED, (event.get_id(), time.time()))),
+        )
+
+
+async def start_enforcement(bus: EventBus, gateway: Gateway) -> Subscription:
+    return await bus.subscribe(DURABLE, SignalEnforcer(gateway))

@@ -1,0 +1,211 @@
+"""Rule-driven proactive reactions to network signals, acting through the governance gateway.
+
+Reactions act as the ``reactions`` agent with an auth context the identity system issues only
+for a customer named by a recent signal it recorded (AAL0, method ``network-signal``), so the
+same policies hold as for any specialist: consent for the purpose, no marketing while a
+support case is open, every call audited. A rule's actions are idempotent (their keys derive
+from the signal's event id), so a redelivered event never opens a second ticket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+import httpx2
+from cloudevents.core.v1.event import CloudEvent
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from shared import events as ev
+from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerRef
+
+log = logging.getLogger("switchboard.reactions")
+
+AGENT = "reactions"
+DURABLE = "orchestrator-reactions"
+MAX_ATTEMPTS = 20
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reactions (
+    event_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    action TEXT NOT NULL,
+    signal_id TEXT,
+    customer_id TEXT,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    audit_id TEXT,
+    at REAL NOT NULL,
+    PRIMARY KEY (event_id, action)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    tool: str
+    arguments: Callable[[dict[str, Any], CustomerRef, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    when: Callable[[dict[str, Any]], bool]
+    actions: tuple[Action, ...]
+
+
+def _ticket(data: dict[str, Any], customer: CustomerRef, key: str) -> dict[str, Any]:
+    return {
+        "email": customer.keys.email,
+        "category": "network",
+        "summary": f"Device lost connectivity (network signal {data['signal_id']} at {data['occurred_at']}); "
+        "opened proactively",
+        "priority": "high",
+        "idempotency_key": f"{key}-ticket",
+    }
+
+
+def _outage_notice(data: dict[str, Any], customer: CustomerRef, key: str) -> dict[str, Any]:
+    return {
+        "email": customer.keys.email,
+        "channel": "email",
+        "text": "We can see your phone lost its connection to our network. We've opened a ticket and are "
+        "looking into it; you don't need to call us. We'll update you when it's fixed.",
+        "idempotency_key": f"{key}-notice",
+    }
+
+
+def _roaming_offer(data: dict[str, Any], customer: CustomerRef, key: str) -> dict[str, Any]:
+    offer = {"offer_id": "ROAM-DAY-PASS", "channel": "sms", "idempotency_key": f"{key}-offer"}
+    return {"email": customer.keys.email, **offer}
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "connectivity-outage",
+        ev.CONNECTIVITY_CHANGED,
+        lambda d: d.get("connectivity") == "NOT_CONNECTED",
+        (
+            Action("open-ticket", "support.open_ticket", _ticket),
+            Action("notify", "crm.send_service_message", _outage_notice),
+        ),
+    ),
+    # Marketing, so policy sends it only with marketing consent and no open support case.
+    Rule(
+        "roaming-day-pass-offer",
+        ev.ROAMING_CHANGED,
+        lambda d: d.get("roaming") is True,
+        (Action("offer", "crm.send_offer", _roaming_offer),),
+    ),
+)
+
+
+class Reactions:
+    """The bus handler that runs matching rules; outcomes go to the ``reactions`` table."""
+
+    def __init__(self, conn: aiosqlite.Connection, gateway_mcp_url: str, token: str, rules: tuple[Rule, ...] = RULES):
+        self._conn = conn
+        self._url = gateway_mcp_url
+        self._token = token
+        self._rules = rules
+        self._attempts: dict[str, int] = {}
+
+    @classmethod
+    async def open(cls, conn: aiosqlite.Connection, gateway_mcp_url: str, token: str) -> Reactions:
+        await conn.executescript(SCHEMA)
+        await conn.commit()
+        return cls(conn, gateway_mcp_url, token)
+
+    async def __call__(self, event: CloudEvent) -> None:
+        kind = ev.kind_of(event)
+        data: dict[str, Any] = event.get_data() or {}
+        rules = [r for r in self._rules if r.kind == kind and r.when(data)]
+        if not rules:
+            return
+        done = await self._done(event.get_id())
+        pending = [(r, a) for r in rules for a in r.actions if a.name not in done]
+        if not pending:
+            return
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {self._token}"}, timeout=10)
+        async with http, Client(streamable_http_client(self._url, http_client=http)) as client:
+            conversation_id = f"signal-{data.get('signal_id')}"
+            envelope = ContextEnvelope(conversation_id=conversation_id, channel="api", handoff_reason="network signal")
+            granted = await self._call(
+                client,
+                envelope,
+                "identity.issue_signal_context",
+                {
+                    "signal_id": data.get("signal_id"),
+                    "conversation_id": conversation_id,
+                },
+            )
+            if granted.get("error"):
+                self._retry_or_give_up(event, granted["error"])
+                return
+            customer = CustomerRef.model_validate(granted["customer"])
+            envelope = envelope.model_copy(update={"customer": customer, "auth_context": granted["auth_context"]})
+            for rule, action in pending:
+                arguments = action.arguments(data, customer, event.get_id())
+                result = await self._call(client, envelope, action.tool, arguments)
+                outcome = "error" if result.get("error") else "ok"
+                if result.get("denied"):
+                    outcome = "denied"
+                await self._record(event, rule, action, data, customer.customer_id, outcome, result)
+        self._attempts.pop(event.get_id(), None)
+
+    async def _call(self, client: Client, envelope: ContextEnvelope, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        result = await client.call_tool(tool, args, meta={ENVELOPE_META_KEY: envelope.model_dump_json()})
+        audit_id = (result.meta or {}).get("switchboard/audit_id")
+        if result.is_error:
+            text = " ".join(getattr(c, "text", "") for c in result.content)
+            return {"error": text, "denied": text.startswith("DENIED"), "audit_id": audit_id}
+        return {**(result.structured_content or {}), "audit_id": audit_id}
+
+    def _retry_or_give_up(self, event: CloudEvent, error: str) -> None:
+        # The identity system may not have recorded the signal yet (it reads the same bus):
+        # raise so the bus redelivers, but not forever for a number that is not ours.
+        attempts = self._attempts[event.get_id()] = self._attempts.get(event.get_id(), 0) + 1
+        if "was received" in error and attempts < MAX_ATTEMPTS:
+            raise RuntimeError(f"no signal context yet for {event.get_id()}: {error}")
+        log.warning("giving up on reactions to %s: %s", event.get_id(), error)
+        self._attempts.pop(event.get_id(), None)
+
+    async def _done(self, event_id: str) -> set[str]:
+        async with self._conn.execute(
+            "SELECT action FROM reactions WHERE event_id = ? AND outcome != 'error'", (event_id,)
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    async def _record(
+        self,
+        event: CloudEvent,
+        rule: Rule,
+        action: Action,
+        data: dict[str, Any],
+        customer_id: str,
+        outcome: str,
+        result: dict[str, Any],
+    ) -> None:
+        await self._conn.execute(
+            "INSERT OR REPLACE INTO reactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.get_id(),
+                rule.id,
+                action.name,
+                data.get("signal_id"),
+                customer_id,
+                outcome,
+                json.dumps({k: v for k, v in result.items() if k != "audit_id"}),
+                result.get("audit_id"),
+                time.time(),
+            ),
+        )
+        await self._conn.commit()
