@@ -7,6 +7,7 @@ temporary SQLite file, then times ``verify_audit`` over it. Usage:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import tempfile
@@ -65,6 +66,7 @@ def main(n: int) -> int:
         elapsed = time.perf_counter() - started
     assert report.intact and report.count == n, report
     rate = n / elapsed
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"audit verify: {n} records in {elapsed:.3f} s = {rate:,.0f} records/s")
     print(f"  target >= {TARGET_PER_SECOND:,} records/s   {'ok' if rate >= TARGET_PER_SECOND else 'MISSED'}")
     return 0 if rate >= TARGET_PER_SECOND else 1

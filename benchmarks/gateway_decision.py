@@ -1,17 +1,26 @@
 """How long the governance gateway takes to decide one tool call, without the network.
 
-Measures ``Gateway.authorize``: envelope parsing, auth-context verification, customer
-binding, the Cedar decision and the durable (committed) audit write, on a temporary SQLite
-file. Usage: ``python benchmarks/gateway_decision.py [calls]``.
+Two figures, each against the target the governance issue sets:
+- the Cedar policy decision alone (``PolicyEngine.decide`` with a full call context):
+  p50 <= 0.2 ms, p99 <= 1 ms;
+- the full gateway check (``Gateway.authorize``: envelope parsing, auth-context signature,
+  customer binding, rate limit, kill switch, policy, and the *committed* audit record on a
+  SQLite file in WAL mode): p50 <= 1 ms, p99 <= 10 ms.
+
+The customer facts policy reads (consent, open cases) come from an in-memory double here:
+over the network they are one MCP round trip to the consent registry, measured by
+``benchmarks/refund_turn.py``. Usage: ``python benchmarks/gateway_decision.py [calls]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from mcp_types import Tool, ToolAnnotations
@@ -20,12 +29,14 @@ from orchestrator.governance.audit_store import AuditStore
 from orchestrator.governance.catalog import Catalog
 from orchestrator.governance.gateway import Gateway
 from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
+from orchestrator.governance.ratelimit import RateLimiter
 from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.settings import AGENTS
-from shared.tools import SUBJECT_META_KEY
+from shared.tools import PURPOSES, SUBJECT_META_KEY
 
-TARGET_P50_MS, TARGET_P99_MS = 1.0, 10.0
+POLICY_P50_MS, POLICY_P99_MS = 0.2, 1.0
+CHECK_P50_MS, CHECK_P99_MS = 1.0, 10.0
 KEYS = CustomerKeys(
     customer_id="CUST-00001", email="ana@example.com", msisdn="+15550100123", account_number="ACC-1234567"
 )
@@ -36,6 +47,16 @@ ARGS = {
     "reason": "duplicate",
     "idempotency_key": "k-1",
 }
+
+
+class _Facts:
+    """Every purpose consented, no open case: the allow path, which writes the longest record."""
+
+    async def consent_purposes(self, customer_id: str, conversation_id: str) -> frozenset[str]:
+        return frozenset(PURPOSES)
+
+    async def open_support_cases(self, email: str, conversation_id: str) -> int:
+        return 0
 
 
 def _tool(name: str, subject: str | None, read_only: bool) -> Tool:
@@ -53,17 +74,38 @@ def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
     return statistics.median(samples_ms), cuts[98]
 
 
-async def main(calls: int) -> int:
-    private = generate_private_key_pem()
-    policy = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
-    catalog = Catalog(AGENTS, policy)
-    catalog.set_system(
-        "payments", [_tool("issue_refund", "account_number", False), _tool("list_charges", "account_number", True)]
+def _line(label: str, value: float, target: float) -> str:
+    return f"  {label} {value:7.3f} ms   target <= {target:g} ms   {'ok' if value <= target else 'MISSED'}"
+
+
+def bench_policy(policy: CedarPolicyEngine, calls: int) -> list[float]:
+    request = PolicyRequest(
+        agent="payment",
+        tool="payments.issue_refund",
+        conversation_id="conv-1",
+        channel="chat",
+        customer_scoped=True,
+        customer_verified=True,
+        assurance="AAL2",
+        customer_id=KEYS.customer_id,
+        consent_purposes=tuple(PURPOSES),
+        amount=Decimal("12.5000"),
+        hour_utc=9,
     )
-    catalog.set_system("billing", [_tool("list_plans", None, True), _tool("list_invoices", "msisdn", True)])
+    for _ in range(200):
+        assert policy.decide(request).allowed
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        policy.decide(request)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def bench_gateway(policy: CedarPolicyEngine, catalog: Catalog, calls: int) -> list[float]:
+    private = generate_private_key_pem()
     token = AuthContextSigner(private).issue(KEYS, method="otp-sms", assurance="AAL2")
     meta = {"switchboard/envelope": ContextEnvelope(conversation_id="conv-1", auth_context=token).model_dump_json()}
-
     with tempfile.TemporaryDirectory() as tmp:
         store = await AuditStore.open(Path(tmp) / "audit.db")
         gateway = Gateway(
@@ -72,6 +114,8 @@ async def main(calls: int) -> int:
             verifier=AuthContextVerifier(public_pem_from_private(private)),
             store=store,
             links={},
+            facts=_Facts(),
+            limiter=RateLimiter(limit=10**9, window_seconds=60.0),
         )
         try:
             for _ in range(200):
@@ -81,31 +125,32 @@ async def main(calls: int) -> int:
                 started = time.perf_counter()
                 verdict = await gateway.authorize("payment", "payments.issue_refund", ARGS, meta)
                 samples.append((time.perf_counter() - started) * 1000)
-                assert verdict.allowed
+                assert verdict.allowed, verdict.record.reason
         finally:
             await store.close()
+    return samples
 
-    policy_samples = []
-    request = PolicyRequest(
-        agent="payment",
-        tool="payments.issue_refund",
-        customer_scoped=True,
-        customer_verified=True,
-        assurance="AAL2",
-        customer_id=KEYS.customer_id,
+
+async def main(calls: int) -> int:
+    policy = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
+    catalog = Catalog(AGENTS, policy)
+    catalog.set_system(
+        "payments", [_tool("issue_refund", "account_number", False), _tool("list_charges", "account_number", True)]
     )
-    for _ in range(calls):
-        started = time.perf_counter()
-        policy.decide(request)
-        policy_samples.append((time.perf_counter() - started) * 1000)
+    catalog.set_system("billing", [_tool("list_plans", None, True), _tool("list_invoices", "msisdn", True)])
 
-    p50, p99 = _percentiles(samples)
-    c50, c99 = _percentiles(policy_samples)
-    print(f"gateway decision (auth context + policy + durable audit write), {calls} calls")
-    print(f"  p50 {p50:7.3f} ms   target <= {TARGET_P50_MS:g} ms   {'ok' if p50 <= TARGET_P50_MS else 'MISSED'}")
-    print(f"  p99 {p99:7.3f} ms   target <= {TARGET_P99_MS:g} ms   {'ok' if p99 <= TARGET_P99_MS else 'MISSED'}")
-    print(f"  of which the Cedar decision alone: p50 {c50:.3f} ms, p99 {c99:.3f} ms")
-    return 0 if p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS else 1
+    # Wall-clock percentiles: on a machine busy with other work the p99 mostly measures the scheduler.
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    p50, p99 = _percentiles(bench_policy(policy, calls))
+    print(f"policy decision alone (Cedar, full call context), {calls} decisions")
+    print(_line("p50", p50, POLICY_P50_MS))
+    print(_line("p99", p99, POLICY_P99_MS))
+    g50, g99 = _percentiles(await bench_gateway(policy, catalog, calls))
+    print(f"full gateway check with durable audit write, {calls} calls")
+    print(_line("p50", g50, CHECK_P50_MS))
+    print(_line("p99", g99, CHECK_P99_MS))
+    met = p50 <= POLICY_P50_MS and p99 <= POLICY_P99_MS and g50 <= CHECK_P50_MS and g99 <= CHECK_P99_MS
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

@@ -31,6 +31,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if report.intact:
         checked = f"; {report.reason}" if report.reason else ""
         print(f"intact: {report.count} records, hash chain verified{checked}")
+        if public is None:
+            print("warning: no checkpoint key in secrets.json, so a cut-off tail cannot be detected", file=sys.stderr)
+        elif report.count and report.reason.startswith("0 "):
+            print(
+                "warning: no signed checkpoint yet (one is written every 256 records and at shutdown), "
+                "so a cut-off tail cannot be detected yet",
+                file=sys.stderr,
+            )
         return 0
     print(f"BROKEN at record {report.first_broken_seq}: {report.reason} ({report.count} records verified before it)")
     return 1

@@ -1,4 +1,4 @@
-"""Staff commands against a running gateway's governance API (approvals, kill switch, policy modes, holds).
+"""Staff commands against a running gateway's governance API (approvals, kill switch, policy modes, holds, erasure).
 
 Each command authenticates as a staff account from the data directory's secrets (one per role
 by default) or as ``--staff NAME``; the gateway records who did what.
@@ -79,6 +79,10 @@ def cmd_fraud_hold(args: argparse.Namespace) -> int:
     return _call(args, "compliance", "DELETE", f"/fraud-holds/{args.customer}")
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    return _call(args, "compliance", "POST", f"/customers/{args.customer}/erase")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     add_common(p)
     p.add_argument("--gateway-url", help="the gateway's base URL (default: the embedded layout's)")
@@ -117,3 +121,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--reason", default="set by staff", help="why (recorded in the audit log)")
     _common(f)
     f.set_defaults(func=cmd_fraud_hold)
+
+    e = sub.add_parser(
+        "erase-customer",
+        help="erase one customer's raw tool-call values from the audit log (the hash chain stays intact)",
+    )
+    e.add_argument("customer", help="unified customer id, e.g. CUST-00042")
+    _common(e)
+    e.set_defaults(func=cmd_erase)

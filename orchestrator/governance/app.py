@@ -28,6 +28,7 @@ from starlette.routing import Route
 from orchestrator.governance.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
 from orchestrator.governance.approval_flow import ApprovalDesk
 from orchestrator.governance.approvals import ApprovalStore
+from orchestrator.governance.audit_api import build_audit_routes
 from orchestrator.governance.audit_store import AuditStore
 from orchestrator.governance.catalog import Catalog
 from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
@@ -38,8 +39,10 @@ from orchestrator.governance.ratelimit import RateLimiter
 from orchestrator.governance.staff_api import build_staff_routes
 from orchestrator.governance.state import GovernanceState
 from orchestrator.governance.upstream import UpstreamLink
+from orchestrator.signals.enforcement import HoldExplainingPolicy, start_enforcement
 from shared.authcontext import AuthContextVerifier
 from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.events import EventBus
 from shared.settings import MCP_PATH
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ def build_gateway_app(
     max_approvals_per_conversation: int = 3,
     calls_per_minute: int = 120,
     clock: Callable[[], float] = time.time,
+    bus: EventBus | None = None,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -167,7 +171,7 @@ def build_gateway_app(
             for policy_id, mode in governance.policy_modes.items():
                 if policy_id in policy.modes():
                     policy.set_mode(policy_id, mode)
-            approvals = await ApprovalStore.open(store.conn, store.lock)
+            approvals = await ApprovalStore.open(store)
             async with asyncio.TaskGroup() as tasks:
                 for link in links.values():
                     tasks.create_task(link.run(), name=f"upstream:{link.system}")
@@ -175,7 +179,7 @@ def build_gateway_app(
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
                 gw = Gateway(
                     catalog=catalog,
-                    policy=policy,
+                    policy=HoldExplainingPolicy(policy, governance),
                     verifier=verifier,
                     store=store,
                     links=links,
@@ -195,6 +199,8 @@ def build_gateway_app(
                 )
                 gw.desk = desk
                 state["gateway"], state["desk"] = gw, desk
+                # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
+                signals = await start_enforcement(bus, gw) if bus is not None else None
                 await desk.resume()
                 notifier = tasks.create_task(desk.run(), name="approval-desk")
                 try:
@@ -202,6 +208,8 @@ def build_gateway_app(
                         yield
                 finally:
                     notifier.cancel()
+                    if signals is not None:
+                        await signals.stop()
                     for link in links.values():
                         link.close()
         finally:
@@ -231,6 +239,9 @@ def build_gateway_app(
         return state["gateway"], state["desk"]
 
     staff_routes = build_staff_routes(holder, staff_tokens or {}, agent_tokens)
+    staff_routes += build_audit_routes(  # compliance reads: traces, chain status, explain, export
+        holder, staff_tokens or {}, agent_tokens, audit_db=audit_db, checkpoint_private_pem=checkpoint_private_pem
+    )
     return Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *staff_routes, *mcp_app.routes],
         middleware=[

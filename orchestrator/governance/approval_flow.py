@@ -190,6 +190,7 @@ class ApprovalDesk:
             )
         if approval.expires_at <= self.clock():
             await self._record_decision(approval, EXPIRED, None, None, "rejected", f"approval {approval.id} expired")
+            await self._refusal(approval, staff, f"{verb} refused: approval {approval.id} had expired")
             self.wake.set()
             raise ApprovalGone(
                 f"approval {approval.id} expired before it was decided; nothing was done",
@@ -232,7 +233,17 @@ class ApprovalDesk:
         """Run an approved call; the same idempotency key makes a second run answer the first result."""
         gateway = self.gateway
         if digest(approval.arguments) != approval.arguments_digest:
-            await gateway.store.run((finish(approval.id, FAILED, None, "arguments do not match their digest"),))
+            # Changed at rest after a human saw them: run nothing, and say so in the log.
+            reason = f"approval {approval.id}: the stored arguments no longer match the approved digest; not run"
+            await gateway.store.append(
+                kind="decision",
+                decision="deny",
+                policy_ids=["approval-binding"],
+                reason=reason,
+                approver=approval.decided_by,
+                also=(finish(approval.id, FAILED, None, "arguments do not match their digest"),),
+                **_fields(approval),
+            )
             self.wake.set()
             return
         meta = {ENVELOPE_META_KEY: approval.envelope}

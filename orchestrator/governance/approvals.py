@@ -9,13 +9,15 @@ two approvers press the button together, and a decided approval can never be dec
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
+
+if TYPE_CHECKING:
+    from orchestrator.governance.audit_store import AuditStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -150,19 +152,16 @@ def finish(approval_id: str, new: str, result: dict[str, Any] | None, outcome: s
 
 
 class ApprovalStore:
-    """Reads approvals; writes go through the audit store's transactions (see ``transition``)."""
+    """Reads approvals; every write goes through the audit store's writer (see ``transition``)."""
 
-    def __init__(self, conn: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        self._conn = conn
-        # The audit store's lock: one transaction at a time on the shared connection.
-        self._lock = lock
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+        self._conn = store.conn
 
     @classmethod
-    async def open(cls, conn: aiosqlite.Connection, lock: asyncio.Lock) -> ApprovalStore:
-        async with lock:
-            await conn.executescript(SCHEMA)
-            await conn.commit()
-        return cls(conn, lock)
+    async def open(cls, store: AuditStore) -> ApprovalStore:
+        store.create(SCHEMA)
+        return cls(store)
 
     async def get(self, approval_id: str) -> Approval | None:
         async with self._conn.execute(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)) as cur:
@@ -202,19 +201,11 @@ class ApprovalStore:
         return await self.list(status, limit=10_000)
 
     async def mark_notified(self, approval_id: str, status: str) -> None:
-        async with self._lock:
-            await self._conn.execute(
-                "UPDATE approvals SET notified = 1 WHERE id = ? AND status = ?", (approval_id, status)
-            )
-            await self._conn.commit()
+        sql = "UPDATE approvals SET notified = 1 WHERE id = ? AND status = ?"
+        await self._store.run(((sql, (approval_id, status)),))
 
     async def erase_customer(self, customer_id: str) -> None:
         """Drop the raw arguments of a customer's decided approvals (digests stay)."""
         finals = ", ".join(f"'{s}'" for s in FINAL)
-        async with self._lock:
-            await self._conn.execute(
-                "UPDATE approvals SET arguments = '{}', envelope = ''"
-                f" WHERE customer_id = ? AND status IN ({finals})",
-                (customer_id,),
-            )
-            await self._conn.commit()
+        sql = f"UPDATE approvals SET arguments = '{{}}', envelope = '' WHERE customer_id = ? AND status IN ({finals})"
+        await self._store.run(((sql, (customer_id,)),))

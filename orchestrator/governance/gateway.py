@@ -31,11 +31,13 @@ from orchestrator.governance.upstream import UpstreamLink, UpstreamUnavailable
 if TYPE_CHECKING:
     from orchestrator.governance.approval_flow import ApprovalDesk
     from orchestrator.governance.approvals import Approval
+from shared import telemetry
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
 from shared.tools import CALL_META_KEY, CallContext, split_catalog_name
+from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
 
@@ -333,15 +335,24 @@ class Gateway:
             agent=agent,
             conversation_id=envelope.conversation_id,
             customer_id=claims.sub if claims else None,
-            traceparent=envelope.trace.child().traceparent,
+            traceparent=(telemetry.trace_context() or envelope.trace.child()).traceparent,
             audit_id=record.id,
         )
-        return Verdict(True, record, tool, upstream_meta={CALL_META_KEY: call_context.model_dump(mode="json")})
+        # The W3C keys let the MCP server join the trace; with tracing on the client overwrites them.
+        upstream_meta = {CALL_META_KEY: call_context.model_dump(mode="json"), TRACEPARENT: call_context.traceparent}
+        return Verdict(True, record, tool, upstream_meta=upstream_meta)
 
     async def call_tool(
         self, agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any] | None
     ) -> CallToolResult:
-        verdict = await self.authorize(agent, name, arguments, meta)
+        with telemetry.span("governance.decide") as span:
+            try:
+                verdict = await self.authorize(agent, name, arguments, meta)
+            except Exception as exc:
+                await self._record_failure(agent, name, exc)
+                raise
+            if span is not None:
+                telemetry.set_attributes(span, _decision_attributes(verdict.record))
         if verdict.result is not None:
             return verdict.result
         return await self.forward(verdict, dict(arguments or {}))
@@ -352,8 +363,11 @@ class Gateway:
         assert tool is not None
         started = time.perf_counter()
         try:
-            result = await self.links[tool.system].call(tool.upstream_name, arguments, verdict.upstream_meta)
-            outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
+            with telemetry.span(f"governance.forward {tool.name}") as span:
+                result = await self.links[tool.system].call(tool.upstream_name, arguments, verdict.upstream_meta)
+                outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
+                if span is not None:
+                    span.set_attributes({"switchboard.system": tool.system, "switchboard.tool.outcome": outcome[:200]})
         except UpstreamUnavailable as exc:
             read_only = tool.facts.read_only
             sentence = unavailable_sentence(tool.system, maybe_sent=exc.maybe_sent, read_only=read_only)
@@ -385,6 +399,13 @@ class Gateway:
         )
         return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
 
+    async def _record_failure(self, agent: str, name: str, exc: Exception) -> None:
+        """Deciding failed (audit store, facts): the call is not made; record that if the store lets us."""
+        try:
+            await self.record_refused(agent, name, f"the gateway failed deciding ({type(exc).__name__}); not sent")
+        except Exception:
+            logger.exception("the deny record for %s could not be written either", name[:_MAX_NAME])
+
     async def record_refused(self, agent: str, name: str, reason: str) -> None:
         """Audit a request refused before it could be decided (oversized, malformed)."""
         await self._deny(_Call(agent, name or "<unreadable>", {}), reason)
@@ -397,6 +418,18 @@ class Gateway:
         except ValueError:
             call.envelope = None
         await self._deny(call, "the caller presented no valid agent token")
+
+
+def _decision_attributes(record: AuditRecord) -> dict[str, Any]:
+    return {
+        telemetry.AGENT_NAME: record.agent,
+        telemetry.TOOL_NAME: record.tool,
+        telemetry.CONVERSATION_ID: record.conversation_id,
+        "switchboard.governance.decision": record.decision,
+        "switchboard.governance.policy_ids": record.policy_ids,
+        "switchboard.governance.reason": record.reason[:200],
+        "switchboard.audit.id": record.id,
+    }
 
 
 def _same_key(kind: str, given: Any, expected: str | None) -> bool:

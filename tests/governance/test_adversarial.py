@@ -78,6 +78,8 @@ async def test_approval_altered_at_rest_fails_closed(env: Env) -> None:
         db.execute("UPDATE approvals SET arguments = ? WHERE id = ?", (tampered, approval_id))
     approved = await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {})
     assert approved.json()["status"] == "failed"
+    assert _last(env).decision == "deny" and _last(env).policy_ids == ["approval-binding"]
+    assert "no longer match the approved digest" in _last(env).reason
     _nothing_upstream(env)
 
 
@@ -87,7 +89,9 @@ async def test_expired_approval_fails_closed(tmp_path: Path, identity_key: bytes
         late = await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {})
         assert late.status_code == 410
         assert (await env.staff("alice", "GET", f"/approvals/{approval_id}")).json()["status"] == "expired"
-        assert _last(env).decision == "rejected" and "expired" in _last(env).reason
+        expiry, refusal = read_audit(env.audit_db)[-2:]
+        assert expiry.decision == "rejected" and "expired" in expiry.reason
+        assert refusal.decision == "deny" and refusal.approver == "alice" and "had expired" in refusal.reason
         _nothing_upstream(env)
 
 
@@ -205,13 +209,31 @@ async def test_policy_engine_failure_fails_closed(env: Env, monkeypatch: pytest.
 async def test_audit_store_failure_fails_closed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     from orchestrator.governance.audit_store import AuditStore
 
-    async def broken(self, **fields):
-        raise OSError("disk full")
+    real = AuditStore.append_now
+    failures = {"left": 1}
 
-    monkeypatch.setattr(AuditStore, "append", broken)
+    def failing_once(self, **fields):
+        # The allow record cannot be written (disk full for a moment): nothing may go upstream.
+        if fields.get("decision") == "allow" and failures["left"]:
+            failures["left"] -= 1
+            raise OSError("disk full")
+        return real(self, **fields)
+
+    monkeypatch.setattr(AuditStore, "append_now", failing_once)
     async with env.agent("payment") as agent:
         result = await agent.call_tool("payments.issue_refund", REFUND, meta=_meta(env))
-    assert result.is_error and text_of(result).startswith("DENIED") and "could not decide or record" in text_of(result)
+        assert result.is_error and "could not decide or record" in text_of(result)
+        assert _last(env).decision == "deny" and "failed deciding (OSError)" in _last(env).reason
+        _nothing_upstream(env)
+
+        def always_failing(self, **fields):
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(AuditStore, "append_now", always_failing)
+        before = len(read_audit(env.audit_db, limit=10_000))
+        result = await agent.call_tool("payments.issue_refund", REFUND, meta=_meta(env))
+        assert result.is_error and text_of(result).startswith("DENIED")
+    assert len(read_audit(env.audit_db, limit=10_000)) == before  # nothing could be recorded, so nothing was sent
     _nothing_upstream(env)
 
 
@@ -286,3 +308,26 @@ async def test_log_only_mode_shadows_a_policy_and_is_audited(env: Env) -> None:
     assert not result.is_error  # the shadowed policy no longer holds the call ...
     decision = [r for r in read_audit(env.audit_db) if r.kind == "decision"][-1]
     assert "would have answered approval" in decision.reason  # ... but says what it would have done
+
+
+async def test_erasing_a_customer_through_the_staff_api_keeps_the_chain(env: Env) -> None:
+    from orchestrator.governance import verify_audit
+
+    async with env.agent("payment") as agent:
+        done = await agent.call_tool("payments.issue_refund", REFUND, meta=_meta(env))
+        assert not done.is_error
+    approval_id = await _hold(env)
+    await env.staff("alice", "POST", f"/approvals/{approval_id}/reject", {"note": "no"})
+
+    refused = await env.staff("alice", "POST", f"/customers/{ANA.customer_id}/erase")
+    assert refused.status_code == 403
+    erased = await env.staff("carol", "POST", f"/customers/{ANA.customer_id}/erase")
+    assert erased.status_code == 200 and erased.json()["records_erased"] >= 2, erased.text
+    assert _last(env).tool == "governance.erase-customer" and _last(env).agent == "staff:carol"
+    with closing(sqlite3.connect(env.audit_db)) as db:
+        assert db.execute("SELECT COUNT(*) FROM audit_raw WHERE customer_id = ?", (ANA.customer_id,)).fetchone()[0] == 0
+        (arguments,) = db.execute("SELECT arguments FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+    assert arguments == "{}"
+    # The redacted arguments and their digests stay in the chain, which still verifies.
+    assert any(r.arguments.get("charge_id") == REFUND["charge_id"] for r in read_audit(env.audit_db))
+    assert verify_audit(env.audit_db).intact

@@ -1,0 +1,79 @@
+"""``switchboard audit verify`` as an auditor runs it: "intact" with the count, or the first broken record."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from orchestrator.governance.audit_store import AuditStore
+from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from orchestrator.governance.redact import redact
+from shared.audit import digest
+from shared.secrets import Secrets
+
+
+def switchboard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def _log(data_dir: Path, n: int, *, signed: bool = True) -> None:
+    secrets = Secrets.load_or_create(data_dir)
+    writer = CheckpointWriter(data_dir / CHECKPOINTS_FILE, secrets.audit_private_pem) if signed else None
+    store = await AuditStore.open(data_dir / "audit.db", checkpoints=writer, checkpoint_every=4)
+    try:
+        for i in range(n):
+            args = {"account_number": "ACC-1234567", "amount": 10 + i}
+            await store.append(
+                agent="payment",
+                tool="payments.issue_refund",
+                arguments=redact(args),
+                arguments_digest=digest(args),
+                decision="allow",
+                policy_ids=["grant.payment.payments-system"],
+            )
+    finally:
+        await store.close()
+
+
+def _tamper(src: Path, dst: Path, *statements: str) -> Path:
+    shutil.copytree(src, dst)
+    with closing(sqlite3.connect(dst / "audit.db", isolation_level=None)) as db:
+        for sql in statements:
+            db.execute(sql)
+    return dst
+
+
+async def test_verify_reports_intact_changed_and_truncated(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    await _log(data, 10)
+    ok = switchboard("audit", "verify", "--data-dir", str(data))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("intact: 10 records") and "3 signed checkpoints match" in ok.stdout, ok.stdout
+
+    changed = _tamper(
+        data,
+        tmp_path / "changed",
+        "DROP TRIGGER audit_no_update",
+        "UPDATE audit SET reason = 'nothing to see' WHERE seq = 5",
+    )
+    broken = switchboard("audit", "verify", "--data-dir", str(changed))
+    assert broken.returncode == 1
+    assert broken.stdout.startswith("BROKEN at record 5: record content changed (4 records verified"), broken.stdout
+
+    cut = _tamper(data, tmp_path / "cut", "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE seq > 7")
+    truncated = switchboard("audit", "verify", "--data-dir", str(cut))
+    assert truncated.returncode == 1
+    assert truncated.stdout.startswith("BROKEN at record 8:") and "cut off the end" in truncated.stdout
+
+
+async def test_verify_warns_when_no_checkpoint_vouches_for_the_tail(tmp_path: Path) -> None:
+    await _log(tmp_path, 3, signed=False)
+    done = switchboard("audit", "verify", "--data-dir", str(tmp_path))
+    assert done.returncode == 0 and done.stdout.startswith("intact: 3 records")
+    assert "cut-off tail cannot be detected" in done.stderr
