@@ -1,26 +1,35 @@
 """Durable conversation state: one row of JSON state plus an append-only transcript.
 
-A turn is committed in one SQLite transaction (state and transcript together), so stopping
-every process between any two turns loses nothing and never leaves a half-written turn.
+A turn is committed in one transaction (state and transcript together), so stopping every
+process between any two turns loses nothing and never leaves a half-written turn.
 We measured LangGraph's SQLite checkpointer at ~3.4 ms per turn against ~0.2 ms for this
 single write, and a turn here is a linear step, so the plain store is the better fit.
+
+Every row carries a version. ``load`` remembers it on the state and ``save_turn`` writes only
+if the row still has it, so two replicas handling turns of one conversation at once cannot
+overwrite each other: the later one gets ``ConversationConflict`` and writes nothing.
+SQLite lives here (the embedded default); PostgreSQL is ``orchestrator.storage``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import aiosqlite
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from shared.envelope import CustomerRef
-from shared.errors import NotFound, Unauthenticated
+from shared.errors import NotFound, SwitchboardError, Unauthenticated
+from shared.escalation import HandoffNotes, HumanControl
+from shared.handoff import SpecialistResult
 from shared.sqlite import connect
 
 Role = Literal["customer", "agent", "human", "system"]
@@ -57,6 +66,24 @@ class HandoffEvent(BaseModel):
     brain: str | None = Field(default=None, description="which brain routed this handoff: offline or llm:<model>")
 
 
+class ToolCallEvent(BaseModel):
+    """A governed tool call as the specialist reported it (the gateway's audit has the full record)."""
+
+    at: float
+    agent: str
+    skill: str
+    tool: str
+    decision: str
+    ok: bool
+    detail: str = ""
+    audit_id: str | None = None
+    trace_id: str | None = None
+
+
+MAX_TOOL_CALLS = 100
+"""Tool calls kept in the state row (oldest dropped): the row is rewritten every turn."""
+
+
 class ParkedApproval(BaseModel):
     """A goal waiting for a human approval held by the governance gateway.
 
@@ -85,14 +112,22 @@ class ConversationState(BaseModel):
     pending: Goal | None = Field(default=None, description="goal parked until the customer is verified")
     offer: Goal | None = Field(default=None, description="a handoff offered to the customer, taken on 'yes'")
     parked: ParkedApproval | None = Field(default=None, description="waiting for a human approval")
+    escalated_at: float | None = None
+    escalation: HandoffNotes | None = Field(default=None, description="the hand-off notes of the latest escalation")
+    human: HumanControl | None = Field(
+        default=None, description="a human agent has taken over: customer turns go to them, not the AI"
+    )
     summaries: list[str] = Field(default_factory=list)
     handoffs: list[HandoffEvent] = Field(default_factory=list)
+    tool_calls: list[ToolCallEvent] = Field(default_factory=list, description="the latest governed calls, oldest first")
     llm_usage: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="model calls, tokens and cost so far, per agent ('router' for routing)"
     )
     turns: int = 0
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
+    # The stored row's version when this state was read; not part of the JSON.
+    _version: int = PrivateAttr(default=0)
 
     def verified(self, now: float | None = None) -> bool:
         return bool(self.auth_context and self.auth_expires_at and self.auth_expires_at > (now or time.time()))
@@ -102,14 +137,31 @@ class ConversationState(BaseModel):
         return " | ".join(self.summaries[-6:])
 
 
+class ConversationConflict(SwitchboardError):
+    """Another turn of the same conversation was saved since this one loaded it; nothing was written."""
+
+    code = "conversation_conflict"
+    http_status = 409
+
+
 class ConversationStore(Protocol):
-    """Where conversations live. SQLite for the embedded default."""
+    """Where conversations live: SQLite for the embedded default, PostgreSQL to scale out."""
 
     async def create(self, channel: str) -> tuple[ConversationState, str]: ...
     async def load(self, conversation_id: str) -> ConversationState: ...
     async def authorize(self, conversation_id: str, token: str) -> None: ...
     async def save_turn(self, state: ConversationState, entries: list[TranscriptEntry]) -> None: ...
     async def transcript(self, conversation_id: str) -> list[TranscriptEntry]: ...
+    async def conversations_for_customer(self, customer_id: str) -> list[ConversationState]: ...
+    async def with_status(self, status: str, limit: int = 500) -> list[ConversationState]: ...
+    async def close(self) -> None: ...
+
+
+def conflict(conversation_id: str) -> ConversationConflict:
+    return ConversationConflict(
+        f"conversation {conversation_id} was changed by another turn at the same time",
+        hint="send the message again; the other turn's answer is in the transcript",
+    )
 
 
 def _token_hash(token: str) -> str:
@@ -123,7 +175,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     state TEXT NOT NULL,
     customer_id TEXT,
     status TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS transcript (
     conversation_id TEXT NOT NULL REFERENCES conversations(id),
@@ -132,17 +185,25 @@ CREATE TABLE IF NOT EXISTS transcript (
     PRIMARY KEY (conversation_id, seq)
 );
 CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id);
+CREATE INDEX IF NOT EXISTS conversations_status ON conversations(status, updated_at);
 """
 
 
 class SqliteConversationStore:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        # One connection serves every conversation: a turn's statements must not interleave
+        # with another's, or one's rollback would undo the other's writes.
+        self._write = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteConversationStore:
         conn = await connect(path)
         await conn.executescript(_SCHEMA)
+        async with conn.execute("PRAGMA table_info(conversations)") as cur:
+            columns = {row[1] for row in await cur.fetchall()}
+        if "version" not in columns:  # a data directory written before rows were versioned
+            await conn.execute("ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
         await conn.commit()
         return cls(conn)
 
@@ -153,20 +214,25 @@ class SqliteConversationStore:
         """A new conversation and the secret token its customer uses to reach it."""
         state = ConversationState(conversation_id=f"conv-{uuid.uuid4().hex}", channel=channel)
         token = secrets.token_urlsafe(24)
-        await self._conn.execute(
-            "INSERT INTO conversations (id, token_hash, state, customer_id, status, updated_at)"
-            " VALUES (?, ?, ?, NULL, ?, ?)",
-            (state.conversation_id, _token_hash(token), state.model_dump_json(), state.status, state.updated_at),
-        )
-        await self._conn.commit()
+        async with self._write:
+            await self._conn.execute(
+                "INSERT INTO conversations (id, token_hash, state, customer_id, status, updated_at)"
+                " VALUES (?, ?, ?, NULL, ?, ?)",
+                (state.conversation_id, _token_hash(token), state.model_dump_json(), state.status, state.updated_at),
+            )
+            await self._conn.commit()
         return state, token
 
     async def load(self, conversation_id: str) -> ConversationState:
-        async with self._conn.execute("SELECT state FROM conversations WHERE id = ?", (conversation_id,)) as cur:
+        async with self._conn.execute(
+            "SELECT state, version FROM conversations WHERE id = ?", (conversation_id,)
+        ) as cur:
             row = await cur.fetchone()
         if row is None:
             raise NotFound(f"no conversation {conversation_id!r}", hint="start a new conversation")
-        return ConversationState.model_validate_json(row[0])
+        state = ConversationState.model_validate_json(row[0])
+        state._version = row[1]
+        return state
 
     async def authorize(self, conversation_id: str, token: str) -> None:
         async with self._conn.execute("SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,)) as cur:
@@ -176,21 +242,49 @@ class SqliteConversationStore:
             raise Unauthenticated("unknown conversation or wrong conversation token")
 
     async def save_turn(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
+        """Write the state and append ``entries``, if no other turn saved since ``state`` was loaded."""
         state.updated_at = time.time()
-        async with self._conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM transcript WHERE conversation_id = ?", (state.conversation_id,)
-        ) as cur:
-            (last,) = await cur.fetchone()
-        rows = []
-        for offset, entry in enumerate(entries, start=1):
-            entry.seq = last + offset
-            rows.append((state.conversation_id, entry.seq, entry.model_dump_json()))
+        async with self._write:
+            # Another process writing the same file can make SQLite refuse the write lock at
+            # once instead of waiting on it; the attempt wrote nothing, so it is safe to repeat.
+            for delay in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 0.0):
+                try:
+                    await self._write_turn(state, entries)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or not delay:
+                        raise
+                    await asyncio.sleep(delay)
+        state._version += 1
+
+    async def _write_turn(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
         customer_id = state.customer.customer_id if state.customer else None
         try:
-            await self._conn.execute(
-                "UPDATE conversations SET state = ?, customer_id = ?, status = ?, updated_at = ? WHERE id = ?",
-                (state.model_dump_json(), customer_id, state.status, state.updated_at, state.conversation_id),
+            await self._conn.execute("BEGIN IMMEDIATE")
+            cur = await self._conn.execute(
+                "UPDATE conversations SET state = ?, customer_id = ?, status = ?, updated_at = ?,"
+                " version = version + 1 WHERE id = ? AND version = ?",
+                (
+                    state.model_dump_json(),
+                    customer_id,
+                    state.status,
+                    state.updated_at,
+                    state.conversation_id,
+                    state._version,
+                ),
             )
+            if cur.rowcount != 1:
+                await self._conn.rollback()
+                await self.load(state.conversation_id)  # NotFound when it is gone rather than changed
+                raise conflict(state.conversation_id)
+            async with self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM transcript WHERE conversation_id = ?", (state.conversation_id,)
+            ) as seq_cur:
+                (last,) = await seq_cur.fetchone()
+            rows = []
+            for offset, entry in enumerate(entries, start=1):
+                entry.seq = last + offset
+                rows.append((state.conversation_id, entry.seq, entry.model_dump_json()))
             await self._conn.executemany("INSERT INTO transcript (conversation_id, seq, entry) VALUES (?, ?, ?)", rows)
             await self._conn.commit()
         except BaseException:
@@ -204,12 +298,30 @@ class SqliteConversationStore:
             rows = await cur.fetchall()
         return [TranscriptEntry.model_validate_json(r[0]) for r in rows]
 
+    async def with_status(self, status: str, limit: int = 500) -> list[ConversationState]:
+        """Conversations in one status (e.g. the escalation queue), least recently updated first."""
+        async with self._conn.execute(
+            "SELECT state FROM conversations WHERE status = ? ORDER BY updated_at LIMIT ?", (status, limit)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [ConversationState.model_validate_json(r[0]) for r in rows]
+
     async def conversations_for_customer(self, customer_id: str) -> list[ConversationState]:
         async with self._conn.execute(
             "SELECT state FROM conversations WHERE customer_id = ? ORDER BY updated_at", (customer_id,)
         ) as cur:
             rows = await cur.fetchall()
         return [ConversationState.model_validate_json(r[0]) for r in rows]
+
+
+def add_tool_calls(state: ConversationState, agent: str, result: SpecialistResult, trace_id: str | None) -> None:
+    """Keep what the specialist reports it called, for the human's timeline when the audit is out of reach."""
+    now = time.time()
+    state.tool_calls.extend(
+        ToolCallEvent(at=now, agent=agent, skill=result.skill, trace_id=trace_id, **call.model_dump())
+        for call in result.tool_calls
+    )
+    del state.tool_calls[:-MAX_TOOL_CALLS]
 
 
 def add_usage(state: ConversationState, who: str, usage: dict[str, Any]) -> None:

@@ -23,13 +23,16 @@ from orchestrator.conversations import (
     HandoffEvent,
     ParkedApproval,
     TranscriptEntry,
+    add_tool_calls,
     add_usage,
 )
 from orchestrator.routing import Brain, RouteDecision
 from orchestrator.specialists import SpecialistDirectory
+from shared import telemetry
 from shared.authcontext import peek_claims
 from shared.envelope import ContextEnvelope
 from shared.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
+from shared.escalation import CaseConflict, HandoffNotes, HumanControl
 from shared.handoff import (
     HUMAN_REQUEST_TAG,
     REQUIRES_VERIFIED_IDENTITY_TAG,
@@ -42,6 +45,9 @@ from shared.tracing import TraceContext
 log = logging.getLogger("switchboard.supervisor")
 
 GREETING = "Hi, this is Northwind Mobile. How can I help you today?"
+HUMAN_JOINED = "human-joined"
+HUMAN_LEFT = "human-left"
+"""``skill`` of the system transcript entries that mark a takeover and a hand-back (channels show a notice)."""
 
 _YES = re.compile(r"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright)\b", re.IGNORECASE)
 _NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
@@ -102,24 +108,41 @@ class Supervisor:
                 hint="split it into shorter messages",
             )
         async with self._locks[conversation_id]:
-            state = await self._store.load(conversation_id)
-            trace = TraceContext.new()
-            turn = _Turn(state, trace, channel)
-            turn.entries.append(
-                TranscriptEntry(at=time.time(), role="customer", text=text, channel=channel, trace_id=trace.trace_id)
-            )
-            state.turns += 1
-            state.channel = channel
-            await self._handle(turn, text)
-            await self._store.save_turn(state, turn.entries)
+            with telemetry.span("customer_turn", kind=telemetry.SpanKind.SERVER) as span:
+                state = await self._store.load(conversation_id)
+                # With tracing on, the turn's trace id is the span's: audit records and spans share it.
+                trace = telemetry.trace_context(span) or TraceContext.new()
+                turn = _Turn(state, trace, channel)
+                turn.entries.append(
+                    TranscriptEntry(
+                        at=time.time(), role="customer", text=text, channel=channel, trace_id=trace.trace_id
+                    )
+                )
+                state.turns += 1
+                state.channel = channel
+                await self._handle(turn, text)
+                await self._store.save_turn(state, turn.entries)
+                if span is not None:
+                    telemetry.set_attributes(
+                        span,
+                        {telemetry.CONVERSATION_ID: conversation_id, "switchboard.channel": channel}
+                        | {"switchboard.turn": state.turns, "switchboard.turn.status": turn.status}
+                        | {telemetry.AGENT_NAME: turn.agent, "switchboard.skill": turn.skill},
+                    )
         return turn.outcome()
 
     async def _handle(self, turn: _Turn, text: str) -> None:
         state = turn.state
+        if state.human is not None:
+            await self._to_human(turn, state.human)
+            return
         if state.status == "escalated":
             turn.say(None, None, "A colleague from our team has your case and will reply here shortly.", "escalated")
             return
-        decision = await self._brain.route(text)
+        with telemetry.span("route") as span:
+            decision = await self._brain.route(text)
+            if span is not None:
+                telemetry.set_attributes(span, _route_attributes(decision))
         turn.route = decision
         if decision.usage:
             add_usage(state, "router", decision.usage)
@@ -162,6 +185,70 @@ class Supervisor:
             entry.skill = parked.skill
             await self._store.save_turn(state, [entry])
         return True
+
+    async def _to_human(self, turn: _Turn, human: HumanControl) -> None:
+        """A customer turn while a human has the conversation: it is theirs, the AI stays quiet."""
+        turn.status, turn.agent = "with-human", None
+        turn.data["human"] = human.name
+        if turn.channel != "voice":
+            return  # the web chat shows the human's replies live, as they are written
+        # A caller sees no event stream: read out what the human wrote since the caller last spoke.
+        unheard: list[str] = []
+        for entry in await self._store.transcript(turn.state.conversation_id):
+            if entry.role == "customer":
+                unheard.clear()
+            elif entry.role == "human":
+                unheard.append(entry.text)
+        turn.replies.append(
+            " ".join(unheard) or "Thanks, I've passed that to our colleague, who will answer you here shortly."
+        )
+
+    async def take_over(self, conversation_id: str, name: str) -> ConversationState:
+        """A human agent takes an escalated conversation; taking one's own case again changes nothing."""
+        async with self._locks[conversation_id]:
+            state = await self._store.load(conversation_id)
+            if state.human is not None:
+                if state.human.name != name:
+                    raise CaseConflict(f"{state.human.name} has already taken this conversation")
+                return state
+            if state.status != "escalated":
+                raise CaseConflict(
+                    f"the conversation is {state.status}, not escalated", hint="take cases from the escalation queue"
+                )
+            state.human = HumanControl(name=name, since=time.time())
+            state.active = state.offer = state.pending = None
+            state.summaries.append(f"human {name}: took the conversation over")
+            text = "A member of our team has joined the conversation and will reply here."
+            await self._store.save_turn(state, [_system_entry(state, text, HUMAN_JOINED)])
+        return state
+
+    async def hand_back(self, conversation_id: str, name: str) -> ConversationState:
+        """The human hands the conversation back to the AI; the case leaves the queue."""
+        async with self._locks[conversation_id]:
+            state = await self._store.load(conversation_id)
+            if state.human is None or state.human.name != name:
+                raise CaseConflict("only the person who took this conversation over can hand it back")
+            state.human = None
+            state.status = "open"
+            state.summaries.append(f"human {name}: handed the conversation back")
+            text = "You're back with our virtual assistant. Ask me anything, or ask for a person again at any time."
+            await self._store.save_turn(state, [_system_entry(state, text, HUMAN_LEFT)])
+        return state
+
+    async def human_reply(self, conversation_id: str, name: str, text: str) -> TranscriptEntry:
+        """The human's words to the customer, in the same conversation (the channels deliver them)."""
+        text = (text or "").strip()
+        if not text:
+            raise InvalidRequest("the reply is empty", hint="write the words the customer should read")
+        if len(text) > self._max_chars:
+            raise PayloadTooLarge(f"the reply has {len(text)} characters; the limit is {self._max_chars}")
+        async with self._locks[conversation_id]:
+            state = await self._store.load(conversation_id)
+            if state.human is None or state.human.name != name:
+                raise CaseConflict("take the conversation over before replying", hint="press 'Take over' first")
+            entry = TranscriptEntry(at=time.time(), role="human", text=text, channel=state.channel, agent=name)
+            await self._store.save_turn(state, [entry])
+        return entry
 
     def _choose(self, state: ConversationState, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
         routed = (
@@ -264,11 +351,14 @@ class Supervisor:
             return None
         if state.handoffs and not continuing:
             state.handoffs[-1].status = result.status
+        add_tool_calls(state, goal.agent, result, turn.trace.trace_id)
         self._apply(state, goal, result)
         turn.say(goal.agent, goal.skill, reply, result.status, result.data)
         if result.status == "completed" and (goal.agent, goal.skill) == self._human:
             state.status = "escalated"
             turn.status = "escalated"
+            state.escalated_at = time.time()
+            state.escalation = HandoffNotes.from_result(result.data, result.summary or state.summary)
         return result
 
     def _apply(self, state: ConversationState, goal: Goal, result: SpecialistResult) -> None:
@@ -374,6 +464,24 @@ class _Turn:
             handoffs=self.handoffs,
             data=self.data,
         )
+
+
+def _system_entry(state: ConversationState, text: str, skill: str) -> TranscriptEntry:
+    return TranscriptEntry(
+        at=time.time(), role="system", text=text, channel=state.channel, agent="supervisor", skill=skill
+    )
+
+
+def _route_attributes(decision: RouteDecision) -> dict:
+    usage = decision.usage or {}
+    return {
+        "switchboard.route.brain": decision.brain,
+        "switchboard.route.agent": decision.agent,
+        "switchboard.route.skill": decision.skill,
+        "switchboard.route.confidence": decision.confidence,
+        telemetry.INPUT_TOKENS: usage.get("prompt_tokens"),
+        telemetry.OUTPUT_TOKENS: usage.get("completion_tokens"),
+    }
 
 
 def _what(parked: ParkedApproval) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from agents.escalation.advice import suggest_next_step
+from agents.escalation.profile import gather_profile
 from agents.escalation.summary import case_summary
 from agents.runtime import Reply, Turn
 from agents.runtime.outcomes import log_interaction
+from shared.escalation import HANDOFF_NOTES_KEY, HandoffNotes
 
 _URGENT = re.compile(
     r"\b(urgent|emergency|asap|immediately|angry|furious|complain|complaint|unacceptable|fraud|stolen|"
@@ -24,6 +27,8 @@ async def human_handoff(turn: Turn) -> Reply:
     keys = turn.keys
     email = keys.email if keys is not None and turn.envelope.auth_context else None
     priority = priority_of(f"{turn.text} {turn.handoff.reason}")
+    # The human's case carries the profile, read now through the gateway like any other call.
+    profile = await gather_profile(turn)
     note, usage = await case_summary(turn)
     queued = await turn.call(
         "support.request_human",
@@ -40,7 +45,21 @@ async def human_handoff(turn: Turn) -> Reply:
     where = f" You're number {position} in the queue." if position else ""
     summary = f"handed to a human ({priority} priority)"
     await log_interaction(turn, summary=summary, outcome="escalated")
-    data = {"handoff_id": queued.get("handoff_id"), "queue_position": position, "priority": priority}
+    notes = HandoffNotes(
+        summary=note,
+        suggested_next_step=suggest_next_step(turn, priority),
+        priority="high" if priority == "high" else "normal",
+        reason=reason[:300],
+        handoff_id=queued.get("handoff_id"),
+        queue_position=position if isinstance(position, int) else None,
+        profile=profile,
+    )
+    data = {
+        "handoff_id": queued.get("handoff_id"),
+        "queue_position": position,
+        "priority": priority,
+        HANDOFF_NOTES_KEY: notes.model_dump(mode="json"),
+    }
     if usage.calls:
         data["llm_usage"] = {"agent": turn.agent, "model": turn.summary_model.name, **usage.as_dict()}
     return turn.reply(

@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS voice_calls (
     silences INTEGER NOT NULL DEFAULT 0,
     started_at REAL NOT NULL
 );
+-- The last human-agent reply read out on each call (a table of its own: older files gain it).
+CREATE TABLE IF NOT EXISTS voice_heard (
+    call_sid TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 """
 
 
@@ -127,6 +132,18 @@ class ChannelStore:
             f"UPDATE voice_calls SET {column} = {column} + 1 WHERE call_sid = ? RETURNING {column}", (call_sid,)
         )
         return int(rows[0][0]) if rows else 0
+
+    async def human_heard(self, call_sid: str) -> int:
+        """The seq of the last human-agent reply this call has read out (0: none yet)."""
+        rows = await self._run("SELECT seq FROM voice_heard WHERE call_sid = ?", (call_sid,))
+        return int(rows[0][0]) if rows else 0
+
+    async def set_human_heard(self, call_sid: str, seq: int) -> None:
+        await self._run(
+            "INSERT INTO voice_heard (call_sid, seq) VALUES (?, ?)"
+            " ON CONFLICT(call_sid) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            (call_sid, seq),
+        )
 
     async def heard(self, call_sid: str) -> None:
         """The caller said something: the silence count starts again."""

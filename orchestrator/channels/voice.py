@@ -34,6 +34,8 @@ log = logging.getLogger("switchboard.channels.voice")
 INCOMING_PATH = "/voice/twilio"
 GATHER_PATH = "/voice/twilio/gather"
 MAX_SILENCES = 3
+MAX_SILENCES_WITH_HUMAN = 15
+"""A caller waiting for a human colleague to type is quiet on purpose: hang up much later."""
 
 _WELCOME = (
     "Hi, this is Northwind Mobile. If you were chatting with us on the web, key in or say the "
@@ -104,9 +106,13 @@ def voice_routes(
             state, _token = await supervisor().start("voice")
             call.conversation_id = state.conversation_id
             await store.attach(call.call_sid, state.conversation_id)
-        return xml(await _turn(call.conversation_id, heard, form.get("From")))
+        return xml(await _turn(call, call.conversation_id, heard, form.get("From")))
 
     async def _silence(call: Call) -> TwiML:
+        if call.conversation_id is not None:
+            state = await supervisor().store.load(call.conversation_id)
+            if state.human is not None:
+                return await _waiting_for_human(call, call.conversation_id)
         silences = await store.count(call.call_sid, "silences")
         if silences >= MAX_SILENCES:
             return twiml().say("I can't hear anything, so I'll end the call here. Please call again any time.").hangup()
@@ -116,6 +122,29 @@ def voice_routes(
             else f"Key in your {CODE_DIGITS}-digit code, or tell me how I can help."
         )
         return twiml().gather(prompt, GATHER_PATH)
+
+    async def _unheard(call: Call, conversation_id: str) -> str:
+        """The human colleague's replies this call has not read out yet (then marked as heard)."""
+        heard = await store.human_heard(call.call_sid)
+        new = [e for e in await supervisor().store.transcript(conversation_id) if e.role == "human" and e.seq > heard]
+        if not new:
+            return ""
+        await store.set_human_heard(call.call_sid, new[-1].seq)
+        return for_voice(" ".join(e.text for e in new), settings.voice_max_chars)
+
+    async def _waiting_for_human(call: Call, conversation_id: str) -> TwiML:
+        """While a human has the conversation, silence is the caller waiting: read out new replies."""
+        spoken = await _unheard(call, conversation_id)
+        if spoken:
+            await store.heard(call.call_sid)
+            return twiml().gather(spoken, GATHER_PATH)
+        if await store.count(call.call_sid, "silences") >= MAX_SILENCES_WITH_HUMAN:
+            return (
+                twiml()
+                .say("I'll end the call here. Our colleague will pick up where you left off when you call again.")
+                .hangup()
+            )
+        return twiml().gather("Our colleague is still with you. Stay on the line, or say something.", GATHER_PATH)
 
     async def _link(call: Call, code: str) -> TwiML:
         conversation_id = await store.redeem_link_code(code)
@@ -136,7 +165,7 @@ def voice_routes(
             text = "Thanks, I have your conversation from the web chat. "
         return twiml().gather(text + "How can I help?", GATHER_PATH)
 
-    async def _turn(conversation_id: str, heard: str, caller: str | None) -> TwiML:
+    async def _turn(call: Call, conversation_id: str, heard: str, caller: str | None) -> TwiML:
         sup = supervisor()
         if _asking_for_identifier(await sup.store.load(conversation_id)):
             heard = use_caller_id(heard, caller)
@@ -145,6 +174,11 @@ def voice_routes(
         except SwitchboardError as exc:
             log.warning("voice turn in %s failed: %s", conversation_id, exc.message)
             return twiml().gather("Sorry, I couldn't take that in. Could you say it again, more briefly?", GATHER_PATH)
+        if outcome.status == "with-human":
+            spoken = await _unheard(call, conversation_id) or (
+                "Thanks, I've passed that to our colleague. Stay on the line to hear their answer."
+            )
+            return twiml().gather(spoken, GATHER_PATH)
         spoken = for_voice(outcome.reply, settings.voice_max_chars) or "Sorry, could you say that again?"
         if use_caller_id("this number", caller) != "this number" and _asking_for_identifier(
             await sup.store.load(conversation_id)

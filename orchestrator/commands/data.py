@@ -1,4 +1,4 @@
-"""``switchboard outbox`` and ``switchboard customers``: the reference data, for trying things out."""
+"""``switchboard outbox``, ``customers`` and ``staff``: the reference data and accounts, for trying things out."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ def cmd_customers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    from shared.secrets import Secrets
+
+    settings = settings_from(args)
+    path = settings.data_dir / "secrets.json"
+    if not path.exists():
+        print(f"no accounts yet under {settings.data_dir}: run 'switchboard up' once to create them")
+        return 1
+    for name, cred in Secrets.load_or_create(settings.data_dir).staff_tokens.items():
+        print(f"{name:<12} {cred.role:<11} {cred.token}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("outbox", help="show one-time codes the reference identity system 'sent'")
     add_common(p)
@@ -47,3 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=5)
     p.add_argument("--duplicates", action="store_true", help="only customers with a duplicate charge")
     p.set_defaults(func=cmd_customers)
+
+    p = sub.add_parser("staff", help="list staff accounts (name, role, sign-in token) for the consoles")
+    add_common(p)
+    p.set_defaults(func=cmd_staff)

@@ -21,7 +21,7 @@ def switchboard(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]
 
 def test_help_explains_every_command() -> None:
     out = switchboard("--help").stdout
-    for command in ("up", "chat", "route", "audit", "outbox", "customers"):
+    for command in ("up", "chat", "route", "audit", "outbox", "customers", "staff", "serve", "eval", "export"):
         assert command in out
 
 
@@ -47,3 +47,17 @@ def test_audit_verify_without_a_log_says_what_to_do(tmp_path) -> None:
     done = switchboard("audit", "verify", "--data-dir", str(tmp_path))
     assert done.returncode == 2
     assert "switchboard up" in done.stderr
+
+
+def test_staff_lists_the_console_accounts_of_a_running_deployment(running: RunningStack) -> None:
+    done = switchboard("staff", "--data-dir", str(running.data_dir))
+    assert done.returncode == 0, done.stderr
+    roles = {line.split()[1] for line in done.stdout.splitlines()}
+    assert roles == {"agent", "approver", "compliance", "admin"}
+    assert running.stack.secrets is not None
+    assert running.stack.secrets.staff_tokens["compliance"].token in done.stdout
+
+
+def test_staff_before_first_start_says_what_to_do(tmp_path) -> None:
+    done = switchboard("staff", "--data-dir", str(tmp_path))
+    assert done.returncode == 1 and "switchboard up" in done.stdout

@@ -86,6 +86,19 @@
       const pending = [...log.querySelectorAll(".msg.sending")].find((el) => el.querySelector(".bubble").textContent === entry.text);
       if (pending) pending.remove();
     }
+    // A takeover and a hand-back are marked by system entries: shown as notices, not as messages.
+    if (entry.role === "system" && entry.skill === "human-joined") {
+      humanShown = true;
+      addNotice(entry.text, "human");
+      setActivity("A member of our team is with you.", "escalated");
+      return;
+    }
+    if (entry.role === "system" && entry.skill === "human-left") {
+      humanShown = false;
+      addNotice(entry.text, "");
+      setActivity("", "");
+      return;
+    }
     if (entry.role === "human" && !humanShown) {
       humanShown = true;
       addNotice("A member of our team has joined the conversation.", "human");
@@ -112,6 +125,7 @@
     const approval = (outcome && (outcome.approval_pending || (outcome.data && outcome.data.approval_pending))) || status.includes("approval");
     if (approval) setActivity("Waiting for approval from a member of our team. The result will appear here.", "approval");
     else if (status === "escalated") setActivity("A member of our team will reply here shortly.", "escalated");
+    else if (status === "with-human") setActivity("A member of our team is with you.", "escalated");
     else if (status === "unavailable") setActivity("Part of our service is slow to answer right now.", "");
     else setActivity("", "");
   }
@@ -128,7 +142,7 @@
   async function sync() {
     const state = await api("GET", "/api/conversations/" + encodeURIComponent(convo.id));
     state.transcript.forEach(render);
-    if (state.status === "escalated" && !activity.textContent) showOutcome({ status: "escalated" });
+    if (state.status === "escalated" && !activity.textContent) showOutcome({ status: humanShown ? "with-human" : "escalated" });
     return state;
   }
 

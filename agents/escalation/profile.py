@@ -1,0 +1,61 @@
+"""The customer's profile for the human's case, read at hand-off time through the gateway.
+
+Only a verified customer's records are read (the gateway refuses the rest anyway), and a
+system that does not answer leaves a note in ``missing`` instead of stopping the hand-off:
+a customer who asked for a person must reach one even when the CRM is down.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agents.runtime import Turn
+from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from shared.escalation import CustomerProfile, Interaction
+
+INTERACTIONS = 5
+_PROFILE_FIELDS = ("segment", "preferred_channel", "city", "customer_since", "plan_name")
+
+
+async def gather_profile(turn: Turn) -> CustomerProfile | None:
+    """The unified profile: the identity system's keys, the CRM profile and earlier contacts."""
+    keys = turn.keys
+    if keys is None or not turn.envelope.auth_context:
+        return None
+    profile = CustomerProfile(
+        customer_id=keys.customer_id,
+        name=turn.envelope.customer.display_name if turn.envelope.customer else "",
+        email=keys.email,
+        msisdn=keys.msisdn,
+        account_number=keys.account_number,
+        sources=["identity: verified auth context"],
+        gathered_at=time.time(),
+    )
+    if not keys.email:
+        profile.missing.append("crm: no email on record to look the customer up by")
+        return profile
+    found = await _read(turn, profile, "crm.get_profile", {"email": keys.email})
+    if found is not None:
+        profile.name = str(found.get("name") or profile.name)
+        for field in _PROFILE_FIELDS:
+            if isinstance(found.get(field), str):
+                setattr(profile, field, found[field])
+    history = await _read(turn, profile, "crm.list_interactions", {"email": keys.email, "limit": INTERACTIONS})
+    if history is not None:
+        for item in history.get("interactions", [])[:INTERACTIONS]:
+            try:
+                profile.interactions.append(Interaction.model_validate(item))
+            except ValueError:
+                continue  # one odd record must not hide the others
+    return profile
+
+
+async def _read(turn: Turn, profile: CustomerProfile, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        data = await turn.call(tool, args)
+    except (ToolDenied, SystemUnavailable, ToolFailed) as exc:
+        profile.missing.append(f"{tool}: {exc}"[:200])
+        return None
+    profile.sources.append(tool)
+    return data

@@ -1,0 +1,151 @@
+"""The human-agent console: the escalation queue, hydrated cases, takeover, live replies, approvals.
+
+| route | who | what |
+|---|---|---|
+| ``GET /console/agent`` | agent, approver, admin | the page (``static/agent.*``) |
+| ``GET /api/console/escalations`` | same | the queue, most urgent first, with waiting times |
+| ``GET /api/console/escalations/{id}`` | same | the hydrated packet (``shared.escalation``) |
+| ``GET /api/console/escalations/{id}/transcript?after=`` | same | new transcript lines (the live view) |
+| ``POST /api/console/escalations/{id}/take-over`` | agent, admin | the AI steps aside; customer turns come here |
+| ``POST /api/console/escalations/{id}/replies`` | agent, admin | ``{text}``: reaches the customer live |
+| ``POST /api/console/escalations/{id}/hand-back`` | agent, admin | back to the AI; the case leaves the queue |
+| ``GET /api/console/approvals`` | agent, approver, admin | every pending approval, exact arguments and reason |
+| ``POST /api/console/approvals/{id}/approve`` / ``reject`` | same | ``{note}``: decided at the gateway as this person |
+
+Roles are checked here on the server (a compliance session is refused), the gateway checks
+them again for approvals, and every POST needs the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from orchestrator.channels._http import json_body
+from orchestrator.consoles import agent_packet
+from orchestrator.consoles.auth import SECURITY_HEADERS, STATIC_DIR, StaffGateway, page_guard, require_staff
+from orchestrator.supervisor import Supervisor
+from shared.errors import InvalidRequest
+
+READ_ROLES = frozenset({"agent", "approver", "admin"})
+TAKEOVER_ROLES = frozenset({"agent", "admin"})
+DECIDE_ROLES = frozenset({"agent", "approver", "admin"})
+MAX_NOTE_CHARS = 500
+_NO_STORE = {"Cache-Control": "no-store"}
+# Approval ids go into the gateway's URL path: only their own alphabet may pass.
+_APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _json(model: Any) -> JSONResponse:
+    data = model.model_dump(mode="json") if hasattr(model, "model_dump") else model
+    return JSONResponse(data, headers=_NO_STORE)
+
+
+def _after(request: Request) -> int:
+    raw = request.query_params.get("after", "0")
+    if not raw.isdigit():
+        raise InvalidRequest("'after' must be the last transcript seq the console has (a whole number)")
+    return int(raw)
+
+
+def agent_console_routes(
+    supervisor: Callable[[], Supervisor], config: object, gateway: StaffGateway
+) -> list[BaseRoute]:
+    # Read once at start-up: the page is the same for everyone; all case data comes from the JSON API.
+    page = (STATIC_DIR / "agent.html").read_text(encoding="utf-8")
+    audit_access = agent_packet.AuditAccess()
+
+    async def console_page(request: Request) -> Response:
+        session = await page_guard(request, READ_ROLES)
+        if isinstance(session, Response):
+            return session
+        return HTMLResponse(page, headers=SECURITY_HEADERS)
+
+    async def escalations(request: Request) -> JSONResponse:
+        await require_staff(request, READ_ROLES)
+        return _json(await agent_packet.queue(supervisor()))
+
+    async def escalation(request: Request) -> JSONResponse:
+        session = await require_staff(request, READ_ROLES)
+        conversation_id = request.path_params["conversation_id"]
+        return _json(await agent_packet.packet(supervisor(), gateway, session, conversation_id, audit_access))
+
+    async def transcript(request: Request) -> JSONResponse:
+        await require_staff(request, READ_ROLES)
+        conversation_id = request.path_params["conversation_id"]
+        after = _after(request)
+        sup = supervisor()
+        state = await agent_packet.load_case(sup, conversation_id)
+        lines = [agent_packet.line(e) for e in await sup.store.transcript(conversation_id) if e.seq > after]
+        return _json(
+            {
+                "status": state.status,
+                "human": state.human.model_dump(mode="json") if state.human else None,
+                "lines": [line.model_dump(mode="json") for line in lines],
+            }
+        )
+
+    async def take_over(request: Request) -> JSONResponse:
+        session = await require_staff(request, TAKEOVER_ROLES)
+        conversation_id = request.path_params["conversation_id"]
+        await agent_packet.load_case(supervisor(), conversation_id)
+        state = await supervisor().take_over(conversation_id, session.name)
+        human = state.human.model_dump(mode="json") if state.human else None
+        return _json({"conversation_id": conversation_id, "status": state.status, "human": human})
+
+    async def hand_back(request: Request) -> JSONResponse:
+        session = await require_staff(request, TAKEOVER_ROLES)
+        conversation_id = request.path_params["conversation_id"]
+        await agent_packet.load_case(supervisor(), conversation_id)
+        state = await supervisor().hand_back(conversation_id, session.name)
+        return _json({"conversation_id": conversation_id, "status": state.status, "human": None})
+
+    async def reply(request: Request) -> JSONResponse:
+        session = await require_staff(request, TAKEOVER_ROLES)
+        conversation_id = request.path_params["conversation_id"]
+        text = (await json_body(request)).get("text")
+        if not isinstance(text, str):
+            raise InvalidRequest("'text' must be a string with the reply for the customer")
+        entry = await supervisor().human_reply(conversation_id, session.name, text)
+        return JSONResponse(agent_packet.line(entry).model_dump(mode="json"), status_code=201, headers=_NO_STORE)
+
+    async def approvals(request: Request) -> JSONResponse:
+        session = await require_staff(request, DECIDE_ROLES)
+        pending = await agent_packet.pending_approvals(gateway, session)
+        return _json({"approvals": [a.model_dump(mode="json") for a in pending]})
+
+    def decide(verb: str) -> Callable[[Request], Any]:
+        async def run(request: Request) -> JSONResponse:
+            session = await require_staff(request, DECIDE_ROLES)
+            approval_id = request.path_params["approval_id"]
+            if not _APPROVAL_ID.fullmatch(approval_id):
+                raise InvalidRequest("that is not an approval id", hint="use the id shown with the approval")
+            note = (await json_body(request)).get("note")
+            if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_CHARS):
+                raise InvalidRequest(f"'note' must be text of at most {MAX_NOTE_CHARS} characters")
+            # As the signed-in person: the gateway records them as the approver and checks their role.
+            response = await gateway.call(
+                session, "POST", f"/governance/approvals/{approval_id}/{verb}", json={"note": note or None}
+            )
+            return JSONResponse(response.json(), headers=_NO_STORE)
+
+        return run
+
+    base = "/api/console/escalations/{conversation_id}"
+    return [
+        Route("/console/agent", console_page, methods=["GET"]),
+        Route("/api/console/escalations", escalations, methods=["GET"]),
+        Route(base, escalation, methods=["GET"]),
+        Route(f"{base}/transcript", transcript, methods=["GET"]),
+        Route(f"{base}/take-over", take_over, methods=["POST"]),
+        Route(f"{base}/replies", reply, methods=["POST"]),
+        Route(f"{base}/hand-back", hand_back, methods=["POST"]),
+        Route("/api/console/approvals", approvals, methods=["GET"]),
+        Route("/api/console/approvals/{approval_id}/approve", decide("approve"), methods=["POST"]),
+        Route("/api/console/approvals/{approval_id}/reject", decide("reject"), methods=["POST"]),
+    ]

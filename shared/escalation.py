@@ -1,0 +1,195 @@
+"""The hydrated escalation packet: what a human agent sees when they open an escalated case.
+
+Three producers fill it, each from what it alone may read:
+- the escalation specialist gathers the customer's profile at hand-off time, through governed
+  MCP calls (``CustomerProfile``), and returns it with its AI summary and suggested next step
+  (``HandoffNotes``, in ``SpecialistResult.data["handoff_notes"]``);
+- the orchestrator adds the verified identity, the transcript and the handoffs it keeps;
+- the governance gateway's staff API, called as the signed-in person, adds the audit trail
+  and the pending approvals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.errors import SwitchboardError
+
+Priority = Literal["high", "normal"]
+HANDOFF_NOTES_KEY = "handoff_notes"
+"""Key of ``HandoffNotes`` in the escalation specialist's ``SpecialistResult.data``."""
+
+
+class Interaction(BaseModel):
+    """An earlier contact with the customer on any channel (from the CRM)."""
+
+    channel: str
+    started_at: str
+    topic: str
+    summary: str
+    outcome: str
+    conversation_id: str | None = None
+
+
+class CustomerProfile(BaseModel):
+    """The customer across systems, as read through the gateway at hand-off time."""
+
+    customer_id: str
+    name: str = ""
+    email: str | None = None
+    msisdn: str | None = None
+    account_number: str | None = None
+    segment: str | None = None
+    preferred_channel: str | None = None
+    city: str | None = None
+    customer_since: str | None = None
+    plan_name: str | None = Field(default=None, description="the CRM's copy; billing is the source of truth")
+    interactions: list[Interaction] = Field(default_factory=list, description="newest first")
+    sources: list[str] = Field(default_factory=list, description="the tools the profile was read with")
+    missing: list[str] = Field(default_factory=list, description="what could not be read, and why")
+    gathered_at: float
+
+
+class HandoffNotes(BaseModel):
+    """What the escalation specialist hands the human: its summary, advice and the profile."""
+
+    summary: str
+    suggested_next_step: str
+    priority: Priority = "normal"
+    reason: str = ""
+    handoff_id: str | None = None
+    queue_position: int | None = None
+    profile: CustomerProfile | None = None
+
+    @classmethod
+    def from_result(cls, data: dict[str, Any], fallback_summary: str) -> HandoffNotes:
+        """The notes in an escalation result; a specialist without them still yields a usable case."""
+        notes = data.get(HANDOFF_NOTES_KEY)
+        if isinstance(notes, dict):
+            with contextlib.suppress(ValidationError):
+                return cls.model_validate(notes)
+        position = data.get("queue_position")
+        return cls(
+            summary=fallback_summary or "The customer asked for a person.",
+            suggested_next_step="Read the conversation, then ask the customer what they need from us.",
+            priority="high" if data.get("priority") == "high" else "normal",
+            handoff_id=data.get("handoff_id") if isinstance(data.get("handoff_id"), str) else None,
+            queue_position=position if isinstance(position, int) else None,
+        )
+
+
+class VerifiedIdentity(BaseModel):
+    """Who the customer proved to be, and how (from the signed auth context's claims)."""
+
+    verified: bool
+    customer_id: str | None = None
+    name: str | None = None
+    method: str | None = Field(default=None, description="e.g. otp-email, otp-sms")
+    assurance: str | None = Field(default=None, description="assurance level, e.g. AAL1")
+    issuer: str | None = None
+    verified_at: float | None = None
+    expires_at: float | None = None
+
+
+class TranscriptLine(BaseModel):
+    seq: int
+    at: float
+    role: Literal["customer", "agent", "human", "system"]
+    text: str
+    channel: str
+    agent: str | None = None
+    skill: str | None = None
+
+
+TimelineKind = Literal["handoff", "tool-call", "governance", "human", "escalation"]
+
+
+class TimelineEvent(BaseModel):
+    """One thing that happened in the case: a handoff, a governed tool call, a human action."""
+
+    at: float
+    kind: TimelineKind
+    actor: str
+    title: str
+    detail: str = ""
+    decision: str | None = None
+    policy_ids: list[str] = Field(default_factory=list)
+    approver: str | None = None
+    outcome: str | None = None
+    trace_id: str | None = None
+    audit_seq: int | None = None
+
+
+class PendingApproval(BaseModel):
+    """A held tool call waiting for a person: exactly what would run and why it was held."""
+
+    id: str
+    status: str
+    agent: str
+    tool: str
+    conversation_id: str
+    customer_id: str | None = None
+    arguments: dict[str, Any]
+    policy_ids: list[str]
+    reason: str
+    created_at: float
+    expires_at: float
+
+
+class HumanControl(BaseModel):
+    """A human agent has taken the conversation over; the AI stays out until it is handed back."""
+
+    name: str
+    since: float
+
+
+class QueueItem(BaseModel):
+    conversation_id: str
+    customer_name: str | None = None
+    verified: bool
+    priority: Priority
+    reason: str
+    channel: str
+    escalated_at: float
+    waiting_seconds: float
+    taken_by: str | None = None
+    summary: str = ""
+
+
+class EscalationQueue(BaseModel):
+    """Escalated conversations, most urgent first: high priority, then the longest waiting."""
+
+    items: list[QueueItem]
+    as_of: float
+
+
+class EscalationPacket(BaseModel):
+    conversation_id: str
+    status: str
+    channel: str
+    priority: Priority
+    reason: str
+    escalated_at: float | None
+    waiting_seconds: float
+    handoff_id: str | None = None
+    human: HumanControl | None = None
+    identity: VerifiedIdentity
+    profile: CustomerProfile | None = None
+    transcript: list[TranscriptLine]
+    timeline: list[TimelineEvent]
+    pending_approvals: list[PendingApproval]
+    ai_summary: str
+    suggested_next_step: str
+    warnings: list[str] = Field(
+        default_factory=list, description="parts that could not be loaded (e.g. the gateway did not answer)"
+    )
+
+
+class CaseConflict(SwitchboardError):
+    """The case is not in a state for this (taken by someone else, not escalated, not taken)."""
+
+    code = "case_conflict"
+    http_status = 409

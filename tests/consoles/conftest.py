@@ -1,0 +1,100 @@
+"""Console test helpers: sign in exactly as a browser does (form post, cookie, CSRF header).
+
+``staff_client(role)`` gives a signed-in :class:`StaffClient` on the shared running stack;
+``StaffClient`` also works against any app (an ``httpx.AsyncClient`` with an ASGI transport).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from html import unescape
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.channels._stack import shared_stack
+from tests.e2e.conftest import Chat, RunningStack
+
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class StaffClient:
+    """A person at the console: a cookie jar, the session's CSRF token, and helpers."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.csrf = ""
+        self.name = ""
+        self.role = ""
+
+    async def sign_in_form(self, next_path: str = "") -> str:
+        """Open the sign-in page; returns the form's CSRF token."""
+        page = await self.http.get("/console/sign-in", params={"next": next_path} if next_path else None)
+        assert page.status_code == 200, page.text
+        found = _CSRF_FIELD.search(page.text)
+        assert found, "the sign-in form carries no csrf_token"
+        return unescape(found.group(1))
+
+    async def sign_in(self, name: str, token: str, *, next_path: str = "") -> httpx.Response:
+        """Fill in and post the form as a browser would; on success learn the session's CSRF token."""
+        form_token = await self.sign_in_form(next_path)
+        response = await self.http.post(
+            "/console/sign-in", data={"csrf_token": form_token, "name": name, "token": token, "next": next_path}
+        )
+        if response.status_code == 303:
+            session = await self.http.get("/api/console/session")
+            assert session.status_code == 200, session.text
+            body = session.json()
+            self.csrf, self.name, self.role = body["csrf_token"], body["name"], body["role"]
+        return response
+
+    async def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return await self.http.get(path, **kwargs)  # type: ignore[arg-type]
+
+    async def post(self, path: str, *, csrf: str | None = None, **kwargs: object) -> httpx.Response:
+        """POST with the session's CSRF header (``csrf=""`` leaves it out)."""
+        token = self.csrf if csrf is None else csrf
+        headers = {"X-CSRF-Token": token} if token else {}
+        return await self.http.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
+
+    async def sign_out(self) -> httpx.Response:
+        return await self.http.post("/console/sign-out", data={"csrf_token": self.csrf})
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    async with shared_stack(tmp_path_factory) as stack:
+        yield stack
+
+
+StaffFactory = Callable[[str], Awaitable[StaffClient]]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def staff_client(running: RunningStack) -> AsyncIterator[StaffFactory]:
+    """``await staff_client("compliance")``: a fresh browser signed in with that role's account."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def sign_in(role: str) -> StaffClient:
+        assert running.stack.secrets is not None
+        name, token = running.stack.secrets.staff_token(role)  # type: ignore[arg-type]
+        http = httpx.AsyncClient(base_url=running.topology.orchestrator, timeout=30)
+        opened.append(http)
+        client = StaffClient(http)
+        response = await client.sign_in(name, token)
+        assert response.status_code == 303, response.text
+        return client
+
+    try:
+        yield sign_in
+    finally:
+        for http in opened:
+            await http.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chat(running: RunningStack) -> AsyncIterator[Chat]:
+    async with httpx.AsyncClient(base_url=running.topology.orchestrator, timeout=30) as http:
+        yield await Chat(http, running).start()
