@@ -4,6 +4,7 @@ POST /api/conversations                      -> 201 {conversation_id, token, gre
 POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorization: Bearer <token>)
 GET  /api/conversations/{id}                 -> 200 state + transcript (same token)
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
+POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
 GET  /healthz
 """
 
@@ -14,7 +15,7 @@ import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -23,11 +24,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orchestrator.channels import channel_routes
-from orchestrator.conversations import SqliteConversationStore
+from orchestrator.consoles import console_routes
 from orchestrator.routing import build_brain
+from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
+from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import GREETING, Supervisor
 from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.secrets import StaffCredential
 
 log = logging.getLogger("switchboard.api")
 
@@ -44,6 +48,14 @@ class OrchestratorConfig:
     a2a_timeout_seconds: float = 20.0
     service_token: str | None = None
     """The governance gateway presents it on internal callbacks (approval outcomes); None refuses them."""
+    gateway_url: str | None = None
+    """The governance gateway's base URL; the consoles call its staff API as the signed-in person."""
+    staff: dict[str, StaffCredential] = field(default_factory=dict)
+    """Staff accounts (name -> role and token) that may sign in to the consoles."""
+    signals: SignalService | None = None
+    """Network-signal ingestion and reactions, started by whoever starts this app (the launcher)."""
+    database_url: str | None = None
+    """``postgresql://...`` shares conversations between replicas; unset keeps them in ``conversations_db``."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -164,7 +176,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await SqliteConversationStore.open(config.conversations_db)
+        store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
         try:
             directory = await SpecialistDirectory.discover(config.agent_urls, timeout=config.a2a_timeout_seconds)
         except BaseException:
@@ -194,6 +206,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
             *channel_routes(supervisor, config),  # channels: web chat, live events, voice (orchestrator/channels)
+            *console_routes(supervisor, config),  # staff sign-in, human-agent and compliance consoles
+            *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},

@@ -13,10 +13,16 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp
 
+from orchestrator.signals import SignalService, load_or_create_secret
+from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
+from shared import telemetry
+from shared.bus import open_bus
 from shared.errors import ConfigurationError
+from shared.events import EventBus
 from shared.secrets import Secrets
 from shared.serving import RunningServer, bind, start, url_of
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
@@ -34,6 +40,8 @@ class Stack:
     agents: tuple[str, ...] = field(default_factory=lambda: tuple(_agent_names()))
     topology: Topology | None = None
     secrets: Secrets | None = None
+    bus: EventBus | None = None
+    signals: SignalService | None = None
     _running: list[RunningServer] = field(default_factory=list)
 
     @property
@@ -49,12 +57,15 @@ class Stack:
     async def start(self) -> Topology:
         from mcp_servers.dataset import ensure_seeded
 
+        # Off unless an OTLP endpoint is configured; one provider serves every embedded service.
+        telemetry.configure("switchboard")
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(
             ensure_seeded, data_dir, customers=self.settings.customers, seed=self.settings.dataset_seed
         )
-        self.secrets = Secrets.load_or_create(data_dir, self.agents)
+        # "reactions" is no A2A service: the rule engine that acts on network signals through the gateway.
+        self.secrets = Secrets.load_or_create(data_dir, (*self.agents, REACTIONS_AGENT))
         names = ["orchestrator", "gateway", *(f"agent:{a}" for a in self.agents), *(f"mcp:{s}" for s in SYSTEMS)]
         sockets = self._bind(names)
         url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
@@ -65,9 +76,17 @@ class Stack:
             systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
         )
         try:
+            self.bus = await open_bus(self.settings.bus_url)
             await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
             await self._start_group({"gateway": self._gateway_app()}, sockets)
             await self._start_group({f"agent:{a}": self._agent_app(a) for a in self.agents}, sockets)
+            self.signals = await SignalService.start(
+                data_dir=data_dir,
+                secret=self.settings.signal_secret or load_or_create_secret(data_dir),
+                bus=self.bus,
+                gateway_mcp_url=self.topology.gateway_mcp_url(),
+                reactions_token=self.secrets.agent_tokens[REACTIONS_AGENT],
+            )
             await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
         except BaseException:
             await self.stop()
@@ -78,6 +97,12 @@ class Stack:
         for running in reversed(self._running):
             await running.stop()
         self._running.clear()
+        if self.signals is not None:
+            await self.signals.stop()
+            self.signals = None
+        if self.bus is not None:
+            await self.bus.close()
+            self.bus = None
 
     async def stop_service(self, name: str) -> None:
         """Stop one service (e.g. ``mcp:billing``) as if it crashed; the rest keep running."""
@@ -97,14 +122,25 @@ class Stack:
             **{f"agent:{a}": u for a, u in self.topology.agents.items()},
             **{f"mcp:{s}": u for s, u in self.topology.systems.items()},
         }[name]
+        await self._start_group({name: self.app_for(name)}, {name: bind(self.settings.host, _port(url))})
+
+    def app_for(self, name: str) -> ASGIApp:
+        """The app of one service (``orchestrator``, ``gateway``, ``agent:<name>``, ``mcp:<system>``).
+
+        Needs ``secrets`` and ``topology`` set; ``switchboard serve`` uses it to run one service per process.
+        """
         kind, _, which = name.partition(":")
-        app = {
+        builders = {
             "mcp": lambda: self._mcp_app(which),
             "agent": lambda: self._agent_app(which),
             "gateway": self._gateway_app,
             "orchestrator": self._orchestrator_app,
-        }[kind]()
-        await self._start_group({name: app}, {name: bind(self.settings.host, _port(url))})
+        }
+        if kind not in builders or (kind in ("mcp", "agent")) != bool(which):
+            raise ConfigurationError(
+                f"no service named {name!r}", hint="use orchestrator, gateway, agent:<name> or mcp:<system>"
+            )
+        return builders[kind]()
 
     def _bind(self, names: list[str]) -> dict[str, socket.socket]:
         if self.ephemeral_ports:
@@ -158,6 +194,8 @@ class Stack:
             gateway_token=self.secrets.gateway_token,
             identity_private_pem=self.secrets.identity_private_pem if system == "identity" else None,
             auth_context_ttl_seconds=self.settings.auth_context_ttl_seconds,
+            bus=self.bus,
+            allowed_hosts=[_host(self.topology.systems[system])] if self.topology else None,
         )
 
     def _gateway_app(self) -> ASGIApp:
@@ -175,6 +213,9 @@ class Stack:
             orchestrator_url=self.topology.orchestrator,
             service_token=self.secrets.service_token,
             checkpoint_private_pem=self.secrets.audit_private_pem,
+            bus=self.bus,
+            # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
+            allowed_hosts=_gateway_hosts(self.topology.gateway),
         )
 
     def _agent_app(self, agent: str) -> ASGIApp:
@@ -187,6 +228,7 @@ class Stack:
             gateway_mcp_url=self.topology.gateway_mcp_url(),
             agent_token=self.secrets.agent_tokens[agent],
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
+            database_url=self.settings.database_url,
         )
 
     def _orchestrator_app(self) -> ASGIApp:
@@ -204,6 +246,10 @@ class Stack:
                 max_message_chars=self.settings.max_message_chars,
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
                 service_token=self.secrets.service_token if self.secrets else None,
+                gateway_url=self.topology.gateway,
+                staff=dict(self.secrets.staff_tokens) if self.secrets else {},
+                signals=self.signals,
+                database_url=self.settings.database_url,
             )
         )
 
@@ -220,9 +266,23 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "127.0.0.1"
+
+
+def _gateway_hosts(url: str) -> list[str] | None:
+    """None keeps the MCP SDK's loopback-only guard; a service name is added to it when used."""
+    host = _host(url)
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return [h for name in ("127.0.0.1", "localhost", host) for h in (name, f"{name}:*")]
+
+
 def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print) -> None:
     out("Switchboard is up (embedded default).")
     out(f"  orchestrator API   {topology.orchestrator}/api/conversations")
+    out(f"  web chat           {topology.orchestrator}/chat")
+    out(f"  staff consoles     {topology.orchestrator}/console   (sign-in tokens: switchboard staff)")
     out(f"  governance gateway {topology.gateway}{MCP_PATH}")
     for agent, url in topology.agents.items():
         out(f"  agent {agent:<12} {url}/.well-known/agent-card.json")

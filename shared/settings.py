@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     customers: int = 240
     dataset_seed: int = 7
     auth_context_ttl_seconds: int = 1800
+    bus_url: str | None = None
+    """Event bus: unset is in-process (embedded); ``nats://host:4222`` is NATS JetStream."""
+    signal_secret: str | None = None
+    """HMAC key for network-signal ingestion; unset uses ``<data_dir>/signal-secret`` (created on first start)."""
+    database_url: str | None = None
+    """Conversations and A2A tasks: unset is SQLite under ``data_dir``; ``postgresql://...`` scales out."""
+    # One service per process (``switchboard serve``): where the others are, when not the embedded layout.
+    orchestrator_url: str | None = None
+    gateway_url: str | None = None
+    system_urls: dict[str, str] = {}
+    public_url: str | None = None
+    """The URL others reach this service at (an agent's AgentCard), when it differs from host:port."""
 
 
 class Topology(BaseModel):

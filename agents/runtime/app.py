@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pkgutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore
+from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
 from starlette.applications import Starlette
 
 from agents.runtime.card import build_card
@@ -24,6 +24,7 @@ from agents.runtime.llm import LLMSettings, ModelClient, model_client
 from agents.runtime.llm.loop import LLMSpecialist
 from agents.runtime.llm.skills import skill_guide
 from agents.runtime.llm.tools import Toolbox
+from shared.database import DatabaseURL, sqlalchemy_engine
 from shared.errors import ConfigurationError
 from shared.settings import A2A_JSONRPC_PATH
 from shared.skills import SKILLS_DIR, load_skills
@@ -50,6 +51,7 @@ def build_app(
     agent_token: str,
     skills_dir: Path = SKILLS_DIR,
     mcp_timeout_seconds: float = 10.0,
+    database_url: str | None = None,
     llm_settings: LLMSettings | None = None,
     model: ModelClient | None = None,
     summary_model: ModelClient | None = None,
@@ -89,17 +91,53 @@ def build_app(
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills)
     gateway = GatewayClient(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
     executor = SpecialistExecutor(name, specialist, declared, gateway, summary_model=summary_model)
-    handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
+    task_store, prepare_tasks, close_tasks = task_store_for(database_url)
+    handler = DefaultRequestHandler(agent_executor=executor, task_store=task_store, agent_card=card)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await prepare_tasks()
         await gateway.start()
         try:
             yield
         finally:
             await gateway.aclose()
+            await close_tasks()
 
     return Starlette(
         routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, rpc_url=A2A_JSONRPC_PATH)],
         lifespan=lifespan,
     )
+
+
+async def _nothing() -> None:
+    return None
+
+
+def task_store_for(
+    database_url: str | None,
+) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """The A2A task store, with what to run at start-up and shut-down.
+
+    In memory by default: a handoff is one request and the supervisor keeps the durable state.
+    With a database URL, tasks go to SQL (a2a-sdk's ``tasks`` table) so any replica can answer for a task.
+    """
+    if not database_url:
+        return InMemoryTaskStore(), _nothing, _nothing
+    from a2a.server.models import Base
+    from sqlalchemy import text
+
+    db = DatabaseURL.parse(database_url, default_sqlite=Path("unused.db"))
+    engine = sqlalchemy_engine(db)
+    store = DatabaseTaskStore(engine, create_table=False)
+
+    async def prepare() -> None:
+        # Replicas start together: the advisory lock lets one create the schema and table.
+        async with engine.begin() as conn:
+            if db.is_postgres:
+                await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('switchboard.a2a_tasks'))"))
+                if db.schema:
+                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
+            await conn.run_sync(Base.metadata.create_all, tables=[store.task_model.__table__])
+
+    return store, prepare, engine.dispose

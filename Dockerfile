@@ -1,0 +1,9 @@
+# One image for every Switchboard service; compose.yaml picks the service with its command.
+FROM python:3.13-slim
+WORKDIR /app
+COPY . /app
+RUN pip install --no-cache-dir "/app" "a2a-sdk[postgresql]>=1.3,<2" && useradd --create-home switchboard \
+    && mkdir -p /data && chown switchboard /data
+USER switchboard
+ENV SWITCHBOARD_DATA_DIR=/data
+CMD ["switchboard", "up", "--host", "0.0.0.0"]

@@ -1,0 +1,81 @@
+"""Conversation-store throughput: turns saved per second on SQLite and PostgreSQL.
+
+One turn = load + save_turn with two transcript entries (what the supervisor writes per
+customer turn). ``concurrency`` conversations run at once from one process, as one
+orchestrator replica would. PostgreSQL is ``SWITCHBOARD_TEST_POSTGRES_URL`` (default: local).
+
+    .venv/bin/python benchmarks/conversation_store.py [turns] [concurrency]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from orchestrator.conversations import TranscriptEntry
+from orchestrator.storage import open_conversation_store
+
+PG = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def run(url: str, turns: int, concurrency: int) -> tuple[float, float, float]:
+    store = await open_conversation_store(url, default_sqlite=Path("unused.db"))
+    latencies: list[float] = []
+    try:
+        ids = [(await store.create("chat"))[0].conversation_id for _ in range(concurrency)]
+
+        async def worker(conversation_id: str) -> None:
+            for i in range(turns // concurrency):
+                started = time.perf_counter()
+                state = await store.load(conversation_id)
+                state.turns += 1
+                now = time.time()
+                await store.save_turn(
+                    state,
+                    [
+                        TranscriptEntry(at=now, role="customer", text=f"question {i}", channel="chat"),
+                        TranscriptEntry(at=now, role="agent", text=f"answer {i} " * 20, channel="chat"),
+                    ],
+                )
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(c) for c in ids))
+        elapsed = time.perf_counter() - began
+    finally:
+        await store.close()
+    latencies.sort()
+    return len(latencies) / elapsed, statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99)] * 1000
+
+
+async def main() -> None:
+    turns = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = {"sqlite": f"sqlite:///{tmp}/bench.db", "postgresql": f"{PG}?schema={schema}"}
+        try:
+            for name, url in backends.items():
+                rate, p50, p99 = await run(url, turns, concurrency)
+                print(
+                    f"{name:<11} {turns} turns, {concurrency} at once: {rate:7.0f} turns/s"
+                    f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+                )
+        finally:
+            conn = await asyncpg.connect(PG)
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,170 @@
+"""``switchboard serve`` and ``switchboard prepare``: one service per process, for scale-out.
+
+``prepare`` runs once per deployment (seeds the reference data, creates the credentials and
+the database tables); then each ``serve`` process runs one service:
+
+    switchboard serve orchestrator | gateway | agent <name> | mcp <system>...  [--port N]
+
+Several MCP systems may share one process (``serve mcp crm billing``), each on its own port.
+
+Where the other services are comes from ``SWITCHBOARD_*`` settings (``GATEWAY_URL``,
+``ORCHESTRATOR_URL``, ``SYSTEM_URLS``, ``AGENT_URLS``, ``PUBLIC_URL``, ``DATABASE_URL``,
+``BUS_URL``); anything unset falls back to the embedded layout, so on one machine the flags
+alone are enough. ``switchboard up`` stays the one-process default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import socket
+
+from orchestrator.commands._common import add_common, settings_from
+from shared.errors import ConfigurationError
+from shared.settings import Settings, Topology
+
+log = logging.getLogger("switchboard.serve")
+
+KINDS = ("orchestrator", "gateway", "agent", "mcp")
+
+
+def service_names(kind: str, which: list[str]) -> list[str]:
+    """``agent`` + ``[billing]`` -> ``[agent:billing]``; refuses missing or superfluous names."""
+    if kind in ("agent", "mcp"):
+        if not which:
+            raise ConfigurationError(f"'serve {kind}' needs a name", hint=f"e.g. switchboard serve {kind} billing")
+        if kind == "agent" and len(which) > 1:
+            raise ConfigurationError("'serve agent' runs one agent", hint="start one process per agent")
+        return [f"{kind}:{w}" for w in which]
+    if which:
+        raise ConfigurationError(f"'serve {kind}' takes no name (got {' '.join(which)!r})")
+    return [kind]
+
+
+def topology_from(settings: Settings) -> Topology:
+    """The embedded layout, with every URL the settings name explicitly put in its place."""
+    embedded = Topology.embedded(settings.host, settings.base_port)
+    return Topology(
+        orchestrator=settings.orchestrator_url or embedded.orchestrator,
+        gateway=settings.gateway_url or embedded.gateway,
+        agents=embedded.agents,
+        systems={**embedded.systems, **settings.system_urls},
+    )
+
+
+def _default_port(name: str, topology: Topology) -> int:
+    kind, _, which = name.partition(":")
+    url = {"orchestrator": topology.orchestrator, "gateway": topology.gateway}.get(kind)
+    url = url or (topology.agents if kind == "agent" else topology.systems).get(which)
+    if url is None:
+        raise ConfigurationError(f"no default port for {name}", hint="pass --port")
+    return int(url.rsplit(":", 1)[1])
+
+
+async def _serve(settings: Settings, names: list[str], port: int | None, log_level: str) -> None:
+    from orchestrator.launcher import Stack
+    from orchestrator.signals import SignalService, load_or_create_secret
+    from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
+    from shared.bus import open_bus
+    from shared.secrets import Secrets
+    from shared.serving import bind, start
+
+    if not (settings.data_dir / "secrets.json").exists():
+        raise ConfigurationError(
+            f"no credentials in {settings.data_dir}", hint="run 'switchboard prepare' once with the same data directory"
+        )
+    stack = Stack(settings, log_level=log_level)
+    stack.secrets = Secrets.load_or_create(settings.data_dir, (*stack.agents, REACTIONS_AGENT))
+    stack.topology = topology_from(settings)
+    if port and len(names) > 1:
+        raise ConfigurationError("--port needs a single service", hint="set SWITCHBOARD_SYSTEM_URLS for several")
+    ports = {name: port or _default_port(name, stack.topology) for name in names}
+    kind, _, which = names[0].partition(":")
+    if kind == "agent":
+        listen = settings.host if settings.host not in ("0.0.0.0", "::") else socket.gethostname()
+        stack.topology.agents[which] = settings.public_url or f"http://{listen}:{ports[names[0]]}"
+    if kind != "agent":
+        if not settings.bus_url:
+            log.warning("no SWITCHBOARD_BUS_URL: events stay inside this process; set nats://... to share them")
+        stack.bus = await open_bus(settings.bus_url)
+    try:
+        if kind == "orchestrator":
+            assert stack.bus is not None
+            stack.signals = await SignalService.start(
+                data_dir=settings.data_dir,
+                secret=settings.signal_secret or load_or_create_secret(settings.data_dir),
+                bus=stack.bus,
+                gateway_mcp_url=stack.topology.gateway_mcp_url(),
+                reactions_token=stack.secrets.agent_tokens[REACTIONS_AGENT],
+            )
+        running = []
+        for name in names:
+            sock = bind(settings.host, ports[name])
+            running.append(await start(name, stack.app_for(name), sock, log_level=log_level))
+            print(f"{name} listening on http://{settings.host}:{ports[name]}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        for server in reversed(running):
+            await server.stop()
+    finally:
+        if stack.signals is not None:
+            await stack.signals.stop()
+        if stack.bus is not None:
+            await stack.bus.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.public_url:
+        settings.public_url = args.public_url
+    names = service_names(args.kind, args.names)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    asyncio.run(_serve(settings, names, args.port, "warning" if args.log_level != "debug" else "info"))
+    return 0
+
+
+async def _prepare(settings: Settings) -> None:
+    from mcp_servers.dataset import ensure_seeded
+    from orchestrator.launcher import _agent_names
+    from orchestrator.signals import load_or_create_secret
+    from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
+    from orchestrator.storage import open_conversation_store
+    from shared.database import DatabaseURL
+    from shared.secrets import Secrets
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(ensure_seeded, settings.data_dir, customers=settings.customers, seed=settings.dataset_seed)
+    Secrets.load_or_create(settings.data_dir, (*_agent_names(), REACTIONS_AGENT))
+    if not settings.signal_secret:
+        load_or_create_secret(settings.data_dir)
+    store = await open_conversation_store(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")
+    await store.close()
+    db = DatabaseURL.parse(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")
+    print(f"prepared {settings.data_dir.resolve()} (reference data, credentials); conversations in {db.redacted()}")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    asyncio.run(_prepare(settings_from(args)))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run one service in this process (scale-out: one per container)")
+    add_common(p)
+    p.add_argument("kind", choices=KINDS, help="which service")
+    p.add_argument("names", nargs="*", metavar="name", help="the agent, or the MCP systems, for 'agent' and 'mcp'")
+    p.add_argument("--port", type=int, help="port to listen on (default: its place in the embedded layout)")
+    p.add_argument("--public-url", help="URL others reach this service at (default http://host:port)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("prepare", help="seed reference data, create credentials and tables, once before 'serve'")
+    add_common(p)
+    p.set_defaults(func=cmd_prepare)

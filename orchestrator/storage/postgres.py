@@ -1,0 +1,181 @@
+"""Conversations in PostgreSQL, shared by every orchestrator replica.
+
+Same rows as the SQLite store (JSON state with a version, append-only transcript), as JSONB
+so operators can query them. Each operation retries on a fresh connection when the server
+dropped the old one; a turn's write is one transaction, so a retry never doubles it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from orchestrator.conversations import ConversationState, TranscriptEntry, _token_hash, conflict
+from shared.database import DatabaseURL, Retry, create_pool, ensure_tables
+from shared.errors import NotFound, Unauthenticated
+
+if TYPE_CHECKING:
+    import asyncpg
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    state JSONB NOT NULL,
+    customer_id TEXT,
+    status TEXT NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    version BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS transcript (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    entry JSONB NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);
+CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id, updated_at);
+CREATE INDEX IF NOT EXISTS conversations_status ON conversations(status, updated_at);
+"""
+
+_UPDATE = (
+    "UPDATE conversations SET state = $1::jsonb, customer_id = $2, status = $3, updated_at = $4,"
+    " version = version + 1 WHERE id = $5 AND version = $6"
+)
+
+
+class PostgresConversationStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, db: DatabaseURL, *, max_connections: int = 10) -> PostgresConversationStore:
+        pool = await create_pool(db, max_size=max_connections)
+        try:
+            await Retry("creating the conversation tables", pool).run(
+                lambda _: ensure_tables(pool, _DDL, lock="switchboard.conversations")
+            )
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def create(self, channel: str) -> tuple[ConversationState, str]:
+        """A new conversation and the secret token its customer uses to reach it."""
+        state = ConversationState(conversation_id=f"conv-{uuid.uuid4().hex}", channel=channel)
+        token = secrets.token_urlsafe(24)
+        args = (state.conversation_id, _token_hash(token), state.model_dump_json(), state.status, state.updated_at)
+
+        async def insert(attempt: int) -> None:
+            # ON CONFLICT: a retry after a commit whose answer was lost finds its own row.
+            await self._pool.execute(
+                "INSERT INTO conversations (id, token_hash, state, customer_id, status, updated_at)"
+                " VALUES ($1, $2, $3::jsonb, NULL, $4, $5) ON CONFLICT (id) DO NOTHING",
+                *args,
+            )
+
+        await Retry("starting a conversation", self._pool).run(insert)
+        return state, token
+
+    async def load(self, conversation_id: str) -> ConversationState:
+        row = await Retry("loading a conversation", self._pool).run(
+            lambda _: self._pool.fetchrow(
+                "SELECT state::text, version FROM conversations WHERE id = $1", conversation_id
+            )
+        )
+        if row is None:
+            raise NotFound(f"no conversation {conversation_id!r}", hint="start a new conversation")
+        state = ConversationState.model_validate_json(row[0])
+        state._version = row[1]
+        return state
+
+    async def authorize(self, conversation_id: str, token: str) -> None:
+        stored = await Retry("checking a conversation token", self._pool).run(
+            lambda _: self._pool.fetchval("SELECT token_hash FROM conversations WHERE id = $1", conversation_id)
+        )
+        # Same answer for "no such conversation" and "wrong token": ids are not to be probed.
+        if stored is None or not hmac.compare_digest(stored, _token_hash(token or "")):
+            raise Unauthenticated("unknown conversation or wrong conversation token")
+
+    async def save_turn(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
+        """Write the state and append ``entries``, if no other turn saved since ``state`` was loaded."""
+        state.updated_at = time.time()
+        state_json = state.model_dump_json()
+        customer_id = state.customer.customer_id if state.customer else None
+        expected = state._version
+
+        async def write(attempt: int) -> None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                # The row lock taken here orders concurrent writers; a waiting one re-reads the
+                # row after the first commits, sees the new version and updates nothing.
+                done = await conn.execute(
+                    _UPDATE, state_json, customer_id, state.status, state.updated_at, state.conversation_id, expected
+                )
+                if done != "UPDATE 1":
+                    if attempt and await _already_written(conn, state.conversation_id, state_json, expected):
+                        return  # the previous attempt committed; only its answer was lost
+                    if await conn.fetchval("SELECT 1 FROM conversations WHERE id = $1", state.conversation_id) is None:
+                        raise NotFound(f"no conversation {state.conversation_id!r}")
+                    raise conflict(state.conversation_id)
+                last = await conn.fetchval(
+                    "SELECT COALESCE(MAX(seq), 0) FROM transcript WHERE conversation_id = $1", state.conversation_id
+                )
+                rows = []
+                for offset, entry in enumerate(entries, start=1):
+                    entry.seq = last + offset
+                    rows.append((state.conversation_id, entry.seq, entry.model_dump_json()))
+                await conn.executemany(
+                    "INSERT INTO transcript (conversation_id, seq, entry) VALUES ($1, $2, $3::jsonb)", rows
+                )
+
+        await Retry("saving a turn", self._pool).run(write)
+        state._version = expected + 1
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        rows = await Retry("reading a transcript", self._pool).run(
+            lambda _: self._pool.fetch(
+                "SELECT entry::text FROM transcript WHERE conversation_id = $1 ORDER BY seq", conversation_id
+            )
+        )
+        return [TranscriptEntry.model_validate_json(r[0]) for r in rows]
+
+    async def with_status(self, status: str, limit: int = 500) -> list[ConversationState]:
+        """Conversations in one status (e.g. the escalation queue), least recently updated first."""
+        return await self._states(
+            "listing conversations by status",
+            "SELECT state::text, version FROM conversations WHERE status = $1 ORDER BY updated_at LIMIT $2",
+            status,
+            limit,
+        )
+
+    async def conversations_for_customer(self, customer_id: str) -> list[ConversationState]:
+        return await self._states(
+            "listing a customer's conversations",
+            "SELECT state::text, version FROM conversations WHERE customer_id = $1 ORDER BY updated_at",
+            customer_id,
+        )
+
+    async def _states(self, what: str, sql: str, *args: object) -> list[ConversationState]:
+        rows = await Retry(what, self._pool).run(lambda _: self._pool.fetch(sql, *args))
+        states = []
+        for text, version in rows:
+            state = ConversationState.model_validate_json(text)
+            state._version = version
+            states.append(state)
+        return states
+
+
+async def _already_written(conn: asyncpg.Connection, conversation_id: str, state_json: str, expected: int) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM conversations WHERE id = $1 AND version = $2 AND state = $3::jsonb",
+            conversation_id,
+            expected + 1,
+            state_json,
+        )
+    )

@@ -1,0 +1,170 @@
+"""The scale-out topology as separate OS processes (``switchboard serve``) on one PostgreSQL.
+
+MCP systems share one process and the gateway has its own; the identity agent runs once,
+the billing agent twice behind a round-robin balancer, and two orchestrator replicas serve
+the same conversations. Every process is a real ``switchboard`` command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from mcp_servers.dataset import sample_customers
+from mcp_servers.identity.outbox import read_outbox
+from shared.serving import bind
+from shared.settings import SYSTEMS
+from tests.scaleout.balancer import Balancer, balancing
+from tests.storage.pg import private_schema
+
+START_TIMEOUT = 240.0  # many cold Python processes on a small shared machine
+
+
+def free_port() -> int:
+    sock = bind("127.0.0.1", 0)
+    try:
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no chance to finish anything."""
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class ScaleOut:
+    data_dir: Path
+    database_url: str
+    orchestrators: list[Process]
+    billing: list[Process]
+    balancer: Balancer
+    processes: list[Process] = field(default_factory=list)
+
+    def customers(self, n: int, **flags: object) -> list[dict]:
+        return sample_customers(self.data_dir, n, **flags)
+
+    def latest_code(self, customer_id: str) -> str:
+        messages = read_outbox(self.data_dir, customer_id=customer_id, limit=1)
+        assert messages, f"no one-time code was sent to {customer_id}"
+        match = re.search(r"\b(\d{6})\b", messages[-1]["text"])
+        assert match, messages[-1]
+        return match.group(1)
+
+
+async def _wait_listening(process: Process, deadline: float) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        if process.popen.poll() is not None:
+            raise AssertionError(f"{process.name} exited early:\n{process.log.read_text()[-3000:]}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", process.port)
+        except OSError:
+            if loop.time() > deadline:
+                raise AssertionError(f"{process.name} not listening:\n{process.log.read_text()[-3000:]}") from None
+            await asyncio.sleep(0.2)  # polling a port that is not open yet; bounded by the deadline
+            continue
+        writer.close()
+        return
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ScaleOut]:
+    data_dir = tmp_path_factory.mktemp("scaleout")
+    logs = tmp_path_factory.mktemp("scaleout-logs")
+    async with private_schema("scaleout") as database_url:
+        ports = {name: free_port() for name in ("gateway", "identity", "billing", "b1", "b2", "o1", "o2")}
+        systems = {s: free_port() for s in SYSTEMS}
+        env = {
+            **os.environ,
+            "SWITCHBOARD_DATA_DIR": str(data_dir),
+            "SWITCHBOARD_CUSTOMERS": "80",
+            "SWITCHBOARD_DATABASE_URL": database_url,
+            "SWITCHBOARD_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "SWITCHBOARD_ORCHESTRATOR_URL": f"http://127.0.0.1:{ports['o1']}",
+            "SWITCHBOARD_SYSTEM_URLS": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in systems.items()}),
+            "SWITCHBOARD_AGENT_URLS": json.dumps(
+                [f"http://127.0.0.1:{ports['identity']}", f"http://127.0.0.1:{ports['billing']}"]
+            ),
+        }
+        env.pop("SWITCHBOARD_BUS_URL", None)
+        cli = [sys.executable, "-m", "orchestrator.cli"]
+        prepare = await asyncio.create_subprocess_exec(
+            *cli, "prepare", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        output, _ = await asyncio.wait_for(prepare.communicate(), START_TIMEOUT)
+        assert prepare.returncode == 0, output.decode()
+
+        processes: list[Process] = []
+
+        def spawn(name: str, args: list[str], port: int, **extra: str) -> Process:
+            log = logs / f"{name}.log"
+            with log.open("wb") as out:
+                popen = subprocess.Popen(
+                    [*cli, "serve", *args], env={**env, **extra}, stdout=out, stderr=subprocess.STDOUT
+                )
+            process = Process(name, popen, log, port)
+            processes.append(process)
+            return process
+
+        balancer_url = f"http://127.0.0.1:{ports['billing']}"
+        try:
+            backing = [
+                spawn("mcp", ["mcp", *SYSTEMS], systems["crm"]),
+                spawn("gateway", ["gateway", "--port", str(ports["gateway"])], ports["gateway"]),
+                spawn("identity", ["agent", "identity", "--port", str(ports["identity"])], ports["identity"]),
+                # Both billing replicas advertise the balancer: callers never pick a replica themselves.
+                *(
+                    spawn(
+                        f"billing-{i}",
+                        ["agent", "billing", "--port", str(ports[b]), "--public-url", balancer_url],
+                        ports[b],
+                    )
+                    for i, b in enumerate(("b1", "b2"), start=1)
+                ),
+            ]
+            deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+            mcp_ports = [Process(f"mcp:{s}", backing[0].popen, backing[0].log, p) for s, p in systems.items()]
+            await asyncio.gather(*(_wait_listening(p, deadline) for p in [*backing, *mcp_ports]))
+            async with balancing([("127.0.0.1", ports["b1"]), ("127.0.0.1", ports["b2"])], ports["billing"]) as lb:
+                orchestrators = [
+                    spawn(f"orchestrator-{i}", ["orchestrator", "--port", str(ports[o])], ports[o])
+                    for i, o in enumerate(("o1", "o2"), start=1)
+                ]
+                await asyncio.gather(*(_wait_listening(p, deadline) for p in orchestrators))
+                yield ScaleOut(data_dir, database_url, orchestrators, [backing[3], backing[4]], lb, processes)
+        finally:
+            for process in reversed(processes):
+                process.stop()

@@ -1,0 +1,94 @@
+"""compose.yaml, checked without Docker: the same topology the process test runs, wired consistently."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from agents import agent_names
+from orchestrator.cli import build_parser
+from shared.settings import SYSTEMS
+
+COMPOSE = Path(__file__).resolve().parents[2] / "compose.yaml"
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict]:
+    return yaml.safe_load(COMPOSE.read_text())["services"]
+
+
+def _switchboard(services: dict[str, dict]) -> dict[str, dict]:
+    return {n: s for n, s in services.items() if s.get("command", [""])[0] == "switchboard"}
+
+
+def test_every_agent_system_and_control_plane_service_has_its_own_container(services: dict[str, dict]) -> None:
+    expected = {"postgres", "nats", "prepare", "gateway", "orchestrator"}
+    expected |= {f"agent-{a}" for a in agent_names()} | {f"mcp-{s}" for s in SYSTEMS}
+    assert expected <= set(services), expected - set(services)
+    for name in agent_names():
+        assert services[f"agent-{name}"]["command"][2:4] == ["agent", name]
+    for system in SYSTEMS:
+        assert services[f"mcp-{system}"]["command"][2:4] == ["mcp", system]
+
+
+def test_every_command_is_one_the_cli_accepts(services: dict[str, dict]) -> None:
+    parser = build_parser()
+    for name, service in _switchboard(services).items():
+        args = parser.parse_args(service["command"][1:])
+        assert args.command in ("serve", "prepare"), name
+
+
+def test_one_image_and_one_environment_wire_every_service(services: dict[str, dict]) -> None:
+    switchboard = _switchboard(services)
+    assert {s["image"] for s in switchboard.values()} == {"switchboard:latest"}
+    for name, service in switchboard.items():
+        env = service["environment"]
+        port = service["command"][-1] if "--port" in service["command"] else None
+        assert urlsplit(env["SWITCHBOARD_DATABASE_URL"]).hostname == "postgres", name
+        assert env["SWITCHBOARD_BUS_URL"] == "nats://nats:4222", name
+        for url in (env["SWITCHBOARD_GATEWAY_URL"], env["SWITCHBOARD_ORCHESTRATOR_URL"]):
+            host, url_port = urlsplit(url).hostname, str(urlsplit(url).port)
+            assert host in services and services[host]["command"][-1] == url_port, (name, url)
+        systems = json.loads(env["SWITCHBOARD_SYSTEM_URLS"])
+        assert set(systems) == set(SYSTEMS)
+        for system, url in systems.items():
+            assert urlsplit(url).hostname == f"mcp-{system}" and str(urlsplit(url).port) == "8000"
+        agents = [urlsplit(u).hostname for u in json.loads(env["SWITCHBOARD_AGENT_URLS"])]
+        assert sorted(agents) == sorted(f"agent-{a}" for a in agent_names())
+        if name.startswith("agent-"):
+            assert env["SWITCHBOARD_PUBLIC_URL"] == f"http://{name}:{port}"  # the card points at the service
+
+
+def test_dependencies_exist_wait_for_prepare_and_have_no_cycle(services: dict[str, dict]) -> None:
+    graph = {n: set(s.get("depends_on", {})) for n, s in services.items()}
+    for name, deps in graph.items():
+        assert deps <= set(services), (name, deps - set(services))
+    for name in _switchboard(services):
+        if name != "prepare":
+            assert services[name]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    assert services["prepare"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(node: str) -> None:
+        assert node not in visiting, f"dependency cycle through {node}"
+        if node in done:
+            return
+        visiting.add(node)
+        for dep in graph[node]:
+            visit(dep)
+        visiting.discard(node)
+        done.add(node)
+
+    for node in graph:
+        visit(node)
+
+
+def test_only_stateless_services_are_replicated(services: dict[str, dict]) -> None:
+    replicated = {n for n, s in services.items() if s.get("deploy", {}).get("replicas", 1) > 1}
+    assert replicated == {"orchestrator", *(f"agent-{a}" for a in agent_names())}
+    assert "--jetstream" in services["nats"]["command"]

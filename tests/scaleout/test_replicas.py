@@ -1,0 +1,93 @@
+"""Replicas share nothing but PostgreSQL: a conversation moves between them and survives crashes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.scaleout.conftest import ScaleOut
+from tests.storage.pg import terminate_backends
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+class Customer:
+    """One customer whose turns go to whichever orchestrator replica the test says."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.conversation_id = ""
+        self.token = ""
+
+    async def start(self, base: str) -> None:
+        response = await self.http.post(f"{base}/api/conversations", json={"channel": "chat"})
+        assert response.status_code == 201, response.text
+        self.conversation_id, self.token = response.json()["conversation_id"], response.json()["token"]
+
+    async def say(self, base: str, text: str) -> dict:
+        response = await self.http.post(
+            f"{base}/api/conversations/{self.conversation_id}/messages",
+            json={"text": text},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def transcript(self, base: str) -> list[dict]:
+        response = await self.http.get(
+            f"{base}/api/conversations/{self.conversation_id}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["transcript"]
+
+
+async def test_a_conversation_moves_between_replicas_and_survives_crashes(scaleout: ScaleOut) -> None:
+    customer = scaleout.customers(40)[25]
+    first, second = scaleout.orchestrators
+    async with httpx.AsyncClient(timeout=60) as http:
+        chat = Customer(http)
+        await chat.start(first.url)
+        opening = await chat.say(first.url, "hi, can you explain my latest bill?")
+        assert opening["agent"] == "identity", opening
+        asked = await chat.say(second.url, f"it's {customer['email']}")  # the other replica carries on
+        assert asked["agent"] == "identity" and asked["status"] == "input-required", asked
+
+        first.kill()  # the replica that started the conversation crashes
+        verified = await chat.say(second.url, scaleout.latest_code(customer["customer_id"]))
+        assert verified["verified"] is True and verified["agent"] == "billing", verified
+        assert customer["display_name"].split()[0] in verified["reply"]
+
+        # The billing replica the orchestrator connected to last crashes; the survivor answers.
+        serving = scaleout.balancer.last
+        assert serving is not None
+        survivor = 1 - serving
+        served_before = scaleout.balancer.requests[survivor]
+        scaleout.billing[serving].kill()
+        for _ in range(2):
+            again = await chat.say(second.url, "can you explain my latest bill again?")
+            assert again["agent"] == "billing" and again["verified"] is True, again
+        assert scaleout.balancer.requests[survivor] > served_before
+
+        transcript = await chat.transcript(second.url)
+        customer_lines = [e["text"] for e in transcript if e["role"] == "customer"]
+        assert customer_lines[:2] == ["hi, can you explain my latest bill?", f"it's {customer['email']}"]
+        assert len(customer_lines) == 5 and [e["seq"] for e in transcript] == list(range(1, len(transcript) + 1))
+
+
+async def test_postgres_dropping_every_connection_mid_conversation_loses_nothing(scaleout: ScaleOut) -> None:
+    customer = scaleout.customers(40)[27]
+    alive = next(o for o in scaleout.orchestrators if o.popen.poll() is None)
+    async with httpx.AsyncClient(timeout=60) as http:
+        chat = Customer(http)
+        await chat.start(alive.url)
+        await chat.say(alive.url, "hi, can you explain my latest bill?")
+        await chat.say(alive.url, f"it's {customer['email']}")
+
+        assert await terminate_backends(scaleout.database_url) >= 1  # as clients see a server restart
+
+        verified = await chat.say(alive.url, scaleout.latest_code(customer["customer_id"]))
+        assert verified["verified"] is True and verified["agent"] == "billing", verified
+        transcript = await chat.transcript(alive.url)
+        said = [e["text"] for e in transcript if e["role"] == "customer"]
+        assert said == ["hi, can you explain my latest bill?", f"it's {customer['email']}", said[2]]
+        assert [e["seq"] for e in transcript] == list(range(1, len(transcript) + 1))
