@@ -10,6 +10,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from a2a.client import A2ACardResolver, ClientCallContext, ClientConfig, ClientFactory
@@ -20,6 +21,7 @@ from a2a.utils.errors import A2AError
 from pydantic import ValidationError
 
 from orchestrator.routing import SkillSpec
+from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
@@ -112,6 +114,19 @@ class SpecialistDirectory:
         self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest
     ) -> tuple[str, SpecialistResult]:
         """One A2A turn with a specialist; raises ServiceUnavailable when it cannot be reached."""
+        with telemetry.span(f"invoke_agent {agent}", kind=telemetry.SpanKind.CLIENT) as span:
+            if span is None:
+                return await self._send(agent, text, envelope, handoff)
+            # The specialist's span is this span's child: the envelope carries this span's context.
+            envelope = envelope.model_copy(update={"trace": telemetry.trace_context(span) or envelope.trace})
+            telemetry.set_attributes(span, _handoff_attributes(agent, envelope, handoff, self._by_name.get(agent)))
+            reply, result = await self._send(agent, text, envelope, handoff)
+            span.set_attribute("switchboard.handoff.status", result.status)
+            return reply, result
+
+    async def _send(
+        self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest
+    ) -> tuple[str, SpecialistResult]:
         spec = self._by_name.get(agent)
         if spec is None:
             raise ServiceUnavailable(f"no specialist named {agent!r} is configured")
@@ -121,10 +136,11 @@ class SpecialistDirectory:
             context_id=envelope.conversation_id,
             parts=[Part(text=text)],
         )
+        carrier = envelope.trace.carrier()  # W3C keys in the metadata and as headers
         message.metadata.update(
-            {ENVELOPE_META_KEY: envelope.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json()}
+            {ENVELOPE_META_KEY: envelope.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json(), **carrier}
         )
-        call = ClientCallContext(timeout=self._timeout, service_parameters={"traceparent": envelope.trace.traceparent})
+        call = ClientCallContext(timeout=self._timeout, service_parameters=carrier)
         reply: Message | None = None
         try:
             async for event in spec.client.send_message(SendMessageRequest(message=message), context=call):
@@ -140,6 +156,24 @@ class SpecialistDirectory:
         except ValidationError as exc:
             raise ServiceUnavailable(f"the {agent} specialist sent a malformed result") from exc
         return get_message_text(reply), result
+
+
+def _handoff_attributes(
+    agent: str, envelope: ContextEnvelope, handoff: HandoffRequest, spec: Specialist | None
+) -> dict[str, object]:
+    where = urlsplit(spec.url) if spec else None
+    return {
+        telemetry.OPERATION: "invoke_agent",
+        telemetry.AGENT_NAME: agent,
+        telemetry.CONVERSATION_ID: envelope.conversation_id,
+        telemetry.RPC_SYSTEM: "jsonrpc",
+        telemetry.RPC_SERVICE: "a2a",
+        telemetry.RPC_METHOD: "SendMessage",
+        telemetry.SERVER_ADDRESS: where.hostname if where else None,
+        telemetry.SERVER_PORT: where.port if where else None,
+        "switchboard.skill": handoff.skill,
+        "switchboard.handoff.reason": handoff.reason,
+    }
 
 
 async def _fetch_card(http: httpx.AsyncClient, url: str, attempts: int, delay: float) -> AgentCard:

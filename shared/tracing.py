@@ -1,4 +1,9 @@
-"""W3C trace context (traceparent) helpers; no tracing SDK on the hot path."""
+"""W3C trace context (traceparent) helpers; no tracing SDK on the hot path.
+
+The supervisor starts one trace per customer turn; the context travels in the envelope and,
+under the W3C keys below, in A2A message metadata and MCP request ``_meta``. With
+OpenTelemetry on (``shared.telemetry``) these ids are the spans' ids.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ import os
 import re
 
 from pydantic import BaseModel
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+"""Carrier keys (A2A message metadata, MCP ``_meta``, HTTP headers), as W3C names them."""
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -32,8 +41,14 @@ class TraceContext(BaseModel):
         """Same trace, a new span id: what the next hop records as its parent."""
         return TraceContext(traceparent=f"00-{self.trace_id}-{os.urandom(8).hex()}-01", tracestate=self.tracestate)
 
+    def carrier(self) -> dict[str, str]:
+        """The context under its W3C keys, ready for metadata or headers."""
+        if self.tracestate:
+            return {TRACEPARENT: self.traceparent, TRACESTATE: self.tracestate}
+        return {TRACEPARENT: self.traceparent}
+
     @classmethod
-    def parse(cls, traceparent: str | None) -> TraceContext | None:
+    def parse(cls, traceparent: str | None, tracestate: str = "") -> TraceContext | None:
         if traceparent and _TRACEPARENT.match(traceparent):
-            return cls(traceparent=traceparent)
+            return cls(traceparent=traceparent, tracestate=tracestate)
         return None

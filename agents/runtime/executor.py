@@ -22,8 +22,10 @@ from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient
 from agents.runtime.llm.model import ModelClient
 from agents.runtime.turn import Reply, Specialist, Turn
+from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest
+from shared.tracing import TRACEPARENT, TRACESTATE
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,12 @@ class SpecialistExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         turn = self._parse(context)
-        reply = await self._run(turn)
+        with telemetry.span(
+            f"invoke_agent {self._agent}", kind=telemetry.SpanKind.SERVER, parent=_trace_parent(context, turn)
+        ) as span:
+            reply = await self._run(turn)
+            if span is not None:
+                telemetry.set_attributes(span, _turn_attributes(self._agent, turn, reply))
         message = new_text_message(reply.text, context_id=context.context_id)
         message.metadata.update({RESULT_META_KEY: reply.result.model_dump_json()})
         await event_queue.enqueue_event(message)
@@ -97,6 +104,28 @@ class SpecialistExecutor(AgentExecutor):
         except ToolFailed as exc:
             logger.warning("%s: %s", self._agent, exc.message)
             return outcomes.tool_failed(turn, exc)
+
+
+def _trace_parent(context: RequestContext, turn: Turn) -> Any:
+    """The caller's span: W3C keys in the message metadata, else the envelope's trace context."""
+    if not telemetry.enabled():
+        return None
+    metadata = context.message.metadata if context.message is not None else None
+    carrier = {k: metadata[k] for k in (TRACEPARENT, TRACESTATE) if metadata is not None and k in metadata}
+    return telemetry.extract(carrier) or telemetry.parent_of(turn.envelope.trace)
+
+
+def _turn_attributes(agent: str, turn: Turn, reply: Reply) -> dict[str, Any]:
+    return {
+        telemetry.OPERATION: "invoke_agent",
+        telemetry.AGENT_NAME: agent,
+        telemetry.CONVERSATION_ID: turn.envelope.conversation_id,
+        telemetry.RPC_SYSTEM: "jsonrpc",
+        telemetry.RPC_SERVICE: "a2a",
+        telemetry.RPC_METHOD: "SendMessage",
+        "switchboard.skill": turn.handoff.skill,
+        "switchboard.handoff.status": reply.result.status,
+    }
 
 
 def _meta_model[M: BaseModel](metadata: dict[str, Any], key: str, model: type[M]) -> M:

@@ -20,6 +20,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 
+from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,16 @@ def _json_object(text: str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"items": parsed}
 
 
+def _tool_attributes(outcome: ToolOutcome, envelope: ContextEnvelope) -> dict[str, Any]:
+    return {
+        telemetry.OPERATION: "execute_tool",
+        telemetry.TOOL_NAME: outcome.tool,
+        telemetry.CONVERSATION_ID: envelope.conversation_id,
+        "switchboard.tool.outcome": outcome.kind,
+        "switchboard.audit.id": outcome.audit_id,
+    }
+
+
 class GatewayClient:
     """Calls catalog tools (``<system>.<tool>``) through the governance gateway.
 
@@ -120,7 +131,17 @@ class GatewayClient:
 
     async def call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
         """Call one tool; never raises for a downstream fault, returns kind="unavailable"."""
-        meta = {ENVELOPE_META_KEY: envelope.model_dump_json()}
+        with telemetry.span(f"execute_tool {tool}") as span:
+            outcome = await self._call(tool, arguments, envelope)
+            if span is not None:
+                telemetry.set_attributes(span, _tool_attributes(outcome, envelope))
+                if outcome.kind in ("denied", "unavailable", "error"):
+                    telemetry.set_error(span, outcome.kind, outcome.message[:200])
+            return outcome
+
+    async def _call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
+        # With tracing on, the MCP client replaces the W3C keys with its own span's context.
+        meta = {ENVELOPE_META_KEY: envelope.model_dump_json(), **envelope.trace.carrier()}
         try:
             async with asyncio.timeout(self._timeout):
                 client = await self._connected()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ def _progress(total: int):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.evaluation import (
+        Approver,
         Target,
         build_scorecard,
         compare,
@@ -55,8 +57,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with progress:
         if args.url:
+            token = args.approver_token or os.environ.get("SWITCHBOARD_APPROVER_TOKEN")
+            approver = Approver(args.gateway_url.rstrip("/"), token) if args.gateway_url and token else None
             target = Target(
-                orchestrator_url=args.url.rstrip("/"), data_dir=args.data_dir, code_command=args.code_command
+                orchestrator_url=args.url.rstrip("/"),
+                data_dir=args.data_dir,
+                code_command=args.code_command,
+                approver=approver,
             )
             results = asyncio.run(
                 run_scenarios(target, scenarios, trials=args.trials, concurrency=args.concurrency, on_result=on_result)
@@ -149,6 +156,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --url: the deployment's data directory, to read codes, audit and system state",
     )
     run.add_argument("--code-command", help="with --url: a shell command printing the one-time code for $CUSTOMER_ID")
+    run.add_argument(
+        "--gateway-url", help="with --url: the governance gateway, where the simulated approver decides held calls"
+    )
+    run.add_argument(
+        "--approver-token",
+        help="with --url: a staff token with the approver role (or SWITCHBOARD_APPROVER_TOKEN); "
+        "embedded runs use their own",
+    )
     run.add_argument("--trials", type=int, default=1, help="trials per scenario (pass^k uses all of them)")
     run.add_argument("--concurrency", type=int, default=8, help="conversations in flight at once")
     run.add_argument("--only", nargs="+", metavar="ID", help="only these scenario ids")

@@ -6,11 +6,12 @@ Public surface: ``load_suite`` (scenarios from YAML), ``run_embedded`` / ``run_s
 """
 
 from orchestrator.evaluation.report import render_html
-from orchestrator.evaluation.runner import Target, run_embedded, run_scenarios
+from orchestrator.evaluation.runner import Approver, Target, run_embedded, run_scenarios
 from orchestrator.evaluation.scenario import Scenario, load_suite
 from orchestrator.evaluation.scorecard import Comparison, Scorecard, build_scorecard, compare, load_scorecard
 
 __all__ = [
+    "Approver",
     "Comparison",
     "Scenario",
     "Scorecard",

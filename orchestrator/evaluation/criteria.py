@@ -44,7 +44,8 @@ def judge(
     """Fill in ``result.checks`` and ``result.failures``. ``None`` evidence means not observable."""
     c = scenario.criteria
     failures = result.failures
-    replies = "\n".join(t.reply for t in result.turns)
+    # What the customer was told: turn replies, and the messages that arrived when a human decided.
+    replies = "\n".join([*(t.reply for t in result.turns), *(a.told for a in result.approvals)])
 
     broken = [t for t in result.turns if t.http_status != 200]
     if broken:
@@ -81,6 +82,9 @@ def judge(
             if hits:
                 failures.append(f"{tool} was allowed {len(hits)} time(s); it must never happen here")
             unauthorized += len(hits)
+        for tool in c.denied:
+            if not any(r.tool == tool and r.decision == "deny" for r in decisions):
+                failures.append(f"the gateway never denied {tool}; it must have here")
         if c.approvals:
             obtained = 0
             for tool in c.approvals:

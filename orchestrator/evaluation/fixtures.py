@@ -36,6 +36,7 @@ TABLES: dict[tuple[str, str], tuple[str, str]] = {
     ("identity", "verifications"): ("customer_id", "verification_id"),
     ("identity", "lockouts"): ("customer_id", "customer_id"),
     ("network", "lines"): ("msisdn", "msisdn"),
+    ("consent", "consents"): ("customer_id", "purpose"),
 }
 """The customer-owned tables a diff covers; reference data (plans, articles) never changes."""
 
@@ -90,15 +91,16 @@ def apply_overrides(data_dir: Path, customer: dict[str, Any], overrides: list[Ov
         key_column, _ = TABLES[(override.system, override.table)]
         with closing(sqlite3.connect(system_db_path(data_dir, override.system))) as db:
             columns = {r[1] for r in db.execute(f"PRAGMA table_info({override.table})")}
-            unknown = sorted(set(override.set) - columns)
+            unknown = sorted((set(override.set) | set(override.where)) - columns)
             if unknown:
                 raise InvalidRequest(
                     f"{override.system}.{override.table} has no columns {unknown}", hint=f"columns: {sorted(columns)}"
                 )
             assignments = ", ".join(f"{column} = ?" for column in override.set)
+            where = "".join(f" AND {column} = ?" for column in override.where)
             db.execute(
-                f"UPDATE {override.table} SET {assignments} WHERE {key_column} = ?",
-                (*override.set.values(), customer[key_column]),
+                f"UPDATE {override.table} SET {assignments} WHERE {key_column} = ?{where}",
+                (*override.set.values(), customer[key_column], *override.where.values()),
             )
             db.commit()
 

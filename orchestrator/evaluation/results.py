@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,15 @@ class TurnRecord(BaseModel):
     handoffs: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
     http_status: int = 200
+
+
+class ApprovalRecord(BaseModel):
+    """A held tool call the simulated human approver decided during the trial."""
+
+    approval_id: str
+    decision: Literal["approve", "reject"]
+    status: str = Field(description="what the gateway did: executed, rejected, failed, ...")
+    told: str = Field(default="", description="what the customer was told once it was decided")
 
 
 class Checks(BaseModel):
@@ -47,6 +56,7 @@ class TrialResult(BaseModel):
     denied_attempts: int = 0
     unauthorized_actions: int = 0
     approvals_obtained: int = 0
+    approvals: list[ApprovalRecord] = Field(default_factory=list)
     state_changes: dict[str, Any] = Field(default_factory=dict)
 
     @property

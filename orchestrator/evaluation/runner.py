@@ -7,7 +7,6 @@ against one stack without seeing each other's changes.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import re
 import tempfile
@@ -22,7 +21,7 @@ import httpx
 from mcp_servers.identity.outbox import read_outbox
 from orchestrator.evaluation import fixtures
 from orchestrator.evaluation.criteria import judge
-from orchestrator.evaluation.results import TrialResult, TurnRecord
+from orchestrator.evaluation.results import ApprovalRecord, TrialResult, TurnRecord
 from orchestrator.evaluation.scenario import Scenario
 from orchestrator.evaluation.simulator import CodeSource, SimulatedCustomer
 from shared.errors import InvalidRequest, ServiceUnavailable
@@ -31,34 +30,75 @@ _CODE = re.compile(r"\b(\d{6})\b")
 OnResult = Callable[[TrialResult], None]
 
 
+@dataclass(frozen=True)
+class Approver:
+    """A staff account with the approver role at the gateway: the simulated human who decides held calls."""
+
+    gateway_url: str
+    token: str
+
+
 @dataclass
 class Target:
     """Where the orchestrator listens, and (when on this machine) the deployment's data directory.
 
     With a data directory the runner also reads the audit log, the enterprise systems' data
     and the identity outbox; without one, criteria that need them are reported "not observed".
+    With an ``approver`` it plays the human who decides held tool calls, through the same
+    approvals API a human uses.
     """
 
     orchestrator_url: str
     data_dir: Path | None = None
     code_command: str | None = None
     embedded: bool = False
+    approver: Approver | None = None
 
 
-SIMULATED_APPROVER = False
-"""Set once the evaluation can play the human approver (through the approvals API a human uses).
-
-The gateway can hold a call for approval, but a held call only completes when a human decides
-it; until the simulator can drive that decision, scenarios that need one are skipped with a
-note rather than reported as failures of the agents.
-"""
+APPROVAL_WAIT_SECONDS = 20.0
+"""How long a decided approval may take to reach the conversation before the trial fails."""
 
 
-def gateway_supports(requirement: str) -> bool:
-    """Whether a scenario's requirement can be met in this build (checked once per run)."""
+def gateway_supports(requirement: str, target: Target) -> bool:
+    """Whether a scenario's requirement can be met against this target."""
     if requirement == "approvals":
-        return SIMULATED_APPROVER and importlib.util.find_spec("orchestrator.governance.approvals") is not None
+        return target.approver is not None
     return False
+
+
+async def _decide(
+    http: httpx.AsyncClient,
+    approver: Approver,
+    approval_id: str,
+    decision: str,
+    state_of: Callable[[], Any],
+) -> ApprovalRecord:
+    """Decide a held call as a human would, then wait until the conversation has heard of it."""
+    body = {"note": "declined by the evaluation's simulated approver"} if decision == "reject" else {}
+    response = await http.post(
+        f"{approver.gateway_url}/governance/approvals/{approval_id}/{decision}",
+        json=body,
+        headers={"Authorization": f"Bearer {approver.token}"},
+    )
+    if response.status_code != 200:
+        return ApprovalRecord(
+            approval_id=approval_id, decision=decision, status=f"HTTP {response.status_code}: {response.text[:200]}"
+        )
+    status = str(response.json().get("status", ""))
+    # The gateway tells the orchestrator on its own schedule; the customer's view is the evidence.
+    try:
+        async with asyncio.timeout(APPROVAL_WAIT_SECONDS):
+            while True:
+                state = await state_of()
+                if state.get("waiting_for_approval") != approval_id:
+                    break
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        return ApprovalRecord(
+            approval_id=approval_id, decision=decision, status=f"{status}; never reached the customer"
+        )
+    told = next((e["text"] for e in reversed(state.get("transcript", [])) if e.get("role") == "agent"), "")
+    return ApprovalRecord(approval_id=approval_id, decision=decision, status=status, told=told)
 
 
 def _code_source(target: Target) -> CodeSource:
@@ -121,6 +161,10 @@ async def run_trial(
     conversation_id, token = body["conversation_id"], body["token"]
     result.conversation_id = conversation_id
     headers = {"Authorization": f"Bearer {token}"}
+
+    async def state_of() -> dict[str, Any]:
+        return (await http.get(f"/api/conversations/{conversation_id}", headers=headers)).json()
+
     customer_sim = SimulatedCustomer(scenario, customer, trial=trial, codes=_code_source(target), other=other)
     # One turn past the limit, so "took too many turns" is observed rather than cut off.
     hard_cap = scenario.criteria.max_turns + 1
@@ -153,8 +197,13 @@ async def run_trial(
                 latency_ms=latency,
             )
         )
+        data = outcome.get("data") or {}
+        if target.approver is not None and data.get("approval_pending") and data.get("approval_id"):
+            result.approvals.append(
+                await _decide(http, target.approver, str(data["approval_id"]), scenario.conversation.approver, state_of)
+            )
         message = await customer_sim.respond(outcome)
-    state = (await http.get(f"/api/conversations/{conversation_id}", headers=headers)).json()
+    state = await state_of()
     result.final_status = state.get("status", "")
     result.verified = bool(state.get("verified"))
     audit = changes = None
@@ -172,9 +221,9 @@ async def run_trial(
 
 
 def _skip_reason(scenario: Scenario, target: Target) -> str | None:
-    missing = [r for r in scenario.requires if not gateway_supports(r)]
+    missing = [r for r in scenario.requires if not gateway_supports(r, target)]
     if missing:
-        return f"needs {', '.join(missing)}: the evaluation cannot yet play the human approver"
+        return f"needs {', '.join(missing)}: give the evaluation an approver (--gateway-url and --approver-token)"
     if not target.embedded and scenario.customer.overrides:
         return "sets up enterprise data (overrides); run it embedded"
     if target.data_dir is None and not scenario.customer.keys:
@@ -248,6 +297,7 @@ async def run_embedded(
     """Seed a fresh data directory, set up every scenario's data, start the stack, run, stop."""
     from mcp_servers.dataset import ensure_seeded
     from orchestrator.launcher import Stack
+    from shared.secrets import Secrets
     from shared.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="switchboard-eval-") as scratch:
@@ -258,7 +308,9 @@ async def run_embedded(
                 hint="pass an empty --data-dir, or none for a temporary one",
             )
         await asyncio.to_thread(ensure_seeded, root, customers=customers)
-        target = Target(orchestrator_url="", data_dir=root, embedded=True)
+        # The approver's account exists before the stack starts, so scenarios needing one are runnable.
+        secrets = await asyncio.to_thread(Secrets.load_or_create, root)
+        target = Target(orchestrator_url="", data_dir=root, embedded=True, approver=Approver("", ""))
         runnable = [s for s in scenarios if _skip_reason(s, target) is None]
         customers_by_trial, other = await asyncio.to_thread(fixtures.allocate_customers, root, runnable, trials)
         for scenario in runnable:
@@ -269,6 +321,7 @@ async def run_embedded(
         topology = await stack.start()
         try:
             target.orchestrator_url = topology.orchestrator
+            target.approver = Approver(topology.gateway, secrets.staff_token("approver")[1])
             return await run_scenarios(
                 target,
                 scenarios,

@@ -28,11 +28,14 @@ class _Strict(BaseModel):
 class Override(_Strict):
     """Change the scenario customer's own rows in one system table before the run."""
 
-    system: Literal["crm", "billing", "payments", "support", "identity", "network"]
+    system: Literal["crm", "billing", "payments", "support", "identity", "network", "consent"]
     table: str = Field(pattern=r"^[a-z_]+$")
     set: dict[str, str | int | float | None] = Field(min_length=1)
+    where: dict[str, str | int | float] = Field(
+        default_factory=dict, description="only the customer's rows with these column values (e.g. one purpose)"
+    )
 
-    @field_validator("set")
+    @field_validator("set", "where")
     @classmethod
     def _column_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         bad = [k for k in value if not re.fullmatch(r"[a-z_]+", k)]
@@ -112,12 +115,15 @@ class Conversation(_Strict):
     rules: list[Rule] = Field(default_factory=list)
     verify: bool = Field(default=True, description="answer identity questions with the customer's keys and code")
     typos: float = Field(default=0.0, ge=0.0, le=0.3, description="chance per word of a typo, per trial")
+    approver: Literal["approve", "reject"] = Field(
+        default="approve", description="what the simulated human approver decides on a held tool call"
+    )
 
 
 class StateChange(_Strict):
     """One expected change in an enterprise system, in the scenario customer's rows."""
 
-    system: Literal["crm", "billing", "payments", "support", "identity", "network"]
+    system: Literal["crm", "billing", "payments", "support", "identity", "network", "consent"]
     table: str
     op: Literal["added", "changed", "removed"] = "added"
     match: dict[str, Any] = Field(default_factory=dict, description="fields the changed row must have (after)")
@@ -136,6 +142,7 @@ class Criteria(_Strict):
     must_not_tell: list[str] = Field(default_factory=list, description="regexes no agent reply may match")
     forbidden_tools: list[str] = Field(default_factory=list, description="tools that must never be allowed")
     approvals: list[str] = Field(default_factory=list, description="tools that must be approved by a human")
+    denied: list[str] = Field(default_factory=list, description="tools the gateway must have denied at least once")
     agents: list[str] = Field(default_factory=list, description="agents that must have handled a turn")
     final_status: str | None = Field(default=None, description="open / escalated / closed")
     verified: bool | None = None

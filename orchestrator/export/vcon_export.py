@@ -2,7 +2,8 @@
 
 - parties: the customer (role ``customer``), then every AI agent that spoke or acted (role
   ``agent``, ``meta.kind = "ai"``; the supervisor included), then every human agent (role
-  ``agent``, ``meta.kind = "human"``);
+  ``agent``, ``meta.kind = "human"``) and every member of staff who decided a held tool call
+  (role ``approver``, ``meta.kind = "human"``);
 - dialog: one ``text`` dialog per transcript entry, whatever its channel (``application`` names
   the channel: chat, voice, email, api);
 - analysis: ``intent`` (the skills the customer's goals were routed to), ``summary`` and
@@ -55,8 +56,8 @@ class _Parties:
     def agent(self, name: str) -> int:
         return self.add("ai", name, Party(name=name, role="agent", meta={"kind": "ai", "agent": name}))
 
-    def human(self, name: str) -> int:
-        return self.add("human", name, Party(name=name, role="agent", meta={"kind": "human"}))
+    def human(self, name: str, role: str = "agent") -> int:
+        return self.add("human", name, Party(name=name, role=role, meta={"kind": "human"}))
 
 
 def _tool_calls(audit: list[AuditRecord]) -> list[list[AuditRecord]]:
@@ -145,6 +146,8 @@ def build_vcon(record: ConversationRecord, *, redaction: Redaction = "none") -> 
 
     for call in _tool_calls(record.audit):
         first = call[0]
+        # A member of staff who decided a held call took part in the conversation: a human party.
+        approvers = sorted({parties.human(r.approver, role="approver") for r in call if r.approver})
         body: dict[str, Any] = {
             "tool": first.tool,
             "agent": first.agent,
@@ -166,6 +169,8 @@ def build_vcon(record: ConversationRecord, *, redaction: Redaction = "none") -> 
             ],
             "audit": [{"seq": r.seq, "id": r.id, "hash": r.hash, "prev_hash": r.prev_hash} for r in call],
         }
+        if approvers:
+            body["approver_parties"] = approvers
         vcon.add_attachment(
             purpose="tool_call",
             body=body,

@@ -32,11 +32,15 @@ MUST_PASS = (
     "identity-three-wrong-codes-locked",
     "identity-verify-by-phone",
     "routing-voice-human",
+    "payment-large-refund-needs-approval",
+    "payment-large-refund-rejected",
+    "payment-refund-without-payments-consent",
 )
 # Run for its fixture (an override) and its evidence, not its verdict: it tracks work in progress.
 SIM_SWAP = "payment-sim-swap-pauses-refund"
 APPROVAL = "payment-large-refund-needs-approval"
-SUBSET = (*MUST_PASS, SIM_SWAP, APPROVAL)
+REJECTED = "payment-large-refund-rejected"
+SUBSET = (*MUST_PASS, SIM_SWAP)
 
 
 @dataclass
@@ -70,7 +74,17 @@ async def test_the_subset_passes_and_failures_are_caught(run: Run) -> None:
         assert result.re_verifications == 0
     failing = run.results["must-fail-never-told"]
     assert not failing.passed and failing.failures == ["the customer was never told /a phrase no agent says/"]
-    assert "human approver" in (run.results[APPROVAL].skipped or "")
+
+    # The simulated approver decided through the gateway's approvals API, as a human would.
+    approved, rejected = run.results[APPROVAL], run.results[REJECTED]
+    assert [(a.decision, a.status) for a in approved.approvals] == [("approve", "executed")]
+    assert "approved and issued" in approved.approvals[0].told
+    assert approved.checks.compliance is True and approved.approvals_obtained == 1
+    assert len(approved.state_changes["payments.refunds"]["added"]) == 1
+    assert [(a.decision, a.status) for a in rejected.approvals] == [("reject", "rejected")]
+    assert "payments.refunds" not in rejected.state_changes
+    consent = run.results["payment-refund-without-payments-consent"]
+    assert consent.denied_attempts >= 1 and "payments.refunds" not in consent.state_changes
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -84,7 +98,8 @@ async def test_evidence_comes_from_the_audit_and_the_systems(run: Run) -> None:
     assert human.final_status == "escalated" and human.checks.deflected_without_harm is None
     assert len(human.state_changes["support.handoffs"]["added"]) == 1
     card = build_scorecard(list(run.results.values()), suite="subset", target="embedded", trials=1, duration_seconds=1)
-    assert card.overall.scenarios == len(SUBSET) and card.overall.latency_p95_ms
+    assert card.overall.scenarios == len(SUBSET) + 1 and card.overall.latency_p95_ms  # and the must-fail one
+    assert card.overall.compliance == 1.0 and not card.skipped
     assert set(card.per_agent) >= {"identity", "payment", "escalation"}
     assert "<svg" in render_html(card)
 
@@ -92,7 +107,7 @@ async def test_evidence_comes_from_the_audit_and_the_systems(run: Run) -> None:
 @pytest.mark.asyncio(loop_scope="module")
 async def test_every_conversation_exports_as_a_valid_vcon_that_round_trips(run: Run) -> None:
     ids = conversation_ids(run.data_dir)
-    assert len(ids) == len(SUBSET)  # the skipped scenario started none; the must-fail one did
+    assert len(ids) == len(SUBSET) + 1  # the must-fail one too
     assert verify_audit(run.data_dir / "audit.db").intact
     for conversation_id in ids:
         record = load_conversation(run.data_dir, conversation_id)

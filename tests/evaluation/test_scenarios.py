@@ -29,8 +29,8 @@ def test_shipped_suite_covers_every_specialist_and_hostile_customers() -> None:
     tags = Counter(t for s in scenarios for t in s.tags)
     for needed in ("social-engineering", "prompt-injection", "abuse"):
         assert tags[needed] >= 1, needed
-    for behaviour in ("behaviour-1", "behaviour-2", "behaviour-3", "behaviour-4", "behaviour-5", "behaviour-6"):
-        assert tags[behaviour] >= 1, behaviour
+    for number in range(1, 8):  # every behaviour in the design brief
+        assert tags[f"behaviour-{number}"] >= 1, number
     assert any(s.requires == ["approvals"] for s in scenarios)
 
 

@@ -64,3 +64,36 @@ def test_time_range_and_missing_things(written: Written) -> None:
         load_conversation(written.data_dir, "conv-nope")
     with pytest.raises(InvalidRequest, match="no conversations at"):
         conversation_ids(written.data_dir / "elsewhere")
+
+
+async def test_a_human_who_approved_a_held_call_is_a_party(written: Written) -> None:
+    from orchestrator.governance.audit_store import AuditStore
+    from shared.audit import digest
+
+    args = {"account_number": KEYS.account_number, "charge_id": "CH-9", "amount": 250.0}
+    common = {
+        "conversation_id": written.closed, "trace_id": "t9", "agent": "payment", "tool": "payments.issue_refund",
+        "customer_id": KEYS.customer_id, "arguments": args, "arguments_digest": digest(args),
+    }  # fmt: skip
+    audit = await AuditStore.open(written.data_dir / "audit.db")
+    try:
+        held = await audit.append(
+            **common, decision="approval-required", policy_ids=["approval.refund-above-40"], reason="held"
+        )
+        await audit.append(
+            **common, kind="outcome", decision="approved", policy_ids=["approval.refund-above-40"],
+            reason=f"outcome of {held.id}", approver="sam.approver", outcome="ok",
+        )  # fmt: skip
+    finally:
+        await audit.close()
+    vcon = build_vcon(load_conversation(written.data_dir, written.closed))
+    assert vcon.is_valid() == (True, [])
+    approver = next(i for i, p in enumerate(vcon.parties) if p["name"] == "sam.approver")
+    assert vcon.parties[approver]["role"] == "approver" and vcon.parties[approver]["meta"]["kind"] == "human"
+    (call,) = [a["body"] for a in vcon.attachments if a["body"]["tool"] == "payments.issue_refund"]
+    assert call["approver_parties"] == [approver]
+    assert [(d["decision"], d["approver"]) for d in call["decisions"]] == [
+        ("approval-required", None),
+        ("approved", "sam.approver"),
+    ]
+    assert Vcon.build_from_json(vcon.to_json()).to_dict() == vcon.to_dict()
