@@ -17,3 +17,7 @@ bench: install
 	.venv/bin/python benchmarks/refund_turn.py
 	.venv/bin/python benchmarks/gateway_decision.py
 	.venv/bin/python benchmarks/routing_accuracy.py
+	.venv/bin/python benchmarks/audit_verify.py
+	.venv/bin/python benchmarks/change_visible.py
+	.venv/bin/python benchmarks/signal_enforcement.py
+	.venv/bin/python benchmarks/conversation_store.py
