@@ -13,8 +13,9 @@ from agents.runtime.llm import LLMSettings, ModelClient
 from shared.skills import SKILLS_DIR
 from tests.agents.conftest import Specialist, free_socket, gateway, serve, stack
 from tests.agents.fake_gateway import FakeGateway
+from tests.llm.stack import llm_chat, llm_running, model_calls_allowed
 
-__all__ = ["gateway", "stack"]
+__all__ = ["gateway", "llm_chat", "llm_running", "model_calls_allowed", "stack"]
 
 NO_MODEL = LLMSettings(_env_file=None, model=None)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from agents.runtime.errors import ToolDenied
 from agents.runtime.gateway import GatewayClient
 from agents.runtime.llm import ScriptedModel, reply
 from agents.runtime.llm.loop import LLMSpecialist
@@ -67,9 +66,9 @@ async def test_a_forged_identity_is_refused_whatever_the_model_asks(running: Run
     )
     turn = Turn("my line is down", envelope, HandoffRequest(skill="ticket-status"), gateway, agent="support")
     try:
-        with pytest.raises(ToolDenied):
-            await specialist.handle(turn)
+        result = await specialist.handle(turn)
     finally:
         await gateway.aclose()
-    assert [c.tool for c in turn.tool_calls] == ["network.get_line_status"]
-    assert turn.tool_calls[0].decision == "deny"
+    # The unlisted refund goes to the gateway, which refuses it; the turn ends there, plainly.
+    assert [(c.tool, c.decision) for c in turn.tool_calls] == [("payments.issue_refund", "deny")]
+    assert result.result.data["denied"] is True and "All good" not in result.text

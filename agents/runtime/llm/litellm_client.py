@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from functools import cache
 from types import ModuleType
@@ -26,8 +27,35 @@ from agents.runtime.llm.model import (
     Usage,
     check_model_requests_allowed,
 )
+from shared import telemetry
 
 logger = logging.getLogger(__name__)
+
+
+_warm_lock = threading.Lock()
+_warmed: set[str] = set()
+
+
+def warm_up(model: str) -> None:
+    """Pay litellm's import and its lazy first-call set-up for ``model`` once, with no network.
+
+    Both take seconds (hundreds of modules); done inside the first customer's call they would eat
+    its time-out and send it to the fallback. ``client_from_settings`` runs this in the background
+    at start-up, and every call waits for it before its deadline starts.
+    """
+    with _warm_lock:
+        if model in _warmed:
+            return
+        litellm = _litellm()
+        try:
+            # A mocked answer runs litellm's request path without sending anything.
+            litellm.completion(model=model, messages=[{"role": "user", "content": "-"}], mock_response="-")
+            import openai  # the OpenAI-compatible providers' client; its resources load lazily
+
+            openai.AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9").chat.completions  # noqa: B018
+        except Exception as exc:  # warming is an optimisation; the real call reports real errors
+            logger.info("warming up %s did not finish: %s", model, type(exc).__name__)
+        _warmed.add(model)
 
 
 @cache
@@ -42,6 +70,8 @@ def _litellm() -> ModuleType:
     litellm.suppress_debug_info = True
     litellm.turn_off_message_logging = True
     litellm.disable_hf_tokenizer_download = True
+    # litellm logs every call at INFO on its own handler; our records of model calls are enough.
+    logging.getLogger("LiteLLM").setLevel(logging.WARNING)
     return litellm
 
 
@@ -86,8 +116,25 @@ class LiteLLMClient:
         tools: Sequence[ToolSpec] = (),
         schema: Mapping[str, Any] | None = None,
     ) -> ModelReply:
+        with telemetry.span(f"chat {self._model}", kind=telemetry.SpanKind.CLIENT) as span:
+            reply = await self._complete(messages, tools=tools, schema=schema)
+            if span is not None:
+                telemetry.set_attributes(
+                    span,
+                    {telemetry.OPERATION: "chat", telemetry.REQUEST_MODEL: self._model}
+                    | {
+                        telemetry.INPUT_TOKENS: reply.usage.prompt_tokens,
+                        telemetry.OUTPUT_TOKENS: reply.usage.completion_tokens,
+                    },
+                )
+            return reply
+
+    async def _complete(
+        self, messages: Sequence[Message], *, tools: Sequence[ToolSpec], schema: Mapping[str, Any] | None
+    ) -> ModelReply:
         check_model_requests_allowed(self._model)
-        litellm = await asyncio.to_thread(_litellm)
+        await asyncio.to_thread(warm_up, self._model)
+        litellm = _litellm()
         request: dict[str, Any] = {"model": self._model, "messages": [dict(m) for m in messages], **self._options}
         if tools:
             request["tools"] = [t.as_openai() for t in tools]
@@ -151,6 +198,7 @@ def client_from_settings(role: str, settings: Any) -> LiteLLMClient | None:
     if model is None:
         return None
     key = settings.model_api_key.get_secret_value() if settings.model_api_key else None
+    threading.Thread(target=warm_up, args=(model,), name=f"warm-up {model}", daemon=True).start()
     return LiteLLMClient(
         model,
         api_base=settings.model_api_base,

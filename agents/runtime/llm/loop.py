@@ -16,12 +16,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from agents.runtime.errors import ToolFailed
+from agents.runtime import outcomes
+from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
 from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, customer_message, tool_result
 from agents.runtime.llm.redact import redact_text
 from agents.runtime.llm.skills import SkillGuide
-from agents.runtime.llm.tools import GovernedTool, Toolbox, bind_arguments
+from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
 from agents.runtime.turn import Reply, Specialist, Turn
 from shared.tools import IDEMPOTENCY_ARG
 
@@ -32,6 +33,7 @@ HISTORY_KEY = "llm_history"
 _HISTORY_TURNS = 6
 _MAX_REPLY_CHARS = 1200
 _FIGURES = re.compile(r"\d+(?:[.,]\d+)?")
+_APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 _ANSWER = ToolSpec(ANSWER_TOOL, "Send your reply to the customer and end this turn.", answer_tool_schema())
 
 
@@ -75,6 +77,15 @@ class LLMSpecialist:
             else:
                 reply = await self._procedures.handle(turn)
             reply.result.data["llm_fallback"] = True
+        except _Held as held:
+            reply = held.reply(turn)
+        except ToolDenied as exc:
+            # The same plain answer as every brain gives, but the model calls made are still counted.
+            logger.info("%s/%s: %s", self._agent, turn.skill, exc.message)
+            reply = outcomes.denied(turn, exc)
+        except SystemUnavailable as exc:
+            logger.warning("%s/%s: %s", self._agent, turn.skill, exc.message)
+            reply = outcomes.unavailable(turn, exc)
         if run.refused:
             reply.result.data["llm_refused_tools"] = run.refused
         return self._account(turn, reply, run.usage)
@@ -122,10 +133,17 @@ class LLMSpecialist:
         self, turn: Turn, tool: GovernedTool | None, name: str, arguments: dict[str, Any] | None, run: _Run
     ) -> str:
         if tool is None:
-            # Not offered, so not allowed: the gateway would refuse it too. Nothing is called.
+            # Not offered means policy does not grant it (or the listing is stale). The gateway, not
+            # this loop, decides, so the attempt is on the audit trail; identifiers are never forwarded.
             run.refused.append(name)
             logger.warning("%s/%s: model asked for unlisted tool %r", self._agent, turn.skill, name)
-            return tool_result({"error": f"{name} is not available to you; use only the functions offered"})
+            unlisted = {k: v for k, v in (arguments or {}).items() if k not in BOUND_ARGS}
+            try:
+                data = await turn.call(catalog_name(name), unlisted)
+            except ToolFailed as exc:
+                return tool_result({"error": f"{name} is not available to you ({exc.detail[:200]})"})
+            run.wrote = True  # granted after all: nothing tells whether it changed something
+            return tool_result(data)
         if arguments is None:
             return tool_result({"error": "arguments must be a JSON object matching the schema"})
         args = bind_arguments(tool, arguments, turn.envelope)
@@ -135,11 +153,15 @@ class LLMSpecialist:
             digest = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()[:12]
             step = f"llm:{tool.catalog_name}:{digest}"
         try:
-            # Denials and dead systems propagate: the runtime answers those the same way for every brain.
+            # Denials and dead systems end the turn: ``handle`` answers them as every brain does.
             data = await turn.call(tool.catalog_name, args, step=step)
         except ToolFailed as exc:
             return tool_result({"error": exc.detail})
         run.wrote = run.wrote or step is not None or not tool.read_only
+        if step is not None and data.get("status") == "pending_approval":
+            # Held for a human: the turn ends here with the runtime's own words, never the model's,
+            # and the supervisor parks the goal until the approver decides.
+            raise _Held(tool.catalog_name, str(data.get("detail") or ""), args)
         return tool_result(data)
 
     def _final(self, turn: Turn, history: list[dict[str, str]], text: str, status: str) -> Reply:
@@ -193,6 +215,29 @@ class LLMSpecialist:
                 usage.cost_usd,
             )
         return reply
+
+
+class _Held(Exception):
+    """A write the gateway holds for a human approval."""
+
+    def __init__(self, tool: str, detail: str, args: Mapping[str, Any]) -> None:
+        super().__init__(tool)
+        self.tool, self.detail, self.arguments = tool, detail, args
+
+    def reply(self, turn: Turn) -> Reply:
+        found = _APPROVAL_ID.search(self.detail)
+        return turn.reply(
+            "That needs a quick approval from a member of our team. I've asked for it, and I'll tell you here "
+            "as soon as it's decided. You don't need to do anything else.",
+            "completed",
+            summary=f"{self.tool} awaits approval",
+            data={
+                "approval_pending": True,
+                "approval_id": found.group(0) if found else None,
+                "amount": self.arguments.get("amount"),
+                "currency": self.arguments.get("currency"),
+            },
+        )
 
 
 class _Run:

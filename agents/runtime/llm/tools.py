@@ -46,6 +46,11 @@ def function_name(catalog_name: str) -> str:
     return catalog_name.replace(".", "__")
 
 
+def catalog_name(function: str) -> str:
+    """The catalog name a function name stands for (the inverse of ``function_name``)."""
+    return function.replace("__", ".")
+
+
 def governed_tool(name: str, description: str, input_schema: Mapping[str, Any], read_only: bool) -> GovernedTool:
     schema = copy.deepcopy(dict(input_schema))
     properties: dict[str, Any] = schema.get("properties") or {}
