@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,18 +23,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orchestrator.channels import channel_routes
+from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes
 from orchestrator.routing import build_brain
 from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import GREETING, Supervisor
-from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
 from shared.secrets import StaffCredential
 
 log = logging.getLogger("switchboard.api")
 
-MAX_BODY_BYTES = 64 * 1024
 CHANNELS = ("chat", "voice", "email", "api")
 
 
@@ -62,26 +61,6 @@ def error_response(exc: SwitchboardError) -> JSONResponse:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
 
 
-async def _json_body(request: Request) -> dict:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
-    if not body:
-        return {}
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("the request body is not valid JSON", hint='send {"text": "..."}') from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    return data
-
-
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -99,7 +78,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         return holder["supervisor"]
 
     async def start_conversation(request: Request) -> JSONResponse:
-        body = await _json_body(request)
+        body = await json_body(request)
         channel = body.get("channel", "chat")
         if channel not in CHANNELS:
             raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
@@ -111,7 +90,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     async def post_message(request: Request) -> JSONResponse:
         conversation_id = request.path_params["conversation_id"]
         await supervisor().store.authorize(conversation_id, _bearer(request))
-        body = await _json_body(request)
+        body = await json_body(request)
         text = body.get("text")
         if not isinstance(text, str):
             raise InvalidRequest("'text' must be a string with the customer's message")
@@ -153,7 +132,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         expected = (config.service_token or "").encode()
         if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
             raise Unauthenticated("only the governance gateway may report approvals")
-        body = await _json_body(request)
+        body = await json_body(request)
         ids = (body.get("approval_id"), body.get("conversation_id"), body.get("status"))
         if not all(isinstance(v, str) and v for v in ids):
             raise InvalidRequest("approval_id, conversation_id and status are required strings")
