@@ -2,7 +2,8 @@
 FROM python:3.13-slim
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir "/app" "a2a-sdk[postgresql]>=1.3,<2" && useradd --create-home switchboard \
+# Editable: skills/, policies/ and evals/ are read from the source tree next to the packages.
+RUN pip install --no-cache-dir -e /app && useradd --create-home switchboard \
     && mkdir -p /data && chown switchboard /data
 USER switchboard
 ENV SWITCHBOARD_DATA_DIR=/data
