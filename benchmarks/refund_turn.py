@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import statistics
 import tempfile
@@ -180,8 +181,10 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args()
     print(f"refund turn: {args.samples} samples after {args.warmup} warm-up turns ...", flush=True)
+    load_before = os.getloadavg()
     ours, calls = await measure_switchboard(args.samples, args.warmup)
     bare = await measure_bare(args.samples, args.warmup, calls)
+    load_after = os.getloadavg()
     hops = f"1 HTTP + 1 A2A + {calls} governed MCP calls ({2 * calls} MCP hops)"
     print(f"hops per refund turn: {hops}")
     print(f"switchboard refund turn  p50 {statistics.median(ours):7.2f} ms   p95 {pct(ours, 0.95):7.2f} ms")
@@ -189,6 +192,8 @@ async def main() -> None:
     ratio50 = statistics.median(ours) / statistics.median(bare)
     ratio95 = pct(ours, 0.95) / pct(bare, 0.95)
     print(f"ratio                    p50 {ratio50:7.2f}      p95 {ratio95:7.2f}      (target p50 <= 1.5)")
+    # Both sides share the machine's cores, so a busy machine moves both figures: note how busy.
+    print(f"load average (1 min)     before {load_before[0]:.2f}  after {load_after[0]:.2f}")
 
 
 if __name__ == "__main__":

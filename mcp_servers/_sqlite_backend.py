@@ -107,13 +107,16 @@ class SqliteBackend:
             raise ServiceUnavailable("the backend is not open", hint="retry once the server has started")
         return self._db
 
+    # Every aiosqlite step is a hop to its thread and back; execute, fetch and close through a
+    # cursor are three, ``execute_fetchall`` is one. Reads sit on every tool call's path.
+
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
-        async with self.db.execute(sql, params) as cur:
-            return await cur.fetchone()
+        """The first row of a lookup (meant for queries that match one row or a few)."""
+        rows = await self.db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
-        async with self.db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.db.execute_fetchall(sql, params))
 
     async def idempotent(
         self, tool: str, key: str, args: dict[str, Any], action: Callable[[], Awaitable[dict[str, Any]]]

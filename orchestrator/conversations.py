@@ -224,10 +224,11 @@ class SqliteConversationStore:
         return state, token
 
     async def load(self, conversation_id: str) -> ConversationState:
-        async with self._conn.execute(
+        # One thread hop (execute_fetchall) instead of three (execute, fetch, close): every turn loads.
+        rows = await self._conn.execute_fetchall(
             "SELECT state, version FROM conversations WHERE id = ?", (conversation_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(rows), None)
         if row is None:
             raise NotFound(f"no conversation {conversation_id!r}", hint="start a new conversation")
         state = ConversationState.model_validate_json(row[0])
@@ -235,8 +236,10 @@ class SqliteConversationStore:
         return state
 
     async def authorize(self, conversation_id: str, token: str) -> None:
-        async with self._conn.execute("SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,)) as cur:
-            row = await cur.fetchone()
+        rows = await self._conn.execute_fetchall(
+            "SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,)
+        )
+        row = next(iter(rows), None)
         # Same answer for "no such conversation" and "wrong token": ids are not to be probed.
         if row is None or not hmac.compare_digest(row[0], _token_hash(token or "")):
             raise Unauthenticated("unknown conversation or wrong conversation token")
@@ -277,10 +280,9 @@ class SqliteConversationStore:
                 await self._conn.rollback()
                 await self.load(state.conversation_id)  # NotFound when it is gone rather than changed
                 raise conflict(state.conversation_id)
-            async with self._conn.execute(
+            ((last,),) = await self._conn.execute_fetchall(
                 "SELECT COALESCE(MAX(seq), 0) FROM transcript WHERE conversation_id = ?", (state.conversation_id,)
-            ) as seq_cur:
-                (last,) = await seq_cur.fetchone()
+            )
             rows = []
             for offset, entry in enumerate(entries, start=1):
                 entry.seq = last + offset

@@ -8,9 +8,10 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -180,6 +181,36 @@ class Gateway:
             return exc
         return self.catalog.tools.get(name)
 
+    async def _read_facts(
+        self, tool: CatalogTool, claims: AuthClaims | None, customer_scoped: bool, conversation_id: str
+    ) -> tuple[tuple[str, ...], int | None]:
+        """Consent purposes and open support cases, read fresh for this call (never cached).
+
+        The two live in different systems and do not depend on each other, so when a call
+        needs both they are read at the same time: one round trip's wait instead of two.
+        Raises FactUnavailable when any of them cannot be read.
+        """
+        reads: list[Awaitable[Any]] = []
+        if claims is not None and customer_scoped:
+            reads.append(self.facts.consent_purposes(claims.sub, conversation_id))
+        wants_cases = tool.purpose == "marketing" and claims is not None and bool(claims.keys.email)
+        if wants_cases:
+            assert claims is not None and claims.keys.email
+            reads.append(self.facts.open_support_cases(claims.keys.email, conversation_id))
+        if not reads:
+            return (), None
+        if len(reads) == 1:
+            values = [await reads[0]]
+        else:
+            # Every read finishes before this returns: no task outlives the call that needed it.
+            values = await asyncio.gather(*reads, return_exceptions=True)
+            failed = next((v for v in values if isinstance(v, BaseException)), None)
+            if failed is not None:
+                raise failed
+        open_cases = values.pop() if wants_cases else None
+        consent = tuple(values.pop()) if values else ()
+        return consent, open_cases
+
     async def authorize(
         self,
         agent: str,
@@ -284,14 +315,9 @@ class Gateway:
                 "exactly once; this one is refused (replayed, reused or altered approval)",
                 ["approval-binding"],
             )
-        consent: tuple[str, ...] = ()
-        open_cases: int | None = None
         customer_scoped = subject_value is not None
         try:
-            if claims is not None and customer_scoped:
-                consent = tuple(await self.facts.consent_purposes(claims.sub, envelope.conversation_id))
-            if tool.purpose == "marketing" and claims is not None and claims.keys.email:
-                open_cases = await self.facts.open_support_cases(claims.keys.email, envelope.conversation_id)
+            consent, open_cases = await self._read_facts(tool, claims, customer_scoped, envelope.conversation_id)
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
         try:
