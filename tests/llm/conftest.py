@@ -25,9 +25,18 @@ StartLLMSpecialist = Callable[..., Awaitable[Specialist]]
 
 @pytest.fixture
 def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLLMSpecialist:
-    """Start specialist ``name`` whose model is ``model`` (and ``summary_model`` for hand-overs)."""
+    """Start specialist ``name`` whose model is ``model`` (and ``summary_model`` for hand-overs).
 
-    async def start(name: str, model: ModelClient | None, *, summary_model: ModelClient | None = None) -> Specialist:
+    ``llm_settings`` supplies the loop's limits (tool steps); its model names are not used here.
+    """
+
+    async def start(
+        name: str,
+        model: ModelClient | None,
+        *,
+        summary_model: ModelClient | None = None,
+        llm_settings: LLMSettings = NO_MODEL,
+    ) -> Specialist:
         sock = free_socket()
         host, port = sock.getsockname()[:2]
         app = build_app(
@@ -37,7 +46,7 @@ def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLL
             agent_token=f"token-{name}",
             skills_dir=SKILLS_DIR,
             mcp_timeout_seconds=5.0,
-            llm_settings=NO_MODEL,
+            llm_settings=llm_settings,
             model=model,
             summary_model=summary_model,
         )

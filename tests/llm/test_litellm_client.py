@@ -100,6 +100,7 @@ async def test_tool_calls_are_parsed(provider: tuple[FakeProvider, str]) -> None
         ("c2", "billing__list_plans", None),
     ]
     assert fake.requests[0]["tools"][0]["function"]["name"] == "billing__get_account"
+    assert fake.requests[0]["tool_choice"] == "auto"  # llama.cpp servers offer tools only when asked
 
 
 async def test_provider_errors_become_model_unavailable(provider: tuple[FakeProvider, str]) -> None:

@@ -50,6 +50,7 @@ def warm_up(model: str) -> None:
         try:
             # A mocked answer runs litellm's request path without sending anything.
             litellm.completion(model=model, messages=[{"role": "user", "content": "-"}], mock_response="-")
+            _accepts_tool_choice(model)
             import openai  # the OpenAI-compatible providers' client; its resources load lazily
 
             openai.AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9").chat.completions  # noqa: B018
@@ -138,6 +139,10 @@ class LiteLLMClient:
         request: dict[str, Any] = {"model": self._model, "messages": [dict(m) for m in messages], **self._options}
         if tools:
             request["tools"] = [t.as_openai() for t in tools]
+            if _accepts_tool_choice(self._model):
+                # "auto" is OpenAI's default, but llama.cpp's Python server offers the tools (with a
+                # grammar) only when it is sent; providers that reject the field never get it.
+                request["tool_choice"] = "auto"
         if schema is not None:
             request["response_format"] = self._response_format(schema)
         try:
@@ -154,6 +159,16 @@ class LiteLLMClient:
         if self._structured_output == "json_object":
             return {"type": "json_object", "schema": dict(schema)}
         return {"type": "json_schema", "json_schema": {"name": "answer", "schema": dict(schema)}}
+
+
+@cache
+def _accepts_tool_choice(model: str) -> bool:
+    litellm = _litellm()
+    try:
+        name, provider, _, _ = litellm.get_llm_provider(model)
+        return "tool_choice" in (litellm.get_supported_openai_params(model=name, custom_llm_provider=provider) or [])
+    except Exception:  # an unknown provider: leave the field out, as before
+        return False
 
 
 def _reply(litellm: ModuleType, response: Any, model: str) -> ModelReply:
