@@ -56,6 +56,13 @@ class Unauthenticated(SwitchboardError):
     http_status = 401
 
 
+class Forbidden(SwitchboardError):
+    """Authenticated, but this role may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class AuthContextInvalid(SwitchboardError):
     """A customer auth context that is forged, expired or for someone else."""
 
@@ -84,6 +91,7 @@ ERROR_TABLE: dict[type[SwitchboardError], tuple[str, int]] = {
         PayloadTooLarge,
         NotFound,
         Unauthenticated,
+        Forbidden,
         AuthContextInvalid,
         PolicyDenied,
         ServiceUnavailable,

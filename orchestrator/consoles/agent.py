@@ -58,7 +58,6 @@ def agent_console_routes(
 ) -> list[BaseRoute]:
     # Read once at start-up: the page is the same for everyone; all case data comes from the JSON API.
     page = (STATIC_DIR / "agent.html").read_text(encoding="utf-8")
-    audit_access = agent_packet.AuditAccess()
 
     async def console_page(request: Request) -> Response:
         session = await page_guard(request, READ_ROLES)
@@ -73,7 +72,7 @@ def agent_console_routes(
     async def escalation(request: Request) -> JSONResponse:
         session = await require_staff(request, READ_ROLES)
         conversation_id = request.path_params["conversation_id"]
-        return _json(await agent_packet.packet(supervisor(), gateway, session, conversation_id, audit_access))
+        return _json(await agent_packet.packet(supervisor(), gateway, session, conversation_id))
 
     async def transcript(request: Request) -> JSONResponse:
         await require_staff(request, READ_ROLES)

@@ -96,29 +96,11 @@ async def audit_trail(gateway: StaffGateway, session: StaffSession, conversation
     return list(response.json().get("traces", []))
 
 
-class AuditAccess:
-    """Remembers sessions the gateway refused the audit read, so a console that refreshes a case
-    every few seconds leaves one refusal in the audit log, not one per refresh."""
-
-    def __init__(self, max_sessions: int = 10_000) -> None:
-        self._refused: dict[str, None] = {}
-        self._max = max_sessions
-
-    def refused(self, session: StaffSession) -> bool:
-        return session.csrf_token in self._refused
-
-    def refuse(self, session: StaffSession) -> None:
-        self._refused[session.csrf_token] = None
-        while len(self._refused) > self._max:
-            del self._refused[next(iter(self._refused))]
-
-
 async def packet(
     supervisor: Supervisor,
     gateway: StaffGateway,
     session: StaffSession,
     conversation_id: str,
-    access: AuditAccess | None = None,
 ) -> EscalationPacket:
     now = time.time()
     state = await load_case(supervisor, conversation_id)
@@ -130,16 +112,14 @@ async def packet(
         approvals = await pending_approvals(gateway, session, conversation_id)
     except SwitchboardError as exc:
         warnings.append(f"pending approvals could not be loaded: {exc.message}")
-    fallback = "tool calls are shown as the specialists reported them"
-    if access is not None and access.refused(session):
-        warnings.append(f"your role may not read the gateway's audit log; {fallback}")
-    else:
-        try:
-            audit = await audit_trail(gateway, session, conversation_id)
-        except SwitchboardError as exc:
-            if access is not None and exc.http_status == 403:
-                access.refuse(session)
-            warnings.append(f"the gateway's audit trail could not be loaded ({exc.message}); {fallback}")
+    try:
+        # Every console role may read this one conversation's decisions (the gateway's audit API).
+        audit = await audit_trail(gateway, session, conversation_id)
+    except SwitchboardError as exc:
+        warnings.append(
+            f"the gateway's audit trail could not be loaded ({exc.message}); "
+            "tool calls are shown as the specialists reported them"
+        )
     notes = state.escalation
     next_step = notes.suggested_next_step if notes else "Read the conversation, then ask the customer what they need."
     if approvals:

@@ -36,8 +36,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator.consoles.staff_gateway import GatewayRefused, StaffGateway
-from orchestrator.governance.errors import Forbidden
-from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.errors import Forbidden, InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
 from shared.secrets import STAFF_ROLES, StaffCredential, StaffRole
 
 __all__ = [

@@ -35,12 +35,11 @@ from starlette.routing import Route
 from orchestrator.governance.approval_flow import ApprovalDesk
 from orchestrator.governance.audit_store import _from_row, _read_only, verify_audit
 from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
-from orchestrator.governance.errors import Forbidden
 from orchestrator.governance.explain import explain
 from orchestrator.governance.gateway import Gateway
 from shared.audit import Decision, digest
 from shared.authcontext import public_pem_from_private
-from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
+from shared.errors import Forbidden, InvalidRequest, SwitchboardError, Unauthenticated
 
 AUDIT_ROLES = frozenset({"compliance", "admin"})
 # A human agent working a case may read that one conversation's decisions (the hydrated

@@ -5,13 +5,6 @@ from __future__ import annotations
 from shared.errors import SwitchboardError
 
 
-class Forbidden(SwitchboardError):
-    """Authenticated, but this role may not do this."""
-
-    code = "forbidden"
-    http_status = 403
-
-
 class ApprovalConflict(SwitchboardError):
     """The approval was already decided (a replay), or the decider is the requester."""
 

@@ -23,11 +23,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orchestrator.governance.approval_flow import ApprovalDesk
-from orchestrator.governance.errors import Forbidden
 from orchestrator.governance.gateway import Gateway
 from orchestrator.governance.state import GovernanceState, kill_scope
 from shared.audit import digest
-from shared.errors import InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
 
 MAX_BODY = 16 * 1024
 READ_ROLES = frozenset({"agent", "approver", "compliance", "admin"})

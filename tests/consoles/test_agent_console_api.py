@@ -44,6 +44,9 @@ async def test_queue_and_hydrated_packet(chat: Chat, running: RunningStack, staf
     called = {e.title.split(" ")[0] for e in calls}
     assert {"identity.verify_code", "crm.get_profile", "support.request_human"} <= called, called
     assert all(e.decision for e in calls)
+    # A human agent reads this conversation's decisions from the gateway's audit: policy ids included.
+    assert packet.warnings == [], packet.warnings
+    assert all(e.policy_ids for e in calls), [e.title for e in calls if not e.policy_ids]
     assert any(e.kind == "escalation" for e in packet.timeline)
     assert packet.ai_summary and "complaint" in packet.suggested_next_step.lower()
     assert packet.pending_approvals == [] and packet.priority == "high" and packet.handoff_id
