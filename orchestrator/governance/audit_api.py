@@ -7,37 +7,43 @@
 | ``GET /governance/audit/records/{id}/explain`` | one decision: inputs, policies, human, the conversation's calls |
 | ``GET /governance/audit/export?format=csv|json`` | every trace the filters select, streamed as a download |
 
-Only ``compliance`` and ``admin`` staff tokens may read; any other role, and any agent token,
-is refused with 403 and the refusal is itself an audit record, as is every export (who took
-which slice of the log out). Reads use their own short read-only SQLite connections in a
-worker thread, so a long export never holds up the gateway's appends on the hot path.
+Only ``compliance`` and ``admin`` staff tokens may read, except that a human agent (``agent``,
+``approver``) may read the traces of one conversation, the case they work on. Any other
+caller, and any agent token, is refused with 403 and the refusal is itself an audit record,
+as is every export (who took which slice of the log out). The reading itself lives in
+``audit_traces``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import hmac
-import io
-import json
 import re
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from orchestrator.governance.approval_flow import ApprovalDesk
-from orchestrator.governance.audit_store import _from_row, _read_only, verify_audit
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
+from orchestrator.governance.audit_traces import (
+    FILTER_PARAMS,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    chain_status,
+    csv_export,
+    int_param,
+    json_export,
+    parse_filter,
+    read_traces,
+)
 from orchestrator.governance.explain import explain
 from orchestrator.governance.gateway import Gateway
-from shared.audit import Decision, digest
+from shared.audit import digest
 from shared.authcontext import public_pem_from_private
 from shared.errors import Forbidden, InvalidRequest, SwitchboardError, Unauthenticated
 
@@ -45,272 +51,12 @@ AUDIT_ROLES = frozenset({"compliance", "admin"})
 # A human agent working a case may read that one conversation's decisions (the hydrated
 # packet's timeline), never the log at large, exports, or explanations across customers.
 CASE_ROLES = frozenset({"agent", "approver"})
-DECISIONS: tuple[str, ...] = get_args(Decision)
-PAGE_DEFAULT, PAGE_MAX = 50, 500
-EXPORT_PAGE = 1000
-OUTCOME_WINDOW = 2000
-_CALLED = frozenset({"allow", "approved"})
-CSV_COLUMNS = (
-    "seq",
-    "time",
-    "id",
-    "conversation_id",
-    "trace_id",
-    "agent",
-    "tool",
-    "customer_id",
-    "decision",
-    "policy_ids",
-    "reason",
-    "approver",
-    "outcome",
-    "latency_ms",
-    "arguments",
-    "arguments_digest",
-    "hash",
-)
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
-_FILTER_PARAMS = frozenset({"agent", "decision", "customer", "conversation", "tool", "since", "until"})
-
-
-class TraceFilter(BaseModel):
-    """Which decisions to read; every field narrows (AND). Times are inclusive, in UTC."""
-
-    agent: str | None = Field(default=None, max_length=200)
-    decision: Decision | None = None
-    customer: str | None = Field(default=None, max_length=200)
-    conversation: str | None = Field(default=None, max_length=200)
-    tool: str | None = Field(default=None, max_length=200)
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def where(self) -> tuple[str, list[Any]]:
-        clauses, params = ["kind = 'decision'"], []
-        for column, value in (
-            ("agent", self.agent),
-            ("decision", self.decision),
-            ("customer_id", self.customer),
-            ("conversation_id", self.conversation),
-            ("tool", self.tool),
-        ):
-            if value:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        # Stored times are ``datetime.isoformat()`` in UTC; the same formatting compares correctly as text.
-        if self.since is not None:
-            clauses.append("time >= ?")
-            params.append(self.since.isoformat())
-        if self.until is not None:
-            clauses.append("time <= ?")
-            params.append(self.until.isoformat())
-        return " AND ".join(clauses), params
-
-    def public(self) -> dict[str, str]:
-        return {k: (v.isoformat() if isinstance(v, datetime) else str(v)) for k, v in self if v is not None}
-
-
-class Trace(BaseModel):
-    """One governed tool call: the decision record joined with its outcome record, if any."""
-
-    seq: int
-    id: str
-    time: str
-    conversation_id: str | None
-    trace_id: str | None
-    agent: str
-    tool: str
-    customer_id: str | None
-    decision: Decision
-    policy_ids: list[str]
-    reason: str
-    approver: str | None
-    outcome: str | None
-    outcome_id: str | None = None
-    latency_ms: float | None
-    arguments: dict[str, Any]
-    arguments_digest: str
-    hash: str
-
-
-class TracePage(BaseModel):
-    traces: list[Trace]
-    next_before: int | None
-    """Pass as ``before`` for the next (older) page; None at the oldest."""
-    filters: dict[str, str]
-
-
-class ChainStatus(BaseModel):
-    intact: bool
-    count: int
-    reason: str
-    first_broken_seq: int | None = None
-    first_broken: dict[str, Any] | None = None
-    head_seq: int | None = None
-    head_hash: str | None = None
-    checkpoints: int = 0
-    latest_checkpoint: dict[str, Any] | None = None
-    checkpoints_checked: bool = False
-    verified_at: str
 
 
 class Staff(BaseModel):
     name: str
     role: str
-
-
-def parse_filter(params: Mapping[str, str], *, allowed: frozenset[str] = _FILTER_PARAMS) -> TraceFilter:
-    """Query parameters to a filter; a typo or a bad value is a 400 that names it."""
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise InvalidRequest(f"unknown query parameter {unknown[0]!r}", hint=f"use any of {', '.join(sorted(allowed))}")
-    values: dict[str, Any] = {k: v.strip() for k, v in params.items() if k in _FILTER_PARAMS and v.strip()}
-    if "decision" in values and values["decision"] not in DECISIONS:
-        raise InvalidRequest(f"unknown decision {values['decision']!r}", hint=f"use one of {', '.join(DECISIONS)}")
-    for key, end_of_day in (("since", False), ("until", True)):
-        if key in values:
-            values[key] = _instant(key, values[key], end_of_day)
-    if values.get("since") and values.get("until") and values["since"] > values["until"]:
-        raise InvalidRequest("'since' is after 'until'", hint="swap them")
-    try:
-        return TraceFilter.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidRequest(f"bad filter {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-
-
-def _instant(key: str, text: str, end_of_day: bool) -> datetime:
-    try:
-        if len(text) == 10:  # a whole day: since its start, until its end
-            day = date.fromisoformat(text)
-            return (
-                datetime(day.year, day.month, day.day, 23, 59, 59, 999999, UTC)
-                if end_of_day
-                else datetime(day.year, day.month, day.day, tzinfo=UTC)
-            )
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(
-            f"{key!r} is not a date or time: {text[:40]!r}", hint="use ISO 8601, e.g. 2026-05-01 or 2026-05-01T09:30Z"
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _int(params: Mapping[str, str], key: str, default: int | None, low: int, high: int) -> int | None:
-    text = params.get(key, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise InvalidRequest(f"{key!r} must be a whole number from {low} to {high}")
-    return int(text)
-
-
-def read_traces(audit_db: Path, flt: TraceFilter, *, before: int | None, limit: int) -> TracePage:
-    """One page of decisions (newest first) with their outcomes; synchronous and read-only."""
-    where, params = flt.where()
-    if before is not None:
-        where += " AND seq < ?"
-        params.append(before)
-    conn = _read_only(audit_db)
-    try:
-        rows = conn.execute(f"SELECT * FROM audit WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit + 1))
-        decisions = [_from_row(r) for r in rows.fetchall()]
-        more = len(decisions) > limit
-        decisions = decisions[:limit]
-        outcomes = _outcomes(conn, [d for d in decisions if d["decision"] in _CALLED])
-    finally:
-        conn.close()
-    traces = []
-    for d in decisions:
-        done = outcomes.get(d["id"])
-        traces.append(
-            Trace(
-                **{k: d[k] for k in Trace.model_fields if k in d and k not in ("outcome", "latency_ms")},
-                outcome=done["outcome"] if done else d["outcome"],
-                outcome_id=done["id"] if done else None,
-                latency_ms=done["latency_ms"] if done else d["latency_ms"],
-            )
-        )
-    return TracePage(traces=traces, next_before=traces[-1].seq if more and traces else None, filters=flt.public())
-
-
-def _outcomes(conn: sqlite3.Connection, called: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The outcome record of each decision that let a call through, by decision id.
-
-    ``reason`` has no index, so the search is a range of ``seq``: an outcome follows its
-    decision, nearly always closely. The near range is read first; only an outcome still
-    missing (a slow call, or one that never finished) costs a read to the end of the log.
-    """
-    found: dict[str, dict[str, Any]] = {}
-    if not called:
-        return found
-    low, high = called[-1]["seq"], called[0]["seq"] + OUTCOME_WINDOW
-    for upper in (high, None):
-        wanted = [f"outcome of {d['id']}" for d in called if d["id"] not in found]
-        if not wanted:
-            break
-        bound = "" if upper is None else " AND seq <= ?"
-        marks = ", ".join("?" * len(wanted))
-        rows = conn.execute(
-            f"SELECT id, reason, outcome, latency_ms FROM audit"
-            f" WHERE kind = 'outcome' AND seq > ?{bound} AND reason IN ({marks})",
-            (low, *(() if upper is None else (upper,)), *wanted),
-        )
-        for row in rows.fetchall():
-            found[row["reason"].removeprefix("outcome of ")] = dict(row)
-    return found
-
-
-def chain_status(audit_db: Path, public_pem: str | None) -> ChainStatus:
-    """Verify the chain (and checkpoints when the key is known) and describe the result."""
-    checkpoints_path = audit_db.parent / CHECKPOINTS_FILE
-    report = verify_audit(audit_db, checkpoints=checkpoints_path, public_pem=public_pem)
-    lines = checkpoints_path.read_text(encoding="utf-8").splitlines() if checkpoints_path.exists() else []
-    lines = [line for line in lines if line.strip()]
-    latest = None
-    if lines:
-        try:
-            last = json.loads(lines[-1])
-            latest = {"seq": last.get("seq"), "time": last.get("time")}
-        except ValueError:
-            latest = None
-    conn = _read_only(audit_db)
-    try:
-        head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        broken = None
-        if report.first_broken_seq is not None:
-            row = conn.execute("SELECT * FROM audit WHERE seq = ?", (report.first_broken_seq,)).fetchone()
-            if row is not None:
-                rec = _from_row(row)
-                broken = {k: rec[k] for k in ("seq", "id", "time", "agent", "tool", "decision", "conversation_id")}
-    finally:
-        conn.close()
-    return ChainStatus(
-        intact=report.intact,
-        count=report.count,
-        reason=report.reason or ("hash chain verified" if report.intact else ""),
-        first_broken_seq=report.first_broken_seq,
-        first_broken=broken,
-        head_seq=head["seq"] if head else None,
-        head_hash=head["hash"] if head else None,
-        checkpoints=len(lines),
-        latest_checkpoint=latest,
-        checkpoints_checked=public_pem is not None,
-        verified_at=datetime.now(UTC).isoformat(),
-    )
-
-
-def _csv_cell(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to a spreadsheet: keep it text (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv_row(trace: Trace) -> list[Any]:
-    row = trace.model_dump()
-    row["policy_ids"] = " ".join(trace.policy_ids)
-    row["arguments"] = json.dumps(trace.arguments, sort_keys=True, ensure_ascii=False)
-    return [_csv_cell(row[c]) if row[c] is not None else "" for c in CSV_COLUMNS]
 
 
 def build_audit_routes(
@@ -375,13 +121,13 @@ def build_audit_routes(
 
     async def traces(request: Request, who: Staff) -> Response:
         params = request.query_params
-        flt = parse_filter(params, allowed=_FILTER_PARAMS | {"before", "limit"})
+        flt = parse_filter(params, allowed=FILTER_PARAMS | {"before", "limit"})
         if who.role not in AUDIT_ROLES and not flt.conversation:
             reason = f"role {who.role} may read the decisions of one conversation only"
             await record(f"staff:{who.name}", "read traces", {"role": who.role}, "deny", reason)
             raise Forbidden(reason, hint="filter by conversation=<id>, or ask compliance staff")
-        before = _int(params, "before", None, 1, 2**62)
-        limit = _int(params, "limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
+        before = int_param(params, "before", None, 1, 2**62)
+        limit = int_param(params, "limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
         page = await asyncio.to_thread(read_traces, db, flt, before=before, limit=limit)
         return JSONResponse(page.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
@@ -401,7 +147,7 @@ def build_audit_routes(
         fmt = params.get("format", "csv")
         if fmt not in ("csv", "json"):
             raise InvalidRequest(f"unknown export format {fmt!r}", hint="use format=csv or format=json")
-        flt = parse_filter(params, allowed=_FILTER_PARAMS | {"format"})
+        flt = parse_filter(params, allowed=FILTER_PARAMS | {"format"})
         exported_at = datetime.now(UTC)
         # Recorded before any row leaves: the log shows who took which slice of it.
         await record(
@@ -417,7 +163,7 @@ def build_audit_routes(
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         }
-        body = _csv(db, flt) if fmt == "csv" else _json(db, flt, who, exported_at)
+        body = csv_export(db, flt) if fmt == "csv" else json_export(db, flt, who.name, exported_at)
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
         return StreamingResponse(body, media_type=media, headers=headers)
 
@@ -430,39 +176,3 @@ def build_audit_routes(
         ),
         Route(f"{p}/export", endpoint("export audit traces", export), methods=["GET"]),
     ]
-
-
-async def _pages(db: Path, flt: TraceFilter) -> AsyncIterator[list[Trace]]:
-    before: int | None = None
-    while True:
-        page = await asyncio.to_thread(read_traces, db, flt, before=before, limit=EXPORT_PAGE)
-        if page.traces:
-            yield page.traces
-        if page.next_before is None:
-            return
-        before = page.next_before
-
-
-async def _csv(db: Path, flt: TraceFilter) -> AsyncIterator[str]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    async for traces in _pages(db, flt):
-        for trace in traces:
-            writer.writerow(_csv_row(trace))
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
-    if out.tell():
-        yield out.getvalue()
-
-
-async def _json(db: Path, flt: TraceFilter, who: Staff, exported_at: datetime) -> AsyncIterator[str]:
-    head = {"exported_at": exported_at.isoformat(), "exported_by": who.name, "filters": flt.public()}
-    yield json.dumps(head)[:-1] + ', "traces": ['
-    count = 0
-    async for traces in _pages(db, flt):
-        chunk = ", ".join(t.model_dump_json() for t in traces)
-        yield (", " if count else "") + chunk
-        count += len(traces)
-    yield f'], "count": {count}}}'

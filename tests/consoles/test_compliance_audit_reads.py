@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.governance.audit_api import (
+from orchestrator.governance.audit_store import AuditStore
+from orchestrator.governance.audit_traces import (
     CSV_COLUMNS,
     TraceFilter,
     _csv_row,
@@ -19,7 +20,6 @@ from orchestrator.governance.audit_api import (
     parse_filter,
     read_traces,
 )
-from orchestrator.governance.audit_store import AuditStore
 from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from shared.audit import digest
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
