@@ -1,7 +1,8 @@
 """The audit record and its hash chain (pure functions; storage lives in the gateway).
 
 Each record's ``hash`` is SHA-256 over the canonical JSON of every other field, including
-``prev_hash``. Changing, removing or reordering any record breaks every hash after it.
+``prev_hash`` (``record_body``; the stores keep exactly those bytes). Changing, removing or
+reordering any record breaks every hash after it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ class AuditRecord(BaseModel):
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON: sorted keys, no spaces, UTF-8."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_body(record: AuditRecord) -> str:
+    """The canonical JSON of every field but ``hash``: what the store keeps and what is hashed."""
+    return json.dumps(record.model_dump(exclude={"hash"}), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def stored_record(body: str | bytes, hash_: str) -> AuditRecord:
+    """The record a stored ``(body, hash)`` pair holds."""
+    record = AuditRecord.model_validate_json(body)
+    record.hash = hash_
+    return record
 
 
 def digest(value: Any) -> str:

@@ -32,6 +32,9 @@ SIM_SWAPPED = "network.sim-swapped"
 ROAMING_CHANGED = "network.roaming-changed"
 CONNECTIVITY_CHANGED = "network.connectivity-changed"
 SIGNAL_REFUSED = "signals.refused"
+# A customer's phone number changed (data: customer_id, msisdn, previous_msisdn); the number
+# projection the gateway keeps for network signals follows it.
+NUMBER_CHANGED = "identity.number-changed"
 ENTERPRISE_KINDS = (PLAN_CHANGED, INVOICE_ISSUED, PAYMENT_SETTLED, REFUND_ISSUED, TICKET_UPDATED, CONSENT_CHANGED)
 SIGNAL_KINDS = (SIM_SWAPPED, ROAMING_CHANGED, CONNECTIVITY_CHANGED)
 
@@ -82,8 +85,12 @@ class EventBus(Protocol):
         """Raise when the event could not be handed to the bus; the caller keeps it."""
         ...
 
-    async def subscribe(self, durable: str, handler: Handler) -> Subscription:
-        """Deliver every event to ``handler``; a handler that raises gets the event again later."""
+    async def subscribe(self, durable: str, handler: Handler, *, fan_out: bool = False) -> Subscription:
+        """Deliver every event to ``handler``; a handler that raises gets the event again later.
+
+        Shared (default): the replicas subscribing with one durable name split the events, each
+        handled by one of them. ``fan_out``: every replica gets every event (in-memory state).
+        """
         ...
 
     async def close(self) -> None: ...

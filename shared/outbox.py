@@ -1,12 +1,13 @@
 """The transactional outbox: a state change and its event are committed together, then relayed.
 
-A backend writes its change and ``enqueue``s the event inside the same transaction, so the
-two can never be split. ``OutboxRelay`` publishes pending rows in order and marks them;
+A backend writes its change and its event row inside the same transaction, so the two
+can never be split. ``OutboxRelay`` publishes pending rows in order and marks them;
 while the bus is down they simply wait. A crash between publishing and marking republishes
 the row, which is why delivery is at-least-once and consumers dedupe on the event id.
 
-The relay reads and marks rows through ``OutboxStore`` (two methods), so another database
-only needs its own ``enqueue`` and store; ``SqliteOutbox`` is the SQLite one.
+The relay reads and marks rows through ``OutboxStore`` (two methods): ``SqliteOutbox`` for a
+SQLite file, ``PostgresOutbox`` for a PostgreSQL schema shared by several replicas. The row
+is written by the same SQL on both (``INSERT`` with ``row(event)``; ``?`` placeholders).
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aiosqlite
 from cloudevents.core.v1.event import CloudEvent
 
+from shared.database import postgres_ddl
 from shared.events import EventBus, decode, encode
-from shared.sqlite import connect
+from shared.sqlite import connect_sync, retry_when_locked
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("switchboard.outbox")
 
@@ -38,6 +43,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE published_at IS NULL;
 """
 
+POSTGRES_DDL = postgres_ddl(DDL)
+
+INSERT = "INSERT INTO outbox (event_id, body, created_at) VALUES (?, ?, ?)"
+
+
+def row(event: CloudEvent) -> tuple[Any, ...]:
+    """The parameters of ``INSERT`` for ``event``."""
+    return (event.get_id(), encode(event), time.time())
+
 
 class OutboxStore(Protocol):
     """Where committed events wait for the relay."""
@@ -49,56 +63,122 @@ class OutboxStore(Protocol):
     async def mark_published(self, seqs: Sequence[int]) -> None: ...
 
 
-async def enqueue(conn: aiosqlite.Connection, event: CloudEvent) -> None:
-    """Add ``event`` to the caller's open transaction; it is relayed once the caller commits."""
-    await conn.execute(
-        "INSERT INTO outbox (event_id, body, created_at) VALUES (?, ?, ?)",
-        (event.get_id(), encode(event), time.time()),
-    )
-
-
-async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[tuple[int, CloudEvent]]:
-    async with conn.execute(
-        "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,)
-    ) as cur:
-        rows = await cur.fetchall()
-    return [(row[0], decode(row[1])) for row in rows]
+_MARK = "UPDATE outbox SET published_at = ? WHERE seq = ?"
 
 
 class SqliteOutbox:
-    """The outbox table of one SQLite database, read through the relay's own connection.
+    """The outbox table of one SQLite file, read and marked on the event loop thread.
 
-    A connection of its own matters: the relay's commits must never commit half of a
-    backend transaction that happens to be open on the backend's connection.
+    For a backend whose own writes also run on the loop thread: every transaction then
+    completes between two awaits, so the relay's marks never wait on a backend write (or
+    the reverse) and cost microseconds instead of two thread hops per event.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, *, owned: bool = False) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._owned = owned
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteOutbox:
-        conn = await connect(path)
-        await conn.executescript(DDL)
-        await conn.commit()
-        return cls(conn, owned=True)
+        conn = connect_sync(path, busy_timeout_ms=0)
+        try:
+            await retry_when_locked(lambda: conn.executescript(DDL))
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
 
     async def pending(self, limit: int = 100) -> list[tuple[int, CloudEvent]]:
-        return await pending(self._conn, limit)
+        rows = self._conn.execute(
+            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [(row[0], decode(row[1])) for row in rows]
 
     async def mark_published(self, seqs: Sequence[int]) -> None:
-        now = time.time()
-        await self._conn.executemany("UPDATE outbox SET published_at = ? WHERE seq = ?", [(now, s) for s in seqs])
-        await self._conn.commit()
+        rows = [(time.time(), seq) for seq in seqs]
+        await retry_when_locked(
+            lambda: self._conn.executemany("UPDATE outbox SET published_at = ? WHERE seq = ?", rows)
+        )
 
     async def waiting(self) -> int:
-        async with self._conn.execute("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        (count,) = self._conn.execute("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetchone()
+        return int(count)
 
     async def close(self) -> None:
-        if self._owned:
-            await self._conn.close()
+        self._conn.close()
+
+
+class PostgresOutbox:
+    """The outbox table of one PostgreSQL schema, relayed by every replica that writes to it.
+
+    ``pending`` claims a batch with ``FOR UPDATE SKIP LOCKED`` inside a transaction that stays
+    open until the relay asks for the next batch: another replica skips those rows instead of
+    publishing them too, and a replica that dies mid-batch releases them (its transaction rolls
+    back) for the others. Marks commit with the next claim; a mark lost that way only repeats
+    a publication, which consumers dedupe.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self._lock = asyncio.Lock()
+
+    async def pending(self, limit: int = 100) -> list[tuple[int, CloudEvent]]:
+        async with self._lock:
+            await self._finish(commit=True)
+            conn = await self._pool.acquire()
+            tx = conn.transaction()
+            try:
+                await tx.start()
+                rows = await conn.fetch(
+                    "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1"
+                    " FOR UPDATE SKIP LOCKED",
+                    limit,
+                )
+            except BaseException:
+                await self._release(conn)
+                raise
+            if not rows:
+                await tx.commit()
+                await self._pool.release(conn)
+                return []
+            self._conn, self._tx = conn, tx
+            return [(r[0], decode(r[1])) for r in rows]
+
+    async def mark_published(self, seqs: Sequence[int]) -> None:
+        async with self._lock:
+            if self._conn is None:
+                raise RuntimeError("mark_published without a claimed batch")
+            await self._conn.execute(
+                "UPDATE outbox SET published_at = $1 WHERE seq = ANY($2::bigint[])", time.time(), list(seqs)
+            )
+
+    async def waiting(self) -> int:
+        return int(await self._pool.fetchval("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"))
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._finish(commit=True)
+
+    async def _finish(self, *, commit: bool) -> None:
+        conn, tx = self._conn, self._tx
+        self._conn = self._tx = None
+        if conn is None or tx is None:
+            return
+        try:
+            await (tx.commit() if commit else tx.rollback())
+        except Exception as exc:  # the connection broke: the claim is gone, the rows wait for a relay
+            log.warning("outbox claim ended without its marks: %s", exc)
+            await self._release(conn)
+            return
+        await self._pool.release(conn)
+
+    async def _release(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+        # A connection whose transaction state is unknown is closed, not reused.
+        with contextlib.suppress(Exception):
+            conn.terminate()
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
 
 
 class OutboxRelay:

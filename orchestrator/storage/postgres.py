@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from orchestrator.conversations import ConversationState, TranscriptEntry, _token_hash, conflict
-from shared.database import DatabaseURL, Retry, create_pool, ensure_tables
+from shared.database import DatabaseURL, Retry, open_pool_with_tables
 from shared.errors import NotFound, Unauthenticated
 
 if TYPE_CHECKING:
@@ -52,14 +52,9 @@ class PostgresConversationStore:
 
     @classmethod
     async def open(cls, db: DatabaseURL, *, max_connections: int = 10) -> PostgresConversationStore:
-        pool = await create_pool(db, max_size=max_connections)
-        try:
-            await Retry("creating the conversation tables", pool).run(
-                lambda _: ensure_tables(pool, _DDL, lock="switchboard.conversations")
-            )
-        except BaseException:
-            await pool.close()
-            raise
+        pool = await open_pool_with_tables(
+            db, _DDL, lock="switchboard.conversations", what="conversation", max_size=max_connections
+        )
         return cls(pool)
 
     async def close(self) -> None:

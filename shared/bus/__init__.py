@@ -2,14 +2,19 @@
 
 from shared.bus.memory import InProcessBus
 from shared.bus.nats import NatsBus
+from shared.bus.replica import default_replica
 from shared.errors import ConfigurationError
 from shared.events import EventBus
 
-__all__ = ["InProcessBus", "NatsBus", "open_bus"]
+__all__ = ["InProcessBus", "NatsBus", "default_replica", "open_bus"]
 
 
 async def open_bus(url: str | None) -> EventBus:
-    """The bus a URL names: none or ``memory://`` is in-process, ``nats://host:port`` is JetStream."""
+    """The bus a URL names: none or ``memory://`` is in-process, ``nats://host:port`` is JetStream.
+
+    A NATS server that is down does not stop the caller: the bus keeps connecting in the
+    background (and logs so) while outboxes hold the events.
+    """
     if not url or url.startswith("memory:"):
         return InProcessBus()
     if url.startswith(("nats://", "tls://")):

@@ -14,6 +14,7 @@ from collections import deque
 
 from cloudevents.core.v1.event import CloudEvent
 
+from shared.bus.replica import consumer_name, default_replica
 from shared.events import Handler
 
 log = logging.getLogger("switchboard.bus")
@@ -42,7 +43,8 @@ class InProcessSubscription:
 class InProcessBus:
     """Fan-out through one queue per durable name; a failing handler is retried with backoff."""
 
-    def __init__(self, *, retry_delay: float = 0.05, max_delay: float = 2.0) -> None:
+    def __init__(self, *, retry_delay: float = 0.05, max_delay: float = 2.0, replica: str | None = None) -> None:
+        self.replica = replica or default_replica()
         self._durables: dict[str, _Durable] = {}
         self._retry_delay = retry_delay
         self._max_delay = max_delay
@@ -52,7 +54,9 @@ class InProcessBus:
             durable.queue.append(event)
             durable.ready.set()
 
-    async def subscribe(self, durable: str, handler: Handler) -> InProcessSubscription:
+    async def subscribe(self, durable: str, handler: Handler, *, fan_out: bool = False) -> InProcessSubscription:
+        # One process is one replica: a fan-out name only differs so it reads like NATS's.
+        durable = consumer_name(durable, self.replica if fan_out else None)
         state = self._durables.setdefault(durable, _Durable())
         if state.worker is not None:
             raise ValueError(f"a subscriber named {durable!r} is already running")

@@ -1,4 +1,17 @@
-"""NATS JetStream bus for scale-out: durable, at-least-once, de-duplicated on the event id."""
+"""NATS JetStream bus for scale-out: durable, at-least-once, de-duplicated on the event id.
+
+The bus connects in the background: a service starts while NATS is down, logs that it keeps
+trying, and binds its subscribers once the server answers. Until then ``publish`` raises
+``ServiceUnavailable``, so the transactional outboxes keep their rows and relay them later.
+
+Consumers come in two kinds (see ``EventBus.subscribe``):
+- shared (the default): one durable consumer with a deliver group of the same name, so the
+  replicas of a service split the events and each is handled by exactly one of them (a
+  projection that writes to a shared database);
+- fan-out: every replica has its own durable, ``<name>-<replica>``, and sees every event (state
+  each replica keeps in memory, such as the gateway's fraud-hold mirror). Such a consumer is
+  removed by the server after ``fan_out_idle_seconds`` without its replica.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 
-import nats
 from cloudevents.core.v1.event import CloudEvent
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -14,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
+from shared.bus.replica import consumer_name, default_replica
 from shared.errors import ServiceUnavailable
 from shared.events import TYPE_PREFIX, Handler, decode, encode
 
@@ -34,36 +47,142 @@ class NatsBus:
     outbox row twice (crash between publish and mark) stores it once.
     """
 
-    def __init__(self, nc: Client, js: JetStreamContext, *, ack_wait_seconds: float = 5.0) -> None:
-        self._nc = nc
-        self._js = js
+    def __init__(
+        self,
+        url: str,
+        *,
+        replica: str | None = None,
+        ack_wait_seconds: float = 5.0,
+        connect_timeout: float = 2.0,
+        reconnect_seconds: float = 1.0,
+        fan_out_idle_seconds: float = 24 * 3600.0,
+    ) -> None:
+        self.url = url
+        self.replica = replica or default_replica()
         self._ack_wait = ack_wait_seconds
-        self._subscriptions: list[JetStreamContext.PushSubscription] = []
+        self._connect_timeout = connect_timeout
+        self._reconnect = reconnect_seconds
+        self._fan_out_idle = fan_out_idle_seconds
+        self._nc = Client()
+        self._js: JetStreamContext | None = None
+        self._connected = asyncio.Event()
+        # Subscribers asked for so far; bound when (and each time after) the bus is connected.
+        self._wanted: list[NatsSubscription] = []
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._failures = 0
 
     @classmethod
-    async def connect(cls, url: str, *, ack_wait_seconds: float = 5.0, connect_timeout: float = 2.0) -> NatsBus:
+    async def connect(cls, url: str, *, wait_seconds: float | None = None, **options: float | str) -> NatsBus:
+        """Start connecting; wait up to ``wait_seconds`` (default: the connect time-out) for the
+        server, then return either way. A bus that is not connected yet keeps trying in the
+        background and logs so; its subscribers are bound when it connects."""
+        bus = cls(url, **options)  # type: ignore[arg-type]
+        bus._task = asyncio.create_task(bus._connect_logged(), name=f"nats connect {url}")
+        wait = bus._connect_timeout if wait_seconds is None else wait_seconds
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(bus._connected.wait()), timeout=wait)
+        if not bus.connected:
+            log.warning("NATS at %s is not reachable yet; starting anyway, events wait in the outboxes", url)
+        return bus
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set() and self._nc.is_connected
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
+
+    async def _on_error(self, exc: Exception) -> None:
+        self._failures += 1
+        # Every attempt fails the same way while the server is down: say it at first, then now and then.
+        if self._failures == 1 or self._failures % 30 == 0:
+            state = "connection lost" if self._connected.is_set() else "not reachable"
+            log.warning(
+                "NATS at %s %s (%s: %s); retrying every %.1fs (attempt %d)",
+                self.url,
+                state,
+                type(exc).__name__,
+                exc,
+                self._reconnect,
+                self._failures,
+            )
+
+    async def _on_reconnected(self) -> None:
+        log.info("NATS at %s: reconnected after %d failed attempt(s)", self.url, self._failures)
+        self._failures = 0
+
+    async def _connect_logged(self) -> None:
         try:
-            # nats-py keeps retrying a first connection when reconnects are unlimited: bound it here.
-            async with asyncio.timeout(connect_timeout * 3):
-                nc = await nats.connect(
-                    url, connect_timeout=connect_timeout, max_reconnect_attempts=-1, allow_reconnect=True
-                )
-        except Exception as exc:  # nats-py raises its own and OS errors here
-            raise ServiceUnavailable(f"cannot reach NATS at {url}: {exc}", hint="start nats-server with -js") from exc
-        js = nc.jetstream()
-        try:
-            await js.stream_info(STREAM)
-        except NotFoundError:
-            await js.add_stream(StreamConfig(name=STREAM, subjects=[f"{SUBJECT_ROOT}.>"], duplicate_window=120.0))
-        return cls(nc, js, ack_wait_seconds=ack_wait_seconds)
+            await self._run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bad URL or credentials: nothing to retry, but say so loudly
+            log.exception("NATS at %s: cannot connect; events stay in the outboxes", self.url)
+
+    async def _run(self) -> None:
+        await self._nc.connect(
+            self.url,
+            connect_timeout=self._connect_timeout,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,  # also keeps the first connection trying until the server is up
+            reconnect_time_wait=self._reconnect,
+            error_cb=self._on_error,
+            reconnected_cb=self._on_reconnected,
+        )
+        js = self._nc.jetstream()
+        while True:
+            try:
+                try:
+                    await js.stream_info(STREAM)
+                except NotFoundError:
+                    await js.add_stream(
+                        StreamConfig(name=STREAM, subjects=[f"{SUBJECT_ROOT}.>"], duplicate_window=120.0)
+                    )
+                break
+            except Exception as exc:  # JetStream disabled or not ready yet on a server just started
+                log.warning("NATS at %s: JetStream stream %s not ready (%s); retrying", self.url, STREAM, exc)
+                await asyncio.sleep(self._reconnect)
+        async with self._lock:
+            self._js = js
+            for subscription in self._wanted:
+                try:
+                    await self._bind(subscription)
+                except Exception:
+                    log.exception("NATS: could not bind subscriber %s", subscription.name)
+        if self._failures:
+            log.info("NATS at %s: connected after %d failed attempt(s)", self.url, self._failures)
+        self._failures = 0
+        self._connected.set()
 
     async def publish(self, event: CloudEvent) -> None:
+        if self._js is None:
+            raise ServiceUnavailable(f"NATS at {self.url} is not connected yet", hint="the outbox keeps the event")
         try:
             await self._js.publish(subject_for(event), encode(event), headers={"Nats-Msg-Id": event.get_id()})
         except Exception as exc:
             raise ServiceUnavailable(f"NATS did not accept event {event.get_id()}: {exc}") from exc
 
-    async def subscribe(self, durable: str, handler: Handler) -> NatsSubscription:
+    async def subscribe(self, durable: str, handler: Handler, *, fan_out: bool = False) -> NatsSubscription:
+        name = consumer_name(durable, self.replica if fan_out else None)
+        subscription = NatsSubscription(self, name, handler, fan_out)
+        async with self._lock:
+            if any(s.name == name for s in self._wanted):
+                raise ValueError(f"a subscriber named {name!r} is already running in this process")
+            self._wanted.append(subscription)
+            if self._js is not None:
+                try:
+                    await self._bind(subscription)
+                except BaseException:
+                    self._wanted.remove(subscription)
+                    raise
+        return subscription
+
+    async def _bind(self, subscription: NatsSubscription) -> None:
+        assert self._js is not None
+        name, handler = subscription.name, subscription.handler
+
         async def on_message(msg: Msg) -> None:
             try:
                 event = decode(msg.data)
@@ -74,39 +193,71 @@ class NatsBus:
             try:
                 await handler(event)
             except Exception:
-                log.exception("subscriber %s failed on event %s; it will be redelivered", durable, event.get_id())
+                log.exception("subscriber %s failed on event %s; it will be redelivered", name, event.get_id())
                 await msg.nak(delay=0.2)
                 return
             await msg.ack()
 
+        group = None if subscription.fan_out else name
+        if group is not None:
+            await self._adopt_pre_group_consumer(name)
         config = ConsumerConfig(
-            durable_name=durable,
+            durable_name=name,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self._ack_wait,
+            deliver_group=group,
+            inactive_threshold=self._fan_out_idle if subscription.fan_out else None,
         )
-        subscription = await self._js.subscribe(
-            f"{SUBJECT_ROOT}.>", durable=durable, cb=on_message, manual_ack=True, config=config, stream=STREAM
+        subscription.inner = await self._js.subscribe(
+            f"{SUBJECT_ROOT}.>",
+            durable=name,
+            queue=group,
+            cb=on_message,
+            manual_ack=True,
+            config=config,
+            stream=STREAM,
         )
-        self._subscriptions.append(subscription)
-        return NatsSubscription(self, subscription)
+
+    async def _adopt_pre_group_consumer(self, name: str) -> None:
+        """A shared consumer created before deliver groups cannot take a second replica: recreate it.
+
+        Its position is lost, so it replays the stream; consumers dedupe on the event id.
+        """
+        assert self._js is not None
+        try:
+            info = await self._js.consumer_info(STREAM, name)
+        except NotFoundError:
+            return
+        if info.config.deliver_group:
+            return
+        log.warning("NATS: recreating consumer %s with a deliver group so replicas can share it", name)
+        await self._js.delete_consumer(STREAM, name)
 
     async def close(self) -> None:
-        for subscription in self._subscriptions:
-            with contextlib.suppress(Exception):  # the connection may already be gone
-                await subscription.unsubscribe()
-        self._subscriptions.clear()
-        await self._nc.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for subscription in list(self._wanted):
+            await subscription.stop()
+        with contextlib.suppress(Exception):  # never connected, or the connection is already gone
+            await self._nc.close()
 
 
 class NatsSubscription:
-    def __init__(self, bus: NatsBus, subscription: JetStreamContext.PushSubscription) -> None:
+    def __init__(self, bus: NatsBus, name: str, handler: Handler, fan_out: bool) -> None:
         self._bus = bus
-        self._subscription = subscription
+        self.name = name
+        self.handler = handler
+        self.fan_out = fan_out
+        self.inner: JetStreamContext.PushSubscription | None = None
 
     async def stop(self) -> None:
         """Stop delivering here; the durable consumer keeps its place on the server."""
-        if self._subscription in self._bus._subscriptions:
-            self._bus._subscriptions.remove(self._subscription)
+        if self in self._bus._wanted:
+            self._bus._wanted.remove(self)
+        inner, self.inner = self.inner, None
+        if inner is not None:
             with contextlib.suppress(Exception):
-                await self._subscription.unsubscribe()
+                await inner.unsubscribe()

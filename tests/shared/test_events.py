@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from shared.bus import InProcessBus, NatsBus
 from shared.errors import InvalidRequest, ServiceUnavailable
 from shared.events import decode, encode, new_event
 from shared.serving import bind
-from shared.sqlite import connect
+from shared.sqlite import connect_sync, write_transaction
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
@@ -86,12 +87,9 @@ def _start_nats(url: str, store: Path) -> subprocess.Popen[bytes]:
 
 
 async def _connect_when_up(url: str) -> NatsBus:
-    async with asyncio.timeout(10):
-        while True:
-            try:
-                return await NatsBus.connect(url, ack_wait_seconds=1.0, connect_timeout=0.5)
-            except ServiceUnavailable:
-                await asyncio.sleep(0.05)
+    bus = await NatsBus.connect(url, ack_wait_seconds=1.0, connect_timeout=0.5, reconnect_seconds=0.1)
+    await bus.wait_connected(10)
+    return bus
 
 
 async def test_nats_bus_delivers_durably_redelivers_and_dedupes(nats_url: tuple[str, Path]) -> None:
@@ -119,29 +117,38 @@ async def test_outbox_keeps_events_while_nats_is_down_and_relays_them_when_back(
     nats_url: tuple[str, Path], tmp_path: Path
 ) -> None:
     url, store = nats_url
-    conn = await connect(tmp_path / "system.db")
-    await conn.executescript(outbox.DDL + "CREATE TABLE plans (msisdn TEXT PRIMARY KEY, plan_id TEXT);")
-    # The state change and its event commit together.
-    await conn.execute("INSERT INTO plans VALUES ('+447700900001', 'NW-PLUS-60')")
-    await outbox.enqueue(conn, new_event("billing.plan-changed", "/systems/billing", {"plan_id": "NW-PLUS-60"}))
-    await conn.commit()
+    path = tmp_path / "system.db"
+    conn = connect_sync(path)
+    conn.executescript(outbox.DDL + "CREATE TABLE plans (msisdn TEXT PRIMARY KEY, plan_id TEXT);")
 
-    with pytest.raises(ServiceUnavailable):
-        await NatsBus.connect(url, connect_timeout=0.3)
-    assert len(await outbox.pending(conn)) == 1, "the event waits while the broker is down"
+    def change(db: sqlite3.Connection) -> None:  # the state change and its event commit together
+        db.execute("INSERT INTO plans VALUES ('+447700900001', 'NW-PLUS-60')")
+        db.execute(
+            outbox.INSERT, outbox.row(new_event("billing.plan-changed", "/systems/billing", {"plan_id": "NW-PLUS-60"}))
+        )
+
+    await write_transaction(conn, change)
+    relayed = await outbox.SqliteOutbox.open(path)
+
+    down = await NatsBus.connect(url, connect_timeout=0.3)  # starts anyway and keeps trying
+    with pytest.raises(ServiceUnavailable, match="not connected"):
+        await down.publish(new_event("billing.plan-changed", "/systems/billing", {"plan_id": "NW-PLUS-60"}))
+    await down.close()
+    assert len(await relayed.pending()) == 1, "the event waits while the broker is down"
 
     server = _start_nats(url, store)
     try:
         bus = await _connect_when_up(url)
         consumer = Collector()
         await bus.subscribe(f"test-{uuid.uuid4().hex[:8]}", consumer)
-        relay = outbox.OutboxRelay(outbox.SqliteOutbox(conn), bus)
+        relay = outbox.OutboxRelay(relayed, bus)
         assert await relay.relay_once() == 1
         await consumer.wait_for(1)
         assert consumer.events[0].get_data() == {"plan_id": "NW-PLUS-60"}
-        assert await outbox.pending(conn) == []
+        assert await relayed.pending() == []
         await bus.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
-        await conn.close()
+        await relayed.close()
+        conn.close()

@@ -119,3 +119,33 @@ async def test_saving_a_conversation_that_does_not_exist_is_not_found(store: Con
 
 async def ghost_save(store: ConversationStore, state) -> None:  # type: ignore[no-untyped-def]
     await store.save_turn(state, [entry("into the void")])
+
+
+async def test_sqlite_turn_waits_for_another_writer_without_stalling_the_loop(tmp_path) -> None:
+    """A process holding the file's write lock delays the save; the event loop keeps serving."""
+    import sqlite3
+
+    from orchestrator.conversations import SqliteConversationStore
+
+    path = tmp_path / "conversations.db"
+    store = await SqliteConversationStore.open(path)
+    try:
+        state, _ = await store.create("chat")
+        state = await store.load(state.conversation_id)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction, left open
+
+        saving = asyncio.create_task(store.save_turn(state, [entry("hello")]))
+        ticks = 0
+        while not saving.done() and ticks < 3:
+            await asyncio.sleep(0)  # the loop is free: this task runs while the save backs off
+            ticks += 1
+        assert not saving.done() and ticks == 3
+        assert await store.transcript(state.conversation_id) == []  # reads are not blocked either
+
+        other.execute("ROLLBACK")
+        other.close()
+        await saving
+        assert [e.text for e in await store.transcript(state.conversation_id)] == ["hello"]
+    finally:
+        await store.close()

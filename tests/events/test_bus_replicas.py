@@ -1,0 +1,144 @@
+"""Replicas on the real NATS JetStream: fan-out consumers see every event, shared ones split them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import nats
+import pytest
+from cloudevents.core.v1.event import CloudEvent
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from shared.bus import NatsBus
+from shared.bus.nats import STREAM
+from shared.events import new_event
+
+NATS_URL = "nats://127.0.0.1:4222"
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+
+async def _nats_or_skip() -> None:
+    try:
+        nc = await nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False)
+    except Exception as exc:
+        pytest.skip(f"NATS JetStream is not running at {NATS_URL}: {exc}")
+    await nc.close()
+
+
+@pytest.fixture
+async def replicas() -> AsyncIterator[tuple[NatsBus, NatsBus, list[str]]]:
+    """Two buses as two replicas of one service would open them; their consumers are removed after."""
+    await _nats_or_skip()
+    one = await NatsBus.connect(NATS_URL, replica="replica-one")
+    two = await NatsBus.connect(NATS_URL, replica="replica-two")
+    assert one.connected and two.connected
+    created: list[str] = []
+    try:
+        yield one, two, created
+    finally:
+        await one.close()
+        await two.close()
+        nc = await nats.connect(NATS_URL)
+        js = nc.jetstream()
+        for name in created:
+            with contextlib.suppress(Exception):  # already gone is fine
+                await js.delete_consumer(STREAM, name)
+        await nc.close()
+
+
+class Seen:
+    """Collects this test's events (the stream also holds every other run's)."""
+
+    def __init__(self, tag: str, progress: asyncio.Event) -> None:
+        self.tag = tag
+        self.ids: list[str] = []
+        self._progress = progress
+
+    async def __call__(self, event: CloudEvent) -> None:
+        if (event.get_data() or {}).get("tag") == self.tag:
+            self.ids.append(event.get_id())
+            self._progress.set()
+
+
+async def _until(progress: asyncio.Event, condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait (bounded) until ``condition()``, woken by each delivery."""
+    async with asyncio.timeout(within):
+        while True:
+            progress.clear()
+            if condition():
+                return
+            await progress.wait()
+
+
+def _events(tag: str, n: int) -> list[CloudEvent]:
+    return [new_event("network.sim-swapped", "/tests/bus", {"tag": tag, "n": i}) for i in range(n)]
+
+
+async def test_fan_out_gives_every_replica_every_event(replicas: tuple[NatsBus, NatsBus, list[str]]) -> None:
+    one, two, created = replicas
+    durable, tag = f"test-fanout-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    progress = asyncio.Event()
+    seen_one, seen_two = Seen(tag, progress), Seen(tag, progress)
+    sub_one = await one.subscribe(durable, seen_one, fan_out=True)
+    sub_two = await two.subscribe(durable, seen_two, fan_out=True)
+    created += [sub_one.name, sub_two.name]
+    assert (sub_one.name, sub_two.name) == (f"{durable}-replica-one", f"{durable}-replica-two")
+    sent = _events(tag, 5)
+    for event in sent:
+        await one.publish(event)
+    await _until(progress, lambda: len(seen_one.ids) == 5 and len(seen_two.ids) == 5)
+    assert seen_one.ids == seen_two.ids == [e.get_id() for e in sent]
+
+    # A replica that stops keeps its place: what was published meanwhile arrives when it is back.
+    await sub_two.stop()
+    late = _events(tag, 2)
+    for event in late:
+        await one.publish(event)
+    await _until(progress, lambda: len(seen_one.ids) == 7)
+    assert len(seen_two.ids) == 5
+    await two.subscribe(durable, seen_two, fan_out=True)
+    await _until(progress, lambda: len(seen_two.ids) == 7)
+    info = await one._js.consumer_info(STREAM, sub_one.name)  # type: ignore[union-attr]
+    assert info.config.deliver_group is None and info.config.inactive_threshold
+
+
+async def test_shared_consumer_hands_each_event_to_exactly_one_replica(
+    replicas: tuple[NatsBus, NatsBus, list[str]],
+) -> None:
+    one, two, created = replicas
+    durable, tag = f"test-shared-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    created.append(durable)
+    progress = asyncio.Event()
+    seen_one, seen_two = Seen(tag, progress), Seen(tag, progress)
+    await one.subscribe(durable, seen_one)
+    await two.subscribe(durable, seen_two)  # today's single-name consumer refused a second replica
+    sent = _events(tag, 40)
+    for event in sent:
+        await two.publish(event)
+    await _until(progress, lambda: len(seen_one.ids) + len(seen_two.ids) >= 40)
+    # Nothing arrived twice: each event went to one replica, which acknowledged it.
+    assert sorted(seen_one.ids + seen_two.ids) == sorted(e.get_id() for e in sent)
+    info = await one._js.consumer_info(STREAM, durable)  # type: ignore[union-attr]
+    assert info.config.deliver_group == durable
+
+
+async def test_a_consumer_from_before_deliver_groups_is_taken_over(
+    replicas: tuple[NatsBus, NatsBus, list[str]],
+) -> None:
+    one, two, created = replicas
+    durable, tag = f"test-old-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    created.append(durable)
+    assert one._js is not None
+    await one._js.add_consumer(
+        STREAM,
+        ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_subject=f"old.{durable}"),
+    )
+    progress = asyncio.Event()
+    seen_one, seen_two = Seen(tag, progress), Seen(tag, progress)
+    await one.subscribe(durable, seen_one)
+    await two.subscribe(durable, seen_two)
+    await one.publish(_events(tag, 1)[0])
+    await _until(progress, lambda: len(seen_one.ids) + len(seen_two.ids) == 1)
