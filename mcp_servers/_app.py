@@ -24,25 +24,26 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._backend import ReferenceBackend
 from mcp_servers.billing import server as billing_server
-from mcp_servers.billing.backend import SqliteBillingBackend
+from mcp_servers.billing.backend import ReferenceBillingBackend
 from mcp_servers.consent import server as consent_server
-from mcp_servers.consent.backend import SqliteConsentBackend
+from mcp_servers.consent.backend import ReferenceConsentBackend
 from mcp_servers.crm import server as crm_server
-from mcp_servers.crm.backend import SqliteCrmBackend
+from mcp_servers.crm.backend import ReferenceCrmBackend
 from mcp_servers.identity import server as identity_server
-from mcp_servers.identity.backend import SqliteIdentityBackend
+from mcp_servers.identity.backend import ReferenceIdentityBackend
 from mcp_servers.network import server as network_server
-from mcp_servers.network.backend import SqliteNetworkBackend
+from mcp_servers.network.backend import ReferenceNetworkBackend
 from mcp_servers.payments import server as payments_server
-from mcp_servers.payments.backend import SqlitePaymentsBackend
+from mcp_servers.payments.backend import ReferencePaymentsBackend
 from mcp_servers.support import server as support_server
-from mcp_servers.support.backend import SqliteSupportBackend
+from mcp_servers.support.backend import ReferenceSupportBackend
 from shared import telemetry
+from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, Unauthenticated
 from shared.events import EventBus, Subscription
-from shared.outbox import OutboxRelay, SqliteOutbox
+from shared.outbox import OutboxRelay
 from shared.settings import MCP_PATH, SYSTEMS
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -58,11 +59,15 @@ class Backend(Protocol):
 @dataclass(frozen=True)
 class _Options:
     data_dir: Path
+    database: DatabaseURL | None
     identity_private_pem: str | None
     auth_context_ttl_seconds: int
 
 
-def _db(options: _Options, system: str) -> Path:
+def _db(options: _Options, system: str) -> Path | DatabaseURL:
+    """The system's own schema on PostgreSQL when configured, else its SQLite file."""
+    if options.database is not None:
+        return options.database
     return options.data_dir / "systems" / f"{system}.db"
 
 
@@ -72,7 +77,7 @@ def _identity(options: _Options) -> tuple[Backend, MCPServer]:
             "the identity system needs the private key that signs auth contexts",
             hint="pass identity_private_pem (from the service secrets)",
         )
-    backend = SqliteIdentityBackend(
+    backend = ReferenceIdentityBackend(
         _db(options, "identity"),
         private_pem=options.identity_private_pem,
         ttl_seconds=options.auth_context_ttl_seconds,
@@ -82,7 +87,7 @@ def _identity(options: _Options) -> tuple[Backend, MCPServer]:
 
 
 def _simple[B: Backend](
-    system: str, make_backend: Callable[[Path], B], make_server: Callable[[B], MCPServer]
+    system: str, make_backend: Callable[[Path | DatabaseURL], B], make_server: Callable[[B], MCPServer]
 ) -> Callable[[_Options], tuple[Backend, MCPServer]]:
     def factory(options: _Options) -> tuple[Backend, MCPServer]:
         backend = make_backend(_db(options, system))
@@ -92,13 +97,13 @@ def _simple[B: Backend](
 
 
 _FACTORIES: dict[str, Callable[[_Options], tuple[Backend, MCPServer]]] = {
-    "crm": _simple("crm", SqliteCrmBackend, crm_server.build_server),
-    "billing": _simple("billing", SqliteBillingBackend, billing_server.build_server),
-    "payments": _simple("payments", SqlitePaymentsBackend, payments_server.build_server),
-    "support": _simple("support", SqliteSupportBackend, support_server.build_server),
-    "network": _simple("network", SqliteNetworkBackend, network_server.build_server),
+    "crm": _simple("crm", ReferenceCrmBackend, crm_server.build_server),
+    "billing": _simple("billing", ReferenceBillingBackend, billing_server.build_server),
+    "payments": _simple("payments", ReferencePaymentsBackend, payments_server.build_server),
+    "support": _simple("support", ReferenceSupportBackend, support_server.build_server),
+    "network": _simple("network", ReferenceNetworkBackend, network_server.build_server),
     "identity": _identity,
-    "consent": _simple("consent", SqliteConsentBackend, consent_server.build_server),
+    "consent": _simple("consent", ReferenceConsentBackend, consent_server.build_server),
 }
 assert set(_FACTORIES) == set(SYSTEMS)
 
@@ -116,10 +121,10 @@ def _consumer(backend: Backend) -> Callable[[object], Awaitable[bool]] | None:
 async def _events(system: str, backend: Backend, bus: EventBus | None) -> AsyncIterator[dict[str, object]]:
     """Relay the backend's outbox to the bus and feed the bus to its consumer, while the app runs."""
     status: dict[str, object] = {"bus": bus is not None}
-    if bus is None or not isinstance(backend, SqliteBackend):
+    if bus is None or not isinstance(backend, ReferenceBackend):
         yield status
         return
-    store = await SqliteOutbox.open(backend.path)
+    store = await backend.open_outbox()
     relay = OutboxRelay(store, bus)
     backend.on_commit(relay.notify)
     task = asyncio.create_task(relay.run(), name=f"outbox relay {system}")
@@ -196,19 +201,28 @@ def build_app(
     auth_context_ttl_seconds: int = 1800,
     allowed_hosts: list[str] | None = None,
     bus: EventBus | None = None,
+    database_url: str | None = None,
 ) -> Starlette:
     """The ASGI app serving one enterprise system: MCP at ``/mcp`` and ``GET /healthz``.
 
     The lifespan opens the system's backend (the dataset must be seeded) and runs the MCP
     session manager; requests to ``/mcp`` without the gateway's bearer token get HTTP 401.
     With ``bus``, the backend's outbox is relayed to it and the system consumes what it needs.
+    A PostgreSQL ``database_url`` keeps the system's tables in its own schema there (replicas
+    may share it); without one, or with a SQLite URL, they stay in ``data_dir/systems``.
     """
     factory = _FACTORIES.get(system)
     if factory is None:
         raise ConfigurationError(f"unknown system {system!r}", hint=f"use one of {', '.join(SYSTEMS)}")
     # A system served in its own process exports its spans when an OTLP endpoint is configured.
     telemetry.configure(f"switchboard-mcp-{system}")
-    options = _Options(Path(data_dir), identity_private_pem, auth_context_ttl_seconds)
+    database = DatabaseURL.parse(database_url, default_sqlite=Path("unused.db")) if database_url else None
+    options = _Options(
+        Path(data_dir),
+        database if database and database.is_postgres else None,
+        identity_private_pem,
+        auth_context_ttl_seconds,
+    )
     backend, server = factory(options)
     mcp_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,

@@ -1,18 +1,21 @@
 """Idempotency keys for write tools: the first result is stored and returned for every repeat.
 
-The key and the result are written in the same transaction as the action itself, so a crash
-can never leave an action done without its key (or a key without its action).
+The key is claimed (a row under the unique key) at the start of the action's transaction and
+its result stored before that transaction commits, so a crash can never leave an action done
+without its key, or a key without its action. A second call with the same key, concurrent or
+from another replica, waits on the claim and then reads the first result.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from shared.audit import digest
 from shared.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from mcp_servers._database import Transaction
 
 DDL = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -24,14 +27,22 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 """
 
+# The claimed row's result until the action's result replaces it in the same transaction.
+_CLAIMED = ""
 
-async def lookup(db: aiosqlite.Connection, tool: str, key: str, args: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored result for ``key``, or None. A key reused with other arguments is refused."""
-    async with db.execute("SELECT args_digest, result FROM idempotency WHERE tool = ? AND key = ?", (tool, key)) as cur:
-        row = await cur.fetchone()
-    if row is None:
+
+async def claim(tx: Transaction, tool: str, key: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """None when ``key`` is now ours to act on; else the stored result. Other arguments are refused."""
+    args_digest = digest(args)
+    if await tx.execute(
+        "INSERT INTO idempotency (tool, key, args_digest, result) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (tool, key) DO NOTHING",
+        (tool, key, args_digest, _CLAIMED),
+    ):
         return None
-    if row["args_digest"] != digest(args):
+    row = await tx.fetchone("SELECT args_digest, result FROM idempotency WHERE tool = ? AND key = ?", (tool, key))
+    assert row is not None and row["result"] != _CLAIMED, "a claim is only seen once its transaction committed"
+    if row["args_digest"] != args_digest:
         raise InvalidRequest(
             f"idempotency key {key!r} was already used for a different {tool} request",
             hint="use a new idempotency key for a new request",
@@ -39,9 +50,6 @@ async def lookup(db: aiosqlite.Connection, tool: str, key: str, args: dict[str, 
     return json.loads(row["result"])
 
 
-async def record(db: aiosqlite.Connection, tool: str, key: str, args: dict[str, Any], result: dict[str, Any]) -> None:
-    """Store the result; the caller commits together with the action."""
-    await db.execute(
-        "INSERT INTO idempotency (tool, key, args_digest, result) VALUES (?, ?, ?, ?)",
-        (tool, key, digest(args), json.dumps(result)),
-    )
+async def record(tx: Transaction, tool: str, key: str, result: dict[str, Any]) -> None:
+    """Store the result of the claimed key; it commits together with the action."""
+    await tx.execute("UPDATE idempotency SET result = ? WHERE tool = ? AND key = ?", (json.dumps(result), tool, key))

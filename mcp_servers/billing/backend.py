@@ -1,4 +1,4 @@
-"""The billing backend interface and its SQLite reference implementation."""
+"""The billing backend interface and its reference implementation (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiosqlite
-
-from mcp_servers._sqlite_backend import SqliteBackend, pence, pounds
+from mcp_servers._backend import ReferenceBackend, pence, pounds
+from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
 from mcp_servers.billing.models import (
     Account,
@@ -38,7 +37,7 @@ class BillingBackend(Protocol):
     async def issue_invoice(self, new: NewInvoice, key: str, call: CallContext) -> Invoice: ...
 
 
-def _plan(row: aiosqlite.Row) -> Plan:
+def _plan(row: Row) -> Plan:
     return Plan(
         plan_id=row["plan_id"],
         name=row["name"],
@@ -55,11 +54,16 @@ class NewInvoice:
     lines: tuple[tuple[str, float], ...]
 
 
-class SqliteBillingBackend(SqliteBackend):
+class ReferenceBillingBackend(ReferenceBackend):
     schema = SCHEMA
     system = "billing"
 
-    async def _account(self, msisdn: str) -> aiosqlite.Row:
+    async def _lock_account(self, msisdn: str) -> None:
+        """Inside a write: on PostgreSQL, other writes to this account (any replica) wait for ours."""
+        if self.lock_rows:
+            await self.fetchone(f"SELECT 1 FROM accounts WHERE msisdn = ?{self.lock_rows}", (msisdn,))
+
+    async def _account(self, msisdn: str) -> Row:
         row = await self.fetchone(
             "SELECT a.*, p.name, p.monthly_fee_pence, p.data_gb, p.features FROM accounts a"
             " JOIN plans p ON p.plan_id = a.plan_id WHERE a.msisdn = ?",
@@ -135,6 +139,7 @@ class SqliteBillingBackend(SqliteBackend):
 
     async def change_plan(self, msisdn: str, plan_id: str, key: str, call: CallContext) -> PlanChange:
         async def write() -> dict[str, str]:
+            await self._lock_account(msisdn)
             current = await self._account(msisdn)
             plan = await self.fetchone("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
             if plan is None:
@@ -145,12 +150,12 @@ class SqliteBillingBackend(SqliteBackend):
                     hint="nothing to change; confirm the plan wanted",
                 )
             now = iso(utcnow())
-            await self.db.execute(
+            await self.execute(
                 "UPDATE accounts SET plan_id = ?, plan_updated_at = ? WHERE msisdn = ?",
                 (plan_id, now, msisdn),
             )
             change_id = f"PC-{secrets.token_hex(5).upper()}"
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO plan_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     change_id,
@@ -189,6 +194,7 @@ class SqliteBillingBackend(SqliteBackend):
             raise InvalidRequest("an invoice needs at least one line", hint="send lines as [description, amount]")
 
         async def write() -> dict[str, object]:
+            await self._lock_account(new.msisdn)
             await self._account(new.msisdn)
             if await self.fetchone("SELECT 1 FROM invoices WHERE msisdn = ? AND period = ?", (new.msisdn, new.period)):
                 raise InvalidRequest(
@@ -197,11 +203,11 @@ class SqliteBillingBackend(SqliteBackend):
             invoice_id = f"INV-{secrets.token_hex(5).upper()}"
             total = sum(pence(amount) for _, amount in new.lines)
             issued_on = iso(utcnow())[:10]
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, 'unpaid')",
                 (invoice_id, new.msisdn, new.period, issued_on, total),
             )
-            await self.db.executemany(
+            await self.executemany(
                 "INSERT INTO invoice_lines VALUES (?, ?, ?, ?)",
                 [(invoice_id, i, text, pence(amount)) for i, (text, amount) in enumerate(new.lines, start=1)],
             )

@@ -1,10 +1,10 @@
-"""The consent backend interface and its SQLite reference implementation."""
+"""The consent backend interface and its reference implementation (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.consent.models import ConsentChange, ConsentRecord, Consents
 from mcp_servers.consent.schema import SCHEMA
@@ -27,7 +27,7 @@ def _check_purpose(purpose: str) -> None:
         raise InvalidRequest(f"unknown consent purpose {purpose!r}", hint=f"use one of {', '.join(PURPOSES)}")
 
 
-class SqliteConsentBackend(SqliteBackend):
+class ReferenceConsentBackend(ReferenceBackend):
     schema = SCHEMA
     system = "consent"
 
@@ -50,18 +50,19 @@ class SqliteConsentBackend(SqliteBackend):
 
         async def write() -> dict[str, object]:
             row = await self.fetchone(
-                "SELECT granted FROM consents WHERE customer_id = ? AND purpose = ?", (customer_id, purpose)
+                f"SELECT granted FROM consents WHERE customer_id = ? AND purpose = ?{self.lock_rows}",
+                (customer_id, purpose),
             )
             changed = row is None or bool(row[0]) != granted
             now = iso(utcnow())
             source = f"agent:{call.agent}"
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO consents (customer_id, purpose, granted, updated_at, source) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (customer_id, purpose) DO UPDATE SET granted = excluded.granted,"
                 " updated_at = excluded.updated_at, source = excluded.source",
                 (customer_id, purpose, int(granted), now, source),
             )
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO consent_history VALUES (?, ?, ?, ?, ?, ?)",
                 (customer_id, purpose, int(granted), now, source, call.audit_id),
             )

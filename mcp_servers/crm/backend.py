@@ -1,4 +1,4 @@
-"""The CRM backend interface and its SQLite reference implementation."""
+"""The CRM backend interface and its reference implementation (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
-from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, live_time, utcnow
 from mcp_servers.crm.models import (
     CustomerView,
@@ -23,6 +23,7 @@ from mcp_servers.crm.models import (
 from mcp_servers.crm.schema import SCHEMA
 from mcp_servers.crm.view import SCHEMA as VIEW_SCHEMA
 from mcp_servers.crm.view import CustomerViewStore
+from shared.database import DatabaseURL
 from shared.errors import NotFound
 from shared.tools import CallContext
 
@@ -54,12 +55,12 @@ def _no_customer(email: str) -> NotFound:
     return NotFound(f"no CRM customer with email {email}", hint="check the email on the verified customer's keys")
 
 
-class SqliteCrmBackend(SqliteBackend):
+class ReferenceCrmBackend(ReferenceBackend):
     schema = SCHEMA + VIEW_SCHEMA
     system = "crm"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, where: Path | DatabaseURL) -> None:
+        super().__init__(where)
         self.view = CustomerViewStore(self)
 
     async def get_customer_view(self, customer_id: str) -> CustomerView:
@@ -104,7 +105,7 @@ class SqliteCrmBackend(SqliteBackend):
 
         async def write() -> dict[str, str]:
             interaction_id = f"INT-{secrets.token_hex(5).upper()}"
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO interactions (interaction_id, email, channel, started_at, topic, summary,"
                 " outcome, conversation_id, agent, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -136,7 +137,7 @@ class SqliteCrmBackend(SqliteBackend):
                 "channel": channel,
                 "sent_at": iso(utcnow()),
             }
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO offers_sent VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sent["message_id"], email, offer_id, channel, sent["sent_at"], call.agent, call.audit_id),
             )
@@ -154,7 +155,7 @@ class SqliteCrmBackend(SqliteBackend):
         async def write() -> dict[str, str]:
             message_id = f"MSG-{secrets.token_hex(5).upper()}"
             sent = ServiceMessage(message_id=message_id, channel=channel, sent_at=iso(utcnow()))
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO service_messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (sent.message_id, email, channel, text, sent.sent_at, call.agent, call.audit_id, call.conversation_id),
             )

@@ -2,13 +2,16 @@
 
 ``ensure_seeded`` writes one SQLite database per enterprise system under
 ``<data_dir>/systems/`` (deterministic from the seed; see ``mcp_servers._time`` for how dates
-work); ``sample_customers`` picks real customers by scenario flags so end-to-end tests never
-hard-code a customer.
+work); ``prepare_dataset`` does that, or loads the same rows into PostgreSQL (one schema per
+system) when a PostgreSQL URL is given; ``sample_customers`` picks real customers by scenario
+flags so end-to-end tests never hard-code a customer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -22,9 +25,12 @@ from mcp_servers._time import parse_iso, utcnow
 from mcp_servers.dataset._catalog import NETWORK_TOPICS
 from mcp_servers.dataset._generate import generate
 from mcp_servers.dataset._write import WRITERS, write_system
+from shared.database import DatabaseURL
 from shared.errors import InvalidRequest
 
-__all__ = ["FLAGS", "ensure_seeded", "sample_customers", "system_db_path"]
+__all__ = ["FLAGS", "ensure_seeded", "prepare_dataset", "sample_customers", "system_db_path"]
+
+log = logging.getLogger("switchboard.dataset")
 
 DATASET_VERSION = 2  # 2: the consent registry
 RECENT_INTERACTION_DAYS = 30
@@ -94,10 +100,34 @@ def ensure_seeded(data_dir: Path, *, customers: int = 240, seed: int = 7) -> Non
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _rows(data_dir: Path, system: str, sql: str) -> list[sqlite3.Row]:
-    with closing(sqlite3.connect(system_db_path(data_dir, system))) as db:
-        db.row_factory = sqlite3.Row
-        return db.execute(sql).fetchall()
+def _postgres_url(database_url: str | None) -> DatabaseURL | None:
+    if not database_url:
+        return None
+    db = DatabaseURL.parse(database_url, default_sqlite=Path("unused.db"))
+    return db if db.is_postgres else None
+
+
+async def prepare_dataset(data_dir: Path, database_url: str | None, *, customers: int = 240, seed: int = 7) -> None:
+    """Seed where the reference backends will run: PostgreSQL when ``database_url`` names it
+    (each system's schema once, never re-seeded), else the SQLite files under ``data_dir``."""
+    db = _postgres_url(database_url)
+    if db is None:
+        await asyncio.to_thread(ensure_seeded, data_dir, customers=customers, seed=seed)
+        return
+    from mcp_servers.dataset._postgres import seed_postgres
+
+    seeded = await seed_postgres(db, customers=customers, seed=seed, version=DATASET_VERSION)
+    if seeded:
+        log.info("reference dataset loaded into PostgreSQL for %s", ", ".join(seeded))
+
+
+def _sqlite_rows(data_dir: Path, queries: dict[str, tuple[str, str]]) -> dict[str, list[sqlite3.Row]]:
+    found = {}
+    for name, (system, sql) in queries.items():
+        with closing(sqlite3.connect(system_db_path(data_dir, system))) as db:
+            db.row_factory = sqlite3.Row
+            found[name] = db.execute(sql).fetchall()
+    return found
 
 
 def _is_recent(started_at: str | None, age_minutes: int | None, window: timedelta) -> bool:
@@ -106,45 +136,54 @@ def _is_recent(started_at: str | None, age_minutes: int | None, window: timedelt
     return started_at is not None and parse_iso(started_at) >= utcnow() - window
 
 
-def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
-    plans = {r["plan_id"]: r["name"] for r in _rows(data_dir, "billing", "SELECT plan_id, name FROM plans")}
-    billing = {r["msisdn"]: r["plan_id"] for r in _rows(data_dir, "billing", "SELECT msisdn, plan_id FROM accounts")}
-    unpaid = {r["msisdn"] for r in _rows(data_dir, "billing", "SELECT msisdn FROM invoices WHERE status != 'paid'")}
-    crm_plan = {r["email"]: r["plan_name"] for r in _rows(data_dir, "crm", "SELECT email, plan_name FROM profiles")}
+# What the flags are computed from: (system, query) by name, in SQL both databases run.
+_QUERIES = {
+    "plans": ("billing", "SELECT plan_id, name FROM plans"),
+    "accounts": ("billing", "SELECT msisdn, plan_id FROM accounts"),
+    "unpaid": ("billing", "SELECT msisdn FROM invoices WHERE status != 'paid'"),
+    "profiles": ("crm", "SELECT email, plan_name FROM profiles"),
+    "network_interactions": (
+        "crm",
+        "SELECT email, started_at, age_minutes FROM interactions WHERE topic IN ({})".format(
+            ", ".join(f"'{t}'" for t in NETWORK_TOPICS)
+        ),
+    ),
+    "duplicates": (
+        "payments",
+        "SELECT c.account_number, MAX(c.amount_pence - c.refunded_pence) AS pence FROM charges c"
+        " WHERE c.refunded_pence < c.amount_pence AND EXISTS ("
+        " SELECT 1 FROM charges e WHERE e.invoice_id = c.invoice_id AND e.charged_at < c.charged_at)"
+        " GROUP BY c.account_number",
+    ),
+    "open_tickets": ("support", "SELECT email FROM tickets WHERE status = 'open'"),
+    "lines": ("network", "SELECT msisdn, area, last_sim_change, sim_change_age_minutes FROM lines"),
+    "outages": ("network", "SELECT area FROM outages WHERE active = 1"),
+    "marketing": ("consent", "SELECT customer_id FROM consents WHERE purpose = 'marketing' AND granted = 1"),
+    "customers": ("identity", "SELECT * FROM customers ORDER BY customer_id"),
+}
+
+
+def _all_customers(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    plans = {r["plan_id"]: r["name"] for r in rows["plans"]}
+    billing = {r["msisdn"]: r["plan_id"] for r in rows["accounts"]}
+    unpaid = {r["msisdn"] for r in rows["unpaid"]}
+    crm_plan = {r["email"]: r["plan_name"] for r in rows["profiles"]}
     network_window = timedelta(days=RECENT_INTERACTION_DAYS)
-    topics = ", ".join(f"'{t}'" for t in NETWORK_TOPICS)
     recent_network = {
         r["email"]
-        for r in _rows(
-            data_dir,
-            "crm",
-            f"SELECT email, started_at, age_minutes FROM interactions WHERE topic IN ({topics})",
-        )
+        for r in rows["network_interactions"]
         if _is_recent(r["started_at"], r["age_minutes"], network_window)
     }
-    duplicates = {
-        r["account_number"]: r["pence"]
-        for r in _rows(
-            data_dir,
-            "payments",
-            "SELECT c.account_number, MAX(c.amount_pence - c.refunded_pence) AS pence FROM charges c"
-            " WHERE c.refunded_pence < c.amount_pence AND EXISTS ("
-            " SELECT 1 FROM charges e WHERE e.invoice_id = c.invoice_id AND e.charged_at < c.charged_at)"
-            " GROUP BY c.account_number",
-        )
-    }
-    open_tickets = {r["email"] for r in _rows(data_dir, "support", "SELECT email FROM tickets WHERE status = 'open'")}
+    duplicates = {r["account_number"]: r["pence"] for r in rows["duplicates"]}
+    open_tickets = {r["email"] for r in rows["open_tickets"]}
     swap_window = timedelta(hours=RECENT_SIM_SWAP_HOURS)
-    lines = _rows(data_dir, "network", "SELECT msisdn, area, last_sim_change, sim_change_age_minutes FROM lines")
+    lines = rows["lines"]
     swapped = {r["msisdn"] for r in lines if _is_recent(r["last_sim_change"], r["sim_change_age_minutes"], swap_window)}
-    outage_areas = {r["area"] for r in _rows(data_dir, "network", "SELECT area FROM outages WHERE active = 1")}
+    outage_areas = {r["area"] for r in rows["outages"]}
     area_of = {r["msisdn"]: r["area"] for r in lines}
-    marketing = {
-        r["customer_id"]
-        for r in _rows(data_dir, "consent", "SELECT customer_id FROM consents WHERE purpose = 'marketing' AND granted")
-    }
+    marketing = {r["customer_id"] for r in rows["marketing"]}
     people = []
-    for r in _rows(data_dir, "identity", "SELECT * FROM customers ORDER BY customer_id"):
+    for r in rows["customers"]:
         plan_id = billing.get(r["msisdn"])
         people.append(
             {
@@ -171,19 +210,31 @@ def _all_customers(data_dir: Path) -> list[dict[str, Any]]:
     return people
 
 
-def sample_customers(data_dir: Path, n: int = 5, **flags: Any) -> list[dict[str, Any]]:
+def sample_customers(
+    data_dir: Path, n: int = 5, *, database_url: str | None = None, **flags: Any
+) -> list[dict[str, Any]]:
     """Up to ``n`` customers (in customer-id order) whose flags equal the given keyword values.
 
     Each has every key (customer_id, email, msisdn, account_number), display_name, plan and
-    the scenario flags in ``FLAGS``; read from the databases, so changes made at run time
-    (a refund, a plan change) are reflected.
+    the scenario flags in ``FLAGS``; read from the databases (PostgreSQL when
+    ``database_url`` names it), so changes made at run time (a refund, a plan change) are
+    reflected.
     """
     unknown = sorted(set(flags) - set(FLAGS))
     if unknown:
         raise InvalidRequest(f"unknown customer flags {unknown}", hint=f"use any of {list(FLAGS)}")
-    if not _marker_path(data_dir).exists():
-        raise InvalidRequest(f"no reference dataset under {data_dir}", hint="call ensure_seeded first")
-    matches = [c for c in _all_customers(Path(data_dir)) if all(c[k] == v for k, v in flags.items())]
+    db = _postgres_url(database_url)
+    if db is None:
+        if not _marker_path(data_dir).exists():
+            raise InvalidRequest(f"no reference dataset under {data_dir}", hint="call ensure_seeded first")
+        rows: dict[str, list[Any]] = dict(_sqlite_rows(Path(data_dir), _QUERIES))
+    else:
+        from mcp_servers.dataset._postgres import fetch_rows, has_dataset, run_sync
+
+        if not run_sync(has_dataset(db)):
+            raise InvalidRequest(f"no reference dataset in {db.redacted()}", hint="run 'switchboard prepare' first")
+        rows = dict(run_sync(fetch_rows(db, _QUERIES)))
+    matches = [c for c in _all_customers(rows) if all(c[k] == v for k, v in flags.items())]
     return matches[:n]
 
 

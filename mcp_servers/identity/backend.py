@@ -1,4 +1,4 @@
-"""The identity backend interface and its SQLite reference implementation.
+"""The identity backend interface and its reference implementation (SQLite or PostgreSQL).
 
 One-time codes are six digits from ``secrets``, stored only as a hash, valid 10 minutes, with
 three attempts per verification; the third wrong code locks the customer out of verification
@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import aiosqlite
 from cloudevents.core.v1.event import CloudEvent
 
-from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._backend import ReferenceBackend
+from mcp_servers._database import Row
 from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
 from mcp_servers.identity.models import (
     Destinations,
@@ -33,6 +33,7 @@ from mcp_servers.identity.models import (
 from mcp_servers.identity.outbox import append_message
 from mcp_servers.identity.schema import SCHEMA
 from shared.authcontext import AuthContextSigner
+from shared.database import DatabaseURL
 from shared.envelope import CustomerKeys, CustomerRef
 from shared.errors import InvalidRequest, NotFound
 from shared.events import SIGNAL_KINDS, SIM_SWAPPED, kind_of
@@ -58,7 +59,7 @@ class IdentityBackend(Protocol):
     async def issue_signal_context(self, signal_id: str, conversation_id: str) -> SignalContext: ...
 
 
-def _keys(row: aiosqlite.Row) -> CustomerKeys:
+def _keys(row: Row) -> CustomerKeys:
     return CustomerKeys(
         customer_id=row["customer_id"], email=row["email"], msisdn=row["msisdn"], account_number=row["account_number"]
     )
@@ -72,27 +73,27 @@ def _code_hash(verification_id: str, code: str) -> str:
     return hashlib.sha256(f"{verification_id}:{code}".encode()).hexdigest()
 
 
-class SqliteIdentityBackend(SqliteBackend):
+class ReferenceIdentityBackend(ReferenceBackend):
     schema = SCHEMA
     system = "identity"
 
     def __init__(
         self,
-        path: Path,
+        where: Path | DatabaseURL,
         *,
         private_pem: str,
         ttl_seconds: int,
         outbox_dir: Path,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(path)
+        super().__init__(where)
         self._signer = AuthContextSigner(private_pem.encode(), ttl_seconds=ttl_seconds)
         self._signal_signer = AuthContextSigner(private_pem.encode(), ttl_seconds=SIGNAL_CONTEXT_SECONDS)
         self._ttl = ttl_seconds
         self._outbox_dir = Path(outbox_dir)
         self._clock = clock
 
-    async def _customer(self, customer_id: str) -> aiosqlite.Row:
+    async def _customer(self, customer_id: str) -> Row:
         row = await self.fetchone("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
         if row is None:
             raise NotFound(f"no customer {customer_id}", hint="resolve the customer first")
@@ -147,8 +148,8 @@ class SqliteIdentityBackend(SqliteBackend):
         code = f"{secrets.randbelow(1_000_000):06d}"
         to = row["msisdn"] if channel == "sms" else row["email"]
         expires = now + CODE_TTL_SECONDS
-        async with self._write_lock:
-            await self.db.execute(
+        await self.transaction(
+            lambda: self.execute(
                 "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
                 (
                     verification_id,
@@ -159,8 +160,9 @@ class SqliteIdentityBackend(SqliteBackend):
                     ATTEMPTS,
                     conversation_id,
                 ),
-            )
-            await self.db.commit()
+            ),
+            "starting a verification",
+        )
         message = {
             "at": _iso(now),
             "customer_id": customer_id,
@@ -180,14 +182,17 @@ class SqliteIdentityBackend(SqliteBackend):
     async def verify_code(
         self, customer_id: str, verification_id: str, code: str, conversation_id: str
     ) -> VerificationResult:
-        async with self._write_lock:
-            return await self._verify(customer_id, verification_id, re.sub(r"[\s-]", "", code), conversation_id)
+        code = re.sub(r"[\s-]", "", code)
+        return await self.transaction(
+            lambda: self._verify(customer_id, verification_id, code, conversation_id), "checking a code"
+        )
 
     async def _verify(
         self, customer_id: str, verification_id: str, code: str, conversation_id: str
     ) -> VerificationResult:
+        # Locked on PostgreSQL: two replicas checking codes of one verification take turns.
         row = await self.fetchone(
-            "SELECT * FROM verifications WHERE verification_id = ? AND customer_id = ?",
+            f"SELECT * FROM verifications WHERE verification_id = ? AND customer_id = ?{self.lock_rows}",
             (verification_id, customer_id),
         )
         if row is None or row["conversation_id"] != conversation_id:
@@ -205,34 +210,32 @@ class SqliteIdentityBackend(SqliteBackend):
         if row["expires_at"] <= now:
             raise InvalidRequest("the code has expired", hint="start a new verification")
         if hmac.compare_digest(row["code_hash"], _code_hash(verification_id, code)):
-            await self.db.execute(
+            await self.execute(
                 "UPDATE verifications SET status = 'verified' WHERE verification_id = ?", (verification_id,)
             )
             # The step-up is satisfied by a code through a channel the SIM does not control.
-            cur = await self.db.execute(
-                "DELETE FROM step_ups WHERE customer_id = ? AND ? != 'sms'", (customer_id, row["channel"])
-            )
-            await self.db.commit()
+            cleared = 0
+            if row["channel"] != "sms":
+                cleared = await self.execute("DELETE FROM step_ups WHERE customer_id = ?", (customer_id,))
             return self._verified(
                 await self._customer(customer_id),
                 row["channel"],
                 row["attempts_left"],
                 conversation_id,
                 now,
-                step_up=cur.rowcount > 0,
+                step_up=cleared > 0,
             )
         left = row["attempts_left"] - 1
         locked_until = now + LOCKOUT_SECONDS if left == 0 else None
-        await self.db.execute(
+        await self.execute(
             "UPDATE verifications SET attempts_left = ?, status = ? WHERE verification_id = ?",
             (left, "failed" if left == 0 else "pending", verification_id),
         )
         if locked_until is not None:
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO lockouts VALUES (?, ?) ON CONFLICT (customer_id) DO UPDATE SET locked_until = ?",
                 (customer_id, locked_until, locked_until),
             )
-        await self.db.commit()
         return VerificationResult(
             verified=False,
             attempts_left=left,
@@ -242,7 +245,7 @@ class SqliteIdentityBackend(SqliteBackend):
 
     def _verified(
         self,
-        row: aiosqlite.Row,
+        row: Row,
         channel: str,
         attempts_left: int,
         conversation_id: str,
@@ -262,7 +265,7 @@ class SqliteIdentityBackend(SqliteBackend):
             customer=CustomerRef(keys=keys, display_name=row["first_name"]),
         )
 
-    async def _step_up(self, customer_id: str) -> aiosqlite.Row | None:
+    async def _step_up(self, customer_id: str) -> Row | None:
         return await self.fetchone("SELECT * FROM step_ups WHERE customer_id = ?", (customer_id,))
 
     async def apply_signal(self, event: CloudEvent) -> bool:
@@ -277,12 +280,14 @@ class SqliteIdentityBackend(SqliteBackend):
         customer_id, at = row["customer_id"], str(data.get("occurred_at") or _iso(self._clock()))
 
         async def write() -> None:
-            await self.db.execute(
-                "INSERT OR IGNORE INTO signals_seen VALUES (?, ?, ?, ?)", (data["signal_id"], kind, customer_id, at)
+            await self.execute(
+                "INSERT INTO signals_seen VALUES (?, ?, ?, ?) ON CONFLICT (signal_id) DO NOTHING",
+                (data["signal_id"], kind, customer_id, at),
             )
             if kind == SIM_SWAPPED:
-                await self.db.execute(
-                    "INSERT OR REPLACE INTO step_ups VALUES (?, ?, ?, ?)",
+                await self.execute(
+                    "INSERT INTO step_ups VALUES (?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE"
+                    " SET reason = excluded.reason, signal_id = excluded.signal_id, since = excluded.since",
                     (customer_id, "the SIM card of this number was swapped", data["signal_id"], at),
                 )
 

@@ -1,4 +1,4 @@
-"""The network backend interface and its SQLite reference implementation."""
+"""The network backend interface and its reference implementation (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import secrets
 from datetime import timedelta
 from typing import Any, Protocol
 
-import aiosqlite
 from cloudevents.core.v1.event import CloudEvent
 
-from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._backend import ReferenceBackend
+from mcp_servers._database import Row
 from mcp_servers._time import iso, live_time, parse_iso, utcnow
 from mcp_servers.network.models import (
     ConnectivityStatus,
@@ -45,17 +45,17 @@ class NetworkBackend(Protocol):
     ) -> QosSession: ...
 
 
-def _sim_change(row: aiosqlite.Row) -> str | None:
+def _sim_change(row: Row) -> str | None:
     dataset = live_time(row["sim_change_age_minutes"]) if row["sim_change_age_minutes"] is not None else None
     known = [t for t in (dataset or row["last_sim_change"], row["sim_swapped_at"]) if t]
     return max(known, key=parse_iso) if known else None
 
 
-class SqliteNetworkBackend(SqliteBackend):
+class ReferenceNetworkBackend(ReferenceBackend):
     schema = SCHEMA + SIGNAL_SCHEMA
     system = "network"
 
-    async def _line(self, msisdn: str) -> aiosqlite.Row:
+    async def _line(self, msisdn: str) -> Row:
         row = await self.fetchone(
             "SELECT l.*, s.reachability, s.roaming AS signal_roaming, s.country_code, s.country_name,"
             " s.sim_swapped_at, s.updated_at AS signal_at"
@@ -161,7 +161,7 @@ class SqliteNetworkBackend(SqliteBackend):
                 expiresAt=iso(now + timedelta(seconds=duration)),
                 duration=duration,
             )
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO qos_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session.sessionId,
@@ -191,7 +191,7 @@ class SqliteNetworkBackend(SqliteBackend):
             return False  # a number this operator does not serve: nothing to record
 
         async def write() -> None:
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO line_signals (msisdn, updated_at) VALUES (?, ?) ON CONFLICT (msisdn) DO NOTHING",
                 (msisdn, at),
             )
@@ -202,8 +202,6 @@ class SqliteNetworkBackend(SqliteBackend):
                 params = (int(bool(data.get("roaming"))), data.get("country_code"), data.get("country_name"))
             else:
                 sql, params = "reachability = ?", (data.get("connectivity"),)
-            await self.db.execute(
-                f"UPDATE line_signals SET {sql}, updated_at = ? WHERE msisdn = ?", (*params, at, msisdn)
-            )
+            await self.execute(f"UPDATE line_signals SET {sql}, updated_at = ? WHERE msisdn = ?", (*params, at, msisdn))
 
         return await self.apply_once(event.get_id(), write)

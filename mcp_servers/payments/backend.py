@@ -1,4 +1,4 @@
-"""The payments backend interface and its SQLite reference implementation."""
+"""The payments backend interface and its reference implementation (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiosqlite
-
-from mcp_servers._sqlite_backend import SqliteBackend, pence, pounds
+from mcp_servers._backend import ReferenceBackend, pence, pounds
+from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
 from mcp_servers.payments.models import Charge, Charges, DuplicateCharge, Duplicates, Refund, Refunds
 from mcp_servers.payments.schema import SCHEMA
@@ -37,13 +36,13 @@ class PaymentsBackend(Protocol):
     ) -> Charge: ...
 
 
-def _status(row: aiosqlite.Row) -> str:
+def _status(row: Row) -> str:
     if row["refunded_pence"] == 0:
         return "settled"
     return "refunded" if row["refunded_pence"] >= row["amount_pence"] else "partially_refunded"
 
 
-def _charge(row: aiosqlite.Row) -> Charge:
+def _charge(row: Row) -> Charge:
     return Charge(
         charge_id=row["charge_id"],
         invoice_id=row["invoice_id"],
@@ -56,7 +55,7 @@ def _charge(row: aiosqlite.Row) -> Charge:
     )
 
 
-class SqlitePaymentsBackend(SqliteBackend):
+class ReferencePaymentsBackend(ReferenceBackend):
     schema = SCHEMA
     system = "payments"
 
@@ -105,8 +104,9 @@ class SqlitePaymentsBackend(SqliteBackend):
 
         async def write() -> dict[str, object]:
             await self._require(request.account_number)
+            # Locked on PostgreSQL: two refunds of one charge (other keys, other replicas) queue here.
             row = await self.fetchone(
-                "SELECT * FROM charges WHERE charge_id = ? AND account_number = ?",
+                f"SELECT * FROM charges WHERE charge_id = ? AND account_number = ?{self.lock_rows}",
                 (request.charge_id, request.account_number),
             )
             if row is None:
@@ -134,11 +134,11 @@ class SqlitePaymentsBackend(SqliteBackend):
                 created_at=iso(utcnow()),
                 reason=request.reason,
             )
-            await self.db.execute(
+            await self.execute(
                 "UPDATE charges SET refunded_pence = refunded_pence + ? WHERE charge_id = ?",
                 (amount, request.charge_id),
             )
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     refund.refund_id,
@@ -201,7 +201,7 @@ class SqlitePaymentsBackend(SqliteBackend):
             assert account is not None
             charge_id = f"CH-{secrets.token_hex(5).upper()}"
             charged_at = iso(utcnow())
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
                 (
                     charge_id,

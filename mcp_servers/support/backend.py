@@ -1,4 +1,4 @@
-"""The support backend interface and its SQLite reference implementation (FTS5 knowledge search)."""
+"""The support backend interface and its reference implementation (SQLite FTS5 or PostgreSQL full-text search)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from mcp_servers._sqlite_backend import SqliteBackend
+from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
-from mcp_servers.support.schema import SCHEMA
+from mcp_servers.support.schema import POSTGRES_SCHEMA, SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import TICKET_UPDATED
 from shared.tools import CallContext
@@ -72,8 +72,17 @@ _STOPWORDS = frozenset(
         "your",
     )
 )
-# bm25 column weights: title, summary, body, tags (article_id is unindexed).
-_RANK = "bm25(articles_fts, 0.0, 8.0, 3.0, 1.0, 5.0)"
+# The knowledge search per dialect, best match first. SQLite: bm25 with column weights title 8,
+# summary 3, body 1, tags 5 (article_id unindexed; bm25 is negative, lower is better).
+# PostgreSQL: ts_rank with the same weights scaled to 1 (D body, C summary, B tags, A title).
+_SEARCH = {
+    "sqlite": "SELECT a.*, -bm25(articles_fts, 0.0, 8.0, 3.0, 1.0, 5.0) AS score"
+    " FROM articles_fts JOIN articles a USING (article_id)"
+    " WHERE articles_fts MATCH ? ORDER BY score DESC LIMIT ?",
+    "postgresql": "SELECT a.*, ts_rank('{0.125, 0.375, 0.625, 1.0}', f.document, q.query) AS score"
+    " FROM articles_fts f JOIN articles a USING (article_id), to_tsquery('english', ?) AS q(query)"
+    " WHERE f.document @@ q.query ORDER BY score DESC, a.article_id LIMIT ?",
+}
 
 
 @dataclass(frozen=True)
@@ -104,15 +113,19 @@ class SupportBackend(Protocol):
     async def close_ticket(self, email: str, ticket_id: str, key: str, call: CallContext) -> OpenedTicket: ...
 
 
-def match_expression(query: str) -> str | None:
-    """An FTS5 OR-query of the query's meaningful words (quoted, so no FTS syntax leaks in)."""
+def match_expression(query: str, dialect: str = "sqlite") -> str | None:
+    """An OR-query of the query's meaningful words: FTS5 syntax (quoted, so no FTS syntax leaks
+    in) or a PostgreSQL tsquery (the words are letters and digits only)."""
     words = [w for w in _WORD.findall(query.lower()) if w not in _STOPWORDS]
     unique = list(dict.fromkeys(words))[:16]
+    if dialect == "postgresql":
+        return " | ".join(unique) or None
     return " OR ".join(f'"{w}"' for w in unique) or None
 
 
-class SqliteSupportBackend(SqliteBackend):
+class ReferenceSupportBackend(ReferenceBackend):
     schema = SCHEMA
+    postgres_schema = POSTGRES_SCHEMA
     system = "support"
 
     async def _require(self, email: str) -> None:
@@ -120,14 +133,10 @@ class SqliteSupportBackend(SqliteBackend):
             raise NotFound(f"no support customer with email {email}", hint="check the verified customer's email")
 
     async def search_knowledge(self, query: str, limit: int) -> Articles:
-        expression = match_expression(query)
+        expression = match_expression(query, self.dialect)
         if expression is None:
             return Articles(articles=[])
-        rows = await self.fetchall(
-            f"SELECT a.*, {_RANK} AS rank FROM articles_fts JOIN articles a USING (article_id)"
-            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
-            (expression, limit),
-        )
+        rows = await self.fetchall(_SEARCH[self.dialect], (expression, limit))
         return Articles(
             articles=[
                 Article(
@@ -135,7 +144,7 @@ class SqliteSupportBackend(SqliteBackend):
                     title=r["title"],
                     summary=r["summary"],
                     steps=json.loads(r["steps"]),
-                    score=round(-r["rank"], 3),
+                    score=round(r["score"], 3),
                 )
                 for r in rows
             ]
@@ -171,7 +180,7 @@ class SqliteSupportBackend(SqliteBackend):
 
         async def write() -> dict[str, str]:
             ticket = OpenedTicket(ticket_id=f"TCK-{secrets.token_hex(4).upper()}", status="open", priority=new.priority)
-            await self.db.execute(
+            await self.execute(
                 "INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     ticket.ticket_id,
@@ -204,7 +213,7 @@ class SqliteSupportBackend(SqliteBackend):
 
         async def write() -> dict[str, object]:
             handoff_id = f"HO-{secrets.token_hex(4).upper()}"
-            cur = await self.db.execute(
+            await self.execute(
                 "INSERT INTO handoffs (handoff_id, conversation_id, email, reason, summary, priority, status,"
                 " created_at, agent, audit_id) VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
                 (
@@ -220,7 +229,9 @@ class SqliteSupportBackend(SqliteBackend):
                 ),
             )
             ahead = await self.fetchone(
-                "SELECT COUNT(*) AS n FROM handoffs WHERE status = 'waiting' AND seq <= ?", (cur.lastrowid,)
+                "SELECT COUNT(*) AS n FROM handoffs WHERE status = 'waiting'"
+                " AND seq <= (SELECT seq FROM handoffs WHERE handoff_id = ?)",
+                (handoff_id,),
             )
             return Handoff(handoff_id=handoff_id, queue_position=ahead["n"] if ahead else 1).model_dump()
 
@@ -231,12 +242,14 @@ class SqliteSupportBackend(SqliteBackend):
         email = email.lower()
 
         async def write() -> dict[str, str]:
-            row = await self.fetchone("SELECT * FROM tickets WHERE ticket_id = ? AND email = ?", (ticket_id, email))
+            row = await self.fetchone(
+                f"SELECT * FROM tickets WHERE ticket_id = ? AND email = ?{self.lock_rows}", (ticket_id, email)
+            )
             if row is None:
                 raise NotFound(f"no ticket {ticket_id} for {email}", hint="list_tickets gives the ticket ids")
             if row["status"] == "closed":
                 raise InvalidRequest(f"ticket {ticket_id} is already closed", hint="nothing to do")
-            await self.db.execute("UPDATE tickets SET status = 'closed' WHERE ticket_id = ?", (ticket_id,))
+            await self.execute("UPDATE tickets SET status = 'closed' WHERE ticket_id = ?", (ticket_id,))
             ticket = OpenedTicket(ticket_id=ticket_id, status="closed", priority=row["priority"])
             await self.emit(
                 TICKET_UPDATED,

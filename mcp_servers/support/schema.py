@@ -1,6 +1,12 @@
-"""Support tables (keyed by email): tickets, human handoffs and the knowledge base (FTS5)."""
+"""Support tables (keyed by email): tickets, human handoffs and the knowledge base.
 
-SCHEMA = """
+Knowledge search is full-text: an FTS5 table on SQLite, a weighted ``tsvector`` on PostgreSQL
+(the same columns, so the dataset writes the same rows to both).
+"""
+
+from mcp_servers._sql import postgres_ddl
+
+TABLES = """
 CREATE TABLE IF NOT EXISTS customers (
     email TEXT PRIMARY KEY,
     name TEXT NOT NULL
@@ -39,7 +45,29 @@ CREATE TABLE IF NOT EXISTS articles (
     steps TEXT NOT NULL,
     tags TEXT NOT NULL
 );
+"""
+
+_FTS_SQLITE = """
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     article_id UNINDEXED, title, summary, body, tags, tokenize = 'porter unicode61'
 );
 """
+
+# Weights A-D follow the SQLite ranking's column weights: title, tags, summary, body.
+_FTS_POSTGRES = """
+CREATE TABLE IF NOT EXISTS articles_fts (
+    article_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    body TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    document tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', tags), 'B')
+        || setweight(to_tsvector('english', summary), 'C') || setweight(to_tsvector('english', body), 'D')
+    ) STORED
+);
+CREATE INDEX IF NOT EXISTS articles_fts_document ON articles_fts USING GIN (document);
+"""
+
+SCHEMA = TABLES + _FTS_SQLITE
+POSTGRES_SCHEMA = postgres_ddl(TABLES) + _FTS_POSTGRES

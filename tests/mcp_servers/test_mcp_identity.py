@@ -9,7 +9,7 @@ import pytest
 from mcp_testkit import fails, ok
 
 from mcp_servers.dataset import sample_customers
-from mcp_servers.identity.backend import SqliteIdentityBackend
+from mcp_servers.identity.backend import ReferenceIdentityBackend
 from mcp_servers.identity.outbox import read_outbox
 from shared.authcontext import AuthContextVerifier
 from shared.errors import InvalidRequest
@@ -139,7 +139,7 @@ class _Clock:
 
 async def test_codes_expire_and_lockouts_end(data_dir, identity_keys):
     clock = _Clock()
-    backend = SqliteIdentityBackend(
+    backend = ReferenceIdentityBackend(
         data_dir / "systems" / "identity.db",
         private_pem=identity_keys[0],
         ttl_seconds=60,
