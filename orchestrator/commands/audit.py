@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from orchestrator.commands._common import add_common, settings_from
 
@@ -17,28 +18,35 @@ def _public_key(data_dir: Path) -> str | None:
     return json.loads(path.read_text()).get("audit_public_pem") or None
 
 
+def _audit_log(settings: Any) -> Any:
+    """Where the gateway keeps the log: PostgreSQL when SWITCHBOARD_DATABASE_URL names it, else audit.db."""
+    from shared.database import DatabaseURL
+
+    db = DatabaseURL.parse(settings.database_url, default_sqlite=settings.data_dir / "audit.db")
+    return db if db.is_postgres else settings.data_dir / "audit.db"
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from orchestrator.governance import verify_audit
     from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
+    from shared.errors import NotFound, ServiceUnavailable
 
     settings = settings_from(args)
-    db = settings.data_dir / "audit.db"
-    if not db.exists():
+    db = _audit_log(settings)
+    if isinstance(db, Path) and not db.exists():
         print(f"no audit log at {db}: nothing has been recorded yet (start with `switchboard up`)", file=sys.stderr)
         return 2
     public = _public_key(settings.data_dir)
-    report = verify_audit(db, checkpoints=settings.data_dir / CHECKPOINTS_FILE, public_pem=public)
+    try:
+        report = verify_audit(db, checkpoints=settings.data_dir / CHECKPOINTS_FILE, public_pem=public)
+    except (NotFound, ServiceUnavailable) as exc:
+        print(f"{exc.message}; {exc.hint}", file=sys.stderr)
+        return 2
     if report.intact:
         checked = f"; {report.reason}" if report.reason else ""
         print(f"intact: {report.count} records, hash chain verified{checked}")
         if public is None:
             print("warning: no checkpoint key in secrets.json, so a cut-off tail cannot be detected", file=sys.stderr)
-        elif report.count and report.reason.startswith("0 "):
-            print(
-                "warning: no signed checkpoint yet (one is written every 256 records and at shutdown), "
-                "so a cut-off tail cannot be detected yet",
-                file=sys.stderr,
-            )
         return 0
     print(f"BROKEN at record {report.first_broken_seq}: {report.reason} ({report.count} records verified before it)")
     return 1
@@ -46,16 +54,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from orchestrator.governance.explain import explain, render
-    from shared.errors import NotFound
+    from shared.errors import NotFound, ServiceUnavailable
 
     settings = settings_from(args)
-    db = settings.data_dir / "audit.db"
-    if not db.exists():
+    db = _audit_log(settings)
+    if isinstance(db, Path) and not db.exists():
         print(f"no audit log at {db}: nothing has been recorded yet", file=sys.stderr)
         return 2
     try:
         explained = explain(db, args.record_id)
-    except NotFound as exc:
+    except (NotFound, ServiceUnavailable) as exc:
         print(f"{exc.message}; {exc.hint}", file=sys.stderr)
         return 1
     print(json.dumps(explained, indent=2) if args.json else render(explained))

@@ -29,7 +29,7 @@ from orchestrator.governance.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, 
 from orchestrator.governance.approval_flow import ApprovalDesk
 from orchestrator.governance.approvals import ApprovalStore
 from orchestrator.governance.audit_api import build_audit_routes
-from orchestrator.governance.audit_store import AuditStore
+from orchestrator.governance.audit_store import open_audit_store
 from orchestrator.governance.catalog import Catalog
 from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from orchestrator.governance.facts import UpstreamFacts
@@ -41,6 +41,7 @@ from orchestrator.governance.state import GovernanceState
 from orchestrator.governance.upstream import UpstreamLink
 from orchestrator.signals.enforcement import HoldExplainingPolicy, start_enforcement
 from shared.authcontext import AuthContextVerifier
+from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import EventBus
 from shared.settings import MCP_PATH
@@ -87,6 +88,7 @@ def build_gateway_app(
     calls_per_minute: int = 120,
     clock: Callable[[], float] = time.time,
     bus: EventBus | None = None,
+    database_url: str | None = None,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -94,12 +96,17 @@ def build_gateway_app(
     values to accept (``"gateway:8710"``, ``"10.0.0.5:*"``); None keeps the SDK's loopback-only default.
     ``staff_tokens`` maps a staff name to ``{"token", "role"}``; approval outcomes are posted to
     ``orchestrator_url`` with ``service_token``; with ``checkpoint_private_pem`` the audit head
-    is signed into ``<audit_db folder>/audit-checkpoints.jsonl``.
+    is signed into ``<audit_db folder>/audit-checkpoints.jsonl``. A ``postgresql://`` ``database_url``
+    (``SWITCHBOARD_DATABASE_URL``) moves the audit log, approvals and governance switches into
+    PostgreSQL, shared by every gateway replica; without one they stay in ``audit_db`` (SQLite).
     """
     if not agent_tokens:
         raise ConfigurationError("the gateway needs at least one agent token", hint="check the secrets file")
     verifier = AuthContextVerifier(identity_public_pem.encode())
     state: dict[str, Any] = {}
+    # Only PostgreSQL moves the log: a SQLite URL names the orchestrator's file, not the gateway's.
+    database = DatabaseURL.parse(database_url, default_sqlite=audit_db)
+    pg_url = database_url if database.is_postgres else None
 
     def gateway() -> Gateway:
         return state["gateway"]
@@ -165,12 +172,23 @@ def build_gateway_app(
             if checkpoint_private_pem
             else None
         )
-        store = await AuditStore.open(audit_db, checkpoints=writer, checkpoint_every=checkpoint_every)
+        store = await open_audit_store(
+            pg_url, default_sqlite=audit_db, checkpoints=writer, checkpoint_every=checkpoint_every
+        )
         try:
-            governance = await GovernanceState.load(store.conn)
-            for policy_id, mode in governance.policy_modes.items():
-                if policy_id in policy.modes():
-                    policy.set_mode(policy_id, mode)
+            governance = await GovernanceState.load(store)
+
+            def apply_modes() -> None:
+                for policy_id, mode in governance.policy_modes.items():
+                    if policy_id in policy.modes():
+                        policy.set_mode(policy_id, mode)
+
+            async def follow_other_replicas() -> None:
+                await governance.reload(store)
+                apply_modes()
+
+            apply_modes()
+            store.watch(follow_other_replicas)
             approvals = await ApprovalStore.open(store)
             async with asyncio.TaskGroup() as tasks:
                 for link in links.values():
@@ -240,7 +258,12 @@ def build_gateway_app(
 
     staff_routes = build_staff_routes(holder, staff_tokens or {}, agent_tokens)
     staff_routes += build_audit_routes(  # compliance reads: traces, chain status, explain, export
-        holder, staff_tokens or {}, agent_tokens, audit_db=audit_db, checkpoint_private_pem=checkpoint_private_pem
+        holder,
+        staff_tokens or {},
+        agent_tokens,
+        audit_db=audit_db,
+        checkpoint_private_pem=checkpoint_private_pem,
+        location=database if database.is_postgres else None,
     )
     return Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *staff_routes, *mcp_app.routes],

@@ -14,10 +14,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
+from shared.database import postgres_ddl
 
 if TYPE_CHECKING:
     from orchestrator.governance.audit_store import AuditStore
+    from orchestrator.governance.audit_store_pg import PostgresAuditStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -45,6 +46,8 @@ CREATE TABLE IF NOT EXISTS approvals (
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status);
 CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (agent, tool, arguments_digest, conversation_id);
 """
+
+PG_SCHEMA = postgres_ddl(SCHEMA)
 
 PENDING, APPROVED, EXECUTED, FAILED, REJECTED, EXPIRED = (
     "pending",
@@ -97,7 +100,7 @@ def new_id() -> str:
     return f"APR-{uuid.uuid4().hex[:16].upper()}"
 
 
-def _from_row(row: aiosqlite.Row | tuple[Any, ...]) -> Approval:
+def _from_row(row: Any) -> Approval:
     values = list(row)
     values[4] = json.loads(values[4])
     values[9] = json.loads(values[9])
@@ -152,50 +155,45 @@ def finish(approval_id: str, new: str, result: dict[str, Any] | None, outcome: s
 
 
 class ApprovalStore:
-    """Reads approvals; every write goes through the audit store's writer (see ``transition``)."""
+    """Reads approvals; every write goes through the audit store (see ``transition``)."""
 
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore | PostgresAuditStore) -> None:
         self._store = store
-        self._conn = store.conn
 
     @classmethod
-    async def open(cls, store: AuditStore) -> ApprovalStore:
-        store.create(SCHEMA)
+    async def open(cls, store: AuditStore | PostgresAuditStore) -> ApprovalStore:
+        await store.ensure_schema(SCHEMA, PG_SCHEMA)
         return cls(store)
 
     async def get(self, approval_id: str) -> Approval | None:
-        async with self._conn.execute(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)) as cur:
-            row = await cur.fetchone()
-        return _from_row(row) if row else None
+        rows = await self._store.fetch(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,))
+        return _from_row(rows[0]) if rows else None
 
     async def list(self, status: str | None = None, limit: int = 100) -> list[Approval]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
-        async with self._conn.execute(
+        rows = await self._store.fetch(
             f"SELECT {_COLUMNS} FROM approvals {where} ORDER BY created_at DESC LIMIT ?", (*params, limit)
-        ) as cur:
-            return [_from_row(r) for r in await cur.fetchall()]
+        )
+        return [_from_row(r) for r in rows]
 
     async def for_binding(self, agent: str, tool: str, digest: str, conversation_id: str) -> list[Approval]:
-        async with self._conn.execute(
+        rows = await self._store.fetch(
             f"SELECT {_COLUMNS} FROM approvals WHERE agent = ? AND tool = ? AND arguments_digest = ?"
             " AND conversation_id = ? ORDER BY created_at DESC",
             (agent, tool, digest, conversation_id),
-        ) as cur:
-            return [_from_row(r) for r in await cur.fetchall()]
+        )
+        return [_from_row(r) for r in rows]
 
     async def count_recent(self, conversation_id: str, since: float) -> int:
-        async with self._conn.execute(
+        rows = await self._store.fetch(
             "SELECT COUNT(*) FROM approvals WHERE conversation_id = ? AND created_at >= ?", (conversation_id, since)
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        )
+        return int(rows[0][0]) if rows else 0
 
     async def unnotified(self) -> list[Approval]:
         finals = ", ".join(f"'{s}'" for s in FINAL)
-        async with self._conn.execute(
-            f"SELECT {_COLUMNS} FROM approvals WHERE notified = 0 AND status IN ({finals})"
-        ) as cur:
-            return [_from_row(r) for r in await cur.fetchall()]
+        rows = await self._store.fetch(f"SELECT {_COLUMNS} FROM approvals WHERE notified = 0 AND status IN ({finals})")
+        return [_from_row(r) for r in rows]
 
     async def with_status(self, status: str) -> list[Approval]:
         return await self.list(status, limit=10_000)

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from orchestrator.governance.approval_flow import ApprovalDesk
+from orchestrator.governance.audit_reader import AuditLocation
 from orchestrator.governance.audit_traces import (
     FILTER_PARAMS,
     PAGE_DEFAULT,
@@ -41,6 +42,7 @@ from orchestrator.governance.audit_traces import (
     parse_filter,
     read_traces,
 )
+from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
 from orchestrator.governance.explain import explain
 from orchestrator.governance.gateway import Gateway
 from shared.audit import digest
@@ -66,12 +68,16 @@ def build_audit_routes(
     *,
     audit_db: Path,
     checkpoint_private_pem: str | None = None,
+    location: AuditLocation | None = None,
 ) -> list[Route]:
     """The routes above; ``holder`` gives the running gateway (for recording refusals and exports)."""
     staff = [(name, cred["token"].encode(), cred["role"]) for name, cred in staff_tokens.items()]
     agents = [(name, token.encode()) for name, token in agent_tokens.items()]
     public_pem = public_pem_from_private(checkpoint_private_pem.encode()).decode() if checkpoint_private_pem else None
-    db = Path(audit_db)
+    # The log is read where it lives (``location``: the PostgreSQL database when the gateway
+    # runs on one); the signed checkpoints are always the file beside ``audit_db``.
+    db: AuditLocation = location if location is not None else Path(audit_db)
+    checkpoints = Path(audit_db).parent / CHECKPOINTS_FILE
 
     async def record(who: str, action: str, args: dict[str, Any], decision: str, reason: str) -> None:
         gateway, _ = holder()
@@ -132,7 +138,7 @@ def build_audit_routes(
         return JSONResponse(page.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     async def verify(request: Request, who: Staff) -> Response:
-        status = await asyncio.to_thread(chain_status, db, public_pem)
+        status = await asyncio.to_thread(chain_status, db, public_pem, checkpoints)
         return JSONResponse(status.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     async def explain_record(request: Request, who: Staff) -> Response:

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log on SQLite.
+"""The append-only, hash-chained audit log on SQLite (``audit_store_pg`` is the PostgreSQL twin).
 
 Invariants:
 - ``seq`` runs 1, 2, 3 … with no gaps, and each record's ``prev_hash`` is the previous
@@ -6,6 +6,9 @@ Invariants:
   between reading the chain tail and committing, so appends can never interleave.
 - A record is committed before ``append`` returns: a decision is durable before the
   upstream call it allows is made.
+- The stored ``body`` is the record's canonical JSON, the exact bytes its ``hash`` covers.
+  Every query column (``id``, ``agent``, ``conversation_id`` …) is generated from the body,
+  so no column can disagree with what is hashed, and verifying is hashing stored bytes.
 - Triggers refuse UPDATE and DELETE, so changing history needs a deliberate schema change,
   and the hash chain then shows where.
 
@@ -15,92 +18,97 @@ is durable against a process crash and costs tens of microseconds, less than the
 an ``aiosqlite`` statement would pay, so every governed call saves three hops. A checkpoint
 of the WAL now and then may block the loop for a millisecond or two; that is the price of
 never letting an allow go upstream before its record is on disk. The ``aiosqlite``
-connection (``conn``) remains for readers that must not block the loop.
+connection (``conn``) remains for readers that must not block the loop. A file of the old
+layout (a column per field) is moved to bodies when opened (``audit_migrate``).
 
 Personal data: the hashed record holds redacted arguments and the digest of the raw ones.
 The raw arguments sit in ``audit_raw``, outside the chain, so erasing a customer's raw
 values (``erase_customer``) leaves every hash intact. Signed checkpoints of the chain head
-(``checkpoints.py``) are written every ``checkpoint_every`` records and on close.
+(``checkpoints.py``) are written on the first record, every ``checkpoint_every`` records, when
+the last one is old (``CheckpointWriter.due``) and on close.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from orchestrator.governance.audit_migrate import migrate, needs_migration
+from orchestrator.governance.audit_reader import AuditLocation, open_reader
 from orchestrator.governance.checkpoints import CheckpointWriter, check_checkpoints
-from orchestrator.governance.fastchain import _KEYS, row_hash, verify_rows
-from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, canonical_json
+from orchestrator.governance.fastchain import verify_batches
+from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
+from shared.database import DatabaseURL
+from shared.errors import ConfigurationError
 from shared.sqlite import connect
+
+if TYPE_CHECKING:
+    from orchestrator.governance.audit_store_pg import PostgresAuditStore
 
 Statement = tuple[str, tuple[Any, ...]]
 
-_FIELDS = tuple(AuditRecord.model_fields)
-_JSON_FIELDS = frozenset({"arguments", "policy_ids"})
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
+# Query columns, each derived from the body. VIRTUAL: computed when read, stored only in the
+# indexes that need them, so an append writes the body once.
+QUERY_COLUMNS = ("id", "time", "kind", "conversation_id", "trace_id", "agent", "tool", "customer_id", "decision",
+                 "reason", "outcome")  # fmt: skip
+_GENERATED = "".join(
+    f",\n    {c} TEXT GENERATED ALWAYS AS (json_extract(body, '$.{c}')) VIRTUAL" for c in QUERY_COLUMNS
+)
+_TABLE = f"""CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    time TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    conversation_id TEXT,
-    trace_id TEXT,
-    agent TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    customer_id TEXT,
-    arguments TEXT NOT NULL,
-    arguments_digest TEXT NOT NULL,
-    decision TEXT NOT NULL,
-    policy_ids TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    approver TEXT,
-    outcome TEXT,
-    latency_ms REAL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, seq);
-CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END;
--- Raw arguments, outside the hash chain: erasable per customer without breaking a hash.
-CREATE TABLE IF NOT EXISTS audit_raw (
-    record_id TEXT PRIMARY KEY,
-    customer_id TEXT,
-    arguments TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_raw_customer ON audit_raw (customer_id);
-"""
-
-_FIELD_INDEX = {f: i for i, f in enumerate(_FIELDS)}
-_INSERT_RAW = "INSERT INTO audit_raw (record_id, customer_id, arguments) VALUES (?, ?, ?)"
-_INSERT = f"INSERT INTO audit ({', '.join(_FIELDS)}) VALUES ({', '.join('?' for _ in _FIELDS)})"
-
-
-def _to_row(record: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(canonical_json(record[f]).decode() if f in _JSON_FIELDS else record[f] for f in _FIELDS)
-
-
-def _from_row(row: sqlite3.Row) -> dict[str, Any]:
-    return {f: json.loads(row[f]) if f in _JSON_FIELDS else row[f] for f in _FIELDS}
+    body TEXT NOT NULL CHECK (json_extract(body, '$.seq') = seq),
+    hash TEXT NOT NULL{_GENERATED}
+)"""
+_REST = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS audit_id ON audit (id)",
+    "CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq)",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END",
+    # Raw arguments, outside the hash chain: erasable per customer without breaking a hash.
+    "CREATE TABLE IF NOT EXISTS audit_raw (record_id TEXT PRIMARY KEY, customer_id TEXT, arguments TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_raw_customer ON audit_raw (customer_id)",
+]
+_SCHEMA = ";\n".join([_TABLE, *_REST]) + ";"
+INSERT_RECORD = "INSERT INTO audit (seq, body, hash) VALUES (?, ?, ?)"
+INSERT_RAW = "INSERT INTO audit_raw (record_id, customer_id, arguments) VALUES (?, ?, ?)"
+RECORD_COLUMNS = "seq, body, hash"
 
 
 class StaleState(Exception):
     """A guarded state change found the state already changed (e.g. an approval decided twice)."""
 
 
+def seal(seq: int, prev_hash: str, fields: dict[str, Any]) -> tuple[AuditRecord, str]:
+    """The next record and its body; ``seq``, ``id``, ``time`` and the hashes are set here."""
+    record = AuditRecord(
+        seq=seq, id=uuid.uuid4().hex, time=datetime.now(UTC).isoformat(), prev_hash=prev_hash, **fields
+    )
+    body = record_body(record)
+    record.hash = hashlib.sha256(body.encode()).hexdigest()
+    return record, body
+
+
+def raw_row(record: AuditRecord, raw_arguments: dict[str, Any]) -> tuple[Any, ...]:
+    text = json.dumps(raw_arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return (record.id, record.customer_id, text)
+
+
 class AuditStore:
     """Appends audit records; open with ``await AuditStore.open(path)``."""
+
+    dialect = "sqlite"
 
     def __init__(
         self,
@@ -126,18 +134,23 @@ class AuditStore:
         conn = await connect(path)
         writer = _writer(path)
         try:
-            writer.executescript(_SCHEMA)
-            row = writer.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            _ensure_schema(writer, path)
+            last_seq, last_hash = _tail(writer)
         except BaseException:
             writer.close()
             await conn.close()
             raise
-        return cls(writer, conn, row[0] if row else 0, row[1] if row else GENESIS_HASH, checkpoints, checkpoint_every)
+        return cls(writer, conn, last_seq, last_hash, checkpoints, checkpoint_every)
 
     @property
     def conn(self) -> aiosqlite.Connection:
         """A connection for reads (and start-up schema) that must not block the event loop."""
         return self._conn
+
+    @property
+    def location(self) -> AuditLocation:
+        """Where readers (``verify_audit``, traces, explain) find this log."""
+        return Path(self._writer.execute("PRAGMA database_list").fetchone()[2])
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -150,7 +163,7 @@ class AuditStore:
         await self._conn.close()
 
     def checkpoint(self) -> None:
-        """Sign the current head now (also done every ``checkpoint_every`` records and on close)."""
+        """Sign the current head now (also done when ``CheckpointWriter.due`` and on close)."""
         if self._checkpoints is not None and self._last_seq:
             self._checkpoints.write(self._last_seq, self._last_hash)
 
@@ -168,25 +181,23 @@ class AuditStore:
         self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
     ) -> AuditRecord:
         """``append`` without the coroutine, for code that must not yield between steps."""
-        record = AuditRecord(
-            seq=self._last_seq + 1,
-            id=uuid.uuid4().hex,
-            time=datetime.now(UTC).isoformat(),
-            prev_hash=self._last_hash,
-            **fields,
-        )
-        body = record.model_dump()
-        row = _to_row(body)
-        # The hash of the stored row is the hash of the canonical record (fastchain's test pins
-        # it): hashing the row reuses the JSON columns instead of serializing them twice.
-        record.hash = row_hash(tuple(row[_FIELD_INDEX[k]] for k in _KEYS))
-        statements: list[Statement] = [(_INSERT, (*row[:-1], record.hash))]
-        if raw_arguments:
-            statements.append((_INSERT_RAW, (record.id, record.customer_id, canonical_json(raw_arguments).decode())))
-        self._commit(statements, also)
+        while True:
+            record, body = seal(self._last_seq + 1, self._last_hash, fields)
+            statements: list[Statement] = [(INSERT_RECORD, (record.seq, body, record.hash))]
+            if raw_arguments:
+                statements.append((INSERT_RAW, raw_row(record, raw_arguments)))
+            try:
+                self._commit(statements, also)
+                break
+            except sqlite3.IntegrityError as exc:
+                # Another writer on this file took the seq (a second process, against the rule
+                # of one writer per file): continue the chain from its record rather than fork.
+                if "audit.seq" not in str(exc):
+                    raise
+                self._last_seq, self._last_hash = _tail(self._writer)
         self._last_seq = record.seq
         self._last_hash = record.hash
-        if record.seq % self._every == 0:
+        if self._checkpoints is not None and self._checkpoints.due(record.seq, self._every):
             self.checkpoint()
         return record
 
@@ -212,6 +223,18 @@ class AuditStore:
         """Create tables that live beside the log (``CREATE … IF NOT EXISTS`` statements)."""
         self._writer.executescript(ddl)
 
+    async def ensure_schema(self, sqlite_ddl: str, postgres_ddl: str) -> None:
+        """Create tables that live beside the log, in this backend's dialect."""
+        self.create(sqlite_ddl)
+
+    def watch(self, on_change: Callable[[], Awaitable[None]]) -> None:
+        """Nothing to watch: one gateway process is the only writer of a SQLite log."""
+
+    async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of one read (``?`` placeholders), off the write connection."""
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
     async def run(self, statements: tuple[Statement, ...]) -> None:
         """Commit state changes that need no audit record of their own (their record exists)."""
         self._commit(list(statements))
@@ -225,6 +248,41 @@ class AuditStore:
         return json.loads(row[0]) if row else None
 
 
+async def open_audit_store(
+    database_url: str | None,
+    *,
+    default_sqlite: Path,
+    checkpoints: CheckpointWriter | None = None,
+    checkpoint_every: int = 256,
+) -> AuditStore | PostgresAuditStore:
+    """The store a database URL names: PostgreSQL for ``postgresql://…``, else the SQLite file (URL or default)."""
+    db = DatabaseURL.parse(database_url, default_sqlite=default_sqlite)
+    if db.is_postgres:
+        from orchestrator.governance.audit_store_pg import PostgresAuditStore
+
+        return await PostgresAuditStore.open(db, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
+    assert db.path is not None
+    return await AuditStore.open(db.path, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
+
+
+def _tail(db: sqlite3.Connection) -> tuple[int, str]:
+    row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+def _ensure_schema(db: sqlite3.Connection, path: Path) -> None:
+    if needs_migration(db):
+        try:
+            migrate(db, _TABLE, _REST)
+        except sqlite3.Error as exc:
+            raise ConfigurationError(
+                f"the audit log at {path} has the old layout and could not be moved to the new one: {exc}",
+                hint="it is unchanged; check it with the previous release's `switchboard audit verify`, "
+                "or move it aside to start a new log",
+            ) from exc
+    db.executescript(_SCHEMA)
+
+
 def _writer(path: Path) -> sqlite3.Connection:
     """The dedicated write connection: autocommit mode, transactions are explicit."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -233,28 +291,22 @@ def _writer(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        raise FileNotFoundError(f"no audit log at {path}")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def verify_audit(audit_db: Path, *, checkpoints: Path | None = None, public_pem: str | None = None) -> ChainReport:
+def verify_audit(
+    location: AuditLocation, *, checkpoints: Path | None = None, public_pem: str | None = None
+) -> ChainReport:
     """Walk the whole chain, then check it against the signed checkpoints when given.
 
     Reports it intact or names the first broken record. Synchronous and read-only, so a
-    command-line tool can call it while the gateway runs.
+    command-line tool can call it while gateways run (async code: in a worker thread).
     """
-    conn = _read_only(Path(audit_db))
+    reader = open_reader(location)
     try:
-        report = verify_rows(conn)
+        report = verify_batches(reader.chain())
         if not report.intact or checkpoints is None or public_pem is None:
             return report
 
         def hash_at(seq: int) -> str | None:
-            row = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq,)).fetchone()
+            row = reader.one("SELECT hash FROM audit WHERE seq = ?", (seq,))
             return row[0] if row else None
 
         checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hash_at)
@@ -262,11 +314,11 @@ def verify_audit(audit_db: Path, *, checkpoints: Path | None = None, public_pem:
             return ChainReport(intact=False, count=report.count, first_broken_seq=problem.seq, reason=problem.reason)
         return report.model_copy(update={"reason": f"{checked} signed checkpoints match"})
     finally:
-        conn.close()
+        reader.close()
 
 
 def read_audit(
-    audit_db: Path, *, conversation_id: str | None = None, agent: str | None = None, limit: int = 100
+    location: AuditLocation, *, conversation_id: str | None = None, agent: str | None = None, limit: int = 100
 ) -> list[AuditRecord]:
     """The latest ``limit`` records (oldest first), optionally for one conversation or agent."""
     clauses, params = [], []
@@ -277,9 +329,11 @@ def read_audit(
         clauses.append("agent = ?")
         params.append(agent)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    conn = _read_only(Path(audit_db))
+    reader = open_reader(location)
     try:
-        rows = conn.execute(f"SELECT * FROM audit {where} ORDER BY seq DESC LIMIT ?", (*params, max(limit, 0)))
-        return [AuditRecord.model_validate(_from_row(r)) for r in reversed(rows.fetchall())]
+        rows = reader.rows(
+            f"SELECT {RECORD_COLUMNS} FROM audit {where} ORDER BY seq DESC LIMIT ?", (*params, max(limit, 0))
+        )
+        return [stored_record(r[1], r[2]) for r in reversed(rows)]
     finally:
-        conn.close()
+        reader.close()

@@ -1,8 +1,8 @@
 """Reading the audit log for people: trace filters, pages of decisions with their outcomes,
 chain status, and streamed CSV/JSON exports. No HTTP here; ``audit_api`` serves it.
 
-Reads use their own short read-only SQLite connections (run them in a worker thread), so a
-long export never holds up the gateway's appends on the hot path.
+Reads use their own short read-only connections (``audit_reader``: SQLite or PostgreSQL; run
+them in a worker thread), so a long export never holds up the gateway's appends on the hot path.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import csv
 import io
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
-from orchestrator.governance.audit_store import _from_row, _read_only, verify_audit
+from orchestrator.governance.audit_reader import AuditLocation, AuditReader, open_reader
+from orchestrator.governance.audit_store import RECORD_COLUMNS, verify_audit
 from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
 from shared.audit import Decision
 from shared.errors import InvalidRequest
@@ -177,21 +177,27 @@ def int_param(params: Mapping[str, str], key: str, default: int | None, low: int
     return int(text)
 
 
-def read_traces(audit_db: Path, flt: TraceFilter, *, before: int | None, limit: int) -> TracePage:
+def _record(row: Any) -> dict[str, Any]:
+    return {**json.loads(row[1]), "hash": row[2]}
+
+
+def read_traces(audit_db: AuditLocation, flt: TraceFilter, *, before: int | None, limit: int) -> TracePage:
     """One page of decisions (newest first) with their outcomes; synchronous and read-only."""
     where, params = flt.where()
     if before is not None:
         where += " AND seq < ?"
         params.append(before)
-    conn = _read_only(audit_db)
+    reader = open_reader(audit_db)
     try:
-        rows = conn.execute(f"SELECT * FROM audit WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit + 1))
-        decisions = [_from_row(r) for r in rows.fetchall()]
+        rows = reader.rows(
+            f"SELECT {RECORD_COLUMNS} FROM audit WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit + 1)
+        )
+        decisions = [_record(r) for r in rows]
         more = len(decisions) > limit
         decisions = decisions[:limit]
-        outcomes = _outcomes(conn, [d for d in decisions if d["decision"] in _CALLED])
+        outcomes = _outcomes(reader, [d for d in decisions if d["decision"] in _CALLED])
     finally:
-        conn.close()
+        reader.close()
     traces = []
     for d in decisions:
         done = outcomes.get(d["id"])
@@ -206,7 +212,7 @@ def read_traces(audit_db: Path, flt: TraceFilter, *, before: int | None, limit: 
     return TracePage(traces=traces, next_before=traces[-1].seq if more and traces else None, filters=flt.public())
 
 
-def _outcomes(conn: sqlite3.Connection, called: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _outcomes(reader: AuditReader, called: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The outcome record of each decision that let a call through, by decision id.
 
     ``reason`` has no index, so the search is a range of ``seq``: an outcome follows its
@@ -223,19 +229,25 @@ def _outcomes(conn: sqlite3.Connection, called: list[dict[str, Any]]) -> dict[st
             break
         bound = "" if upper is None else " AND seq <= ?"
         marks = ", ".join("?" * len(wanted))
-        rows = conn.execute(
-            f"SELECT id, reason, outcome, latency_ms FROM audit"
-            f" WHERE kind = 'outcome' AND seq > ?{bound} AND reason IN ({marks})",
+        rows = reader.rows(
+            f"SELECT {RECORD_COLUMNS} FROM audit WHERE kind = 'outcome' AND seq > ?{bound} AND reason IN ({marks})",
             (low, *(() if upper is None else (upper,)), *wanted),
         )
-        for row in rows.fetchall():
-            found[row["reason"].removeprefix("outcome of ")] = dict(row)
+        for row in rows:
+            record = _record(row)
+            found[record["reason"].removeprefix("outcome of ")] = record
     return found
 
 
-def chain_status(audit_db: Path, public_pem: str | None) -> ChainStatus:
-    """Verify the chain (and checkpoints when the key is known) and describe the result."""
-    checkpoints_path = audit_db.parent / CHECKPOINTS_FILE
+def chain_status(audit_db: AuditLocation, public_pem: str | None, checkpoints_path: Path | None = None) -> ChainStatus:
+    """Verify the chain (and checkpoints when the key is known) and describe the result.
+
+    The checkpoints file defaults to the one beside a SQLite log.
+    """
+    if checkpoints_path is None:
+        if not isinstance(audit_db, Path):
+            raise ValueError("a database log needs the path of its checkpoints file")
+        checkpoints_path = audit_db.parent / CHECKPOINTS_FILE
     report = verify_audit(audit_db, checkpoints=checkpoints_path, public_pem=public_pem)
     lines = checkpoints_path.read_text(encoding="utf-8").splitlines() if checkpoints_path.exists() else []
     lines = [line for line in lines if line.strip()]
@@ -246,17 +258,16 @@ def chain_status(audit_db: Path, public_pem: str | None) -> ChainStatus:
             latest = {"seq": last.get("seq"), "time": last.get("time")}
         except ValueError:
             latest = None
-    conn = _read_only(audit_db)
+    reader = open_reader(audit_db)
     try:
-        head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        head = reader.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         broken = None
         if report.first_broken_seq is not None:
-            row = conn.execute("SELECT * FROM audit WHERE seq = ?", (report.first_broken_seq,)).fetchone()
+            row = reader.one(f"SELECT {RECORD_COLUMNS} FROM audit WHERE seq = ?", (report.first_broken_seq,))
             if row is not None:
-                rec = _from_row(row)
-                broken = {k: rec[k] for k in ("seq", "id", "time", "agent", "tool", "decision", "conversation_id")}
+                broken = _broken(row)
     finally:
-        conn.close()
+        reader.close()
     return ChainStatus(
         intact=report.intact,
         count=report.count,
@@ -270,6 +281,16 @@ def chain_status(audit_db: Path, public_pem: str | None) -> ChainStatus:
         checkpoints_checked=public_pem is not None,
         verified_at=datetime.now(UTC).isoformat(),
     )
+
+
+def _broken(row: Any) -> dict[str, Any]:
+    """What the chain status shows of the first broken record (its body may not even parse)."""
+    keys = ("seq", "id", "time", "agent", "tool", "decision", "conversation_id")
+    try:
+        rec = _record(row)
+    except ValueError:
+        return {"seq": row[0]}
+    return {k: rec.get(k) for k in keys} | {"seq": row[0]}
 
 
 def _csv_cell(value: Any) -> Any:
@@ -286,7 +307,7 @@ def _csv_row(trace: Trace) -> list[Any]:
     return [_csv_cell(row[c]) if row[c] is not None else "" for c in CSV_COLUMNS]
 
 
-async def _pages(db: Path, flt: TraceFilter) -> AsyncIterator[list[Trace]]:
+async def _pages(db: AuditLocation, flt: TraceFilter) -> AsyncIterator[list[Trace]]:
     before: int | None = None
     while True:
         page = await asyncio.to_thread(read_traces, db, flt, before=before, limit=EXPORT_PAGE)
@@ -297,7 +318,7 @@ async def _pages(db: Path, flt: TraceFilter) -> AsyncIterator[list[Trace]]:
         before = page.next_before
 
 
-async def csv_export(db: Path, flt: TraceFilter) -> AsyncIterator[str]:
+async def csv_export(db: AuditLocation, flt: TraceFilter) -> AsyncIterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -311,7 +332,9 @@ async def csv_export(db: Path, flt: TraceFilter) -> AsyncIterator[str]:
         yield out.getvalue()
 
 
-async def json_export(db: Path, flt: TraceFilter, exported_by: str, exported_at: datetime) -> AsyncIterator[str]:
+async def json_export(
+    db: AuditLocation, flt: TraceFilter, exported_by: str, exported_at: datetime
+) -> AsyncIterator[str]:
     head = {"exported_at": exported_at.isoformat(), "exported_by": exported_by, "filters": flt.public()}
     yield json.dumps(head)[:-1] + ', "traces": ['
     count = 0

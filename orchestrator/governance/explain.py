@@ -9,48 +9,47 @@ and the human involved.
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 from typing import Any
 
-from orchestrator.governance.audit_store import _from_row, _read_only
-from shared.audit import AuditRecord
+from orchestrator.governance.audit_reader import AuditLocation, AuditReader, open_reader
+from orchestrator.governance.audit_store import RECORD_COLUMNS
+from shared.audit import AuditRecord, stored_record
 from shared.errors import NotFound
 
+_BY_ID = f"SELECT {RECORD_COLUMNS} FROM audit WHERE id = ?"
 
-def explain(audit_db: Path, record_id: str, *, context_limit: int = 50) -> dict[str, Any]:
+
+def _one(reader: AuditReader, sql: str, params: tuple[Any, ...]) -> AuditRecord | None:
+    row = reader.one(sql, params)
+    return stored_record(row[1], row[2]) if row else None
+
+
+def explain(audit_db: AuditLocation, record_id: str, *, context_limit: int = 50) -> dict[str, Any]:
     """A JSON-able explanation of the record ``record_id`` (a decision or an outcome)."""
-    conn = _read_only(Path(audit_db))
+    reader = open_reader(audit_db)
     try:
-        row = conn.execute("SELECT * FROM audit WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
+        record = _one(reader, _BY_ID, (record_id,))
+        if record is None:
             raise NotFound(f"no audit record {record_id!r}", hint="audit ids are in each tool result's _meta")
-        record = AuditRecord.model_validate(_from_row(row))
         decided = record
         if record.kind == "outcome" and record.reason.startswith("outcome of "):
-            found = conn.execute("SELECT * FROM audit WHERE id = ?", (record.reason.split()[-1],)).fetchone()
-            decided = AuditRecord.model_validate(_from_row(found)) if found else record
-        outcome_row = conn.execute(
-            "SELECT * FROM audit WHERE kind = 'outcome' AND reason = ?", (f"outcome of {decided.id}",)
-        ).fetchone()
-        outcome = AuditRecord.model_validate(_from_row(outcome_row)) if outcome_row else None
-        approval = _approval(conn, decided)
+            decided = _one(reader, _BY_ID, (record.reason.split()[-1],)) or record
+        outcome = _one(
+            reader,
+            f"SELECT {RECORD_COLUMNS} FROM audit WHERE kind = 'outcome' AND reason = ?",
+            (f"outcome of {decided.id}",),
+        )
+        approval = _approval(reader, decided)
         calls = []
         if decided.conversation_id:
-            rows = conn.execute(
-                "SELECT * FROM audit WHERE conversation_id = ? AND kind = 'decision' ORDER BY seq LIMIT ?",
+            rows = reader.rows(
+                f"SELECT {RECORD_COLUMNS} FROM audit"
+                " WHERE conversation_id = ? AND kind = 'decision' ORDER BY seq LIMIT ?",
                 (decided.conversation_id, context_limit),
-            ).fetchall()
+            )
             calls = [
-                {
-                    "id": r["id"],
-                    "seq": r["seq"],
-                    "agent": r["agent"],
-                    "tool": r["tool"],
-                    "decision": r["decision"],
-                    "policy_ids": json.loads(r["policy_ids"]),
-                }
-                for r in rows
+                {k: r[k] for k in ("id", "seq", "agent", "tool", "decision", "policy_ids")}
+                for r in (json.loads(row[1]) for row in rows)
             ]
         return {
             "record": record.id,
@@ -75,21 +74,20 @@ def explain(audit_db: Path, record_id: str, *, context_limit: int = 50) -> dict[
             "conversation_calls": calls,
         }
     finally:
-        conn.close()
+        reader.close()
 
 
-def _approval(conn: sqlite3.Connection, record: AuditRecord) -> dict[str, Any] | None:
+def _approval(reader: AuditReader, record: AuditRecord) -> dict[str, Any] | None:
     if record.approver is None and record.decision not in ("approval-required", "approved", "rejected"):
         return None
-    try:
-        row = conn.execute(
+    row = None
+    if reader.has_table("approvals"):
+        row = reader.one(
             "SELECT id, status, decided_by, decided_at, note, created_at, reason FROM approvals"
-            " WHERE agent = ? AND tool = ? AND arguments_digest = ? AND conversation_id IS ?"
+            " WHERE agent = ? AND tool = ? AND arguments_digest = ? AND conversation_id IS NOT DISTINCT FROM ?"
             " ORDER BY created_at DESC LIMIT 1",
             (record.agent, record.tool, record.arguments_digest, record.conversation_id),
-        ).fetchone()
-    except sqlite3.OperationalError:
-        row = None
+        )
     human: dict[str, Any] = {"approver": record.approver}
     if row is not None:
         human.update(

@@ -1,18 +1,21 @@
 """Governance switches the gateway reads on every call: fraud holds, kill switches, policy modes.
 
-They live in the gateway's database (next to the audit log) and are mirrored in memory: the
-gateway is their only writer, and every change is committed together with the audit record
-that explains it, then applied to the mirror. A call therefore sees a change the moment its
-commit returns, with no read on the hot path.
+They live in the gateway's database (next to the audit log) and are mirrored in memory: every
+change is committed together with the audit record that explains it, then applied to the
+mirror. A call therefore sees a change the moment its commit returns, with no read on the hot
+path. On PostgreSQL several gateway replicas share the tables: the commit also notifies the
+others (LISTEN/NOTIFY, ``audit_store_pg``), which reload their mirror within milliseconds.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import aiosqlite
+if TYPE_CHECKING:
+    from orchestrator.governance.audit_store import AuditStore
+    from orchestrator.governance.audit_store_pg import PostgresAuditStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fraud_holds (
@@ -40,6 +43,21 @@ CREATE TABLE IF NOT EXISTS applied_events (
 );
 """
 
+PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fraud_holds (
+    customer_id TEXT PRIMARY KEY, reason TEXT NOT NULL, set_by TEXT NOT NULL, set_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kill_switches (
+    scope TEXT PRIMARY KEY, set_by TEXT NOT NULL, set_at DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policy_modes (
+    policy_id TEXT PRIMARY KEY, mode TEXT NOT NULL, set_by TEXT NOT NULL, set_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL);
+"""
+# A commit touching one of these tells the other replicas to reload their mirror.
+STATE_TABLES = ("fraud_holds", "kill_switches", "policy_modes")
+
 ALL_SCOPE = "all"
 KillScope = Literal["all", "agent", "tool"]
 
@@ -58,19 +76,34 @@ class GovernanceState:
     policy_modes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    async def load(cls, conn: aiosqlite.Connection) -> GovernanceState:
-        await conn.executescript(SCHEMA)
-        await conn.commit()
+    async def load(cls, store: AuditStore | PostgresAuditStore) -> GovernanceState:
+        await store.ensure_schema(SCHEMA, PG_SCHEMA)
         state = cls()
-        async with conn.execute("SELECT customer_id, reason, set_by, set_at FROM fraud_holds") as cur:
-            for row in await cur.fetchall():
-                state.fraud_holds[row[0]] = {"reason": row[1], "set_by": row[2], "set_at": row[3]}
-        async with conn.execute("SELECT scope, set_by, set_at, reason FROM kill_switches") as cur:
-            for row in await cur.fetchall():
-                state.kill_switches[row[0]] = {"set_by": row[1], "set_at": row[2], "reason": row[3]}
-        async with conn.execute("SELECT policy_id, mode FROM policy_modes") as cur:
-            state.policy_modes = {row[0]: row[1] for row in await cur.fetchall()}
+        await state.reload(store)
         return state
+
+    async def reload(self, store: AuditStore | PostgresAuditStore) -> None:
+        """Replace the mirror with what the database holds, in place (holders keep their references)."""
+        while True:
+            # A change this replica commits while we read is mirrored by its caller right after
+            # the commit; a snapshot read before it would drop it again, so read once more.
+            version = getattr(store, "state_version", 0)
+            holds = await store.fetch("SELECT customer_id, reason, set_by, set_at FROM fraud_holds")
+            switches = await store.fetch("SELECT scope, set_by, set_at, reason FROM kill_switches")
+            modes = await store.fetch("SELECT policy_id, mode FROM policy_modes")
+            if getattr(store, "state_version", 0) == version:
+                break
+        # No await below: a call never sees a half-replaced mirror.
+        fresh = {r[0]: {"reason": r[1], "set_by": r[2], "set_at": r[3]} for r in holds}
+        for customer_id, hold in self.fraud_holds.items():
+            if customer_id in fresh and "signal_id" in hold:
+                fresh[customer_id]["signal_id"] = hold["signal_id"]
+        self.fraud_holds.clear()
+        self.fraud_holds.update(fresh)
+        self.kill_switches.clear()
+        self.kill_switches.update({r[0]: {"set_by": r[1], "set_at": r[2], "reason": r[3]} for r in switches})
+        self.policy_modes.clear()
+        self.policy_modes.update({r[0]: r[1] for r in modes})
 
     def killed(self, agent: str, tool: str) -> str | None:
         """The kill switch that stops this call, or None. Three dict look-ups: cheap per call."""
@@ -85,16 +118,28 @@ class GovernanceState:
     @staticmethod
     def hold_statements(customer_id: str, reason: str, by: str, on: bool) -> tuple[tuple[str, tuple[Any, ...]], ...]:
         if on:
-            sql = "INSERT OR REPLACE INTO fraud_holds VALUES (?, ?, ?, ?)"
+            sql = (
+                "INSERT INTO fraud_holds (customer_id, reason, set_by, set_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (customer_id) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by,"
+                " set_at = excluded.set_at"
+            )
             return ((sql, (customer_id, reason, by, time.time())),)
         return (("DELETE FROM fraud_holds WHERE customer_id = ?", (customer_id,)),)
 
     @staticmethod
     def switch_statements(scope: str, reason: str, by: str, on: bool) -> tuple[tuple[str, tuple[Any, ...]], ...]:
         if on:
-            return (("INSERT OR REPLACE INTO kill_switches VALUES (?, ?, ?, ?)", (scope, by, time.time(), reason)),)
+            sql = (
+                "INSERT INTO kill_switches (scope, set_by, set_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT (scope)"
+                " DO UPDATE SET set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason"
+            )
+            return ((sql, (scope, by, time.time(), reason)),)
         return (("DELETE FROM kill_switches WHERE scope = ?", (scope,)),)
 
     @staticmethod
     def mode_statements(policy_id: str, mode: str, by: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-        return (("INSERT OR REPLACE INTO policy_modes VALUES (?, ?, ?, ?)", (policy_id, mode, by, time.time())),)
+        sql = (
+            "INSERT INTO policy_modes (policy_id, mode, set_by, set_at) VALUES (?, ?, ?, ?) ON CONFLICT (policy_id)"
+            " DO UPDATE SET mode = excluded.mode, set_by = excluded.set_by, set_at = excluded.set_at"
+        )
+        return ((sql, (policy_id, mode, by, time.time())),)

@@ -174,7 +174,7 @@ async def test_chain_status_reports_intact_then_the_first_broken_record(tmp_path
 
     with closing(sqlite3.connect(db, isolation_level=None)) as conn:
         conn.execute("DROP TRIGGER audit_no_update")
-        conn.execute("UPDATE audit SET reason = 'nothing to see' WHERE seq = 7")
+        conn.execute('UPDATE audit SET body = replace(body, \'"decision":"\', \'"decision":"x\') WHERE seq = 7')
     broken = chain_status(db, PUBLIC)
     assert not broken.intact and broken.first_broken_seq == 7 and broken.count == 6
     assert broken.first_broken is not None and broken.first_broken["seq"] == 7

@@ -56,16 +56,16 @@ def _arm_gateway(trigger: Path) -> None:
 
 
 def _arm_payments(trigger: Path) -> None:
-    from mcp_servers.payments.backend import SqlitePaymentsBackend
+    from mcp_servers.payments.backend import ReferencePaymentsBackend
 
-    issue = SqlitePaymentsBackend.issue_refund
+    issue = ReferencePaymentsBackend.issue_refund
 
-    async def issue_refund(self: SqlitePaymentsBackend, *args: Any) -> Any:
+    async def issue_refund(self: ReferencePaymentsBackend, *args: Any) -> Any:
         refund = await issue(self, *args)
         _dies_at(trigger, "payments:after-commit")  # the refund is committed, the answer never leaves
         return refund
 
-    SqlitePaymentsBackend.issue_refund = issue_refund  # type: ignore[method-assign]
+    ReferencePaymentsBackend.issue_refund = issue_refund  # type: ignore[method-assign]
 
 
 async def _serve(config: dict[str, Any]) -> None:

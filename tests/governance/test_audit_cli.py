@@ -54,13 +54,13 @@ async def test_verify_reports_intact_changed_and_truncated(tmp_path: Path) -> No
     await _log(data, 10)
     ok = switchboard("audit", "verify", "--data-dir", str(data))
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.startswith("intact: 10 records") and "3 signed checkpoints match" in ok.stdout, ok.stdout
+    assert ok.stdout.startswith("intact: 10 records") and "4 signed checkpoints match" in ok.stdout, ok.stdout
 
     changed = _tamper(
         data,
         tmp_path / "changed",
         "DROP TRIGGER audit_no_update",
-        "UPDATE audit SET reason = 'nothing to see' WHERE seq = 5",
+        'UPDATE audit SET body = replace(body, \'"reason":""\', \'"reason":"nothing to see"\') WHERE seq = 5',
     )
     broken = switchboard("audit", "verify", "--data-dir", str(changed))
     assert broken.returncode == 1
@@ -72,8 +72,17 @@ async def test_verify_reports_intact_changed_and_truncated(tmp_path: Path) -> No
     assert truncated.stdout.startswith("BROKEN at record 8:") and "cut off the end" in truncated.stdout
 
 
-async def test_verify_warns_when_no_checkpoint_vouches_for_the_tail(tmp_path: Path) -> None:
-    await _log(tmp_path, 3, signed=False)
-    done = switchboard("audit", "verify", "--data-dir", str(tmp_path))
-    assert done.returncode == 0 and done.stdout.startswith("intact: 3 records")
-    assert "cut-off tail cannot be detected" in done.stderr
+async def test_verify_reports_a_deleted_or_never_written_checkpoint_file(tmp_path: Path) -> None:
+    """Every gateway run signs its first record, so records without any checkpoint mean the file went."""
+    signed = tmp_path / "signed"
+    await _log(signed, 3)
+    (signed / CHECKPOINTS_FILE).unlink()
+    unsigned = tmp_path / "unsigned"
+    await _log(unsigned, 3, signed=False)
+    for data in (signed, unsigned):
+        done = switchboard("audit", "verify", "--data-dir", str(data))
+        assert done.returncode == 1, done.stdout
+        assert done.stdout.startswith(
+            "BROKEN at record 1: the chain has 3 records but audit-checkpoints.jsonl holds no"
+        )
+        assert "deleted or emptied" in done.stdout

@@ -63,7 +63,9 @@ async def test_triggers_refuse_update_and_delete(tmp_path: Path) -> None:
     await _fill(db)
     with closing(_raw(db)) as conn:
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("UPDATE audit SET decision = 'deny' WHERE seq = 2")
+            conn.execute("UPDATE audit SET body = replace(body, '\"allow\"', '\"deny\"') WHERE seq = 2")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE audit SET hash = ? WHERE seq = 2", ("0" * 64,))
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM audit WHERE seq = 2")
     assert verify_audit(db).intact
@@ -74,7 +76,7 @@ async def test_verify_detects_a_changed_record(tmp_path: Path) -> None:
     await _fill(db)
     with closing(_raw(db)) as conn:
         conn.execute("DROP TRIGGER audit_no_update")
-        conn.execute("UPDATE audit SET arguments = ? WHERE seq = 3", (json.dumps({"email": "x", "i": 99}),))
+        conn.execute("UPDATE audit SET body = replace(body, '\"i\":2}', '\"i\":99}') WHERE seq = 3")
     report = verify_audit(db)
     assert not report.intact
     assert (report.first_broken_seq, report.count, report.reason) == (3, 2, "record content changed")
@@ -89,6 +91,33 @@ async def test_verify_detects_a_deleted_record(tmp_path: Path) -> None:
     report = verify_audit(db)
     assert not report.intact and report.first_broken_seq == 2
     assert "missing" in report.reason
+
+
+async def test_query_columns_are_derived_from_the_hashed_body(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    await _fill(db, 2)
+    with closing(_raw(db)) as conn:
+        with pytest.raises(sqlite3.OperationalError, match="generated column"):
+            conn.execute("UPDATE audit SET agent = 'someone else' WHERE seq = 1")
+        row = conn.execute("SELECT body, agent, conversation_id, decision FROM audit WHERE seq = 2").fetchone()
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # a body must say where it sits
+            conn.execute("INSERT INTO audit (seq, body, hash) VALUES (9, ?, 'x')", (row[0],))
+    assert (json.loads(row[0])["agent"], row[1], row[2], row[3]) == ("payment", "payment", "conv-1", "allow")
+
+
+async def test_verify_names_swapped_records(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    await _fill(db)
+    with closing(_raw(db)) as conn:
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute("PRAGMA ignore_check_constraints = ON")  # a tamperer with the file can do this too
+        (b2, h2), (b3, h3) = conn.execute("SELECT body, hash FROM audit WHERE seq IN (2, 3) ORDER BY seq")
+        conn.execute("UPDATE audit SET body = '{}' WHERE seq = 2")  # ids are unique: make room first
+        conn.execute("UPDATE audit SET body = ?, hash = ? WHERE seq = 3", (b2, h2))
+        conn.execute("UPDATE audit SET body = ?, hash = ? WHERE seq = 2", (b3, h3))
+    report = verify_audit(db)
+    assert (report.intact, report.first_broken_seq, report.count) == (False, 2, 1)
+    assert report.reason == "previous-hash link broken"
 
 
 async def test_verify_detects_a_rewritten_tail(tmp_path: Path) -> None:

@@ -93,3 +93,50 @@ async def test_bad_policy_file_stops_gateway_start_up(policies: Path, tmp_path: 
     with pytest.raises(ConfigurationError, match=r"bad\.cedar"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def test_a_call_sends_only_the_context_policies_read_and_a_new_policy_widens_it(policies: Path) -> None:
+    """Pruning the context is invisible to policy authors: a policy on ``channel`` just works."""
+    from orchestrator.governance.policy import ToolFacts
+
+    shipped = CedarPolicyEngine.load(policies)
+    assert shipped._context_keys is not None and "channel" not in shipped._context_keys
+    assert {"amount", "consent_purposes", "fraud_hold"} <= shipped._context_keys
+
+    (policies / "channels.cedar").write_text(
+        '@id("guard.no-refunds-by-voice")\n'
+        'forbid (principal, action == Action::"call", resource == Tool::"payments.issue_refund")\n'
+        '  when { context.channel == "voice" };\n',
+        encoding="utf-8",
+    )
+    engine = CedarPolicyEngine.load(policies)
+    engine.set_tools([ToolFacts("payments.issue_refund", "payments", False, True, "payments")])
+    call = {
+        "agent": "payment",
+        "tool": "payments.issue_refund",
+        "customer_scoped": True,
+        "customer_verified": True,
+        "assurance": "AAL2",
+        "customer_id": "C",
+        "consent_purposes": ("payments",),
+        "amount": Decimal("5"),
+    }
+    assert engine.decide(PolicyRequest(channel="chat", **call)).allowed
+    voice = engine.decide(PolicyRequest(channel="voice", **call))
+    assert not voice.allowed and voice.policy_ids == ["guard.no-refunds-by-voice"]
+
+
+def test_a_policy_reading_the_context_whole_keeps_every_attribute() -> None:
+    import json
+
+    import cedarpy
+
+    from orchestrator.governance.policy import _context_attributes
+
+    def parsed(text: str) -> list[dict]:
+        return list(json.loads(cedarpy.policies_to_json_str(text))["staticPolicies"].values())
+
+    reads = parsed('permit (principal, action, resource) when { context.channel == "chat" && context has amount };')
+    assert _context_attributes(reads) == {"channel", "amount"}
+    whole = parsed('forbid (principal, action, resource) when { context == {"channel": "never"} };')
+    assert _context_attributes(reads + whole) is None

@@ -1,0 +1,76 @@
+"""Moving a SQLite audit log of the old layout (one column per field) to canonical bodies.
+
+The old layout stored each field in its own column and re-assembled the canonical JSON to
+verify. Its rows are copied into the new layout with the body assembled exactly as the old
+verifier hashed it, and the stored hashes as they are: an intact chain stays intact, signed
+checkpoints still match, and a record that was tampered with before the move is still
+reported as changed after it. The move is one transaction: a crash leaves the old layout.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+from shared.audit import AuditRecord
+
+log = logging.getLogger(__name__)
+
+_JSON_COLUMNS = frozenset({"arguments", "policy_ids"})
+_KEYS = tuple(sorted(f for f in AuditRecord.model_fields if f != "hash"))
+_PREFIXES = tuple(("{" if i == 0 else ",") + f'"{k}":' for i, k in enumerate(_KEYS))
+
+
+def _encode(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)  # int and float: json.dumps writes both with repr
+
+
+def legacy_body(row: sqlite3.Row) -> str:
+    """The canonical JSON the old layout hashed, from its columns (JSON columns were stored canonically)."""
+    parts = []
+    for key, prefix in zip(_KEYS, _PREFIXES, strict=True):
+        parts.append(prefix)
+        parts.append(row[key] if key in _JSON_COLUMNS else _encode(row[key]))
+    parts.append("}")
+    return "".join(parts)
+
+
+def needs_migration(db: sqlite3.Connection) -> bool:
+    columns = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
+    return bool(columns) and "body" not in columns
+
+
+def migrate(db: sqlite3.Connection, table_ddl: str, rest_ddl: list[str]) -> int:
+    """Copy the old ``audit`` rows into the new layout in one transaction; returns the count."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(table_ddl.replace("audit (", "audit_next (", 1))
+        old = db.cursor()
+        old.row_factory = sqlite3.Row
+        old.execute("SELECT * FROM audit ORDER BY seq")
+        count = 0
+        while rows := old.fetchmany(4096):
+            db.executemany(
+                "INSERT INTO audit_next (seq, body, hash) VALUES (?, ?, ?)",
+                [(r["seq"], legacy_body(r), r["hash"]) for r in rows],
+            )
+            count += len(rows)
+        db.execute("DROP TABLE audit")  # with its indexes and triggers; the new ones follow
+        db.execute("ALTER TABLE audit_next RENAME TO audit")
+        for statement in rest_ddl:
+            db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    log.warning("audit log moved to canonical bodies: %d records copied, hashes unchanged", count)
+    return count

@@ -1,0 +1,324 @@
+"""The audit log, approvals and governance switches on PostgreSQL, shared by gateway replicas.
+
+Same chain, same canonical bodies as the SQLite store (``audit_store``): ``body`` is the text
+that was hashed, the query columns are generated from ``body::jsonb`` (STORED), a CHECK ties
+the ``seq`` column to the body, and triggers refuse UPDATE, DELETE and TRUNCATE.
+
+Several replicas append to one chain. Each append is one transaction that takes an advisory
+transaction lock, reads the tail inside it and inserts the next record (with any state change
+committed alongside), so the chain stays single and gap-free whichever replica writes. A
+commit that changes a governance switch also sends a NOTIFY; every replica LISTENs and reloads
+its in-memory mirror (``watch``), so a kill switch bites everywhere within milliseconds.
+
+A dropped connection is retried on a fresh one while nothing can have been committed; a
+failure once COMMIT was sent, or a server that stays away, raises ``ServiceUnavailable`` and
+the gateway fails closed. A transaction that breaks leaves nothing: record and state change
+land together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.governance.audit_store import (
+    INSERT_RAW,
+    INSERT_RECORD,
+    QUERY_COLUMNS,
+    StaleState,
+    Statement,
+    raw_row,
+    seal,
+)
+from orchestrator.governance.checkpoints import CheckpointWriter
+from orchestrator.governance.state import STATE_TABLES
+from shared.audit import GENESIS_HASH, AuditRecord
+from shared.database import DatabaseURL, Retry, connection_errors, create_pool, ensure_tables, to_postgres
+from shared.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
+
+_GENERATED = "".join(f",\n    {c} TEXT GENERATED ALWAYS AS (body::jsonb ->> '{c}') STORED" for c in QUERY_COLUMNS)
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS audit (
+    seq BIGINT PRIMARY KEY,
+    body TEXT NOT NULL,
+    hash TEXT NOT NULL{_GENERATED},
+    CONSTRAINT audit_body_seq CHECK ((body::jsonb ->> 'seq')::bigint = seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS audit_id ON audit (id);
+CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, seq);
+CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq);
+CREATE OR REPLACE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit records are append-only: % is refused', TG_OP; END $$;
+CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+CREATE OR REPLACE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit EXECUTE FUNCTION audit_refuse();
+CREATE TABLE IF NOT EXISTS audit_raw (record_id TEXT PRIMARY KEY, customer_id TEXT, arguments TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_raw_customer ON audit_raw (customer_id);
+"""
+_TAIL = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+_STATE_SQL = re.compile(r"\b(" + "|".join(STATE_TABLES) + r")\b")
+_COUNT = re.compile(r"(\d+)$")
+
+
+def _changed(status: str) -> int:
+    """Rows a statement changed, from asyncpg's status (``UPDATE 1``, ``INSERT 0 1``, ``SELECT 1``)."""
+    found = _COUNT.search(status)
+    return int(found.group(1)) if found else 0
+
+
+class PostgresAuditStore:
+    """The PostgreSQL twin of ``AuditStore``; open with ``await PostgresAuditStore.open(db)``."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        db: DatabaseURL,
+        checkpoints: CheckpointWriter | None,
+        checkpoint_every: int,
+        retry_delays: tuple[float, ...] | None,
+    ) -> None:
+        self._pool = pool
+        self._db = db
+        self._checkpoints = checkpoints
+        self._every = max(checkpoint_every, 1)
+        self._delays = retry_delays
+        self._lock = asyncio.Lock()
+        self._scope = db.schema or "public"
+        # One chain per schema: the lock and the change channel are named after it.
+        self._chain_lock = f"switchboard.audit:{self._scope}"
+        self.channel = f"switchboard.governance:{self._scope}"
+        self._last_seq, self._last_hash = 0, GENESIS_HASH
+        self.state_version = 0
+        """Counts this replica's committed switch changes: a reload racing one retries (``GovernanceState``)."""
+        self._watcher: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        db: DatabaseURL,
+        *,
+        checkpoints: CheckpointWriter | None = None,
+        checkpoint_every: int = 256,
+        max_connections: int = 10,
+        retry_delays: tuple[float, ...] | None = None,
+    ) -> PostgresAuditStore:
+        pool = await create_pool(db, max_size=max_connections)
+        store = cls(pool, db, checkpoints, checkpoint_every, retry_delays)
+        try:
+            await store.ensure_schema("", _DDL)
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    def _retry(self, what: str) -> Retry:
+        retry = Retry(what, self._pool)
+        if self._delays is not None:
+            retry.delays = self._delays
+        return retry
+
+    @property
+    def location(self) -> DatabaseURL:
+        return self._db
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held by multi-step work that must not interleave with this replica's other governance writes."""
+        return self._lock
+
+    @property
+    def conn(self) -> _Reads:
+        """Reads in the shape of an ``aiosqlite`` connection, for code written against either store."""
+        return _Reads(self)
+
+    async def ensure_schema(self, sqlite_ddl: str, postgres_ddl: str) -> None:
+        await self._retry("creating the governance tables").run(
+            lambda _: ensure_tables(self._pool, postgres_ddl, lock="switchboard.governance")
+        )
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        self.checkpoint()
+        await self._pool.close()
+
+    def checkpoint(self) -> None:
+        """Sign the newest record this replica appended (every replica's records are one chain)."""
+        if self._checkpoints is not None and self._last_seq:
+            self._checkpoints.write(self._last_seq, self._last_hash)
+
+    async def append(
+        self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
+    ) -> AuditRecord:
+        """Chain, hash and commit one record; ``also`` commits in the same transaction (guarded)."""
+        notify = any(_STATE_SQL.search(sql) for sql, _ in also)
+
+        async def attempt(_: int) -> AuditRecord:
+            async with self._pool.acquire() as conn:
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
+                    tail = await conn.fetchrow(_TAIL)
+                    seq, prev = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
+                    record, body = seal(seq + 1, prev, fields)
+                    await conn.execute(to_postgres(INSERT_RECORD), record.seq, body, record.hash)
+                    if raw_arguments:
+                        await conn.execute(to_postgres(INSERT_RAW), *raw_row(record, raw_arguments))
+                    for sql, params in also:
+                        if _changed(await conn.execute(to_postgres(sql), *params)) == 0:
+                            raise StaleState(f"the state changed meanwhile; nothing was recorded ({sql.split()[0]})")
+                    if notify:
+                        await conn.execute("SELECT pg_notify($1, $2)", self.channel, str(record.seq))
+                except BaseException:
+                    await _rollback(tx)
+                    raise
+                await _commit(tx, "an audit record")
+                return record
+
+        record = await self._retry("recording an audit record").run(attempt)
+        self.state_version += notify
+        if record.seq > self._last_seq:
+            self._last_seq, self._last_hash = record.seq, record.hash
+        if self._checkpoints is not None and self._checkpoints.due(record.seq, self._every):
+            self.checkpoint()
+        return record
+
+    async def run(self, statements: tuple[Statement, ...]) -> None:
+        """Commit state changes that need no audit record of their own (their record exists)."""
+        notify = any(_STATE_SQL.search(sql) for sql, _ in statements)
+
+        async def attempt(_: int) -> None:
+            async with self._pool.acquire() as conn:
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    for sql, params in statements:
+                        await conn.execute(to_postgres(sql), *params)
+                    if notify:
+                        await conn.execute("SELECT pg_notify($1, '')", self.channel)
+                except BaseException:
+                    await _rollback(tx)
+                    raise
+                await _commit(tx, "a governance change")
+
+        await self._retry("recording a governance change").run(attempt)
+        self.state_version += notify
+
+    async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of one read (``?`` placeholders)."""
+        return await self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
+
+    async def erase_customer(self, customer_id: str) -> int:
+        """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
+        status = await self._retry("erasing raw arguments").run(
+            lambda _: self._pool.execute("DELETE FROM audit_raw WHERE customer_id = $1", customer_id)
+        )
+        return _changed(status)
+
+    async def raw_arguments(self, record_id: str) -> dict[str, Any] | None:
+        rows = await self.fetch("SELECT arguments FROM audit_raw WHERE record_id = ?", (record_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def watch(self, on_change: Callable[[], Awaitable[None]]) -> None:
+        """Call ``on_change`` whenever any replica commits a governance switch (and after reconnecting)."""
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._listen(on_change), name="governance-watch")
+
+    async def _listen(self, on_change: Callable[[], Awaitable[None]]) -> None:
+        import asyncpg
+
+        changed = asyncio.Event()
+        delay = 0.05
+        while True:
+            try:
+                conn = await asyncpg.connect(self._db.dsn, server_settings=self._db.server_settings(), timeout=10)
+            except (*connection_errors(), asyncpg.PostgresError) as exc:
+                log.warning("governance changes: cannot listen (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            lost = asyncio.Event()
+            try:
+                conn.add_termination_listener(lambda _, lost=lost: lost.set())
+                await conn.add_listener(self.channel, lambda *_: changed.set())
+                delay = 0.05
+                changed.set()  # catch up on whatever changed while not listening
+                while not lost.is_set():
+                    waiters = {asyncio.ensure_future(changed.wait()), asyncio.ensure_future(lost.wait())}
+                    _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                    for waiter in pending:
+                        waiter.cancel()
+                    if changed.is_set():
+                        changed.clear()
+                        await _quietly(on_change)
+            finally:
+                if not conn.is_closed():
+                    await conn.close()
+
+
+async def _quietly(on_change: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await on_change()
+    except ServiceUnavailable as exc:
+        # The next notification (or reconnect) reloads again; the old mirror stays meanwhile.
+        log.warning("governance changes: reload failed: %s", exc.message)
+
+
+async def _rollback(tx: Any) -> None:
+    with contextlib.suppress(*connection_errors(), Exception):
+        await tx.rollback()
+
+
+async def _commit(tx: Any, what: str) -> None:
+    """COMMIT; losing the connection now leaves the outcome unknown, so it is never retried."""
+    try:
+        await tx.commit()
+    except connection_errors() as exc:
+        raise ServiceUnavailable(
+            f"the database connection was lost while committing {what}",
+            hint="it may or may not have been recorded; `switchboard audit verify` shows the chain intact either way",
+        ) from exc
+
+
+class _Reads:
+    """``async with store.conn.execute(sql, params) as cur: await cur.fetchone()`` on PostgreSQL."""
+
+    def __init__(self, store: PostgresAuditStore) -> None:
+        self._store = store
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> _Cursor:
+        return _Cursor(self._store, sql, params)
+
+
+class _Cursor:
+    def __init__(self, store: PostgresAuditStore, sql: str, params: tuple[Any, ...]) -> None:
+        self._run = store.fetch(sql, params)
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> _Cursor:
+        self._rows = await self._run
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def fetchone(self) -> Any | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[Any]:
+        return self._rows
