@@ -6,6 +6,12 @@ service on NATS, and is re-applied after a gateway restart from the durable cons
 signal event is applied once: its id is committed in the same transaction as the audit record
 and the hold, then the in-memory mirror the gateway reads per call is updated. Every accepted
 and every refused signal also becomes an audit record, so the trail shows them all.
+
+Every gateway replica reads per call from its own mirror, so every replica must see every
+signal: the consumer is a fan-out one (its own durable per replica). A replica that finds the
+event already applied (by a replica sharing its database) still mirrors the committed hold.
+The phone number to customer step reads a projection kept from the same stream
+(``numbers.NumberDirectory``); only a number it does not know costs an identity lookup.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from orchestrator.governance.policy import Decision, PolicyEngine, PolicyRequest
 from orchestrator.governance.redact import redact
 from orchestrator.governance.state import GovernanceState
 from orchestrator.governance.upstream import UpstreamUnavailable
+from orchestrator.signals.numbers import NumberDirectory
 from shared.audit import digest
 from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, kind_of
 from shared.tools import CALL_META_KEY, CallContext
@@ -59,22 +66,28 @@ class SignalEnforcer:
 
     def __init__(self, gateway: Gateway) -> None:
         self._gw = gateway
+        self.numbers = NumberDirectory(self._resolve)
 
     async def __call__(self, event: CloudEvent) -> None:
         kind = kind_of(event)
+        # Every event may teach the number projection something; only signals act.
+        self.numbers.apply(event)
         if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
             return
+        data: dict[str, Any] = event.get_data() or {}
         async with self._gw.store.conn.execute(
             "SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),)
         ) as cur:
             if await cur.fetchone() is not None:
+                if kind == SIM_SWAPPED:
+                    await self._mirror_committed_hold(data)
                 return
-        data: dict[str, Any] = event.get_data() or {}
         if kind == SIGNAL_REFUSED:
             reason = f"network signal refused ({data.get('code')}): {data.get('reason')}"
             await self._record(event, "deny", reason, data)
             return
-        customer_id = await self._customer(data)
+        msisdn = data.get("msisdn")
+        customer_id = await self.numbers.customer(msisdn) if isinstance(msisdn, str) and msisdn else None
         if customer_id is None:
             await self._record(event, "deny", f"network signal {data.get('signal_id')} names no customer of ours", data)
             return
@@ -100,17 +113,29 @@ class SignalEnforcer:
             "signal_id": data.get("signal_id"),
         }
 
-    async def _customer(self, data: dict[str, Any]) -> str | None:
+    async def _mirror_committed_hold(self, data: dict[str, Any]) -> None:
+        """Mirror the hold another replica (or an earlier delivery) committed for this signal, if still on."""
+        by = f"signal:{data.get('signal_id')}"
+        async with self._gw.store.conn.execute(
+            "SELECT customer_id, reason, set_by, set_at FROM fraud_holds WHERE set_by = ?", (by,)
+        ) as cur:
+            rows = await cur.fetchall()
+        for customer_id, reason, set_by, set_at in rows:
+            hold = {"reason": reason, "set_by": set_by, "set_at": set_at, "signal_id": data.get("signal_id")}
+            self._gw.state.fraud_holds[customer_id] = hold
+
+    async def _resolve(self, msisdn: str) -> str | None:
+        """The identity system's answer for a number the projection does not know."""
         link = self._gw.links.get("identity")
-        if link is None or not data.get("msisdn"):
+        if link is None:
             return None
         meta = {
             CALL_META_KEY: CallContext(
-                agent="gateway", conversation_id=f"signal-{data.get('signal_id')}", audit_id="network-signal"
+                agent="gateway", conversation_id="network-signal", audit_id="network-signal"
             ).model_dump(mode="json")
         }
         try:
-            result = await link.call("resolve_customer", {"hint": data["msisdn"]}, meta)
+            result = await link.call("resolve_customer", {"hint": msisdn}, meta)
         except UpstreamUnavailable as exc:
             raise RuntimeError(f"identity is not answering, the signal waits: {exc.detail}") from exc
         if result.is_error or not isinstance(result.structured_content, dict):
@@ -147,4 +172,5 @@ class SignalEnforcer:
 
 
 async def start_enforcement(bus: EventBus, gateway: Gateway) -> Subscription:
-    return await bus.subscribe(DURABLE, SignalEnforcer(gateway))
+    """Every replica mirrors every hold: a fan-out consumer, one durable per gateway replica."""
+    return await bus.subscribe(DURABLE, SignalEnforcer(gateway), fan_out=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import InvalidRequest, Unauthenticated
+from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
 
 
 class BadSignature(Unauthenticated):
@@ -21,3 +21,14 @@ class UnknownSignalType(InvalidRequest):
 class ReplayedSignal(InvalidRequest):
     code = "replayed_signal"
     http_status = 409
+
+
+class RefusalsRateLimited(SwitchboardError):
+    """Too many refused signals from one source: answered without recording, until it calms down."""
+
+    code = "too_many_refusals"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
 import httpx2
 from cloudevents.core.v1.event import CloudEvent
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from orchestrator.signals.store import Reaction, SignalStore
 from shared import events as ev
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerRef
 
@@ -30,21 +29,6 @@ log = logging.getLogger("switchboard.reactions")
 AGENT = "reactions"
 DURABLE = "orchestrator-reactions"
 MAX_ATTEMPTS = 20
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS reactions (
-    event_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    action TEXT NOT NULL,
-    signal_id TEXT,
-    customer_id TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    audit_id TEXT,
-    at REAL NOT NULL,
-    PRIMARY KEY (event_id, action)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -109,20 +93,14 @@ RULES: tuple[Rule, ...] = (
 
 
 class Reactions:
-    """The bus handler that runs matching rules; outcomes go to the ``reactions`` table."""
+    """The bus handler that runs matching rules; outcomes go to the signal store's reactions."""
 
-    def __init__(self, conn: aiosqlite.Connection, gateway_mcp_url: str, token: str, rules: tuple[Rule, ...] = RULES):
-        self._conn = conn
+    def __init__(self, store: SignalStore, gateway_mcp_url: str, token: str, rules: tuple[Rule, ...] = RULES):
+        self._store = store
         self._url = gateway_mcp_url
         self._token = token
         self._rules = rules
         self._attempts: dict[str, int] = {}
-
-    @classmethod
-    async def open(cls, conn: aiosqlite.Connection, gateway_mcp_url: str, token: str) -> Reactions:
-        await conn.executescript(SCHEMA)
-        await conn.commit()
-        return cls(conn, gateway_mcp_url, token)
 
     async def __call__(self, event: CloudEvent) -> None:
         kind = ev.kind_of(event)
@@ -130,7 +108,7 @@ class Reactions:
         rules = [r for r in self._rules if r.kind == kind and r.when(data)]
         if not rules:
             return
-        done = await self._done(event.get_id())
+        done = await self._store.reactions_done(event.get_id())
         pending = [(r, a) for r in rules for a in r.actions if a.name not in done]
         if not pending:
             return
@@ -178,12 +156,6 @@ class Reactions:
         log.warning("giving up on reactions to %s: %s", event.get_id(), error)
         self._attempts.pop(event.get_id(), None)
 
-    async def _done(self, event_id: str) -> set[str]:
-        async with self._conn.execute(
-            "SELECT action FROM reactions WHERE event_id = ? AND outcome != 'error'", (event_id,)
-        ) as cur:
-            return {row[0] for row in await cur.fetchall()}
-
     async def _record(
         self,
         event: CloudEvent,
@@ -194,18 +166,15 @@ class Reactions:
         outcome: str,
         result: dict[str, Any],
     ) -> None:
-        await self._conn.execute(
-            "INSERT OR REPLACE INTO reactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.get_id(),
-                rule.id,
-                action.name,
-                data.get("signal_id"),
-                customer_id,
-                outcome,
-                json.dumps({k: v for k, v in result.items() if k != "audit_id"}),
-                result.get("audit_id"),
-                time.time(),
-            ),
+        await self._store.record_reaction(
+            Reaction(
+                event_id=event.get_id(),
+                rule=rule.id,
+                action=action.name,
+                signal_id=data.get("signal_id"),
+                customer_id=customer_id,
+                outcome=outcome,
+                detail=json.dumps({k: v for k, v in result.items() if k != "audit_id"}),
+                audit_id=result.get("audit_id"),
+            )
         )
-        await self._conn.commit()

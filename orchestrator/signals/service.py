@@ -6,16 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from orchestrator.signals.errors import RefusalsRateLimited
 from orchestrator.signals.ingest import MAX_BODY_BYTES, SIGNATURE_HEADER, SignalDesk
+from orchestrator.signals.limits import RefusalBudget
 from orchestrator.signals.reactions import DURABLE, Reactions
+from orchestrator.signals.store import SignalStore, open_signal_store
 from shared.errors import PayloadTooLarge, ServiceUnavailable, SwitchboardError
 from shared.events import EventBus, Subscription
-from shared.sqlite import connect
 
 SIGNALS_DB = "signals.db"
 
@@ -24,7 +25,7 @@ SIGNALS_DB = "signals.db"
 class SignalService:
     desk: SignalDesk
     reactions: Subscription | None
-    _conn: aiosqlite.Connection | None = None
+    store: SignalStore | None = None
 
     @classmethod
     async def start(
@@ -35,22 +36,35 @@ class SignalService:
         bus: EventBus,
         gateway_mcp_url: str | None = None,
         reactions_token: str | None = None,
+        database_url: str | None = None,
+        budget: RefusalBudget | None = None,
     ) -> SignalService:
-        """Open the desk; with a gateway URL and token, also run the reaction rules."""
-        desk = await SignalDesk.open(Path(data_dir) / SIGNALS_DB, secret, bus)
+        """Open the store (``database_url``, else ``signals.db``) and the desk; with a gateway
+        URL and token, also run the reaction rules."""
+        store = await open_signal_store(database_url, default_sqlite=Path(data_dir) / SIGNALS_DB)
+        try:
+            desk = await SignalDesk.open(store, secret, bus, budget)
+        except BaseException:
+            await store.close()
+            raise
         if not (gateway_mcp_url and reactions_token):
-            return cls(desk, None)
-        # Its own connection: its commits must never split a desk transaction.
-        conn = await connect(Path(data_dir) / SIGNALS_DB)
-        reactions = await Reactions.open(conn, gateway_mcp_url, reactions_token)
-        return cls(desk, await bus.subscribe(DURABLE, reactions), conn)
+            return cls(desk, None, store)
+        reactions = Reactions(store, gateway_mcp_url, reactions_token)
+        try:
+            # Shared: one orchestrator replica acts on each signal (its actions are not to repeat).
+            subscription = await bus.subscribe(DURABLE, reactions)
+        except BaseException:
+            await desk.close()
+            await store.close()
+            raise
+        return cls(desk, subscription, store)
 
     async def stop(self) -> None:
         if self.reactions is not None:
             await self.reactions.stop()
-        if self._conn is not None:
-            await self._conn.close()
         await self.desk.close()
+        if self.store is not None:
+            await self.store.close()
 
 
 def signal_routes(service: Callable[[], SignalService | None]) -> list[Route]:
@@ -68,6 +82,9 @@ def signal_routes(service: Callable[[], SignalService | None]) -> list[Route]:
                     raise PayloadTooLarge(f"a signal is at most {MAX_BODY_BYTES} bytes")
             remote = request.client.host if request.client else None
             accepted = await running.desk.ingest(body, request.headers.get(SIGNATURE_HEADER), remote)
+        except RefusalsRateLimited as exc:
+            retry_after = RefusalBudget.retry_after_header(exc.retry_after)
+            return JSONResponse({"error": exc.to_dict()}, status_code=429, headers={"Retry-After": retry_after})
         except SwitchboardError as exc:
             return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
         return JSONResponse(accepted, status_code=202)
