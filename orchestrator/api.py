@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator.channels import channel_routes
+from orchestrator.channels import channel_routes, channel_store
 from orchestrator.channels._http import json_body
-from orchestrator.consoles import console_routes
+from orchestrator.consoles import console_routes, staff_sessions
 from orchestrator.routing import build_brain
 from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
@@ -153,6 +153,10 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names})
 
+    # Opened lazily on first use (PostgreSQL) and closed with the app.
+    channels = channel_store(config)
+    sessions = staff_sessions(config)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
@@ -171,6 +175,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         finally:
             await directory.close()
             await store.close()
+            await channels.close()
+            await sessions.close()
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SwitchboardError)
@@ -184,8 +190,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/agents", agents, methods=["GET"]),
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
-            *channel_routes(supervisor, config),  # channels: web chat, live events, voice (orchestrator/channels)
-            *console_routes(supervisor, config),  # staff sign-in, human-agent and compliance consoles
+            *channel_routes(supervisor, channels),  # channels: web chat, live events, voice (orchestrator/channels)
+            *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
         ],
         lifespan=lifespan,

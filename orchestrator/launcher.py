@@ -55,14 +55,14 @@ class Stack:
         await self.stop()
 
     async def start(self) -> Topology:
-        from mcp_servers.dataset import ensure_seeded
+        from mcp_servers.dataset import prepare_dataset
 
         # Off unless an OTLP endpoint is configured; one provider serves every embedded service.
         telemetry.configure("switchboard")
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(
-            ensure_seeded, data_dir, customers=self.settings.customers, seed=self.settings.dataset_seed
+        await prepare_dataset(
+            data_dir, self.settings.database_url, customers=self.settings.customers, seed=self.settings.dataset_seed
         )
         # "reactions" is no A2A service: the rule engine that acts on network signals through the gateway.
         self.secrets = Secrets.load_or_create(data_dir, (*self.agents, REACTIONS_AGENT))
@@ -86,6 +86,7 @@ class Stack:
                 bus=self.bus,
                 gateway_mcp_url=self.topology.gateway_mcp_url(),
                 reactions_token=self.secrets.agent_tokens[REACTIONS_AGENT],
+                database_url=self.settings.database_url,
             )
             await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
         except BaseException:
@@ -196,6 +197,7 @@ class Stack:
             auth_context_ttl_seconds=self.settings.auth_context_ttl_seconds,
             bus=self.bus,
             allowed_hosts=[_host(self.topology.systems[system])] if self.topology else None,
+            database_url=self.settings.database_url,
         )
 
     def _gateway_app(self) -> ASGIApp:
@@ -214,6 +216,7 @@ class Stack:
             service_token=self.secrets.service_token,
             checkpoint_private_pem=self.secrets.audit_private_pem,
             bus=self.bus,
+            database_url=self.settings.database_url,
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )

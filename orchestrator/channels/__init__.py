@@ -1,6 +1,7 @@
 """Customer channels served by the orchestrator: the web chat and the phone line.
 
-``channel_routes(supervisor, config)`` returns the routes to add to the orchestrator's app:
+``channel_routes(supervisor, channel_store(config))`` returns the routes to add to the
+orchestrator's app:
 
 | route | what |
 |---|---|
@@ -23,27 +24,35 @@ from orchestrator.channels._http import SupervisorGetter
 from orchestrator.channels.events import TurnHub, event_routes, run_turn
 from orchestrator.channels.links import link_routes
 from orchestrator.channels.settings import ChannelSettings
-from orchestrator.channels.store import ChannelStore
+from orchestrator.channels.store import ChannelStore, open_channel_store
+from orchestrator.channels.store_pg import PostgresChannelStore
 from orchestrator.channels.voice import voice_routes
 from orchestrator.channels.web import web_routes
 
-__all__ = ["ChannelSettings", "TurnHub", "channel_routes", "run_turn"]
+__all__ = ["ChannelSettings", "TurnHub", "channel_routes", "channel_store", "run_turn"]
 
 
 class _Config(Protocol):
     conversations_db: Path
+    database_url: str | None
+
+
+def channel_store(config: _Config) -> ChannelStore | PostgresChannelStore:
+    """The channel store: PostgreSQL when ``config.database_url`` names it, else ``channels.db``
+    beside the conversations. The app that serves the channels closes it on shut-down."""
+    return open_channel_store(config.database_url, default_sqlite=config.conversations_db.with_name("channels.db"))
 
 
 def channel_routes(
-    supervisor: SupervisorGetter, config: _Config, settings: ChannelSettings | None = None
+    supervisor: SupervisorGetter,
+    store: ChannelStore | PostgresChannelStore,
+    settings: ChannelSettings | None = None,
 ) -> list[BaseRoute]:
-    """Every channel route, sharing one live-event hub and one channel store.
+    """Every channel route, sharing one live-event hub and one channel store (``channel_store``).
 
-    ``config`` is the orchestrator's config; its ``conversations_db`` places the channel store
-    beside the conversations. ``settings`` defaults to the ``SWITCHBOARD_*`` environment.
+    ``settings`` defaults to the ``SWITCHBOARD_*`` environment.
     """
     settings = settings or ChannelSettings()
-    store = ChannelStore(config.conversations_db.with_name("channels.db"))
     hub = TurnHub()
     return [
         *web_routes(supervisor, hub),

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from orchestrator.channels._http import SupervisorGetter, authorized_conversation
 from orchestrator.channels.settings import ChannelSettings
-from orchestrator.channels.store import ChannelStore
+from orchestrator.channels.store import ChannelStorage
 
 CODE_DIGITS = 8
 MAX_ATTEMPTS_PER_CALL = 3
@@ -35,7 +35,7 @@ def find_link_code(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-def link_routes(supervisor: SupervisorGetter, store: ChannelStore, settings: ChannelSettings) -> list[Route]:
+def link_routes(supervisor: SupervisorGetter, store: ChannelStorage, settings: ChannelSettings) -> list[Route]:
     async def create_link(request: Request) -> JSONResponse:
         conversation_id = await authorized_conversation(request, supervisor)
         code = new_code()

@@ -1,6 +1,8 @@
 """What the channels remember between requests: phone link codes and which call is which conversation.
 
-One small SQLite file beside the conversation store. Each operation opens its own short
+``open_channel_store`` picks the backend from the database URL (``SWITCHBOARD_DATABASE_URL``):
+PostgreSQL (``store_pg.py``) when it names one, so every orchestrator replica answers for every
+call; otherwise one small SQLite file beside the conversation store. Each operation opens its own short
 connection in a worker thread: channel routes have no start-up/shut-down hook of their own,
 and a held ``aiosqlite`` connection would need one to be closed (its thread keeps the process
 alive). Opening costs ~0.1 ms against a voice turn of tens of milliseconds.
@@ -15,6 +17,12 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from shared.database import DatabaseURL
+
+if TYPE_CHECKING:
+    from orchestrator.channels.store_pg import PostgresChannelStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS link_codes (
@@ -49,6 +57,34 @@ class Call:
 
 def _code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
+
+
+class ChannelStorage(Protocol):
+    """What the link and voice routes need; ``ChannelStore`` (SQLite) and ``PostgresChannelStore``."""
+
+    async def put_link_code(self, code: str, conversation_id: str, ttl_seconds: int) -> float: ...
+    async def redeem_link_code(self, code: str) -> str | None: ...
+    async def call(self, call_sid: str) -> Call: ...
+    async def attach(self, call_sid: str, conversation_id: str) -> None: ...
+    async def count(self, call_sid: str, what: str) -> int: ...
+    async def human_heard(self, call_sid: str) -> int: ...
+    async def set_human_heard(self, call_sid: str, seq: int) -> None: ...
+    async def heard(self, call_sid: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+def open_channel_store(url: str | None, *, default_sqlite: Path) -> ChannelStore | PostgresChannelStore:
+    """The store ``url`` names, or SQLite at ``default_sqlite`` when it names none.
+
+    A ``sqlite:///`` URL names the conversation store's file; the channel tables stay in their
+    own file beside it, as in the default layout.
+    """
+    db = DatabaseURL.parse(url, default_sqlite=default_sqlite)
+    if db.is_postgres:
+        from orchestrator.channels.store_pg import PostgresChannelStore
+
+        return PostgresChannelStore(db)
+    return ChannelStore(default_sqlite)
 
 
 class ChannelStore:
@@ -148,3 +184,6 @@ class ChannelStore:
     async def heard(self, call_sid: str) -> None:
         """The caller said something: the silence count starts again."""
         await self._run("UPDATE voice_calls SET silences = 0 WHERE call_sid = ?", (call_sid,))
+
+    async def close(self) -> None:
+        """Nothing is held open between operations."""

@@ -24,7 +24,7 @@ from orchestrator.channels.events import TurnHub, run_turn
 from orchestrator.channels.links import CODE_DIGITS, MAX_ATTEMPTS_PER_CALL, find_link_code
 from orchestrator.channels.settings import ChannelSettings
 from orchestrator.channels.speech import for_voice, normalize_speech, use_caller_id
-from orchestrator.channels.store import Call, ChannelStore
+from orchestrator.channels.store import Call, ChannelStorage
 from orchestrator.channels.twilio import TwiML, signature_valid
 from orchestrator.conversations import ConversationState
 from shared.errors import SwitchboardError
@@ -50,7 +50,7 @@ def _asking_for_identifier(state: ConversationState) -> bool:
 
 
 def voice_routes(
-    supervisor: SupervisorGetter, store: ChannelStore, hub: TurnHub, settings: ChannelSettings
+    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
 ) -> list[Route]:
     auth_token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     if auth_token is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 
@@ -25,12 +26,16 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def cmd_customers(args: argparse.Namespace) -> int:
-    from mcp_servers.dataset import ensure_seeded, sample_customers
+    from mcp_servers.dataset import prepare_dataset, sample_customers
 
     settings = settings_from(args)
-    ensure_seeded(settings.data_dir, customers=settings.customers, seed=settings.dataset_seed)
+    asyncio.run(
+        prepare_dataset(
+            settings.data_dir, settings.database_url, customers=settings.customers, seed=settings.dataset_seed
+        )
+    )
     flags = {"has_duplicate_charge": True} if args.duplicates else {}
-    for c in sample_customers(settings.data_dir, args.limit, **flags):
+    for c in sample_customers(settings.data_dir, args.limit, database_url=settings.database_url, **flags):
         print(json.dumps(c))
     return 0
 

@@ -31,7 +31,8 @@ def cmd_vcon(args: argparse.Namespace) -> int:
     from orchestrator.export import DEFAULT_IDLE_SECONDS, Feed, FileSink, WebhookSink, build_vcon, conversation_ids
     from orchestrator.export import load_conversation as load
 
-    data_dir = settings_from(args).data_dir
+    settings = settings_from(args)
+    data_dir, database_url = settings.data_dir, settings.database_url
     modes = [bool(args.conversation), args.since is not None or args.until is not None, args.follow]
     if sum(modes) != 1:
         raise InvalidRequest(
@@ -39,12 +40,12 @@ def cmd_vcon(args: argparse.Namespace) -> int:
             hint="e.g. `switchboard export vcon --conversation conv-…`",
         )
     if args.conversation:
-        vcon = build_vcon(load(data_dir, args.conversation), redaction=args.redact)
+        vcon = build_vcon(load(data_dir, args.conversation, database_url=database_url), redaction=args.redact)
         _write(args.out, vcon.to_json() + "\n")
         return 0
     if not args.follow:
-        ids = conversation_ids(data_dir, since=args.since, until=args.until)
-        lines = [build_vcon(load(data_dir, c), redaction=args.redact).to_json() for c in ids]
+        ids = conversation_ids(data_dir, since=args.since, until=args.until, database_url=database_url)
+        lines = [build_vcon(load(data_dir, c, database_url=database_url), redaction=args.redact).to_json() for c in ids]
         _write(args.out, "".join(line + "\n" for line in lines))
         print(f"exported {len(lines)} conversation(s)", file=sys.stderr)
         return 0
@@ -53,7 +54,14 @@ def cmd_vcon(args: argparse.Namespace) -> int:
     sink = FileSink(args.out) if args.out else WebhookSink(args.webhook)
     cursor = args.cursor or (Path(f"{args.out}.cursor") if args.out else data_dir / "vcon-feed.cursor")
     idle = args.idle_minutes * 60 if args.idle_minutes is not None else DEFAULT_IDLE_SECONDS
-    feed = Feed(data_dir=data_dir, sink=sink, cursor_path=cursor, idle_seconds=idle, redaction=args.redact)
+    feed = Feed(
+        data_dir=data_dir,
+        sink=sink,
+        cursor_path=cursor,
+        idle_seconds=idle,
+        redaction=args.redact,
+        database_url=database_url,
+    )
     while True:
         try:
             sent = feed.poll()

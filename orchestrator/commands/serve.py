@@ -98,6 +98,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
                 bus=stack.bus,
                 gateway_mcp_url=stack.topology.gateway_mcp_url(),
                 reactions_token=stack.secrets.agent_tokens[REACTIONS_AGENT],
+                database_url=stack.settings.database_url,
             )
         running = []
         for name in names:
@@ -131,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _prepare(settings: Settings) -> None:
-    from mcp_servers.dataset import ensure_seeded
+    from mcp_servers.dataset import prepare_dataset
     from orchestrator.launcher import _agent_names
     from orchestrator.signals import load_or_create_secret
     from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
@@ -140,14 +141,19 @@ async def _prepare(settings: Settings) -> None:
     from shared.secrets import Secrets
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(ensure_seeded, settings.data_dir, customers=settings.customers, seed=settings.dataset_seed)
+    await prepare_dataset(
+        settings.data_dir, settings.database_url, customers=settings.customers, seed=settings.dataset_seed
+    )
     Secrets.load_or_create(settings.data_dir, (*_agent_names(), REACTIONS_AGENT))
     if not settings.signal_secret:
         load_or_create_secret(settings.data_dir)
     store = await open_conversation_store(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")
     await store.close()
     db = DatabaseURL.parse(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")
-    print(f"prepared {settings.data_dir.resolve()} (reference data, credentials); conversations in {db.redacted()}")
+    local, shared = ("credentials", "reference data and conversations")
+    if not db.is_postgres:
+        local, shared = ("reference data, credentials", "conversations")
+    print(f"prepared {settings.data_dir.resolve()} ({local}); {shared} in {db.redacted()}")
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The staff consoles served by the orchestrator: sign-in, the human-agent console, compliance.
 
-``console_routes(supervisor, config)`` returns the routes to add to the orchestrator's app:
+``console_routes(supervisor, config, staff_sessions(config))`` returns the routes to add to the
+orchestrator's app:
 
 | route | what |
 |---|---|
@@ -39,13 +40,24 @@ from orchestrator.consoles.auth import (
     with_sessions,
 )
 from orchestrator.consoles.compliance import compliance_routes
+from orchestrator.consoles.sessions import session_records_for
 from shared.secrets import StaffCredential
 
-__all__ = ["ConsoleSettings", "StaffGateway", "StaffSession", "console_routes", "page_guard", "require_staff"]
+__all__ = [
+    "ConsoleSettings",
+    "StaffGateway",
+    "StaffSession",
+    "StaffSessions",
+    "console_routes",
+    "page_guard",
+    "require_staff",
+    "staff_sessions",
+]
 
 
 class _Config(Protocol):
     conversations_db: Path
+    database_url: str | None
     gateway_url: str | None
     staff: Mapping[str, StaffCredential]
 
@@ -60,12 +72,17 @@ class _StaticFiles(StaticFiles):
         await super().__call__(scope, receive, send_nosniff)
 
 
-def console_routes(
-    supervisor: Callable[[], Any], config: _Config, settings: ConsoleSettings | None = None
-) -> list[BaseRoute]:
+def staff_sessions(config: _Config, settings: ConsoleSettings | None = None) -> StaffSessions:
+    """The consoles' session store: in PostgreSQL when ``config.database_url`` names it, else in memory.
+
+    The app that serves the consoles closes it on shut-down.
+    """
+    return StaffSessions(config.staff, settings or ConsoleSettings(), records=session_records_for(config.database_url))
+
+
+def console_routes(supervisor: Callable[[], Any], config: _Config, sessions: StaffSessions) -> list[BaseRoute]:
     """Sign-in plus every console, sharing one session store and one gateway client."""
-    settings = settings or ConsoleSettings()
-    sessions = StaffSessions(config.staff, settings)
+    settings = sessions.settings
     gateway = StaffGateway(config.gateway_url, timeout=settings.gateway_timeout_seconds)
     routes: list[BaseRoute] = [
         *sign_in_routes(sessions),

@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from orchestrator.consoles.sessions import MemorySessionRecords, SessionRecord, SessionRecords
 from orchestrator.consoles.staff_gateway import GatewayRefused, StaffGateway
 from shared.errors import Forbidden, InvalidRequest, PayloadTooLarge, SwitchboardError, Unauthenticated
 from shared.secrets import STAFF_ROLES, StaffCredential, StaffRole
@@ -106,8 +107,7 @@ class StaffSession(BaseModel):
 class StaffSessions:
     """Server-side sessions, keyed by a digest of the cookie so the store never holds a usable id.
 
-    In memory on purpose: a restart signs everyone out, which is the safe failure for staff
-    access, and the consoles run in the one orchestrator process that serves them.
+    The records live in memory by default or in PostgreSQL for replicas (``sessions.py``).
     """
 
     def __init__(
@@ -115,57 +115,57 @@ class StaffSessions:
         accounts: Mapping[str, StaffCredential],
         settings: ConsoleSettings | None = None,
         clock: Callable[[], float] = time.time,
+        records: SessionRecords | None = None,
     ) -> None:
-        self._accounts = {name: (cred.token.encode(), cred.role) for name, cred in accounts.items()}
+        self._accounts = {name: (cred.token, cred.role) for name, cred in accounts.items()}
         self.settings = settings or ConsoleSettings()
         self._clock = clock
-        self._sessions: dict[str, StaffSession] = {}
+        self._records = records if records is not None else MemorySessionRecords()
 
-    def sign_in(self, name: str, token: str) -> tuple[str, StaffSession] | None:
+    async def sign_in(self, name: str, token: str) -> tuple[str, StaffSession] | None:
         """(cookie value, session) when ``name`` and ``token`` match an account, else None."""
         account = self._accounts.get(name)
         # Compare against something even for an unknown name, so timing does not reveal names.
-        expected, role = account if account else (b"\0" * 43, None)
-        if not hmac.compare_digest(token.encode(), expected) or role is None:
+        expected, role = account if account else ("\0" * 43, None)
+        if not hmac.compare_digest(token.encode(), expected.encode()) or role is None:
             return None
-        self._prune()
         session_id = secrets.token_urlsafe(32)
-        session = StaffSession(
-            name=name,
-            role=role,
-            csrf_token=secrets.token_urlsafe(32),
-            expires_at=datetime.fromtimestamp(self._clock() + self.settings.session_ttl_seconds, UTC),
-            gateway_token=token,
-        )
-        self._sessions[_key(session_id)] = session
-        return session_id, session
+        now = self._clock()
+        record = SessionRecord(name, role, secrets.token_urlsafe(32), now + self.settings.session_ttl_seconds)
+        await self._records.put(_key(session_id), record, now=now, keep=self.settings.max_sessions)
+        return session_id, self._session(record, token)
 
-    def get(self, session_id: str | None) -> StaffSession | None:
+    async def get(self, session_id: str | None) -> StaffSession | None:
         if not session_id:
             return None
-        key = _key(session_id)
-        session = self._sessions.get(key)
-        if session is None:
+        record = await self._records.get(_key(session_id))
+        if record is None or record.expires_at <= self._clock():
             return None
-        if session.expires_at.timestamp() <= self._clock():
-            del self._sessions[key]
-            return None
-        return session
+        account = self._accounts.get(record.name)
+        if account is None or account[1] != record.role:
+            return None  # the account was removed or its role changed since sign-in
+        return self._session(record, account[0])
 
-    def end(self, session_id: str | None) -> None:
+    async def end(self, session_id: str | None) -> None:
         if session_id:
-            self._sessions.pop(_key(session_id), None)
+            await self._records.delete(_key(session_id))
 
-    def __len__(self) -> int:
-        return len(self._sessions)
+    async def count(self) -> int:
+        """Stored sessions, expired ones not yet dropped included."""
+        return await self._records.count()
 
-    def _prune(self) -> None:
-        now = self._clock()
-        for key in [k for k, s in self._sessions.items() if s.expires_at.timestamp() <= now]:
-            del self._sessions[key]
-        while len(self._sessions) >= self.settings.max_sessions:
-            oldest = min(self._sessions, key=lambda k: self._sessions[k].expires_at)
-            del self._sessions[oldest]
+    async def close(self) -> None:
+        await self._records.close()
+
+    @staticmethod
+    def _session(record: SessionRecord, token: str) -> StaffSession:
+        return StaffSession(
+            name=record.name,
+            role=record.role,  # type: ignore[arg-type]
+            csrf_token=record.csrf_token,
+            expires_at=datetime.fromtimestamp(record.expires_at, UTC),
+            gateway_token=token,
+        )
 
 
 def _key(session_id: str) -> str:
@@ -203,7 +203,7 @@ async def require_staff(request: Request, roles: Collection[str]) -> StaffSessio
     Raises ``Unauthenticated`` (401) when nobody is signed in or the session expired, and
     ``Forbidden`` (403) for a wrong role or a missing/wrong CSRF token.
     """
-    session = _sessions(request).get(request.cookies.get(COOKIE))
+    session = await _sessions(request).get(request.cookies.get(COOKIE))
     if session is None:
         raise Unauthenticated("sign in to the console first", hint="open /console/sign-in")
     if request.method in UNSAFE:
@@ -305,7 +305,7 @@ def sign_in_routes(sessions: StaffSessions) -> list[BaseRoute]:
         return response
 
     async def show(request: Request) -> Response:
-        current = sessions.get(request.cookies.get(COOKIE))
+        current = await sessions.get(request.cookies.get(COOKIE))
         if current is not None:
             return RedirectResponse(_safe_next(request.query_params.get("next"), current.role), status_code=303)
         return form_page(request, secrets.token_urlsafe(32))
@@ -322,14 +322,14 @@ def sign_in_routes(sessions: StaffSessions) -> list[BaseRoute]:
                 status=403,
             )
         name, token = fields.get("name", "").strip(), fields.get("token", "").strip()
-        signed = sessions.sign_in(name, token) if name and token else None
+        signed = await sessions.sign_in(name, token) if name and token else None
         if signed is None:
             log.warning("console sign-in refused for %r", name[:64])
             return form_page(
                 request, secrets.token_urlsafe(32), error="That name and token do not match.", name=name, status=401
             )
         session_id, session = signed
-        sessions.end(request.cookies.get(COOKIE))  # a browser holds one session; the one it replaces ends
+        await sessions.end(request.cookies.get(COOKIE))  # a browser holds one session; the one it replaces ends
         log.info("console sign-in: %s (%s)", session.name, session.role)
         response = RedirectResponse(_safe_next(fields.get("next"), session.role), status_code=303)
         _cookie(response, request, COOKIE, session_id, max_age=ttl)
@@ -338,18 +338,18 @@ def sign_in_routes(sessions: StaffSessions) -> list[BaseRoute]:
 
     async def sign_out(request: Request) -> Response:
         session_id = request.cookies.get(COOKIE)
-        session = sessions.get(session_id)
+        session = await sessions.get(session_id)
         if session is not None:
             presented = request.headers.get(CSRF_HEADER) or (await _form(request)).get(CSRF_FIELD, "")
             if not hmac.compare_digest(presented.encode(), session.csrf_token.encode()):
                 raise Forbidden("the CSRF token is missing or wrong", hint="sign out from the console page")
-            sessions.end(session_id)
+            await sessions.end(session_id)
         response = RedirectResponse("/console/sign-in", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
 
     async def home(request: Request) -> Response:
-        current = sessions.get(request.cookies.get(COOKIE))
+        current = await sessions.get(request.cookies.get(COOKIE))
         return RedirectResponse(
             HOME_BY_ROLE.get(current.role, "/console/sign-in") if current else "/console/sign-in", status_code=303
         )

@@ -120,6 +120,8 @@ class Feed:
     cursor_path: Path
     idle_seconds: float = DEFAULT_IDLE_SECONDS
     redaction: Redaction = "none"
+    database_url: str | None = None
+    """Where the conversations are (``SWITCHBOARD_DATABASE_URL``); unset: ``conversations.db`` in ``data_dir``."""
 
     def poll(self, now: float | None = None) -> list[str]:
         """Deliver every finished, undelivered conversation; returns their ids."""
@@ -128,11 +130,15 @@ class Feed:
             in_sink = self.sink.delivered_uuids()
             sent = []
             for conversation_id, _ in finished_conversations(
-                self.data_dir, now=time.time() if now is None else now, idle_seconds=self.idle_seconds
+                self.data_dir,
+                now=time.time() if now is None else now,
+                idle_seconds=self.idle_seconds,
+                database_url=self.database_url,
             ):
                 if conversation_id in done:
                     continue
-                vcon = build_vcon(load_conversation(self.data_dir, conversation_id), redaction=self.redaction)
+                record = load_conversation(self.data_dir, conversation_id, database_url=self.database_url)
+                vcon = build_vcon(record, redaction=self.redaction)
                 if vcon.uuid not in in_sink:
                     self.sink.deliver(vcon.uuid, vcon.to_json())
                 cursor.record(conversation_id, vcon.uuid)

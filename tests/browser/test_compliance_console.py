@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.test_web_chat import open_chat, send
 from tests.e2e.conftest import RunningStack
@@ -64,8 +65,9 @@ async def test_compliance_sees_the_refund_trace_chain_explain_and_export(browser
         await page.fill("#f-customer", customer["customer_id"])
         await page.press("#f-customer", "Enter")
         row = page.locator("#trace-rows tr", has=page.locator("td.mono", has_text=REFUND))
-        await row.first.wait_for(timeout=TIMEOUT_MS)
-        assert await row.count() == 1
+        # The unfiltered list (other tests' refunds) shows until the filtered one replaces it.
+        await expect(page.locator("#traces-status")).to_contain_text(customer["customer_id"], timeout=TIMEOUT_MS)
+        await expect(row).to_have_count(1, timeout=TIMEOUT_MS)
         cells = await row.locator("td").all_inner_texts()
         assert "payment" in cells[1] and customer["customer_id"] in cells[3]
         assert cells[5].strip() == "allow" and cells[8].strip() == "ok"

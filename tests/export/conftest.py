@@ -47,10 +47,8 @@ async def _conversation(store: SqliteConversationStore, status: str, updated_at:
         TranscriptEntry(at=now, role="human", text="Hi Nia, Sam here.", channel="voice", agent="Sam (human)"),
     ]
     await store.save_turn(state, entries)
-    await store._conn.execute(
-        "UPDATE conversations SET updated_at = ? WHERE id = ?", (updated_at, state.conversation_id)
-    )
-    await store._conn.commit()
+    # Backdate the conversation (the store's connection commits each statement by itself).
+    store._conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (updated_at, state.conversation_id))
     return state.conversation_id
 
 
