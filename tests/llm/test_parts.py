@@ -56,6 +56,12 @@ def test_identifiers_are_masked_in_text_and_data() -> None:
     }
 
 
+def test_business_references_are_not_mistaken_for_codes() -> None:
+    # A reply naming an invoice or refund reference must still be re-phrased by the model.
+    text = "Refund RF-A123456BC for invoice INV-202611-00042 is issued; your code was 123-456."
+    assert redact_text(text) == "Refund RF-A123456BC for invoice INV-202611-00042 is issued; your code was [code]."
+
+
 def test_money_and_identity_skills_are_deterministic() -> None:
     flags = {s.name: skill_guide(s).deterministic for s in load_skills()}
     assert {n for n, d in flags.items() if d} == {"verify-identity", "refund-charge", "change-plan", "human-handoff"}

@@ -17,6 +17,8 @@ async def test_a_refund_conversation_routed_and_phrased_by_the_model(llm_chat: C
 
     proposal = await llm_chat.verify(customer, "I was charged twice this month and I want that money back")
     assert (proposal["agent"], proposal["skill"], proposal["status"]) == ("payment", "refund-charge", "input-required")
+    # Its invoice reference is no one-time code, so the model re-phrased it (and was counted).
+    assert proposal["reply"].startswith(PHRASED), proposal["reply"]
     refunded = await llm_chat.say("yes please")
     assert (refunded["agent"], refunded["status"]) == ("payment", "completed"), refunded
     assert refunded["data"]["refund_id"]

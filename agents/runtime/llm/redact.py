@@ -37,7 +37,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ACCOUNT = re.compile(r"\bACC-?\s?\d{7}\b", re.IGNORECASE)
 _CUSTOMER_ID = re.compile(r"\bCUST-?\s?\d{5}\b", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{6,}\d")
-_CODE = re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}(?!\d)")
+# A code stands alone; six digits inside a reference (INV-202611-00042, RF-A123456BC) are not one.
+_CODE = re.compile(r"(?<![\w-])\d{3}[\s-]?\d{3}(?![\w-])")
 
 
 def redact_text(text: str) -> str:
