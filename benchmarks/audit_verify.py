@@ -1,12 +1,14 @@
 """How fast ``audit verify`` walks the hash chain (target: at least 100,000 records per second).
 
 Builds a chain of realistic records (decision + outcome pairs with redacted arguments) in a
-temporary SQLite file, then times ``verify_audit`` over it. Usage:
+temporary SQLite file, stored as the gateway stores them (canonical bodies), then times
+``verify_audit`` over it. Usage:
 ``python benchmarks/audit_verify.py [records]``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import sys
@@ -17,8 +19,8 @@ from contextlib import closing
 from pathlib import Path
 
 from orchestrator.governance import verify_audit
-from orchestrator.governance.audit_store import _INSERT, _SCHEMA, _to_row
-from shared.audit import GENESIS_HASH, AuditRecord, digest, record_hash
+from orchestrator.governance.audit_store import _SCHEMA, INSERT_RECORD
+from shared.audit import GENESIS_HASH, AuditRecord, digest, record_body
 
 TARGET_PER_SECOND = 100_000
 
@@ -49,10 +51,10 @@ def build(path: Path, n: int) -> None:
                 latency_ms=None if seq % 2 else 3.25,
                 prev_hash=prev,
             )
-            body = record.model_dump()
-            body["hash"] = prev = record_hash(body)
-            rows.append(_to_row(body))
-        db.executemany(_INSERT, rows)
+            body = record_body(record)
+            prev = hashlib.sha256(body.encode()).hexdigest()
+            rows.append((seq, body, prev))
+        db.executemany(INSERT_RECORD, rows)
         db.commit()
 
 

@@ -1,10 +1,13 @@
 """One complete refund turn, next to the same number of hops made with the bare SDKs.
 
 The refund turn is the customer's "yes" after the payment agent proposed refunding a
-duplicate charge: HTTP to the orchestrator, A2A to the payment specialist, and each governed
-MCP call (agent -> gateway -> payments server, two MCP hops). The bare run makes one plain
-HTTP JSON call, one A2A call to an echo agent and two MCP tool calls per governed call, in
-the same process and run, so machine noise hits both alike.
+duplicate charge: HTTP to the orchestrator, A2A to the payment specialist, and every MCP call
+the turn makes: agent -> gateway and gateway -> system for each governed call, plus the
+gateway's own reads of the consent registry that policy needs. The hops are counted, not
+assumed: every A2A and MCP request the services receive during the turn. The bare run makes
+one plain HTTP JSON call and the same number of A2A calls to an echo agent and MCP tool calls
+to an echo tool, in the same process and run, one turn of each in turn, so machine noise
+hits both alike.
 
     python benchmarks/refund_turn.py [--samples 40]
 """
@@ -20,7 +23,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -40,10 +44,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_servers.dataset import sample_customers
 from mcp_servers.identity.outbox import read_outbox
-from orchestrator.governance import read_audit
 from orchestrator.launcher import Stack
 from shared.serving import bind, start, url_of
 from shared.settings import Settings
@@ -67,48 +71,81 @@ async def serve(make_app: Callable[[str], Starlette]) -> AsyncIterator[str]:
         await running.stop()
 
 
-async def measure_switchboard(samples: int, warmup: int) -> tuple[list[float], int]:
+class CountingStack(Stack):
+    """The embedded stack, counting the A2A and MCP requests (POSTs) its services receive."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, ephemeral_ports=True)
+        self.hops: Counter[str] = Counter()
+
+    def _counted(self, protocol: str, app: ASGIApp) -> ASGIApp:
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["method"] == "POST":
+                self.hops[protocol] += 1
+            await app(scope, receive, send)
+
+        return counted
+
+    def _mcp_app(self, system: str) -> ASGIApp:
+        return self._counted("mcp", super()._mcp_app(system))
+
+    def _gateway_app(self) -> ASGIApp:
+        return self._counted("mcp", super()._gateway_app())
+
+    def _agent_app(self, agent: str) -> ASGIApp:
+        return self._counted("a2a", super()._agent_app(agent))
+
+
+class SwitchboardTurns:
+    """The embedded stack with conversations brought to the refund proposal, one per turn."""
+
+    def __init__(self, stack: CountingStack, http: httpx.AsyncClient, customers: list[dict]) -> None:
+        self.stack = stack
+        self.http = http
+        self.customers = iter(customers)
+        self.hops: Counter[str] = Counter()
+
+    async def refund_turn(self) -> float:
+        """Prepare the next customer's conversation (not timed), then time the customer's "yes"."""
+        customer = next(self.customers)
+        http, data_dir = self.http, self.stack.settings.data_dir
+        started = (await http.post("/api/conversations", json={})).json()
+        conv, headers = started["conversation_id"], {"Authorization": f"Bearer {started['token']}"}
+
+        async def say(text: str) -> dict:
+            r = await http.post(f"/api/conversations/{conv}/messages", json={"text": text}, headers=headers)
+            r.raise_for_status()
+            return r.json()
+
+        await say("I was charged twice, please refund the duplicate")
+        await say(customer["email"])
+        code = read_outbox(data_dir, customer_id=customer["customer_id"], limit=1)[-1]["text"]
+        proposal = await say(re.search(r"\b\d{6}\b", code).group(0))
+        assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
+        before = self.stack.hops.copy()
+        t0 = time.perf_counter()
+        done = await say("yes please")
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert done["status"] == "completed" and done["data"].get("refund_id"), done
+        self.hops = self.stack.hops - before
+        return elapsed
+
+
+@contextlib.asynccontextmanager
+async def switchboard(turns: int) -> AsyncIterator[SwitchboardTurns]:
     data_dir = Path(tempfile.mkdtemp(prefix="sb-bench-"))
-    settings = Settings(data_dir=data_dir, customers=(samples + warmup) * 20)
-    async with (
-        Stack(settings, ephemeral_ports=True) as topology,
-        httpx.AsyncClient(base_url=topology.orchestrator, timeout=30) as http,
-    ):
+    settings = Settings(data_dir=data_dir, customers=min(turns * 20, 1000))
+    stack = CountingStack(settings)
+    async with stack as topology, httpx.AsyncClient(base_url=topology.orchestrator, timeout=30) as http:
         # Refunds above the approval threshold wait for a human: this measures the direct path.
         customers = [
             c
             for c in sample_customers(data_dir, 10_000, has_duplicate_charge=True)
             if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
-        ][: samples + warmup]
-        if len(customers) < samples + warmup:
+        ][:turns]
+        if len(customers) < turns:
             raise SystemExit(f"only {len(customers)} customers with a small duplicate charge; lower --samples")
-        times: list[float] = []
-        hops = 0
-        for i, customer in enumerate(customers):
-            started = (await http.post("/api/conversations", json={})).json()
-            conv, headers = started["conversation_id"], {"Authorization": f"Bearer {started['token']}"}
-
-            async def say(text: str, conv: str = conv, headers: dict = headers) -> dict:
-                r = await http.post(f"/api/conversations/{conv}/messages", json={"text": text}, headers=headers)
-                r.raise_for_status()
-                return r.json()
-
-            await say("I was charged twice, please refund the duplicate")
-            await say(customer["email"])
-            code = read_outbox(data_dir, customer_id=customer["customer_id"], limit=1)[-1]["text"]
-            proposal = await say(re.search(r"\b\d{6}\b", code).group(0))
-            assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
-            before = len(read_audit(data_dir / "audit.db", conversation_id=conv, limit=10_000))
-            t0 = time.perf_counter()
-            done = await say("yes please")
-            elapsed = (time.perf_counter() - t0) * 1000
-            assert done["status"] == "completed" and done["data"].get("refund_id"), done
-            after = read_audit(data_dir / "audit.db", conversation_id=conv, limit=10_000)
-            calls = sum(1 for r in after[before:] if r.kind == "decision")
-            if i >= warmup:
-                times.append(elapsed)
-                hops = calls
-    return times, hops
+        yield SwitchboardTurns(stack, http, customers)
 
 
 class _Echo(AgentExecutor):
@@ -119,7 +156,9 @@ class _Echo(AgentExecutor):
         return None
 
 
-async def measure_bare(samples: int, warmup: int, mcp_calls: int) -> list[float]:
+@contextlib.asynccontextmanager
+async def bare(hops: Counter[str]) -> AsyncIterator[Callable[[], Awaitable[float]]]:
+    """Echo servers made with the bare SDKs; yields a function that times one turn of ``hops``."""
     mcp = MCPServer("echo")
 
     @mcp.tool()
@@ -161,18 +200,35 @@ async def measure_bare(samples: int, warmup: int, mcp_calls: int) -> list[float]
     ):
         card = await A2ACardResolver(http, a2a_url).get_agent_card()
         a2a = ClientFactory(ClientConfig(streaming=False, httpx_client=http)).create(card)
-        times: list[float] = []
-        for i in range(samples + warmup):
+
+        async def turn() -> float:
             t0 = time.perf_counter()
             await http.post(f"{api_url}/api", json={"text": "yes please"})
-            msg = Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, parts=[Part(text="yes")])
-            async for _ in a2a.send_message(SendMessageRequest(message=msg)):
-                pass
-            for _ in range(2 * mcp_calls):
+            for _ in range(hops["a2a"]):
+                msg = Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, parts=[Part(text="yes")])
+                async for _ in a2a.send_message(SendMessageRequest(message=msg)):
+                    pass
+            for _ in range(hops["mcp"]):
                 await mcp_client.call_tool("echo", {"text": "x"})
-            if i >= warmup:
-                times.append((time.perf_counter() - t0) * 1000)
-        return times
+            return (time.perf_counter() - t0) * 1000
+
+        yield turn
+
+
+async def measure(samples: int, warmup: int) -> tuple[list[float], list[float], Counter[str]]:
+    """Alternate one Switchboard turn and one bare turn, so a busy moment slows both alike."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    async with switchboard(samples + warmup) as sb:
+        for _ in range(warmup):
+            await sb.refund_turn()
+        async with bare(sb.hops) as bare_turn:
+            for _ in range(warmup):
+                await bare_turn()
+            for _ in range(samples):
+                ours.append(await sb.refund_turn())
+                theirs.append(await bare_turn())
+        return ours, theirs, sb.hops
 
 
 async def main() -> None:
@@ -182,11 +238,9 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"refund turn: {args.samples} samples after {args.warmup} warm-up turns ...", flush=True)
     load_before = os.getloadavg()
-    ours, calls = await measure_switchboard(args.samples, args.warmup)
-    bare = await measure_bare(args.samples, args.warmup, calls)
+    ours, bare, hops = await measure(args.samples, args.warmup)
     load_after = os.getloadavg()
-    hops = f"1 HTTP + 1 A2A + {calls} governed MCP calls ({2 * calls} MCP hops)"
-    print(f"hops per refund turn: {hops}")
+    print(f"hops per refund turn: 1 HTTP + {hops['a2a']} A2A + {hops['mcp']} MCP calls (each one hop)")
     print(f"switchboard refund turn  p50 {statistics.median(ours):7.2f} ms   p95 {pct(ours, 0.95):7.2f} ms")
     print(f"bare SDKs, same hops     p50 {statistics.median(bare):7.2f} ms   p95 {pct(bare, 0.95):7.2f} ms")
     ratio50 = statistics.median(ours) / statistics.median(bare)

@@ -1,8 +1,9 @@
 """The scale-out topology as separate OS processes (``switchboard serve``) on one PostgreSQL.
 
-MCP systems share one process and the gateway has its own; the identity agent runs once,
-the billing agent twice behind a round-robin balancer, and two orchestrator replicas serve
-the same conversations. Every process is a real ``switchboard`` command.
+The MCP systems keep their data in PostgreSQL: payments runs twice behind a round-robin
+balancer, the other systems share one process; the gateway has its own. The identity and
+payment agents run once, the billing agent twice behind a balancer, and two orchestrator
+replicas serve the same conversations. Every process is a real ``switchboard`` command.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from tests.storage.pg import private_schema
 START_TIMEOUT = 240.0  # many cold Python processes on a small shared machine
 
 
-def free_port() -> int:
-    sock = bind("127.0.0.1", 0)
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: all are bound at once, so the OS cannot hand one out twice."""
+    socks = [bind("127.0.0.1", 0) for _ in range(count)]
     try:
-        return sock.getsockname()[1]
+        return [sock.getsockname()[1] for sock in socks]
     finally:
-        sock.close()
+        for sock in socks:
+            sock.close()
 
 
 @dataclass
@@ -71,10 +74,12 @@ class ScaleOut:
     orchestrators: list[Process]
     billing: list[Process]
     balancer: Balancer
+    payments: list[Process]
+    payments_balancer: Balancer
     processes: list[Process] = field(default_factory=list)
 
     def customers(self, n: int, **flags: object) -> list[dict]:
-        return sample_customers(self.data_dir, n, **flags)
+        return sample_customers(self.data_dir, n, database_url=self.database_url, **flags)
 
     def latest_code(self, customer_id: str) -> str:
         messages = read_outbox(self.data_dir, customer_id=customer_id, limit=1)
@@ -105,8 +110,10 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
     data_dir = tmp_path_factory.mktemp("scaleout")
     logs = tmp_path_factory.mktemp("scaleout-logs")
     async with private_schema("scaleout") as database_url:
-        ports = {name: free_port() for name in ("gateway", "identity", "billing", "b1", "b2", "o1", "o2")}
-        systems = {s: free_port() for s in SYSTEMS}
+        names = ("gateway", "identity", "payment", "billing", "b1", "b2", "p1", "p2", "o1", "o2")
+        numbers = free_ports(len(names) + len(SYSTEMS))
+        ports = dict(zip(names, numbers[: len(names)], strict=True))
+        systems = dict(zip(SYSTEMS, numbers[len(names) :], strict=True))
         env = {
             **os.environ,
             "SWITCHBOARD_DATA_DIR": str(data_dir),
@@ -116,7 +123,7 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
             "SWITCHBOARD_ORCHESTRATOR_URL": f"http://127.0.0.1:{ports['o1']}",
             "SWITCHBOARD_SYSTEM_URLS": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in systems.items()}),
             "SWITCHBOARD_AGENT_URLS": json.dumps(
-                [f"http://127.0.0.1:{ports['identity']}", f"http://127.0.0.1:{ports['billing']}"]
+                [f"http://127.0.0.1:{ports[a]}" for a in ("identity", "billing", "payment")]
             ),
         }
         env.pop("SWITCHBOARD_BUS_URL", None)
@@ -140,11 +147,19 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
             return process
 
         balancer_url = f"http://127.0.0.1:{ports['billing']}"
+        shared_systems = [s for s in SYSTEMS if s != "payments"]
         try:
             backing = [
-                spawn("mcp", ["mcp", *SYSTEMS], systems["crm"]),
+                spawn("mcp", ["mcp", *shared_systems], systems["crm"]),
+                # Two payments replicas on one PostgreSQL schema, reached through the balancer
+                # that listens on the payments port the gateway knows.
+                *(
+                    spawn(f"payments-{i}", ["mcp", "payments", "--port", str(ports[p])], ports[p])
+                    for i, p in ((1, "p1"), (2, "p2"))
+                ),
                 spawn("gateway", ["gateway", "--port", str(ports["gateway"])], ports["gateway"]),
                 spawn("identity", ["agent", "identity", "--port", str(ports["identity"])], ports["identity"]),
+                spawn("payment", ["agent", "payment", "--port", str(ports["payment"])], ports["payment"]),
                 # Both billing replicas advertise the balancer: callers never pick a replica themselves.
                 *(
                     spawn(
@@ -156,15 +171,20 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
                 ),
             ]
             deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-            mcp_ports = [Process(f"mcp:{s}", backing[0].popen, backing[0].log, p) for s, p in systems.items()]
+            mcp_ports = [Process(f"mcp:{s}", backing[0].popen, backing[0].log, systems[s]) for s in shared_systems]
             await asyncio.gather(*(_wait_listening(p, deadline) for p in [*backing, *mcp_ports]))
-            async with balancing([("127.0.0.1", ports["b1"]), ("127.0.0.1", ports["b2"])], ports["billing"]) as lb:
+            async with (
+                balancing([("127.0.0.1", ports["b1"]), ("127.0.0.1", ports["b2"])], ports["billing"]) as lb,
+                balancing([("127.0.0.1", ports["p1"]), ("127.0.0.1", ports["p2"])], systems["payments"]) as pay_lb,
+            ):
                 orchestrators = [
                     spawn(f"orchestrator-{i}", ["orchestrator", "--port", str(ports[o])], ports[o])
                     for i, o in enumerate(("o1", "o2"), start=1)
                 ]
                 await asyncio.gather(*(_wait_listening(p, deadline) for p in orchestrators))
-                yield ScaleOut(data_dir, database_url, orchestrators, [backing[3], backing[4]], lb, processes)
+                billing = [p for p in backing if p.name.startswith("billing-")]
+                payments = [p for p in backing if p.name.startswith("payments-")]
+                yield ScaleOut(data_dir, database_url, orchestrators, billing, lb, payments, pay_lb, processes)
         finally:
             for process in reversed(processes):
                 process.stop()

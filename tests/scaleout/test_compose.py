@@ -88,7 +88,12 @@ def test_dependencies_exist_wait_for_prepare_and_have_no_cycle(services: dict[st
         visit(node)
 
 
-def test_only_stateless_services_are_replicated(services: dict[str, dict]) -> None:
+def test_services_with_their_state_in_postgres_are_replicated(services: dict[str, dict]) -> None:
     replicated = {n for n, s in services.items() if s.get("deploy", {}).get("replicas", 1) > 1}
-    assert replicated == {"orchestrator", *(f"agent-{a}" for a in agent_names())}
+    assert replicated == {
+        "orchestrator",
+        "gateway",
+        *(f"agent-{a}" for a in agent_names()),
+        *(f"mcp-{s}" for s in SYSTEMS),
+    }
     assert "--jetstream" in services["nats"]["command"]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import asyncpg
 import httpx
 import pytest
 
+from mcp_servers._sql import system_database
+from shared.database import DatabaseURL
 from tests.scaleout.conftest import ScaleOut
-from tests.storage.pg import terminate_backends
+from tests.storage.pg import BASE_URL, terminate_backends
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -91,3 +96,39 @@ async def test_postgres_dropping_every_connection_mid_conversation_loses_nothing
         said = [e["text"] for e in transcript if e["role"] == "customer"]
         assert said == ["hi, can you explain my latest bill?", f"it's {customer['email']}", said[2]]
         assert [e["seq"] for e in transcript] == list(range(1, len(transcript) + 1))
+
+
+async def _refunds(scaleout: ScaleOut, account_number: str) -> list[str]:
+    conn = await asyncpg.connect(BASE_URL)
+    try:
+        schema = system_database(DatabaseURL.parse(scaleout.database_url, default_sqlite=Path("x")), "payments").schema
+        rows = await conn.fetch(f'SELECT refund_id FROM "{schema}".refunds WHERE account_number = $1', account_number)
+    finally:
+        await conn.close()
+    return [r[0] for r in rows]
+
+
+async def test_two_payments_replicas_on_postgres_refund_once_and_cover_for_each_other(scaleout: ScaleOut) -> None:
+    customer = next(c for c in scaleout.customers(80, has_duplicate_charge=True) if c["duplicate_charge_pence"] <= 4000)
+    alive = next(o for o in scaleout.orchestrators if o.popen.poll() is None)
+    async with httpx.AsyncClient(timeout=60) as http:
+        chat = Customer(http)
+        await chat.start(alive.url)
+        assert (await chat.say(alive.url, "I was charged twice, please refund the duplicate"))["agent"] == "identity"
+        await chat.say(alive.url, f"it's {customer['email']}")
+        proposal = await chat.say(alive.url, scaleout.latest_code(customer["customer_id"]))
+        assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
+        done = await chat.say(alive.url, "yes please")
+        assert done["status"] == "completed" and done["data"].get("refund_id"), done
+        assert await _refunds(scaleout, customer["account_number"]) == [done["data"]["refund_id"]]
+
+        # The payments replica that served last crashes; the other one, on the same data, answers.
+        serving = scaleout.payments_balancer.last
+        assert serving is not None
+        survivor = 1 - serving
+        served_before = scaleout.payments_balancer.requests[survivor]
+        scaleout.payments[serving].kill()
+        again = await chat.say(alive.url, "I was charged twice, please refund the duplicate")
+        assert again["agent"] == "payment", again
+        assert scaleout.payments_balancer.requests[survivor] > served_before
+        assert await _refunds(scaleout, customer["account_number"]) == [done["data"]["refund_id"]]
