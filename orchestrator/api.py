@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator.channels import channel_routes, channel_store
+from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
 from orchestrator.routing import build_brain
@@ -156,6 +156,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     # Opened lazily on first use (PostgreSQL) and closed with the app.
     channels = channel_store(config)
     sessions = staff_sessions(config)
+    hub = TurnHub()  # live web-chat streams; the supervisor wakes them on every transcript write
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -168,7 +169,12 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.
         brain = build_brain(directory.skill_specs(), config)
         holder["supervisor"] = Supervisor(
-            store, directory, brain, route_threshold=config.route_threshold, max_message_chars=config.max_message_chars
+            store,
+            directory,
+            brain,
+            route_threshold=config.route_threshold,
+            max_message_chars=config.max_message_chars,
+            on_saved=hub.changed,
         )
         try:
             yield
@@ -190,7 +196,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/agents", agents, methods=["GET"]),
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
-            *channel_routes(supervisor, channels),  # channels: web chat, live events, voice (orchestrator/channels)
+            *channel_routes(supervisor, channels, hub=hub),  # web chat, live events, voice (orchestrator/channels)
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
         ],

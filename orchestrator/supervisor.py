@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from pydantic import BaseModel
 
@@ -79,8 +80,11 @@ class Supervisor:
         route_threshold: float = 0.45,
         switch_threshold: float = 0.7,
         max_message_chars: int = 2000,
+        on_saved: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_saved(conversation_id)`` runs after every transcript write (live streams re-read)."""
         self._store = store
+        self._on_saved = on_saved
         self._directory = directory
         self._brain = brain
         self._threshold = route_threshold
@@ -94,6 +98,11 @@ class Supervisor:
     @property
     def store(self) -> ConversationStore:
         return self._store
+
+    async def _save(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
+        await self._store.save_turn(state, entries)
+        if self._on_saved is not None:
+            self._on_saved(state.conversation_id)
 
     async def start(self, channel: str = "chat") -> tuple[ConversationState, str]:
         return await self._store.create(channel)
@@ -121,7 +130,7 @@ class Supervisor:
                 state.turns += 1
                 state.channel = channel
                 await self._handle(turn, text)
-                await self._store.save_turn(state, turn.entries)
+                await self._save(state, turn.entries)
                 if span is not None:
                     telemetry.set_attributes(
                         span,
@@ -183,7 +192,7 @@ class Supervisor:
             state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
             entry = TranscriptEntry(at=time.time(), role="agent", text=text, channel=state.channel, agent=parked.agent)
             entry.skill = parked.skill
-            await self._store.save_turn(state, [entry])
+            await self._save(state, [entry])
         return True
 
     async def _to_human(self, turn: _Turn, human: HumanControl) -> None:
@@ -219,7 +228,7 @@ class Supervisor:
             state.active = state.offer = state.pending = None
             state.summaries.append(f"human {name}: took the conversation over")
             text = "A member of our team has joined the conversation and will reply here."
-            await self._store.save_turn(state, [_system_entry(state, text, HUMAN_JOINED)])
+            await self._save(state, [_system_entry(state, text, HUMAN_JOINED)])
         return state
 
     async def hand_back(self, conversation_id: str, name: str) -> ConversationState:
@@ -232,7 +241,7 @@ class Supervisor:
             state.status = "open"
             state.summaries.append(f"human {name}: handed the conversation back")
             text = "You're back with our virtual assistant. Ask me anything, or ask for a person again at any time."
-            await self._store.save_turn(state, [_system_entry(state, text, HUMAN_LEFT)])
+            await self._save(state, [_system_entry(state, text, HUMAN_LEFT)])
         return state
 
     async def human_reply(self, conversation_id: str, name: str, text: str) -> TranscriptEntry:
@@ -247,7 +256,7 @@ class Supervisor:
             if state.human is None or state.human.name != name:
                 raise CaseConflict("take the conversation over before replying", hint="press 'Take over' first")
             entry = TranscriptEntry(at=time.time(), role="human", text=text, channel=state.channel, agent=name)
-            await self._store.save_turn(state, [entry])
+            await self._save(state, [entry])
         return entry
 
     def _choose(self, state: ConversationState, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:

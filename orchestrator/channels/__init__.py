@@ -47,13 +47,15 @@ def channel_routes(
     supervisor: SupervisorGetter,
     store: ChannelStore | PostgresChannelStore,
     settings: ChannelSettings | None = None,
+    hub: TurnHub | None = None,
 ) -> list[BaseRoute]:
     """Every channel route, sharing one live-event hub and one channel store (``channel_store``).
 
-    ``settings`` defaults to the ``SWITCHBOARD_*`` environment.
+    ``settings`` defaults to the ``SWITCHBOARD_*`` environment. Pass the ``hub`` whose ``changed``
+    the supervisor calls after each transcript write, so open streams show it at once.
     """
     settings = settings or ChannelSettings()
-    hub = TurnHub()
+    hub = hub or TurnHub()
     return [
         *web_routes(supervisor, hub),
         *event_routes(supervisor, hub, settings),

@@ -6,8 +6,9 @@ conversation and opens ``GET /api/conversations/{id}/events?ticket=...&after=<se
 
 The stream sends every transcript entry after ``after`` (``event: entry``, ``id: <seq>``), then
 tails: turns run through a channel wake it at once (``working`` before, ``idle`` after, with the
-turn's status); entries written by anything else in the store (an approval outcome, a human
-colleague) are found by looking again every ``stream_poll_seconds``. A stream ends by itself
+turn's status), and so does every transcript write by this process's supervisor (an approval
+outcome, a human colleague's reply: ``TurnHub.changed``). Entries written by another process (an
+orchestrator replica) are found by looking again every ``stream_poll_seconds``. A stream ends by itself
 after ``stream_lifetime_seconds`` (``event: bye``) so a server can always shut down; the page
 then opens a new one from the last seq it saw.
 """
@@ -37,6 +38,7 @@ from shared.errors import InvalidRequest, Unauthenticated
 _QUEUE_SIZE = 64
 _HEARTBEAT_SECONDS = 15.0
 _ENTRY_FIELDS = {"seq", "at", "role", "text", "channel", "agent", "skill"}
+_CHANGED = "changed"  # a wake-up only: the stream re-reads the transcript, the page gets no event
 
 
 class TurnHub:
@@ -56,6 +58,10 @@ class TurnHub:
             watchers.discard(queue)
             if not watchers:
                 del self._watchers[conversation_id]
+
+    def changed(self, conversation_id: str) -> None:
+        """The conversation's transcript was written: its open streams read it now."""
+        self.publish(conversation_id, {"type": _CHANGED})
 
     def publish(self, conversation_id: str, event: dict) -> None:
         for queue in self._watchers.get(conversation_id, ()):
@@ -177,8 +183,9 @@ def event_routes(supervisor: SupervisorGetter, hub: TurnHub, settings: ChannelSe
                             yield _sse("entry", entry.model_dump(mode="json", include=_ENTRY_FIELDS), entry.seq)
                             last_write = loop.time()
                     for event in pending:
-                        yield _sse(event.pop("type"), event)
-                        last_write = loop.time()
+                        if event["type"] != _CHANGED:
+                            yield _sse(event.pop("type"), event)
+                            last_write = loop.time()
                     pending.clear()
                     now = loop.time()
                     if now >= deadline:

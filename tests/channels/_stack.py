@@ -19,7 +19,11 @@ async def shared_stack(factory: pytest.TempPathFactory) -> AsyncIterator[Running
     if _shared["users"] == 0:
         data_dir: Path = factory.mktemp("switchboard-channels")
         stack = Stack(stack_settings(data_dir), ephemeral_ports=True)
-        topology = await stack.start()
+        # Streams look at the store for other processes' writes only every 10 minutes here, so an
+        # entry that reaches an open stream within a test's bound came by the supervisor's wake-up.
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SWITCHBOARD_STREAM_POLL_SECONDS", "600")
+            topology = await stack.start()
         _shared["running"] = RunningStack(stack, topology, data_dir)
     _shared["users"] = int(_shared["users"]) + 1  # type: ignore[call-overload]
     running = _shared["running"]

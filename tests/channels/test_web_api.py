@@ -114,7 +114,8 @@ async def test_the_stream_replays_after_a_seq_then_shows_a_turn_live(chat: Chat,
 
 
 async def test_entries_written_elsewhere_reach_the_stream(chat: Chat, http: httpx.AsyncClient) -> None:
-    # A turn through the core API does not pass the channel's hub; the stream still finds it in the store.
+    # A turn through the core API does not pass the channel's hub: the supervisor's write wakes the
+    # stream (its store poll is 10 minutes in these tests), as a human's reply or an approval does.
     ticket = await ticket_for(http, chat.conversation_id, chat.token)
     opened = asyncio.Event()
     watch = asyncio.create_task(
