@@ -12,25 +12,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import aiosqlite
-
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
 )
-
-
-async def connect(path: Path | str) -> aiosqlite.Connection:
-    """Open (creating the folder) and tune a SQLite database; rows come back as ``sqlite3.Row``."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path)
-    conn.row_factory = aiosqlite.Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
-    return conn
 
 
 def connect_sync(path: Path | str, *, busy_timeout_ms: int = 5000) -> sqlite3.Connection:

@@ -14,12 +14,15 @@ Invariants:
 
 One gateway process writes one audit file; the chain tail is kept in memory. Writes go
 through a dedicated ``sqlite3`` connection in WAL mode with ``synchronous=NORMAL``: a commit
-is durable against a process crash and costs tens of microseconds, less than the thread hop
-an ``aiosqlite`` statement would pay, so every governed call saves three hops. A checkpoint
+is durable against a process crash and costs tens of microseconds, less than a hop to a worker
+thread would, so every governed call saves three hops. A checkpoint
 of the WAL now and then may block the loop for a millisecond or two; that is the price of
-never letting an allow go upstream before its record is on disk. The ``aiosqlite``
-connection (``conn``) remains for readers that must not block the loop. A file of the old
-layout (a column per field) is moved to bodies when opened (``audit_migrate``).
+never letting an allow go upstream before its record is on disk. Reads (``fetch``: approvals and
+governance switches, small indexed queries) run on the same connection, on the loop thread, each
+read to its end: no read can see a snapshot older than the last commit. (Reads on a second
+connection that interleave their steps share one snapshot, so a read right after a commit could
+miss it.) A file of the old layout (a column per field) is moved to bodies when opened
+(``audit_migrate``).
 
 Personal data: the hashed record holds redacted arguments and the digest of the raw ones.
 The raw arguments sit in ``audit_raw``, outside the chain, so erasing a customer's raw
@@ -40,8 +43,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
 from orchestrator.governance.audit_migrate import migrate, needs_migration
 from orchestrator.governance.audit_reader import AuditLocation, open_reader
 from orchestrator.governance.checkpoints import CheckpointWriter, check_checkpoints
@@ -49,7 +50,6 @@ from orchestrator.governance.fastchain import verify_batches
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError
-from shared.sqlite import connect
 
 if TYPE_CHECKING:
     from orchestrator.governance.audit_store_pg import PostgresAuditStore
@@ -113,14 +113,12 @@ class AuditStore:
     def __init__(
         self,
         writer: sqlite3.Connection,
-        conn: aiosqlite.Connection,
         last_seq: int,
         last_hash: str,
         checkpoints: CheckpointWriter | None = None,
         checkpoint_every: int = 256,
     ) -> None:
         self._writer = writer
-        self._conn = conn
         self._last_seq = last_seq
         self._last_hash = last_hash
         self._lock = asyncio.Lock()
@@ -131,21 +129,14 @@ class AuditStore:
     async def open(
         cls, path: Path, *, checkpoints: CheckpointWriter | None = None, checkpoint_every: int = 256
     ) -> AuditStore:
-        conn = await connect(path)
         writer = _writer(path)
         try:
             _ensure_schema(writer, path)
             last_seq, last_hash = _tail(writer)
         except BaseException:
             writer.close()
-            await conn.close()
             raise
-        return cls(writer, conn, last_seq, last_hash, checkpoints, checkpoint_every)
-
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        """A connection for reads (and start-up schema) that must not block the event loop."""
-        return self._conn
+        return cls(writer, last_seq, last_hash, checkpoints, checkpoint_every)
 
     @property
     def location(self) -> AuditLocation:
@@ -160,7 +151,6 @@ class AuditStore:
     async def close(self) -> None:
         self.checkpoint()
         self._writer.close()
-        await self._conn.close()
 
     def checkpoint(self) -> None:
         """Sign the current head now (also done when ``CheckpointWriter.due`` and on close)."""
@@ -231,9 +221,8 @@ class AuditStore:
         """Nothing to watch: one gateway process is the only writer of a SQLite log."""
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Rows of one read (``?`` placeholders), off the write connection."""
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Rows of one read (``?`` placeholders), read to the end on the loop thread."""
+        return self._writer.execute(sql, params).fetchall()
 
     async def run(self, statements: tuple[Statement, ...]) -> None:
         """Commit state changes that need no audit record of their own (their record exists)."""
@@ -285,6 +274,7 @@ def _ensure_schema(db: sqlite3.Connection, path: Path) -> None:
 
 def _writer(path: Path) -> sqlite3.Connection:
     """The dedicated write connection: autocommit mode, transactions are explicit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"):
         db.execute(pragma)

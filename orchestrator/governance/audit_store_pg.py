@@ -138,11 +138,6 @@ class PostgresAuditStore:
         """Held by multi-step work that must not interleave with this replica's other governance writes."""
         return self._lock
 
-    @property
-    def conn(self) -> _Reads:
-        """Reads in the shape of an ``aiosqlite`` connection, for code written against either store."""
-        return _Reads(self)
-
     async def ensure_schema(self, sqlite_ddl: str, postgres_ddl: str) -> None:
         await self._retry("creating the governance tables").run(
             lambda _: ensure_tables(self._pool, postgres_ddl, lock="switchboard.governance")
@@ -293,32 +288,3 @@ async def _commit(tx: Any, what: str) -> None:
             f"the database connection was lost while committing {what}",
             hint="it may or may not have been recorded; `switchboard audit verify` shows the chain intact either way",
         ) from exc
-
-
-class _Reads:
-    """``async with store.conn.execute(sql, params) as cur: await cur.fetchone()`` on PostgreSQL."""
-
-    def __init__(self, store: PostgresAuditStore) -> None:
-        self._store = store
-
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> _Cursor:
-        return _Cursor(self._store, sql, params)
-
-
-class _Cursor:
-    def __init__(self, store: PostgresAuditStore, sql: str, params: tuple[Any, ...]) -> None:
-        self._run = store.fetch(sql, params)
-        self._rows: list[Any] = []
-
-    async def __aenter__(self) -> _Cursor:
-        self._rows = await self._run
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    async def fetchone(self) -> Any | None:
-        return self._rows[0] if self._rows else None
-
-    async def fetchall(self) -> list[Any]:
-        return self._rows

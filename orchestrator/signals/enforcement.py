@@ -75,13 +75,10 @@ class SignalEnforcer:
         if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
             return
         data: dict[str, Any] = event.get_data() or {}
-        async with self._gw.store.conn.execute(
-            "SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),)
-        ) as cur:
-            if await cur.fetchone() is not None:
-                if kind == SIM_SWAPPED:
-                    await self._mirror_committed_hold(data)
-                return
+        if await self._gw.store.fetch("SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),)):
+            if kind == SIM_SWAPPED:
+                await self._mirror_committed_hold(data)
+            return
         if kind == SIGNAL_REFUSED:
             reason = f"network signal refused ({data.get('code')}): {data.get('reason')}"
             await self._record(event, "deny", reason, data)
@@ -116,10 +113,9 @@ class SignalEnforcer:
     async def _mirror_committed_hold(self, data: dict[str, Any]) -> None:
         """Mirror the hold another replica (or an earlier delivery) committed for this signal, if still on."""
         by = f"signal:{data.get('signal_id')}"
-        async with self._gw.store.conn.execute(
+        rows = await self._gw.store.fetch(
             "SELECT customer_id, reason, set_by, set_at FROM fraud_holds WHERE set_by = ?", (by,)
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         for customer_id, reason, set_by, set_at in rows:
             hold = {"reason": reason, "set_by": set_by, "set_at": set_at, "signal_id": data.get("signal_id")}
             self._gw.state.fraud_holds[customer_id] = hold
