@@ -67,7 +67,7 @@ class TurnHub:
         for queue in self._watchers.get(conversation_id, ()):
             # A watcher that fell this far behind still catches up: entries come from the store by seq.
             with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(event)
+                queue.put_nowait(dict(event))  # each stream takes its event apart
 
 
 async def run_turn(

@@ -113,6 +113,31 @@ async def test_the_stream_replays_after_a_seq_then_shows_a_turn_live(chat: Chat,
     assert entries[0]["text"] == "let me try again" and events[-1][1]["status"] == turn.json()["status"]
 
 
+async def test_two_pages_on_one_conversation_both_see_a_turn_live(chat: Chat, http: httpx.AsyncClient) -> None:
+    # Two tabs of the same chat: each stream gets its own copy of every live event.
+    ticket = await ticket_for(http, chat.conversation_id, chat.token)
+    opened = [asyncio.Event(), asyncio.Event()]
+    watches = [
+        asyncio.create_task(
+            collect(http, chat.conversation_id, ticket, opened=event, until=lambda ev: ev[-1][0] == "idle")
+        )
+        for event in opened
+    ]
+    async with asyncio.timeout(10):
+        for event in opened:
+            await event.wait()
+    turn = await http.post(
+        f"/api/conversations/{chat.conversation_id}/turns",
+        json={"text": "what does my bill say?"},
+        headers={"Authorization": f"Bearer {chat.token}"},
+    )
+    assert turn.status_code == 200
+    for events in await asyncio.gather(*watches):
+        names = [name for name, _ in events]
+        assert names[0] == "working" and names[-1] == "idle", names
+        assert [data["role"] for name, data in events if name == "entry"] == ["customer", "agent"]
+
+
 async def test_entries_written_elsewhere_reach_the_stream(chat: Chat, http: httpx.AsyncClient) -> None:
     # A turn through the core API does not pass the channel's hub: the supervisor's write wakes the
     # stream (its store poll is 10 minutes in these tests), as a human's reply or an approval does.
