@@ -24,7 +24,7 @@ from shared.database import DatabaseURL
 if TYPE_CHECKING:
     from orchestrator.channels.store_pg import PostgresChannelStore
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS link_codes (
     code_hash TEXT PRIMARY KEY,
     conversation_id TEXT NOT NULL,
@@ -100,7 +100,7 @@ class ChannelStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         if not self._ready:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn.executescript(_SCHEMA)
+            conn.executescript(SCHEMA)
             self._ready = True
         return conn
 

@@ -11,32 +11,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.channels.store import Call, _code_hash
-from shared.database import DatabaseURL, LazyPool, Retry
+from orchestrator.channels.store import SCHEMA, Call, _code_hash
+from shared.database import DatabaseURL, LazyPool, Retry, postgres_ddl
 
 if TYPE_CHECKING:
     import asyncpg
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS link_codes (
-    code_hash TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    expires_at DOUBLE PRECISION NOT NULL,
-    used_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS link_codes_conversation ON link_codes(conversation_id);
-CREATE TABLE IF NOT EXISTS voice_calls (
-    call_sid TEXT PRIMARY KEY,
-    conversation_id TEXT,
-    link_attempts INTEGER NOT NULL DEFAULT 0,
-    silences INTEGER NOT NULL DEFAULT 0,
-    started_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS voice_heard (
-    call_sid TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL
-);
-"""
+_DDL = postgres_ddl(SCHEMA)  # the SQLite tables, in PostgreSQL types
 
 _COUNTERS = {"link_attempts": "link_attempts", "silences": "silences"}
 

@@ -13,6 +13,15 @@ from tests.e2e.conftest import Chat
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
+async def web_turn(chat: Chat, text: str) -> httpx.Response:
+    """One customer turn as the web chat sends it (through the channel's live-event hub)."""
+    return await chat.http.post(
+        f"/api/conversations/{chat.conversation_id}/turns",
+        json={"text": text},
+        headers={"Authorization": f"Bearer {chat.token}"},
+    )
+
+
 async def test_the_page_is_served_with_a_strict_policy(http: httpx.AsyncClient) -> None:
     page = await http.get("/chat")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -29,11 +38,7 @@ async def test_the_page_is_served_with_a_strict_policy(http: httpx.AsyncClient) 
 
 
 async def test_a_turn_from_the_web_chat_answers_like_the_api(chat: Chat) -> None:
-    response = await chat.http.post(
-        f"/api/conversations/{chat.conversation_id}/turns",
-        json={"text": "<script>alert('x')</script> why is my bill so high?"},
-        headers={"Authorization": f"Bearer {chat.token}"},
-    )
+    response = await web_turn(chat, "<script>alert('x')</script> why is my bill so high?")
     assert response.status_code == 200, response.text
     outcome = response.json()
     assert outcome["reply"] and outcome["status"] and "route" not in outcome
@@ -99,11 +104,7 @@ async def test_the_stream_replays_after_a_seq_then_shows_a_turn_live(chat: Chat,
     )
     async with asyncio.timeout(10):
         await opened.wait()
-    turn = await http.post(
-        f"/api/conversations/{chat.conversation_id}/turns",
-        json={"text": "let me try again"},
-        headers={"Authorization": f"Bearer {chat.token}"},
-    )
+    turn = await web_turn(chat, "let me try again")
     assert turn.status_code == 200
     events = await watch
     names = [name for name, _ in events]
@@ -126,11 +127,7 @@ async def test_two_pages_on_one_conversation_both_see_a_turn_live(chat: Chat, ht
     async with asyncio.timeout(10):
         for event in opened:
             await event.wait()
-    turn = await http.post(
-        f"/api/conversations/{chat.conversation_id}/turns",
-        json={"text": "what does my bill say?"},
-        headers={"Authorization": f"Bearer {chat.token}"},
-    )
+    turn = await web_turn(chat, "what does my bill say?")
     assert turn.status_code == 200
     for events in await asyncio.gather(*watches):
         names = [name for name, _ in events]
