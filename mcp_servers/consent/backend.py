@@ -6,7 +6,7 @@ from typing import Protocol
 
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
-from mcp_servers.consent.models import ConsentChange, ConsentRecord, Consents
+from mcp_servers.consent.models import ConsentChange, ConsentRecord, Consents, GrantedPurposes
 from mcp_servers.consent.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import CONSENT_CHANGED
@@ -17,6 +17,7 @@ class ConsentBackend(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def get_consents(self, customer_id: str) -> Consents: ...
+    async def get_purposes(self, customer_id: str) -> GrantedPurposes: ...
     async def set_consent(
         self, customer_id: str, purpose: str, granted: bool, key: str, call: CallContext
     ) -> ConsentChange: ...
@@ -40,6 +41,14 @@ class ReferenceConsentBackend(ReferenceBackend):
             raise NotFound(f"no consent record for {customer_id}", hint="check the verified customer's customer_id")
         records = [ConsentRecord(purpose=r[0], granted=bool(r[1]), updated_at=r[2], source=r[3]) for r in rows]
         return Consents(customer_id=customer_id, purposes=[r.purpose for r in records if r.granted], records=records)
+
+    async def get_purposes(self, customer_id: str) -> GrantedPurposes:
+        rows = await self.fetchall(
+            "SELECT purpose, granted FROM consents WHERE customer_id = ? ORDER BY purpose", (customer_id,)
+        )
+        if not rows:
+            raise NotFound(f"no consent record for {customer_id}", hint="check the verified customer's customer_id")
+        return GrantedPurposes(customer_id=customer_id, purposes=[r[0] for r in rows if r[1]])
 
     async def set_consent(
         self, customer_id: str, purpose: str, granted: bool, key: str, call: CallContext

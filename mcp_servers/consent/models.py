@@ -18,6 +18,13 @@ class Consents(BaseModel):
     records: list[ConsentRecord]
 
 
+class GrantedPurposes(BaseModel):
+    """Only what policy reads: flat, so the gateway's per-call read stays cheap to check and send."""
+
+    customer_id: str
+    purposes: list[str] = Field(description="the purposes currently granted, sorted")
+
+
 class ConsentChange(BaseModel):
     customer_id: str
     purpose: str

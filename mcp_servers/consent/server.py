@@ -1,7 +1,8 @@
 """The consent registry as an MCP server (customers keyed by unified customer id).
 
-Every workflow goes through it: the governance gateway reads a customer's consents on every
-customer-scoped call, so a revoked consent takes effect on the very next call.
+Every workflow goes through it: the governance gateway reads a customer's granted purposes
+(``get_purposes``) on every customer-scoped call, so a revoked consent takes effect on the very
+next call.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.consent.backend import ConsentBackend
-from mcp_servers.consent.models import ConsentChange, Consents
+from mcp_servers.consent.models import ConsentChange, Consents, GrantedPurposes
 from shared.tools import CONSENT_MANAGEMENT_PURPOSE, PURPOSE_META_KEY
 
 Purpose = Literal["account-servicing", "payments", "marketing", "call-recording", "ai-processing"]
@@ -40,6 +41,11 @@ def build_server(backend: ConsentBackend) -> MCPServer:
     async def get_consents(customer_id: CustomerId) -> Consents:
         """Every purpose the customer has granted or refused, and the granted list."""
         return await act(backend.get_consents(customer_id))
+
+    @server.tool(annotations=READ_ONLY, meta=meta)
+    async def get_purposes(customer_id: CustomerId) -> GrantedPurposes:
+        """Only the purposes the customer has granted: what the gateway reads before every call."""
+        return await act(backend.get_purposes(customer_id))
 
     @server.tool(annotations=IDEMPOTENT_WRITE, meta=meta)
     async def grant_consent(

@@ -52,7 +52,8 @@ class UpstreamFacts:
         return result
 
     async def consent_purposes(self, customer_id: str, conversation_id: str) -> frozenset[str]:
-        result = await self._call("consent", "get_consents", {"customer_id": customer_id}, conversation_id)
+        # The flat read, not get_consents: this runs before every customer-scoped call.
+        result = await self._call("consent", "get_purposes", {"customer_id": customer_id}, conversation_id)
         assert isinstance(result.structured_content, dict)
         purposes = result.structured_content.get("purposes")
         if not isinstance(purposes, list):

@@ -126,7 +126,7 @@ class Plans(BaseModel):
     plans: list[str]
 
 
-class Consents(BaseModel):
+class GrantedPurposes(BaseModel):
     customer_id: str
     purposes: list[str]
 
@@ -194,11 +194,11 @@ def build_upstream(state: Upstream) -> MCPServer:
     elif state.name == "consent":
 
         @mcp.tool(meta=_subject("customer_id", "customer_id"), annotations=ToolAnnotations(read_only_hint=True))
-        async def get_consents(customer_id: str, ctx: Context) -> Consents:
+        async def get_purposes(customer_id: str, ctx: Context) -> GrantedPurposes:
             if state.down:
                 raise RuntimeError("consent registry failing")
             purposes = state.consents.get(customer_id, set(PURPOSES))
-            return Consents(customer_id=customer_id, purposes=sorted(purposes))
+            return GrantedPurposes(customer_id=customer_id, purposes=sorted(purposes))
 
     elif state.name == "crm":
 

@@ -25,7 +25,7 @@ async def test_tools_list_is_filtered_per_agent(env: Env) -> None:
     }
     assert await _names(env, "billing") == {"billing.list_plans", "billing.list_invoices", "crm.send_offer"}
     assert await _names(env, "escalation") == {"support.request_human"}
-    assert await _names(env, "identity") == {"consent.get_consents"}
+    assert await _names(env, "identity") == {"consent.get_purposes"}
 
 
 async def test_listed_tools_keep_upstream_schemas_and_meta(env: Env) -> None:

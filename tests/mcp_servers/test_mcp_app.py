@@ -70,6 +70,7 @@ CATALOG = {
     ],
     "consent": [
         ("get_consents", "customer_id", True),
+        ("get_purposes", "customer_id", True),
         ("grant_consent", "customer_id", False),
         ("revoke_consent", "customer_id", False),
     ],

@@ -47,6 +47,7 @@ async def test_every_system_reads_its_seeded_data(systems: Systems) -> None:
     consent = await systems.open("consent")
     consents = await consent.get_consents(person["customer_id"])
     assert ("marketing" in consents.purposes) == person["has_marketing_consent"]
+    assert (await consent.get_purposes(person["customer_id"])).purposes == consents.purposes
     payments = await systems.open("payments")
     charges = (await payments.list_charges(person["account_number"], 50)).charges
     assert charges and {c.currency for c in charges} == {"GBP"}
