@@ -9,7 +9,7 @@ one plain HTTP JSON call and the same number of A2A calls to an echo agent and M
 to an echo tool, in the same process and run, one turn of each in turn, so machine noise
 hits both alike.
 
-    python benchmarks/refund_turn.py [--samples 40]
+    python benchmarks/refund_turn.py [--samples 80]
 """
 
 from __future__ import annotations
@@ -246,8 +246,9 @@ async def measure(samples: int, warmup: int) -> tuple[list[float], list[float], 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=int, default=40)
-    parser.add_argument("--warmup", type=int, default=5)
+    # Each run's medians move with the machine's speed: more pairs average more of that out.
+    parser.add_argument("--samples", type=int, default=80, help="timed turns of each kind (at most about 90)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed turns of each kind first")
     args = parser.parse_args()
     print(f"refund turn: {args.samples} samples after {args.warmup} warm-up turns ...", flush=True)
     load_before = os.getloadavg()
