@@ -1,0 +1,130 @@
+"""``switchboard up`` and ``switchboard chat`` as separate processes, the way a user runs them."""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.e2e]
+
+CLI = [sys.executable, "-m", "orchestrator.cli"]
+SPAN = 32  # the embedded layout's ports start at the base port; it uses fewer than this
+
+
+def _free_base_port() -> int:
+    """A base port whose next SPAN ports are all free on loopback right now."""
+    for _ in range(100):
+        base = random.randrange(20_000, 60_000 - SPAN)
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + SPAN):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return base
+    raise RuntimeError("no free run of loopback ports")
+
+
+class Lines:
+    """A process's stdout, line by line, with a deadline on each wait."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        assert proc.stdout is not None
+        stdout = proc.stdout
+
+        def pump() -> None:
+            for line in stdout:
+                self._lines.put(line.rstrip("\n"))
+            self._lines.put(None)
+
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
+
+    def drain(self) -> None:
+        """Wait for end of output (the process has exited or been killed)."""
+        self._pump.join(timeout=30)
+
+    def until(self, text: str, timeout: float = 180.0) -> list[str]:
+        while True:
+            line = self._lines.get(timeout=timeout)
+            if line is None:
+                raise AssertionError(f"the process ended before printing {text!r}:\n" + "\n".join(self.seen))
+            self.seen.append(line)
+            if text in line:
+                return self.seen
+
+
+def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    base = _free_base_port()
+    where = ["--data-dir", str(tmp_path / "data"), "--base-port", str(base)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path / "up.log").open("w")
+    up = subprocess.Popen(
+        [*CLI, "up", *where, "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    lines = Lines(up)
+    try:
+        printed = "\n".join(lines.until("Stop: Ctrl+C"))
+        for name in ("orchestrator API", "governance gateway", "web chat", "data directory"):
+            assert name in printed
+        for agent in ("identity", "billing", "payment", "support", "escalation"):
+            assert f"agent {agent}" in printed
+        for system in ("crm", "billing", "payments", "support", "identity", "network"):
+            assert f"mcp   {system}" in printed
+        orchestrator = f"http://127.0.0.1:{base}"
+        assert httpx.get(f"{orchestrator}/healthz", timeout=10).status_code == 200
+
+        chat = subprocess.run(
+            [*CLI, "chat", *where],
+            input="I was charged twice for the same bill\n/quit\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert chat.returncode == 0, chat.stderr
+        replies = [line for line in chat.stdout.splitlines() if "> " in line]
+        assert replies[0].startswith("supervisor> ")  # the greeting
+        # A refund needs a verified customer first: the identity agent answers, and says so.
+        assert any(line.startswith("you> identity> ") for line in replies), chat.stdout
+
+        up.send_signal(signal.SIGINT)
+        lines.until("Stopped.")
+        assert up.wait(timeout=60) == 0, (tmp_path / "up.log").read_text()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{orchestrator}/healthz", timeout=5)
+        # With nothing running, chat says what to do instead of a traceback.
+        late = subprocess.run([*CLI, "chat", *where], input="hello\n", capture_output=True, text=True, timeout=60)
+        assert late.returncode == 2
+        assert "Is `switchboard up` running?" in late.stderr and "Traceback" not in late.stderr
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+        lines.drain()
+        assert up.stdout is not None
+        up.stdout.close()
+        log.close()
