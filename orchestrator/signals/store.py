@@ -20,7 +20,8 @@ from shared import outbox
 from shared.database import DatabaseURL
 from shared.sqlite import connect_sync, retry_when_locked, write_transaction
 
-SCHEMA = """
+# The log is the same table on PostgreSQL (``store_pg`` derives it with ``postgres_ddl``).
+LOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS signal_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at REAL NOT NULL,
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS signal_log (
     event_id TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS signal_accepted_once ON signal_log(signal_id) WHERE outcome = 'accepted';
+"""
+SCHEMA = (
+    LOG_SCHEMA
+    + """
 CREATE TABLE IF NOT EXISTS reactions (
     event_id TEXT NOT NULL,
     rule TEXT NOT NULL,
@@ -48,6 +53,7 @@ CREATE TABLE IF NOT EXISTS reactions (
     PRIMARY KEY (event_id, action)
 );
 """
+)
 
 
 @dataclass(frozen=True)

@@ -16,28 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from cloudevents.core.v1.event import CloudEvent
 
-from orchestrator.signals.store import LogEntry, Reaction
-from shared.database import DatabaseURL, Retry, open_pool_with_tables
+from orchestrator.signals.store import LOG_SCHEMA, LogEntry, Reaction
+from shared.database import DatabaseURL, Retry, open_pool_with_tables, postgres_ddl
 from shared.events import decode, encode
 
 if TYPE_CHECKING:
     import asyncpg
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS signal_log (
-    seq BIGSERIAL PRIMARY KEY,
-    received_at DOUBLE PRECISION NOT NULL,
-    signal_id TEXT,
-    camara_type TEXT,
-    msisdn TEXT,
-    outcome TEXT NOT NULL,
-    code TEXT,
-    reason TEXT,
-    body_sha256 TEXT NOT NULL,
-    remote TEXT,
-    event_id TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS signal_accepted_once ON signal_log(signal_id) WHERE outcome = 'accepted';
+_DDL = (
+    postgres_ddl(LOG_SCHEMA)
+    + """
 CREATE TABLE IF NOT EXISTS signal_outbox (
     seq BIGSERIAL PRIMARY KEY,
     event_id TEXT NOT NULL UNIQUE,
@@ -59,6 +47,7 @@ CREATE TABLE IF NOT EXISTS signal_reactions (
     PRIMARY KEY (event_id, action)
 );
 """
+)
 
 _COLUMNS = "received_at, signal_id, camara_type, msisdn, outcome, code, reason, body_sha256, remote, event_id"
 _INSERT_LOG = f"INSERT INTO signal_log ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
