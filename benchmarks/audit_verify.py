@@ -18,8 +18,8 @@ import uuid
 from contextlib import closing
 from pathlib import Path
 
-from orchestrator.governance import verify_audit
-from orchestrator.governance.audit_store import _SCHEMA, INSERT_RECORD
+from gateway import verify_audit
+from gateway.audit_store import _SCHEMA, INSERT_RECORD
 from shared.audit import GENESIS_HASH, AuditRecord, digest, record_body
 
 TARGET_PER_SECOND = 100_000

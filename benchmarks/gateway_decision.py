@@ -25,11 +25,11 @@ from pathlib import Path
 
 from mcp_types import Tool, ToolAnnotations
 
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.catalog import Catalog
-from orchestrator.governance.gateway import Gateway
-from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
-from orchestrator.governance.ratelimit import RateLimiter
+from gateway.audit_store import AuditStore
+from gateway.catalog import Catalog
+from gateway.gateway import Gateway
+from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
+from gateway.ratelimit import RateLimiter
 from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.settings import AGENTS

@@ -201,7 +201,7 @@ class Stack:
         )
 
     def _gateway_app(self) -> ASGIApp:
-        from orchestrator.governance import build_gateway_app
+        from gateway import build_gateway_app
 
         assert self.secrets is not None and self.topology is not None
         return build_gateway_app(

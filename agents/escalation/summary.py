@@ -12,7 +12,7 @@ import logging
 from agents.runtime import Turn
 from agents.runtime.llm import ModelUnavailable, Usage
 from agents.runtime.llm.prompts import RULES
-from agents.runtime.llm.redact import redact_text
+from shared.llm.redact import redact_text
 
 logger = logging.getLogger(__name__)
 

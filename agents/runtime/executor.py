@@ -20,11 +20,11 @@ from pydantic import BaseModel, ValidationError
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient
-from agents.runtime.llm.model import ModelClient
 from agents.runtime.turn import Reply, Specialist, Turn
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest
+from shared.llm.model import ModelClient
 from shared.tracing import TRACEPARENT, TRACESTATE
 
 logger = logging.getLogger(__name__)

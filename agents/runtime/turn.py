@@ -14,7 +14,7 @@ from shared.handoff import HandoffRequest, SpecialistResult, ToolCallSummary
 from shared.tools import IDEMPOTENCY_ARG
 
 if TYPE_CHECKING:
-    from agents.runtime.llm.model import ModelClient
+    from shared.llm.model import ModelClient
 
 _DECISIONS = {"ok": "allow", "denied": "deny", "approval": "approval-required", "unavailable": "allow"}
 

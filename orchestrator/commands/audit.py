@@ -27,8 +27,8 @@ def _audit_log(settings: Any) -> Any:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from orchestrator.governance import verify_audit
-    from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
+    from gateway import verify_audit
+    from gateway.checkpoints import CHECKPOINTS_FILE
     from shared.errors import NotFound, ServiceUnavailable
 
     settings = settings_from(args)
@@ -53,7 +53,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from orchestrator.governance.explain import explain, render
+    from gateway.explain import explain, render
     from shared.errors import NotFound, ServiceUnavailable
 
     settings = settings_from(args)

@@ -208,7 +208,7 @@ async def run_trial(
     result.verified = bool(state.get("verified"))
     audit = changes = None
     if target.data_dir is not None and (target.data_dir / "audit.db").exists():
-        from orchestrator.governance import read_audit
+        from gateway import read_audit
 
         audit = await asyncio.to_thread(
             read_audit, target.data_dir / "audit.db", conversation_id=conversation_id, limit=10_000

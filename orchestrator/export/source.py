@@ -85,7 +85,7 @@ def _rows(db: DatabaseURL, sqlite_sql: str, pg_sql: str, *params: Any) -> list[t
 
 
 def _audit(data_dir: Path, conversation_id: str) -> list[AuditRecord]:
-    from orchestrator.governance import read_audit
+    from gateway import read_audit
 
     db = Path(data_dir) / "audit.db"
     return read_audit(db, conversation_id=conversation_id, limit=100_000) if db.exists() else []

@@ -11,12 +11,12 @@ import json
 import re
 from collections.abc import Sequence
 
-from agents.runtime.llm import SCRIPTED_MODEL, LLMSettings, ModelClient, ModelReply, ModelRequest, ScriptedModel
-from agents.runtime.llm.scripted import SCRIPTED_USAGE
 from orchestrator.routing.brain import Brain
 from orchestrator.routing.llm import UNCLEAR, LLMBrain
 from orchestrator.routing.offline import DEFAULT_MAX_CHARS, OfflineBrain
 from orchestrator.routing.specs import SkillSpec
+from shared.llm import SCRIPTED_MODEL, LLMSettings, ModelClient, ModelReply, ModelRequest, ScriptedModel
+from shared.llm.scripted import SCRIPTED_USAGE
 
 _FENCED = re.compile(r"<customer_message>\n(.*)\n</customer_message>", re.DOTALL)
 
@@ -42,7 +42,7 @@ def build_brain(
     if model is None and name == SCRIPTED_MODEL:
         model = scripted_router(offline)
     if model is None:
-        from agents.runtime.llm.litellm_client import client_from_settings
+        from shared.llm.litellm_client import client_from_settings
 
         model = client_from_settings("router", llm)
     assert model is not None

@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.runtime.llm import ModelClient, ModelUnavailable
-from agents.runtime.llm.prompts import customer_message
 from orchestrator.routing.decision import RouteAlternative, RouteDecision
 from orchestrator.routing.offline import HUMAN_REASON, OfflineBrain
 from orchestrator.routing.specs import SkillSpec
+from shared.llm import ModelClient, ModelUnavailable
+from shared.llm.redact import customer_message
 
 logger = logging.getLogger(__name__)
 

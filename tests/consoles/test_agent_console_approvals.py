@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from tests.consoles.agent_helpers import escalate, held_refund_customer, packet_of
 from tests.consoles.conftest import StaffFactory
 from tests.e2e.conftest import Chat, RunningStack

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from tests.consoles.conftest import StaffClient, StaffFactory
 from tests.e2e.conftest import Chat, RunningStack
 from tests.governance.e2e_helpers import small_refund_customers, staff

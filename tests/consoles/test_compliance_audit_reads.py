@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.audit_traces import (
+from gateway.audit_store import AuditStore
+from gateway.audit_traces import (
     CSV_COLUMNS,
     TraceFilter,
     _csv_row,
@@ -20,7 +20,7 @@ from orchestrator.governance.audit_traces import (
     parse_filter,
     read_traces,
 )
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from shared.audit import digest
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.errors import InvalidRequest

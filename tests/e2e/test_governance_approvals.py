@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from tests.e2e.conftest import Chat, RunningStack
 from tests.governance.e2e_helpers import big_refund_customers, refunds_for, staff, wait_for_text
 

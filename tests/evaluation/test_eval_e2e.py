@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from gateway import verify_audit
 from mcp_servers.dataset import sample_customers
 from orchestrator.evaluation import build_scorecard, load_suite, render_html, run_embedded
 from orchestrator.evaluation.results import TrialResult
 from orchestrator.export import build_vcon, conversation_ids, load_conversation
 from orchestrator.export._vcon_lib import Vcon
-from orchestrator.governance import verify_audit
 
 pytestmark = [pytest.mark.e2e]
 

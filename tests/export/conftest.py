@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.audit_store import AuditStore
 from orchestrator.conversations import HandoffEvent, SqliteConversationStore, TranscriptEntry
-from orchestrator.governance.audit_store import AuditStore
 from shared.audit import digest
 from shared.envelope import CustomerKeys, CustomerRef
 

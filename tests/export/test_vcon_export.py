@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from gateway import read_audit
 from orchestrator.export import build_vcon, conversation_ids, load_conversation, vcon_uuid
 from orchestrator.export._vcon_lib import Vcon
-from orchestrator.governance import read_audit
 from shared.errors import InvalidRequest, NotFound
 from tests.export.conftest import KEYS, Written
 
@@ -67,7 +67,7 @@ def test_time_range_and_missing_things(written: Written) -> None:
 
 
 async def test_a_human_who_approved_a_held_call_is_a_party(written: Written) -> None:
-    from orchestrator.governance.audit_store import AuditStore
+    from gateway.audit_store import AuditStore
     from shared.audit import digest
 
     args = {"account_number": KEYS.account_number, "charge_id": "CH-9", "amount": 250.0}

@@ -26,7 +26,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 from starlette.types import ASGIApp
 
-from orchestrator.governance import build_gateway_app
+from gateway import build_gateway_app
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.tools import CALL_META_KEY, PURPOSE_META_KEY, PURPOSES, SUBJECT_META_KEY

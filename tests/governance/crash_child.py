@@ -26,9 +26,9 @@ def _dies_at(trigger: Path, step: str) -> None:
 
 
 def _arm_gateway(trigger: Path) -> None:
-    from orchestrator.governance.approval_flow import ApprovalDesk
-    from orchestrator.governance.audit_store import AuditStore
-    from orchestrator.governance.upstream import UpstreamLink
+    from gateway.approval_flow import ApprovalDesk
+    from gateway.audit_store import AuditStore
+    from gateway.upstream import UpstreamLink
 
     call, append_now, execute = UpstreamLink.call, AuditStore.append_now, ApprovalDesk.execute
 
@@ -74,7 +74,7 @@ async def _serve(config: dict[str, Any]) -> None:
     trigger = Path(config["trigger"])
     apps = {}
     if config["role"] == "gateway":
-        from orchestrator.governance import build_gateway_app
+        from gateway import build_gateway_app
 
         _arm_gateway(trigger)
         apps["gateway"] = build_gateway_app(**config["gateway"], audit_db=Path(config["audit_db"]))

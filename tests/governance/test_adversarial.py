@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from tests.governance.conftest import AGENT_TOKENS, ANA, BEN, Env, start_env
 from tests.governance.test_calls import REFUND, text_of
 
@@ -194,7 +194,7 @@ async def test_oversized_and_malformed_payloads(env: Env) -> None:
 
 
 async def test_policy_engine_failure_fails_closed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestrator.governance.policy import CedarPolicyEngine
+    from gateway.policy import CedarPolicyEngine
 
     def broken(self, request):
         raise RuntimeError("engine down")
@@ -207,7 +207,7 @@ async def test_policy_engine_failure_fails_closed(env: Env, monkeypatch: pytest.
 
 
 async def test_audit_store_failure_fails_closed(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestrator.governance.audit_store import AuditStore
+    from gateway.audit_store import AuditStore
 
     real = AuditStore.append_now
     failures = {"left": 1}
@@ -311,7 +311,7 @@ async def test_log_only_mode_shadows_a_policy_and_is_audited(env: Env) -> None:
 
 
 async def test_erasing_a_customer_through_the_staff_api_keeps_the_chain(env: Env) -> None:
-    from orchestrator.governance import verify_audit
+    from gateway import verify_audit
 
     async with env.agent("payment") as agent:
         done = await agent.call_tool("payments.issue_refund", REFUND, meta=_meta(env))

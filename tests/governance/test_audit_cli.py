@@ -9,9 +9,9 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
-from orchestrator.governance.redact import redact
+from gateway.audit_store import AuditStore
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.redact import redact
 from shared.audit import digest
 from shared.secrets import Secrets
 

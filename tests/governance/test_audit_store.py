@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.governance import read_audit, verify_audit
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.redact import redact
+from gateway import read_audit, verify_audit
+from gateway.audit_store import AuditStore
+from gateway.redact import redact
 from shared.audit import digest
 
 

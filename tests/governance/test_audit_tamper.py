@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.governance import read_audit, verify_audit
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
-from orchestrator.governance.explain import explain, render
-from orchestrator.governance.fastchain import link_problem
-from orchestrator.governance.redact import redact
+from gateway import read_audit, verify_audit
+from gateway.audit_store import AuditStore
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.explain import explain, render
+from gateway.fastchain import link_problem
+from gateway.redact import redact
 from shared.audit import GENESIS_HASH, AuditRecord, canonical_json, digest, record_body, record_hash, stored_record
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.errors import NotFound

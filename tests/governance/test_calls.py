@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mcp_types import TextContent
 
-from orchestrator.governance import read_audit, verify_audit
+from gateway import read_audit, verify_audit
 from shared.envelope import ContextEnvelope
 from tests.governance.conftest import ANA, Env
 

@@ -26,8 +26,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
+from gateway import verify_audit
 from mcp_servers.dataset import ensure_seeded, system_db_path
-from orchestrator.governance import verify_audit
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.serving import bind, url_of

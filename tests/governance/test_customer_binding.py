@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from shared.authcontext import AuthContextSigner, generate_private_key_pem
 from shared.envelope import ContextEnvelope
 from tests.governance.conftest import ANA, BEN, Env

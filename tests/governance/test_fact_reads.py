@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from mcp_types import Tool
 
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.catalog import Catalog
-from orchestrator.governance.facts import FactUnavailable
-from orchestrator.governance.gateway import Gateway
-from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.audit_store import AuditStore
+from gateway.catalog import Catalog
+from gateway.facts import FactUnavailable
+from gateway.gateway import Gateway
+from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope
 from shared.tools import PURPOSE_META_KEY, PURPOSES, SUBJECT_META_KEY

@@ -6,7 +6,7 @@ import json
 
 import httpx2
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from tests.governance.conftest import ANA, Env
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from orchestrator.governance import read_audit
-from orchestrator.governance.policy import DEFAULT_POLICY_DIR
+from gateway import read_audit
+from gateway.policy import DEFAULT_POLICY_DIR
 from tests.governance.conftest import ANA, Env, start_env
 from tests.governance.test_calls import REFUND, text_of
 

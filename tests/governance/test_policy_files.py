@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.governance import build_gateway_app
-from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
+from gateway import build_gateway_app
+from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.errors import ConfigurationError
 
@@ -24,7 +24,7 @@ def policies(tmp_path: Path) -> Path:
 def test_shipped_policies_load_and_implement_the_grants_table() -> None:
     engine = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
     engine.check_context_shape()
-    from orchestrator.governance.policy import ToolFacts
+    from gateway.policy import ToolFacts
 
     engine.set_tools(
         [
@@ -97,7 +97,7 @@ async def test_bad_policy_file_stops_gateway_start_up(policies: Path, tmp_path: 
 
 def test_a_call_sends_only_the_context_policies_read_and_a_new_policy_widens_it(policies: Path) -> None:
     """Pruning the context is invisible to policy authors: a policy on ``channel`` just works."""
-    from orchestrator.governance.policy import ToolFacts
+    from gateway.policy import ToolFacts
 
     shipped = CedarPolicyEngine.load(policies)
     assert shipped._context_keys is not None and "channel" not in shipped._context_keys
@@ -131,7 +131,7 @@ def test_a_policy_reading_the_context_whole_keeps_every_attribute() -> None:
 
     import cedarpy
 
-    from orchestrator.governance.policy import _context_attributes
+    from gateway.policy import _context_attributes
 
     def parsed(text: str) -> list[dict]:
         return list(json.loads(cedarpy.policies_to_json_str(text))["staticPolicies"].values())

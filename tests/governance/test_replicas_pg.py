@@ -7,7 +7,7 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from orchestrator.governance import read_audit, verify_audit
+from gateway import read_audit, verify_audit
 from shared.database import DatabaseURL
 from tests.governance.conftest import ANA, Env, start_env
 from tests.governance.test_calls import REFUND, text_of

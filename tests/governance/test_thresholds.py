@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mcp_types import Tool
 
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.catalog import Catalog
-from orchestrator.governance.gateway import Gateway
-from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
-from orchestrator.governance.ratelimit import RateLimiter
+from gateway.audit_store import AuditStore
+from gateway.catalog import Catalog
+from gateway.gateway import Gateway
+from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.ratelimit import RateLimiter
 from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope
 from shared.tools import PURPOSES, SUBJECT_META_KEY
@@ -85,7 +85,7 @@ def test_refund_amounts_around_every_threshold() -> None:
 
         class Desk:  # records the hold the way the real desk does, without its tables
             async def request(self, call, tool, decision):
-                from orchestrator.governance.gateway import Verdict
+                from gateway.gateway import Verdict
 
                 record = await store.append(
                     kind="decision", decision="approval-required", policy_ids=decision.policy_ids, **call.audit_fields()

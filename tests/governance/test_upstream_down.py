@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx2
 
-from orchestrator.governance import read_audit, verify_audit
+from gateway import read_audit, verify_audit
 from tests.governance.conftest import ANA, Env, start_env, upstream_app
 from tests.governance.test_calls import REFUND, text_of
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway import read_audit
 from mcp_servers.dataset import system_db_path
-from orchestrator.governance import read_audit
 from tests.e2e.conftest import Chat
 from tests.llm.provider import Seen, answer, call
 from tests.llm.stack import LLMRunning, competent

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agents.runtime.llm import ModelRequestsRefused, ModelUnavailable, ToolSpec, allow_model_requests
-from agents.runtime.llm.litellm_client import LiteLLMClient
+from shared.llm.litellm_client import LiteLLMClient
 from shared.serving import serving
 
 

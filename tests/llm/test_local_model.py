@@ -28,10 +28,10 @@ from a2a.helpers import get_message_text
 from a2a.types import Message, Part, Role, SendMessageRequest
 
 from agents.runtime.llm import LLMSettings, allow_model_requests
-from agents.runtime.llm.litellm_client import client_from_settings
 from orchestrator.routing import LLMBrain, build_brain, skill_specs_from_skills
 from shared.envelope import ENVELOPE_META_KEY
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.llm.litellm_client import client_from_settings
 from shared.serving import bind
 from shared.skills import load_skills
 from tests.agents.conftest import verified_envelope

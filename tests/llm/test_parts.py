@@ -8,11 +8,11 @@ import pytest
 from pydantic import ValidationError
 
 from agents.runtime.llm import LLMSettings
-from agents.runtime.llm.redact import redact_data, redact_text
 from agents.runtime.llm.skills import skill_guide
 from agents.runtime.llm.tools import bind_arguments, function_name, governed_tool
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.errors import ConfigurationError
+from shared.llm.redact import redact_data, redact_text
 from shared.skills import load_skill, load_skills
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from tests.e2e.conftest import Chat, RunningStack
 from tests.governance.e2e_helpers import small_refund_customers, staff
 from tests.signals.conftest import SIM_SWAP, notification, send, wait_for_rows

@@ -15,13 +15,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from orchestrator.governance.approvals import PENDING, Approval, ApprovalStore, insert_statement, new_id, transition
-from orchestrator.governance.audit_store import AuditStore, StaleState, open_audit_store, read_audit, verify_audit
-from orchestrator.governance.audit_store_pg import PostgresAuditStore
-from orchestrator.governance.audit_traces import TraceFilter, chain_status, read_traces
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
-from orchestrator.governance.explain import explain
-from orchestrator.governance.state import GovernanceState, kill_scope
+from gateway.approvals import PENDING, Approval, ApprovalStore, insert_statement, new_id, transition
+from gateway.audit_store import AuditStore, StaleState, open_audit_store, read_audit, verify_audit
+from gateway.audit_store_pg import PostgresAuditStore
+from gateway.audit_traces import TraceFilter, chain_status, read_traces
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.explain import explain
+from gateway.state import GovernanceState, kill_scope
 from shared.audit import digest
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.database import DatabaseURL

@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agents.runtime.llm import allow_model_requests
-from agents.runtime.llm.litellm_client import LiteLLMClient
 from shared.envelope import ENVELOPE_META_KEY
 from shared.handoff import HANDOFF_META_KEY, HandoffRequest
+from shared.llm.litellm_client import LiteLLMClient
 from shared.serving import serving
 from shared.tracing import TraceContext
 from tests.agents.conftest import StartSpecialist, gateway, stack, start_specialist, verified_envelope

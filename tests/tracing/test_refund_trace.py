@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp
 
-from orchestrator.governance import read_audit
+from gateway import read_audit
 from orchestrator.launcher import Stack
 from shared import telemetry
 from shared.settings import Settings

@@ -1,9 +1,9 @@
-"""Specialists with a model: a litellm client, a scripted double, and the governed tool loop.
+"""Specialists with a model: the governed tool loop and the specialists' scripted double.
 
 Nothing here imports litellm until a model is configured and called.
 """
 
-from agents.runtime.llm.model import (
+from shared.llm.model import (
     ModelClient,
     ModelReply,
     ModelRequestsRefused,
@@ -13,8 +13,8 @@ from agents.runtime.llm.model import (
     Usage,
     allow_model_requests,
 )
-from agents.runtime.llm.scripted import ModelRequest, ScriptedModel, json_reply, reply
-from agents.runtime.llm.settings import SCRIPTED_MODEL, LLMSettings, Role
+from shared.llm.scripted import ModelRequest, ScriptedModel, json_reply, reply
+from shared.llm.settings import SCRIPTED_MODEL, LLMSettings, Role
 
 __all__ = [
     "SCRIPTED_MODEL",
@@ -50,6 +50,6 @@ def model_client(role: Role, settings: LLMSettings | None = None) -> ModelClient
         from agents.runtime.llm.offline_script import scripted_specialist_model
 
         return scripted_specialist_model()
-    from agents.runtime.llm.litellm_client import client_from_settings
+    from shared.llm.litellm_client import client_from_settings
 
     return client_from_settings(role, settings)

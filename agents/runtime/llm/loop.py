@@ -18,12 +18,12 @@ from typing import Any
 
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
-from agents.runtime.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
-from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, customer_message, tool_result
-from agents.runtime.llm.redact import redact_text
+from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, tool_result
 from agents.runtime.llm.skills import SkillGuide
 from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
 from agents.runtime.turn import Reply, Specialist, Turn
+from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
+from shared.llm.redact import customer_message, redact_text
 from shared.tools import IDEMPOTENCY_ARG
 
 logger = logging.getLogger(__name__)

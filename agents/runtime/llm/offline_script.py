@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from agents.runtime.llm.model import ModelReply
 from agents.runtime.llm.prompts import ANSWER_TOOL
-from agents.runtime.llm.scripted import ModelRequest, ScriptedModel, reply
+from shared.llm.model import ModelReply
+from shared.llm.scripted import ModelRequest, ScriptedModel, reply
 
 _FENCED = re.compile(r"<(draft_reply|case)>\n(.*?)\n</\1>", re.DOTALL)
 _MAX_LOOKUPS = 2

@@ -20,8 +20,8 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from agents.runtime.llm.model import ToolSpec
 from shared.envelope import ContextEnvelope
+from shared.llm.model import ToolSpec
 from shared.tools import IDEMPOTENCY_ARG
 
 logger = logging.getLogger(__name__)

@@ -25,21 +25,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator.governance.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
-from orchestrator.governance.approval_flow import ApprovalDesk
-from orchestrator.governance.approvals import ApprovalStore
-from orchestrator.governance.audit_api import build_audit_routes
-from orchestrator.governance.audit_store import open_audit_store
-from orchestrator.governance.catalog import Catalog
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
-from orchestrator.governance.facts import UpstreamFacts
-from orchestrator.governance.gateway import DENIED_PREFIX, Gateway
-from orchestrator.governance.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
-from orchestrator.governance.ratelimit import RateLimiter
-from orchestrator.governance.staff_api import build_staff_routes
-from orchestrator.governance.state import GovernanceState
-from orchestrator.governance.upstream import UpstreamLink
-from orchestrator.signals.enforcement import HoldExplainingPolicy, start_enforcement
+from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
+from gateway.approval_flow import ApprovalDesk
+from gateway.approvals import ApprovalStore
+from gateway.audit_api import build_audit_routes
+from gateway.audit_store import open_audit_store
+from gateway.catalog import Catalog
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.enforcement import HoldExplainingPolicy, start_enforcement
+from gateway.facts import UpstreamFacts
+from gateway.gateway import DENIED_PREFIX, Gateway
+from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.ratelimit import RateLimiter
+from gateway.staff_api import build_staff_routes
+from gateway.state import GovernanceState
+from gateway.upstream import UpstreamLink
 from shared.authcontext import AuthContextVerifier
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable

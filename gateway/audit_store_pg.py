@@ -26,7 +26,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.governance.audit_store import (
+from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
     QUERY_COLUMNS,
@@ -35,8 +35,8 @@ from orchestrator.governance.audit_store import (
     raw_row,
     seal,
 )
-from orchestrator.governance.checkpoints import CheckpointWriter
-from orchestrator.governance.state import STATE_TABLES
+from gateway.checkpoints import CheckpointWriter
+from gateway.state import STATE_TABLES
 from shared.audit import GENESIS_HASH, AuditRecord
 from shared.database import DatabaseURL, Retry, connection_errors, create_pool, ensure_tables, to_postgres
 from shared.errors import ServiceUnavailable

@@ -18,7 +18,8 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from agents.runtime.llm.model import (
+from shared import telemetry
+from shared.llm.model import (
     Message,
     ModelReply,
     ModelUnavailable,
@@ -27,7 +28,6 @@ from agents.runtime.llm.model import (
     Usage,
     check_model_requests_allowed,
 )
-from shared import telemetry
 
 logger = logging.getLogger(__name__)
 

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
-from orchestrator.governance.audit_store import AuditStore
-from orchestrator.governance.catalog import Catalog, CatalogTool
-from orchestrator.governance.facts import CustomerFacts, FactUnavailable
-from orchestrator.governance.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
-from orchestrator.governance.ratelimit import RateLimiter
-from orchestrator.governance.redact import redact
-from orchestrator.governance.state import GovernanceState
-from orchestrator.governance.upstream import UpstreamLink, UpstreamUnavailable
+from gateway.audit_store import AuditStore
+from gateway.catalog import Catalog, CatalogTool
+from gateway.facts import CustomerFacts, FactUnavailable
+from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
+from gateway.ratelimit import RateLimiter
+from gateway.redact import redact
+from gateway.state import GovernanceState
+from gateway.upstream import UpstreamLink, UpstreamUnavailable
 
 if TYPE_CHECKING:
-    from orchestrator.governance.approval_flow import ApprovalDesk
-    from orchestrator.governance.approvals import Approval
+    from gateway.approval_flow import ApprovalDesk
+    from gateway.approvals import Approval
 from shared import telemetry
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier

@@ -18,9 +18,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
-from orchestrator.governance.audit_reader import AuditLocation, AuditReader, open_reader
-from orchestrator.governance.audit_store import RECORD_COLUMNS, verify_audit
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
+from gateway.audit_reader import AuditLocation, AuditReader, open_reader
+from gateway.audit_store import RECORD_COLUMNS, verify_audit
+from gateway.checkpoints import CHECKPOINTS_FILE
 from shared.audit import Decision
 from shared.errors import InvalidRequest
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
 
-from orchestrator.governance.gateway import Gateway
-from orchestrator.governance.policy import Decision, PolicyEngine, PolicyRequest
-from orchestrator.governance.redact import redact
-from orchestrator.governance.state import GovernanceState
-from orchestrator.governance.upstream import UpstreamUnavailable
+from gateway.gateway import Gateway
+from gateway.policy import Decision, PolicyEngine, PolicyRequest
+from gateway.redact import redact
+from gateway.state import GovernanceState
+from gateway.upstream import UpstreamUnavailable
 from orchestrator.signals.numbers import NumberDirectory
 from shared.audit import digest
 from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, kind_of

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from orchestrator.governance.audit_store import AuditStore
-    from orchestrator.governance.audit_store_pg import PostgresAuditStore
+    from gateway.audit_store import AuditStore
+    from gateway.audit_store_pg import PostgresAuditStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fraud_holds (

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from mcp_types import CallToolResult, TextContent
 
-from orchestrator.governance.approvals import (
+from gateway.approvals import (
     APPROVED,
     EXECUTED,
     EXPIRED,
@@ -37,16 +37,16 @@ from orchestrator.governance.approvals import (
     new_id,
     transition,
 )
-from orchestrator.governance.audit_store import StaleState
-from orchestrator.governance.catalog import CatalogTool
-from orchestrator.governance.errors import ApprovalConflict, ApprovalGone
-from orchestrator.governance.policy import Decision
+from gateway.audit_store import StaleState
+from gateway.catalog import CatalogTool
+from gateway.errors import ApprovalConflict, ApprovalGone
+from gateway.policy import Decision
 from shared.audit import canonical_json, digest
 from shared.envelope import ENVELOPE_META_KEY
 from shared.errors import NotFound
 
 if TYPE_CHECKING:
-    from orchestrator.governance.gateway import Gateway, Verdict, _Call
+    from gateway.gateway import Gateway, Verdict, _Call
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class ApprovalDesk:
     # ----- requests (hot path of a held call)
 
     async def request(self, call: _Call, tool: CatalogTool, decision: Decision) -> Verdict:
-        from orchestrator.governance.gateway import Verdict, _tool_error
+        from gateway.gateway import Verdict, _tool_error
 
         store = self.gateway.store
         envelope = call.envelope
@@ -339,7 +339,7 @@ class ApprovalDesk:
 
 
 def _fields(approval: Approval) -> dict[str, Any]:
-    from orchestrator.governance.redact import redact
+    from gateway.redact import redact
 
     return {
         "agent": approval.agent,
@@ -352,7 +352,7 @@ def _fields(approval: Approval) -> dict[str, Any]:
 
 
 def _held(approval: Approval, audit_id: str) -> CallToolResult:
-    from orchestrator.governance.gateway import APPROVAL_PREFIX, _tool_error
+    from gateway.gateway import APPROVAL_PREFIX, _tool_error
 
     return _tool_error(
         f"{APPROVAL_PREFIX} {approval.id} a member of staff must approve this call ({approval.reason}); "

@@ -43,16 +43,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.governance.audit_migrate import migrate, needs_migration
-from orchestrator.governance.audit_reader import AuditLocation, open_reader
-from orchestrator.governance.checkpoints import CheckpointWriter, check_checkpoints
-from orchestrator.governance.fastchain import verify_batches
+from gateway.audit_migrate import migrate, needs_migration
+from gateway.audit_reader import AuditLocation, open_reader
+from gateway.checkpoints import CheckpointWriter, check_checkpoints
+from gateway.fastchain import verify_batches
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from orchestrator.governance.audit_store_pg import PostgresAuditStore
+    from gateway.audit_store_pg import PostgresAuditStore
 
 Statement = tuple[str, tuple[Any, ...]]
 
@@ -247,7 +247,7 @@ async def open_audit_store(
     """The store a database URL names: PostgreSQL for ``postgresql://…``, else the SQLite file (URL or default)."""
     db = DatabaseURL.parse(database_url, default_sqlite=default_sqlite)
     if db.is_postgres:
-        from orchestrator.governance.audit_store_pg import PostgresAuditStore
+        from gateway.audit_store_pg import PostgresAuditStore
 
         return await PostgresAuditStore.open(db, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
     assert db.path is not None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrator.governance.audit_reader import AuditLocation, AuditReader, open_reader
-from orchestrator.governance.audit_store import RECORD_COLUMNS
+from gateway.audit_reader import AuditLocation, AuditReader, open_reader
+from gateway.audit_store import RECORD_COLUMNS
 from shared.audit import AuditRecord, stored_record
 from shared.errors import NotFound
 

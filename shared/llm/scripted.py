@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.runtime.llm.model import Message, ModelReply, ModelUnavailable, ToolCall, ToolSpec, Usage
+from shared.llm.model import Message, ModelReply, ModelUnavailable, ToolCall, ToolSpec, Usage
 
 
 @dataclass(frozen=True)

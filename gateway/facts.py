@@ -12,7 +12,7 @@ from typing import Protocol
 
 from mcp_types import CallToolResult
 
-from orchestrator.governance.upstream import UpstreamLink, UpstreamUnavailable
+from gateway.upstream import UpstreamLink, UpstreamUnavailable
 from shared.tools import CALL_META_KEY, CallContext
 
 GATEWAY_AGENT = "gateway"

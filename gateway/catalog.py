@@ -14,7 +14,7 @@ from typing import Any
 from mcp_types import ListToolsResult, Tool
 from pydantic import ValidationError
 
-from orchestrator.governance.policy import PolicyEngine, PolicyRequest, ToolFacts
+from gateway.policy import PolicyEngine, PolicyRequest, ToolFacts
 from shared.tools import DEFAULT_PURPOSE, PURPOSE_META_KEY, SUBJECT_META_KEY, ToolSubject, catalog_name
 
 # Purposes of systems whose tools do not declare one yet: every payments action is a

@@ -29,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from orchestrator.governance.approval_flow import ApprovalDesk
-from orchestrator.governance.audit_reader import AuditLocation
-from orchestrator.governance.audit_traces import (
+from gateway.approval_flow import ApprovalDesk
+from gateway.audit_reader import AuditLocation
+from gateway.audit_traces import (
     FILTER_PARAMS,
     PAGE_DEFAULT,
     PAGE_MAX,
@@ -42,9 +42,9 @@ from orchestrator.governance.audit_traces import (
     parse_filter,
     read_traces,
 )
-from orchestrator.governance.checkpoints import CHECKPOINTS_FILE
-from orchestrator.governance.explain import explain
-from orchestrator.governance.gateway import Gateway
+from gateway.checkpoints import CHECKPOINTS_FILE
+from gateway.explain import explain
+from gateway.gateway import Gateway
 from shared.audit import digest
 from shared.authcontext import public_pem_from_private
 from shared.errors import Forbidden, InvalidRequest, SwitchboardError, Unauthenticated

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator.governance.approval_flow import ApprovalDesk
-from orchestrator.governance.gateway import Gateway
-from orchestrator.governance.state import GovernanceState, kill_scope
+from gateway.approval_flow import ApprovalDesk
+from gateway.gateway import Gateway
+from gateway.state import GovernanceState, kill_scope
 from shared.audit import digest
 from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
 

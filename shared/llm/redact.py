@@ -59,3 +59,8 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     return value
+
+
+def customer_message(text: str) -> str:
+    """The customer's words, masked and fenced as untrusted data."""
+    return f"<customer_message>\n{redact_text(text)}\n</customer_message>"

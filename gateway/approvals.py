@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from shared.database import postgres_ddl
 
 if TYPE_CHECKING:
-    from orchestrator.governance.audit_store import AuditStore
-    from orchestrator.governance.audit_store_pg import PostgresAuditStore
+    from gateway.audit_store import AuditStore
+    from gateway.audit_store_pg import PostgresAuditStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (

@@ -4,7 +4,7 @@ Public surface: ``build_gateway_app`` (the ASGI app), ``verify_audit`` and ``rea
 (reading the hash-chained audit log from any process).
 """
 
-from orchestrator.governance.app import build_gateway_app
-from orchestrator.governance.audit_store import read_audit, verify_audit
+from gateway.app import build_gateway_app
+from gateway.audit_store import read_audit, verify_audit
 
 __all__ = ["build_gateway_app", "read_audit", "verify_audit"]

@@ -33,7 +33,7 @@ from cedarpy import _internal as _cedar_native
 from shared.errors import ConfigurationError
 
 SCHEMA_FILE = "schema.cedarschema"
-DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
+DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 
 
 APPROVAL_ANNOTATION = "approval"
