@@ -24,6 +24,7 @@ from mcp_servers.dataset import sample_customers
 from orchestrator.launcher import Stack
 from shared.authcontext import AuthContextSigner
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
+from shared.service_auth.audiences import GATEWAY
 from shared.settings import Settings
 from tests.e2e.gateway_client import call_as
 
@@ -41,23 +42,28 @@ async def main(samples: int, bus: str | None) -> None:
             assert stack.secrets is not None
             secrets, url = stack.secrets, topology.gateway_mcp_url()
             signer = AuthContextSigner(secrets.identity_private_pem.encode())
+            billing = stack.service_auth("billing").tokens
+            support = stack.service_auth("support").tokens
             latencies: list[float] = []
             for customer in sample_customers(stack.data_dir, samples):
                 keys = CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")})
+                conversation_id = f"bench-{uuid.uuid4().hex[:8]}"
                 env = ContextEnvelope(
-                    conversation_id=f"bench-{uuid.uuid4().hex[:8]}",
+                    conversation_id=conversation_id,
                     customer=CustomerRef(keys=keys),
-                    auth_context=signer.issue(keys, method="otp-sms", assurance="AAL2"),
+                    auth_context=signer.issue(
+                        keys, method="otp-sms", assurance="AAL2", conversation_id=conversation_id
+                    ),
                 )
                 target = "NW-PLUS-60" if customer["plan_id"] != "NW-PLUS-60" else "NW-ESS-10"
                 args = {"msisdn": customer["msisdn"], "plan_id": target, "idempotency_key": uuid.uuid4().hex}
-                changed = await call_as(url, secrets.agent_tokens["billing"], "billing.change_plan", args, env)
+                changed = await call_as(url, await billing.token(GATEWAY), "billing.change_plan", args, env)
                 assert not changed.is_error, changed.content
                 async with asyncio.timeout(10):
                     while True:
                         view = await call_as(
                             url,
-                            secrets.agent_tokens["support"],
+                            await support.token(GATEWAY),
                             "crm.get_customer_view",
                             {"customer_id": keys.customer_id},
                             env,

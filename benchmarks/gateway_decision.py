@@ -104,7 +104,7 @@ def bench_policy(policy: CedarPolicyEngine, calls: int) -> list[float]:
 
 async def bench_gateway(policy: CedarPolicyEngine, catalog: Catalog, calls: int) -> list[float]:
     private = generate_private_key_pem()
-    token = AuthContextSigner(private).issue(KEYS, method="otp-sms", assurance="AAL2")
+    token = AuthContextSigner(private).issue(KEYS, method="otp-sms", assurance="AAL2", conversation_id="conv-1")
     meta = {"switchboard/envelope": ContextEnvelope(conversation_id="conv-1", auth_context=token).model_dump_json()}
     with tempfile.TemporaryDirectory() as tmp:
         store = await AuditStore.open(Path(tmp) / "audit.db")

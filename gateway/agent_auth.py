@@ -1,13 +1,16 @@
 """ASGI middleware in front of the MCP endpoint: body limit and agent authentication.
 
 Runs before the MCP SDK sees a byte, so an unauthenticated or oversized request never
-reaches JSON-RPC handling. The authenticated agent's name travels in the ASGI scope
-(``AGENT_SCOPE_KEY``) to the tool handlers.
+reaches JSON-RPC handling. A caller proves who it is with a token from the token service
+whose audience is the gateway and whose client is one of the deployment's agents; the
+gateway is an OAuth 2.1 resource server in the MCP authorization spec's sense, so a refusal
+is a 401 whose ``WWW-Authenticate`` names the protected-resource metadata (RFC 9728).
+The authenticated agent's name travels in the ASGI scope (``AGENT_SCOPE_KEY``) to the tool
+handlers. Every refusal is audited, naming the caller the token claims (unverified).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,14 +18,18 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.errors import PayloadTooLarge, ServiceUnavailable, SwitchboardError, Unauthenticated
+from shared.service_auth.audiences import GATEWAY
+from shared.service_auth.guard import bearer_token, challenge_for, refusal_of
+from shared.service_auth.verifier import TokenVerifier, refused
 
 logger = logging.getLogger(__name__)
 
 AGENT_SCOPE_KEY = "switchboard.agent"
 MAX_BODY_BYTES = 256 * 1024
 
-UnauthenticatedCallHook = Callable[[str, Any, Any], Awaitable[None]]
+UnauthenticatedCallHook = Callable[[str, Any, Any, str, str], Awaitable[None]]
+"""(tool, arguments, _meta, refused caller, why): audit a tools/call refused for its token."""
 RejectedRequestHook = Callable[[str, str, str], Awaitable[None]]
 """(agent or "unknown", tool name or "", reason): audit a request refused before MCP handling."""
 
@@ -67,14 +74,16 @@ def _malformed(body: bytes) -> tuple[str, str] | None:
 
 
 class AgentAuthMiddleware:
-    """Authenticates agents by bearer token; paths in ``open_paths`` pass untouched."""
+    """Authenticates agents by service token; paths in ``open_paths`` pass untouched."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        agent_tokens: Mapping[str, str],
+        verifier: TokenVerifier,
+        agents: frozenset[str],
         on_unauthenticated_call: UnauthenticatedCallHook,
+        resource_metadata: str,
         open_paths: frozenset[str] = frozenset({"/healthz"}),
         open_prefixes: tuple[str, ...] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -83,8 +92,9 @@ class AgentAuthMiddleware:
         self.app = app
         # Paths under these prefixes authenticate their own callers (the staff API).
         self._open_prefixes = open_prefixes
-        # Encoded once: compare_digest on bytes, and the same work for every token.
-        self._tokens = [(agent, token.encode()) for agent, token in agent_tokens.items()]
+        self._verifier = verifier
+        self._agents = agents
+        self._resource_metadata = resource_metadata
         self._on_unauthenticated_call = on_unauthenticated_call
         self._open_paths = open_paths
         self._max = max_body_bytes
@@ -98,17 +108,18 @@ class AgentAuthMiddleware:
         except Exception:
             logger.exception("could not audit a refused request")
 
-    def _agent(self, scope: Scope) -> str | None:
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not token.strip():
-            return None
-        token = token.strip()
-        found = None
-        for agent, expected in self._tokens:
-            if hmac.compare_digest(token, expected):
-                found = agent
-        return found
+    async def _agent(self, scope: Scope) -> tuple[str | None, SwitchboardError | None]:
+        """(the agent, None) for a valid token, else (None, why it is refused)."""
+        token = bearer_token(scope)
+        if not token:
+            return None, refused("no bearer token: the gateway admits only agents with a token for it")
+        try:
+            claims = await self._verifier.verify(token, GATEWAY)
+        except (Unauthenticated, ServiceUnavailable) as exc:  # the latter: the key set cannot be read now
+            return None, exc
+        if claims.sub not in self._agents:
+            return None, refused(f"client {claims.sub!r} is not an agent of this deployment")
+        return claims.sub, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -122,7 +133,7 @@ class AgentAuthMiddleware:
         too_large = PayloadTooLarge(
             f"the request body is larger than {self._max // 1024} KiB", hint="send smaller tool arguments"
         )
-        agent = self._agent(scope)
+        agent, why = await self._agent(scope)
         if declared is not None and declared.isdigit() and int(declared) > self._max:
             await self._rejected(agent, "", f"refused before decision: {too_large.message}")
             await _send_error(send, too_large)
@@ -141,21 +152,23 @@ class AgentAuthMiddleware:
                 break
 
         if agent is None:
-            for params in _tool_calls(bytes(body)):
+            assert why is not None
+            refusal = refusal_of(scope, GATEWAY, bearer_token(scope), why.message)
+            calls = _tool_calls(bytes(body))
+            for params in calls:
                 try:
                     await self._on_unauthenticated_call(
-                        params.get("name", ""), params.get("arguments"), params.get("_meta")
+                        params.get("name", ""),
+                        params.get("arguments"),
+                        params.get("_meta"),
+                        refusal.caller,
+                        why.message,
                     )
                 except Exception:
                     logger.exception("could not audit an unauthenticated tools/call")
-            await _send_error(
-                send,
-                Unauthenticated(
-                    "the caller did not present a valid agent token",
-                    hint="send Authorization: Bearer <agent token> issued for this deployment",
-                ),
-                {"www-authenticate": 'Bearer realm="switchboard-gateway"'},
-            )
+            if not calls:
+                await self._rejected(refusal.caller, "", f"refused before decision: {why.message}")
+            await _send_error(send, why, {"www-authenticate": challenge_for(why, self._resource_metadata)})
             return
 
         if scope.get("method") == "POST" and (problem := _malformed(bytes(body))) is not None:

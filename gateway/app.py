@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
 from gateway.audit_store import open_audit_store
+from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
@@ -37,13 +38,15 @@ from gateway.facts import UpstreamFacts
 from gateway.gateway import DENIED_PREFIX, Gateway
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
+from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
 from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
 from shared.authcontext import AuthContextVerifier
 from shared.database import DatabaseURL
-from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
 from shared.events import EventBus
+from shared.service_auth import BearerAuth, ServiceAuth, audiences
 from shared.settings import MCP_PATH
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,10 @@ def _agent_of(ctx: ServerRequestContext[Any, Any]) -> str:
     return agent
 
 
+def _refusal(why: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=f"{DENIED_PREFIX} {why}")], is_error=True)
+
+
 def _transport_security(allowed_hosts: list[str] | None) -> TransportSecuritySettings | None:
     if allowed_hosts is None:
         return None  # the SDK's loopback-only defaults
@@ -71,8 +78,8 @@ def _transport_security(allowed_hosts: list[str] | None) -> TransportSecuritySet
 def build_gateway_app(
     *,
     upstreams: dict[str, str],
-    gateway_token: str,
-    agent_tokens: dict[str, str],
+    auth: ServiceAuth,
+    agents: Iterable[str],
     identity_public_pem: str,
     audit_db: Path,
     policy_dir: Path = DEFAULT_POLICY_DIR,
@@ -80,7 +87,7 @@ def build_gateway_app(
     allowed_hosts: list[str] | None = None,
     staff_tokens: Mapping[str, Mapping[str, str]] | None = None,
     orchestrator_url: str | None = None,
-    service_token: str | None = None,
+    public_url: str = "http://127.0.0.1",
     checkpoint_private_pem: str | None = None,
     checkpoint_every: int = 256,
     approval_ttl_seconds: float = 900.0,
@@ -94,14 +101,18 @@ def build_gateway_app(
 
     ``upstreams`` maps system name to upstream MCP URL. ``allowed_hosts`` are Host header
     values to accept (``"gateway:8710"``, ``"10.0.0.5:*"``); None keeps the SDK's loopback-only default.
-    ``staff_tokens`` maps a staff name to ``{"token", "role"}``; approval outcomes are posted to
-    ``orchestrator_url`` with ``service_token``; with ``checkpoint_private_pem`` the audit head
+    ``staff_tokens`` maps a staff name to ``{"token", "role"}``. Callers of ``/mcp`` present a
+    token from the token service for the ``gateway`` audience, issued to one of ``agents``;
+    ``auth`` also gets the gateway its own tokens (for each system, and for posting approval
+    outcomes to ``orchestrator_url``). ``public_url`` is where agents reach the gateway (its
+    protected-resource metadata names it). With ``checkpoint_private_pem`` the audit head
     is signed into ``<audit_db folder>/audit-checkpoints.jsonl``. A ``postgresql://`` ``database_url``
     (``SWITCHBOARD_DATABASE_URL``) moves the audit log, approvals and governance switches into
     PostgreSQL, shared by every gateway replica; without one they stay in ``audit_db`` (SQLite).
     """
-    if not agent_tokens:
-        raise ConfigurationError("the gateway needs at least one agent token", hint="check the secrets file")
+    agent_names = frozenset(agents)
+    if not agent_names:
+        raise ConfigurationError("the gateway needs at least one agent", hint="check the deployment's agents")
     verifier = AuthContextVerifier(identity_public_pem.encode())
     state: dict[str, Any] = {}
     # Only PostgreSQL moves the log: a SQLite URL names the orchestrator's file, not the gateway's.
@@ -120,8 +131,14 @@ def build_gateway_app(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         agent = _agent_of(ctx)
+        meta = dict(params.meta or {})
         try:
-            return await gateway().call_tool(agent, params.name, params.arguments, dict(params.meta or {}))
+            caller = await a2a_caller(auth.verifier, agent, meta)
+        except Unauthenticated as exc:
+            await gateway().record_refused(agent, params.name, f"refused before decision: {exc.message}")
+            return _refusal(exc.message)
+        try:
+            return await gateway().call_tool(agent, params.name, params.arguments, meta, caller=caller)
         except Exception:
             # Fail closed: whatever broke (audit store, policy facts), nothing unrecorded goes upstream.
             logger.exception("the gateway could not decide %s for %s", params.name, agent)
@@ -160,13 +177,21 @@ def build_gateway_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         policy = CedarPolicyEngine.load(policy_dir)
         policy.check_context_shape()
-        catalog = Catalog(agent_tokens, policy)
+        catalog = Catalog(sorted(agent_names), policy)
         links = {
             system: UpstreamLink(
-                system, url, token=gateway_token, timeout_seconds=mcp_timeout_seconds, on_tools=catalog.set_system
+                system,
+                url,
+                auth=BearerAuth(auth.tokens, audiences.system(system)),
+                timeout_seconds=mcp_timeout_seconds,
+                on_tools=catalog.set_system,
             )
             for system, url in upstreams.items()
         }
+        try:
+            await auth.verifier.load()
+        except ServiceUnavailable as exc:
+            logger.warning("%s; the first call will try again", exc.message)
         writer = (
             CheckpointWriter(audit_db.parent / CHECKPOINTS_FILE, checkpoint_private_pem)
             if checkpoint_private_pem
@@ -212,7 +237,7 @@ def build_gateway_app(
                     ttl_seconds=approval_ttl_seconds,
                     max_per_conversation=max_approvals_per_conversation,
                     orchestrator_url=orchestrator_url,
-                    service_token=service_token,
+                    tokens=auth.tokens,
                     clock=clock,
                 )
                 gw.desk = desk
@@ -243,9 +268,9 @@ def build_gateway_app(
         status = "ok" if all(link.up for link in links.values()) else "degraded"
         return JSONResponse({"status": status, "upstreams": report})
 
-    async def audit_unauthenticated(name: str, arguments: Any, meta: Any) -> None:
+    async def audit_unauthenticated(name: str, arguments: Any, meta: Any, caller: str, why: str) -> None:
         if "gateway" in state:
-            await state["gateway"].record_unauthenticated(name, arguments, meta)
+            await state["gateway"].record_unauthenticated(name, arguments, meta, caller, why)
 
     async def audit_rejected(agent: str, name: str, reason: str) -> None:
         if "gateway" in state:
@@ -256,23 +281,34 @@ def build_gateway_app(
             raise ServiceUnavailable("the gateway is starting", hint="retry in a moment")
         return state["gateway"], state["desk"]
 
-    staff_routes = build_staff_routes(holder, staff_tokens or {}, agent_tokens)
+    is_agent = service_caller(auth.verifier, agent_names)
+    staff_routes = build_staff_routes(holder, staff_tokens or {}, is_agent)
     staff_routes += build_audit_routes(  # compliance reads: traces, chain status, explain, export
         holder,
         staff_tokens or {},
-        agent_tokens,
+        is_agent,
         audit_db=audit_db,
         checkpoint_private_pem=checkpoint_private_pem,
         location=database if database.is_postgres else None,
     )
+    token_service = auth.verifier.issuer
     return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *staff_routes, *mcp_app.routes],
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            *protected_resource_routes(public_url, token_service),
+            *refusal_routes(gateway, auth.verifier),
+            *staff_routes,
+            *mcp_app.routes,
+        ],
         middleware=[
             Middleware(
                 AgentAuthMiddleware,
-                agent_tokens=agent_tokens,
+                verifier=auth.verifier,
+                agents=agent_names,
+                resource_metadata=public_url.rstrip("/") + METADATA_PATH + MCP_PATH,
                 on_unauthenticated_call=audit_unauthenticated,
-                open_prefixes=("/governance/",),
+                # The staff API, the refusal intake and the metadata authenticate (or need not) on their own.
+                open_prefixes=("/governance/", "/audit/", "/.well-known/"),
                 on_rejected=audit_rejected,
             )
         ],

@@ -43,7 +43,9 @@ from gateway.errors import ApprovalConflict, ApprovalGone
 from gateway.policy import Decision
 from shared.audit import canonical_json, digest
 from shared.envelope import ENVELOPE_META_KEY
-from shared.errors import NotFound
+from shared.errors import NotFound, SwitchboardError
+from shared.service_auth.audiences import ORCHESTRATOR
+from shared.service_auth.client import TokenSource
 
 if TYPE_CHECKING:
     from gateway.gateway import Gateway, Verdict, _Call
@@ -62,7 +64,7 @@ class ApprovalDesk:
         ttl_seconds: float = 900.0,
         max_per_conversation: int = 3,
         orchestrator_url: str | None = None,
-        service_token: str | None = None,
+        tokens: TokenSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.gateway = gateway
@@ -70,7 +72,7 @@ class ApprovalDesk:
         self.ttl = ttl_seconds
         self.max_per_conversation = max_per_conversation
         self._callback = f"{orchestrator_url.rstrip('/')}{APPROVAL_CALLBACK_PATH}" if orchestrator_url else None
-        self._service_token = service_token or ""
+        self._tokens = tokens
         self.clock = clock
         self.wake = asyncio.Event()
         self._decide = asyncio.Lock()
@@ -311,7 +313,7 @@ class ApprovalDesk:
                     pass
 
     async def _notify_all(self, http: httpx.AsyncClient) -> None:
-        if self._callback is None:
+        if self._callback is None or self._tokens is None:
             return
         for approval in await self.approvals.unnotified():
             body: dict[str, Any] = {
@@ -326,10 +328,9 @@ class ApprovalDesk:
                 "decided_by": approval.decided_by,
             }
             try:
-                response = await http.post(
-                    self._callback, json=body, headers={"Authorization": f"Bearer {self._service_token}"}
-                )
-            except httpx.HTTPError as exc:
+                token = await self._tokens.token(ORCHESTRATOR)
+                response = await http.post(self._callback, json=body, headers={"Authorization": f"Bearer {token}"})
+            except (httpx.HTTPError, SwitchboardError) as exc:
                 logger.warning("orchestrator not reachable for approval %s: %s", approval.id, exc)
                 return
             if response.status_code < 300:

@@ -64,7 +64,7 @@ class Staff(BaseModel):
 def build_audit_routes(
     holder: Callable[[], tuple[Gateway, ApprovalDesk]],
     staff_tokens: Mapping[str, Mapping[str, str]],
-    agent_tokens: Mapping[str, str],
+    service_agent: Callable[[str], Awaitable[str | None]],
     *,
     audit_db: Path,
     checkpoint_private_pem: str | None = None,
@@ -72,7 +72,6 @@ def build_audit_routes(
 ) -> list[Route]:
     """The routes above; ``holder`` gives the running gateway (for recording refusals and exports)."""
     staff = [(name, cred["token"].encode(), cred["role"]) for name, cred in staff_tokens.items()]
-    agents = [(name, token.encode()) for name, token in agent_tokens.items()]
     public_pem = public_pem_from_private(checkpoint_private_pem.encode()).decode() if checkpoint_private_pem else None
     # The log is read where it lives (``location``: the PostgreSQL database when the gateway
     # runs on one); the signed checkpoints are always the file beside ``audit_db``.
@@ -102,7 +101,7 @@ def build_audit_routes(
             if hmac.compare_digest(presented, expected):
                 found = Staff(name=name, role=role)
         if found is None:
-            agent = next((n for n, t in agents if hmac.compare_digest(presented, t)), None)
+            agent = await service_agent(presented.decode())
             if agent is not None:
                 await record(f"agent:{agent}", action, {}, "deny", "agents may not read the audit log")
                 raise Forbidden("agents may not read the audit log")

@@ -19,7 +19,8 @@ from shared.audit import AuditRecord
 log = logging.getLogger(__name__)
 
 _JSON_COLUMNS = frozenset({"arguments", "policy_ids"})
-_KEYS = tuple(sorted(f for f in AuditRecord.model_fields if f != "hash"))
+# The old layout had a column per field of its day; fields added since (``caller``) were never columns.
+_KEYS = tuple(sorted(f for f in AuditRecord.model_fields if f not in ("hash", "caller")))
 _PREFIXES = tuple(("{" if i == 0 else ",") + f'"{k}":' for i, k in enumerate(_KEYS))
 
 

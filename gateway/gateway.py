@@ -101,11 +101,14 @@ class _Call:
     arguments: dict[str, Any]
     envelope: ContextEnvelope | None = None
     claims: AuthClaims | None = None
+    caller: str | None = None
+    """The authenticated A2A caller the agent acts for (verified by the app from its token)."""
 
     def audit_fields(self) -> dict[str, Any]:
         env = self.envelope
         return {
             "agent": self.agent,
+            "caller": self.caller,
             "tool": self.name[:_MAX_NAME],
             "conversation_id": env.conversation_id if env else None,
             "trace_id": env.trace.trace_id if env else None,
@@ -219,13 +222,14 @@ class Gateway:
         meta: dict[str, Any] | None,
         *,
         approval: Approval | None = None,
+        caller: str | None = None,
     ) -> Verdict:
         """Decide one call and commit the decision record.
 
         Contacts no upstream except to read the facts policy needs (consent, open cases).
         ``approval`` is set only by the approval desk executing an approved call.
         """
-        call = _Call(agent, name, dict(arguments or {}))
+        call = _Call(agent, name, dict(arguments or {}), caller=caller)
         envelope_error = None
         try:
             call.envelope = parse_envelope(meta)
@@ -268,12 +272,22 @@ class Gateway:
                 ["rate-limit"],
             )
 
+        named = call.arguments.get("conversation_id")
+        if named is not None and named != envelope.conversation_id:
+            return await self._deny(
+                call,
+                "the call names another conversation than its envelope; "
+                "an agent may act only in the conversation it was handed",
+                ["conversation-binding"],
+            )
         auth_error: AuthContextInvalid | None = None
         if envelope.auth_context:
             try:
                 # An approved call is checked as of the request: the human approval is the new authority.
                 at = approval.created_at if approval is not None else None
-                call.claims = self.verifier.verify(envelope.auth_context, now=at)
+                call.claims = self.verifier.verify(
+                    envelope.auth_context, now=at, conversation_id=envelope.conversation_id
+                )
             except AuthContextInvalid as exc:
                 auth_error = exc
         subject_value = call.arguments.get(tool.subject.arg) if tool.subject else None
@@ -369,11 +383,17 @@ class Gateway:
         return Verdict(True, record, tool, upstream_meta=upstream_meta)
 
     async def call_tool(
-        self, agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any] | None
+        self,
+        agent: str,
+        name: str,
+        arguments: dict[str, Any] | None,
+        meta: dict[str, Any] | None,
+        *,
+        caller: str | None = None,
     ) -> CallToolResult:
         with telemetry.span("governance.decide") as span:
             try:
-                verdict = await self.authorize(agent, name, arguments, meta)
+                verdict = await self.authorize(agent, name, arguments, meta, caller=caller)
             except Exception as exc:
                 await self._record_failure(agent, name, exc)
                 raise
@@ -436,14 +456,19 @@ class Gateway:
         """Audit a request refused before it could be decided (oversized, malformed)."""
         await self._deny(_Call(agent, name or "<unreadable>", {}), reason)
 
-    async def record_unauthenticated(self, name: str, arguments: Any, meta: Any) -> None:
-        """Audit a tools/call whose caller presented no valid agent token."""
-        call = _Call(UNKNOWN_AGENT, str(name), arguments if isinstance(arguments, dict) else {})
+    async def record_unauthenticated(
+        self, name: str, arguments: Any, meta: Any, caller: str = UNKNOWN_AGENT, why: str = ""
+    ) -> None:
+        """Audit a tools/call whose caller presented no valid agent token (``caller``: who it claimed to be)."""
+        call = _Call(caller, str(name), arguments if isinstance(arguments, dict) else {})
         try:
             call.envelope = parse_envelope(meta if isinstance(meta, dict) else None)
         except ValueError:
             call.envelope = None
-        await self._deny(call, "the caller presented no valid agent token")
+        await self._deny(
+            call,
+            f"the caller presented no valid agent token: {why}" if why else "the caller presented no valid agent token",
+        )
 
 
 def _decision_attributes(record: AuditRecord) -> dict[str, Any]:

@@ -62,10 +62,9 @@ class Staff:
 def build_staff_routes(
     holder: Callable[[], tuple[Gateway, ApprovalDesk]],
     staff_tokens: Mapping[str, Mapping[str, str]],
-    agent_tokens: Mapping[str, str],
+    service_agent: Callable[[str], Awaitable[str | None]],
 ) -> list[Route]:
     staff = [(name, cred["token"].encode(), cred["role"]) for name, cred in staff_tokens.items()]
-    agents = [(name, token.encode()) for name, token in agent_tokens.items()]
 
     async def authenticate(request: Request, roles: frozenset[str], action: str) -> Staff:
         header = request.headers.get("authorization", "")
@@ -78,7 +77,7 @@ def build_staff_routes(
             if hmac.compare_digest(presented, expected):
                 found = Staff(name, role)
         if found is None:
-            agent = next((n for n, t in agents if hmac.compare_digest(presented, t)), None)
+            agent = await service_agent(presented.decode())
             if agent is not None:
                 gateway, _ = holder()
                 await _audit_admin(gateway, f"agent:{agent}", action, {}, "deny", "agents may not use the staff API")

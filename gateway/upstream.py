@@ -58,13 +58,13 @@ class UpstreamLink:
         system: str,
         url: str,
         *,
-        token: str,
+        auth: httpx2.Auth,
         timeout_seconds: float,
         on_tools: Callable[[str, list[Tool]], None],
     ) -> None:
         self.system = system
         self.url = url
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._auth = auth  # a fresh service token for this system on every request
         self._timeout = timeout_seconds
         self._on_tools = on_tools
         self._client: Client | None = None
@@ -101,9 +101,7 @@ class UpstreamLink:
         try:
             async with AsyncExitStack() as stack:
                 async with asyncio.timeout(self._timeout):
-                    http = await stack.enter_async_context(
-                        httpx2.AsyncClient(headers=self._headers, timeout=self._timeout)
-                    )
+                    http = await stack.enter_async_context(httpx2.AsyncClient(auth=self._auth, timeout=self._timeout))
                     client = await stack.enter_async_context(
                         Client(streamable_http_client(self.url, http_client=http), read_timeout_seconds=self._timeout)
                     )

@@ -1,16 +1,16 @@
 """The ASGI app around one system's MCP server: gateway-only access, health, lifespan.
 
 MCP servers accept calls only from the governance gateway: every request to the MCP endpoint
-must carry the gateway's bearer token, checked by a pure ASGI middleware before the MCP
-transport sees the request.
+must carry a token from the token service whose audience is this system (``mcp:<system>``)
+and whose client is the gateway, checked by a pure ASGI middleware (``RequireToken``) before
+the MCP transport sees the request. Refused callers are reported to the gateway's audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers.billing import server as billing_server
@@ -41,12 +40,16 @@ from mcp_servers.support import server as support_server
 from mcp_servers.support.backend import ReferenceSupportBackend
 from shared import telemetry
 from shared.database import DatabaseURL
-from shared.errors import ConfigurationError, Unauthenticated
+from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import EventBus, Subscription
 from shared.outbox import OutboxRelay
+from shared.service_auth import RequireToken, ServiceAuth, audiences
+from shared.service_auth.guard import OnRefused
 from shared.settings import MCP_PATH, SYSTEMS
 
 MAX_REQUEST_BYTES = 256 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
@@ -148,43 +151,6 @@ async def _events(system: str, backend: Backend, bus: EventBus | None) -> AsyncI
         await store.close()
 
 
-class GatewayOnly:
-    """Pure ASGI middleware: HTTP 401 JSON unless ``Authorization: Bearer <gateway token>``."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        if not token:
-            raise ConfigurationError("the gateway token is empty", hint="pass the gateway token from secrets")
-        self._app = app
-        self._expected = f"Bearer {token}".encode()
-        self._refusal = json.dumps(
-            Unauthenticated(
-                "only the governance gateway may call this MCP server",
-                hint="send the request through the gateway",
-            ).to_dict()
-        ).encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        presented = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        if hmac.compare_digest(presented, self._expected):
-            await self._app(scope, receive, send)
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(self._refusal)).encode()),
-                    (b"www-authenticate", b'Bearer realm="switchboard-mcp"'),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": self._refusal})
-
-
 def _transport_security(allowed_hosts: list[str] | None) -> TransportSecuritySettings:
     hosts = ["127.0.0.1", "localhost", "[::1]", *(allowed_hosts or [])]
     with_ports = [h for host in hosts for h in (host, f"{host}:*")]
@@ -196,7 +162,8 @@ def build_app(
     system: str,
     *,
     data_dir: Path,
-    gateway_token: str,
+    auth: ServiceAuth,
+    on_refused: OnRefused | None = None,
     identity_private_pem: str | None = None,
     auth_context_ttl_seconds: int = 1800,
     allowed_hosts: list[str] | None = None,
@@ -206,7 +173,8 @@ def build_app(
     """The ASGI app serving one enterprise system: MCP at ``/mcp`` and ``GET /healthz``.
 
     The lifespan opens the system's backend (the dataset must be seeded) and runs the MCP
-    session manager; requests to ``/mcp`` without the gateway's bearer token get HTTP 401.
+    session manager; requests to ``/mcp`` without a gateway token for this system get HTTP 401
+    (``auth.verifier`` checks them; ``on_refused`` records each refusal, e.g. in the gateway's audit).
     With ``bus``, the backend's outbox is relayed to it and the system consumes what it needs.
     A PostgreSQL ``database_url`` keeps the system's tables in its own schema there (replicas
     may share it); without one, or with a SQLite URL, they stay in ``data_dir/systems``.
@@ -242,6 +210,10 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            await auth.verifier.load()
+        except ServiceUnavailable as exc:
+            logger.warning("%s; the first call will try again", exc.message)
         await backend.open()
         health["tools"] = len(await server.list_tools())
         try:
@@ -254,7 +226,16 @@ def build_app(
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Mount("/", app=GatewayOnly(mcp_app, gateway_token)),
+            Mount(
+                "/",
+                app=RequireToken(
+                    mcp_app,
+                    verifier=auth.verifier,
+                    audience=audiences.system(system),
+                    subjects={audiences.GATEWAY},
+                    on_refused=on_refused,
+                ),
+            ),
         ],
         lifespan=lifespan,
     )

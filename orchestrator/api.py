@@ -11,7 +11,6 @@ GET  /healthz
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,8 +29,9 @@ from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import GREETING, Supervisor
-from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
+from shared.errors import ConfigurationError, InvalidRequest, SwitchboardError, Unauthenticated
 from shared.secrets import StaffCredential
+from shared.service_auth import ServiceAuth, audiences
 
 log = logging.getLogger("switchboard.api")
 
@@ -45,8 +45,9 @@ class OrchestratorConfig:
     route_threshold: float = 0.45
     max_message_chars: int = 2000
     a2a_timeout_seconds: float = 20.0
-    service_token: str | None = None
-    """The governance gateway presents it on internal callbacks (approval outcomes); None refuses them."""
+    auth: ServiceAuth | None = None
+    """The orchestrator's service identity: tokens for the specialists, and the check of the gateway's
+    token on internal callbacks (approval outcomes); None refuses those callbacks."""
     gateway_url: str | None = None
     """The governance gateway's base URL; the consoles call its staff API as the signed-in person."""
     staff: dict[str, StaffCredential] = field(default_factory=dict)
@@ -129,8 +130,10 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
 
     async def approval_callback(request: Request) -> JSONResponse:
         # Internal: the governance gateway reports a decided approval so the parked conversation goes on.
-        expected = (config.service_token or "").encode()
-        if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
+        if config.auth is None:
+            raise Unauthenticated("only the governance gateway may report approvals")
+        caller = await config.auth.verifier.verify(_bearer(request), audiences.ORCHESTRATOR)
+        if caller.sub != audiences.GATEWAY:
             raise Unauthenticated("only the governance gateway may report approvals")
         body = await json_body(request)
         ids = (body.get("approval_id"), body.get("conversation_id"), body.get("status"))
@@ -162,7 +165,11 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
         try:
-            directory = await SpecialistDirectory.discover(config.agent_urls, timeout=config.a2a_timeout_seconds)
+            if config.auth is None:
+                raise ConfigurationError("the orchestrator needs its service credentials to call the specialists")
+            directory = await SpecialistDirectory.discover(
+                config.agent_urls, tokens=config.auth.tokens, timeout=config.a2a_timeout_seconds
+            )
         except BaseException:
             await store.close()
             raise

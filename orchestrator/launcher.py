@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp
 
 from orchestrator.signals import SignalService, load_or_create_secret
-from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
 from shared import telemetry
 from shared.bus import open_bus
 from shared.errors import ConfigurationError
 from shared.events import EventBus
 from shared.secrets import Secrets
+from shared.service_auth import RefusalReporter, ServiceAuth, audiences, service_auth
 from shared.serving import RunningServer, bind, start, url_of
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
 
@@ -64,19 +64,27 @@ class Stack:
         await prepare_dataset(
             data_dir, self.settings.database_url, customers=self.settings.customers, seed=self.settings.dataset_seed
         )
-        # "reactions" is no A2A service: the rule engine that acts on network signals through the gateway.
-        self.secrets = Secrets.load_or_create(data_dir, (*self.agents, REACTIONS_AGENT))
-        names = ["orchestrator", "gateway", *(f"agent:{a}" for a in self.agents), *(f"mcp:{s}" for s in SYSTEMS)]
+        self.secrets = Secrets.load_or_create(data_dir, self.agents)
+        names = [
+            "tokens",
+            "orchestrator",
+            "gateway",
+            *(f"agent:{a}" for a in self.agents),
+            *(f"mcp:{s}" for s in SYSTEMS),
+        ]
         sockets = self._bind(names)
         url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
         self.topology = Topology(
             orchestrator=url["orchestrator"],
             gateway=url["gateway"],
+            tokens=url["tokens"],
             agents={a: url[f"agent:{a}"] for a in self.agents},
             systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
         )
         try:
             self.bus = await open_bus(self.settings.bus_url)
+            # Every other service gets its tokens here, so the token service comes first.
+            await self._start_group({"tokens": self._tokens_app()}, sockets)
             await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
             await self._start_group({"gateway": self._gateway_app()}, sockets)
             await self._start_group({f"agent:{a}": self._agent_app(a) for a in self.agents}, sockets)
@@ -85,7 +93,8 @@ class Stack:
                 secret=self.settings.signal_secret or load_or_create_secret(data_dir),
                 bus=self.bus,
                 gateway_mcp_url=self.topology.gateway_mcp_url(),
-                reactions_token=self.secrets.agent_tokens[REACTIONS_AGENT],
+                # "reactions" is no A2A service: the rule engine that acts on network signals through the gateway.
+                reactions_tokens=self.service_auth(audiences.REACTIONS).tokens,
                 database_url=self.settings.database_url,
             )
             await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
@@ -118,6 +127,7 @@ class Stack:
         """Start a stopped service again on the port it had."""
         assert self.topology is not None
         url = {
+            "tokens": self.topology.tokens,
             "orchestrator": self.topology.orchestrator,
             "gateway": self.topology.gateway,
             **{f"agent:{a}": u for a, u in self.topology.agents.items()},
@@ -126,7 +136,7 @@ class Stack:
         await self._start_group({name: self.app_for(name)}, {name: bind(self.settings.host, _port(url))})
 
     def app_for(self, name: str) -> ASGIApp:
-        """The app of one service (``orchestrator``, ``gateway``, ``agent:<name>``, ``mcp:<system>``).
+        """The app of one service (``tokens``, ``orchestrator``, ``gateway``, ``agent:<name>``, ``mcp:<system>``).
 
         Needs ``secrets`` and ``topology`` set; ``switchboard serve`` uses it to run one service per process.
         """
@@ -136,10 +146,11 @@ class Stack:
             "agent": lambda: self._agent_app(which),
             "gateway": self._gateway_app,
             "orchestrator": self._orchestrator_app,
+            "tokens": self._tokens_app,
         }
         if kind not in builders or (kind in ("mcp", "agent")) != bool(which):
             raise ConfigurationError(
-                f"no service named {name!r}", hint="use orchestrator, gateway, agent:<name> or mcp:<system>"
+                f"no service named {name!r}", hint="use tokens, orchestrator, gateway, agent:<name> or mcp:<system>"
             )
         return builders[kind]()
 
@@ -149,6 +160,7 @@ class Stack:
         else:
             embedded = Topology.embedded(self.settings.host, self.settings.base_port)
             ports = {
+                "tokens": _port(embedded.tokens),
                 "orchestrator": _port(embedded.orchestrator),
                 "gateway": _port(embedded.gateway),
                 **{f"agent:{a}": _port(u) for a, u in embedded.agents.items()},
@@ -185,14 +197,35 @@ class Stack:
         if failure is not None:
             raise failure
 
+    def service_auth(self, client_id: str) -> ServiceAuth:
+        """The identity of one built-in service: its client credentials and the token service's keys."""
+        assert self.secrets is not None and self.topology is not None
+        return service_auth(self.topology.tokens, client_id, self.secrets.client_secrets[client_id])
+
+    def _refusals(self, auth: ServiceAuth) -> RefusalReporter:
+        assert self.topology is not None
+        return RefusalReporter(self.topology.gateway, auth.tokens)
+
+    def _tokens_app(self) -> ASGIApp:
+        from token_service import ClientRegistry, KeyRing, TokenIssuer, build_token_app
+
+        assert self.secrets is not None and self.topology is not None
+        keys = KeyRing.load_or_create(self.settings.data_dir, max_token_ttl=self.settings.token_ttl_seconds)
+        registry = ClientRegistry.open(self.settings.data_dir)
+        registry.sync_builtin(self.secrets.client_secrets, audiences.builtin_grants(self.agents, SYSTEMS))
+        issuer = TokenIssuer(keys, issuer=self.topology.tokens.rstrip("/"), ttl_seconds=self.settings.token_ttl_seconds)
+        return build_token_app(issuer, registry)
+
     def _mcp_app(self, system: str) -> ASGIApp:
         from mcp_servers import build_app
 
         assert self.secrets is not None
+        auth = self.service_auth(audiences.system(system))
         return build_app(
             system,
             data_dir=self.settings.data_dir,
-            gateway_token=self.secrets.gateway_token,
+            auth=auth,
+            on_refused=self._refusals(auth),
             identity_private_pem=self.secrets.identity_private_pem if system == "identity" else None,
             auth_context_ttl_seconds=self.settings.auth_context_ttl_seconds,
             bus=self.bus,
@@ -206,14 +239,14 @@ class Stack:
         assert self.secrets is not None and self.topology is not None
         return build_gateway_app(
             upstreams={s: self.topology.systems[s] + MCP_PATH for s in SYSTEMS},
-            gateway_token=self.secrets.gateway_token,
-            agent_tokens=self.secrets.agent_tokens,
+            auth=self.service_auth(audiences.GATEWAY),
+            agents=(*self.agents, audiences.REACTIONS),
+            public_url=self.topology.gateway,
             identity_public_pem=self.secrets.identity_public_pem,
             audit_db=self.settings.data_dir / "audit.db",
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
             staff_tokens={name: cred.model_dump() for name, cred in self.secrets.staff_tokens.items()},
             orchestrator_url=self.topology.orchestrator,
-            service_token=self.secrets.service_token,
             checkpoint_private_pem=self.secrets.audit_private_pem,
             bus=self.bus,
             database_url=self.settings.database_url,
@@ -225,11 +258,13 @@ class Stack:
         from agents import build_app
 
         assert self.secrets is not None and self.topology is not None
+        auth = self.service_auth(agent)
         return build_app(
             agent,
             public_url=self.topology.agents[agent],
             gateway_mcp_url=self.topology.gateway_mcp_url(),
-            agent_token=self.secrets.agent_tokens[agent],
+            auth=auth,
+            on_refused=self._refusals(auth),
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
             database_url=self.settings.database_url,
         )
@@ -248,7 +283,7 @@ class Stack:
                 route_threshold=self.settings.route_threshold,
                 max_message_chars=self.settings.max_message_chars,
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
-                service_token=self.secrets.service_token if self.secrets else None,
+                auth=self.service_auth(audiences.ORCHESTRATOR),
                 gateway_url=self.topology.gateway,
                 staff=dict(self.secrets.staff_tokens) if self.secrets else {},
                 signals=self.signals,
@@ -286,6 +321,7 @@ def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Ca
     out(f"  orchestrator API   {topology.orchestrator}/api/conversations")
     out(f"  web chat           {topology.orchestrator}/chat")
     out(f"  staff consoles     {topology.orchestrator}/console   (sign-in tokens: switchboard staff)")
+    out(f"  token service      {topology.tokens}/oauth/token   (register agents: switchboard clients register)")
     out(f"  governance gateway {topology.gateway}{MCP_PATH}")
     for agent, url in topology.agents.items():
         out(f"  agent {agent:<12} {url}/.well-known/agent-card.json")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
-from a2a.client import A2ACardResolver, ClientCallContext, ClientConfig, ClientFactory
+from a2a.client import A2ACardResolver, AuthInterceptor, ClientCallContext, ClientConfig, ClientFactory
 from a2a.client.client import Client
 from a2a.helpers import get_message_text
 from a2a.types import AgentCard, Message, Part, Role, SendMessageRequest
@@ -25,6 +25,7 @@ from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.service_auth import AudienceCredentials, TokenSource, audiences
 
 log = logging.getLogger("switchboard.specialists")
 
@@ -48,9 +49,19 @@ class SpecialistDirectory:
 
     @classmethod
     async def discover(
-        cls, urls: list[str], *, timeout: float = 20.0, attempts: int = 40, retry_delay: float = 0.25
+        cls,
+        urls: list[str],
+        *,
+        tokens: TokenSource,
+        timeout: float = 20.0,
+        attempts: int = 40,
+        retry_delay: float = 0.25,
     ) -> SpecialistDirectory:
-        """Fetch every card; agents may still be starting, so each is retried for a while."""
+        """Fetch every card; agents may still be starting, so each is retried for a while.
+
+        Each client attaches a token for its agent (``agent:<name>``) from ``tokens`` through the
+        a2a-sdk's ``AuthInterceptor``, as the card's security requirement asks.
+        """
         http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_keepalive_connections=64))
         factory = ClientFactory(ClientConfig(streaming=False, httpx_client=http))
         try:
@@ -69,7 +80,9 @@ class SpecialistDirectory:
                 name=card.name,
                 url=url,
                 card=card,
-                client=factory.create(card),
+                client=factory.create(
+                    card, interceptors=[AuthInterceptor(AudienceCredentials(tokens, audiences.agent(card.name)))]
+                ),
                 tags={s.id: frozenset(s.tags) for s in card.skills},
             )
             log.info("specialist %s at %s with skills %s", card.name, url, ", ".join(s.id for s in card.skills))

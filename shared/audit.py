@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 GENESIS_HASH = "0" * 64
 
@@ -27,6 +27,9 @@ class AuditRecord(BaseModel):
     conversation_id: str | None = None
     trace_id: str | None = None
     agent: str
+    caller: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The authenticated A2A caller the agent acted for (the orchestrator, an external agent).
+    Left out of the body when absent, so records written before it existed hash the same."""
     tool: str
     customer_id: str | None = None
     arguments: dict[str, Any]

@@ -20,6 +20,8 @@ from shared.envelope import AuthClaims, CustomerKeys
 from shared.errors import AuthContextInvalid
 
 _ALG = "Ed25519"
+AUTH_CONTEXT_AUDIENCE = "gateway"
+"""An auth context is presented to the governance gateway and nowhere else."""
 
 
 def generate_private_key_pem() -> bytes:
@@ -56,6 +58,7 @@ class AuthContextSigner:
             exp=issued + self._ttl,
             jti=uuid.uuid4().hex,
             conversation_id=conversation_id,
+            aud=AUTH_CONTEXT_AUDIENCE,
         )
         return jwt.encode({"alg": _ALG}, claims.model_dump(exclude_none=True), self._key, algorithms=[_ALG])
 
@@ -79,11 +82,26 @@ class AuthContextVerifier:
 
         self._check_signature = _check_signature
 
-    def verify(self, token: str, *, now: float | None = None) -> AuthClaims:
+    def verify(self, token: str, *, conversation_id: str, now: float | None = None) -> AuthClaims:
+        """The claims of a context valid now, for the gateway, in ``conversation_id``; else AuthContextInvalid.
+
+        Binding the conversation keeps per-conversation limits (refunds, approvals) real: a
+        context copied into another conversation, or a made-up one, verifies nobody.
+        """
         if not token or token.count(".") != 2:
             raise AuthContextInvalid("the auth context is malformed")
         # A failed check raises and is therefore never cached: lru_cache only keeps returns.
         claims = self._check_signature(token)
+        if claims.aud != AUTH_CONTEXT_AUDIENCE:
+            raise AuthContextInvalid(
+                "the auth context is not meant for the governance gateway",
+                hint="verify the customer again through the identity agent",
+            )
+        if claims.conversation_id != conversation_id:
+            raise AuthContextInvalid(
+                "the auth context belongs to another conversation",
+                hint="verify the customer again in this conversation",
+            )
         if claims.exp <= int(now if now is not None else time.time()):
             raise AuthContextInvalid(
                 "the auth context has expired", hint="verify the customer again through the identity agent"

@@ -52,6 +52,7 @@ class AuthClaims(BaseModel):
     exp: int
     jti: str
     conversation_id: str | None = None
+    aud: str | None = None
 
     @property
     def expires_at(self) -> datetime:

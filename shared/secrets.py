@@ -1,9 +1,9 @@
 """Service credentials, created once under the data directory and reused across restarts.
 
-- each agent's bearer token for the governance gateway;
-- the gateway's bearer token for the MCP servers (they refuse anyone else);
+- each built-in service's client secret for the token service (``client_secrets``: the
+  orchestrator, each specialist, the gateway, each enterprise system, the signal reactions);
+  every hop between them carries a short-lived token from the token service, never a secret;
 - the identity system's Ed25519 key that signs customer auth contexts;
-- the service token the gateway presents to the orchestrator's internal callbacks;
 - staff (operator) tokens, each with a role, for the governance API (approvals, kill switch …);
 - the Ed25519 key that signs audit checkpoints.
 
@@ -21,7 +21,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
-from shared.settings import AGENTS
+from shared.service_auth.audiences import builtin_grants
+from shared.settings import AGENTS, SYSTEMS
 
 StaffRole = Literal["agent", "approver", "compliance", "admin"]
 STAFF_ROLES: tuple[str, ...] = ("agent", "approver", "compliance", "admin")
@@ -40,12 +41,10 @@ class StaffCredential(BaseModel):
 
 
 class Secrets(BaseModel):
-    agent_tokens: dict[str, str]
-    gateway_token: str
+    client_secrets: dict[str, str] = {}
     identity_private_pem: str
     identity_public_pem: str
     operator_token: str
-    service_token: str = ""
     staff_tokens: dict[str, StaffCredential] = {}
     audit_private_pem: str = ""
     audit_public_pem: str = ""
@@ -60,8 +59,6 @@ class Secrets(BaseModel):
             return loaded
         private = generate_private_key_pem()
         created = cls(
-            agent_tokens={},
-            gateway_token=_secrets.token_urlsafe(32),
             identity_private_pem=private.decode(),
             identity_public_pem=public_pem_from_private(private).decode(),
             operator_token=_secrets.token_urlsafe(32),
@@ -73,13 +70,10 @@ class Secrets(BaseModel):
     def _fill_missing(self, agents: tuple[str, ...]) -> bool:
         """Create whatever credential is missing; True when something was added."""
         changed = False
-        for agent in agents:
-            if agent not in self.agent_tokens:
-                self.agent_tokens[agent] = _secrets.token_urlsafe(32)
+        for client in builtin_grants(agents, SYSTEMS):
+            if client not in self.client_secrets:
+                self.client_secrets[client] = _secrets.token_urlsafe(32)
                 changed = True
-        if not self.service_token:
-            self.service_token = _secrets.token_urlsafe(32)
-            changed = True
         for name, role in DEFAULT_STAFF.items():
             if not any(cred.role == role for cred in self.staff_tokens.values()):
                 self.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role)

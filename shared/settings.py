@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # One service per process (``switchboard serve``): where the others are, when not the embedded layout.
     orchestrator_url: str | None = None
     gateway_url: str | None = None
+    token_url: str | None = None
+    """The token service (``switchboard serve tokens``); every service gets and checks its tokens there."""
+    token_ttl_seconds: int = 300
+    """Lifetime of a service token; a rotated key stays published this long after it stops signing."""
     system_urls: dict[str, str] = {}
     public_url: str | None = None
     """The URL others reach this service at (an agent's AgentCard), when it differs from host:port."""
@@ -56,6 +60,7 @@ class Topology(BaseModel):
     gateway: str
     agents: dict[str, str]
     systems: dict[str, str]
+    tokens: str
 
     @classmethod
     def embedded(cls, host: str, base_port: int) -> Topology:
@@ -65,6 +70,7 @@ class Topology(BaseModel):
         return cls(
             orchestrator=url(0),
             gateway=url(10),
+            tokens=url(5),
             agents={name: url(21 + i) for i, name in enumerate(AGENTS)},
             systems={name: url(31 + i) for i, name in enumerate(SYSTEMS)},
         )

@@ -21,6 +21,9 @@ CALL_META_KEY = "switchboard/call"
 PURPOSE_META_KEY = "switchboard/purpose"
 """Tool ``_meta``: the consent purpose a call needs (e.g. ``payments``, ``marketing``)."""
 
+CALLER_META_KEY = "switchboard/caller"
+"""Request ``_meta`` of a tool call: the bearer token the agent's A2A caller presented to the agent."""
+
 DEFAULT_PURPOSE = "account-servicing"
 """The purpose of a tool that declares none: servicing the customer's own account."""
 

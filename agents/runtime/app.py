@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,8 +16,11 @@ from pathlib import Path
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
+from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
+from agents.runtime.callers import CallerContextBuilder
 from agents.runtime.card import build_card
 from agents.runtime.executor import SpecialistExecutor
 from agents.runtime.gateway import GatewayClient
@@ -25,9 +29,13 @@ from agents.runtime.llm.loop import LLMSpecialist
 from agents.runtime.llm.skills import skill_guide
 from agents.runtime.llm.tools import Toolbox
 from shared.database import DatabaseURL, sqlalchemy_engine
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.service_auth import BearerAuth, RequireToken, ServiceAuth, audiences
+from shared.service_auth.guard import OnRefused
 from shared.settings import A2A_JSONRPC_PATH
 from shared.skills import SKILLS_DIR, load_skills
+
+logger = logging.getLogger(__name__)
 
 _PACKAGE = "agents"
 _NOT_AGENTS = frozenset({"runtime"})
@@ -48,7 +56,8 @@ def build_app(
     *,
     public_url: str,
     gateway_mcp_url: str,
-    agent_token: str,
+    auth: ServiceAuth,
+    on_refused: OnRefused | None = None,
     skills_dir: Path = SKILLS_DIR,
     mcp_timeout_seconds: float = 10.0,
     database_url: str | None = None,
@@ -60,8 +69,9 @@ def build_app(
 
     With a specialist model (``model``, or ``SWITCHBOARD_SPECIALIST_MODEL``/``SWITCHBOARD_MODEL``)
     skills not marked deterministic run as a governed model tool loop; ``summary_model`` writes
-    hand-over summaries. Raises ConfigurationError when the agent package or its skills are
-    missing or disagree.
+    hand-over summaries. Every A2A call needs a token for ``agent:<name>`` (``auth.verifier``;
+    ``on_refused`` records refusals); the agent's own calls to the gateway carry ``auth.tokens``.
+    Raises ConfigurationError when the agent package or its skills are missing or disagree.
     """
     if name not in agent_names():
         raise ConfigurationError(f"no specialist named {name!r}", hint=f"known specialists: {', '.join(agent_names())}")
@@ -81,15 +91,17 @@ def build_app(
             f"specialist {name!r} declares skills it does not implement: {missing}",
             hint=f"add a procedure for each in agents/{name}/",
         )
+    to_gateway = BearerAuth(auth.tokens, audiences.GATEWAY)
     llm = llm_settings or LLMSettings()
     model = model or model_client("specialist", llm)
     if model is not None:
         guides = {s.name: skill_guide(s) for s in skills}
-        toolbox = Toolbox(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
+        toolbox = Toolbox(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
         specialist = LLMSpecialist(name, specialist, guides, model, toolbox, max_steps=llm.max_tool_steps)
     summary_model = summary_model or model_client("summary", llm)
-    card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills)
-    gateway = GatewayClient(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
+    token_url = auth.verifier.issuer + audiences.TOKEN_PATH
+    card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills, token_url=token_url)
+    gateway = GatewayClient(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
     executor = SpecialistExecutor(name, specialist, declared, gateway, summary_model=summary_model)
     task_store, prepare_tasks, close_tasks = task_store_for(database_url)
     handler = DefaultRequestHandler(agent_executor=executor, task_store=task_store, agent_card=card)
@@ -97,6 +109,10 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await prepare_tasks()
+        try:
+            await auth.verifier.load()
+        except ServiceUnavailable as exc:
+            logger.warning("%s; the first call will try again", exc.message)
         await gateway.start()
         try:
             yield
@@ -105,7 +121,20 @@ def build_app(
             await close_tasks()
 
     return Starlette(
-        routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, rpc_url=A2A_JSONRPC_PATH)],
+        routes=[
+            *create_agent_card_routes(card),
+            *create_jsonrpc_routes(handler, rpc_url=A2A_JSONRPC_PATH, context_builder=CallerContextBuilder()),
+        ],
+        # The card is public (it says how to authenticate); everything else needs a token for this agent.
+        middleware=[
+            Middleware(
+                RequireToken,
+                verifier=auth.verifier,
+                audience=audiences.agent(name),
+                open_paths=(AGENT_CARD_WELL_KNOWN_PATH, "/healthz"),
+                on_refused=on_refused,
+            )
+        ],
         lifespan=lifespan,
     )
 

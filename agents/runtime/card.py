@@ -4,17 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    ClientCredentialsOAuthFlow,
+    OAuth2SecurityScheme,
+    OAuthFlows,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
+)
 
+from shared.service_auth.audiences import agent as audience_of
 from shared.settings import A2A_JSONRPC_PATH
 from shared.skills import Skill
 
 CARD_VERSION = "0.1.0"
+SECURITY_SCHEME = "switchboard"
 
 
-def build_card(name: str, *, description: str, public_url: str, skills: Sequence[Skill]) -> AgentCard:
-    """Card for agent ``name`` served from ``public_url`` (no trailing slash needed)."""
+def security(token_url: str, audience: str) -> dict[str, object]:
+    """The card's auth: OAuth 2.0 client credentials at ``token_url``, a bearer token for ``audience``."""
+    flow = ClientCredentialsOAuthFlow(token_url=token_url, scopes={})
+    scheme = SecurityScheme(
+        oauth2_security_scheme=OAuth2SecurityScheme(
+            description=f"a token from Switchboard's token service with audience {audience!r} "
+            "(grant_type=client_credentials, audience=" + audience + ")",
+            flows=OAuthFlows(client_credentials=flow),
+        )
+    )
+    return {
+        "security_schemes": {SECURITY_SCHEME: scheme},
+        "security_requirements": [SecurityRequirement(schemes={SECURITY_SCHEME: StringList(list=[])})],
+    }
+
+
+def build_card(name: str, *, description: str, public_url: str, skills: Sequence[Skill], token_url: str) -> AgentCard:
+    """Card for agent ``name`` served from ``public_url`` (no trailing slash needed).
+
+    ``token_url`` is the token endpoint where callers get the bearer token the card requires.
+    """
     return AgentCard(
+        **security(token_url, audience_of(name)),  # type: ignore[arg-type]
         name=name,
         description=description,
         version=CARD_VERSION,

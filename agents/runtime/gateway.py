@@ -22,6 +22,8 @@ from mcp_types import CallToolResult, TextContent
 
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
+from shared.service_auth import current_caller
+from shared.tools import CALLER_META_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +108,13 @@ class GatewayClient:
     """Calls catalog tools (``<system>.<tool>``) through the governance gateway.
 
     Every call carries the context envelope in the request ``_meta``: the gateway binds the
-    call to the verified customer from it.
+    call to the verified customer from it. It also carries the token this agent's own A2A
+    caller presented (``current_caller``), so the audit log names who the agent acted for.
     """
 
-    def __init__(self, url: str, *, token: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(self, url: str, *, auth: httpx2.Auth, timeout_seconds: float = 10.0) -> None:
         self._url = url
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._auth = auth
         self._timeout = timeout_seconds
         self._client: Client | None = None
         self._holder: asyncio.Task[None] | None = None
@@ -142,6 +145,9 @@ class GatewayClient:
     async def _call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
         # With tracing on, the MCP client replaces the W3C keys with its own span's context.
         meta = {ENVELOPE_META_KEY: envelope.model_dump_json(), **envelope.trace.carrier()}
+        caller = current_caller.get()
+        if caller is not None:
+            meta[CALLER_META_KEY] = caller.token
         try:
             async with asyncio.timeout(self._timeout):
                 client = await self._connected()
@@ -183,7 +189,7 @@ class GatewayClient:
     async def _hold(self, ready: asyncio.Future[Client], release: asyncio.Event) -> None:
         try:
             async with (
-                httpx2.AsyncClient(headers=self._headers, timeout=self._timeout) as http,
+                httpx2.AsyncClient(auth=self._auth, timeout=self._timeout) as http,
                 Client(streamable_http_client(self._url, http_client=http)) as client,
             ):
                 ready.set_result(client)

@@ -3,11 +3,11 @@
 ``prepare`` runs once per deployment (seeds the reference data, creates the credentials and
 the database tables); then each ``serve`` process runs one service:
 
-    switchboard serve orchestrator | gateway | agent <name> | mcp <system>...  [--port N]
+    switchboard serve tokens | orchestrator | gateway | agent <name> | mcp <system>...  [--port N]
 
 Several MCP systems may share one process (``serve mcp crm billing``), each on its own port.
 
-Where the other services are comes from ``SWITCHBOARD_*`` settings (``GATEWAY_URL``,
+Where the other services are comes from ``SWITCHBOARD_*`` settings (``TOKEN_URL``, ``GATEWAY_URL``,
 ``ORCHESTRATOR_URL``, ``SYSTEM_URLS``, ``AGENT_URLS``, ``PUBLIC_URL``, ``DATABASE_URL``,
 ``BUS_URL``); anything unset falls back to the embedded layout, so on one machine the flags
 alone are enough. ``switchboard up`` stays the one-process default.
@@ -27,7 +27,7 @@ from shared.settings import Settings, Topology
 
 log = logging.getLogger("switchboard.serve")
 
-KINDS = ("orchestrator", "gateway", "agent", "mcp")
+KINDS = ("tokens", "orchestrator", "gateway", "agent", "mcp")
 
 
 def service_names(kind: str, which: list[str]) -> list[str]:
@@ -49,6 +49,7 @@ def topology_from(settings: Settings) -> Topology:
     return Topology(
         orchestrator=settings.orchestrator_url or embedded.orchestrator,
         gateway=settings.gateway_url or embedded.gateway,
+        tokens=settings.token_url or embedded.tokens,
         agents=embedded.agents,
         systems={**embedded.systems, **settings.system_urls},
     )
@@ -56,7 +57,7 @@ def topology_from(settings: Settings) -> Topology:
 
 def _default_port(name: str, topology: Topology) -> int:
     kind, _, which = name.partition(":")
-    url = {"orchestrator": topology.orchestrator, "gateway": topology.gateway}.get(kind)
+    url = {"orchestrator": topology.orchestrator, "gateway": topology.gateway, "tokens": topology.tokens}.get(kind)
     url = url or (topology.agents if kind == "agent" else topology.systems).get(which)
     if url is None:
         raise ConfigurationError(f"no default port for {name}", hint="pass --port")
@@ -66,9 +67,9 @@ def _default_port(name: str, topology: Topology) -> int:
 async def _serve(settings: Settings, names: list[str], port: int | None, log_level: str) -> None:
     from orchestrator.launcher import Stack
     from orchestrator.signals import SignalService, load_or_create_secret
-    from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
     from shared.bus import open_bus
     from shared.secrets import Secrets
+    from shared.service_auth.audiences import REACTIONS
     from shared.serving import bind, start
 
     if not (settings.data_dir / "secrets.json").exists():
@@ -76,7 +77,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
             f"no credentials in {settings.data_dir}", hint="run 'switchboard prepare' once with the same data directory"
         )
     stack = Stack(settings, log_level=log_level)
-    stack.secrets = Secrets.load_or_create(settings.data_dir, (*stack.agents, REACTIONS_AGENT))
+    stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents)
     stack.topology = topology_from(settings)
     if port and len(names) > 1:
         raise ConfigurationError("--port needs a single service", hint="set SWITCHBOARD_SYSTEM_URLS for several")
@@ -85,7 +86,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
     if kind == "agent":
         listen = settings.host if settings.host not in ("0.0.0.0", "::") else socket.gethostname()
         stack.topology.agents[which] = settings.public_url or f"http://{listen}:{ports[names[0]]}"
-    if kind != "agent":
+    if kind not in ("agent", "tokens"):
         if not settings.bus_url:
             log.warning("no SWITCHBOARD_BUS_URL: events stay inside this process; set nats://... to share them")
         stack.bus = await open_bus(settings.bus_url)
@@ -97,7 +98,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
                 secret=settings.signal_secret or load_or_create_secret(settings.data_dir),
                 bus=stack.bus,
                 gateway_mcp_url=stack.topology.gateway_mcp_url(),
-                reactions_token=stack.secrets.agent_tokens[REACTIONS_AGENT],
+                reactions_tokens=stack.service_auth(REACTIONS).tokens,
                 database_url=stack.settings.database_url,
             )
         running = []
@@ -135,16 +136,17 @@ async def _prepare(settings: Settings) -> None:
     from mcp_servers.dataset import prepare_dataset
     from orchestrator.launcher import _agent_names
     from orchestrator.signals import load_or_create_secret
-    from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
     from orchestrator.storage import open_conversation_store
     from shared.database import DatabaseURL
     from shared.secrets import Secrets
+    from token_service import KeyRing
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await prepare_dataset(
         settings.data_dir, settings.database_url, customers=settings.customers, seed=settings.dataset_seed
     )
-    Secrets.load_or_create(settings.data_dir, (*_agent_names(), REACTIONS_AGENT))
+    Secrets.load_or_create(settings.data_dir, tuple(_agent_names()))
+    KeyRing.load_or_create(settings.data_dir, max_token_ttl=settings.token_ttl_seconds)
     if not settings.signal_secret:
         load_or_create_secret(settings.data_dir)
     store = await open_conversation_store(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")

@@ -23,6 +23,8 @@ from mcp.client.streamable_http import streamable_http_client
 from orchestrator.signals.store import Reaction, SignalStore
 from shared import events as ev
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerRef
+from shared.service_auth import BearerAuth, TokenSource
+from shared.service_auth.audiences import GATEWAY
 
 log = logging.getLogger("switchboard.reactions")
 
@@ -95,10 +97,12 @@ RULES: tuple[Rule, ...] = (
 class Reactions:
     """The bus handler that runs matching rules; outcomes go to the signal store's reactions."""
 
-    def __init__(self, store: SignalStore, gateway_mcp_url: str, token: str, rules: tuple[Rule, ...] = RULES):
+    def __init__(
+        self, store: SignalStore, gateway_mcp_url: str, tokens: TokenSource, rules: tuple[Rule, ...] = RULES
+    ) -> None:
         self._store = store
         self._url = gateway_mcp_url
-        self._token = token
+        self._auth = BearerAuth(tokens, GATEWAY)
         self._rules = rules
         self._attempts: dict[str, int] = {}
 
@@ -112,7 +116,7 @@ class Reactions:
         pending = [(r, a) for r in rules for a in r.actions if a.name not in done]
         if not pending:
             return
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {self._token}"}, timeout=10)
+        http = httpx2.AsyncClient(auth=self._auth, timeout=10)
         async with http, Client(streamable_http_client(self._url, http_client=http)) as client:
             conversation_id = f"signal-{data.get('signal_id')}"
             envelope = ContextEnvelope(conversation_id=conversation_id, channel="api", handoff_reason="network signal")

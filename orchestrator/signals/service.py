@@ -17,6 +17,7 @@ from orchestrator.signals.reactions import DURABLE, Reactions
 from orchestrator.signals.store import SignalStore, open_signal_store
 from shared.errors import PayloadTooLarge, ServiceUnavailable, SwitchboardError
 from shared.events import EventBus, Subscription
+from shared.service_auth import TokenSource
 
 SIGNALS_DB = "signals.db"
 
@@ -35,21 +36,21 @@ class SignalService:
         secret: str,
         bus: EventBus,
         gateway_mcp_url: str | None = None,
-        reactions_token: str | None = None,
+        reactions_tokens: TokenSource | None = None,
         database_url: str | None = None,
         budget: RefusalBudget | None = None,
     ) -> SignalService:
         """Open the store (``database_url``, else ``signals.db``) and the desk; with a gateway
-        URL and token, also run the reaction rules."""
+        URL and a token source (the reactions client), also run the reaction rules."""
         store = await open_signal_store(database_url, default_sqlite=Path(data_dir) / SIGNALS_DB)
         try:
             desk = await SignalDesk.open(store, secret, bus, budget)
         except BaseException:
             await store.close()
             raise
-        if not (gateway_mcp_url and reactions_token):
+        if not (gateway_mcp_url and reactions_tokens):
             return cls(desk, None, store)
-        reactions = Reactions(store, gateway_mcp_url, reactions_token)
+        reactions = Reactions(store, gateway_mcp_url, reactions_tokens)
         try:
             # Shared: one orchestrator replica acts on each signal (its actions are not to repeat).
             subscription = await bus.subscribe(DURABLE, reactions)

@@ -22,9 +22,12 @@ from agents import build_app
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerKeys, CustomerRef
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway, build_gateway
+from tests.service_tokens import TokenAuthority, as_orchestrator
 
 SKILLS_DIR = Path(__file__).parent / "skills"
 WAIT = 10.0
+
+AUTHORITY = TokenAuthority.temporary()
 
 
 def free_socket() -> socket.socket:
@@ -131,12 +134,14 @@ def start_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartSpecia
             name,
             public_url=f"http://{host}:{port}",
             gateway_mcp_url=gateway_url or gateway.url,
-            agent_token=f"token-{name}",
+            auth=AUTHORITY.auth(name),
             skills_dir=SKILLS_DIR,
             mcp_timeout_seconds=mcp_timeout_seconds,
         )
         base = await serve(stack, app, sock)
-        client = await create_client(base, client_config=ClientConfig(streaming=False))
+        client = await create_client(
+            base, client_config=ClientConfig(streaming=False), interceptors=as_orchestrator(AUTHORITY, name)
+        )
         await stack.enter_async_context(client)
         return Specialist(name, base, client)
 

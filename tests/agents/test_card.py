@@ -7,7 +7,7 @@ import pytest
 
 from agents import agent_names, build_app
 from shared.errors import ConfigurationError
-from tests.agents.conftest import SKILLS_DIR, StartSpecialist
+from tests.agents.conftest import AUTHORITY, SKILLS_DIR, StartSpecialist
 
 
 async def test_agent_names_lists_every_specialist_package() -> None:
@@ -35,14 +35,22 @@ async def test_card_lists_the_skills_from_skill_md(start_specialist: StartSpecia
 def test_unknown_agent_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="no specialist named 'sales'"):
         build_app(
-            "sales", public_url="http://x", gateway_mcp_url="http://x/mcp", agent_token="t", skills_dir=SKILLS_DIR
+            "sales",
+            public_url="http://x",
+            gateway_mcp_url="http://x/mcp",
+            auth=AUTHORITY.auth("t"),
+            skills_dir=SKILLS_DIR,
         )
 
 
 def test_agent_without_skills_is_a_configuration_error(tmp_path) -> None:
     with pytest.raises(ConfigurationError, match="has no skills"):
         build_app(
-            "billing", public_url="http://x", gateway_mcp_url="http://x/mcp", agent_token="t", skills_dir=tmp_path
+            "billing",
+            public_url="http://x",
+            gateway_mcp_url="http://x/mcp",
+            auth=AUTHORITY.auth("t"),
+            skills_dir=tmp_path,
         )
 
 
@@ -54,5 +62,9 @@ def test_skill_without_a_procedure_is_a_configuration_error(tmp_path) -> None:
     )
     with pytest.raises(ConfigurationError, match="does not implement: dispute-charge"):
         build_app(
-            "payment", public_url="http://x", gateway_mcp_url="http://x/mcp", agent_token="t", skills_dir=tmp_path
+            "payment",
+            public_url="http://x",
+            gateway_mcp_url="http://x/mcp",
+            auth=AUTHORITY.auth("t"),
+            skills_dir=tmp_path,
         )

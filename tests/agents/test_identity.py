@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.envelope import ContextEnvelope
+from shared.service_auth.verifier import unverified_subject
 from tests.agents.conftest import StartSpecialist, verified_envelope
 from tests.agents.fake_gateway import FakeGateway
 
@@ -32,7 +33,7 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
     check = gateway.last("identity.verify_code")
     assert check.args["code"] == "123456" and check.args["conversation_id"] == "conv-id"
     assert check.envelope is not None and check.envelope["conversation_id"] == "conv-id"
-    assert check.bearer == "token-identity"
+    assert check.bearer and unverified_subject(check.bearer) == "identity"
     assert [c.tool for c in done.result.tool_calls] == ["identity.verify_code"]
 
 

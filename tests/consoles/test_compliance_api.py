@@ -183,7 +183,8 @@ async def test_the_gateway_itself_refuses_other_roles_and_records_it(running: Ru
         staff = await http.get("/governance/audit/export", headers={"Authorization": f"Bearer {agent_token}"})
         assert staff.status_code == 403 and staff.json()["error"]["code"] == "forbidden"
         ai = await http.get(
-            "/governance/audit/traces", headers={"Authorization": f"Bearer {secrets.agent_tokens['payment']}"}
+            "/governance/audit/traces",
+            headers={"Authorization": f"Bearer {await running.token('payment', 'gateway')}"},
         )
         assert ai.status_code == 403
         nobody = await http.get("/governance/audit/verify")

@@ -29,6 +29,10 @@ class RunningStack:
     topology: Topology
     data_dir: Path
 
+    async def token(self, client: str, audience: str) -> str:
+        """A real token from the stack's token service, as ``client`` would get it (client credentials)."""
+        return await self.stack.service_auth(client).tokens.token(audience)
+
     def customers(self, n: int = 1, **flags: object) -> list[dict]:
         return sample_customers(self.data_dir, n, **flags)
 

@@ -61,15 +61,15 @@ async def test_oversized_and_malformed_messages_are_refused_without_losing_the_c
 
 async def test_malformed_a2a_request_gets_a_protocol_error(running: RunningStack) -> None:
     url = running.topology.agents["payment"] + "/a2a/jsonrpc"
+    token = await running.token("orchestrator", "agent:payment")
+    headers = {"A2A-Version": "1.0", "Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(timeout=10) as http:
-        garbage = await http.post(
-            url, content=b"{]", headers={"A2A-Version": "1.0", "content-type": "application/json"}
-        )
+        garbage = await http.post(url, content=b"{]", headers={**headers, "content-type": "application/json"})
         assert garbage.status_code in (200, 400)
         assert garbage.json()["error"]["code"] == -32700  # JSON-RPC parse error
         no_metadata = await http.post(
             url,
-            headers={"A2A-Version": "1.0"},
+            headers=headers,
             json={
                 "jsonrpc": "2.0",
                 "id": 1,
@@ -94,7 +94,7 @@ async def test_malformed_mcp_request_to_the_gateway_is_refused(running: RunningS
             running.topology.gateway_mcp_url(),
             content=b"this is not json-rpc",
             headers={
-                "Authorization": f"Bearer {secrets.agent_tokens['billing']}",
+                "Authorization": f"Bearer {await running.token('billing', 'gateway')}",
                 "content-type": "application/json",
                 "accept": "application/json, text/event-stream",
             },
@@ -103,7 +103,10 @@ async def test_malformed_mcp_request_to_the_gateway_is_refused(running: RunningS
         oversized = await http.post(
             running.topology.gateway_mcp_url(),
             content=b"x" * (300 * 1024),
-            headers={"Authorization": f"Bearer {secrets.agent_tokens['billing']}", "content-type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {await running.token('billing', 'gateway')}",
+                "content-type": "application/json",
+            },
         )
         assert oversized.status_code == 413
 
@@ -113,6 +116,7 @@ async def test_mcp_servers_refuse_anyone_but_the_gateway(running: RunningStack) 
     assert secrets is not None
     url = running.topology.system_mcp_url("payments")
     async with httpx.AsyncClient(timeout=10) as http:
-        for headers in ({}, {"Authorization": f"Bearer {secrets.agent_tokens['payment']}"}):
+        # An agent's valid token for the gateway is no token for a system.
+        for headers in ({}, {"Authorization": f"Bearer {await running.token('payment', 'gateway')}"}):
             response = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=headers)
             assert response.status_code == 401, headers

@@ -50,15 +50,20 @@ async def test_gateway_refuses_forged_expired_and_other_customer_contexts(runnin
     victim, attacker = running.customers(2)
     secrets = running.stack.secrets
     assert secrets is not None
-    token = secrets.agent_tokens["billing"]
+    token = await running.token("billing", "gateway")
     url = running.topology.gateway_mcp_url()
     keys = CustomerKeys(**{k: victim[k] for k in ("customer_id", "email", "msisdn", "account_number")})
 
-    forged = AuthContextSigner(generate_private_key_pem()).issue(keys, method="otp-sms", assurance="AAL2")
+    conversation = "conv-adversarial"
+    forged = AuthContextSigner(generate_private_key_pem()).issue(
+        keys, method="otp-sms", assurance="AAL2", conversation_id=conversation
+    )
     real_signer = AuthContextSigner(secrets.identity_private_pem.encode(), ttl_seconds=60)
-    expired = real_signer.issue(keys, method="otp-sms", assurance="AAL2", now=time.time() - 3600)
+    expired = real_signer.issue(
+        keys, method="otp-sms", assurance="AAL2", now=time.time() - 3600, conversation_id=conversation
+    )
     attacker_keys = CustomerKeys(**{k: attacker[k] for k in ("customer_id", "email", "msisdn", "account_number")})
-    other_customer = real_signer.issue(attacker_keys, method="otp-sms", assurance="AAL2")
+    other_customer = real_signer.issue(attacker_keys, method="otp-sms", assurance="AAL2", conversation_id=conversation)
 
     for label, auth in (("forged", forged), ("expired", expired), ("other customer", other_customer), ("none", None)):
         result = await call_as(
@@ -67,7 +72,7 @@ async def test_gateway_refuses_forged_expired_and_other_customer_contexts(runnin
         assert result.is_error, label
         assert text_of(result).startswith("DENIED"), (label, text_of(result))
 
-    valid = real_signer.issue(keys, method="otp-sms", assurance="AAL2")
+    valid = real_signer.issue(keys, method="otp-sms", assurance="AAL2", conversation_id=conversation)
     ok = await call_as(url, token, "billing.list_invoices", {"msisdn": victim["msisdn"]}, _envelope_for(victim, valid))
     assert not ok.is_error, text_of(ok)
 
@@ -84,10 +89,12 @@ async def test_permission_gap_payment_refunds_and_billing_cannot(chat: Chat, run
     secrets = running.stack.secrets
     assert secrets is not None
     keys = CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")})
-    auth = AuthContextSigner(secrets.identity_private_pem.encode()).issue(keys, method="otp-sms", assurance="AAL2")
+    auth = AuthContextSigner(secrets.identity_private_pem.encode()).issue(
+        keys, method="otp-sms", assurance="AAL2", conversation_id="conv-adversarial"
+    )
     denied = await call_as(
         running.topology.gateway_mcp_url(),
-        secrets.agent_tokens["billing"],
+        await running.token("billing", "gateway"),
         "payments.issue_refund",
         {
             "account_number": customer["account_number"],

@@ -86,7 +86,7 @@ async def test_staff_api_refuses_agents_wrong_roles_and_bad_input(running: Runni
     assert secrets is not None
     async with httpx.AsyncClient(base_url=gateway, timeout=10) as http:
         as_agent = await http.get(
-            "/governance/approvals", headers={"Authorization": f"Bearer {secrets.agent_tokens['payment']}"}
+            "/governance/approvals", headers={"Authorization": f"Bearer {await running.token('payment', 'gateway')}"}
         )
         assert as_agent.status_code == 403  # the requester can never approve
         nobody = await http.get("/governance/approvals")

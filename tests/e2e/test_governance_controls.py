@@ -26,14 +26,16 @@ def _envelope(running: RunningStack, customer: dict, conversation_id: str = "con
     secrets = running.stack.secrets
     assert secrets is not None
     keys = CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")})
-    auth = AuthContextSigner(secrets.identity_private_pem.encode()).issue(keys, method="otp-sms", assurance="AAL2")
+    auth = AuthContextSigner(secrets.identity_private_pem.encode()).issue(
+        keys, method="otp-sms", assurance="AAL2", conversation_id=conversation_id
+    )
     return ContextEnvelope(conversation_id=conversation_id, customer=CustomerRef(keys=keys), auth_context=auth)
 
 
 async def _as(running: RunningStack, agent: str, tool: str, args: dict, envelope: ContextEnvelope):
-    secrets = running.stack.secrets
-    assert secrets is not None
-    return await call_as(running.topology.gateway_mcp_url(), secrets.agent_tokens[agent], tool, args, envelope)
+    return await call_as(
+        running.topology.gateway_mcp_url(), await running.token(agent, "gateway"), tool, args, envelope
+    )
 
 
 def _decisions(running: RunningStack, conversation_id: str, tool: str) -> list:

@@ -6,9 +6,11 @@ import asyncio
 import uuid
 from typing import Any
 
+from orchestrator.launcher import Stack
 from shared.authcontext import AuthContextSigner
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.secrets import Secrets
+from shared.service_auth import audiences
 from tests.e2e.conftest import chat, running  # noqa: F401  (fixtures)
 from tests.e2e.gateway_client import call_as, text_of
 
@@ -18,14 +20,16 @@ WAIT = 10.0
 def envelope_for(secrets: Secrets, customer: dict[str, Any]) -> ContextEnvelope:
     """A verified conversation about ``customer`` (the identity system's signature, as after a code)."""
     keys = CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")})
-    auth = AuthContextSigner(secrets.identity_private_pem.encode()).issue(keys, method="otp-sms", assurance="AAL2")
-    return ContextEnvelope(
-        conversation_id=f"events-{uuid.uuid4().hex[:8]}", customer=CustomerRef(keys=keys), auth_context=auth
+    conversation_id = f"events-{uuid.uuid4().hex[:8]}"
+    auth = AuthContextSigner(secrets.identity_private_pem.encode()).issue(
+        keys, method="otp-sms", assurance="AAL2", conversation_id=conversation_id
     )
+    return ContextEnvelope(conversation_id=conversation_id, customer=CustomerRef(keys=keys), auth_context=auth)
 
 
-async def tool(gateway_mcp_url: str, secrets: Secrets, agent: str, name: str, args: dict, env: ContextEnvelope) -> dict:
-    result = await call_as(gateway_mcp_url, secrets.agent_tokens[agent], name, args, env)
+async def tool(gateway_mcp_url: str, stack: Stack, agent: str, name: str, args: dict, env: ContextEnvelope) -> dict:
+    token = await stack.service_auth(agent).tokens.token(audiences.GATEWAY)
+    result = await call_as(gateway_mcp_url, token, name, args, env)
     assert not result.is_error, text_of(result)
     assert isinstance(result.structured_content, dict)
     return result.structured_content

@@ -47,7 +47,7 @@ class PlanChange:
 
     def __init__(self, stack: Stack, url: str, customer_index: int) -> None:
         assert stack.secrets is not None
-        self.secrets, self.url = stack.secrets, url
+        self.stack, self.secrets, self.url = stack, stack.secrets, url
         self.customer = sample_customers(stack.data_dir, 40)[customer_index]
         self.env = envelope_for(self.secrets, self.customer)
         self.billing_db = system_db_path(stack.data_dir, "billing")
@@ -55,14 +55,14 @@ class PlanChange:
 
     async def view(self) -> dict:
         args = {"customer_id": self.customer["customer_id"]}
-        return await tool(self.url, self.secrets, "support", "crm.get_customer_view", args, self.env)
+        return await tool(self.url, self.stack, "support", "crm.get_customer_view", args, self.env)
 
     def waiting(self) -> int:
         return rows(self.billing_db, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")[0][0]
 
     async def make(self, key: str) -> None:
         change = {"msisdn": self.customer["msisdn"], "plan_id": self.target, "idempotency_key": key}
-        await tool(self.url, self.secrets, "billing", "billing.change_plan", change, self.env)
+        await tool(self.url, self.stack, "billing", "billing.change_plan", change, self.env)
         assert self.waiting() >= 1, "the change committed and its event waits"
         assert (await self.view())["plan"] is None
 

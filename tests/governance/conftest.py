@@ -1,8 +1,9 @@
 """Fixtures: tiny upstream MCP servers and the gateway on real loopback sockets.
 
 The upstreams are defined here (not the real enterprise servers) so these tests pin the
-gateway's behaviour alone: they accept only the gateway's bearer token and record every
-call they receive with its ``_meta``.
+gateway's behaviour alone: they accept only a token issued to the gateway for them and
+record every call they receive with its ``_meta``. Tokens come from one in-memory token
+authority (``tests/service_tokens.py``) whose keys the gateway trusts.
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ from starlette.types import ASGIApp
 from gateway import build_gateway_app
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
+from shared.errors import Unauthenticated
+from shared.service_auth import audiences
 from shared.tools import CALL_META_KEY, PURPOSE_META_KEY, PURPOSES, SUBJECT_META_KEY
+from tests.service_tokens import TokenAuthority
 
 WAIT = 10.0
-GATEWAY_TOKEN = "gateway-secret"
-AGENT_TOKENS = {a: f"token-{a}" for a in ("identity", "billing", "payment", "support", "escalation")}
+AGENTS = ("identity", "billing", "payment", "support", "escalation", "reactions")
+AUTHORITY = TokenAuthority.temporary()
+AGENT_TOKENS = {a: AUTHORITY.mint(audiences.GATEWAY, sub=a) for a in AGENTS}
 STAFF_TOKENS = {
     "alice": {"token": "staff-alice", "role": "approver"},
     "carol": {"token": "staff-carol", "role": "compliance"},
@@ -144,9 +149,16 @@ def _subject(arg: str, kind: str) -> dict[str, Any]:
 
 
 def build_upstream(state: Upstream) -> MCPServer:
+    verifier = AUTHORITY.verifier()
+
     async def only_gateway(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
         headers = getattr(ctx.request, "headers", None) or {}
-        if headers.get("authorization") != f"Bearer {GATEWAY_TOKEN}":
+        _, _, token = str(headers.get("authorization", "")).partition(" ")
+        try:
+            claims = await verifier.verify(token, audiences.system(state.name))
+        except Unauthenticated as exc:
+            raise MCPError(code=-31403, message=f"only the governance gateway may call this server: {exc}") from exc
+        if claims.sub != audiences.GATEWAY:
             raise MCPError(code=-31403, message="only the governance gateway may call this server")
         return await call_next(ctx)
 
@@ -241,7 +253,11 @@ class Env:
     sockets: dict[str, socket.socket]
 
     def envelope(self, keys: CustomerKeys | None = ANA, *, conversation_id: str = "conv-1", **kw: Any) -> str:
-        token = self.signer.issue(keys, method="otp-sms", assurance="AAL2") if keys else None
+        token = (
+            self.signer.issue(keys, method="otp-sms", assurance="AAL2", conversation_id=conversation_id)
+            if keys
+            else None
+        )
         customer = CustomerRef(keys=keys, display_name="Ana") if keys else None
         return ContextEnvelope(
             conversation_id=conversation_id, customer=customer, auth_context=token, **kw
@@ -288,10 +304,12 @@ async def start_env(
             if system not in down:
                 running[system] = await servers.start(upstream_app(states[system]), socks[system])
         extra = {"policy_dir": policy_dir} if policy_dir else {}
+        socks["gateway"] = tcp_socket()
         app = build_gateway_app(
             upstreams=urls,
-            gateway_token=GATEWAY_TOKEN,
-            agent_tokens=AGENT_TOKENS,
+            auth=AUTHORITY.auth(audiences.GATEWAY),
+            agents=AGENTS,
+            public_url=url_of(socks["gateway"]),
             identity_public_pem=public_pem_from_private(identity_key).decode(),
             audit_db=tmp_path / "audit.db",
             mcp_timeout_seconds=timeout,
@@ -299,7 +317,6 @@ async def start_env(
             **extra,
             **gateway_options,
         )
-        socks["gateway"] = tcp_socket()
         await servers.start(app, socks["gateway"])
         yield Env(
             url_of(socks["gateway"]),

@@ -69,21 +69,28 @@ def _arm_payments(trigger: Path) -> None:
 
 
 async def _serve(config: dict[str, Any]) -> None:
+    from shared.service_auth import audiences
     from shared.serving import start
+    from tests.service_tokens import TokenAuthority
 
     trigger = Path(config["trigger"])
+    authority = TokenAuthority(Path(config["token_keys"]), ttl_seconds=3600)  # the test's keys, read from disk
     apps = {}
     if config["role"] == "gateway":
         from gateway import build_gateway_app
 
         _arm_gateway(trigger)
-        apps["gateway"] = build_gateway_app(**config["gateway"], audit_db=Path(config["audit_db"]))
+        apps["gateway"] = build_gateway_app(
+            **config["gateway"], auth=authority.auth(audiences.GATEWAY), audit_db=Path(config["audit_db"])
+        )
     else:
         from mcp_servers import build_app
 
         _arm_payments(trigger)
         for system in ("payments", "consent"):
-            apps[system] = build_app(system, data_dir=Path(config["data_dir"]), gateway_token=config["gateway_token"])
+            apps[system] = build_app(
+                system, data_dir=Path(config["data_dir"]), auth=authority.auth(audiences.system(system))
+            )
     for name, app in apps.items():
         sock = socket.socket(fileno=config["fds"][name])
         await start(name, app, sock)

@@ -126,11 +126,13 @@ async def test_bad_auth_context(env: Env, kind: str) -> None:
     from shared.envelope import ContextEnvelope, CustomerRef
 
     if kind == "forged":
-        token = AuthContextSigner(generate_private_key_pem()).issue(ANA, method="otp-sms", assurance="AAL2")
+        token = AuthContextSigner(generate_private_key_pem()).issue(
+            ANA, method="otp-sms", assurance="AAL2", conversation_id="c"
+        )
     elif kind == "expired":
-        token = env.signer.issue(ANA, method="otp-sms", assurance="AAL2", now=1_000_000)
+        token = env.signer.issue(ANA, method="otp-sms", assurance="AAL2", now=1_000_000, conversation_id="c")
     else:
-        token = env.signer.issue(BEN, method="otp-sms", assurance="AAL2")
+        token = env.signer.issue(BEN, method="otp-sms", assurance="AAL2", conversation_id="c")
     envelope = ContextEnvelope(conversation_id="c", customer=CustomerRef(keys=ANA), auth_context=token)
     async with env.agent("payment") as agent:
         result = await agent.call_tool(

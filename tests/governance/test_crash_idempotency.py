@@ -31,7 +31,7 @@ from mcp_servers.dataset import ensure_seeded, system_db_path
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.serving import bind, url_of
-from tests.governance.conftest import AGENT_TOKENS, GATEWAY_TOKEN, STAFF_TOKENS
+from tests.governance.conftest import AGENT_TOKENS, AGENTS, AUTHORITY, STAFF_TOKENS
 from tests.governance.crash_child import CRASH_EXIT
 from tests.governance.e2e_helpers import big_refund_customers, small_refund_customers
 
@@ -107,8 +107,9 @@ class World:
 
     async def refund(self, customer: dict[str, Any], args: dict[str, Any]) -> CallToolResult:
         keys = CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")})
-        token = self.signer.issue(keys, method="otp-sms", assurance="AAL2")
-        envelope = ContextEnvelope(conversation_id=f"crash-{customer['customer_id']}", auth_context=token)
+        conversation_id = f"crash-{customer['customer_id']}"
+        token = self.signer.issue(keys, method="otp-sms", assurance="AAL2", conversation_id=conversation_id)
+        envelope = ContextEnvelope(conversation_id=conversation_id, auth_context=token)
         async with self.agent() as agent:
             return await agent.call_tool(
                 "payments.issue_refund", args, meta={"switchboard/envelope": envelope.model_dump_json()}
@@ -130,11 +131,9 @@ async def world(seeded: Path, tmp_path: Path) -> AsyncIterator[World]:
     fds = {name: sock.fileno() for name, sock in sockets.items()}
     trigger = tmp_path / "crash-at"
     trigger.write_text("")
-    common = {"trigger": str(trigger), "fds": fds}
+    common = {"trigger": str(trigger), "fds": fds, "token_keys": str(AUTHORITY.directory)}
     systems_config = tmp_path / "systems.json"
-    systems_config.write_text(
-        json.dumps({**common, "role": "systems", "data_dir": str(data_dir), "gateway_token": GATEWAY_TOKEN})
-    )
+    systems_config.write_text(json.dumps({**common, "role": "systems", "data_dir": str(data_dir)}))
     gateway_config = tmp_path / "gateway.json"
     gateway_config.write_text(
         json.dumps(
@@ -144,8 +143,7 @@ async def world(seeded: Path, tmp_path: Path) -> AsyncIterator[World]:
                 "audit_db": str(tmp_path / "audit.db"),
                 "gateway": {
                     "upstreams": {s: urls[s] + "/mcp" for s in ("payments", "consent")},
-                    "gateway_token": GATEWAY_TOKEN,
-                    "agent_tokens": AGENT_TOKENS,
+                    "agents": list(AGENTS),
                     "identity_public_pem": public_pem_from_private(identity).decode(),
                     "staff_tokens": STAFF_TOKENS,
                     "mcp_timeout_seconds": CALL_TIMEOUT,

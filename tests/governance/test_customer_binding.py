@@ -25,13 +25,13 @@ async def _refund_with(env: Env, envelope: str) -> str:
 
 async def test_forged_auth_context_is_denied(env: Env) -> None:
     forger = AuthContextSigner(generate_private_key_pem())
-    forged = forger.issue(ANA, method="otp-sms", assurance="AAL2")
+    forged = forger.issue(ANA, method="otp-sms", assurance="AAL2", conversation_id="conv-1")
     envelope = ContextEnvelope(conversation_id="conv-1", auth_context=forged).model_dump_json()
     assert "signature is not valid" in await _refund_with(env, envelope)
 
 
 async def test_expired_auth_context_is_denied(env: Env) -> None:
-    stale = env.signer.issue(ANA, method="otp-sms", assurance="AAL2", now=time.time() - 7200)
+    stale = env.signer.issue(ANA, method="otp-sms", assurance="AAL2", now=time.time() - 7200, conversation_id="conv-1")
     envelope = ContextEnvelope(conversation_id="conv-1", auth_context=stale).model_dump_json()
     assert "has expired" in await _refund_with(env, envelope)
 

@@ -56,7 +56,7 @@ class Facts:
 @pytest.fixture
 async def setup(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Facts, dict[str, str]]]:
     private = generate_private_key_pem()
-    token = AuthContextSigner(private).issue(ANA, method="otp-sms", assurance="AAL2")
+    token = AuthContextSigner(private).issue(ANA, method="otp-sms", assurance="AAL2", conversation_id="conv-facts")
     meta = {"switchboard/envelope": ContextEnvelope(conversation_id="conv-facts", auth_context=token).model_dump_json()}
     policy = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
     catalog = Catalog(["billing"], policy)

@@ -7,7 +7,7 @@ import json
 import httpx2
 
 from gateway import read_audit
-from tests.governance.conftest import ANA, Env
+from tests.governance.conftest import AGENT_TOKENS, ANA, Env
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
@@ -35,13 +35,14 @@ async def test_unknown_agent_token_gets_401_and_an_audit_record(env: Env) -> Non
     assert env.upstreams["payments"].calls == []
 
 
-async def test_missing_token_gets_401_and_mcp_client_cannot_connect(env: Env) -> None:
+async def test_missing_token_gets_401_and_a_refusal_record(env: Env) -> None:
     async with httpx2.AsyncClient() as http:
         response = await http.post(
             env.url + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=MCP_HEADERS
         )
     assert response.status_code == 401
-    assert read_audit(env.audit_db) == []  # not a tools/call: nothing to record
+    [record] = read_audit(env.audit_db)  # not a tools/call, but a refused caller all the same
+    assert (record.agent, record.decision) == ("unknown", "deny") and "no bearer token" in record.reason
 
 
 async def test_oversized_body_gets_413(env: Env) -> None:
@@ -51,7 +52,7 @@ async def test_oversized_body_gets_413(env: Env) -> None:
         response = await http.post(
             env.url + "/mcp",
             content=json.dumps(body),
-            headers={**MCP_HEADERS, "Authorization": "Bearer token-payment"},
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {AGENT_TOKENS['payment']}"},
         )
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
@@ -65,7 +66,9 @@ async def test_oversized_chunked_body_gets_413(env: Env) -> None:
 
     async with httpx2.AsyncClient() as http:
         response = await http.post(
-            env.url + "/mcp", content=chunks(), headers={**MCP_HEADERS, "Authorization": "Bearer token-payment"}
+            env.url + "/mcp",
+            content=chunks(),
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {AGENT_TOKENS['payment']}"},
         )
     assert response.status_code == 413
 
@@ -75,7 +78,7 @@ async def test_malformed_json_rpc_gets_the_sdk_error(env: Env) -> None:
         response = await http.post(
             env.url + "/mcp",
             content=b"{this is not json",
-            headers={**MCP_HEADERS, "Authorization": "Bearer token-payment"},
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {AGENT_TOKENS['payment']}"},
         )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == -32700

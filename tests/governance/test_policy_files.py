@@ -12,6 +12,7 @@ from gateway import build_gateway_app
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine, PolicyRequest
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.errors import ConfigurationError
+from tests.governance.conftest import AUTHORITY
 
 
 @pytest.fixture
@@ -84,8 +85,8 @@ async def test_bad_policy_file_stops_gateway_start_up(policies: Path, tmp_path: 
     (policies / "bad.cedar").write_text("permit (principal, action, resource")
     app = build_gateway_app(
         upstreams={},
-        gateway_token="g",
-        agent_tokens={"payment": "t"},
+        auth=AUTHORITY.auth("gateway"),
+        agents=["payment"],
         identity_public_pem=public_pem_from_private(generate_private_key_pem()).decode(),
         audit_db=tmp_path / "audit.db",
         policy_dir=policies,

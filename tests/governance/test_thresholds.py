@@ -57,7 +57,7 @@ AMOUNTS = st.one_of(
 
 def test_refund_amounts_around_every_threshold() -> None:
     private = generate_private_key_pem()
-    token = AuthContextSigner(private).issue(ANA, method="otp-sms", assurance="AAL2")
+    token = AuthContextSigner(private).issue(ANA, method="otp-sms", assurance="AAL2", conversation_id="conv-prop")
     meta = {"switchboard/envelope": ContextEnvelope(conversation_id="conv-prop", auth_context=token).model_dump_json()}
     policy = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
     catalog = Catalog(["payment"], policy)

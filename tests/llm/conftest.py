@@ -14,10 +14,13 @@ from shared.skills import SKILLS_DIR
 from tests.agents.conftest import Specialist, free_socket, gateway, serve, stack
 from tests.agents.fake_gateway import FakeGateway
 from tests.llm.stack import llm_chat, llm_running, model_calls_allowed
+from tests.service_tokens import TokenAuthority, as_orchestrator
 
 __all__ = ["gateway", "llm_chat", "llm_running", "model_calls_allowed", "stack"]
 
 NO_MODEL = LLMSettings(_env_file=None, model=None)
+
+AUTHORITY = TokenAuthority.temporary()
 
 
 StartLLMSpecialist = Callable[..., Awaitable[Specialist]]
@@ -43,7 +46,7 @@ def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLL
             name,
             public_url=f"http://{host}:{port}",
             gateway_mcp_url=gateway.url,
-            agent_token=f"token-{name}",
+            auth=AUTHORITY.auth(name),
             skills_dir=SKILLS_DIR,
             mcp_timeout_seconds=5.0,
             llm_settings=llm_settings,
@@ -51,7 +54,9 @@ def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLL
             summary_model=summary_model,
         )
         base = await serve(stack, app, sock)
-        client = await create_client(base, client_config=ClientConfig(streaming=False))
+        client = await create_client(
+            base, client_config=ClientConfig(streaming=False), interceptors=as_orchestrator(AUTHORITY, name)
+        )
         await stack.enter_async_context(client)
         return Specialist(name, base, client)
 

@@ -13,6 +13,7 @@ from agents.runtime.turn import Turn
 from agents.support import create as create_support
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.handoff import HandoffRequest
+from shared.service_auth import BearerAuth, audiences
 from shared.skills import load_skills
 from tests.e2e.conftest import RunningStack, running
 
@@ -35,9 +36,8 @@ GRANTS = {
 
 
 def toolbox(running: RunningStack, agent: str) -> Toolbox:
-    assert running.stack.secrets is not None
-    token = running.stack.secrets.agent_tokens[agent]
-    return Toolbox(running.topology.gateway_mcp_url(), token=token, timeout_seconds=10)
+    auth = BearerAuth(running.stack.service_auth(agent).tokens, audiences.GATEWAY)
+    return Toolbox(running.topology.gateway_mcp_url(), auth=auth, timeout_seconds=10)
 
 
 @pytest.mark.parametrize("agent", sorted(GRANTS))
@@ -51,8 +51,8 @@ async def test_the_model_is_offered_exactly_the_granted_tools(running: RunningSt
 
 async def test_a_forged_identity_is_refused_whatever_the_model_asks(running: RunningStack) -> None:
     customer = running.customers(30)[-1]
-    assert running.stack.secrets is not None
-    gateway = GatewayClient(running.topology.gateway_mcp_url(), token=running.stack.secrets.agent_tokens["support"])
+    auth = BearerAuth(running.stack.service_auth("support").tokens, audiences.GATEWAY)
+    gateway = GatewayClient(running.topology.gateway_mcp_url(), auth=auth)
     guides = {s.name: skill_guide(s) for s in load_skills(agent="support")}
     model = ScriptedModel.of(
         reply("", ("payments__issue_refund", {"amount": 500}), ("network__get_line_status", {})),

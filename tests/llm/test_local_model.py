@@ -32,6 +32,7 @@ from orchestrator.routing import LLMBrain, build_brain, skill_specs_from_skills
 from shared.envelope import ENVELOPE_META_KEY
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
 from shared.llm.litellm_client import client_from_settings
+from shared.service_auth.verifier import unverified_subject
 from shared.serving import bind
 from shared.skills import load_skills
 from tests.agents.conftest import verified_envelope
@@ -194,7 +195,7 @@ async def test_a_specialist_turn_is_governed_and_answered(
     if result.data.get("llm_fallback"):
         assert gateway.calls  # the hand-written procedure read the bill through the gateway
     for call in gateway.calls:
-        assert call.bearer == "token-billing" and call.envelope is not None
+        assert call.bearer and unverified_subject(call.bearer) == "billing" and call.envelope is not None
         assert call.envelope["conversation_id"] == "conv-local-llm"
         for key in set(call.args) & set(CUSTOMER):
             assert call.args[key] == CUSTOMER[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.runtime.llm import ModelUnavailable, ScriptedModel, reply
+from shared.service_auth.verifier import unverified_subject
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway
 from tests.agents.test_payment import DUPLICATE
 from tests.llm.conftest import StartLLMSpecialist
@@ -26,7 +27,11 @@ async def test_the_model_runs_a_skill_through_the_gateway(
     assert result.text.startswith("Your November bill is €32.50")
     assert result.result.status == "completed"
     call = gateway.last("billing.list_invoices")
-    assert call.args == {"msisdn": CUSTOMER["msisdn"], "limit": 2} and call.bearer == "token-billing"
+    assert (
+        call.args == {"msisdn": CUSTOMER["msisdn"], "limit": 2}
+        and call.bearer
+        and unverified_subject(call.bearer) == "billing"
+    )
     assert [c.tool for c in result.result.tool_calls] == ["billing.list_invoices"]
     usage = result.result.data["llm_usage"]
     assert usage["agent"] == "billing" and usage["calls"] == 2 and usage["total_tokens"] == 240

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_testkit import CUSTOMERS, GATEWAY_TOKEN, mcp_client, serving
+from mcp_testkit import AUTHORITY, CUSTOMERS, mcp_client, serving
 
 from mcp_servers import build_app
 from mcp_servers.dataset import ensure_seeded
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
+from shared.service_auth import audiences
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ async def start(data_dir: Path, identity_keys: tuple[str, str]) -> AsyncIterator
             app = build_app(
                 system,
                 data_dir=data_dir,
-                gateway_token=GATEWAY_TOKEN,
+                auth=AUTHORITY.auth(audiences.system(system)),
                 identity_private_pem=identity_keys[0],
                 **kwargs,
             )

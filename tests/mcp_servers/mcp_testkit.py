@@ -14,7 +14,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 
-GATEWAY_TOKEN = "gateway-token-for-tests"
+from shared.service_auth import audiences
+from shared.settings import SYSTEMS
+from tests.service_tokens import TokenAuthority
+
+AUTHORITY = TokenAuthority.temporary()
+GATEWAY_TOKEN = AUTHORITY.mint([audiences.system(s) for s in SYSTEMS], sub=audiences.GATEWAY)
+"""What the gateway presents: a token issued to it (one for every system, for brevity)."""
 CUSTOMERS = 40
 
 

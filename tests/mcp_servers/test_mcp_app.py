@@ -6,7 +6,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_testkit import GATEWAY_TOKEN, mcp_client
+from mcp_testkit import AUTHORITY, GATEWAY_TOKEN, mcp_client
 
 from mcp_servers import build_app
 from shared.errors import ConfigurationError
@@ -186,15 +186,13 @@ async def test_unknown_tool_is_an_error_result(start):
 
 def test_misconfiguration_fails_at_build(data_dir):
     with pytest.raises(ConfigurationError, match="unknown system"):
-        build_app("ledger", data_dir=data_dir, gateway_token="t")
+        build_app("ledger", data_dir=data_dir, auth=AUTHORITY.auth("mcp:ledger"))
     with pytest.raises(ConfigurationError, match="private key"):
-        build_app("identity", data_dir=data_dir, gateway_token="t")
-    with pytest.raises(ConfigurationError, match="gateway token"):
-        build_app("crm", data_dir=data_dir, gateway_token="")
+        build_app("identity", data_dir=data_dir, auth=AUTHORITY.auth("mcp:identity"))
 
 
 async def test_unseeded_data_dir_fails_at_start(tmp_path):
-    app = build_app("crm", data_dir=tmp_path, gateway_token="t")
+    app = build_app("crm", data_dir=tmp_path, auth=AUTHORITY.auth("mcp:crm"))
     with pytest.raises(ConfigurationError, match="no database at"):
         async with app.router.lifespan_context(app):
             pass

@@ -81,7 +81,8 @@ async def test_otp_flow_signs_a_verifiable_auth_context(connect, data_dir, ident
             "keys": {k: customer[k] for k in ("customer_id", "email", "msisdn", "account_number")},
             "display_name": customer["display_name"],
         }
-        claims = AuthContextVerifier(identity_keys[1].encode()).verify(hit["auth_context"])
+        claims = AuthContextVerifier(identity_keys[1].encode()).verify(hit["auth_context"], conversation_id="conv-5")
+        assert claims.aud == "gateway"
         assert (claims.sub, claims.method, claims.assurance) == (cid, "otp-sms", "AAL2")
         assert claims.keys.account_number == customer["account_number"]
         assert claims.conversation_id == "conv-5"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from mcp_testkit import CUSTOMERS, GATEWAY_TOKEN, call_meta, mcp_client, ok, serving
+from mcp_testkit import AUTHORITY, CUSTOMERS, call_meta, mcp_client, ok, serving
 
 from mcp_servers import build_app
 from mcp_servers.dataset import prepare_dataset, sample_customers
@@ -30,7 +30,7 @@ async def test_payments_on_postgres_refund_once_and_publish_the_event(pg_url: st
     bus = InProcessBus()
     received: asyncio.Queue = asyncio.Queue()
     subscription = await bus.subscribe("test", received.put)
-    app = build_app("payments", data_dir=tmp_path, gateway_token=GATEWAY_TOKEN, bus=bus, database_url=pg_url)
+    app = build_app("payments", data_dir=tmp_path, auth=AUTHORITY.auth("mcp:payments"), bus=bus, database_url=pg_url)
     try:
         async with serving(app) as url, mcp_client(url) as payments:
             dup = (await ok(payments, "find_duplicate_charges", {"account_number": account}))["duplicates"][0]
@@ -56,7 +56,7 @@ async def test_payments_on_postgres_refund_once_and_publish_the_event(pg_url: st
 
 async def test_an_unseeded_schema_fails_at_start(tmp_path: Path) -> None:
     async with private_schema() as url:
-        app = build_app("billing", data_dir=tmp_path, gateway_token=GATEWAY_TOKEN, database_url=url)
+        app = build_app("billing", data_dir=tmp_path, auth=AUTHORITY.auth("mcp:billing"), database_url=url)
         with pytest.raises(ConfigurationError, match="no reference dataset"):
             async with app.router.lifespan_context(app):
                 pass

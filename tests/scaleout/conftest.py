@@ -110,7 +110,7 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
     data_dir = tmp_path_factory.mktemp("scaleout")
     logs = tmp_path_factory.mktemp("scaleout-logs")
     async with private_schema("scaleout") as database_url:
-        names = ("gateway", "identity", "payment", "billing", "b1", "b2", "p1", "p2", "o1", "o2")
+        names = ("tokens", "gateway", "identity", "payment", "billing", "b1", "b2", "p1", "p2", "o1", "o2")
         numbers = free_ports(len(names) + len(SYSTEMS))
         ports = dict(zip(names, numbers[: len(names)], strict=True))
         systems = dict(zip(SYSTEMS, numbers[len(names) :], strict=True))
@@ -120,6 +120,7 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
             "SWITCHBOARD_CUSTOMERS": "80",
             "SWITCHBOARD_DATABASE_URL": database_url,
             "SWITCHBOARD_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "SWITCHBOARD_TOKEN_URL": f"http://127.0.0.1:{ports['tokens']}",
             "SWITCHBOARD_ORCHESTRATOR_URL": f"http://127.0.0.1:{ports['o1']}",
             "SWITCHBOARD_SYSTEM_URLS": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in systems.items()}),
             "SWITCHBOARD_AGENT_URLS": json.dumps(
@@ -149,6 +150,8 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
         balancer_url = f"http://127.0.0.1:{ports['billing']}"
         shared_systems = [s for s in SYSTEMS if s != "payments"]
         try:
+            tokens = spawn("tokens", ["tokens", "--port", str(ports["tokens"])], ports["tokens"])
+            await _wait_listening(tokens, asyncio.get_running_loop().time() + START_TIMEOUT)
             backing = [
                 spawn("mcp", ["mcp", *shared_systems], systems["crm"]),
                 # Two payments replicas on one PostgreSQL schema, reached through the balancer

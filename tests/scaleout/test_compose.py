@@ -26,7 +26,7 @@ def _switchboard(services: dict[str, dict]) -> dict[str, dict]:
 
 
 def test_every_agent_system_and_control_plane_service_has_its_own_container(services: dict[str, dict]) -> None:
-    expected = {"postgres", "nats", "prepare", "gateway", "orchestrator"}
+    expected = {"postgres", "nats", "prepare", "tokens", "gateway", "orchestrator"}
     expected |= {f"agent-{a}" for a in agent_names()} | {f"mcp-{s}" for s in SYSTEMS}
     assert expected <= set(services), expected - set(services)
     for name in agent_names():
@@ -50,7 +50,7 @@ def test_one_image_and_one_environment_wire_every_service(services: dict[str, di
         port = service["command"][-1] if "--port" in service["command"] else None
         assert urlsplit(env["SWITCHBOARD_DATABASE_URL"]).hostname == "postgres", name
         assert env["SWITCHBOARD_BUS_URL"] == "nats://nats:4222", name
-        for url in (env["SWITCHBOARD_GATEWAY_URL"], env["SWITCHBOARD_ORCHESTRATOR_URL"]):
+        for url in (env["SWITCHBOARD_GATEWAY_URL"], env["SWITCHBOARD_ORCHESTRATOR_URL"], env["SWITCHBOARD_TOKEN_URL"]):
             host, url_port = urlsplit(url).hostname, str(urlsplit(url).port)
             assert host in services and services[host]["command"][-1] == url_port, (name, url)
         systems = json.loads(env["SWITCHBOARD_SYSTEM_URLS"])
@@ -70,6 +70,8 @@ def test_dependencies_exist_wait_for_prepare_and_have_no_cycle(services: dict[st
     for name in _switchboard(services):
         if name != "prepare":
             assert services[name]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+        if name not in ("prepare", "tokens"):
+            assert "tokens" in services[name]["depends_on"], name  # every service gets its tokens there
     assert services["prepare"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     visiting: set[str] = set()
     done: set[str] = set()
@@ -97,3 +99,12 @@ def test_services_with_their_state_in_postgres_are_replicated(services: dict[str
         *(f"mcp-{s}" for s in SYSTEMS),
     }
     assert "--jetstream" in services["nats"]["command"]
+
+
+def test_only_the_orchestrator_is_published_to_the_host(services: dict[str, dict]) -> None:
+    """Agents, systems, the gateway and the token service are reachable only on the internal network."""
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"orchestrator"}
+    for name, service in _switchboard(services).items():
+        if name != "orchestrator":
+            assert "ports" not in service and "network_mode" not in service, name

@@ -39,11 +39,13 @@ CHILD = """
 import asyncio, os, socket, sys
 from pathlib import Path
 from mcp_servers import build_app
+from shared.service_auth import service_auth
 from shared.serving import start
 
 async def main():
     sock = socket.socket(fileno=int(sys.argv[1]))
-    app = build_app("payments", data_dir=Path(sys.argv[2]), gateway_token=os.environ["GATEWAY_TOKEN"])
+    auth = service_auth(os.environ["TOKEN_URL"], "mcp:payments", os.environ["CLIENT_SECRET"])
+    app = build_app("payments", data_dir=Path(sys.argv[2]), auth=auth)
     running = await start("mcp:payments", app, sock)
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -67,11 +69,12 @@ class PaymentsElsewhere(Stack):
         await super()._start_group(apps, sockets)
 
     async def _spawn_payments(self, sock: socket.socket) -> None:
-        assert self.secrets is not None
+        assert self.secrets is not None and self.topology is not None
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "GATEWAY_TOKEN": self.secrets.gateway_token,
+            "TOKEN_URL": self.topology.tokens,
+            "CLIENT_SECRET": self.secrets.client_secrets["mcp:payments"],
             telemetry.ENDPOINT_ENV: self.otlp_endpoint,
         }
         env.pop("OTEL_SERVICE_NAME", None)

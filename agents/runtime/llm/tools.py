@@ -81,9 +81,9 @@ def bind_arguments(tool: GovernedTool, arguments: Mapping[str, Any], envelope: C
 class Toolbox:
     """Lists this agent's tools from the gateway with the agent's own credential, and caches them."""
 
-    def __init__(self, url: str, *, token: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(self, url: str, *, auth: httpx2.Auth, timeout_seconds: float = 10.0) -> None:
         self._url = url
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._auth = auth
         self._timeout = timeout_seconds
         self._tools: dict[str, GovernedTool] = {}
         self._listed_at = -_LISTING_TTL_SECONDS
@@ -103,7 +103,7 @@ class Toolbox:
         found: dict[str, GovernedTool] = {}
         async with asyncio.timeout(self._timeout):
             async with (
-                httpx2.AsyncClient(headers=self._headers, timeout=self._timeout) as http,
+                httpx2.AsyncClient(auth=self._auth, timeout=self._timeout) as http,
                 Client(streamable_http_client(self._url, http_client=http)) as client,
             ):
                 cursor: str | None = None
