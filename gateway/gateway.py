@@ -434,6 +434,7 @@ class Gateway:
                 k: getattr(decided, k)
                 for k in (
                     "agent",
+                    "caller",
                     "tool",
                     "conversation_id",
                     "trace_id",

@@ -27,7 +27,8 @@ SECURITY_SCHEME = "switchboard"
 
 def security(token_url: str, audience: str) -> dict[str, object]:
     """The card's auth: OAuth 2.0 client credentials at ``token_url``, a bearer token for ``audience``."""
-    flow = ClientCredentialsOAuthFlow(token_url=token_url, scopes={})
+    # Access is by audience, not scope; the one scope names it so the flow is complete.
+    flow = ClientCredentialsOAuthFlow(token_url=token_url, scopes={audience: f"call {audience}"})
     scheme = SecurityScheme(
         oauth2_security_scheme=OAuth2SecurityScheme(
             description=f"a token from Switchboard's token service with audience {audience!r} "

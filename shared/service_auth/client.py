@@ -9,10 +9,12 @@ the token where each protocol's client wants it: ``BearerAuth`` for MCP (httpx2)
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 import httpx2
@@ -48,7 +50,9 @@ class ClientCredentials:
     ) -> None:
         self._endpoint = token_service_url.rstrip("/") + TOKEN_PATH
         self.client_id = client_id
-        self._auth = (client_id, client_secret)
+        # RFC 6749 2.3.1: each part is form-urlencoded before Basic encoding (client ids hold ':').
+        basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}".encode()).decode()
+        self._authorization = f"Basic {basic}"
         self._timeout = timeout_seconds
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
@@ -74,7 +78,7 @@ class ClientCredentials:
                 response = await http.post(
                     self._endpoint,
                     data={"grant_type": "client_credentials", "audience": audience},
-                    auth=self._auth,
+                    headers={"Authorization": self._authorization},
                 )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(

@@ -29,7 +29,9 @@ async def configured(running: RunningStack, tmp_path: Path) -> AsyncIterator[htt
         env.setenv("SWITCHBOARD_STREAM_LIFETIME_SECONDS", "0.5")
         app = build_orchestrator_app(
             OrchestratorConfig(
-                agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "conversations.db"
+                agent_urls=list(running.topology.agents.values()),
+                conversations_db=tmp_path / "conversations.db",
+                auth=running.stack.service_auth("orchestrator"),
             )
         )
     async with serving(app, name="orchestrator (configured)") as url, httpx.AsyncClient(base_url=url) as http:
@@ -57,7 +59,11 @@ async def test_behind_a_proxy_the_public_url_is_what_is_signed(running: RunningS
         env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN", TOKEN)
         env.setenv("SWITCHBOARD_PUBLIC_URL", PUBLIC + "/")
         app = build_orchestrator_app(
-            OrchestratorConfig(agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "c.db")
+            OrchestratorConfig(
+                agent_urls=list(running.topology.agents.values()),
+                conversations_db=tmp_path / "c.db",
+                auth=running.stack.service_auth("orchestrator"),
+            )
         )
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
         form = fields("CA" + "8" * 32, "+15550100131", CallStatus="ringing")
