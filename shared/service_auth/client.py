@@ -47,7 +47,9 @@ class ClientCredentials:
         *,
         timeout_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._transport = transport  # None: the network; tests pass httpx.ASGITransport(token app)
         self._endpoint = token_service_url.rstrip("/") + TOKEN_PATH
         self.client_id = client_id
         # RFC 6749 2.3.1: each part is form-urlencoded before Basic encoding (client ids hold ':').
@@ -74,7 +76,7 @@ class ClientCredentials:
     async def _request(self, audience: str) -> _Cached:
         asked = self._clock()
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as http:
+            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as http:
                 response = await http.post(
                     self._endpoint,
                     data={"grant_type": "client_credentials", "audience": audience},

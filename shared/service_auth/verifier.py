@@ -49,13 +49,16 @@ class KeySource(Protocol):
 class RemoteJwks:
     """The token service's published key set."""
 
-    def __init__(self, url: str, *, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, timeout_seconds: float = 5.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.url = url
         self._timeout = timeout_seconds
+        self._transport = transport
 
     async def fetch(self) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as http:
+            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as http:
                 response = await http.get(self.url)
                 response.raise_for_status()
                 body: dict[str, Any] = response.json()
