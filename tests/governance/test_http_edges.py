@@ -7,7 +7,8 @@ import json
 import httpx2
 
 from gateway import read_audit
-from tests.governance.conftest import AGENT_TOKENS, ANA, Env
+from tests.governance.conftest import AGENT_TOKENS, ANA, AUTHORITY, Env
+from tests.service_tokens import ISSUER
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
@@ -96,3 +97,34 @@ async def test_healthz_reports_upstreams_without_a_token(env: Env) -> None:
         "consent": "up",
         "crm": "up",
     }
+
+
+async def test_the_refusal_intake_takes_reports_only_from_services_with_an_audit_token(env: Env) -> None:
+    report = {"service": "agent:billing", "caller": "mallory (unverified)", "reason": "the token has expired"}
+    async with httpx2.AsyncClient(base_url=env.url) as http:
+        anonymous = await http.post("/audit/refusals", json=report)
+        wrong_audience = await http.post(
+            "/audit/refusals", json=report, headers={"Authorization": f"Bearer {AGENT_TOKENS['billing']}"}
+        )
+        audit_token = AUTHORITY.mint("audit", sub="billing")
+        malformed = await http.post(
+            "/audit/refusals", json={"caller": 5}, headers={"Authorization": f"Bearer {audit_token}"}
+        )
+        accepted = await http.post("/audit/refusals", json=report, headers={"Authorization": f"Bearer {audit_token}"})
+    assert (anonymous.status_code, wrong_audience.status_code, malformed.status_code) == (401, 401, 400)
+    assert accepted.status_code == 201
+    [record] = read_audit(env.audit_db)
+    assert (record.agent, record.tool, record.decision) == ("mallory (unverified)", "agent:billing", "deny")
+    assert "reported by billing" in record.reason and "expired" in record.reason
+
+
+async def test_protected_resource_metadata_is_served_without_a_token(env: Env) -> None:
+    async with httpx2.AsyncClient(base_url=env.url) as http:
+        refused = await http.post("/mcp", json=tools_call(), headers=MCP_HEADERS)
+        challenge = refused.headers["www-authenticate"]
+        url = challenge.split('resource_metadata="')[1].rstrip('"')
+        metadata = await http.get(url)
+    assert refused.status_code == 401 and 'error="invalid_token"' in challenge
+    assert metadata.status_code == 200
+    body = metadata.json()
+    assert body["resource"] == env.url + "/mcp" and body["authorization_servers"] == [ISSUER]
