@@ -2,6 +2,13 @@
 
 Binding first lets a caller know every URL (ports included) before any app is built, which
 AgentCards and the topology need. Start-up is announced on an event rather than polled.
+
+This is the one module that reaches into uvicorn's ``Server`` beyond its documented surface: it
+overrides ``capture_signals`` (uvicorn installs process-wide SIGINT/SIGTERM handlers per server,
+and with many servers on one loop the last one wins, so the owner handles signals itself) and
+extends ``startup`` (to set an event instead of polling ``started``). Neither is a speed trick;
+there is no public switch for either. pyproject pins uvicorn's minor series, and
+tests/shared/test_serving.py fails loudly when an upgrade changes either hook.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_SUITE = Path("evals/scenarios")
+from shared.resources import package_dir
+
+# The suite shipped with the package; a path on the command line evaluates another one.
+DEFAULT_SUITE = package_dir("evals", "scenarios")
 
 
 def _progress(total: int):
