@@ -29,7 +29,12 @@ def module_of(path: Path) -> str:
 
 
 def imports_in(path: Path) -> Iterator[tuple[str, int, bool]]:
-    """(dotted name, line, at module level) for every absolute import; relative ones resolved."""
+    """(dotted name, line, at module level) for every absolute import; relative ones resolved.
+
+    ``from P import x`` yields ``P.x``: the submodule when x is one, else an attribute of P (a
+    reader resolves it to the longest prefix that is a module). Within a package that is how
+    Python loads it too: ``from P import sub`` inside P needs P.sub, not all of P's __init__.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     top_level = {id(node) for node in tree.body}
     guarded = {id(n) for node in tree.body if _is_type_checking(node) for n in ast.walk(node)}
@@ -47,7 +52,8 @@ def imports_in(path: Path) -> Iterator[tuple[str, int, bool]]:
                 package = package[: len(package) - node.level + 1]
                 base = ".".join([*package, base] if base else package)
             for alias in node.names:
-                yield f"{base}.{alias.name}" if alias.name != "*" else base, node.lineno, eager
+                if alias.name != "*":
+                    yield f"{base}.{alias.name}", node.lineno, eager
 
 
 def _is_type_checking(node: ast.stmt) -> bool:

@@ -8,6 +8,7 @@ skills, evals and web pages must come from the installed package data.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,11 +51,14 @@ class Installed:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     work = tmp_path_factory.mktemp("wheel")
-    dist, venv, cwd = work / "dist", work / "venv", work / "elsewhere"
+    source, dist, venv, cwd = work / "source", work / "dist", work / "venv", work / "elsewhere"
     cwd.mkdir()
+    # Built from a copy: setuptools writes build/ and *.egg-info next to the sources it builds.
+    skip = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "data", "test-artifacts", "node_modules")
+    shutil.copytree(ROOT, source, ignore=skip)
     pip = ["--disable-pip-version-check", "--no-input", "--quiet"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", *pip, "--no-deps", "--wheel-dir", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", *pip, "--no-deps", "--wheel-dir", str(dist), str(source)],
         check=True,
         timeout=300,
     )
