@@ -117,7 +117,7 @@ class Supervisor:
                 hint="split it into shorter messages",
             )
         async with self._locks[conversation_id]:
-            with telemetry.span("customer_turn", kind=telemetry.SpanKind.SERVER) as span:
+            with telemetry.span("customer_turn") as span:  # inside the HTTP server span
                 state = await self._store.load(conversation_id)
                 # With tracing on, the turn's trace id is the span's: audit records and spans share it.
                 trace = telemetry.trace_context(span) or TraceContext.new()

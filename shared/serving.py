@@ -23,6 +23,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from shared.errors import ConfigurationError
+from shared.telemetry_asgi import ServiceName
 
 
 class _Server(uvicorn.Server):
@@ -75,6 +76,8 @@ async def start(
     name: str, app: ASGIApp, sock: socket.socket, *, log_level: str = "warning", timeout: float = 60.0
 ) -> RunningServer:
     """Serve ``app`` on ``sock`` and return once it accepts connections (or say why it did not)."""
+    # Spans made while serving report this service's own service.name ("switchboard-agent-payment").
+    app = ServiceName(app, "switchboard-" + name.replace(":", "-"))
     config = uvicorn.Config(app, log_level=log_level, lifespan="auto", access_log=False)
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"serve {name}")
