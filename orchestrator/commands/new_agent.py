@@ -153,7 +153,7 @@ def cmd_new_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("new-agent", help="scaffold a new specialist agent and its first skill")
     p.add_argument("name", help="agent name, e.g. travel")
     p.add_argument("--skill", required=True, help="first skill name, e.g. roaming-advice")

@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator.conversations import TranscriptEntry
 from orchestrator.export._vcon_lib import Dialog, Party, Vcon
 from orchestrator.export.redaction import Redaction, Redactor
 from orchestrator.export.source import ConversationRecord
@@ -182,7 +183,7 @@ def build_vcon(record: ConversationRecord, *, redaction: Redaction = "none") -> 
     return vcon
 
 
-def _dialog_for(record: AuditRecord, transcript: list) -> int:
+def _dialog_for(record: AuditRecord, transcript: list[TranscriptEntry]) -> int:
     """The dialog of the customer turn the tool call served (same trace), else the first one."""
     for index, entry in enumerate(transcript):
         if record.trace_id and entry.trace_id == record.trace_id:
