@@ -16,8 +16,12 @@ def said(text: str, voice: Voice | None = None) -> str:
 
 @pytest.mark.parametrize(
     ("n", "words"),
-    [(0, "zero"), (12, "twelve"), (40, "forty"), (99, "ninety-nine"), (105, "one hundred and five")]
-    + [
+    [
+        (0, "zero"),
+        (12, "twelve"),
+        (40, "forty"),
+        (99, "ninety-nine"),
+        (105, "one hundred and five"),
         (1_000, "one thousand"),
         (2_050, "two thousand and fifty"),
         (12_345, "twelve thousand three hundred and forty-five"),
@@ -118,7 +122,10 @@ def test_a_bare_amount_is_in_the_configured_currency() -> None:
 
 # What a person at the console types.
 def test_a_typed_list_is_read_whole_and_in_order() -> None:
-    typed = "Three things to try:\n1. Restart the phone\n2. Check flight mode is off\n3. Reset network settings\n4. Call us back"
+    typed = (
+        "Three things to try:\n1. Restart the phone\n2. Check flight mode is off\n"
+        "3. Reset network settings\n4. Call us back"
+    )
     assert said(typed) == (
         "Three things to try: Restart the phone. Check flight mode is off. Reset network settings. Call us back."
     )
