@@ -49,7 +49,8 @@ def _words_to_digits(text: str) -> str:
     def flush() -> None:
         words = [t for t in run if t.lower() in _NUMBER_WORDS]
         strong = sum(1 for t in words if t.lower() in _STRONG)
-        if len(words) >= 3 and (strong >= len(words) - 1 or (len(words) >= 5 and 2 * strong >= len(words))):
+        long_enough = (len(words) >= 5 and 2 * strong >= len(words)) or (len(words) >= 7 and strong >= 2)
+        if len(words) >= 3 and (strong >= len(words) - 1 or long_enough):
             out.append(" ".join(_NUMBER_WORDS[t.lower()] for t in words))
         else:
             out.extend(run)

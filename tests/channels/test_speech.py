@@ -25,6 +25,7 @@ from orchestrator.channels.speech import normalize_speech, use_caller_id
         ("it's 07700 900596", "it's 07700900596"),
         ("oh seven seven oh oh, nine oh oh, one two three", "07700900123"),
         ("triple seven, four five six", "777456"),
+        ("oh double seven double oh nine double oh one double oh", "07700900100"),
         # E-mail addresses: "at", "dot", "underscore", "dash", and letters spelled out.
         ("my email is jo dot bloggs at example dot co dot uk", "my email is jo.bloggs@example.co.uk"),
         ("j o b l o g g s at example dot com", "jobloggs@example.com"),
