@@ -68,6 +68,21 @@ _SPELLED = re.compile(
     r"|(?P<phone>(?<![\w])\+?\d[\d ]{7,16}\d(?![\w]))"
     r"|(?P<code>(?<![\w£€$.,])\d{5,8}(?!\w|[.,]\d))"
 )
+_ISO_DATE = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?\b")
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _REPLACEMENTS = (
     (re.compile(r"\s*\((?:yes|y)\s*/\s*(?:no|n)\)", re.IGNORECASE), " Please say yes or no."),
@@ -119,6 +134,12 @@ def groups(chars: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _date(match: re.Match[str]) -> str:
+    """2026-10 -> "October 2026"; 2026-10-03 -> "3 October 2026"."""
+    year, month, day = match.group(1), _MONTHS[int(match.group(2)) - 1], match.group(3)
+    return f"{int(day)} {month} {year}" if day else f"{month} {year}"
+
+
 def _site(url: str) -> str:
     host = urlsplit(url if "//" in url else "https://" + url).hostname or "our website"
     return host.removeprefix("www.").replace(".", " dot ")
@@ -163,6 +184,7 @@ def render(text: str, voice: Voice | None = None) -> list[Part]:
         text = pattern.sub(words, text)
     text = _UUID.sub("", _flatten(text))
     text = _EMAIL.sub(_email, text)
+    text = _ISO_DATE.sub(_date, text)
     text = _MONEY.sub(_money(voice), text)
     text = re.sub(r"\s+([.,?!])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
     parts: list[Part] = []

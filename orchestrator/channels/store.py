@@ -94,6 +94,7 @@ class ChannelStorage(Protocol):
     async def memory(self, call_sid: str) -> dict[str, Any]: ...
     async def remember(self, call_sid: str, memory: dict[str, Any]) -> None: ...
     async def next_step(self, call_sid: str) -> int: ...
+    async def link_attempts_from(self, caller: str, since: float) -> int: ...
     async def end_call(self, call_sid: str) -> tuple[str | None, bool]: ...
     async def recent_call_from(self, caller: str, since: float) -> str | None: ...
     async def claim_step(self, call_sid: str, step: int) -> bool: ...
@@ -239,6 +240,15 @@ class ChannelStore:
             "INSERT INTO voice_call_info (call_sid, step) VALUES (?, 1)"
             " ON CONFLICT(call_sid) DO UPDATE SET step = step + 1 RETURNING step",
             (call_sid,),
+        )
+        return int(rows[0][0])
+
+    async def link_attempts_from(self, caller: str, since: float) -> int:
+        """Link codes tried by calls from ``caller`` that started after ``since``."""
+        rows = await self._run(
+            "SELECT COALESCE(SUM(c.link_attempts), 0) FROM voice_calls c JOIN voice_call_info i"
+            " ON i.call_sid = c.call_sid WHERE i.caller = ? AND c.started_at >= ?",
+            (caller, since),
         )
         return int(rows[0][0])
 

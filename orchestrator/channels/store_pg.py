@@ -153,6 +153,17 @@ class PostgresChannelStore:
         )
         return int(rows[0][0])
 
+    async def link_attempts_from(self, caller: str, since: float) -> int:
+        """Link codes tried by calls from ``caller`` that started after ``since``."""
+        rows = await self._fetch(
+            "counting link codes",
+            "SELECT COALESCE(SUM(c.link_attempts), 0) FROM voice_calls c JOIN voice_call_info i"
+            " ON i.call_sid = c.call_sid WHERE i.caller = $1 AND c.started_at >= $2",
+            caller,
+            since,
+        )
+        return int(rows[0][0])
+
     async def end_call(self, call_sid: str) -> tuple[str | None, bool]:
         """The call ended: its conversation, and whether this is the first report of the end."""
         ended = await self._fetch(

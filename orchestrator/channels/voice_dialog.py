@@ -16,7 +16,12 @@ from typing import Any
 
 from orchestrator.channels._http import SupervisorGetter
 from orchestrator.channels.events import TurnHub, run_turn
-from orchestrator.channels.links import CODE_DIGITS, MAX_ATTEMPTS_PER_CALL, find_link_code
+from orchestrator.channels.links import (
+    CODE_DIGITS,
+    MAX_ATTEMPTS_PER_CALL,
+    MAX_ATTEMPTS_PER_NUMBER_HOUR,
+    find_link_code,
+)
 from orchestrator.channels.settings import ChannelSettings
 from orchestrator.channels.speech import normalize_speech, use_caller_id
 from orchestrator.channels.spoken import Voice, render
@@ -32,6 +37,9 @@ RESULT_PATH = "/voice/twilio/result"
 HOLD_PATH = "/voice/twilio/hold"
 STATUS_PATH = "/voice/twilio/status"
 MAX_SILENCES = 3
+MAX_CODES_PER_CALL = 3
+"""One-time codes a call may offer the identity check; counted here before any reaches it."""
+_ONE_TIME_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 _WELCOME = (
     "Hi, this is Northwind Mobile. If you were chatting with us on the web, key in or say the "
@@ -40,6 +48,10 @@ _WELCOME = (
 _GOODBYE = "I can't hear anything, so I'll end the call here. Please call again any time."
 _CODE_OR_HELP = f"Key in your {CODE_DIGITS}-digit code, or tell me how I can help."
 _PASSED_ON = "Thanks, I've passed that to our colleague. Stay on the line for their answer."
+_NO_MORE_CODES = (
+    "For your security I can't check any more codes on this call. "
+    "Say: a person, and a member of our team will help you."
+)
 _CALLER_ID_TIP = " You can also say: this number, to use the number you're calling from."
 _CLARIFY = (
     "I want to get you to the right place. Is it about your bill, a refund, your plan, a problem with "
@@ -168,7 +180,7 @@ class Dialog:
         if call.conversation_id is None:
             code = find_link_code(heard)
             if code is not None:
-                return (await self._link(call, code)).render()
+                return (await self._link(call, code, hook.caller)).render()
             state, _token = await self._supervisor().start("voice")
             call.conversation_id = state.conversation_id
             await self._store.attach(call.call_sid, state.conversation_id)
@@ -224,10 +236,14 @@ class Dialog:
             _YES_NO_HINTS,
         )
 
-    async def _link(self, call: Call, code: str) -> TwiML:
+    async def _link(self, call: Call, code: str, caller: str | None) -> TwiML:
+        # Counted before the code is looked at, right or wrong: a call, and a calling number, get a few tries.
+        attempts = await self._store.count(call.call_sid, "link_attempts")
+        by_number = await self._store.link_attempts_from(caller, time.time() - 3600) if caller else 0
+        if attempts > MAX_ATTEMPTS_PER_CALL or by_number > MAX_ATTEMPTS_PER_NUMBER_HOUR:
+            return await self._ask(call.call_sid, "I can't take any more codes on this call. How can I help?")
         conversation_id = await self._store.redeem_link_code(code)
         if conversation_id is None:
-            attempts = await self._store.count(call.call_sid, "link_attempts")
             if attempts < MAX_ATTEMPTS_PER_CALL:
                 return await self._ask(
                     call.call_sid,
@@ -246,7 +262,8 @@ class Dialog:
             opening = "Thanks, I have your conversation from the web chat. "
         # The question the chat was waiting on is asked again, so the caller can just answer it.
         last = transcript[-1] if transcript else None
-        if last is not None and last.role == "agent" and "?" in last.text:
+        waiting_on_answer = state.active is not None or state.offer is not None
+        if last is not None and last.role == "agent" and waiting_on_answer:
             parts: list[Part] = [opening + "You were asked: ", *self.render(last.text)]
             await self._remember_reply(call.call_sid, parts, state, last.text)
             return await self._ask(call.call_sid, parts, self._hints(state, last.text))
@@ -254,8 +271,15 @@ class Dialog:
 
     async def _turn(self, call: Call, conversation_id: str, heard: str, caller: str | None) -> TwiML:
         sup = self._supervisor()
-        if _identity_step(await sup.store.load(conversation_id)) == "ask-hint":
+        step = _identity_step(await sup.store.load(conversation_id))
+        if step == "ask-hint":
             heard = use_caller_id(heard, caller)
+        if step == "await-code" and _ONE_TIME_CODE.search(heard):
+            memory = await self._store.memory(call.call_sid)
+            tries = int(memory.get("code_tries", 0)) + 1
+            await self._store.remember(call.call_sid, {**memory, "code_tries": tries})
+            if tries > MAX_CODES_PER_CALL:
+                return await self._ask(call.call_sid, _NO_MORE_CODES)
         try:
             outcome = await run_turn(sup, self._hub, conversation_id, heard, channel="voice")
         except SwitchboardError:
@@ -291,7 +315,9 @@ class Dialog:
     async def _remember_reply(self, call_sid: str, parts: list[Part], state: ConversationState, reply: str) -> None:
         asks = bool(_ASKS_YES_NO.search(reply)) or state.offer is not None
         hints = list(self._hints(state, reply))
-        await self._store.remember(call_sid, {"last": _to_json(parts), "asks_yes_no": asks, "hints": hints})
+        memory = await self._store.memory(call_sid)  # counts kept for the whole call stay
+        memory.update(last=_to_json(parts), asks_yes_no=asks, hints=hints)
+        await self._store.remember(call_sid, memory)
 
     # -- long turns ----------------------------------------------------------------------------
     def holding(self, step: int) -> TwiML:

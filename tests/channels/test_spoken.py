@@ -115,6 +115,11 @@ def test_each_specialist_reply_is_spoken_for_the_ear(written: str, spoken: str) 
     assert said(written) == spoken
 
 
+def test_dates_written_for_machines_are_said_as_dates() -> None:
+    assert said("Your latest bill (2026-10) is £30.00.") == "Your latest bill (October 2026) is thirty pounds."
+    assert said("Effective from 2026-11-03.") == "Effective from 3 November 2026."
+
+
 def test_a_bare_amount_is_in_the_configured_currency() -> None:
     assert said("That's 12.00 in total.", Voice(currency="EUR")) == "That's twelve euros in total."
     assert said("The fee is 7.50 USD.") == "The fee is seven dollars and fifty cents."

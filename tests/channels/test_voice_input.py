@@ -9,7 +9,7 @@ import pytest
 
 from mcp_servers.identity.outbox import read_outbox
 from tests.channels.twilio_calls import Call, listens, spoken
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import Chat, RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -95,3 +95,44 @@ async def test_a_doubtful_yes_is_asked_again_before_a_refund(http: httpx.AsyncCl
 
     again = await call.say("sorry, can you repeat that?")
     assert [e.text for e in again.iter("say-as")] == spelled and listens(again)
+
+
+async def test_a_call_gets_three_link_codes_counted_before_the_code_is_looked_at(
+    http: httpx.AsyncClient, chat: Chat
+) -> None:
+    link = await http.post(
+        f"/api/conversations/{chat.conversation_id}/phone-link", headers={"Authorization": f"Bearer {chat.token}"}
+    )
+    assert link.json()["phone_number"] == "+442079460000", "the chat says which number to call"
+    code = link.json()["code"]
+    guesser = Call(http, "CA" + "e2" * 16, caller="+15550100302")
+    await guesser.ring()
+    for wrong in ("00000000", "00000001"):
+        assert "didn't match" in spoken(await guesser.keys(wrong))
+    assert "start fresh" in spoken(await guesser.keys("00000002")).lower()
+    refused = await guesser.keys(code)  # the right code, but a fourth try
+    assert "can't take any more codes" in spoken(refused), spoken(refused)
+    # It was never looked at, so it still works for the customer's own call.
+    customer = Call(http, "CA" + "e3" * 16, caller="+15550100303")
+    await customer.ring()
+    assert "web chat" in spoken(await customer.keys(code))
+
+
+async def test_a_call_offers_at_most_three_one_time_codes_across_customers(
+    http: httpx.AsyncClient, running: RunningStack
+) -> None:
+    first, second = running.customers(240)[211], running.customers(240)[212]
+    call = Call(http, "CA" + "e4" * 16, caller="+15550100304")
+    await call.ring()
+    await call.say("I'd like to understand my last bill")
+    await call.say(f"my email is {say_email(first['email'])}")
+    real = running.latest_code(first["customer_id"])
+    wrong = [f"{(int(real) + n) % 1_000_000:06d}" for n in (1, 2, 3)]
+    for guess in wrong:
+        await call.keys(guess)  # the identity check locks the first customer after three
+    await call.say("I'd like to understand my last bill")
+    sent = await call.say(f"my email is {say_email(second['email'])}")
+    assert "code" in spoken(sent), spoken(sent)
+    refused = await call.keys(running.latest_code(second["customer_id"]))
+    assert "can't check any more codes on this call" in spoken(refused), spoken(refused)
+    assert "verified" not in spoken(refused).lower()
