@@ -111,3 +111,19 @@ async def test_oversized_and_non_utf8_webhooks_are_refused(http: httpx.AsyncClie
     assert garbled.status_code == 400
     assert (await http.get("/voice/twilio")).status_code == 405
     assert fields("CA1", "+1")["CallSid"] == "CA1"
+
+
+async def test_continuing_by_phone_asks_the_pending_question_again(chat: Chat, http: httpx.AsyncClient) -> None:
+    asked = await chat.say("can you explain my last bill?")
+    assert asked["status"] == "input-required", asked
+    link = await http.post(
+        f"/api/conversations/{chat.conversation_id}/phone-link", headers={"Authorization": f"Bearer {chat.token}"}
+    )
+    assert link.json()["phone_number"], "the chat shows the number to call"
+    call = Call(http, "CA" + "a3" * 16, caller="+15550100133")
+    await call.ring()
+    linked = await call.keys(link.json()["code"])
+    words = spoken(linked)
+    assert "You were asked:" in words and "email address" in words, words
+    gather = linked.find("Gather")
+    assert gather is not None and "my email is" in (gather.get("hints") or "")
