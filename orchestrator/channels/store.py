@@ -258,6 +258,8 @@ class ChannelStore:
             "UPDATE voice_call_info SET ended_at = ? WHERE call_sid = ? AND ended_at IS NULL RETURNING call_sid",
             (time.time(), call_sid),
         )
+        # What each step was answered is kept only for retries, which end with the call.
+        await self._run("DELETE FROM voice_steps WHERE call_sid = ?", (call_sid,))
         rows = await self._run("SELECT conversation_id FROM voice_calls WHERE call_sid = ?", (call_sid,))
         return (rows[0][0] if rows else None), bool(ended)
 

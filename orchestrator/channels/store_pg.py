@@ -172,6 +172,8 @@ class PostgresChannelStore:
             time.time(),
             call_sid,
         )
+        # What each step was answered is kept only for retries, which end with the call.
+        await self._fetch("ending a call", "DELETE FROM voice_steps WHERE call_sid = $1", call_sid)
         rows = await self._fetch(
             "reading a call", "SELECT conversation_id FROM voice_calls WHERE call_sid = $1", call_sid
         )

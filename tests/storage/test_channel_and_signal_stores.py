@@ -85,6 +85,8 @@ async def test_steps_are_claimed_once_and_keep_their_first_answer(channel_replic
     await store.set_step("CA3", 1, answer="<Response>late</Response>", result="<Response>done</Response>")
     assert await other.step("CA3", 1) == ("<Response>holding</Response>", "<Response>done</Response>")
     assert [await s.next_step("CA3") for s in (store, other, store)] == [1, 2, 3]
+    await store.end_call("CA3")
+    assert await other.step("CA3", 1) == (None, None), "answers kept for retries go when the call ends"
 
 
 async def test_call_memory_ends_and_call_backs(channel_replicas: list[Any]) -> None:
