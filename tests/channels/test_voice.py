@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from shared.skills import load_skills
 from tests.channels.twilio_calls import Call, fields, listens, spoken
 from tests.e2e.conftest import Chat, RunningStack
 
@@ -127,3 +128,13 @@ async def test_continuing_by_phone_asks_the_pending_question_again(chat: Chat, h
     assert "You were asked:" in words and "email address" in words, words
     gather = linked.find("Gather")
     assert gather is not None and "my email is" in (gather.get("hints") or "")
+
+
+async def test_a_clarifying_question_never_reads_out_skill_descriptions(http: httpx.AsyncClient) -> None:
+    call = Call(http, "CA" + "a4" * 16, caller="+15550100134")
+    await call.ring()
+    for unclear in ("hello", "I have a question about something"):
+        words = spoken(await call.say(unclear)).lower()
+        assert "right place" in words, words
+        for skill in load_skills():  # the descriptions are written for the router, not for callers
+            assert skill.description.rstrip(".").lower()[:40] not in words, skill.name
