@@ -9,7 +9,7 @@ Point a number's "a call comes in" webhook at ``POST /voice/twilio`` and its sta
 | ``/voice/twilio`` | a call comes in: the welcome, or "carry on where you left off?" for a call back |
 | ``/voice/twilio/gather?step=N`` | what the caller said or keyed at step N (``voice_steps``: once, in time) |
 | ``/voice/twilio/result?step=N`` | the answer to step N, when it took longer than the holding line |
-| ``/voice/twilio/hold?step=N`` | a caller waiting for a person (``voice_hold``) |
+| ``/voice/twilio/hold?poll=N`` | a caller waiting for a person looks again (``voice_hold``) |
 | ``/voice/twilio/status`` | the call ended: its place in the queue is given up |
 
 The same supervisor answers as in the web chat; replies are rendered for the ear
