@@ -136,8 +136,8 @@ class ChannelStore:
             self._ready = True
         return conn
 
-    async def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        def work() -> list[tuple]:
+    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        def work() -> list[tuple[Any, ...]]:
             with closing(self._connect()) as conn:
                 return conn.execute(sql, params).fetchall()
 
