@@ -224,6 +224,7 @@ class Dialog:
             await self._store.attach(call.call_sid, conversation_id)
             sup = self._supervisor()
             said = await welcome_back(sup, conversation_id)
+            self._hub.changed(conversation_id)  # open views see the note at once
             last_seq = max((e.seq for e in await sup.store.transcript(conversation_id)), default=0)
             await self._store.set_human_heard(call.call_sid, last_seq)
             return await self._ask(call.call_sid, said)
