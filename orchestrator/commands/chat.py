@@ -96,16 +96,13 @@ class Conversation:
     def say(self, text: str) -> None:
         try:
             response = self._http.post(f"/api/conversations/{self.id}/turns", json={"text": text}, headers=self._auth)
+            if response.status_code != 200:
+                self.transcript.note(_refusal(response))
+                return
+            self._catch_up()
         except httpx.TransportError as exc:
             raise ServerGone(str(exc)) from None
-        body = response.json()
-        if response.status_code != 200:
-            err = body.get("error", {})
-            hint = f" ({err['hint']})" if err.get("hint") else ""
-            self.transcript.note(f"! {err.get('message', response.text)}{hint}")
-            return
-        self._catch_up()
-        self._outcome(body)
+        self._outcome(response.json())
 
     def _outcome(self, outcome: dict[str, Any]) -> None:
         data = outcome.get("data") or {}
@@ -116,7 +113,9 @@ class Conversation:
 
     def _catch_up(self) -> None:
         state = self._http.get(f"/api/conversations/{self.id}", headers=self._auth)
-        state.raise_for_status()
+        if state.status_code != 200:
+            self.transcript.note(_refusal(state))
+            return
         for entry in state.json()["transcript"]:
             self.transcript.show(entry)
 
@@ -137,6 +136,16 @@ class Conversation:
                 if not self.closing.is_set():
                     keyboard.interrupt(ServerGone(str(exc)))
                 return
+
+
+def _refusal(response: httpx.Response) -> str:
+    """One line for an error answer: the server's message and hint, or its status."""
+    try:
+        err = response.json().get("error", {})
+    except ValueError:
+        err = {}
+    hint = f" ({err['hint']})" if err.get("hint") else ""
+    return f"! {err.get('message') or f'HTTP {response.status_code}'}{hint}"
 
 
 class Keyboard:

@@ -108,3 +108,12 @@ async def test_an_approval_outcome_arrives_after_the_turn_that_waited_for_it(
     assert decided.status_code == 200, decided.text
     assert "approved and issued" in await terminal.until("approved and issued")
     assert await terminal.close() == 0
+
+
+async def test_a_refused_turn_is_one_line_and_the_chat_goes_on(terminal: Terminal) -> None:
+    terminal.type("x" * 2_001)
+    refused = await terminal.until("! ")
+    assert "2001 characters" in refused and "Traceback" not in refused
+    terminal.type("I want to talk to a person")
+    await terminal.until("escalation> ")
+    assert await terminal.close() == 0
