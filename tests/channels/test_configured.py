@@ -64,7 +64,11 @@ async def test_both_tokens_work_during_a_rotation_and_both_signature_schemes(
         env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN", TOKEN)
         env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN_PREVIOUS", OLD_TOKEN)
         app = build_orchestrator_app(
-            OrchestratorConfig(agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "c.db")
+            OrchestratorConfig(
+                agent_urls=list(running.topology.agents.values()),
+                conversations_db=tmp_path / "c.db",
+                auth=running.stack.service_auth("orchestrator"),
+            )
         )
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
         for n, (token, algorithm) in enumerate(
@@ -92,7 +96,11 @@ async def test_a_path_prefixed_public_url_is_signed_and_every_action_stays_insid
         env.setenv("SWITCHBOARD_PUBLIC_URL", PREFIXED)
         env.setenv("SWITCHBOARD_VOICE_HOLD_MUSIC_URL", MUSIC)
         app = build_orchestrator_app(
-            OrchestratorConfig(agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "c.db")
+            OrchestratorConfig(
+                agent_urls=list(running.topology.agents.values()),
+                conversations_db=tmp_path / "c.db",
+                auth=running.stack.service_auth("orchestrator"),
+            )
         )
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
         # The proxy strips the prefix; the caller helper refuses any action outside the public URL.
