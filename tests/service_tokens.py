@@ -59,11 +59,6 @@ class TokenAuthority:
         return ServiceAuth(client_id=client_id, tokens=LocalTokens(self, client_id), verifier=self.verifier())
 
 
-def foreign_token(directory: Path, audience: str, *, sub: str = "orchestrator") -> str:
-    """A well-formed token signed by a key this deployment never published."""
-    return TokenAuthority(directory).mint(audience, sub=sub)
-
-
 def as_orchestrator(authority: TokenAuthority, agent: str) -> list[ClientCallInterceptor]:
     """The interceptors an A2A client needs to call ``agent`` as the orchestrator does."""
     credentials = AudienceCredentials(LocalTokens(authority, audiences.ORCHESTRATOR), audiences.agent(agent))
