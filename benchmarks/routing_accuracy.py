@@ -20,7 +20,7 @@ Prints, on the split (by default the test split, which no training step reads):
   text, so a loaded machine shows up as a slow floor; the brain's build time; and the import cost
   of the routing package, measured in a fresh interpreter.
 
-Exit status 1 when a figure falls below the regression floors in ``FLOORS`` (the targets in
+Exit status 1 when the offline brain falls below the regression floors in ``FLOORS`` (the targets in
 ``TARGETS`` are printed next to the figures, met or not), 2 when ``--brain llm`` has no model.
 """
 
@@ -180,7 +180,8 @@ async def _run(args: argparse.Namespace) -> int:
     ]
     if below:
         print(f"below the regression floors: {', '.join(below)}")
-    return 1 if below and args.split == "test" else 0
+    # The floors guard the offline brain; an LLM brain's figures are for comparing, not gating.
+    return 1 if below and args.split == "test" and args.brain == "offline" else 0
 
 
 if __name__ == "__main__":

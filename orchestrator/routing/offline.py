@@ -35,6 +35,7 @@ from orchestrator.routing.features import Featurizer
 from orchestrator.routing.human import asks_for_human
 from orchestrator.routing.language import ENGLISH, SERVED, detect
 from orchestrator.routing.specs import SkillSpec
+from orchestrator.routing.spelling import Speller
 from orchestrator.routing.text import normalize
 from shared.errors import ConfigurationError, PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
@@ -102,10 +103,12 @@ class OfflineBrain:
         from sklearn.linear_model import LogisticRegression
 
         self._features = Featurizer()
-        grams = self._features.fit_transform([normalize(t) for t in texts])
+        normalized_texts = [normalize(t) for t in texts]
+        grams = self._features.fit_transform(normalized_texts)
+        self._speller = Speller(w for t in normalized_texts for w in t.split())
         weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
         meaning = sparse.csr_matrix(self._embedder.embed(texts) * weight)
-        model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200)
+        model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200, class_weight="balanced")
         model.fit(sparse.hstack([grams, meaning], format="csr"), np.asarray(labels))
         if list(model.classes_) != sorted(set(labels)) or len(model.classes_) != len(self._classes):
             raise ConfigurationError("every routing class needs at least one training phrase")
@@ -140,7 +143,7 @@ class OfflineBrain:
                 f"message is {len(text)} characters; the limit is {self._max_chars}",
                 hint="send a shorter message, or split it into several",
             )
-        normalized = normalize(text)
+        normalized = self._normalize(text)
         words = normalized.split()
         if not words:
             return RouteDecision(agent=None, skill=None, confidence=0.0, reason=EMPTY_REASON, intent=UNCLEAR)
@@ -184,7 +187,7 @@ class OfflineBrain:
             # A long message whose request is buried in framing: route its clearest clause.
             clause = self._clearest_clause(text)
             if clause is not None and clause.confidence > probabilities[best]:
-                probabilities = self.probabilities(normalize(clause.text), clause.text)
+                probabilities = self.probabilities(self._normalize(clause.text), clause.text)
                 skills = probabilities[: self._skills]
                 best = clause.index
         if best >= self._skills:
@@ -224,9 +227,13 @@ class OfflineBrain:
         exp = np.exp(scores)
         return exp / exp.sum()
 
+    def _normalize(self, text: str) -> str:
+        """Normalised words with typos of known words corrected."""
+        return self._speller.correct_text(normalize(text))
+
     def _classify(self, piece: str) -> Part | None:
         """The skill ``piece`` routes to on its own, or None when it is not a request for one."""
-        normalized = normalize(piece)
+        normalized = self._normalize(piece)
         probabilities = self.probabilities(normalized, piece)
         best = int(np.argmax(probabilities))
         if best >= self._skills:
