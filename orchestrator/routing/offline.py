@@ -56,6 +56,10 @@ _CLAUSE_OVERRIDE = 0.6
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _KINDS = {"small-talk": SMALL_TALK, "out-of-scope": OUT_OF_SCOPE, "vague": UNCLEAR}
 _NO_SKILL = (SMALL_TALK, OUT_OF_SCOPE, UNCLEAR)
+# What ``normalize`` turns numbers and identifiers into: a message of nothing else (a one-time
+# code, an email address) answers a question; it asks for nothing.
+_IDENTIFIERS = frozenset({"0", "emailaddress", "phonenumber", "accountnumber", "ticketnumber"})
+_AROUND_IDENTIFIERS = frozenset({"it", "its", "is", "my", "here", "the", "a", "ok", "okay", "code", "number", "and"})
 
 
 class OfflineBrain:
@@ -147,6 +151,10 @@ class OfflineBrain:
         words = normalized.split()
         if not words:
             return RouteDecision(agent=None, skill=None, confidence=0.0, reason=EMPTY_REASON, intent=UNCLEAR)
+        if any(w in _IDENTIFIERS for w in words) and all(w in _IDENTIFIERS or w in _AROUND_IDENTIFIERS for w in words):
+            return RouteDecision(
+                agent=None, skill=None, confidence=0.0, reason="only numbers or identifiers", intent=UNCLEAR
+            )
         if self._human is not None and asks_for_human(words):
             return RouteDecision(
                 agent=self._human.agent,

@@ -123,7 +123,7 @@ def test_one_request_is_not_cut_in_two(brain: OfflineBrain, text: str) -> None:
     assert brain.decide(text).then is None
 
 
-@pytest.mark.parametrize("text", ["", "   ", "?!", "🙂"])
+@pytest.mark.parametrize("text", ["", "   ", "?!", "🙂", "836502", "it's 482 913", "jo@example.com"])
 def test_nothing_to_route(brain: OfflineBrain, text: str) -> None:
     decision = brain.decide(text)
     assert decision.agent is None and decision.skill is None and decision.confidence == 0.0
