@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,12 +16,12 @@ class RouteAlternative(BaseModel):
 
 
 # What kind of message a decision is about: a goal a skill owns, or one of the kinds no skill owns.
-SKILL = "skill"
-SMALL_TALK = "small-talk"
-OUT_OF_SCOPE = "out-of-scope"
-UNCLEAR = "unclear"
-OTHER_LANGUAGE = "other-language"
 Intent = Literal["skill", "small-talk", "out-of-scope", "unclear", "other-language"]
+SKILL: Final = "skill"
+SMALL_TALK: Final = "small-talk"
+OUT_OF_SCOPE: Final = "out-of-scope"
+UNCLEAR: Final = "unclear"
+OTHER_LANGUAGE: Final = "other-language"
 
 
 class RouteDecision(BaseModel):

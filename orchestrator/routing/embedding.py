@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
-import static_model
+import static_model  # type: ignore[import-untyped]
 
 DIMENSIONS = 64
 
@@ -31,10 +31,12 @@ class StaticEmbedder:
             return np.zeros((0, DIMENSIONS), dtype=np.float64)
         matrix = np.asarray(static_model.get_embeddings(list(texts)), dtype=np.float64)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        unit: np.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        return unit
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        row: np.ndarray = self.embed([text])[0]
+        return row
 
 
 @cache

@@ -27,6 +27,7 @@ from orchestrator.routing.decision import (
     OUT_OF_SCOPE,
     SMALL_TALK,
     UNCLEAR,
+    Intent,
     RouteAlternative,
     RouteDecision,
 )
@@ -54,8 +55,8 @@ _COMPOUND_MIN_WORDS = 6
 # Below this a long message's best clause may speak for it.
 _CLAUSE_OVERRIDE = 0.6
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_KINDS = {"small-talk": SMALL_TALK, "out-of-scope": OUT_OF_SCOPE, "vague": UNCLEAR}
-_NO_SKILL = (SMALL_TALK, OUT_OF_SCOPE, UNCLEAR)
+_KINDS: dict[str, Intent] = {"small-talk": SMALL_TALK, "out-of-scope": OUT_OF_SCOPE, "vague": UNCLEAR}
+_NO_SKILL: tuple[Intent, ...] = (SMALL_TALK, OUT_OF_SCOPE, UNCLEAR)
 # What ``normalize`` turns numbers and identifiers into: a message of nothing else (a one-time
 # code, an email address) answers a question; it asks for nothing.
 _IDENTIFIERS = frozenset({"0", "emailaddress", "phonenumber", "accountnumber", "ticketnumber"})
@@ -98,10 +99,10 @@ class OfflineBrain:
             texts.extend(phrases)
             labels.extend([index[kind]] * len(phrases))
         for row in corpus:
-            label = _label(row, index)
-            if label is not None:
+            taught = _label(row, index)
+            if taught is not None:
                 texts.append(row.text)
-                labels.append(label)
+                labels.append(taught)
         # Imported here: only training needs scikit-learn, so importing the router stays cheap.
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
@@ -199,7 +200,7 @@ class OfflineBrain:
                 skills = probabilities[: self._skills]
                 best = clause.index
         if best >= self._skills:
-            kind = self._classes[best]
+            kind = _NO_SKILL[best - self._skills]
             closest = self._specs[int(ranked[0])]
             return RouteDecision(
                 agent=None,
@@ -207,7 +208,7 @@ class OfflineBrain:
                 confidence=round(float(probabilities[best]), 4),
                 reason=f"{kind} ({probabilities[best]:.2f}); closest skill {closest.agent}/{closest.skill}",
                 alternatives=alternatives,
-                intent=kind,  # type: ignore[arg-type]
+                intent=kind,
             )
         spec = self._specs[best]
         confidence = float(skills[best]) * self._known_share(words)
@@ -232,8 +233,8 @@ class OfflineBrain:
         scores = self._bias + values @ self._gram_weights[indices] if len(indices) else self._bias.copy()
         scores = scores + self._embedder.embed_one(text if text is not None else normalized) @ self._meaning_weights
         scores = scores - scores.max()
-        exp = np.exp(scores)
-        return exp / exp.sum()
+        exp: np.ndarray = np.exp(scores)
+        return exp / float(exp.sum())
 
     def _normalize(self, text: str) -> str:
         """Normalised words with typos of known words corrected."""
