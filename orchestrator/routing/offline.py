@@ -148,7 +148,10 @@ class OfflineBrain:
                 f"message is {len(text)} characters; the limit is {self._max_chars}",
                 hint="send a shorter message, or split it into several",
             )
-        normalized = self._normalize(text)
+        written = normalize(text)
+        # The request-for-a-person check has its own typo tolerance; it reads what was written.
+        asks_for_person = self._human is not None and asks_for_human(written.split())
+        normalized = self._speller.correct_text(written)
         words = normalized.split()
         if not words:
             return RouteDecision(agent=None, skill=None, confidence=0.0, reason=EMPTY_REASON, intent=UNCLEAR)
@@ -156,7 +159,7 @@ class OfflineBrain:
             return RouteDecision(
                 agent=None, skill=None, confidence=0.0, reason="only numbers or identifiers", intent=UNCLEAR
             )
-        if self._human is not None and asks_for_human(words):
+        if asks_for_person and self._human is not None:
             return RouteDecision(
                 agent=self._human.agent,
                 skill=self._human.skill,
