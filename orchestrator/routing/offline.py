@@ -253,7 +253,10 @@ class OfflineBrain:
         return Part(best, float(probabilities[best]) * self._known_share(normalized.split()), piece)
 
     def _clearest_clause(self, text: str) -> Part | None:
-        parts = [p for p in (self._classify(c) for c in clauses(text)) if p is not None]
+        # A fragment never sends a customer to a person: that takes the whole message asking for one
+        # (the explicit check) or reading as a complaint as a whole.
+        human = self._specs.index(self._human) if self._human is not None else -1
+        parts = [p for p in (self._classify(c) for c in clauses(text)) if p is not None and p.index != human]
         return max(parts, key=lambda p: p.confidence) if parts else None
 
     def _two_requests(self, text: str, whole: RouteDecision) -> RouteDecision:
