@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 from shared.errors import ConfigurationError
+from shared.resources import package_dir
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "evals" / "routing"
+# Shipped as package data, so an installed wheel trains on the same split as a checkout.
+EVAL_DIR = package_dir("evals", "routing")
 TRAIN_FILE = EVAL_DIR / "train.jsonl"
 TEST_FILE = EVAL_DIR / "test.jsonl"
 
