@@ -118,6 +118,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 "auth_method": state.auth_method if state.verified() else None,
                 "active": {"agent": state.active.agent, "skill": state.active.skill} if state.active else None,
                 "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
+                "queued": {"agent": state.queued.agent, "skill": state.queued.skill} if state.queued else None,
                 "waiting_for_approval": state.parked.approval_id if state.parked else None,
                 "llm_usage": state.llm_usage,
                 "summary": state.summary,

@@ -93,6 +93,7 @@ class SpecialistDirectory:
                 description=skill.description,
                 examples=list(skill.examples),
                 tags=list(skill.tags),
+                label=skill.name,
             )
             for s in self._by_name.values()
             for skill in s.card.skills
