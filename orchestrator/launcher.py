@@ -235,6 +235,7 @@ class Stack:
         )
 
     def _orchestrator_app(self) -> ASGIApp:
+        from orchestrator.admission import AdmissionLimits
         from orchestrator.api import OrchestratorConfig, build_orchestrator_app
 
         assert self.topology is not None
@@ -253,6 +254,7 @@ class Stack:
                 staff=dict(self.secrets.staff_tokens) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,
+                admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
             )
         )
 

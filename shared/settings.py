@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     route_threshold: float = 0.45
     a2a_timeout_seconds: float = 20.0
     mcp_timeout_seconds: float = 10.0
+    max_turns_in_flight: int = 32
+    """Admission: conversations being started plus turns being answered at once per orchestrator
+    process; past it new ones get 503 with ``Retry-After`` at once instead of queueing."""
+    retry_after_seconds: int = 1
     customers: int = 240
     dataset_seed: int = 7
     auth_context_ttl_seconds: int = 1800

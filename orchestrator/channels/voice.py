@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from orchestrator.admission import Admission
 from orchestrator.channels._http import SupervisorGetter, form_body
 from orchestrator.channels.events import TurnHub, run_turn
 from orchestrator.channels.links import CODE_DIGITS, MAX_ATTEMPTS_PER_CALL, find_link_code
@@ -27,7 +28,7 @@ from orchestrator.channels.speech import for_voice, normalize_speech, use_caller
 from orchestrator.channels.store import Call, ChannelStorage
 from orchestrator.channels.twilio import TwiML, signature_valid
 from orchestrator.conversations import ConversationState
-from shared.errors import SwitchboardError
+from shared.errors import Overloaded, SwitchboardError
 
 log = logging.getLogger("switchboard.channels.voice")
 
@@ -41,6 +42,8 @@ _WELCOME = (
     "Hi, this is Northwind Mobile. If you were chatting with us on the web, key in or say the "
     f"{CODE_DIGITS}-digit code it showed you. Otherwise, tell me how I can help."
 )
+_BUSY = "Sorry, we're very busy right now and couldn't take that in. Please say it again in a moment."
+"""At capacity: the call stays up and nothing is lost; the caller repeats instead of hearing an error."""
 _CALLER_ID_TIP = " You can also say: this number, to use the number you're calling from."
 
 
@@ -50,7 +53,7 @@ def _asking_for_identifier(state: ConversationState) -> bool:
 
 
 def voice_routes(
-    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
+    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings, admission: Admission
 ) -> list[Route]:
     auth_token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     if auth_token is None:
@@ -103,10 +106,15 @@ def voice_routes(
             code = find_link_code(heard)
             if code is not None:
                 return xml(await _link(call, code))
-            state, _token = await supervisor().start("voice")
-            call.conversation_id = state.conversation_id
-            await store.attach(call.call_sid, state.conversation_id)
-        return xml(await _turn(call, call.conversation_id, heard, form.get("From")))
+        try:
+            with admission.admit("turn"):
+                if call.conversation_id is None:
+                    state, _token = await supervisor().start("voice")
+                    call.conversation_id = state.conversation_id
+                    await store.attach(call.call_sid, state.conversation_id)
+                return xml(await _turn(call, call.conversation_id, heard, form.get("From")))
+        except Overloaded:
+            return xml(twiml().gather(_BUSY, GATHER_PATH))
 
     async def _silence(call: Call) -> TwiML:
         if call.conversation_id is not None:
