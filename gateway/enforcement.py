@@ -131,7 +131,7 @@ class SignalEnforcer:
             ).model_dump(mode="json")
         }
         try:
-            result = await link.call("resolve_customer", {"hint": msisdn}, meta)
+            result = await link.call("resolve_customer", {"hint": msisdn}, meta, retry=True)  # a read
         except UpstreamUnavailable as exc:
             raise RuntimeError(f"identity is not answering, the signal waits: {exc.detail}") from exc
         if result.is_error or not isinstance(result.structured_content, dict):
