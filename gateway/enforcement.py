@@ -3,8 +3,10 @@
 The gateway subscribes to the bus (rather than being called by the orchestrator) so the hold
 needs no extra credential or endpoint, works unchanged when the gateway runs as its own
 service on NATS, and is re-applied after a gateway restart from the durable consumer. Each
-signal event is applied once: its id is committed in the same transaction as the audit record
-and the hold, then the in-memory mirror the gateway reads per call is updated. Every accepted
+signal event is applied once: its id is claimed first in the same transaction as the audit record
+and the hold (a claim that inserts no row rolls the whole transaction back, so replicas racing
+on one event leave one record and no error), then the in-memory mirror the gateway reads per
+call is updated. Every accepted
 and every refused signal also becomes an audit record, so the trail shows them all.
 
 Every gateway replica reads per call from its own mirror, so every replica must see every
@@ -23,6 +25,7 @@ from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
 
+from gateway.audit_store import StaleState
 from gateway.gateway import Gateway
 from gateway.policy import Decision, PolicyEngine, PolicyRequest
 from gateway.redact import redact
@@ -37,7 +40,8 @@ log = logging.getLogger("switchboard.signals")
 
 DURABLE = "gateway-signals"
 SIGNAL_POLICY = "network-signal"
-APPLIED = "INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?)"
+APPLIED = "INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING"
+"""Guarded: no row inserted means another replica (or an earlier delivery) applied the event."""
 
 
 class HoldExplainingPolicy:
@@ -75,10 +79,18 @@ class SignalEnforcer:
         if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
             return
         data: dict[str, Any] = event.get_data() or {}
-        if await self._gw.store.fetch("SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),)):
-            if kind == SIM_SWAPPED:
-                await self._mirror_committed_hold(data)
-            return
+        # A cheap read first spares the identity lookup for a redelivery; the claim decides.
+        applied = await self._gw.store.fetch("SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),))
+        if not applied:
+            try:
+                await self._apply(event, kind, data)
+                return
+            except StaleState:
+                log.info("signal event %s was applied by another replica meanwhile", event.get_id())
+        if kind == SIM_SWAPPED:
+            await self._mirror_committed_hold(data)
+
+    async def _apply(self, event: CloudEvent, kind: str, data: dict[str, Any]) -> None:
         if kind == SIGNAL_REFUSED:
             reason = f"network signal refused ({data.get('code')}): {data.get('reason')}"
             await self._record(event, "deny", reason, data)
@@ -163,7 +175,7 @@ class SignalEnforcer:
             raw_arguments=arguments if customer_id else None,
             policy_ids=[SIGNAL_POLICY],
             reason=reason,
-            also=(*also, (APPLIED, (event.get_id(), time.time()))),
+            also=((APPLIED, (event.get_id(), time.time())), *also),
         )
 
 
