@@ -179,6 +179,20 @@ class SignalEnforcer:
         )
 
 
+RESUME_MARGIN_SECONDS = 60.0
+"""How far before the last applied signal a new replica starts reading: the applied-events key
+drops what was applied already, and an event published just before it was applied is not lost."""
+
+
 async def start_enforcement(bus: EventBus, gateway: Gateway) -> Subscription:
-    """Every replica mirrors every hold: a fan-out consumer, one durable per gateway replica."""
-    return await bus.subscribe(DURABLE, SignalEnforcer(gateway), fan_out=True)
+    """Every replica mirrors every hold: a fan-out consumer, one durable per gateway replica.
+
+    The holds themselves are loaded from the database at start-up; a new replica reads the
+    stream only from the last signal the deployment applied (from now when none was), so it
+    never replays old history into the audit log, yet applies a signal no replica took while
+    none ran.
+    """
+    rows = await gateway.store.fetch("SELECT max(applied_at) FROM applied_events")
+    last = rows[0][0] if rows and rows[0][0] is not None else None
+    since = None if last is None else float(last) - RESUME_MARGIN_SECONDS
+    return await bus.subscribe(DURABLE, SignalEnforcer(gateway), fan_out=True, since=since)

@@ -76,7 +76,11 @@ class Stack:
             systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
         )
         try:
-            self.bus = await open_bus(self.settings.bus_url)
+            self.bus = await open_bus(
+                self.settings.bus_url,
+                deployment=self.settings.deployment,
+                retention_seconds=self.settings.event_retention_seconds,
+            )
             await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
             await self._start_group({"gateway": self._gateway_app()}, sockets)
             await self._start_group({f"agent:{a}": self._agent_app(a) for a in self.agents}, sockets)

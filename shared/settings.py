@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     auth_context_ttl_seconds: int = 1800
     bus_url: str | None = None
     """Event bus: unset is in-process (embedded); ``nats://host:4222`` is NATS JetStream."""
+    deployment: str = "switchboard"
+    """Names this deployment's NATS stream and subjects, so deployments sharing a server never mix."""
+    event_retention_seconds: float = 24 * 3600.0
+    """How long the NATS stream keeps an event (a consumer down longer resumes from the systems)."""
     signal_secret: str | None = None
     """HMAC key for network-signal ingestion; unset uses ``<data_dir>/signal-secret`` (created on first start)."""
     database_url: str | None = None

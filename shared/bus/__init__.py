@@ -1,7 +1,7 @@
 """Event bus implementations: in-process for the embedded default, NATS JetStream for scale-out."""
 
 from shared.bus.memory import InProcessBus
-from shared.bus.nats import NatsBus
+from shared.bus.nats import DEFAULT_DEPLOYMENT, DEFAULT_RETENTION_SECONDS, NatsBus
 from shared.bus.replica import default_replica
 from shared.errors import ConfigurationError
 from shared.events import EventBus
@@ -9,16 +9,19 @@ from shared.events import EventBus
 __all__ = ["InProcessBus", "NatsBus", "default_replica", "open_bus"]
 
 
-async def open_bus(url: str | None) -> EventBus:
+async def open_bus(
+    url: str | None, *, deployment: str = DEFAULT_DEPLOYMENT, retention_seconds: float = DEFAULT_RETENTION_SECONDS
+) -> EventBus:
     """The bus a URL names: none or ``memory://`` is in-process, ``nats://host:port`` is JetStream.
 
-    A NATS server that is down does not stop the caller: the bus keeps connecting in the
-    background (and logs so) while outboxes hold the events.
+    On NATS, ``deployment`` names the stream and its subjects and ``retention_seconds`` bounds
+    how long it keeps an event. A NATS server that is down does not stop the caller: the bus
+    keeps connecting in the background (and logs so) while outboxes hold the events.
     """
     if not url or url.startswith("memory:"):
         return InProcessBus()
     if url.startswith(("nats://", "tls://")):
-        return await NatsBus.connect(url)
+        return await NatsBus.connect(url, deployment=deployment, retention_seconds=retention_seconds)
     raise ConfigurationError(
         f"unknown event bus URL {url!r}", hint="use nats://host:4222 for NATS JetStream, or leave it unset"
     )

@@ -28,5 +28,10 @@ def consumer_name(durable: str, replica: str | None) -> str:
     return f"{durable}-{_safe(replica)}"
 
 
+def safe_name(text: str) -> str:
+    """``text`` as a JetStream stream or consumer name may spell it."""
+    return _safe(text)
+
+
 def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("_")[:100] or "replica"
