@@ -33,14 +33,17 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from shared.bus.replica import consumer_name, default_replica, safe_name
+from shared.bus.replica import (
+    DEFAULT_DEPLOYMENT,
+    DEFAULT_RETENTION_SECONDS,
+    consumer_name,
+    default_replica,
+    safe_name,
+)
 from shared.errors import ServiceUnavailable
 from shared.events import TYPE_PREFIX, Handler, decode, encode
 
 log = logging.getLogger("switchboard.bus")
-
-DEFAULT_DEPLOYMENT = "switchboard"
-DEFAULT_RETENTION_SECONDS = 24 * 3600.0
 
 
 def stream_name(deployment: str) -> str:
