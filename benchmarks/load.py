@@ -288,7 +288,7 @@ def _row(name: str, ours: list[float], theirs: list[float]) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50], help="concurrent customers, per phase")
-    parser.add_argument("--conversations", type=int, default=2, help="whole conversations per customer and phase")
+    parser.add_argument("--conversations", type=int, default=1, help="whole conversations per customer and phase")
     parser.add_argument("--large", action="store_true", help="also run N = 200 and 400")
     args = parser.parse_args()
     levels = [*args.clients, *([200, 400] if args.large else [])]
@@ -296,8 +296,9 @@ async def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="sb-load-") as tmp:
         data_dir = Path(tmp) / "data"
-        # About one reference customer in 20 has a duplicate charge small enough to refund directly.
-        population = max(240, needed * 25)
+        # The reference dataset holds at most 1000 customers, about 95 of them with a duplicate
+        # charge under the approval threshold; each refund can be made once.
+        population = 1000
         await prepare_dataset(data_dir, None, customers=population, seed=7)
         eligible = [
             c
@@ -305,7 +306,10 @@ async def main() -> None:
             if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
         ]
         if len(eligible) < needed:
-            raise SystemExit(f"only {len(eligible)} refundable customers for {needed} conversations")
+            raise SystemExit(
+                f"the reference dataset has {len(eligible)} customers with a refundable duplicate charge, and "
+                f"{needed} conversations need one each: fewer --clients or --conversations"
+            )
         hops = await _count_hops(eligible[0])
         print(
             "hops per turn (1 HTTP each, plus):",
