@@ -183,7 +183,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             await store.close()
             raise
         # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.
-        brain = build_brain(directory.skill_specs(), config, model=config.router_model)
+        brain = build_brain(
+            directory.skill_specs(), config, model=config.router_model, cache_dir=config.conversations_db.parent
+        )
         holder["supervisor"] = Supervisor(
             store,
             directory,

@@ -1,6 +1,6 @@
 """Text features for the offline brain: character n-grams (robust to typos) plus word n-grams.
 
-Training uses scikit-learn's vectorisers. Routing one message does the same arithmetic directly
+Training uses scikit-learn's vectorisers (imported only to train). Routing one message does the same arithmetic directly
 (n-gram lookup, sublinear tf·idf, L2 norm per block) because sklearn's per-call input validation
 costs more than the maths for a single sample; ``tests/routing`` checks the two agree.
 """
@@ -8,24 +8,56 @@ costs more than the maths for a single sample; ``tests/routing`` checks the two 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 # Character n-grams carry typos and word variants; word n-grams carry phrasing ("charged twice").
-_BLOCKS: tuple[tuple[dict[str, object], float], ...] = (
-    ({"analyzer": "char_wb", "ngram_range": (2, 5)}, 1.0),
-    ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"}, 0.8),
+# (analyzer, n-gram range, weight); the analyzers below are scikit-learn's, written out so that a
+# brain loaded from its cache routes without importing scikit-learn (``tests/routing`` checks it).
+BLOCKS: tuple[tuple[str, tuple[int, int], float], ...] = (
+    ("char_wb", (2, 5), 1.0),
+    ("word", (1, 2), 0.8),
 )
+_TOKEN = r"(?u)\b\w+\b"
+_TOKENS = re.compile(_TOKEN)
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def analyze(analyzer: str, ngram_range: tuple[int, int], text: str) -> list[str]:
+    """The n-grams scikit-learn's ``TfidfVectorizer(analyzer=..., lowercase=False)`` makes of ``text``."""
+    low, high = ngram_range
+    if analyzer == "char_wb":
+        grams: list[str] = []
+        for word in _WHITE_SPACES.sub(" ", text).split():
+            word = f" {word} "
+            for n in range(low, high + 1):
+                offset = 0
+                grams.append(word[offset : offset + n])
+                while offset + n < len(word):
+                    offset += 1
+                    grams.append(word[offset : offset + n])
+                if offset == 0:  # a word shorter than n counts once
+                    break
+        return grams
+    tokens = _TOKENS.findall(text)
+    grams = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), min(high + 1, len(tokens) + 1)):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
 
 
 @dataclass(frozen=True)
 class _Block:
-    analyze: Callable[[str], list[str]]
+    analyzer: str
+    ngram_range: tuple[int, int]
     vocabulary: dict[str, int]
     idf: np.ndarray
     offset: int
@@ -33,7 +65,7 @@ class _Block:
 
 
 class Featurizer:
-    """Fitted once at start-up; turns normalised text into a sparse feature vector."""
+    """Fitted once at start-up (or loaded); turns normalised text into a sparse feature vector."""
 
     def __init__(self) -> None:
         self._blocks: list[_Block] = []
@@ -42,32 +74,54 @@ class Featurizer:
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Learn the vocabularies and idf from ``texts`` and return their feature matrix."""
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         matrices = []
-        offset = 0
-        for params, weight in _BLOCKS:
-            vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, dtype=np.float64, **params)
-            matrices.append(vectorizer.fit_transform(texts) * weight)
-            self._blocks.append(
-                _Block(
-                    analyze=vectorizer.build_analyzer(),
-                    vocabulary=dict(vectorizer.vocabulary_),
-                    idf=vectorizer.idf_.copy(),
-                    offset=offset,
-                    weight=weight,
-                )
+        for analyzer, ngram_range, weight in BLOCKS:
+            params = {"token_pattern": _TOKEN} if analyzer == "word" else {}
+            vectorizer = TfidfVectorizer(
+                lowercase=False,
+                sublinear_tf=True,
+                dtype=np.float64,
+                analyzer=analyzer,
+                ngram_range=ngram_range,
+                **params,
             )
-            offset += len(vectorizer.vocabulary_)
-            if params["analyzer"] == "word":
-                self.words = frozenset(k for k in vectorizer.vocabulary_ if " " not in k)
-        self.size = offset
+            matrices.append(vectorizer.fit_transform(texts) * weight)
+            self._add(analyzer, dict(vectorizer.vocabulary_), vectorizer.idf_.copy())
         return sparse.hstack(matrices, format="csr")
+
+    def _add(self, analyzer: str, vocabulary: dict[str, int], idf: np.ndarray) -> None:
+        _, ngram_range, weight = next(b for b in BLOCKS if b[0] == analyzer)
+        self._blocks.append(_Block(analyzer, ngram_range, vocabulary, idf, self.size, weight))
+        self.size += len(vocabulary)
+        if analyzer == "word":
+            self.words = frozenset(k for k in vocabulary if " " not in k)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What ``from_state`` needs: per block its terms (in column order) and idf."""
+        saved: dict[str, np.ndarray] = {}
+        for block in self._blocks:
+            terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
+            saved[f"{block.analyzer}.terms"] = np.array(terms, dtype=str)
+            saved[f"{block.analyzer}.idf"] = block.idf
+        return saved
+
+    @classmethod
+    def from_state(cls, saved: dict[str, np.ndarray]) -> Featurizer:
+        featurizer = cls()
+        for analyzer, _, _ in BLOCKS:
+            terms = [str(t) for t in saved[f"{analyzer}.terms"]]
+            featurizer._add(analyzer, {t: i for i, t in enumerate(terms)}, np.asarray(saved[f"{analyzer}.idf"]))
+        return featurizer
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Indices and values of ``text``'s non-zero features (equal to the matrix row for it)."""
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for block in self._blocks:
-            grams = Counter(block.analyze(text))
+            grams = Counter(analyze(block.analyzer, block.ngram_range, text))
             found = np.fromiter((block.vocabulary.get(g, -1) for g in grams), dtype=np.intp, count=len(grams))
             known = found >= 0
             if not known.any():

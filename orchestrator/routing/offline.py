@@ -1,23 +1,31 @@
 """The offline brain: a linear classifier over the skills' own phrasings, trained at start-up.
 
 No network and no model download: it learns from each skill's examples and description, plus a
-built-in "unclear" class (see ``background``), in well under a second. Routing one message is a
+built-in "unclear" class (see ``background``), in well under a second. With a ``cache_dir`` the
+learned weights are kept there, keyed by everything they were learned from, so a later start
+with the same skills loads them instead and never imports scikit-learn. Routing one message is a
 sparse dot product. An explicit request for a human bypasses the classifier and goes to the skill
 tagged ``routing:human-request`` with confidence 1.0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
+import os
 import re
+import tempfile
 from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from orchestrator.routing.background import UNCLEAR_PHRASES
 from orchestrator.routing.decision import RouteAlternative, RouteDecision
-from orchestrator.routing.features import Featurizer
+from orchestrator.routing.features import BLOCKS, Featurizer
 from orchestrator.routing.human import asks_for_human
 from orchestrator.routing.specs import SkillSpec
 from orchestrator.routing.text import normalize
@@ -35,7 +43,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 class OfflineBrain:
     """Routes customer turns with a classifier learned from ``SkillSpec``s. Build with ``from_skills``."""
 
-    def __init__(self, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(
+        self, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS, cache_dir: Path | None = None
+    ) -> None:
         _check(specs)
         self._specs = list(specs)
         self._max_chars = max_chars
@@ -51,6 +61,24 @@ class OfflineBrain:
         for text in UNCLEAR_PHRASES:
             texts.append(normalize(text))
             labels.append(self._unclear)
+        cache = cache_dir / f"router-{_cache_key(texts, labels)}.npz" if cache_dir is not None else None
+        if cache is None or not self._load(cache):
+            self._train(texts, labels)
+            if cache is not None:
+                self._save(cache)
+        # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
+        self.decide("hello, can you help me with my account")
+
+    @classmethod
+    def from_skills(
+        cls, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS, cache_dir: Path | None = None
+    ) -> OfflineBrain:
+        """Train a brain on ``specs`` (from AgentCards or skill folders), or load it from ``cache_dir``."""
+        return cls(specs, max_chars=max_chars, cache_dir=cache_dir)
+
+    def _train(self, texts: list[str], labels: list[int]) -> None:
+        from sklearn.linear_model import LogisticRegression
+
         self._features = Featurizer()
         matrix = self._features.fit_transform(texts)
         model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200)
@@ -58,13 +86,29 @@ class OfflineBrain:
         # Dense weights, transposed so one message's few non-zero features select rows cheaply.
         self._weights = np.ascontiguousarray(model.coef_.T)
         self._bias = model.intercept_.copy()
-        # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
-        self.decide("hello, can you help me with my account")
 
-    @classmethod
-    def from_skills(cls, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS) -> OfflineBrain:
-        """Train a brain on ``specs`` (from AgentCards or skill folders)."""
-        return cls(specs, max_chars=max_chars)
+    def _load(self, path: Path) -> bool:
+        """True when ``path`` held this brain; anything unreadable is learned again."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                arrays = {name: saved[name] for name in saved.files}
+            self._features = Featurizer.from_state(arrays)
+            self._weights, self._bias = arrays["weights"], arrays["bias"]
+        except (OSError, ValueError, KeyError):
+            return False
+        return self._weights.shape == (self._features.size, self._unclear + 1)
+
+    def _save(self, path: Path) -> None:
+        """Written whole or not at all (private, like everything in the data directory)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, weights=self._weights, bias=self._bias, **self._features.state())
+            os.replace(partial, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
 
     @property
     def specs(self) -> list[SkillSpec]:
@@ -131,6 +175,18 @@ class OfflineBrain:
         """Damping for messages made mostly of words no skill uses (gibberish, other languages)."""
         known = sum(1 for w in words if w in self._features.words)
         return min(1.0, math.sqrt(known / len(words)) * 1.25) if words else 0.0
+
+
+def _cache_key(texts: list[str], labels: list[int]) -> str:
+    """Everything the weights depend on: the training data, the settings and the library versions."""
+    learned_from = {
+        "texts": texts,
+        "labels": labels,
+        "C": _C,
+        "blocks": BLOCKS,
+        "versions": [version("scikit-learn"), version("numpy")],
+    }
+    return hashlib.sha256(json.dumps(learned_from).encode()).hexdigest()[:32]
 
 
 def _training_texts(spec: SkillSpec) -> list[str]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from orchestrator.routing.features import Featurizer
 from orchestrator.routing.text import normalize
 
+EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "routing" / "messages.jsonl"
 TEXTS = [
     normalize(t)
     for t in [
@@ -41,3 +45,17 @@ def test_normalize_replaces_identifiers_by_their_kind() -> None:
     assert normalize("acc no ACC-0042137, phone +44 7700 900123") == "account no accountnumber phone phonenumber"
     assert normalize("Hellllo, I can't") == "hello i can not"
     assert normalize("Café  ticket TCK-20441") == "cafe ticket ticketnumber"
+
+
+def test_the_analyzers_make_the_same_ngrams_as_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from orchestrator.routing.features import _TOKEN, BLOCKS, analyze
+
+    texts = [*TEXTS, normalize("a  b\tc"), "x", "", "  spaced   out  ", "one two three four"]
+    texts += [normalize(json.loads(line)["text"]) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+    for analyzer, ngram_range, _ in BLOCKS:
+        params = {"token_pattern": _TOKEN} if analyzer == "word" else {}
+        theirs = TfidfVectorizer(lowercase=False, analyzer=analyzer, ngram_range=ngram_range, **params).build_analyzer()
+        for text in texts:
+            assert analyze(analyzer, ngram_range, text) == theirs(text), (analyzer, text)

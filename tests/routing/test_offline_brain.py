@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from orchestrator.routing import Brain, OfflineBrain, RouteDecision, SkillSpec
+from orchestrator.routing import Brain, OfflineBrain, RouteDecision, SkillSpec, skill_specs_from_skills
 from shared.errors import ConfigurationError, PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
 from shared.settings import Settings
+from shared.skills import load_skills
+
+EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "routing" / "messages.jsonl"
 
 THRESHOLD = Settings().route_threshold
 
@@ -167,3 +174,39 @@ def test_a_sixth_specialist_is_learned_without_code_change(brain: OfflineBrain) 
 def test_bad_skill_sets_stop_start_up(specs: list[SkillSpec], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         OfflineBrain.from_skills(specs)
+
+
+def test_a_cached_brain_routes_as_the_trained_one_without_scikit_learn(tmp_path: Path) -> None:
+    specs = skill_specs_from_skills(load_skills())
+    trained = OfflineBrain.from_skills(specs, cache_dir=tmp_path)
+    [cache] = tmp_path.glob("router-*.npz")
+    messages = [json.loads(line)["text"] for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+    # A fresh interpreter loads the cache: the decisions match and scikit-learn was never imported.
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from orchestrator.routing import OfflineBrain, skill_specs_from_skills\n"
+        "from shared.skills import load_skills\n"
+        f"cache = Path({str(tmp_path)!r})\n"
+        "brain = OfflineBrain.from_skills(skill_specs_from_skills(load_skills()), cache_dir=cache)\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "print(json.dumps({'sklearn': 'sklearn' in sys.modules,"
+        " 'decisions': [[d.agent, d.skill, d.confidence] for d in map(brain.decide, texts)]}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(messages), capture_output=True, text=True, check=True
+    ).stdout
+    loaded = json.loads(out)
+    assert loaded["sklearn"] is False
+    assert loaded["decisions"] == [[d.agent, d.skill, d.confidence] for d in map(trained.decide, messages)]
+    assert [p.name for p in tmp_path.iterdir()] == [cache.name]  # nothing half-written left behind
+
+
+def test_an_unreadable_cache_is_learned_again(tmp_path: Path) -> None:
+    specs = skill_specs_from_skills(load_skills())
+    OfflineBrain.from_skills(specs, cache_dir=tmp_path)
+    [cache] = tmp_path.glob("router-*.npz")
+    cache.write_bytes(b"not a cache")
+    brain = OfflineBrain.from_skills(specs, cache_dir=tmp_path)
+    assert brain.decide("why is my bill so high this month?").agent == "billing"
+    assert cache.read_bytes() != b"not a cache"
