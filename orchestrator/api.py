@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,6 +38,7 @@ from orchestrator.supervisor import GREETING, Supervisor
 from shared.errors import InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
 from shared.llm import ModelClient
 from shared.secrets import StaffCredential
+from shared.telemetry_asgi import HttpServerSpans
 
 log = logging.getLogger("switchboard.api")
 
@@ -215,12 +217,13 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            *channel_routes(
-                supervisor, channels, hub=hub, admission=admission
-            ),  # web chat, live events, voice (orchestrator/channels)
+            # web chat, live events, voice (orchestrator/channels), all behind one admission limit
+            *channel_routes(supervisor, channels, hub=hub, admission=admission),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},
+        # An HTTP server span per API call, continuing the caller's W3C traceparent.
+        middleware=[Middleware(HttpServerSpans, prefixes=("/api/",))],
     )

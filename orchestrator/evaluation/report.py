@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from orchestrator.evaluation.scorecard import Comparison, Rates, Scorecard
+from orchestrator.evaluation.scorecard import Change, Comparison, Rates, Scorecard
 
 _DIMENSIONS = (
     ("task_success", "task success"),
@@ -86,7 +86,7 @@ def _rates_table(groups: dict[str, Rates], label: str) -> str:
 
 
 def _comparison(comparison: Comparison) -> str:
-    def rows(changes: list, css: str) -> str:
+    def rows(changes: list[Change], css: str) -> str:
         return "".join(
             f'<tr class="{css}"><td>{escape(c.kind)}</td><td>{escape(c.subject)}</td>'
             f"<td>{escape(str(c.before))}</td><td>{escape(str(c.after))}</td></tr>"
@@ -130,7 +130,8 @@ def render_html(card: Scorecard, comparison: Comparison | None = None) -> str:
 <h2>Overall</h2>
 {_bar_chart("overall", [(t, getattr(overall, k)) for k, t in _DIMENSIONS])}
 <p>Customer effort: {overall.mean_turns or 0:.1f} turns on average, {overall.re_verifications} re-verifications
-(must be 0). Gateway denials: {overall.denied_attempts}; unauthorized actions: {overall.unauthorized_actions}.
+(must be 0). Gateway denials: {overall.denied_attempts}; unauthorized actions: {overall.unauthorized_actions};
+model replies withheld by the reply checks: {overall.model_replies_withheld}.
 Turn latency p50 {overall.latency_p50_ms or 0:.0f} ms, p95 {overall.latency_p95_ms or 0:.0f} ms.</p>
 <h2>Per agent</h2>
 {_bar_chart("task success per agent", [(n, r.task_success) for n, r in card.per_agent.items()])}
