@@ -82,7 +82,11 @@ class Stack:
             systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
         )
         try:
-            self.bus = await open_bus(self.settings.bus_url)
+            self.bus = await open_bus(
+                self.settings.bus_url,
+                deployment=self.settings.deployment,
+                retention_seconds=self.settings.event_retention_seconds,
+            )
             # Every other service gets its tokens here, so the token service comes first.
             await self._start_group({"tokens": self._tokens_app()}, sockets)
             await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
@@ -270,6 +274,7 @@ class Stack:
         )
 
     def _orchestrator_app(self) -> ASGIApp:
+        from orchestrator.admission import AdmissionLimits
         from orchestrator.api import OrchestratorConfig, build_orchestrator_app
 
         assert self.topology is not None
@@ -288,6 +293,7 @@ class Stack:
                 staff=dict(self.secrets.staff_tokens) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,
+                admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
             )
         )
 

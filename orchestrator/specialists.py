@@ -26,6 +26,7 @@ from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
 from shared.service_auth import AudienceCredentials, TokenSource, audiences
+from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 
 log = logging.getLogger("switchboard.specialists")
 
@@ -62,7 +63,10 @@ class SpecialistDirectory:
         Each client attaches a token for its agent (``agent:<name>``) from ``tokens`` through the
         a2a-sdk's ``AuthInterceptor``, as the card's security requirement asks.
         """
-        http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_keepalive_connections=64))
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
+        )
         factory = ClientFactory(ClientConfig(streaming=False, httpx_client=http))
         try:
             cards = await asyncio.gather(*(_fetch_card(http, u, attempts, retry_delay) for u in urls))
@@ -106,6 +110,7 @@ class SpecialistDirectory:
                 description=skill.description,
                 examples=list(skill.examples),
                 tags=list(skill.tags),
+                label=skill.name,
             )
             for s in self._by_name.values()
             for skill in s.card.skills
