@@ -11,8 +11,9 @@ from pathlib import Path
 from agents.runtime.gateway import GatewayClient
 from shared.authcontext import generate_private_key_pem
 from shared.envelope import ContextEnvelope
+from shared.service_auth import BearerAuth, audiences
 from tests.dropping_proxy import dropping_proxy
-from tests.governance.conftest import AGENT_TOKENS, ANA, start_env
+from tests.governance.conftest import ANA, AUTHORITY, start_env
 from tests.governance.test_calls import REFUND
 
 
@@ -20,7 +21,8 @@ async def test_reads_and_keyed_writes_survive_a_dropped_connection(tmp_path: Pat
     async with start_env(tmp_path, generate_private_key_pem()) as env:
         port = int(env.url.rsplit(":", 1)[1])
         async with dropping_proxy(port) as proxy:
-            client = GatewayClient(proxy.url("/mcp"), token=AGENT_TOKENS["payment"], timeout_seconds=5)
+            auth = BearerAuth(AUTHORITY.auth("payment").tokens, audiences.GATEWAY)
+            client = GatewayClient(proxy.url("/mcp"), auth=auth, timeout_seconds=5)
             envelope = ContextEnvelope.model_validate_json(env.envelope())
             try:
                 read = {"account_number": ANA.account_number}
