@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
-from gateway.gateway import DENIED_PREFIX, Gateway
+from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from gateway.staff_api import build_staff_routes
@@ -89,6 +90,7 @@ def build_gateway_app(
     clock: Callable[[], float] = time.time,
     bus: EventBus | None = None,
     database_url: str | None = None,
+    daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -195,6 +197,7 @@ def build_gateway_app(
                     tasks.create_task(link.run(), name=f"upstream:{link.system}")
                 # Down upstreams only log here; calls to them retry the connection.
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
+                catalog.check_internal_tools()
                 gw = Gateway(
                     catalog=catalog,
                     policy=HoldExplainingPolicy(policy, governance),
@@ -205,6 +208,7 @@ def build_gateway_app(
                     state=governance,
                     limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
                     clock=clock,
+                    daily_refund_limit=daily_refund_limit,
                 )
                 desk = ApprovalDesk(
                     gw,

@@ -8,12 +8,13 @@ not answer makes the fact unknown, and the gateway then denies (fail closed).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from mcp_types import CallToolResult
+from pydantic import ValidationError
 
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
-from shared.tools import CALL_META_KEY, CallContext
+from shared.tools import CALL_META_KEY, CallContext, RefundFacts
 
 GATEWAY_AGENT = "gateway"
 
@@ -26,6 +27,10 @@ class CustomerFacts(Protocol):
     async def consent_purposes(self, customer_id: str, conversation_id: str) -> frozenset[str]: ...
 
     async def open_support_cases(self, email: str, conversation_id: str) -> int: ...
+
+    async def refund_facts(
+        self, system: str, tool: str, arguments: dict[str, Any], conversation_id: str
+    ) -> RefundFacts: ...
 
 
 class UpstreamFacts:
@@ -67,3 +72,12 @@ class UpstreamFacts:
         if not isinstance(tickets, list):
             raise FactUnavailable("the support system answered without a tickets list")
         return len(tickets)
+
+    async def refund_facts(
+        self, system: str, tool: str, arguments: dict[str, Any], conversation_id: str
+    ) -> RefundFacts:
+        result = await self._call(system, tool, arguments, conversation_id)
+        try:
+            return RefundFacts.model_validate(result.structured_content)
+        except ValidationError:
+            raise FactUnavailable(f"the {system} system answered {tool} in an unexpected shape") from None

@@ -37,7 +37,7 @@ from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
-from shared.tools import CALL_META_KEY, CallContext, split_catalog_name
+from shared.tools import CALL_META_KEY, CallContext, RefundFacts, split_catalog_name
 from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ DENIED_PREFIX = "DENIED:"
 APPROVAL_PREFIX = "APPROVAL_REQUIRED:"
 UNKNOWN_AGENT = "unknown"
 _MAX_NAME = 200
+CONVERSATION_SUBJECT = "conversation"
+"""A subject kind: the call is about this conversation (a handoff before anyone is verified)."""
+_CUSTOMER_KEYS = ("customer_id", "email", "msisdn", "account_number")
+DEFAULT_DAILY_REFUND_LIMIT = Decimal("100.00")
 
 
 @dataclass(slots=True)
@@ -90,6 +94,15 @@ def unavailable_sentence(system: str, *, maybe_sent: bool, read_only: bool) -> s
             "check before retrying (retry with the same idempotency_key) or ask for a human"
         )
     return f"the {system} system is not answering right now; nothing was changed — try again or ask for a human"
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What was read from the systems of record for one call."""
+
+    consent: tuple[str, ...] = ()
+    open_cases: int | None = None
+    refund: RefundFacts | None = None
 
 
 @dataclass(slots=True)
@@ -145,7 +158,9 @@ class Gateway:
         state: GovernanceState | None = None,
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
+        daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
     ) -> None:
+        self.daily_refund_limit = daily_refund_limit
         self.catalog = catalog
         self.policy = policy
         self.verifier = verifier
@@ -182,34 +197,98 @@ class Gateway:
         return self.catalog.tools.get(name)
 
     async def _read_facts(
-        self, tool: CatalogTool, claims: AuthClaims | None, customer_scoped: bool, conversation_id: str
-    ) -> tuple[tuple[str, ...], int | None]:
-        """Consent purposes and open support cases, read fresh for this call (never cached).
+        self,
+        tool: CatalogTool,
+        claims: AuthClaims | None,
+        customer_scoped: bool,
+        arguments: dict[str, Any],
+        conversation_id: str,
+    ) -> _Facts:
+        """Consent, open support cases and a write's own facts, read fresh for this call (never cached).
 
-        The two live in different systems and do not depend on each other, so when a call
-        needs both they are read at the same time: one round trip's wait instead of two.
-        Raises FactUnavailable when any of them cannot be read.
+        They live in different systems and do not depend on each other, so the reads a call
+        needs run at the same time: one round trip's wait instead of several. A call that needs
+        none of them (most reads) makes no read at all. Raises FactUnavailable when any fails.
         """
-        reads: list[Awaitable[Any]] = []
+        reads: dict[str, Awaitable[Any]] = {}
         if claims is not None and customer_scoped:
-            reads.append(self.facts.consent_purposes(claims.sub, conversation_id))
-        wants_cases = tool.purpose == "marketing" and claims is not None and bool(claims.keys.email)
-        if wants_cases:
-            assert claims is not None and claims.keys.email
-            reads.append(self.facts.open_support_cases(claims.keys.email, conversation_id))
+            reads["consent"] = self.facts.consent_purposes(claims.sub, conversation_id)
+        if tool.purpose == "marketing" and claims is not None and claims.keys.email:
+            reads["cases"] = self.facts.open_support_cases(claims.keys.email, conversation_id)
+        source = tool.fact_source
+        if source is not None and customer_scoped:
+            args = {name: arguments.get(name) for name in source.args}
+            reads["refund"] = self.facts.refund_facts(tool.system, source.tool, args, conversation_id)
         if not reads:
-            return (), None
+            return _Facts()
         if len(reads) == 1:
-            values = [await reads[0]]
+            values = [await next(iter(reads.values()))]
         else:
             # Every read finishes before this returns: no task outlives the call that needed it.
-            values = await asyncio.gather(*reads, return_exceptions=True)
+            values = await asyncio.gather(*reads.values(), return_exceptions=True)
             failed = next((v for v in values if isinstance(v, BaseException)), None)
             if failed is not None:
                 raise failed
-        open_cases = values.pop() if wants_cases else None
-        consent = tuple(values.pop()) if values else ()
-        return consent, open_cases
+        got = dict(zip(reads, values, strict=True))
+        return _Facts(tuple(got.get("consent", ())), got.get("cases"), got.get("refund"))
+
+    def _refund_context(self, facts: _Facts, amount: Decimal | None) -> dict[str, Any]:
+        """The refund facts as policy reads them; empty (so policy holds the call) when unknown."""
+        refund = facts.refund
+        if refund is None or amount is None:
+            return {}
+        # What is left on the charge is enforced by the payments system itself, atomically with the
+        # refund (and a retried refund with the same key must pass again), so policy leaves it out.
+        return {
+            "charge_refundable": refund.duplicate or refund.flagged_error,
+            "refunds_today": Decimal(str(refund.refunded_today)) + amount,
+            "daily_refund_limit": self.daily_refund_limit,
+        }
+
+    def _bind_subject(self, call: _Call, tool: CatalogTool, auth_error: AuthContextInvalid | None) -> str | None:
+        """Check the call names its subject and that it is the verified customer; returns why not."""
+        subject = tool.subject
+        if subject is None:
+            return None
+        value = call.arguments.get(subject.arg)
+        if value is None:
+            return (
+                f"the {subject.arg!r} argument is required: this action affects a customer and must name "
+                "who it is about"
+            )
+        assert call.envelope is not None
+        if subject.kind == CONVERSATION_SUBJECT:
+            if value != call.envelope.conversation_id:
+                return f"the {subject.arg!r} argument is not this conversation; act only on the conversation at hand"
+            # About the conversation: any customer it also names must be the verified one, and once
+            # a customer is verified the call must name them (so customer and consent checks apply).
+            named = {k: call.arguments[k] for k in _CUSTOMER_KEYS if call.arguments.get(k) is not None}
+            declared = set(_CUSTOMER_KEYS) & set(tool.tool.input_schema.get("properties") or {})
+            if not named:
+                if call.claims is not None and declared:
+                    return (
+                        f"the customer is verified in this conversation, so the call must name them "
+                        f"({' or '.join(sorted(declared))})"
+                    )
+                return None
+            checks = list(named.items())
+        else:
+            checks = [(subject.kind, value)]
+        if auth_error is not None:
+            return f"{auth_error.message}; {auth_error.hint or 'verify the customer'}"
+        if call.claims is None:
+            return (
+                "this action is about a customer and the envelope has no verified auth context; "
+                "verify the customer through the identity agent first"
+            )
+        for kind, given in checks:
+            if not _same_key(kind, given, call.claims.keys.get(kind)):
+                arg = subject.arg if kind == subject.kind else kind
+                return (
+                    f"the {arg!r} argument is not the verified customer's {kind}; "
+                    "an agent may act only on the customer verified in this conversation"
+                )
+        return None
 
     async def authorize(
         self,
@@ -248,6 +327,10 @@ class Gateway:
             return Verdict(False, record, result=result)
         if tool is None:
             return await self._deny(call, f"unknown tool {name[:_MAX_NAME]!r}: list the tools this agent may call")
+        if tool.internal:
+            return await self._deny(
+                call, f"{tool.name} is internal to the {tool.system} system: no agent may call it", ["internal-tool"]
+            )
         if envelope_error is not None:
             return await self._deny(call, envelope_error)
         assert call.envelope is not None
@@ -276,29 +359,9 @@ class Gateway:
                 call.claims = self.verifier.verify(envelope.auth_context, now=at)
             except AuthContextInvalid as exc:
                 auth_error = exc
-        subject_value = call.arguments.get(tool.subject.arg) if tool.subject else None
-        if tool.subject is not None:
-            if subject_value is None:
-                if tool.subject_required:
-                    return await self._deny(
-                        call, f"the {tool.subject.arg!r} argument is required: it names the customer"
-                    )
-            else:
-                if auth_error is not None:
-                    return await self._deny(call, f"{auth_error.message}; {auth_error.hint or 'verify the customer'}")
-                if call.claims is None:
-                    return await self._deny(
-                        call,
-                        "this action is about a customer and the envelope has no verified auth context; "
-                        "verify the customer through the identity agent first",
-                    )
-                expected = call.claims.keys.get(tool.subject.kind)
-                if not _same_key(tool.subject.kind, subject_value, expected):
-                    return await self._deny(
-                        call,
-                        f"the {tool.subject.arg!r} argument is not the verified customer's {tool.subject.kind}; "
-                        "an agent may act only on the customer verified in this conversation",
-                    )
+        refused = self._bind_subject(call, tool, auth_error)
+        if refused is not None:
+            return await self._deny(call, refused)
 
         amount: Decimal | None = None
         if "amount" in call.arguments and call.arguments["amount"] is not None:
@@ -315,9 +378,9 @@ class Gateway:
                 "exactly once; this one is refused (replayed, reused or altered approval)",
                 ["approval-binding"],
             )
-        customer_scoped = subject_value is not None
+        customer_scoped = call.claims is not None and tool.subject is not None
         try:
-            consent, open_cases = await self._read_facts(tool, claims, customer_scoped, envelope.conversation_id)
+            facts = await self._read_facts(tool, claims, customer_scoped, call.arguments, envelope.conversation_id)
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
         try:
@@ -331,12 +394,13 @@ class Gateway:
                     customer_verified=claims is not None,
                     assurance=claims.assurance if claims else "",
                     customer_id=claims.sub if claims else "",
-                    consent_purposes=consent,
+                    consent_purposes=facts.consent,
                     amount=amount,
                     fraud_hold=claims is not None and claims.sub in self.state.fraud_holds,
-                    open_support_cases=open_cases,
+                    open_support_cases=facts.open_cases,
                     approved=approval is not None,
                     hour_utc=datetime.fromtimestamp(self.clock(), UTC).hour,
+                    **self._refund_context(facts, amount),
                 )
             )
         except Exception as exc:

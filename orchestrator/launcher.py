@@ -217,6 +217,7 @@ class Stack:
             checkpoint_private_pem=self.secrets.audit_private_pem,
             bus=self.bus,
             database_url=self.settings.database_url,
+            daily_refund_limit=self.settings.daily_refund_limit,
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )

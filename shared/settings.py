@@ -6,6 +6,7 @@ scale-out deployments pass explicit URLs instead.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     orchestrator_url: str | None = None
     gateway_url: str | None = None
     system_urls: dict[str, str] = {}
+    daily_refund_limit: Decimal = Decimal("100.00")
+    """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
     public_url: str | None = None
     """The URL others reach this service at (an agent's AgentCard), when it differs from host:port."""
 

@@ -20,6 +20,7 @@ async def test_tools_list_is_filtered_per_agent(env: Env) -> None:
     assert await _names(env, "payment") == {
         "payments.issue_refund",
         "payments.list_charges",
+        "payments.refund_facts",
         "payments.slow_refund",
         "billing.list_invoices",
     }
