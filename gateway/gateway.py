@@ -37,7 +37,7 @@ from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
-from shared.tools import CALL_META_KEY, CallContext, RefundFacts, split_catalog_name
+from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, RefundFacts, split_catalog_name
 from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,16 @@ class Verdict:
     result: CallToolResult | None = None
 
 
-def _tool_error(text: str, audit_id: str, structured: dict[str, Any] | None = None) -> CallToolResult:
+def _tool_error(text: str, audit_id: str, details: dict[str, Any]) -> CallToolResult:
+    """A refusal every MCP client can read: a tool error whose text says why.
+
+    The details go in ``_meta`` (never ``structuredContent``, which clients check against the
+    tool's output schema and which a refusal cannot match).
+    """
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
         is_error=True,
-        structured_content=structured,
-        _meta={AUDIT_META_KEY: audit_id},
+        _meta={AUDIT_META_KEY: audit_id, REFUSAL_META_KEY: details},
     )
 
 
@@ -83,7 +87,7 @@ def denied_result(record: AuditRecord) -> CallToolResult:
     return _tool_error(
         f"{DENIED_PREFIX} {record.reason}{ids}",
         record.id,
-        {"denied": True, "reason": record.reason, "policy_ids": record.policy_ids, "audit_id": record.id},
+        {"kind": "denied", "reason": record.reason, "policy_ids": record.policy_ids, "audit_id": record.id},
     )
 
 
@@ -322,7 +326,7 @@ class Gateway:
                 **call.audit_fields(),
             )
             result = _tool_error(
-                sentence, record.id, {"unavailable": True, "system": tool.system, "audit_id": record.id}
+                sentence, record.id, {"kind": "unavailable", "system": tool.system, "audit_id": record.id}
             )
             return Verdict(False, record, result=result)
         if tool is None:
@@ -462,7 +466,7 @@ class Gateway:
             read_only = tool.facts.read_only
             sentence = unavailable_sentence(tool.system, maybe_sent=exc.maybe_sent, read_only=read_only)
             result = _tool_error(
-                sentence, decided.id, {"unavailable": True, "system": tool.system, "audit_id": decided.id}
+                sentence, decided.id, {"kind": "unavailable", "system": tool.system, "audit_id": decided.id}
             )
             outcome = f"error: {tool.system} unavailable ({exc.detail})"
         latency_ms = round((time.perf_counter() - started) * 1000, 3)

@@ -42,6 +42,12 @@ Before deciding a call to this tool the gateway calls that read tool with those 
 call and gives policy the facts it answers (see ``RefundFacts``): policy decides on the system of
 record, never on what the calling agent says."""
 
+REFUSAL_META_KEY = "switchboard/refusal"
+"""Result ``_meta`` of a call the gateway denied or held: ``{"kind": "denied" | "approval" |
+"unavailable", ...}`` with the policy ids, approval id and audit id. A refusal is an MCP tool
+error (``isError``) whose text says why; it carries no ``structuredContent``, which would have
+to match the tool's output schema."""
+
 IDEMPOTENCY_ARG = "idempotency_key"
 """Write tools take this argument; the reference backends honour it (same key, same result)."""
 
