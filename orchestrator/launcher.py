@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp
 
-from orchestrator.signals import SignalService, load_or_create_secret
+from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
 from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
 from shared import telemetry
 from shared.bus import open_bus
@@ -87,6 +87,10 @@ class Stack:
                 gateway_mcp_url=self.topology.gateway_mcp_url(),
                 reactions_token=self.secrets.agent_tokens[REACTIONS_AGENT],
                 database_url=self.settings.database_url,
+                window=SignalWindow(
+                    max_age_seconds=self.settings.signal_max_age_seconds,
+                    max_ahead_seconds=self.settings.signal_max_ahead_seconds,
+                ),
             )
             await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
         except BaseException:

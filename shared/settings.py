@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     """Event bus: unset is in-process (embedded); ``nats://host:4222`` is NATS JetStream."""
     signal_secret: str | None = None
     """HMAC key for network-signal ingestion; unset uses ``<data_dir>/signal-secret`` (created on first start)."""
+    signal_max_age_seconds: float = 300.0
+    """A network signal dated longer ago than this is refused (422) and audited."""
+    signal_max_ahead_seconds: float = 60.0
+    """A network signal dated further ahead of our clock than this is refused (422) and audited."""
     database_url: str | None = None
     """Conversations and A2A tasks: unset is SQLite under ``data_dir``; ``postgresql://...`` scales out."""
     # One service per process (``switchboard serve``): where the others are, when not the embedded layout.

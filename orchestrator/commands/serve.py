@@ -65,7 +65,7 @@ def _default_port(name: str, topology: Topology) -> int:
 
 async def _serve(settings: Settings, names: list[str], port: int | None, log_level: str) -> None:
     from orchestrator.launcher import Stack
-    from orchestrator.signals import SignalService, load_or_create_secret
+    from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
     from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
     from shared.bus import open_bus
     from shared.secrets import Secrets
@@ -99,6 +99,10 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
                 gateway_mcp_url=stack.topology.gateway_mcp_url(),
                 reactions_token=stack.secrets.agent_tokens[REACTIONS_AGENT],
                 database_url=stack.settings.database_url,
+                window=SignalWindow(
+                    max_age_seconds=stack.settings.signal_max_age_seconds,
+                    max_ahead_seconds=stack.settings.signal_max_ahead_seconds,
+                ),
             )
         running = []
         for name in names:

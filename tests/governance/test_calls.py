@@ -67,7 +67,11 @@ async def test_tool_outside_the_grant_is_denied_and_never_forwarded(env: Env) ->
     assert result.meta["switchboard/refusal"]["policy_ids"] == []
     assert env.upstreams["payments"].calls == []
     [record] = read_audit(env.audit_db)
-    assert (record.decision, record.agent, record.id) == ("deny", "billing", result.meta["switchboard/refusal"]["audit_id"])
+    assert (record.decision, record.agent, record.id) == (
+        "deny",
+        "billing",
+        result.meta["switchboard/refusal"]["audit_id"],
+    )
 
 
 async def test_upstream_tool_error_passes_back_and_is_recorded(env: Env) -> None:
