@@ -9,7 +9,8 @@ Two figures, each against the target the governance issue sets:
 
 The customer facts policy reads (consent, open cases, the refund facts of the payments system)
 come from an in-memory double here: over the network a refund's two reads run at the same
-time, so they cost one MCP round trip, measured by ``benchmarks/refund_turn.py``. Usage: ``python benchmarks/gateway_decision.py [calls]``.
+time, so they cost one MCP round trip, measured by ``benchmarks/refund_turn.py``.
+Usage: ``python benchmarks/gateway_decision.py [calls]``.
 """
 
 from __future__ import annotations
