@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
 from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
+from shared.private import make_private
 from shared import telemetry
 from shared.bus import open_bus
 from shared.errors import ConfigurationError
@@ -60,7 +61,7 @@ class Stack:
         # Off unless an OTLP endpoint is configured; one provider serves every embedded service.
         telemetry.configure("switchboard")
         data_dir = self.settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(data_dir)
         await prepare_dataset(
             data_dir, self.settings.database_url, customers=self.settings.customers, seed=self.settings.dataset_seed
         )
