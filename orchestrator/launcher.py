@@ -19,11 +19,11 @@ from starlette.types import ASGIApp
 
 from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
 from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
-from shared.private import make_private
 from shared import telemetry
 from shared.bus import open_bus
 from shared.errors import ConfigurationError
 from shared.events import EventBus
+from shared.private import make_private
 from shared.secrets import Secrets
 from shared.serving import RunningServer, bind, start, url_of
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
