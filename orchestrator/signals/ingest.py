@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -38,8 +37,9 @@ from orchestrator.signals.errors import (
 from orchestrator.signals.limits import RefusalBudget
 from orchestrator.signals.store import LogEntry, SignalStore
 from shared import outbox
-from shared.errors import PayloadTooLarge, SwitchboardError
+from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError
 from shared.events import SIGNAL_REFUSED, EventBus, new_event
+from shared.jsonbody import parse_json
 
 SIGNATURE_HEADER = "x-switchboard-signature"
 SOURCE = "/orchestrator/signals"
@@ -149,9 +149,11 @@ class SignalDesk:
                     hint="send X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the exact body, shared secret>",
                 )
             try:
-                doc = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                raise MalformedSignal("the signal body is not JSON", hint="send one CloudEvent as JSON") from None
+                doc = parse_json(body)
+            except InvalidRequest as exc:
+                raise MalformedSignal(
+                    f"the signal body is not usable JSON ({exc.message})", hint="send one CloudEvent as JSON"
+                ) from None
             if not isinstance(doc, dict):
                 raise MalformedSignal("the signal body must be one CloudEvent object", hint="batches are not accepted")
             signal = parse(doc)
