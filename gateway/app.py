@@ -30,6 +30,7 @@ from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddlew
 from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
+from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
 from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
@@ -91,6 +92,7 @@ def build_gateway_app(
     bus: EventBus | None = None,
     database_url: str | None = None,
     daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
+    audit_witness_dir: Path | None = None,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -98,9 +100,11 @@ def build_gateway_app(
     values to accept (``"gateway:8710"``, ``"10.0.0.5:*"``); None keeps the SDK's loopback-only default.
     ``staff_tokens`` maps a staff name to ``{"token", "role"}``; approval outcomes are posted to
     ``orchestrator_url`` with ``service_token``; with ``checkpoint_private_pem`` the audit head
-    is signed into ``<audit_db folder>/audit-checkpoints.jsonl``. A ``postgresql://`` ``database_url``
-    (``SWITCHBOARD_DATABASE_URL``) moves the audit log, approvals and governance switches into
-    PostgreSQL, shared by every gateway replica; without one they stay in ``audit_db`` (SQLite).
+    is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
+    ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
+    A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
+    approvals and governance switches into PostgreSQL, shared by every gateway replica; without
+    one they stay in ``audit_db`` (SQLite).
     """
     if not agent_tokens:
         raise ConfigurationError("the gateway needs at least one agent token", hint="check the secrets file")
@@ -169,11 +173,17 @@ def build_gateway_app(
             )
             for system, url in upstreams.items()
         }
-        writer = (
-            CheckpointWriter(audit_db.parent / CHECKPOINTS_FILE, checkpoint_private_pem)
-            if checkpoint_private_pem
-            else None
-        )
+        writer = None
+        if checkpoint_private_pem:
+            checkpoints = audit_db.parent / CHECKPOINTS_FILE
+            # Before anything is signed: a chain rewritten while the gateway was stopped is not laundered.
+            await verify_before_start(
+                database if database.is_postgres else audit_db,
+                checkpoints=checkpoints,
+                private_pem=checkpoint_private_pem,
+                witness=audit_witness_dir,
+            )
+            writer = CheckpointWriter(checkpoints, checkpoint_private_pem, witness=audit_witness_dir)
         store = await open_audit_store(
             pg_url, default_sqlite=audit_db, checkpoints=writer, checkpoint_every=checkpoint_every
         )

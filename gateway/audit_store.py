@@ -187,8 +187,10 @@ class AuditStore:
                 self._last_seq, self._last_hash = _tail(self._writer)
         self._last_seq = record.seq
         self._last_hash = record.hash
-        if self._checkpoints is not None and self._checkpoints.due(record.seq, self._every):
-            self.checkpoint()
+        if self._checkpoints is not None:
+            self._checkpoints.note(record.seq, record.hash)
+            if self._checkpoints.due(record.seq, self._every):
+                self.checkpoint()
         return record
 
     def _commit(self, statements: list[Statement], guarded: tuple[Statement, ...] = ()) -> int:
@@ -282,27 +284,36 @@ def _writer(path: Path) -> sqlite3.Connection:
 
 
 def verify_audit(
-    location: AuditLocation, *, checkpoints: Path | None = None, public_pem: str | None = None
+    location: AuditLocation,
+    *,
+    checkpoints: Path | None = None,
+    public_pem: str | None = None,
+    witness: Path | None = None,
 ) -> ChainReport:
-    """Walk the whole chain, then check it against the signed checkpoints when given.
+    """Walk the whole chain, then check it against the signed checkpoints (and the witness's copy).
 
-    Reports it intact or names the first broken record. Synchronous and read-only, so a
-    command-line tool can call it while gateways run (async code: in a worker thread).
+    Reports it intact or names the first broken record: the first whose body or link is wrong,
+    or the first a signed checkpoint says differs, or the end of a cut-off tail. Synchronous and
+    read-only, so a command-line tool can call it while gateways run (async code: in a worker thread).
     """
     reader = open_reader(location)
     try:
         report = verify_batches(reader.chain())
-        if not report.intact or checkpoints is None or public_pem is None:
+        if checkpoints is None or public_pem is None:
             return report
 
-        def hash_at(seq: int) -> str | None:
-            row = reader.one("SELECT hash FROM audit WHERE seq = ?", (seq,))
-            return row[0] if row else None
+        def hashes(first: int, last: int) -> dict[int, str]:
+            rows = reader.rows("SELECT seq, hash FROM audit WHERE seq >= ? AND seq <= ?", (first, last))
+            return {int(r[0]): str(r[1]) for r in rows}
 
-        checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hash_at)
-        if problem is not None:
+        checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hashes, witness=witness)
+        if problem is not None and (report.intact or (report.first_broken_seq or 0) > problem.seq):
+            # A re-hashed rewrite keeps the chain consistent: the checkpoints name its first record.
             return ChainReport(intact=False, count=report.count, first_broken_seq=problem.seq, reason=problem.reason)
-        return report.model_copy(update={"reason": f"{checked} signed checkpoints match"})
+        if not report.intact:
+            return report
+        where = " and at the witness" if witness is not None else ""
+        return report.model_copy(update={"reason": f"{checked} signed checkpoints match{where}"})
     finally:
         reader.close()
 

@@ -207,6 +207,7 @@ class Stack:
 
     def _gateway_app(self) -> ASGIApp:
         from gateway import build_gateway_app
+        from gateway.checkpoints import default_witness_dir
 
         assert self.secrets is not None and self.topology is not None
         return build_gateway_app(
@@ -223,6 +224,7 @@ class Stack:
             bus=self.bus,
             database_url=self.settings.database_url,
             daily_refund_limit=self.settings.daily_refund_limit,
+            audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )

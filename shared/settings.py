@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     system_urls: dict[str, str] = {}
     daily_refund_limit: Decimal = Decimal("100.00")
     """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
+    audit_witness_dir: Path | None = None
+    """Where signed audit checkpoints are also kept, outside the data directory (unset: a sibling
+    ``<data_dir>-audit-witness``). Point it at storage the gateway's host cannot rewrite."""
     public_url: str | None = None
     """The URL others reach this service at (an agent's AgentCard), when it differs from host:port."""
 
