@@ -47,6 +47,7 @@ from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import EventBus
 from shared.settings import MCP_PATH
+from shared.tools import REFUSAL_META_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def build_gateway_app(
                     )
                 ],
                 is_error=True,
+                _meta={REFUSAL_META_KEY: {"kind": "denied", "status": 503, "reason": "not decided or recorded"}},
             )
 
     def input_schema(name: str) -> Any:

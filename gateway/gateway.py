@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
-from gateway.audit_store import AuditStore
+from gateway.audit_store import AuditStore, AuditUnavailable
 from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CustomerFacts, FactUnavailable
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
@@ -495,6 +495,9 @@ class Gateway:
 
     async def _record_failure(self, agent: str, name: str, exc: Exception) -> None:
         """Deciding failed (audit store, facts): the call is not made; record that if the store lets us."""
+        if isinstance(exc, AuditUnavailable):
+            logger.error("audit store unavailable, %s denied unrecorded: %s", name[:_MAX_NAME], exc)
+            return  # it just said it cannot record; asking again would only keep the caller waiting
         try:
             await self.record_refused(agent, name, f"the gateway failed deciding ({type(exc).__name__}); not sent")
         except Exception:
