@@ -175,3 +175,17 @@ def test_read_outbox_filters_and_limits(tmp_path):
         out.write('{"torn": \n')
     assert [m["text"] for m in read_outbox(tmp_path, limit=2)] == ["3", "4"]
     assert [m["text"] for m in read_outbox(tmp_path, customer_id="CUST-00001")] == ["1", "3"]
+
+
+def test_the_outbox_is_owner_only(tmp_path):
+    import os
+    import stat
+
+    from mcp_servers.identity.outbox import append_message, outbox_path
+
+    saved = os.umask(0o022)
+    try:
+        append_message(tmp_path, {"customer_id": "CUST-00001", "text": "code 123456"})
+    finally:
+        os.umask(saved)
+    assert stat.S_IMODE(outbox_path(tmp_path).stat().st_mode) == 0o600
