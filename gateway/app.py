@@ -280,6 +280,7 @@ def build_gateway_app(
         audit_db=audit_db,
         checkpoint_private_pem=checkpoint_private_pem,
         location=database if database.is_postgres else None,
+        witness=audit_witness_dir,
     )
     return Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *staff_routes, *mcp_app.routes],

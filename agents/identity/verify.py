@@ -5,7 +5,7 @@ no contact detail is shown: the identity system answers known and unknown identi
 and this agent never looks the customer up first.
 
 skill_state: ``step`` (ask-hint | await-code | paused), ``identifier``, ``verification_id``,
-``sent_to`` (e.g. "the email address on the account"), ``pauses``.
+``sent_to`` ("the email address or mobile number on the account"), ``pauses``.
 """
 
 from __future__ import annotations

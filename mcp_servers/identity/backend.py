@@ -78,7 +78,10 @@ def _code_hash(secret: bytes, verification_id: str, code: str) -> str:
     return hmac.new(secret, f"{verification_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-SENT_TO = {"sms": "the mobile number on the account", "email": "the email address on the account"}
+# One wording whatever the channel: naming it would tell an unknown phone number (text message)
+# from a known one whose SIM was swapped (email instead).
+SENT_TO = "the email address or mobile number on the account"
+_CHANNELS = ("sms", "email")
 OTHER_WAYS = ["another contact detail on the account (email address or mobile number)", "a human colleague"]
 _PAUSED = (
     "for security, no code can be sent or checked for these details right now after too many attempts; "
@@ -177,7 +180,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
     async def _start(self, kind: str, value: str, channel: str, conversation_id: str) -> VerificationStarted:
         now = self._clock()
         row = await self.fetchone(f"SELECT * FROM customers WHERE {kind} = ?", (value,))
-        if channel not in SENT_TO:  # "any": the channel the identifier names, else a text message
+        if channel not in _CHANNELS:  # "any": the channel the identifier names, else a text message
             channel = "email" if kind == "email" else "sms"
         if channel == "sms" and row is not None and await self._step_up(row["customer_id"]) is not None:
             channel = "email"  # after a SIM swap a text message proves nothing; said to no one
@@ -207,7 +210,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
         if row is not None:
             await self._deliver(row, channel, code, now)
         return VerificationStarted(
-            verification_id=verification_id, sent_to=SENT_TO[channel], expires_at=_iso(expires), attempts_left=ATTEMPTS
+            verification_id=verification_id, sent_to=SENT_TO, expires_at=_iso(expires), attempts_left=ATTEMPTS
         )
 
     async def _deliver(self, row: Row, channel: str, code: str, now: float) -> None:

@@ -30,9 +30,7 @@ class SignalContext(BaseModel):
 
 class VerificationStarted(BaseModel):
     verification_id: str
-    sent_to: str = Field(
-        description="where a code goes if the details match an account, e.g. 'the email address on the account'"
-    )
+    sent_to: str = Field(description="always 'the email address or mobile number on the account': no contact detail")
     expires_at: str
     attempts_left: int
 

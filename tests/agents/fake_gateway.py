@@ -128,7 +128,7 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         known = any(v.lower() in identifier.lower() for v in CUSTOMER.values())
         return {
             "verification_id": "VER-1" if known else "VER-0",
-            "sent_to": "the mobile number on the account",
+            "sent_to": "the email address or mobile number on the account",
             "expires_at": _ago(-1),
             "attempts_left": 3,
         }

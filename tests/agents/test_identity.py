@@ -17,7 +17,7 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
 
     sent = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON, state=first.result.skill_state)
     assert sent.result.status == "input-required"
-    assert "If those details match an account, I've sent a 6-digit code to the mobile number on the account" in (
+    assert "If those details match an account, I've sent a 6-digit code to the email address or mobile number" in (
         sent.text
     )
     assert gateway.last("identity.start_verification").args == {

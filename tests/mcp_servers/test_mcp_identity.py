@@ -65,7 +65,9 @@ async def test_otp_flow_signs_a_verifiable_auth_context(connect, data_dir, ident
             "start_verification",
             {"identifier": customer["msisdn"], "channel": "any", "conversation_id": "conv-5"},
         )
-        assert started["attempts_left"] == 3 and started["sent_to"] == "the mobile number on the account"
+        assert (
+            started["attempts_left"] == 3 and started["sent_to"] == "the email address or mobile number on the account"
+        )
         message = read_outbox(data_dir, customer_id=cid)[-1]
         assert (message["channel"], message["to"]) == ("sms", customer["msisdn"])
         code = _code(data_dir, cid)
