@@ -17,14 +17,14 @@ import pytest
 
 from tests.governance.conftest import AGENT_TOKENS, ANA, Env
 
-CLIENT_DIR = Path(__file__).parent / "ts_client"
+CLIENT_DIR = Path(__file__).parent  # package.json: the SDK, installed by scripts/node-test-deps
 WAIT = 30.0
 
 
 def _node() -> str:
     node = shutil.which("node")
     if node is None or not (CLIENT_DIR / "node_modules" / "@modelcontextprotocol" / "sdk").is_dir():
-        message = f"needs node and `npm ci` in {CLIENT_DIR} (.ci/run installs them)"
+        message = f"needs node and `npm ci` in {CLIENT_DIR} (scripts/node-test-deps, which `make test` runs)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -35,7 +35,7 @@ async def _call_with_ts_sdk(env: Env, tool: str, args: dict[str, Any]) -> dict[s
     meta = {"switchboard/envelope": env.envelope()}
     process = await asyncio.create_subprocess_exec(
         _node(),
-        str(CLIENT_DIR / "call_tool.mjs"),
+        str(CLIENT_DIR / "mcp_call_tool.mjs"),
         env.url + "/mcp",
         AGENT_TOKENS["payment"],
         tool,

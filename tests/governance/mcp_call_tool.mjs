@@ -1,6 +1,6 @@
 // Calls one tool through the governance gateway with the official TypeScript MCP SDK and prints
 // the result (or the client's error) as JSON. Usage:
-//   node call_tool.mjs <gateway /mcp url> <agent token> <tool> <arguments JSON> <_meta JSON>
+//   node mcp_call_tool.mjs <gateway /mcp url> <agent token> <tool> <arguments JSON> <_meta JSON>
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
