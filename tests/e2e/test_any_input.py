@@ -110,6 +110,7 @@ QUERIES = st.one_of(
     st.text(max_size=30).map(lambda t: _quote(t, safe="=&")),
     st.just("limit=" + "9" * 5000 + "&limit=-1&since=%ED%A0%80"),
 )
+PRE_ENCODED = ("%ED%A0%80", "..%2F..", "%00")
 PARAMS = st.one_of(
     st.sampled_from(["CONV", "x", "%ED%A0%80", "9" * 5000, "..%2F..", "%00"]), st.text(min_size=1, max_size=20)
 )
@@ -118,7 +119,7 @@ PARAMS = st.one_of(
 def _path(template: str, value: str, conversation_id: str) -> str:
     def fill(match: re.Match[str]) -> str:
         chosen = conversation_id if value == "CONV" else value
-        return chosen if "%" in chosen else _quote(chosen)
+        return chosen if chosen in PRE_ENCODED else _quote(chosen)
 
     return re.sub(r"\{[^}]+\}", fill, template)
 
