@@ -20,7 +20,7 @@ from gateway.checkpoints import CheckpointWriter, find_acceptance
 from shared.audit import ChainReport, digest
 from shared.authcontext import public_pem_from_private
 from shared.database import DatabaseURL
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,12 @@ async def verify_before_start(
     if not _exists(location):
         return None
     public = public_pem_from_private(private_pem.encode()).decode()
-    report = await asyncio.to_thread(
-        verify_audit, location, checkpoints=checkpoints, public_pem=public, witness=witness
-    )
+    try:
+        report = await asyncio.to_thread(
+            verify_audit, location, checkpoints=checkpoints, public_pem=public, witness=witness
+        )
+    except NotFound:
+        return None  # a database without a log yet: the first start creates it
     if report.intact:
         return report
     reason = await asyncio.to_thread(accepted_reason, location, report, checkpoints, public, witness)

@@ -92,6 +92,8 @@ def _paused(turn: Turn, state: dict[str, Any], opening: str = "") -> Reply:
 async def _check_code(turn: Turn, state: dict[str, Any]) -> Reply:
     code = find_code(turn.text)
     if code is None:
+        if find_customer_hint(turn.text) is not None:  # a corrected or different identifier
+            return await _identify(turn, state)
         if any(w in turn.text.lower() for w in _RESEND_WORDS):
             return await _send_code(turn, state)  # capped by the identity system, not here
         return turn.reply(

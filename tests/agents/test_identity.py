@@ -82,3 +82,17 @@ async def test_already_verified_customer_is_not_asked_again(
     assert answer.result.status == "completed"
     assert answer.result.auth_context == "signed.auth.context"
     assert gateway.calls == []
+
+
+async def test_a_corrected_identifier_while_waiting_for_a_code_starts_again(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    identity = await start_specialist("identity")
+    sent = await identity.send("it's bob@nowhere.org", "verify-identity", envelope=ANON)
+    again = await identity.send(
+        "sorry, it's ana@example.com", "verify-identity", envelope=ANON, state=sent.result.skill_state
+    )
+    assert again.result.status == "input-required"
+    assert gateway.last("identity.start_verification").args["identifier"] == "ana@example.com"
+    done = await identity.send("123456", "verify-identity", envelope=ANON, state=again.result.skill_state)
+    assert done.result.status == "completed"
