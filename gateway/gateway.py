@@ -8,10 +8,9 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,11 +21,12 @@ from pydantic import ValidationError
 
 from gateway.audit_store import AuditStore, AuditUnavailable
 from gateway.catalog import Catalog, CatalogTool
-from gateway.facts import CustomerFacts, FactUnavailable
+from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
 from gateway.state import GovernanceState
+from gateway.subject import bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
-from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, RefundFacts, split_catalog_name
+from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, split_catalog_name
 from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,6 @@ DENIED_PREFIX = "DENIED:"
 APPROVAL_PREFIX = "APPROVAL_REQUIRED:"
 UNKNOWN_AGENT = "unknown"
 _MAX_NAME = 200
-CONVERSATION_SUBJECT = "conversation"
-"""A subject kind: the call is about this conversation (a handoff before anyone is verified)."""
-_CUSTOMER_KEYS = ("customer_id", "email", "msisdn", "account_number")
 DEFAULT_DAILY_REFUND_LIMIT = Decimal("100.00")
 
 
@@ -98,15 +95,6 @@ def unavailable_sentence(system: str, *, maybe_sent: bool, read_only: bool) -> s
             "check before retrying (retry with the same idempotency_key) or ask for a human"
         )
     return f"the {system} system is not answering right now; nothing was changed — try again or ask for a human"
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """What was read from the systems of record for one call."""
-
-    consent: tuple[str, ...] = ()
-    open_cases: int | None = None
-    refund: RefundFacts | None = None
 
 
 @dataclass(slots=True)
@@ -200,43 +188,7 @@ class Gateway:
             return exc
         return self.catalog.tools.get(name)
 
-    async def _read_facts(
-        self,
-        tool: CatalogTool,
-        claims: AuthClaims | None,
-        customer_scoped: bool,
-        arguments: dict[str, Any],
-        conversation_id: str,
-    ) -> _Facts:
-        """Consent, open support cases and a write's own facts, read fresh for this call (never cached).
-
-        They live in different systems and do not depend on each other, so the reads a call
-        needs run at the same time: one round trip's wait instead of several. A call that needs
-        none of them (most reads) makes no read at all. Raises FactUnavailable when any fails.
-        """
-        reads: dict[str, Awaitable[Any]] = {}
-        if claims is not None and customer_scoped:
-            reads["consent"] = self.facts.consent_purposes(claims.sub, conversation_id)
-        if tool.purpose == "marketing" and claims is not None and claims.keys.email:
-            reads["cases"] = self.facts.open_support_cases(claims.keys.email, conversation_id)
-        source = tool.fact_source
-        if source is not None and customer_scoped:
-            args = {name: arguments.get(name) for name in source.args}
-            reads["refund"] = self.facts.refund_facts(tool.system, source.tool, args, conversation_id)
-        if not reads:
-            return _Facts()
-        if len(reads) == 1:
-            values = [await next(iter(reads.values()))]
-        else:
-            # Every read finishes before this returns: no task outlives the call that needed it.
-            values = await asyncio.gather(*reads.values(), return_exceptions=True)
-            failed = next((v for v in values if isinstance(v, BaseException)), None)
-            if failed is not None:
-                raise failed
-        got = dict(zip(reads, values, strict=True))
-        return _Facts(tuple(got.get("consent", ())), got.get("cases"), got.get("refund"))
-
-    def _refund_context(self, facts: _Facts, amount: Decimal | None) -> dict[str, Any]:
+    def _refund_context(self, facts: CallFacts, amount: Decimal | None) -> dict[str, Any]:
         """The refund facts as policy reads them; empty (so policy holds the call) when unknown."""
         refund = facts.refund
         if refund is None or amount is None:
@@ -248,51 +200,6 @@ class Gateway:
             "refunds_today": Decimal(str(refund.refunded_today)) + amount,
             "daily_refund_limit": self.daily_refund_limit,
         }
-
-    def _bind_subject(self, call: _Call, tool: CatalogTool, auth_error: AuthContextInvalid | None) -> str | None:
-        """Check the call names its subject and that it is the verified customer; returns why not."""
-        subject = tool.subject
-        if subject is None:
-            return None
-        value = call.arguments.get(subject.arg)
-        if value is None:
-            return (
-                f"the {subject.arg!r} argument is required: this action affects a customer and must name "
-                "who it is about"
-            )
-        assert call.envelope is not None
-        if subject.kind == CONVERSATION_SUBJECT:
-            if value != call.envelope.conversation_id:
-                return f"the {subject.arg!r} argument is not this conversation; act only on the conversation at hand"
-            # About the conversation: any customer it also names must be the verified one, and once
-            # a customer is verified the call must name them (so customer and consent checks apply).
-            named = {k: call.arguments[k] for k in _CUSTOMER_KEYS if call.arguments.get(k) is not None}
-            declared = set(_CUSTOMER_KEYS) & set(tool.tool.input_schema.get("properties") or {})
-            if not named:
-                if call.claims is not None and declared:
-                    return (
-                        f"the customer is verified in this conversation, so the call must name them "
-                        f"({' or '.join(sorted(declared))})"
-                    )
-                return None
-            checks = list(named.items())
-        else:
-            checks = [(subject.kind, value)]
-        if auth_error is not None:
-            return f"{auth_error.message}; {auth_error.hint or 'verify the customer'}"
-        if call.claims is None:
-            return (
-                "this action is about a customer and the envelope has no verified auth context; "
-                "verify the customer through the identity agent first"
-            )
-        for kind, given in checks:
-            if not _same_key(kind, given, call.claims.keys.get(kind)):
-                arg = subject.arg if kind == subject.kind else kind
-                return (
-                    f"the {arg!r} argument is not the verified customer's {kind}; "
-                    "an agent may act only on the customer verified in this conversation"
-                )
-        return None
 
     async def authorize(
         self,
@@ -363,7 +270,8 @@ class Gateway:
                 call.claims = self.verifier.verify(envelope.auth_context, now=at)
             except AuthContextInvalid as exc:
                 auth_error = exc
-        refused = self._bind_subject(call, tool, auth_error)
+        assert call.envelope is not None
+        refused = bind_subject(tool, call.arguments, call.envelope.conversation_id, call.claims, auth_error)
         if refused is not None:
             return await self._deny(call, refused)
 
@@ -384,7 +292,9 @@ class Gateway:
             )
         customer_scoped = call.claims is not None and tool.subject is not None
         try:
-            facts = await self._read_facts(tool, claims, customer_scoped, call.arguments, envelope.conversation_id)
+            facts = await read_call_facts(
+                self.facts, tool, claims, customer_scoped, call.arguments, envelope.conversation_id
+            )
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
         try:
@@ -527,14 +437,6 @@ def _decision_attributes(record: AuditRecord) -> dict[str, Any]:
         "switchboard.governance.reason": record.reason[:200],
         "switchboard.audit.id": record.id,
     }
-
-
-def _same_key(kind: str, given: Any, expected: str | None) -> bool:
-    if expected is None or not isinstance(given, str):
-        return False
-    if kind == "email":
-        return given.strip().casefold() == expected.casefold()
-    return given == expected
 
 
 def _first_text(result: CallToolResult) -> str:
