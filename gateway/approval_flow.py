@@ -122,7 +122,8 @@ class ApprovalDesk:
                 raw_arguments=call.arguments,
                 **call.audit_fields(),
             )
-            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id))
+            refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
+            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
         approval = Approval(
             id=new_id(),
             status=PENDING,
@@ -359,6 +360,7 @@ def _held(approval: Approval, audit_id: str) -> CallToolResult:
         "tell the customer it is waiting for approval — the gateway runs it once approved",
         audit_id,
         {
+            "kind": "approval",
             "approval_id": approval.id,
             "status": "pending_approval",
             "expires_at": approval.expires_at,

@@ -38,7 +38,7 @@ async def _hold(env: Env) -> str:
     async with env.agent("payment") as agent:
         held = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
     assert text_of(held).startswith("APPROVAL_REQUIRED:"), text_of(held)
-    return held.structured_content["approval_id"]
+    return held.meta["switchboard/refusal"]["approval_id"]
 
 
 async def test_tool_outside_the_grant(env: Env) -> None:
@@ -241,7 +241,7 @@ async def test_duplicate_deliveries_of_a_held_call(env: Env) -> None:
     approval_id = await _hold(env)
     async with env.agent("payment") as agent:
         again = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
-    assert again.structured_content["approval_id"] == approval_id  # the same request, not a new one
+    assert again.meta["switchboard/refusal"]["approval_id"] == approval_id  # the same request, not a new one
     await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {})
     async with env.agent("payment") as agent:
         late = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
