@@ -2,7 +2,7 @@
 
 POST /api/conversations                      -> 201 {conversation_id, token, greeting}
 POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorization: Bearer <token>)
-GET  /api/conversations/{id}                 -> 200 state + transcript (same token)
+GET  /api/conversations/{id}                 -> 200 state + transcript + place in the queue (same token)
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
 GET  /healthz
@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
@@ -106,6 +107,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         await store.authorize(conversation_id, _bearer(request))
         state = await store.load(conversation_id)
         transcript = await store.transcript(conversation_id)
+        cases = supervisor().cases
+        where = await cases.position(state) if cases is not None and state.human is None else None
         return JSONResponse(
             {
                 "conversation_id": state.conversation_id,
@@ -117,6 +120,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 "active": {"agent": state.active.agent, "skill": state.active.skill} if state.active else None,
                 "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
                 "waiting_for_approval": state.parked.approval_id if state.parked else None,
+                "queue": where.model_dump(mode="json") if where else None,
+                "with_human": state.human.name if state.human else None,
                 "llm_usage": state.llm_usage,
                 "summary": state.summary,
                 "handoffs": [h.model_dump(mode="json") for h in state.handoffs],
@@ -176,6 +181,15 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             max_message_chars=config.max_message_chars,
             on_saved=hub.changed,
         )
+        desk = CaseDesk(
+            holder["supervisor"],
+            sessions,
+            QueueSettings(
+                seconds_per_case=sessions.settings.seconds_per_case, idle_seconds=sessions.settings.case_idle_seconds
+            ),
+        )
+        holder["supervisor"].cases = desk
+        sessions.on_sign_out(desk.signed_out)
         try:
             yield
         finally:
