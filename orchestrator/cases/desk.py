@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 from orchestrator.cases import holding
 from orchestrator.cases.queue import QueueSettings, build_queue, escalated, position_in
-from orchestrator.conversations import ConversationState, TranscriptEntry
+from orchestrator.conversations import ConversationState, ConversationStore, TranscriptEntry
 from shared.errors import Forbidden, InvalidRequest, PayloadTooLarge
-from shared.escalation import CaseConflict, EscalationQueue, HumanControl, QueuePosition
-
-if TYPE_CHECKING:
-    from orchestrator.supervisor import Supervisor
+from shared.escalation import CaseAction, CaseConflict, EscalationQueue, HumanControl, QueuePosition
 
 log = logging.getLogger("switchboard.cases")
 
@@ -38,19 +37,40 @@ class Presence(Protocol):
     def role_of(self, name: str) -> str | None: ...
 
 
+class Conversations(Protocol):
+    """The conversations the desk edits: the supervisor, whose turn lock keeps customer turns out."""
+
+    @property
+    def store(self) -> ConversationStore: ...
+
+    @property
+    def max_message_chars(self) -> int: ...
+
+    def editing(self, conversation_id: str) -> AbstractAsyncContextManager[ConversationState]: ...
+
+    async def save(self, state: ConversationState, entries: list[TranscriptEntry]) -> None: ...
+
+
 def _clock_text(at: float) -> str:
     return time.strftime("%H:%M UTC", time.gmtime(at))
 
 
 class CaseDesk:
-    def __init__(self, supervisor: Supervisor, presence: Presence, settings: QueueSettings | None = None) -> None:
+    def __init__(
+        self,
+        supervisor: Conversations,
+        presence: Presence,
+        settings: QueueSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._supervisor = supervisor
         self._presence = presence
         self.settings = settings or QueueSettings()
+        self._clock = clock
 
     async def lapse_reason(self, human: HumanControl, now: float | None = None) -> str | None:
         """Why ``human``'s lease has lapsed, or None while it holds."""
-        now = now if now is not None else time.time()
+        now = now if now is not None else self._clock()
         if not await self._presence.signed_in(human.name):
             return f"{human.name} signed out or their session ended"
         idle = now - human.active_at()
@@ -72,12 +92,12 @@ class CaseDesk:
             if reason is None:
                 return
             log.info("case %s: lease lapsed (%s)", conversation_id, reason)
-            entry = holding.release(state, "lapsed", "system", reason, time.time())
+            entry = holding.release(state, "lapsed", "system", reason, self._clock())
             await self._supervisor.save(state, [entry])
 
     async def queue(self) -> EscalationQueue:
         await self.sweep()
-        return build_queue(await escalated(self._supervisor.store), self.settings, time.time())
+        return build_queue(await escalated(self._supervisor.store), self.settings, self._clock())
 
     async def position(self, current: ConversationState) -> QueuePosition | None:
         """Position and estimated wait of ``current`` (its in-memory state wins over the stored one).
@@ -99,7 +119,7 @@ class CaseDesk:
     async def take_over(self, conversation_id: str, name: str) -> ConversationState:
         """Take a waiting case; taking one's own case again only renews the lease."""
         async with self._supervisor.editing(conversation_id) as state:
-            now = time.time()
+            now = self._clock()
             entries: list[TranscriptEntry] = []
             if state.human is not None and state.human.name != name:
                 reason = await self.lapse_reason(state.human, now)
@@ -124,7 +144,7 @@ class CaseDesk:
         async with self._supervisor.editing(conversation_id) as state:
             self._require_holder(state, name, "keep it")
             assert state.human is not None
-            now = time.time()
+            now = self._clock()
             if now - state.human.active_at() >= RENEW_EVERY_SECONDS:
                 state.human.last_active = now
                 await self._supervisor.save(state, [])
@@ -140,7 +160,7 @@ class CaseDesk:
             raise PayloadTooLarge(f"the reply has {len(text)} characters; the limit is {limit}")
         async with self._supervisor.editing(conversation_id) as state:
             self._require_holder(state, name, "reply")
-            now = time.time()
+            now = self._clock()
             holding.answered(state, name, text, now)
             entry = TranscriptEntry(at=now, role="human", text=text, channel=state.channel, agent=name)
             await self._supervisor.save(state, [entry])
@@ -151,7 +171,7 @@ class CaseDesk:
         note = _note(note)
         async with self._supervisor.editing(conversation_id) as state:
             self._require_holder(state, name, "hand it back")
-            entry = holding.hand_back(state, name, note, time.time())
+            entry = holding.hand_back(state, name, note, self._clock())
             await self._supervisor.save(state, [entry])
         return state
 
@@ -163,7 +183,9 @@ class CaseDesk:
             if state.human is None:
                 raise CaseConflict("nobody holds this case", hint="it is already waiting in the queue")
             holder = state.human.name
-            entry = holding.release(state, "released", actor, note or f"released from {holder} by {actor}", time.time())
+            entry = holding.release(
+                state, "released", actor, note or f"released from {holder} by {actor}", self._clock()
+            )
             await self._supervisor.save(state, [entry])
         return state
 
@@ -191,8 +213,8 @@ class CaseDesk:
                 self._require_holder(state, actor, "transfer it")
             if state.human is not None and state.human.name == to:
                 raise CaseConflict(f"{to} already holds this case")
-            action = "reassigned" if reassign else "transferred"
-            entry = holding.pass_on(state, action, actor, to, note, time.time())
+            action: CaseAction = "reassigned" if reassign else "transferred"
+            entry = holding.pass_on(state, action, actor, to, note, self._clock())
             await self._supervisor.save(state, [entry])
         return state
 
