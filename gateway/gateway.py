@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from gateway.audit_store import AuditStore
 from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CustomerFacts, FactUnavailable
+from gateway.open_cases import OpenCaseReader
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
@@ -130,6 +131,9 @@ def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
         raise ValueError(f"the context envelope is malformed ({where}: {first.get('msg')})") from None
 
 
+OPEN_CASE_POLICY = "guard.no-marketing-during-open-case"
+
+
 class Gateway:
     """Decides and forwards tool calls; one instance per gateway process."""
 
@@ -156,6 +160,8 @@ class Gateway:
         self.limiter = limiter or RateLimiter(limit=120, window_seconds=60.0)
         self.clock = clock
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
+        self.open_cases: OpenCaseReader | None = None
+        """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
 
     async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
         record = await self.store.append(
@@ -183,7 +189,7 @@ class Gateway:
 
     async def _read_facts(
         self, tool: CatalogTool, claims: AuthClaims | None, customer_scoped: bool, conversation_id: str
-    ) -> tuple[tuple[str, ...], int | None]:
+    ) -> tuple[tuple[str, ...], int | None, list[str]]:
         """Consent purposes and open support cases, read fresh for this call (never cached).
 
         The two live in different systems and do not depend on each other, so when a call
@@ -196,9 +202,12 @@ class Gateway:
         wants_cases = tool.purpose == "marketing" and claims is not None and bool(claims.keys.email)
         if wants_cases:
             assert claims is not None and claims.keys.email
-            reads.append(self.facts.open_support_cases(claims.keys.email, conversation_id))
+            if self.open_cases is not None:
+                reads.append(self.open_cases.read(claims.sub, claims.keys.email, conversation_id))
+            else:
+                reads.append(self.facts.open_support_cases(claims.keys.email, conversation_id))
         if not reads:
-            return (), None
+            return (), None, []
         if len(reads) == 1:
             values = [await reads[0]]
         else:
@@ -207,9 +216,11 @@ class Gateway:
             failed = next((v for v in values if isinstance(v, BaseException)), None)
             if failed is not None:
                 raise failed
-        open_cases = values.pop() if wants_cases else None
+        cases = values.pop() if wants_cases else None
         consent = tuple(values.pop()) if values else ()
-        return consent, open_cases
+        if isinstance(cases, list):
+            return consent, len(cases), cases
+        return consent, cases, []
 
     async def authorize(
         self,
@@ -317,7 +328,9 @@ class Gateway:
             )
         customer_scoped = subject_value is not None
         try:
-            consent, open_cases = await self._read_facts(tool, claims, customer_scoped, envelope.conversation_id)
+            consent, open_cases, named_cases = await self._read_facts(
+                tool, claims, customer_scoped, envelope.conversation_id
+            )
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
         try:
@@ -347,7 +360,10 @@ class Gateway:
                 return await self._deny(call, "this call needs a human approval and no approval desk is configured")
             return await self.desk.request(call, tool, decision)
         if not decision.allowed:
-            return await self._deny(call, decision.reason, decision.policy_ids)
+            reason = decision.reason
+            if named_cases and OPEN_CASE_POLICY in decision.policy_ids:
+                reason += f"; the customer has an open case: {', '.join(named_cases[:5])}"
+            return await self._deny(call, reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",
             decision="approved" if approval is not None else "allow",

@@ -5,6 +5,7 @@ POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorizat
 GET  /api/conversations/{id}                 -> 200 state + transcript + place in the queue (same token)
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
+GET  /api/internal/open-cases?customer_id=   -> the customer's escalated conversations (the gateway's service token)
 GET  /healthz
 """
 
@@ -134,9 +135,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
 
     async def approval_callback(request: Request) -> JSONResponse:
         # Internal: the governance gateway reports a decided approval so the parked conversation goes on.
-        expected = (config.service_token or "").encode()
-        if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
-            raise Unauthenticated("only the governance gateway may report approvals")
+        require_gateway(request, "report approvals")
         body = await json_body(request)
         ids = (body.get("approval_id"), body.get("conversation_id"), body.get("status"))
         if not all(isinstance(v, str) and v for v in ids):
@@ -146,6 +145,29 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             *ids, result if isinstance(result, dict) else None, note if isinstance(note, str) else None
         )
         return JSONResponse({"resolved": resolved})
+
+    def require_gateway(request: Request, what: str) -> None:
+        expected = (config.service_token or "").encode()
+        if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
+            raise Unauthenticated(f"only the governance gateway may {what}")
+
+    async def open_cases(request: Request) -> JSONResponse:
+        # Internal: the gateway's "open case" fact for marketing policy (a conversation waiting for
+        # or held by a person is an unresolved contact, like an open ticket).
+        require_gateway(request, "read open cases")
+        customer_id = request.query_params.get("customer_id", "")
+        if not customer_id or len(customer_id) > 64:
+            raise InvalidRequest("'customer_id' is required")
+        conversations = await supervisor().store.conversations_for_customer(customer_id)
+        cases = [
+            {
+                "conversation_id": c.conversation_id,
+                "state": f"held by {c.human.name}" if c.human else "waiting for a person",
+            }
+            for c in conversations
+            if c.status == "escalated"
+        ]
+        return JSONResponse({"cases": cases}, headers={"Cache-Control": "no-store"})
 
     async def agents(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -209,6 +231,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/conversations/{conversation_id}", get_conversation, methods=["GET"]),
             Route("/api/agents", agents, methods=["GET"]),
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
+            Route("/api/internal/open-cases", open_cases, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
             *channel_routes(supervisor, channels, hub=hub),  # web chat, live events, voice (orchestrator/channels)
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
