@@ -46,7 +46,11 @@ class CustomerProfile(BaseModel):
     preferred_channel: str | None = None
     city: str | None = None
     customer_since: str | None = None
-    plan_name: str | None = Field(default=None, description="the CRM's copy; billing is the source of truth")
+    plan_name: str | None = Field(default=None, description="from billing, the plan's system of record")
+    plan_source: str | None = Field(default=None, description="the tool the plan was read with")
+    crm_plan_name: str | None = Field(
+        default=None, description="the CRM's own copy, only when it disagrees with billing (a stale copy)"
+    )
     interactions: list[Interaction] = Field(default_factory=list, description="newest first")
     sources: list[str] = Field(default_factory=list, description="the tools the profile was read with")
     missing: list[str] = Field(default_factory=list, description="what could not be read, and why")
