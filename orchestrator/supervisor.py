@@ -195,7 +195,12 @@ class Supervisor:
         if state.parked is not None and self._still_waiting(state.parked, decision):
             turn.say(state.parked.agent, state.parked.skill, _waiting_text(state.parked), "waiting-approval")
             return
+        asked = state.active
         goal, reason = self._choose(state, text, decision)
+        if asked is not None and goal is not None and goal.agent != asked.agent and state.active is None:
+            # The pending question is dropped, and the customer is told so: nothing hangs silently.
+            what = asked.skill.replace("-", " ")
+            turn.say(None, None, f"I've put your {what} request on hold; ask again whenever you're ready.", "completed")
         if goal is None:
             if reason:  # declined an offer
                 turn.say(None, None, reason, "completed")
@@ -291,11 +296,12 @@ class Supervisor:
             switching = (
                 routed is not None
                 and routed.agent != state.active.agent
-                and decision.confidence >= self._switch_threshold
+                and _agent_confidence(decision) >= self._switch_threshold
             )
             if not switching:
                 return state.active, "follow-up to the active goal"
             log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
+            state.summaries.append(f"{state.active.agent}: {state.active.skill} set aside, the customer asked for more")
             state.active = None
             return routed, f"topic changed: {decision.reason}"
         if routed is None or decision.confidence < self._threshold:
@@ -489,6 +495,19 @@ class _Turn:
             handoffs=self.handoffs,
             data=self.data,
         )
+
+
+def _agent_confidence(decision: RouteDecision) -> float:
+    """How sure the brain is that the message belongs to the routed agent, whichever of its skills.
+
+    A message can be clearly another agent's while split between two of its skills ("refund me
+    8 pounds": refund or payment history); that still leaves a pending question of another agent.
+    """
+    best = next((a.score for a in decision.alternatives if a.skill == decision.skill), 0.0)
+    if best <= 0:
+        return decision.confidence
+    same_agent = sum(a.score for a in decision.alternatives if a.agent == decision.agent)
+    return min(1.0, decision.confidence * same_agent / best)
 
 
 def _route_attributes(decision: RouteDecision) -> dict:
