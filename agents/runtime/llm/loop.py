@@ -3,7 +3,8 @@
 Per turn: the skill's procedure (its SKILL.md) is the instruction, the gateway's listing for this
 agent is the tool set, and every call still goes through ``Turn.call`` and so through the gateway.
 Skills marked deterministic run their hand-written procedure; the model may only re-phrase the
-reply, and only when every figure in it survives. Any model failure falls back to the hand-written
+reply, and only when every figure in it survives. Every model reply passes ``checks.refusal``
+before a customer reads it. Any model failure or refused reply falls back to the hand-written
 procedure, so the customer sees an ordinary answer.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from agents.runtime.llm.checks import Evidence, joined, refusal
 from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, tool_result
 from agents.runtime.llm.skills import SkillGuide
 from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
@@ -29,6 +31,8 @@ from shared.tools import IDEMPOTENCY_ARG
 logger = logging.getLogger(__name__)
 
 USAGE_KEY = "llm_usage"
+REFUSED_REPLY_KEY = "llm_reply_refused"
+"""Result data: why a model reply was withheld from the customer (counted in the scorecard)."""
 HISTORY_KEY = "llm_history"
 _HISTORY_TURNS = 6
 _MAX_REPLY_CHARS = 1200
@@ -69,14 +73,13 @@ class LLMSpecialist:
         run = _Run(turn)
         try:
             reply = await self._loop(turn, guide, run)
+        except _Refused as refused:
+            logger.warning("%s/%s: model reply withheld (%s); using the procedure", self._agent, turn.skill, refused)
+            reply = await self._fallback(turn, run)
+            reply.result.data[REFUSED_REPLY_KEY] = str(refused)
         except ModelUnavailable as exc:
             logger.warning("%s/%s: model unavailable (%s); using the offline procedure", self._agent, turn.skill, exc)
-            if run.wrote:
-                # The model already changed something; re-running the procedure could act again.
-                reply = turn.reply("That's done. Is there anything else I can help with?", "completed", summary="done")
-            else:
-                reply = await self._procedures.handle(turn)
-            reply.result.data["llm_fallback"] = True
+            reply = await self._fallback(turn, run)
         except _Held as held:
             reply = held.reply(turn)
         except ToolDenied as exc:
@@ -89,6 +92,15 @@ class LLMSpecialist:
         if run.refused:
             reply.result.data["llm_refused_tools"] = run.refused
         return self._account(turn, reply, run.usage)
+
+    async def _fallback(self, turn: Turn, run: _Run) -> Reply:
+        if run.wrote:
+            # The model already changed something; re-running the procedure could act again.
+            reply = turn.reply("That's done. Is there anything else I can help with?", "completed", summary="done")
+        else:
+            reply = await self._procedures.handle(turn)
+        reply.result.data["llm_fallback"] = True
+        return reply
 
     async def _loop(self, turn: Turn, guide: SkillGuide, run: _Run) -> Reply:
         tools = await self._tools()
@@ -109,6 +121,7 @@ class LLMSpecialist:
                 text = answer.text.strip()
                 if not text:
                     raise ModelUnavailable("the model answered nothing")
+                _check(text, turn, messages, answer.finish_reason)
                 return self._final(turn, history, text, "input-required" if text.endswith("?") else "completed")
             messages.append(_assistant(answer.text, answer.tool_calls))
             for call in answer.tool_calls:
@@ -118,6 +131,7 @@ class LLMSpecialist:
                     status = "input-required" if args.get("status") == "input-required" else "completed"
                     if not text:
                         raise ModelUnavailable("the model's answer had no text")
+                    _check(text, turn, messages, answer.finish_reason)
                     return self._final(turn, history, text, status)
                 content = await self._call(turn, tools.get(call.name), call.name, call.arguments, run)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
@@ -198,13 +212,19 @@ class LLMSpecialist:
         except ModelUnavailable:
             return reply
         text = answer.text.strip()[:_MAX_REPLY_CHARS]
-        if text and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
+        why = refusal(text, Evidence(joined([original, turn.text]), self._rules), finish_reason=answer.finish_reason)
+        if text and why is None and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
             reply = Reply(text, reply.result)
+        elif text:
+            logger.info("%s/%s: rephrased reply withheld (%s)", self._agent, turn.skill, why or "figures changed")
+            reply.result.data[REFUSED_REPLY_KEY] = why or "figures changed"
         return self._account(turn, reply, usage)
 
     def _account(self, turn: Turn, reply: Reply, usage: Usage) -> Reply:
         if usage.calls:
             record = {"agent": self._agent, "model": self._model.name, **usage.as_dict()}
+            if REFUSED_REPLY_KEY in reply.result.data:
+                record["replies_withheld"] = 1
             reply.result.data[USAGE_KEY] = record
             logger.info(
                 "model usage conversation=%s agent=%s skill=%s tokens=%d cost_usd=%.6f",
@@ -215,6 +235,19 @@ class LLMSpecialist:
                 usage.cost_usd,
             )
         return reply
+
+
+def _check(text: str, turn: Turn, messages: list[dict[str, Any]], finish_reason: str) -> None:
+    """Raise ``_Refused`` unless the loop's final reply may reach the customer."""
+    prompt = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    results = [str(m.get("content") or "") for m in messages if m.get("role") == "tool"]
+    why = refusal(text, Evidence(joined([turn.text, *results]), prompt), finish_reason=finish_reason)
+    if why is not None:
+        raise _Refused(why)
+
+
+class _Refused(Exception):
+    """The model's reply failed a check; the customer gets the procedure's wording instead."""
 
 
 class _Held(Exception):
