@@ -112,9 +112,15 @@ class CaseDesk:
             if state.human is not None and await self.lapse_reason(state.human):
                 state.human = None
             states.append(state)
+        if current.human is not None and await self.lapse_reason(current.human):
+            current = current.model_copy(update={"human": None})
         if current.status == "escalated":
             states.append(current)
         return position_in(states, current.conversation_id, self.settings)
+
+    async def position_of(self, conversation_id: str) -> QueuePosition | None:
+        """Position and estimated wait of conversation ``conversation_id``; None unless it waits for a person."""
+        return await self.position(await self._supervisor.store.load(conversation_id))
 
     async def take_over(self, conversation_id: str, name: str) -> ConversationState:
         """Take a waiting case; taking one's own case again only renews the lease."""

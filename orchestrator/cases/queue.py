@@ -113,14 +113,3 @@ def position_in(states: list[ConversationState], conversation_id: str, settings:
 
 async def escalated(store: ConversationStore) -> list[ConversationState]:
     return await store.with_status("escalated", limit=QUEUE_LIMIT)
-
-
-async def queue_position(
-    store: ConversationStore, conversation_id: str, settings: QueueSettings | None = None
-) -> QueuePosition | None:
-    """Position and estimated wait of conversation ``conversation_id``; None when it is not waiting.
-
-    A case a person holds is not waiting. Leases that have lapsed are released by the
-    ``CaseDesk`` before it answers (``CaseDesk.position``), which callers should prefer.
-    """
-    return position_in(await escalated(store), conversation_id, settings or QueueSettings())

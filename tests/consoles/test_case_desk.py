@@ -82,7 +82,10 @@ async def test_a_lease_lapses_when_the_session_expires(world: tuple) -> None:
     with pytest.raises(CaseConflict, match="ben took this case"):
         await desk.take_over(case, "cleo")
 
+    assert await desk.position_of(case) is None  # held, not waiting
     clock.now += 2  # ben's session is over; cleo signed in at the same time, so hers is too
+    where = await desk.position_of(case)  # counted as waiting again before anyone swept the queue
+    assert where is not None and (where.position, where.waiting) == (1, 1)
     assert await sessions.sign_in("cleo", "cleo-token-0123456789abcdef") is not None
     queue = await desk.queue()
     assert [(i.state, i.position, i.taken_by) for i in queue.items] == [("returned", 1, None)]
