@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
 
@@ -112,6 +112,7 @@ TEAM: dict[str, str] = {"ben": "agent", "cleo": "agent", "sam": "supervisor"}
 class Team:
     running: RunningStack
     opened: list[httpx.AsyncClient]
+    signed_in: list[StaffClient] = field(default_factory=list)
 
     async def sign_in(self, name: str) -> StaffClient:
         """A fresh browser signed in as ``name`` (a ``TEAM`` account or a default one like ``approver``)."""
@@ -122,6 +123,7 @@ class Team:
         client = StaffClient(http)
         response = await client.sign_in(name, cred.token)
         assert response.status_code == 303, response.text
+        self.signed_in.append(client)
         return client
 
     async def customer(self) -> Chat:
@@ -152,8 +154,12 @@ async def team_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 @pytest_asyncio.fixture(loop_scope="session")
 async def team(team_stack: RunningStack) -> AsyncIterator[Team]:
     opened: list[httpx.AsyncClient] = []
+    team = Team(team_stack, opened)
     try:
-        yield Team(team_stack, opened)
+        yield team
     finally:
+        # A lease lasts while its holder has any live session: each test signs its people out.
+        for client in team.signed_in:
+            await client.sign_out()
         for http in opened:
             await http.aclose()
