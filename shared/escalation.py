@@ -235,7 +235,9 @@ class EscalationPacket(BaseModel):
     pending_approvals: list[PendingApproval]
     ai_summary: str
     suggested_next_step: str
-    conversation_summary: str = Field(default="", description="every step of the conversation, oldest first")
+    conversation_steps: list[str] = Field(
+        default_factory=list, description="every step of the conversation, oldest first (not only the latest)"
+    )
     notices: list[HumanNotice] = Field(
         default_factory=list, description="AI messages held back while a person owns the case"
     )

@@ -114,7 +114,7 @@ async def packet(
         pending_approvals=approvals,
         ai_summary=(notes.summary if notes else "") or state.summary or "No summary was recorded.",
         suggested_next_step=next_step,
-        conversation_summary=" | ".join(state.summaries),
+        conversation_steps=list(state.summaries),
         notices=state.notices,
         case_log=state.case_log,
         warnings=warnings,

@@ -83,7 +83,12 @@ async def test_after_a_hand_back_the_customer_can_ask_for_a_person_again(team: T
     packet = await packet_of(ben, customer.conversation_id)
     assert packet.handoff_id == again["data"]["handoff_id"]
     # The whole conversation, including what the human said and noted, is in the packet's summary.
-    assert "Your router needs a restart." in packet.conversation_summary
-    assert "call back if not" in packet.conversation_summary
+    steps = " ".join(packet.conversation_steps)
+    assert "Your router needs a restart." in steps and "call back if not" in steps
+    # From the first request for a person to the second: the whole conversation, in order.
+    assert [s.split(":")[0] for s in (packet.conversation_steps[0], packet.conversation_steps[-1])] == [
+        "escalation",
+        "escalation",
+    ]
     assert (await ben.post(f"{base}/take-over")).status_code == 200
     assert (await ben.post(f"{base}/hand-back")).status_code == 200

@@ -263,6 +263,10 @@
     warnings.textContent = "";
     for (const warning of p.warnings) warnings.append(el("li", "", warning));
     $("ai-summary").textContent = p.ai_summary;
+    const steps = $("conversation-summary");
+    steps.textContent = "";
+    for (const step of p.conversation_steps || []) steps.append(el("li", null, step));
+    $("history-details").hidden = !steps.children.length;
     $("next-step").textContent = p.suggested_next_step;
 
     const id = p.identity;
