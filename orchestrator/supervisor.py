@@ -177,8 +177,8 @@ class Supervisor:
             await self._to_human(turn, state.human)
             return
         if state.status == "escalated":
-            text = "A colleague from our team has your case and will reply here shortly."
-            turn.say(None, None, f"{text}{await self._where_in_queue(turn)}", "escalated")
+            waiting = "A colleague from our team has your case and will reply here shortly."
+            turn.say(None, None, f"{waiting}{await self._where_in_queue(turn)}", "escalated")
             return
         if state.case_log and (who := asks_what_a_person_said(text)):
             said = what_they_said(state, await self._store.transcript(state.conversation_id), who)
