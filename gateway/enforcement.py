@@ -24,11 +24,11 @@ from typing import Any
 from cloudevents.core.v1.event import CloudEvent
 
 from gateway.gateway import Gateway
+from gateway.numbers import NumberDirectory
 from gateway.policy import Decision, PolicyEngine, PolicyRequest
 from gateway.redact import redact
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamUnavailable
-from orchestrator.signals.numbers import NumberDirectory
 from shared.audit import digest
 from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, kind_of
 from shared.tools import CALL_META_KEY, CallContext

@@ -50,10 +50,12 @@ class _PostgresTransaction:
         await self._conn.executemany(to_postgres(sql), rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return await self._conn.fetchrow(to_postgres(sql), *params)
+        row: Row | None = await self._conn.fetchrow(to_postgres(sql), *params)
+        return row
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._conn.fetch(to_postgres(sql), *params)
+        rows: list[Row] = await self._conn.fetch(to_postgres(sql), *params)
+        return rows
 
 
 class PostgresDatabase:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -34,6 +35,7 @@ from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import GREETING, Supervisor
 from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
 from shared.secrets import StaffCredential
+from shared.telemetry_asgi import HttpServerSpans
 
 log = logging.getLogger("switchboard.api")
 
@@ -239,4 +241,6 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},
+        # An HTTP server span per API call, continuing the caller's W3C traceparent.
+        middleware=[Middleware(HttpServerSpans, prefixes=("/api/",))],
     )

@@ -167,7 +167,6 @@ def _handoff_attributes(
         telemetry.AGENT_NAME: agent,
         telemetry.CONVERSATION_ID: envelope.conversation_id,
         telemetry.RPC_SYSTEM: "jsonrpc",
-        telemetry.RPC_SERVICE: "a2a",
         telemetry.RPC_METHOD: "SendMessage",
         telemetry.SERVER_ADDRESS: where.hostname if where else None,
         telemetry.SERVER_PORT: where.port if where else None,

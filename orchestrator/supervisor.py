@@ -8,12 +8,10 @@ turn durably in one write.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -45,6 +43,7 @@ from shared.handoff import (
     HandoffRequest,
     SpecialistResult,
 )
+from shared.keyed_locks import KeyedLocks
 from shared.tracing import TraceContext
 
 log = logging.getLogger("switchboard.supervisor")
@@ -103,7 +102,8 @@ class Supervisor:
         self._switch_threshold = switch_threshold
         self._max_chars = max_message_chars
         # Two turns of one conversation must not interleave; different conversations run freely.
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # A lock exists only while a turn holds or waits for it (bounded by the turns in flight).
+        self._locks = KeyedLocks()
         self._verifier = directory.find_tagged(VERIFIES_IDENTITY_TAG)
         self._human = directory.find_tagged(HUMAN_REQUEST_TAG)
         self.cases: CaseHooks | None = None
@@ -144,7 +144,7 @@ class Supervisor:
                 hint="split it into shorter messages",
             )
         async with self._locks[conversation_id]:
-            with telemetry.span("customer_turn", kind=telemetry.SpanKind.SERVER) as span:
+            with telemetry.span("customer_turn") as span:  # inside the HTTP server span
                 state = await self._store.load(conversation_id)
                 # With tracing on, the turn's trace id is the span's: audit records and spans share it.
                 trace = telemetry.trace_context(span) or TraceContext.new()

@@ -214,7 +214,9 @@ class LazyPool:
     """``open_pool_with_tables`` on first use: for stores built with the app, before a server is needed."""
 
     def __init__(self, db: DatabaseURL, ddl: str, *, lock: str, what: str, max_size: int = 5) -> None:
-        self._open = lambda: open_pool_with_tables(db, ddl, lock=lock, what=what, max_size=max_size)
+        self._open: Callable[[], Awaitable[asyncpg.Pool]] = lambda: open_pool_with_tables(
+            db, ddl, lock=lock, what=what, max_size=max_size
+        )
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 

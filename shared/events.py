@@ -67,9 +67,18 @@ def encode(event: CloudEvent) -> bytes:
 
 def decode(raw: bytes | str) -> CloudEvent:
     try:
-        return _FORMAT.read(CloudEvent, raw)
+        event = _FORMAT.read(CloudEvent, raw)
     except Exception as exc:  # the SDK raises several unrelated types for bad input
         raise InvalidRequest(f"not a valid CloudEvent: {exc}") from exc
+    if not isinstance(event, CloudEvent):
+        raise InvalidRequest(f"not a CloudEvents 1.0 event: {type(event).__name__}")
+    return event
+
+
+def data_of(event: CloudEvent) -> dict[str, Any]:
+    """The event's data as the JSON object Switchboard events carry ({} for none or another shape)."""
+    data = event.get_data()
+    return data if isinstance(data, dict) else {}
 
 
 class Subscription(Protocol):

@@ -15,8 +15,9 @@ from pathlib import Path
 import yaml
 
 from shared.errors import ConfigurationError
+from shared.resources import package_dir
 
-SKILLS_DIR = Path(__file__).resolve().parent.parent / "skills"
+SKILLS_DIR = package_dir("skills")
 
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.DOTALL)
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

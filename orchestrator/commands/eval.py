@@ -7,12 +7,23 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-DEFAULT_SUITE = Path("evals/scenarios")
+from shared.resources import package_dir
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from orchestrator.evaluation.results import TrialResult
+    from orchestrator.evaluation.scorecard import Comparison
+
+# The suite shipped with the package; a path on the command line evaluates another one.
+DEFAULT_SUITE = package_dir("evals", "scenarios")
 
 
-def _progress(total: int):
+def _progress(total: int) -> tuple[Progress, Callable[[TrialResult], None]]:
     """A rich progress bar on a terminal; one line per finished trial otherwise (CI logs)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,7 +40,7 @@ def _progress(total: int):
     )
     task = progress.add_task("eval", total=total, last="")
 
-    def on_result(result) -> None:
+    def on_result(result: TrialResult) -> None:
         mark = "skip" if result.skipped else ("pass" if result.passed else "FAIL")
         progress.update(task, advance=1, last=f"{mark} {result.scenario_id}")
         if not console.is_terminal:
@@ -113,7 +124,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
 
 
-def _print_comparison(comparison) -> None:
+def _print_comparison(comparison: Comparison) -> None:
     regressions, improvements = len(comparison.regressions), len(comparison.improvements)
     print(f"compared with baseline: {regressions} regression(s), {improvements} improvement(s)")
     for c in comparison.regressions:
@@ -142,7 +153,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="evaluate the agents with simulated customers and scorecards")
     eval_sub = p.add_subparsers(dest="eval_command", required=True)
 

@@ -161,7 +161,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run one service in this process (scale-out: one per container)")
     add_common(p)
     p.add_argument("kind", choices=KINDS, help="which service")

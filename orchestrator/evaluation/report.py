@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from orchestrator.evaluation.scorecard import Comparison, Rates, Scorecard
+from orchestrator.evaluation.scorecard import Change, Comparison, Rates, Scorecard
 
 _DIMENSIONS = (
     ("task_success", "task success"),
@@ -86,7 +86,7 @@ def _rates_table(groups: dict[str, Rates], label: str) -> str:
 
 
 def _comparison(comparison: Comparison) -> str:
-    def rows(changes: list, css: str) -> str:
+    def rows(changes: list[Change], css: str) -> str:
         return "".join(
             f'<tr class="{css}"><td>{escape(c.kind)}</td><td>{escape(c.subject)}</td>'
             f"<td>{escape(str(c.before))}</td><td>{escape(str(c.after))}</td></tr>"

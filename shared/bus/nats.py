@@ -124,10 +124,10 @@ class NatsBus:
     async def _run(self) -> None:
         await self._nc.connect(
             self.url,
-            connect_timeout=self._connect_timeout,
+            connect_timeout=self._connect_timeout,  # type: ignore[arg-type]  # nats-py annotates int; it awaits a float fine
             allow_reconnect=True,
             max_reconnect_attempts=-1,  # also keeps the first connection trying until the server is up
-            reconnect_time_wait=self._reconnect,
+            reconnect_time_wait=self._reconnect,  # type: ignore[arg-type]  # same: an asyncio.sleep delay
             error_cb=self._on_error,
             reconnected_cb=self._on_reconnected,
         )

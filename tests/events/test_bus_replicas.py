@@ -15,6 +15,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from shared.bus import NatsBus
 from shared.bus.nats import STREAM
 from shared.events import new_event
+from tests.services import service_missing
 
 NATS_URL = "nats://127.0.0.1:4222"
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -24,7 +25,7 @@ async def _nats_or_skip() -> None:
     try:
         nc = await nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False)
     except Exception as exc:
-        pytest.skip(f"NATS JetStream is not running at {NATS_URL}: {exc}")
+        service_missing(f"NATS JetStream is not running at {NATS_URL}: {exc}")
     await nc.close()
 
 
