@@ -65,7 +65,9 @@ class HandoffNotes(BaseModel):
     priority: Priority = "normal"
     reason: str = ""
     handoff_id: str | None = None
-    queue_position: int | None = None
+    queue_position: int | None = Field(
+        default=None, description="the support system's own count at hand-off, not the queue customers are told"
+    )
     profile: CustomerProfile | None = None
 
     @classmethod

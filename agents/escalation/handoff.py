@@ -57,7 +57,6 @@ async def human_handoff(turn: Turn) -> Reply:
     )
     data = {
         "handoff_id": queued.get("handoff_id"),
-        "queue_position": position,
         "priority": priority,
         HANDOFF_NOTES_KEY: notes.model_dump(mode="json"),
     }
