@@ -32,3 +32,5 @@ bench: install
 	.venv/bin/python benchmarks/change_visible.py
 	.venv/bin/python benchmarks/signal_enforcement.py
 	.venv/bin/python benchmarks/conversation_store.py
+	.venv/bin/python benchmarks/startup.py
+	.venv/bin/python benchmarks/load.py

@@ -6,7 +6,10 @@ GET  /api/conversations/{id}                 -> 200 state + transcript + place i
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
 GET  /api/internal/open-cases?customer_id=   -> the customer's escalated conversations (the gateway's service token)
-GET  /healthz
+GET  /healthz                                -> status, specialists and current load (admission)
+GET  /metrics                                -> load in the Prometheus text format
+
+At capacity a new conversation or turn gets 503 with ``Retry-After`` at once (``admission``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimits
 from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
@@ -33,7 +37,8 @@ from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import GREETING, Supervisor
-from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
+from shared.errors import InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
+from shared.llm import ModelClient
 from shared.secrets import StaffCredential
 from shared.telemetry_asgi import HttpServerSpans
 
@@ -59,10 +64,15 @@ class OrchestratorConfig:
     """Network-signal ingestion and reactions, started by whoever starts this app (the launcher)."""
     database_url: str | None = None
     """``postgresql://...`` shares conversations between replicas; unset keeps them in ``conversations_db``."""
+    admission: AdmissionLimits = field(default_factory=AdmissionLimits)
+    """How many conversations and turns this process answers at once before it sheds new ones."""
+    router_model: ModelClient | None = None
+    """Overrides the configured routing model (tests pass a double); None reads ``SWITCHBOARD_*``."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 
 def _bearer(request: Request) -> str:
@@ -77,6 +87,7 @@ def _bearer(request: Request) -> str:
 
 def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     holder: dict[str, Supervisor] = {}
+    admission = Admission(config.admission)
 
     def supervisor() -> Supervisor:
         return holder["supervisor"]
@@ -86,7 +97,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         channel = body.get("channel", "chat")
         if channel not in CHANNELS:
             raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
-        state, token = await supervisor().start(channel)
+        with admission.admit("conversation"):
+            state, token = await supervisor().start(channel)
         return JSONResponse(
             {"conversation_id": state.conversation_id, "token": token, "greeting": GREETING}, status_code=201
         )
@@ -101,7 +113,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         channel = body.get("channel", "chat")
         if channel not in CHANNELS:
             raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
-        outcome = await supervisor().turn(conversation_id, text, channel=channel)
+        with admission.admit("turn"):
+            outcome = await supervisor().turn(conversation_id, text, channel=channel)
         return JSONResponse(outcome.model_dump(mode="json"))
 
     async def get_conversation(request: Request) -> JSONResponse:
@@ -122,6 +135,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 "auth_method": state.auth_method if state.verified() else None,
                 "active": {"agent": state.active.agent, "skill": state.active.skill} if state.active else None,
                 "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
+                "queued": {"agent": state.queued.agent, "skill": state.queued.skill} if state.queued else None,
                 "waiting_for_approval": state.parked.approval_id if state.parked else None,
                 "queue": where.model_dump(mode="json") if where else None,
                 "with_human": state.human.name if state.human else None,
@@ -180,7 +194,10 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         )
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names})
+        return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names, "load": admission.load()})
+
+    async def metrics(request: Request) -> Response:
+        return Response(admission.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     # Opened lazily on first use (PostgreSQL) and closed with the app.
     channels = channel_store(config)
@@ -196,7 +213,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             await store.close()
             raise
         # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.
-        brain = build_brain(directory.skill_specs(), config)
+        brain = build_brain(directory.skill_specs(), config, model=config.router_model)
         holder["supervisor"] = Supervisor(
             store,
             directory,
@@ -235,7 +252,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/api/internal/open-cases", open_cases, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
-            *channel_routes(supervisor, channels, hub=hub),  # web chat, live events, voice (orchestrator/channels)
+            Route("/metrics", metrics, methods=["GET"]),
+            # web chat, live events, voice (orchestrator/channels), all behind one admission limit
+            *channel_routes(supervisor, channels, hub=hub, admission=admission),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
         ],

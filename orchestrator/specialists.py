@@ -25,6 +25,7 @@ from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 
 log = logging.getLogger("switchboard.specialists")
 
@@ -51,7 +52,10 @@ class SpecialistDirectory:
         cls, urls: list[str], *, timeout: float = 20.0, attempts: int = 40, retry_delay: float = 0.25
     ) -> SpecialistDirectory:
         """Fetch every card; agents may still be starting, so each is retried for a while."""
-        http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_keepalive_connections=64))
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
+        )
         factory = ClientFactory(ClientConfig(streaming=False, httpx_client=http))
         try:
             cards = await asyncio.gather(*(_fetch_card(http, u, attempts, retry_delay) for u in urls))
@@ -93,6 +97,7 @@ class SpecialistDirectory:
                 description=skill.description,
                 examples=list(skill.examples),
                 tags=list(skill.tags),
+                label=skill.name,
             )
             for s in self._by_name.values()
             for skill in s.card.skills

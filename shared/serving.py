@@ -25,6 +25,12 @@ from starlette.types import ASGIApp
 from shared.errors import ConfigurationError
 from shared.telemetry_asgi import ServiceName
 
+SERVER_KEEP_ALIVE_SECONDS = 30.0
+"""How long our servers keep an idle connection open."""
+CLIENT_KEEP_ALIVE_SECONDS = 15.0
+"""How long our clients reuse an idle connection: well under the server's, so the client always
+closes first and never sends a request down a socket the server is closing at that moment."""
+
 
 class _Server(uvicorn.Server):
     """Announces start-up on ``ready``; leaves signal handling to its owner (many servers, one loop)."""
@@ -79,7 +85,9 @@ async def start(
     """Serve ``app`` on ``sock`` and return once it accepts connections (or say why it did not)."""
     # Spans made while serving report this service's own service.name ("switchboard-agent-payment").
     app = ServiceName(app, "switchboard-" + name.replace(":", "-"))
-    config = uvicorn.Config(app, log_level=log_level, lifespan="auto", access_log=False)
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="auto", access_log=False, timeout_keep_alive=int(SERVER_KEEP_ALIVE_SECONDS)
+    )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"serve {name}")
     ready = asyncio.create_task(server.ready.wait())

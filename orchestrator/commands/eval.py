@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from orchestrator.evaluation.results import TrialResult
-    from orchestrator.evaluation.scorecard import Comparison
+    from orchestrator.evaluation.scorecard import Comparison, Scorecard
 
 # The suite shipped with the package; a path on the command line evaluates another one.
 DEFAULT_SUITE = package_dir("evals", "scenarios")
@@ -113,11 +113,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  skip {s.id}: {s.skipped}")
         elif not s.pass_k:
             print(f"  FAIL {s.id}: {'; '.join(s.failures[:3])}")
-    failed = any(not s.pass_k and not s.skipped for s in card.scenarios)
+    failed = [s.id for s in card.scenarios if not s.pass_k and not s.skipped]
+    if failed:
+        print(f"{len(failed)} scenario(s) failed")
     if comparison is not None:
         _print_comparison(comparison)
-        return 1 if comparison.has_regressions else 0
-    return 1 if failed and args.strict else 0
+    return exit_status(card, comparison)
+
+
+def exit_status(card: Scorecard, comparison: Comparison | None = None) -> int:
+    """1 when any scenario failed or the run regressed from its baseline: a 0 means every one passed."""
+    failed = any(not s.pass_k and not s.skipped for s in card.scenarios)
+    return 1 if failed or (comparison is not None and comparison.has_regressions) else 0
 
 
 def _pct(value: float | None) -> str:
@@ -182,7 +189,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--json", type=Path, help="write the scorecard as JSON here")
     run.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     run.add_argument("--baseline", type=Path, help="a previous --json scorecard: report regressions, exit 1 on any")
-    run.add_argument("--strict", action="store_true", help="exit 1 when any scenario fails")
     run.set_defaults(func=cmd_run)
 
     cmp = eval_sub.add_parser("compare", help="show regressions between two scorecards (exit 1 on any)")

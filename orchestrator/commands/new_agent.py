@@ -50,6 +50,7 @@ _SKILL_MD = """---
 name: {skill}
 description: {skill_description}
 metadata:
+  customer_label: "{label}"
   agent: {name}
   version: "1.0"
   tags: {tags}
@@ -119,6 +120,7 @@ def scaffold(
             name=name,
             tags="requires:verified-identity" if requires_verified_identity else name,
             title=skill.replace("-", " ").capitalize(),
+            label=skill.replace("-", " "),
             examples="\n".join(f"- {e}" for e in examples),
             first_example=examples[0],
         ),

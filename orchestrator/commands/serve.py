@@ -88,7 +88,9 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
     if kind != "agent":
         if not settings.bus_url:
             log.warning("no SWITCHBOARD_BUS_URL: events stay inside this process; set nats://... to share them")
-        stack.bus = await open_bus(settings.bus_url)
+        stack.bus = await open_bus(
+            settings.bus_url, deployment=settings.deployment, retention_seconds=settings.event_retention_seconds
+        )
     try:
         if kind == "orchestrator":
             assert stack.bus is not None
