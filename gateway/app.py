@@ -37,6 +37,7 @@ from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
+from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from gateway.staff_api import build_staff_routes
@@ -232,6 +233,9 @@ def build_gateway_app(
                     clock=clock,
                 )
                 gw.desk = desk
+                gw.open_cases = open_cases = OpenCaseReader(
+                    links, approvals, orchestrator_url=orchestrator_url, service_token=service_token
+                )
                 state["gateway"], state["desk"] = gw, desk
                 # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
                 signals = await start_enforcement(bus, gw) if bus is not None else None
@@ -242,6 +246,7 @@ def build_gateway_app(
                         yield
                 finally:
                     notifier.cancel()
+                    await open_cases.close()
                     if signals is not None:
                         await signals.stop()
                     for link in links.values():

@@ -52,7 +52,7 @@ from shared.errors import Forbidden, InvalidRequest, SwitchboardError, Unauthent
 AUDIT_ROLES = frozenset({"compliance", "admin"})
 # A human agent working a case may read that one conversation's decisions (the hydrated
 # packet's timeline), never the log at large, exports, or explanations across customers.
-CASE_ROLES = frozenset({"agent", "approver"})
+CASE_ROLES = frozenset({"agent", "supervisor", "approver"})
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 

@@ -22,6 +22,7 @@ from shared.tools import CALL_META_KEY, CallContext, RefundFacts
 
 if TYPE_CHECKING:
     from gateway.catalog import CatalogTool
+    from gateway.open_cases import OpenCaseReader
 
 GATEWAY_AGENT = "gateway"
 
@@ -97,6 +98,8 @@ class CallFacts:
     consent: tuple[str, ...] = ()
     open_cases: int | None = None
     refund: RefundFacts | None = None
+    named_cases: tuple[str, ...] = ()
+    """Each open case by name ("ticket TCK-1 (open)"), when the reader names them; for the reason."""
 
 
 async def read_call_facts(
@@ -106,6 +109,7 @@ async def read_call_facts(
     customer_scoped: bool,
     arguments: dict[str, Any],
     conversation_id: str,
+    open_cases: OpenCaseReader | None = None,
 ) -> CallFacts:
     """Consent, open support cases and a write's own facts, read fresh for this call (never cached).
 
@@ -117,7 +121,13 @@ async def read_call_facts(
     if claims is not None and customer_scoped:
         reads["consent"] = facts.consent_purposes(claims.sub, conversation_id)
     if tool.purpose == "marketing" and claims is not None and claims.keys.email:
-        reads["cases"] = facts.open_support_cases(claims.keys.email, conversation_id)
+        # Any unresolved contact counts (tickets, people awaited or holding, approvals) when the
+        # gateway can see them all; otherwise the support system's open tickets.
+        reads["cases"] = (
+            open_cases.read(claims.sub, claims.keys.email, conversation_id)
+            if open_cases is not None
+            else facts.open_support_cases(claims.keys.email, conversation_id)
+        )
     source = tool.fact_source
     if source is not None and customer_scoped:
         args = {name: arguments.get(name) for name in source.args}
@@ -133,4 +143,7 @@ async def read_call_facts(
         if failed is not None:
             raise failed
     got = dict(zip(reads, values, strict=True))
-    return CallFacts(tuple(got.get("consent", ())), got.get("cases"), got.get("refund"))
+    cases = got.get("cases")
+    named = tuple(cases) if isinstance(cases, list) else ()
+    count = len(cases) if isinstance(cases, list) else cases
+    return CallFacts(tuple(got.get("consent", ())), count, got.get("refund"), named)

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from gateway.audit_store import AuditStore, AuditUnavailable
 from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
+from gateway.open_cases import OpenCaseReader
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
@@ -135,6 +136,9 @@ def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
         raise ValueError(f"the context envelope is malformed ({where}: {first.get('msg')})") from None
 
 
+OPEN_CASE_POLICY = "guard.no-marketing-during-open-case"
+
+
 class Gateway:
     """Decides and forwards tool calls; one instance per gateway process."""
 
@@ -163,6 +167,8 @@ class Gateway:
         self.limiter = limiter or RateLimiter(limit=120, window_seconds=60.0)
         self.clock = clock
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
+        self.open_cases: OpenCaseReader | None = None
+        """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
 
     async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
         record = await self.store.append(
@@ -293,7 +299,7 @@ class Gateway:
         customer_scoped = call.claims is not None and tool.subject is not None
         try:
             facts = await read_call_facts(
-                self.facts, tool, claims, customer_scoped, call.arguments, envelope.conversation_id
+                self.facts, tool, claims, customer_scoped, call.arguments, envelope.conversation_id, self.open_cases
             )
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
@@ -325,7 +331,10 @@ class Gateway:
                 return await self._deny(call, "this call needs a human approval and no approval desk is configured")
             return await self.desk.request(call, tool, decision)
         if not decision.allowed:
-            return await self._deny(call, decision.reason, decision.policy_ids)
+            reason = decision.reason
+            if facts.named_cases and OPEN_CASE_POLICY in decision.policy_ids:
+                reason += f"; the customer has an open case: {', '.join(facts.named_cases[:5])}"
+            return await self._deny(call, reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",
             decision="approved" if approval is not None else "allow",

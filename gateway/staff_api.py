@@ -29,8 +29,8 @@ from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, 
 from shared.jsonbody import parse_json_object
 
 MAX_BODY = 16 * 1024
-READ_ROLES = frozenset({"agent", "approver", "compliance", "admin"})
-APPROVE_ROLES = frozenset({"agent", "approver", "admin"})
+READ_ROLES = frozenset({"agent", "supervisor", "approver", "compliance", "admin"})
+APPROVE_ROLES = frozenset({"agent", "supervisor", "approver", "admin"})
 COMPLIANCE_ROLES = frozenset({"compliance", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
 
