@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,15 @@ from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddlew
 from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
+from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
-from gateway.gateway import DENIED_PREFIX, Gateway
+from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
+from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
@@ -48,6 +51,7 @@ from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticate
 from shared.events import EventBus
 from shared.service_auth import BearerAuth, ServiceAuth, audiences
 from shared.settings import MCP_PATH
+from shared.tools import REFUSAL_META_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +100,8 @@ def build_gateway_app(
     clock: Callable[[], float] = time.time,
     bus: EventBus | None = None,
     database_url: str | None = None,
+    daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
+    audit_witness_dir: Path | None = None,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -106,9 +112,11 @@ def build_gateway_app(
     ``auth`` also gets the gateway its own tokens (for each system, and for posting approval
     outcomes to ``orchestrator_url``). ``public_url`` is where agents reach the gateway (its
     protected-resource metadata names it). With ``checkpoint_private_pem`` the audit head
-    is signed into ``<audit_db folder>/audit-checkpoints.jsonl``. A ``postgresql://`` ``database_url``
-    (``SWITCHBOARD_DATABASE_URL``) moves the audit log, approvals and governance switches into
-    PostgreSQL, shared by every gateway replica; without one they stay in ``audit_db`` (SQLite).
+    is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
+    ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
+    A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
+    approvals and governance switches into PostgreSQL, shared by every gateway replica; without
+    one they stay in ``audit_db`` (SQLite).
     """
     agent_names = frozenset(agents)
     if not agent_names:
@@ -151,6 +159,7 @@ def build_gateway_app(
                     )
                 ],
                 is_error=True,
+                _meta={REFUSAL_META_KEY: {"kind": "denied", "status": 503, "reason": "not decided or recorded"}},
             )
 
     def input_schema(name: str) -> Any:
@@ -192,11 +201,17 @@ def build_gateway_app(
             await auth.verifier.load()
         except ServiceUnavailable as exc:
             logger.warning("%s; the first call will try again", exc.message)
-        writer = (
-            CheckpointWriter(audit_db.parent / CHECKPOINTS_FILE, checkpoint_private_pem)
-            if checkpoint_private_pem
-            else None
-        )
+        writer = None
+        if checkpoint_private_pem:
+            checkpoints = audit_db.parent / CHECKPOINTS_FILE
+            # Before anything is signed: a chain rewritten while the gateway was stopped is not laundered.
+            await verify_before_start(
+                database if database.is_postgres else audit_db,
+                checkpoints=checkpoints,
+                private_pem=checkpoint_private_pem,
+                witness=audit_witness_dir,
+            )
+            writer = CheckpointWriter(checkpoints, checkpoint_private_pem, witness=audit_witness_dir)
         store = await open_audit_store(
             pg_url, default_sqlite=audit_db, checkpoints=writer, checkpoint_every=checkpoint_every
         )
@@ -220,6 +235,7 @@ def build_gateway_app(
                     tasks.create_task(link.run(), name=f"upstream:{link.system}")
                 # Down upstreams only log here; calls to them retry the connection.
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
+                catalog.check_internal_tools()
                 gw = Gateway(
                     catalog=catalog,
                     policy=HoldExplainingPolicy(policy, governance),
@@ -230,6 +246,7 @@ def build_gateway_app(
                     state=governance,
                     limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
                     clock=clock,
+                    daily_refund_limit=daily_refund_limit,
                 )
                 desk = ApprovalDesk(
                     gw,
@@ -241,6 +258,9 @@ def build_gateway_app(
                     clock=clock,
                 )
                 gw.desk = desk
+                gw.open_cases = open_cases = OpenCaseReader(
+                    links, approvals, orchestrator_url=orchestrator_url, tokens=auth.tokens
+                )
                 state["gateway"], state["desk"] = gw, desk
                 # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
                 signals = await start_enforcement(bus, gw) if bus is not None else None
@@ -251,6 +271,7 @@ def build_gateway_app(
                         yield
                 finally:
                     notifier.cancel()
+                    await open_cases.close()
                     if signals is not None:
                         await signals.stop()
                     for link in links.values():
@@ -290,6 +311,7 @@ def build_gateway_app(
         audit_db=audit_db,
         checkpoint_private_pem=checkpoint_private_pem,
         location=database if database.is_postgres else None,
+        witness=audit_witness_dir,
     )
     token_service = auth.verifier.issuer
     return Starlette(

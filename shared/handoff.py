@@ -37,6 +37,11 @@ class HandoffRequest(BaseModel):
     reason: str = ""
     skill_state: dict[str, Any] = Field(default_factory=dict)
     confidence: float | None = None
+    request_id: str = Field(
+        default="",
+        description="identifies this one request (the supervisor's turn and hand-off counter); part of every "
+        "idempotency key, so a repeated delivery acts once and a new request acts anew",
+    )
 
 
 class ToolCallSummary(BaseModel):

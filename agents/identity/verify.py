@@ -1,7 +1,11 @@
-"""``verify-identity``: identifier -> resolve -> send a code -> check the code.
+"""``verify-identity``: identifier -> send a code (if it matches) -> check the code.
 
-skill_state: ``step`` (ask-hint | await-code), ``misses`` (unknown identifiers so far),
-``customer_id``, ``verification_id``, ``sent_to``, ``name``.
+Nothing said before verification depends on whether the identifier matches an account, and
+no contact detail is shown: the identity system answers known and unknown identifiers alike,
+and this agent never looks the customer up first.
+
+skill_state: ``step`` (ask-hint | await-code | paused), ``identifier``, ``verification_id``,
+``sent_to`` ("the email address or mobile number on the account"), ``pauses``.
 """
 
 from __future__ import annotations
@@ -10,11 +14,15 @@ from typing import Any
 
 from agents.runtime import Reply, ToolFailed, Turn
 from agents.runtime.outcomes import HUMAN
-from agents.runtime.text import find_code, find_customer_hint, mask_tail
+from agents.runtime.text import find_code, find_customer_hint
 from shared.envelope import CustomerRef
 
-MAX_MISSES = 3
+MAX_PAUSES = 2
 _ASK = "To confirm who you are, please tell me the email address, phone number or account number on your account."
+_OTHER_WAY = (
+    "For your security I can't send or check a code for those details right now. You can try another "
+    "contact detail on the account (your email address or mobile number), or I can connect you with a colleague."
+)
 _RESEND_WORDS = ("resend", "new code", "another code", "didn't get", "didnt get", "not received", "no code")
 
 
@@ -40,82 +48,74 @@ async def _identify(turn: Turn, state: dict[str, Any]) -> Reply:
     if hint is None:
         state["step"] = "ask-hint"
         return turn.reply(_ASK, "input-required", summary="asked for an identifier", state=state)
+    state["identifier"] = hint
+    return await _send_code(turn, state)
+
+
+async def _send_code(turn: Turn, state: dict[str, Any]) -> Reply:
     try:
-        found = await turn.call("identity.resolve_customer", {"hint": hint})
+        sent = await turn.call(
+            "identity.start_verification",
+            {"identifier": state["identifier"], "channel": "any", "conversation_id": turn.envelope.conversation_id},
+        )
     except ToolFailed:
-        found = {}
-    customer_id = found.get("customer_id")
-    if not customer_id:
-        return _unknown(turn, state)
-    state.update(customer_id=customer_id, name=found.get("display_name", ""))
-    return await _send_code(turn, state, found.get("destinations") or {})
+        return _paused(turn, state)
+    sent_to = str(sent.get("sent_to") or "the contact details on the account")
+    state.update(step="await-code", verification_id=sent["verification_id"], sent_to=sent_to)
+    return turn.reply(
+        f"Thanks. If those details match an account, I've sent a 6-digit code to {sent_to}. "
+        "Please type it here when it arrives.",
+        "input-required",
+        summary="verification code requested",
+        state=state,
+    )
 
 
-def _unknown(turn: Turn, state: dict[str, Any]) -> Reply:
-    misses = int(state.get("misses", 0)) + 1
-    state.update(step="ask-hint", misses=misses)
-    if misses >= MAX_MISSES:
+def _paused(turn: Turn, state: dict[str, Any], opening: str = "") -> Reply:
+    """This way is exhausted (resends, guesses): offer another contact detail, then a human."""
+    pauses = int(state.get("pauses", 0)) + 1
+    state.update(step="ask-hint", pauses=pauses)
+    if pauses >= MAX_PAUSES:
         return turn.reply(
-            "I still can't find an account with those details, so I'll stop trying here. "
-            "A member of our team can help you confirm who you are.",
+            "For your security I'll stop trying codes here. A member of our team can help you confirm who you are.",
             "failed",
-            summary="customer not found after 3 tries",
+            summary="verification paused twice; handed to a human",
             state=state,
             handoff_to=HUMAN.model_copy(update={"reason": "identity could not be confirmed"}),
+            data={"locked": True},
         )
     return turn.reply(
-        "I couldn't find an account with those details. Could you check and send the email address, "
-        "phone number or account number again?",
-        "input-required",
-        summary=f"identifier not found ({misses} of {MAX_MISSES})",
-        state=state,
-    )
-
-
-async def _send_code(turn: Turn, state: dict[str, Any], destinations: dict[str, Any]) -> Reply:
-    channel = "sms" if destinations.get("sms") or not destinations.get("email") else "email"
-    sent = await turn.call(
-        "identity.start_verification",
-        {
-            "customer_id": state["customer_id"],
-            "channel": channel,
-            "conversation_id": turn.envelope.conversation_id,
-        },
-    )
-    sent_to = mask_tail(sent.get("sent_to") or destinations.get(channel))
-    state.update(step="await-code", verification_id=sent["verification_id"], sent_to=sent_to)
-    where = f"by text to {sent_to}" if channel == "sms" else f"by email to {sent_to}"
-    return turn.reply(
-        f"Thanks. I've sent a 6-digit code {where}. Please type it here when it arrives.",
-        "input-required",
-        summary="verification code sent",
-        state=state,
+        opening + _OTHER_WAY, "input-required", summary="verification paused for those details", state=state
     )
 
 
 async def _check_code(turn: Turn, state: dict[str, Any]) -> Reply:
     code = find_code(turn.text)
     if code is None:
+        if find_customer_hint(turn.text) is not None:  # a corrected or different identifier
+            return await _identify(turn, state)
         if any(w in turn.text.lower() for w in _RESEND_WORDS):
-            return await _send_code(turn, state, {"sms": state.get("sent_to")})
+            return await _send_code(turn, state)  # capped by the identity system, not here
         return turn.reply(
             f"Please type the 6-digit code I sent to {state.get('sent_to', 'you')}.",
             "input-required",
             summary="waiting for the code",
             state=state,
         )
-    checked = await turn.call(
-        "identity.verify_code",
-        {
-            "customer_id": state["customer_id"],
-            "verification_id": state["verification_id"],
-            "code": code,
-            "conversation_id": turn.envelope.conversation_id,
-        },
-    )
+    try:
+        checked = await turn.call(
+            "identity.verify_code",
+            {
+                "verification_id": state["verification_id"],
+                "code": code,
+                "conversation_id": turn.envelope.conversation_id,
+            },
+        )
+    except ToolFailed:  # this code is used up or expired: a new one, within the identity system's caps
+        return await _send_code(turn, state)
     if checked.get("verified"):
         customer = CustomerRef.model_validate(checked["customer"])
-        name = customer.display_name or state.get("name", "")
+        name = customer.display_name
         return turn.reply(
             f"Thank you{', ' + name if name else ''}, you're verified.",
             "completed",
@@ -124,15 +124,15 @@ async def _check_code(turn: Turn, state: dict[str, Any]) -> Reply:
             customer=customer,
             data={"customer_id": customer.customer_id, "verified": True},
         )
-    if checked.get("locked") or int(checked.get("attempts_left", 0)) <= 0:
+    if checked.get("locked"):
+        return _paused(turn, state, "That code didn't match. ")
+    if int(checked.get("attempts_left", 0)) <= 0:
         return turn.reply(
-            "That code didn't match and, for your security, verification is now locked for a while. "
-            "A member of our team can help you. Would you like me to connect you?",
-            "failed",
-            summary="verification locked after wrong codes",
-            state={**state, "step": "locked"},
-            handoff_to=HUMAN.model_copy(update={"reason": "verification locked"}),
-            data={"locked": True},
+            "That code didn't match, and that code can't be used again. Say \"new code\" and I'll send another "
+            "if the details match an account.",
+            "input-required",
+            summary="wrong code, that code is used up",
+            state=state,
         )
     left = int(checked["attempts_left"])
     return turn.reply(

@@ -53,8 +53,11 @@ class Turn:
         return self.envelope.customer.keys if self.envelope.customer else None
 
     def idempotency_key(self, step: str) -> str:
-        """Same conversation, skill and step give the same key, so a retried turn never acts twice."""
+        """Same conversation, request, skill and step give the same key: a redelivered request never
+        acts twice, and a new request (another ticket, a second call for a human) acts anew."""
         seed = f"{self.envelope.conversation_id}|{self.skill}|{step}"
+        if self.handoff.request_id:
+            seed += f"|{self.handoff.request_id}"
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     async def call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any]:

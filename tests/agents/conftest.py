@@ -100,9 +100,10 @@ class Specialist:
         state: dict[str, Any] | None = None,
         envelope: ContextEnvelope | None = None,
         reason: str = "",
+        request_id: str = "",
     ) -> Answer:
         env = envelope if envelope is not None else verified_envelope()
-        handoff = HandoffRequest(skill=skill, reason=reason, skill_state=state or {})
+        handoff = HandoffRequest(skill=skill, reason=reason, skill_state=state or {}, request_id=request_id)
         return await self.send_metadata(
             text, {ENVELOPE_META_KEY: env.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json()}
         )
