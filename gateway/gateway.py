@@ -27,7 +27,7 @@ from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
 from gateway.state import GovernanceState
-from gateway.subject import bind_subject
+from gateway.subject import CONVERSATION_SUBJECT, bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
 
 if TYPE_CHECKING:
@@ -272,8 +272,10 @@ class Gateway:
                 ["rate-limit"],
             )
 
+        # A tool whose subject is the conversation gets its own, more specific check (bind_subject).
         named = call.arguments.get("conversation_id")
-        if named is not None and named != envelope.conversation_id:
+        about_conversation = tool.subject is not None and tool.subject.kind == CONVERSATION_SUBJECT
+        if named is not None and named != envelope.conversation_id and not about_conversation:
             return await self._deny(
                 call,
                 "the call names another conversation than its envelope; "
