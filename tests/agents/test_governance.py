@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from a2a.types import TaskState
+
 from tests.agents.conftest import StartSpecialist, free_socket, serve
 from tests.agents.fake_gateway import FakeGateway, build_gateway
 from tests.agents.test_payment import DUPLICATE
@@ -12,8 +14,8 @@ async def test_denied_refund_is_explained_plainly(start_specialist: StartSpecial
     gateway.deny["payments.issue_refund"] = "policy payments.sim-swap-hold: payment actions paused"
     payment = await start_specialist("payment")
     proposal = await payment.send("charged twice", "refund-charge")
-    answer = await payment.send("yes", "refund-charge", state=proposal.result.skill_state)
-    assert answer.result.status == "completed"
+    answer = await payment.send("yes", "refund-charge", task=proposal)
+    assert answer.result.status == "rejected" and answer.state == TaskState.TASK_STATE_REJECTED
     assert "paused" in answer.text and "can't issue that refund" in answer.text
     assert "policy" not in answer.text and "sim-swap" not in answer.text
     denied = [c for c in answer.result.tool_calls if c.tool == "payments.issue_refund"]
@@ -34,15 +36,16 @@ async def test_unavailable_system_fails_and_offers_a_human(
     assert answer.result.tool_calls[0].ok is False
 
 
-async def test_unavailable_mid_procedure_keeps_the_skill_state(
+async def test_unavailable_mid_procedure_fails_the_task_and_changes_nothing(
     start_specialist: StartSpecialist, gateway: FakeGateway
 ) -> None:
     billing = await start_specialist("billing")
     picked = await billing.send("switch me to Family Share", "change-plan")
     gateway.down.add("billing")
-    answer = await billing.send("yes", "change-plan", state=picked.result.skill_state)
-    assert answer.result.status == "failed"
-    assert answer.result.skill_state == picked.result.skill_state
+    answer = await billing.send("yes", "change-plan", task=picked)
+    assert answer.result.status == "failed" and answer.state == TaskState.TASK_STATE_FAILED
+    assert answer.task_id == picked.task_id
+    assert "billing.change_plan" not in gateway.tools_called()
 
 
 async def test_gateway_down_then_up_connects_lazily(start_specialist: StartSpecialist, stack) -> None:
@@ -77,7 +80,7 @@ async def test_refund_held_for_approval_tells_the_customer(
     gateway.hold.add("payments.issue_refund")
     payment = await start_specialist("payment")
     proposal = await payment.send("charged twice", "refund-charge")
-    answer = await payment.send("yes", "refund-charge", state=proposal.result.skill_state)
+    answer = await payment.send("yes", "refund-charge", task=proposal)
     assert answer.result.status == "completed"
     assert "needs a quick approval" in answer.text
     assert answer.result.data["approval_pending"] is True
@@ -89,6 +92,6 @@ async def test_plain_denial_says_what_cannot_be_done(start_specialist: StartSpec
     gateway.deny["billing.change_plan"] = "consent purpose plan-change missing (policy consent.plan)"
     billing = await start_specialist("billing")
     picked = await billing.send("switch me to Family Share", "change-plan")
-    answer = await billing.send("yes", "change-plan", state=picked.result.skill_state)
+    answer = await billing.send("yes", "change-plan", task=picked)
     assert "not able to change your plan" in answer.text
     assert "consent" not in answer.text and "policy" not in answer.text

@@ -15,7 +15,7 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
     assert first.result.status == "input-required"
     assert "email address, phone number or account number" in first.text
 
-    sent = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON, state=first.result.skill_state)
+    sent = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON, task=first)
     assert sent.result.status == "input-required"
     assert "I've sent a 6-digit code by text to ••• 123" in sent.text
     assert gateway.last("identity.start_verification").args == {
@@ -24,7 +24,7 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
         "conversation_id": "conv-id",
     }
 
-    done = await identity.send("123 456", "verify-identity", envelope=ANON, state=sent.result.skill_state)
+    done = await identity.send("123 456", "verify-identity", envelope=ANON, task=sent)
     assert done.result.status == "completed"
     assert done.result.auth_context == "signed.auth.context"
     assert done.result.customer is not None and done.result.customer.keys.msisdn == "+15550100123"
@@ -39,13 +39,12 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
 async def test_wrong_code_says_attempts_left_then_locks(start_specialist: StartSpecialist) -> None:
     identity = await start_specialist("identity")
     sent = await identity.send("my account is ACC-1234567", "verify-identity", envelope=ANON)
-    state = sent.result.skill_state
-    wrong = await identity.send("111111", "verify-identity", envelope=ANON, state=state)
+    wrong = await identity.send("111111", "verify-identity", envelope=ANON, task=sent)
     assert wrong.result.status == "input-required"
     assert "2 attempts left" in wrong.text
-    wrong = await identity.send("222222", "verify-identity", envelope=ANON, state=wrong.result.skill_state)
+    wrong = await identity.send("222222", "verify-identity", envelope=ANON, task=wrong)
     assert "1 attempt left" in wrong.text
-    locked = await identity.send("333333", "verify-identity", envelope=ANON, state=wrong.result.skill_state)
+    locked = await identity.send("333333", "verify-identity", envelope=ANON, task=wrong)
     assert locked.result.status == "failed"
     assert "locked" in locked.text
     assert locked.result.handoff_to is not None and locked.result.handoff_to.agent == "escalation"
@@ -53,13 +52,12 @@ async def test_wrong_code_says_attempts_left_then_locks(start_specialist: StartS
 
 async def test_unknown_customer_is_asked_again_three_times(start_specialist: StartSpecialist) -> None:
     identity = await start_specialist("identity")
-    state: dict = {}
+    answer = None
     for attempt in range(1, 3):
-        answer = await identity.send("bob@nowhere.org", "verify-identity", envelope=ANON, state=state)
+        answer = await identity.send("bob@nowhere.org", "verify-identity", envelope=ANON, task=answer)
         assert answer.result.status == "input-required", attempt
         assert "couldn't find an account" in answer.text
-        state = answer.result.skill_state
-    last = await identity.send("bob@nowhere.org", "verify-identity", envelope=ANON, state=state)
+    last = await identity.send("bob@nowhere.org", "verify-identity", envelope=ANON, task=answer)
     assert last.result.status == "failed"
     assert last.result.handoff_to is not None and last.result.handoff_to.skill == "human-handoff"
 
@@ -67,7 +65,7 @@ async def test_unknown_customer_is_asked_again_three_times(start_specialist: Sta
 async def test_code_prompt_repeats_when_no_code_given(start_specialist: StartSpecialist) -> None:
     identity = await start_specialist("identity")
     sent = await identity.send("+1 555 010 0123", "verify-identity", envelope=ANON)
-    again = await identity.send("what code?", "verify-identity", envelope=ANON, state=sent.result.skill_state)
+    again = await identity.send("what code?", "verify-identity", envelope=ANON, task=sent)
     assert again.result.status == "input-required"
     assert "6-digit code" in again.text
 
