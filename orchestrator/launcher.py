@@ -230,6 +230,7 @@ class Stack:
             public_url=self.topology.agents[agent],
             gateway_mcp_url=self.topology.gateway_mcp_url(),
             agent_token=self.secrets.agent_tokens[agent],
+            data_dir=self.settings.data_dir / "agents" / agent,
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
             database_url=self.settings.database_url,
         )

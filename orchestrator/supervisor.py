@@ -130,6 +130,7 @@ class Supervisor:
                 state.turns += 1
                 state.channel = channel
                 await self._handle(turn, text)
+                await self._cancel_abandoned(turn.abandoned)
                 await self._save(state, turn.entries)
                 if span is not None:
                     telemetry.set_attributes(
@@ -158,7 +159,7 @@ class Supervisor:
         if state.parked is not None and self._still_waiting(state.parked, decision):
             turn.say(state.parked.agent, state.parked.skill, _waiting_text(state.parked), "waiting-approval")
             return
-        goal, reason = self._choose(state, text, decision)
+        goal, reason = self._choose(turn, text, decision)
         if goal is None:
             if reason:  # declined an offer
                 turn.say(None, None, reason, "completed")
@@ -225,11 +226,19 @@ class Supervisor:
                     f"the conversation is {state.status}, not escalated", hint="take cases from the escalation queue"
                 )
             state.human = HumanControl(name=name, since=time.time())
+            left = [g for g in (state.active, state.pending) if g is not None]
             state.active = state.offer = state.pending = None
             state.summaries.append(f"human {name}: took the conversation over")
             text = "A member of our team has joined the conversation and will reply here."
             await self._save(state, [_system_entry(state, text, HUMAN_JOINED)])
+            await self._cancel_abandoned(left)
         return state
+
+    async def _cancel_abandoned(self, goals: list[Goal]) -> None:
+        """Cancel the specialists' tasks the customer left: none of them may be resumed by accident."""
+        for goal in goals:
+            if goal.task_id:
+                await self._directory.cancel(goal.agent, goal.task_id)
 
     async def hand_back(self, conversation_id: str, name: str) -> ConversationState:
         """The human hands the conversation back to the AI; the case leaves the queue."""
@@ -259,7 +268,8 @@ class Supervisor:
             await self._save(state, [entry])
         return entry
 
-    def _choose(self, state: ConversationState, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
+    def _choose(self, turn: _Turn, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
+        state = turn.state
         routed = (
             Goal(agent=decision.agent, skill=decision.skill, text=text, confidence=decision.confidence)
             if decision.agent and decision.skill
@@ -271,7 +281,8 @@ class Supervisor:
             and (routed.agent, routed.skill) == self._human
             and decision.confidence >= self._threshold
         ):
-            state.active = state.offer = None
+            turn.leave_active()
+            state.offer = None
             return routed, "the customer asked for a human"
         if state.offer is not None:
             offer, state.offer = state.offer, None
@@ -289,7 +300,7 @@ class Supervisor:
             if not switching:
                 return state.active, "follow-up to the active goal"
             log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
-            state.active = None
+            turn.leave_active()
             return routed, f"topic changed: {decision.reason}"
         if routed is None or decision.confidence < self._threshold:
             return None, ""
@@ -303,16 +314,23 @@ class Supervisor:
                 turn.say(None, None, "I can't verify who you are right now; please try again later.", "failed")
                 return
             state.pending = goal.model_copy(update={"text": goal.text or text})
-            state.active = None
+            turn.leave_active()
             goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
             reason = f"verify the customer before {state.pending.skill}"
         result = await self._handoff(turn, goal, reason, text)
         if result is None:
             return
+        if result.status == "auth-required" and self._verifier and state.pending is not None:
+            # The specialist's task waits for a verified customer (state.pending has its id).
+            goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
+            result = await self._handoff(turn, goal, f"verify the customer before {state.pending.skill}", text)
+            if result is None:
+                return
         if result.status == "completed" and (goal.agent, goal.skill) == self._verifier and state.pending:
             pending, state.pending = state.pending, None
             await self._handoff(turn, pending, f"customer verified; continuing {pending.skill}", pending.text)
-        elif result.status == "failed" and (goal.agent, goal.skill) == self._verifier:
+        elif result.status == "failed" and (goal.agent, goal.skill) == self._verifier and state.pending:
+            turn.abandoned.append(state.pending)
             state.pending = None
 
     async def _handoff(self, turn: _Turn, goal: Goal, reason: str, text: str) -> SpecialistResult | None:
@@ -328,9 +346,7 @@ class Supervisor:
             summary=state.summary,
             turn=state.turns,
         )
-        request = HandoffRequest(
-            skill=goal.skill, reason=reason, skill_state=goal.skill_state, confidence=goal.confidence
-        )
+        request = HandoffRequest(skill=goal.skill, reason=reason, confidence=goal.confidence)
         if not continuing:
             state.handoffs.append(
                 HandoffEvent(
@@ -344,10 +360,10 @@ class Supervisor:
             )
             turn.handoffs.append(goal.agent)
         try:
-            reply, result = await self._directory.send(goal.agent, text, envelope, request)
+            answer = await self._directory.send(goal.agent, text, envelope, request, task_id=goal.task_id)
         except ServiceUnavailable as exc:
             log.warning("turn %s: %s", state.conversation_id, exc.message)
-            state.active = goal
+            turn.set_active(goal)
             if self._human and goal.agent != self._human[0]:
                 state.offer = Goal(agent=self._human[0], skill=self._human[1])
             turn.say(
@@ -358,11 +374,12 @@ class Supervisor:
                 "unavailable",
             )
             return None
+        result = answer.result
         if state.handoffs and not continuing:
             state.handoffs[-1].status = result.status
         add_tool_calls(state, goal.agent, result, turn.trace.trace_id)
-        self._apply(state, goal, result)
-        turn.say(goal.agent, goal.skill, reply, result.status, result.data)
+        self._apply(turn, goal, result, answer.task_id)
+        turn.say(goal.agent, goal.skill, answer.text, result.status, result.data)
         if result.status == "completed" and (goal.agent, goal.skill) == self._human:
             state.status = "escalated"
             turn.status = "escalated"
@@ -370,7 +387,8 @@ class Supervisor:
             state.escalation = HandoffNotes.from_result(result.data, result.summary or state.summary)
         return result
 
-    def _apply(self, state: ConversationState, goal: Goal, result: SpecialistResult) -> None:
+    def _apply(self, turn: _Turn, goal: Goal, result: SpecialistResult, task_id: str) -> None:
+        state = turn.state
         if result.auth_context and result.customer:
             claims = peek_claims(result.auth_context)
             state.auth_context = result.auth_context
@@ -391,10 +409,16 @@ class Supervisor:
                 amount=str(data["amount"]) if data.get("amount") is not None else None,
                 currency=data.get("currency"),
             )
+        if state.active is not None and task_id and state.active.task_id == task_id:
+            state.active = None  # this task has answered; it is not a wait being left behind
+        waiting = Goal(agent=goal.agent, skill=goal.skill, task_id=task_id or None, text=goal.text)
         if result.status == "input-required":
-            state.active = Goal(agent=goal.agent, skill=goal.skill, skill_state=result.skill_state, text=goal.text)
+            turn.set_active(waiting.model_copy(update={"asking": result.data.get("asking")}))
+        elif result.status == "auth-required":
+            turn.set_active(None)
+            state.pending = waiting
         else:
-            state.active = None
+            turn.set_active(None)
         if result.handoff_to is not None:
             skill = result.handoff_to.skill or self._first_skill(result.handoff_to.agent)
             if skill:
@@ -440,6 +464,18 @@ class _Turn:
         self.status = "completed"
         self.route: RouteDecision | None = None
         self.data: dict = {}
+        self.abandoned: list[Goal] = []
+        """Goals whose specialist task the customer left this turn: cancelled before the turn is saved."""
+
+    def set_active(self, goal: Goal | None) -> None:
+        """The goal the customer's next message continues; a different waiting task is abandoned."""
+        old = self.state.active
+        if old is not None and old.task_id and (goal is None or goal.task_id != old.task_id):
+            self.abandoned.append(old)
+        self.state.active = goal
+
+    def leave_active(self) -> None:
+        self.set_active(None)
 
     def say(self, agent: str | None, skill: str | None, text: str, status: str, data: dict | None = None) -> None:
         self.agent, self.skill, self.status = agent, skill, status

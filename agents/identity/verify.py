@@ -22,6 +22,8 @@ from agents.runtime.text import find_code, find_customer_hint, mask_tail
 from shared.envelope import CustomerRef
 
 MAX_MISSES = 3
+ASKING_IDENTIFIER = {"asking": "identifier"}
+"""Result data while waiting for an email, phone or account number (a voice channel offers caller id)."""
 _ASK = "To confirm who you are, please tell me the email address, phone number or account number on your account."
 _RESEND_WORDS = ("resend", "new code", "another code", "didn't get", "didnt get", "not received", "no code")
 
@@ -58,7 +60,7 @@ async def identify(state: VerifyState, runtime: Runtime[SkillContext]) -> Comman
     turn = turn_of(runtime)
     hint = find_customer_hint(turn.text)
     if hint is None:
-        return say_then_wait(_ASK, summary="asked for an identifier", then="identify")
+        return say_then_wait(_ASK, summary="asked for an identifier", then="identify", data=ASKING_IDENTIFIER)
     try:
         found = await turn.call("identity.resolve_customer", {"hint": hint})
     except ToolFailed:
@@ -96,6 +98,7 @@ def _unknown(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]
         "phone number or account number again?",
         summary=f"identifier not found ({misses} of {MAX_MISSES})",
         then="identify",
+        data=ASKING_IDENTIFIER,
         update={"misses": misses},
     )
 

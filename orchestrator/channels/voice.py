@@ -45,8 +45,8 @@ _CALLER_ID_TIP = " You can also say: this number, to use the number you're calli
 
 
 def _asking_for_identifier(state: ConversationState) -> bool:
-    """The identity check is waiting for an email, phone or account number (its ``ask-hint`` step)."""
-    return not state.verified() and state.active is not None and state.active.skill_state.get("step") == "ask-hint"
+    """The identity check is waiting for an email, phone or account number."""
+    return not state.verified() and state.active is not None and state.active.asking == "identifier"
 
 
 def voice_routes(
