@@ -82,5 +82,5 @@ async def explain_bill(turn: Turn) -> Reply:
     return turn.reply(text, "completed", summary=summary, data=data)
 
 
-def graph() -> StateGraph:  # type: ignore[type-arg]
+def graph() -> StateGraph[Any, Any, Any, Any]:
     return one_step(explain_bill, verified=("msisdn",))

@@ -52,5 +52,5 @@ async def payment_history(turn: Turn) -> Reply:
     )
 
 
-def graph() -> StateGraph:  # type: ignore[type-arg]
+def graph() -> StateGraph[Any, Any, Any, Any]:
     return one_step(payment_history, verified=("account_number",))

@@ -26,6 +26,7 @@ from agents.runtime.card import CARD_CACHE_CONTROL, build_card
 from agents.runtime.checkpoints import open_checkpointer, prune_stale
 from agents.runtime.executor import SkillRunner, SpecialistExecutor
 from agents.runtime.gateway import GatewayClient
+from agents.runtime.graph import SkillGraphs
 from agents.runtime.llm import LLMSettings, ModelClient, model_client
 from agents.runtime.llm.loop import LLMSpecialist
 from agents.runtime.llm.skills import skill_guide
@@ -85,7 +86,8 @@ def build_app(
     if name not in agent_names():
         raise ConfigurationError(f"no specialist named {name!r}", hint=f"known specialists: {', '.join(agent_names())}")
     module = importlib.import_module(f"{_PACKAGE}.{name}")
-    runner: SkillRunner = module.create()
+    procedures: SkillGraphs = module.create()
+    runner: SkillRunner = procedures
     skills = load_skills(skills_dir, agent=name)
     if not skills:
         raise ConfigurationError(
@@ -93,7 +95,7 @@ def build_app(
             hint=f"add skills/<skill>/SKILL.md with metadata.agent: {name}",
         )
     declared = {s.name for s in skills}
-    implemented = runner.skills
+    implemented = procedures.skills
     if not declared <= set(implemented):
         missing = ", ".join(sorted(declared - set(implemented)))
         raise ConfigurationError(
@@ -105,7 +107,7 @@ def build_app(
     if model is not None:
         guides = {s.name: skill_guide(s) for s in skills}
         toolbox = Toolbox(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
-        runner = LLMSpecialist(name, runner, guides, model, toolbox, max_steps=llm.max_tool_steps)
+        runner = LLMSpecialist(name, procedures, guides, model, toolbox, max_steps=llm.max_tool_steps)
     summary_model = summary_model or model_client("summary", llm)
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills)
     gateway = GatewayClient(gateway_mcp_url, token=agent_token, timeout_seconds=mcp_timeout_seconds)
@@ -150,7 +152,7 @@ class _Handler(DefaultRequestHandler):
         self._runner = runner
 
     async def on_cancel_task(self, params: CancelTaskRequest, context: ServerCallContext) -> Task | None:
-        task = await super().on_cancel_task(params, context)
+        task: Task | None = await super().on_cancel_task(params, context)
         await self._runner.forget(params.id)
         return task
 

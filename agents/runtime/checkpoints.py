@@ -63,7 +63,7 @@ async def _postgres(db: DatabaseURL) -> AsyncIterator[BaseCheckpointSaver[str]]:
     ) as conn:
         if db.schema:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
-        saver = AsyncPostgresSaver(conn=conn)  # type: ignore[arg-type]
+        saver = AsyncPostgresSaver(conn=conn)
         # Replicas start together: one at a time runs the checkpointer's migrations.
         await conn.execute("SELECT pg_advisory_lock(hashtext('switchboard.skill_checkpoints'))")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
@@ -14,8 +14,13 @@ from agents.runtime.outcomes import needs_verification
 from agents.runtime.turn import Reply, Turn
 
 VERIFY_NODE = "verify"
-Node = Callable[[Any, Runtime[SkillContext]], Awaitable[Command[Any]]]
 Procedure = Callable[[Turn], Awaitable[Reply]]
+
+
+class Node(Protocol):
+    """A skill graph node: the state in, a ``Command`` (where to go, what to write) out."""
+
+    def __call__(self, state: Any, *, runtime: Runtime[SkillContext]) -> Awaitable[Command[Any]]: ...
 
 
 class NoState(SkillState, total=False):

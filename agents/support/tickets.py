@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from langgraph.graph import StateGraph
 
@@ -43,5 +44,5 @@ async def ticket_status(turn: Turn) -> Reply:
     )
 
 
-def graph() -> StateGraph:  # type: ignore[type-arg]
+def graph() -> StateGraph[Any, Any, Any, Any]:
     return one_step(ticket_status, verified=("email",))
