@@ -97,6 +97,7 @@ class ParkedApproval(BaseModel):
     approval_id: str
     agent: str
     skill: str
+    task_id: str | None = Field(default=None, description="the specialist's A2A task waiting for the decision")
     summary: str = ""
     amount: str | None = None
     currency: str | None = None

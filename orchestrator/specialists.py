@@ -120,19 +120,27 @@ class SpecialistDirectory:
         return None
 
     async def send(
-        self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest, *, task_id: str | None = None
+        self,
+        agent: str,
+        text: str,
+        envelope: ContextEnvelope,
+        handoff: HandoffRequest,
+        *,
+        task_id: str | None = None,
+        or_new_task: bool = True,
     ) -> SpecialistReply:
         """One A2A turn: a new task, or the next message of the waiting task ``task_id``.
 
-        Raises ServiceUnavailable when the specialist cannot be reached or refuses the request.
+        When that task can no longer be continued, the words start a new task (``or_new_task``) or
+        the call fails. Raises ServiceUnavailable when the specialist cannot be reached or refuses.
         """
         with telemetry.span(f"invoke_agent {agent}", kind=telemetry.SpanKind.CLIENT) as span:
             if span is None:
-                return await self._send(agent, text, envelope, handoff, task_id)
+                return await self._send(agent, text, envelope, handoff, task_id, or_new_task)
             # The specialist's span is this span's child: the envelope carries this span's context.
             envelope = envelope.model_copy(update={"trace": telemetry.trace_context(span) or envelope.trace})
             telemetry.set_attributes(span, _handoff_attributes(agent, envelope, handoff, self._by_name.get(agent)))
-            reply = await self._send(agent, text, envelope, handoff, task_id)
+            reply = await self._send(agent, text, envelope, handoff, task_id, or_new_task)
             span.set_attribute("switchboard.handoff.status", reply.result.status)
             return reply
 
@@ -153,7 +161,13 @@ class SpecialistDirectory:
             log.warning("could not cancel task %s at %s: %s", task_id, agent, exc)
 
     async def _send(
-        self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest, task_id: str | None
+        self,
+        agent: str,
+        text: str,
+        envelope: ContextEnvelope,
+        handoff: HandoffRequest,
+        task_id: str | None,
+        or_new_task: bool = True,
     ) -> SpecialistReply:
         spec = self._by_name.get(agent)
         if spec is None:
@@ -181,7 +195,7 @@ class SpecialistDirectory:
                 elif kind == "message":  # an agent may answer a one-shot request without a task
                     reply = event.message
         except (TaskNotFoundError, UnsupportedOperationError) as exc:
-            if not task_id:
+            if not task_id or not or_new_task:
                 raise ServiceUnavailable(f"the {agent} specialist refused the request") from exc
             # The task is finished, cancelled or pruned: the customer's words start a new one, which
             # asks again before it acts, rather than anything resuming by accident.

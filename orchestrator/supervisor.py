@@ -28,7 +28,7 @@ from orchestrator.conversations import (
     add_usage,
 )
 from orchestrator.routing import Brain, RouteDecision
-from orchestrator.specialists import SpecialistDirectory
+from orchestrator.specialists import SpecialistDirectory, SpecialistReply
 from shared import telemetry
 from shared.authcontext import peek_claims
 from shared.envelope import ContextEnvelope
@@ -188,6 +188,12 @@ class Supervisor:
                 return False
             state.parked = None
             text = _resolution_text(parked, status, result or {}, note or "")
+            if parked.task_id:
+                # The waiting task reads the outcome from the system of record and finishes; what it
+                # found is what the customer is told when the refund is there.
+                answer = await self._resume_parked(state, parked, status)
+                if answer is not None and answer.result.data.get("refunded"):
+                    text = answer.text
             if status != "executed" and self._human:
                 state.offer = Goal(agent=self._human[0], skill=self._human[1])
             state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
@@ -195,6 +201,31 @@ class Supervisor:
             entry.skill = parked.skill
             await self._save(state, [entry])
         return True
+
+    async def _resume_parked(
+        self, state: ConversationState, parked: ParkedApproval, status: str
+    ) -> SpecialistReply | None:
+        envelope = ContextEnvelope(
+            conversation_id=state.conversation_id,
+            channel=state.channel,
+            customer=state.customer,
+            auth_context=state.auth_context if state.verified() else None,
+            trace=TraceContext.new(),
+            handoff_reason=f"approval {parked.approval_id} decided",
+            summary=state.summary,
+            turn=state.turns,
+        )
+        request = HandoffRequest(skill=parked.skill, reason=f"approval {parked.approval_id} decided")
+        assert parked.task_id is not None
+        try:
+            answer = await self._directory.send(
+                parked.agent, f"approval {status}", envelope, request, task_id=parked.task_id, or_new_task=False
+            )
+        except ServiceUnavailable as exc:
+            log.warning("approval %s: could not resume task %s: %s", parked.approval_id, parked.task_id, exc.message)
+            return None
+        add_tool_calls(state, parked.agent, answer.result, envelope.trace.trace_id)
+        return answer
 
     async def _to_human(self, turn: _Turn, human: HumanControl) -> None:
         """A customer turn while a human has the conversation: it is theirs, the AI stays quiet."""
@@ -405,6 +436,7 @@ class Supervisor:
                 approval_id=str(data["approval_id"]),
                 agent=goal.agent,
                 skill=goal.skill,
+                task_id=task_id if result.status == "input-required" and task_id else None,
                 summary=result.summary,
                 amount=str(data["amount"]) if data.get("amount") is not None else None,
                 currency=data.get("currency"),
@@ -412,7 +444,9 @@ class Supervisor:
         if state.active is not None and task_id and state.active.task_id == task_id:
             state.active = None  # this task has answered; it is not a wait being left behind
         waiting = Goal(agent=goal.agent, skill=goal.skill, task_id=task_id or None, text=goal.text)
-        if result.status == "input-required":
+        if state.parked is not None and state.parked.task_id == task_id:
+            turn.set_active(None)  # the task waits for the approver, not for the customer
+        elif result.status == "input-required":
             turn.set_active(waiting.model_copy(update={"asking": result.data.get("asking")}))
         elif result.status == "auth-required":
             turn.set_active(None)

@@ -1,9 +1,13 @@
 """``refund-charge``: find the duplicate, propose the refund, refund on a yes.
 
-    verify -> find -> confirm (waits for yes/no) -> refund
+    verify -> find -> confirm (waits for yes/no) -> refund [-> held (waits for the approval) -> decided]
 
 The charge proposed is kept on the server; ``refund`` reads that charge again from the payments
-system at the moment it acts and refunds what is refundable then, whatever the caller says.
+system at the moment it acts and refunds what is refundable then, whatever the caller says. When
+the gateway holds the refund for a human approval, the task waits in ``held``; the gateway runs
+the approved call itself (once, under the task's idempotency key), and when the caller continues
+the task, ``decided`` reads from the payments system whether the refund exists. The message that
+continues the task says nothing the skill believes.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class RefundState(SkillState, total=False):
     currency: str | None
     charged_at: str | None
     asked: bool
+    approval_id: str | None
+    held_amount: str
 
 
 def _approval_id(detail: str) -> str | None:
@@ -156,30 +162,78 @@ async def refund(state: RefundState, runtime: Runtime[SkillContext]) -> Command[
         },
         step=f"refund:{state['charge_id']}",
     )
+    if str(done.get("status", "")).startswith(("pending_approval", "approval")):
+        approval_id = _approval_id(str(done.get("detail", "")))
+        summary = f"refund of {state['charge_id']} awaits approval {approval_id or ''}".strip()
+        await log_interaction(turn, summary=summary, outcome="pending-approval")
+        update = {"approval_id": approval_id, "held_amount": str(refundable), "currency": currency}
+        return Command(goto="held", update=update)
     return finish(await _refunded(turn, state["charge_id"], str(refundable), currency, done))
+
+
+async def held(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    ask(
+        turn.reply(
+            f"A refund of {money(state['held_amount'], state.get('currency'))} needs a quick approval from a "
+            "member of our team. I've asked for it, and it will go through once approved; I'll tell you here as "
+            "soon as it's decided. You don't need to do anything else.",
+            "input-required",
+            summary=f"refund of {state['charge_id']} awaits approval {state.get('approval_id') or ''}".strip(),
+            data={
+                "refunded": False,
+                "approval_pending": True,
+                "approval_id": state.get("approval_id"),
+                "charge_id": state["charge_id"],
+                "amount": state["held_amount"],
+                "currency": state.get("currency"),
+            },
+        )
+    )
+    return Command(goto="decided")
+
+
+async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    listed = await turn.call("payments.list_refunds", {"account_number": _account(turn)})
+    issued = next(
+        (
+            r
+            for r in listed.get("refunds") or []
+            if r.get("charge_id") == state["charge_id"]
+            and Decimal(str(r.get("amount"))) == Decimal(state["held_amount"])
+        ),
+        None,
+    )
+    shown = money(state["held_amount"], state.get("currency"))
+    if issued is None:
+        return finish(
+            turn.reply(
+                f"The refund of {shown} was not approved, so nothing has been refunded.",
+                "completed",
+                summary=f"refund of {state['charge_id']} not approved",
+                data={"refunded": False, "charge_id": state["charge_id"], "approval_id": state.get("approval_id")},
+            )
+        )
+    return finish(
+        turn.reply(
+            f"Good news: your refund of {shown} has been approved and issued (reference {issued.get('refund_id')}). "
+            "It usually reaches your card within 3 to 5 working days.",
+            "completed",
+            summary=f"refund of {state['charge_id']} approved and issued",
+            data={
+                "refunded": True,
+                "refund_id": issued.get("refund_id"),
+                "charge_id": state["charge_id"],
+                "amount": state["held_amount"],
+                "approval_id": state.get("approval_id"),
+            },
+        )
+    )
 
 
 async def _refunded(turn: Turn, charge_id: str, amount: str, currency: str | None, done: dict[str, Any]) -> Reply:
     shown = money(amount, currency)
-    if str(done.get("status", "")).startswith(("pending_approval", "approval")):
-        approval_id = _approval_id(str(done.get("detail", "")))
-        summary = f"refund of {charge_id} awaits approval {approval_id or ''}".strip()
-        await log_interaction(turn, summary=summary, outcome="pending-approval")
-        return turn.reply(
-            f"A refund of {shown} needs a quick approval from a member of our team. I've asked for it, "
-            "and it will go through once approved; I'll tell you here as soon as it's decided. "
-            "You don't need to do anything else.",
-            "completed",
-            summary=summary,
-            data={
-                "refunded": False,
-                "approval_pending": True,
-                "approval_id": approval_id,
-                "charge_id": charge_id,
-                "amount": amount,
-                "currency": currency,
-            },
-        )
     summary = f"refunded {amount} for duplicate charge {charge_id}"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return turn.reply(
@@ -203,5 +257,7 @@ def graph() -> StateGraph[RefundState, SkillContext, Any, Any]:
     g.add_node("find", find)
     g.add_node("confirm", confirm)
     g.add_node("refund", refund)
+    g.add_node("held", held)
+    g.add_node("decided", decided)
     g.set_entry_point(VERIFY_NODE)
     return g
