@@ -8,6 +8,7 @@ up: install
 	.venv/bin/switchboard up
 
 test: install
+	scripts/node-test-deps
 	.venv/bin/python -m pytest -q
 
 check: install

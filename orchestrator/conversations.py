@@ -318,7 +318,7 @@ def add_tool_calls(state: ConversationState, agent: str, result: SpecialistResul
 def add_usage(state: ConversationState, who: str, usage: dict[str, Any]) -> None:
     """Add one model usage record (``Usage.as_dict`` shape) to the conversation's per-agent totals."""
     totals = state.llm_usage.setdefault(who, {})
-    for key in ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd"):
+    for key in ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "replies_withheld"):
         value = usage.get(key)
         if isinstance(value, int | float):
             totals[key] = round(totals.get(key, 0) + value, 8)

@@ -24,6 +24,8 @@ from shared.envelope import CustomerRef
 MAX_MISSES = 3
 ASKING_IDENTIFIER = {"asking": "identifier"}
 """Result data while waiting for an email, phone or account number (a voice channel offers caller id)."""
+ASKING_CODE = {"asking": "code"}
+"""Result data while waiting for the one-time code (a voice channel listens for digits)."""
 _ASK = "To confirm who you are, please tell me the email address, phone number or account number on your account."
 _RESEND_WORDS = ("resend", "new code", "another code", "didn't get", "didnt get", "not received", "no code")
 
@@ -116,6 +118,7 @@ async def send_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Comma
         f"Thanks. I've sent a 6-digit code {where}. Please type it here when it arrives.",
         summary="verification code sent",
         then="check_code",
+        data=ASKING_CODE,
         update={"verification_id": sent["verification_id"], "sent_to": sent_to},
     )
 
@@ -130,6 +133,7 @@ async def check_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Comm
             f"Please type the 6-digit code I sent to {state.get('sent_to') or 'you'}.",
             summary="waiting for the code",
             then="check_code",
+            data=ASKING_CODE,
         )
     checked = await turn.call(
         "identity.verify_code",
@@ -170,7 +174,7 @@ async def check_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Comm
         "Please check the message and try again.",
         summary=f"wrong code, {left} attempts left",
         then="check_code",
-        data={"attempts_left": left},
+        data={**ASKING_CODE, "attempts_left": left},
     )
 
 

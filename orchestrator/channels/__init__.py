@@ -10,7 +10,7 @@ orchestrator's app:
 | ``POST /api/conversations/{id}/events/ticket`` | a short-lived ticket to open the event stream (Bearer token) |
 | ``GET /api/conversations/{id}/events?ticket=&after=`` | Server-Sent Events: transcript entries, working / idle |
 | ``POST /api/conversations/{id}/phone-link`` | a one-time code that continues the conversation by phone |
-| ``POST /voice/twilio``, ``POST /voice/twilio/gather`` | the voice webhook (form posts in, TwiML out) |
+| ``POST /voice/twilio[/gather|/result|/hold|/status]`` | the voice webhook (signed forms in, TwiML out) |
 """
 
 from __future__ import annotations

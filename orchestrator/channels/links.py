@@ -3,8 +3,9 @@
 Caller ID can be spoofed, so it never proves who is calling. What does: the code, shown only
 inside the web chat (which holds the conversation token). Codes are 8 digits (100 million
 possibilities against a handful live at once), single use, valid ``link_code_ttl_seconds``,
-stored hashed, and a call may try three; the call then carries on in the same conversation,
-with its auth context, so a verified customer is not asked to verify again while it is valid.
+stored hashed, and a call may try three (counted before the code is looked at); the call
+then carries on in the same conversation, with its auth context, so a verified customer is
+not asked to verify again while it is valid.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from orchestrator.channels.store import ChannelStorage
 
 CODE_DIGITS = 8
 MAX_ATTEMPTS_PER_CALL = 3
+MAX_ATTEMPTS_PER_NUMBER_HOUR = 10
+"""Link-code tries from one calling number across its calls in an hour (caller ID is weak, but it is friction)."""
 _CODE = re.compile(rf"(?<!\d)\d{{{CODE_DIGITS}}}(?!\d)")
 
 

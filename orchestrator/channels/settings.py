@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+REFERENCE_SUPPORT_LINE = "+442079460000"
+"""Northwind Mobile's support line in the reference dataset (a number reserved for fiction)."""
+
 
 class ChannelSettings(BaseSettings):
     """What an operator sets to put the web chat and a phone number in front of customers."""
@@ -14,15 +17,43 @@ class ChannelSettings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(
         default=None, description="when set, every voice webhook must carry a valid X-Twilio-Signature"
     )
+    twilio_auth_token_previous: SecretStr | None = Field(
+        default=None, description="the token being rotated out: signatures made with it stay valid meanwhile"
+    )
     public_url: str | None = Field(
         default=None,
-        description="the base URL the voice platform calls (https://support.example.com) when a proxy "
-        "rewrites the Host header; signatures are computed over the public URL",
+        description="the base URL the voice platform calls, with any path prefix "
+        "(https://example.com/support); signatures are checked over it and every action points into it",
     )
-    phone_number: str | None = Field(default=None, description="the support line shown in the web chat")
-    voice_language: str = "en-US"
-    voice_name: str | None = Field(default=None, description="a <Say voice=...> name, e.g. Polly.Joanna")
-    voice_max_chars: int = Field(default=320, ge=80, description="spoken replies are condensed to about this")
+    phone_number: str | None = Field(
+        default=REFERENCE_SUPPORT_LINE, description="the support line the web chat shows with a link code"
+    )
+    voice_language: str = "en-GB"
+    voice_name: str | None = Field(
+        default="Polly.Amy", description="a <Say voice=...> name; Polly and Google voices get SSML"
+    )
+    voice_currency: str = Field(default="GBP", description="the currency of an amount written without one")
+    voice_hold_music_url: str | None = Field(
+        default=None, description="audio <Play>ed to a caller waiting for a person (silence when unset)"
+    )
+    voice_hold_poll_seconds: int = Field(
+        default=5, ge=1, le=30, description="how often a waiting caller's line looks for a person's words"
+    )
+    voice_hold_message_every: int = Field(
+        default=6, ge=1, description="a waiting caller hears their place again every this many looks"
+    )
+    voice_hold_minutes_per_caller: float = Field(
+        default=4.0, gt=0, description="the estimated wait per caller ahead when no case was taken recently"
+    )
+    voice_answer_within_seconds: float = Field(
+        default=1.5, gt=0, le=10, description="a turn still running after this continues behind a holding line"
+    )
+    voice_confirm_confidence: float = Field(
+        default=0.6, ge=0, le=1, description="a yes or no heard with less confidence is asked again"
+    )
+    voice_callback_window_seconds: int = Field(
+        default=1800, ge=0, description="a call back from the same number within this is offered the conversation"
+    )
     link_code_ttl_seconds: int = Field(default=600, ge=30)
     stream_ticket_ttl_seconds: int = Field(default=60, ge=5)
     stream_lifetime_seconds: float = Field(
@@ -31,3 +62,8 @@ class ChannelSettings(BaseSettings):
     stream_poll_seconds: float = Field(
         default=1.0, gt=0, description="how often a stream looks for entries written outside this process"
     )
+
+    def auth_tokens(self) -> list[str]:
+        """The tokens a webhook signature may be made with, the current one first."""
+        tokens = [self.twilio_auth_token, self.twilio_auth_token_previous]
+        return [t.get_secret_value() for t in tokens if t is not None and t.get_secret_value()]

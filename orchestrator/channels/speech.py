@@ -1,6 +1,9 @@
-"""Turning chat text into short spoken replies, and speech-to-text results back into usable text.
+"""Speech-to-text results back into what the caller meant: codes, phone numbers, e-mails, accounts.
 
-Pure functions: each is tested on its own.
+People say identifiers in pieces: "oh seven seven double oh", "jo dot bloggs at example dot
+com", "A C C one two three ...". Recognisers write them back in pieces too ("1 2 3, 4 5 6").
+``normalize_speech`` puts them together so the identity check reads them like typed text.
+Pure functions: each is tested on its own. (Replies for the ear are ``spoken.py``.)
 """
 
 from __future__ import annotations
@@ -44,20 +47,21 @@ def _words_to_digits(text: str) -> str:
     run: list[str] = []
 
     def flush() -> None:
-        words = [t for t in run if t.strip()]
+        words = [t for t in run if t.lower() in _NUMBER_WORDS]
         strong = sum(1 for t in words if t.lower() in _STRONG)
-        if len(words) >= 3 and strong >= len(words) - 1:
+        long_enough = (len(words) >= 5 and 2 * strong >= len(words)) or (len(words) >= 7 and strong >= 2)
+        if len(words) >= 3 and (strong >= len(words) - 1 or long_enough):
             out.append(" ".join(_NUMBER_WORDS[t.lower()] for t in words))
         else:
             out.extend(run)
         run.clear()
 
     for token in tokens:
-        if token.lower() in _NUMBER_WORDS or (run and not token.strip()):
+        if token.lower() in _NUMBER_WORDS or (run and re.fullmatch(r"[\s,-]+", token)):
             run.append(token)
         else:
             trailing = []
-            while run and not run[-1].strip():
+            while run and run[-1].lower() not in _NUMBER_WORDS:
                 trailing.append(run.pop())
             flush()
             out.extend(reversed(trailing))
@@ -66,57 +70,57 @@ def _words_to_digits(text: str) -> str:
     return "".join(out)
 
 
+_REPEAT = re.compile(r"\b(double|triple)\s+(\w+)", re.IGNORECASE)
+# The part before "at": letters spelled one by one, or words joined by "dot", "underscore" ...
+_EMAIL_SPOKEN = re.compile(
+    r"\b(?P<local>(?:[a-z0-9]\s+)+[a-z0-9]|[a-z0-9]+(?:\s+(?:dot|underscore|dash|hyphen)\s+[a-z0-9]+)*)"
+    r"\s+at\s+(?P<domain>[a-z0-9]+(?:\s+(?:dot|dash|hyphen)\s+[a-z0-9]+)+)\b",
+    re.IGNORECASE,
+)
+_SEPARATORS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+_ACCOUNT_SPOKEN = re.compile(r"\b(?:a\s*c\s*c|account(?:\s+number)?)\s*(?:is\s+)?-?\s*(\d{7})\b", re.IGNORECASE)
+
+
+def _repeat(match: re.Match[str]) -> str:
+    times = 2 if match.group(1).lower() == "double" else 3
+    return " ".join([match.group(2)] * times)
+
+
+def _email(match: re.Match[str]) -> str:
+    def squash(words: str) -> str:
+        return "".join(_SEPARATORS.get(w.lower(), w.lower()) for w in words.split())
+
+    return f"{squash(match.group('local'))}@{squash(match.group('domain'))}"
+
+
 def normalize_speech(text: str) -> str:
     """Speech results read digits back in pieces ("1 2 3, 4 5 6"); join runs into one number.
 
-    Only runs that make a one-time code (6), a link code (8) or a phone number (9-15 digits)
+    Only runs that make a one-time code (6), an account (7), a link code (8) or a phone number (9-15 digits)
     are joined, so "2 lines for 30 euros" stays as it was said.
     """
-    text = _words_to_digits(text or "").strip()
+    text = _REPEAT.sub(_repeat, text or "")
+    text = _EMAIL_SPOKEN.sub(_email, text)
+    text = _words_to_digits(text).strip()
 
     def join(match: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", match.group(0))
-        return digits if len(digits) in (6, 8) or 9 <= len(digits) <= 15 else match.group(0)
+        return digits if 6 <= len(digits) <= 15 else match.group(0)
 
-    return _DIGIT_RUN.sub(join, text).rstrip(".")
+    text = _DIGIT_RUN.sub(join, text).rstrip(".")
+    return _ACCOUNT_SPOKEN.sub(lambda m: f"ACC-{m.group(1)}", text)
+
+
+_SAID_IDENTIFIER = re.compile(r"\d{7,}|@|\bACC-\d", re.IGNORECASE)
 
 
 def use_caller_id(text: str, caller: str | None) -> str:
     """ "this number" -> the caller ID, when there is one: a hint to look the customer up.
 
-    It proves nothing: the identity check still sends a one-time code to the number on file.
+    A number (or e-mail, or account) the caller says wins: "my number is 07700 900596" is that
+    number, whoever's phone it comes from. Caller ID proves nothing: the identity check sends
+    its one-time code to the contact on record, never to the calling number as such.
     """
-    if not caller or not re.fullmatch(r"\+?\d{7,15}", caller):
+    if not caller or not re.fullmatch(r"\+?\d{7,15}", caller) or _SAID_IDENTIFIER.search(text):
         return text
     return _CALLER_ID_PHRASE.sub(caller, text)
-
-
-def for_voice(text: str, limit: int = 320) -> str:
-    """A reply short enough to listen to: the first sentences up to ``limit``, and its question.
-
-    Lists are read as one sentence of at most three items; the closing question (what the
-    caller must answer) is always kept.
-    """
-    lines = [ln.strip() for ln in (text or "").replace("**", "").replace("`", "").splitlines()]
-    items = [re.sub(r"^([-*•]|\d+[.)])\s+", "", ln) for ln in lines if re.match(r"^([-*•]|\d+[.)])\s+", ln)]
-    prose = [ln for ln in lines if ln and not re.match(r"^([-*•]|\d+[.)])\s+", ln)]
-    sentences = [s for ln in prose for s in _SENTENCE.split(ln) if s]
-    if items:
-        spoken = ", ".join(i.rstrip(".") for i in items[:3])
-        more = f", and {len(items) - 3} more" if len(items) > 3 else ""
-        # The list belongs after the sentence that introduced it (usually the first).
-        sentences.insert(min(1, len(sentences)), f"{spoken}{more}.")
-    question = next((s for s in reversed(sentences) if s.endswith("?")), None)
-    kept: list[str] = []
-    size = 0
-    for sentence in sentences:
-        if kept and size + len(sentence) > limit:
-            break
-        kept.append(sentence)
-        size += len(sentence) + 1
-    if question and question not in kept:
-        kept.append(question)
-    spoken_text = " ".join(kept)
-    spoken_text = _MASKED.sub(r"the number ending in \1", spoken_text)
-    spoken_text = re.sub(r"\btype it here\b", "say it or key it in", spoken_text)
-    return re.sub(r"\btype\b", "say", spoken_text)

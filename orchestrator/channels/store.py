@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sqlite3
 import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.database import DatabaseURL
 
@@ -43,6 +44,25 @@ CREATE TABLE IF NOT EXISTS voice_calls (
 CREATE TABLE IF NOT EXISTS voice_heard (
     call_sid TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
+);
+-- Who called, what the call remembers between webhooks (JSON), when it ended, its last step.
+CREATE TABLE IF NOT EXISTS voice_call_info (
+    call_sid TEXT PRIMARY KEY,
+    caller TEXT,
+    memory TEXT NOT NULL DEFAULT '{}',
+    step INTEGER NOT NULL DEFAULT 0,
+    ended_at REAL
+);
+CREATE INDEX IF NOT EXISTS voice_call_info_caller ON voice_call_info(caller, ended_at);
+-- Each answered step of a call: what its first delivery got (a retry gets the same) and the
+-- turn's own answer when it finished after that.
+CREATE TABLE IF NOT EXISTS voice_steps (
+    call_sid TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    answer TEXT,
+    result TEXT,
+    at REAL NOT NULL,
+    PRIMARY KEY (call_sid, step)
 );
 """
 
@@ -70,6 +90,18 @@ class ChannelStorage(Protocol):
     async def human_heard(self, call_sid: str) -> int: ...
     async def set_human_heard(self, call_sid: str, seq: int) -> None: ...
     async def heard(self, call_sid: str) -> None: ...
+    async def begin_call(self, call_sid: str, caller: str | None) -> None: ...
+    async def memory(self, call_sid: str) -> dict[str, Any]: ...
+    async def remember(self, call_sid: str, memory: dict[str, Any]) -> None: ...
+    async def next_step(self, call_sid: str) -> int: ...
+    async def link_attempts_from(self, caller: str, since: float) -> int: ...
+    async def end_call(self, call_sid: str) -> tuple[str | None, bool]: ...
+    async def recent_call_from(self, caller: str, since: float) -> str | None: ...
+    async def claim_step(self, call_sid: str, step: int) -> bool: ...
+    async def step(self, call_sid: str, step: int) -> tuple[str | None, str | None]: ...
+    async def set_step(
+        self, call_sid: str, step: int, *, answer: str | None = None, result: str | None = None
+    ) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -104,8 +136,8 @@ class ChannelStore:
             self._ready = True
         return conn
 
-    async def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        def work() -> list[tuple]:
+    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        def work() -> list[tuple[Any, ...]]:
             with closing(self._connect()) as conn:
                 return conn.execute(sql, params).fetchall()
 
@@ -184,6 +216,84 @@ class ChannelStore:
     async def heard(self, call_sid: str) -> None:
         """The caller said something: the silence count starts again."""
         await self._run("UPDATE voice_calls SET silences = 0 WHERE call_sid = ?", (call_sid,))
+
+    async def begin_call(self, call_sid: str, caller: str | None) -> None:
+        await self._run(
+            "INSERT INTO voice_call_info (call_sid, caller) VALUES (?, ?) ON CONFLICT(call_sid) DO NOTHING",
+            (call_sid, caller),
+        )
+
+    async def memory(self, call_sid: str) -> dict[str, Any]:
+        rows = await self._run("SELECT memory FROM voice_call_info WHERE call_sid = ?", (call_sid,))
+        return dict(json.loads(rows[0][0])) if rows else {}
+
+    async def remember(self, call_sid: str, memory: dict[str, Any]) -> None:
+        await self._run(
+            "INSERT INTO voice_call_info (call_sid, memory) VALUES (?, ?)"
+            " ON CONFLICT(call_sid) DO UPDATE SET memory = excluded.memory",
+            (call_sid, json.dumps(memory)),
+        )
+
+    async def next_step(self, call_sid: str) -> int:
+        """A new step number for the call's next answer (``?step=`` in its actions)."""
+        rows = await self._run(
+            "INSERT INTO voice_call_info (call_sid, step) VALUES (?, 1)"
+            " ON CONFLICT(call_sid) DO UPDATE SET step = step + 1 RETURNING step",
+            (call_sid,),
+        )
+        return int(rows[0][0])
+
+    async def link_attempts_from(self, caller: str, since: float) -> int:
+        """Link codes tried by calls from ``caller`` that started after ``since``."""
+        rows = await self._run(
+            "SELECT COALESCE(SUM(c.link_attempts), 0) FROM voice_calls c JOIN voice_call_info i"
+            " ON i.call_sid = c.call_sid WHERE i.caller = ? AND c.started_at >= ?",
+            (caller, since),
+        )
+        return int(rows[0][0])
+
+    async def end_call(self, call_sid: str) -> tuple[str | None, bool]:
+        """The call ended: its conversation, and whether this is the first report of the end."""
+        ended = await self._run(
+            "UPDATE voice_call_info SET ended_at = ? WHERE call_sid = ? AND ended_at IS NULL RETURNING call_sid",
+            (time.time(), call_sid),
+        )
+        # What each step was answered is kept only for retries, which end with the call.
+        await self._run("DELETE FROM voice_steps WHERE call_sid = ?", (call_sid,))
+        rows = await self._run("SELECT conversation_id FROM voice_calls WHERE call_sid = ?", (call_sid,))
+        return (rows[0][0] if rows else None), bool(ended)
+
+    async def recent_call_from(self, caller: str, since: float) -> str | None:
+        """The conversation of the latest call from ``caller`` that ended after ``since``."""
+        rows = await self._run(
+            "SELECT c.conversation_id FROM voice_call_info i JOIN voice_calls c ON c.call_sid = i.call_sid"
+            " WHERE i.caller = ? AND i.ended_at >= ? AND c.conversation_id IS NOT NULL"
+            " ORDER BY i.ended_at DESC LIMIT 1",
+            (caller, since),
+        )
+        return rows[0][0] if rows else None
+
+    async def claim_step(self, call_sid: str, step: int) -> bool:
+        """True for the first delivery of a step; False for a retry of one already claimed."""
+        rows = await self._run(
+            "INSERT INTO voice_steps (call_sid, step, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING step",
+            (call_sid, step, time.time()),
+        )
+        return bool(rows)
+
+    async def step(self, call_sid: str, step: int) -> tuple[str | None, str | None]:
+        """What the step's first delivery was answered (``answer``) and the turn's own TwiML (``result``)."""
+        rows = await self._run(
+            "SELECT answer, result FROM voice_steps WHERE call_sid = ? AND step = ?", (call_sid, step)
+        )
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    async def set_step(self, call_sid: str, step: int, *, answer: str | None = None, result: str | None = None) -> None:
+        await self._run(
+            "UPDATE voice_steps SET answer = COALESCE(answer, ?), result = COALESCE(result, ?)"
+            " WHERE call_sid = ? AND step = ?",
+            (answer, result, call_sid, step),
+        )
 
     async def close(self) -> None:
         """Nothing is held open between operations."""

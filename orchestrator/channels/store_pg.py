@@ -8,6 +8,7 @@ server dropped the old one (all of them are safe to repeat).
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -120,3 +121,101 @@ class PostgresChannelStore:
     async def heard(self, call_sid: str) -> None:
         """The caller said something: the silence count starts again."""
         await self._fetch("updating a call", "UPDATE voice_calls SET silences = 0 WHERE call_sid = $1", call_sid)
+
+    async def begin_call(self, call_sid: str, caller: str | None) -> None:
+        await self._fetch(
+            "starting a call",
+            "INSERT INTO voice_call_info (call_sid, caller) VALUES ($1, $2) ON CONFLICT (call_sid) DO NOTHING",
+            call_sid,
+            caller,
+        )
+
+    async def memory(self, call_sid: str) -> dict[str, Any]:
+        rows = await self._fetch("reading a call", "SELECT memory FROM voice_call_info WHERE call_sid = $1", call_sid)
+        return dict(json.loads(rows[0][0])) if rows else {}
+
+    async def remember(self, call_sid: str, memory: dict[str, Any]) -> None:
+        await self._fetch(
+            "updating a call",
+            "INSERT INTO voice_call_info (call_sid, memory) VALUES ($1, $2)"
+            " ON CONFLICT (call_sid) DO UPDATE SET memory = excluded.memory",
+            call_sid,
+            json.dumps(memory),
+        )
+
+    async def next_step(self, call_sid: str) -> int:
+        """A new step number for the call's next answer (``?step=`` in its actions)."""
+        rows = await self._fetch(
+            "numbering a step",
+            "INSERT INTO voice_call_info (call_sid, step) VALUES ($1, 1)"
+            " ON CONFLICT (call_sid) DO UPDATE SET step = voice_call_info.step + 1 RETURNING step",
+            call_sid,
+        )
+        return int(rows[0][0])
+
+    async def link_attempts_from(self, caller: str, since: float) -> int:
+        """Link codes tried by calls from ``caller`` that started after ``since``."""
+        rows = await self._fetch(
+            "counting link codes",
+            "SELECT COALESCE(SUM(c.link_attempts), 0) FROM voice_calls c JOIN voice_call_info i"
+            " ON i.call_sid = c.call_sid WHERE i.caller = $1 AND c.started_at >= $2",
+            caller,
+            since,
+        )
+        return int(rows[0][0])
+
+    async def end_call(self, call_sid: str) -> tuple[str | None, bool]:
+        """The call ended: its conversation, and whether this is the first report of the end."""
+        ended = await self._fetch(
+            "ending a call",
+            "UPDATE voice_call_info SET ended_at = $1 WHERE call_sid = $2 AND ended_at IS NULL RETURNING call_sid",
+            time.time(),
+            call_sid,
+        )
+        # What each step was answered is kept only for retries, which end with the call.
+        await self._fetch("ending a call", "DELETE FROM voice_steps WHERE call_sid = $1", call_sid)
+        rows = await self._fetch(
+            "reading a call", "SELECT conversation_id FROM voice_calls WHERE call_sid = $1", call_sid
+        )
+        return (rows[0][0] if rows else None), bool(ended)
+
+    async def recent_call_from(self, caller: str, since: float) -> str | None:
+        """The conversation of the latest call from ``caller`` that ended after ``since``."""
+        rows = await self._fetch(
+            "finding a recent call",
+            "SELECT c.conversation_id FROM voice_call_info i JOIN voice_calls c ON c.call_sid = i.call_sid"
+            " WHERE i.caller = $1 AND i.ended_at >= $2 AND c.conversation_id IS NOT NULL"
+            " ORDER BY i.ended_at DESC LIMIT 1",
+            caller,
+            since,
+        )
+        return rows[0][0] if rows else None
+
+    async def claim_step(self, call_sid: str, step: int) -> bool:
+        """True for the first delivery of a step; False for a retry of one already claimed."""
+        rows = await self._fetch(
+            "claiming a step",
+            "INSERT INTO voice_steps (call_sid, step, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING step",
+            call_sid,
+            step,
+            time.time(),
+        )
+        return bool(rows)
+
+    async def step(self, call_sid: str, step: int) -> tuple[str | None, str | None]:
+        """What the step's first delivery was answered (``answer``) and the turn's own TwiML (``result``)."""
+        rows = await self._fetch(
+            "reading a step", "SELECT answer, result FROM voice_steps WHERE call_sid = $1 AND step = $2", call_sid, step
+        )
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    async def set_step(self, call_sid: str, step: int, *, answer: str | None = None, result: str | None = None) -> None:
+        await self._fetch(
+            "answering a step",
+            "UPDATE voice_steps SET answer = COALESCE(answer, $1), result = COALESCE(result, $2)"
+            " WHERE call_sid = $3 AND step = $4",
+            answer,
+            result,
+            call_sid,
+            step,
+        )

@@ -1,192 +1,173 @@
 """The phone line: a voice webhook in the programmable-voice platforms' conventions (Twilio's).
 
-Point a number's "a call comes in" webhook at ``POST /voice/twilio``. Every request is a form
-post with the platform's fields (``CallSid``, ``From``, ``SpeechResult``, ``Digits`` ...); every
-answer is TwiML that speaks (``<Say>``) and listens (``<Gather input="speech dtmf">``), posting
-what it heard to ``/voice/twilio/gather``. The same supervisor answers as in the web chat, with
-replies condensed for listening.
+Point a number's "a call comes in" webhook at ``POST /voice/twilio`` and its status callback at
+``POST /voice/twilio/status``. Every request is a signed form post with the platform's fields
+(``CallSid``, ``From``, ``SpeechResult``, ``Confidence``, ``Digits`` ...); every answer is TwiML.
 
-A call starts by offering the link code from the web chat (see ``links``): with it, the call
-continues that conversation; without it, the caller's first words start a new one. Caller ID is
-only ever a lookup hint ("this number"), never proof of identity.
+| route | what |
+|---|---|
+| ``/voice/twilio`` | a call comes in: the welcome, or "carry on where you left off?" for a call back |
+| ``/voice/twilio/gather?step=N`` | what the caller said or keyed at step N (``voice_steps``: once, in time) |
+| ``/voice/twilio/result?step=N`` | the answer to step N, when it took longer than the holding line |
+| ``/voice/twilio/hold?poll=N`` | a caller waiting for a person looks again (``voice_hold``) |
+| ``/voice/twilio/status`` | the call ended: its place in the queue is given up |
+
+The same supervisor answers as in the web chat; replies are rendered for the ear
+(``spoken``) and what the caller says is normalised (``speech``). Caller ID is only ever a
+lookup hint, never proof of identity. The conversation logic per step is ``voice_dialog``.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from orchestrator.channels._http import SupervisorGetter, form_body
-from orchestrator.channels.events import TurnHub, run_turn
-from orchestrator.channels.links import CODE_DIGITS, MAX_ATTEMPTS_PER_CALL, find_link_code
+from orchestrator.channels.events import TurnHub
 from orchestrator.channels.settings import ChannelSettings
-from orchestrator.channels.speech import for_voice, normalize_speech, use_caller_id
-from orchestrator.channels.store import Call, ChannelStorage
-from orchestrator.channels.twilio import TwiML, signature_valid
-from orchestrator.conversations import ConversationState
+from orchestrator.channels.store import ChannelStorage
+from orchestrator.channels.twilio import SETTINGS_HEADER, SIGNATURE_HEADER, algorithm_of, signature_valid
+from orchestrator.channels.voice_dialog import (
+    GATHER_PATH,
+    HOLD_PATH,
+    INCOMING_PATH,
+    RESULT_PATH,
+    STATUS_PATH,
+    Dialog,
+    Webhook,
+)
+from orchestrator.channels.voice_hold import caller_left
+from orchestrator.channels.voice_steps import StepRunner
 from shared.errors import SwitchboardError
 
 log = logging.getLogger("switchboard.channels.voice")
 
-INCOMING_PATH = "/voice/twilio"
-GATHER_PATH = "/voice/twilio/gather"
-MAX_SILENCES = 3
-MAX_SILENCES_WITH_HUMAN = 15
-"""A caller waiting for a human colleague to type is quiet on purpose: hang up much later."""
-
-_WELCOME = (
-    "Hi, this is Northwind Mobile. If you were chatting with us on the web, key in or say the "
-    f"{CODE_DIGITS}-digit code it showed you. Otherwise, tell me how I can help."
-)
-_CALLER_ID_TIP = " You can also say: this number, to use the number you're calling from."
+ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
-def _asking_for_identifier(state: ConversationState) -> bool:
-    """The identity check is waiting for an email, phone or account number."""
-    return not state.verified() and state.active is not None and state.active.asking == "identifier"
+class VoiceLine:
+    """The voice webhook's endpoints; what each step says is the ``Dialog``'s."""
 
+    def __init__(
+        self, supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
+    ) -> None:
+        self._supervisor = supervisor
+        self._store = store
+        self._hub = hub
+        self._settings = settings
+        self._tokens = settings.auth_tokens()
+        self._steps = StepRunner(store, settings.voice_answer_within_seconds)
+        self._dialog = Dialog(supervisor, store, hub, settings, self.url)
+        if not self._tokens:
+            log.warning("voice webhook signatures are not checked: set SWITCHBOARD_TWILIO_AUTH_TOKEN in production")
 
-def voice_routes(
-    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
-) -> list[Route]:
-    auth_token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-    if auth_token is None:
-        log.warning("voice webhook signatures are not checked: set SWITCHBOARD_TWILIO_AUTH_TOKEN in production")
+    def url(self, path: str, **query: int) -> str:
+        """Where the platform should post next: inside the public URL (with its path prefix) when set."""
+        base = (self._settings.public_url or "").rstrip("/")
+        return base + path + (f"?{urlencode(query)}" if query else "")
 
-    def twiml() -> TwiML:
-        return TwiML(language=settings.voice_language, voice=settings.voice_name)
+    def _signed_url(self, request: Request) -> str:
+        """The URL the platform signed: the public base URL (and prefix) with the path it called."""
+        if not self._settings.public_url:
+            return str(request.url)
+        url = self._settings.public_url.rstrip("/") + request.url.path
+        return url + (f"?{request.url.query}" if request.url.query else "")
 
-    def xml(doc: TwiML) -> Response:
-        return Response(doc.render(), media_type="application/xml")
-
-    async def platform_form(request: Request) -> dict[str, str] | Response:
+    async def _webhook(self, request: Request) -> Webhook | Response:
         """The posted fields, or the refusal to send when the request is not the platform's."""
         try:
             params = await form_body(request)
         except SwitchboardError as exc:
             return PlainTextResponse(exc.message, status_code=exc.http_status)
-        if auth_token is not None:
-            url = str(request.url)
-            if settings.public_url:
-                url = settings.public_url.rstrip("/") + request.url.path
-                url += f"?{request.url.query}" if request.url.query else ""
-            if not signature_valid(auth_token, url, params, request.headers.get("x-twilio-signature", "")):
-                log.warning("refused a voice webhook with a missing or wrong signature")
+        if self._tokens:
+            url = self._signed_url(request)
+            algorithm = algorithm_of(request.headers.get(SETTINGS_HEADER))
+            given = request.headers.get(SIGNATURE_HEADER, "")
+            if not signature_valid(self._tokens, url, params, given, algorithm):
+                log.warning(
+                    "refused a voice webhook: the %s signature (%s) does not match %s with any configured token",
+                    algorithm,
+                    "missing" if not given else "present",
+                    url,
+                )
                 return PlainTextResponse("the request signature is not valid", status_code=403)
         form = dict(params)
         if not form.get("CallSid"):
             return PlainTextResponse("CallSid is missing: this endpoint takes the voice platform's webhooks", 400)
-        return form
+        raw_step = request.query_params.get("step", "")
+        if raw_step and not raw_step.isdigit():
+            return PlainTextResponse("step must be a whole number, as the line's own actions send it", 400)
+        return Webhook(form, int(raw_step) if raw_step else None)
 
-    async def incoming(request: Request) -> Response:
-        form = await platform_form(request)
-        if isinstance(form, Response):
-            return form
-        call = await store.call(form["CallSid"])
-        if call.conversation_id is not None:  # the platform retried the first request
-            return xml(twiml().gather("I'm still here. How can I help?", GATHER_PATH))
-        return xml(twiml().gather(_WELCOME, GATHER_PATH))
+    @staticmethod
+    def _xml(twiml: str) -> Response:
+        return Response(twiml, media_type="application/xml")
 
-    async def gather(request: Request) -> Response:
-        form = await platform_form(request)
-        if isinstance(form, Response):
-            return form
-        call = await store.call(form["CallSid"])
-        heard = (form.get("Digits") or "").strip() or normalize_speech(form.get("SpeechResult", ""))
-        if not heard:
-            return xml(await _silence(call))
-        await store.heard(call.call_sid)
-        if call.conversation_id is None:
-            code = find_link_code(heard)
-            if code is not None:
-                return xml(await _link(call, code))
-            state, _token = await supervisor().start("voice")
-            call.conversation_id = state.conversation_id
-            await store.attach(call.call_sid, state.conversation_id)
-        return xml(await _turn(call, call.conversation_id, heard, form.get("From")))
+    async def incoming(self, request: Request) -> Response:
+        hook = await self._webhook(request)
+        if isinstance(hook, Response):
+            return hook
+        return self._xml((await self._dialog.incoming(hook)).render())
 
-    async def _silence(call: Call) -> TwiML:
-        if call.conversation_id is not None:
-            state = await supervisor().store.load(call.conversation_id)
-            if state.human is not None:
-                return await _waiting_for_human(call, call.conversation_id)
-        silences = await store.count(call.call_sid, "silences")
-        if silences >= MAX_SILENCES:
-            return twiml().say("I can't hear anything, so I'll end the call here. Please call again any time.").hangup()
-        prompt = "Sorry, I didn't catch that. " + (
-            "How can I help?"
-            if call.conversation_id
-            else f"Key in your {CODE_DIGITS}-digit code, or tell me how I can help."
+    async def gather(self, request: Request) -> Response:
+        hook = await self._webhook(request)
+        if isinstance(hook, Response):
+            return hook
+        step = hook.step if hook.step is not None else await self._store.next_step(hook.call_sid)
+        twiml = await self._steps.answer(
+            hook.call_sid,
+            step,
+            lambda: self._dialog.heard(hook),
+            holding=lambda: self._dialog.holding(step).render(),
+            failed=lambda: self._dialog.failed().render(),
         )
-        return twiml().gather(prompt, GATHER_PATH)
+        return self._xml(twiml)
 
-    async def _unheard(call: Call, conversation_id: str) -> str:
-        """The human colleague's replies this call has not read out yet (then marked as heard)."""
-        heard = await store.human_heard(call.call_sid)
-        new = [e for e in await supervisor().store.transcript(conversation_id) if e.role == "human" and e.seq > heard]
-        if not new:
-            return ""
-        await store.set_human_heard(call.call_sid, new[-1].seq)
-        return for_voice(" ".join(e.text for e in new), settings.voice_max_chars)
+    async def result(self, request: Request) -> Response:
+        hook = await self._webhook(request)
+        if isinstance(hook, Response):
+            return hook
+        if hook.step is None:
+            return PlainTextResponse("step is missing: follow the line's own redirect", 400)
+        found = await self._steps.result(hook.call_sid, hook.step)
+        if found is None:
+            polls = request.query_params.get("wait", "0")
+            return self._xml(self._dialog.still_working(hook.step, int(polls) if polls.isdigit() else 0).render())
+        return self._xml(found)
 
-    async def _waiting_for_human(call: Call, conversation_id: str) -> TwiML:
-        """While a human has the conversation, silence is the caller waiting: read out new replies."""
-        spoken = await _unheard(call, conversation_id)
-        if spoken:
-            await store.heard(call.call_sid)
-            return twiml().gather(spoken, GATHER_PATH)
-        if await store.count(call.call_sid, "silences") >= MAX_SILENCES_WITH_HUMAN:
-            return (
-                twiml()
-                .say("I'll end the call here. Our colleague will pick up where you left off when you call again.")
-                .hangup()
-            )
-        return twiml().gather("Our colleague is still with you. Stay on the line, or say something.", GATHER_PATH)
+    async def hold(self, request: Request) -> Response:
+        hook = await self._webhook(request)
+        if isinstance(hook, Response):
+            return hook
+        polls = request.query_params.get("poll", "0")
+        return self._xml((await self._dialog.hold(hook, int(polls) if polls.isdigit() else 0)).render())
 
-    async def _link(call: Call, code: str) -> TwiML:
-        conversation_id = await store.redeem_link_code(code)
-        if conversation_id is None:
-            attempts = await store.count(call.call_sid, "link_attempts")
-            if attempts < MAX_ATTEMPTS_PER_CALL:
-                return twiml().gather(
-                    "That code didn't match, or it has expired. Please try again, or just tell me how I can help.",
-                    GATHER_PATH,
-                )
-            return twiml().gather("Let's start fresh. How can I help?", GATHER_PATH)
-        await store.attach(call.call_sid, conversation_id)
-        state = await supervisor().store.load(conversation_id)
-        name = state.customer.display_name if state.customer and state.verified() else None
-        if name:
-            text = f"Thanks {name}, I have your conversation from the web chat, and you're still verified. "
-        else:
-            text = "Thanks, I have your conversation from the web chat. "
-        return twiml().gather(text + "How can I help?", GATHER_PATH)
+    async def status(self, request: Request) -> Response:
+        """The platform reports the call's progress; when it ended, the caller is no longer waiting."""
+        hook = await self._webhook(request)
+        if isinstance(hook, Response):
+            return hook
+        if hook.form.get("CallStatus") not in ENDED:
+            return Response(status_code=204)
+        conversation_id, first = await self._store.end_call(hook.call_sid)
+        if conversation_id is not None and first and await caller_left(self._supervisor(), conversation_id):
+            self._hub.changed(conversation_id)  # the console's live view and any chat page see it now
+            log.info("call %s ended while %s waited for a person", hook.call_sid, conversation_id)
+        return Response(status_code=204)
 
-    async def _turn(call: Call, conversation_id: str, heard: str, caller: str | None) -> TwiML:
-        sup = supervisor()
-        if _asking_for_identifier(await sup.store.load(conversation_id)):
-            heard = use_caller_id(heard, caller)
-        try:
-            outcome = await run_turn(sup, hub, conversation_id, heard, channel="voice")
-        except SwitchboardError as exc:
-            log.warning("voice turn in %s failed: %s", conversation_id, exc.message)
-            return twiml().gather("Sorry, I couldn't take that in. Could you say it again, more briefly?", GATHER_PATH)
-        if outcome.status == "with-human":
-            spoken = await _unheard(call, conversation_id) or (
-                "Thanks, I've passed that to our colleague. Stay on the line to hear their answer."
-            )
-            return twiml().gather(spoken, GATHER_PATH)
-        spoken = for_voice(outcome.reply, settings.voice_max_chars) or "Sorry, could you say that again?"
-        if use_caller_id("this number", caller) != "this number" and _asking_for_identifier(
-            await sup.store.load(conversation_id)
-        ):
-            spoken += _CALLER_ID_TIP
-        return twiml().gather(spoken, GATHER_PATH)
 
+def voice_routes(
+    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
+) -> list[Route]:
+    line = VoiceLine(supervisor, store, hub, settings)
     return [
-        Route(INCOMING_PATH, incoming, methods=["POST"]),
-        Route(GATHER_PATH, gather, methods=["POST"]),
+        Route(INCOMING_PATH, line.incoming, methods=["POST"]),
+        Route(GATHER_PATH, line.gather, methods=["POST"]),
+        Route(RESULT_PATH, line.result, methods=["POST"]),
+        Route(HOLD_PATH, line.hold, methods=["POST"]),
+        Route(STATUS_PATH, line.status, methods=["POST"]),
     ]

@@ -130,7 +130,8 @@ def render_html(card: Scorecard, comparison: Comparison | None = None) -> str:
 <h2>Overall</h2>
 {_bar_chart("overall", [(t, getattr(overall, k)) for k, t in _DIMENSIONS])}
 <p>Customer effort: {overall.mean_turns or 0:.1f} turns on average, {overall.re_verifications} re-verifications
-(must be 0). Gateway denials: {overall.denied_attempts}; unauthorized actions: {overall.unauthorized_actions}.
+(must be 0). Gateway denials: {overall.denied_attempts}; unauthorized actions: {overall.unauthorized_actions};
+model replies withheld by the reply checks: {overall.model_replies_withheld}.
 Turn latency p50 {overall.latency_p50_ms or 0:.0f} ms, p95 {overall.latency_p95_ms or 0:.0f} ms.</p>
 <h2>Per agent</h2>
 {_bar_chart("task success per agent", [(n, r.task_success) for n, r in card.per_agent.items()])}

@@ -55,6 +55,8 @@ class TrialResult(BaseModel):
     re_verifications: int = 0
     denied_attempts: int = 0
     unauthorized_actions: int = 0
+    model_replies_withheld: int = 0
+    """Model replies that failed the reply checks; the customer read the procedure's wording instead."""
     approvals_obtained: int = 0
     approvals: list[ApprovalRecord] = Field(default_factory=list)
     state_changes: dict[str, Any] = Field(default_factory=dict)

@@ -206,6 +206,8 @@ async def run_trial(
     state = await state_of()
     result.final_status = state.get("status", "")
     result.verified = bool(state.get("verified"))
+    usage = state.get("llm_usage") or {}
+    result.model_replies_withheld = int(sum(u.get("replies_withheld", 0) for u in usage.values()))
     audit = changes = None
     if target.data_dir is not None and (target.data_dir / "audit.db").exists():
         from gateway import read_audit

@@ -35,6 +35,7 @@ class Rates(BaseModel):
     re_verifications: int = 0
     denied_attempts: int = 0
     unauthorized_actions: int = 0
+    model_replies_withheld: int = 0
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
 
@@ -99,6 +100,7 @@ def _rates(results: list[TrialResult]) -> Rates:
         re_verifications=sum(r.re_verifications for r in ran),
         denied_attempts=sum(r.denied_attempts for r in ran),
         unauthorized_actions=sum(r.unauthorized_actions for r in ran),
+        model_replies_withheld=sum(r.model_replies_withheld for r in ran),
         latency_p50_ms=_percentile(latencies, 50),
         latency_p95_ms=_percentile(latencies, 95),
     )

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +26,22 @@ if TYPE_CHECKING:
     import asyncpg
 
 
+@dataclass(frozen=True)
+class PhoneCall:
+    """A phone call that carried part of the conversation (from the channel store)."""
+
+    call_sid: str
+    caller: str | None
+    started_at: float
+    ended_at: float | None
+
+
 @dataclass
 class ConversationRecord:
     state: ConversationState
     transcript: list[TranscriptEntry]
     audit: list[AuditRecord]
+    calls: list[PhoneCall] = field(default_factory=list)
 
 
 def _where(data_dir: Path, database_url: str | None) -> DatabaseURL:
@@ -91,6 +102,36 @@ def _audit(data_dir: Path, conversation_id: str) -> list[AuditRecord]:
     return read_audit(db, conversation_id=conversation_id, limit=100_000) if db.exists() else []
 
 
+_CALLS_SQL = (
+    "SELECT c.call_sid, i.caller, c.started_at, i.ended_at FROM voice_calls c"
+    " LEFT JOIN voice_call_info i ON i.call_sid = c.call_sid WHERE c.conversation_id = {} ORDER BY c.started_at"
+)
+
+
+def _calls(db: DatabaseURL, conversation_id: str) -> list[PhoneCall]:
+    """The conversation's phone calls; none when the channel tables were never made."""
+    if db.is_postgres:
+        import asyncpg
+
+        async def read(conn: asyncpg.Connection) -> list[tuple[Any, ...]]:
+            try:
+                return [tuple(r) for r in await conn.fetch(_CALLS_SQL.format("$1"), conversation_id)]
+            except asyncpg.UndefinedTableError:
+                return []
+
+        rows = _postgres(db, read)
+    else:
+        assert db.path is not None
+        path = db.path.with_name("channels.db")  # the channel store's file beside the conversations
+        if not path.exists():
+            return []
+        try:
+            rows = _sqlite(DatabaseURL.parse(None, default_sqlite=path), _CALLS_SQL.format("?"), (conversation_id,))
+        except sqlite3.OperationalError:  # a channel store from before calls were recorded
+            return []
+    return [PhoneCall(*row) for row in rows]
+
+
 def load_conversation(data_dir: Path, conversation_id: str, *, database_url: str | None = None) -> ConversationRecord:
     db = _where(data_dir, database_url)
     if db.is_postgres:
@@ -120,6 +161,7 @@ def load_conversation(data_dir: Path, conversation_id: str, *, database_url: str
         state=ConversationState.model_validate_json(state_json),
         transcript=[TranscriptEntry.model_validate_json(e) for e in entries],
         audit=_audit(data_dir, conversation_id),
+        calls=_calls(db, conversation_id),
     )
 
 

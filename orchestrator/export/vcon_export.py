@@ -5,7 +5,10 @@
   ``agent``, ``meta.kind = "human"``) and every member of staff who decided a held tool call
   (role ``approver``, ``meta.kind = "human"``);
 - dialog: one ``text`` dialog per transcript entry, whatever its channel (``application`` names
-  the channel: chat, voice, email, api);
+  the channel: chat, voice, email, api; no audio is recorded, so there is no ``recording``);
+- a phone call's calling number is a party of its own (role ``customer``, ``tel``, ``meta.kind =
+  "caller"``, ``meta.channel = "voice"``): caller ID is not proof of who the customer is, so it is
+  kept apart from the verified customer, and it originates the caller's dialogs on that call;
 - analysis: ``intent`` (the skills the customer's goals were routed to), ``summary`` and
   ``outcome`` (final status, verified, last handoff result);
 - attachments: one ``tool_call`` per governed tool call, with every gateway decision for it
@@ -22,7 +25,7 @@ from typing import Any
 
 from orchestrator.export._vcon_lib import Dialog, Party, Vcon
 from orchestrator.export.redaction import Redaction, Redactor
-from orchestrator.export.source import ConversationRecord
+from orchestrator.export.source import ConversationRecord, PhoneCall
 from shared.audit import AuditRecord
 
 VENDOR = "switchboard"
@@ -106,9 +109,11 @@ def build_vcon(record: ConversationRecord, *, redaction: Redaction = "none") -> 
         customer_party = Party(name="unidentified customer", role="customer", meta={"kind": "customer"})
     me = parties.add("customer", "customer", customer_party)
 
+    callers = _callers(parties, record.calls, redact)
     for entry in transcript:
         if entry.role == "customer":
-            originator, other = me, parties.agent(SUPERVISOR)
+            caller = _on_call(callers, entry.at) if entry.channel == "voice" else None
+            originator, other = (me if caller is None else caller), parties.agent(SUPERVISOR)
         elif entry.role == "human":
             originator, other = parties.human(entry.agent or "human agent"), me
         else:
@@ -180,6 +185,24 @@ def build_vcon(record: ConversationRecord, *, redaction: Redaction = "none") -> 
             dialog=_dialog_for(first, transcript),
         )
     return vcon
+
+
+def _callers(parties: _Parties, calls: list[PhoneCall], redact: Redactor) -> list[tuple[float, int]]:
+    """(call start, party index) per phone call with a calling number, oldest first."""
+    found = []
+    for call in calls:
+        if not call.caller:
+            continue
+        tel = redact.text(call.caller)
+        meta = {"kind": "caller", "channel": "voice", "call_sid": call.call_sid}
+        found.append((call.started_at, parties.add("caller", tel, Party(tel=tel, role="customer", meta=meta))))
+    return found
+
+
+def _on_call(callers: list[tuple[float, int]], at: float) -> int | None:
+    """The party of the call that was on the line at ``at`` (the latest one started before it)."""
+    started = [party for start, party in callers if start <= at]
+    return started[-1] if started else None
 
 
 def _dialog_for(record: AuditRecord, transcript: list) -> int:

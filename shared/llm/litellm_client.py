@@ -173,7 +173,8 @@ def _accepts_tool_choice(model: str) -> bool:
 
 def _reply(litellm: ModuleType, response: Any, model: str) -> ModelReply:
     try:
-        message = response.choices[0].message
+        choice = response.choices[0]
+        message = choice.message
     except (AttributeError, IndexError) as exc:
         raise ModelUnavailable(f"model {model} returned no choices") from exc
     calls = []
@@ -204,6 +205,7 @@ def _reply(litellm: ModuleType, response: Any, model: str) -> ModelReply:
             cost_usd=round(cost, 8),
         ),
         model=model,
+        finish_reason=str(getattr(choice, "finish_reason", None) or ""),
     )
 
 

@@ -88,6 +88,8 @@ class ModelReply:
     tool_calls: tuple[ToolCall, ...] = ()
     usage: Usage = field(default_factory=Usage)
     model: str = ""
+    finish_reason: str = ""
+    """Why generation stopped, as the provider says it ("stop", "length", "tool_calls"); "" if unknown."""
 
 
 @runtime_checkable

@@ -19,8 +19,8 @@ TIMEOUT_MS = 20_000
 HOSTILE = '<img src=x onerror="window.__pwned = 1"><b>bold?</b>'
 
 
-async def open_console(browser, running: RunningStack, role: str = "agent"):  # type: ignore[no-untyped-def]
-    """Sign in as a person does (keyboard only) and land on the human-agent console."""
+async def open_console(browser, running: RunningStack, role: str = "agent", path: str = "/console/agent"):  # type: ignore[no-untyped-def]
+    """Sign in as a person does (keyboard only) and land on a console (the human-agent one by default)."""
     assert running.stack.secrets is not None
     name, token = running.stack.secrets.staff_token(role)  # type: ignore[arg-type]
     context = await browser.new_context(viewport={"width": 1360, "height": 900})
@@ -28,17 +28,17 @@ async def open_console(browser, running: RunningStack, role: str = "agent"):  # 
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    await page.goto(running.topology.orchestrator + "/console/agent")
-    assert page.url.endswith("/console/sign-in?next=/console/agent"), page.url
+    await page.goto(running.topology.orchestrator + path)
+    assert page.url.endswith(f"/console/sign-in?next={path}"), page.url
     # The name field takes focus on arrival; typing before it has would lose keystrokes.
     await page.wait_for_function("() => document.activeElement && document.activeElement.id === 'name'")
     await page.keyboard.type(name)
     await page.keyboard.press("Tab")
     await page.keyboard.type(token)
     await page.keyboard.press("Enter")
-    await page.wait_for_url("**/console/agent", timeout=TIMEOUT_MS)
+    await page.wait_for_url(f"**{path}", timeout=TIMEOUT_MS)
     await page.wait_for_selector("body[data-ready='true']", timeout=TIMEOUT_MS)
-    assert name in await page.locator("#who-name").inner_text()
+    assert name in await page.locator(".who").inner_text()
     page.problems = problems  # type: ignore[attr-defined]
     return context, page
 
@@ -84,6 +84,12 @@ async def test_an_approval_in_the_console_unblocks_the_refund_in_the_chat(browse
         await issued.wait_for(timeout=TIMEOUT_MS)
         await console.locator("#approvals li.approval", has_text=customer["account_number"]).wait_for(
             state="detached", timeout=TIMEOUT_MS
+        )
+        # Focus stays in the approvals list (the next held action, or its heading), not lost to the page.
+        await console.wait_for_function(
+            "() => document.activeElement.id === 'approvals-title'"
+            " || document.activeElement.matches('#approvals button.approve')",
+            timeout=TIMEOUT_MS,
         )
         assert len(refunds_for(running.data_dir, customer["account_number"])) == 1
         await shot(chat, "chat-refunded")

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from orchestrator.api import OrchestratorConfig, build_orchestrator_app
-from orchestrator.channels.twilio import signature
+from orchestrator.channels.twilio import SHA256, signature
 from shared.serving import serving
 from tests.channels.sse import collect, ticket_for
 from tests.channels.twilio_calls import Call, fields, listens, twiml
@@ -19,7 +19,10 @@ from tests.e2e.conftest import Chat, RunningStack
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 TOKEN = "test-auth-token-not-a-secret"
+OLD_TOKEN = "test-auth-token-being-rotated-out"
 PUBLIC = "https://support.example.com"
+PREFIXED = "https://example.com/northwind/support"
+MUSIC = "https://cdn.example.com/hold/calm.mp3"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -50,6 +53,65 @@ async def test_signed_webhooks_are_answered_and_unsigned_or_forged_refused(confi
     response = await configured.post("/voice/twilio/gather", data=tampered, headers={"X-Twilio-Signature": sig})
     assert response.status_code == 403
     assert listens(twiml(await configured.post("/voice/twilio/gather", data=form, headers={"X-Twilio-Signature": sig})))
+
+
+async def test_both_tokens_work_during_a_rotation_and_both_signature_schemes(
+    running: RunningStack, tmp_path: Path
+) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN", TOKEN)
+        env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN_PREVIOUS", OLD_TOKEN)
+        app = build_orchestrator_app(
+            OrchestratorConfig(agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "c.db")
+        )
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+        for n, (token, algorithm) in enumerate(
+            [(TOKEN, "HMAC_SHA1"), (OLD_TOKEN, "HMAC_SHA1"), (TOKEN, SHA256), (OLD_TOKEN, SHA256)]
+        ):
+            call = Call(http, f"CA{n:02d}" + "9" * 30, "+15550100140", auth_token=token, algorithm=algorithm)
+            assert listens(await call.ring()), (token, algorithm)
+            assert listens(await call.say("what plans do you have")), (token, algorithm)
+        retired = Call(http, "CA" + "6" * 32, "+15550100141", auth_token="a-token-no-longer-valid")
+        assert (await retired.post("/voice/twilio", fields(retired.call_sid, retired.caller))).status_code == 403
+        # The settings header names the scheme: a SHA-256 signature presented as SHA-1 fails, and so does an
+        # algorithm the platform does not have.
+        form = fields("CA" + "5" * 32, "+15550100142")
+        sha256 = signature(TOKEN, url + "/voice/twilio", list(form.items()), SHA256)
+        assert (await http.post("/voice/twilio", data=form, headers={"X-Twilio-Signature": sha256})).status_code == 403
+        unknown = {"X-Twilio-Signature": sha256, "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_MD5"}
+        assert (await http.post("/voice/twilio", data=form, headers=unknown)).status_code == 403
+
+
+async def test_a_path_prefixed_public_url_is_signed_and_every_action_stays_inside_it(
+    running: RunningStack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SWITCHBOARD_TWILIO_AUTH_TOKEN", TOKEN)
+        env.setenv("SWITCHBOARD_PUBLIC_URL", PREFIXED)
+        env.setenv("SWITCHBOARD_VOICE_HOLD_MUSIC_URL", MUSIC)
+        app = build_orchestrator_app(
+            OrchestratorConfig(agent_urls=list(running.topology.agents.values()), conversations_db=tmp_path / "c.db")
+        )
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+        # The proxy strips the prefix; the caller helper refuses any action outside the public URL.
+        call = Call(http, "CA" + "4" * 32, "+15550100143", auth_token=TOKEN, public_url=PREFIXED)
+        welcome = await call.ring()
+        assert call.action.startswith(PREFIXED + "/voice/twilio/gather?step="), call.action
+        assert welcome.find("Gather").get("language") == "en-GB"  # type: ignore[union-attr]
+        queued = await call.say("I want to talk to a person")
+        play = queued.find("Gather/Play")
+        assert play is not None and play.text == MUSIC, "music plays while the caller waits"
+        assert queued.find("Redirect").text.startswith(PREFIXED + "/voice/twilio/hold")  # type: ignore[union-attr]
+        assert listens(await call.silence())
+        assert (await call.hang_up()).status_code == 204
+
+        # Signed over the address without the prefix: refused, and the log says which URL was checked.
+        form = fields(call.call_sid, call.caller)
+        wrong = signature(TOKEN, "https://example.com/voice/twilio", list(form.items()))
+        with caplog.at_level("WARNING", logger="switchboard.channels.voice"):
+            refused = await http.post("/voice/twilio", data=form, headers={"X-Twilio-Signature": wrong})
+        assert refused.status_code == 403
+        assert PREFIXED + "/voice/twilio" in caplog.text and TOKEN not in caplog.text
 
 
 async def test_behind_a_proxy_the_public_url_is_what_is_signed(running: RunningStack, tmp_path: Path) -> None:

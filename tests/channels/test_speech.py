@@ -1,10 +1,10 @@
-"""Spoken replies are short; speech results become usable text; caller ID is only a hint."""
+"""Speech results become what the caller meant; a number the caller says wins over caller ID."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator.channels.speech import for_voice, normalize_speech, use_caller_id
+from orchestrator.channels.speech import normalize_speech, use_caller_id
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,23 @@ from orchestrator.channels.speech import for_voice, normalize_speech, use_caller
         ("I want one plan for two people", "I want one plan for two people"),
         ("+44 7700 900123", "+447700900123"),
         ("", ""),
+        # Phone numbers the way people say them: "oh" for zero, "double" and "triple".
+        ("my phone number is oh seven seven double oh nine double oh five nine six", "my phone number is 07700900596"),
+        ("it's 07700 900596", "it's 07700900596"),
+        ("oh seven seven oh oh, nine oh oh, one two three", "07700900123"),
+        ("triple seven, four five six", "777456"),
+        ("oh double seven double oh nine double oh one double oh", "07700900100"),
+        # E-mail addresses: "at", "dot", "underscore", "dash", and letters spelled out.
+        ("my email is jo dot bloggs at example dot co dot uk", "my email is jo.bloggs@example.co.uk"),
+        ("j o b l o g g s at example dot com", "jobloggs@example.com"),
+        ("it's sam underscore lee at mail dash box dot org", "it's sam_lee@mail-box.org"),
+        ("I'm at home", "I'm at home"),
+        # Account numbers: said with or without the letters.
+        ("account number one two three four five six seven", "ACC-1234567"),
+        ("A C C 1234567", "ACC-1234567"),
+        ("my account is 1 2 3 4 5 6 7", "my ACC-1234567"),
+        # Codes.
+        ("double four one, nine oh two", "441902"),
     ],
 )
 def test_normalize_speech_joins_codes_and_numbers_only(heard: str, expected: str) -> None:
@@ -34,22 +51,7 @@ def test_caller_id_replaces_this_number_only_with_a_real_number() -> None:
     assert use_caller_id("my email is a@b.co", "+15551234567") == "my email is a@b.co"
 
 
-def test_for_voice_keeps_the_opening_and_the_question() -> None:
-    long = (
-        "I found three charges on your account this month. "
-        + "The details of each are listed in your bill under the section for payments. " * 5
-        + "Shall I refund the duplicate of €12.50?"
-    )
-    spoken = for_voice(long, limit=160)
-    assert spoken.startswith("I found three charges")
-    assert spoken.endswith("Shall I refund the duplicate of €12.50?")
-    assert len(spoken) < 300
-
-
-def test_for_voice_reads_lists_masks_and_typing_words_for_the_ear() -> None:
-    text = "Here are the plans:\n- Basic 2\n- Essential 10\n- Everyday 30\n- Unlimited\nWhich one would you like?"
-    spoken = for_voice(text)
-    assert "Basic 2, Essential 10, Everyday 30, and 1 more." in spoken
-    assert spoken.endswith("Which one would you like?")
-    code = for_voice("Thanks. I've sent a 6-digit code by text to ••• 123. Please type it here when it arrives.")
-    assert "the number ending in 123" in code and "say it or key it in" in code and "•" not in code
+def test_a_number_the_caller_says_wins_over_caller_id() -> None:
+    said = normalize_speech("my phone number is oh seven seven double oh nine double oh five nine six")
+    assert use_caller_id(said, "+447700900111") == "my phone number is 07700900596"
+    assert use_caller_id("my number is ACC-1234567", "+447700900111") == "my number is ACC-1234567"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from shared.skills import load_skills
 from tests.channels.twilio_calls import Call, fields, listens, spoken
 from tests.e2e.conftest import Chat, RunningStack
 
@@ -111,3 +112,29 @@ async def test_oversized_and_non_utf8_webhooks_are_refused(http: httpx.AsyncClie
     assert garbled.status_code == 400
     assert (await http.get("/voice/twilio")).status_code == 405
     assert fields("CA1", "+1")["CallSid"] == "CA1"
+
+
+async def test_continuing_by_phone_asks_the_pending_question_again(chat: Chat, http: httpx.AsyncClient) -> None:
+    asked = await chat.say("can you explain my last bill?")
+    assert asked["status"] == "input-required", asked
+    link = await http.post(
+        f"/api/conversations/{chat.conversation_id}/phone-link", headers={"Authorization": f"Bearer {chat.token}"}
+    )
+    assert link.json()["phone_number"], "the chat shows the number to call"
+    call = Call(http, "CA" + "a3" * 16, caller="+15550100133")
+    await call.ring()
+    linked = await call.keys(link.json()["code"])
+    words = spoken(linked)
+    assert "You were asked:" in words and "email address" in words, words
+    gather = linked.find("Gather")
+    assert gather is not None and "my email is" in (gather.get("hints") or "")
+
+
+async def test_a_clarifying_question_never_reads_out_skill_descriptions(http: httpx.AsyncClient) -> None:
+    call = Call(http, "CA" + "a4" * 16, caller="+15550100134")
+    await call.ring()
+    for unclear in ("hello", "I have a question about something"):
+        words = spoken(await call.say(unclear)).lower()
+        assert "right place" in words, words
+        for skill in load_skills():  # the descriptions are written for the router, not for callers
+            assert skill.description.rstrip(".").lower()[:40] not in words, skill.name

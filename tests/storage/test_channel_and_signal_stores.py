@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,44 @@ async def test_calls_remember_their_conversation_counts_and_what_was_heard(chann
     # Both replicas seeing a call for the first time at once create it once.
     calls = await asyncio.gather(store.call("CA2"), other.call("CA2"), store.call("CA2"))
     assert {c.call_sid for c in calls} == {"CA2"}
+
+
+async def test_steps_are_claimed_once_and_keep_their_first_answer(channel_replicas: list[Any]) -> None:
+    store, other = channel_replicas
+    claims = await asyncio.gather(*(s.claim_step("CA3", 1) for s in (store, other, store, other)))
+    assert claims.count(True) == 1, "a step is answered by exactly one delivery"
+    assert await store.step("CA3", 1) == (None, None)
+    await other.set_step("CA3", 1, answer="<Response>holding</Response>")
+    await store.set_step("CA3", 1, answer="<Response>late</Response>", result="<Response>done</Response>")
+    assert await other.step("CA3", 1) == ("<Response>holding</Response>", "<Response>done</Response>")
+    assert [await s.next_step("CA3") for s in (store, other, store)] == [1, 2, 3]
+    await store.end_call("CA3")
+    assert await other.step("CA3", 1) == (None, None), "answers kept for retries go when the call ends"
+
+
+async def test_call_memory_ends_and_call_backs(channel_replicas: list[Any]) -> None:
+    store, other = channel_replicas
+    await store.begin_call("CA4", "+447700900001")
+    await other.begin_call("CA4", "+447700900999")  # a retried first request keeps the first caller
+    await store.call("CA4")
+    await store.attach("CA4", "conv-d")
+    assert await store.memory("CA4") == {}
+    await other.remember("CA4", {"offer": "conv-x", "tries": 2})
+    assert await store.memory("CA4") == {"offer": "conv-x", "tries": 2}
+    assert await store.recent_call_from("+447700900001", 0) is None, "not ended yet"
+    assert await store.end_call("CA4") == ("conv-d", True)
+    assert await other.end_call("CA4") == ("conv-d", False), "a repeated status callback is not a new end"
+    assert await other.recent_call_from("+447700900001", 0) == "conv-d"
+    assert await other.recent_call_from("+447700900999", 0) is None
+    assert await store.recent_call_from("+447700900001", time.time() + 60) is None, "outside the window"
+    assert await store.end_call("CA-never-seen") == (None, False)
+    await store.count("CA4", "link_attempts")
+    await store.begin_call("CA5", "+447700900001")
+    await other.call("CA5")
+    await other.count("CA5", "link_attempts")
+    await other.count("CA5", "link_attempts")
+    assert await store.link_attempts_from("+447700900001", 0) == 3
+    assert await store.link_attempts_from("+447700900001", time.time() + 60) == 0
 
 
 def _accepted(signal_id: str) -> tuple[LogEntry, Any]:

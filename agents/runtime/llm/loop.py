@@ -5,8 +5,9 @@ agent is the tool set, and every call still goes through ``Turn.call`` and so th
 The conversation is a small graph (``respond`` -> ``wait`` -> ``respond``) whose history lives in
 the checkpointer with the task, like every skill's state. Skills marked deterministic run their
 hand-written graph; the model may only re-phrase the reply, and only when every figure in it
-survives. A model failure before anything was written falls back to the hand-written graph (on its
-own thread of the same task), so the customer sees an ordinary answer.
+survives. Every model reply passes ``checks.refusal`` before a customer reads it. A model failure
+or a refused reply falls back to the hand-written graph (on its own thread of the same task), so
+the customer sees an ordinary answer.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from langgraph.types import Command
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.graph import Outcome, SkillContext, SkillGraphs, SkillState, ask, finish, turn_of
+from agents.runtime.llm.checks import Evidence, joined, refusal
 from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, tool_result
 from agents.runtime.llm.skills import SkillGuide
 from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
@@ -38,6 +40,8 @@ from shared.tools import IDEMPOTENCY_ARG
 logger = logging.getLogger(__name__)
 
 USAGE_KEY = "llm_usage"
+REFUSED_REPLY_KEY = "llm_reply_refused"
+"""Result data: why a model reply was withheld from the customer (counted in the scorecard)."""
 _HISTORY_TURNS = 6
 _MAX_REPLY_CHARS = 1200
 _FIGURES = re.compile(r"\d+(?:[.,]\d+)?")
@@ -99,7 +103,10 @@ class LLMSpecialist:
         try:
             return await self._chats.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
         except _ModelDown as down:
-            logger.warning("%s/%s: model unavailable (%s); using the offline procedure", self._agent, skill, down)
+            if down.refused:
+                logger.warning("%s/%s: model reply withheld (%s); using the procedure", self._agent, skill, down)
+            else:
+                logger.warning("%s/%s: model unavailable (%s); using the offline procedure", self._agent, skill, down)
             if down.run.wrote:
                 # The model already changed something; re-running the procedure could act again.
                 reply = turn.reply("That's done. Is there anything else I can help with?", "completed", summary="done")
@@ -107,7 +114,10 @@ class LLMSpecialist:
             else:
                 outcome = await self._procedures.run(skill, turn, thread=fallback, context_id=context_id, resume=False)
             outcome.reply.result.data["llm_fallback"] = True
-            return outcome
+            if down.refused:
+                outcome.reply.result.data[REFUSED_REPLY_KEY] = str(down)
+            # The model calls made before the fallback are still counted.
+            return Outcome(self._account(turn, outcome.reply, down.run.usage), outcome.wait)
 
     def _chat_graph(self) -> StateGraph[ChatState, SkillContext, Any, Any]:
         g = StateGraph(ChatState, context_schema=SkillContext)
@@ -123,6 +133,8 @@ class LLMSpecialist:
         history = list(state.get("history") or [])[-_HISTORY_TURNS * 2 :]
         try:
             reply, history = await self._loop(turn, guide, run, history)
+        except _Refused as refused:
+            raise _ModelDown(str(refused), run, refused=True) from refused
         except ModelUnavailable as exc:
             raise _ModelDown(str(exc), run) from exc
         except _Held as held:
@@ -162,6 +174,7 @@ class LLMSpecialist:
                 text = answer.text.strip()
                 if not text:
                     raise ModelUnavailable("the model answered nothing")
+                _check(text, turn, messages, answer.finish_reason)
                 return self._final(turn, history, text, "input-required" if text.endswith("?") else "completed")
             messages.append(_assistant(answer.text, answer.tool_calls))
             for call in answer.tool_calls:
@@ -171,6 +184,7 @@ class LLMSpecialist:
                     status = "input-required" if args.get("status") == "input-required" else "completed"
                     if not text:
                         raise ModelUnavailable("the model's answer had no text")
+                    _check(text, turn, messages, answer.finish_reason)
                     return self._final(turn, history, text, status)
                 content = await self._call(turn, tools.get(call.name), call.name, call.arguments, run)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
@@ -248,13 +262,19 @@ class LLMSpecialist:
         except ModelUnavailable:
             return reply
         text = answer.text.strip()[:_MAX_REPLY_CHARS]
-        if text and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
+        why = refusal(text, Evidence(joined([original, turn.text]), self._rules), finish_reason=answer.finish_reason)
+        if text and why is None and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
             reply = Reply(text, reply.result)
+        elif text:
+            logger.info("%s/%s: rephrased reply withheld (%s)", self._agent, turn.skill, why or "figures changed")
+            reply.result.data[REFUSED_REPLY_KEY] = why or "figures changed"
         return self._account(turn, reply, usage)
 
     def _account(self, turn: Turn, reply: Reply, usage: Usage) -> Reply:
         if usage.calls:
             record = {"agent": self._agent, "model": self._model.name, **usage.as_dict()}
+            if REFUSED_REPLY_KEY in reply.result.data:
+                record["replies_withheld"] = 1
             reply.result.data[USAGE_KEY] = record
             logger.info(
                 "model usage conversation=%s agent=%s skill=%s tokens=%d cost_usd=%.6f",
@@ -278,10 +298,26 @@ def _fallback(thread: str) -> str:
     return f"{thread}/procedure"
 
 
+def _check(text: str, turn: Turn, messages: list[dict[str, Any]], finish_reason: str) -> None:
+    """Raise ``_Refused`` unless the loop's final reply may reach the customer."""
+    prompt = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    results = [str(m.get("content") or "") for m in messages if m.get("role") == "tool"]
+    why = refusal(text, Evidence(joined([turn.text, *results]), prompt), finish_reason=finish_reason)
+    if why is not None:
+        raise _Refused(why)
+
+
+class _Refused(Exception):
+    """The model's reply failed a check; the customer gets the procedure's wording instead."""
+
+
 class _ModelDown(Exception):
-    def __init__(self, detail: str, run: _Run) -> None:
+    """The model failed (or its reply was refused); ``run`` says whether it already wrote something."""
+
+    def __init__(self, detail: str, run: _Run, *, refused: bool = False) -> None:
         super().__init__(detail)
         self.run = run
+        self.refused = refused
 
 
 class _Held(Exception):

@@ -263,9 +263,33 @@
       form.requestSubmit();
     }
   });
-  $("restart").addEventListener("click", restart);
+  // Starting again discards the chat in this window, so a conversation in progress is only
+  // dropped after the customer says so; the safe choice has focus.
+  function askToRestart() {
+    if (!convo) { restart(); return; }
+    closePhonePanel(false);
+    $("restart-confirm").hidden = false;
+    $("restart-keep").focus();
+  }
+  function closeRestartConfirm() {
+    $("restart-confirm").hidden = true;
+    $("restart").focus();
+  }
+  function closePhonePanel(refocus = true) {
+    $("phone-panel").hidden = true;
+    if (refocus) $("phone").focus();
+  }
+
+  $("restart").addEventListener("click", askToRestart);
+  $("restart-keep").addEventListener("click", closeRestartConfirm);
+  $("restart-yes").addEventListener("click", () => { $("restart-confirm").hidden = true; restart(); });
   $("phone").addEventListener("click", continueByPhone);
-  $("phone-close").addEventListener("click", () => { $("phone-panel").hidden = true; $("phone").focus(); });
+  $("phone-close").addEventListener("click", () => closePhonePanel());
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (!$("phone-panel").hidden) closePhonePanel();
+    else if (!$("restart-confirm").hidden) closeRestartConfirm();
+  });
 
   resetView();
   if (convo) {

@@ -190,6 +190,9 @@
     }
     await refreshApprovals();
     if (current) await refreshPacket();
+    // The decided card is gone: keep the keyboard user in the list (the next held action, or its heading).
+    const next = document.querySelector("#approvals button.approve:not(:disabled)");
+    if (next) next.focus(); else $("approvals-title").focus();
   }
 
   // ---- the open case --------------------------------------------------------------------------
@@ -208,9 +211,9 @@
       const meta = el("span", "meta", who + " · " + clock(line.at) + (line.channel === "voice" ? " · by phone" : ""));
       li.append(meta, el("div", "text", line.text));
     }
-    const log = $("transcript");
-    log.append(li);
-    log.scrollTop = log.scrollHeight;
+    $("transcript").append(li);
+    const region = $("transcript-region");
+    region.scrollTop = region.scrollHeight;
   }
 
   function mine() { return packet && packet.human && me && packet.human.name === me.name; }

@@ -255,7 +255,8 @@
           el("td", {}, el("span", { className: `badge ${mode === "enforce" ? "ok" : "pending"}` }, mode)),
           el("td", {}, el("button", {
             type: "button", className: "ghost small",
-            "aria-label": `Set ${id} to ${target}`,
+            // The spoken name starts with the visible label, so voice users can say what they see.
+            "aria-label": `${target === "enforce" ? "Enforce" : "Switch to log-only"}: ${id}`,
             onclick: () => setMode(id, target),
           }, target === "enforce" ? "Enforce" : "Switch to log-only")),
         );
@@ -334,4 +335,5 @@
   loadTraces(null);
   loadPolicies();
   loadAgents();
+  document.body.dataset.ready = "true";
 })();
