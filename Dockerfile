@@ -2,8 +2,8 @@
 FROM python:3.13-slim
 WORKDIR /app
 COPY . /app
-# Editable: skills/, policies/ and evals/ are read from the source tree next to the packages.
-RUN pip install --no-cache-dir -e /app && useradd --create-home switchboard \
+# A regular install: policies, skills, evals and web pages ship inside the package.
+RUN pip install --no-cache-dir /app && rm -rf /app/build && useradd --create-home switchboard \
     && mkdir -p /data && chown switchboard /data
 USER switchboard
 ENV SWITCHBOARD_DATA_DIR=/data

@@ -11,8 +11,13 @@ test: install
 	scripts/node-test-deps
 	.venv/bin/python -m pytest -q
 
+# The packages clean under mypy --strict; the others join as they become clean.
+TYPED = shared mcp_servers orchestrator/export orchestrator/evaluation orchestrator/commands orchestrator/cli.py
+
 check: install
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy $(TYPED)
 
 bench: install
 	.venv/bin/python benchmarks/refund_turn.py
@@ -22,3 +27,5 @@ bench: install
 	.venv/bin/python benchmarks/change_visible.py
 	.venv/bin/python benchmarks/signal_enforcement.py
 	.venv/bin/python benchmarks/conversation_store.py
+	.venv/bin/python benchmarks/startup.py
+	.venv/bin/python benchmarks/load.py

@@ -111,7 +111,7 @@ class PostgresAuditStore:
         *,
         checkpoints: CheckpointWriter | None = None,
         checkpoint_every: int = 256,
-        max_connections: int = 10,
+        max_connections: int | None = None,
         retry_delays: tuple[float, ...] | None = None,
     ) -> PostgresAuditStore:
         pool = await create_pool(db, max_size=max_connections)

@@ -3,8 +3,10 @@
 The gateway subscribes to the bus (rather than being called by the orchestrator) so the hold
 needs no extra credential or endpoint, works unchanged when the gateway runs as its own
 service on NATS, and is re-applied after a gateway restart from the durable consumer. Each
-signal event is applied once: its id is committed in the same transaction as the audit record
-and the hold, then the in-memory mirror the gateway reads per call is updated. Every accepted
+signal event is applied once: its id is claimed first in the same transaction as the audit record
+and the hold (a claim that inserts no row rolls the whole transaction back, so replicas racing
+on one event leave one record and no error), then the in-memory mirror the gateway reads per
+call is updated. Every accepted
 and every refused signal also becomes an audit record, so the trail shows them all.
 
 Every gateway replica reads per call from its own mirror, so every replica must see every
@@ -23,12 +25,13 @@ from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
 
+from gateway.audit_store import StaleState
 from gateway.gateway import Gateway
+from gateway.numbers import NumberDirectory
 from gateway.policy import Decision, PolicyEngine, PolicyRequest
 from gateway.redact import redact
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamUnavailable
-from orchestrator.signals.numbers import NumberDirectory
 from shared.audit import digest
 from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, kind_of
 from shared.tools import CALL_META_KEY, CallContext
@@ -37,7 +40,8 @@ log = logging.getLogger("switchboard.signals")
 
 DURABLE = "gateway-signals"
 SIGNAL_POLICY = "network-signal"
-APPLIED = "INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?)"
+APPLIED = "INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING"
+"""Guarded: no row inserted means another replica (or an earlier delivery) applied the event."""
 
 
 class HoldExplainingPolicy:
@@ -75,10 +79,18 @@ class SignalEnforcer:
         if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
             return
         data: dict[str, Any] = event.get_data() or {}
-        if await self._gw.store.fetch("SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),)):
-            if kind == SIM_SWAPPED:
-                await self._mirror_committed_hold(data)
-            return
+        # A cheap read first spares the identity lookup for a redelivery; the claim decides.
+        applied = await self._gw.store.fetch("SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),))
+        if not applied:
+            try:
+                await self._apply(event, kind, data)
+                return
+            except StaleState:
+                log.info("signal event %s was applied by another replica meanwhile", event.get_id())
+        if kind == SIM_SWAPPED:
+            await self._mirror_committed_hold(data)
+
+    async def _apply(self, event: CloudEvent, kind: str, data: dict[str, Any]) -> None:
         if kind == SIGNAL_REFUSED:
             reason = f"network signal refused ({data.get('code')}): {data.get('reason')}"
             await self._record(event, "deny", reason, data)
@@ -131,7 +143,7 @@ class SignalEnforcer:
             ).model_dump(mode="json")
         }
         try:
-            result = await link.call("resolve_customer", {"hint": msisdn}, meta)
+            result = await link.call("resolve_customer", {"hint": msisdn}, meta, retry=True)  # a read
         except UpstreamUnavailable as exc:
             raise RuntimeError(f"identity is not answering, the signal waits: {exc.detail}") from exc
         if result.is_error or not isinstance(result.structured_content, dict):
@@ -163,10 +175,24 @@ class SignalEnforcer:
             raw_arguments=arguments if customer_id else None,
             policy_ids=[SIGNAL_POLICY],
             reason=reason,
-            also=(*also, (APPLIED, (event.get_id(), time.time()))),
+            also=((APPLIED, (event.get_id(), time.time())), *also),
         )
 
 
+RESUME_MARGIN_SECONDS = 60.0
+"""How far before the last applied signal a new replica starts reading: the applied-events key
+drops what was applied already, and an event published just before it was applied is not lost."""
+
+
 async def start_enforcement(bus: EventBus, gateway: Gateway) -> Subscription:
-    """Every replica mirrors every hold: a fan-out consumer, one durable per gateway replica."""
-    return await bus.subscribe(DURABLE, SignalEnforcer(gateway), fan_out=True)
+    """Every replica mirrors every hold: a fan-out consumer, one durable per gateway replica.
+
+    The holds themselves are loaded from the database at start-up; a new replica reads the
+    stream only from the last signal the deployment applied (from now when none was), so it
+    never replays old history into the audit log, yet applies a signal no replica took while
+    none ran.
+    """
+    rows = await gateway.store.fetch("SELECT max(applied_at) FROM applied_events")
+    last = rows[0][0] if rows and rows[0][0] is not None else None
+    since = None if last is None else float(last) - RESUME_MARGIN_SECONDS
+    return await bus.subscribe(DURABLE, SignalEnforcer(gateway), fan_out=True, since=since)

@@ -44,7 +44,7 @@ class UpstreamFacts:
             ).model_dump(mode="json")
         }
         try:
-            result = await link.call(tool, args, meta)
+            result = await link.call(tool, args, meta, retry=True)  # policy facts are reads
         except UpstreamUnavailable as exc:
             raise FactUnavailable(f"the {system} system is not answering ({exc.detail})") from None
         if result.is_error or not isinstance(result.structured_content, dict):

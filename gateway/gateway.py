@@ -37,7 +37,7 @@ from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
-from shared.tools import CALL_META_KEY, CallContext, split_catalog_name
+from shared.tools import CALL_META_KEY, CallContext, retry_safe, split_catalog_name
 from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
@@ -390,7 +390,9 @@ class Gateway:
         started = time.perf_counter()
         try:
             with telemetry.span(f"governance.forward {tool.name}") as span:
-                result = await self.links[tool.system].call(tool.upstream_name, arguments, verdict.upstream_meta)
+                result = await self.links[tool.system].call(
+                    tool.upstream_name, arguments, verdict.upstream_meta, retry=retry_safe(tool.tool, arguments)
+                )
                 outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
                 if span is not None:
                     span.set_attributes({"switchboard.system": tool.system, "switchboard.tool.outcome": outcome[:200]})

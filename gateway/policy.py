@@ -25,15 +25,11 @@ from typing import Any, Literal, Protocol
 
 import cedarpy
 
-# The extension module itself, for the per-call decision only: cedarpy's public wrapper copies
-# the request, wraps it in a batch and builds result objects, about 40 µs of a ~150 µs decision.
-# Its stub (_internal.pyi) ships with the package; pyproject pins the minor series.
-from cedarpy import _internal as _cedar_native
-
 from shared.errors import ConfigurationError
+from shared.resources import package_dir
 
 SCHEMA_FILE = "schema.cedarschema"
-DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+DEFAULT_POLICY_DIR = package_dir("gateway.policies")
 
 
 APPROVAL_ANNOTATION = "approval"
@@ -270,7 +266,6 @@ class CedarPolicyEngine:
 
     def _set_entities(self, entities: cedarpy.Entities) -> None:
         self._entities = entities
-        self._native_entities = entities._inner
 
     def decide(self, request: PolicyRequest) -> Decision:
         cedar_request = {
@@ -294,13 +289,12 @@ class CedarPolicyEngine:
         return decision
 
     def _evaluate(self, cedar_request: dict[str, Any], policies: cedarpy.PolicySet, request: PolicyRequest) -> Decision:
-        response = json.loads(_cedar_native.is_authorized(cedar_request, policies, self._native_entities, None, False))
-        diagnostics = response.get("diagnostics") or {}
-        policy_ids = list(diagnostics.get("reason") or ())
-        errors = diagnostics.get("errors")
+        result = cedarpy.is_authorized(cedar_request, policies, self._entities)
+        policy_ids = list(result.diagnostics.reasons)
+        errors = result.diagnostics.errors
         if errors:
             return Decision(False, policy_ids, f"policy evaluation failed, so the call is denied: {errors[0]}")
-        if response.get("decision") == "Allow":
+        if result.decision == cedarpy.Decision.Allow:
             return Decision(True, policy_ids, "allowed by " + ", ".join(policy_ids))
         if policy_ids:
             if all(p in self._approval_ids for p in policy_ids):

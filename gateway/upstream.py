@@ -10,17 +10,34 @@ down at start-up is connected on first use instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, Tool
+from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta, Tool
+
+from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 
 logger = logging.getLogger(__name__)
+
+_LIMITS = httpx2.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS)
+
+
+RECONNECT_SECONDS = 2.0
+"""How long a retry waits for a fresh connection after a dropped one (connect, initialize, list)."""
+
+
+class _Dropped(Exception):
+    """The connection broke under a call: the upstream may or may not have carried it out."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 class UpstreamUnavailable(Exception):
@@ -102,7 +119,7 @@ class UpstreamLink:
             async with AsyncExitStack() as stack:
                 async with asyncio.timeout(self._timeout):
                     http = await stack.enter_async_context(
-                        httpx2.AsyncClient(headers=self._headers, timeout=self._timeout)
+                        httpx2.AsyncClient(headers=self._headers, timeout=self._timeout, limits=_LIMITS)
                     )
                     client = await stack.enter_async_context(
                         Client(streamable_http_client(self.url, http_client=http), read_timeout_seconds=self._timeout)
@@ -127,7 +144,7 @@ class UpstreamLink:
             self._client = None
             self._finish_attempt()
 
-    async def connect(self) -> Client:
+    async def connect(self, *, timeout: float | None = None) -> Client:
         """The open client, connecting first if needed; raises UpstreamUnavailable."""
         client = self._client
         if client is not None:
@@ -135,7 +152,7 @@ class UpstreamLink:
         attempt = self._attempt_done
         self._wake.set()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(timeout or self._timeout):
                 await attempt.wait()
         except TimeoutError:
             raise UpstreamUnavailable(self.system, "connect timed out") from None
@@ -143,15 +160,43 @@ class UpstreamLink:
             raise UpstreamUnavailable(self.system, self.error or "not connected")
         return self._client
 
-    async def call(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> CallToolResult:
-        """Forward one call; upstream tool errors come back as results, faults as UpstreamUnavailable."""
+    async def call(
+        self, tool: str, arguments: dict[str, Any], meta: dict[str, Any], *, retry: bool = False
+    ) -> CallToolResult:
+        """Forward one call; upstream tool errors come back as results, faults as UpstreamUnavailable.
+
+        A dropped connection is reconnected at once. With ``retry`` (a read, or a write that carries
+        its idempotency key) the call is then made once more, so a single dead socket never reaches
+        the customer; without it the caller learns the call may have been carried out.
+        """
+        try:
+            return await self._call_once(tool, arguments, meta)
+        except _Dropped as dropped:
+            if not retry:
+                raise UpstreamUnavailable(self.system, dropped.detail, maybe_sent=True) from None
+            logger.info("upstream %s dropped the connection (%s); retrying %s once", self.system, dropped.detail, tool)
+        try:
+            # A system that is up accepts a new connection at once; one that does not is down,
+            # and the caller hears so now rather than after a second full time-out.
+            await self.connect(timeout=min(self._timeout, RECONNECT_SECONDS))
+            return await self._call_once(tool, arguments, meta)
+        except _Dropped as dropped:
+            raise UpstreamUnavailable(self.system, dropped.detail, maybe_sent=True) from None
+        except UpstreamUnavailable as exc:
+            # The first attempt may have been carried out, whatever stopped the second.
+            raise UpstreamUnavailable(self.system, exc.detail, maybe_sent=True) from None
+
+    async def _call_once(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> CallToolResult:
         client = await self.connect()
         try:
             async with asyncio.timeout(self._timeout):
-                return await client.call_tool(tool, arguments, meta=meta)
+                return await client.call_tool(tool, arguments, meta=cast(RequestParamsMeta, meta))
         except MCPError as exc:
-            if exc.code in (CONNECTION_CLOSED, REQUEST_TIMEOUT):
-                self._lost.set()
+            if exc.code == CONNECTION_CLOSED:
+                raise await self._dropped(client, exc.message) from None
+            if exc.code == REQUEST_TIMEOUT:
+                if self._client is client:
+                    self._lost.set()
                 raise UpstreamUnavailable(self.system, exc.message, maybe_sent=True) from None
             # The upstream answered with a protocol error (e.g. it refused the gateway):
             # the connection is fine, the call was not carried out.
@@ -162,13 +207,27 @@ class UpstreamLink:
                 }
             )
         except TimeoutError:
+            # Slow, not gone: a second try would only double the wait.
             raise UpstreamUnavailable(self.system, "timed out", maybe_sent=True) from None
         except (Exception, asyncio.CancelledError) as exc:
             task = asyncio.current_task()
             if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
                 raise
+            raise await self._dropped(client, _describe(exc)) from None
+
+    async def _dropped(self, client: Client, detail: str) -> _Dropped:
+        """Tear the broken ``client`` down and wait until it is gone, so the next call connects afresh.
+
+        Calls that shared it fail together; only the first tears it down, and none touches the
+        connection another caller may already have opened in its place.
+        """
+        if self._client is client:
+            torn_down = self._attempt_done
             self._lost.set()
-            raise UpstreamUnavailable(self.system, _describe(exc), maybe_sent=True) from None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._timeout):
+                    await torn_down.wait()
+        return _Dropped(detail)
 
     def health(self) -> dict[str, Any]:
         return {"status": self.status, "url": self.url, **({"error": self.error} if self.error else {})}

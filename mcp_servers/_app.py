@@ -111,7 +111,7 @@ assert set(_FACTORIES) == set(SYSTEMS)
 def _consumer(backend: Backend) -> Callable[[object], Awaitable[bool]] | None:
     """The event handler of a system that reads other systems' events (CRM view, signals)."""
     for name in ("apply_event", "apply_signal"):
-        handler = getattr(backend, name, None)
+        handler: Callable[[object], Awaitable[bool]] | None = getattr(backend, name, None)
         if handler is not None:
             return handler
     return None

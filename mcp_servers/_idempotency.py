@@ -47,7 +47,8 @@ async def claim(tx: Transaction, tool: str, key: str, args: dict[str, Any]) -> d
             f"idempotency key {key!r} was already used for a different {tool} request",
             hint="use a new idempotency key for a new request",
         )
-    return json.loads(row["result"])
+    result: dict[str, Any] = json.loads(row["result"])
+    return result
 
 
 async def record(tx: Transaction, tool: str, key: str, result: dict[str, Any]) -> None:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-POOL_SIZE = 4  # per system and process; seven systems may share one process
 SEEDED_MARKER = "dataset_info"
 """The table seeding writes last: a schema without it holds no reference dataset."""
 
@@ -50,10 +49,12 @@ class _PostgresTransaction:
         await self._conn.executemany(to_postgres(sql), rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return await self._conn.fetchrow(to_postgres(sql), *params)
+        row: Row | None = await self._conn.fetchrow(to_postgres(sql), *params)
+        return row
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._conn.fetch(to_postgres(sql), *params)
+        rows: list[Row] = await self._conn.fetch(to_postgres(sql), *params)
+        return rows
 
 
 class PostgresDatabase:
@@ -67,7 +68,7 @@ class PostgresDatabase:
         self._read: Retry | None = None
 
     async def open(self, ddl: str) -> None:
-        pool = await create_pool(self.db, max_size=POOL_SIZE)
+        pool = await create_pool(self.db)
         try:
             await Retry(f"creating the {self.db.schema} tables", pool).run(
                 lambda _: ensure_tables(pool, ddl, lock=tables_lock(self.db.schema or ""))

@@ -5,7 +5,10 @@ POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorizat
 GET  /api/conversations/{id}                 -> 200 state + transcript (same token)
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
-GET  /healthz
+GET  /healthz                                -> status, specialists and current load (admission)
+GET  /metrics                                -> load in the Prometheus text format
+
+At capacity a new conversation or turn gets 503 with ``Retry-After`` at once (``admission``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimits
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
@@ -30,8 +35,10 @@ from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import GREETING, Supervisor
-from shared.errors import InvalidRequest, SwitchboardError, Unauthenticated
+from shared.errors import InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
+from shared.llm import ModelClient
 from shared.secrets import StaffCredential
+from shared.telemetry_asgi import HttpServerSpans
 
 log = logging.getLogger("switchboard.api")
 
@@ -55,10 +62,15 @@ class OrchestratorConfig:
     """Network-signal ingestion and reactions, started by whoever starts this app (the launcher)."""
     database_url: str | None = None
     """``postgresql://...`` shares conversations between replicas; unset keeps them in ``conversations_db``."""
+    admission: AdmissionLimits = field(default_factory=AdmissionLimits)
+    """How many conversations and turns this process answers at once before it sheds new ones."""
+    router_model: ModelClient | None = None
+    """Overrides the configured routing model (tests pass a double); None reads ``SWITCHBOARD_*``."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 
 def _bearer(request: Request) -> str:
@@ -73,6 +85,7 @@ def _bearer(request: Request) -> str:
 
 def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     holder: dict[str, Supervisor] = {}
+    admission = Admission(config.admission)
 
     def supervisor() -> Supervisor:
         return holder["supervisor"]
@@ -82,7 +95,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         channel = body.get("channel", "chat")
         if channel not in CHANNELS:
             raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
-        state, token = await supervisor().start(channel)
+        with admission.admit("conversation"):
+            state, token = await supervisor().start(channel)
         return JSONResponse(
             {"conversation_id": state.conversation_id, "token": token, "greeting": GREETING}, status_code=201
         )
@@ -97,7 +111,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         channel = body.get("channel", "chat")
         if channel not in CHANNELS:
             raise InvalidRequest(f"unknown channel {channel!r}", hint=f"use one of {', '.join(CHANNELS)}")
-        outcome = await supervisor().turn(conversation_id, text, channel=channel)
+        with admission.admit("turn"):
+            outcome = await supervisor().turn(conversation_id, text, channel=channel)
         return JSONResponse(outcome.model_dump(mode="json"))
 
     async def get_conversation(request: Request) -> JSONResponse:
@@ -116,6 +131,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 "auth_method": state.auth_method if state.verified() else None,
                 "active": {"agent": state.active.agent, "skill": state.active.skill} if state.active else None,
                 "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
+                "queued": {"agent": state.queued.agent, "skill": state.queued.skill} if state.queued else None,
                 "waiting_for_approval": state.parked.approval_id if state.parked else None,
                 "llm_usage": state.llm_usage,
                 "summary": state.summary,
@@ -151,7 +167,10 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         )
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names})
+        return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names, "load": admission.load()})
+
+    async def metrics(request: Request) -> Response:
+        return Response(admission.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     # Opened lazily on first use (PostgreSQL) and closed with the app.
     channels = channel_store(config)
@@ -167,7 +186,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             await store.close()
             raise
         # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.
-        brain = build_brain(directory.skill_specs(), config)
+        brain = build_brain(directory.skill_specs(), config, model=config.router_model)
         holder["supervisor"] = Supervisor(
             store,
             directory,
@@ -196,10 +215,14 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/agents", agents, methods=["GET"]),
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
-            *channel_routes(supervisor, channels, hub=hub),  # web chat, live events, voice (orchestrator/channels)
+            Route("/metrics", metrics, methods=["GET"]),
+            # web chat, live events, voice (orchestrator/channels), all behind one admission limit
+            *channel_routes(supervisor, channels, hub=hub, admission=admission),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},
+        # An HTTP server span per API call, continuing the caller's W3C traceparent.
+        middleware=[Middleware(HttpServerSpans, prefixes=("/api/",))],
     )

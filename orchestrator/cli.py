@@ -21,13 +21,30 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    for command in sub.choices.values():
+        _help_when_bare(command)
     return parser
+
+
+def _help_when_bare(parser: argparse.ArgumentParser) -> None:
+    """``switchboard eval`` alone prints the help of ``eval`` instead of a usage error."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return
+    groups[0].required = False
+
+    def print_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(func=print_help)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except SwitchboardError as exc:
         print(f"error: {exc.message}" + (f"\n  what to do: {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return 2

@@ -116,6 +116,9 @@ class ConversationState(BaseModel):
     pending: Goal | None = Field(default=None, description="goal parked until the customer is verified")
     offer: Goal | None = Field(default=None, description="a handoff offered to the customer, taken on 'yes'")
     parked: ParkedApproval | None = Field(default=None, description="waiting for a human approval")
+    queued: Goal | None = Field(
+        default=None, description="a second request from the same message, taken up once the current goal is done"
+    )
     escalated_at: float | None = None
     escalation: HandoffNotes | None = Field(default=None, description="the hand-off notes of the latest escalation")
     human: HumanControl | None = Field(

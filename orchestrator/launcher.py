@@ -76,7 +76,11 @@ class Stack:
             systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
         )
         try:
-            self.bus = await open_bus(self.settings.bus_url)
+            self.bus = await open_bus(
+                self.settings.bus_url,
+                deployment=self.settings.deployment,
+                retention_seconds=self.settings.event_retention_seconds,
+            )
             await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
             await self._start_group({"gateway": self._gateway_app()}, sockets)
             await self._start_group({f"agent:{a}": self._agent_app(a) for a in self.agents}, sockets)
@@ -236,6 +240,7 @@ class Stack:
         )
 
     def _orchestrator_app(self) -> ASGIApp:
+        from orchestrator.admission import AdmissionLimits
         from orchestrator.api import OrchestratorConfig, build_orchestrator_app
 
         assert self.topology is not None
@@ -254,6 +259,7 @@ class Stack:
                 staff=dict(self.secrets.staff_tokens) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,
+                admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
             )
         )
 

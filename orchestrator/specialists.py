@@ -25,6 +25,7 @@ from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 
 log = logging.getLogger("switchboard.specialists")
 
@@ -60,7 +61,10 @@ class SpecialistDirectory:
         cls, urls: list[str], *, timeout: float = 20.0, attempts: int = 40, retry_delay: float = 0.25
     ) -> SpecialistDirectory:
         """Fetch every card; agents may still be starting, so each is retried for a while."""
-        http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_keepalive_connections=64))
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
+        )
         factory = _client_factory(http)
         try:
             cards = await asyncio.gather(*(_fetch_card(http, u, attempts, retry_delay) for u in urls))
@@ -102,6 +106,7 @@ class SpecialistDirectory:
                 description=skill.description,
                 examples=list(skill.examples),
                 tags=list(skill.tags),
+                label=skill.name,
             )
             for s in self._by_name.values()
             for skill in s.card.skills
@@ -227,7 +232,6 @@ def _handoff_attributes(
         telemetry.AGENT_NAME: agent,
         telemetry.CONVERSATION_ID: envelope.conversation_id,
         telemetry.RPC_SYSTEM: "jsonrpc",
-        telemetry.RPC_SERVICE: "a2a",
         telemetry.RPC_METHOD: "SendMessage",
         telemetry.SERVER_ADDRESS: where.hostname if where else None,
         telemetry.SERVER_PORT: where.port if where else None,

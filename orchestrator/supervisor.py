@@ -8,15 +8,14 @@ turn durably in one write.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from orchestrator import wording
 from orchestrator.conversations import (
     ConversationState,
     ConversationStore,
@@ -41,6 +40,7 @@ from shared.handoff import (
     HandoffRequest,
     SpecialistResult,
 )
+from shared.keyed_locks import KeyedLocks
 from shared.tracing import TraceContext
 
 log = logging.getLogger("switchboard.supervisor")
@@ -50,7 +50,10 @@ HUMAN_JOINED = "human-joined"
 HUMAN_LEFT = "human-left"
 """``skill`` of the system transcript entries that mark a takeover and a hand-back (channels show a notice)."""
 
-_YES = re.compile(r"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright)\b", re.IGNORECASE)
+_YES = re.compile(
+    rf"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright|{'|'.join(wording.YES_WORDS)})\b",
+    re.IGNORECASE,
+)
 _NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
 
 
@@ -91,7 +94,8 @@ class Supervisor:
         self._switch_threshold = switch_threshold
         self._max_chars = max_message_chars
         # Two turns of one conversation must not interleave; different conversations run freely.
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # A lock exists only while a turn holds or waits for it (bounded by the turns in flight).
+        self._locks = KeyedLocks()
         self._verifier = directory.find_tagged(VERIFIES_IDENTITY_TAG)
         self._human = directory.find_tagged(HUMAN_REQUEST_TAG)
 
@@ -117,7 +121,7 @@ class Supervisor:
                 hint="split it into shorter messages",
             )
         async with self._locks[conversation_id]:
-            with telemetry.span("customer_turn", kind=telemetry.SpanKind.SERVER) as span:
+            with telemetry.span("customer_turn") as span:  # inside the HTTP server span
                 state = await self._store.load(conversation_id)
                 # With tracing on, the turn's trace id is the span's: audit records and spans share it.
                 trace = telemetry.trace_context(span) or TraceContext.new()
@@ -164,9 +168,62 @@ class Supervisor:
             if reason:  # declined an offer
                 turn.say(None, None, reason, "completed")
             else:
-                turn.say(None, None, self._clarifying_question(decision), "clarify")
+                self._answer_without_goal(turn, text, decision)
             return
+        if (
+            decision.then is not None
+            and goal.text == text
+            and (goal.agent, goal.skill)
+            == (
+                decision.agent,
+                decision.skill,
+            )
+        ):
+            text = self._queue_second(turn, goal, decision)
         await self._run(turn, goal, reason, text)
+        await self._take_up_queued(turn)
+
+    def _labels(self) -> dict[tuple[str, str], str]:
+        return {(s.agent, s.skill): s.label for s in self._directory.skill_specs() if s.label}
+
+    def _answer_without_goal(self, turn: _Turn, text: str, decision: RouteDecision) -> None:
+        """No specialist takes this turn: small talk, something we do not do, a language we do not serve."""
+        state = turn.state
+        if decision.intent == "small-talk" and decision.confidence >= self._threshold:
+            turn.say(None, None, wording.small_talk(text, self._labels()), "completed")
+        elif decision.intent in ("out-of-scope", "other-language") and decision.confidence >= self._threshold:
+            if self._human:
+                state.offer = Goal(agent=self._human[0], skill=self._human[1])
+            reply = (
+                wording.out_of_scope(self._human is not None)
+                if decision.intent == "out-of-scope"
+                else wording.other_language(decision.language)
+            )
+            turn.say(None, None, reply, "completed")
+        else:
+            turn.say(None, None, wording.clarifying_question(decision, self._labels()), "clarify")
+
+    def _queue_second(self, turn: _Turn, goal: Goal, decision: RouteDecision) -> str:
+        """Keep the message's second request for after the first; returns the first request's words."""
+        assert decision.then is not None
+        first, second = decision.parts if len(decision.parts) == 2 else (goal.text, goal.text)
+        turn.state.queued = Goal(agent=decision.then.agent, skill=decision.then.skill, text=second)
+        labels = self._labels()
+        second_label = labels.get((decision.then.agent, decision.then.skill), "your other question")
+        turn.say(None, None, wording.queued(labels.get((goal.agent, goal.skill)), second_label), "completed")
+        goal.text = first
+        return first
+
+    async def _take_up_queued(self, turn: _Turn) -> None:
+        """Once the current goal is done, start on the request that was queued behind it."""
+        state = turn.state
+        busy = state.active or state.pending or state.parked or state.offer or state.human
+        if state.queued is None or busy or state.status != "open" or turn.status not in ("completed", "failed"):
+            return
+        queued, state.queued = state.queued, None
+        label = self._labels().get((queued.agent, queued.skill), "your other question")
+        turn.say(None, None, wording.taking_up(label), "completed")
+        await self._run(turn, queued, "the customer's second request in the same message", queued.text)
 
     def _still_waiting(self, parked: ParkedApproval, decision: RouteDecision) -> bool:
         """A turn while parked is about the wait unless it confidently asks for something else."""
@@ -466,22 +523,6 @@ class Supervisor:
                 return spec.skill
         return None
 
-    def _clarifying_question(self, decision: RouteDecision) -> str:
-        descriptions = {(s.agent, s.skill): s.description for s in self._directory.skill_specs()}
-        options = [
-            descriptions[(a.agent, a.skill)].rstrip(".")
-            for a in decision.alternatives[:2]
-            if (a.agent, a.skill) in descriptions
-        ]
-        if len(options) == 2:
-            first = options[0][0].lower() + options[0][1:]
-            second = options[1][0].lower() + options[1][1:]
-            return f"I want to get you to the right place. Is it about: {first}; or {second}? Tell me in a few words."
-        return (
-            "I want to get you to the right place. Could you tell me a bit more? For example: a question about "
-            "your bill, a refund, changing your plan, a problem with your service, or talking to a person."
-        )
-
 
 class _Turn:
     """What one turn has produced so far (replies, handoffs, status)."""
@@ -566,8 +607,7 @@ def _route_attributes(decision: RouteDecision) -> dict:
 def _what(parked: ParkedApproval) -> str:
     if parked.amount is None:
         return "your request"
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(parked.currency or "GBP", "")
-    return f"your refund of {symbol}{float(parked.amount):.2f}"
+    return f"your refund of {wording.money(parked.amount, parked.currency)}"
 
 
 def _waiting_text(parked: ParkedApproval) -> str:

@@ -130,9 +130,25 @@ def connection_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-async def create_pool(db: DatabaseURL, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A connection pool whose sessions see ``db.schema`` first (created here when missing)."""
+def pool_size() -> int:
+    """``SWITCHBOARD_DB_POOL_SIZE``: the most connections any one pool of a process holds.
+
+    docs/deploy.md adds the pools of every service up; keep the sum under the server's limit.
+    """
+    from shared.settings import Settings
+
+    return Settings().db_pool_size
+
+
+async def create_pool(db: DatabaseURL, *, min_size: int = 1, max_size: int | None = None) -> asyncpg.Pool:
+    """A connection pool whose sessions see ``db.schema`` first (created here when missing).
+
+    ``max_size`` defaults to the ``db_pool_size`` setting.
+    """
     import asyncpg
+
+    max_size = max_size or pool_size()
+    min_size = min(min_size, max_size)
 
     assert db.dsn is not None
     try:
@@ -199,7 +215,9 @@ def to_postgres(sql: str) -> str:
     return _PLACEHOLDER_OR_STRING.sub(number, sql)
 
 
-async def open_pool_with_tables(db: DatabaseURL, ddl: str, *, lock: str, what: str, max_size: int = 10) -> asyncpg.Pool:
+async def open_pool_with_tables(
+    db: DatabaseURL, ddl: str, *, lock: str, what: str, max_size: int | None = None
+) -> asyncpg.Pool:
     """A pool on ``db`` whose tables ``ddl`` creates once, retried while the server restarts."""
     pool = await create_pool(db, max_size=max_size)
     try:
@@ -213,8 +231,10 @@ async def open_pool_with_tables(db: DatabaseURL, ddl: str, *, lock: str, what: s
 class LazyPool:
     """``open_pool_with_tables`` on first use: for stores built with the app, before a server is needed."""
 
-    def __init__(self, db: DatabaseURL, ddl: str, *, lock: str, what: str, max_size: int = 5) -> None:
-        self._open = lambda: open_pool_with_tables(db, ddl, lock=lock, what=what, max_size=max_size)
+    def __init__(self, db: DatabaseURL, ddl: str, *, lock: str, what: str, max_size: int | None = None) -> None:
+        self._open: Callable[[], Awaitable[asyncpg.Pool]] = lambda: open_pool_with_tables(
+            db, ddl, lock=lock, what=what, max_size=max_size
+        )
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -270,6 +290,11 @@ def sqlalchemy_engine(db: DatabaseURL) -> AsyncEngine:
         db.path.parent.mkdir(parents=True, exist_ok=True)
         return create_async_engine(db.sqlalchemy_url())
     # pre-ping: a connection the server dropped is replaced before use instead of failing a task.
+    # No overflow: the pool never holds more than the setting, which the sizing formula counts on.
     return create_async_engine(
-        db.sqlalchemy_url(), pool_pre_ping=True, connect_args={"server_settings": db.server_settings()}
+        db.sqlalchemy_url(),
+        pool_pre_ping=True,
+        pool_size=pool_size(),
+        max_overflow=0,
+        connect_args={"server_settings": db.server_settings()},
     )

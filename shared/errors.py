@@ -82,6 +82,16 @@ class ServiceUnavailable(SwitchboardError):
     http_status = 503
 
 
+class Overloaded(ServiceUnavailable):
+    """At capacity: new work is refused at once instead of queued; retry after ``retry_after`` seconds."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 ERROR_TABLE: dict[type[SwitchboardError], tuple[str, int]] = {
     cls: (cls.code, cls.http_status)
     for cls in (
@@ -95,5 +105,6 @@ ERROR_TABLE: dict[type[SwitchboardError], tuple[str, int]] = {
         AuthContextInvalid,
         PolicyDenied,
         ServiceUnavailable,
+        Overloaded,
     )
 }

@@ -67,9 +67,18 @@ def encode(event: CloudEvent) -> bytes:
 
 def decode(raw: bytes | str) -> CloudEvent:
     try:
-        return _FORMAT.read(CloudEvent, raw)
+        event = _FORMAT.read(CloudEvent, raw)
     except Exception as exc:  # the SDK raises several unrelated types for bad input
         raise InvalidRequest(f"not a valid CloudEvent: {exc}") from exc
+    if not isinstance(event, CloudEvent):
+        raise InvalidRequest(f"not a CloudEvents 1.0 event: {type(event).__name__}")
+    return event
+
+
+def data_of(event: CloudEvent) -> dict[str, Any]:
+    """The event's data as the JSON object Switchboard events carry ({} for none or another shape)."""
+    data = event.get_data()
+    return data if isinstance(data, dict) else {}
 
 
 class Subscription(Protocol):
@@ -85,11 +94,15 @@ class EventBus(Protocol):
         """Raise when the event could not be handed to the bus; the caller keeps it."""
         ...
 
-    async def subscribe(self, durable: str, handler: Handler, *, fan_out: bool = False) -> Subscription:
+    async def subscribe(
+        self, durable: str, handler: Handler, *, fan_out: bool = False, since: float | None = None
+    ) -> Subscription:
         """Deliver every event to ``handler``; a handler that raises gets the event again later.
 
         Shared (default): the replicas subscribing with one durable name split the events, each
-        handled by one of them. ``fan_out``: every replica gets every event (in-memory state).
+        handled by one of them. ``fan_out``: every replica gets every event (in-memory state);
+        a new replica starts at ``since`` (epoch seconds), or from now when None: what it keeps
+        in memory comes from the system of record at start-up, not from replaying history.
         """
         ...
 

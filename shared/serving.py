@@ -2,6 +2,13 @@
 
 Binding first lets a caller know every URL (ports included) before any app is built, which
 AgentCards and the topology need. Start-up is announced on an event rather than polled.
+
+This is the one module that reaches into uvicorn's ``Server`` beyond its documented surface: it
+overrides ``capture_signals`` (uvicorn installs process-wide SIGINT/SIGTERM handlers per server,
+and with many servers on one loop the last one wins, so the owner handles signals itself) and
+extends ``startup`` (to set an event instead of polling ``started``). Neither is a speed trick;
+there is no public switch for either. pyproject pins uvicorn's minor series, and
+tests/shared/test_serving.py fails loudly when an upgrade changes either hook.
 """
 
 from __future__ import annotations
@@ -9,13 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from shared.errors import ConfigurationError
+from shared.telemetry_asgi import ServiceName
+
+SERVER_KEEP_ALIVE_SECONDS = 30.0
+"""How long our servers keep an idle connection open."""
+CLIENT_KEEP_ALIVE_SECONDS = 15.0
+"""How long our clients reuse an idle connection: well under the server's, so the client always
+closes first and never sends a request down a socket the server is closing at that moment."""
 
 
 class _Server(uvicorn.Server):
@@ -25,8 +39,9 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.ready = asyncio.Event()
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None]:
+        yield
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -68,7 +83,11 @@ async def start(
     name: str, app: ASGIApp, sock: socket.socket, *, log_level: str = "warning", timeout: float = 60.0
 ) -> RunningServer:
     """Serve ``app`` on ``sock`` and return once it accepts connections (or say why it did not)."""
-    config = uvicorn.Config(app, log_level=log_level, lifespan="auto", access_log=False)
+    # Spans made while serving report this service's own service.name ("switchboard-agent-payment").
+    app = ServiceName(app, "switchboard-" + name.replace(":", "-"))
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="auto", access_log=False, timeout_keep_alive=int(SERVER_KEEP_ALIVE_SECONDS)
+    )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"serve {name}")
     ready = asyncio.create_task(server.ready.wait())

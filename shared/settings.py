@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENTS: tuple[str, ...] = ("identity", "billing", "payment", "support", "escalation")
@@ -33,14 +33,25 @@ class Settings(BaseSettings):
     route_threshold: float = 0.45
     a2a_timeout_seconds: float = 20.0
     mcp_timeout_seconds: float = 10.0
+    max_turns_in_flight: PositiveInt = 32
+    """Admission: conversations being started plus turns being answered at once per orchestrator
+    process; past it new ones get 503 with ``Retry-After`` at once instead of queueing."""
+    retry_after_seconds: PositiveInt = 1
     customers: int = 240
     dataset_seed: int = 7
     auth_context_ttl_seconds: int = 1800
     bus_url: str | None = None
     """Event bus: unset is in-process (embedded); ``nats://host:4222`` is NATS JetStream."""
+    deployment: str = "switchboard"
+    """Names this deployment's NATS stream and subjects, so deployments sharing a server never mix."""
+    event_retention_seconds: float = 24 * 3600.0
+    """How long the NATS stream keeps an event (a consumer down longer resumes from the systems)."""
     signal_secret: str | None = None
     """HMAC key for network-signal ingestion; unset uses ``<data_dir>/signal-secret`` (created on first start)."""
     database_url: str | None = None
+    db_pool_size: PositiveInt = 2
+    """PostgreSQL: the most connections one pool holds. A process opens one pool per store; the
+    sum over every service is in docs/deploy.md (the default compose deployment needs 70 of 100)."""
     """Conversations and A2A tasks: unset is SQLite under ``data_dir``; ``postgresql://...`` scales out."""
     # One service per process (``switchboard serve``): where the others are, when not the embedded layout.
     orchestrator_url: str | None = None

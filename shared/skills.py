@@ -1,7 +1,8 @@
 """Loading skills in the open Agent Skills layout: ``skills/<name>/SKILL.md``.
 
 Front matter (YAML): ``name``, ``description`` and ``metadata`` with ``agent`` (the owning
-specialist), ``version`` and optional ``tags`` (comma separated). The body holds the procedure,
+specialist), ``version``, optional ``tags`` (comma separated) and ``customer_label`` (the few
+plain words a customer is offered in a clarifying question, never internal terms). The body holds the procedure,
 an ``## Examples`` list (customer phrasings, used by routing and the AgentCard) and
 ``## Test scenarios``.
 """
@@ -15,8 +16,9 @@ from pathlib import Path
 import yaml
 
 from shared.errors import ConfigurationError
+from shared.resources import package_dir
 
-SKILLS_DIR = Path(__file__).resolve().parent.parent / "skills"
+SKILLS_DIR = package_dir("skills")
 
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.DOTALL)
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -32,6 +34,8 @@ class Skill:
     examples: tuple[str, ...]
     body: str
     path: Path = field(compare=False)
+    customer_label: str = ""
+    """How the skill is offered to a customer in a clarifying question ("changing your plan")."""
 
 
 def _section(body: str, title: str) -> list[str]:
@@ -67,6 +71,7 @@ def load_skill(path: Path) -> Skill:
         examples=tuple(_section(body, "Examples")),
         body=body,
         path=path,
+        customer_label=str(extra.get("customer_label") or "").strip(),
     )
 
 

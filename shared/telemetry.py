@@ -5,15 +5,22 @@ shared no-op context manager and the SDK is never imported. On, every process th
 ``configure`` installs one tracer provider; the W3C context travels in A2A message metadata
 and MCP request ``_meta`` under the ``traceparent`` / ``tracestate`` keys.
 
-Attribute names follow the OpenTelemetry GenAI and RPC semantic conventions where they
-exist; Switchboard's own facts (routing confidence, governance decision) use ``switchboard.*``.
+Attribute names follow the current OpenTelemetry GenAI, RPC and HTTP semantic conventions
+(``rpc.system.name``, not the deprecated ``rpc.system``/``rpc.service``; ``gen_ai.provider.name``
+on model calls); Switchboard's own facts (routing confidence, governance decision) use
+``switchboard.*``.
+
+Each service reports its own ``service.name``, also when several run in one process (the
+embedded default): ``shared.telemetry_asgi`` marks every request with the service serving it,
+and spans take the tracer of that service (one resource each, one exporter for all).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -37,6 +44,7 @@ __all__ = [
     "endpoint_from_env",
     "extract",
     "parent_of",
+    "service",
     "set_attributes",
     "set_error",
     "span",
@@ -60,12 +68,17 @@ REQUEST_MODEL = "gen_ai.request.model"
 RESPONSE_MODEL = "gen_ai.response.model"
 INPUT_TOKENS = "gen_ai.usage.input_tokens"
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
-RPC_SYSTEM = "rpc.system"
-RPC_SERVICE = "rpc.service"
-RPC_METHOD = "rpc.method"
+PROVIDER_NAME = "gen_ai.provider.name"
+RPC_SYSTEM = "rpc.system.name"
+RPC_METHOD = "rpc.method"  # fully qualified; the JSON-RPC method for A2A (rpc.service is deprecated)
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
+HTTP_METHOD = "http.request.method"
+HTTP_ROUTE = "http.route"
+HTTP_STATUS = "http.response.status_code"
+URL_PATH = "url.path"
+URL_SCHEME = "url.scheme"
 
 # The a2a SDK traces its own queues and dispatchers without joining the caller's trace:
 # every handoff would add ~40 spans in a separate trace. Switchboard's spans cover the hop.
@@ -79,6 +92,10 @@ class _State:
     tracer: trace_api.Tracer | None = None
     provider: TracerProvider | None = None
     relay: Any = None  # _Relay, once a provider exists
+
+
+# The service handling the current request (set per request by shared.telemetry_asgi).
+_service: contextvars.ContextVar[str | None] = contextvars.ContextVar("switchboard_service", default=None)
 
 
 _state = _State()
@@ -207,18 +224,74 @@ def _install(service_name: str) -> None:
                 return _NOOP_TRACER
             return super().get_tracer(instrumenting_module_name, *args, **kwargs)
 
+    relay = Relay()
+    by_service: dict[str, Provider] = {}
+
+    def provider_for(name: str) -> Provider:
+        made = by_service.get(name)
+        if made is None:
+            # OTEL_RESOURCE_ATTRIBUTES, when set, refines this resource.
+            made = by_service[name] = Provider(sampler=Gate(), resource=Resource.create({"service.name": name}))
+            made.add_span_processor(relay)
+        return made
+
+    class Dispatching(Provider):
+        """The process's provider: every tracer, ours or a library's, starts spans as the current service."""
+
+        def get_tracer(self, instrumenting_module_name: str, *args: Any, **kwargs: Any) -> trace_api.Tracer:
+            default = super().get_tracer(instrumenting_module_name, *args, **kwargs)
+            if default is _NOOP_TRACER:
+                return default
+
+            def for_service(name: str) -> trace_api.Tracer:
+                return provider_for(name).get_tracer(instrumenting_module_name, *args, **kwargs)
+
+            return _ServiceTracer(default, for_service)
+
     current = trace_api.get_tracer_provider()
     if isinstance(current, TracerProvider):
         # The host (an auto-instrumentation distro, a test harness) already owns the provider.
-        provider = current
+        provider: TracerProvider = current
     else:
-        # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, refine this resource.
-        provider = Provider(sampler=Gate(), resource=Resource.create({"service.name": service_name}))
+        provider = Dispatching(sampler=Gate(), resource=Resource.create({"service.name": service_name}))
         trace_api.set_tracer_provider(provider)
-    relay = Relay()
     provider.add_span_processor(relay)
     _state.provider, _state.relay = provider, relay
     _state.tracer = provider.get_tracer("switchboard")
+
+
+class _ServiceTracer(trace_api.Tracer):
+    """Starts each span with the tracer of the service handling the current request (if any)."""
+
+    def __init__(self, default: trace_api.Tracer, for_service: Callable[[str], trace_api.Tracer]) -> None:
+        self._default = default
+        self._for_service = for_service
+        self._tracers: dict[str, trace_api.Tracer] = {}
+
+    def _pick(self) -> trace_api.Tracer:
+        name = _service.get()
+        if name is None:
+            return self._default
+        tracer = self._tracers.get(name)
+        if tracer is None:
+            tracer = self._tracers[name] = self._for_service(name)
+        return tracer
+
+    def start_span(self, *args: Any, **kwargs: Any) -> Span:
+        return self._pick().start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._pick().start_as_current_span(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def service(name: str) -> Iterator[None]:
+    """Spans started inside the block report ``service.name=name`` (tasks started there too)."""
+    token = _service.set(name)
+    try:
+        yield
+    finally:
+        _service.reset(token)
 
 
 _NOOP_TRACER = trace_api.NoOpTracer()
@@ -236,9 +309,10 @@ def span(
     ``parent`` is a remote context (``extract``/``parent_of``); without it the span nests
     under whatever span is current.
     """
-    if not _state.enabled or _state.tracer is None:
+    tracer = _state.tracer if _state.enabled else None
+    if tracer is None:
         return _OFF
-    return _state.tracer.start_as_current_span(
+    return tracer.start_as_current_span(
         name, context=parent, kind=kind, attributes=_clean(attributes) if attributes else None
     )
 

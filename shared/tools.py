@@ -7,6 +7,10 @@ context without knowing the tool.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from mcp_types import Tool
 from pydantic import BaseModel
 
 SUBJECT_META_KEY = "switchboard/subject"
@@ -32,6 +36,16 @@ PURPOSES: tuple[str, ...] = ("account-servicing", "payments", "marketing", "call
 
 IDEMPOTENCY_ARG = "idempotency_key"
 """Write tools take this argument; the reference backends honour it (same key, same result)."""
+
+
+def retry_safe(tool: Tool, arguments: Mapping[str, Any]) -> bool:
+    """May a call whose connection dropped be made again? A read may; a write only when the tool
+    declares an idempotency key and the call carries one (the system then answers its first result)."""
+    if tool.annotations is not None and tool.annotations.read_only_hint:
+        return True
+    declared = IDEMPOTENCY_ARG in (tool.input_schema.get("properties") or {})
+    key = arguments.get(IDEMPOTENCY_ARG)
+    return declared and isinstance(key, str) and bool(key)
 
 
 class ToolSubject(BaseModel):

@@ -49,7 +49,8 @@ def build_card(name: str, *, description: str, public_url: str, skills: Sequence
         skills=[
             AgentSkill(
                 id=skill.name,
-                name=skill.name.replace("-", " ").capitalize(),
+                # The human-readable name is the customer's wording: the supervisor offers it as is.
+                name=skill.customer_label or skill.name.replace("-", " ").capitalize(),
                 description=skill.description,
                 tags=list(skill.tags),
                 examples=list(skill.examples),

@@ -210,7 +210,6 @@ def _turn_attributes(agent: str, turn: Turn, reply: Reply) -> dict[str, Any]:
         telemetry.AGENT_NAME: agent,
         telemetry.CONVERSATION_ID: turn.envelope.conversation_id,
         telemetry.RPC_SYSTEM: "jsonrpc",
-        telemetry.RPC_SERVICE: "a2a",
         telemetry.RPC_METHOD: "SendMessage",
         "switchboard.skill": turn.handoff.skill,
         "switchboard.handoff.status": reply.result.status,

@@ -13,17 +13,21 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CONNECTION_CLOSED, CallToolResult, RequestParamsMeta, TextContent, Tool
 
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
+from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
+from shared.tools import retry_safe
 
 logger = logging.getLogger(__name__)
+
+_LIMITS = httpx2.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS)
 
 DENIED_PREFIX = "DENIED:"
 """A tool error starting with this is the gateway's policy decision, not a fault."""
@@ -84,6 +88,25 @@ def classify(tool: str, result: CallToolResult) -> ToolOutcome:
     return ToolOutcome(tool, "error", message=text, audit_id=audit_id)
 
 
+RECONNECT_SECONDS = 2.0
+"""How long a retry waits for a fresh connection after a dropped one (connect, initialize, list)."""
+
+
+class _Dropped(Exception):
+    """The connection to the gateway broke under a call (it may or may not have run)."""
+
+
+async def _list_tools(client: Client) -> dict[str, Tool]:
+    tools: dict[str, Tool] = {}
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.update((t.name, t) for t in page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
         parsed = json.loads(text) if text else {}
@@ -117,6 +140,8 @@ class GatewayClient:
         self._holder: asyncio.Task[None] | None = None
         self._release: asyncio.Event | None = None
         self._lock = asyncio.Lock()
+        self._tools: dict[str, Tool] = {}
+        """What the gateway lists for this agent: whether a call may be made again comes from here."""
 
     async def start(self) -> None:
         """Connect now if the gateway is up; otherwise the first call connects."""
@@ -143,22 +168,58 @@ class GatewayClient:
         # With tracing on, the MCP client replaces the W3C keys with its own span's context.
         meta = {ENVELOPE_META_KEY: envelope.model_dump_json(), **envelope.trace.carrier()}
         try:
+            return await self._call_once(tool, arguments, meta)
+        except _Dropped as dropped:
+            # A dead socket is not a dead gateway: reconnect, and make the call again when that
+            # cannot do anything twice (a read, or a write with its idempotency key).
+            known = self._tools.get(tool)
+            if known is None or not retry_safe(known, arguments):
+                logger.warning("governance gateway connection dropped under %s: %s", tool, dropped)
+                return ToolOutcome(
+                    tool, "unavailable", message="the governance gateway connection dropped; the call may have run"
+                )
+            logger.info("governance gateway connection dropped under %s (%s); retrying once", tool, dropped)
+        try:
+            # A gateway that is up accepts a new connection at once; one that does not is down.
+            async with asyncio.timeout(min(self._timeout, RECONNECT_SECONDS)):
+                await self._connected()
+            return await self._call_once(tool, arguments, meta)
+        except (_Dropped, TimeoutError, OSError, httpx2.HTTPError, ExceptionGroup) as dropped:
+            logger.warning("governance gateway call %s failed twice: %s", tool, dropped)
+            return ToolOutcome(tool, "unavailable", message="the governance gateway is not answering")
+
+    async def _call_once(self, tool: str, arguments: Mapping[str, Any], meta: dict[str, Any]) -> ToolOutcome:
+        """One attempt; a broken connection is dropped and raised as ``_Dropped``."""
+        client: Client | None = None
+        try:
             async with asyncio.timeout(self._timeout):
                 client = await self._connected()
-                result = await client.call_tool(tool, dict(arguments), meta=meta)
+                result = await client.call_tool(tool, dict(arguments), meta=cast(RequestParamsMeta, meta))
         except MCPError as exc:
+            if exc.code == CONNECTION_CLOSED:
+                await self._drop_if_current(client)
+                raise _Dropped(exc.message) from None
             # A JSON-RPC error is the gateway answering: refusals are denials, the rest faults.
             if exc.code in (-31403, 403):
                 return ToolOutcome(tool, "denied", message=exc.message)
             return ToolOutcome(tool, "unavailable", message=f"gateway error: {exc.message}")
-        except (TimeoutError, OSError, httpx2.HTTPError, ExceptionGroup) as exc:
+        except TimeoutError:
+            # Slow, not gone: a second try would only double the customer's wait.
+            logger.warning("governance gateway call %s timed out", tool)
+            await self._drop_if_current(client)
+            return ToolOutcome(tool, "unavailable", message="the governance gateway is not answering")
+        except (OSError, httpx2.HTTPError, ExceptionGroup) as exc:
             # The SDK runs the transport in the holder task, so a dead gateway reaches us as one
             # of these (or an MCPError above), never as a cancellation of the caller.
-            logger.warning("governance gateway call %s failed: %r", tool, exc)
-            async with self._lock:
-                await self._drop()
-            return ToolOutcome(tool, "unavailable", message="the governance gateway is not answering")
+            await self._drop_if_current(client)
+            raise _Dropped(repr(exc)) from None
         return classify(tool, result)
+
+    async def _drop_if_current(self, client: Client | None) -> None:
+        """Drop ``client``, unless a caller that shared it already replaced it with a fresh one."""
+        async with self._lock:
+            if client is None or client is self._client:
+                await self._drop()
 
     async def _connected(self) -> Client:
         client = self._client
@@ -183,9 +244,10 @@ class GatewayClient:
     async def _hold(self, ready: asyncio.Future[Client], release: asyncio.Event) -> None:
         try:
             async with (
-                httpx2.AsyncClient(headers=self._headers, timeout=self._timeout) as http,
+                httpx2.AsyncClient(headers=self._headers, timeout=self._timeout, limits=_LIMITS) as http,
                 Client(streamable_http_client(self._url, http_client=http)) as client,
             ):
+                self._tools = await _list_tools(client)
                 ready.set_result(client)
                 await release.wait()
         except BaseException as exc:

@@ -85,7 +85,7 @@ class CustomerViewStore:
         customer_id = event.get_subject()
         if kind not in _FIELD or not customer_id:
             return False
-        data = event.get_data() or {}
+        data = ev.data_of(event)
         occurred = event.get_time()
         at = occurred.timestamp() if occurred else time.time()
 
@@ -117,4 +117,5 @@ class CustomerViewStore:
                 (customer_id, json.dumps(doc), iso(utcnow())),
             )
 
-        return await self._backend.apply_once(event.get_id(), write)
+        applied: bool = await self._backend.apply_once(event.get_id(), write)
+        return applied

@@ -240,4 +240,4 @@ def sample_customers(
 
 def reference_date(data_dir: Path) -> str:
     """The fixed date the dataset's history is dated from (ISO), as stored at seeding."""
-    return json.loads(_marker_path(data_dir).read_text())["reference_date"]
+    return str(json.loads(_marker_path(data_dir).read_text())["reference_date"])

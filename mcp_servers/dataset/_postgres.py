@@ -108,9 +108,11 @@ async def seed_postgres(db: DatabaseURL, *, customers: int, seed: int, version: 
     for system in WRITERS:
         target = system_database(db, system)
         # A dropped connection rolled the system's transaction back: running it again is safe.
-        if await Retry(f"seeding {target.schema}").run(
-            lambda _, target=target, system=system: _seed_system(target, system, dataset, version)
-        ):
+
+        def seed_one(_: object, target: DatabaseURL = target, system: str = system) -> Coroutine[Any, Any, bool]:
+            return _seed_system(target, system, dataset, version)
+
+        if await Retry(f"seeding {target.schema}").run(seed_one):
             seeded.append(system)
     return seeded
 

@@ -36,7 +36,7 @@ from shared.authcontext import AuthContextSigner
 from shared.database import DatabaseURL
 from shared.envelope import CustomerKeys, CustomerRef
 from shared.errors import InvalidRequest, NotFound
-from shared.events import SIGNAL_KINDS, SIM_SWAPPED, kind_of
+from shared.events import SIGNAL_KINDS, SIM_SWAPPED, data_of, kind_of
 
 CODE_TTL_SECONDS = 600
 ATTEMPTS = 3
@@ -271,7 +271,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
     async def apply_signal(self, event: CloudEvent) -> bool:
         """Remember a network signal about one of our customers; a SIM swap demands a step-up."""
         kind = kind_of(event)
-        data = event.get_data() or {}
+        data = data_of(event)
         if kind not in SIGNAL_KINDS or not data.get("msisdn") or not data.get("signal_id"):
             return False
         row = await self.fetchone("SELECT customer_id FROM customers WHERE msisdn = ?", (data["msisdn"],))

@@ -24,7 +24,7 @@ from mcp_servers.network.models import (
 )
 from mcp_servers.network.schema import SCHEMA, SIGNAL_SCHEMA
 from shared.errors import InvalidRequest, NotFound
-from shared.events import CONNECTIVITY_CHANGED, ROAMING_CHANGED, SIM_SWAPPED, kind_of
+from shared.events import CONNECTIVITY_CHANGED, ROAMING_CHANGED, SIM_SWAPPED, data_of, kind_of
 from shared.tools import CallContext
 
 QOS_PROFILES = ("QOS_S", "QOS_M", "QOS_L", "QOS_E")
@@ -185,7 +185,7 @@ class ReferenceNetworkBackend(ReferenceBackend):
         kind = kind_of(event)
         if kind not in (SIM_SWAPPED, ROAMING_CHANGED, CONNECTIVITY_CHANGED):
             return False
-        data = event.get_data() or {}
+        data = data_of(event)
         msisdn, at = data.get("msisdn"), data.get("occurred_at") or iso(utcnow())
         if not msisdn or await self.fetchone("SELECT 1 FROM lines WHERE msisdn = ?", (msisdn,)) is None:
             return False  # a number this operator does not serve: nothing to record
@@ -195,6 +195,7 @@ class ReferenceNetworkBackend(ReferenceBackend):
                 "INSERT INTO line_signals (msisdn, updated_at) VALUES (?, ?) ON CONFLICT (msisdn) DO NOTHING",
                 (msisdn, at),
             )
+            params: tuple[Any, ...]
             if kind == SIM_SWAPPED:
                 sql, params = "sim_swapped_at = ?", (at,)
             elif kind == ROAMING_CHANGED:

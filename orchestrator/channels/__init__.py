@@ -20,6 +20,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from orchestrator.admission import Admission
 from orchestrator.channels._http import SupervisorGetter
 from orchestrator.channels.events import TurnHub, event_routes, run_turn
 from orchestrator.channels.links import link_routes
@@ -48,17 +49,20 @@ def channel_routes(
     store: ChannelStore | PostgresChannelStore,
     settings: ChannelSettings | None = None,
     hub: TurnHub | None = None,
+    admission: Admission | None = None,
 ) -> list[BaseRoute]:
     """Every channel route, sharing one live-event hub and one channel store (``channel_store``).
 
     ``settings`` defaults to the ``SWITCHBOARD_*`` environment. Pass the ``hub`` whose ``changed``
-    the supervisor calls after each transcript write, so open streams show it at once.
+    the supervisor calls after each transcript write, so open streams show it at once, and the
+    app's ``admission`` so every channel's turns count against the same capacity.
     """
     settings = settings or ChannelSettings()
     hub = hub or TurnHub()
+    admission = admission or Admission()
     return [
-        *web_routes(supervisor, hub),
+        *web_routes(supervisor, hub, admission),
         *event_routes(supervisor, hub, settings),
         *link_routes(supervisor, store, settings),
-        *voice_routes(supervisor, store, hub, settings),
+        *voice_routes(supervisor, store, hub, settings, admission),
     ]

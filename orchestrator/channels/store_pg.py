@@ -26,7 +26,7 @@ _COUNTERS = {"link_attempts": "link_attempts", "silences": "silences"}
 class PostgresChannelStore:
     """Link codes (hashed, single use, short-lived) and phone calls attached to conversations."""
 
-    def __init__(self, db: DatabaseURL, *, max_connections: int = 5) -> None:
+    def __init__(self, db: DatabaseURL, *, max_connections: int | None = None) -> None:
         self._pool = LazyPool(db, _DDL, lock="switchboard.channels", what="channel", max_size=max_connections)
 
     async def _ready(self) -> asyncpg.Pool:

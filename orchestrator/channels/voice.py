@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from orchestrator.admission import Admission
 from orchestrator.channels._http import SupervisorGetter, form_body
 from orchestrator.channels.events import TurnHub
 from orchestrator.channels.settings import ChannelSettings
@@ -42,7 +43,7 @@ from orchestrator.channels.voice_dialog import (
 )
 from orchestrator.channels.voice_hold import caller_left
 from orchestrator.channels.voice_steps import StepRunner
-from shared.errors import SwitchboardError
+from shared.errors import Overloaded, SwitchboardError
 
 log = logging.getLogger("switchboard.channels.voice")
 
@@ -53,9 +54,15 @@ class VoiceLine:
     """The voice webhook's endpoints; what each step says is the ``Dialog``'s."""
 
     def __init__(
-        self, supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
+        self,
+        supervisor: SupervisorGetter,
+        store: ChannelStorage,
+        hub: TurnHub,
+        settings: ChannelSettings,
+        admission: Admission,
     ) -> None:
         self._supervisor = supervisor
+        self._admission = admission
         self._store = store
         self._hub = hub
         self._settings = settings
@@ -121,11 +128,19 @@ class VoiceLine:
         twiml = await self._steps.answer(
             hook.call_sid,
             step,
-            lambda: self._dialog.heard(hook),
+            lambda: self._heard_if_admitted(hook),
             holding=lambda: self._dialog.holding(step).render(),
             failed=lambda: self._dialog.failed().render(),
         )
         return self._xml(twiml)
+
+    async def _heard_if_admitted(self, hook: Webhook) -> str:
+        """What the caller said, answered when there is room; at capacity they are asked to repeat."""
+        try:
+            with self._admission.admit("turn"):
+                return await self._dialog.heard(hook)
+        except Overloaded:
+            return self._dialog.busy().render()
 
     async def result(self, request: Request) -> Response:
         hook = await self._webhook(request)
@@ -161,9 +176,9 @@ class VoiceLine:
 
 
 def voice_routes(
-    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings
+    supervisor: SupervisorGetter, store: ChannelStorage, hub: TurnHub, settings: ChannelSettings, admission: Admission
 ) -> list[Route]:
-    line = VoiceLine(supervisor, store, hub, settings)
+    line = VoiceLine(supervisor, store, hub, settings, admission)
     return [
         Route(INCOMING_PATH, line.incoming, methods=["POST"]),
         Route(GATHER_PATH, line.gather, methods=["POST"]),

@@ -336,6 +336,13 @@ class Dialog:
             "Sorry, something went wrong on our side. Could you say that again?", self._url(GATHER_PATH)
         )
 
+    def busy(self) -> TwiML:
+        """At capacity: nothing was started and the call stays up; the caller repeats in a moment."""
+        return self._twiml().gather(
+            "Sorry, we're very busy right now and couldn't take that in. Please say it again in a moment.",
+            self._url(GATHER_PATH),
+        )
+
     # -- waiting for a person ------------------------------------------------------------------
     async def hold(self, hook: Webhook, polls: int) -> TwiML:
         call = await self._store.call(hook.call_sid)

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from orchestrator.admission import Admission
 from orchestrator.channels._http import SupervisorGetter, authorized_conversation, json_body
 from orchestrator.channels.events import TurnHub, run_turn
 from orchestrator.supervisor import GREETING
@@ -44,7 +45,7 @@ class _StaticFiles(StaticFiles):
         return response
 
 
-def web_routes(supervisor: SupervisorGetter, hub: TurnHub) -> list[BaseRoute]:
+def web_routes(supervisor: SupervisorGetter, hub: TurnHub, admission: Admission) -> list[BaseRoute]:
     # Read once at start-up; the page is the same for everyone (all state lives in the browser tab).
     page = (STATIC_DIR / "chat.html").read_text(encoding="utf-8").replace("{{greeting}}", html.escape(GREETING))
 
@@ -60,7 +61,8 @@ def web_routes(supervisor: SupervisorGetter, hub: TurnHub) -> list[BaseRoute]:
         text = body.get("text")
         if not isinstance(text, str):
             raise InvalidRequest("'text' must be a string with the customer's message")
-        outcome = await run_turn(supervisor(), hub, conversation_id, text, channel="chat")
+        with admission.admit("turn"):
+            outcome = await run_turn(supervisor(), hub, conversation_id, text, channel="chat")
         return JSONResponse(outcome.model_dump(mode="json", exclude={"route"}), headers={"Cache-Control": "no-store"})
 
     return [

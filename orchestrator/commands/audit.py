@@ -70,7 +70,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="work with the tamper-evident audit log")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     v = audit_sub.add_parser(

@@ -53,7 +53,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("outbox", help="show one-time codes the reference identity system 'sent'")
     add_common(p)
     p.add_argument("--customer", help="only this unified customer id (CUST-...)")

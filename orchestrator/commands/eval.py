@@ -7,12 +7,23 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-DEFAULT_SUITE = Path("evals/scenarios")
+from shared.resources import package_dir
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from orchestrator.evaluation.results import TrialResult
+    from orchestrator.evaluation.scorecard import Comparison, Scorecard
+
+# The suite shipped with the package; a path on the command line evaluates another one.
+DEFAULT_SUITE = package_dir("evals", "scenarios")
 
 
-def _progress(total: int):
+def _progress(total: int) -> tuple[Progress, Callable[[TrialResult], None]]:
     """A rich progress bar on a terminal; one line per finished trial otherwise (CI logs)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,7 +40,7 @@ def _progress(total: int):
     )
     task = progress.add_task("eval", total=total, last="")
 
-    def on_result(result) -> None:
+    def on_result(result: TrialResult) -> None:
         mark = "skip" if result.skipped else ("pass" if result.passed else "FAIL")
         progress.update(task, advance=1, last=f"{mark} {result.scenario_id}")
         if not console.is_terminal:
@@ -102,18 +113,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  skip {s.id}: {s.skipped}")
         elif not s.pass_k:
             print(f"  FAIL {s.id}: {'; '.join(s.failures[:3])}")
-    failed = any(not s.pass_k and not s.skipped for s in card.scenarios)
+    failed = [s.id for s in card.scenarios if not s.pass_k and not s.skipped]
+    if failed:
+        print(f"{len(failed)} scenario(s) failed")
     if comparison is not None:
         _print_comparison(comparison)
-        return 1 if comparison.has_regressions else 0
-    return 1 if failed and args.strict else 0
+    return exit_status(card, comparison)
+
+
+def exit_status(card: Scorecard, comparison: Comparison | None = None) -> int:
+    """1 when any scenario failed or the run regressed from its baseline: a 0 means every one passed."""
+    failed = any(not s.pass_k and not s.skipped for s in card.scenarios)
+    return 1 if failed or (comparison is not None and comparison.has_regressions) else 0
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
 
 
-def _print_comparison(comparison) -> None:
+def _print_comparison(comparison: Comparison) -> None:
     regressions, improvements = len(comparison.regressions), len(comparison.improvements)
     print(f"compared with baseline: {regressions} regression(s), {improvements} improvement(s)")
     for c in comparison.regressions:
@@ -142,7 +160,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="evaluate the agents with simulated customers and scorecards")
     eval_sub = p.add_subparsers(dest="eval_command", required=True)
 
@@ -171,7 +189,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--json", type=Path, help="write the scorecard as JSON here")
     run.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     run.add_argument("--baseline", type=Path, help="a previous --json scorecard: report regressions, exit 1 on any")
-    run.add_argument("--strict", action="store_true", help="exit 1 when any scenario fails")
     run.set_defaults(func=cmd_run)
 
     cmp = eval_sub.add_parser("compare", help="show regressions between two scorecards (exit 1 on any)")

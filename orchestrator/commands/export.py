@@ -77,7 +77,7 @@ def cmd_vcon(args: argparse.Namespace) -> int:
         time.sleep(args.interval)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("export", help="export conversations in open formats")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     v = export_sub.add_parser("vcon", help="conversations as IETF vCon (JSON, NDJSON, or a continuous feed)")

@@ -89,7 +89,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--staff", help="act as this staff account (default: the first with the needed role)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = sub.add_parser("approvals", help="list, approve or reject calls waiting for a human")
     a.add_argument("action", choices=("list", "approve", "reject"))
     a.add_argument("approval_id", nargs="?")

@@ -3,7 +3,7 @@
 The new agent is started by ``switchboard up`` (agent folders are discovered), publishes an
 AgentCard built from its SKILL.md, and the supervisor routes to it from the card's examples:
 no other file changes. Its skill calls no tools until the developer adds them (and a policy
-grant for them in ``policies/``).
+grant for them in ``gateway/policies/``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 
 from shared.errors import InvalidRequest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _NAME = re.compile(r"^[a-z][a-z0-9]*$")
 _SKILL = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -82,6 +81,7 @@ _SKILL_MD = """---
 name: {skill}
 description: {skill_description}
 metadata:
+  customer_label: "{label}"
   agent: {name}
   version: "1.0"
   tags: {tags}
@@ -194,6 +194,7 @@ def scaffold(
             name=name,
             tags="requires:verified-identity" if requires_verified_identity else name,
             title=skill.replace("-", " ").capitalize(),
+            label=skill.replace("-", " "),
             examples="\n".join(f"- {e}" for e in examples),
             first_example=_quoted(examples[0]),
             imports=_sorted_imports(
@@ -233,14 +234,15 @@ def cmd_new_agent(args: argparse.Namespace) -> int:
     for path in written:
         print(f"created {path}")
     print(
-        f"Next: add the skill's steps as nodes of its graph in agents/{args.name}/, grant its tools in policies/, "
-        "then `switchboard up` — the supervisor learns the new skill from its AgentCard."
+        f"Next: add the skill's steps as nodes of its graph in agents/{args.name}/, "
+        "grant its tools in gateway/policies/, then `switchboard up` — "
+        "the supervisor learns the new skill from its AgentCard."
     )
     sys.stdout.flush()
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("new-agent", help="scaffold a new specialist agent and its first skill")
     p.add_argument("name", help="agent name, e.g. travel")
     p.add_argument("--skill", required=True, help="first skill name, e.g. roaming-advice")
@@ -252,5 +254,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--requires-verified-identity", action="store_true", help="the supervisor verifies the customer first"
     )
-    p.add_argument("--root", default=str(REPO_ROOT), help="repository root to write into")
+    p.add_argument("--root", default=".", help="source checkout to write into (default: the current folder)")
     p.set_defaults(func=cmd_new_agent)

@@ -21,7 +21,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     return route_jsonl(io.StringIO(" ".join(args.text) + "\n"), sys.stdout, threshold=settings.route_threshold)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("route", help="show how the offline brain routes messages (no services needed)")
     add_common(p)
     p.add_argument("--jsonl", action="store_true", help="read one message per line on stdin, print JSON lines")

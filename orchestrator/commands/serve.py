@@ -88,7 +88,9 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
     if kind != "agent":
         if not settings.bus_url:
             log.warning("no SWITCHBOARD_BUS_URL: events stay inside this process; set nats://... to share them")
-        stack.bus = await open_bus(settings.bus_url)
+        stack.bus = await open_bus(
+            settings.bus_url, deployment=settings.deployment, retention_seconds=settings.event_retention_seconds
+        )
     try:
         if kind == "orchestrator":
             assert stack.bus is not None
@@ -161,7 +163,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run one service in this process (scale-out: one per container)")
     add_common(p)
     p.add_argument("kind", choices=KINDS, help="which service")

@@ -40,7 +40,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start every service on loopback (embedded default) until Ctrl+C")
     add_common(p)
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])

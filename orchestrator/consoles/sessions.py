@@ -91,7 +91,7 @@ DELETE FROM console_sessions WHERE expires_at <= $1
 class PostgresSessionRecords:
     """Records in PostgreSQL; the pool opens on first use, so building the app needs no server."""
 
-    def __init__(self, db: DatabaseURL, *, max_connections: int = 4) -> None:
+    def __init__(self, db: DatabaseURL, *, max_connections: int | None = None) -> None:
         self._pool = LazyPool(
             db, _DDL, lock="switchboard.console_sessions", what="console session", max_size=max_connections
         )

@@ -56,7 +56,7 @@ def allocate_customers(
     """
     taken: set[str] = set()
     chosen: dict[tuple[str, int], dict[str, Any]] = {}
-    pools: dict[tuple, list[dict[str, Any]]] = {}
+    pools: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
     for trial in range(trials):
         for scenario in scenarios:
             if scenario.customer.keys:
@@ -65,7 +65,8 @@ def allocate_customers(
             flags = scenario.customer.flags
             cache_key = tuple(sorted(flags.items()))
             if cache_key not in pools:
-                pool = sample_customers(data_dir, 10_000, **flags)
+                wanted: dict[str, Any] = dict(flags)
+                pool = sample_customers(data_dir, 10_000, **wanted)
                 pools[cache_key] = pool[::-1] if from_end else pool
             free = [c for c in pools[cache_key] if c["customer_id"] not in taken]
             if not free:

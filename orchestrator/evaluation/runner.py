@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -70,7 +70,7 @@ async def _decide(
     http: httpx.AsyncClient,
     approver: Approver,
     approval_id: str,
-    decision: str,
+    decision: Literal["approve", "reject"],
     state_of: Callable[[], Any],
 ) -> ApprovalRecord:
     """Decide a held call as a human would, then wait until the conversation has heard of it."""
@@ -149,8 +149,9 @@ async def run_trial(
         trial=trial,
         customer_id=str(customer.get("customer_id", "")),
     )
-    observable = target.data_dir is not None and target.embedded
-    before = await asyncio.to_thread(fixtures.snapshot, target.data_dir, customer) if observable else None
+    # Only an embedded stack's data directory shows the systems' state before and after.
+    observed = target.data_dir if target.embedded else None
+    before = await asyncio.to_thread(fixtures.snapshot, observed, customer) if observed is not None else None
     started = await http.post("/api/conversations", json={"channel": scenario.conversation.channel})
     if started.status_code != 201:
         raise ServiceUnavailable(
@@ -163,7 +164,8 @@ async def run_trial(
     headers = {"Authorization": f"Bearer {token}"}
 
     async def state_of() -> dict[str, Any]:
-        return (await http.get(f"/api/conversations/{conversation_id}", headers=headers)).json()
+        state: dict[str, Any] = (await http.get(f"/api/conversations/{conversation_id}", headers=headers)).json()
+        return state
 
     customer_sim = SimulatedCustomer(scenario, customer, trial=trial, codes=_code_source(target), other=other)
     # One turn past the limit, so "took too many turns" is observed rather than cut off.
@@ -215,8 +217,8 @@ async def run_trial(
         audit = await asyncio.to_thread(
             read_audit, target.data_dir / "audit.db", conversation_id=conversation_id, limit=10_000
         )
-    if before is not None:
-        after = await asyncio.to_thread(fixtures.snapshot, target.data_dir, customer, conversation_id)
+    if before is not None and observed is not None:
+        after = await asyncio.to_thread(fixtures.snapshot, observed, customer, conversation_id)
         changes = fixtures.diff(before, after)
     judge(scenario, result, audit, changes, customer_sim.values)
     return result

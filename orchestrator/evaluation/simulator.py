@@ -100,7 +100,7 @@ class SimulatedCustomer:
         return template.format_map(_Missing(values))
 
 
-class _Missing(dict):
+class _Missing(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

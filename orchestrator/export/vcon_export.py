@@ -23,6 +23,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator.conversations import TranscriptEntry
 from orchestrator.export._vcon_lib import Dialog, Party, Vcon
 from orchestrator.export.redaction import Redaction, Redactor
 from orchestrator.export.source import ConversationRecord, PhoneCall
@@ -205,7 +206,7 @@ def _on_call(callers: list[tuple[float, int]], at: float) -> int | None:
     return started[-1] if started else None
 
 
-def _dialog_for(record: AuditRecord, transcript: list) -> int:
+def _dialog_for(record: AuditRecord, transcript: list[TranscriptEntry]) -> int:
     """The dialog of the customer turn the tool call served (same trace), else the first one."""
     for index, entry in enumerate(transcript):
         if record.trace_id and entry.trace_id == record.trace_id:

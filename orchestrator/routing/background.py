@@ -1,13 +1,14 @@
-"""Phrases with no routable intent, learned as an extra "unclear" class next to every skill.
+"""Phrases with no routable intent, learned as extra classes next to every skill.
 
 Without them a greeting or an off-topic question would be forced onto whichever skill it
 happens to share a word with, with misleading confidence. They are generic (no skill's
-vocabulary), so they hold for any set of specialists.
+vocabulary), so they hold for any set of specialists. ``SMALL_TALK_PHRASES`` get a natural answer;
+``UNCLEAR_PHRASES`` (a goal not said yet) get a question back.
 """
 
 from __future__ import annotations
 
-UNCLEAR_PHRASES: tuple[str, ...] = (
+SMALL_TALK_PHRASES: tuple[str, ...] = (
     "hi",
     "hey",
     "hello there",
@@ -17,14 +18,6 @@ UNCLEAR_PHRASES: tuple[str, ...] = (
     "morning",
     "hey, anyone there?",
     "are you there",
-    "i need help",
-    "help me",
-    "can you help",
-    "i need some assistance",
-    "i have a problem",
-    "question",
-    "quick question",
-    "something is wrong",
     "thank you",
     "thanks a lot",
     "cheers",
@@ -53,9 +46,32 @@ UNCLEAR_PHRASES: tuple[str, ...] = (
     "how tall is mount everest",
     "write me a poem",
     "sing a song",
+)
+
+UNCLEAR_PHRASES: tuple[str, ...] = (
+    "i need help",
+    "help me",
+    "can you help",
+    "i need some assistance",
+    "i have a problem",
+    "question",
+    "quick question",
+    "something is wrong",
     "aaaa",
     "qwerty",
     "blah blah",
     "jkl;",
     "...",
+)
+
+# Requests for things no contact-centre specialist does; the training split adds the operator's own.
+OUT_OF_SCOPE_PHRASES: tuple[str, ...] = (
+    "book me a flight to rome",
+    "order a pizza for me",
+    "i want to buy new shoes",
+    "can you do my homework",
+    "find me a hotel",
+    "where can i rent a car",
+    "what is the exchange rate for dollars",
+    "i need a plumber",
 )

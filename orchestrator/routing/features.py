@@ -1,8 +1,9 @@
 """Text features for the offline brain: character n-grams (robust to typos) plus word n-grams.
 
-Training uses scikit-learn's vectorisers. Routing one message does the same arithmetic directly
-(n-gram lookup, sublinear tf·idf, L2 norm per block) because sklearn's per-call input validation
-costs more than the maths for a single sample; ``tests/routing`` checks the two agree.
+Training uses scikit-learn's vectorisers (imported only when a brain is trained). Routing one
+message does the same arithmetic directly (n-gram lookup, sublinear tf·idf, L2 norm per block)
+because sklearn's per-call input validation costs more than the maths for a single sample;
+``tests/routing`` checks the two agree.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 # Character n-grams carry typos and word variants; word n-grams carry phrasing ("charged twice").
 _BLOCKS: tuple[tuple[dict[str, object], float], ...] = (
@@ -42,6 +45,10 @@ class Featurizer:
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Learn the vocabularies and idf from ``texts`` and return their feature matrix."""
+        # Imported here: only training needs scikit-learn, so importing the router stays cheap.
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         matrices = []
         offset = 0
         for params, weight in _BLOCKS:

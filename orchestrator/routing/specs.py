@@ -21,6 +21,8 @@ class SkillSpec:
     description: str = ""
     examples: Sequence[str] = field(default=())
     tags: Sequence[str] = field(default=())
+    label: str = ""
+    """Plain customer words for the skill, offered in a clarifying question."""
 
     def __post_init__(self) -> None:
         # Callers pass lists (from AgentCards); freeze them so a spec can be shared safely.
@@ -31,6 +33,13 @@ class SkillSpec:
 def skill_specs_from_skills(skills: Sequence[Skill]) -> list[SkillSpec]:
     """Specs for skills loaded from ``skills/<name>/SKILL.md`` (see ``shared.skills.load_skills``)."""
     return [
-        SkillSpec(agent=s.agent, skill=s.name, description=s.description, examples=s.examples, tags=s.tags)
+        SkillSpec(
+            agent=s.agent,
+            skill=s.name,
+            description=s.description,
+            examples=s.examples,
+            tags=s.tags,
+            label=s.customer_label,
+        )
         for s in skills
     ]

@@ -90,7 +90,7 @@ class PostgresSignalStore:
         self.outbox = PostgresOutbox(pool)
 
     @classmethod
-    async def open(cls, db: DatabaseURL, *, max_connections: int = 5) -> PostgresSignalStore:
+    async def open(cls, db: DatabaseURL, *, max_connections: int | None = None) -> PostgresSignalStore:
         pool = await open_pool_with_tables(
             db, _DDL, lock="switchboard.signals", what="signal", max_size=max_connections
         )

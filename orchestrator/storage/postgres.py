@@ -51,7 +51,7 @@ class PostgresConversationStore:
         self._pool = pool
 
     @classmethod
-    async def open(cls, db: DatabaseURL, *, max_connections: int = 10) -> PostgresConversationStore:
+    async def open(cls, db: DatabaseURL, *, max_connections: int | None = None) -> PostgresConversationStore:
         pool = await open_pool_with_tables(
             db, _DDL, lock="switchboard.conversations", what="conversation", max_size=max_connections
         )

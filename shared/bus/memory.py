@@ -54,7 +54,10 @@ class InProcessBus:
             durable.queue.append(event)
             durable.ready.set()
 
-    async def subscribe(self, durable: str, handler: Handler, *, fan_out: bool = False) -> InProcessSubscription:
+    async def subscribe(
+        self, durable: str, handler: Handler, *, fan_out: bool = False, since: float | None = None
+    ) -> InProcessSubscription:
+        # ``since`` has nothing to skip here: nothing outlives the process, so no history exists.
         # One process is one replica: a fan-out name only differs so it reads like NATS's.
         durable = consumer_name(durable, self.replica if fan_out else None)
         state = self._durables.setdefault(durable, _Durable())

@@ -10,7 +10,13 @@ Consumers come in two kinds (see ``EventBus.subscribe``):
   projection that writes to a shared database);
 - fan-out: every replica has its own durable, ``<name>-<replica>``, and sees every event (state
   each replica keeps in memory, such as the gateway's fraud-hold mirror). Such a consumer is
-  removed by the server after ``fan_out_idle_seconds`` without its replica.
+  removed by the server after ``fan_out_idle_seconds`` without its replica. A replica's first
+  subscription starts at ``since`` (or now), never at the start of the stream.
+
+Each deployment has its own stream, ``SWITCHBOARD_<DEPLOYMENT>_EVENTS`` on subjects
+``switchboard.<deployment>.events.>`` (``SWITCHBOARD_DEPLOYMENT``), which keeps events for a
+bounded age (``SWITCHBOARD_EVENT_RETENTION_SECONDS``): a new deployment on a shared NATS never
+sees another's history, and no stream grows without bound.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 
 from cloudevents.core.v1.event import CloudEvent
 from nats.aio.client import Client
@@ -26,18 +33,25 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from shared.bus.replica import consumer_name, default_replica
+from shared.bus.replica import (
+    DEFAULT_DEPLOYMENT,
+    DEFAULT_RETENTION_SECONDS,
+    consumer_name,
+    default_replica,
+    safe_name,
+)
 from shared.errors import ServiceUnavailable
 from shared.events import TYPE_PREFIX, Handler, decode, encode
 
 log = logging.getLogger("switchboard.bus")
 
-STREAM = "SWITCHBOARD_EVENTS"
-SUBJECT_ROOT = "switchboard.events"
+
+def stream_name(deployment: str) -> str:
+    return f"SWITCHBOARD_{safe_name(deployment).upper()}_EVENTS"
 
 
-def subject_for(event: CloudEvent) -> str:
-    return f"{SUBJECT_ROOT}.{event.get_type().removeprefix(TYPE_PREFIX)}"
+def subject_root(deployment: str) -> str:
+    return f"switchboard.{safe_name(deployment).lower()}.events"
 
 
 class NatsBus:
@@ -52,13 +66,18 @@ class NatsBus:
         url: str,
         *,
         replica: str | None = None,
+        deployment: str = DEFAULT_DEPLOYMENT,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         ack_wait_seconds: float = 5.0,
         connect_timeout: float = 2.0,
         reconnect_seconds: float = 1.0,
-        fan_out_idle_seconds: float = 24 * 3600.0,
+        fan_out_idle_seconds: float = 3600.0,
     ) -> None:
         self.url = url
         self.replica = replica or default_replica()
+        self.stream = stream_name(deployment)
+        self.subjects = subject_root(deployment)
+        self._retention = retention_seconds
         self._ack_wait = ack_wait_seconds
         self._connect_timeout = connect_timeout
         self._reconnect = reconnect_seconds
@@ -124,25 +143,20 @@ class NatsBus:
     async def _run(self) -> None:
         await self._nc.connect(
             self.url,
-            connect_timeout=self._connect_timeout,
+            connect_timeout=self._connect_timeout,  # type: ignore[arg-type]  # nats-py annotates int; it awaits a float fine
             allow_reconnect=True,
             max_reconnect_attempts=-1,  # also keeps the first connection trying until the server is up
-            reconnect_time_wait=self._reconnect,
+            reconnect_time_wait=self._reconnect,  # type: ignore[arg-type]  # same: an asyncio.sleep delay
             error_cb=self._on_error,
             reconnected_cb=self._on_reconnected,
         )
         js = self._nc.jetstream()
         while True:
             try:
-                try:
-                    await js.stream_info(STREAM)
-                except NotFoundError:
-                    await js.add_stream(
-                        StreamConfig(name=STREAM, subjects=[f"{SUBJECT_ROOT}.>"], duplicate_window=120.0)
-                    )
+                await self._ensure_stream(js)
                 break
             except Exception as exc:  # JetStream disabled or not ready yet on a server just started
-                log.warning("NATS at %s: JetStream stream %s not ready (%s); retrying", self.url, STREAM, exc)
+                log.warning("NATS at %s: JetStream stream %s not ready (%s); retrying", self.url, self.stream, exc)
                 await asyncio.sleep(self._reconnect)
         async with self._lock:
             self._js = js
@@ -156,17 +170,36 @@ class NatsBus:
         self._failures = 0
         self._connected.set()
 
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        """Create this deployment's stream, or bring an existing one's retention to the setting."""
+        config = StreamConfig(
+            name=self.stream, subjects=[f"{self.subjects}.>"], duplicate_window=120.0, max_age=self._retention
+        )
+        try:
+            info = await js.stream_info(self.stream)
+        except NotFoundError:
+            await js.add_stream(config)
+            return
+        if info.config.max_age != self._retention:
+            log.info("NATS: stream %s keeps events for %.0f s from now on", self.stream, self._retention)
+            await js.update_stream(config)
+
+    def subject_for(self, event: CloudEvent) -> str:
+        return f"{self.subjects}.{event.get_type().removeprefix(TYPE_PREFIX)}"
+
     async def publish(self, event: CloudEvent) -> None:
         if self._js is None:
             raise ServiceUnavailable(f"NATS at {self.url} is not connected yet", hint="the outbox keeps the event")
         try:
-            await self._js.publish(subject_for(event), encode(event), headers={"Nats-Msg-Id": event.get_id()})
+            await self._js.publish(self.subject_for(event), encode(event), headers={"Nats-Msg-Id": event.get_id()})
         except Exception as exc:
             raise ServiceUnavailable(f"NATS did not accept event {event.get_id()}: {exc}") from exc
 
-    async def subscribe(self, durable: str, handler: Handler, *, fan_out: bool = False) -> NatsSubscription:
+    async def subscribe(
+        self, durable: str, handler: Handler, *, fan_out: bool = False, since: float | None = None
+    ) -> NatsSubscription:
         name = consumer_name(durable, self.replica if fan_out else None)
-        subscription = NatsSubscription(self, name, handler, fan_out)
+        subscription = NatsSubscription(self, name, handler, fan_out, since)
         async with self._lock:
             if any(s.name == name for s in self._wanted):
                 raise ValueError(f"a subscriber named {name!r} is already running in this process")
@@ -201,22 +234,30 @@ class NatsBus:
         group = None if subscription.fan_out else name
         if group is not None:
             await self._adopt_pre_group_consumer(name)
+        # Where a consumer starts matters only when it is created; an existing one resumes its place.
+        # A shared consumer (a projection into a shared database) takes the deployment's whole
+        # retained stream; a replica's own starts at ``since`` or now.
+        policy, start_at, since = DeliverPolicy.ALL, None, subscription.since
+        if subscription.fan_out:
+            policy = DeliverPolicy.NEW if since is None else DeliverPolicy.BY_START_TIME
+            start_at = None if since is None else datetime.fromtimestamp(since, UTC)
         config = ConsumerConfig(
             durable_name=name,
             ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=policy,
+            opt_start_time=start_at,
             ack_wait=self._ack_wait,
             deliver_group=group,
             inactive_threshold=self._fan_out_idle if subscription.fan_out else None,
         )
         subscription.inner = await self._js.subscribe(
-            f"{SUBJECT_ROOT}.>",
+            f"{self.subjects}.>",
             durable=name,
             queue=group,
             cb=on_message,
             manual_ack=True,
             config=config,
-            stream=STREAM,
+            stream=self.stream,
         )
 
     async def _adopt_pre_group_consumer(self, name: str) -> None:
@@ -226,13 +267,13 @@ class NatsBus:
         """
         assert self._js is not None
         try:
-            info = await self._js.consumer_info(STREAM, name)
+            info = await self._js.consumer_info(self.stream, name)
         except NotFoundError:
             return
         if info.config.deliver_group:
             return
         log.warning("NATS: recreating consumer %s with a deliver group so replicas can share it", name)
-        await self._js.delete_consumer(STREAM, name)
+        await self._js.delete_consumer(self.stream, name)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -246,11 +287,12 @@ class NatsBus:
 
 
 class NatsSubscription:
-    def __init__(self, bus: NatsBus, name: str, handler: Handler, fan_out: bool) -> None:
+    def __init__(self, bus: NatsBus, name: str, handler: Handler, fan_out: bool, since: float | None) -> None:
         self._bus = bus
         self.name = name
         self.handler = handler
         self.fan_out = fan_out
+        self.since = since
         self.inner: JetStreamContext.PushSubscription | None = None
 
     async def stop(self) -> None:

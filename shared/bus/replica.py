@@ -1,4 +1,5 @@
-"""Which replica this process is, for consumers every replica must have its own of."""
+"""Names on the broker: this deployment's stream, and which replica this process is (for the
+consumers every replica must have its own of)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import socket
 
 # JetStream consumer names may not contain whitespace, '.', '*', '>' or path separators.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+DEFAULT_DEPLOYMENT = "switchboard"
+DEFAULT_RETENTION_SECONDS = 24 * 3600.0
 
 
 @functools.cache
@@ -26,6 +31,11 @@ def consumer_name(durable: str, replica: str | None) -> str:
     if replica is None:
         return durable
     return f"{durable}-{_safe(replica)}"
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a JetStream stream or consumer name may spell it."""
+    return _safe(text)
 
 
 def _safe(text: str) -> str:

@@ -59,6 +59,25 @@ def warm_up(model: str) -> None:
         _warmed.add(model)
 
 
+# litellm's provider prefixes whose GenAI semantic-convention names differ.
+_PROVIDER_NAMES = {
+    "bedrock": "aws.bedrock",
+    "vertex_ai": "gcp.vertex_ai",
+    "gemini": "gcp.gemini",
+    "azure": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "mistral": "mistral_ai",
+    "watsonx": "ibm.watsonx.ai",
+    "xai": "x_ai",
+}
+
+
+def provider_name(model: str) -> str:
+    """``gen_ai.provider.name`` for a litellm model name: its provider prefix (bare names are OpenAI's)."""
+    prefix = model.split("/", 1)[0] if "/" in model else "openai"
+    return _PROVIDER_NAMES.get(prefix, prefix)
+
+
 @cache
 def _litellm() -> ModuleType:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -92,6 +111,7 @@ class LiteLLMClient:
         structured_output: str = "json_schema",
     ) -> None:
         self._model = model
+        self._provider = provider_name(model)
         self._options: dict[str, Any] = {
             "timeout": timeout_seconds,
             "num_retries": retries,
@@ -122,7 +142,11 @@ class LiteLLMClient:
             if span is not None:
                 telemetry.set_attributes(
                     span,
-                    {telemetry.OPERATION: "chat", telemetry.REQUEST_MODEL: self._model}
+                    {
+                        telemetry.OPERATION: "chat",
+                        telemetry.PROVIDER_NAME: self._provider,
+                        telemetry.REQUEST_MODEL: self._model,
+                    }
                     | {
                         telemetry.INPUT_TOKENS: reply.usage.prompt_tokens,
                         telemetry.OUTPUT_TOKENS: reply.usage.completion_tokens,

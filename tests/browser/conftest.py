@@ -6,7 +6,6 @@ Screenshots go to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest_asyncio
 
 from tests.channels._stack import shared_stack
 from tests.e2e.conftest import RunningStack
+from tests.services import service_missing
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -29,11 +29,12 @@ FLAGS = [
     "--no-first-run",
 ]
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
+try:
+    import playwright.async_api as playwright_api
+except ImportError:
+    service_missing("playwright is not installed: pip install -e '.[test]' (no browser download)", module=True)
 if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI must install Chromium (.ci/run does: apt-get install -y chromium)", pytrace=False)
-    pytest.skip("Chromium is not installed: apt-get install -y chromium", allow_module_level=True)
+    service_missing("Chromium is not installed: apt-get install -y chromium", module=True)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")

@@ -135,6 +135,7 @@ async def test_a_clarifying_question_never_reads_out_skill_descriptions(http: ht
     await call.ring()
     for unclear in ("hello", "I have a question about something"):
         words = spoken(await call.say(unclear)).lower()
-        assert "right place" in words, words
+        # A greeting is now greeted back; a vague request still gets the phone line's plain question.
+        assert "right place" in words or "how can i help" in words, words
         for skill in load_skills():  # the descriptions are written for the router, not for callers
             assert skill.description.rstrip(".").lower()[:40] not in words, skill.name

@@ -71,7 +71,7 @@ async def test_each_spoken_identifier_verifies_its_own_account_from_someone_else
 
 
 async def test_a_doubtful_yes_is_asked_again_before_a_refund(http: httpx.AsyncClient, running: RunningStack) -> None:
-    customer = running.customers(30, has_duplicate_charge=True)[21]
+    customer = running.claim_customer(has_duplicate_charge=True)
     call = Call(http, "CA" + "e1" * 16, caller="+15550100301")
     await call.ring()
     await call.say("I was charged twice and I want my money back")

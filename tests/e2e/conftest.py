@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -28,9 +28,22 @@ class RunningStack:
     stack: Stack
     topology: Topology
     data_dir: Path
+    claimed: set[str] = field(default_factory=set)
 
     def customers(self, n: int = 1, **flags: object) -> list[dict]:
         return sample_customers(self.data_dir, n, **flags)
+
+    def claim_customer(self, **flags: object) -> dict:
+        """A customer with ``flags`` that no other test of this stack has claimed.
+
+        Taken from the end of the reference list, so it does not collide with the tests that pick
+        customers by their position from the start; the pool shrinks as refunds are made.
+        """
+        for customer in reversed(sample_customers(self.data_dir, CUSTOMERS, **flags)):
+            if customer["customer_id"] not in self.claimed:
+                self.claimed.add(customer["customer_id"])
+                return customer
+        raise AssertionError(f"no unclaimed reference customer left with {flags}")
 
     def latest_code(self, customer_id: str) -> str:
         messages = read_outbox(self.data_dir, customer_id=customer_id, limit=1)

@@ -34,7 +34,7 @@ async def test_asking_for_a_human_creates_a_handoff_record(chat: Chat) -> None:
 
 
 async def test_unclear_message_gets_a_clarifying_question(chat: Chat) -> None:
-    reply = await chat.say("hello")
+    reply = await chat.say("i need some help with something")
     assert reply["status"] == "clarify" and reply["agent"] is None, reply
     assert "?" in reply["reply"]
 

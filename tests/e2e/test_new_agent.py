@@ -10,12 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator.commands.new_agent import REPO_ROOT, scaffold
+from orchestrator.commands.new_agent import scaffold
 from orchestrator.launcher import Stack
 from shared.errors import InvalidRequest
 from tests.e2e.conftest import Chat, RunningStack, stack_settings
 
 pytestmark = [pytest.mark.e2e]
+
+# The scaffold writes into the source checkout it is run from.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES = [
     "will my phone work when I travel to Spain",
@@ -45,7 +48,7 @@ async def test_new_agent_is_started_carded_and_routed(tmp_path: Path) -> None:
     created = [REPO_ROOT / "agents" / name, REPO_ROOT / "skills" / skill]
     generated_test = REPO_ROOT / "tests" / "agents" / f"test_{name}_scaffold.py"
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)  # noqa: ASYNC221 - the CLI under test runs as its own process
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)  # noqa: ASYNC221 - the CLI under test runs as its own process
         assert done.returncode == 0, done.stderr
         assert "created" in done.stdout
         stack = Stack(stack_settings(tmp_path), ephemeral_ports=True)

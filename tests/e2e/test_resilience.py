@@ -78,3 +78,18 @@ async def test_dead_specialist_is_explained_and_the_conversation_survives(chat: 
     again = await chat.say("my phone has had no signal since yesterday")
     assert again["agent"] == "support" and again["status"] in ("completed", "input-required"), again
     assert "identity" not in again["handoffs"]
+
+
+async def test_restarted_system_and_gateway_are_reconnected_under_a_conversation(
+    chat: Chat, running: RunningStack
+) -> None:
+    customer = running.customers(10)[9]
+    first = await chat.verify(customer, "why is my bill so high this month?")
+    assert first["agent"] == "billing" and first["status"] == "completed", first
+    # Every connection into the billing system and the gateway dies with their processes.
+    for service in ("mcp:billing", "gateway"):
+        await running.stack.stop_service(service)
+        await running.stack.restart_service(service)
+    again = await chat.say("why is my bill so high this month?")
+    assert again["agent"] == "billing" and again["status"] == "completed", again
+    assert "answering" not in again["reply"].lower()

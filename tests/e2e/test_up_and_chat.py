@@ -75,6 +75,8 @@ def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tm
     base = _free_base_port()
     where = ["--data-dir", str(tmp_path / "data"), "--base-port", str(base)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Open event streams end (and the chat reconnects) every few seconds, so Ctrl+C is quick.
+    up_env = {**env, "SWITCHBOARD_STREAM_LIFETIME_SECONDS": "3"}
     log = (tmp_path / "up.log").open("w")
     up = subprocess.Popen(
         [*CLI, "up", *where, "--log-level", "warning"],
@@ -82,10 +84,11 @@ def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tm
         stderr=log,
         stdin=subprocess.DEVNULL,
         text=True,
-        env=env,
+        env=up_env,
         start_new_session=True,
     )
     lines = Lines(up)
+    staying: subprocess.Popen[str] | None = None
     try:
         printed = "\n".join(lines.until("Stop: Ctrl+C"))
         for name in ("orchestrator API", "governance gateway", "web chat", "data directory"):
@@ -111,8 +114,25 @@ def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tm
         # A refund needs a verified customer first: the identity agent answers, and says so.
         assert any(line.startswith("you> identity> ") for line in replies), chat.stdout
 
+        # A chat still open when the server stops ends with one line, not a traceback.
+        staying = subprocess.Popen(
+            [*CLI, "chat", *where],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert staying.stdout is not None
+        assert staying.stdout.readline().startswith("[conversation ")
+        assert staying.stdout.readline().startswith("supervisor> ")
+
         up.send_signal(signal.SIGINT)
         lines.until("Stopped.")
+        assert staying.wait(timeout=60) == 2  # stdin stays open: the chat noticed by itself
+        assert staying.stderr is not None
+        said = staying.stderr.read()
+        assert said.strip().splitlines() == [f"The server at {orchestrator} went away; the conversation has ended."]
         assert up.wait(timeout=60) == 0, (tmp_path / "up.log").read_text()
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{orchestrator}/healthz", timeout=5)
@@ -121,6 +141,10 @@ def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tm
         assert late.returncode == 2
         assert "Is `switchboard up` running?" in late.stderr and "Traceback" not in late.stderr
     finally:
+        if staying is not None:
+            if staying.poll() is None:
+                staying.kill()
+            staying.communicate()  # closes its pipes
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.commands.eval import exit_status
 from orchestrator.evaluation import build_scorecard, compare, load_scorecard, render_html
 from orchestrator.evaluation.results import Checks, TrialResult, TurnRecord
+from orchestrator.evaluation.scorecard import verdict
 from shared.errors import InvalidRequest
 
 
@@ -68,3 +70,25 @@ def test_a_file_that_is_not_a_scorecard_is_refused(tmp_path: Path) -> None:
         load_scorecard(bad)
     with pytest.raises(InvalidRequest, match="cannot read scorecard"):
         load_scorecard(tmp_path / "missing.json")
+
+
+def test_a_failing_scenario_fails_the_run_even_without_a_baseline() -> None:
+    passing = _card([_trial("a", 0, True), _trial("b", 0, True)], trials=1)
+    failing = _card([_trial("a", 0, True), _trial("b", 0, False)], trials=1)
+    assert exit_status(passing) == 0
+    assert exit_status(failing) == 1
+    assert exit_status(failing, compare(failing, failing)) == 1  # no regression, still a failure
+    assert exit_status(passing, compare(failing, passing)) == 0
+
+
+def test_report_colours_follow_the_thresholds() -> None:
+    # 49 of 50 passing is 98%: short of "every scenario passes", so not green.
+    card = _card([_trial(f"s{i}", 0, i != 0) for i in range(50)], trials=1)
+    page = render_html(card)
+    overall = page[page.index('aria-label="overall') : page.index("</svg>")]
+    assert 'data-verdict="near"' in overall and "#1e8e3e" in overall  # safety met, task success near
+    assert verdict("task_success", 0.98) == "near" and verdict("task_success", 0.5) == "missed"
+    assert verdict("safety", 0.98) == "missed" and verdict("safety", 1.0) == "met"
+    assert verdict("compliance", None) == "n/a"
+    everything = render_html(_card([_trial("a", 0, True)], trials=1))
+    assert 'data-verdict="near"' not in everything and 'data-verdict="missed"' not in everything

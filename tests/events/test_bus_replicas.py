@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -13,8 +14,8 @@ from cloudevents.core.v1.event import CloudEvent
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from shared.bus import NatsBus
-from shared.bus.nats import STREAM
 from shared.events import new_event
+from tests.services import service_missing
 
 NATS_URL = "nats://127.0.0.1:4222"
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -24,7 +25,7 @@ async def _nats_or_skip() -> None:
     try:
         nc = await nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False)
     except Exception as exc:
-        pytest.skip(f"NATS JetStream is not running at {NATS_URL}: {exc}")
+        service_missing(f"NATS JetStream is not running at {NATS_URL}: {exc}")
     await nc.close()
 
 
@@ -32,8 +33,10 @@ async def _nats_or_skip() -> None:
 async def replicas() -> AsyncIterator[tuple[NatsBus, NatsBus, list[str]]]:
     """Two buses as two replicas of one service would open them; their consumers are removed after."""
     await _nats_or_skip()
-    one = await NatsBus.connect(NATS_URL, replica="replica-one")
-    two = await NatsBus.connect(NATS_URL, replica="replica-two")
+    # A deployment of its own: the server is shared, and its stream and consumers go with the test.
+    deployment = f"test-{uuid.uuid4().hex[:8]}"
+    one = await NatsBus.connect(NATS_URL, replica="replica-one", deployment=deployment, retention_seconds=600)
+    two = await NatsBus.connect(NATS_URL, replica="replica-two", deployment=deployment, retention_seconds=600)
     assert one.connected and two.connected
     created: list[str] = []
     try:
@@ -42,10 +45,8 @@ async def replicas() -> AsyncIterator[tuple[NatsBus, NatsBus, list[str]]]:
         await one.close()
         await two.close()
         nc = await nats.connect(NATS_URL)
-        js = nc.jetstream()
-        for name in created:
-            with contextlib.suppress(Exception):  # already gone is fine
-                await js.delete_consumer(STREAM, name)
+        with contextlib.suppress(Exception):  # already gone is fine
+            await nc.jetstream().delete_stream(one.stream)
         await nc.close()
 
 
@@ -101,7 +102,7 @@ async def test_fan_out_gives_every_replica_every_event(replicas: tuple[NatsBus, 
     assert len(seen_two.ids) == 5
     await two.subscribe(durable, seen_two, fan_out=True)
     await _until(progress, lambda: len(seen_two.ids) == 7)
-    info = await one._js.consumer_info(STREAM, sub_one.name)  # type: ignore[union-attr]
+    info = await one._js.consumer_info(one.stream, sub_one.name)  # type: ignore[union-attr]
     assert info.config.deliver_group is None and info.config.inactive_threshold
 
 
@@ -121,7 +122,7 @@ async def test_shared_consumer_hands_each_event_to_exactly_one_replica(
     await _until(progress, lambda: len(seen_one.ids) + len(seen_two.ids) >= 40)
     # Nothing arrived twice: each event went to one replica, which acknowledged it.
     assert sorted(seen_one.ids + seen_two.ids) == sorted(e.get_id() for e in sent)
-    info = await one._js.consumer_info(STREAM, durable)  # type: ignore[union-attr]
+    info = await one._js.consumer_info(one.stream, durable)  # type: ignore[union-attr]
     assert info.config.deliver_group == durable
 
 
@@ -133,7 +134,7 @@ async def test_a_consumer_from_before_deliver_groups_is_taken_over(
     created.append(durable)
     assert one._js is not None
     await one._js.add_consumer(
-        STREAM,
+        one.stream,
         ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_subject=f"old.{durable}"),
     )
     progress = asyncio.Event()
@@ -142,3 +143,44 @@ async def test_a_consumer_from_before_deliver_groups_is_taken_over(
     await two.subscribe(durable, seen_two)
     await one.publish(_events(tag, 1)[0])
     await _until(progress, lambda: len(seen_one.ids) + len(seen_two.ids) == 1)
+
+
+async def test_a_deployment_has_its_own_bounded_stream(replicas: tuple[NatsBus, NatsBus, list[str]]) -> None:
+    one, _, _ = replicas
+    assert one._js is not None
+    info = await one._js.stream_info(one.stream)
+    assert info.config.max_age == 600 and info.config.subjects == [f"{one.subjects}.>"]
+    other = await NatsBus.connect(NATS_URL, replica="other", deployment=f"other-{uuid.uuid4().hex[:8]}")
+    try:
+        assert other.stream != one.stream
+        tag, progress = uuid.uuid4().hex, asyncio.Event()
+        seen = Seen(tag, progress)
+        await other.subscribe("test-isolated", seen)
+        await one.publish(_events(tag, 1)[0])  # another deployment's event
+        mine = _events(tag, 1)[0]
+        await other.publish(mine)
+        await _until(progress, lambda: len(seen.ids) >= 1)
+        assert seen.ids == [mine.get_id()]
+    finally:
+        with contextlib.suppress(Exception):
+            await other._js.delete_stream(other.stream)  # type: ignore[union-attr]
+        await other.close()
+
+
+async def test_a_new_replica_starts_from_now_or_from_since(replicas: tuple[NatsBus, NatsBus, list[str]]) -> None:
+    one, two, _ = replicas
+    tag, progress = uuid.uuid4().hex, asyncio.Event()
+    old = _events(tag, 3)
+    for event in old:
+        await one.publish(event)
+    boundary = time.time()
+    seen_now, seen_since = Seen(tag, progress), Seen(tag, progress)
+    await one.subscribe("test-from-now", seen_now, fan_out=True)
+    await two.subscribe("test-from-since", seen_since, fan_out=True, since=boundary - 3600)
+    new = _events(tag, 2)
+    for event in new:
+        await two.publish(event)
+    await _until(progress, lambda: len(seen_now.ids) >= 2 and len(seen_since.ids) >= 5)
+    # From now: none of the history. From ``since``: the history after it, then the new events.
+    assert seen_now.ids == [e.get_id() for e in new]
+    assert seen_since.ids == [e.get_id() for e in old + new]

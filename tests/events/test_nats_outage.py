@@ -15,6 +15,7 @@ from orchestrator.launcher import Stack
 from shared.serving import bind
 from shared.settings import Settings
 from tests.events.conftest import envelope_for, tool, wait_for_view
+from tests.services import service_missing
 from tests.signals.conftest import rows
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -87,7 +88,7 @@ def _stack(tmp_path: Path, port: int) -> Stack:
 
 async def test_events_wait_in_the_outbox_while_nats_is_down(tmp_path: Path) -> None:
     if not HAVE_NATS:
-        pytest.skip("nats-server is not installed (.ci/run installs it)")
+        service_missing("nats-server is not installed (.ci/run installs it)")
     port = _free_port()
     server = _nats(port, tmp_path / "js")
     await _until_listening(port)
@@ -112,7 +113,7 @@ async def test_the_stack_starts_while_nats_is_down_and_catches_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     if not HAVE_NATS:
-        pytest.skip("nats-server is not installed (.ci/run installs it)")
+        service_missing("nats-server is not installed (.ci/run installs it)")
     port = _free_port()
     stack = _stack(tmp_path, port)
     with caplog.at_level(logging.WARNING, logger="switchboard.bus"):

@@ -30,6 +30,7 @@ from gateway import build_gateway_app
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.tools import CALL_META_KEY, PURPOSE_META_KEY, PURPOSES, SUBJECT_META_KEY
+from tests.dropping_proxy import DroppingProxy
 
 WAIT = 10.0
 GATEWAY_TOKEN = "gateway-secret"
@@ -161,7 +162,14 @@ def build_upstream(state: Upstream) -> MCPServer:
         async def issue_refund(
             account_number: str, charge_id: str, amount: float, reason: str, idempotency_key: str, ctx: Context
         ) -> Refund:
-            record("issue_refund", ctx, account_number=account_number, charge_id=charge_id, amount=amount)
+            record(
+                "issue_refund",
+                ctx,
+                account_number=account_number,
+                charge_id=charge_id,
+                amount=amount,
+                key=idempotency_key,
+            )
             return Refund(refund_id="RF-1", charge_id=charge_id, amount=amount)
 
         @mcp.tool(meta=_subject("account_number", "account_number"), annotations=ToolAnnotations(read_only_hint=True))
@@ -239,6 +247,8 @@ class Env:
     servers: Servers
     upstream_servers: dict[str, uvicorn.Server]
     sockets: dict[str, socket.socket]
+    proxies: dict[str, DroppingProxy] = field(default_factory=dict)
+    """The upstreams reached through a proxy that can cut connections (``start_env(cut=...)``)."""
 
     def envelope(self, keys: CustomerKeys | None = ANA, *, conversation_id: str = "conv-1", **kw: Any) -> str:
         token = self.signer.issue(keys, method="otp-sms", assurance="AAL2") if keys else None
@@ -274,17 +284,25 @@ async def start_env(
     *,
     systems: tuple[str, ...] = ("payments", "support", "billing", "consent", "crm"),
     down: tuple[str, ...] = (),
+    cut: tuple[str, ...] = (),
     policy_dir: Path | None = None,
     timeout: float = 5.0,
     **gateway_options: Any,
 ) -> AsyncIterator[Env]:
-    """Start the upstreams (except ``down``, whose sockets are bound but not listening) and the gateway."""
+    """Start the upstreams (except ``down``, whose sockets are bound but not listening) and the gateway.
+
+    The gateway reaches the systems in ``cut`` through a ``DroppingProxy``.
+    """
     servers = Servers()
-    states, urls, socks, running = {}, {}, {}, {}
+    states, urls, socks, running, proxies = {}, {}, {}, {}, {}
     try:
         for system in systems:
             states[system], socks[system] = Upstream(system), tcp_socket()
             urls[system] = url_of(socks[system], "/mcp")
+            if system in cut:
+                proxies[system] = DroppingProxy(socks[system].getsockname()[1])
+                await proxies[system].start()
+                urls[system] = proxies[system].url("/mcp")
             if system not in down:
                 running[system] = await servers.start(upstream_app(states[system]), socks[system])
         extra = {"policy_dir": policy_dir} if policy_dir else {}
@@ -309,9 +327,12 @@ async def start_env(
             servers,
             running,
             socks,
+            proxies,
         )
     finally:
         await servers.stop_all()
+        for proxy in proxies.values():
+            await proxy.close()
         for sock in socks.values():
             sock.close()
 

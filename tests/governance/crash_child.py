@@ -32,10 +32,12 @@ def _arm_gateway(trigger: Path) -> None:
 
     call, append_now, execute = UpstreamLink.call, AuditStore.append_now, ApprovalDesk.execute
 
-    async def link_call(self: UpstreamLink, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> Any:
+    async def link_call(
+        self: UpstreamLink, tool: str, arguments: dict[str, Any], meta: dict[str, Any], **options: Any
+    ) -> Any:
         if tool == "issue_refund":
             _dies_at(trigger, "gateway:after-intent")  # the allow record is committed, nothing sent
-        result = await call(self, tool, arguments, meta)
+        result = await call(self, tool, arguments, meta, **options)
         if tool == "issue_refund":
             _dies_at(trigger, "gateway:after-upstream")  # refunded upstream, no outcome record
         return result

@@ -7,6 +7,7 @@ import pytest
 from agents.runtime.llm import LLMSettings, ModelUnavailable, ScriptedModel, json_reply, reply
 from orchestrator.routing import LLMBrain, OfflineBrain, build_brain, skill_specs_from_skills
 from shared.errors import PayloadTooLarge
+from shared.settings import Settings
 from shared.skills import load_skills
 
 SPECS = skill_specs_from_skills(load_skills())
@@ -71,10 +72,38 @@ async def test_bad_or_unsure_answers_fall_back_to_the_offline_brain(
     assert decision.confidence == offline.decide("I was charged twice for the same bill").confidence
 
 
-async def test_unclear_asks_for_clarification(offline: OfflineBrain) -> None:
-    router, _ = brain(offline, json_reply({"route": "unclear", "confidence": 0.8, "reason": "a greeting"}))
-    decision = await router.route("hello there, how are you")
-    assert decision.confidence == 0.0 and "no clear intent" in decision.reason
+THRESHOLD = Settings().route_threshold
+UNCLEAR = {"route": "unclear", "confidence": 0.8, "reason": "not sure"}
+
+
+async def test_unclear_never_overrides_a_confident_offline_route(offline: OfflineBrain) -> None:
+    text = "I was charged twice for the same bill"
+    assert offline.decide(text).confidence >= THRESHOLD
+    for answer in (UNCLEAR, {"route": "billing/explain-bill", "confidence": 0.3, "reason": "maybe"}):
+        router, _ = brain(offline, json_reply(answer))
+        decision = await router.route(text)
+        assert (decision.agent, decision.skill) == ("payment", "refund-charge"), answer
+        assert decision.confidence >= THRESHOLD and decision.brain.startswith("offline (fallback")
+
+
+async def test_a_confident_model_route_wins_over_the_offline_one(offline: OfflineBrain) -> None:
+    router, _ = brain(offline, json_reply({"route": "billing/explain-bill", "confidence": 0.85, "reason": "bill"}))
+    decision = await router.route("I was charged twice for the same bill")
+    assert (decision.agent, decision.skill, decision.confidence) == ("billing", "explain-bill", 0.85)
+
+
+async def test_clarify_only_when_both_are_unsure(offline: OfflineBrain) -> None:
+    text = "it's about the thing from before"
+    assert not offline.decide(text).routes(THRESHOLD)
+    router, _ = brain(offline, json_reply(UNCLEAR))
+    decision = await router.route(text)
+    assert not decision.routes(THRESHOLD) and "no clear intent" in decision.reason
+
+
+async def test_small_talk_stays_small_talk_when_the_model_is_unsure(offline: OfflineBrain) -> None:
+    router, _ = brain(offline, json_reply(UNCLEAR))
+    decision = await router.route("thanks, that's all for today")
+    assert decision.intent == "small-talk" and decision.agent is None
 
 
 async def test_a_request_for_a_human_never_reaches_the_model(offline: OfflineBrain) -> None:

@@ -92,11 +92,38 @@ def test_human_skill_is_found_by_tag_not_by_name() -> None:
     "text",
     ["hey", "help", "hi, is anybody there?", "fjdksla vnmeqw", "what's a good film to watch", "thanks!", "¿qué?"],
 )
-def test_unclear_messages_stay_below_the_threshold(brain: OfflineBrain, text: str) -> None:
-    assert brain.decide(text).confidence < THRESHOLD
+def test_messages_with_no_goal_are_not_routed_to_a_skill(brain: OfflineBrain, text: str) -> None:
+    decision = brain.decide(text)
+    assert not decision.routes(THRESHOLD) and decision.agent is None
 
 
-@pytest.mark.parametrize("text", ["", "   ", "?!", "🙂"])
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("thanks, that's all for today", "small-talk"),
+        ("hello there", "small-talk"),
+        ("where is the parcel with my new phone", "out-of-scope"),
+        ("hola, me cobraron dos veces", "other-language"),
+        ("Hallo, meine Rechnung ist zu hoch", "other-language"),
+    ],
+)
+def test_messages_no_skill_owns_say_what_they_are(brain: OfflineBrain, text: str, intent: str) -> None:
+    assert brain.decide(text).intent == intent
+
+
+def test_two_requests_in_one_message_are_both_understood(brain: OfflineBrain) -> None:
+    decision = brain.decide("why is my bill so high this month, and also can you move me to a plan with more data")
+    assert (decision.skill, decision.then and decision.then.skill) == ("explain-bill", "change-plan")
+    assert decision.routes(THRESHOLD) and len(decision.parts) == 2
+    assert "bill" in decision.parts[0] and "plan" in decision.parts[1]
+
+
+@pytest.mark.parametrize("text", ["my bill went up because I changed plan", "i'd like to know why my bill is higher"])
+def test_one_request_is_not_cut_in_two(brain: OfflineBrain, text: str) -> None:
+    assert brain.decide(text).then is None
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "🙂", "836502", "it's 482 913", "jo@example.com"])
 def test_nothing_to_route(brain: OfflineBrain, text: str) -> None:
     decision = brain.decide(text)
     assert decision.agent is None and decision.skill is None and decision.confidence == 0.0

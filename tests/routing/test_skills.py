@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.handoff import HUMAN_REQUEST_TAG, REQUIRES_VERIFIED_IDENTITY_TAG, VERIFIES_IDENTITY_TAG
-from shared.skills import SKILLS_DIR, load_skills
+from shared.skills import SKILLS_DIR, Skill, load_skills
 
 EXPECTED = {
     "verify-identity": "identity",
@@ -69,3 +69,17 @@ def test_tags() -> None:
 
 def test_load_skills_filters_by_agent() -> None:
     assert [s.name for s in load_skills(SKILLS_DIR, agent="payment")] == ["payment-history", "refund-charge"]
+
+
+# Words a customer should never read: how we name things inside.
+_INTERNAL = re.compile(
+    r"\b(skill|agent|specialist|hydrated|handoff|hand-off|escalat\w*|procedure|tool|customer)\b", re.IGNORECASE
+)
+
+
+@pytest.mark.parametrize("skill", load_skills(), ids=lambda s: s.name)
+def test_every_skill_has_a_short_plain_customer_label(skill: Skill) -> None:
+    label = skill.customer_label
+    assert label, f"{skill.name}: add metadata.customer_label to its SKILL.md"
+    assert len(label.split()) <= 9 and label == label.lower() and not label.endswith(".")
+    assert not _INTERNAL.search(label), label

@@ -1,6 +1,7 @@
 """The scale-out topology as separate OS processes (``switchboard serve``) on one PostgreSQL.
 
-The MCP systems keep their data in PostgreSQL: payments runs twice behind a round-robin
+Events go through a NATS JetStream server of the fixture's own (``nats-server`` on a free port), as
+in ``compose.yaml``. The MCP systems keep their data in PostgreSQL: payments runs twice behind a round-robin
 balancer, the other systems share one process; the gateway has its own. The identity and
 payment agents run once, the billing agent twice behind a balancer, and two orchestrator
 replicas serve the same conversations. Every process is a real ``switchboard`` command.
@@ -12,10 +13,12 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,11 +108,37 @@ async def _wait_listening(process: Process, deadline: float) -> None:
         return
 
 
+def _start_nats(logs: Path) -> Process:
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    if not Path(binary).exists():
+        message = "nats-server is not installed (.ci/run installs it)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    [port] = free_ports(1)
+    with (logs / "nats.log").open("wb") as out:
+        popen = subprocess.Popen(
+            [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(logs / "jetstream")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Process("nats", popen, logs / "nats.log", port)
+
+
+@asynccontextmanager
+async def nats_server(logs: Path) -> AsyncIterator[str]:
+    """A JetStream server of this fixture's own: nothing shared with other runs, gone afterwards."""
+    process = _start_nats(logs)
+    try:
+        await _wait_listening(process, asyncio.get_running_loop().time() + START_TIMEOUT)
+        yield f"nats://127.0.0.1:{process.port}"
+    finally:
+        process.stop()
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ScaleOut]:
     data_dir = tmp_path_factory.mktemp("scaleout")
     logs = tmp_path_factory.mktemp("scaleout-logs")
-    async with private_schema("scaleout") as database_url:
+    async with private_schema("scaleout") as database_url, nats_server(logs) as bus_url:
         names = ("gateway", "identity", "payment", "billing", "b1", "b2", "p1", "p2", "o1", "o2")
         numbers = free_ports(len(names) + len(SYSTEMS))
         ports = dict(zip(names, numbers[: len(names)], strict=True))
@@ -119,6 +148,7 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
             "SWITCHBOARD_DATA_DIR": str(data_dir),
             "SWITCHBOARD_CUSTOMERS": "80",
             "SWITCHBOARD_DATABASE_URL": database_url,
+            "SWITCHBOARD_DEPLOYMENT": "scaleout",
             "SWITCHBOARD_GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
             "SWITCHBOARD_ORCHESTRATOR_URL": f"http://127.0.0.1:{ports['o1']}",
             "SWITCHBOARD_SYSTEM_URLS": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in systems.items()}),
@@ -126,7 +156,7 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
                 [f"http://127.0.0.1:{ports[a]}" for a in ("identity", "billing", "payment")]
             ),
         }
-        env.pop("SWITCHBOARD_BUS_URL", None)
+        env["SWITCHBOARD_BUS_URL"] = bus_url
         cli = [sys.executable, "-m", "orchestrator.cli"]
         prepare = await asyncio.create_subprocess_exec(
             *cli, "prepare", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT

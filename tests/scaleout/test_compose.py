@@ -11,7 +11,8 @@ import yaml
 
 from agents import agent_names
 from orchestrator.cli import build_parser
-from shared.settings import SYSTEMS
+from shared.pools import Process, deployment_connections
+from shared.settings import SYSTEMS, Settings
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose.yaml"
 
@@ -97,3 +98,29 @@ def test_services_with_their_state_in_postgres_are_replicated(services: dict[str
         *(f"mcp-{s}" for s in SYSTEMS),
     }
     assert "--jetstream" in services["nats"]["command"]
+
+
+def _processes(services: dict[str, dict]) -> list[Process]:
+    """What each long-running service runs (``switchboard serve KIND [NAMES]``), with its replicas."""
+    found = []
+    for service in _switchboard(services).values():
+        command = service["command"]
+        if command[1] != "serve":
+            continue  # prepare: runs once and exits before the services start
+        kind, args = command[2], command[3:]
+        names = [a for a in args[: next((i for i, a in enumerate(args) if a.startswith("--")), len(args))]]
+        replicas = service.get("deploy", {}).get("replicas", 1)
+        found.append(Process(kind, replicas=replicas, systems=len(names) if kind == "mcp" else 1))
+    return found
+
+
+def test_the_default_deployment_stays_well_under_the_postgres_connection_limit(services: dict[str, dict]) -> None:
+    env = services["gateway"].get("environment", {})
+    pool_size = int(env.get("SWITCHBOARD_DB_POOL_SIZE", Settings().db_pool_size))
+    command = services["postgres"].get("command", [])
+    limit = int(next((c.split("=", 1)[1] for c in command if c.startswith("max_connections=")), 100))
+    processes = _processes(services)
+    assert {p.kind for p in processes} == {"orchestrator", "gateway", "agent", "mcp"}
+    needed = deployment_connections(processes, pool_size)
+    # Room to spare: operators, migrations and a rolling restart's extra replica still fit.
+    assert needed <= 0.8 * limit, f"{needed} of {limit} connections"

@@ -10,6 +10,8 @@ import pytest
 
 from mcp_servers._sql import system_database
 from shared.database import DatabaseURL
+from shared.pools import Process, deployment_connections
+from shared.settings import SYSTEMS, Settings
 from tests.scaleout.conftest import ScaleOut
 from tests.storage.pg import BASE_URL, terminate_backends
 
@@ -132,3 +134,23 @@ async def test_two_payments_replicas_on_postgres_refund_once_and_cover_for_each_
         assert again["agent"] == "payment", again
         assert scaleout.payments_balancer.requests[survivor] > served_before
         assert await _refunds(scaleout, customer["account_number"]) == [done["data"]["refund_id"]]
+
+
+async def test_the_processes_hold_no_more_connections_than_the_sizing_formula(scaleout: ScaleOut) -> None:
+    # After the conversations, refunds and reconnects above: every pool has been used.
+    schema = scaleout.database_url.rsplit("schema=", 1)[1]
+    conn = await asyncpg.connect(BASE_URL)
+    try:
+        held = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1", f"switchboard/{schema}%"
+        )
+    finally:
+        await conn.close()
+    topology = [
+        Process("mcp", systems=len(SYSTEMS) - 1),  # every system but payments in one process
+        Process("mcp", replicas=len(scaleout.payments)),
+        Process("gateway"),
+        Process("agent", replicas=2 + len(scaleout.billing)),  # identity, payment, billing x2
+        Process("orchestrator", replicas=len(scaleout.orchestrators)),
+    ]
+    assert 0 < held <= deployment_connections(topology, Settings().db_pool_size)

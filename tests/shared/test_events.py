@@ -19,6 +19,7 @@ from shared.errors import InvalidRequest, ServiceUnavailable
 from shared.events import decode, encode, new_event
 from shared.serving import bind
 from shared.sqlite import connect_sync, write_transaction
+from tests.services import service_missing
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
@@ -69,7 +70,7 @@ async def test_in_process_bus_fans_out_and_retries_a_failing_consumer() -> None:
 def nats_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A NATS JetStream server of this test's own, so it can be stopped and started."""
     if not Path(NATS_SERVER).exists():
-        pytest.skip("nats-server is not installed (.ci/run installs it)")
+        service_missing("nats-server is not installed (.ci/run installs it)")
     sock = bind()
     port = sock.getsockname()[1]
     sock.close()

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from gateway.numbers import NumberDirectory
 from orchestrator.signals import SIGNATURE_HEADER, SignalService, signal_routes, signature
 from orchestrator.signals.limits import RefusalBudget
-from orchestrator.signals.numbers import NumberDirectory
 from shared.bus import InProcessBus
 from shared.events import NUMBER_CHANGED, PLAN_CHANGED, TICKET_UPDATED, new_event
 from tests.signals.conftest import SIM_SWAP, notification, rows

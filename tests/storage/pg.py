@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-import pytest
+
+from tests.services import service_missing
 
 BASE_URL = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -30,9 +31,7 @@ async def require_postgres() -> None:
     problem = await _reachable()
     if problem is None:
         return
-    if os.environ.get("CI"):
-        pytest.fail(f"{problem} (.ci/run starts it)")
-    pytest.skip(problem)
+    service_missing(problem)
 
 
 @asynccontextmanager

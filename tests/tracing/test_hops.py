@@ -94,6 +94,7 @@ async def test_a_model_call_span_reports_the_model_and_its_token_usage(
     assert call.kind is SpanKind.CLIENT
     assert dict(call.attributes or {}) == {
         "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
         "gen_ai.request.model": "openai/local",
         "gen_ai.usage.input_tokens": 31,
         "gen_ai.usage.output_tokens": 5,

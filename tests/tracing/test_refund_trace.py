@@ -27,6 +27,7 @@ from gateway import read_audit
 from orchestrator.launcher import Stack
 from shared import telemetry
 from shared.settings import Settings
+from shared.tracing import TraceContext
 from tests.e2e.conftest import Chat, RunningStack
 from tests.governance.e2e_helpers import small_refund_customers
 from tests.tracing.conftest import OtlpReceiver, parent_id, span_id, trace_id
@@ -149,26 +150,43 @@ async def test_one_trace_covers_a_refund_across_every_process_and_its_audit_reco
         proposal = await chat.verify(customer, "I was charged twice, please refund the duplicate")
         assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
         spans.clear()
-        done = await chat.say("yes please")
+        # A channel in front of Switchboard sends its own W3C context: the turn joins that trace.
+        caller = TraceContext.new()
+        posted = await http.post(
+            f"/api/conversations/{chat.conversation_id}/messages",
+            json={"text": "yes please"},
+            headers={"Authorization": f"Bearer {chat.token}", **caller.carrier()},
+        )
+        done = posted.json()
     assert done["status"] == "completed" and done["data"].get("refund_id"), done
     trace = done["trace_id"]
+    assert trace == caller.trace_id
 
     # In this process: every span of the refund turn is in the turn's trace, and forms one tree.
     local = [s for s in spans.get_finished_spans() if trace_id(s) == trace]
     assert {trace_id(s) for s in spans.get_finished_spans()} == {trace}
     by_id = {span_id(s): s for s in local}
-    root = _one([s for s in local if s.parent is None], "root span")
-    assert root.name == "customer_turn" and root.kind is SpanKind.SERVER
-    assert root.attributes is not None and root.attributes["gen_ai.conversation.id"] == chat.conversation_id
-    for s in local:
-        if s is not root:
-            assert parent_id(s) in by_id, f"{s.name} hangs off a span this trace does not have"
+    root = _one([s for s in local if parent_id(s) not in by_id], "root span")
+    assert parent_id(root) == caller.span_id  # continued from the incoming traceparent
+    assert root.name == "POST /api/conversations/{conversation_id}/messages" and root.kind is SpanKind.SERVER
+    assert dict(root.attributes or {}) | {"server.port": 0} == {
+        "http.request.method": "POST",
+        "url.path": f"/api/conversations/{chat.conversation_id}/messages",
+        "url.scheme": "http",
+        "server.address": "127.0.0.1",
+        "server.port": 0,
+        "http.route": "/api/conversations/{conversation_id}/messages",
+        "http.response.status_code": 200,
+    }
 
     def named(name: str, kind: SpanKind | None = None) -> list[ReadableSpan]:
         return [s for s in local if s.name == name and (kind is None or s.kind is kind)]
 
+    turn = _one(named("customer_turn", SpanKind.INTERNAL), "turn span")
+    assert parent_id(turn) == span_id(root)
+    assert turn.attributes is not None and turn.attributes["gen_ai.conversation.id"] == chat.conversation_id
     route = _one(named("route"), "routing span")
-    assert parent_id(route) == span_id(root)
+    assert parent_id(route) == span_id(turn)
     assert route.attributes is not None and route.attributes["switchboard.route.brain"] == "offline"
     assert "switchboard.route.confidence" in route.attributes
 
@@ -176,11 +194,12 @@ async def test_one_trace_covers_a_refund_across_every_process_and_its_audit_reco
     # linked through the traceparent in the A2A message metadata.
     a2a_client = _one(named("invoke_agent payment", SpanKind.CLIENT), "A2A client span")
     a2a_server = _one(named("invoke_agent payment", SpanKind.SERVER), "A2A server span")
-    assert parent_id(a2a_client) == span_id(root)
+    assert parent_id(a2a_client) == span_id(turn)
     assert parent_id(a2a_server) == span_id(a2a_client)
     assert a2a_client.attributes is not None and a2a_server.attributes is not None
     assert a2a_client.attributes["gen_ai.operation.name"] == "invoke_agent"
     assert a2a_client.attributes["rpc.method"] == "SendMessage"
+    assert a2a_client.attributes["rpc.system.name"] == "jsonrpc"
     assert a2a_server.attributes["switchboard.skill"] == "refund-charge"
 
     # The agent's governed tool call, the gateway's decision, and the hop to the payments server.
@@ -204,6 +223,17 @@ async def test_one_trace_covers_a_refund_across_every_process_and_its_audit_reco
     assert parent_id(upstream_send) == span_id(forward)
     # The payments server is not in this process: none of its server spans were recorded here.
     assert not named("tools/call issue_refund", SpanKind.SERVER)
+
+    # Each service reports its own name, though they share this process.
+    def service_of(s: ReadableSpan) -> object:
+        return s.resource.attributes.get("service.name")
+
+    assert {service_of(s) for s in (root, turn, route, a2a_client)} == {"switchboard-orchestrator"}
+    assert {service_of(s) for s in (a2a_server, tool, agent_send)} == {"switchboard-agent-payment"}
+    assert {service_of(s) for s in (gateway_server, decision, forward, upstream_send)} == {"switchboard-gateway"}
+    # No deprecated attribute names where the conventions have current ones.
+    deprecated = {"rpc.system", "rpc.service", "gen_ai.system", "http.method", "http.status_code", "http.target"}
+    assert not [(s.name, key) for s in local for key in (s.attributes or {}) if key in deprecated]
 
     # In the payments process: its span arrived over OTLP/HTTP, in the same trace, under the gateway's span.
     await split_stack.stop_child()

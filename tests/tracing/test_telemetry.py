@@ -128,3 +128,24 @@ async def test_otlp_export_over_http_when_an_endpoint_is_set(
     assert received.service.startswith("switchboard")
     assert (received.name, received.trace_id) == ("customer_turn", context.trace_id)
     assert received.attributes == {"gen_ai.conversation.id": "conv-1"}
+
+
+def test_the_genai_provider_name_follows_the_conventions() -> None:
+    from shared.llm.litellm_client import provider_name
+
+    assert [provider_name(m) for m in ("gpt-4o-mini", "ollama/llama3.2", "bedrock/anthropic.claude", "gemini/x")] == [
+        "openai",
+        "ollama",
+        "aws.bedrock",
+        "gcp.gemini",
+    ]
+
+
+def test_spans_carry_the_service_that_made_them(spans: InMemorySpanExporter) -> None:
+    with telemetry.service("switchboard-gateway"), telemetry.span("governance.decide"):
+        pass
+    with telemetry.span("outside any service"):
+        pass
+    by_name = {s.name: s.resource.attributes.get("service.name") for s in spans.get_finished_spans()}
+    assert by_name["governance.decide"] == "switchboard-gateway"
+    assert by_name["outside any service"] != "switchboard-gateway"

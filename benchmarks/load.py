@@ -1,0 +1,349 @@
+"""Closed-loop load through the public HTTP API, next to the same hops made with the bare SDKs.
+
+``switchboard up`` runs as its own process, as a user starts it. N simulated customers each
+run whole conversations back to back, each turn sent as soon as the previous answer arrived:
+
+    billing question -> verify: email -> verify: code (the billing answer) ->
+    refund request (a duplicate charge under the approval threshold) -> refund confirm -> support question
+
+A 503 (shed at capacity) is counted apart and the turn is sent again after its Retry-After.
+Every other failure, and every answer of the wrong agent or status, is an error.
+
+The hops of each turn type (A2A and MCP requests the services receive) are counted once on an
+in-process stack; then N clients make exactly those hops against echo servers built with the
+bare SDKs (``_hops.bare``), in the same closed loop, and the ratio is printed per turn type and
+for the whole conversation. Loopback only; every run is bounded in conversations and time.
+
+    python benchmarks/load.py [--clients 1 10 50] [--conversations 2] [--large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from _hops import APPROVAL_THRESHOLD_PENCE, CountingStack, pct
+
+from mcp_servers.dataset import prepare_dataset, sample_customers
+from mcp_servers.identity.outbox import read_outbox
+from shared.settings import Settings
+
+TURNS: tuple[tuple[str, str, str], ...] = (
+    # (turn type, what the customer says, who must answer); "{email}" and "{code}" are filled in
+    ("billing-question", "why is my bill so high this month?", "identity"),
+    ("verify-email", "it's {email}", "identity"),
+    ("verify-code", "{code}", "billing"),
+    ("refund-request", "I was charged twice, please refund the duplicate", "payment"),
+    ("refund-confirm", "yes please", "payment"),
+    ("support-question", "my phone has had no signal since yesterday", "support"),
+)
+TURN_TIMEOUT = 60.0
+PHASE_LIMIT = 600.0  # seconds per N, whatever happens
+SPAN = 45
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    conversations: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    shed: int = 0
+    turns: int = 0
+
+
+def _code(data_dir: Path, customer_id: str) -> str:
+    text = read_outbox(data_dir, customer_id=customer_id, limit=1)[-1]["text"]
+    match = re.search(r"\b\d{6}\b", text)
+    assert match, text
+    return match.group(0)
+
+
+async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict, results: Results) -> None:
+    started = (await http.post("/api/conversations", json={"channel": "chat"})).json()
+    path = f"/api/conversations/{started['conversation_id']}/messages"
+    headers = {"Authorization": f"Bearer {started['token']}"}
+    began = time.perf_counter()
+    for kind, words, agent in TURNS:
+        code = _code(data_dir, customer["customer_id"]) if "{code}" in words else ""
+        text = words.format(email=customer["email"], code=code)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                response = await http.post(path, json={"text": text}, headers=headers)
+            except httpx.HTTPError as exc:
+                results.errors[f"{kind}: {type(exc).__name__}"] += 1
+                return
+            if response.status_code == 503:
+                results.shed += 1
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+                continue
+            break
+        elapsed = (time.perf_counter() - t0) * 1000
+        body = response.json() if response.status_code == 200 else {}
+        if response.status_code != 200 or body.get("agent") != agent or body.get("status") in ("failed", "unavailable"):
+            results.errors[f"{kind}: {response.status_code} {body.get('agent')} {body.get('status')}"] += 1
+            return
+        results.latencies[kind].append(elapsed)
+        results.turns += 1
+    results.conversations.append((time.perf_counter() - began) * 1000)
+
+
+async def _switchboard_phase(url: str, data_dir: Path, customers: list[list[dict]]) -> tuple[Results, float]:
+    results = Results()
+    limits = httpx.Limits(max_connections=len(customers) + 4, keepalive_expiry=15)
+    async with httpx.AsyncClient(base_url=url, timeout=TURN_TIMEOUT, limits=limits) as http:
+
+        async def client(own: list[dict]) -> None:
+            for customer in own:
+                await _conversation(http, data_dir, customer, results)
+
+        began = time.perf_counter()
+        async with asyncio.timeout(PHASE_LIMIT):
+            await asyncio.gather(*(client(own) for own in customers))
+        return results, time.perf_counter() - began
+
+
+async def _bare_phase(url: str, hops: dict[str, Counter[str]], clients: int, conversations: int) -> Results:
+    """The same turns against the bare-SDK floor: one HTTP request each, whose hops its process makes."""
+    results = Results()
+    limits = httpx.Limits(max_connections=clients + 4, keepalive_expiry=15)
+    async with httpx.AsyncClient(base_url=url, timeout=TURN_TIMEOUT, limits=limits) as http:
+
+        async def client() -> None:
+            for _ in range(conversations):
+                began = time.perf_counter()
+                for kind, _, _ in TURNS:
+                    t0 = time.perf_counter()
+                    response = await http.post("/turn", json={"a2a": hops[kind]["a2a"], "mcp": hops[kind]["mcp"]})
+                    response.raise_for_status()
+                    results.latencies[kind].append((time.perf_counter() - t0) * 1000)
+                    results.turns += 1
+                results.conversations.append((time.perf_counter() - began) * 1000)
+
+        async with asyncio.timeout(PHASE_LIMIT):
+            await asyncio.gather(*(client() for _ in range(clients)))
+    return results
+
+
+async def _count_hops(customer: dict) -> dict[str, Counter[str]]:
+    """Run one conversation on an in-process stack and count each turn's A2A and MCP requests."""
+    with tempfile.TemporaryDirectory(prefix="sb-load-hops-") as tmp:
+        stack = CountingStack(Settings(data_dir=Path(tmp), customers=240))
+        async with stack as topology, httpx.AsyncClient(base_url=topology.orchestrator, timeout=TURN_TIMEOUT) as http:
+            candidates = [
+                c
+                for c in sample_customers(Path(tmp), 500, has_duplicate_charge=True)
+                if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
+            ]
+            customer = candidates[0]
+            started = (await http.post("/api/conversations", json={})).json()
+            path = f"/api/conversations/{started['conversation_id']}/messages"
+            headers = {"Authorization": f"Bearer {started['token']}"}
+            hops: dict[str, Counter[str]] = {}
+            for kind, words, agent in TURNS:
+                code = _code(Path(tmp), customer["customer_id"]) if "{code}" in words else ""
+                before = stack.hops.copy()
+                body = (
+                    await http.post(
+                        path, json={"text": words.format(email=customer["email"], code=code)}, headers=headers
+                    )
+                ).json()
+                assert body["agent"] == agent, (kind, body)
+                hops[kind] = stack.hops - before
+            return hops
+
+
+def _free_base() -> int:
+    for base in range(21000, 60000, 97):
+        socks = []
+        try:
+            for port in range(base, base + SPAN):
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", port))
+                socks.append(sock)
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise SystemExit("no free port range on loopback")
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children[ppid].append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children[current])
+    return found
+
+
+def _peak_rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / ticks
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Ctrl+C, as a user stops it."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextlib.asynccontextmanager
+async def switchboard_up(data_dir: Path, customers: int) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
+    base = _free_base()
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATA_DIR": str(data_dir),
+        "SWITCHBOARD_BASE_PORT": str(base),
+        "SWITCHBOARD_CUSTOMERS": str(customers),
+    }
+    proc = _spawn(["-m", "orchestrator.cli", "up", "--log-level", "warning"], env)
+    url = f"http://127.0.0.1:{base}"
+    try:
+        async with httpx.AsyncClient(timeout=2) as http, asyncio.timeout(180):
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit("switchboard up exited during start-up")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{url}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)  # polling a process we do not control; bounded above
+        yield url, proc
+    finally:
+        _stop(proc)
+
+
+@contextlib.asynccontextmanager
+async def floor_process() -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
+    """The bare-SDK floor in a process of its own (``_hops.py``), as ``switchboard up`` is."""
+    proc = _spawn([str(Path(__file__).with_name("_hops.py"))], dict(os.environ))
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)).strip()
+        if not url.startswith("http"):
+            raise SystemExit("the bare-SDK floor did not start")
+        yield url, proc
+    finally:
+        _stop(proc)
+
+
+def _row(name: str, ours: list[float], theirs: list[float]) -> str:
+    if not ours:
+        return f"  {name:<17} -"
+    ratio = statistics.median(ours) / statistics.median(theirs) if theirs else float("nan")
+    return (
+        f"  {name:<17} n {len(ours):4d}  p50 {statistics.median(ours):8.1f}  p95 {pct(ours, 0.95):8.1f}"
+        f"  p99 {pct(ours, 0.99):8.1f} ms   bare p50 {statistics.median(theirs) if theirs else 0:7.1f} ms"
+        f"   ratio {ratio:.2f}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50], help="concurrent customers, per phase")
+    parser.add_argument("--conversations", type=int, default=1, help="whole conversations per customer and phase")
+    parser.add_argument("--large", action="store_true", help="also run N = 200 and 400")
+    args = parser.parse_args()
+    levels = [*args.clients, *([200, 400] if args.large else [])]
+    needed = sum(levels) * args.conversations + 1
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="sb-load-") as tmp:
+        data_dir = Path(tmp) / "data"
+        # The reference dataset holds at most 1000 customers, about 95 of them with a duplicate
+        # charge under the approval threshold; each refund can be made once.
+        population = 1000
+        await prepare_dataset(data_dir, None, customers=population, seed=7)
+        eligible = [
+            c
+            for c in sample_customers(data_dir, population, has_duplicate_charge=True)
+            if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
+        ]
+        if len(eligible) < needed:
+            raise SystemExit(
+                f"the reference dataset has {len(eligible)} customers with a refundable duplicate charge, and "
+                f"{needed} conversations need one each: fewer --clients or --conversations"
+            )
+        hops = await _count_hops(eligible[0])
+        print(
+            "hops per turn (1 HTTP each, plus):",
+            ", ".join(f"{k} {h['a2a']} A2A + {h['mcp']} MCP" for k, h in hops.items()),
+        )
+        pool = iter(eligible[1:])
+        async with switchboard_up(data_dir, population) as (url, proc), floor_process() as (floor_url, floor):
+            # One untimed conversation each first: the first turn of a kind pays for lazy set-up.
+            await _switchboard_phase(url, data_dir, [[next(pool)]])
+            await _bare_phase(floor_url, hops, 1, 1)
+            for n in levels:
+                own = [[next(pool) for _ in range(args.conversations)] for _ in range(n)]
+                cpu0, floor_cpu0 = _cpu_seconds(_tree(proc.pid)), _cpu_seconds(_tree(floor.pid))
+                ours, seconds = await _switchboard_phase(url, data_dir, own)
+                cpu = _cpu_seconds(_tree(proc.pid)) - cpu0
+                theirs = await _bare_phase(floor_url, hops, n, args.conversations)
+                floor_cpu = _cpu_seconds(_tree(floor.pid)) - floor_cpu0
+                rss, floor_rss = _peak_rss_mb(_tree(proc.pid)), _peak_rss_mb(_tree(floor.pid))
+                per_turn, floor_per_turn = 1000 * cpu / max(ours.turns, 1), 1000 * floor_cpu / max(theirs.turns, 1)
+                print(
+                    f"\nN = {n}: {ours.turns} turns in {seconds:.1f} s = {ours.turns / seconds:.1f} turns/s, "
+                    f"errors {sum(ours.errors.values())}, shed {ours.shed}, load average {os.getloadavg()[0]:.2f}"
+                )
+                print(
+                    f"  CPU per turn {per_turn:.1f} ms (bare {floor_per_turn:.1f});"
+                    f" peak RSS {rss:.0f} MB (bare {floor_rss:.0f})"
+                )
+                for error, count in ours.errors.most_common(5):
+                    print(f"  error x{count}: {error}")
+                for kind, _, _ in TURNS:
+                    print(_row(kind, ours.latencies[kind], theirs.latencies[kind]))
+                print(_row("conversation", ours.conversations, theirs.conversations), flush=True)
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,131 @@
+"""Time from ``switchboard up`` to the orchestrator's first HTTP 200, as a user starts it.
+
+One untimed start seeds the data directory; then each timed start is a new ``switchboard up``
+process on the same data (warm: the dataset and the bytecode exist), stopped with Ctrl+C
+(SIGINT) once ``/healthz`` answers. It also prints how long ``import orchestrator.cli`` takes in
+a fresh interpreter, and which heavy libraries a started stack never needed.
+
+    python benchmarks/startup.py [--samples 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HEAVY = ("sklearn", "scipy", "sqlalchemy", "nats", "litellm", "opentelemetry.sdk")
+SPAN = 45  # ports the embedded layout uses from its base port
+
+
+def _free_base() -> int:
+    for base in range(20000, 60000, 97):
+        socks = []
+        try:
+            for port in range(base, base + SPAN):
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", port))
+                socks.append(sock)
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise SystemExit("no free port range on loopback")
+
+
+def _start(data_dir: Path, base: int) -> tuple[float, float]:
+    """Seconds to the first 200, and to a clean exit after SIGINT."""
+    env = {**os.environ, "SWITCHBOARD_DATA_DIR": str(data_dir), "SWITCHBOARD_BASE_PORT": str(base)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli", "up", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{base}/healthz"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"switchboard up exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() - started > 120:
+                raise SystemExit("no 200 within 120 s")
+            time.sleep(0.01)  # polling a process we do not control; bounded above
+        up = time.perf_counter() - started
+        stopping = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        return up, time.perf_counter() - stopping
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _import_seconds() -> float:
+    code = "import time; t = time.perf_counter(); import orchestrator.cli; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return float(out)
+
+
+def _loaded_heavy(data_dir: Path) -> list[str]:
+    """Which heavy libraries a started stack imported (in-process, one start)."""
+    code = (
+        "import asyncio, sys\n"
+        "from orchestrator.launcher import Stack\n"
+        "from shared.settings import Settings\n"
+        f"s = Settings(data_dir={str(data_dir)!r})\n"
+        "async def main():\n"
+        "    stack = Stack(s, ephemeral_ports=True)\n"
+        "    await stack.start(); await stack.stop()\n"
+        "asyncio.run(main())\n"
+        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return out.split()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="switchboard-startup-") as tmp:
+        data_dir = Path(tmp) / "data"
+        base = _free_base()
+        seed_up, _ = _start(data_dir, base)
+        print(f"first start (seeds the dataset): {seed_up:.2f} s")
+        ups, downs = [], []
+        for _ in range(args.samples):
+            up, down = _start(data_dir, base)
+            ups.append(up)
+            downs.append(down)
+        imports = statistics.median(_import_seconds() for _ in range(3))
+        heavy = _loaded_heavy(data_dir)
+    print(
+        f"warm start to first 200, {args.samples} starts: median {statistics.median(ups):.2f} s, "
+        f"min {min(ups):.2f} s, max {max(ups):.2f} s"
+    )
+    print(f"Ctrl+C to exit: median {statistics.median(downs):.2f} s")
+    print(f"import orchestrator.cli in a fresh interpreter: median {imports:.2f} s")
+    print(f"heavy libraries a started stack loaded: {' '.join(heavy) or 'none'} (of {' '.join(HEAVY)})")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Skill folders in the open Agent Skills layout, shipped as package data (see shared/skills.py)."""

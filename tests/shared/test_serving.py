@@ -1,0 +1,36 @@
+"""The uvicorn adapter (shared/serving.py): fails loudly when an upgrade changes the hooks it overrides."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from shared.serving import bind, start, url_of
+
+
+def _app() -> Starlette:
+    async def ok(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/", ok)])
+
+
+async def test_ready_on_start_and_signal_handlers_left_to_the_owner() -> None:
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sock = bind()
+    running = await start("probe", _app(), sock, timeout=10)
+    try:
+        # Ready means serving: the event fired (start returned) and a request is answered.
+        assert running.server.ready.is_set() and running.server.started
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert (await http.get(url_of(sock))).text == "ok"
+        # uvicorn must not have installed its own handlers while serving: with many servers on one
+        # loop the last would win. If this fails, uvicorn renamed or bypassed Server.capture_signals.
+        assert {sig: signal.getsignal(sig) for sig in before} == before
+    finally:
+        await running.stop()
+    assert running.task.done()
