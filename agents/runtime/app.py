@@ -44,6 +44,7 @@ _NOT_AGENTS = frozenset({"runtime"})
 CHECKPOINT_RETENTION_SECONDS = 7 * 24 * 3600.0
 """A task nobody continued for a week is abandoned: its graph thread is pruned."""
 PRUNE_INTERVAL_SECONDS = 3600.0
+IDLE_TASK_RELEASE_SECONDS = 60.0
 
 
 def agent_names() -> list[str]:
@@ -114,7 +115,13 @@ def build_app(
     executor = SpecialistExecutor(name, runner, declared, gateway, summary_model=summary_model)
     task_store, prepare_tasks, close_tasks = task_store_for(database_url)
     handler = _Handler(
-        runner, agent_executor=executor, task_store=task_store, agent_card=card, validate_input_modes=True
+        runner,
+        agent_executor=executor,
+        task_store=task_store,
+        agent_card=card,
+        validate_input_modes=True,
+        # A task waiting for the customer holds no live machinery: the store and the checkpoint have it.
+        interrupted_task_timeout=IDLE_TASK_RELEASE_SECONDS,
     )
 
     @contextlib.asynccontextmanager
@@ -130,6 +137,7 @@ def build_app(
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
+                await handler.aclose()
                 await gateway.aclose()
                 await close_tasks()
 
