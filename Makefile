@@ -1,5 +1,5 @@
 # Short entry points; each is a few lines. `make up` and `make test` are all a new machine needs.
-.PHONY: install up test check bench
+.PHONY: install up test smoke check bench
 
 install:
 	@scripts/bootstrap
@@ -10,6 +10,11 @@ up: install
 test: install
 	scripts/node-test-deps
 	.venv/bin/python -m pytest -q
+
+# The DESIGN.md behaviours against a running deployment, e.g. after an upgrade:
+#   make smoke BASE=http://127.0.0.1:8700 GATEWAY=http://127.0.0.1:8710 DATA_DIR=./data
+smoke: install
+	.venv/bin/python -m pytest -q tests/behaviours --base $(BASE) --gateway $(GATEWAY) --data-dir $(DATA_DIR)
 
 # The packages clean under mypy --strict; the others join as they become clean.
 TYPED = shared mcp_servers orchestrator/export orchestrator/evaluation orchestrator/commands orchestrator/cli.py

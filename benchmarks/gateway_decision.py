@@ -10,6 +10,9 @@ Two figures, each against the target the governance issue sets:
   every customer-scoped call: one MCP round trip to the reference consent registry, served
   on loopback (what a governed call really costs before it goes upstream).
 
+The other facts policy reads (open cases, the refund facts of the payments system) come from an
+in-memory double here: over the network a refund's fact reads run at the same time as the consent
+read, so they cost one MCP round trip, measured by ``benchmarks/refund_turn.py``.
 Usage: ``python benchmarks/gateway_decision.py [calls]``.
 """
 
@@ -42,7 +45,7 @@ from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.serving import serving
 from shared.settings import AGENTS
-from shared.tools import PURPOSES, SUBJECT_META_KEY
+from shared.tools import FACTS_META_KEY, PURPOSES, SUBJECT_META_KEY, RefundFacts
 
 TOKEN = "benchmark-gateway-token"
 POLICY_P50_MS, POLICY_P99_MS = 0.2, 1.0
@@ -68,9 +71,23 @@ class _GivenFacts:
     async def open_support_cases(self, email: str, conversation_id: str) -> int:
         return 0
 
+    async def refund_facts(
+        self, system: str, tool: str, arguments: dict[str, object], conversation_id: str
+    ) -> RefundFacts:
+        return RefundFacts(
+            charge_id="CH-1",
+            duplicate=True,
+            flagged_error=False,
+            refunded_on_charge=0.0,
+            refundable_amount=12.5,
+            refunded_today=0.0,
+        )
 
-def _tool(name: str, subject: str | None, read_only: bool) -> Tool:
-    meta = {SUBJECT_META_KEY: {"arg": subject, "kind": subject}} if subject else {}
+
+def _tool(name: str, subject: str | None, read_only: bool, facts: bool = False) -> Tool:
+    meta: dict[str, object] = {SUBJECT_META_KEY: {"arg": subject, "kind": subject}} if subject else {}
+    if facts:
+        meta[FACTS_META_KEY] = {"tool": "refund_facts", "args": ["account_number", "charge_id"]}
     return Tool(
         name=name,
         input_schema={"type": "object", "required": [subject] if subject else []},
@@ -101,6 +118,9 @@ def bench_policy(policy: CedarPolicyEngine, calls: int) -> list[float]:
         consent_purposes=tuple(PURPOSES),
         amount=Decimal("12.5000"),
         hour_utc=9,
+        charge_refundable=True,
+        refunds_today=Decimal("12.5000"),
+        daily_refund_limit=Decimal("100.0000"),
     )
     for _ in range(200):
         assert policy.decide(request).allowed
@@ -174,7 +194,8 @@ async def main(calls: int) -> int:
     policy = CedarPolicyEngine.load(DEFAULT_POLICY_DIR)
     catalog = Catalog(AGENTS, policy)
     catalog.set_system(
-        "payments", [_tool("issue_refund", "account_number", False), _tool("list_charges", "account_number", True)]
+        "payments",
+        [_tool("issue_refund", "account_number", False, facts=True), _tool("list_charges", "account_number", True)],
     )
     catalog.set_system("billing", [_tool("list_plans", None, True), _tool("list_invoices", "msisdn", True)])
 

@@ -39,7 +39,7 @@ def _tool_calls(body: bytes) -> list[dict[str, Any]]:
     """The params of every tools/call in a JSON-RPC body (single or batch); [] if unreadable."""
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting, huge numbers: malformed
         return []
     messages = parsed if isinstance(parsed, list) else [parsed]
     return [
@@ -53,7 +53,7 @@ def _malformed(body: bytes) -> tuple[str, str] | None:
     """(tool, what is wrong) for a body the MCP layer will refuse as malformed, else None."""
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting, huge numbers: malformed
         return "", "the request body is not valid JSON"
     for message in parsed if isinstance(parsed, list) else [parsed]:
         if not isinstance(message, dict) or message.get("method") != "tools/call":

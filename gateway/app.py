@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddlew
 from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
+from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
 from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
-from gateway.gateway import DENIED_PREFIX, Gateway
+from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
+from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from gateway.staff_api import build_staff_routes
@@ -45,6 +48,7 @@ from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import EventBus
 from shared.settings import MCP_PATH
+from shared.tools import REFUSAL_META_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +93,8 @@ def build_gateway_app(
     clock: Callable[[], float] = time.time,
     bus: EventBus | None = None,
     database_url: str | None = None,
+    daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
+    audit_witness_dir: Path | None = None,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -96,9 +102,11 @@ def build_gateway_app(
     values to accept (``"gateway:8710"``, ``"10.0.0.5:*"``); None keeps the SDK's loopback-only default.
     ``staff_tokens`` maps a staff name to ``{"token", "role"}``; approval outcomes are posted to
     ``orchestrator_url`` with ``service_token``; with ``checkpoint_private_pem`` the audit head
-    is signed into ``<audit_db folder>/audit-checkpoints.jsonl``. A ``postgresql://`` ``database_url``
-    (``SWITCHBOARD_DATABASE_URL``) moves the audit log, approvals and governance switches into
-    PostgreSQL, shared by every gateway replica; without one they stay in ``audit_db`` (SQLite).
+    is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
+    ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
+    A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
+    approvals and governance switches into PostgreSQL, shared by every gateway replica; without
+    one they stay in ``audit_db`` (SQLite).
     """
     if not agent_tokens:
         raise ConfigurationError("the gateway needs at least one agent token", hint="check the secrets file")
@@ -134,6 +142,7 @@ def build_gateway_app(
                     )
                 ],
                 is_error=True,
+                _meta={REFUSAL_META_KEY: {"kind": "denied", "status": 503, "reason": "not decided or recorded"}},
             )
 
     def input_schema(name: str) -> Any:
@@ -167,11 +176,17 @@ def build_gateway_app(
             )
             for system, url in upstreams.items()
         }
-        writer = (
-            CheckpointWriter(audit_db.parent / CHECKPOINTS_FILE, checkpoint_private_pem)
-            if checkpoint_private_pem
-            else None
-        )
+        writer = None
+        if checkpoint_private_pem:
+            checkpoints = audit_db.parent / CHECKPOINTS_FILE
+            # Before anything is signed: a chain rewritten while the gateway was stopped is not laundered.
+            await verify_before_start(
+                database if database.is_postgres else audit_db,
+                checkpoints=checkpoints,
+                private_pem=checkpoint_private_pem,
+                witness=audit_witness_dir,
+            )
+            writer = CheckpointWriter(checkpoints, checkpoint_private_pem, witness=audit_witness_dir)
         store = await open_audit_store(
             pg_url, default_sqlite=audit_db, checkpoints=writer, checkpoint_every=checkpoint_every
         )
@@ -195,6 +210,7 @@ def build_gateway_app(
                     tasks.create_task(link.run(), name=f"upstream:{link.system}")
                 # Down upstreams only log here; calls to them retry the connection.
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
+                catalog.check_internal_tools()
                 gw = Gateway(
                     catalog=catalog,
                     policy=HoldExplainingPolicy(policy, governance),
@@ -205,6 +221,7 @@ def build_gateway_app(
                     state=governance,
                     limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
                     clock=clock,
+                    daily_refund_limit=daily_refund_limit,
                 )
                 desk = ApprovalDesk(
                     gw,
@@ -216,6 +233,9 @@ def build_gateway_app(
                     clock=clock,
                 )
                 gw.desk = desk
+                gw.open_cases = open_cases = OpenCaseReader(
+                    links, approvals, orchestrator_url=orchestrator_url, service_token=service_token
+                )
                 state["gateway"], state["desk"] = gw, desk
                 # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
                 signals = await start_enforcement(bus, gw) if bus is not None else None
@@ -226,6 +246,7 @@ def build_gateway_app(
                         yield
                 finally:
                     notifier.cancel()
+                    await open_cases.close()
                     if signals is not None:
                         await signals.stop()
                     for link in links.values():
@@ -264,6 +285,7 @@ def build_gateway_app(
         audit_db=audit_db,
         checkpoint_private_pem=checkpoint_private_pem,
         location=database if database.is_postgres else None,
+        witness=audit_witness_dir,
     )
     return Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *staff_routes, *mcp_app.routes],

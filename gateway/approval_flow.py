@@ -122,7 +122,8 @@ class ApprovalDesk:
                 raw_arguments=call.arguments,
                 **call.audit_fields(),
             )
-            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id))
+            refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
+            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
         approval = Approval(
             id=new_id(),
             status=PENDING,
@@ -181,12 +182,15 @@ class ApprovalDesk:
     async def _decidable(self, approval_id: str, staff: str, verb: str) -> Approval:
         approval = await self.get(approval_id)
         if approval.status != PENDING:
+            by = f" by {approval.decided_by}" if approval.decided_by else ""
             await self._refusal(
-                approval, staff, f"replayed {verb}: approval {approval.id} is already {approval.status}"
+                approval,
+                staff,
+                f"{verb} attempt refused: approval {approval.id} was already decided{by} ({approval.status})",
             )
             raise ApprovalConflict(
-                f"approval {approval.id} is already {approval.status}; an approval is decided once",
-                hint="list pending approvals to find open ones",
+                f"approval {approval.id} was already decided{by}: it is {approval.status}; an approval is decided once",
+                hint="nothing more to do on it: tell the customer the outcome, or pick another pending approval",
             )
         if approval.expires_at <= self.clock():
             await self._record_decision(approval, EXPIRED, None, None, "rejected", f"approval {approval.id} expired")
@@ -202,12 +206,14 @@ class ApprovalDesk:
         return approval
 
     async def _refusal(self, approval: Approval, staff: str, reason: str) -> None:
+        """A refused attempt, recorded as an attempt: the person is named in the reason, never as
+        the approval's approver (that field says who decided it)."""
         await self.gateway.store.append(
             kind="decision",
             decision="deny",
             policy_ids=["approval-binding"],
-            reason=reason,
-            approver=staff,
+            reason=f"{staff}'s {reason}",
+            approver=None,
             **_fields(approval),
         )
 
@@ -359,6 +365,7 @@ def _held(approval: Approval, audit_id: str) -> CallToolResult:
         "tell the customer it is waiting for approval — the gateway runs it once approved",
         audit_id,
         {
+            "kind": "approval",
             "approval_id": approval.id,
             "status": "pending_approval",
             "expires_at": approval.expires_at,

@@ -190,6 +190,13 @@ class ApprovalStore:
         )
         return int(rows[0][0]) if rows else 0
 
+    async def pending_for_customer(self, customer_id: str) -> list[Approval]:
+        """Approvals still waiting for a decision on this customer (an open case for policy)."""
+        rows = await self._store.fetch(
+            f"SELECT {_COLUMNS} FROM approvals WHERE customer_id = ? AND status = ?", (customer_id, PENDING)
+        )
+        return [_from_row(r) for r in rows]
+
     async def unnotified(self) -> list[Approval]:
         finals = ", ".join(f"'{s}'" for s in FINAL)
         rows = await self._store.fetch(f"SELECT {_COLUMNS} FROM approvals WHERE notified = 0 AND status IN ({finals})")

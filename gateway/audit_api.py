@@ -52,7 +52,7 @@ from shared.errors import Forbidden, InvalidRequest, SwitchboardError, Unauthent
 AUDIT_ROLES = frozenset({"compliance", "admin"})
 # A human agent working a case may read that one conversation's decisions (the hydrated
 # packet's timeline), never the log at large, exports, or explanations across customers.
-CASE_ROLES = frozenset({"agent", "approver"})
+CASE_ROLES = frozenset({"agent", "supervisor", "approver"})
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -69,6 +69,7 @@ def build_audit_routes(
     audit_db: Path,
     checkpoint_private_pem: str | None = None,
     location: AuditLocation | None = None,
+    witness: Path | None = None,
 ) -> list[Route]:
     """The routes above; ``holder`` gives the running gateway (for recording refusals and exports)."""
     staff = [(name, cred["token"].encode(), cred["role"]) for name, cred in staff_tokens.items()]
@@ -138,7 +139,7 @@ def build_audit_routes(
         return JSONResponse(page.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     async def verify(request: Request, who: Staff) -> Response:
-        status = await asyncio.to_thread(chain_status, db, public_pem, checkpoints)
+        status = await asyncio.to_thread(chain_status, db, public_pem, checkpoints, witness)
         return JSONResponse(status.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     async def explain_record(request: Request, who: Staff) -> Response:

@@ -2,8 +2,9 @@
 
 Invariants:
 - ``seq`` runs 1, 2, 3 … with no gaps, and each record's ``prev_hash`` is the previous
-  record's ``hash``. An append runs synchronously on the event loop thread, with no await
-  between reading the chain tail and committing, so appends can never interleave.
+  record's ``hash``. Every database step runs on one dedicated worker thread, in submission
+  order, and an append reads the chain tail and commits within one step, so appends can never
+  interleave.
 - A record is committed before ``append`` returns: a decision is durable before the
   upstream call it allows is made.
 - The stored ``body`` is the record's canonical JSON, the exact bytes its ``hash`` covers.
@@ -11,18 +12,17 @@ Invariants:
   so no column can disagree with what is hashed, and verifying is hashing stored bytes.
 - Triggers refuse UPDATE and DELETE, so changing history needs a deliberate schema change,
   and the hash chain then shows where.
+- Fail closed without stalling: no database call runs on the event loop. A store that is
+  locked or slow makes an append fail within ``WRITE_BUDGET_SECONDS`` with ``AuditUnavailable``
+  (a 503), and the gateway denies the call; other conversations and health checks keep
+  answering meanwhile. Work queued behind a stuck write fails as soon as its budget is spent.
 
 One gateway process writes one audit file; the chain tail is kept in memory. Writes go
 through a dedicated ``sqlite3`` connection in WAL mode with ``synchronous=NORMAL``: a commit
-is durable against a process crash and costs tens of microseconds, less than a hop to a worker
-thread would, so every governed call saves three hops. A checkpoint
-of the WAL now and then may block the loop for a millisecond or two; that is the price of
-never letting an allow go upstream before its record is on disk. Reads (``fetch``: approvals and
-governance switches, small indexed queries) run on the same connection, on the loop thread, each
-read to its end: no read can see a snapshot older than the last commit. (Reads on a second
-connection that interleave their steps share one snapshot, so a read right after a commit could
-miss it.) A file of the old layout (a column per field) is moved to bodies when opened
-(``audit_migrate``).
+is durable against a process crash and costs tens of microseconds. Reads (``fetch``: approvals
+and governance switches, small indexed queries) run on the same connection and thread, each read
+to its end: no read can see a snapshot older than the last commit. A file of the old layout
+(a column per field) is moved to bodies when opened (``audit_migrate``).
 
 Personal data: the hashed record holds redacted arguments and the digest of the raw ones.
 The raw arguments sit in ``audit_raw``, outside the chain, so erasing a customer's raw
@@ -37,8 +37,10 @@ import asyncio
 import hashlib
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +51,7 @@ from gateway.checkpoints import CheckpointWriter, check_checkpoints
 from gateway.fastchain import verify_batches
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from gateway.audit_store_pg import PostgresAuditStore
@@ -86,6 +88,17 @@ INSERT_RAW = "INSERT INTO audit_raw (record_id, customer_id, arguments) VALUES (
 RECORD_COLUMNS = "seq, body, hash"
 
 
+WRITE_BUDGET_SECONDS = 0.2
+"""How long a governed call may wait for its audit record: queueing plus SQLite's busy wait."""
+_BUSY_TIMEOUT_MS = 100
+
+
+class AuditUnavailable(ServiceUnavailable):
+    """The audit store could not record in time (locked, slow, failing): the call is denied."""
+
+    code = "audit_unavailable"
+
+
 class StaleState(Exception):
     """A guarded state change found the state already changed (e.g. an approval decided twice)."""
 
@@ -117,31 +130,64 @@ class AuditStore:
         last_hash: str,
         checkpoints: CheckpointWriter | None = None,
         checkpoint_every: int = 256,
+        worker: ThreadPoolExecutor | None = None,
     ) -> None:
         self._writer = writer
+        self._path = Path(writer.execute("PRAGMA database_list").fetchone()[2])
         self._last_seq = last_seq
         self._last_hash = last_hash
         self._lock = asyncio.Lock()
         self._checkpoints = checkpoints
         self._every = max(checkpoint_every, 1)
+        # One thread owns the connection: steps run one at a time, in order, off the event loop.
+        self._worker = worker or ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
 
     @classmethod
     async def open(
         cls, path: Path, *, checkpoints: CheckpointWriter | None = None, checkpoint_every: int = 256
     ) -> AuditStore:
-        writer = _writer(path)
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
+
+        def opening() -> tuple[sqlite3.Connection, int, str]:
+            writer = _writer(path)
+            try:
+                _ensure_schema(writer, path)
+                return (writer, *_tail(writer))
+            except BaseException:
+                writer.close()
+                raise
+
         try:
-            _ensure_schema(writer, path)
-            last_seq, last_hash = _tail(writer)
+            writer, last_seq, last_hash = await asyncio.get_running_loop().run_in_executor(worker, opening)
         except BaseException:
-            writer.close()
+            worker.shutdown(wait=False)
             raise
-        return cls(writer, last_seq, last_hash, checkpoints, checkpoint_every)
+        return cls(writer, last_seq, last_hash, checkpoints, checkpoint_every, worker)
+
+    async def _step[T](self, work: Callable[[], T], *, budget: float | None = None) -> T:
+        """Run one database step on the store's thread; with a budget, give up once it is spent."""
+        deadline = time.monotonic() + budget if budget is not None else None
+
+        def bounded() -> T:
+            if deadline is not None and time.monotonic() > deadline:
+                raise AuditUnavailable(
+                    "the audit store is backed up: the record could not be written in time",
+                    hint="the call was not made; retry shortly or hand the customer to a human",
+                )
+            try:
+                return work()
+            except sqlite3.OperationalError as exc:
+                raise AuditUnavailable(
+                    f"the audit store could not record ({exc})",
+                    hint="the call was not made; retry shortly or hand the customer to a human",
+                ) from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._worker, bounded)
 
     @property
     def location(self) -> AuditLocation:
         """Where readers (``verify_audit``, traces, explain) find this log."""
-        return Path(self._writer.execute("PRAGMA database_list").fetchone()[2])
+        return self._path
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -149,8 +195,16 @@ class AuditStore:
         return self._lock
 
     async def close(self) -> None:
-        self.checkpoint()
-        self._writer.close()
+        try:
+            await self._step(self._checkpoint_and_close)
+        finally:
+            self._worker.shutdown(wait=True)
+
+    def _checkpoint_and_close(self) -> None:
+        try:
+            self.checkpoint()
+        finally:
+            self._writer.close()
 
     def checkpoint(self) -> None:
         """Sign the current head now (also done when ``CheckpointWriter.due`` and on close)."""
@@ -163,14 +217,17 @@ class AuditStore:
         """Chain, hash and commit one record; ``seq``, ``id``, ``time`` and hashes are set here.
 
         ``also`` are statements committed in the same transaction (a state change and the
-        record that explains it land together or not at all).
+        record that explains it land together or not at all). Raises AuditUnavailable when the
+        store cannot record within ``WRITE_BUDGET_SECONDS``.
         """
-        return self.append_now(raw_arguments=raw_arguments, also=also, **fields)
+        return await self._step(
+            lambda: self.append_now(raw_arguments=raw_arguments, also=also, **fields), budget=WRITE_BUDGET_SECONDS
+        )
 
     def append_now(
         self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
     ) -> AuditRecord:
-        """``append`` without the coroutine, for code that must not yield between steps."""
+        """``append``'s one step, on the store's thread (never call it from the event loop)."""
         while True:
             record, body = seal(self._last_seq + 1, self._last_hash, fields)
             statements: list[Statement] = [(INSERT_RECORD, (record.seq, body, record.hash))]
@@ -187,8 +244,10 @@ class AuditStore:
                 self._last_seq, self._last_hash = _tail(self._writer)
         self._last_seq = record.seq
         self._last_hash = record.hash
-        if self._checkpoints is not None and self._checkpoints.due(record.seq, self._every):
-            self.checkpoint()
+        if self._checkpoints is not None:
+            self._checkpoints.note(record.seq, record.hash)
+            if self._checkpoints.due(record.seq, self._every):
+                self.checkpoint()
         return record
 
     def _commit(self, statements: list[Statement], guarded: tuple[Statement, ...] = ()) -> int:
@@ -210,30 +269,33 @@ class AuditStore:
         return changed
 
     def create(self, ddl: str) -> None:
-        """Create tables that live beside the log (``CREATE … IF NOT EXISTS`` statements)."""
+        """Create tables that live beside the log (``CREATE … IF NOT EXISTS`` statements); start-up only."""
         self._writer.executescript(ddl)
 
     async def ensure_schema(self, sqlite_ddl: str, postgres_ddl: str) -> None:
         """Create tables that live beside the log, in this backend's dialect."""
-        self.create(sqlite_ddl)
+        await self._step(lambda: self.create(sqlite_ddl))
 
     def watch(self, on_change: Callable[[], Awaitable[None]]) -> None:
         """Nothing to watch: one gateway process is the only writer of a SQLite log."""
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Rows of one read (``?`` placeholders), read to the end on the loop thread."""
-        return self._writer.execute(sql, params).fetchall()
+        """Rows of one read (``?`` placeholders), read to the end on the store's thread."""
+        return await self._step(lambda: self._writer.execute(sql, params).fetchall())
 
     async def run(self, statements: tuple[Statement, ...]) -> None:
         """Commit state changes that need no audit record of their own (their record exists)."""
-        self._commit(list(statements))
+        await self._step(lambda: self._commit(list(statements)))
 
     async def erase_customer(self, customer_id: str) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
-        return self._commit([("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))])
+        return await self._step(lambda: self._commit([("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))]))
 
     async def raw_arguments(self, record_id: str) -> dict[str, Any] | None:
-        row = self._writer.execute("SELECT arguments FROM audit_raw WHERE record_id = ?", (record_id,)).fetchone()
+        def read() -> Any:
+            return self._writer.execute("SELECT arguments FROM audit_raw WHERE record_id = ?", (record_id,)).fetchone()
+
+        row = await self._step(read)
         return json.loads(row[0]) if row else None
 
 
@@ -276,33 +338,43 @@ def _writer(path: Path) -> sqlite3.Connection:
     """The dedicated write connection: autocommit mode, transactions are explicit."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"):
+    pragmas = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    for pragma in pragmas:
         db.execute(pragma)
     return db
 
 
 def verify_audit(
-    location: AuditLocation, *, checkpoints: Path | None = None, public_pem: str | None = None
+    location: AuditLocation,
+    *,
+    checkpoints: Path | None = None,
+    public_pem: str | None = None,
+    witness: Path | None = None,
 ) -> ChainReport:
-    """Walk the whole chain, then check it against the signed checkpoints when given.
+    """Walk the whole chain, then check it against the signed checkpoints (and the witness's copy).
 
-    Reports it intact or names the first broken record. Synchronous and read-only, so a
-    command-line tool can call it while gateways run (async code: in a worker thread).
+    Reports it intact or names the first broken record: the first whose body or link is wrong,
+    or the first a signed checkpoint says differs, or the end of a cut-off tail. Synchronous and
+    read-only, so a command-line tool can call it while gateways run (async code: in a worker thread).
     """
     reader = open_reader(location)
     try:
         report = verify_batches(reader.chain())
-        if not report.intact or checkpoints is None or public_pem is None:
+        if checkpoints is None or public_pem is None:
             return report
 
-        def hash_at(seq: int) -> str | None:
-            row = reader.one("SELECT hash FROM audit WHERE seq = ?", (seq,))
-            return row[0] if row else None
+        def hashes(first: int, last: int) -> dict[int, str]:
+            rows = reader.rows("SELECT seq, hash FROM audit WHERE seq >= ? AND seq <= ?", (first, last))
+            return {int(r[0]): str(r[1]) for r in rows}
 
-        checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hash_at)
-        if problem is not None:
+        checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hashes, witness=witness)
+        if problem is not None and (report.intact or (report.first_broken_seq or 0) > problem.seq):
+            # A re-hashed rewrite keeps the chain consistent: the checkpoints name its first record.
             return ChainReport(intact=False, count=report.count, first_broken_seq=problem.seq, reason=problem.reason)
-        return report.model_copy(update={"reason": f"{checked} signed checkpoints match"})
+        if not report.intact:
+            return report
+        where = " and at the witness" if witness is not None else ""
+        return report.model_copy(update={"reason": f"{checked} signed checkpoints match{where}"})
     finally:
         reader.close()
 

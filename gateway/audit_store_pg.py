@@ -189,8 +189,10 @@ class PostgresAuditStore:
         self.state_version += notify
         if record.seq > self._last_seq:
             self._last_seq, self._last_hash = record.seq, record.hash
-        if self._checkpoints is not None and self._checkpoints.due(record.seq, self._every):
-            self.checkpoint()
+        if self._checkpoints is not None:
+            self._checkpoints.note(record.seq, record.hash)
+            if self._checkpoints.due(record.seq, self._every):
+                self.checkpoint()
         return record
 
     async def run(self, statements: tuple[Statement, ...]) -> None:

@@ -239,8 +239,13 @@ def _outcomes(reader: AuditReader, called: list[dict[str, Any]]) -> dict[str, di
     return found
 
 
-def chain_status(audit_db: AuditLocation, public_pem: str | None, checkpoints_path: Path | None = None) -> ChainStatus:
-    """Verify the chain (and checkpoints when the key is known) and describe the result.
+def chain_status(
+    audit_db: AuditLocation,
+    public_pem: str | None,
+    checkpoints_path: Path | None = None,
+    witness: Path | None = None,
+) -> ChainStatus:
+    """Verify the chain (and checkpoints and their witness copy when the key is known) and describe it.
 
     The checkpoints file defaults to the one beside a SQLite log.
     """
@@ -248,7 +253,7 @@ def chain_status(audit_db: AuditLocation, public_pem: str | None, checkpoints_pa
         if not isinstance(audit_db, Path):
             raise ValueError("a database log needs the path of its checkpoints file")
         checkpoints_path = audit_db.parent / CHECKPOINTS_FILE
-    report = verify_audit(audit_db, checkpoints=checkpoints_path, public_pem=public_pem)
+    report = verify_audit(audit_db, checkpoints=checkpoints_path, public_pem=public_pem, witness=witness)
     lines = checkpoints_path.read_text(encoding="utf-8").splitlines() if checkpoints_path.exists() else []
     lines = [line for line in lines if line.strip()]
     latest = None

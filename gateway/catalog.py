@@ -15,7 +15,17 @@ from mcp_types import ListToolsResult, Tool
 from pydantic import ValidationError
 
 from gateway.policy import PolicyEngine, PolicyRequest, ToolFacts
-from shared.tools import DEFAULT_PURPOSE, PURPOSE_META_KEY, SUBJECT_META_KEY, ToolSubject, catalog_name
+from shared.errors import ConfigurationError
+from shared.tools import (
+    DEFAULT_PURPOSE,
+    FACTS_META_KEY,
+    INTERNAL_META_KEY,
+    PURPOSE_META_KEY,
+    SUBJECT_META_KEY,
+    FactSource,
+    ToolSubject,
+    catalog_name,
+)
 
 # Purposes of systems whose tools do not declare one yet: every payments action is a
 # payment, whatever its _meta says nothing about. A declared purpose always wins.
@@ -31,13 +41,15 @@ class CatalogTool:
     upstream_name: str
     tool: Tool
     subject: ToolSubject | None
-    subject_required: bool
     purpose: str = DEFAULT_PURPOSE
+    internal: bool = False
+    fact_source: FactSource | None = None
+    """The system-of-record read whose answer policy needs before this tool may run."""
 
     @property
     def facts(self) -> ToolFacts:
         read_only = bool(self.tool.annotations and self.tool.annotations.read_only_hint)
-        return ToolFacts(self.name, self.system, read_only, self.subject is not None, self.purpose)
+        return ToolFacts(self.name, self.system, read_only, self.subject is not None, self.purpose, self.internal)
 
 
 def _subject(tool: Tool, system: str) -> ToolSubject | None:
@@ -53,10 +65,21 @@ def _subject(tool: Tool, system: str) -> ToolSubject | None:
         return ToolSubject(arg="\x00unreadable-subject", kind="\x00")
 
 
+def _fact_source(tool: Tool, system: str) -> FactSource | None:
+    raw = (tool.meta or {}).get(FACTS_META_KEY)
+    if raw is None:
+        return None
+    try:
+        return FactSource.model_validate(raw)
+    except ValidationError:
+        # Fail closed: facts that cannot be read leave policy without them, which holds the call.
+        logger.error("%s.%s declares an unreadable %s: %r", system, tool.name, FACTS_META_KEY, raw)
+        return FactSource(tool="\x00unreadable-facts", args=[])
+
+
 def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
     name = catalog_name(system, tool.name)
     subject = _subject(tool, system)
-    required = tool.input_schema.get("required") or []
     declared = (tool.meta or {}).get(PURPOSE_META_KEY)
     purpose = declared if isinstance(declared, str) and declared else _SYSTEM_PURPOSE.get(system, DEFAULT_PURPOSE)
     return CatalogTool(
@@ -65,8 +88,10 @@ def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
         upstream_name=tool.name,
         tool=tool.model_copy(update={"name": name}),
         subject=subject,
-        subject_required=subject is not None and subject.arg in required,
         purpose=purpose,
+        # Anything but an explicit false counts as internal: a typo must not open the tool.
+        internal=(tool.meta or {}).get(INTERNAL_META_KEY, False) is not False,
+        fact_source=_fact_source(tool, system),
     )
 
 
@@ -95,6 +120,19 @@ class Catalog:
             )
             for agent in self._agents
         }
+
+    def check_internal_tools(self) -> None:
+        """The start-up lint: a tool marked internal that any agent could see or call is a policy bug."""
+        for tool in self.tools.values():
+            if not tool.internal:
+                continue
+            granted = [a for a in self._agents if tool.tool in self.listing(a).tools]
+            if granted:
+                raise ConfigurationError(
+                    f"{tool.name} is marked internal ({INTERNAL_META_KEY}) but policy grants it to "
+                    f"{', '.join(sorted(granted))}",
+                    hint="no agent may call an internal tool: narrow the grant or keep guard.internal-tools",
+                )
 
     def listing(self, agent: str) -> ListToolsResult:
         return self._listings.get(agent) or ListToolsResult(tools=[])

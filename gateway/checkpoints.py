@@ -1,10 +1,19 @@
-"""Signed checkpoints of the audit chain head, kept outside the database.
+"""Signed checkpoints of the audit chain head, kept outside the database, and at a witness.
 
 A hash chain alone proves that no record inside it changed, but not that the tail was not
 cut off, nor that the whole chain was not rewritten and re-hashed by someone with write
-access to the database. A checkpoint is (seq, head hash, time) signed with Ed25519 and
-appended to a JSON-lines file next to, not inside, the database: the chain must still
-contain every checkpointed record with the checkpointed hash.
+access to the database. A checkpoint is (seq, head hash, time, and a 64-bit prefix of every
+record hash since the previous checkpoint) signed with Ed25519 and appended to a JSON-lines
+file next to, not inside, the database, and to the same file in a *witness directory*
+outside the data directory: the chain must still contain every checkpointed record with the
+checkpointed hash. Because each checkpoint names every record it covers, a rewrite that
+re-hashes the chain from record 5 on is reported at record 5, not at the next checkpoint.
+
+Cutting the local file back and deleting the records after it is caught by the witness,
+which an attacker with the data directory cannot rewrite: verify reports the missing tail
+and names the last record the witness knows. An operator may accept a chain that does not
+verify (``accept``): a signed acceptance line, also at the witness, after an audit record
+that says who accepted what. The chain still reports broken; a gateway then starts on it.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -27,24 +37,57 @@ from shared.audit import canonical_json
 from shared.errors import ConfigurationError
 
 CHECKPOINTS_FILE = "audit-checkpoints.jsonl"
+PREFIX = 16
+"""Hex characters of each record hash a checkpoint keeps (64 bits: no rewrite hits one by chance)."""
+
+log = logging.getLogger(__name__)
 
 
-def _body(seq: int, head: str, at: str) -> bytes:
-    return canonical_json({"seq": seq, "hash": head, "time": at})
+def _body(seq: int, head: str, at: str, first: int | None = None, hashes: str | None = None) -> bytes:
+    fields: dict[str, object] = {"seq": seq, "hash": head, "time": at}
+    if first is not None and hashes is not None:  # lines before per-record hashes carry neither
+        fields.update({"from": first, "hashes": hashes})
+    return canonical_json(fields)
+
+
+def _append_line(path: Path, line: bytes) -> None:
+    """One ``write`` on an ``O_APPEND`` descriptor under an exclusive lock, then fsync."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        # A writer that died mid-line left no newline: start on a fresh line, or both lines are lost.
+        if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
+            line = b"\n" + line
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class CheckpointWriter:
     """Appends signed checkpoints; one per gateway (replicas sharing a log may share the file)."""
 
-    def __init__(self, path: Path, private_pem: str, *, max_age_seconds: float = 10.0) -> None:
+    def __init__(
+        self, path: Path, private_pem: str, *, max_age_seconds: float = 10.0, witness: Path | None = None
+    ) -> None:
         key = load_pem_private_key(private_pem.encode(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigurationError("the audit checkpoint key must be an Ed25519 private key")
         self._key = key
         self.path = Path(path)
+        self.witness = Path(witness) / self.path.name if witness is not None else None
         self.last_seq = 0
         self.max_age_seconds = max_age_seconds
         self._written_at = 0.0
+        self._first = 0
+        self._pending: list[str] = []
+
+    def note(self, seq: int, head: str) -> None:
+        """Remember one appended record's hash for the next checkpoint (memory only: no I/O)."""
+        if not self._pending or seq != self._first + len(self._pending):
+            self._first, self._pending = seq, []
+        self._pending.append(head[:PREFIX])
 
     def due(self, seq: int, every: int) -> bool:
         """Sign after record ``seq``? Every ``every`` records; on this writer's first record, so a
@@ -54,30 +97,36 @@ class CheckpointWriter:
             return True
         return time.monotonic() - self._written_at >= self.max_age_seconds
 
-    def write(self, seq: int, head: str) -> None:
-        """Append and flush to disk: a checkpoint that can vanish in a crash proves nothing.
+    def write(self, seq: int, head: str, *, accept: str | None = None) -> None:
+        """Append and flush to disk, locally and at the witness: a checkpoint that can vanish proves nothing.
 
-        Several processes (gateway replicas) may append to one file: each line goes out in a
-        single ``write`` on an ``O_APPEND`` descriptor under an exclusive lock, so lines never
-        interleave or overwrite each other. Their order does not matter to the check.
+        Several processes (gateway replicas) may append to one file; their order does not matter
+        to the check. ``accept`` makes it an operator's acceptance of the chain up to ``seq``.
         """
-        if seq <= self.last_seq:
+        if seq <= self.last_seq and accept is None:
             return
         at = datetime.now(UTC).isoformat()
-        signature = base64.b64encode(self._key.sign(_body(seq, head, at))).decode()
-        line = (json.dumps({"seq": seq, "hash": head, "time": at, "sig": signature}) + "\n").encode()
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # A writer that died mid-line left no newline: start on a fresh line, or both lines are lost.
-            if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
-                line = b"\n" + line
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # releases the lock
-        self.last_seq = seq
+        covered = self._pending if self._pending and self._first + len(self._pending) - 1 == seq else []
+        first, hashes = (self._first, "".join(covered)) if covered else (None, None)
+        fields: dict[str, object] = {"seq": seq, "hash": head, "time": at}
+        if first is not None:
+            fields.update({"from": first, "hashes": hashes})
+        if accept is not None:
+            fields["accept"] = accept
+            signed = canonical_json(fields)
+        else:
+            signed = _body(seq, head, at, first, hashes)
+        fields["sig"] = base64.b64encode(self._key.sign(signed)).decode()
+        line = (json.dumps(fields) + "\n").encode()
+        _append_line(self.path, line)
+        if self.witness is not None:
+            try:
+                _append_line(self.witness, line)
+            except OSError as exc:  # the local line stands; verify will show the witness lagging
+                log.error("the audit witness at %s could not be written: %s", self.witness, exc)
+        self.last_seq = max(self.last_seq, seq)
         self._written_at = time.monotonic()
+        self._pending = []
 
 
 @dataclass(frozen=True)
@@ -86,43 +135,128 @@ class CheckpointProblem:
     reason: str
 
 
-def check_checkpoints(
-    path: Path, public_pem: str, chain_count: int, hash_at: Callable[[int], str | None]
-) -> tuple[int, CheckpointProblem | None]:
-    """Check every checkpoint against the chain: (checkpoints checked, first problem or None).
+@dataclass(frozen=True)
+class _Line:
+    seq: int
+    hash: str
+    first: int | None
+    hashes: str
+    accept: str | None
+    witnessed: bool
 
-    A chain with records and no checkpoint at all is a problem too: every gateway run signs
-    its first record, so the file was deleted or emptied.
+
+def _read_lines(path: Path, key: Ed25519PublicKey, witnessed: bool) -> tuple[list[_Line], CheckpointProblem | None]:
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    found: list[_Line] = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            cp = json.loads(text)
+            seq, head, at = int(cp["seq"]), str(cp["hash"]), str(cp["time"])
+            first = int(cp["from"]) if "from" in cp else None
+            hashes = str(cp.get("hashes", ""))
+            accept = str(cp["accept"]) if "accept" in cp else None
+            signed = {k: v for k, v in cp.items() if k != "sig"}
+            body = canonical_json(signed) if accept is not None else _body(seq, head, at, first, cp.get("hashes"))
+            key.verify(base64.b64decode(cp["sig"]), body)
+        except (ValueError, KeyError, TypeError, InvalidSignature):
+            where = "the witness's" if witnessed else "checkpoint"
+            return found, CheckpointProblem(0, f"{where} line {number} is malformed or its signature is wrong")
+        found.append(_Line(seq, head, first, hashes, accept, witnessed))
+    return found, None
+
+
+def check_checkpoints(
+    path: Path,
+    public_pem: str,
+    chain_count: int,
+    hashes: Callable[[int, int], dict[int, str]],
+    *,
+    witness: Path | None = None,
+) -> tuple[int, CheckpointProblem | None]:
+    """Check every checkpoint (local and witnessed) against the chain: (checked, first problem or None).
+
+    ``hashes(first, last)`` returns the chain's record hashes by seq in that range. A chain with
+    records and no checkpoint at all is a problem too: every gateway run signs its first record,
+    so the file was deleted or emptied.
     """
     key = load_pem_public_key(public_pem.encode())
     if not isinstance(key, Ed25519PublicKey):
         raise ConfigurationError("the audit checkpoint key must be an Ed25519 public key")
-    lines = Path(path).read_text(encoding="utf-8").splitlines() if Path(path).exists() else []
-    checked = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            cp = json.loads(line)
-            seq, head, at = int(cp["seq"]), str(cp["hash"]), str(cp["time"])
-            key.verify(base64.b64decode(cp["sig"]), _body(seq, head, at))
-        except (ValueError, KeyError, TypeError, InvalidSignature):
-            return checked, CheckpointProblem(0, f"checkpoint line {number} is malformed or its signature is wrong")
-        if seq > chain_count:
-            return checked, CheckpointProblem(
-                chain_count + 1,
-                f"the chain ends at record {chain_count} but a signed checkpoint vouches for record {seq}: "
-                "records were cut off the end",
-            )
-        if hash_at(seq) != head:
-            return checked, CheckpointProblem(
-                seq, f"record {seq} differs from its signed checkpoint: the chain was rewritten"
-            )
-        checked += 1
+    local, problem = _read_lines(Path(path), key, witnessed=False)
+    if problem is not None:
+        return 0, problem
+    witnessed: list[_Line] = []
+    if witness is not None:
+        witnessed, problem = _read_lines(Path(witness) / Path(path).name, key, witnessed=True)
+        if problem is not None:
+            return 0, problem
+    lines = local + witnessed
+    problems = [p for line in lines if (p := _check_line(line, chain_count, hashes, witnessed)) is not None]
+    if problems:
+        return 0, min(problems, key=lambda p: p.seq)
+    checked = len({(line.seq, line.hash) for line in lines if line.accept is None})
     if checked == 0 and chain_count > 0:
         return 0, CheckpointProblem(
             1,
-            f"the chain has {chain_count} records but {path.name} holds no signed checkpoint: the file was "
+            f"the chain has {chain_count} records but {Path(path).name} holds no signed checkpoint: the file was "
             "deleted or emptied (every gateway run signs its first record)",
         )
     return checked, None
+
+
+def _check_line(
+    line: _Line, chain_count: int, hashes: Callable[[int, int], dict[int, str]], witnessed: list[_Line]
+) -> CheckpointProblem | None:
+    if line.accept is not None:
+        return None
+    if line.seq > chain_count:
+        known = max((w.seq for w in witnessed), default=0)
+        who = f"the witness knows record {known}" if known else f"a signed checkpoint vouches for record {line.seq}"
+        return CheckpointProblem(
+            chain_count + 1,
+            f"the chain ends at record {chain_count} but {who}: records were cut off the end",
+        )
+    if line.first is not None and line.hashes:
+        count = len(line.hashes) // PREFIX
+        stored = hashes(line.first, line.first + count - 1)
+        for i in range(count):
+            seq = line.first + i
+            if seq > chain_count:
+                break
+            if stored.get(seq, "")[:PREFIX] != line.hashes[i * PREFIX : (i + 1) * PREFIX]:
+                return CheckpointProblem(
+                    seq, f"record {seq} differs from its signed checkpoint: the chain was rewritten"
+                )
+    if hashes(line.seq, line.seq).get(line.seq) != line.hash:
+        return CheckpointProblem(
+            line.seq, f"record {line.seq} differs from its signed checkpoint: the chain was rewritten"
+        )
+    return None
+
+
+def find_acceptance(
+    path: Path, public_pem: str, broken_seq: int, hashes: Callable[[int, int], dict[int, str]], witness: Path | None
+) -> str | None:
+    """The reason of an operator's signed acceptance that covers a break at ``broken_seq``, if any.
+
+    An acceptance covers the break when it was signed for a record at or after it that is still
+    in the chain with the same hash: what the operator accepted is exactly what is there.
+    """
+    key = load_pem_public_key(public_pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigurationError("the audit checkpoint key must be an Ed25519 public key")
+    lines, _ = _read_lines(Path(path), key, witnessed=False)
+    if witness is not None:
+        lines += _read_lines(Path(witness) / Path(path).name, key, witnessed=True)[0]
+    for line in sorted(lines, key=lambda item: -item.seq):
+        if line.accept is not None and line.seq >= broken_seq and hashes(line.seq, line.seq).get(line.seq) == line.hash:
+            return line.accept
+    return None
+
+
+def default_witness_dir(data_dir: Path) -> Path:
+    """The embedded default: a sibling of the data directory, so cleaning or copying it leaves the witness."""
+    resolved = Path(data_dir).resolve()
+    return resolved.parent / f"{resolved.name}-audit-witness"

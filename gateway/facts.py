@@ -8,12 +8,21 @@ not answer makes the fact unknown, and the gateway then denies (fail closed).
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp_types import CallToolResult
+from pydantic import ValidationError
 
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
-from shared.tools import CALL_META_KEY, CallContext
+from shared.envelope import AuthClaims
+from shared.tools import CALL_META_KEY, CallContext, RefundFacts
+
+if TYPE_CHECKING:
+    from gateway.catalog import CatalogTool
+    from gateway.open_cases import OpenCaseReader
 
 GATEWAY_AGENT = "gateway"
 
@@ -26,6 +35,10 @@ class CustomerFacts(Protocol):
     async def consent_purposes(self, customer_id: str, conversation_id: str) -> frozenset[str]: ...
 
     async def open_support_cases(self, email: str, conversation_id: str) -> int: ...
+
+    async def refund_facts(
+        self, system: str, tool: str, arguments: dict[str, Any], conversation_id: str
+    ) -> RefundFacts: ...
 
 
 class UpstreamFacts:
@@ -67,3 +80,70 @@ class UpstreamFacts:
         if not isinstance(tickets, list):
             raise FactUnavailable("the support system answered without a tickets list")
         return len(tickets)
+
+    async def refund_facts(
+        self, system: str, tool: str, arguments: dict[str, Any], conversation_id: str
+    ) -> RefundFacts:
+        result = await self._call(system, tool, arguments, conversation_id)
+        try:
+            return RefundFacts.model_validate(result.structured_content)
+        except ValidationError:
+            raise FactUnavailable(f"the {system} system answered {tool} in an unexpected shape") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What was read from the systems of record for one call."""
+
+    consent: tuple[str, ...] = ()
+    open_cases: int | None = None
+    refund: RefundFacts | None = None
+    named_cases: tuple[str, ...] = ()
+    """Each open case by name ("ticket TCK-1 (open)"), when the reader names them; for the reason."""
+
+
+async def read_call_facts(
+    facts: CustomerFacts,
+    tool: CatalogTool,
+    claims: AuthClaims | None,
+    customer_scoped: bool,
+    arguments: dict[str, Any],
+    conversation_id: str,
+    open_cases: OpenCaseReader | None = None,
+) -> CallFacts:
+    """Consent, open support cases and a write's own facts, read fresh for this call (never cached).
+
+    They live in different systems and do not depend on each other, so the reads a call
+    needs run at the same time: one round trip's wait instead of several. A call that needs
+    none of them (most reads) makes no read at all. Raises FactUnavailable when any fails.
+    """
+    reads: dict[str, Awaitable[Any]] = {}
+    if claims is not None and customer_scoped:
+        reads["consent"] = facts.consent_purposes(claims.sub, conversation_id)
+    if tool.purpose == "marketing" and claims is not None and claims.keys.email:
+        # Any unresolved contact counts (tickets, people awaited or holding, approvals) when the
+        # gateway can see them all; otherwise the support system's open tickets.
+        reads["cases"] = (
+            open_cases.read(claims.sub, claims.keys.email, conversation_id)
+            if open_cases is not None
+            else facts.open_support_cases(claims.keys.email, conversation_id)
+        )
+    source = tool.fact_source
+    if source is not None and customer_scoped:
+        args = {name: arguments.get(name) for name in source.args}
+        reads["refund"] = facts.refund_facts(tool.system, source.tool, args, conversation_id)
+    if not reads:
+        return CallFacts()
+    if len(reads) == 1:
+        values = [await next(iter(reads.values()))]
+    else:
+        # Every read finishes before this returns: no task outlives the call that needed it.
+        values = await asyncio.gather(*reads.values(), return_exceptions=True)
+        failed = next((v for v in values if isinstance(v, BaseException)), None)
+        if failed is not None:
+            raise failed
+    got = dict(zip(reads, values, strict=True))
+    cases = got.get("cases")
+    named = tuple(cases) if isinstance(cases, list) else ()
+    count = len(cases) if isinstance(cases, list) else cases
+    return CallFacts(tuple(got.get("consent", ())), count, got.get("refund"), named)

@@ -8,10 +8,9 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
-from gateway.audit_store import AuditStore
+from gateway.audit_store import AuditStore, AuditUnavailable
 from gateway.catalog import Catalog, CatalogTool
-from gateway.facts import CustomerFacts, FactUnavailable
+from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
+from gateway.open_cases import OpenCaseReader
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
 from gateway.state import GovernanceState
+from gateway.subject import bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
-from shared.tools import CALL_META_KEY, CallContext, retry_safe, split_catalog_name
+from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, retry_safe, split_catalog_name
 from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ DENIED_PREFIX = "DENIED:"
 APPROVAL_PREFIX = "APPROVAL_REQUIRED:"
 UNKNOWN_AGENT = "unknown"
 _MAX_NAME = 200
+DEFAULT_DAILY_REFUND_LIMIT = Decimal("100.00")
 
 
 @dataclass(slots=True)
@@ -65,12 +67,16 @@ class Verdict:
     result: CallToolResult | None = None
 
 
-def _tool_error(text: str, audit_id: str, structured: dict[str, Any] | None = None) -> CallToolResult:
+def _tool_error(text: str, audit_id: str, details: dict[str, Any]) -> CallToolResult:
+    """A refusal every MCP client can read: a tool error whose text says why.
+
+    The details go in ``_meta`` (never ``structuredContent``, which clients check against the
+    tool's output schema and which a refusal cannot match).
+    """
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
         is_error=True,
-        structured_content=structured,
-        _meta={AUDIT_META_KEY: audit_id},
+        _meta={AUDIT_META_KEY: audit_id, REFUSAL_META_KEY: details},
     )
 
 
@@ -79,7 +85,7 @@ def denied_result(record: AuditRecord) -> CallToolResult:
     return _tool_error(
         f"{DENIED_PREFIX} {record.reason}{ids}",
         record.id,
-        {"denied": True, "reason": record.reason, "policy_ids": record.policy_ids, "audit_id": record.id},
+        {"kind": "denied", "reason": record.reason, "policy_ids": record.policy_ids, "audit_id": record.id},
     )
 
 
@@ -130,6 +136,9 @@ def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
         raise ValueError(f"the context envelope is malformed ({where}: {first.get('msg')})") from None
 
 
+OPEN_CASE_POLICY = "guard.no-marketing-during-open-case"
+
+
 class Gateway:
     """Decides and forwards tool calls; one instance per gateway process."""
 
@@ -145,7 +154,9 @@ class Gateway:
         state: GovernanceState | None = None,
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
+        daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
     ) -> None:
+        self.daily_refund_limit = daily_refund_limit
         self.catalog = catalog
         self.policy = policy
         self.verifier = verifier
@@ -156,6 +167,8 @@ class Gateway:
         self.limiter = limiter or RateLimiter(limit=120, window_seconds=60.0)
         self.clock = clock
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
+        self.open_cases: OpenCaseReader | None = None
+        """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
 
     async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
         record = await self.store.append(
@@ -181,35 +194,18 @@ class Gateway:
             return exc
         return self.catalog.tools.get(name)
 
-    async def _read_facts(
-        self, tool: CatalogTool, claims: AuthClaims | None, customer_scoped: bool, conversation_id: str
-    ) -> tuple[tuple[str, ...], int | None]:
-        """Consent purposes and open support cases, read fresh for this call (never cached).
-
-        The two live in different systems and do not depend on each other, so when a call
-        needs both they are read at the same time: one round trip's wait instead of two.
-        Raises FactUnavailable when any of them cannot be read.
-        """
-        reads: list[Awaitable[Any]] = []
-        if claims is not None and customer_scoped:
-            reads.append(self.facts.consent_purposes(claims.sub, conversation_id))
-        wants_cases = tool.purpose == "marketing" and claims is not None and bool(claims.keys.email)
-        if wants_cases:
-            assert claims is not None and claims.keys.email
-            reads.append(self.facts.open_support_cases(claims.keys.email, conversation_id))
-        if not reads:
-            return (), None
-        if len(reads) == 1:
-            values = [await reads[0]]
-        else:
-            # Every read finishes before this returns: no task outlives the call that needed it.
-            values = await asyncio.gather(*reads, return_exceptions=True)
-            failed = next((v for v in values if isinstance(v, BaseException)), None)
-            if failed is not None:
-                raise failed
-        open_cases = values.pop() if wants_cases else None
-        consent = tuple(values.pop()) if values else ()
-        return consent, open_cases
+    def _refund_context(self, facts: CallFacts, amount: Decimal | None) -> dict[str, Any]:
+        """The refund facts as policy reads them; empty (so policy holds the call) when unknown."""
+        refund = facts.refund
+        if refund is None or amount is None:
+            return {}
+        # What is left on the charge is enforced by the payments system itself, atomically with the
+        # refund (and a retried refund with the same key must pass again), so policy leaves it out.
+        return {
+            "charge_refundable": refund.duplicate or refund.flagged_error,
+            "refunds_today": Decimal(str(refund.refunded_today)) + amount,
+            "daily_refund_limit": self.daily_refund_limit,
+        }
 
     async def authorize(
         self,
@@ -243,11 +239,15 @@ class Gateway:
                 **call.audit_fields(),
             )
             result = _tool_error(
-                sentence, record.id, {"unavailable": True, "system": tool.system, "audit_id": record.id}
+                sentence, record.id, {"kind": "unavailable", "system": tool.system, "audit_id": record.id}
             )
             return Verdict(False, record, result=result)
         if tool is None:
             return await self._deny(call, f"unknown tool {name[:_MAX_NAME]!r}: list the tools this agent may call")
+        if tool.internal:
+            return await self._deny(
+                call, f"{tool.name} is internal to the {tool.system} system: no agent may call it", ["internal-tool"]
+            )
         if envelope_error is not None:
             return await self._deny(call, envelope_error)
         assert call.envelope is not None
@@ -276,29 +276,10 @@ class Gateway:
                 call.claims = self.verifier.verify(envelope.auth_context, now=at)
             except AuthContextInvalid as exc:
                 auth_error = exc
-        subject_value = call.arguments.get(tool.subject.arg) if tool.subject else None
-        if tool.subject is not None:
-            if subject_value is None:
-                if tool.subject_required:
-                    return await self._deny(
-                        call, f"the {tool.subject.arg!r} argument is required: it names the customer"
-                    )
-            else:
-                if auth_error is not None:
-                    return await self._deny(call, f"{auth_error.message}; {auth_error.hint or 'verify the customer'}")
-                if call.claims is None:
-                    return await self._deny(
-                        call,
-                        "this action is about a customer and the envelope has no verified auth context; "
-                        "verify the customer through the identity agent first",
-                    )
-                expected = call.claims.keys.get(tool.subject.kind)
-                if not _same_key(tool.subject.kind, subject_value, expected):
-                    return await self._deny(
-                        call,
-                        f"the {tool.subject.arg!r} argument is not the verified customer's {tool.subject.kind}; "
-                        "an agent may act only on the customer verified in this conversation",
-                    )
+        assert call.envelope is not None
+        refused = bind_subject(tool, call.arguments, call.envelope.conversation_id, call.claims, auth_error)
+        if refused is not None:
+            return await self._deny(call, refused)
 
         amount: Decimal | None = None
         if "amount" in call.arguments and call.arguments["amount"] is not None:
@@ -315,9 +296,11 @@ class Gateway:
                 "exactly once; this one is refused (replayed, reused or altered approval)",
                 ["approval-binding"],
             )
-        customer_scoped = subject_value is not None
+        customer_scoped = call.claims is not None and tool.subject is not None
         try:
-            consent, open_cases = await self._read_facts(tool, claims, customer_scoped, envelope.conversation_id)
+            facts = await read_call_facts(
+                self.facts, tool, claims, customer_scoped, call.arguments, envelope.conversation_id, self.open_cases
+            )
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
         try:
@@ -331,12 +314,13 @@ class Gateway:
                     customer_verified=claims is not None,
                     assurance=claims.assurance if claims else "",
                     customer_id=claims.sub if claims else "",
-                    consent_purposes=consent,
+                    consent_purposes=facts.consent,
                     amount=amount,
                     fraud_hold=claims is not None and claims.sub in self.state.fraud_holds,
-                    open_support_cases=open_cases,
+                    open_support_cases=facts.open_cases,
                     approved=approval is not None,
                     hour_utc=datetime.fromtimestamp(self.clock(), UTC).hour,
+                    **self._refund_context(facts, amount),
                 )
             )
         except Exception as exc:
@@ -347,7 +331,10 @@ class Gateway:
                 return await self._deny(call, "this call needs a human approval and no approval desk is configured")
             return await self.desk.request(call, tool, decision)
         if not decision.allowed:
-            return await self._deny(call, decision.reason, decision.policy_ids)
+            reason = decision.reason
+            if facts.named_cases and OPEN_CASE_POLICY in decision.policy_ids:
+                reason += f"; the customer has an open case: {', '.join(facts.named_cases[:5])}"
+            return await self._deny(call, reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",
             decision="approved" if approval is not None else "allow",
@@ -400,7 +387,7 @@ class Gateway:
             read_only = tool.facts.read_only
             sentence = unavailable_sentence(tool.system, maybe_sent=exc.maybe_sent, read_only=read_only)
             result = _tool_error(
-                sentence, decided.id, {"unavailable": True, "system": tool.system, "audit_id": decided.id}
+                sentence, decided.id, {"kind": "unavailable", "system": tool.system, "audit_id": decided.id}
             )
             outcome = f"error: {tool.system} unavailable ({exc.detail})"
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -429,6 +416,9 @@ class Gateway:
 
     async def _record_failure(self, agent: str, name: str, exc: Exception) -> None:
         """Deciding failed (audit store, facts): the call is not made; record that if the store lets us."""
+        if isinstance(exc, AuditUnavailable):
+            logger.error("audit store unavailable, %s denied unrecorded: %s", name[:_MAX_NAME], exc)
+            return  # it just said it cannot record; asking again would only keep the caller waiting
         try:
             await self.record_refused(agent, name, f"the gateway failed deciding ({type(exc).__name__}); not sent")
         except Exception:
@@ -458,14 +448,6 @@ def _decision_attributes(record: AuditRecord) -> dict[str, Any]:
         "switchboard.governance.reason": record.reason[:200],
         "switchboard.audit.id": record.id,
     }
-
-
-def _same_key(kind: str, given: Any, expected: str | None) -> bool:
-    if expected is None or not isinstance(given, str):
-        return False
-    if kind == "email":
-        return given.strip().casefold() == expected.casefold()
-    return given == expected
 
 
 def _first_text(result: CallToolResult) -> str:

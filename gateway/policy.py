@@ -46,6 +46,7 @@ class ToolFacts:
     read_only: bool
     customer_scoped: bool
     purpose: str = "account-servicing"
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,10 @@ class PolicyRequest:
     open_support_cases: int | None = None
     approved: bool = False
     hour_utc: int = 0
+    # Refund facts read from the payments system for this call (absent for other tools).
+    charge_refundable: bool | None = None
+    refunds_today: Decimal | None = None
+    daily_refund_limit: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +262,7 @@ class CedarPolicyEngine:
                     "read_only": t.read_only,
                     "customer_scoped": t.customer_scoped,
                     "purpose": t.purpose,
+                    "internal": t.internal,
                 },
                 "parents": [{"type": "System", "id": t.system}],
             }
@@ -330,12 +336,27 @@ class CedarPolicyEngine:
         if request.open_support_cases is not None:
             context["open_support_cases"] = request.open_support_cases
         if request.amount is not None:
-            context["amount"] = {"__extn": {"fn": "decimal", "arg": f"{request.amount:.4f}"}}
+            context["amount"] = _decimal(request.amount)
+        if request.charge_refundable is not None:
+            context["charge_refundable"] = request.charge_refundable
+        if request.refunds_today is not None:
+            context["refunds_today"] = _decimal(request.refunds_today)
+        if request.daily_refund_limit is not None:
+            context["daily_refund_limit"] = _decimal(request.daily_refund_limit)
         return context
 
     def check_context_shape(self) -> None:
         """Evaluate one sample call *with* the schema so a context/schema drift fails start-up."""
-        sample = PolicyRequest(agent="_", tool="_._", amount=Decimal("1.0000"), open_support_cases=0)
+        one = Decimal("1.0000")
+        sample = PolicyRequest(
+            agent="_",
+            tool="_._",
+            amount=one,
+            open_support_cases=0,
+            charge_refundable=True,
+            refunds_today=one,
+            daily_refund_limit=one,
+        )
         saved = self._entities
         self.set_tools([ToolFacts("_._", "_", read_only=False, customer_scoped=True)])
         entities = self._entities
@@ -355,6 +376,10 @@ class CedarPolicyEngine:
             raise ConfigurationError(
                 f"the gateway's call context does not match {SCHEMA_FILE}: {result.diagnostics.errors[0]}"
             )
+
+
+def _decimal(value: Decimal) -> dict[str, Any]:
+    return {"__extn": {"fn": "decimal", "arg": f"{value:.4f}"}}
 
 
 def _context_attributes(policies: Iterable[dict[str, Any]]) -> frozenset[str] | None:

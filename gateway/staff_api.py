@@ -13,7 +13,6 @@ never approve it. Every change is an audit record naming the staff member.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -27,10 +26,11 @@ from gateway.gateway import Gateway
 from gateway.state import GovernanceState, kill_scope
 from shared.audit import digest
 from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.jsonbody import parse_json_object
 
 MAX_BODY = 16 * 1024
-READ_ROLES = frozenset({"agent", "approver", "compliance", "admin"})
-APPROVE_ROLES = frozenset({"agent", "approver", "admin"})
+READ_ROLES = frozenset({"agent", "supervisor", "approver", "compliance", "admin"})
+APPROVE_ROLES = frozenset({"agent", "supervisor", "approver", "admin"})
 COMPLIANCE_ROLES = frozenset({"compliance", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
 
@@ -264,13 +264,7 @@ async def _body(request: Request) -> dict[str, Any]:
             raise PayloadTooLarge(f"the request body is over {MAX_BODY} bytes")
     if not raw:
         return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    return data
+    return parse_json_object(raw)
 
 
 def _model[M: BaseModel](model: type[M], body: dict[str, Any]) -> M:

@@ -2,9 +2,10 @@
 
 POST /api/conversations                      -> 201 {conversation_id, token, greeting}
 POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorization: Bearer <token>)
-GET  /api/conversations/{id}                 -> 200 state + transcript (same token)
+GET  /api/conversations/{id}                 -> 200 state + transcript + place in the queue (same token)
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
+GET  /api/internal/open-cases?customer_id=   -> the customer's escalated conversations (the gateway's service token)
 GET  /healthz                                -> status, specialists and current load (admission)
 GET  /metrics                                -> load in the Prometheus text format
 
@@ -27,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimits
+from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
@@ -121,6 +123,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         await store.authorize(conversation_id, _bearer(request))
         state = await store.load(conversation_id)
         transcript = await store.transcript(conversation_id)
+        cases = supervisor().cases
+        where = await cases.position(state) if cases is not None and state.human is None else None
         return JSONResponse(
             {
                 "conversation_id": state.conversation_id,
@@ -133,6 +137,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 "pending": {"agent": state.pending.agent, "skill": state.pending.skill} if state.pending else None,
                 "queued": {"agent": state.queued.agent, "skill": state.queued.skill} if state.queued else None,
                 "waiting_for_approval": state.parked.approval_id if state.parked else None,
+                "queue": where.model_dump(mode="json") if where else None,
+                "with_human": state.human.name if state.human else None,
                 "llm_usage": state.llm_usage,
                 "summary": state.summary,
                 "handoffs": [h.model_dump(mode="json") for h in state.handoffs],
@@ -145,9 +151,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
 
     async def approval_callback(request: Request) -> JSONResponse:
         # Internal: the governance gateway reports a decided approval so the parked conversation goes on.
-        expected = (config.service_token or "").encode()
-        if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
-            raise Unauthenticated("only the governance gateway may report approvals")
+        require_gateway(request, "report approvals")
         body = await json_body(request)
         ids = (body.get("approval_id"), body.get("conversation_id"), body.get("status"))
         if not all(isinstance(v, str) and v for v in ids):
@@ -157,6 +161,29 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             *ids, result if isinstance(result, dict) else None, note if isinstance(note, str) else None
         )
         return JSONResponse({"resolved": resolved})
+
+    def require_gateway(request: Request, what: str) -> None:
+        expected = (config.service_token or "").encode()
+        if not expected or not hmac.compare_digest(_bearer(request).encode(), expected):
+            raise Unauthenticated(f"only the governance gateway may {what}")
+
+    async def open_cases(request: Request) -> JSONResponse:
+        # Internal: the gateway's "open case" fact for marketing policy (a conversation waiting for
+        # or held by a person is an unresolved contact, like an open ticket).
+        require_gateway(request, "read open cases")
+        customer_id = request.query_params.get("customer_id", "")
+        if not customer_id or len(customer_id) > 64:
+            raise InvalidRequest("'customer_id' is required")
+        conversations = await supervisor().store.conversations_for_customer(customer_id)
+        cases = [
+            {
+                "conversation_id": c.conversation_id,
+                "state": f"held by {c.human.name}" if c.human else "waiting for a person",
+            }
+            for c in conversations
+            if c.status == "escalated"
+        ]
+        return JSONResponse({"cases": cases}, headers={"Cache-Control": "no-store"})
 
     async def agents(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -195,6 +222,15 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             max_message_chars=config.max_message_chars,
             on_saved=hub.changed,
         )
+        desk = CaseDesk(
+            holder["supervisor"],
+            sessions,
+            QueueSettings(
+                seconds_per_case=sessions.settings.seconds_per_case, idle_seconds=sessions.settings.case_idle_seconds
+            ),
+        )
+        holder["supervisor"].cases = desk
+        sessions.on_sign_out(desk.signed_out)
         try:
             yield
         finally:
@@ -214,6 +250,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/api/conversations/{conversation_id}", get_conversation, methods=["GET"]),
             Route("/api/agents", agents, methods=["GET"]),
             Route("/api/internal/approvals", approval_callback, methods=["POST"]),
+            Route("/api/internal/open-cases", open_cases, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             # web chat, live events, voice (orchestrator/channels), all behind one admission limit

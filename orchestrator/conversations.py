@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from shared.envelope import CustomerRef
 from shared.errors import NotFound, SwitchboardError, Unauthenticated
-from shared.escalation import HandoffNotes, HumanControl
+from shared.escalation import CaseEvent, HandoffNotes, HumanControl, HumanNotice
 from shared.handoff import SpecialistResult
 from shared.sqlite import connect_sync, retry_when_locked, write_transaction
 
@@ -123,6 +123,11 @@ class ConversationState(BaseModel):
     escalation: HandoffNotes | None = Field(default=None, description="the hand-off notes of the latest escalation")
     human: HumanControl | None = Field(
         default=None, description="a human agent has taken over: customer turns go to them, not the AI"
+    )
+    answered_at: float | None = Field(default=None, description="when a person first answered the latest request")
+    case_log: list[CaseEvent] = Field(default_factory=list, description="who took, released, passed on the case")
+    notices: list[HumanNotice] = Field(
+        default_factory=list, description="AI messages held back for the human who owns the case"
     )
     summaries: list[str] = Field(default_factory=list)
     handoffs: list[HandoffEvent] = Field(default_factory=list)

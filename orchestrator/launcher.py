@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp
 
-from orchestrator.signals import SignalService, load_or_create_secret
+from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
 from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
 from shared import telemetry
 from shared.bus import open_bus
 from shared.errors import ConfigurationError
 from shared.events import EventBus
+from shared.private import make_private
 from shared.secrets import Secrets
 from shared.serving import RunningServer, bind, start, url_of
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
@@ -60,7 +61,7 @@ class Stack:
         # Off unless an OTLP endpoint is configured; one provider serves every embedded service.
         telemetry.configure("switchboard")
         data_dir = self.settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(data_dir)
         await prepare_dataset(
             data_dir, self.settings.database_url, customers=self.settings.customers, seed=self.settings.dataset_seed
         )
@@ -91,6 +92,10 @@ class Stack:
                 gateway_mcp_url=self.topology.gateway_mcp_url(),
                 reactions_token=self.secrets.agent_tokens[REACTIONS_AGENT],
                 database_url=self.settings.database_url,
+                window=SignalWindow(
+                    max_age_seconds=self.settings.signal_max_age_seconds,
+                    max_ahead_seconds=self.settings.signal_max_ahead_seconds,
+                ),
             )
             await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
         except BaseException:
@@ -206,6 +211,7 @@ class Stack:
 
     def _gateway_app(self) -> ASGIApp:
         from gateway import build_gateway_app
+        from gateway.checkpoints import default_witness_dir
 
         assert self.secrets is not None and self.topology is not None
         return build_gateway_app(
@@ -221,6 +227,8 @@ class Stack:
             checkpoint_private_pem=self.secrets.audit_private_pem,
             bus=self.bus,
             database_url=self.settings.database_url,
+            daily_refund_limit=self.settings.daily_refund_limit,
+            audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )

@@ -8,14 +8,18 @@ turn durably in one write.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 from pydantic import BaseModel
 
 from orchestrator import wording
+from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
+from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
 from orchestrator.conversations import (
     ConversationState,
     ConversationStore,
@@ -32,7 +36,7 @@ from shared import telemetry
 from shared.authcontext import peek_claims
 from shared.envelope import ContextEnvelope
 from shared.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
-from shared.escalation import CaseConflict, HandoffNotes, HumanControl
+from shared.escalation import HandoffNotes, HumanControl, HumanNotice, QueuePosition
 from shared.handoff import (
     HUMAN_REQUEST_TAG,
     REQUIRES_VERIFIED_IDENTITY_TAG,
@@ -46,15 +50,23 @@ from shared.tracing import TraceContext
 log = logging.getLogger("switchboard.supervisor")
 
 GREETING = "Hi, this is Northwind Mobile. How can I help you today?"
-HUMAN_JOINED = "human-joined"
-HUMAN_LEFT = "human-left"
-"""``skill`` of the system transcript entries that mark a takeover and a hand-back (channels show a notice)."""
 
 _YES = re.compile(
     rf"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright|{'|'.join(wording.YES_WORDS)})\b",
     re.IGNORECASE,
 )
 _NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
+
+
+__all__ = ["HUMAN_JOINED", "HUMAN_LEFT", "CaseHooks", "Supervisor", "TurnOutcome"]
+
+
+class CaseHooks(Protocol):
+    """What the supervisor asks the human side (``orchestrator.cases.CaseDesk``) during a turn."""
+
+    async def lapse_reason(self, human: HumanControl) -> str | None: ...
+
+    async def position(self, current: ConversationState) -> QueuePosition | None: ...
 
 
 class TurnOutcome(BaseModel):
@@ -98,10 +110,25 @@ class Supervisor:
         self._locks = KeyedLocks()
         self._verifier = directory.find_tagged(VERIFIES_IDENTITY_TAG)
         self._human = directory.find_tagged(HUMAN_REQUEST_TAG)
+        self.cases: CaseHooks | None = None
+        """Set by the app that serves the consoles: take-over leases and queue positions."""
 
     @property
     def store(self) -> ConversationStore:
         return self._store
+
+    @property
+    def max_message_chars(self) -> int:
+        return self._max_chars
+
+    @contextlib.asynccontextmanager
+    async def editing(self, conversation_id: str) -> AsyncIterator[ConversationState]:
+        """The conversation's state under its turn lock: no customer turn interleaves with the edit."""
+        async with self._locks[conversation_id]:
+            yield await self._store.load(conversation_id)
+
+    async def save(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
+        await self._save(state, entries)
 
     async def _save(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
         await self._store.save_turn(state, entries)
@@ -147,12 +174,22 @@ class Supervisor:
 
     async def _handle(self, turn: _Turn, text: str) -> None:
         state = turn.state
+        if state.human is not None and self.cases is not None:
+            lapsed = await self.cases.lapse_reason(state.human)
+            if lapsed:
+                turn.entries.append(release(state, "lapsed", "system", lapsed, time.time()))
         if state.human is not None:
             await self._to_human(turn, state.human)
             return
         if state.status == "escalated":
-            turn.say(None, None, "A colleague from our team has your case and will reply here shortly.", "escalated")
+            waiting = "A colleague from our team has your case and will reply here shortly."
+            turn.say(None, None, f"{waiting}{await self._where_in_queue(turn)}", "escalated")
             return
+        if state.case_log and (who := asks_what_a_person_said(text)):
+            said = what_they_said(state, await self._store.transcript(state.conversation_id), who)
+            if said:
+                turn.say(None, None, said, "completed")
+                return
         with telemetry.span("route") as span:
             decision = await self._brain.route(text)
             if span is not None:
@@ -163,7 +200,12 @@ class Supervisor:
         if state.parked is not None and self._still_waiting(state.parked, decision):
             turn.say(state.parked.agent, state.parked.skill, _waiting_text(state.parked), "waiting-approval")
             return
+        asked = state.active
         goal, reason = self._choose(turn, text, decision)
+        if asked is not None and goal is not None and goal.agent != asked.agent and state.active is None:
+            # The pending question is dropped, and the customer is told so: nothing hangs silently.
+            what = asked.skill.replace("-", " ")
+            turn.say(None, None, f"I've put your {what} request on hold; ask again whenever you're ready.", "completed")
         if goal is None:
             if reason:  # declined an offer
                 turn.say(None, None, reason, "completed")
@@ -251,9 +293,15 @@ class Supervisor:
                 answer = await self._resume_parked(state, parked, status)
                 if answer is not None and answer.result.data.get("refunded"):
                     text = answer.text
+            state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
+            if state.human is not None:
+                # One voice at a time: the person who holds the case reads the outcome and tells the customer.
+                notice = HumanNotice(at=time.time(), agent=parked.agent, text=text, kind="approval-outcome")
+                state.notices.append(notice)
+                await self._save(state, [])
+                return True
             if status != "executed" and self._human:
                 state.offer = Goal(agent=self._human[0], skill=self._human[1])
-            state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
             entry = TranscriptEntry(at=time.time(), role="agent", text=text, channel=state.channel, agent=parked.agent)
             entry.skill = parked.skill
             await self._save(state, [entry])
@@ -284,6 +332,17 @@ class Supervisor:
         add_tool_calls(state, parked.agent, answer.result, envelope.trace.trace_id)
         return answer
 
+    async def _where_in_queue(self, turn: _Turn) -> str:
+        """The customer's place in the queue and the estimated wait, as the console orders it."""
+        if self.cases is None:
+            return ""
+        where = await self.cases.position(turn.state)
+        if where is None:
+            return ""
+        turn.data["queue"] = where.model_dump(mode="json")
+        minutes = max(1, round(where.estimated_wait_seconds / 60))
+        return f" You're number {where.position} in the queue; the estimated wait is about {minutes} min."
+
     async def _to_human(self, turn: _Turn, human: HumanControl) -> None:
         """A customer turn while a human has the conversation: it is theirs, the AI stays quiet."""
         turn.status, turn.agent = "with-human", None
@@ -301,60 +360,11 @@ class Supervisor:
             " ".join(unheard) or "Thanks, I've passed that to our colleague, who will answer you here shortly."
         )
 
-    async def take_over(self, conversation_id: str, name: str) -> ConversationState:
-        """A human agent takes an escalated conversation; taking one's own case again changes nothing."""
-        async with self._locks[conversation_id]:
-            state = await self._store.load(conversation_id)
-            if state.human is not None:
-                if state.human.name != name:
-                    raise CaseConflict(f"{state.human.name} has already taken this conversation")
-                return state
-            if state.status != "escalated":
-                raise CaseConflict(
-                    f"the conversation is {state.status}, not escalated", hint="take cases from the escalation queue"
-                )
-            state.human = HumanControl(name=name, since=time.time())
-            left = [g for g in (state.active, state.pending) if g is not None]
-            state.active = state.offer = state.pending = None
-            state.summaries.append(f"human {name}: took the conversation over")
-            text = "A member of our team has joined the conversation and will reply here."
-            await self._save(state, [_system_entry(state, text, HUMAN_JOINED)])
-            await self._cancel_abandoned(left)
-        return state
-
     async def _cancel_abandoned(self, goals: list[Goal]) -> None:
         """Cancel the specialists' tasks the customer left: none of them may be resumed by accident."""
         for goal in goals:
             if goal.task_id:
                 await self._directory.cancel(goal.agent, goal.task_id)
-
-    async def hand_back(self, conversation_id: str, name: str) -> ConversationState:
-        """The human hands the conversation back to the AI; the case leaves the queue."""
-        async with self._locks[conversation_id]:
-            state = await self._store.load(conversation_id)
-            if state.human is None or state.human.name != name:
-                raise CaseConflict("only the person who took this conversation over can hand it back")
-            state.human = None
-            state.status = "open"
-            state.summaries.append(f"human {name}: handed the conversation back")
-            text = "You're back with our virtual assistant. Ask me anything, or ask for a person again at any time."
-            await self._save(state, [_system_entry(state, text, HUMAN_LEFT)])
-        return state
-
-    async def human_reply(self, conversation_id: str, name: str, text: str) -> TranscriptEntry:
-        """The human's words to the customer, in the same conversation (the channels deliver them)."""
-        text = (text or "").strip()
-        if not text:
-            raise InvalidRequest("the reply is empty", hint="write the words the customer should read")
-        if len(text) > self._max_chars:
-            raise PayloadTooLarge(f"the reply has {len(text)} characters; the limit is {self._max_chars}")
-        async with self._locks[conversation_id]:
-            state = await self._store.load(conversation_id)
-            if state.human is None or state.human.name != name:
-                raise CaseConflict("take the conversation over before replying", hint="press 'Take over' first")
-            entry = TranscriptEntry(at=time.time(), role="human", text=text, channel=state.channel, agent=name)
-            await self._save(state, [entry])
-        return entry
 
     def _choose(self, turn: _Turn, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
         state = turn.state
@@ -383,11 +393,12 @@ class Supervisor:
             switching = (
                 routed is not None
                 and routed.agent != state.active.agent
-                and decision.confidence >= self._switch_threshold
+                and _agent_confidence(decision) >= self._switch_threshold
             )
             if not switching:
                 return state.active, "follow-up to the active goal"
             log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
+            state.summaries.append(f"{state.active.agent}: {state.active.skill} set aside, the customer asked for more")
             turn.leave_active()
             return routed, f"topic changed: {decision.reason}"
         if routed is None or decision.confidence < self._threshold:
@@ -434,7 +445,13 @@ class Supervisor:
             summary=state.summary,
             turn=state.turns,
         )
-        request = HandoffRequest(skill=goal.skill, reason=reason, confidence=goal.confidence)
+        turn.requests += 1
+        request = HandoffRequest(
+            skill=goal.skill,
+            reason=reason,
+            confidence=goal.confidence,
+            request_id=f"{state.turns}.{turn.requests}",
+        )
         if not continuing:
             state.handoffs.append(
                 HandoffEvent(
@@ -462,17 +479,19 @@ class Supervisor:
                 "unavailable",
             )
             return None
-        result = answer.result
+        result, reply = answer.result, answer.text
         if state.handoffs and not continuing:
             state.handoffs[-1].status = result.status
         add_tool_calls(state, goal.agent, result, turn.trace.trace_id)
         self._apply(turn, goal, result, answer.task_id)
-        turn.say(goal.agent, goal.skill, answer.text, result.status, result.data)
-        if result.status == "completed" and (goal.agent, goal.skill) == self._human:
-            state.status = "escalated"
-            turn.status = "escalated"
-            state.escalated_at = time.time()
+        escalated = result.status == "completed" and (goal.agent, goal.skill) == self._human
+        if escalated:
+            new_request(state, time.time())
             state.escalation = HandoffNotes.from_result(result.data, result.summary or state.summary)
+            reply += await self._where_in_queue(turn)
+        turn.say(goal.agent, goal.skill, reply, result.status, result.data)
+        if escalated:
+            turn.status = "escalated"
         return result
 
     def _apply(self, turn: _Turn, goal: Goal, result: SpecialistResult, task_id: str) -> None:
@@ -551,6 +570,8 @@ class _Turn:
 
     def leave_active(self) -> None:
         self.set_active(None)
+        self.requests = 0
+        """Hand-offs sent so far this turn: with the turn number, the id of each request."""
 
     def say(self, agent: str | None, skill: str | None, text: str, status: str, data: dict | None = None) -> None:
         self.agent, self.skill, self.status = agent, skill, status
@@ -586,10 +607,17 @@ class _Turn:
         )
 
 
-def _system_entry(state: ConversationState, text: str, skill: str) -> TranscriptEntry:
-    return TranscriptEntry(
-        at=time.time(), role="system", text=text, channel=state.channel, agent="supervisor", skill=skill
-    )
+def _agent_confidence(decision: RouteDecision) -> float:
+    """How sure the brain is that the message belongs to the routed agent, whichever of its skills.
+
+    A message can be clearly another agent's while split between two of its skills ("refund me
+    8 pounds": refund or payment history); that still leaves a pending question of another agent.
+    """
+    best = next((a.score for a in decision.alternatives if a.skill == decision.skill), 0.0)
+    if best <= 0:
+        return decision.confidence
+    same_agent = sum(a.score for a in decision.alternatives if a.agent == decision.agent)
+    return min(1.0, decision.confidence * same_agent / best)
 
 
 def _route_attributes(decision: RouteDecision) -> dict:

@@ -46,7 +46,11 @@ class CustomerProfile(BaseModel):
     preferred_channel: str | None = None
     city: str | None = None
     customer_since: str | None = None
-    plan_name: str | None = Field(default=None, description="the CRM's copy; billing is the source of truth")
+    plan_name: str | None = Field(default=None, description="from billing, the plan's system of record")
+    plan_source: str | None = Field(default=None, description="the tool the plan was read with")
+    crm_plan_name: str | None = Field(
+        default=None, description="the CRM's own copy, only when it disagrees with billing (a stale copy)"
+    )
     interactions: list[Interaction] = Field(default_factory=list, description="newest first")
     sources: list[str] = Field(default_factory=list, description="the tools the profile was read with")
     missing: list[str] = Field(default_factory=list, description="what could not be read, and why")
@@ -61,7 +65,9 @@ class HandoffNotes(BaseModel):
     priority: Priority = "normal"
     reason: str = ""
     handoff_id: str | None = None
-    queue_position: int | None = None
+    queue_position: int | None = Field(
+        default=None, description="the support system's own count at hand-off, not the queue customers are told"
+    )
     profile: CustomerProfile | None = None
 
     @classmethod
@@ -140,10 +146,53 @@ class PendingApproval(BaseModel):
 
 
 class HumanControl(BaseModel):
-    """A human agent has taken the conversation over; the AI stays out until it is handed back."""
+    """A human agent holds the conversation on a lease; the AI stays out until it ends.
+
+    The lease lasts while the person is signed in and active on the case (``last_active``);
+    it lapses on sign-out, session expiry or idleness, and the case goes back to the queue.
+    """
 
     name: str
     since: float
+    last_active: float | None = Field(default=None, description="the holder's latest action on the case")
+
+    def active_at(self) -> float:
+        return self.last_active if self.last_active is not None else self.since
+
+
+CaseAction = Literal["take-over", "lapsed", "released", "transferred", "reassigned", "handed-back", "answered"]
+
+
+class CaseEvent(BaseModel):
+    """One change of who holds a case, with the person who made it (the case's own audit)."""
+
+    at: float
+    action: CaseAction
+    actor: str = Field(description="the staff member who acted, or 'system' for a lapsed lease")
+    holder: str | None = Field(default=None, description="who holds the case afterwards")
+    note: str = ""
+
+
+class HumanNotice(BaseModel):
+    """An AI message held back while a human owns the case: the human reads it and tells the customer."""
+
+    at: float
+    agent: str
+    text: str
+    kind: Literal["draft", "approval-outcome"] = "draft"
+
+
+QueueState = Literal["waiting", "returned", "taken", "idle"]
+
+
+class QueuePosition(BaseModel):
+    """Where one waiting conversation stands, from the same ordering the console shows."""
+
+    conversation_id: str
+    position: int = Field(description="1 is next; counted over cases still waiting for a person")
+    waiting: int = Field(description="cases waiting for a person in total")
+    estimated_wait_seconds: float
+    priority: Priority
 
 
 class QueueItem(BaseModel):
@@ -157,10 +206,15 @@ class QueueItem(BaseModel):
     waiting_seconds: float
     taken_by: str | None = None
     summary: str = ""
+    state: QueueState = "waiting"
+    position: int | None = Field(default=None, description="place among cases still waiting (1 is next)")
+    approval_pending: bool = False
+    note: str = Field(default="", description="why a case came back to the queue, or why it looks idle")
 
 
 class EscalationQueue(BaseModel):
-    """Escalated conversations, most urgent first: high priority, then the longest waiting."""
+    """Escalated conversations: those still waiting first (high priority, then the longest waiting,
+    the order customers are told their position from), then those a person holds."""
 
     items: list[QueueItem]
     as_of: float
@@ -183,6 +237,13 @@ class EscalationPacket(BaseModel):
     pending_approvals: list[PendingApproval]
     ai_summary: str
     suggested_next_step: str
+    conversation_steps: list[str] = Field(
+        default_factory=list, description="every step of the conversation, oldest first (not only the latest)"
+    )
+    notices: list[HumanNotice] = Field(
+        default_factory=list, description="AI messages held back while a person owns the case"
+    )
+    case_log: list[CaseEvent] = Field(default_factory=list)
     warnings: list[str] = Field(
         default_factory=list, description="parts that could not be loaded (e.g. the gateway did not answer)"
     )

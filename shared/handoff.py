@@ -44,6 +44,11 @@ class HandoffRequest(BaseModel):
     skill: str = Field(description="skill id from the specialist's AgentCard")
     reason: str = ""
     confidence: float | None = None
+    request_id: str = Field(
+        default="",
+        description="identifies this one request (the supervisor's turn and hand-off counter); part of every "
+        "idempotency key, so a repeated delivery acts once and a new request acts anew",
+    )
 
 
 class ToolCallSummary(BaseModel):

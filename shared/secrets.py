@@ -23,10 +23,11 @@ from pydantic import BaseModel
 from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.settings import AGENTS
 
-StaffRole = Literal["agent", "approver", "compliance", "admin"]
-STAFF_ROLES: tuple[str, ...] = ("agent", "approver", "compliance", "admin")
+StaffRole = Literal["agent", "supervisor", "approver", "compliance", "admin"]
+STAFF_ROLES: tuple[str, ...] = ("agent", "supervisor", "approver", "compliance", "admin")
 DEFAULT_STAFF: dict[str, StaffRole] = {
     "agent": "agent",
+    "supervisor": "supervisor",
     "approver": "approver",
     "compliance": "compliance",
     "admin": "admin",
@@ -97,6 +98,17 @@ class Secrets(BaseModel):
             if cred.role == role:
                 return name, cred.token
         raise KeyError(f"no staff account with role {role!r}")
+
+    @classmethod
+    def add_staff(cls, data_dir: Path, name: str, role: StaffRole) -> StaffCredential:
+        """Create the staff account ``name`` with ``role`` (a new token) and save; a running
+        orchestrator picks it up when it next starts."""
+        if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
+            raise ValueError("a staff name is up to 64 letters, digits, '.', '-' or '_'")
+        loaded = cls.load_or_create(data_dir)
+        loaded.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role)
+        loaded._write(data_dir / "secrets.json")
+        return loaded.staff_tokens[name]
 
     def _write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

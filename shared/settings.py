@@ -6,6 +6,7 @@ scale-out deployments pass explicit URLs instead.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, PositiveInt
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     """How long the NATS stream keeps an event (a consumer down longer resumes from the systems)."""
     signal_secret: str | None = None
     """HMAC key for network-signal ingestion; unset uses ``<data_dir>/signal-secret`` (created on first start)."""
+    signal_max_age_seconds: float = 300.0
+    """A network signal dated longer ago than this is refused (422) and audited."""
+    signal_max_ahead_seconds: float = 60.0
+    """A network signal dated further ahead of our clock than this is refused (422) and audited."""
     database_url: str | None = None
     db_pool_size: PositiveInt = 2
     """PostgreSQL: the most connections one pool holds. A process opens one pool per store; the
@@ -57,6 +62,11 @@ class Settings(BaseSettings):
     orchestrator_url: str | None = None
     gateway_url: str | None = None
     system_urls: dict[str, str] = {}
+    daily_refund_limit: Decimal = Decimal("100.00")
+    """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
+    audit_witness_dir: Path | None = None
+    """Where signed audit checkpoints are also kept, outside the data directory (unset: a sibling
+    ``<data_dir>-audit-witness``). Point it at storage the gateway's host cannot rewrite."""
     public_url: str | None = None
     """The URL others reach this service at (an agent's AgentCard), when it differs from host:port."""
 

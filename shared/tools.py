@@ -34,6 +34,24 @@ CONSENT_MANAGEMENT_PURPOSE = "consent-management"
 PURPOSES: tuple[str, ...] = ("account-servicing", "payments", "marketing", "call-recording", "ai-processing")
 """The consent purposes a customer can grant or revoke."""
 
+INTERNAL_META_KEY = "switchboard/internal"
+"""Tool ``_meta``: ``true`` for a system's own tool (e.g. a card processor's report) no agent may call.
+
+The gateway never forwards a call to it, and start-up fails when a policy grants one to an agent."""
+
+FACTS_META_KEY = "switchboard/facts"
+"""Tool ``_meta``: ``{"tool": <read tool on the same system>, "args": [<argument names>]}``.
+
+Before deciding a call to this tool the gateway calls that read tool with those arguments of the
+call and gives policy the facts it answers (see ``RefundFacts``): policy decides on the system of
+record, never on what the calling agent says."""
+
+REFUSAL_META_KEY = "switchboard/refusal"
+"""Result ``_meta`` of a call the gateway denied or held: ``{"kind": "denied" | "approval" |
+"unavailable", ...}`` with the policy ids, approval id and audit id. A refusal is an MCP tool
+error (``isError``) whose text says why; it carries no ``structuredContent``, which would have
+to match the tool's output schema."""
+
 IDEMPOTENCY_ARG = "idempotency_key"
 """Write tools take this argument; the reference backends honour it (same key, same result)."""
 
@@ -50,7 +68,24 @@ def retry_safe(tool: Tool, arguments: Mapping[str, Any]) -> bool:
 
 class ToolSubject(BaseModel):
     arg: str
-    kind: str  # customer_id | email | msisdn | account_number
+    kind: str  # customer_id | email | msisdn | account_number | conversation
+
+
+class FactSource(BaseModel):
+    tool: str
+    args: list[str]
+
+
+class RefundFacts(BaseModel):
+    """What the payments system of record says about a refund before it is made."""
+
+    charge_id: str
+    duplicate: bool
+    flagged_error: bool
+    refunded_on_charge: float
+    refundable_amount: float
+    refunded_today: float
+    """Everything refunded to this customer today (UTC), on every channel and by every agent."""
 
 
 class CallContext(BaseModel):

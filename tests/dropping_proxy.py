@@ -17,12 +17,15 @@ class DroppingProxy:
         self._target_port = target_port
         self._server: asyncio.Server | None = None
         self._cuts = 0
+        self._matching: bytes | None = None
         self.cut = 0
         """How many connections were cut so far."""
         self.port = 0
 
-    def cut_next_response(self, count: int = 1) -> None:
+    def cut_next_response(self, count: int = 1, *, matching: bytes | None = None) -> None:
+        """Cut the next ``count`` responses; with ``matching``, only answers to requests holding those bytes."""
         self._cuts += count
+        self._matching = matching
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -39,16 +42,19 @@ class DroppingProxy:
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         up_r, up_w = await asyncio.open_connection("127.0.0.1", self._target_port)
+        request = b""
 
         async def to_server() -> None:
+            nonlocal request
             while data := await client_r.read(65536):
+                request = data
                 up_w.write(data)
                 await up_w.drain()
             up_w.close()
 
         async def to_client() -> None:
             while data := await up_r.read(65536):
-                if self._cuts:
+                if self._cuts and (self._matching is None or self._matching in request):
                     self._cuts -= 1
                     self.cut += 1
                     client_w.transport.abort()

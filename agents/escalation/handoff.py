@@ -45,8 +45,9 @@ async def human_handoff(turn: Turn) -> Reply:
         },
         step="request-human",
     )
+    # The support system's count is not the queue people work from: the supervisor tells the
+    # customer their place in the console's own ordering.
     position = queued.get("queue_position")
-    where = f" You're number {position} in the queue." if position else ""
     summary = f"handed to a human ({priority} priority)"
     await log_interaction(turn, summary=summary, outcome="escalated")
     notes = HandoffNotes(
@@ -60,14 +61,13 @@ async def human_handoff(turn: Turn) -> Reply:
     )
     data = {
         "handoff_id": queued.get("handoff_id"),
-        "queue_position": position,
         "priority": priority,
         HANDOFF_NOTES_KEY: notes.model_dump(mode="json"),
     }
     if usage.calls:
         data["llm_usage"] = {"agent": turn.agent, "model": turn.summary_model.name, **usage.as_dict()}
     return turn.reply(
-        f"I've asked a member of our team to join this conversation.{where} "
+        "I've asked a member of our team to join this conversation. "
         "They'll see everything we've discussed, so you won't need to repeat yourself.",
         "completed",
         summary=summary,

@@ -41,6 +41,7 @@ async def gather_profile(turn: Turn) -> CustomerProfile | None:
         for field in _PROFILE_FIELDS:
             if isinstance(found.get(field), str):
                 setattr(profile, field, found[field])
+    await _plan_from_billing(turn, profile)
     history = await _read(turn, profile, "crm.list_interactions", {"email": keys.email, "limit": INTERACTIONS})
     if history is not None:
         for item in history.get("interactions", [])[:INTERACTIONS]:
@@ -49,6 +50,21 @@ async def gather_profile(turn: Turn) -> CustomerProfile | None:
             except ValueError:
                 continue  # one odd record must not hide the others
     return profile
+
+
+async def _plan_from_billing(turn: Turn, profile: CustomerProfile) -> None:
+    """The plan as billing has it: the CRM's copy may lag a change, and a human must not see two plans."""
+    crm_plan = profile.plan_name
+    profile.plan_name, profile.plan_source = None, None
+    if not profile.msisdn:
+        profile.missing.append("billing.get_account: no phone number on record to read the plan by")
+        return
+    account = await _read(turn, profile, "billing.get_account", {"msisdn": profile.msisdn})
+    if account is None or not isinstance(account.get("plan_name"), str):
+        return
+    profile.plan_name, profile.plan_source = account["plan_name"], "billing.get_account"
+    if crm_plan and crm_plan != profile.plan_name:
+        profile.crm_plan_name = crm_plan
 
 
 async def _read(turn: Turn, profile: CustomerProfile, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,9 +1,11 @@
-"""``verify-identity``: identifier -> resolve -> send a code -> check the code.
+"""``verify-identity``: identifier -> send a code (if it matches) -> check the code.
 
-    start -> identify <-> wait -> send_code -> wait -> check_code -> (done | wait | send_code)
+    start -> identify <-> wait -> send_code -> wait -> check_code -> (done | wait | send_code | identify)
 
-The customer id and the verification id stay on the server; a caller can neither choose whom a
-code is checked against nor replay another task's verification.
+Nothing said before verification depends on whether the identifier matches an account, and
+no contact detail is shown: the identity system answers known and unknown identifiers alike,
+and this agent never looks the customer up first. The identifier and the verification id stay on
+the server; a caller can neither choose what a code is checked against nor replay another task's.
 """
 
 from __future__ import annotations
@@ -18,27 +20,28 @@ from agents.runtime import ToolFailed
 from agents.runtime.graph import SkillContext, SkillState, finish, turn_of
 from agents.runtime.outcomes import HUMAN
 from agents.runtime.steps import WAIT_NODE, Prompt, say_then_wait, wait
-from agents.runtime.text import find_code, find_customer_hint, mask_tail
+from agents.runtime.text import find_code, find_customer_hint
 from shared.envelope import CustomerRef
 
-MAX_MISSES = 3
+MAX_PAUSES = 2
 ASKING_IDENTIFIER = {"asking": "identifier"}
 """Result data while waiting for an email, phone or account number (a voice channel offers caller id)."""
 ASKING_CODE = {"asking": "code"}
 """Result data while waiting for the one-time code (a voice channel listens for digits)."""
 _ASK = "To confirm who you are, please tell me the email address, phone number or account number on your account."
+_OTHER_WAY = (
+    "For your security I can't send or check a code for those details right now. You can try another "
+    "contact detail on the account (your email address or mobile number), or I can connect you with a colleague."
+)
 _RESEND_WORDS = ("resend", "new code", "another code", "didn't get", "didnt get", "not received", "no code")
 
 
 class VerifyState(SkillState, total=False):
     prompt: Prompt
-    misses: int
-    customer_id: str
-    name: str
-    sms: str | None
-    email: str | None
+    identifier: str
     verification_id: str
-    sent_to: str | None
+    sent_to: str
+    pauses: int
 
 
 async def start(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
@@ -59,67 +62,51 @@ async def start(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[A
 
 
 async def identify(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
-    hint = find_customer_hint(turn.text)
+    hint = find_customer_hint(turn_of(runtime).text)
     if hint is None:
         return say_then_wait(_ASK, summary="asked for an identifier", then="identify", data=ASKING_IDENTIFIER)
-    try:
-        found = await turn.call("identity.resolve_customer", {"hint": hint})
-    except ToolFailed:
-        found = {}
-    customer_id = found.get("customer_id")
-    if not customer_id:
-        return _unknown(state, runtime)
-    destinations = found.get("destinations") or {}
-    return Command(
-        goto="send_code",
-        update=VerifyState(
-            customer_id=customer_id,
-            name=found.get("display_name", ""),
-            sms=destinations.get("sms"),
-            email=destinations.get("email"),
-        ),
-    )
-
-
-def _unknown(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
-    misses = int(state.get("misses", 0)) + 1
-    if misses >= MAX_MISSES:
-        return finish(
-            turn.reply(
-                "I still can't find an account with those details, so I'll stop trying here. "
-                "A member of our team can help you confirm who you are.",
-                "failed",
-                summary="customer not found after 3 tries",
-                handoff_to=HUMAN.model_copy(update={"reason": "identity could not be confirmed"}),
-            )
-        )
-    return say_then_wait(
-        "I couldn't find an account with those details. Could you check and send the email address, "
-        "phone number or account number again?",
-        summary=f"identifier not found ({misses} of {MAX_MISSES})",
-        then="identify",
-        data=ASKING_IDENTIFIER,
-        update={"misses": misses},
-    )
+    return Command(goto="send_code", update={"identifier": hint})
 
 
 async def send_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = turn_of(runtime)
-    channel = "sms" if state.get("sms") or not state.get("email") else "email"
-    sent = await turn.call(
-        "identity.start_verification",
-        {"customer_id": state["customer_id"], "channel": channel, "conversation_id": turn.envelope.conversation_id},
-    )
-    sent_to = mask_tail(sent.get("sent_to") or (state.get("sms") if channel == "sms" else state.get("email")))
-    where = f"by text to {sent_to}" if channel == "sms" else f"by email to {sent_to}"
+    try:
+        sent = await turn.call(
+            "identity.start_verification",
+            {"identifier": state["identifier"], "channel": "any", "conversation_id": turn.envelope.conversation_id},
+        )
+    except ToolFailed:
+        return _paused(state, runtime)
+    sent_to = str(sent.get("sent_to") or "the contact details on the account")
     return say_then_wait(
-        f"Thanks. I've sent a 6-digit code {where}. Please type it here when it arrives.",
-        summary="verification code sent",
+        f"Thanks. If those details match an account, I've sent a 6-digit code to {sent_to}. "
+        "Please type it here when it arrives.",
+        summary="verification code requested",
         then="check_code",
         data=ASKING_CODE,
         update={"verification_id": sent["verification_id"], "sent_to": sent_to},
+    )
+
+
+def _paused(state: VerifyState, runtime: Runtime[SkillContext], opening: str = "") -> Command[Any]:
+    """This way is exhausted (resends, guesses): offer another contact detail, then a human."""
+    pauses = int(state.get("pauses", 0)) + 1
+    if pauses >= MAX_PAUSES:
+        return finish(
+            turn_of(runtime).reply(
+                "For your security I'll stop trying codes here. A member of our team can help you confirm who you are.",
+                "failed",
+                summary="verification paused twice; handed to a human",
+                handoff_to=HUMAN.model_copy(update={"reason": "identity could not be confirmed"}),
+                data={"locked": True},
+            )
+        )
+    return say_then_wait(
+        opening + _OTHER_WAY,
+        summary="verification paused for those details",
+        then="identify",
+        data=ASKING_IDENTIFIER,
+        update={"pauses": pauses},
     )
 
 
@@ -127,26 +114,30 @@ async def check_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Comm
     turn = turn_of(runtime)
     code = find_code(turn.text)
     if code is None:
+        if find_customer_hint(turn.text) is not None:  # a corrected or different identifier
+            return Command(goto="identify")
         if any(w in turn.text.lower() for w in _RESEND_WORDS):
-            return Command(goto="send_code")
+            return Command(goto="send_code")  # capped by the identity system, not here
         return say_then_wait(
-            f"Please type the 6-digit code I sent to {state.get('sent_to') or 'you'}.",
+            f"Please type the 6-digit code I sent to {state.get('sent_to', 'you')}.",
             summary="waiting for the code",
             then="check_code",
             data=ASKING_CODE,
         )
-    checked = await turn.call(
-        "identity.verify_code",
-        {
-            "customer_id": state["customer_id"],
-            "verification_id": state["verification_id"],
-            "code": code,
-            "conversation_id": turn.envelope.conversation_id,
-        },
-    )
+    try:
+        checked = await turn.call(
+            "identity.verify_code",
+            {
+                "verification_id": state["verification_id"],
+                "code": code,
+                "conversation_id": turn.envelope.conversation_id,
+            },
+        )
+    except ToolFailed:  # this code is used up or expired: a new one, within the identity system's caps
+        return Command(goto="send_code")
     if checked.get("verified"):
         customer = CustomerRef.model_validate(checked["customer"])
-        name = customer.display_name or state.get("name", "")
+        name = customer.display_name
         return finish(
             turn.reply(
                 f"Thank you{', ' + name if name else ''}, you're verified.",
@@ -157,16 +148,15 @@ async def check_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Comm
                 data={"customer_id": customer.customer_id, "verified": True},
             )
         )
-    if checked.get("locked") or int(checked.get("attempts_left", 0)) <= 0:
-        return finish(
-            turn.reply(
-                "That code didn't match and, for your security, verification is now locked for a while. "
-                "A member of our team can help you. Would you like me to connect you?",
-                "failed",
-                summary="verification locked after wrong codes",
-                handoff_to=HUMAN.model_copy(update={"reason": "verification locked"}),
-                data={"locked": True},
-            )
+    if checked.get("locked"):
+        return _paused(state, runtime, "That code didn't match. ")
+    if int(checked.get("attempts_left", 0)) <= 0:
+        return say_then_wait(
+            "That code didn't match, and that code can't be used again. Say \"new code\" and I'll send another "
+            "if the details match an account.",
+            summary="wrong code, that code is used up",
+            then="check_code",
+            data=ASKING_CODE,
         )
     left = int(checked["attempts_left"])
     return say_then_wait(

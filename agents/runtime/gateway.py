@@ -23,7 +23,7 @@ from mcp_types import CONNECTION_CLOSED, CallToolResult, RequestParamsMeta, Text
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
-from shared.tools import retry_safe
+from shared.tools import REFUSAL_META_KEY, retry_safe
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ def classify(tool: str, result: CallToolResult) -> ToolOutcome:
     if text.startswith(APPROVAL_PREFIXES):
         # The gateway holds the call and runs it itself once a human approves; the data
         # carries the approval id so the conversation can be parked on it.
-        data = dict(result.structured_content or {})
+        refusal = meta.get(REFUSAL_META_KEY)
+        data = dict(refusal) if isinstance(refusal, dict) else {}
         return ToolOutcome(tool, "approval", data=data, message=text.partition(":")[2].strip(), audit_id=audit_id)
     lowered = text.lower()
     if any(marker in lowered for marker in _UNAVAILABLE_MARKERS):

@@ -51,10 +51,18 @@ class Turn:
         return self.envelope.customer.keys if self.envelope.customer else None
 
     def idempotency_key(self, step: str) -> str:
-        """Same task and step give the same key: a repeated delivery acts once, a new task acts anew."""
-        if not self.task_id:
-            raise ValueError("a write needs the A2A task id to derive its idempotency key")
-        seed = f"{self.task_id}|{self.skill}|{step}"
+        """One key per request and step: a repeated delivery acts once, a new request acts anew.
+
+        The supervisor names each request (``handoff.request_id``: its turn and hand-off counter),
+        so even a redelivery that opens a second task reuses the key; another caller's request is
+        its A2A task.
+        """
+        if self.handoff.request_id:
+            seed = f"{self.envelope.conversation_id}|{self.skill}|{step}|{self.handoff.request_id}"
+        elif self.task_id:
+            seed = f"task|{self.task_id}|{self.skill}|{step}"
+        else:
+            raise ValueError("a write needs the A2A task id or the request id to derive its idempotency key")
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     async def call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any]:

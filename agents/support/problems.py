@@ -93,6 +93,15 @@ def find_recent_ticket(
     return max(matches, key=lambda m: m[0])[1] if matches else None
 
 
+def latest_ticket(
+    tickets: Iterable[dict[str, Any]], *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> dict[str, Any] | None:
+    """The latest ticket opened within the repeat window, whatever it is about ("same problem")."""
+    since = now() - REPEAT_WINDOW
+    recent = [(opened, t) for t in tickets if (opened := parse_time(t.get("opened_at"))) and opened >= since]
+    return max(recent, key=lambda m: m[0])[1] if recent else None
+
+
 _TOTAL_LOSS = re.compile(r"\b(no (service|signal|network|internet)|not working at all|completely (down|dead))\b")
 
 

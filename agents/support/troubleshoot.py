@@ -24,6 +24,7 @@ from agents.support.problems import (
     find_repeat,
     included_features,
     is_total_loss,
+    latest_ticket,
 )
 
 _STEPS = 4
@@ -62,16 +63,24 @@ async def diagnose(state: TroubleshootState, runtime: Runtime[SkillContext]) -> 
     entitlements = await turn.call("billing.get_entitlements", {"msisdn": msisdn})
     line = await turn.call("network.get_line_status", {"msisdn": msisdn})
     history = await turn.call("crm.list_interactions", {"email": email, "limit": 10})
+    tickets = (await turn.call("support.list_tickets", {"email": email, "status": "any"})).get("tickets") or []
+    earlier = find_recent_ticket(tickets, category)
+    described = problem
+    if category == GENERAL and earlier is None and (latest := latest_ticket(tickets)) is not None:
+        # "Still not working, same problem": the latest ticket says which problem it is.
+        earlier, category = latest, str(latest.get("category") or GENERAL)
+        described = f"{latest.get('summary', '')} {problem}".strip()
     repeat = find_repeat(history.get("interactions") or [], category, turn.skill)
-    tickets = await turn.call("support.list_tickets", {"email": email, "status": "any"})
-    earlier = find_recent_ticket(tickets.get("tickets") or [], category)
-    articles = (await turn.call("support.search_knowledge", {"query": problem, "limit": 3})).get("articles") or []
+    articles: list[dict[str, Any]] = []
+    if category != GENERAL:  # words like "same" or "still" alone would pick an unrelated article
+        found = await turn.call("support.search_knowledge", {"query": described, "limit": 3})
+        articles = found.get("articles") or []
     is_repeat = repeat is not None or earlier is not None
     repeat_of = (earlier or {}).get("ticket_id") or (repeat or {}).get("interaction_id")
     ticket_args: dict[str, Any] = {
         "email": email,
         "category": category,
-        "summary": problem[:200],
+        "summary": described[:200],
         "priority": "high" if is_repeat or is_total_loss(problem) else "normal",
     }
     if repeat_of:

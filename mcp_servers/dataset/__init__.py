@@ -142,6 +142,7 @@ _QUERIES = {
     "accounts": ("billing", "SELECT msisdn, plan_id FROM accounts"),
     "unpaid": ("billing", "SELECT msisdn FROM invoices WHERE status != 'paid'"),
     "profiles": ("crm", "SELECT email, plan_name FROM profiles"),
+    "views": ("crm", "SELECT customer_id, doc FROM customer_view"),
     "network_interactions": (
         "crm",
         "SELECT email, started_at, age_minutes FROM interactions WHERE topic IN ({})".format(
@@ -182,9 +183,15 @@ def _all_customers(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     outage_areas = {r["area"] for r in rows["outages"]}
     area_of = {r["msisdn"]: r["area"] for r in lines}
     marketing = {r["customer_id"] for r in rows["marketing"]}
+    # The CRM's customer view follows billing's plan-changed events: where it has seen one, it
+    # is newer than the CRM's own copy, so that is what the CRM shows.
+    views = {r["customer_id"]: json.loads(r["doc"]) for r in rows["views"]}
     people = []
     for r in rows["customers"]:
         plan_id = billing.get(r["msisdn"])
+        view = views.get(r["customer_id"], {})
+        crm_plan_name = (view.get("plan") or {}).get("plan_name") or crm_plan.get(r["email"])
+        last = view.get("last_event") or {}
         people.append(
             {
                 "customer_id": r["customer_id"],
@@ -195,8 +202,11 @@ def _all_customers(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
                 "full_name": r["full_name"],
                 "plan_id": plan_id,
                 "plan_name": plans.get(plan_id),
-                "crm_plan_name": crm_plan.get(r["email"]),
-                "crm_plan_stale": crm_plan.get(r["email"]) != plans.get(plan_id),
+                "crm_plan_name": crm_plan_name,
+                "crm_plan_stale": crm_plan_name != plans.get(plan_id),
+                "crm_view_lag_seconds": (
+                    round(last["applied_at"] - last["time"], 3) if "applied_at" in last and "time" in last else None
+                ),
                 "has_duplicate_charge": r["account_number"] in duplicates,
                 "duplicate_charge_pence": duplicates.get(r["account_number"], 0),
                 "has_recent_network_interaction": r["email"] in recent_network,

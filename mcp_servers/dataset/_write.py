@@ -13,6 +13,7 @@ from mcp_servers._time import iso
 from mcp_servers.billing.schema import SCHEMA as BILLING_SCHEMA
 from mcp_servers.consent.schema import SCHEMA as CONSENT_SCHEMA
 from mcp_servers.crm.schema import SCHEMA as CRM_SCHEMA
+from mcp_servers.crm.view import SCHEMA as CRM_VIEW_SCHEMA
 from mcp_servers.dataset._catalog import ARTICLES, PLANS
 from mcp_servers.dataset._consent import consent_rows
 from mcp_servers.dataset._generate import OUTAGE_ROWS, Dataset
@@ -182,7 +183,7 @@ def _write_consent(db: sqlite3.Connection, ds: Dataset) -> None:
 
 
 WRITERS: dict[str, tuple[str, Callable[[sqlite3.Connection, Dataset], None]]] = {
-    "crm": (CRM_SCHEMA, _write_crm),
+    "crm": (CRM_SCHEMA + CRM_VIEW_SCHEMA, _write_crm),
     "billing": (BILLING_SCHEMA, _write_billing),
     "payments": (PAYMENTS_SCHEMA, _write_payments),
     "support": (SUPPORT_SCHEMA, _write_support),

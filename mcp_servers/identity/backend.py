@@ -1,8 +1,14 @@
 """The identity backend interface and its reference implementation (SQLite or PostgreSQL).
 
-One-time codes are six digits from ``secrets``, stored only as a hash, valid 10 minutes, with
-three attempts per verification; the third wrong code locks the customer out of verification
-for 15 minutes. Only this system signs auth contexts.
+One-time codes are six digits from ``secrets``, stored only as a keyed hash (HMAC with a key
+derived from the identity signing key: a stolen database alone cannot brute-force the 10^6
+codes), valid 10 minutes, three attempts per code. Wrong codes and sends are also counted per
+identifier, method and customer across verifications, resends and conversations (``limits``).
+
+Before verification nothing a caller sees depends on whether the identifier exists: a
+verification is started for any well-formed identifier (one that matches no customer gets a
+challenge no code can pass, and nothing is sent), answers name no contact detail, and locks
+and limits apply to unknown identifiers alike. Only this system signs auth contexts.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +29,7 @@ from cloudevents.core.v1.event import CloudEvent
 
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._database import Row
+from mcp_servers.identity import limits
 from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
 from mcp_servers.identity.models import (
     Destinations,
@@ -40,7 +48,6 @@ from shared.events import SIGNAL_KINDS, SIM_SWAPPED, data_of, kind_of
 
 CODE_TTL_SECONDS = 600
 ATTEMPTS = 3
-LOCKOUT_SECONDS = 900
 ASSURANCE = "AAL2"
 SIGNAL_CONTEXT_SECONDS = 300
 SIGNAL_CONTEXT_MAX_AGE_SECONDS = 3600
@@ -52,10 +59,8 @@ class IdentityBackend(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def resolve_customer(self, hint: str) -> ResolvedCustomer: ...
-    async def start_verification(self, customer_id: str, channel: str, conversation_id: str) -> VerificationStarted: ...
-    async def verify_code(
-        self, customer_id: str, verification_id: str, code: str, conversation_id: str
-    ) -> VerificationResult: ...
+    async def start_verification(self, identifier: str, channel: str, conversation_id: str) -> VerificationStarted: ...
+    async def verify_code(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult: ...
     async def issue_signal_context(self, signal_id: str, conversation_id: str) -> SignalContext: ...
 
 
@@ -69,8 +74,20 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _code_hash(verification_id: str, code: str) -> str:
-    return hashlib.sha256(f"{verification_id}:{code}".encode()).hexdigest()
+def _code_hash(secret: bytes, verification_id: str, code: str) -> str:
+    return hmac.new(secret, f"{verification_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+# One wording whatever the channel: naming it would tell an unknown phone number (text message)
+# from a known one whose SIM was swapped (email instead).
+SENT_TO = "the email address or mobile number on the account"
+_CHANNELS = ("sms", "email")
+OTHER_WAYS = ["another contact detail on the account (email address or mobile number)", "a human colleague"]
+_PAUSED = (
+    "for security, no code can be sent or checked for these details right now after too many attempts; "
+    "nothing here says whether they match an account"
+)
+_PAUSED_HINT = "offer another contact detail on the account, or a human colleague"
 
 
 class ReferenceIdentityBackend(ReferenceBackend):
@@ -90,6 +107,8 @@ class ReferenceIdentityBackend(ReferenceBackend):
         self._signer = AuthContextSigner(private_pem.encode(), ttl_seconds=ttl_seconds)
         self._signal_signer = AuthContextSigner(private_pem.encode(), ttl_seconds=SIGNAL_CONTEXT_SECONDS)
         self._ttl = ttl_seconds
+        # Keys the code hashes and identifier hashes: derived, so nothing new needs storing.
+        self._secret = hashlib.sha256(b"switchboard-otp\0" + private_pem.encode()).digest()
         self._outbox_dir = Path(outbox_dir)
         self._clock = clock
 
@@ -98,10 +117,6 @@ class ReferenceIdentityBackend(ReferenceBackend):
         if row is None:
             raise NotFound(f"no customer {customer_id}", hint="resolve the customer first")
         return row
-
-    async def _locked_until(self, customer_id: str, now: float) -> float | None:
-        row = await self.fetchone("SELECT locked_until FROM lockouts WHERE customer_id = ?", (customer_id,))
-        return row["locked_until"] if row is not None and row["locked_until"] > now else None
 
     async def resolve_customer(self, hint: str) -> ResolvedCustomer:
         keys = find_keys(hint)
@@ -130,117 +145,152 @@ class ReferenceIdentityBackend(ReferenceBackend):
             hint="ask for the email address or mobile number on the account",
         )
 
-    async def start_verification(self, customer_id: str, channel: str, conversation_id: str) -> VerificationStarted:
-        row = await self._customer(customer_id)
+    async def _counter(self, key: str, now: float) -> limits.Counter:
+        row = await self.fetchone(f"SELECT * FROM verify_limits WHERE key = ?{self.lock_rows}", (key,))
+        if row is None:
+            return limits.Counter(key, since=now)
+        found = limits.Counter(key, row["failures"], row["sends"], row["since"], row["locked_until"])
+        return found.current(now)
+
+    async def _save(self, counter: limits.Counter) -> None:
+        await self.execute(
+            "INSERT INTO verify_limits VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+            " failures = excluded.failures, sends = excluded.sends, since = excluded.since,"
+            " locked_until = excluded.locked_until",
+            (counter.key, counter.failures, counter.sends, counter.since, counter.locked_until),
+        )
+
+    def _keys_for(self, id_key: str, customer_id: str | None, channel: str) -> list[str]:
+        if customer_id is None:
+            return [id_key]
+        return [id_key, limits.method_key(customer_id, channel), limits.customer_key(customer_id)]
+
+    async def start_verification(self, identifier: str, channel: str, conversation_id: str) -> VerificationStarted:
+        found = [(k, v) for k, v in find_keys(identifier) if k in _KEY_COLUMNS]
+        if not found:
+            raise InvalidRequest(
+                "no email address, mobile number, account number or customer id in those details",
+                hint="ask for the email address or mobile number on the account",
+            )
+        kind, value = found[0]
+        return await self.transaction(
+            lambda: self._start(kind, value, channel, conversation_id), "starting a verification"
+        )
+
+    async def _start(self, kind: str, value: str, channel: str, conversation_id: str) -> VerificationStarted:
         now = self._clock()
-        if (until := await self._locked_until(customer_id, now)) is not None:
-            raise InvalidRequest(
-                f"verification is locked for this customer until {_iso(until)} after three wrong codes",
-                hint="offer a human agent or ask the customer to try again later",
-            )
-        if channel == "sms" and (step_up := await self._step_up(customer_id)) is not None:
-            raise InvalidRequest(
-                f"{step_up['reason']} (signal {step_up['signal_id']} at {step_up['since']}): "
-                "a code by text message cannot prove who this is",
-                hint="send the code by email instead",
-            )
+        row = await self.fetchone(f"SELECT * FROM customers WHERE {kind} = ?", (value,))
+        if channel not in _CHANNELS:  # "any": the channel the identifier names, else a text message
+            channel = "email" if kind == "email" else "sms"
+        if channel == "sms" and row is not None and await self._step_up(row["customer_id"]) is not None:
+            channel = "email"  # after a SIM swap a text message proves nothing; said to no one
+        id_key = limits.identifier_key(self._secret, kind, value)
+        customer_id = row["customer_id"] if row is not None else None
+        counters = [await self._counter(k, now) for k in self._keys_for(id_key, customer_id, channel)]
+        if any(c.locked_until > now or c.sends >= limits.MAX_SENDS for c in counters):
+            raise InvalidRequest(_PAUSED, hint=_PAUSED_HINT)
+        for counter in counters:
+            await self._save(replace(counter, sends=counter.sends + 1))
         verification_id = f"VER-{secrets.token_hex(8)}"
         code = f"{secrets.randbelow(1_000_000):06d}"
-        to = row["msisdn"] if channel == "sms" else row["email"]
         expires = now + CODE_TTL_SECONDS
-        await self.transaction(
-            lambda: self.execute(
-                "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                (
-                    verification_id,
-                    customer_id,
-                    channel,
-                    _code_hash(verification_id, code),
-                    expires,
-                    ATTEMPTS,
-                    conversation_id,
-                ),
+        await self.execute(
+            "INSERT INTO otp_challenges VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            (
+                verification_id,
+                id_key,
+                customer_id,
+                channel,
+                _code_hash(self._secret, verification_id, code) if row is not None else None,
+                expires,
+                ATTEMPTS,
+                conversation_id,
             ),
-            "starting a verification",
         )
+        if row is not None:
+            await self._deliver(row, channel, code, now)
+        return VerificationStarted(
+            verification_id=verification_id, sent_to=SENT_TO, expires_at=_iso(expires), attempts_left=ATTEMPTS
+        )
+
+    async def _deliver(self, row: Row, channel: str, code: str, now: float) -> None:
         message = {
             "at": _iso(now),
-            "customer_id": customer_id,
+            "customer_id": row["customer_id"],
             "channel": channel,
-            "to": to,
+            "to": row["msisdn"] if channel == "sms" else row["email"],
             "text": f"Your Northwind Mobile verification code is {code}. It expires in 10 minutes. "
             "We will never ask you to share it.",
         }
         await asyncio.to_thread(append_message, self._outbox_dir, message)
-        return VerificationStarted(
-            verification_id=verification_id,
-            sent_to=mask_msisdn(to) if channel == "sms" else mask_email(to),
-            expires_at=_iso(expires),
-            attempts_left=ATTEMPTS,
-        )
 
-    async def verify_code(
-        self, customer_id: str, verification_id: str, code: str, conversation_id: str
-    ) -> VerificationResult:
+    async def verify_code(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult:
         code = re.sub(r"[\s-]", "", code)
-        return await self.transaction(
-            lambda: self._verify(customer_id, verification_id, code, conversation_id), "checking a code"
-        )
+        return await self.transaction(lambda: self._verify(verification_id, code, conversation_id), "checking a code")
 
-    async def _verify(
-        self, customer_id: str, verification_id: str, code: str, conversation_id: str
-    ) -> VerificationResult:
+    async def _verify(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult:
         # Locked on PostgreSQL: two replicas checking codes of one verification take turns.
         row = await self.fetchone(
-            f"SELECT * FROM verifications WHERE verification_id = ? AND customer_id = ?{self.lock_rows}",
-            (verification_id, customer_id),
+            f"SELECT * FROM otp_challenges WHERE verification_id = ?{self.lock_rows}", (verification_id,)
         )
         if row is None or row["conversation_id"] != conversation_id:
-            raise NotFound(
-                f"no verification {verification_id} for {customer_id} in this conversation",
-                hint="start a new verification",
-            )
+            raise NotFound(f"no verification {verification_id} in this conversation", hint="start a new verification")
         now = self._clock()
-        if (until := await self._locked_until(customer_id, now)) is not None:
-            return VerificationResult(verified=False, attempts_left=0, locked=True, locked_until=_iso(until))
         if row["status"] != "pending" or row["attempts_left"] <= 0:
             raise InvalidRequest(
                 f"verification {verification_id} is already {row['status']}", hint="start a new verification"
             )
         if row["expires_at"] <= now:
             raise InvalidRequest("the code has expired", hint="start a new verification")
-        if hmac.compare_digest(row["code_hash"], _code_hash(verification_id, code)):
-            await self.execute(
-                "UPDATE verifications SET status = 'verified' WHERE verification_id = ?", (verification_id,)
+        customer_id = row["customer_id"]
+        counters = [await self._counter(k, now) for k in self._keys_for(row["id_key"], customer_id, row["channel"])]
+        if (until := max(c.locked_until for c in counters)) > now:
+            return VerificationResult(
+                verified=False, attempts_left=0, locked=True, locked_until=_iso(until), other_ways=OTHER_WAYS
             )
-            # The step-up is satisfied by a code through a channel the SIM does not control.
-            cleared = 0
-            if row["channel"] != "sms":
-                cleared = await self.execute("DELETE FROM step_ups WHERE customer_id = ?", (customer_id,))
-            return self._verified(
-                await self._customer(customer_id),
-                row["channel"],
-                row["attempts_left"],
-                conversation_id,
-                now,
-                step_up=cleared > 0,
-            )
+        expected = row["code_hash"] or _code_hash(self._secret, verification_id, "never")
+        if customer_id is not None and hmac.compare_digest(expected, _code_hash(self._secret, verification_id, code)):
+            return await self._passed(row, counters, conversation_id, now)
         left = row["attempts_left"] - 1
-        locked_until = now + LOCKOUT_SECONDS if left == 0 else None
+        counted = [replace(c, failures=c.failures + 1) for c in counters]
+        locked = [c for c in counted if c.failures >= limits.failure_limit(c.key)]
+        until = now + limits.LOCK_SECONDS
+        for counter in counted:
+            await self._save(replace(counter, locked_until=until) if counter in locked else counter)
         await self.execute(
-            "UPDATE verifications SET attempts_left = ?, status = ? WHERE verification_id = ?",
-            (left, "failed" if left == 0 else "pending", verification_id),
+            "UPDATE otp_challenges SET attempts_left = ?, status = ? WHERE verification_id = ?",
+            (0 if locked else left, "failed" if locked or left == 0 else "pending", verification_id),
         )
-        if locked_until is not None:
-            await self.execute(
-                "INSERT INTO lockouts VALUES (?, ?) ON CONFLICT (customer_id) DO UPDATE SET locked_until = ?",
-                (customer_id, locked_until, locked_until),
-            )
+        # What the caller is told depends only on what it did with this identifier, never on the customer.
+        id_left = limits.MAX_FAILURES - counted[0].failures
         return VerificationResult(
             verified=False,
-            attempts_left=left,
-            locked=locked_until is not None,
-            locked_until=_iso(locked_until) if locked_until is not None else None,
+            attempts_left=0 if locked else max(min(left, id_left), 0),
+            locked=bool(locked),
+            locked_until=_iso(until) if locked else None,
+            other_ways=OTHER_WAYS if locked or left == 0 else [],
+        )
+
+    async def _passed(
+        self, row: Row, counters: list[limits.Counter], conversation_id: str, now: float
+    ) -> VerificationResult:
+        await self.execute(
+            "UPDATE otp_challenges SET status = 'verified' WHERE verification_id = ?", (row["verification_id"],)
+        )
+        for counter in counters:  # the customer proved it: earlier wrong guesses no longer count
+            await self._save(replace(counter, failures=0))
+        customer_id = row["customer_id"]
+        # The step-up is satisfied by a code through a channel the SIM does not control.
+        cleared = 0
+        if row["channel"] != "sms":
+            cleared = await self.execute("DELETE FROM step_ups WHERE customer_id = ?", (customer_id,))
+        return self._verified(
+            await self._customer(customer_id),
+            row["channel"],
+            row["attempts_left"],
+            conversation_id,
+            now,
+            step_up=cleared > 0,
         )
 
     def _verified(

@@ -30,7 +30,7 @@ class SignalContext(BaseModel):
 
 class VerificationStarted(BaseModel):
     verification_id: str
-    sent_to: str = Field(description="masked destination the code went to")
+    sent_to: str = Field(description="always 'the email address or mobile number on the account': no contact detail")
     expires_at: str
     attempts_left: int
 
@@ -40,6 +40,9 @@ class VerificationResult(BaseModel):
     attempts_left: int
     locked: bool
     locked_until: str | None = None
+    other_ways: list[str] = Field(
+        default_factory=list, description="what to offer when this way is exhausted (another contact detail, a human)"
+    )
     auth_context: str | None = Field(default=None, description="signed auth context (compact JWS) when verified")
     auth_context_expires_at: str | None = None
     customer: CustomerRef | None = Field(default=None, description="keys and display name when verified")

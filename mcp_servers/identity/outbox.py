@@ -1,11 +1,15 @@
 """The local outbox: where the identity reference backend "delivers" one-time codes.
 
 Each message is one JSON line in ``<data_dir>/outbox.jsonl``: at, customer_id, channel, to, text.
+It stands in for the SMS and email providers, so it holds codes in plain text: the file is
+created owner-only (0600) and read only by the local operator command ``switchboard outbox``.
+The identity database itself keeps nothing but keyed hashes of the codes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,8 @@ def append_message(data_dir: Path, message: dict[str, Any]) -> None:
     """Append one message (blocking; call it from a worker thread in async code)."""
     path = outbox_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
         out.write(json.dumps(message, ensure_ascii=False) + "\n")
 
 

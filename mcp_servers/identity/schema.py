@@ -1,6 +1,10 @@
 """Identity tables: the unified customer and its keys, one-time-code verifications, lock-outs."""
 
-SCHEMA = """
+from mcp_servers.identity.limits import SCHEMA as _LIMITS
+
+SCHEMA = (
+    _LIMITS
+    + """
 CREATE TABLE IF NOT EXISTS customers (
     customer_id TEXT PRIMARY KEY,
     first_name TEXT NOT NULL,
@@ -23,6 +27,19 @@ CREATE TABLE IF NOT EXISTS lockouts (
     customer_id TEXT PRIMARY KEY,
     locked_until REAL NOT NULL
 );
+-- One-time-code challenges. customer_id is NULL for an identifier that matches no customer:
+-- the caller gets the same answers as for a real one, and no code is ever sent or can match.
+CREATE TABLE IF NOT EXISTS otp_challenges (
+    verification_id TEXT PRIMARY KEY,
+    id_key TEXT NOT NULL,
+    customer_id TEXT,
+    channel TEXT NOT NULL,
+    code_hash TEXT,
+    expires_at REAL NOT NULL,
+    attempts_left INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    conversation_id TEXT NOT NULL
+);
 -- Network signals the identity system heard of (CAMARA notifications, by their event id).
 CREATE TABLE IF NOT EXISTS signals_seen (
     signal_id TEXT PRIMARY KEY,
@@ -39,3 +56,4 @@ CREATE TABLE IF NOT EXISTS step_ups (
     since TEXT NOT NULL
 );
 """
+)

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers._tooling import ConversationId, CustomerId, RecordId, act, tool_meta
+from mcp_servers._tooling import ConversationId, RecordId, act, tool_meta
 from mcp_servers.identity.backend import IdentityBackend
 from mcp_servers.identity.models import ResolvedCustomer, SignalContext, VerificationResult, VerificationStarted
 
@@ -42,20 +42,33 @@ def build_server(backend: IdentityBackend) -> MCPServer:
 
     @server.tool(annotations=_STATEFUL, meta=meta)
     async def start_verification(
-        customer_id: CustomerId, channel: Literal["sms", "email"], conversation_id: ConversationId
+        identifier: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=500,
+                description="what the customer gave: email, phone number, account number or customer id",
+            ),
+        ],
+        channel: Literal["sms", "email", "any"],
+        conversation_id: ConversationId,
     ) -> VerificationStarted:
-        """Send the customer a six-digit one-time code (valid 10 minutes, three attempts)."""
-        return await act(backend.start_verification(customer_id, channel, conversation_id))
+        """Send a six-digit code (valid 10 minutes) if the details match an account.
+
+        The answer is the same whether they match or not, and names no contact detail: tell the
+        customer a code was sent *if* the details match. Resends are capped; after too many
+        attempts this way is paused and the error says to offer another contact detail or a human.
+        """
+        return await act(backend.start_verification(identifier, channel, conversation_id))
 
     @server.tool(annotations=_STATEFUL, meta=meta)
     async def verify_code(
-        customer_id: CustomerId,
         verification_id: RecordId,
         code: Annotated[str, Field(min_length=1, max_length=16)],
         conversation_id: ConversationId,
     ) -> VerificationResult:
         """Check the code; when right, returns the signed auth context and the customer's keys."""
-        return await act(backend.verify_code(customer_id, verification_id, code, conversation_id))
+        return await act(backend.verify_code(verification_id, code, conversation_id))
 
     @server.tool(annotations=_READ_ONLY, meta=meta)
     async def issue_signal_context(signal_id: RecordId, conversation_id: ConversationId) -> SignalContext:

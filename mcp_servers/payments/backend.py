@@ -13,7 +13,7 @@ from mcp_servers.payments.models import Charge, Charges, DuplicateCharge, Duplic
 from mcp_servers.payments.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import PAYMENT_SETTLED, REFUND_ISSUED
-from shared.tools import CallContext
+from shared.tools import CallContext, RefundFacts
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class PaymentsBackend(Protocol):
     async def find_duplicate_charges(self, account_number: str) -> Duplicates: ...
     async def issue_refund(self, request: RefundRequest, key: str, call: CallContext) -> Refund: ...
     async def list_refunds(self, account_number: str) -> Refunds: ...
+    async def refund_facts(self, account_number: str, charge_id: str) -> RefundFacts: ...
     async def record_payment(
         self, account_number: str, invoice_id: str, amount: float, key: str, call: CallContext
     ) -> Charge: ...
@@ -167,6 +168,35 @@ class ReferencePaymentsBackend(ReferenceBackend):
             )
         args = {**request.__dict__, "amount": amount}
         return Refund.model_validate(await self.idempotent("issue_refund", key, args, write))
+
+    async def refund_facts(self, account_number: str, charge_id: str) -> RefundFacts:
+        """One read for the gateway's refund policy: the charge, its flags, and today's refunds."""
+        today = iso(utcnow())[:10]
+        row = await self.fetchone(
+            "SELECT c.amount_pence, c.refunded_pence,"
+            " (SELECT f.charge_id FROM charges f WHERE f.invoice_id = c.invoice_id"
+            "   ORDER BY f.charged_at LIMIT 1) AS first_id,"
+            " EXISTS (SELECT 1 FROM charge_flags g WHERE g.charge_id = c.charge_id) AS flagged,"
+            " (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r"
+            "   WHERE r.account_number = c.account_number AND r.created_at >= ?) AS today_pence"
+            " FROM charges c WHERE c.charge_id = ? AND c.account_number = ?",
+            (today, charge_id, account_number),
+        )
+        if row is None:
+            await self._require(account_number)
+            raise NotFound(
+                f"no charge {charge_id} on account {account_number}",
+                hint="list_charges or find_duplicate_charges give the charge ids",
+            )
+        return RefundFacts(
+            charge_id=charge_id,
+            # The earliest charge for an invoice is the payment; every later one is a duplicate.
+            duplicate=row["first_id"] != charge_id,
+            flagged_error=bool(row["flagged"]),
+            refunded_on_charge=pounds(row["refunded_pence"]),
+            refundable_amount=pounds(row["amount_pence"] - row["refunded_pence"]),
+            refunded_today=pounds(row["today_pence"]),
+        )
 
     async def list_refunds(self, account_number: str) -> Refunds:
         await self._require(account_number)

@@ -30,4 +30,10 @@ CREATE TABLE IF NOT EXISTS refunds (
     conversation_id TEXT
 );
 CREATE INDEX IF NOT EXISTS refunds_by_account ON refunds(account_number);
+-- Charges the card processor or back office flagged as taken in error (refundable without a human).
+CREATE TABLE IF NOT EXISTS charge_flags (
+    charge_id TEXT PRIMARY KEY REFERENCES charges(charge_id),
+    reason TEXT NOT NULL,
+    flagged_at TEXT NOT NULL
+);
 """

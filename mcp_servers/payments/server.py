@@ -20,6 +20,7 @@ from mcp_servers._tooling import (
 )
 from mcp_servers.payments.backend import PaymentsBackend, RefundRequest
 from mcp_servers.payments.models import Charge, Charges, Duplicates, Refund, Refunds
+from shared.tools import FACTS_META_KEY, INTERNAL_META_KEY, RefundFacts
 
 Amount = Annotated[float, Field(gt=0, le=10_000, description="in pounds, e.g. 12.50")]
 
@@ -32,6 +33,8 @@ def build_server(backend: PaymentsBackend) -> MCPServer:
         log_level="WARNING",
     )
     by_account = tool_meta("account_number", "account_number")
+    # The gateway reads these facts before deciding a refund; policy decides on them.
+    refund_meta = {**by_account, FACTS_META_KEY: {"tool": "refund_facts", "args": ["account_number", "charge_id"]}}
 
     @server.tool(annotations=READ_ONLY, meta=by_account)
     async def list_charges(account_number: AccountNumber, limit: Annotated[int, Field(ge=1, le=50)] = 10) -> Charges:
@@ -43,7 +46,12 @@ def build_server(backend: PaymentsBackend) -> MCPServer:
         """Charges that paid an invoice a second time and are not yet fully refunded."""
         return await act(backend.find_duplicate_charges(account_number))
 
-    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_account)
+    @server.tool(annotations=READ_ONLY, meta=by_account)
+    async def refund_facts(account_number: AccountNumber, charge_id: RecordId) -> RefundFacts:
+        """Whether a charge may be refunded without a human: duplicate or error flag, refunds so far."""
+        return await act(backend.refund_facts(account_number, charge_id))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=refund_meta)
     async def issue_refund(
         account_number: AccountNumber,
         charge_id: RecordId,
@@ -62,7 +70,7 @@ def build_server(backend: PaymentsBackend) -> MCPServer:
         """Refunds issued on the account, newest first."""
         return await act(backend.list_refunds(account_number))
 
-    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_account)
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta={**by_account, INTERNAL_META_KEY: True})
     async def record_payment(
         account_number: AccountNumber,
         invoice_id: RecordId,

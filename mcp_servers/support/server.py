@@ -64,7 +64,9 @@ def build_server(backend: SupportBackend) -> MCPServer:
         new = NewTicket(email, category, summary, priority, repeat_of)
         return await act(backend.open_ticket(new, idempotency_key, call))
 
-    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    # A handoff is about the conversation (a customer may not be verified yet); the gateway binds
+    # it to the caller's conversation and requires the verified customer's email once there is one.
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("conversation_id", "conversation"))
     async def request_human(
         conversation_id: ConversationId,
         reason: Sentence,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
@@ -10,6 +9,7 @@ from starlette.requests import Request
 
 from orchestrator.supervisor import Supervisor
 from shared.errors import InvalidRequest, PayloadTooLarge, Unauthenticated
+from shared.jsonbody import parse_json_object
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -32,13 +32,7 @@ async def json_body(request: Request) -> dict:
     body = await read_body(request)
     if not body:
         return {}
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("the request body is not valid JSON", hint='send {"text": "..."}') from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    return data
+    return parse_json_object(body, hint='send {"text": "..."}')
 
 
 async def form_body(request: Request) -> list[tuple[str, str]]:

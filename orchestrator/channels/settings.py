@@ -42,9 +42,6 @@ class ChannelSettings(BaseSettings):
     voice_hold_message_every: int = Field(
         default=6, ge=1, description="a waiting caller hears their place again every this many looks"
     )
-    voice_hold_minutes_per_caller: float = Field(
-        default=4.0, gt=0, description="the estimated wait per caller ahead when no case was taken recently"
-    )
     voice_answer_within_seconds: float = Field(
         default=1.5, gt=0, le=10, description="a turn still running after this continues behind a holding line"
     )

@@ -65,7 +65,7 @@ _REPEAT = re.compile(
     r"what was (that|the reference|the number|the code))(,?\s*please)?\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
-_QUEUE_SENTENCE = re.compile(r"\s*You're number \d+ in the queue\.", re.IGNORECASE)
+_QUEUE_SENTENCE = re.compile(r"\s*You're number \d+ in the queue[^.]*\.", re.IGNORECASE)
 _YES_NO_HINTS = ("yes", "no")
 _IDENTIFIER_HINTS = ("my email is", "my phone number is", "my account number is", "this number", "at", "dot")
 _CODE_HINTS = ("$OOV_CLASS_DIGIT_SEQUENCE",)
@@ -299,7 +299,7 @@ class Dialog:
         reply = _CLARIFY if outcome.status == "clarify" else outcome.reply
         if is_waiting(state):
             parts = self.render(_QUEUE_SENTENCE.sub("", reply))
-            place = await queue_place(sup, conversation_id, self._settings.voice_hold_minutes_per_caller)
+            place = await queue_place(sup, conversation_id)
             return await self._hold_twiml(call.call_sid, [*parts, " ", place_words(place)], 0)
         parts = self.render(reply) or ["Sorry, could you say that again?"]
         if _identity_step(state) == "identifier" and use_caller_id("this number", caller) != "this number":
@@ -359,8 +359,7 @@ class Dialog:
             if new.with_person:
                 parts = ["Our colleague is still with you. Say something whenever you're ready."]
             else:
-                minutes = self._settings.voice_hold_minutes_per_caller
-                parts = [place_words(await queue_place(sup, call.conversation_id, minutes))]
+                parts = [place_words(await queue_place(sup, call.conversation_id))]
         return await self._hold_twiml(call.call_sid, parts, polls)
 
     async def _hold_twiml(self, call_sid: str, parts: list[Part], polls: int) -> TwiML:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from orchestrator.consoles import agent_packet
 from orchestrator.conversations import ConversationConflict, ConversationState, TranscriptEntry
 from orchestrator.supervisor import HUMAN_JOINED, HUMAN_LEFT, Supervisor
 
@@ -46,17 +45,17 @@ class News:
     waiting: bool
 
 
-async def queue_place(supervisor: Supervisor, conversation_id: str, minutes_per_caller: float) -> Place | None:
-    """Where the conversation is in the escalation queue (None: not waiting there)."""
-    queue = await agent_packet.queue(supervisor)
-    waiting = [item for item in queue.items if item.taken_by is None]
-    ahead = next((i for i, item in enumerate(waiting) if item.conversation_id == conversation_id), None)
-    if ahead is None:
+async def queue_place(supervisor: Supervisor, conversation_id: str) -> Place | None:
+    """Where the conversation is in the escalation queue (None: not waiting there).
+
+    The same answer the web chat gives and the console's order (``CaseDesk.position``).
+    """
+    if supervisor.cases is None:
         return None
-    taken = [item.waiting_seconds for item in queue.items if item.taken_by is not None]
-    # Cases taken recently say how long a wait is today; with none, the configured pace.
-    per_caller = (sum(taken) / len(taken) / 60) if taken else minutes_per_caller
-    return Place(position=ahead + 1, wait_minutes=max(1, round(per_caller * (ahead + 1))))
+    where = await supervisor.cases.position(await supervisor.store.load(conversation_id))
+    if where is None:
+        return None
+    return Place(position=where.position, wait_minutes=max(1, round(where.estimated_wait_seconds / 60)))
 
 
 def place_words(place: Place | None) -> str:

@@ -18,6 +18,12 @@ def _public_key(data_dir: Path) -> str | None:
     return json.loads(path.read_text()).get("audit_public_pem") or None
 
 
+def _witness(settings: Any) -> Path:
+    from gateway.checkpoints import default_witness_dir
+
+    return Path(settings.audit_witness_dir or default_witness_dir(settings.data_dir))
+
+
 def _audit_log(settings: Any) -> Any:
     """Where the gateway keeps the log: PostgreSQL when SWITCHBOARD_DATABASE_URL names it, else audit.db."""
     from shared.database import DatabaseURL
@@ -38,7 +44,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 2
     public = _public_key(settings.data_dir)
     try:
-        report = verify_audit(db, checkpoints=settings.data_dir / CHECKPOINTS_FILE, public_pem=public)
+        report = verify_audit(
+            db, checkpoints=settings.data_dir / CHECKPOINTS_FILE, public_pem=public, witness=_witness(settings)
+        )
     except (NotFound, ServiceUnavailable) as exc:
         print(f"{exc.message}; {exc.hint}", file=sys.stderr)
         return 2
@@ -50,6 +58,36 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     print(f"BROKEN at record {report.first_broken_seq}: {report.reason} ({report.count} records verified before it)")
     return 1
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    """Accept a chain that does not verify, so the gateway starts on it; the acceptance is audited."""
+    import asyncio
+
+    from gateway.audit_guard import accept_chain
+    from gateway.checkpoints import CHECKPOINTS_FILE
+
+    settings = settings_from(args)
+    path = settings.data_dir / "secrets.json"
+    private = json.loads(path.read_text()).get("audit_private_pem") if path.exists() else None
+    if not private:
+        print(f"no audit checkpoint key in {path}: nothing to accept with", file=sys.stderr)
+        return 2
+    report = asyncio.run(
+        accept_chain(
+            settings.database_url,
+            default_sqlite=settings.data_dir / "audit.db",
+            checkpoints=settings.data_dir / CHECKPOINTS_FILE,
+            private_pem=private,
+            witness=_witness(settings),
+            reason=args.reason,
+        )
+    )
+    if report.intact:
+        print(f"intact: {report.count} records; nothing to accept")
+        return 0
+    print(f"accepted the chain broken at record {report.first_broken_seq} ({report.reason}); recorded in the log")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -78,6 +116,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_common(v)
     v.set_defaults(func=cmd_audit)
+    a = audit_sub.add_parser(
+        "accept", help="let the gateway start on a chain that does not verify (recorded in the log, signed)"
+    )
+    a.add_argument("--reason", required=True, help="why: what was investigated, who decided")
+    add_common(a)
+    a.set_defaults(func=cmd_accept)
     e = audit_sub.add_parser("explain", help="inputs, tools called, deciding policies and the human behind a decision")
     e.add_argument("record_id", help="an audit record id (tool results carry it in _meta switchboard/audit_id)")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from orchestrator.commands._common import add_common, settings_from
+from shared.secrets import STAFF_ROLES
 
 
 def print_outbox(data_dir: Path, customer: str | None, limit: int) -> None:
@@ -45,6 +46,14 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     path = settings.data_dir / "secrets.json"
+    if args.add:
+        try:
+            cred = Secrets.add_staff(settings.data_dir, args.add, args.role)
+        except ValueError as exc:
+            print(exc)
+            return 2
+        print(f"{args.add:<12} {cred.role:<11} {cred.token}   (restart the orchestrator to use it)")
+        return 0
     if not path.exists():
         print(f"no accounts yet under {settings.data_dir}: run 'switchboard up' once to create them")
         return 1
@@ -68,4 +77,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("staff", help="list staff accounts (name, role, sign-in token) for the consoles")
     add_common(p)
+    p.add_argument("--add", metavar="NAME", help="create this account (a new token) instead of listing")
+    p.add_argument("--role", default="agent", choices=STAFF_ROLES, help="the new account's role (default agent)")
     p.set_defaults(func=cmd_staff)

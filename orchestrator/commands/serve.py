@@ -65,9 +65,10 @@ def _default_port(name: str, topology: Topology) -> int:
 
 async def _serve(settings: Settings, names: list[str], port: int | None, log_level: str) -> None:
     from orchestrator.launcher import Stack
-    from orchestrator.signals import SignalService, load_or_create_secret
+    from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
     from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
     from shared.bus import open_bus
+    from shared.private import make_private
     from shared.secrets import Secrets
     from shared.serving import bind, start
 
@@ -75,6 +76,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
         raise ConfigurationError(
             f"no credentials in {settings.data_dir}", hint="run 'switchboard prepare' once with the same data directory"
         )
+    make_private(settings.data_dir)
     stack = Stack(settings, log_level=log_level)
     stack.secrets = Secrets.load_or_create(settings.data_dir, (*stack.agents, REACTIONS_AGENT))
     stack.topology = topology_from(settings)
@@ -101,6 +103,10 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
                 gateway_mcp_url=stack.topology.gateway_mcp_url(),
                 reactions_token=stack.secrets.agent_tokens[REACTIONS_AGENT],
                 database_url=stack.settings.database_url,
+                window=SignalWindow(
+                    max_age_seconds=stack.settings.signal_max_age_seconds,
+                    max_ahead_seconds=stack.settings.signal_max_ahead_seconds,
+                ),
             )
         running = []
         for name in names:
@@ -140,9 +146,10 @@ async def _prepare(settings: Settings) -> None:
     from orchestrator.signals.reactions import AGENT as REACTIONS_AGENT
     from orchestrator.storage import open_conversation_store
     from shared.database import DatabaseURL
+    from shared.private import make_private
     from shared.secrets import Secrets
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     await prepare_dataset(
         settings.data_dir, settings.database_url, customers=settings.customers, seed=settings.dataset_seed
     )

@@ -2,13 +2,11 @@
 
 | route | who | what |
 |---|---|---|
-| ``GET /console/agent`` | agent, approver, admin | the page (``static/agent.*``) |
+| ``GET /console/agent`` | agent, supervisor, approver, admin | the page (``static/agent.*``) |
 | ``GET /api/console/escalations`` | same | the queue, most urgent first, with waiting times |
 | ``GET /api/console/escalations/{id}`` | same | the hydrated packet (``shared.escalation``) |
 | ``GET /api/console/escalations/{id}/transcript?after=`` | same | new transcript lines (the live view) |
-| ``POST /api/console/escalations/{id}/take-over`` | agent, admin | the AI steps aside; customer turns come here |
-| ``POST /api/console/escalations/{id}/replies`` | agent, admin | ``{text}``: reaches the customer live |
-| ``POST /api/console/escalations/{id}/hand-back`` | agent, admin | back to the AI; the case leaves the queue |
+| ``POST /api/console/escalations/{id}/take-over``, ``replies`` … | ``agent_cases.py`` | who holds the case |
 | ``GET /api/console/approvals`` | agent, approver, admin | every pending approval, exact arguments and reason |
 | ``POST /api/console/approvals/{id}/approve`` / ``reject`` | same | ``{note}``: decided at the gateway as this person |
 
@@ -28,13 +26,13 @@ from starlette.routing import BaseRoute, Route
 
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import agent_packet
+from orchestrator.consoles.agent_cases import agent_case_routes, desk_of
 from orchestrator.consoles.auth import SECURITY_HEADERS, STATIC_DIR, StaffGateway, page_guard, require_staff
 from orchestrator.supervisor import Supervisor
 from shared.errors import InvalidRequest
 
-READ_ROLES = frozenset({"agent", "approver", "admin"})
-TAKEOVER_ROLES = frozenset({"agent", "admin"})
-DECIDE_ROLES = frozenset({"agent", "approver", "admin"})
+READ_ROLES = frozenset({"agent", "supervisor", "approver", "admin"})
+DECIDE_ROLES = frozenset({"agent", "supervisor", "approver", "admin"})
 MAX_NOTE_CHARS = 500
 _NO_STORE = {"Cache-Control": "no-store"}
 # Approval ids go into the gateway's URL path: only their own alphabet may pass.
@@ -67,7 +65,7 @@ def agent_console_routes(
 
     async def escalations(request: Request) -> JSONResponse:
         await require_staff(request, READ_ROLES)
-        return _json(await agent_packet.queue(supervisor()))
+        return _json(await desk_of(supervisor()).queue())
 
     async def escalation(request: Request) -> JSONResponse:
         session = await require_staff(request, READ_ROLES)
@@ -85,33 +83,10 @@ def agent_console_routes(
             {
                 "status": state.status,
                 "human": state.human.model_dump(mode="json") if state.human else None,
+                "notices": [n.model_dump(mode="json") for n in state.notices],
                 "lines": [line.model_dump(mode="json") for line in lines],
             }
         )
-
-    async def take_over(request: Request) -> JSONResponse:
-        session = await require_staff(request, TAKEOVER_ROLES)
-        conversation_id = request.path_params["conversation_id"]
-        await agent_packet.load_case(supervisor(), conversation_id)
-        state = await supervisor().take_over(conversation_id, session.name)
-        human = state.human.model_dump(mode="json") if state.human else None
-        return _json({"conversation_id": conversation_id, "status": state.status, "human": human})
-
-    async def hand_back(request: Request) -> JSONResponse:
-        session = await require_staff(request, TAKEOVER_ROLES)
-        conversation_id = request.path_params["conversation_id"]
-        await agent_packet.load_case(supervisor(), conversation_id)
-        state = await supervisor().hand_back(conversation_id, session.name)
-        return _json({"conversation_id": conversation_id, "status": state.status, "human": None})
-
-    async def reply(request: Request) -> JSONResponse:
-        session = await require_staff(request, TAKEOVER_ROLES)
-        conversation_id = request.path_params["conversation_id"]
-        text = (await json_body(request)).get("text")
-        if not isinstance(text, str):
-            raise InvalidRequest("'text' must be a string with the reply for the customer")
-        entry = await supervisor().human_reply(conversation_id, session.name, text)
-        return JSONResponse(agent_packet.line(entry).model_dump(mode="json"), status_code=201, headers=_NO_STORE)
 
     async def approvals(request: Request) -> JSONResponse:
         session = await require_staff(request, DECIDE_ROLES)
@@ -141,9 +116,7 @@ def agent_console_routes(
         Route("/api/console/escalations", escalations, methods=["GET"]),
         Route(base, escalation, methods=["GET"]),
         Route(f"{base}/transcript", transcript, methods=["GET"]),
-        Route(f"{base}/take-over", take_over, methods=["POST"]),
-        Route(f"{base}/replies", reply, methods=["POST"]),
-        Route(f"{base}/hand-back", hand_back, methods=["POST"]),
+        *agent_case_routes(supervisor),
         Route("/api/console/approvals", approvals, methods=["GET"]),
         Route("/api/console/approvals/{approval_id}/approve", decide("approve"), methods=["POST"]),
         Route("/api/console/approvals/{approval_id}/reject", decide("reject"), methods=["POST"]),

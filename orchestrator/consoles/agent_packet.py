@@ -12,64 +12,33 @@ import time
 from datetime import datetime
 from typing import Any
 
+from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT
+from orchestrator.cases.queue import escalated_at, waiting_seconds
 from orchestrator.consoles.auth import StaffGateway, StaffSession
 from orchestrator.conversations import ConversationState, TranscriptEntry
-from orchestrator.supervisor import HUMAN_JOINED, HUMAN_LEFT, Supervisor
+from orchestrator.supervisor import Supervisor
 from shared.authcontext import peek_claims
 from shared.errors import NotFound, SwitchboardError
 from shared.escalation import (
     EscalationPacket,
-    EscalationQueue,
     PendingApproval,
-    QueueItem,
     TimelineEvent,
     TranscriptLine,
     VerifiedIdentity,
 )
 
 AUDIT_LIMIT = 500
-_PRIORITY_RANK = {"high": 0, "normal": 1}
 _HUMAN_MARKS = {HUMAN_JOINED: "took the conversation over", HUMAN_LEFT: "handed the conversation back"}
-
-
-def escalated_at(state: ConversationState) -> float | None:
-    if state.escalated_at is not None:
-        return state.escalated_at
-    # Escalated before hand-off times were kept: the last handoff to the escalation specialist.
-    times = [h.at for h in state.handoffs if h.to_agent == "escalation"]
-    return times[-1] if times else None
-
-
-def waiting_seconds(state: ConversationState, now: float) -> float:
-    """How long the customer waited (or has waited so far) for a person."""
-    since = escalated_at(state)
-    if since is None:
-        return 0.0
-    until = state.human.since if state.human is not None else now
-    return max(0.0, round(until - since, 1))
-
-
-async def queue(supervisor: Supervisor, now: float | None = None) -> EscalationQueue:
-    now = now or time.time()
-    items = []
-    for state in await supervisor.store.with_status("escalated"):
-        notes = state.escalation
-        items.append(
-            QueueItem(
-                conversation_id=state.conversation_id,
-                customer_name=state.customer.display_name if state.customer else None,
-                verified=state.verified(now),
-                priority=notes.priority if notes else "normal",
-                reason=notes.reason if notes else "the customer asked for a person",
-                summary=notes.summary if notes else state.summary,
-                channel=state.channel,
-                escalated_at=escalated_at(state) or state.updated_at,
-                waiting_seconds=waiting_seconds(state, now),
-                taken_by=state.human.name if state.human else None,
-            )
-        )
-    items.sort(key=lambda i: (i.taken_by is not None, _PRIORITY_RANK[i.priority], i.escalated_at))
-    return EscalationQueue(items=items, as_of=now)
+_PASSED = ("transferred", "reassigned")
+_CASE_TITLES = {
+    "take-over": "took the conversation over",
+    "answered": "first answered the customer",
+    "handed-back": "handed the conversation back",
+    "lapsed": "lease lapsed: back in the queue",
+    "released": "released the case to the queue",
+    "transferred": "transferred the case",
+    "reassigned": "reassigned the case",
+}
 
 
 async def load_case(supervisor: Supervisor, conversation_id: str) -> ConversationState:
@@ -145,6 +114,9 @@ async def packet(
         pending_approvals=approvals,
         ai_summary=(notes.summary if notes else "") or state.summary or "No summary was recorded.",
         suggested_next_step=next_step,
+        conversation_steps=list(state.summaries),
+        notices=state.notices,
+        case_log=state.case_log,
         warnings=warnings,
     )
 
@@ -204,11 +176,23 @@ def timeline(
                 outcome=notes.handoff_id if notes else None,
             )
         )
-    for entry in transcript:
-        if entry.role == "system" and entry.skill in _HUMAN_MARKS:
-            events.append(
-                TimelineEvent(at=entry.at, kind="human", actor="human agent", title=_HUMAN_MARKS[entry.skill])
+    if state.case_log:
+        events.extend(
+            TimelineEvent(
+                at=e.at,
+                kind="human",
+                actor=e.actor,
+                title=_CASE_TITLES[e.action] + (f" to {e.holder}" if e.action in _PASSED else ""),
+                detail=e.note,
             )
+            for e in state.case_log
+        )
+    else:  # cases from before the case log was kept: the transcript's marks, without names
+        for entry in transcript:
+            if entry.role == "system" and entry.skill in _HUMAN_MARKS:
+                events.append(
+                    TimelineEvent(at=entry.at, kind="human", actor="human agent", title=_HUMAN_MARKS[entry.skill])
+                )
     if audit is not None:
         events.extend(_audit_event(record) for record in audit)
     else:

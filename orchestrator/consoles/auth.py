@@ -23,7 +23,7 @@ import html
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, quote
@@ -67,6 +67,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 HOME_BY_ROLE: dict[str, str] = {
     "agent": "/console/agent",
     "approver": "/console/agent",
+    "supervisor": "/console/agent",
     "compliance": "/console/compliance",
     "admin": "/console/compliance",
 }
@@ -90,6 +91,12 @@ class ConsoleSettings(BaseSettings):
     session_ttl_seconds: int = Field(default=8 * 3600, ge=60, description="a session ends this long after sign-in")
     max_sessions: int = Field(default=10_000, ge=10, description="oldest sessions are dropped past this")
     gateway_timeout_seconds: float = Field(default=15.0, gt=0)
+    case_idle_seconds: float = Field(
+        default=600.0, gt=0, description="a take-over lapses when its holder has not acted on the case this long"
+    )
+    seconds_per_case: float = Field(
+        default=180.0, gt=0, description="expected handling time per case ahead, for the wait customers are told"
+    )
 
 
 class StaffSession(BaseModel):
@@ -121,6 +128,7 @@ class StaffSessions:
         self.settings = settings or ConsoleSettings()
         self._clock = clock
         self._records = records if records is not None else MemorySessionRecords()
+        self._sign_out_listeners: list[Callable[[str], Awaitable[None]]] = []
 
     async def sign_in(self, name: str, token: str) -> tuple[str, StaffSession] | None:
         """(cookie value, session) when ``name`` and ``token`` match an account, else None."""
@@ -149,6 +157,22 @@ class StaffSessions:
     async def end(self, session_id: str | None) -> None:
         if session_id:
             await self._records.delete(_key(session_id))
+
+    async def signed_in(self, name: str) -> bool:
+        """Whether ``name`` has a live session whose account still exists."""
+        return name in self._accounts and await self._records.signed_in(name, self._clock())
+
+    def role_of(self, name: str) -> str | None:
+        account = self._accounts.get(name)
+        return account[1] if account else None
+
+    def on_sign_out(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """``listener(name)`` runs after a person signs out (their cases go back to the queue)."""
+        self._sign_out_listeners.append(listener)
+
+    async def signed_out(self, name: str) -> None:
+        for listener in self._sign_out_listeners:
+            await listener(name)
 
     async def count(self) -> int:
         """Stored sessions, expired ones not yet dropped included."""
@@ -344,6 +368,8 @@ def sign_in_routes(sessions: StaffSessions) -> list[BaseRoute]:
             if not hmac.compare_digest(presented.encode(), session.csrf_token.encode()):
                 raise Forbidden("the CSRF token is missing or wrong", hint="sign out from the console page")
             await sessions.end(session_id)
+            log.info("console sign-out: %s", session.name)
+            await sessions.signed_out(session.name)
         response = RedirectResponse("/console/sign-in", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response

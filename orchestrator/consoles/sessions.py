@@ -42,6 +42,10 @@ class SessionRecords(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def signed_in(self, name: str, now: float) -> bool:
+        """Whether ``name`` has a session that has not expired (what keeps their case leases)."""
+        ...
+
     async def count(self) -> int: ...
 
     async def close(self) -> None: ...
@@ -63,6 +67,9 @@ class MemorySessionRecords:
 
     async def delete(self, key: str) -> None:
         self._records.pop(key, None)
+
+    async def signed_in(self, name: str, now: float) -> bool:
+        return any(r.name == name and r.expires_at > now for r in self._records.values())
 
     async def count(self) -> int:
         return len(self._records)
@@ -128,6 +135,15 @@ class PostgresSessionRecords:
         await Retry("ending a console session", pool).run(
             lambda _: pool.execute("DELETE FROM console_sessions WHERE key = $1", key)
         )
+
+    async def signed_in(self, name: str, now: float) -> bool:
+        pool = await self._pool.get()
+        found = await Retry("reading console sessions", pool).run(
+            lambda _: pool.fetchval(
+                "SELECT 1 FROM console_sessions WHERE name = $1 AND expires_at > $2 LIMIT 1", name, now
+            )
+        )
+        return found is not None
 
     async def count(self) -> int:
         pool = await self._pool.get()

@@ -18,6 +18,13 @@ class UnknownSignalType(InvalidRequest):
     http_status = 422
 
 
+class SignalOutOfWindow(InvalidRequest):
+    """Dated too far in the past or the future: a stale or pre-dated signal is never applied."""
+
+    code = "signal_out_of_window"
+    http_status = 422
+
+
 class ReplayedSignal(InvalidRequest):
     code = "replayed_signal"
     http_status = 409

@@ -3,7 +3,9 @@
 The sender signs the exact request body: ``X-Switchboard-Signature: sha256=<hex HMAC-SHA256
 of the body with the shared secret>``. A signal is refused, with a clear error, when the
 signature is missing or wrong (401), the body is not a CAMARA notification (400), its type is
-not one we act on (422) or its id was accepted before (409, a replay). Every outcome is written
+not one we act on (422), its ``time`` lies outside the accepted window (422: by default more
+than 5 minutes old or 1 minute ahead of our clock; ``SignalWindow``) or its id was accepted
+before (409, a replay). Every outcome is written
 to the signal store together with the event that reports it (transactional outbox): an accepted
 signal becomes a ``network.*`` event, a refusal a ``signals.refused`` event, and the gateway
 records both in the hash-chained audit log. A source that keeps sending refused signals gets
@@ -16,23 +18,60 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from orchestrator.signals.camara import NetworkSignal, parse
-from orchestrator.signals.errors import BadSignature, MalformedSignal, RefusalsRateLimited, ReplayedSignal
+from orchestrator.signals.errors import (
+    BadSignature,
+    MalformedSignal,
+    RefusalsRateLimited,
+    ReplayedSignal,
+    SignalOutOfWindow,
+)
 from orchestrator.signals.limits import RefusalBudget
 from orchestrator.signals.store import LogEntry, SignalStore
 from shared import outbox
-from shared.errors import PayloadTooLarge, SwitchboardError
+from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError
 from shared.events import SIGNAL_REFUSED, EventBus, new_event
+from shared.jsonbody import parse_json
 
 SIGNATURE_HEADER = "x-switchboard-signature"
 SOURCE = "/orchestrator/signals"
 MAX_BODY_BYTES = 32 * 1024
 SECRET_FILE = "signal-secret"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWindow:
+    """How old, or how far ahead of our clock, a signal's ``time`` may be.
+
+    Without a bound, a correctly signed event dated 2099 would stay "fresh" for ever, and one
+    dated 2001 would act on a line that long since changed. Replays inside the window are
+    caught by the id (409).
+    """
+
+    max_age_seconds: float = 300.0
+    max_ahead_seconds: float = 60.0
+
+    def check(self, occurred_at: str, now: float) -> None:
+        occurred = datetime.strptime(occurred_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+        if occurred < now - self.max_age_seconds:
+            raise SignalOutOfWindow(
+                f"the signal is dated {occurred_at}, more than {self.max_age_seconds:g} s ago; it is not applied",
+                hint="send notifications as they happen, with the time they happened",
+            )
+        if occurred > now + self.max_ahead_seconds:
+            raise SignalOutOfWindow(
+                f"the signal is dated {occurred_at}, more than {self.max_ahead_seconds:g} s ahead of our clock; "
+                "it is not applied",
+                hint="check the sender's clock (NTP)",
+            )
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -57,8 +96,18 @@ def load_or_create_secret(data_dir: Path) -> str:
 class SignalDesk:
     """Checks, records and publishes network signals; one per orchestrator process."""
 
-    def __init__(self, store: SignalStore, secret: bytes, bus: EventBus, budget: RefusalBudget | None = None) -> None:
+    def __init__(
+        self,
+        store: SignalStore,
+        secret: bytes,
+        bus: EventBus,
+        budget: RefusalBudget | None = None,
+        window: SignalWindow | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
+        self._window = window or SignalWindow()
+        self._clock = clock
         self._secret = secret
         self._budget = budget or RefusalBudget()
         self._relay = outbox.OutboxRelay(store.outbox, bus)
@@ -67,11 +116,16 @@ class SignalDesk:
 
     @classmethod
     async def open(
-        cls, store: SignalStore, secret: str, bus: EventBus, budget: RefusalBudget | None = None
+        cls,
+        store: SignalStore,
+        secret: str,
+        bus: EventBus,
+        budget: RefusalBudget | None = None,
+        window: SignalWindow | None = None,
     ) -> SignalDesk:
         if not secret:
             raise ValueError("the signal secret is empty")
-        desk = cls(store, secret.encode(), bus, budget)
+        desk = cls(store, secret.encode(), bus, budget, window)
         desk._task = asyncio.create_task(desk._relay.run(), name="outbox relay signals")
         return desk
 
@@ -95,14 +149,21 @@ class SignalDesk:
                     hint="send X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the exact body, shared secret>",
                 )
             try:
-                doc = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                raise MalformedSignal("the signal body is not JSON", hint="send one CloudEvent as JSON") from None
+                doc = parse_json(body)
+            except InvalidRequest as exc:
+                raise MalformedSignal(
+                    f"the signal body is not usable JSON ({exc.message})", hint="send one CloudEvent as JSON"
+                ) from None
             if not isinstance(doc, dict):
                 raise MalformedSignal("the signal body must be one CloudEvent object", hint="batches are not accepted")
             signal = parse(doc)
         except SwitchboardError as exc:
             await self._refuse(exc, digest, remote, None)
+            raise
+        try:
+            self._window.check(signal.occurred_at, self._clock())
+        except SignalOutOfWindow as exc:
+            await self._refuse(exc, digest, remote, signal)
             raise
         return await self._accept(signal, digest, remote)
 

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orchestrator.signals.errors import RefusalsRateLimited
-from orchestrator.signals.ingest import MAX_BODY_BYTES, SIGNATURE_HEADER, SignalDesk
+from orchestrator.signals.ingest import MAX_BODY_BYTES, SIGNATURE_HEADER, SignalDesk, SignalWindow
 from orchestrator.signals.limits import RefusalBudget
 from orchestrator.signals.reactions import DURABLE, Reactions
 from orchestrator.signals.store import SignalStore, open_signal_store
@@ -38,12 +38,13 @@ class SignalService:
         reactions_token: str | None = None,
         database_url: str | None = None,
         budget: RefusalBudget | None = None,
+        window: SignalWindow | None = None,
     ) -> SignalService:
         """Open the store (``database_url``, else ``signals.db``) and the desk; with a gateway
         URL and token, also run the reaction rules."""
         store = await open_signal_store(database_url, default_sqlite=Path(data_dir) / SIGNALS_DB)
         try:
-            desk = await SignalDesk.open(store, secret, bus, budget)
+            desk = await SignalDesk.open(store, secret, bus, budget, window)
         except BaseException:
             await store.close()
             raise

@@ -102,14 +102,18 @@ class Specialist:
         task: Answer | None = None,
         envelope: ContextEnvelope | None = None,
         reason: str = "",
+        request_id: str = "",
     ) -> Answer:
         """Start a task for ``skill``, or continue ``task`` (an earlier answer that waits)."""
-        return await self.send_metadata(text, handoff_metadata(skill, envelope=envelope, reason=reason), task=task)
+        metadata = handoff_metadata(skill, envelope=envelope, reason=reason, request_id=request_id)
+        return await self.send_metadata(text, metadata, task=task)
 
 
-def handoff_metadata(skill: str, *, envelope: ContextEnvelope | None = None, reason: str = "") -> dict[str, Any]:
+def handoff_metadata(
+    skill: str, *, envelope: ContextEnvelope | None = None, reason: str = "", request_id: str = ""
+) -> dict[str, Any]:
     env = envelope if envelope is not None else verified_envelope()
-    handoff = HandoffRequest(skill=skill, reason=reason)
+    handoff = HandoffRequest(skill=skill, reason=reason, request_id=request_id)
     return {ENVELOPE_META_KEY: env.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json()}
 
 

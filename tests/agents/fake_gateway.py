@@ -123,12 +123,19 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         }
 
     @gw.tool(name="identity.start_verification")
-    async def start_verification(customer_id: str, channel: str, conversation_id: str) -> dict[str, Any]:
-        return {"verification_id": "VER-1", "sent_to": "••• 123", "expires_at": _ago(-1), "attempts_left": 3}
+    async def start_verification(identifier: str, channel: str, conversation_id: str) -> dict[str, Any]:
+        # Like the real system: the same answer whether the identifier matches or not.
+        known = any(v.lower() in identifier.lower() for v in CUSTOMER.values())
+        return {
+            "verification_id": "VER-1" if known else "VER-0",
+            "sent_to": "the email address or mobile number on the account",
+            "expires_at": _ago(-1),
+            "attempts_left": 3,
+        }
 
     @gw.tool(name="identity.verify_code")
-    async def verify_code(customer_id: str, verification_id: str, code: str, conversation_id: str) -> dict[str, Any]:
-        if code == GOOD_CODE and state.attempts_left > 0:
+    async def verify_code(verification_id: str, code: str, conversation_id: str) -> dict[str, Any]:
+        if verification_id == "VER-1" and code == GOOD_CODE and state.attempts_left > 0:
             return {
                 "verified": True,
                 "attempts_left": state.attempts_left,

@@ -17,12 +17,15 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
 
     sent = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON, task=first)
     assert sent.result.status == "input-required"
-    assert "I've sent a 6-digit code by text to ••• 123" in sent.text
+    assert "If those details match an account, I've sent a 6-digit code to the email address or mobile number" in (
+        sent.text
+    )
     assert gateway.last("identity.start_verification").args == {
-        "customer_id": "CUST-00001",
-        "channel": "sms",
+        "identifier": "ana@example.com",
+        "channel": "any",
         "conversation_id": "conv-id",
     }
+    assert "identity.resolve_customer" not in {c.tool for c in gateway.calls}  # no lookup before verification
 
     done = await identity.send("123 456", "verify-identity", envelope=ANON, task=sent)
     assert done.result.status == "completed"
@@ -36,7 +39,7 @@ async def test_verifies_with_identifier_and_code(start_specialist: StartSpeciali
     assert [c.tool for c in done.result.tool_calls] == ["identity.verify_code"]
 
 
-async def test_wrong_code_says_attempts_left_then_locks(start_specialist: StartSpecialist) -> None:
+async def test_wrong_code_says_attempts_left_then_offers_another_way(start_specialist: StartSpecialist) -> None:
     identity = await start_specialist("identity")
     sent = await identity.send("my account is ACC-1234567", "verify-identity", envelope=ANON)
     wrong = await identity.send("111111", "verify-identity", envelope=ANON, task=sent)
@@ -45,21 +48,21 @@ async def test_wrong_code_says_attempts_left_then_locks(start_specialist: StartS
     wrong = await identity.send("222222", "verify-identity", envelope=ANON, task=wrong)
     assert "1 attempt left" in wrong.text
     locked = await identity.send("333333", "verify-identity", envelope=ANON, task=wrong)
-    assert locked.result.status == "failed"
-    assert "locked" in locked.text
-    assert locked.result.handoff_to is not None and locked.result.handoff_to.agent == "escalation"
+    assert locked.result.status == "input-required"
+    assert "another contact detail" in locked.text and "colleague" in locked.text
 
 
-async def test_unknown_customer_is_asked_again_three_times(start_specialist: StartSpecialist) -> None:
+async def test_known_and_unknown_identifiers_get_the_same_words(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
     identity = await start_specialist("identity")
-    answer = None
-    for attempt in range(1, 3):
-        answer = await identity.send("bob@nowhere.org", "verify-identity", envelope=ANON, task=answer)
-        assert answer.result.status == "input-required", attempt
-        assert "couldn't find an account" in answer.text
-    last = await identity.send("bob@nowhere.org", "verify-identity", envelope=ANON, task=answer)
-    assert last.result.status == "failed"
-    assert last.result.handoff_to is not None and last.result.handoff_to.skill == "human-handoff"
+    known = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON)
+    unknown = await identity.send("it's bob@nowhere.org", "verify-identity", envelope=ANON)
+    assert known.text == unknown.text and known.result.status == unknown.result.status == "input-required"
+    wrong_known = await identity.send("111111", "verify-identity", envelope=ANON, task=known)
+    gateway.attempts_left = 3  # the fake counts for everyone; the real system per identifier
+    wrong_unknown = await identity.send("111111", "verify-identity", envelope=ANON, task=unknown)
+    assert wrong_known.text == wrong_unknown.text
 
 
 async def test_code_prompt_repeats_when_no_code_given(start_specialist: StartSpecialist) -> None:
@@ -78,3 +81,15 @@ async def test_already_verified_customer_is_not_asked_again(
     assert answer.result.status == "completed"
     assert answer.result.auth_context == "signed.auth.context"
     assert gateway.calls == []
+
+
+async def test_a_corrected_identifier_while_waiting_for_a_code_starts_again(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    identity = await start_specialist("identity")
+    sent = await identity.send("it's bob@nowhere.org", "verify-identity", envelope=ANON)
+    again = await identity.send("sorry, it's ana@example.com", "verify-identity", envelope=ANON, task=sent)
+    assert again.result.status == "input-required"
+    assert gateway.last("identity.start_verification").args["identifier"] == "ana@example.com"
+    done = await identity.send("123456", "verify-identity", envelope=ANON, task=again)
+    assert done.result.status == "completed"

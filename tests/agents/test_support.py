@@ -54,6 +54,29 @@ async def test_repeat_prefers_the_earlier_ticket(start_specialist: StartSpeciali
     assert answer.result.data["repeat"] is True
 
 
+async def test_same_problem_again_is_the_earlier_tickets_problem(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    gateway.interactions = [_interaction(2, "question about a double charge", "chat")]
+    gateway.tickets = [ticket("TCK-900", 2, "Mobile data drops at home")]
+    support = await start_specialist("support")
+    answer = await support.send("it's still not working, same problem", "troubleshoot-service")
+    opened = gateway.last("support.open_ticket")
+    # The repeat links to the earlier ticket (not a CRM contact), and help is for that problem.
+    assert opened.args["repeat_of"] == "TCK-900" and opened.args["category"] == "connectivity"
+    assert "Mobile data drops at home" in gateway.last("support.search_knowledge").args["query"]
+    assert "TCK-900" in answer.text and answer.result.data["repeat"] is True
+
+
+async def test_a_vague_problem_with_no_history_gets_no_unrelated_article(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    support = await start_specialist("support")
+    answer = await support.send("it's still not working, same problem", "troubleshoot-service")
+    assert "support.search_knowledge" not in gateway.tools_called()
+    assert "Please try these steps" not in answer.text and answer.result.data["article_id"] is None
+
+
 async def test_first_time_problem_gets_normal_priority_and_mentions_outage(
     start_specialist: StartSpecialist, gateway: FakeGateway
 ) -> None:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from html import unescape
+from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 
+from orchestrator.launcher import Stack
+from shared.secrets import Secrets
 from tests.channels._stack import shared_stack
-from tests.e2e.conftest import Chat, RunningStack
+from tests.e2e.conftest import Chat, RunningStack, stack_settings
 
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -98,3 +102,64 @@ async def staff_client(running: RunningStack) -> AsyncIterator[StaffFactory]:
 async def chat(running: RunningStack) -> AsyncIterator[Chat]:
     async with httpx.AsyncClient(base_url=running.topology.orchestrator, timeout=30) as http:
         yield await Chat(http, running).start()
+
+
+TEAM: dict[str, str] = {"ben": "agent", "cleo": "agent", "sam": "supervisor"}
+"""Extra staff accounts on the team stack: several people working one queue."""
+
+
+@dataclass
+class Team:
+    running: RunningStack
+    opened: list[httpx.AsyncClient]
+    signed_in: list[StaffClient] = field(default_factory=list)
+
+    async def sign_in(self, name: str) -> StaffClient:
+        """A fresh browser signed in as ``name`` (a ``TEAM`` account or a default one like ``approver``)."""
+        assert self.running.stack.secrets is not None
+        cred = self.running.stack.secrets.staff_tokens[name]
+        http = httpx.AsyncClient(base_url=self.running.topology.orchestrator, timeout=30)
+        self.opened.append(http)
+        client = StaffClient(http)
+        response = await client.sign_in(name, cred.token)
+        assert response.status_code == 303, response.text
+        self.signed_in.append(client)
+        return client
+
+    async def customer(self) -> Chat:
+        http = httpx.AsyncClient(base_url=self.running.topology.orchestrator, timeout=30)
+        self.opened.append(http)
+        return await Chat(http, self.running).start()
+
+
+def team_data_dir(factory: pytest.TempPathFactory) -> Path:
+    data_dir = factory.mktemp("switchboard-team")
+    for name, role in TEAM.items():
+        Secrets.add_staff(data_dir, name, role)  # type: ignore[arg-type]
+    return data_dir
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def team_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    """A stack of its own whose staff includes ``TEAM`` (leases and the queue are shared state)."""
+    data_dir = team_data_dir(tmp_path_factory)
+    stack = Stack(stack_settings(data_dir), ephemeral_ports=True)
+    topology = await stack.start()
+    try:
+        yield RunningStack(stack, topology, data_dir)
+    finally:
+        await stack.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def team(team_stack: RunningStack) -> AsyncIterator[Team]:
+    opened: list[httpx.AsyncClient] = []
+    team = Team(team_stack, opened)
+    try:
+        yield team
+    finally:
+        # A lease lasts while its holder has any live session: each test signs its people out.
+        for client in team.signed_in:
+            await client.sign_out()
+        for http in opened:
+            await http.aclose()

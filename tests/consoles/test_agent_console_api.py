@@ -98,8 +98,10 @@ async def test_take_over_reply_live_and_hand_back(
     packet = await packet_of(agent, chat.conversation_id)  # the case stays readable as history
     assert packet.human is None and [e.title for e in packet.timeline if e.kind == "human"] == [
         "took the conversation over",
+        "first answered the customer",
         "handed the conversation back",
     ]
+    assert {e.actor for e in packet.case_log} == {agent.name}
     assert customer_entries(packet) >= 3
 
 

@@ -45,8 +45,9 @@ async def test_a_session_signed_in_on_one_replica_works_and_ends_on_the_other(sc
         assert seen is not None and (seen.name, seen.role, seen.csrf_token) == ("ann", "compliance", session.csrf_token)
         assert seen.gateway_token == "a" * 43  # from the accounts, never from the database
 
+        assert await two.signed_in("ann") and not await two.signed_in("bob")  # what keeps case leases
         await two.end(cookie)
-        assert await one.get(cookie) is None
+        assert await one.get(cookie) is None and not await one.signed_in("ann")
         assert await one.sign_in("ann", "wrong") is None and await one.count() == 0
     finally:
         await one.close()
@@ -66,8 +67,10 @@ async def test_expiry_the_cap_and_a_removed_account_end_sessions(schema_url: str
         assert await one.count() == 10  # the oldest two were dropped
         assert await one.get(cookies[0]) is None and await one.get(cookies[-1]) is not None
 
+        assert await one.signed_in("bob")
         clock.now += 61
         assert await one.get(cookies[-1]) is None  # expired
+        assert not await one.signed_in("bob")  # and with it any case bob held
 
         clock.now = Clock.now
         fresh = await one.sign_in("ann", "a" * 43)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from shared.secrets import STAFF_ROLES, Secrets
 from tests.e2e.conftest import Chat, RunningStack
 
 pytestmark = [pytest.mark.e2e]
@@ -53,9 +54,22 @@ def test_staff_lists_the_console_accounts_of_a_running_deployment(running: Runni
     done = switchboard("staff", "--data-dir", str(running.data_dir))
     assert done.returncode == 0, done.stderr
     roles = {line.split()[1] for line in done.stdout.splitlines()}
-    assert roles == {"agent", "approver", "compliance", "admin"}
+    assert roles == set(STAFF_ROLES)  # one account per role on first start
     assert running.stack.secrets is not None
     assert running.stack.secrets.staff_tokens["compliance"].token in done.stdout
+
+
+def test_staff_add_creates_an_account_with_its_own_token(tmp_path) -> None:
+    data_dir = str(tmp_path / "data")
+    Secrets.load_or_create(tmp_path / "data")
+    added = switchboard("staff", "--data-dir", data_dir, "--add", "ben", "--role", "supervisor")
+    assert added.returncode == 0, added.stderr
+    token = Secrets.load_or_create(tmp_path / "data").staff_tokens["ben"]
+    assert token.role == "supervisor" and token.token in added.stdout
+    listed = switchboard("staff", "--data-dir", data_dir)
+    assert any(line.split()[:2] == ["ben", "supervisor"] for line in listed.stdout.splitlines())
+    bad = switchboard("staff", "--data-dir", data_dir, "--add", "not a name")
+    assert bad.returncode == 2 and "staff name" in bad.stdout
 
 
 def test_staff_before_first_start_says_what_to_do(tmp_path) -> None:

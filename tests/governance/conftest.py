@@ -29,7 +29,15 @@ from starlette.types import ASGIApp
 from gateway import build_gateway_app
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
-from shared.tools import CALL_META_KEY, PURPOSE_META_KEY, PURPOSES, SUBJECT_META_KEY
+from shared.tools import (
+    CALL_META_KEY,
+    FACTS_META_KEY,
+    INTERNAL_META_KEY,
+    PURPOSE_META_KEY,
+    PURPOSES,
+    SUBJECT_META_KEY,
+    RefundFacts,
+)
 from tests.dropping_proxy import DroppingProxy
 
 WAIT = 10.0
@@ -105,6 +113,11 @@ class Upstream:
     # support: open tickets per email
     open_tickets: dict[str, int] = field(default_factory=dict)
     down: bool = False
+    # payments: charges the system flags as duplicates (everything else is a settled, wanted charge)
+    # and what was refunded today per account, as its refund_facts read answers.
+    duplicates: set[str] = field(default_factory=lambda: {"CH-1", "CH-2"})
+    refunded_today: dict[str, float] = field(default_factory=dict)
+    fact_reads: list[str] = field(default_factory=list)
 
 
 class Refund(BaseModel):
@@ -157,8 +170,9 @@ def build_upstream(state: Upstream) -> MCPServer:
         state.calls.append({"tool": tool, "args": args, "call": (ctx.request_context.meta or {}).get(CALL_META_KEY)})
 
     if state.name == "payments":
+        facts = {FACTS_META_KEY: {"tool": "refund_facts", "args": ["account_number", "charge_id"]}}
 
-        @mcp.tool(meta=_subject("account_number", "account_number"))
+        @mcp.tool(meta={**_subject("account_number", "account_number"), **facts})
         async def issue_refund(
             account_number: str, charge_id: str, amount: float, reason: str, idempotency_key: str, ctx: Context
         ) -> Refund:
@@ -170,7 +184,25 @@ def build_upstream(state: Upstream) -> MCPServer:
                 amount=amount,
                 key=idempotency_key,
             )
+            state.refunded_today[account_number] = state.refunded_today.get(account_number, 0.0) + amount
             return Refund(refund_id="RF-1", charge_id=charge_id, amount=amount)
+
+        @mcp.tool(meta=_subject("account_number", "account_number"), annotations=ToolAnnotations(read_only_hint=True))
+        async def refund_facts(account_number: str, charge_id: str, ctx: Context) -> RefundFacts:
+            state.fact_reads.append(charge_id)
+            return RefundFacts(
+                charge_id=charge_id,
+                duplicate=charge_id in state.duplicates,
+                flagged_error=False,
+                refunded_on_charge=0.0,
+                refundable_amount=1000.0,
+                refunded_today=state.refunded_today.get(account_number, 0.0),
+            )
+
+        @mcp.tool(meta={**_subject("account_number", "account_number"), INTERNAL_META_KEY: True})
+        async def record_payment(account_number: str, invoice_id: str, amount: float, ctx: Context) -> Refund:
+            record("record_payment", ctx, account_number=account_number, invoice_id=invoice_id, amount=amount)
+            return Refund(refund_id="CH-NEW", charge_id="CH-NEW", amount=amount)
 
         @mcp.tool(meta=_subject("account_number", "account_number"), annotations=ToolAnnotations(read_only_hint=True))
         async def list_charges(account_number: str, ctx: Context) -> Charges:
@@ -185,7 +217,7 @@ def build_upstream(state: Upstream) -> MCPServer:
 
     elif state.name == "support":
 
-        @mcp.tool(meta=_subject("email", "email"))
+        @mcp.tool(meta=_subject("conversation_id", "conversation"))
         async def request_human(conversation_id: str, reason: str, ctx: Context, email: str | None = None) -> Handoff:
             record("request_human", ctx, email=email, reason=reason)
             return Handoff(handoff_id="H-1", email=email)

@@ -38,7 +38,7 @@ async def _hold(env: Env) -> str:
     async with env.agent("payment") as agent:
         held = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
     assert text_of(held).startswith("APPROVAL_REQUIRED:"), text_of(held)
-    return held.structured_content["approval_id"]
+    return held.meta["switchboard/refusal"]["approval_id"]
 
 
 async def test_tool_outside_the_grant(env: Env) -> None:
@@ -56,7 +56,23 @@ async def test_replayed_approval_runs_once(env: Env) -> None:
     replay = await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {})
     assert replay.status_code == 409
     assert len(env.upstreams["payments"].calls) == 1
-    assert _last(env).decision == "deny" and "replayed" in _last(env).reason
+    refusal = _last(env)
+    assert refusal.decision == "deny" and "alice's approve attempt refused" in refusal.reason
+    assert refusal.approver is None  # an attempt, not a decision: approver says who decided
+
+
+async def test_the_loser_of_an_approval_race_is_told_who_won_and_is_recorded_as_an_attempt(env: Env) -> None:
+    approval_id = await _hold(env)
+    won = await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {})
+    assert won.status_code == 200 and won.json()["status"] == "executed", won.text
+    lost = await env.staff("root", "POST", f"/approvals/{approval_id}/reject", {"note": "too late"})
+    assert lost.status_code == 409, lost.text
+    error = lost.json()["error"]
+    assert "already decided by alice" in error["message"] and "tell the customer the outcome" in error["hint"]
+    refusal = _last(env)
+    assert refusal.decision == "deny" and refusal.approver is None
+    assert refusal.reason.startswith("root's reject attempt refused") and "decided by alice" in refusal.reason
+    assert len(env.upstreams["payments"].calls) == 1
 
 
 @pytest.mark.parametrize("change", [{}, {"amount": 74.0}], ids=["reused", "altered"])
@@ -91,7 +107,8 @@ async def test_expired_approval_fails_closed(tmp_path: Path, identity_key: bytes
         assert (await env.staff("alice", "GET", f"/approvals/{approval_id}")).json()["status"] == "expired"
         expiry, refusal = read_audit(env.audit_db)[-2:]
         assert expiry.decision == "rejected" and "expired" in expiry.reason
-        assert refusal.decision == "deny" and refusal.approver == "alice" and "had expired" in refusal.reason
+        assert refusal.decision == "deny" and refusal.approver is None and "had expired" in refusal.reason
+        assert refusal.reason.startswith("alice's approve refused")
         _nothing_upstream(env)
 
 
@@ -241,7 +258,7 @@ async def test_duplicate_deliveries_of_a_held_call(env: Env) -> None:
     approval_id = await _hold(env)
     async with env.agent("payment") as agent:
         again = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
-    assert again.structured_content["approval_id"] == approval_id  # the same request, not a new one
+    assert again.meta["switchboard/refusal"]["approval_id"] == approval_id  # the same request, not a new one
     await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {})
     async with env.agent("payment") as agent:
         late = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+from gateway import read_audit
 from gateway.audit_store import AuditStore
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.redact import redact
@@ -86,3 +88,45 @@ async def test_verify_reports_a_deleted_or_never_written_checkpoint_file(tmp_pat
             "BROKEN at record 1: the chain has 3 records but audit-checkpoints.jsonl holds no"
         )
         assert "deleted or emptied" in done.stdout
+
+
+async def test_verify_uses_the_witness_and_accept_is_recorded(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    witness = tmp_path / "witness"
+    secrets = Secrets.load_or_create(data)
+    writer = CheckpointWriter(data / CHECKPOINTS_FILE, secrets.audit_private_pem, witness=witness)
+    store = await AuditStore.open(data / "audit.db", checkpoints=writer, checkpoint_every=4)
+    try:
+        for _ in range(10):
+            await store.append(
+                agent="payment", tool="t", arguments={}, arguments_digest=digest({}), decision="allow", policy_ids=[]
+            )
+    finally:
+        await store.close()
+    local = data / CHECKPOINTS_FILE
+    local.write_text(local.read_text().splitlines(keepends=True)[0])
+    with closing(sqlite3.connect(data / "audit.db", isolation_level=None)) as db:
+        db.execute("DROP TRIGGER audit_no_delete")
+        db.execute("DELETE FROM audit WHERE seq > 1")
+    env = {"SWITCHBOARD_AUDIT_WITNESS_DIR": str(witness)}
+    rolled_back = switchboard_env(env, "audit", "verify", "--data-dir", str(data))
+    assert rolled_back.returncode == 1
+    assert rolled_back.stdout.startswith("BROKEN at record 2:") and "witness knows record 10" in rolled_back.stdout
+
+    accepted = switchboard_env(env, "audit", "accept", "--reason", "restored from backup", "--data-dir", str(data))
+    assert accepted.returncode == 0, accepted.stderr
+    assert "accepted the chain broken at record 2" in accepted.stdout
+    still = switchboard_env(env, "audit", "verify", "--data-dir", str(data))
+    assert still.returncode == 1  # accepting does not make it intact; it is on the record
+    assert "restored from backup" in read_audit(data / "audit.db")[-1].reason
+
+
+def switchboard_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **env},
+    )

@@ -62,11 +62,16 @@ async def test_tool_outside_the_grant_is_denied_and_never_forwarded(env: Env) ->
 
     assert result.is_error
     assert text_of(result).startswith("DENIED: no policy lets agent 'billing' call payments.issue_refund")
-    assert result.structured_content["denied"] is True
-    assert result.structured_content["policy_ids"] == []
+    assert result.structured_content is None
+    assert result.meta["switchboard/refusal"]["kind"] == "denied"
+    assert result.meta["switchboard/refusal"]["policy_ids"] == []
     assert env.upstreams["payments"].calls == []
     [record] = read_audit(env.audit_db)
-    assert (record.decision, record.agent, record.id) == ("deny", "billing", result.structured_content["audit_id"])
+    assert (record.decision, record.agent, record.id) == (
+        "deny",
+        "billing",
+        result.meta["switchboard/refusal"]["audit_id"],
+    )
 
 
 async def test_upstream_tool_error_passes_back_and_is_recorded(env: Env) -> None:

@@ -253,7 +253,7 @@ async def test_gateway_killed_between_approval_and_run_finishes_once_after_resta
     args = refund_args(world.data_dir, customer, key="crash-approval")
     held = await world.refund(customer, args)
     assert text_of(held).startswith("APPROVAL_REQUIRED:"), text_of(held)
-    approval_id = held.structured_content["approval_id"]
+    approval_id = held.meta["switchboard/refusal"]["approval_id"]
 
     world.crash_at("gateway:approved-not-run")
     approve = asyncio.ensure_future(world.staff("POST", f"/approvals/{approval_id}/approve"))

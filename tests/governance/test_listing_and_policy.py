@@ -20,6 +20,7 @@ async def test_tools_list_is_filtered_per_agent(env: Env) -> None:
     assert await _names(env, "payment") == {
         "payments.issue_refund",
         "payments.list_charges",
+        "payments.refund_facts",
         "payments.slow_refund",
         "billing.list_invoices",
     }
@@ -57,7 +58,7 @@ async def test_forbid_on_amount_wins_over_the_grant(tmp_path: Path, identity_key
         assert not small.is_error
         # A plain forbid wins over the approval policy that also matches: denied, not held.
         assert text_of(big).startswith("DENIED: forbidden by ")
-        assert "limit.refund-over-100" in big.structured_content["policy_ids"]
+        assert "limit.refund-over-100" in big.meta["switchboard/refusal"]["policy_ids"]
         assert text_of(bad).startswith("DENIED: amount must be a number")
         assert len(env.upstreams["payments"].calls) == 1
         assert [r.decision for r in read_audit(env.audit_db)] == ["allow", "allow", "deny", "deny"]

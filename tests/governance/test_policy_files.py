@@ -39,13 +39,22 @@ def test_shipped_policies_load_and_implement_the_grants_table() -> None:
         "customer_id": "C",
         "consent_purposes": ("payments", "account-servicing"),
         "amount": Decimal("12.5"),
+        "charge_refundable": True,
+        "refunds_today": Decimal("12.5"),
+        "daily_refund_limit": Decimal("100"),
     }
     allowed = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund", **verified))
     assert allowed.allowed and allowed.policy_ids == ["grant.payment.payments-system"]
     assert not engine.decide(PolicyRequest(agent="billing", tool="payments.issue_refund", **verified)).allowed
     unverified = engine.decide(PolicyRequest(agent="payment", tool="payments.issue_refund", amount=Decimal("1")))
     assert not unverified.allowed
-    assert set(unverified.policy_ids) == {"guard.refund-needs-verified-customer", "guard.refund-needs-aal2"}
+    # Without the payments system's facts the refund would also wait for a human (fails closed).
+    assert set(unverified.policy_ids) == {
+        "guard.refund-needs-verified-customer",
+        "guard.refund-needs-aal2",
+        "approval.refund-of-unflagged-charge",
+        "approval.daily-refund-total",
+    }
     assert engine.decide(PolicyRequest(agent="escalation", tool="crm.get_profile", action="list")).allowed
 
 
@@ -120,6 +129,9 @@ def test_a_call_sends_only_the_context_policies_read_and_a_new_policy_widens_it(
         "customer_id": "C",
         "consent_purposes": ("payments",),
         "amount": Decimal("5"),
+        "charge_refundable": True,
+        "refunds_today": Decimal("5"),
+        "daily_refund_limit": Decimal("100"),
     }
     assert engine.decide(PolicyRequest(channel="chat", **call)).allowed
     voice = engine.decide(PolicyRequest(channel="voice", **call))

@@ -22,7 +22,7 @@ from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope
-from shared.tools import PURPOSES, SUBJECT_META_KEY
+from shared.tools import FACTS_META_KEY, PURPOSES, SUBJECT_META_KEY, RefundFacts
 from tests.governance.conftest import ANA
 
 APPROVAL, HARD_LIMIT = Decimal("40.00"), Decimal("500.00")
@@ -34,6 +34,17 @@ class AllConsent:
 
     async def open_support_cases(self, email: str, conversation_id: str) -> int:
         return 0
+
+    async def refund_facts(self, system: str, tool: str, arguments: dict, conversation_id: str) -> RefundFacts:
+        # A duplicate with room left and nothing refunded today: only the amount decides.
+        return RefundFacts(
+            charge_id=arguments["charge_id"],
+            duplicate=True,
+            flagged_error=False,
+            refunded_on_charge=0.0,
+            refundable_amount=10_000.0,
+            refunded_today=0.0,
+        )
 
 
 def expected(amount: Decimal) -> str:
@@ -67,7 +78,10 @@ def test_refund_amounts_around_every_threshold() -> None:
             Tool(
                 name="issue_refund",
                 input_schema={"type": "object", "required": ["account_number"]},
-                _meta={SUBJECT_META_KEY: {"arg": "account_number", "kind": "account_number"}},
+                _meta={
+                    SUBJECT_META_KEY: {"arg": "account_number", "kind": "account_number"},
+                    FACTS_META_KEY: {"tool": "refund_facts", "args": ["account_number", "charge_id"]},
+                },
             )
         ],
     )

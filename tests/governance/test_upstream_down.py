@@ -30,7 +30,7 @@ async def test_upstream_down_at_start_then_connected_on_first_use(tmp_path: Path
                 "payments.issue_refund", REFUND, meta={"switchboard/envelope": env.envelope()}
             )
             assert result.is_error and text_of(result) == NOT_ANSWERING
-            assert result.structured_content["unavailable"] is True
+            assert result.meta["switchboard/refusal"]["kind"] == "unavailable"
             [record] = read_audit(env.audit_db)
             assert record.decision == "deny" and record.reason.startswith("upstream unavailable")
             assert record.id == result.meta["switchboard/audit_id"]

@@ -20,7 +20,7 @@ INIT = {
 }
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
-# (tool, subject arg or None, read-only) per system, from the action catalog.
+# (tool, subject arg (or (arg, kind)) or None, read-only) per system, from the action catalog.
 CATALOG = {
     "identity": [
         ("resolve_customer", None, True),
@@ -49,13 +49,15 @@ CATALOG = {
         ("find_duplicate_charges", "account_number", True),
         ("issue_refund", "account_number", False),
         ("list_refunds", "account_number", True),
+        ("refund_facts", "account_number", True),
         ("record_payment", "account_number", False),
     ],
     "support": [
         ("search_knowledge", None, True),
         ("list_tickets", "email", True),
         ("open_ticket", "email", False),
-        ("request_human", "email", False),
+        # A handoff is about the conversation: the customer may not be verified yet.
+        ("request_human", ("conversation_id", "conversation"), False),
         ("close_ticket", "email", False),
     ],
     "network": [
@@ -103,8 +105,9 @@ async def test_tools_match_the_catalog(start, system):
         if subject is None:
             assert "switchboard/subject" not in tool.meta
         else:
-            assert tool.meta["switchboard/subject"] == {"arg": subject, "kind": subject}
-            assert subject in tool.input_schema["properties"]
+            arg, kind = subject if isinstance(subject, tuple) else (subject, subject)
+            assert tool.meta["switchboard/subject"] == {"arg": arg, "kind": kind}
+            assert arg in tool.input_schema["properties"]
         assert tool.annotations.read_only_hint is read_only
         assert tool.output_schema is not None
         if name in WRITES:

@@ -112,3 +112,27 @@ async def test_partial_refunds_add_up(connect, data_dir):
             payments, "issue_refund", {**base, "amount": dup["amount"], "idempotency_key": "p2"}, call_meta()
         )
         assert f"£{remaining:.2f}" in text
+
+
+async def test_refund_facts_come_from_the_record_not_the_caller(connect, data_dir):
+    customer = sample_customers(data_dir, 1, has_duplicate_charge=True)[0]
+    account = customer["account_number"]
+    async with connect("payments") as payments:
+        dup = await _duplicate(payments, account)
+        facts = await ok(payments, "refund_facts", {"account_number": account, "charge_id": dup["charge_id"]})
+        assert (facts["duplicate"], facts["flagged_error"], facts["refunded_today"]) == (True, False, 0.0)
+        original = await ok(payments, "refund_facts", {"account_number": account, "charge_id": dup["duplicate_of"]})
+        assert (original["duplicate"], original["flagged_error"]) == (False, False)
+        args = {"account_number": account, "charge_id": dup["charge_id"], "amount": 1.0, "reason": "duplicate"}
+        await ok(payments, "issue_refund", {**args, "idempotency_key": "f-1"}, call_meta())
+        after = await ok(payments, "refund_facts", {"account_number": account, "charge_id": dup["duplicate_of"]})
+        assert after["refunded_today"] == 1.0 and after["refunded_on_charge"] == 0.0
+        again = await ok(payments, "refund_facts", {"account_number": account, "charge_id": dup["charge_id"]})
+        assert again["refunded_on_charge"] == 1.0 and again["refundable_amount"] == round(dup["amount"] - 1.0, 2)
+    with closing(sqlite3.connect(data_dir / "systems" / "payments.db")) as db, db:
+        db.execute(
+            "INSERT INTO charge_flags VALUES (?, 'processor error', '2026-01-01T00:00:00Z')", (dup["duplicate_of"],)
+        )
+    async with connect("payments") as payments:
+        flagged = await ok(payments, "refund_facts", {"account_number": account, "charge_id": dup["duplicate_of"]})
+        assert flagged["flagged_error"] is True

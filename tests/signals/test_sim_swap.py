@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import read_audit
+from mcp_servers.identity.outbox import read_outbox
 from tests.e2e.conftest import Chat, RunningStack
 from tests.governance.e2e_helpers import small_refund_customers, staff
 from tests.signals.conftest import SIM_SWAP, notification, send, wait_for_rows
@@ -29,8 +30,10 @@ async def test_sim_swap_holds_payments_and_demands_step_up(chat: Chat, running: 
     # Next contact: the code cannot go by text message to a swapped SIM; email is used instead.
     first = await chat.say("I was charged twice, please refund the duplicate")
     assert first["agent"] == "identity", first
-    sent = await chat.say(f"it's {customer['email']}")
-    assert "by email" in sent["reply"], sent["reply"]
+    sent = await chat.say(f"it's {customer['msisdn']}")
+    assert "email address or mobile number on the account" in sent["reply"], sent["reply"]  # says no more
+    [message] = read_outbox(running.data_dir, customer_id=customer["customer_id"], limit=1)
+    assert message["channel"] == "email"  # not a text to the swapped SIM
     code = running.latest_code(customer["customer_id"])
     verified = await chat.say(code)
 

@@ -5,6 +5,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const QUEUE_MS = 3000, TRANSCRIPT_MS = 1500, PACKET_MS = 6000;
+  const LEASE_ACTIVE_MS = 120000, LEASE_RENEW_MS = 30000;  // active within 2 min: renew every 30 s
   const ROLE_LABEL = { customer: "Customer", agent: "AI", human: "Human agent", system: "Switchboard" };
 
   let me = null;                 // {name, role, csrf_token}
@@ -101,7 +102,12 @@
       line1.append(badge);
       const line2 = el("span", "line1");
       line2.append(el("span", "wait", (item.taken_by ? "Waited " : "Waiting ") + minutes(item.waiting_seconds) + " · " + item.channel));
-      if (item.taken_by) line2.append(el("span", "badge taken", "Taken by " + item.taken_by));
+      if (item.position) line2.append(el("span", "badge other", "#" + item.position + " in line"));
+      if (item.state === "returned") line2.append(el("span", "badge high", "Back in the queue"));
+      if (item.state === "idle") line2.append(el("span", "badge high", "Idle: " + item.taken_by));
+      else if (item.taken_by) line2.append(el("span", "badge taken", "Taken by " + item.taken_by));
+      if (item.approval_pending) line2.append(el("span", "badge normal", "Approval waiting"));
+      if (item.note) button.title = item.note;
       button.append(line1, line2, el("span", "reason", item.reason));
       button.addEventListener("click", () => openCase(item.conversation_id));
       li.append(button);
@@ -220,11 +226,12 @@
 
   function renderControls() {
     const taken = packet && packet.human;
-    const canTake = me && (me.role === "agent" || me.role === "admin");
+    const canTake = me && (me.role === "agent" || me.role === "supervisor" || me.role === "admin");
     const takeOver = $("take-over"), handBack = $("hand-back");
     takeOver.hidden = Boolean(taken && mine());
     takeOver.disabled = !canTake || Boolean(taken) || (packet && packet.status !== "escalated");
     handBack.hidden = !mine();
+    $("hand-back-note").hidden = !mine();
     $("reply").disabled = !mine();
     $("send-reply").disabled = !mine() || busy;
     let status = packet.status === "escalated" ? "Waiting for a person" : "Back with the AI";
@@ -235,8 +242,16 @@
       : (taken ? packet.human.name + " is replying to this customer." : "Take the case over to reply.");
   }
 
+  function renderNotices(notices) {
+    const list = $("notices");
+    list.textContent = "";
+    for (const notice of notices || []) list.append(el("li", null, clock(notice.at) + " · " + notice.agent + ": " + notice.text));
+    $("notices-panel").hidden = !(notices && notices.length);
+  }
+
   function renderPacket() {
     const p = packet;
+    renderNotices(p.notices);
     const name = (p.identity && p.identity.name) || (p.profile && p.profile.name) || "Unverified customer";
     $("case-title").textContent = name;
     const priority = $("case-priority");
@@ -248,6 +263,10 @@
     warnings.textContent = "";
     for (const warning of p.warnings) warnings.append(el("li", "", warning));
     $("ai-summary").textContent = p.ai_summary;
+    const steps = $("conversation-summary");
+    steps.textContent = "";
+    for (const step of p.conversation_steps || []) steps.append(el("li", null, step));
+    $("history-details").hidden = !steps.children.length;
     $("next-step").textContent = p.suggested_next_step;
 
     const id = p.identity;
@@ -264,7 +283,8 @@
     if (profile) {
       facts($("profile"), [["Name", profile.name], ["Customer id", profile.customer_id], ["Email", profile.email],
         ["Phone", profile.msisdn], ["Account", profile.account_number], ["Segment", profile.segment],
-        ["Plan (CRM)", profile.plan_name], ["Prefers", profile.preferred_channel], ["City", profile.city],
+        ["Plan", profile.plan_name ? profile.plan_name + (profile.plan_source ? " (billing)" : "") : null],
+        ["CRM copy (out of date)", profile.crm_plan_name], ["Prefers", profile.preferred_channel], ["City", profile.city],
         ["Customer since", profile.customer_since]]);
       for (const item of profile.interactions) {
         interactions.append(el("li", "", item.started_at.slice(0, 10) + " · " + item.channel + " · " + item.topic +
@@ -314,6 +334,8 @@
     try {
       const data = await api("GET", "/api/console/escalations/" + encodeURIComponent(current) + "/transcript?after=" + lastSeq);
       data.lines.forEach(renderLine);
+      renderNotices(data.notices);
+      await renewLease();
       const before = JSON.stringify(packet && packet.human);
       if (packet && (packet.status !== data.status || before !== JSON.stringify(data.human))) {
         packet.status = data.status;
@@ -346,10 +368,28 @@
     $("queue-title").focus();
   }
 
+  // A take-over is a lease: it lapses when its holder is idle. Activity on the page renews it.
+  let lastActivity = Date.now(), lastRenewal = 0;
+  ["keydown", "pointerdown", "input", "scroll"].forEach((name) =>
+    document.addEventListener(name, () => { lastActivity = Date.now(); }, { passive: true, capture: true }));
+
+  async function renewLease() {
+    const now = Date.now();
+    if (!mine() || now - lastActivity > LEASE_ACTIVE_MS || now - lastRenewal < LEASE_RENEW_MS) return;
+    lastRenewal = now;
+    try {
+      await api("POST", "/api/console/escalations/" + encodeURIComponent(current) + "/lease");
+    } catch (error) {
+      showError("case-error", error);  // e.g. a supervisor moved the case: the 409 says to whom
+    }
+  }
+
   async function caseAction(verb) {
     if (!current) return;
+    const body = verb === "hand-back" && $("hand-back-note").value.trim() ? { note: $("hand-back-note").value.trim() } : undefined;
     try {
-      await api("POST", "/api/console/escalations/" + encodeURIComponent(current) + "/" + verb);
+      await api("POST", "/api/console/escalations/" + encodeURIComponent(current) + "/" + verb, body);
+      if (verb === "hand-back") $("hand-back-note").value = "";
       showError("case-error", null);
     } catch (error) {
       showError("case-error", error);

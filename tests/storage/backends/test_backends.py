@@ -127,13 +127,16 @@ async def test_consumed_events_apply_once_and_rows_read_back_in_the_write(system
         await support.close_ticket(person["email"], ticket.ticket_id, "t3", CALL)
 
 
-async def test_identity_codes_lock_out_after_three_wrong_tries(systems: Systems) -> None:
+async def test_identity_codes_lock_out_after_five_wrong_tries_across_resends(systems: Systems) -> None:
     person = systems.customers(1)[0]
     identity = await systems.open("identity")
     started = await identity.start_verification(person["customer_id"], "email", "conv-1")
     for left in (2, 1, 0):
-        result = await identity.verify_code(person["customer_id"], started.verification_id, "x", "conv-1")
+        result = await identity.verify_code(started.verification_id, "x", "conv-1")
         assert result.attempts_left == left and not result.verified
+    started = await identity.start_verification(person["customer_id"], "email", "conv-1")
+    for _ in range(2):
+        result = await identity.verify_code(started.verification_id, "x", "conv-1")
     assert result.locked
-    with pytest.raises(InvalidRequest, match="locked"):
+    with pytest.raises(InvalidRequest, match="too many attempts"):
         await identity.start_verification(person["customer_id"], "email", "conv-1")
