@@ -560,6 +560,8 @@ class _Turn:
         self.data: dict = {}
         self.abandoned: list[Goal] = []
         """Goals whose specialist task the customer left this turn: cancelled before the turn is saved."""
+        self.requests = 0
+        """Hand-offs sent so far this turn: with the turn number, the id of each request."""
 
     def set_active(self, goal: Goal | None) -> None:
         """The goal the customer's next message continues; a different waiting task is abandoned."""
@@ -570,8 +572,6 @@ class _Turn:
 
     def leave_active(self) -> None:
         self.set_active(None)
-        self.requests = 0
-        """Hand-offs sent so far this turn: with the turn number, the id of each request."""
 
     def say(self, agent: str | None, skill: str | None, text: str, status: str, data: dict | None = None) -> None:
         self.agent, self.skill, self.status = agent, skill, status
