@@ -45,11 +45,16 @@ class TranscriptEntry(BaseModel):
 
 
 class Goal(BaseModel):
-    """A specialist's goal in progress (or waiting for the customer to be verified)."""
+    """A specialist's goal in progress (or waiting for the customer to be verified).
+
+    The specialist holds the goal's working state in its A2A task; here is only the task's id,
+    so the customer's next message continues that task and nothing else.
+    """
 
     agent: str
     skill: str
-    skill_state: dict[str, Any] = Field(default_factory=dict)
+    task_id: str | None = Field(default=None, description="the specialist's A2A task waiting for the customer")
+    asking: str | None = Field(default=None, description="what the task waits for, when it says (e.g. identifier)")
     text: str = ""
     confidence: float | None = None
 
@@ -92,6 +97,7 @@ class ParkedApproval(BaseModel):
     approval_id: str
     agent: str
     skill: str
+    task_id: str | None = Field(default=None, description="the specialist's A2A task waiting for the decision")
     summary: str = ""
     amount: str | None = None
     currency: str | None = None

@@ -276,6 +276,7 @@ class Stack:
             public_url=self.topology.agents[agent],
             gateway_mcp_url=self.topology.gateway_mcp_url(),
             auth=auth,
+            data_dir=self.settings.data_dir / "agents" / agent,
             on_refused=self._refusals(auth),
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
             database_url=self.settings.database_url,

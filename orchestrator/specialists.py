@@ -16,8 +16,8 @@ import httpx
 from a2a.client import A2ACardResolver, AuthInterceptor, ClientCallContext, ClientConfig, ClientFactory
 from a2a.client.client import Client
 from a2a.helpers import get_message_text
-from a2a.types import AgentCard, Message, Part, Role, SendMessageRequest
-from a2a.utils.errors import A2AError
+from a2a.types import AgentCard, CancelTaskRequest, Message, Part, Role, SendMessageRequest, Task
+from a2a.utils.errors import A2AError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError
 from pydantic import ValidationError
 
 from orchestrator.routing import SkillSpec
@@ -29,6 +29,15 @@ from shared.service_auth import AudienceCredentials, TokenSource, audiences
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 
 log = logging.getLogger("switchboard.specialists")
+
+
+@dataclass(frozen=True)
+class SpecialistReply:
+    """One A2A turn's answer: what the customer reads, the result, and the task it belongs to."""
+
+    text: str
+    result: SpecialistResult
+    task_id: str
 
 
 @dataclass
@@ -67,7 +76,7 @@ class SpecialistDirectory:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
         )
-        factory = ClientFactory(ClientConfig(streaming=False, httpx_client=http))
+        factory = _client_factory(http)
         try:
             cards = await asyncio.gather(*(_fetch_card(http, u, attempts, retry_delay) for u in urls))
         except BaseException:
@@ -129,22 +138,55 @@ class SpecialistDirectory:
         return None
 
     async def send(
-        self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest
-    ) -> tuple[str, SpecialistResult]:
-        """One A2A turn with a specialist; raises ServiceUnavailable when it cannot be reached."""
+        self,
+        agent: str,
+        text: str,
+        envelope: ContextEnvelope,
+        handoff: HandoffRequest,
+        *,
+        task_id: str | None = None,
+        or_new_task: bool = True,
+    ) -> SpecialistReply:
+        """One A2A turn: a new task, or the next message of the waiting task ``task_id``.
+
+        When that task can no longer be continued, the words start a new task (``or_new_task``) or
+        the call fails. Raises ServiceUnavailable when the specialist cannot be reached or refuses.
+        """
         with telemetry.span(f"invoke_agent {agent}", kind=telemetry.SpanKind.CLIENT) as span:
             if span is None:
-                return await self._send(agent, text, envelope, handoff)
+                return await self._send(agent, text, envelope, handoff, task_id, or_new_task)
             # The specialist's span is this span's child: the envelope carries this span's context.
             envelope = envelope.model_copy(update={"trace": telemetry.trace_context(span) or envelope.trace})
             telemetry.set_attributes(span, _handoff_attributes(agent, envelope, handoff, self._by_name.get(agent)))
-            reply, result = await self._send(agent, text, envelope, handoff)
-            span.set_attribute("switchboard.handoff.status", result.status)
-            return reply, result
+            reply = await self._send(agent, text, envelope, handoff, task_id, or_new_task)
+            span.set_attribute("switchboard.handoff.status", reply.result.status)
+            return reply
+
+    async def cancel(self, agent: str, task_id: str) -> None:
+        """Cancel a waiting task the customer left for another goal; one already gone is fine."""
+        spec = self._by_name.get(agent)
+        if spec is None:
+            return
+        try:
+            await spec.client.cancel_task(
+                CancelTaskRequest(id=task_id), context=ClientCallContext(timeout=self._timeout)
+            )
+        except (TaskNotFoundError, TaskNotCancelableError):
+            return
+        except (A2AError, httpx.HTTPError) as exc:
+            # Not fatal for the customer: the task can no longer be continued by this conversation,
+            # and the specialist prunes abandoned tasks on its own schedule.
+            log.warning("could not cancel task %s at %s: %s", task_id, agent, exc)
 
     async def _send(
-        self, agent: str, text: str, envelope: ContextEnvelope, handoff: HandoffRequest
-    ) -> tuple[str, SpecialistResult]:
+        self,
+        agent: str,
+        text: str,
+        envelope: ContextEnvelope,
+        handoff: HandoffRequest,
+        task_id: str | None,
+        or_new_task: bool = True,
+    ) -> SpecialistReply:
         spec = self._by_name.get(agent)
         if spec is None:
             raise ServiceUnavailable(f"no specialist named {agent!r} is configured")
@@ -152,6 +194,7 @@ class SpecialistDirectory:
             role=Role.ROLE_USER,
             message_id=uuid.uuid4().hex,
             context_id=envelope.conversation_id,
+            task_id=task_id or "",
             parts=[Part(text=text)],
         )
         carrier = envelope.trace.carrier()  # W3C keys in the metadata and as headers
@@ -159,11 +202,23 @@ class SpecialistDirectory:
             {ENVELOPE_META_KEY: envelope.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json(), **carrier}
         )
         call = ClientCallContext(timeout=self._timeout, service_parameters=carrier)
+        task: Task | None = None
         reply: Message | None = None
         try:
             async for event in spec.client.send_message(SendMessageRequest(message=message), context=call):
-                if event.WhichOneof("payload") == "message":
+                kind = event.WhichOneof("payload")
+                if kind == "task":
+                    task = event.task
+                    reply = task.status.message if task.status.HasField("message") else None
+                elif kind == "message":  # an agent may answer a one-shot request without a task
                     reply = event.message
+        except (TaskNotFoundError, UnsupportedOperationError) as exc:
+            if not task_id or not or_new_task:
+                raise ServiceUnavailable(f"the {agent} specialist refused the request") from exc
+            # The task is finished, cancelled or pruned: the customer's words start a new one, which
+            # asks again before it acts, rather than anything resuming by accident.
+            log.info("task %s at %s cannot be continued (%s); starting a new task", task_id, agent, exc)
+            return await self._send(agent, text, envelope, handoff, None)
         except A2AError as exc:
             log.warning("handoff to %s failed: %s", agent, exc)
             raise ServiceUnavailable(f"the {agent} specialist could not be reached") from exc
@@ -173,7 +228,12 @@ class SpecialistDirectory:
             result = SpecialistResult.model_validate_json(reply.metadata[RESULT_META_KEY])
         except ValidationError as exc:
             raise ServiceUnavailable(f"the {agent} specialist sent a malformed result") from exc
-        return get_message_text(reply), result
+        return SpecialistReply(get_message_text(reply), result, task.id if task is not None else "")
+
+
+def _client_factory(http: httpx.AsyncClient) -> ClientFactory:
+    """How every A2A client to a specialist is made: one place for interceptors (credentials, headers)."""
+    return ClientFactory(ClientConfig(streaming=False, httpx_client=http))
 
 
 def _handoff_attributes(

@@ -31,7 +31,7 @@ from orchestrator.conversations import (
     add_usage,
 )
 from orchestrator.routing import Brain, RouteDecision
-from orchestrator.specialists import SpecialistDirectory
+from orchestrator.specialists import SpecialistDirectory, SpecialistReply
 from shared import telemetry
 from shared.authcontext import peek_claims
 from shared.envelope import ContextEnvelope
@@ -161,6 +161,7 @@ class Supervisor:
                 state.turns += 1
                 state.channel = channel
                 await self._handle(turn, text)
+                await self._cancel_abandoned(turn.abandoned)
                 await self._save(state, turn.entries)
                 if span is not None:
                     telemetry.set_attributes(
@@ -200,7 +201,7 @@ class Supervisor:
             turn.say(state.parked.agent, state.parked.skill, _waiting_text(state.parked), "waiting-approval")
             return
         asked = state.active
-        goal, reason = self._choose(state, text, decision)
+        goal, reason = self._choose(turn, text, decision)
         if asked is not None and goal is not None and goal.agent != asked.agent and state.active is None:
             # The pending question is dropped, and the customer is told so: nothing hangs silently.
             what = asked.skill.replace("-", " ")
@@ -286,6 +287,12 @@ class Supervisor:
                 return False
             state.parked = None
             text = _resolution_text(parked, status, result or {}, note or "")
+            if parked.task_id:
+                # The waiting task reads the outcome from the system of record and finishes; what it
+                # found is what the customer is told when the refund is there.
+                answer = await self._resume_parked(state, parked, status)
+                if answer is not None and answer.result.data.get("refunded"):
+                    text = answer.text
             state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
             if state.human is not None:
                 # One voice at a time: the person who holds the case reads the outcome and tells the customer.
@@ -299,6 +306,31 @@ class Supervisor:
             entry.skill = parked.skill
             await self._save(state, [entry])
         return True
+
+    async def _resume_parked(
+        self, state: ConversationState, parked: ParkedApproval, status: str
+    ) -> SpecialistReply | None:
+        envelope = ContextEnvelope(
+            conversation_id=state.conversation_id,
+            channel=state.channel,
+            customer=state.customer,
+            auth_context=state.auth_context if state.verified() else None,
+            trace=TraceContext.new(),
+            handoff_reason=f"approval {parked.approval_id} decided",
+            summary=state.summary,
+            turn=state.turns,
+        )
+        request = HandoffRequest(skill=parked.skill, reason=f"approval {parked.approval_id} decided")
+        assert parked.task_id is not None
+        try:
+            answer = await self._directory.send(
+                parked.agent, f"approval {status}", envelope, request, task_id=parked.task_id, or_new_task=False
+            )
+        except ServiceUnavailable as exc:
+            log.warning("approval %s: could not resume task %s: %s", parked.approval_id, parked.task_id, exc.message)
+            return None
+        add_tool_calls(state, parked.agent, answer.result, envelope.trace.trace_id)
+        return answer
 
     async def _where_in_queue(self, turn: _Turn) -> str:
         """The customer's place in the queue and the estimated wait, as the console orders it."""
@@ -328,7 +360,14 @@ class Supervisor:
             " ".join(unheard) or "Thanks, I've passed that to our colleague, who will answer you here shortly."
         )
 
-    def _choose(self, state: ConversationState, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
+    async def _cancel_abandoned(self, goals: list[Goal]) -> None:
+        """Cancel the specialists' tasks the customer left: none of them may be resumed by accident."""
+        for goal in goals:
+            if goal.task_id:
+                await self._directory.cancel(goal.agent, goal.task_id)
+
+    def _choose(self, turn: _Turn, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
+        state = turn.state
         routed = (
             Goal(agent=decision.agent, skill=decision.skill, text=text, confidence=decision.confidence)
             if decision.agent and decision.skill
@@ -340,7 +379,8 @@ class Supervisor:
             and (routed.agent, routed.skill) == self._human
             and decision.confidence >= self._threshold
         ):
-            state.active = state.offer = None
+            turn.leave_active()
+            state.offer = None
             return routed, "the customer asked for a human"
         if state.offer is not None:
             offer, state.offer = state.offer, None
@@ -359,7 +399,7 @@ class Supervisor:
                 return state.active, "follow-up to the active goal"
             log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
             state.summaries.append(f"{state.active.agent}: {state.active.skill} set aside, the customer asked for more")
-            state.active = None
+            turn.leave_active()
             return routed, f"topic changed: {decision.reason}"
         if routed is None or decision.confidence < self._threshold:
             return None, ""
@@ -373,16 +413,23 @@ class Supervisor:
                 turn.say(None, None, "I can't verify who you are right now; please try again later.", "failed")
                 return
             state.pending = goal.model_copy(update={"text": goal.text or text})
-            state.active = None
+            turn.leave_active()
             goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
             reason = f"verify the customer before {state.pending.skill}"
         result = await self._handoff(turn, goal, reason, text)
         if result is None:
             return
+        if result.status == "auth-required" and self._verifier and state.pending is not None:
+            # The specialist's task waits for a verified customer (state.pending has its id).
+            goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
+            result = await self._handoff(turn, goal, f"verify the customer before {state.pending.skill}", text)
+            if result is None:
+                return
         if result.status == "completed" and (goal.agent, goal.skill) == self._verifier and state.pending:
             pending, state.pending = state.pending, None
             await self._handoff(turn, pending, f"customer verified; continuing {pending.skill}", pending.text)
-        elif result.status == "failed" and (goal.agent, goal.skill) == self._verifier:
+        elif result.status == "failed" and (goal.agent, goal.skill) == self._verifier and state.pending:
+            turn.abandoned.append(state.pending)
             state.pending = None
 
     async def _handoff(self, turn: _Turn, goal: Goal, reason: str, text: str) -> SpecialistResult | None:
@@ -402,7 +449,6 @@ class Supervisor:
         request = HandoffRequest(
             skill=goal.skill,
             reason=reason,
-            skill_state=goal.skill_state,
             confidence=goal.confidence,
             request_id=f"{state.turns}.{turn.requests}",
         )
@@ -419,10 +465,10 @@ class Supervisor:
             )
             turn.handoffs.append(goal.agent)
         try:
-            reply, result = await self._directory.send(goal.agent, text, envelope, request)
+            answer = await self._directory.send(goal.agent, text, envelope, request, task_id=goal.task_id)
         except ServiceUnavailable as exc:
             log.warning("turn %s: %s", state.conversation_id, exc.message)
-            state.active = goal
+            turn.set_active(goal)
             if self._human and goal.agent != self._human[0]:
                 state.offer = Goal(agent=self._human[0], skill=self._human[1])
             turn.say(
@@ -433,10 +479,11 @@ class Supervisor:
                 "unavailable",
             )
             return None
+        result, reply = answer.result, answer.text
         if state.handoffs and not continuing:
             state.handoffs[-1].status = result.status
         add_tool_calls(state, goal.agent, result, turn.trace.trace_id)
-        self._apply(state, goal, result)
+        self._apply(turn, goal, result, answer.task_id)
         escalated = result.status == "completed" and (goal.agent, goal.skill) == self._human
         if escalated:
             new_request(state, time.time())
@@ -447,7 +494,8 @@ class Supervisor:
             turn.status = "escalated"
         return result
 
-    def _apply(self, state: ConversationState, goal: Goal, result: SpecialistResult) -> None:
+    def _apply(self, turn: _Turn, goal: Goal, result: SpecialistResult, task_id: str) -> None:
+        state = turn.state
         if result.auth_context and result.customer:
             claims = peek_claims(result.auth_context)
             state.auth_context = result.auth_context
@@ -464,14 +512,23 @@ class Supervisor:
                 approval_id=str(data["approval_id"]),
                 agent=goal.agent,
                 skill=goal.skill,
+                task_id=task_id if result.status == "input-required" and task_id else None,
                 summary=result.summary,
                 amount=str(data["amount"]) if data.get("amount") is not None else None,
                 currency=data.get("currency"),
             )
-        if result.status == "input-required":
-            state.active = Goal(agent=goal.agent, skill=goal.skill, skill_state=result.skill_state, text=goal.text)
+        if state.active is not None and task_id and state.active.task_id == task_id:
+            state.active = None  # this task has answered; it is not a wait being left behind
+        waiting = Goal(agent=goal.agent, skill=goal.skill, task_id=task_id or None, text=goal.text)
+        if state.parked is not None and state.parked.task_id == task_id:
+            turn.set_active(None)  # the task waits for the approver, not for the customer
+        elif result.status == "input-required":
+            turn.set_active(waiting.model_copy(update={"asking": result.data.get("asking")}))
+        elif result.status == "auth-required":
+            turn.set_active(None)
+            state.pending = waiting
         else:
-            state.active = None
+            turn.set_active(None)
         if result.handoff_to is not None:
             skill = result.handoff_to.skill or self._first_skill(result.handoff_to.agent)
             if skill:
@@ -501,8 +558,20 @@ class _Turn:
         self.status = "completed"
         self.route: RouteDecision | None = None
         self.data: dict = {}
+        self.abandoned: list[Goal] = []
+        """Goals whose specialist task the customer left this turn: cancelled before the turn is saved."""
         self.requests = 0
         """Hand-offs sent so far this turn: with the turn number, the id of each request."""
+
+    def set_active(self, goal: Goal | None) -> None:
+        """The goal the customer's next message continues; a different waiting task is abandoned."""
+        old = self.state.active
+        if old is not None and old.task_id and (goal is None or goal.task_id != old.task_id):
+            self.abandoned.append(old)
+        self.state.active = goal
+
+    def leave_active(self) -> None:
+        self.set_active(None)
 
     def say(self, agent: str | None, skill: str | None, text: str, status: str, data: dict | None = None) -> None:
         self.agent, self.skill, self.status = agent, skill, status

@@ -1,14 +1,17 @@
 """The A2A contract between the supervisor and a specialist.
 
-Specialists are stateless between turns: the supervisor sends the skill's working state with
-each turn and stores what comes back in its durable conversation record. A specialist replica
-can therefore die or be replaced mid-conversation without losing anything.
+A handoff starts an A2A task; the specialist keeps the skill's working state on its own side,
+keyed by that task, so nothing a caller sends carries authority (which charge, which amount).
+The supervisor keeps only the task id and continues a waiting task by sending the customer's next
+words with that id.
 
-On the wire (A2A ``SendMessage``):
+On the wire (A2A ``SendMessage``, JSON-RPC or HTTP+JSON, streaming or not):
 - request ``Message.metadata``: ``switchboard/envelope`` (ContextEnvelope JSON) and
-  ``switchboard/handoff`` (HandoffRequest JSON); the customer's words are the text part.
-- reply: a ``Message`` whose text part is what the customer reads and whose metadata holds
-  ``switchboard/result`` (SpecialistResult JSON).
+  ``switchboard/handoff`` (HandoffRequest JSON), declared in the AgentCard as the required
+  extensions ``ENVELOPE_EXTENSION`` and ``HANDOFF_EXTENSION``; the customer's words are the text part.
+- reply: a Task. Its status message (and, once finished, its ``result`` artifact) has the text the
+  customer reads and a data part with the SpecialistResult; the status message's metadata holds
+  the same result as exact JSON under ``switchboard/result``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from shared.envelope import CustomerRef
 
 HANDOFF_META_KEY = "switchboard/handoff"
 RESULT_META_KEY = "switchboard/result"
+
+ENVELOPE_EXTENSION = "https://switchboard.dev/a2a/ext/envelope/v1"
+"""AgentCard extension: the context envelope rides in message metadata ``switchboard/envelope``."""
+HANDOFF_EXTENSION = "https://switchboard.dev/a2a/ext/handoff/v1"
+"""AgentCard extension: the skill and reason ride in message metadata ``switchboard/handoff``."""
 
 REQUIRES_VERIFIED_IDENTITY_TAG = "requires:verified-identity"
 """AgentCard skill tag: the supervisor verifies the customer before handing this skill off."""
@@ -35,7 +43,6 @@ HUMAN_REQUEST_TAG = "routing:human-request"
 class HandoffRequest(BaseModel):
     skill: str = Field(description="skill id from the specialist's AgentCard")
     reason: str = ""
-    skill_state: dict[str, Any] = Field(default_factory=dict)
     confidence: float | None = None
     request_id: str = Field(
         default="",
@@ -63,9 +70,8 @@ class HandoffTarget(BaseModel):
 class SpecialistResult(BaseModel):
     """A specialist's answer to one turn."""
 
-    status: Literal["input-required", "completed", "failed"]
+    status: Literal["input-required", "auth-required", "completed", "failed", "rejected"]
     skill: str
-    skill_state: dict[str, Any] = Field(default_factory=dict)
     summary: str = Field(default="", description="one line on where the goal stands")
     auth_context: str | None = Field(default=None, description="set by the identity agent")
     customer: CustomerRef | None = Field(default=None, description="set by the identity agent")

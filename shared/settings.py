@@ -17,6 +17,7 @@ SYSTEMS: tuple[str, ...] = ("crm", "billing", "payments", "support", "identity",
 
 MCP_PATH = "/mcp"
 A2A_JSONRPC_PATH = "/a2a/jsonrpc"
+A2A_REST_PATH = "/a2a/rest"
 
 
 class Settings(BaseSettings):

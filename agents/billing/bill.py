@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from langgraph.graph import StateGraph
+
 from agents.runtime import Reply, Turn
-from agents.runtime.outcomes import log_interaction, needs_verification
+from agents.runtime.outcomes import log_interaction
+from agents.runtime.steps import one_step
 from agents.runtime.text import day, money
 
 
@@ -38,8 +41,6 @@ def line_changes(latest: dict[str, Any], previous: dict[str, Any], currency: str
 
 
 async def explain_bill(turn: Turn) -> Reply:
-    if (blocked := needs_verification(turn, "msisdn")) is not None:
-        return blocked
     assert turn.keys is not None
     found = await turn.call("billing.list_invoices", {"msisdn": turn.keys.msisdn, "limit": 2})
     invoices = sorted(found.get("invoices") or [], key=lambda i: str(i.get("issued_on", "")), reverse=True)
@@ -79,3 +80,7 @@ async def explain_bill(turn: Turn) -> Reply:
         summary = f"explained invoice {latest.get('invoice_id')}: {difference:+} vs previous month"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return turn.reply(text, "completed", summary=summary, data=data)
+
+
+def graph() -> StateGraph[Any, Any, Any, Any]:
+    return one_step(explain_bill, verified=("msisdn",))

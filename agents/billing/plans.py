@@ -1,15 +1,23 @@
 """``change-plan``: show the plans, let the customer pick one by name, confirm, change.
 
-skill_state: ``step`` (choose | confirm), ``current`` (plan id), ``plans`` (id, name, fee),
-``plan_id`` (the one awaiting confirmation).
+    verify -> load -> choose (waits for a plan name) -> confirm (waits for yes/no) -> change
+
+``change`` reads the account and the plan again before it acts: the fee and name the customer is
+told at the end are the billing system's at that moment, not the list shown turns ago.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from agents.runtime import Reply, Turn
-from agents.runtime.outcomes import log_interaction, needs_verification
+from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
+from agents.runtime.outcomes import log_interaction
+from agents.runtime.steps import VERIFY_NODE, verified_first
 from agents.runtime.text import best_match, day, money, yes_no
 
 
@@ -29,94 +37,137 @@ def _pick(text: str, plans: list[dict[str, Any]]) -> dict[str, Any] | None:
     return plans[index] if index is not None else None
 
 
-async def change_plan(turn: Turn) -> Reply:
-    if (blocked := needs_verification(turn, "msisdn")) is not None:
-        return blocked
-    state = dict(turn.state)
-    if state.get("step") == "confirm":
-        return await _confirm(turn, state)
-    if state.get("step") != "choose":
-        assert turn.keys is not None
-        account = await turn.call("billing.get_account", {"msisdn": turn.keys.msisdn})
-        listed = await turn.call("billing.list_plans", {})
-        state.update(
-            current=account.get("plan_id"),
-            current_name=account.get("plan_name", ""),
-            plans=[
-                {k: p.get(k) for k in ("plan_id", "name", "monthly_fee", "data_gb")} for p in listed.get("plans") or []
-            ],
-        )
-    return _choose(turn, state)
+class PlanState(SkillState, total=False):
+    current: str | None
+    current_name: str
+    plans: list[dict[str, Any]]
+    plan_id: str
+    asked: Literal["current", "unclear"]
+    reconfirm: bool
 
 
-def _choose(turn: Turn, state: dict[str, Any]) -> Reply:
-    plans: list[dict[str, Any]] = state["plans"]
-    chosen = _pick(turn.text, plans)
-    if chosen is not None and chosen["plan_id"] == state.get("current"):
-        state["step"] = "choose"
+async def load(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    assert turn.keys is not None
+    account = await turn.call("billing.get_account", {"msisdn": turn.keys.msisdn})
+    listed = await turn.call("billing.list_plans", {})
+    plans = [{k: p.get(k) for k in ("plan_id", "name", "monthly_fee", "data_gb")} for p in listed.get("plans") or []]
+    return Command(
+        goto="choose",
+        update=PlanState(current=account.get("plan_id"), current_name=account.get("plan_name", ""), plans=plans),
+    )
+
+
+def _choice_prompt(turn: Turn, state: PlanState, note: str | None) -> Reply:
+    plans, current = state["plans"], state.get("current")
+    if note == "current":
+        name = next((p["name"] for p in plans if p["plan_id"] == current), "that plan")
         return turn.reply(
-            f"You're already on {chosen['name']}. Which plan would you like instead?\n"
-            + _plan_list(plans, state.get("current")),
+            f"You're already on {name}. Which plan would you like instead?\n" + _plan_list(plans, current),
             "input-required",
             summary="customer named their current plan",
-            state=state,
         )
-    if chosen is None:
-        if state.get("step") == "choose" and yes_no(turn.text) is False:
-            return turn.reply(
+    opener = (
+        "I didn't catch which plan you mean. "
+        if note == "unclear"
+        else f"You're on {state.get('current_name') or 'your current plan'}. "
+    )
+    return turn.reply(
+        opener + "These are the plans you can move to:\n" + _plan_list(plans, current) + "\nWhich one would you like?",
+        "input-required",
+        summary="asked which plan",
+        # Channels can offer the choices as buttons rather than make the customer type a name.
+        data={"plans": plans, "current_plan_id": current},
+    )
+
+
+async def choose(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    plans, current = state["plans"], state.get("current")
+    note: str | None = state.get("asked")
+    if note is None:  # the request itself may already name the plan
+        named = _pick(turn.text, plans)
+        if named is not None and named["plan_id"] != current:
+            return Command(goto="confirm", update={"plan_id": named["plan_id"], "reconfirm": False})
+        note = "current" if named is not None else None
+    answer = ask(_choice_prompt(turn, state, note))
+    chosen = _pick(answer, plans)
+    if chosen is None and yes_no(answer) is False:
+        return finish(
+            turn.reply(
                 "No problem, I've left your plan as it is.",
                 "completed",
                 summary="plan change abandoned",
                 data={"changed": False},
             )
-        state["step"] = "choose"
-        opener = (
-            "I didn't catch which plan you mean. "
-            if "plans" in turn.state
-            else f"You're on {state.get('current_name') or 'your current plan'}. "
         )
-        return turn.reply(
-            opener
-            + "These are the plans you can move to:\n"
-            + _plan_list(plans, state.get("current"))
-            + "\nWhich one would you like?",
-            "input-required",
-            summary="asked which plan",
-            state=state,
-            # Channels can offer the choices as buttons rather than make the customer type a name.
-            data={"plans": plans, "current_plan_id": state.get("current")},
-        )
-    state.update(step="confirm", plan_id=chosen["plan_id"])
-    return turn.reply(
-        f"Just to confirm: you'd like to move to {chosen['name']} at {money(chosen['monthly_fee'])} a month? (yes/no)",
-        "input-required",
-        summary=f"confirming change to {chosen['plan_id']}",
-        state=state,
-    )
+    if chosen is not None and chosen["plan_id"] != current:
+        return Command(goto="confirm", update={"plan_id": chosen["plan_id"], "reconfirm": False})
+    return Command(goto="choose", update={"asked": "current" if chosen is not None else "unclear"})
 
 
-async def _confirm(turn: Turn, state: dict[str, Any]) -> Reply:
-    plans: list[dict[str, Any]] = state["plans"]
-    answer = yes_no(turn.text)
-    if answer is None:
-        other = _pick(turn.text, plans)
-        if other is not None and other["plan_id"] != state.get("plan_id"):
-            return _choose(turn, state)
+def _confirm_prompt(turn: Turn, state: PlanState) -> Reply:
+    if state.get("reconfirm"):
         return turn.reply(
             "Sorry, should I go ahead with the change? Please answer yes or no.",
             "input-required",
             summary="waiting for confirmation",
-            state=state,
         )
+    plan = next(p for p in state["plans"] if p["plan_id"] == state["plan_id"])
+    return turn.reply(
+        f"Just to confirm: you'd like to move to {plan['name']} at {money(plan['monthly_fee'])} a month? (yes/no)",
+        "input-required",
+        summary=f"confirming change to {plan['plan_id']}",
+    )
+
+
+async def confirm(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    said = ask(_confirm_prompt(turn, state))
+    answer = yes_no(said)
+    if answer is None:
+        other = _pick(said, state["plans"])
+        if other is not None and other["plan_id"] not in (state["plan_id"], state.get("current")):
+            return Command(goto="confirm", update={"plan_id": other["plan_id"], "reconfirm": False})
+        return Command(goto="confirm", update={"reconfirm": True})
     if answer is False:
-        return turn.reply(
-            "OK, I haven't changed anything. Your plan stays as it is.",
-            "completed",
-            summary="plan change declined",
-            data={"changed": False},
+        return finish(
+            turn.reply(
+                "OK, I haven't changed anything. Your plan stays as it is.",
+                "completed",
+                summary="plan change declined",
+                data={"changed": False},
+            )
         )
+    return Command(goto="change")
+
+
+async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
     assert turn.keys is not None
-    plan = next(p for p in plans if p["plan_id"] == state["plan_id"])
+    # Read the plan and the account again now: the offer or the customer's plan may have changed.
+    listed = await turn.call("billing.list_plans", {})
+    plan = next((p for p in listed.get("plans") or [] if p.get("plan_id") == state["plan_id"]), None)
+    if plan is None:
+        return finish(
+            turn.reply(
+                "I'm sorry, that plan isn't available any more, so I haven't changed anything. "
+                "Would you like to pick another one?",
+                "completed",
+                summary=f"plan {state['plan_id']} no longer offered",
+                data={"changed": False},
+            )
+        )
+    account = await turn.call("billing.get_account", {"msisdn": turn.keys.msisdn})
+    if account.get("plan_id") == plan["plan_id"]:
+        return finish(
+            turn.reply(
+                f"You're already on {plan['name']}, so there's nothing to change.",
+                "completed",
+                summary=f"already on {plan['plan_id']}",
+                data={"changed": False},
+            )
+        )
     changed = await turn.call(
         "billing.change_plan",
         {"msisdn": turn.keys.msisdn, "plan_id": plan["plan_id"]},
@@ -125,14 +176,27 @@ async def _confirm(turn: Turn, state: dict[str, Any]) -> Reply:
     effective = changed.get("effective_from")
     summary = f"plan changed from {changed.get('old_plan_id')} to {changed.get('new_plan_id')}"
     await log_interaction(turn, summary=summary, outcome="resolved")
-    return turn.reply(
-        f"Done. You're now on {plan['name']}, effective from {day(effective)}.",
-        "completed",
-        summary=summary,
-        data={
-            "changed": True,
-            "old_plan_id": changed.get("old_plan_id"),
-            "new_plan_id": changed.get("new_plan_id"),
-            "effective_from": effective,
-        },
+    return finish(
+        turn.reply(
+            f"Done. You're now on {plan['name']}, effective from {day(effective)}.",
+            "completed",
+            summary=summary,
+            data={
+                "changed": True,
+                "old_plan_id": changed.get("old_plan_id"),
+                "new_plan_id": changed.get("new_plan_id"),
+                "effective_from": effective,
+            },
+        )
     )
+
+
+def graph() -> StateGraph[PlanState, SkillContext, Any, Any]:
+    g = StateGraph(PlanState, context_schema=SkillContext)
+    g.add_node(VERIFY_NODE, verified_first("msisdn", then="load"))
+    g.add_node("load", load)
+    g.add_node("choose", choose)
+    g.add_node("confirm", confirm)
+    g.add_node("change", change)
+    g.set_entry_point(VERIFY_NODE)
+    return g

@@ -1,10 +1,10 @@
 """The identity specialist: verifies who the customer is with a one-time code."""
 
-from agents.identity.verify import verify_identity
-from agents.runtime import SkillTable
+from agents.identity import verify
+from agents.runtime import SkillGraphs
 
 DESCRIPTION = "Verifies the customer's identity with a one-time code and issues a signed auth context."
 
 
-def create() -> SkillTable:
-    return SkillTable({"verify-identity": verify_identity})
+def create() -> SkillGraphs:
+    return SkillGraphs({"verify-identity": verify.graph()})

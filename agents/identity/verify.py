@@ -1,23 +1,33 @@
 """``verify-identity``: identifier -> send a code (if it matches) -> check the code.
 
+    start -> identify <-> wait -> send_code -> wait -> check_code -> (done | wait | send_code | identify)
+
 Nothing said before verification depends on whether the identifier matches an account, and
 no contact detail is shown: the identity system answers known and unknown identifiers alike,
-and this agent never looks the customer up first.
-
-skill_state: ``step`` (ask-hint | await-code | paused), ``identifier``, ``verification_id``,
-``sent_to`` ("the email address or mobile number on the account"), ``pauses``.
+and this agent never looks the customer up first. The identifier and the verification id stay on
+the server; a caller can neither choose what a code is checked against nor replay another task's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from agents.runtime import Reply, ToolFailed, Turn
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agents.runtime import ToolFailed
+from agents.runtime.graph import SkillContext, SkillState, finish, turn_of
 from agents.runtime.outcomes import HUMAN
+from agents.runtime.steps import WAIT_NODE, Prompt, say_then_wait, wait
 from agents.runtime.text import find_code, find_customer_hint
 from shared.envelope import CustomerRef
 
 MAX_PAUSES = 2
+ASKING_IDENTIFIER = {"asking": "identifier"}
+"""Result data while waiting for an email, phone or account number (a voice channel offers caller id)."""
+ASKING_CODE = {"asking": "code"}
+"""Result data while waiting for the one-time code (a voice channel listens for digits)."""
 _ASK = "To confirm who you are, please tell me the email address, phone number or account number on your account."
 _OTHER_WAY = (
     "For your security I can't send or check a code for those details right now. You can try another "
@@ -26,81 +36,93 @@ _OTHER_WAY = (
 _RESEND_WORDS = ("resend", "new code", "another code", "didn't get", "didnt get", "not received", "no code")
 
 
-async def verify_identity(turn: Turn) -> Reply:
+class VerifyState(SkillState, total=False):
+    prompt: Prompt
+    identifier: str
+    verification_id: str
+    sent_to: str
+    pauses: int
+
+
+async def start(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
     if turn.envelope.customer and turn.envelope.auth_context:
         name = turn.envelope.customer.display_name
-        return turn.reply(
-            f"You're already verified{', ' + name if name else ''}, so there's no need to do it again.",
-            "completed",
-            summary="already verified",
-            auth_context=turn.envelope.auth_context,
-            customer=turn.envelope.customer,
-            data={"customer_id": turn.envelope.customer.customer_id, "already_verified": True},
+        return finish(
+            turn.reply(
+                f"You're already verified{', ' + name if name else ''}, so there's no need to do it again.",
+                "completed",
+                summary="already verified",
+                auth_context=turn.envelope.auth_context,
+                customer=turn.envelope.customer,
+                data={"customer_id": turn.envelope.customer.customer_id, "already_verified": True},
+            )
         )
-    state = dict(turn.state)
-    if state.get("step") == "await-code":
-        return await _check_code(turn, state)
-    return await _identify(turn, state)
+    return Command(goto="identify")
 
 
-async def _identify(turn: Turn, state: dict[str, Any]) -> Reply:
-    hint = find_customer_hint(turn.text)
+async def identify(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    hint = find_customer_hint(turn_of(runtime).text)
     if hint is None:
-        state["step"] = "ask-hint"
-        return turn.reply(_ASK, "input-required", summary="asked for an identifier", state=state)
-    state["identifier"] = hint
-    return await _send_code(turn, state)
+        return say_then_wait(_ASK, summary="asked for an identifier", then="identify", data=ASKING_IDENTIFIER)
+    return Command(goto="send_code", update={"identifier": hint})
 
 
-async def _send_code(turn: Turn, state: dict[str, Any]) -> Reply:
+async def send_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
     try:
         sent = await turn.call(
             "identity.start_verification",
             {"identifier": state["identifier"], "channel": "any", "conversation_id": turn.envelope.conversation_id},
         )
     except ToolFailed:
-        return _paused(turn, state)
+        return _paused(state, runtime)
     sent_to = str(sent.get("sent_to") or "the contact details on the account")
-    state.update(step="await-code", verification_id=sent["verification_id"], sent_to=sent_to)
-    return turn.reply(
+    return say_then_wait(
         f"Thanks. If those details match an account, I've sent a 6-digit code to {sent_to}. "
         "Please type it here when it arrives.",
-        "input-required",
         summary="verification code requested",
-        state=state,
+        then="check_code",
+        data=ASKING_CODE,
+        update={"verification_id": sent["verification_id"], "sent_to": sent_to},
     )
 
 
-def _paused(turn: Turn, state: dict[str, Any], opening: str = "") -> Reply:
+def _paused(state: VerifyState, runtime: Runtime[SkillContext], opening: str = "") -> Command[Any]:
     """This way is exhausted (resends, guesses): offer another contact detail, then a human."""
     pauses = int(state.get("pauses", 0)) + 1
-    state.update(step="ask-hint", pauses=pauses)
     if pauses >= MAX_PAUSES:
-        return turn.reply(
-            "For your security I'll stop trying codes here. A member of our team can help you confirm who you are.",
-            "failed",
-            summary="verification paused twice; handed to a human",
-            state=state,
-            handoff_to=HUMAN.model_copy(update={"reason": "identity could not be confirmed"}),
-            data={"locked": True},
+        return finish(
+            turn_of(runtime).reply(
+                "For your security I'll stop trying codes here. A member of our team can help you confirm who you are.",
+                "failed",
+                summary="verification paused twice; handed to a human",
+                handoff_to=HUMAN.model_copy(update={"reason": "identity could not be confirmed"}),
+                data={"locked": True},
+            )
         )
-    return turn.reply(
-        opening + _OTHER_WAY, "input-required", summary="verification paused for those details", state=state
+    return say_then_wait(
+        opening + _OTHER_WAY,
+        summary="verification paused for those details",
+        then="identify",
+        data=ASKING_IDENTIFIER,
+        update={"pauses": pauses},
     )
 
 
-async def _check_code(turn: Turn, state: dict[str, Any]) -> Reply:
+async def check_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
     code = find_code(turn.text)
     if code is None:
         if find_customer_hint(turn.text) is not None:  # a corrected or different identifier
-            return await _identify(turn, state)
+            return Command(goto="identify")
         if any(w in turn.text.lower() for w in _RESEND_WORDS):
-            return await _send_code(turn, state)  # capped by the identity system, not here
-        return turn.reply(
+            return Command(goto="send_code")  # capped by the identity system, not here
+        return say_then_wait(
             f"Please type the 6-digit code I sent to {state.get('sent_to', 'you')}.",
-            "input-required",
             summary="waiting for the code",
-            state=state,
+            then="check_code",
+            data=ASKING_CODE,
         )
     try:
         checked = await turn.call(
@@ -112,34 +134,49 @@ async def _check_code(turn: Turn, state: dict[str, Any]) -> Reply:
             },
         )
     except ToolFailed:  # this code is used up or expired: a new one, within the identity system's caps
-        return await _send_code(turn, state)
+        return Command(goto="send_code")
     if checked.get("verified"):
         customer = CustomerRef.model_validate(checked["customer"])
         name = customer.display_name
-        return turn.reply(
-            f"Thank you{', ' + name if name else ''}, you're verified.",
-            "completed",
-            summary=f"verified {customer.customer_id} by one-time code",
-            auth_context=checked["auth_context"],
-            customer=customer,
-            data={"customer_id": customer.customer_id, "verified": True},
+        return finish(
+            turn.reply(
+                f"Thank you{', ' + name if name else ''}, you're verified.",
+                "completed",
+                summary=f"verified {customer.customer_id} by one-time code",
+                auth_context=checked["auth_context"],
+                customer=customer,
+                data={"customer_id": customer.customer_id, "verified": True},
+            )
         )
     if checked.get("locked"):
-        return _paused(turn, state, "That code didn't match. ")
+        return _paused(state, runtime, "That code didn't match. ")
     if int(checked.get("attempts_left", 0)) <= 0:
-        return turn.reply(
+        return say_then_wait(
             "That code didn't match, and that code can't be used again. Say \"new code\" and I'll send another "
             "if the details match an account.",
-            "input-required",
             summary="wrong code, that code is used up",
-            state=state,
+            then="check_code",
+            data=ASKING_CODE,
         )
     left = int(checked["attempts_left"])
-    return turn.reply(
+    return say_then_wait(
         f"That code didn't match. You have {left} attempt{'s' if left != 1 else ''} left. "
         "Please check the message and try again.",
-        "input-required",
         summary=f"wrong code, {left} attempts left",
-        state=state,
-        data={"attempts_left": left},
+        then="check_code",
+        data={**ASKING_CODE, "attempts_left": left},
     )
+
+
+def graph() -> StateGraph[VerifyState, SkillContext, Any, Any]:
+    g = StateGraph(VerifyState, context_schema=SkillContext)
+    for name, node in (
+        ("start", start),
+        ("identify", identify),
+        ("send_code", send_code),
+        ("check_code", check_code),
+        (WAIT_NODE, wait),
+    ):
+        g.add_node(name, node)
+    g.set_entry_point("start")
+    return g

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.graph import StateGraph
+
 from agents.runtime import Reply, Turn
-from agents.runtime.outcomes import log_interaction, needs_verification
+from agents.runtime.outcomes import log_interaction
+from agents.runtime.steps import one_step
 from agents.runtime.text import day, money
 
 _SHOWN = 5
@@ -16,8 +19,6 @@ def _card(charge: dict[str, Any]) -> str:
 
 
 async def payment_history(turn: Turn) -> Reply:
-    if (blocked := needs_verification(turn, "account_number")) is not None:
-        return blocked
     assert turn.keys is not None
     account = turn.keys.account_number
     charges = (await turn.call("payments.list_charges", {"account_number": account, "limit": 10})).get("charges") or []
@@ -49,3 +50,7 @@ async def payment_history(turn: Turn) -> Reply:
         summary=summary,
         data={"charges": len(charges), "refunds": len(refunds)},
     )
+
+
+def graph() -> StateGraph[Any, Any, Any, Any]:
+    return one_step(payment_history, verified=("account_number",))

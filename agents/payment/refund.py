@@ -1,6 +1,13 @@
 """``refund-charge``: find the duplicate, propose the refund, refund on a yes.
 
-skill_state: ``step`` (confirm), ``charge_id``, ``amount``, ``currency``, ``charged_at``.
+    verify -> find -> confirm (waits for yes/no) -> refund [-> held (waits for the approval) -> decided]
+
+The charge proposed is kept on the server; ``refund`` reads that charge again from the payments
+system at the moment it acts and refunds what is refundable then, whatever the caller says. When
+the gateway holds the refund for a human approval, the task waits in ``held``; the gateway runs
+the approved call itself (once, under the task's idempotency key), and when the caller continues
+the task, ``decided`` reads from the payments system whether the refund exists. The message that
+continues the task says nothing the skill believes.
 """
 
 from __future__ import annotations
@@ -9,12 +16,29 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from agents.runtime import Reply, Turn
-from agents.runtime.outcomes import log_interaction, needs_verification
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
+from agents.runtime.outcomes import log_interaction
+from agents.runtime.steps import VERIFY_NODE, verified_first
 from agents.runtime.text import day, find_amount, money, yes_no
+from agents.runtime.turn import Reply, Turn
 
 _RECENT = 5
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
+
+
+class RefundState(SkillState, total=False):
+    charge_id: str
+    invoice_id: str | None
+    amount: str
+    currency: str | None
+    charged_at: str | None
+    asked: bool
+    approval_id: str | None
+    held_amount: str
 
 
 def _approval_id(detail: str) -> str | None:
@@ -33,41 +57,32 @@ def _choose_duplicate(text: str, duplicates: list[dict[str, Any]]) -> dict[str, 
     return max(duplicates, key=lambda d: str(d.get("charged_at", "")))
 
 
-async def refund_charge(turn: Turn) -> Reply:
-    if (blocked := needs_verification(turn, "account_number")) is not None:
-        return blocked
-    state = dict(turn.state)
-    if state.get("step") == "confirm":
-        return await _confirm(turn, state)
+def _account(turn: Turn) -> str | None:
     assert turn.keys is not None
-    account = turn.keys.account_number
-    found = await turn.call("payments.find_duplicate_charges", {"account_number": account})
+    return turn.keys.account_number
+
+
+async def find(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    found = await turn.call("payments.find_duplicate_charges", {"account_number": _account(turn)})
     duplicates = found.get("duplicates") or []
     if not duplicates:
-        return await _no_duplicate(turn, account)
+        return finish(await _no_duplicate(turn))
     dup = _choose_duplicate(turn.text, duplicates)
-    state.update(
-        step="confirm",
-        charge_id=dup["charge_id"],
-        duplicate_of=dup.get("duplicate_of"),
-        amount=str(dup["amount"]),
-        currency=dup.get("currency"),
-        charged_at=dup.get("charged_at"),
-    )
-    amount = money(dup["amount"], dup.get("currency"))
-    return turn.reply(
-        f"I can see a duplicate charge of {amount} on {day(dup.get('charged_at'))}"
-        f"{' for invoice ' + dup['invoice_id'] if dup.get('invoice_id') else ''}. "
-        f"Would you like me to refund the {amount}? (yes/no)",
-        "input-required",
-        summary=f"proposed refund of duplicate {dup['charge_id']}",
-        state=state,
-        data={"charge_id": dup["charge_id"], "amount": str(dup["amount"])},
+    return Command(
+        goto="confirm",
+        update=RefundState(
+            charge_id=dup["charge_id"],
+            invoice_id=dup.get("invoice_id"),
+            amount=str(dup["amount"]),
+            currency=dup.get("currency"),
+            charged_at=dup.get("charged_at"),
+        ),
     )
 
 
-async def _no_duplicate(turn: Turn, account: str | None) -> Reply:
-    listed = await turn.call("payments.list_charges", {"account_number": account, "limit": _RECENT})
+async def _no_duplicate(turn: Turn) -> Reply:
+    listed = await turn.call("payments.list_charges", {"account_number": _account(turn), "limit": _RECENT})
     charges = (listed.get("charges") or [])[:_RECENT]
     rows = "\n".join(
         f"- {day(c.get('charged_at'))}: {money(c.get('amount'), c.get('currency'))} ({c.get('status', 'paid')})"
@@ -79,72 +94,170 @@ async def _no_duplicate(turn: Turn, account: str | None) -> Reply:
     text += " If something still looks wrong, I can connect you with a member of our team."
     await log_interaction(turn, summary="no duplicate charge found", outcome="no-action")
     return turn.reply(
-        text,
-        "completed",
-        summary="no duplicate charge found",
-        data={"duplicate_found": False, "refunded": False},
+        text, "completed", summary="no duplicate charge found", data={"duplicate_found": False, "refunded": False}
     )
 
 
-async def _confirm(turn: Turn, state: dict[str, Any]) -> Reply:
-    answer = yes_no(turn.text)
-    if answer is None:
+def _proposal(turn: Turn, state: RefundState) -> Reply:
+    amount = money(state["amount"], state.get("currency"))
+    if state.get("asked"):
         return turn.reply(
-            f"Shall I refund the {money(state['amount'], state.get('currency'))}? Please answer yes or no.",
+            f"Shall I refund the {amount}? Please answer yes or no.",
             "input-required",
             summary="waiting for refund confirmation",
-            state=state,
         )
+    invoice = f" for invoice {state['invoice_id']}" if state.get("invoice_id") else ""
+    return turn.reply(
+        f"I can see a duplicate charge of {amount} on {day(state.get('charged_at'))}{invoice}. "
+        f"Would you like me to refund the {amount}? (yes/no)",
+        "input-required",
+        summary=f"proposed refund of duplicate {state['charge_id']}",
+        data={"charge_id": state["charge_id"], "amount": state["amount"]},
+    )
+
+
+async def confirm(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    answer = yes_no(ask(_proposal(turn, state)))
+    if answer is None:
+        return Command(goto="confirm", update={"asked": True})
     if answer is False:
-        return turn.reply(
-            "OK, I haven't refunded anything.",
-            "completed",
-            summary="refund declined by the customer",
-            data={"refunded": False},
+        return finish(
+            turn.reply(
+                "OK, I haven't refunded anything.",
+                "completed",
+                summary="refund declined by the customer",
+                data={"refunded": False},
+            )
         )
-    assert turn.keys is not None
-    refund = await turn.call(
+    return Command(goto="refund")
+
+
+async def refund(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    account = _account(turn)
+    # Read the charge again now: it may have been refunded, or stopped being a duplicate, since the
+    # proposal; the amount is what the payments system says is refundable, never a caller's figure.
+    found = await turn.call("payments.find_duplicate_charges", {"account_number": account})
+    current = next((d for d in found.get("duplicates") or [] if d.get("charge_id") == state["charge_id"]), None)
+    refundable = Decimal(str(current.get("refundable_amount", 0))) if current else Decimal(0)
+    if current is None or refundable <= 0:
+        return finish(
+            turn.reply(
+                "That charge can't be refunded any more: it has already been refunded or no longer shows as a "
+                "duplicate. If something still looks wrong, I can connect you with a member of our team.",
+                "completed",
+                summary=f"charge {state['charge_id']} no longer refundable",
+                data={"refunded": False, "charge_id": state["charge_id"]},
+            )
+        )
+    currency = current.get("currency") or state.get("currency")
+    done = await turn.call(
         "payments.issue_refund",
         {
-            "account_number": turn.keys.account_number,
+            "account_number": account,
             "charge_id": state["charge_id"],
-            "amount": float(state["amount"]),
+            "amount": float(refundable),
             "reason": "duplicate charge",
         },
         step=f"refund:{state['charge_id']}",
     )
-    amount = money(state["amount"], state.get("currency"))
-    if str(refund.get("status", "")).startswith(("pending_approval", "approval")):
-        approval_id = _approval_id(str(refund.get("detail", "")))
+    if str(done.get("status", "")).startswith(("pending_approval", "approval")):
+        approval_id = _approval_id(str(done.get("detail", "")))
         summary = f"refund of {state['charge_id']} awaits approval {approval_id or ''}".strip()
         await log_interaction(turn, summary=summary, outcome="pending-approval")
-        return turn.reply(
-            f"A refund of {amount} needs a quick approval from a member of our team. I've asked for it, "
-            "and it will go through once approved; I'll tell you here as soon as it's decided. "
-            "You don't need to do anything else.",
-            "completed",
-            summary=summary,
+        update = {"approval_id": approval_id, "held_amount": str(refundable), "currency": currency}
+        return Command(goto="held", update=update)
+    return finish(await _refunded(turn, state["charge_id"], str(refundable), currency, done))
+
+
+async def held(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    ask(
+        turn.reply(
+            f"A refund of {money(state['held_amount'], state.get('currency'))} needs a quick approval from a "
+            "member of our team. I've asked for it, and it will go through once approved; I'll tell you here as "
+            "soon as it's decided. You don't need to do anything else.",
+            "input-required",
+            summary=f"refund of {state['charge_id']} awaits approval {state.get('approval_id') or ''}".strip(),
             data={
                 "refunded": False,
                 "approval_pending": True,
-                "approval_id": approval_id,
+                "approval_id": state.get("approval_id"),
                 "charge_id": state["charge_id"],
-                "amount": state["amount"],
+                "amount": state["held_amount"],
                 "currency": state.get("currency"),
             },
         )
-    summary = f"refunded {state['amount']} for duplicate charge {state['charge_id']}"
+    )
+    return Command(goto="decided")
+
+
+async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    listed = await turn.call("payments.list_refunds", {"account_number": _account(turn)})
+    issued = next(
+        (
+            r
+            for r in listed.get("refunds") or []
+            if r.get("charge_id") == state["charge_id"]
+            and Decimal(str(r.get("amount"))) == Decimal(state["held_amount"])
+        ),
+        None,
+    )
+    shown = money(state["held_amount"], state.get("currency"))
+    if issued is None:
+        return finish(
+            turn.reply(
+                f"The refund of {shown} was not approved, so nothing has been refunded.",
+                "completed",
+                summary=f"refund of {state['charge_id']} not approved",
+                data={"refunded": False, "charge_id": state["charge_id"], "approval_id": state.get("approval_id")},
+            )
+        )
+    return finish(
+        turn.reply(
+            f"Good news: your refund of {shown} has been approved and issued (reference {issued.get('refund_id')}). "
+            "It usually reaches your card within 3 to 5 working days.",
+            "completed",
+            summary=f"refund of {state['charge_id']} approved and issued",
+            data={
+                "refunded": True,
+                "refund_id": issued.get("refund_id"),
+                "charge_id": state["charge_id"],
+                "amount": state["held_amount"],
+                "approval_id": state.get("approval_id"),
+            },
+        )
+    )
+
+
+async def _refunded(turn: Turn, charge_id: str, amount: str, currency: str | None, done: dict[str, Any]) -> Reply:
+    shown = money(amount, currency)
+    summary = f"refunded {amount} for duplicate charge {charge_id}"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return turn.reply(
-        f"Done. I've refunded {amount}; your refund reference is {refund.get('refund_id')}. "
+        f"Done. I've refunded {shown}; your refund reference is {done.get('refund_id')}. "
         "It usually reaches your card within 3 to 5 working days.",
         "completed",
         summary=summary,
         data={
             "refunded": True,
-            "refund_id": refund.get("refund_id"),
-            "charge_id": state["charge_id"],
-            "amount": state["amount"],
-            "status": refund.get("status"),
+            "refund_id": done.get("refund_id"),
+            "charge_id": charge_id,
+            "amount": amount,
+            "status": done.get("status"),
         },
     )
+
+
+def graph() -> StateGraph[RefundState, SkillContext, Any, Any]:
+    g = StateGraph(RefundState, context_schema=SkillContext)
+    g.add_node(VERIFY_NODE, verified_first("account_number", then="find"))
+    g.add_node("find", find)
+    g.add_node("confirm", confirm)
+    g.add_node("refund", refund)
+    g.add_node("held", held)
+    g.add_node("decided", decided)
+    g.set_entry_point(VERIFY_NODE)
+    return g

@@ -1,15 +1,14 @@
-"""What every specialist is built from: the turn, the gateway client, text understanding."""
+"""What every specialist is built from: the turn, the gateway client, skill graphs, text understanding."""
 
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient, ToolOutcome
-from agents.runtime.outcomes import SkillTable
-from agents.runtime.turn import Reply, Specialist, Turn
+from agents.runtime.graph import SkillGraphs
+from agents.runtime.turn import Reply, Turn
 
 __all__ = [
     "GatewayClient",
     "Reply",
-    "SkillTable",
-    "Specialist",
+    "SkillGraphs",
     "SystemUnavailable",
     "ToolDenied",
     "ToolFailed",

@@ -6,24 +6,30 @@ AgentCard) and ``create() -> Specialist``. Adding a folder and its skills is all
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
 import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+from a2a.server.context import ServerCallContext
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
+from a2a.types import CancelTaskRequest, Task
 from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from agents.runtime.callers import CallerContextBuilder
-from agents.runtime.card import build_card
-from agents.runtime.executor import SpecialistExecutor
+from agents.runtime.card import CARD_CACHE_CONTROL, build_card
+from agents.runtime.checkpoints import open_checkpointer, prune_stale
+from agents.runtime.executor import SkillRunner, SpecialistExecutor
 from agents.runtime.gateway import GatewayClient
+from agents.runtime.graph import SkillGraphs
 from agents.runtime.llm import LLMSettings, ModelClient, model_client
 from agents.runtime.llm.loop import LLMSpecialist
 from agents.runtime.llm.skills import skill_guide
@@ -32,13 +38,18 @@ from shared.database import DatabaseURL, sqlalchemy_engine
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.service_auth import BearerAuth, RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
-from shared.settings import A2A_JSONRPC_PATH
+from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 from shared.skills import SKILLS_DIR, load_skills
 
 logger = logging.getLogger(__name__)
 
 _PACKAGE = "agents"
 _NOT_AGENTS = frozenset({"runtime"})
+
+CHECKPOINT_RETENTION_SECONDS = 7 * 24 * 3600.0
+"""A task nobody continued for a week is abandoned: its graph thread is pruned."""
+PRUNE_INTERVAL_SECONDS = 3600.0
+IDLE_TASK_RELEASE_SECONDS = 60.0
 
 
 def agent_names() -> list[str]:
@@ -57,6 +68,7 @@ def build_app(
     public_url: str,
     gateway_mcp_url: str,
     auth: ServiceAuth,
+    data_dir: Path,
     on_refused: OnRefused | None = None,
     skills_dir: Path = SKILLS_DIR,
     mcp_timeout_seconds: float = 10.0,
@@ -64,8 +76,14 @@ def build_app(
     llm_settings: LLMSettings | None = None,
     model: ModelClient | None = None,
     summary_model: ModelClient | None = None,
+    checkpoint_retention_seconds: float = CHECKPOINT_RETENTION_SECONDS,
+    prune_interval_seconds: float = PRUNE_INTERVAL_SECONDS,
 ) -> Starlette:
-    """The Starlette app serving specialist ``name`` over A2A JSON-RPC at ``/a2a/jsonrpc``.
+    """The Starlette app serving specialist ``name`` over A2A: JSON-RPC at ``/a2a/jsonrpc``, HTTP+JSON
+    under ``/a2a/rest``, the card at ``/.well-known/agent-card.json``.
+
+    Skill graphs keep their state in ``skills.db`` under ``data_dir``, or in PostgreSQL when
+    ``database_url`` names one.
 
     With a specialist model (``model``, or ``SWITCHBOARD_SPECIALIST_MODEL``/``SWITCHBOARD_MODEL``)
     skills not marked deterministic run as a governed model tool loop; ``summary_model`` writes
@@ -76,7 +94,8 @@ def build_app(
     if name not in agent_names():
         raise ConfigurationError(f"no specialist named {name!r}", hint=f"known specialists: {', '.join(agent_names())}")
     module = importlib.import_module(f"{_PACKAGE}.{name}")
-    specialist = module.create()
+    procedures: SkillGraphs = module.create()
+    runner: SkillRunner = procedures
     skills = load_skills(skills_dir, agent=name)
     if not skills:
         raise ConfigurationError(
@@ -84,8 +103,8 @@ def build_app(
             hint=f"add skills/<skill>/SKILL.md with metadata.agent: {name}",
         )
     declared = {s.name for s in skills}
-    implemented = getattr(specialist, "skills", None)
-    if implemented is not None and not declared <= set(implemented):
+    implemented = procedures.skills
+    if not declared <= set(implemented):
         missing = ", ".join(sorted(declared - set(implemented)))
         raise ConfigurationError(
             f"specialist {name!r} declares skills it does not implement: {missing}",
@@ -97,33 +116,51 @@ def build_app(
     if model is not None:
         guides = {s.name: skill_guide(s) for s in skills}
         toolbox = Toolbox(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
-        specialist = LLMSpecialist(name, specialist, guides, model, toolbox, max_steps=llm.max_tool_steps)
+        runner = LLMSpecialist(name, procedures, guides, model, toolbox, max_steps=llm.max_tool_steps)
     summary_model = summary_model or model_client("summary", llm)
     token_url = auth.verifier.issuer + audiences.TOKEN_PATH
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills, token_url=token_url)
     gateway = GatewayClient(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
-    executor = SpecialistExecutor(name, specialist, declared, gateway, summary_model=summary_model)
+    executor = SpecialistExecutor(name, runner, declared, gateway, summary_model=summary_model)
     task_store, prepare_tasks, close_tasks = task_store_for(database_url)
-    handler = DefaultRequestHandler(agent_executor=executor, task_store=task_store, agent_card=card)
+    handler = _Handler(
+        runner,
+        agent_executor=executor,
+        task_store=task_store,
+        agent_card=card,
+        validate_input_modes=True,
+        # A task waiting for the customer holds no live machinery: the store and the checkpoint have it.
+        interrupted_task_timeout=IDLE_TASK_RELEASE_SECONDS,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await prepare_tasks()
-        try:
-            await auth.verifier.load()
-        except ServiceUnavailable as exc:
-            logger.warning("%s; the first call will try again", exc.message)
-        await gateway.start()
-        try:
-            yield
-        finally:
-            await gateway.aclose()
-            await close_tasks()
+        async with open_checkpointer(database_url, data_dir) as saver:
+            runner.compile(saver)
+            await prepare_tasks()
+            try:
+                await auth.verifier.load()
+            except ServiceUnavailable as exc:
+                logger.warning("%s; the first call will try again", exc.message)
+            await gateway.start()
+            pruning = asyncio.create_task(_prune_forever(runner, prune_interval_seconds, checkpoint_retention_seconds))
+            try:
+                yield
+            finally:
+                pruning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruning
+                await handler.aclose()
+                await gateway.aclose()
+                await close_tasks()
 
+    callers = CallerContextBuilder()
     return Starlette(
         routes=[
-            *create_agent_card_routes(card),
-            *create_jsonrpc_routes(handler, rpc_url=A2A_JSONRPC_PATH, context_builder=CallerContextBuilder()),
+            *create_agent_card_routes(card, cache_control=CARD_CACHE_CONTROL),
+            *create_jsonrpc_routes(handler, rpc_url=A2A_JSONRPC_PATH, context_builder=callers),
+            # Last: the HTTP+JSON routes end in a catch-all tenant mount that would shadow anything after it.
+            *create_rest_routes(handler, path_prefix=A2A_REST_PATH, context_builder=callers),
         ],
         # The card is public (it says how to authenticate); everything else needs a token for this agent.
         middleware=[
@@ -139,6 +176,31 @@ def build_app(
     )
 
 
+class _Handler(DefaultRequestHandler):
+    """The SDK's handler, plus: a cancelled task's graph thread goes too, on whichever path."""
+
+    def __init__(self, runner: SkillRunner, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._runner = runner
+
+    async def on_cancel_task(self, params: CancelTaskRequest, context: ServerCallContext) -> Task | None:
+        task: Task | None = await super().on_cancel_task(params, context)
+        await self._runner.forget(params.id)
+        return task
+
+
+async def _prune_forever(runner: SkillRunner, interval: float, retention: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            pruned = await prune_stale(runner.checkpointer, retention)
+        except Exception:  # a failed sweep is retried next time; serving goes on
+            logger.exception("pruning old skill checkpoints failed")
+            continue
+        if pruned:
+            logger.info("pruned %d abandoned skill threads", pruned)
+
+
 async def _nothing() -> None:
     return None
 
@@ -148,8 +210,8 @@ def task_store_for(
 ) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
     """The A2A task store, with what to run at start-up and shut-down.
 
-    In memory by default: a handoff is one request and the supervisor keeps the durable state.
-    With a database URL, tasks go to SQL (a2a-sdk's ``tasks`` table) so any replica can answer for a task.
+    In memory by default (the skill's state itself is in the checkpointer). With a database URL,
+    tasks go to SQL (a2a-sdk's ``tasks`` table) so any replica can answer for a task.
     """
     if not database_url:
         return InMemoryTaskStore(), _nothing, _nothing
@@ -168,5 +230,10 @@ def task_store_for(
                 if db.schema:
                     await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
             await conn.run_sync(Base.metadata.create_all, tables=[store.task_model.__table__])
+            if db.is_postgres:
+                # The SDK declares ids as VARCHAR(36) (a bare UUID); a context id is our conversation
+                # id ("conv-" and 32 hex digits), so widen both. A no-op once done.
+                for column in ("id", "context_id"):
+                    await conn.execute(text(f"ALTER TABLE tasks ALTER COLUMN {column} TYPE VARCHAR(255)"))
 
     return store, prepare, engine.dispose

@@ -1,29 +1,47 @@
-"""The A2A executor: checks the supervisor's contract, runs one specialist turn, replies.
+"""The A2A executor: checks the supervisor's contract, runs the skill's graph, reports the task.
 
-A malformed turn is the caller's mistake and gets an ``InvalidRequestError`` that says what
-to fix; a denial or a dead downstream is a normal answer to the customer.
+Every request is an A2A task. A new message starts one (``submitted`` then ``working``); the
+skill's graph either finishes it (``completed``, ``failed``, or ``rejected`` when policy refuses
+the action) or waits: ``input-required`` for the customer, ``auth-required`` for a verified one.
+The caller continues a waiting task by sending the next message with its task id. The reply is
+the status message (text, plus the SpecialistResult as a data part) and, once finished, a
+``result`` artifact with the same parts.
+
+A malformed request is the caller's mistake and gets the A2A error that says what to fix; a
+denial or a dead downstream is a normal answer to the customer.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
-from a2a.helpers import get_message_text, new_text_message
+from a2a.helpers import get_message_text, new_data_part, new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
-from a2a.utils.errors import InvalidRequestError, UnsupportedOperationError
+from a2a.server.tasks import TaskUpdater
+from a2a.types import Part, Task
+from a2a.utils.errors import ExtensionSupportRequiredError, InvalidParamsError, InvalidRequestError
 from google.protobuf.json_format import MessageToDict
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import BaseModel, ValidationError
 
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient
-from agents.runtime.turn import Reply, Specialist, Turn
+from agents.runtime.graph import Outcome, TaskStateLost
+from agents.runtime.turn import Reply, Turn
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
-from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest
+from shared.handoff import (
+    ENVELOPE_EXTENSION,
+    HANDOFF_EXTENSION,
+    HANDOFF_META_KEY,
+    RESULT_META_KEY,
+    HandoffRequest,
+)
 from shared.llm.model import ModelClient
 from shared.tracing import TRACEPARENT, TRACESTATE
 
@@ -32,14 +50,35 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 """Longest customer message a specialist accepts; the supervisor trims or refuses longer ones."""
 
+SKILL_META_KEY = "switchboard/skill"
+"""Task metadata: the skill a task runs; continuing it with another skill is refused."""
+
+_EXTENSION_OF = {ENVELOPE_META_KEY: ENVELOPE_EXTENSION, HANDOFF_META_KEY: HANDOFF_EXTENSION}
+
+
+class SkillRunner(Protocol):
+    """Runs a specialist's skills as graphs on the server (``SkillGraphs``, or the LLM brain's)."""
+
+    @property
+    def skills(self) -> frozenset[str]: ...
+
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver[str]: ...
+
+    def compile(self, saver: BaseCheckpointSaver[str]) -> None: ...
+
+    async def run(self, skill: str, turn: Turn, *, thread: str, context_id: str, resume: bool) -> Outcome: ...
+
+    async def forget(self, thread: str) -> None: ...
+
 
 class SpecialistExecutor(AgentExecutor):
-    """Runs one specialist behind A2A; holds nothing between turns."""
+    """Runs one specialist behind A2A; the skills' state lives in their graphs' checkpointer."""
 
     def __init__(
         self,
         agent: str,
-        specialist: Specialist,
+        runner: SkillRunner,
         skills: Iterable[str],
         gateway: GatewayClient,
         *,
@@ -47,25 +86,44 @@ class SpecialistExecutor(AgentExecutor):
     ) -> None:
         self._agent = agent
         self._summary_model = summary_model
-        self._specialist = specialist
+        self._runner = runner
         self._skills = frozenset(skills)
         self._skill_list = ", ".join(sorted(self._skills))
         self._gateway = gateway
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         turn = self._parse(context)
+        task = context.current_task
+        resume = task is not None
+        if task is None:
+            assert context.message is not None
+            task = new_task_from_user_message(context.message)
+            task.metadata.update({SKILL_META_KEY: turn.skill})
+            await event_queue.enqueue_event(task)
+        elif _skill_of(task) != turn.skill:
+            raise InvalidParamsError(
+                message=f"task {task.id} runs another skill than {turn.skill!r}; start a new task for a new goal"
+            )
+        turn.task_id = task.id
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        await updater.start_work()
         with telemetry.span(
             f"invoke_agent {self._agent}", kind=telemetry.SpanKind.SERVER, parent=_trace_parent(context, turn)
         ) as span:
-            reply = await self._run(turn)
+            outcome = await self._run(turn, task, resume)
             if span is not None:
-                telemetry.set_attributes(span, _turn_attributes(self._agent, turn, reply))
-        message = new_text_message(reply.text, context_id=context.context_id)
-        message.metadata.update({RESULT_META_KEY: reply.result.model_dump_json()})
-        await event_queue.enqueue_event(message)
+                telemetry.set_attributes(span, _turn_attributes(self._agent, turn, outcome.reply))
+        await self._report(updater, outcome)
+        if outcome.wait is None:
+            await self._runner.forget(task.id)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-        raise UnsupportedOperationError(message="specialist turns answer at once and cannot be cancelled")
+        """Cancel a task: nothing may resume its graph afterwards."""
+        task_id = context.task_id or (context.current_task.id if context.current_task else "")
+        if task_id:
+            await self._runner.forget(task_id)
+        updater = TaskUpdater(event_queue, task_id, context.context_id or "")
+        await updater.cancel()
 
     def _parse(self, context: RequestContext) -> Turn:
         if context.message is None:
@@ -80,7 +138,7 @@ class SpecialistExecutor(AgentExecutor):
         envelope = _meta_model(metadata, ENVELOPE_META_KEY, ContextEnvelope)
         handoff = _meta_model(metadata, HANDOFF_META_KEY, HandoffRequest)
         if handoff.skill not in self._skills:
-            raise InvalidRequestError(
+            raise InvalidParamsError(
                 message=f"the {self._agent} agent has no skill {handoff.skill!r}; its skills are: {self._skill_list}"
             )
         return Turn(
@@ -92,18 +150,49 @@ class SpecialistExecutor(AgentExecutor):
             summary_model=self._summary_model,
         )
 
-    async def _run(self, turn: Turn) -> Reply:
+    async def _run(self, turn: Turn, task: Task, resume: bool) -> Outcome:
         try:
-            return await self._specialist.handle(turn)
+            return await self._runner.run(turn.skill, turn, thread=task.id, context_id=task.context_id, resume=resume)
         except ToolDenied as exc:
             logger.info("%s: %s", self._agent, exc.message)
-            return outcomes.denied(turn, exc)
+            return Outcome(outcomes.denied(turn, exc))
         except SystemUnavailable as exc:
             logger.warning("%s: %s", self._agent, exc.message)
-            return outcomes.unavailable(turn, exc)
+            return Outcome(outcomes.unavailable(turn, exc))
         except ToolFailed as exc:
             logger.warning("%s: %s", self._agent, exc.message)
-            return outcomes.tool_failed(turn, exc)
+            return Outcome(outcomes.tool_failed(turn, exc))
+        except TaskStateLost:
+            logger.warning("%s: task %s has nothing waiting to continue", self._agent, task.id)
+            return Outcome(outcomes.state_lost(turn))
+
+    async def _report(self, updater: TaskUpdater, outcome: Outcome) -> None:
+        reply = outcome.reply
+        parts = _reply_parts(reply)
+        message = updater.new_agent_message(parts, metadata={RESULT_META_KEY: reply.result.model_dump_json()})
+        if outcome.wait == "input":
+            await updater.requires_input(message)
+            return
+        if outcome.wait == "auth":
+            await updater.requires_auth(message)
+            return
+        await updater.add_artifact(_reply_parts(reply), name="result")
+        status = reply.result.status
+        if status == "rejected":
+            await updater.reject(message)
+        elif status == "failed":
+            await updater.failed(message)
+        else:
+            await updater.complete(message)
+
+
+def _skill_of(task: Task) -> str | None:
+    return str(task.metadata[SKILL_META_KEY]) if SKILL_META_KEY in task.metadata else None
+
+
+def _reply_parts(reply: Reply) -> list[Part]:
+    result = json.loads(reply.result.model_dump_json())
+    return [new_text_part(reply.text), new_data_part(result)]
 
 
 def _trace_parent(context: RequestContext, turn: Turn) -> Any:
@@ -130,8 +219,9 @@ def _turn_attributes(agent: str, turn: Turn, reply: Reply) -> dict[str, Any]:
 def _meta_model[M: BaseModel](metadata: dict[str, Any], key: str, model: type[M]) -> M:
     raw = metadata.get(key)
     if raw is None:
-        raise InvalidRequestError(
-            message=f"message metadata {key!r} is missing; the supervisor must send it on every turn"
+        raise ExtensionSupportRequiredError(
+            message=f"this agent requires the extension {_EXTENSION_OF[key]}: "
+            f"send message metadata {key!r} on every message (see the AgentCard)"
         )
     if not isinstance(raw, str):
         raise InvalidRequestError(message=f"message metadata {key!r} must be a JSON string")

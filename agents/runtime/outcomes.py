@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
@@ -38,22 +36,6 @@ _ACTIONS = {
 
 _HOLD_WORDS = re.compile(r"\b(hold|held|paused|fraud|sim[ -]?swap)\b", re.IGNORECASE)
 
-Procedure = Callable[[Turn], Awaitable[Reply]]
-
-
-@dataclass(frozen=True)
-class SkillTable:
-    """A Specialist made of one procedure per skill id."""
-
-    procedures: Mapping[str, Procedure]
-
-    @property
-    def skills(self) -> frozenset[str]:
-        return frozenset(self.procedures)
-
-    async def handle(self, turn: Turn) -> Reply:
-        return await self.procedures[turn.skill](turn)
-
 
 def action_phrase(tool: str) -> str:
     return _ACTIONS.get(tool, "do that")
@@ -73,7 +55,7 @@ def denied(turn: Turn, exc: ToolDenied) -> Reply:
         )
     return turn.reply(
         text,
-        "completed",
+        "rejected",
         summary=f"not allowed: {exc.tool}",
         data={"denied": True, "denied_tool": exc.tool},
     )
@@ -98,7 +80,6 @@ def unavailable(turn: Turn, exc: SystemUnavailable) -> Reply:
         text,
         "failed",
         summary=f"{exc.tool} unavailable",
-        state=turn.state,
         handoff_to=handoff,
         data={"unavailable": exc.tool},
     )
@@ -113,9 +94,17 @@ def tool_failed(turn: Turn, exc: ToolFailed) -> Reply:
         text,
         "failed",
         summary=f"{exc.tool} failed",
-        state=turn.state,
         handoff_to=HUMAN.model_copy(update={"reason": f"{exc.tool} failed during {turn.skill}"}),
         data={"failed_tool": exc.tool},
+    )
+
+
+def state_lost(turn: Turn) -> Reply:
+    """The caller continued a task this agent has nothing waiting for (it was pruned or cancelled)."""
+    return turn.reply(
+        "I'm sorry, I've lost track of where we were with this. Could you tell me again what you need?",
+        "failed",
+        summary="nothing was waiting on this task",
     )
 
 
@@ -126,9 +115,8 @@ def needs_verification(turn: Turn, *keys: str) -> Reply | None:
         return None
     return turn.reply(
         "Before I can help with that I need to confirm who you are.",
-        "failed",
+        "auth-required",
         summary="customer not verified",
-        state=turn.state,
         handoff_to=VERIFY.model_copy(update={"reason": f"{turn.skill} needs a verified customer"}),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient, ToolOutcome
@@ -39,25 +39,30 @@ class Turn:
     tool_calls: list[ToolCallSummary] = field(default_factory=list)
     summary_model: ModelClient | None = None
     """Writes hand-over summaries for people when a model is configured; None keeps them rule-based."""
+    task_id: str = ""
+    """The A2A task this turn belongs to: one request of the customer's, however many turns it takes."""
 
     @property
     def skill(self) -> str:
         return self.handoff.skill
 
     @property
-    def state(self) -> dict[str, Any]:
-        return self.handoff.skill_state
-
-    @property
     def keys(self) -> CustomerKeys | None:
         return self.envelope.customer.keys if self.envelope.customer else None
 
     def idempotency_key(self, step: str) -> str:
-        """Same conversation, request, skill and step give the same key: a redelivered request never
-        acts twice, and a new request (another ticket, a second call for a human) acts anew."""
-        seed = f"{self.envelope.conversation_id}|{self.skill}|{step}"
+        """One key per request and step: a repeated delivery acts once, a new request acts anew.
+
+        The supervisor names each request (``handoff.request_id``: its turn and hand-off counter),
+        so even a redelivery that opens a second task reuses the key; another caller's request is
+        its A2A task.
+        """
         if self.handoff.request_id:
-            seed += f"|{self.handoff.request_id}"
+            seed = f"{self.envelope.conversation_id}|{self.skill}|{step}|{self.handoff.request_id}"
+        elif self.task_id:
+            seed = f"task|{self.task_id}|{self.skill}|{step}"
+        else:
+            raise ValueError("a write needs the A2A task id or the request id to derive its idempotency key")
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     async def call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any]:
@@ -99,32 +104,15 @@ class Turn:
             )
         )
 
-    def result(
-        self, status: str, *, summary: str, state: Mapping[str, Any] | None = None, **extra: Any
-    ) -> SpecialistResult:
+    def result(self, status: str, *, summary: str, **extra: Any) -> SpecialistResult:
         """A SpecialistResult for this turn with the tool calls made so far."""
         return SpecialistResult(
             status=status,  # type: ignore[arg-type]
             skill=self.skill,
-            skill_state=dict(state or {}),
             summary=summary,
             tool_calls=list(self.tool_calls),
             **extra,
         )
 
-    def reply(
-        self, text: str, status: str, *, summary: str, state: Mapping[str, Any] | None = None, **extra: Any
-    ) -> Reply:
-        return Reply(text, self.result(status, summary=summary, state=state, **extra))
-
-
-class Specialist(Protocol):
-    """A specialist agent: its skills' procedures as small state machines over skill_state.
-
-    ``handle`` is only called with a skill the agent's SKILL.md files declare; the runtime has
-    already validated the envelope, the handoff and the message size.
-    """
-
-    async def handle(self, turn: Turn) -> Reply:
-        """Advance the handed-off skill by one customer turn."""
-        ...
+    def reply(self, text: str, status: str, *, summary: str, **extra: Any) -> Reply:
+        return Reply(text, self.result(status, summary=summary, **extra))

@@ -1,11 +1,10 @@
 """The support specialist: troubleshoots service problems and reports ticket status."""
 
-from agents.runtime import SkillTable
-from agents.support.tickets import ticket_status
-from agents.support.troubleshoot import troubleshoot_service
+from agents.runtime import SkillGraphs
+from agents.support import tickets, troubleshoot
 
 DESCRIPTION = "Troubleshoots service problems (line, outages, repeats) and reports on support tickets."
 
 
-def create() -> SkillTable:
-    return SkillTable({"troubleshoot-service": troubleshoot_service, "ticket-status": ticket_status})
+def create() -> SkillGraphs:
+    return SkillGraphs({"troubleshoot-service": troubleshoot.graph(), "ticket-status": tickets.graph()})

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from langgraph.graph import StateGraph
 
 from agents.runtime import Reply, Turn
-from agents.runtime.outcomes import log_interaction, needs_verification
+from agents.runtime.outcomes import log_interaction
+from agents.runtime.steps import one_step
 from agents.runtime.text import day
 
 _TICKET_ID = re.compile(r"\b([A-Z]{1,4}-?\d{3,})\b", re.IGNORECASE)
 
 
 async def ticket_status(turn: Turn) -> Reply:
-    if (blocked := needs_verification(turn, "email")) is not None:
-        return blocked
     assert turn.keys is not None
     listed = await turn.call("support.list_tickets", {"email": turn.keys.email, "status": "any"})
     tickets = listed.get("tickets") or []
@@ -40,3 +42,7 @@ async def ticket_status(turn: Turn) -> Reply:
         summary=summary,
         data={"tickets": [t.get("ticket_id") for t in tickets], "open": open_count},
     )
+
+
+def graph() -> StateGraph[Any, Any, Any, Any]:
+    return one_step(ticket_status, verified=("email",))

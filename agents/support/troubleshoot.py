@@ -1,14 +1,20 @@
 """``troubleshoot-service``: entitlements, line status, history, knowledge, then a ticket.
 
-skill_state: ``step`` (describe) while waiting for the customer to say what is wrong.
+verify -> describe (waits until the customer says what is wrong) -> diagnose
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from agents.runtime import Reply, Turn
-from agents.runtime.outcomes import log_interaction, needs_verification
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agents.runtime import Turn
+from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
+from agents.runtime.outcomes import log_interaction
+from agents.runtime.steps import VERIFY_NODE, verified_first
 from agents.runtime.text import day
 from agents.support.problems import (
     GENERAL,
@@ -24,19 +30,34 @@ from agents.support.problems import (
 _STEPS = 4
 
 
-async def troubleshoot_service(turn: Turn) -> Reply:
-    if (blocked := needs_verification(turn, "msisdn", "email")) is not None:
-        return blocked
-    problem = turn.text if len(turn.text.split()) >= 3 else f"{turn.handoff.reason} {turn.text}".strip()
-    category = categorize(problem)
-    if category == GENERAL and len(problem.split()) < 3:
-        return turn.reply(
-            "I'm sorry you're having trouble. Can you tell me what's going wrong, for example no signal, "
-            "slow data or calls failing?",
-            "input-required",
-            summary="asked what the problem is",
-            state={"step": "describe"},
+class TroubleshootState(SkillState, total=False):
+    problem: str
+
+
+def _problem(turn: Turn) -> str:
+    return turn.text if len(turn.text.split()) >= 3 else f"{turn.handoff.reason} {turn.text}".strip()
+
+
+async def describe(state: TroubleshootState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    problem = _problem(turn)
+    if categorize(problem) == GENERAL and len(problem.split()) < 3:
+        ask(
+            turn.reply(
+                "I'm sorry you're having trouble. Can you tell me what's going wrong, for example no signal, "
+                "slow data or calls failing?",
+                "input-required",
+                summary="asked what the problem is",
+            )
         )
+        return Command(goto="describe")
+    return Command(goto="diagnose", update={"problem": problem})
+
+
+async def diagnose(state: TroubleshootState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    problem = state["problem"]
+    category = categorize(problem)
     assert turn.keys is not None
     msisdn, email = turn.keys.msisdn, turn.keys.email
     entitlements = await turn.call("billing.get_entitlements", {"msisdn": msisdn})
@@ -69,22 +90,33 @@ async def troubleshoot_service(turn: Turn) -> Reply:
     summary = f"{category} problem, ticket {ticket.get('ticket_id')}" + (" (repeat)" if is_repeat else "")
     await log_interaction(turn, summary=summary, outcome="ticket-opened")
     outage = line.get("area_outage")
-    return turn.reply(
-        text,
-        "completed",
-        summary=summary,
-        data={
-            "ticket_id": ticket.get("ticket_id"),
-            "priority": ticket.get("priority", ticket_args["priority"]),
-            "category": category,
-            "repeat_of": repeat_of,
-            "repeat": is_repeat,
-            "repeat_conversation_id": repeat.get("conversation_id") if repeat else None,
-            "outage_id": outage.get("id") if isinstance(outage, dict) else None,
-            "plan_id": entitlements.get("plan_id"),
-            "article_id": articles[0].get("article_id") if articles else None,
-        },
+    return finish(
+        turn.reply(
+            text,
+            "completed",
+            summary=summary,
+            data={
+                "ticket_id": ticket.get("ticket_id"),
+                "priority": ticket.get("priority", ticket_args["priority"]),
+                "category": category,
+                "repeat_of": repeat_of,
+                "repeat": is_repeat,
+                "repeat_conversation_id": repeat.get("conversation_id") if repeat else None,
+                "outage_id": outage.get("id") if isinstance(outage, dict) else None,
+                "plan_id": entitlements.get("plan_id"),
+                "article_id": articles[0].get("article_id") if articles else None,
+            },
+        )
     )
+
+
+def graph() -> StateGraph[TroubleshootState, SkillContext, Any, Any]:
+    g = StateGraph(TroubleshootState, context_schema=SkillContext)
+    g.add_node(VERIFY_NODE, verified_first("msisdn", "email", then="describe"))
+    g.add_node("describe", describe)
+    g.add_node("diagnose", diagnose)
+    g.set_entry_point(VERIFY_NODE)
+    return g
 
 
 def _compose(

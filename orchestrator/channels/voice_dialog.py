@@ -102,10 +102,10 @@ def _from_json(data: list[Any]) -> list[Part]:
 
 
 def _identity_step(state: ConversationState) -> str | None:
+    """What the identity check waits for: ``identifier`` or ``code`` (the task reports it), else None."""
     if state.verified() or state.active is None:
         return None
-    step = state.active.skill_state.get("step")
-    return step if isinstance(step, str) else None
+    return state.active.asking
 
 
 class Dialog:
@@ -273,9 +273,9 @@ class Dialog:
     async def _turn(self, call: Call, conversation_id: str, heard: str, caller: str | None) -> TwiML:
         sup = self._supervisor()
         step = _identity_step(await sup.store.load(conversation_id))
-        if step == "ask-hint":
+        if step == "identifier":
             heard = use_caller_id(heard, caller)
-        if step == "await-code" and _ONE_TIME_CODE.search(heard):
+        if step == "code" and _ONE_TIME_CODE.search(heard):
             memory = await self._store.memory(call.call_sid)
             tries = int(memory.get("code_tries", 0)) + 1
             await self._store.remember(call.call_sid, {**memory, "code_tries": tries})
@@ -302,7 +302,7 @@ class Dialog:
             place = await queue_place(sup, conversation_id)
             return await self._hold_twiml(call.call_sid, [*parts, " ", place_words(place)], 0)
         parts = self.render(reply) or ["Sorry, could you say that again?"]
-        if _identity_step(state) == "ask-hint" and use_caller_id("this number", caller) != "this number":
+        if _identity_step(state) == "identifier" and use_caller_id("this number", caller) != "this number":
             parts.append(_CALLER_ID_TIP)
         await self._remember_reply(call.call_sid, parts, state, reply)
         return await self._ask(call.call_sid, parts, self._hints(state, reply))
@@ -311,7 +311,7 @@ class Dialog:
         if _ASKS_YES_NO.search(reply) or state.offer is not None:
             return _YES_NO_HINTS
         step = _identity_step(state)
-        return _IDENTIFIER_HINTS if step == "ask-hint" else _CODE_HINTS if step == "await-code" else _TOPIC_HINTS
+        return _IDENTIFIER_HINTS if step == "identifier" else _CODE_HINTS if step == "code" else _TOPIC_HINTS
 
     async def _remember_reply(self, call_sid: str, parts: list[Part], state: ConversationState, reply: str) -> None:
         asks = bool(_ASKS_YES_NO.search(reply)) or state.offer is not None

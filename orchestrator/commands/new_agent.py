@@ -1,4 +1,4 @@
-"""``switchboard new-agent``: scaffold a specialist (A2A agent, its first skill, a test) in one command.
+"""``switchboard new-agent``: scaffold a specialist (A2A agent, its first skill graph, a test) in one command.
 
 The new agent is started by ``switchboard up`` (agent folders are discovered), publishes an
 AgentCard built from its SKILL.md, and the supervisor routes to it from the card's examples:
@@ -9,6 +9,7 @@ grant for them in ``gateway/policies/``).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -18,33 +19,63 @@ from shared.errors import InvalidRequest
 _NAME = re.compile(r"^[a-z][a-z0-9]*$")
 _SKILL = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-_INIT = '''"""The {name} specialist: {description}"""
+_INIT = '''"""The {name} specialist: {doc}"""
 
-from agents.{name}.{module} import {function}
-from agents.runtime import SkillTable
+{imports}
 
-DESCRIPTION = {description!r}
+DESCRIPTION = {description}
 
 
-def create() -> SkillTable:
-    return SkillTable({{{skill!r}: {function}}})
+def create() -> SkillGraphs:
+    return SkillGraphs({{{skill}: {module}.graph()}})
 '''
 
-_PROCEDURE = '''"""``{skill}``: {skill_description}"""
+_PROCEDURE = '''"""``{skill}``: {skill_description}
+
+    {shape}
+
+Each node is a small step: ``turn_of(runtime)`` is this request's turn, ``await turn.call(
+"<system>.<tool>", ...)`` is the only way to read or act (through the governance gateway),
+``ask(reply)`` waits for the customer (the task goes ``input-required``) and ``finish(reply)`` ends
+the task. Whatever the skill must remember between turns goes in the state, never in a reply.
+"""
 
 from __future__ import annotations
 
-from agents.runtime import Reply, Turn
+from typing import Any
+
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from agents.runtime.graph import SkillContext, SkillState, finish, turn_of{steps_import}
 
 
-async def {function}(turn: Turn) -> Reply:
-    """One customer turn of {skill}. Every side effect must be ``await turn.call("<system>.<tool>", ...)``."""
-    return turn.reply(
-        {first_reply!r},
-        "completed",
-        summary="{skill} answered",
+class {state_class}(SkillState, total=False):
+    """What the skill keeps between the customer's turns (on the server, with the A2A task)."""
+
+
+async def answer(state: {state_class}, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    return finish(
+        turn.reply(
+            {first_reply},
+            "completed",
+            summary="{skill} answered",
+        )
     )
+
+
+def graph() -> StateGraph[{state_class}, SkillContext, Any, Any]:
+    g = StateGraph({state_class}, context_schema=SkillContext)
+    g.add_node("answer", answer)
+{entry}
+    return g
 '''
+
+_ENTRY_OPEN = '    g.set_entry_point("answer")'
+_ENTRY_VERIFIED = """    g.add_node(VERIFY_NODE, verified_first("email", then="answer"))
+    g.set_entry_point(VERIFY_NODE)"""
 
 _SKILL_MD = """---
 name: {skill}
@@ -69,18 +100,49 @@ metadata:
 - A customer asking "{first_example}" is routed to {name} / {skill}.
 """
 
-_TEST = '''"""The scaffolded {name} specialist answers its skill over A2A."""
+_TEST = '''"""The scaffolded {name} specialist: its skill is declared and its graph runs."""
 
 from __future__ import annotations
 
+from langgraph.checkpoint.memory import InMemorySaver
+
+{imports}
+from shared.envelope import ContextEnvelope
+from shared.handoff import HandoffRequest
 from shared.skills import load_skills
 
 
 def test_{name}_skill_is_declared() -> None:
-    skills = load_skills(agent={name!r})
-    assert [s.name for s in skills] == [{skill!r}]
+    skills = load_skills(agent="{name}")
+    assert [s.name for s in skills] == ["{skill}"]
     assert len(skills[0].examples) >= 3
+
+
+async def test_{module}_graph_runs_one_task() -> None:
+    graphs = create()
+    graphs.compile(InMemorySaver())
+    turn = Turn(
+        text={first_example},
+        envelope=ContextEnvelope(conversation_id="conv-test"),
+        handoff=HandoffRequest(skill="{skill}"),
+        gateway=GatewayClient("http://127.0.0.1:9/mcp", token="unused"),
+        task_id="task-1",
+    )
+    outcome = await graphs.run("{skill}", turn, thread="task-1", context_id="conv-test", resume=False)
+    {assertion}
 '''
+
+_ASSERT_OPEN = 'assert outcome.wait is None and outcome.reply.result.status == "completed"'
+_ASSERT_VERIFIED = 'assert outcome.wait == "auth"  # an unverified customer: the task waits for verification'
+
+
+def _quoted(text: str) -> str:
+    """A Python string literal in the project's style (double quotes)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _sorted_imports(*lines: str) -> str:
+    return "\n".join(sorted(lines))
 
 
 def scaffold(
@@ -103,16 +165,28 @@ def scaffold(
             hint='e.g. --example "will my phone work in Spain"',
         )
     module = skill.replace("-", "_")
-    function = module
+    state_class = "".join(w.capitalize() for w in skill.split("-")) + "State"
     files = {
         root / "agents" / name / "__init__.py": _INIT.format(
-            name=name, module=module, function=function, description=description, skill=skill
+            name=name,
+            module=module,
+            doc=description,
+            description=_quoted(description),
+            skill=_quoted(skill),
+            imports=_sorted_imports(f"from agents.{name} import {module}", "from agents.runtime import SkillGraphs"),
         ),
         root / "agents" / name / f"{module}.py": _PROCEDURE.format(
             skill=skill,
             skill_description=skill_description,
-            function=function,
-            first_reply=f"{description} (This is the {name} specialist; its procedure is still to be written.)",
+            state_class=state_class,
+            shape="verify -> answer" if requires_verified_identity else "answer",
+            entry=_ENTRY_VERIFIED if requires_verified_identity else _ENTRY_OPEN,
+            steps_import="\nfrom agents.runtime.steps import VERIFY_NODE, verified_first"
+            if requires_verified_identity
+            else "",
+            first_reply=_quoted(
+                f"{description} (This is the {name} specialist; its procedure is still to be written.)"
+            ),
         ),
         root / "skills" / skill / "SKILL.md": _SKILL_MD.format(
             skill=skill,
@@ -122,9 +196,21 @@ def scaffold(
             title=skill.replace("-", " ").capitalize(),
             label=skill.replace("-", " "),
             examples="\n".join(f"- {e}" for e in examples),
-            first_example=examples[0],
+            first_example=_quoted(examples[0]),
+            imports=_sorted_imports(
+                f"from agents.{name} import create", "from agents.runtime import GatewayClient, Turn"
+            ),
         ),
-        root / "tests" / "agents" / f"test_{name}_scaffold.py": _TEST.format(name=name, skill=skill),
+        root / "tests" / "agents" / f"test_{name}_scaffold.py": _TEST.format(
+            name=name,
+            skill=skill,
+            module=module,
+            first_example=_quoted(examples[0]),
+            imports=_sorted_imports(
+                f"from agents.{name} import create", "from agents.runtime import GatewayClient, Turn"
+            ),
+            assertion=_ASSERT_VERIFIED if requires_verified_identity else _ASSERT_OPEN,
+        ),
     }
     existing = [p for p in files if p.exists()]
     if existing:
@@ -148,8 +234,9 @@ def cmd_new_agent(args: argparse.Namespace) -> int:
     for path in written:
         print(f"created {path}")
     print(
-        f"Next: write the procedure in agents/{args.name}/, grant its tools in gateway/policies/, "
-        "then `switchboard up` — the supervisor learns the new skill from its AgentCard."
+        f"Next: add the skill's steps as nodes of its graph in agents/{args.name}/, "
+        "grant its tools in gateway/policies/, then `switchboard up` — "
+        "the supervisor learns the new skill from its AgentCard."
     )
     sys.stdout.flush()
     return 0

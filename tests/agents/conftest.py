@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from a2a.client import Client, ClientConfig, create_client
 from a2a.helpers import get_message_text
-from a2a.types import Message, Part, Role, SendMessageRequest
+from a2a.types import Message, Part, Role, SendMessageRequest, Task, TaskState
 from starlette.types import ASGIApp
 
 from agents import build_app
@@ -71,6 +71,8 @@ class Answer:
     text: str
     result: SpecialistResult
     context_id: str
+    task_id: str
+    state: TaskState.ValueType
 
 
 @dataclass
@@ -81,32 +83,49 @@ class Specialist:
     base_url: str
     client: Client
 
-    async def send_metadata(self, text: str, metadata: dict[str, Any]) -> Answer:
-        message = Message(role=Role.ROLE_USER, message_id=str(uuid.uuid4()), parts=[Part(text=text)])
+    async def send_metadata(self, text: str, metadata: dict[str, Any], *, task: Answer | None = None) -> Answer:
+        message = Message(
+            role=Role.ROLE_USER,
+            message_id=str(uuid.uuid4()),
+            parts=[Part(text=text)],
+            task_id=task.task_id if task else "",
+            context_id=task.context_id if task else "",
+        )
         message.metadata.update(metadata)
         async with asyncio.timeout(WAIT):
             events = [ev async for ev in self.client.send_message(SendMessageRequest(message=message))]
-        assert len(events) == 1 and events[0].WhichOneof("payload") == "message"
-        reply = events[0].message
-        assert reply.role == Role.ROLE_AGENT
-        result = SpecialistResult.model_validate_json(reply.metadata[RESULT_META_KEY])
-        return Answer(get_message_text(reply), result, reply.context_id)
+        assert len(events) == 1 and events[0].WhichOneof("payload") == "task"
+        return answer_of(events[0].task)
 
     async def send(
         self,
         text: str,
         skill: str,
         *,
-        state: dict[str, Any] | None = None,
+        task: Answer | None = None,
         envelope: ContextEnvelope | None = None,
         reason: str = "",
         request_id: str = "",
     ) -> Answer:
-        env = envelope if envelope is not None else verified_envelope()
-        handoff = HandoffRequest(skill=skill, reason=reason, skill_state=state or {}, request_id=request_id)
-        return await self.send_metadata(
-            text, {ENVELOPE_META_KEY: env.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json()}
-        )
+        """Start a task for ``skill``, or continue ``task`` (an earlier answer that waits)."""
+        metadata = handoff_metadata(skill, envelope=envelope, reason=reason, request_id=request_id)
+        return await self.send_metadata(text, metadata, task=task)
+
+
+def handoff_metadata(
+    skill: str, *, envelope: ContextEnvelope | None = None, reason: str = "", request_id: str = ""
+) -> dict[str, Any]:
+    env = envelope if envelope is not None else verified_envelope()
+    handoff = HandoffRequest(skill=skill, reason=reason, request_id=request_id)
+    return {ENVELOPE_META_KEY: env.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json()}
+
+
+def answer_of(task: Task) -> Answer:
+    """The reply a task carries: its status message's text and the SpecialistResult in its metadata."""
+    reply = task.status.message
+    assert reply.role == Role.ROLE_AGENT
+    result = SpecialistResult.model_validate_json(reply.metadata[RESULT_META_KEY])
+    return Answer(get_message_text(reply), result, task.context_id, task.id, task.status.state)
 
 
 @pytest.fixture
@@ -127,8 +146,15 @@ StartSpecialist = Callable[..., Awaitable[Specialist]]
 
 
 @pytest.fixture
-def start_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartSpecialist:
-    async def start(name: str, *, gateway_url: str | None = None, mcp_timeout_seconds: float = 5.0) -> Specialist:
+def start_specialist(stack: AsyncExitStack, gateway: FakeGateway, tmp_path: Path) -> StartSpecialist:
+    async def start(
+        name: str,
+        *,
+        gateway_url: str | None = None,
+        mcp_timeout_seconds: float = 5.0,
+        streaming: bool = False,
+        binding: str = "JSONRPC",
+    ) -> Specialist:
         sock = free_socket()
         host, port = sock.getsockname()[:2]
         app = build_app(
@@ -136,13 +162,13 @@ def start_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartSpecia
             public_url=f"http://{host}:{port}",
             gateway_mcp_url=gateway_url or gateway.url,
             auth=AUTHORITY.auth(name),
+            data_dir=tmp_path / name,
             skills_dir=SKILLS_DIR,
             mcp_timeout_seconds=mcp_timeout_seconds,
         )
         base = await serve(stack, app, sock)
-        client = await create_client(
-            base, client_config=ClientConfig(streaming=False), interceptors=as_orchestrator(AUTHORITY, name)
-        )
+        config = ClientConfig(streaming=streaming, supported_protocol_bindings=[binding], use_client_preference=True)
+        client = await create_client(base, client_config=config, interceptors=as_orchestrator(AUTHORITY, name))
         await stack.enter_async_context(client)
         return Specialist(name, base, client)
 

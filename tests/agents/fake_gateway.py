@@ -209,7 +209,15 @@ def build_gateway(state: FakeGateway) -> MCPServer:
 
     @gw.tool(name="payments.find_duplicate_charges")
     async def find_duplicate_charges(account_number: str) -> dict[str, Any]:
-        return {"duplicates": state.duplicates}
+        # Like the payments system: what is still refundable after the refunds issued so far.
+        refunded: dict[str, float] = {}
+        for refund in state.refunds.values():
+            refunded[refund["charge_id"]] = refunded.get(refund["charge_id"], 0.0) + refund["amount"]
+        duplicates = [
+            {**d, "refundable_amount": round(d["amount"] - refunded.get(d["charge_id"], 0.0), 2)}
+            for d in state.duplicates
+        ]
+        return {"duplicates": [d for d in duplicates if d["refundable_amount"] > 0]}
 
     @gw.tool(name="payments.list_charges")
     async def list_charges(account_number: str, limit: int = 10) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from a2a.utils.errors import UnsupportedOperationError
+
 from tests.agents.conftest import StartSpecialist
 from tests.agents.fake_gateway import FakeGateway
 
@@ -29,12 +32,12 @@ async def test_change_plan_by_fuzzy_name_with_confirmation(
     assert first.result.status == "input-required"
     assert "You're on Basic 10" in first.text and "Unlimited Max: 45.00 a month" in first.text
 
-    picked = await billing.send("the unlimted one", "change-plan", state=first.result.skill_state)
+    picked = await billing.send("the unlimted one", "change-plan", task=first)
     assert picked.result.status == "input-required"
     assert "move to Unlimited Max" in picked.text
     assert "billing.change_plan" not in gateway.tools_called()
 
-    done = await billing.send("yep", "change-plan", state=picked.result.skill_state)
+    done = await billing.send("yep", "change-plan", task=picked)
     assert done.result.status == "completed"
     assert "You're now on Unlimited Max, effective from 1 Dec" in done.text
     assert done.result.data["new_plan_id"] == "unlimited-max"
@@ -42,22 +45,35 @@ async def test_change_plan_by_fuzzy_name_with_confirmation(
     assert change.args["plan_id"] == "unlimited-max" and len(change.args["idempotency_key"]) == 32
 
 
-async def test_retried_confirmation_reuses_the_idempotency_key(
+async def test_a_repeated_confirmation_changes_the_plan_once(
     start_specialist: StartSpecialist, gateway: FakeGateway
 ) -> None:
     billing = await start_specialist("billing")
     picked = await billing.send("switch me to Family Share", "change-plan")
     assert "move to Family Share" in picked.text
-    await billing.send("sure", "change-plan", state=picked.result.skill_state)
-    await billing.send("sure", "change-plan", state=picked.result.skill_state)
-    keys = [c.args["idempotency_key"] for c in gateway.calls if c.tool == "billing.change_plan"]
-    assert len(keys) == 2 and keys[0] == keys[1]
+    await billing.send("sure", "change-plan", task=picked)
+    with pytest.raises(UnsupportedOperationError, match="terminal state"):
+        await billing.send("sure", "change-plan", task=picked)
+    assert [c.tool for c in gateway.calls].count("billing.change_plan") == 1
+
+
+async def test_the_change_reads_the_plan_again_before_acting(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    billing = await start_specialist("billing")
+    picked = await billing.send("switch me to Family Share", "change-plan")
+    reads = len([c for c in gateway.calls if c.tool == "billing.list_plans"])
+    done = await billing.send("yes", "change-plan", task=picked)
+    assert done.result.data["changed"] is True
+    after = [c.tool for c in gateway.calls]
+    assert after.count("billing.list_plans") == reads + 1
+    assert after.index("billing.get_account", len(after) - 4) < after.index("billing.change_plan")
 
 
 async def test_declined_change_changes_nothing(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
     billing = await start_specialist("billing")
     picked = await billing.send("upgrade to unlimited max", "change-plan")
-    declined = await billing.send("nah", "change-plan", state=picked.result.skill_state)
+    declined = await billing.send("nah", "change-plan", task=picked)
     assert declined.result.status == "completed"
     assert declined.result.data == {"changed": False}
     assert "billing.change_plan" not in gateway.tools_called()
@@ -66,6 +82,6 @@ async def test_declined_change_changes_nothing(start_specialist: StartSpecialist
 async def test_unclear_answer_asks_again(start_specialist: StartSpecialist) -> None:
     billing = await start_specialist("billing")
     picked = await billing.send("upgrade to unlimited max", "change-plan")
-    unclear = await billing.send("hmm what does it include", "change-plan", state=picked.result.skill_state)
+    unclear = await billing.send("hmm what does it include", "change-plan", task=picked)
     assert unclear.result.status == "input-required"
     assert "yes or no" in unclear.text

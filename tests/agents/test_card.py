@@ -22,7 +22,8 @@ async def test_card_lists_the_skills_from_skill_md(start_specialist: StartSpecia
     card = response.json()
     assert card["name"] == "payment"
     assert card["supportedInterfaces"] == [
-        {"url": f"{payment.base_url}/a2a/jsonrpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}
+        {"url": f"{payment.base_url}/a2a/jsonrpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+        {"url": f"{payment.base_url}/a2a/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
     ]
     skills = {s["id"]: s for s in card["skills"]}
     assert set(skills) == {"refund-charge", "payment-history"}
@@ -32,13 +33,14 @@ async def test_card_lists_the_skills_from_skill_md(start_specialist: StartSpecia
     assert refund["examples"] == ["I was charged twice", "refund the double payment"]
 
 
-def test_unknown_agent_is_a_configuration_error() -> None:
+def test_unknown_agent_is_a_configuration_error(tmp_path) -> None:
     with pytest.raises(ConfigurationError, match="no specialist named 'sales'"):
         build_app(
             "sales",
             public_url="http://x",
             gateway_mcp_url="http://x/mcp",
             auth=AUTHORITY.auth("t"),
+            data_dir=tmp_path,
             skills_dir=SKILLS_DIR,
         )
 
@@ -50,6 +52,7 @@ def test_agent_without_skills_is_a_configuration_error(tmp_path) -> None:
             public_url="http://x",
             gateway_mcp_url="http://x/mcp",
             auth=AUTHORITY.auth("t"),
+            data_dir=tmp_path,
             skills_dir=tmp_path,
         )
 
@@ -66,5 +69,6 @@ def test_skill_without_a_procedure_is_a_configuration_error(tmp_path) -> None:
             public_url="http://x",
             gateway_mcp_url="http://x/mcp",
             auth=AUTHORITY.auth("t"),
+            data_dir=tmp_path,
             skills_dir=tmp_path,
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from a2a.utils.errors import InvalidRequestError
+from a2a.types import TaskState
+from a2a.utils.errors import ExtensionSupportRequiredError, InvalidParamsError, InvalidRequestError
 
 from shared.envelope import ENVELOPE_META_KEY
-from shared.handoff import HANDOFF_META_KEY, HandoffRequest
+from shared.handoff import ENVELOPE_EXTENSION, HANDOFF_EXTENSION, HANDOFF_META_KEY, HandoffRequest
 from tests.agents.conftest import StartSpecialist, verified_envelope
+from tests.agents.test_payment import DUPLICATE
 
 ENVELOPE = verified_envelope().model_dump_json()
 HANDOFF = HandoffRequest(skill="explain-bill").model_dump_json()
@@ -16,14 +18,12 @@ HANDOFF = HandoffRequest(skill="explain-bill").model_dump_json()
 @pytest.mark.parametrize(
     ("metadata", "expected"),
     [
-        ({HANDOFF_META_KEY: HANDOFF}, "'switchboard/envelope' is missing"),
-        ({ENVELOPE_META_KEY: ENVELOPE}, "'switchboard/handoff' is missing"),
         ({ENVELOPE_META_KEY: "{not json", HANDOFF_META_KEY: HANDOFF}, "is not a valid ContextEnvelope"),
         ({ENVELOPE_META_KEY: '{"channel": "chat"}', HANDOFF_META_KEY: HANDOFF}, "conversation_id"),
         ({ENVELOPE_META_KEY: ENVELOPE, HANDOFF_META_KEY: {"skill": "explain-bill"}}, "must be a JSON string"),
         ({ENVELOPE_META_KEY: ENVELOPE, HANDOFF_META_KEY: '{"reason": "x"}'}, "not a valid HandoffRequest"),
     ],
-    ids=["no-envelope", "no-handoff", "bad-json", "envelope-field", "handoff-not-string", "handoff-no-skill"],
+    ids=["bad-json", "envelope-field", "handoff-not-string", "handoff-no-skill"],
 )
 async def test_bad_metadata_is_an_invalid_request(
     start_specialist: StartSpecialist, metadata: dict, expected: str
@@ -33,9 +33,22 @@ async def test_bad_metadata_is_an_invalid_request(
         await billing.send_metadata("why is my bill so high", metadata)
 
 
+@pytest.mark.parametrize(
+    ("metadata", "extension"),
+    [({HANDOFF_META_KEY: HANDOFF}, ENVELOPE_EXTENSION), ({ENVELOPE_META_KEY: ENVELOPE}, HANDOFF_EXTENSION)],
+    ids=["no-envelope", "no-handoff"],
+)
+async def test_a_missing_required_extension_is_refused_with_its_code(
+    start_specialist: StartSpecialist, metadata: dict, extension: str
+) -> None:
+    billing = await start_specialist("billing")
+    with pytest.raises(ExtensionSupportRequiredError, match=extension):
+        await billing.send_metadata("why is my bill so high", metadata)
+
+
 async def test_unknown_skill_names_the_agents_skills(start_specialist: StartSpecialist) -> None:
     billing = await start_specialist("billing")
-    with pytest.raises(InvalidRequestError) as caught:
+    with pytest.raises(InvalidParamsError) as caught:
         await billing.send("refund me", "refund-charge")
     assert "no skill 'refund-charge'" in str(caught.value)
     assert "change-plan, explain-bill" in str(caught.value)
@@ -63,8 +76,16 @@ async def test_reply_keeps_the_context_id(start_specialist: StartSpecialist) -> 
 async def test_unverified_customer_is_sent_to_identity_first(start_specialist: StartSpecialist, gateway) -> None:
     from shared.envelope import ContextEnvelope
 
+    gateway.duplicates = [DUPLICATE]
     payment = await start_specialist("payment")
     answer = await payment.send("I was charged twice", "refund-charge", envelope=ContextEnvelope(conversation_id="c"))
-    assert answer.result.status == "failed"
+    assert answer.result.status == "auth-required" and answer.state == TaskState.TASK_STATE_AUTH_REQUIRED
     assert answer.result.handoff_to is not None and answer.result.handoff_to.agent == "identity"
     assert gateway.calls == []
+    still = await payment.send(
+        "I was charged twice", "refund-charge", envelope=ContextEnvelope(conversation_id="c"), task=answer
+    )
+    assert still.state == TaskState.TASK_STATE_AUTH_REQUIRED and gateway.calls == []
+    verified = await payment.send("I was charged twice", "refund-charge", task=answer)
+    assert verified.task_id == answer.task_id and verified.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert "duplicate charge of €32.50" in verified.text

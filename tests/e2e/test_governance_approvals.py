@@ -45,6 +45,9 @@ async def test_refund_above_threshold_waits_then_runs_once_when_approved(chat: C
     assert approved.json()["status"] == "executed"
     transcript = await wait_for_text(chat.state, "approved and issued")
     assert transcript[-1]["agent"] == "payment"
+    # The payment task waited for the decision and, resumed, read the refund from payments itself.
+    reads = read_audit(running.data_dir / "audit.db", conversation_id=chat.conversation_id, limit=500)
+    assert any(r.tool == "payments.list_refunds" and r.decision == "allow" for r in reads)
     assert len(refunds_for(running.data_dir, customer["account_number"])) == 1
 
     # A replayed approval is refused and changes nothing; the conversation is no longer parked.
@@ -58,6 +61,7 @@ async def test_refund_above_threshold_waits_then_runs_once_when_approved(chat: C
     records = read_audit(running.data_dir / "audit.db", conversation_id=chat.conversation_id, limit=500)
     refund_records = [r for r in records if r.tool == "payments.issue_refund"]
     decisions = [r.decision for r in refund_records]
+
     assert "approval-required" in decisions and "approved" in decisions
     assert any(r.approver == "approver" and r.kind == "outcome" and r.outcome == "ok" for r in refund_records)
 

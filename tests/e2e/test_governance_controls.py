@@ -56,9 +56,10 @@ async def test_consent_revoked_mid_conversation_denies_the_very_next_call(chat: 
     )
     assert not revoked.is_error, text_of(revoked)
     answer = await chat.say("yes")
-    assert answer["data"].get("denied") is True and "not able to issue that refund" in answer["reply"], answer
+    # The refund step reads the charge again before acting, and that read is already refused.
+    assert answer["data"].get("denied") is True and "not able to" in answer["reply"], answer
     assert refunds_for(running.data_dir, customer["account_number"]) == []
-    denied = _decisions(running, chat.conversation_id, "payments.issue_refund")
+    denied = _decisions(running, chat.conversation_id, "payments.find_duplicate_charges")
     assert denied and denied[-1].decision == "deny" and "guard.consent-required" in denied[-1].policy_ids
 
 

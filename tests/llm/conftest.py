@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import pytest
 from a2a.client import ClientConfig, create_client
@@ -27,7 +28,7 @@ StartLLMSpecialist = Callable[..., Awaitable[Specialist]]
 
 
 @pytest.fixture
-def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLLMSpecialist:
+def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway, tmp_path: Path) -> StartLLMSpecialist:
     """Start specialist ``name`` whose model is ``model`` (and ``summary_model`` for hand-overs).
 
     ``llm_settings`` supplies the loop's limits (tool steps); its model names are not used here.
@@ -47,6 +48,7 @@ def start_llm_specialist(stack: AsyncExitStack, gateway: FakeGateway) -> StartLL
             public_url=f"http://{host}:{port}",
             gateway_mcp_url=gateway.url,
             auth=AUTHORITY.auth(name),
+            data_dir=tmp_path / name,
             skills_dir=SKILLS_DIR,
             mcp_timeout_seconds=5.0,
             llm_settings=llm_settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.runtime.gateway import GatewayClient
 from agents.runtime.llm import ScriptedModel, reply
@@ -64,11 +65,15 @@ async def test_a_forged_identity_is_refused_whatever_the_model_asks(running: Run
         customer=CustomerRef(keys=CustomerKeys(**{k: customer[k] for k in ("customer_id", "email", "msisdn")})),
         auth_context="eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJtZSJ9.Zm9yZ2Vk",
     )
-    turn = Turn("my line is down", envelope, HandoffRequest(skill="ticket-status"), gateway, agent="support")
+    turn = Turn(
+        "my line is down", envelope, HandoffRequest(skill="ticket-status"), gateway, agent="support", task_id="t-1"
+    )
+    specialist.compile(InMemorySaver())
     try:
-        result = await specialist.handle(turn)
+        outcome = await specialist.run("ticket-status", turn, thread="t-1", context_id="llm-forged-1", resume=False)
     finally:
         await gateway.aclose()
+    result = outcome.reply
     # The unlisted refund goes to the gateway, which refuses it; the turn ends there, plainly.
     assert [(c.tool, c.decision) for c in turn.tool_calls] == [("payments.issue_refund", "deny")]
     assert result.result.data["denied"] is True and "All good" not in result.text

@@ -97,16 +97,17 @@ async def test_bad_arguments_are_sent_back_to_the_model(
     model = ScriptedModel.of(
         reply("", ("billing__list_invoices", None)),
         answer("Could you tell me which month you mean?", "input-required"),
+        answer("November's bill is as usual.", "completed"),
     )
     billing = await start_llm_specialist("billing", model)
     result = await billing.send("bill question", "explain-bill")
     assert "must be a JSON object" in model.requests[1].messages[-1]["content"]
     assert result.result.status == "input-required"
-    assert result.result.skill_state["llm_history"][-1] == {
-        "role": "assistant",
-        "content": "Could you tell me which month you mean?",
-    }
     assert gateway.tools_called() == []
+    # The conversation so far is kept with the task on the server, not sent back by the caller.
+    done = await billing.send("November", "explain-bill", task=result)
+    assert done.result.status == "completed" and done.task_id == result.task_id
+    assert {"role": "assistant", "content": "Could you tell me which month you mean?"} in model.requests[2].messages
 
 
 async def test_a_denial_gets_the_same_plain_answer_as_the_offline_brain(
@@ -148,7 +149,7 @@ async def test_money_movement_stays_deterministic(
     proposal = await payment.send("charged twice", "refund-charge")
     # The re-phrasing dropped the amount, so the procedure's own words are kept.
     assert "Shall I refund it" not in proposal.text and proposal.result.status == "input-required"
-    answer_ = await payment.send("yes", "refund-charge", state=proposal.result.skill_state)
+    answer_ = await payment.send("yes", "refund-charge", task=proposal)
     assert len(gateway.refunds) == 1
     assert all(r.tools == () for r in model.requests)  # the model was never offered a tool
     assert answer_.result.data["llm_usage"]["calls"] == 1

@@ -23,12 +23,12 @@ async def test_a_turn_round_trips(store: ConversationStore) -> None:
     loaded = await store.load(state.conversation_id)
     loaded.turns = 1
     loaded.customer = CustomerRef(keys=CustomerKeys(customer_id="CUST-1", email="ada@example.com"), display_name="Ada")
-    loaded.active = Goal(agent="billing", skill="explain-bill", skill_state={"step": 2, "amount": "12.50"})
+    loaded.active = Goal(agent="billing", skill="explain-bill", task_id="task-7", asking="identifier")
     await store.save_turn(loaded, [entry("why is my bill high?"), entry("Your bill rose because ...", "agent")])
 
     again = await store.load(state.conversation_id)
     assert again.model_dump() == loaded.model_dump()
-    assert again.channel == "voice" and again.active is not None and again.active.skill_state["step"] == 2
+    assert again.channel == "voice" and again.active is not None and again.active.task_id == "task-7"
     assert [(e.seq, e.role) for e in await store.transcript(state.conversation_id)] == [
         (1, "customer"),
         (2, "agent"),

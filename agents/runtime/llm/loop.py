@@ -2,10 +2,12 @@
 
 Per turn: the skill's procedure (its SKILL.md) is the instruction, the gateway's listing for this
 agent is the tool set, and every call still goes through ``Turn.call`` and so through the gateway.
-Skills marked deterministic run their hand-written procedure; the model may only re-phrase the
-reply, and only when every figure in it survives. Every model reply passes ``checks.refusal``
-before a customer reads it. Any model failure or refused reply falls back to the hand-written
-procedure, so the customer sees an ordinary answer.
+The conversation is a small graph (``respond`` -> ``wait`` -> ``respond``) whose history lives in
+the checkpointer with the task, like every skill's state. Skills marked deterministic run their
+hand-written graph; the model may only re-phrase the reply, and only when every figure in it
+survives. Every model reply passes ``checks.refusal`` before a customer reads it. A model failure
+or a refused reply falls back to the hand-written graph (on its own thread of the same task), so
+the customer sees an ordinary answer.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
 from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from agents.runtime.graph import Outcome, SkillContext, SkillGraphs, SkillState, ask, finish, turn_of
 from agents.runtime.llm.checks import Evidence, joined, refusal
 from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, tool_result
 from agents.runtime.llm.skills import SkillGuide
 from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
-from agents.runtime.turn import Reply, Specialist, Turn
+from agents.runtime.turn import Reply, Turn
+from shared.handoff import SpecialistResult
 from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
 from shared.llm.redact import customer_message, redact_text
 from shared.tools import IDEMPOTENCY_ARG
@@ -33,7 +42,6 @@ logger = logging.getLogger(__name__)
 USAGE_KEY = "llm_usage"
 REFUSED_REPLY_KEY = "llm_reply_refused"
 """Result data: why a model reply was withheld from the customer (counted in the scorecard)."""
-HISTORY_KEY = "llm_history"
 _HISTORY_TURNS = 6
 _MAX_REPLY_CHARS = 1200
 _FIGURES = re.compile(r"\d+(?:[.,]\d+)?")
@@ -41,13 +49,18 @@ _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 _ANSWER = ToolSpec(ANSWER_TOOL, "Send your reply to the customer and end this turn.", answer_tool_schema())
 
 
+class ChatState(SkillState, total=False):
+    history: list[dict[str, str]]
+    asked: dict[str, Any]
+
+
 class LLMSpecialist:
-    """Wraps a hand-written ``Specialist``; same ``handle`` contract, same skills."""
+    """Wraps a specialist's hand-written ``SkillGraphs``; same skills, same ``SkillRunner`` contract."""
 
     def __init__(
         self,
         agent: str,
-        procedures: Specialist,
+        procedures: SkillGraphs,
         guides: Mapping[str, SkillGuide],
         model: ModelClient,
         toolbox: Toolbox,
@@ -61,25 +74,69 @@ class LLMSpecialist:
         self._toolbox = toolbox
         self._max_steps = max_steps
         self._rules = RULES.format(agent=agent)
+        chats = [s for s in procedures.skills if (g := self._guides.get(s)) is not None and not g.deterministic]
+        self._chats = SkillGraphs({skill: self._chat_graph() for skill in chats})
 
     @property
-    def skills(self) -> Any:
-        return getattr(self._procedures, "skills", None)
+    def skills(self) -> frozenset[str]:
+        return self._procedures.skills
 
-    async def handle(self, turn: Turn) -> Reply:
-        guide = self._guides.get(turn.skill)
-        if guide is None or guide.deterministic:
-            return await self._phrased(turn, await self._procedures.handle(turn))
-        run = _Run(turn)
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver[str]:
+        return self._procedures.checkpointer
+
+    def compile(self, saver: BaseCheckpointSaver[str]) -> None:
+        self._procedures.compile(saver)
+        self._chats.compile(saver)
+
+    async def forget(self, thread: str) -> None:
+        await self._procedures.forget(thread)
+        await self._procedures.forget(_fallback(thread))
+
+    async def run(self, skill: str, turn: Turn, *, thread: str, context_id: str, resume: bool) -> Outcome:
+        if skill not in self._chats.skills:
+            outcome = await self._procedures.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
+            return Outcome(await self._phrased(turn, outcome.reply), outcome.wait)
+        fallback = _fallback(thread)
+        if resume and await self._procedures.waiting(skill, fallback):
+            return await self._procedures.run(skill, turn, thread=fallback, context_id=context_id, resume=True)
         try:
-            reply = await self._loop(turn, guide, run)
+            return await self._chats.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
+        except _ModelDown as down:
+            if down.refused:
+                logger.warning("%s/%s: model reply withheld (%s); using the procedure", self._agent, skill, down)
+            else:
+                logger.warning("%s/%s: model unavailable (%s); using the offline procedure", self._agent, skill, down)
+            if down.run.wrote:
+                # The model already changed something; re-running the procedure could act again.
+                reply = turn.reply("That's done. Is there anything else I can help with?", "completed", summary="done")
+                outcome = Outcome(reply)
+            else:
+                outcome = await self._procedures.run(skill, turn, thread=fallback, context_id=context_id, resume=False)
+            outcome.reply.result.data["llm_fallback"] = True
+            if down.refused:
+                outcome.reply.result.data[REFUSED_REPLY_KEY] = str(down)
+            # The model calls made before the fallback are still counted.
+            return Outcome(self._account(turn, outcome.reply, down.run.usage), outcome.wait)
+
+    def _chat_graph(self) -> StateGraph[ChatState, SkillContext, Any, Any]:
+        g = StateGraph(ChatState, context_schema=SkillContext)
+        g.add_node("respond", self._respond)
+        g.add_node("wait", _wait)
+        g.set_entry_point("respond")
+        return g
+
+    async def _respond(self, state: ChatState, runtime: Runtime[SkillContext]) -> Command[Any]:
+        turn = turn_of(runtime)
+        guide = self._guides[turn.skill]
+        run = _Run(turn)
+        history = list(state.get("history") or [])[-_HISTORY_TURNS * 2 :]
+        try:
+            reply, history = await self._loop(turn, guide, run, history)
         except _Refused as refused:
-            logger.warning("%s/%s: model reply withheld (%s); using the procedure", self._agent, turn.skill, refused)
-            reply = await self._fallback(turn, run)
-            reply.result.data[REFUSED_REPLY_KEY] = str(refused)
+            raise _ModelDown(str(refused), run, refused=True) from refused
         except ModelUnavailable as exc:
-            logger.warning("%s/%s: model unavailable (%s); using the offline procedure", self._agent, turn.skill, exc)
-            reply = await self._fallback(turn, run)
+            raise _ModelDown(str(exc), run) from exc
         except _Held as held:
             reply = held.reply(turn)
         except ToolDenied as exc:
@@ -91,20 +148,16 @@ class LLMSpecialist:
             reply = outcomes.unavailable(turn, exc)
         if run.refused:
             reply.result.data["llm_refused_tools"] = run.refused
-        return self._account(turn, reply, run.usage)
+        reply = self._account(turn, reply, run.usage)
+        if reply.result.status == "input-required":
+            asked = {"text": reply.text, "result": reply.result.model_dump(mode="json")}
+            return Command(goto="wait", update={"history": history, "asked": asked})
+        return finish(reply)
 
-    async def _fallback(self, turn: Turn, run: _Run) -> Reply:
-        if run.wrote:
-            # The model already changed something; re-running the procedure could act again.
-            reply = turn.reply("That's done. Is there anything else I can help with?", "completed", summary="done")
-        else:
-            reply = await self._procedures.handle(turn)
-        reply.result.data["llm_fallback"] = True
-        return reply
-
-    async def _loop(self, turn: Turn, guide: SkillGuide, run: _Run) -> Reply:
+    async def _loop(
+        self, turn: Turn, guide: SkillGuide, run: _Run, history: list[dict[str, str]]
+    ) -> tuple[Reply, list[dict[str, str]]]:
         tools = await self._tools()
-        history: list[dict[str, str]] = list(turn.state.get(HISTORY_KEY) or [])[-_HISTORY_TURNS * 2 :]
         messages: list[dict[str, Any]] = [
             {
                 "role": "system",
@@ -178,19 +231,16 @@ class LLMSpecialist:
             raise _Held(tool.catalog_name, str(data.get("detail") or ""), args)
         return tool_result(data)
 
-    def _final(self, turn: Turn, history: list[dict[str, str]], text: str, status: str) -> Reply:
+    def _final(
+        self, turn: Turn, history: list[dict[str, str]], text: str, status: str
+    ) -> tuple[Reply, list[dict[str, str]]]:
         text = text[:_MAX_REPLY_CHARS]
-        state: dict[str, Any] = {}
-        if status == "input-required":
-            state = {
-                **turn.state,
-                HISTORY_KEY: [
-                    *history,
-                    {"role": "user", "content": customer_message(turn.text)},
-                    {"role": "assistant", "content": text},
-                ][-_HISTORY_TURNS * 2 :],
-            }
-        return turn.reply(text, status, summary=f"{turn.skill}: {redact_text(text)[:120]}", state=state)
+        history = [
+            *history,
+            {"role": "user", "content": customer_message(turn.text)},
+            {"role": "assistant", "content": text},
+        ][-_HISTORY_TURNS * 2 :]
+        return turn.reply(text, status, summary=f"{turn.skill}: {redact_text(text)[:120]}"), history
 
     async def _phrased(self, turn: Turn, reply: Reply) -> Reply:
         """The procedure's reply in the model's words, when no figure or identifier is lost."""
@@ -237,6 +287,17 @@ class LLMSpecialist:
         return reply
 
 
+async def _wait(state: ChatState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    asked = state["asked"]
+    ask(Reply(str(asked["text"]), SpecialistResult.model_validate(asked["result"])))
+    return Command(goto="respond")
+
+
+def _fallback(thread: str) -> str:
+    """The hand-written graph's thread when the model failed on this task."""
+    return f"{thread}/procedure"
+
+
 def _check(text: str, turn: Turn, messages: list[dict[str, Any]], finish_reason: str) -> None:
     """Raise ``_Refused`` unless the loop's final reply may reach the customer."""
     prompt = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
@@ -248,6 +309,15 @@ def _check(text: str, turn: Turn, messages: list[dict[str, Any]], finish_reason:
 
 class _Refused(Exception):
     """The model's reply failed a check; the customer gets the procedure's wording instead."""
+
+
+class _ModelDown(Exception):
+    """The model failed (or its reply was refused); ``run`` says whether it already wrote something."""
+
+    def __init__(self, detail: str, run: _Run, *, refused: bool = False) -> None:
+        super().__init__(detail)
+        self.run = run
+        self.refused = refused
 
 
 class _Held(Exception):

@@ -1,0 +1,154 @@
+"""A skill procedure as a LangGraph graph: small nodes, state on the server, a wait is an interrupt.
+
+A skill module builds an uncompiled ``StateGraph`` whose nodes take ``(state, runtime)``; the
+runtime compiles every graph once at start-up with the checkpointer. One A2A task is one graph
+thread (``thread_id`` = task id), so what a skill learned on an earlier turn (which charge, which
+plan) is read from the checkpoint, never from the caller's message.
+
+Inside a node:
+- ``turn_of(runtime)`` is this request's ``Turn`` (the customer's words, the envelope, ``call``);
+- ``ask(reply)`` pauses the task in ``input-required`` showing ``reply`` and returns the customer's
+  next message when the caller continues the task (the node runs again from its top, so put the
+  wait first in a node and the reads after it);
+- ``finish(reply)`` ends the task with ``reply``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, cast
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command, Durability, interrupt
+
+from agents.runtime.checkpoints import STAMP
+from agents.runtime.turn import Reply, Turn
+from shared.handoff import SpecialistResult
+
+Wait = Literal["input", "auth"]
+REPLY_KEY = "reply"
+
+DURABILITY: Durability = "exit"
+"""Persist at an interrupt and when a run ends, not after every super-step.
+
+Measured by ``benchmarks/skill_checkpoints.py``: a checkpoint per super-step costs about 2 ms each
+on SQLite, and a wait always persists anyway. A crash in the middle of one turn loses only that
+turn's progress, which the caller sees as a failed request and may repeat: writes carry an
+idempotency key derived from the task and the step, so a repeat never acts twice.
+"""
+
+
+class SkillState(TypedDict, total=False):
+    """What every skill state has: the final reply, set by ``finish``. Skills add their own keys."""
+
+    reply: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SkillContext:
+    """What a node gets besides its state: this request's turn. Never checkpointed."""
+
+    turn: Turn
+
+
+def turn_of(runtime: Runtime[SkillContext]) -> Turn:
+    return runtime.context.turn
+
+
+def ask(reply: Reply, *, wait: Wait = "input") -> str:
+    """Wait for the customer (``input``) or for a verified customer (``auth``); returns their words."""
+    answer = interrupt({"wait": wait, REPLY_KEY: _dump(reply)})
+    return str(answer)
+
+
+def finish(reply: Reply) -> Command[Any]:
+    """End the task with ``reply``."""
+    return Command(goto=END, update={REPLY_KEY: _dump(reply)})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one run left the task: finished with ``reply``, or waiting (``wait``) after showing it."""
+
+    reply: Reply
+    wait: Wait | None = None
+
+
+class TaskStateLost(Exception):
+    """The caller continued a task whose graph has no pending wait (pruned or never started)."""
+
+
+class SkillGraphs:
+    """Every skill graph of one specialist, compiled once against one checkpointer."""
+
+    def __init__(self, builders: Mapping[str, StateGraph[Any, Any, Any, Any]]) -> None:
+        self._builders = dict(builders)
+        self._compiled: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
+        self._saver: BaseCheckpointSaver[str] | None = None
+
+    @property
+    def skills(self) -> frozenset[str]:
+        return frozenset(self._builders)
+
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver[str]:
+        if self._saver is None:
+            raise RuntimeError("skill graphs are used before start-up compiled them")
+        return self._saver
+
+    def compile(self, saver: BaseCheckpointSaver[str]) -> None:
+        self._saver = saver
+        self._compiled = {
+            skill: builder.compile(checkpointer=saver, name=skill) for skill, builder in self._builders.items()
+        }
+
+    async def run(self, skill: str, turn: Turn, *, thread: str, context_id: str, resume: bool) -> Outcome:
+        """Start the skill on a new thread, or continue the wait pending on ``thread`` with ``turn.text``.
+
+        Raises TaskStateLost when ``resume`` finds nothing waiting.
+        """
+        graph = self._compiled[skill]
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread},
+            "metadata": {STAMP: time.time(), "context_id": context_id, "skill": skill},
+        }
+        payload: Any = {}
+        if resume:
+            snapshot = await graph.aget_state(cast(Any, config))
+            if not snapshot.interrupts:
+                raise TaskStateLost(thread)
+            payload = Command(resume=turn.text)
+        out = await graph.ainvoke(
+            payload, cast(Any, config), context=SkillContext(turn), durability=DURABILITY, version="v2"
+        )
+        if out.interrupts:
+            pending = cast(dict[str, Any], out.interrupts[0].value)
+            return Outcome(_load(pending[REPLY_KEY]), cast(Wait, pending["wait"]))
+        return Outcome(_load(cast(dict[str, Any], out.value)[REPLY_KEY]))
+
+    async def waiting(self, skill: str, thread: str) -> bool:
+        """Whether ``thread`` has a wait pending (a task this graph is in the middle of)."""
+        config: Any = {"configurable": {"thread_id": thread}}
+        return bool((await self._compiled[skill].aget_state(config)).interrupts)
+
+    async def forget(self, thread: str) -> None:
+        """Delete a thread: its task ended, or was cancelled, so nothing may resume it."""
+        await self.checkpointer.adelete_thread(thread)
+
+
+def _dump(reply: Reply) -> dict[str, Any]:
+    return {"text": reply.text, "result": reply.result.model_dump(mode="json")}
+
+
+def _load(raw: Mapping[str, Any]) -> Reply:
+    return Reply(str(raw["text"]), SpecialistResult.model_validate(raw["result"]))
+
+
+def start_at(node: str) -> Command[Any]:
+    """A node's way of saying "go on with ``node``" (the graph's edges are these gotos)."""
+    return Command(goto=node)

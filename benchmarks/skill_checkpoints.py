@@ -1,0 +1,153 @@
+"""What a skill graph's checkpointer costs per turn and per step, by durability mode and backend.
+
+A turn of a skill is a few small nodes ending at a wait (verify -> find -> confirm, then the
+customer's answer resumes it and it finishes), which is what every multi-turn skill does. Each
+sample runs one task through the runtime's ``SkillGraphs`` as the executor does: the first turn
+to its interrupt, then the resuming turn (which first reads that a wait is pending) to the end,
+then deletes the thread as the runtime does when a task ends. The floor is the same graph without
+a checkpointer (which cannot wait, so it runs straight through).
+
+    python benchmarks/skill_checkpoints.py [--samples 300] [--postgres postgresql://...]
+
+PostgreSQL runs when ``--postgres`` or ``SWITCHBOARD_DATABASE_URL`` names a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, StateGraph
+from langgraph.types import Command, Durability, interrupt
+
+from agents.runtime import GatewayClient, SkillGraphs, Turn
+from agents.runtime import graph as graph_module
+from agents.runtime.checkpoints import open_checkpointer
+from shared.envelope import ContextEnvelope
+from shared.handoff import HandoffRequest
+
+STEPS = 4  # super-steps per task: verify, find, confirm (waits), then confirm resumed to the end
+
+
+REPLY = {"text": "Refund 32.50?", "result": {"status": "input-required", "skill": "bench"}}
+
+
+class State(TypedDict, total=False):
+    reply: dict[str, Any]
+    charge_id: str
+    amount: str
+    answer: str
+
+
+async def verify(state: State) -> Command[Any]:
+    return Command(goto="find")
+
+
+async def find(state: State) -> Command[Any]:
+    return Command(goto="confirm", update={"charge_id": "CH-9", "amount": "32.50"})
+
+
+def confirm_node(waits: bool) -> Any:
+    async def confirm(state: State) -> Command[Any]:
+        if not waits:
+            return Command(goto=END, update={"answer": "yes"})
+        answer = interrupt({"wait": "input", "reply": REPLY})
+        return Command(goto=END, update={"answer": str(answer), "reply": REPLY})
+
+    return confirm
+
+
+def build(waits: bool) -> StateGraph[State, Any, Any, Any]:
+    g = StateGraph(State)
+    g.add_node("verify", verify)
+    g.add_node("find", find)
+    g.add_node("confirm", confirm_node(waits))
+    g.set_entry_point("verify")
+    return g
+
+
+TURN = Turn(
+    text="yes",
+    envelope=ContextEnvelope(conversation_id="conv-bench"),
+    handoff=HandoffRequest(skill="bench"),
+    gateway=GatewayClient("http://127.0.0.1:9/mcp", token="unused"),
+)
+
+
+async def floor_task(graph: Any) -> float:
+    started = time.perf_counter()
+    await graph.ainvoke({}, {"configurable": {"thread_id": uuid.uuid4().hex}}, version="v2")
+    return (time.perf_counter() - started) * 1000
+
+
+async def one_task(graphs: SkillGraphs) -> float:
+    """What the executor does for a two-turn task: run to the wait, resume to the end, forget."""
+    thread = uuid.uuid4().hex
+    started = time.perf_counter()
+    await graphs.run("bench", TURN, thread=thread, context_id="conv-bench", resume=False)
+    await graphs.run("bench", TURN, thread=thread, context_id="conv-bench", resume=True)
+    await graphs.forget(thread)
+    return (time.perf_counter() - started) * 1000
+
+
+async def measure_floor(samples: int) -> list[float]:
+    graph = build(waits=False).compile()
+    for _ in range(20):
+        await floor_task(graph)
+    return [await floor_task(graph) for _ in range(samples)]
+
+
+async def measure(saver: BaseCheckpointSaver[str], durability: Durability, samples: int) -> list[float]:
+    graphs = SkillGraphs({"bench": build(waits=True)})
+    graphs.compile(saver)
+    previous, graph_module.DURABILITY = graph_module.DURABILITY, durability
+    try:
+        for _ in range(20):
+            await one_task(graphs)
+        return [await one_task(graphs) for _ in range(samples)]
+    finally:
+        graph_module.DURABILITY = previous
+
+
+def report(label: str, times: list[float], floor: float | None) -> None:
+    p50 = statistics.median(times)
+    p99 = statistics.quantiles(times, n=100)[98]
+    extra = "" if floor is None else f"   +{(p50 - floor):6.2f} ms over floor, {(p50 - floor) / STEPS:5.2f} ms/step"
+    print(f"{label:<34} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{extra}")
+
+
+async def run_backend(name: str, url: str | None, data_dir: Path, samples: int, floor: float) -> None:
+    async with open_checkpointer(url, data_dir) as saver:
+        for durability in ("exit", "async", "sync"):
+            times = await measure(saver, durability, samples)
+            report(f"{name}, durability={durability}", times, floor)
+
+
+async def main(samples: int, postgres: str | None) -> None:
+    print(f"one task = 2 turns, {STEPS} super-steps, thread deleted at the end; {samples} samples each")
+    floor_times = await measure_floor(samples)
+    floor = statistics.median(floor_times)
+    report("no checkpointer (floor, no wait)", floor_times, None)
+    with tempfile.TemporaryDirectory() as tmp:
+        await run_backend("sqlite", None, Path(tmp), samples, floor)
+    if postgres:
+        await run_backend("postgres", postgres, Path("."), samples, floor)
+    else:
+        print("postgres: skipped (pass --postgres or set SWITCHBOARD_DATABASE_URL)")
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--postgres", default=os.environ.get("SWITCHBOARD_DATABASE_URL"))
+    args = parser.parse_args()
+    asyncio.run(main(args.samples, args.postgres))

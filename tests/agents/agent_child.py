@@ -1,0 +1,38 @@
+"""A specialist in a process of its own, so a test can ``kill -9`` it and start it again.
+
+Run as ``python -m tests.agents.agent_child CONFIG.json``. The listening socket is inherited from
+the test (``pass_fds``), so a restarted process answers on the same address.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from agents import build_app
+from tests.agents.conftest import SKILLS_DIR
+from tests.service_tokens import TokenAuthority
+
+
+def main(config_path: str) -> None:
+    config = json.loads(Path(config_path).read_text())
+    sock = socket.socket(fileno=config["fd"])
+    app = build_app(
+        config["agent"],
+        public_url=config["public_url"],
+        gateway_mcp_url=config["gateway_url"],
+        # The test's token authority, by its key directory: the parent mints, this process verifies.
+        auth=TokenAuthority(Path(config["token_keys"])).auth(config["agent"]),
+        data_dir=Path(config["data_dir"]),
+        skills_dir=SKILLS_DIR,
+        database_url=config["database_url"],
+    )
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
