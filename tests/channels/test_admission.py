@@ -52,6 +52,7 @@ async def test_a_full_orchestrator_sheds_new_work_while_the_admitted_turn_comple
             conversations_db=tmp_path / "conversations.db",
             admission=AdmissionLimits(max_in_flight=1, retry_after_seconds=3),
             router_model=router,
+            auth=running.stack.service_auth("orchestrator"),
         )
     )
     async with (

@@ -57,7 +57,9 @@ class SlowLine:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def slow_line(running: RunningStack, tmp_path: Path) -> AsyncIterator[SlowLine]:
-    directory = await SpecialistDirectory.discover(list(running.topology.agents.values()), timeout=20)
+    directory = await SpecialistDirectory.discover(
+        list(running.topology.agents.values()), tokens=running.stack.service_auth("orchestrator").tokens, timeout=20
+    )
     store = await SqliteConversationStore.open(tmp_path / "conversations.db")
     brain = SlowBrain(build_brain(directory.skill_specs()))
     hub = TurnHub()

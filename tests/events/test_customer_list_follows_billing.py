@@ -19,7 +19,7 @@ async def test_a_plan_change_reaches_the_crm_column_of_the_customer_list(running
     customer = running.customers(200, crm_plan_stale=True)[-1]  # the CRM's own copy lags billing
     target = "NW-MAX-150" if customer["plan_id"] != "NW-MAX-150" else "NW-ESS-10"
     change = {"msisdn": customer["msisdn"], "plan_id": target, "idempotency_key": "customer-list-plan-1"}
-    changed = await tool(url, secrets, "billing", "billing.change_plan", change, envelope_for(secrets, customer))
+    changed = await tool(url, running.stack, "billing", "billing.change_plan", change, envelope_for(secrets, customer))
 
     async with asyncio.timeout(WAIT):
         while True:
