@@ -7,9 +7,10 @@ import json
 import sqlite3
 
 import pytest
-from a2a.client import ClientConfig, create_client
+from a2a.client import AuthInterceptor, ClientConfig, create_client
 from a2a.types import GetTaskRequest, TaskState
 
+from shared.service_auth import AudienceCredentials, audiences
 from tests.e2e.conftest import Chat, RunningStack
 from tests.governance.e2e_helpers import refunds_for, small_refund_customers
 
@@ -24,7 +25,11 @@ def _active_task(running: RunningStack, conversation_id: str) -> str | None:
 
 
 async def _task_state(running: RunningStack, agent: str, task_id: str) -> TaskState.ValueType:
-    async with await create_client(running.topology.agents[agent], client_config=ClientConfig()) as client:
+    # Asked as the orchestrator asks: with a token for that agent from the stack's token service.
+    credentials = AudienceCredentials(running.stack.service_auth("orchestrator").tokens, audiences.agent(agent))
+    async with await create_client(
+        running.topology.agents[agent], client_config=ClientConfig(), interceptors=[AuthInterceptor(credentials)]
+    ) as client:
         task = await client.get_task(GetTaskRequest(id=task_id))
     return task.status.state
 
