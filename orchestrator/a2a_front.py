@@ -164,18 +164,24 @@ async def _report(updater: TaskUpdater, outcome: TurnOutcome) -> None:
 
 
 def _caller(call_context: ServerCallContext | None) -> str:
+    """The external agent calling; Switchboard's own services hold orchestrator tokens for other doors."""
     user = call_context.user if call_context is not None else None
     if user is None or not user.is_authenticated:
         raise InvalidRequestError(message="the caller is not authenticated")
+    if not user.user_name.startswith(audiences.EXTERNAL_PREFIX):
+        raise InvalidRequestError(
+            message=f"{user.user_name!r} is not an external agent; register one with 'switchboard clients register'"
+        )
     return user.user_name
 
 
 class _FrontHandler(DefaultRequestHandler):
     """The SDK's handler, plus: a message without a context starts a conversation the caller owns."""
 
-    def __init__(self, supervisor: SupervisorGetter, **kwargs: Any) -> None:
+    def __init__(self, supervisor: SupervisorGetter, admission: Admission, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._supervisor = supervisor
+        self._admission = admission
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         await self._bind(params.message, context)
@@ -195,8 +201,10 @@ class _FrontHandler(DefaultRequestHandler):
             return
         if message.task_id:
             return  # the task's context: the executor checks that the caller owns it
-        state, _token = await self._supervisor().start(CHANNEL)
-        state.a2a_client = _caller(context)
+        caller = _caller(context)
+        with self._admission.admit("conversation"):
+            state, _token = await self._supervisor().start(CHANNEL)
+        state.a2a_client = caller
         await self._supervisor().store.save_turn(state, [])
         message.context_id = state.conversation_id
 
@@ -211,6 +219,7 @@ class A2AFront:
         self._auth = auth
         self._handler = _FrontHandler(
             supervisor,
+            admission,
             agent_executor=SupervisorExecutor(supervisor, admission),
             task_store=InMemoryTaskStore(),
             agent_card=self._card,

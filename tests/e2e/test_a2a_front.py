@@ -13,7 +13,7 @@ import pytest_asyncio
 from a2a.client import A2ACardResolver, AuthInterceptor, Client, ClientConfig, ClientFactory
 from a2a.helpers import get_message_text
 from a2a.types import Message, Part, Role, SendMessageRequest, Task, TaskState
-from a2a.utils.errors import InvalidParamsError
+from a2a.utils.errors import InvalidParamsError, InvalidRequestError
 
 from gateway import read_audit
 from shared.service_auth import AudienceCredentials, audiences, service_auth
@@ -133,6 +133,18 @@ async def test_a_conversation_goes_on_over_http_json_and_only_for_its_client(
             await send(client, "what did we just talk about?", context_id=started.context_id)
         with pytest.raises(InvalidParamsError, match="no conversation"):
             await send(client, "hello", context_id="conv-made-up")
+
+
+async def test_a_switchboard_service_with_an_orchestrator_token_cannot_hold_a_conversation(
+    running: RunningStack,
+) -> None:
+    # The gateway holds orchestrator tokens for its callbacks; that is no licence to talk as a customer.
+    gateway = AudienceCredentials(running.stack.service_auth(audiences.GATEWAY).tokens, audiences.ORCHESTRATOR)
+    before = a2a_conversations(running)
+    async with a2a_client(running, gateway) as client:
+        with pytest.raises(InvalidRequestError, match="not an external agent"):
+            await send(client, "refund me")
+    assert a2a_conversations(running) == before
 
 
 @pytest.mark.parametrize("who", ["nobody", "another audience"])
