@@ -6,6 +6,8 @@ GET  /api/conversations/{id}                 -> 200 state + transcript + place i
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
 GET  /api/internal/open-cases?customer_id=   -> the customer's escalated conversations (the gateway's service token)
+GET  /.well-known/agent-card.json           -> Switchboard's own AgentCard (orchestrator.a2a_front)
+POST /a2a/jsonrpc, /a2a/rest/...             -> A2A: a conversation per context (a token for 'orchestrator')
 GET  /healthz                                -> status, specialists and current load (admission)
 GET  /metrics                                -> load in the Prometheus text format
 
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from orchestrator.a2a_front import A2AFront
 from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimits
 from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.channels import TurnHub, channel_routes, channel_store
@@ -69,6 +72,8 @@ class OrchestratorConfig:
     """How many conversations and turns this process answers at once before it sheds new ones."""
     router_model: ModelClient | None = None
     """Overrides the configured routing model (tests pass a double); None reads ``SWITCHBOARD_*``."""
+    public_url: str | None = None
+    """Where callers reach this orchestrator; with ``auth`` set it serves A2A and names this URL in its card."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -207,6 +212,12 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     channels = channel_store(config)
     sessions = staff_sessions(config)
     hub = TurnHub()  # live web-chat streams; the supervisor wakes them on every transcript write
+    # Switchboard as an A2A agent, for external agents holding a token for the orchestrator.
+    front = (
+        A2AFront(supervisor, config.auth, admission, config.public_url)
+        if config.auth is not None and config.public_url
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -238,10 +249,14 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             ),
         )
         holder["supervisor"].cases = desk
+        if front is not None:
+            front.publish(directory.skill_specs())
         sessions.on_sign_out(desk.signed_out)
         try:
             yield
         finally:
+            if front is not None:
+                await front.aclose()
             await directory.close()
             await store.close()
             await channels.close()
@@ -265,6 +280,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             *channel_routes(supervisor, channels, hub=hub, admission=admission),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
+            *(front.routes() if front is not None else []),  # the AgentCard and /a2a/... (token-guarded)
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},

@@ -107,6 +107,9 @@ class ParkedApproval(BaseModel):
 class ConversationState(BaseModel):
     conversation_id: str
     channel: str = "chat"
+    a2a_client: str | None = Field(
+        default=None, description="the external agent (token subject) holding this conversation over A2A"
+    )
     status: Literal["open", "escalated", "closed"] = "open"
     customer: CustomerRef | None = None
     auth_context: str | None = None

@@ -299,6 +299,7 @@ class Stack:
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
                 auth=self.service_auth(audiences.ORCHESTRATOR),
                 gateway_url=self.topology.gateway,
+                public_url=self.topology.orchestrator,
                 staff=dict(self.secrets.staff_tokens) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,

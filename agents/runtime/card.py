@@ -10,21 +10,15 @@ from a2a.types import (
     AgentExtension,
     AgentInterface,
     AgentSkill,
-    ClientCredentialsOAuthFlow,
-    OAuth2SecurityScheme,
-    OAuthFlows,
-    SecurityRequirement,
-    SecurityScheme,
-    StringList,
 )
 
 from shared.handoff import ENVELOPE_EXTENSION, HANDOFF_EXTENSION
+from shared.service_auth.a2a import security
 from shared.service_auth.audiences import agent as audience_of
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 from shared.skills import Skill
 
 CARD_VERSION = "0.2.0"
-SECURITY_SCHEME = "switchboard"
 INPUT_MODES = ["text/plain"]
 OUTPUT_MODES = ["text/plain", "application/json"]
 CARD_CACHE_CONTROL = "public, max-age=300"
@@ -44,23 +38,6 @@ EXTENSIONS = [
         required=True,
     ),
 ]
-
-
-def security(token_url: str, audience: str) -> dict[str, object]:
-    """The card's auth: OAuth 2.0 client credentials at ``token_url``, a bearer token for ``audience``."""
-    # Access is by audience, not scope; the one scope names it so the flow is complete.
-    flow = ClientCredentialsOAuthFlow(token_url=token_url, scopes={audience: f"call {audience}"})
-    scheme = SecurityScheme(
-        oauth2_security_scheme=OAuth2SecurityScheme(
-            description=f"a token from Switchboard's token service with audience {audience!r} "
-            "(grant_type=client_credentials, audience=" + audience + ")",
-            flows=OAuthFlows(client_credentials=flow),
-        )
-    )
-    return {
-        "security_schemes": {SECURITY_SCHEME: scheme},
-        "security_requirements": [SecurityRequirement(schemes={SECURITY_SCHEME: StringList(list=[])})],
-    }
 
 
 def build_card(name: str, *, description: str, public_url: str, skills: Sequence[Skill], token_url: str) -> AgentCard:
