@@ -34,11 +34,12 @@ from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
+from orchestrator.disclosure import Disclosure
 from orchestrator.routing import build_brain
 from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
-from orchestrator.supervisor import GREETING, Supervisor
+from orchestrator.supervisor import Supervisor
 from shared.errors import ConfigurationError, InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
 from shared.llm import ModelClient
 from shared.secrets import StaffCredential
@@ -74,6 +75,8 @@ class OrchestratorConfig:
     """Overrides the configured routing model (tests pass a double); None reads ``SWITCHBOARD_*``."""
     public_url: str | None = None
     """Where callers reach this orchestrator; with ``auth`` set it serves A2A and names this URL in its card."""
+    disclosure: Disclosure | None = None
+    """The notice that an automated assistant answers, per channel and language; None reads ``SWITCHBOARD_*``."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -94,6 +97,7 @@ def _bearer(request: Request) -> str:
 def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     holder: dict[str, Supervisor] = {}
     admission = Admission(config.admission)
+    disclosure = config.disclosure if config.disclosure is not None else Disclosure.from_settings()
 
     def supervisor() -> Supervisor:
         return holder["supervisor"]
@@ -106,7 +110,12 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         with admission.admit("conversation"):
             state, token = await supervisor().start(channel)
         return JSONResponse(
-            {"conversation_id": state.conversation_id, "token": token, "greeting": GREETING}, status_code=201
+            {
+                "conversation_id": state.conversation_id,
+                "token": token,
+                "greeting": supervisor().disclosure.text(channel),
+            },
+            status_code=201,
         )
 
     async def post_message(request: Request) -> JSONResponse:
@@ -240,6 +249,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             route_threshold=config.route_threshold,
             max_message_chars=config.max_message_chars,
             on_saved=hub.changed,
+            disclosure=disclosure,
         )
         desk = CaseDesk(
             holder["supervisor"],
@@ -277,7 +287,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/healthz", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             # web chat, live events, voice (orchestrator/channels), all behind one admission limit
-            *channel_routes(supervisor, channels, hub=hub, admission=admission),
+            *channel_routes(supervisor, channels, hub=hub, admission=admission, disclosure=disclosure),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
             *(front.routes() if front is not None else []),  # the AgentCard and /a2a/... (token-guarded)

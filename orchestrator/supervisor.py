@@ -30,6 +30,7 @@ from orchestrator.conversations import (
     add_tool_calls,
     add_usage,
 )
+from orchestrator.disclosure import DISCLOSURE_SKILL, Disclosure
 from orchestrator.routing import Brain, RouteDecision
 from orchestrator.specialists import SpecialistDirectory, SpecialistReply
 from shared import telemetry
@@ -48,8 +49,6 @@ from shared.keyed_locks import KeyedLocks
 from shared.tracing import TraceContext
 
 log = logging.getLogger("switchboard.supervisor")
-
-GREETING = "Hi, this is Northwind Mobile. How can I help you today?"
 
 _YES = re.compile(
     rf"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright|{'|'.join(wording.YES_WORDS)})\b",
@@ -96,9 +95,12 @@ class Supervisor:
         switch_threshold: float = 0.7,
         max_message_chars: int = 2000,
         on_saved: Callable[[str], None] | None = None,
+        disclosure: Disclosure | None = None,
     ) -> None:
-        """``on_saved(conversation_id)`` runs after every transcript write (live streams re-read)."""
+        """``on_saved(conversation_id)`` runs after every transcript write (live streams re-read);
+        ``disclosure`` words the opening notice (read from the settings when None)."""
         self._store = store
+        self.disclosure = disclosure if disclosure is not None else Disclosure.from_settings()
         self._on_saved = on_saved
         self._directory = directory
         self._brain = brain
@@ -135,8 +137,19 @@ class Supervisor:
         if self._on_saved is not None:
             self._on_saved(state.conversation_id)
 
-    async def start(self, channel: str = "chat") -> tuple[ConversationState, str]:
-        return await self._store.create(channel)
+    async def start(self, channel: str = "chat", language: str = "en") -> tuple[ConversationState, str]:
+        """A new conversation whose first transcript entry is the notice that an AI answers."""
+        state, token = await self._store.create(channel)
+        notice = TranscriptEntry(
+            at=time.time(),
+            role="system",
+            text=self.disclosure.text(channel, language),
+            channel=channel,
+            agent="supervisor",
+            skill=DISCLOSURE_SKILL,
+        )
+        await self._save(state, [notice])
+        return state, token
 
     async def turn(self, conversation_id: str, text: str, *, channel: str = "chat") -> TurnOutcome:
         text = (text or "").strip()

@@ -29,6 +29,7 @@ from orchestrator.channels.store import ChannelStore, open_channel_store
 from orchestrator.channels.store_pg import PostgresChannelStore
 from orchestrator.channels.voice import voice_routes
 from orchestrator.channels.web import web_routes
+from orchestrator.disclosure import Disclosure
 
 __all__ = ["ChannelSettings", "TurnHub", "channel_routes", "channel_store", "run_turn"]
 
@@ -50,18 +51,20 @@ def channel_routes(
     settings: ChannelSettings | None = None,
     hub: TurnHub | None = None,
     admission: Admission | None = None,
+    disclosure: Disclosure | None = None,
 ) -> list[BaseRoute]:
     """Every channel route, sharing one live-event hub and one channel store (``channel_store``).
 
     ``settings`` defaults to the ``SWITCHBOARD_*`` environment. Pass the ``hub`` whose ``changed``
     the supervisor calls after each transcript write, so open streams show it at once, and the
-    app's ``admission`` so every channel's turns count against the same capacity.
+    app's ``admission`` so every channel's turns count against the same capacity, and the
+    ``disclosure`` the supervisor opens conversations with (``SWITCHBOARD_*`` when None).
     """
     settings = settings or ChannelSettings()
     hub = hub or TurnHub()
     admission = admission or Admission()
     return [
-        *web_routes(supervisor, hub, admission),
+        *web_routes(supervisor, hub, admission, disclosure or Disclosure.from_settings()),
         *event_routes(supervisor, hub, settings),
         *link_routes(supervisor, store, settings),
         *voice_routes(supervisor, store, hub, settings, admission),

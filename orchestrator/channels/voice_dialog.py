@@ -42,8 +42,11 @@ MAX_CODES_PER_CALL = 3
 _ONE_TIME_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 _WELCOME = (
-    "Hi, this is Northwind Mobile. If you were chatting with us on the web, key in or say the "
-    f"{CODE_DIGITS}-digit code it showed you. Otherwise, tell me how I can help."
+    f"If you were chatting with us on the web, key in or say the {CODE_DIGITS}-digit code it showed you. "
+    "Otherwise, tell me how I can help."
+)
+_WELCOME_BACK = (
+    "Welcome back. Would you like to carry on with the conversation from your last call? Please say yes or no."
 )
 _GOODBYE = "I can't hear anything, so I'll end the call here. Please call again any time."
 _CODE_OR_HELP = f"Key in your {CODE_DIGITS}-digit code, or tell me how I can help."
@@ -144,13 +147,14 @@ class Dialog:
             earlier = await self._store.recent_call_from(hook.caller, time.time() - window)
         if earlier is not None:
             await self._store.remember(hook.call_sid, {"offer": earlier})
-            return await self._ask(
-                hook.call_sid,
-                "Hi, this is Northwind Mobile, welcome back. Would you like to carry on with the conversation "
-                "from your last call? Please say yes or no.",
-                _YES_NO_HINTS,
-            )
-        return await self._ask(hook.call_sid, _WELCOME, (*_TOPIC_HINTS, "$OOV_CLASS_DIGIT_SEQUENCE"))
+            return await self._ask(hook.call_sid, f"{self._disclosure()} {_WELCOME_BACK}", _YES_NO_HINTS)
+        return await self._ask(
+            hook.call_sid, f"{self._disclosure()} {_WELCOME}", (*_TOPIC_HINTS, "$OOV_CLASS_DIGIT_SEQUENCE")
+        )
+
+    def _disclosure(self) -> str:
+        """The call's first words: an automated assistant answers, and a person is there on request."""
+        return self._supervisor().disclosure.text("voice", self._settings.voice_language)
 
     # -- the caller said or keyed something ----------------------------------------------------
     async def heard(self, hook: Webhook) -> str:
@@ -181,7 +185,7 @@ class Dialog:
             code = find_link_code(heard)
             if code is not None:
                 return (await self._link(call, code, hook.caller)).render()
-            state, _token = await self._supervisor().start("voice")
+            state, _token = await self._supervisor().start("voice", self._settings.voice_language)
             call.conversation_id = state.conversation_id
             await self._store.attach(call.call_sid, state.conversation_id)
         return (await self._turn(call, call.conversation_id, heard, hook.caller)).render()

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from orchestrator.admission import Admission
 from orchestrator.channels._http import SupervisorGetter, authorized_conversation, json_body
 from orchestrator.channels.events import TurnHub, run_turn
-from orchestrator.supervisor import GREETING
+from orchestrator.disclosure import Disclosure
 from shared.errors import InvalidRequest
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,9 +45,13 @@ class _StaticFiles(StaticFiles):
         return response
 
 
-def web_routes(supervisor: SupervisorGetter, hub: TurnHub, admission: Admission) -> list[BaseRoute]:
+def web_routes(
+    supervisor: SupervisorGetter, hub: TurnHub, admission: Admission, disclosure: Disclosure
+) -> list[BaseRoute]:
     # Read once at start-up; the page is the same for everyone (all state lives in the browser tab).
-    page = (STATIC_DIR / "chat.html").read_text(encoding="utf-8").replace("{{greeting}}", html.escape(GREETING))
+    # It opens with the notice that an automated assistant answers (the conversation's first entry).
+    greeting = html.escape(disclosure.text("chat"))
+    page = (STATIC_DIR / "chat.html").read_text(encoding="utf-8").replace("{{greeting}}", greeting)
 
     async def chat_page(request: Request) -> HTMLResponse:
         return HTMLResponse(page, headers=SECURITY_HEADERS)

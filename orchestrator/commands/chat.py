@@ -23,6 +23,7 @@ import httpx
 
 from orchestrator.commands._common import add_common, settings_from
 from orchestrator.commands.data import print_outbox
+from orchestrator.disclosure import DISCLOSURE_SKILL
 from shared.settings import Topology
 
 # What the web chat shows for these system entries and turn outcomes (chat.js).
@@ -64,6 +65,8 @@ class Transcript:
         role, text = entry.get("role"), str(entry.get("text") or "")
         if role == "customer":
             return ""  # the customer typed it
+        if role == "system" and entry.get("skill") == DISCLOSURE_SKILL:
+            return ""  # printed first, as the greeting the conversation started with
         if role == "system":
             return f"-- {NOTICES.get(str(entry.get('skill')), text)}"
         if role == "human":

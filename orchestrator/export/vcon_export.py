@@ -11,8 +11,10 @@
   kept apart from the verified customer, and it originates the caller's dialogs on that call;
 - analysis: ``intent`` (the skills the customer's goals were routed to), ``summary`` and
   ``outcome`` (final status, verified, last handoff result);
-- attachments: one ``tool_call`` per governed tool call, with every gateway decision for it
-  (policy ids, reason, approver) and the audit records' sequence numbers and hashes, so a
+- attachments: ``ai_disclosure`` naming the dialog that told the customer an automated assistant
+  answers (the conversation's first entry, ``skill = "ai-disclosure"``): its text, channel and time;
+  absent when no such notice was given. Then one ``tool_call`` per governed tool call, with
+  every gateway decision for it (policy ids, reason, approver) and the audit records' sequence numbers and hashes, so a
   reader can check them against ``switchboard audit verify``.
 """
 
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.conversations import TranscriptEntry
+from orchestrator.disclosure import DISCLOSURE_SKILL
 from orchestrator.export._vcon_lib import Dialog, Party, Vcon
 from orchestrator.export.redaction import Redaction, Redactor
 from orchestrator.export.source import ConversationRecord, PhoneCall
@@ -150,6 +153,7 @@ def build_vcon(record: ConversationRecord, *, redaction: Redaction = "none") -> 
     }
     vcon.add_analysis(type="outcome", dialog=dialogs, vendor=VENDOR, body=outcome, encoding="json")
 
+    _add_disclosures(vcon, parties, transcript, redact)
     for call in _tool_calls(record.audit):
         first = call[0]
         # A member of staff who decided a held call took part in the conversation: a human party.
@@ -198,6 +202,22 @@ def _callers(parties: _Parties, calls: list[PhoneCall], redact: Redactor) -> lis
         meta = {"kind": "caller", "channel": "voice", "call_sid": call.call_sid}
         found.append((call.started_at, parties.add("caller", tel, Party(tel=tel, role="customer", meta=meta))))
     return found
+
+
+def _add_disclosures(vcon: Vcon, parties: _Parties, transcript: list[TranscriptEntry], redact: Redactor) -> None:
+    """One ``ai_disclosure`` attachment per notice that an automated assistant answered (Art. 50)."""
+    for index, entry in enumerate(transcript):
+        if entry.skill != DISCLOSURE_SKILL or entry.role != "system":
+            continue
+        body = {"given": True, "channel": entry.channel, "text": redact.text(entry.text), "at": _iso(entry.at)}
+        vcon.add_attachment(
+            purpose="ai_disclosure",
+            body=body,
+            encoding="json",
+            start=_iso(entry.at),
+            party=parties.agent(entry.agent or SUPERVISOR),
+            dialog=index,
+        )
 
 
 def _on_call(callers: list[tuple[float, int]], at: float) -> int | None:

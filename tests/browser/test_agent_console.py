@@ -117,6 +117,8 @@ async def test_a_human_takes_over_and_their_reply_appears_in_the_chat(browser, r
         await console.wait_for_function("() => document.activeElement.id === 'case-title'", timeout=TIMEOUT_MS)
         transcript = console.locator("#transcript")
         await transcript.locator("li.customer", has_text="make a complaint").wait_for(timeout=TIMEOUT_MS)
+        first = await transcript.locator("li").first.inner_text()
+        assert first.startswith("AI disclosure given:") and "automated assistant" in first, first
         assert "complaint" in (await console.locator("#next-step").inner_text()).lower()
         assert "Not verified" in await console.locator("#identity").inner_text()
         assert await console.locator("#timeline li.handoff").count() >= 1

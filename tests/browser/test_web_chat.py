@@ -52,6 +52,10 @@ async def test_a_customer_gets_a_refund_in_the_web_chat(browser, running: Runnin
         if "?" in reply:  # the payment agent proposes the refund and asks to go ahead
             reply = await send(page, "yes please")
         assert "refund" in reply.lower(), reply
+        # The chat opened by saying an automated assistant answers, and shows it once, first.
+        bubbles = await page.locator("#log .msg .bubble").all_inner_texts()
+        assert "automated assistant" in bubbles[0] and "ask for a person" in bubbles[0], bubbles[0]
+        assert sum("automated assistant" in b for b in bubbles) == 1, bubbles
         await shot(page, "refunded")
         labels = await page.locator("#log .msg .who").all_inner_texts()
         assert any(label.startswith("Payments") for label in labels), labels

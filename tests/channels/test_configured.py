@@ -149,5 +149,5 @@ async def test_behind_a_proxy_the_public_url_is_what_is_signed(running: RunningS
 async def test_a_stream_says_goodbye_after_its_lifetime(configured: httpx.AsyncClient, running: RunningStack) -> None:
     chat = await Chat(configured, running).start()
     ticket = await ticket_for(configured, chat.conversation_id, chat.token)
-    events = await collect(configured, chat.conversation_id, ticket, until=lambda ev: ev[-1][0] == "bye")
-    assert events == [("bye", {"after": 0})]
+    events = await collect(configured, chat.conversation_id, ticket, after=1, until=lambda ev: ev[-1][0] == "bye")
+    assert events == [("bye", {"after": 1})]

@@ -29,7 +29,8 @@ async def test_the_page_is_served_with_a_strict_policy(http: httpx.AsyncClient) 
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
     assert page.headers["referrer-policy"] == "no-referrer" and page.headers["x-content-type-options"] == "nosniff"
     assert 'role="log"' in page.text and 'aria-live="polite"' in page.text and '<label for="message">' in page.text
-    assert "Northwind Mobile" in page.text and "{{greeting}}" not in page.text
+    assert "{{greeting}}" not in page.text
+    assert "Northwind Mobile&#x27;s automated assistant" in page.text and "ask for a person" in page.text
     script = await http.get("/chat/static/chat.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert "innerHTML" not in script.text, "customer text must only ever be inserted as text"
@@ -43,7 +44,8 @@ async def test_a_turn_from_the_web_chat_answers_like_the_api(chat: Chat) -> None
     outcome = response.json()
     assert outcome["reply"] and outcome["status"] and "route" not in outcome
     transcript = (await chat.state())["transcript"]
-    assert transcript[0]["text"].startswith("<script>"), "stored as the customer wrote it; the page shows it as text"
+    assert transcript[0]["skill"] == "ai-disclosure", "every conversation opens with the notice"
+    assert transcript[1]["text"].startswith("<script>"), "stored as the customer wrote it; the page shows it as text"
 
 
 @pytest.mark.parametrize(
@@ -93,14 +95,14 @@ async def test_stream_tickets_are_needed_and_bound_to_one_conversation(chat: Cha
 
 async def test_the_stream_replays_after_a_seq_then_shows_a_turn_live(chat: Chat, http: httpx.AsyncClient) -> None:
     await chat.say("what does my bill say?")
-    await chat.say("nobody-here@nowhere.example")  # two turns: entries 1-4
+    await chat.say("nobody-here@nowhere.example")  # two turns after the opening notice: entries 2-5
     ticket = await ticket_for(http, chat.conversation_id, chat.token)
-    replay = await collect(http, chat.conversation_id, ticket, after=2, until=lambda ev: len(ev) >= 2)
-    assert [(name, data["seq"]) for name, data in replay] == [("entry", 3), ("entry", 4)]
+    replay = await collect(http, chat.conversation_id, ticket, after=3, until=lambda ev: len(ev) >= 2)
+    assert [(name, data["seq"]) for name, data in replay] == [("entry", 4), ("entry", 5)]
 
     opened = asyncio.Event()
     watch = asyncio.create_task(
-        collect(http, chat.conversation_id, ticket, after=4, opened=opened, until=lambda ev: ev[-1][0] == "idle")
+        collect(http, chat.conversation_id, ticket, after=5, opened=opened, until=lambda ev: ev[-1][0] == "idle")
     )
     async with asyncio.timeout(10):
         await opened.wait()
@@ -110,7 +112,7 @@ async def test_the_stream_replays_after_a_seq_then_shows_a_turn_live(chat: Chat,
     names = [name for name, _ in events]
     assert names[0] == "working" and names[-1] == "idle", names
     entries = [data for name, data in events if name == "entry"]
-    assert [e["seq"] for e in entries] == [5, 6] and entries[0]["role"] == "customer"
+    assert [e["seq"] for e in entries] == [6, 7] and entries[0]["role"] == "customer"
     assert entries[0]["text"] == "let me try again" and events[-1][1]["status"] == turn.json()["status"]
 
 
@@ -120,7 +122,7 @@ async def test_two_pages_on_one_conversation_both_see_a_turn_live(chat: Chat, ht
     opened = [asyncio.Event(), asyncio.Event()]
     watches = [
         asyncio.create_task(
-            collect(http, chat.conversation_id, ticket, opened=event, until=lambda ev: ev[-1][0] == "idle")
+            collect(http, chat.conversation_id, ticket, after=1, opened=event, until=lambda ev: ev[-1][0] == "idle")
         )
         for event in opened
     ]
@@ -141,7 +143,7 @@ async def test_entries_written_elsewhere_reach_the_stream(chat: Chat, http: http
     ticket = await ticket_for(http, chat.conversation_id, chat.token)
     opened = asyncio.Event()
     watch = asyncio.create_task(
-        collect(http, chat.conversation_id, ticket, opened=opened, until=lambda ev: len(ev) >= 2)
+        collect(http, chat.conversation_id, ticket, after=1, opened=opened, until=lambda ev: len(ev) >= 2)
     )
     async with asyncio.timeout(10):
         await opened.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.disclosure import DISCLOSURE_SKILL, Disclosure
 from shared.escalation import EscalationPacket, EscalationQueue
 from tests.consoles.agent_helpers import customer_entries, escalate, packet_of, queue_item
 from tests.consoles.conftest import StaffFactory
@@ -36,6 +37,10 @@ async def test_queue_and_hydrated_packet(chat: Chat, running: RunningStack, staf
     assert profile.account_number == customer["account_number"] and profile.segment
     assert "crm.get_profile" in profile.sources and "crm.list_interactions" in profile.sources
     assert profile.interactions, "the customer's earlier contacts are in the profile"
+    # The person taking over sees that the customer was told an automated assistant answered.
+    notice = packet.transcript[0]
+    assert (notice.role, notice.skill, notice.agent) == ("system", DISCLOSURE_SKILL, "supervisor")
+    assert notice.text == Disclosure.from_settings().text("chat")
     texts = [line.text for line in packet.transcript]
     assert "what does my bill say?" in texts and any("complaint" in t for t in texts)
     handoffs = [e.title for e in packet.timeline if e.kind == "handoff"]

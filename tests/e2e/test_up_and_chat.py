@@ -110,7 +110,9 @@ def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tm
         )
         assert chat.returncode == 0, chat.stderr
         replies = [line for line in chat.stdout.splitlines() if "> " in line]
-        assert replies[0].startswith("supervisor> ")  # the greeting
+        # The greeting says an automated assistant answers and a person is there on request, once.
+        assert replies[0].startswith("supervisor> ") and "automated assistant" in replies[0], chat.stdout
+        assert "ask for a person" in replies[0] and chat.stdout.count("automated assistant") == 1, chat.stdout
         # A refund needs a verified customer first: the identity agent answers, and says so.
         assert any(line.startswith("you> identity> ") for line in replies), chat.stdout
 

@@ -118,11 +118,13 @@ async def test_every_conversation_exports_as_a_valid_vcon_that_round_trips(run: 
         assert again.to_dict() == vcon.to_dict() and again.is_valid()[0]
         assert len(vcon.dialog) == len(record.transcript)
         hashes = {r.hash for r in record.audit}
-        for attachment in vcon.attachments:
-            assert attachment["purpose"] == "tool_call"
+        purposes = [a["purpose"] for a in vcon.attachments]
+        assert purposes[0] == "ai_disclosure" and set(purposes[1:]) <= {"tool_call"}, purposes
+        assert vcon.dialog[vcon.attachments[0]["dialog"]]["meta"]["skill"] == "ai-disclosure"
+        for attachment in vcon.attachments[1:]:
             assert {a["hash"] for a in attachment["body"]["audit"]} <= hashes
     swap = build_vcon(load_conversation(run.data_dir, run.results[SIM_SWAP].conversation_id))
-    tools = {a["body"]["tool"] for a in swap.attachments}
+    tools = {a["body"]["tool"] for a in swap.attachments if a["purpose"] == "tool_call"}
     assert {"identity.verify_code", "payments.find_duplicate_charges"} & tools, tools
     escalated = build_vcon(load_conversation(run.data_dir, run.results["escalation-ask-for-human"].conversation_id))
     assert any(p.get("meta", {}).get("agent") == "escalation" for p in escalated.parties)

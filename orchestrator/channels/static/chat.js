@@ -11,7 +11,8 @@
   const $ = (id) => document.getElementById(id);
   const log = $("log"), activity = $("activity"), form = $("composer"), input = $("message");
   const sendButton = $("send"), connection = $("connection");
-  const greeting = document.body.dataset.greeting || "Hi, how can I help you today?";
+  const greeting = document.body.dataset.greeting || "";
+  let greetingItem = null;
 
   let convo = load();
   let lastSeq = 0;
@@ -86,6 +87,11 @@
       const pending = [...log.querySelectorAll(".msg.sending")].find((el) => el.querySelector(".bubble").textContent === entry.text);
       if (pending) pending.remove();
     }
+    // The notice that an automated assistant answers is already on screen as the greeting.
+    if (entry.role === "system" && entry.skill === "ai-disclosure") {
+      if (greetingItem) greetingItem.querySelector(".bubble").textContent = entry.text;
+      return;
+    }
     // A takeover and a hand-back are marked by system entries: shown as notices, not as messages.
     if (entry.role === "system" && entry.skill === "human-joined") {
       humanShown = true;
@@ -136,7 +142,7 @@
     lastSeq = 0;
     humanShown = false;
     setActivity("", "");
-    addMessage({ role: "agent", agent: "supervisor", text: greeting });
+    greetingItem = addMessage({ role: "agent", agent: "supervisor", text: greeting });
   }
 
   async function sync() {

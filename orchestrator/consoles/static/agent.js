@@ -209,7 +209,8 @@
     const li = el("li", line.role);
     li.dataset.seq = String(line.seq);
     if (line.role === "system") {
-      li.textContent = line.text;
+      // The opening notice: the person taking over sees that the customer was told an AI answered.
+      li.textContent = line.skill === "ai-disclosure" ? "AI disclosure given: " + line.text : line.text;
     } else {
       let who = ROLE_LABEL[line.role] || line.role;
       if (line.role === "agent" && line.agent) who = "AI · " + line.agent;
