@@ -8,17 +8,20 @@ resume a task another one started. A thread is an A2A task: it is deleted when t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from shared.database import DatabaseURL
 
 SQLITE_FILE = "skills.db"
+_LOCK_RETRY_SECONDS = 0.05
 STAMP = "at"
 """Checkpoint metadata key: when the run that wrote it started (unix seconds); pruning reads it."""
 
@@ -64,13 +67,22 @@ async def _postgres(db: DatabaseURL) -> AsyncIterator[BaseCheckpointSaver[str]]:
         if db.schema:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
         saver = AsyncPostgresSaver(conn=conn)
-        # Replicas start together: one at a time runs the checkpointer's migrations.
-        await conn.execute("SELECT pg_advisory_lock(hashtext('switchboard.skill_checkpoints'))")
+        # Replicas start together: one at a time runs the checkpointer's migrations. The lock is
+        # tried, never waited for: a statement blocked on it would hold a transaction open, and the
+        # holder's CREATE INDEX CONCURRENTLY waits for every open transaction (a deadlock).
+        while not await _try_lock(conn):  # noqa: ASYNC110 - another process holds it; nothing here can signal
+            await asyncio.sleep(_LOCK_RETRY_SECONDS)
         try:
             await saver.setup()
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext('switchboard.skill_checkpoints'))")
         yield saver
+
+
+async def _try_lock(conn: Any) -> bool:
+    cursor = await conn.execute("SELECT pg_try_advisory_lock(hashtext('switchboard.skill_checkpoints')) AS got")
+    row = await cursor.fetchone()
+    return bool(row and row["got"])
 
 
 async def prune_stale(saver: BaseCheckpointSaver[str], older_than_seconds: float) -> int:
