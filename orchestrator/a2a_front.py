@@ -45,6 +45,7 @@ from orchestrator.supervisor import Supervisor, TurnOutcome
 from shared.errors import NotFound, SwitchboardError
 from shared.service_auth import RequireToken, ServiceAuth, audiences
 from shared.service_auth.a2a import CallerContextBuilder, security
+from shared.service_auth.strict_body import StrictJsonBody
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 
 CHANNEL = "a2a"
@@ -244,7 +245,10 @@ class A2AFront:
                     self._handler, path_prefix=A2A_REST_PATH.removeprefix(_MOUNT), context_builder=callers
                 ),
             ],
-            middleware=[Middleware(RequireToken, verifier=self._auth.verifier, audience=audiences.ORCHESTRATOR)],
+            middleware=[
+                Middleware(RequireToken, verifier=self._auth.verifier, audience=audiences.ORCHESTRATOR),
+                Middleware(StrictJsonBody),  # the SDK would answer a hostile body with a 500
+            ],
         )
         return [
             *create_agent_card_routes(self._card, card_modifier=self._current_card, cache_control=CARD_CACHE_CONTROL),

@@ -38,6 +38,7 @@ from shared.database import DatabaseURL, sqlalchemy_engine
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.service_auth import BearerAuth, RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
+from shared.service_auth.strict_body import StrictJsonBody
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 from shared.skills import SKILLS_DIR, load_skills
 
@@ -170,7 +171,9 @@ def build_app(
                 audience=audiences.agent(name),
                 open_paths=(AGENT_CARD_WELL_KNOWN_PATH, "/healthz"),
                 on_refused=on_refused,
-            )
+            ),
+            # Inside the token check: only an authenticated caller's body is read.
+            Middleware(StrictJsonBody),
         ],
         lifespan=lifespan,
     )

@@ -192,3 +192,27 @@ async def test_a_finished_task_leaves_no_graph_state(
     done = await payment.send("yes", "refund-charge", task=await payment.send("charged twice", "refund-charge"))
     assert done.state == TaskState.TASK_STATE_COMPLETED
     assert _threads(tmp_path / "payment") == set()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "SendMessage", "params": {}}',  # a lone surrogate id
+        b'{"jsonrpc": "2.0", "id": ' + b"9" * 4301 + b', "method": "SendMessage", "params": {}}',
+        b"[" * 100 + b"]" * 100,
+    ],
+)
+async def test_a_hostile_body_gets_a_parse_error_not_a_server_error(
+    start_specialist: StartSpecialist, body: bytes
+) -> None:
+    billing = await start_specialist("billing")
+    headers = {
+        "A2A-Version": "1.0",
+        "Authorization": f"Bearer {AUTHORITY.mint(audiences.agent('billing'))}",
+        "Content-Type": "application/json",
+    }
+    async with httpx.AsyncClient(base_url=billing.base_url, headers=headers, timeout=WAIT) as http:
+        for path in ("/a2a/jsonrpc", "/a2a/rest/message:send"):
+            answer = await http.post(path, content=body)
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["error"]["code"] == -32700
