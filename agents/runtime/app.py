@@ -11,14 +11,13 @@ import contextlib
 import importlib
 import logging
 import pkgutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from a2a.server.context import ServerCallContext
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
-from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
 from a2a.types import CancelTaskRequest, Task
 from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
 from starlette.applications import Starlette
@@ -34,7 +33,7 @@ from agents.runtime.llm import LLMSettings, ModelClient, model_client
 from agents.runtime.llm.loop import LLMSpecialist
 from agents.runtime.llm.skills import skill_guide
 from agents.runtime.llm.tools import Toolbox
-from shared.database import DatabaseURL, sqlalchemy_engine
+from agents.runtime.task_store import task_store_for
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.service_auth import BearerAuth, RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
@@ -83,8 +82,8 @@ def build_app(
     """The Starlette app serving specialist ``name`` over A2A: JSON-RPC at ``/a2a/jsonrpc``, HTTP+JSON
     under ``/a2a/rest``, the card at ``/.well-known/agent-card.json``.
 
-    Skill graphs keep their state in ``skills.db`` under ``data_dir``, or in PostgreSQL when
-    ``database_url`` names one.
+    Skill graphs keep their state in ``skills.db`` and A2A task records in ``tasks.db`` under
+    ``data_dir``, or both in PostgreSQL when ``database_url`` names one.
 
     With a specialist model (``model``, or ``SWITCHBOARD_SPECIALIST_MODEL``/``SWITCHBOARD_MODEL``)
     skills not marked deterministic run as a governed model tool loop; ``summary_model`` writes
@@ -123,7 +122,7 @@ def build_app(
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills, token_url=token_url)
     gateway = GatewayClient(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
     executor = SpecialistExecutor(name, runner, declared, gateway, summary_model=summary_model)
-    task_store, prepare_tasks, close_tasks = task_store_for(database_url)
+    task_store, prepare_tasks, close_tasks = task_store_for(database_url, data_dir)
     handler = _Handler(
         runner,
         agent_executor=executor,
@@ -202,41 +201,3 @@ async def _prune_forever(runner: SkillRunner, interval: float, retention: float)
             continue
         if pruned:
             logger.info("pruned %d abandoned skill threads", pruned)
-
-
-async def _nothing() -> None:
-    return None
-
-
-def task_store_for(
-    database_url: str | None,
-) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-    """The A2A task store, with what to run at start-up and shut-down.
-
-    In memory by default (the skill's state itself is in the checkpointer). With a database URL,
-    tasks go to SQL (a2a-sdk's ``tasks`` table) so any replica can answer for a task.
-    """
-    if not database_url:
-        return InMemoryTaskStore(), _nothing, _nothing
-    from a2a.server.models import Base
-    from sqlalchemy import text
-
-    db = DatabaseURL.parse(database_url, default_sqlite=Path("unused.db"))
-    engine = sqlalchemy_engine(db)
-    store = DatabaseTaskStore(engine, create_table=False)
-
-    async def prepare() -> None:
-        # Replicas start together: the advisory lock lets one create the schema and table.
-        async with engine.begin() as conn:
-            if db.is_postgres:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('switchboard.a2a_tasks'))"))
-                if db.schema:
-                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
-            await conn.run_sync(Base.metadata.create_all, tables=[store.task_model.__table__])
-            if db.is_postgres:
-                # The SDK declares ids as VARCHAR(36) (a bare UUID); a context id is our conversation
-                # id ("conv-" and 32 hex digits), so widen both. A no-op once done.
-                for column in ("id", "context_id"):
-                    await conn.execute(text(f"ALTER TABLE tasks ALTER COLUMN {column} TYPE VARCHAR(255)"))
-
-    return store, prepare, engine.dispose

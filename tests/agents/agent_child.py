@@ -29,7 +29,7 @@ def main(config_path: str) -> None:
         auth=TokenAuthority(Path(config["token_keys"])).auth(config["agent"]),
         data_dir=Path(config["data_dir"]),
         skills_dir=SKILLS_DIR,
-        database_url=config["database_url"],
+        database_url=config.get("database_url"),
     )
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 

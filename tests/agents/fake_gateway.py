@@ -61,6 +61,20 @@ class FakeGateway:
     def last(self, tool: str) -> Call:
         return [c for c in self.calls if c.tool == tool][-1]
 
+    def approve_held_refund(self) -> dict[str, Any]:
+        """A human approves the held refund: like the gateway, run the held call itself, under its key."""
+        held = self.last("payments.issue_refund").args
+        return self.refunds.setdefault(
+            held["idempotency_key"],
+            {
+                "refund_id": f"RF-{len(self.refunds) + 1}",
+                "charge_id": held["charge_id"],
+                "amount": held["amount"],
+                "status": "succeeded",
+                "created_at": _ago(0),
+            },
+        )
+
 
 def ticket(ticket_id: str, days_ago: int, summary: str, status: str = "open") -> dict[str, Any]:
     return {

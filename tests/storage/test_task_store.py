@@ -1,26 +1,38 @@
-"""The specialists' A2A task store follows the database URL: a task saved by one replica is read by another."""
+"""The specialists' A2A task store is durable: a file in the data directory, or the database URL's tables."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from a2a.auth.user import UnauthenticatedUser
 from a2a.server.context import ServerCallContext
-from a2a.server.tasks import InMemoryTaskStore
 from a2a.types import Task, TaskState, TaskStatus
 
-from agents.runtime.app import task_store_for
+from agents.runtime.task_store import SQLITE_FILE, task_store_for
 
 
-async def test_without_a_url_tasks_stay_in_memory() -> None:
-    store, prepare, close = task_store_for(None)
-    assert isinstance(store, InMemoryTaskStore)
-    await prepare()
-    await close()
-
-
-async def test_a_task_saved_by_one_replica_is_read_by_another(database_url: str) -> None:
+async def test_without_a_url_tasks_outlive_the_store_in_a_private_file(tmp_path: Path) -> None:
     context = ServerCallContext(user=UnauthenticatedUser())
-    first, prepare_first, close_first = task_store_for(database_url)
-    second, prepare_second, close_second = task_store_for(database_url)
+    store, prepare, close = task_store_for(None, tmp_path)
+    await prepare()
+    task = Task(id="task-1", context_id="ctx-1", status=TaskStatus(state=TaskState.TASK_STATE_INPUT_REQUIRED))
+    await store.save(task, context)
+    await close()
+    assert (tmp_path / SQLITE_FILE).stat().st_mode & 0o777 == 0o600
+
+    reopened, prepare_again, close_again = task_store_for(None, tmp_path)
+    await prepare_again()
+    try:
+        loaded = await reopened.get("task-1", context)
+        assert loaded is not None and loaded.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    finally:
+        await close_again()
+
+
+async def test_a_task_saved_by_one_replica_is_read_by_another(database_url: str, tmp_path: Path) -> None:
+    context = ServerCallContext(user=UnauthenticatedUser())
+    first, prepare_first, close_first = task_store_for(database_url, tmp_path)
+    second, prepare_second, close_second = task_store_for(database_url, tmp_path)
     try:
         await prepare_first()
         await prepare_second()  # the table exists already: creating it again is a no-op
@@ -32,3 +44,26 @@ async def test_a_task_saved_by_one_replica_is_read_by_another(database_url: str)
     finally:
         await close_first()
         await close_second()
+
+
+async def test_a_task_in_flight_is_written_when_it_waits_or_ends(tmp_path: Path) -> None:
+    context = ServerCallContext(user=UnauthenticatedUser())
+    store, prepare, close = task_store_for(None, tmp_path)
+    await prepare()
+    try:
+        task = Task(id="task-2", context_id="ctx-1", status=TaskStatus(state=TaskState.TASK_STATE_WORKING))
+        await store.save(task, context)
+        running = await store.get("task-2", context)
+        assert running is not None and running.status.state == TaskState.TASK_STATE_WORKING
+        reopened, prepare_again, close_again = task_store_for(None, tmp_path)
+        await prepare_again()
+        try:
+            assert await reopened.get("task-2", context) is None  # not written yet: it has not waited
+            task.status.state = TaskState.TASK_STATE_INPUT_REQUIRED
+            await store.save(task, context)
+            waiting = await reopened.get("task-2", context)
+            assert waiting is not None and waiting.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        finally:
+            await close_again()
+    finally:
+        await close()
