@@ -7,7 +7,7 @@ opens one pool per store it keeps in PostgreSQL:
 |---|---|---|
 | orchestrator | 4: conversations, channels, console sessions, network signals | |
 | gateway | 1: the audit log (with approvals and governance state) | 1: LISTEN for governance changes |
-| agent | 1: the A2A task store | |
+| agent | 1: the A2A task store | 1: the skill checkpointer (a pool of one: the saver serialises its calls) |
 | MCP systems | 1 per system the process serves | |
 | token service | none: its keys and clients are files on the data volume | |
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 POOLS = {"orchestrator": 4, "gateway": 1, "agent": 1, "tokens": 0}
 """Pools per process of each kind; an MCP process has one per system (``Process.systems``)."""
-SINGLE_CONNECTIONS = {"gateway": 1}
+SINGLE_CONNECTIONS = {"gateway": 1, "agent": 1}
 """Connections held outside any pool."""
 
 

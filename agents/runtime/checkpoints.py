@@ -22,6 +22,9 @@ from shared.database import DatabaseURL
 
 SQLITE_FILE = "skills.db"
 _LOCK_RETRY_SECONDS = 0.05
+CHECKPOINT_CONNECTIONS = 1
+"""PostgreSQL connections a specialist's checkpointer holds (``shared/pools.py`` counts them)."""
+SYNCHRONOUS_COMMIT = "off"
 STAMP = "at"
 """Checkpoint metadata key: when the run that wrote it started (unix seconds); pruning reads it."""
 
@@ -49,7 +52,10 @@ async def _sqlite(db: DatabaseURL) -> AsyncIterator[BaseCheckpointSaver[str]]:
     os.chmod(db.path, 0o600)
     async with aiosqlite.connect(db.path) as conn:
         saver = AsyncSqliteSaver(conn)
-        await saver.setup()
+        await saver.setup()  # sets journal_mode=WAL
+        # In WAL mode NORMAL syncs at WAL checkpoints, not at every commit: a killed process loses
+        # nothing committed; only a power cut can take back the last commits, never corrupt the file.
+        await conn.execute("PRAGMA synchronous=NORMAL")
         yield saver
 
 
@@ -58,25 +64,38 @@ async def _postgres(db: DatabaseURL) -> AsyncIterator[BaseCheckpointSaver[str]]:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg import AsyncConnection
     from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
 
     assert db.dsn is not None
-    options = f"-c search_path={db.schema}" if db.schema else None
-    async with await AsyncConnection.connect(
-        db.dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row, options=options
-    ) as conn:
+    search_path = f"-c search_path={db.schema} " if db.schema else ""
+    # A checkpoint write is a few autocommit statements; waiting for each one's WAL flush cost
+    # 2-6 ms a call (benchmarks/skill_checkpoints.py). Without the wait a committed checkpoint can
+    # be lost only if the PostgreSQL server itself crashes within a fraction of a second; the task
+    # then resumes from its previous wait, and a step that acts again is made once by its key.
+    options = f"{search_path}-c synchronous_commit={SYNCHRONOUS_COMMIT}"
+    settings: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, "options": options}
+    async with await AsyncConnection.connect(db.dsn, **settings) as conn:
         if db.schema:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"')
-        saver = AsyncPostgresSaver(conn=conn)
         # Replicas start together: one at a time runs the checkpointer's migrations. The lock is
         # tried, never waited for: a statement blocked on it would hold a transaction open, and the
         # holder's CREATE INDEX CONCURRENTLY waits for every open transaction (a deadlock).
         while not await _try_lock(conn):  # noqa: ASYNC110 - another process holds it; nothing here can signal
             await asyncio.sleep(_LOCK_RETRY_SECONDS)
         try:
-            await saver.setup()
+            await AsyncPostgresSaver(conn=conn).setup()
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext('switchboard.skill_checkpoints'))")
-        yield saver
+    # The saver serialises its own calls (one lock per saver), so one pooled connection is all it
+    # uses; the pool replaces a connection the server dropped instead of failing every later task.
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        db.dsn, min_size=1, max_size=CHECKPOINT_CONNECTIONS, kwargs=settings, open=False
+    )
+    await pool.open(wait=True)
+    try:
+        yield AsyncPostgresSaver(conn=pool)
+    finally:
+        await pool.close()
 
 
 async def _try_lock(conn: Any) -> bool:
@@ -105,7 +124,7 @@ async def prune_stale(saver: BaseCheckpointSaver[str], older_than_seconds: float
             "SELECT thread_id FROM checkpoints GROUP BY thread_id "
             f"HAVING MAX(COALESCE((metadata->>'{STAMP}')::float8, 0)) < %s"
         )
-        async with saver.conn.cursor() as cursor:  # type: ignore[attr-defined]
+        async with saver.conn.connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             await cursor.execute(sql, (cutoff,))
             stale = [str(row["thread_id"]) for row in await cursor.fetchall()]
     for thread in stale:
