@@ -11,6 +11,10 @@ the ``a2a`` channel, owned by the calling client, and its id comes back as the `
 Each message is one customer turn; the supervisor's reply is the task's status message, with
 ``input-required`` while the conversation waits for the customer (a question, a one-time code,
 a yes or no), and ``completed``, ``failed`` or ``rejected`` once the turn settled its goal.
+
+Every refusal here (no valid token, a Switchboard service posing as a customer's agent, a context
+the caller does not own) is reported like the specialists' (``on_refused``: the gateway's audit
+log), naming the refused caller.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from orchestrator.admission import Admission
 from orchestrator.routing.specs import SkillSpec
 from orchestrator.supervisor import Supervisor, TurnOutcome
 from shared.errors import NotFound, SwitchboardError
-from shared.service_auth import RequireToken, ServiceAuth, audiences
+from shared.service_auth import Refusal, RequireToken, ServiceAuth, audiences
 from shared.service_auth.a2a import CallerContextBuilder, security
+from shared.service_auth.guard import OnRefused, report_refusal
 from shared.service_auth.strict_body import StrictJsonBody
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 
@@ -94,9 +99,10 @@ def front_card(public_url: str, token_url: str, specs: list[SkillSpec]) -> Agent
 class SupervisorExecutor(AgentExecutor):
     """One A2A message is one customer turn of the conversation named by the context id."""
 
-    def __init__(self, supervisor: SupervisorGetter, admission: Admission) -> None:
+    def __init__(self, supervisor: SupervisorGetter, admission: Admission, on_refused: OnRefused | None) -> None:
         self._supervisor = supervisor
         self._admission = admission
+        self._on_refused = on_refused
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         if context.message is None:
@@ -126,21 +132,29 @@ class SupervisorExecutor(AgentExecutor):
 
     async def _owned_conversation(self, context: RequestContext) -> str:
         conversation_id = context.context_id or ""
-        await owned(self._supervisor(), conversation_id, _caller(context.call_context))
+        caller = await _caller(context.call_context, self._on_refused)
+        await owned(self._supervisor(), conversation_id, caller, self._on_refused)
         return conversation_id
 
 
-async def owned(supervisor: Supervisor, conversation_id: str, caller: str) -> None:
+async def owned(supervisor: Supervisor, conversation_id: str, caller: str, on_refused: OnRefused | None) -> None:
     """Refuse a context that is not a conversation this client started (the same words either way)."""
     try:
         state = await supervisor.store.load(conversation_id)
     except NotFound:
         state = None
     if state is None or state.a2a_client != caller:
-        raise InvalidParamsError(
-            message=f"no conversation {conversation_id!r} for this client; "
+        message = (
+            f"no conversation {conversation_id!r} for this client; "
             "send the first message without a context id to start one"
         )
+        await _refuse(on_refused, caller, message)
+        raise InvalidParamsError(message=message)
+
+
+async def _refuse(on_refused: OnRefused | None, caller: str, reason: str) -> None:
+    # The caller's token was verified here: the record names it as is, not "(unverified)".
+    await report_refusal(on_refused, Refusal(audiences.ORCHESTRATOR, caller[:200], reason, _MOUNT, ""))
 
 
 async def _report(updater: TaskUpdater, outcome: TurnOutcome) -> None:
@@ -164,25 +178,29 @@ async def _report(updater: TaskUpdater, outcome: TurnOutcome) -> None:
         await updater.complete(message)
 
 
-def _caller(call_context: ServerCallContext | None) -> str:
+async def _caller(call_context: ServerCallContext | None, on_refused: OnRefused | None) -> str:
     """The external agent calling; Switchboard's own services hold orchestrator tokens for other doors."""
     user = call_context.user if call_context is not None else None
     if user is None or not user.is_authenticated:
+        await _refuse(on_refused, "unknown", "the caller is not authenticated")
         raise InvalidRequestError(message="the caller is not authenticated")
     if not user.user_name.startswith(audiences.EXTERNAL_PREFIX):
-        raise InvalidRequestError(
-            message=f"{user.user_name!r} is not an external agent; register one with 'switchboard clients register'"
-        )
+        message = f"{user.user_name!r} is not an external agent; register one with 'switchboard clients register'"
+        await _refuse(on_refused, user.user_name, message)
+        raise InvalidRequestError(message=message)
     return user.user_name
 
 
 class _FrontHandler(DefaultRequestHandler):
     """The SDK's handler, plus: a message without a context starts a conversation the caller owns."""
 
-    def __init__(self, supervisor: SupervisorGetter, admission: Admission, **kwargs: Any) -> None:
+    def __init__(
+        self, supervisor: SupervisorGetter, admission: Admission, on_refused: OnRefused | None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._supervisor = supervisor
         self._admission = admission
+        self._on_refused = on_refused
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         await self._bind(params.message, context)
@@ -198,11 +216,12 @@ class _FrontHandler(DefaultRequestHandler):
 
     async def _bind(self, message: Message, context: ServerCallContext) -> None:
         if message.context_id:
-            await owned(self._supervisor(), message.context_id, _caller(context))
+            caller = await _caller(context, self._on_refused)
+            await owned(self._supervisor(), message.context_id, caller, self._on_refused)
             return
         if message.task_id:
             return  # the task's context: the executor checks that the caller owns it
-        caller = _caller(context)
+        caller = await _caller(context, self._on_refused)
         with self._admission.admit("conversation"):
             state, _token = await self._supervisor().start(CHANNEL)
         state.a2a_client = caller
@@ -211,17 +230,29 @@ class _FrontHandler(DefaultRequestHandler):
 
 
 class A2AFront:
-    """The card route and the token-guarded A2A routes; ``publish`` fills in the skills once known."""
+    """The card route and the token-guarded A2A routes; ``publish`` fills in the skills once known.
 
-    def __init__(self, supervisor: SupervisorGetter, auth: ServiceAuth, admission: Admission, public_url: str) -> None:
+    ``on_refused`` records every refused caller (the gateway's audit log in a deployment).
+    """
+
+    def __init__(
+        self,
+        supervisor: SupervisorGetter,
+        auth: ServiceAuth,
+        admission: Admission,
+        public_url: str,
+        on_refused: OnRefused | None = None,
+    ) -> None:
         self._token_url = auth.verifier.issuer + audiences.TOKEN_PATH
         self._public_url = public_url
         self._card = front_card(public_url, self._token_url, [])
         self._auth = auth
+        self._on_refused = on_refused
         self._handler = _FrontHandler(
             supervisor,
             admission,
-            agent_executor=SupervisorExecutor(supervisor, admission),
+            on_refused,
+            agent_executor=SupervisorExecutor(supervisor, admission, on_refused),
             task_store=InMemoryTaskStore(),
             agent_card=self._card,
             validate_input_modes=True,
@@ -246,7 +277,12 @@ class A2AFront:
                 ),
             ],
             middleware=[
-                Middleware(RequireToken, verifier=self._auth.verifier, audience=audiences.ORCHESTRATOR),
+                Middleware(
+                    RequireToken,
+                    verifier=self._auth.verifier,
+                    audience=audiences.ORCHESTRATOR,
+                    on_refused=self._on_refused,
+                ),
                 Middleware(StrictJsonBody),  # the SDK would answer a hostile body with a 500
             ],
         )

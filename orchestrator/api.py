@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -44,6 +44,7 @@ from shared.errors import ConfigurationError, InvalidRequest, Overloaded, Switch
 from shared.llm import ModelClient
 from shared.secrets import StaffCredential
 from shared.service_auth import ServiceAuth, audiences
+from shared.service_auth.guard import OnRefused, bearer_token, refusal_of, report_refusal
 from shared.telemetry_asgi import HttpServerSpans
 
 log = logging.getLogger("switchboard.api")
@@ -77,6 +78,8 @@ class OrchestratorConfig:
     """Where callers reach this orchestrator; with ``auth`` set it serves A2A and names this URL in its card."""
     disclosure: Disclosure | None = None
     """The notice that an automated assistant answers, per channel and language; None reads ``SWITCHBOARD_*``."""
+    on_refused: OnRefused | None = None
+    """Records callers refused at the A2A front and the internal callbacks (the gateway's audit log)."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -178,12 +181,24 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         return JSONResponse({"resolved": resolved})
 
     async def require_gateway(request: Request, what: str) -> None:
-        """The caller holds a token the token service issued to the gateway for the orchestrator."""
-        if config.auth is None:
-            raise Unauthenticated(f"only the governance gateway may {what}")
-        caller = await config.auth.verifier.verify(_bearer(request), audiences.ORCHESTRATOR)
+        """The caller holds a token the token service issued to the gateway for the orchestrator.
+
+        A refused caller is recorded as the specialists record theirs (``config.on_refused``).
+        """
+        token = bearer_token(request.scope)
+        try:
+            if config.auth is None or not token:
+                raise Unauthenticated(f"only the governance gateway may {what}")
+            caller = await config.auth.verifier.verify(token, audiences.ORCHESTRATOR)
+        except Unauthenticated as exc:
+            refusal = refusal_of(request.scope, audiences.ORCHESTRATOR, token, exc.message)
+            await report_refusal(config.on_refused, refusal)
+            raise
         if caller.sub != audiences.GATEWAY:
-            raise Unauthenticated(f"only the governance gateway may {what}")
+            error = Unauthenticated(f"only the governance gateway may {what}")
+            refusal = refusal_of(request.scope, audiences.ORCHESTRATOR, token, error.message)
+            await report_refusal(config.on_refused, replace(refusal, caller=caller.sub))
+            raise error
 
     async def open_cases(request: Request) -> JSONResponse:
         # Internal: the gateway's "open case" fact for marketing policy (a conversation waiting for
@@ -223,7 +238,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     hub = TurnHub()  # live web-chat streams; the supervisor wakes them on every transcript write
     # Switchboard as an A2A agent, for external agents holding a token for the orchestrator.
     front = (
-        A2AFront(supervisor, config.auth, admission, config.public_url)
+        A2AFront(supervisor, config.auth, admission, config.public_url, config.on_refused)
         if config.auth is not None and config.public_url
         else None
     )

@@ -287,6 +287,7 @@ class Stack:
         from orchestrator.api import OrchestratorConfig, build_orchestrator_app
 
         assert self.topology is not None
+        auth = self.service_auth(audiences.ORCHESTRATOR)
         return build_orchestrator_app(
             OrchestratorConfig(
                 agent_urls=[
@@ -297,13 +298,14 @@ class Stack:
                 route_threshold=self.settings.route_threshold,
                 max_message_chars=self.settings.max_message_chars,
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
-                auth=self.service_auth(audiences.ORCHESTRATOR),
+                auth=auth,
                 gateway_url=self.topology.gateway,
                 public_url=self.topology.orchestrator,
                 staff=dict(self.secrets.staff_tokens) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,
                 admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
+                on_refused=self._refusals(auth),
             )
         )
 

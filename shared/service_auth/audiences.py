@@ -39,7 +39,7 @@ REACTIONS = "reactions"
 def builtin_grants(agents: Iterable[str], systems: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Every built-in client and the audiences it may get tokens for: the one place saying who calls whom."""
     grants: dict[str, tuple[str, ...]] = {
-        ORCHESTRATOR: (f"{AGENT_PREFIX}*",),
+        ORCHESTRATOR: (f"{AGENT_PREFIX}*", AUDIT),
         GATEWAY: (f"{SYSTEM_PREFIX}*", ORCHESTRATOR),
         REACTIONS: (GATEWAY,),
     }

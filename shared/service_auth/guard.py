@@ -66,6 +66,17 @@ def refusal_of(scope: Scope, service: str, token: str, reason: str) -> Refusal:
     )
 
 
+async def report_refusal(on_refused: OnRefused | None, refusal: Refusal) -> None:
+    """Log a refusal and hand it to ``on_refused``; a failure to record it never reaches the caller."""
+    logger.warning("refused %s at %s%s: %s", refusal.caller, refusal.service, refusal.path, refusal.reason)
+    if on_refused is None:
+        return
+    try:
+        await on_refused(refusal)
+    except Exception:
+        logger.exception("could not record the refusal of %s", refusal.caller)
+
+
 async def send_error(send: Send, error: SwitchboardError, challenge: str | None = None) -> None:
     body = json.dumps(error.to_dict()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -114,13 +125,7 @@ class RequireToken:
             if self._subjects is not None and claims.sub not in self._subjects:
                 raise refused(f"client {claims.sub!r} may not call {self._audience!r}")
         except Unauthenticated as error:
-            refusal = refusal_of(scope, self._audience, token, error.message)
-            logger.warning("refused %s at %s%s: %s", refusal.caller, refusal.service, refusal.path, refusal.reason)
-            if self._on_refused is not None:
-                try:
-                    await self._on_refused(refusal)
-                except Exception:
-                    logger.exception("could not record the refusal of %s", refusal.caller)
+            await report_refusal(self._on_refused, refusal_of(scope, self._audience, token, error.message))
             await send_error(send, error, challenge_for(error))
             return
         except ServiceUnavailable as error:  # the key set cannot be read right now: not the caller's fault

@@ -17,8 +17,10 @@ from a2a.utils.errors import InvalidParamsError, InvalidRequestError
 
 from gateway import read_audit
 from shared.service_auth import AudienceCredentials, audiences, service_auth
+from shared.service_auth.verifier import unverified_subject
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 from tests.e2e.conftest import RunningStack
+from tests.e2e.test_hostile_callers import last_seq, refusals
 from tests.governance.e2e_helpers import refunds_for, small_refund_customers
 from token_service import ClientRegistry
 
@@ -128,11 +130,17 @@ async def test_a_conversation_goes_on_over_http_json_and_only_for_its_client(
         again = await send(client, "sorry, which details do you need?", context_id=started.context_id)
         assert again.context_id == started.context_id
     outsider = register(running, "outsider")
+    since = last_seq(running)
     async with a2a_client(running, outsider) as client:
         with pytest.raises(InvalidParamsError, match="no conversation"):
             await send(client, "what did we just talk about?", context_id=started.context_id)
         with pytest.raises(InvalidParamsError, match="no conversation"):
             await send(client, "hello", context_id="conv-made-up")
+    # Each refusal is audited, naming the verified client that was refused.
+    outsider_id = unverified_subject(await outsider.get_credentials("switchboard", None) or "")
+    records = refusals(running, "orchestrator", since)
+    assert [r.agent for r in records] == [outsider_id, outsider_id], records
+    assert all("reported by orchestrator" in r.reason and "no conversation" in r.reason for r in records)
 
 
 async def test_a_switchboard_service_with_an_orchestrator_token_cannot_hold_a_conversation(
@@ -141,10 +149,13 @@ async def test_a_switchboard_service_with_an_orchestrator_token_cannot_hold_a_co
     # The gateway holds orchestrator tokens for its callbacks; that is no licence to talk as a customer.
     gateway = AudienceCredentials(running.stack.service_auth(audiences.GATEWAY).tokens, audiences.ORCHESTRATOR)
     before = a2a_conversations(running)
+    since = last_seq(running)
     async with a2a_client(running, gateway) as client:
         with pytest.raises(InvalidRequestError, match="not an external agent"):
             await send(client, "refund me")
     assert a2a_conversations(running) == before
+    [record] = refusals(running, "orchestrator", since)
+    assert record.agent == audiences.GATEWAY and "not an external agent" in record.reason, record
 
 
 @pytest.mark.parametrize("who", ["nobody", "another audience"])
@@ -161,6 +172,7 @@ async def test_without_a_token_for_the_orchestrator_nothing_reaches_the_supervis
         "params": {"message": {"role": "ROLE_USER", "messageId": "m-1", "parts": [{"text": "refund me"}]}},
     }
     before = a2a_conversations(running)
+    since = last_seq(running)
     async with httpx.AsyncClient(base_url=running.topology.orchestrator, timeout=30) as http:
         rpc = await http.post(A2A_JSONRPC_PATH, json=body, headers={**headers, "A2A-Version": "1.0"})
         rest = await http.post("/a2a/rest/message:send", json={"message": body["params"]["message"]}, headers=headers)
@@ -168,3 +180,25 @@ async def test_without_a_token_for_the_orchestrator_nothing_reaches_the_supervis
         assert response.status_code == 401, response.text
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert a2a_conversations(running) == before
+    records = refusals(running, "orchestrator", since)
+    claimed = "unknown" if who == "nobody" else "orchestrator (unverified)"
+    assert [r.agent for r in records] == [claimed, claimed], records
+    assert {r.tool for r in records} == {"orchestrator" + A2A_JSONRPC_PATH, "orchestrator/a2a/rest/message:send"}
+
+
+@pytest.mark.parametrize("who", ["nobody", "an external agent"])
+async def test_the_internal_callbacks_refuse_and_audit_anyone_but_the_gateway(
+    running: RunningStack, partner: AudienceCredentials, who: str
+) -> None:
+    token = await partner.get_credentials("switchboard", None) if who != "nobody" else None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    since = last_seq(running)
+    async with httpx.AsyncClient(base_url=running.topology.orchestrator, timeout=30) as http:
+        approval = {"approval_id": "APR-0000000000000000", "conversation_id": "conv-x", "status": "executed"}
+        approvals = await http.post("/api/internal/approvals", json=approval, headers=headers)
+        cases = await http.get("/api/internal/open-cases", params={"customer_id": "CUST-00001"}, headers=headers)
+    assert approvals.status_code == 401 and cases.status_code == 401, (approvals.text, cases.text)
+    records = refusals(running, "orchestrator", since)
+    named = "unknown" if token is None else unverified_subject(token)
+    assert [r.agent for r in records] == [named, named], records
+    assert {r.tool for r in records} == {"orchestrator/api/internal/approvals", "orchestrator/api/internal/open-cases"}
