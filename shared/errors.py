@@ -92,6 +92,17 @@ class Overloaded(ServiceUnavailable):
         self.retry_after = retry_after
 
 
+class RateLimited(SwitchboardError):
+    """This caller asked too often; retry after ``retry_after`` seconds (429 with ``Retry-After``)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 ERROR_TABLE: dict[type[SwitchboardError], tuple[str, int]] = {
     cls: (cls.code, cls.http_status)
     for cls in (
@@ -106,5 +117,6 @@ ERROR_TABLE: dict[type[SwitchboardError], tuple[str, int]] = {
         PolicyDenied,
         ServiceUnavailable,
         Overloaded,
+        RateLimited,
     )
 }

@@ -8,6 +8,12 @@ GET  /healthz
 
 Errors follow RFC 6749 section 5.2: ``invalid_client`` (401), ``unsupported_grant_type``,
 ``invalid_request`` and ``invalid_target`` (RFC 8707, an audience the client may not have).
+
+The token endpoint is rate limited twice: per address on every request (so secrets cannot be
+guessed at speed), and per client on the tokens it is issued (a leaked secret cannot mint
+without bound, and nobody but the secret's holder can use up a client's allowance). Over either
+limit: 429 ``temporarily_unavailable`` with ``Retry-After``. Clients cache tokens for most of their
+lifetime, so a well-behaved deployment asks a few times a minute.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from shared.rate_limit import Limit, RateLimiter
 from shared.service_auth.audiences import JWKS_PATH, METADATA_PATH, TOKEN_PATH
 from token_service.clients import Client, ClientRegistry
 from token_service.keys import KeyRing
@@ -32,6 +39,10 @@ from token_service.keys import KeyRing
 logger = logging.getLogger("switchboard.tokens")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PER_ADDRESS = Limit(burst=120, per_second=20.0)
+"""Every request from one address; the embedded default's services all ask from loopback at start-up."""
+PER_CLIENT = Limit(burst=60, per_second=2.0)
+"""Tokens issued to one client: a token per audience every few minutes is the normal pace."""
 
 
 @dataclass
@@ -65,6 +76,12 @@ def _oauth_error(error: str, description: str, status: int = 400) -> JSONRespons
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
+def _slow_down(retry_after: int, what: str) -> JSONResponse:
+    headers = {**NO_STORE, "Retry-After": str(retry_after)}
+    body = {"error": "temporarily_unavailable", "error_description": f"too many {what}; retry in {retry_after} s"}
+    return JSONResponse(body, status_code=429, headers=headers)
+
+
 def _basic(request: Request) -> tuple[str, str] | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
@@ -80,11 +97,20 @@ def _basic(request: Request) -> tuple[str, str] | None:
 class TokenEndpoints:
     """The routes above, around one issuer and one client registry."""
 
-    def __init__(self, issuer: TokenIssuer, registry: ClientRegistry) -> None:
+    def __init__(
+        self, issuer: TokenIssuer, registry: ClientRegistry, per_address: RateLimiter, per_client: RateLimiter
+    ) -> None:
         self._issuer = issuer
         self._registry = registry
+        self._per_address = per_address
+        self._per_client = per_client
 
     async def token(self, request: Request) -> JSONResponse:
+        address = request.client.host if request.client else ""
+        wait = self._per_address.take(address)
+        if wait is not None:
+            logger.warning("token requests from %s over the limit", address)
+            return _slow_down(wait, "token requests from this address")
         try:
             form = await request.form()
         except Exception:
@@ -103,6 +129,10 @@ class TokenEndpoints:
         if not client.may_call(audience):
             logger.warning("client %s asked for a token for %s, which it may not call", client.client_id, audience)
             return _oauth_error("invalid_target", f"client {client.client_id!r} may not call {audience!r}")
+        wait = self._per_client.take(client.client_id)
+        if wait is not None:
+            logger.warning("client %s asked for tokens over its limit", client.client_id)
+            return _slow_down(wait, f"token requests by client {client.client_id!r}")
         self._issuer.keys.refresh()
         return JSONResponse(
             {
@@ -134,8 +164,18 @@ class TokenEndpoints:
         return JSONResponse({"status": "ok", "signing_key": self._issuer.keys.active_kid})
 
 
-def build_token_app(issuer: TokenIssuer, registry: ClientRegistry) -> Starlette:
-    endpoints = TokenEndpoints(issuer, registry)
+def build_token_app(
+    issuer: TokenIssuer,
+    registry: ClientRegistry,
+    *,
+    per_address: Limit = PER_ADDRESS,
+    per_client: Limit = PER_CLIENT,
+    clock: Callable[[], float] = time.monotonic,
+) -> Starlette:
+    """The token service; ``per_address`` and ``per_client`` bound how often it answers (``clock`` for tests)."""
+    endpoints = TokenEndpoints(
+        issuer, registry, RateLimiter(per_address, clock=clock), RateLimiter(per_client, clock=clock)
+    )
     return Starlette(
         routes=[
             Route(TOKEN_PATH, endpoints.token, methods=["POST"]),
