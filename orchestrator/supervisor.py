@@ -373,6 +373,10 @@ class Supervisor:
             " ".join(unheard) or "Thanks, I've passed that to our colleague, who will answer you here shortly."
         )
 
+    async def cancel_tasks(self, goals: list[Goal]) -> None:
+        """Cancel these goals' specialist tasks (a person took the case over); one already gone is fine."""
+        await self._cancel_abandoned(goals)
+
     async def _cancel_abandoned(self, goals: list[Goal]) -> None:
         """Cancel the specialists' tasks the customer left: none of them may be resumed by accident."""
         for goal in goals:

@@ -1,5 +1,9 @@
 """The human side of escalated cases: take-over leases, transfers, hand-backs and the queue.
 
+A take-over ends the specialists' tasks that wait for the customer (``CancelTask``): from then
+on a person answers, and no task is left to be resumed by accident. A task waiting for an
+approval stays: the approver's decision still reaches it, and the person sees the outcome.
+
 A take-over is a lease. It holds while the person is signed in (``Presence``) and has acted on
 the case within ``QueueSettings.idle_seconds``; replies and the console's activity signal renew
 it. A lapsed lease is released the next time anyone looks (the queue, a take-over attempt, the
@@ -16,7 +20,7 @@ from typing import Protocol
 
 from orchestrator.cases import holding
 from orchestrator.cases.queue import QueueSettings, build_queue, escalated, position_in
-from orchestrator.conversations import ConversationState, ConversationStore, TranscriptEntry
+from orchestrator.conversations import ConversationState, ConversationStore, Goal, TranscriptEntry
 from shared.errors import Forbidden, InvalidRequest, PayloadTooLarge
 from shared.escalation import CaseAction, CaseConflict, EscalationQueue, HumanControl, QueuePosition
 
@@ -49,6 +53,10 @@ class Conversations(Protocol):
     def editing(self, conversation_id: str) -> AbstractAsyncContextManager[ConversationState]: ...
 
     async def save(self, state: ConversationState, entries: list[TranscriptEntry]) -> None: ...
+
+    async def cancel_tasks(self, goals: list[Goal]) -> None:
+        """Cancel these goals' specialist tasks (``CancelTask``); one already gone is fine."""
+        ...
 
 
 def _clock_text(at: float) -> str:
@@ -141,8 +149,11 @@ class CaseDesk:
                     f"the conversation is {state.status}, not waiting for a person",
                     hint="take cases from the escalation queue",
                 )
+            waiting = _waiting_tasks(state)
             entries.append(holding.take(state, name, now))
             await self._supervisor.save(state, entries)
+        # Outside the conversation's lock: the state no longer names these tasks.
+        await self._supervisor.cancel_tasks(waiting)
         return state
 
     async def renew(self, conversation_id: str, name: str) -> ConversationState:
@@ -249,6 +260,14 @@ class CaseDesk:
             f"{human.name} took this case at {_clock_text(human.since)}, so you cannot {what}",
             hint=f"pick another case from the queue, or ask {human.name} or a supervisor to pass it to you",
         )
+
+
+def _waiting_tasks(state: ConversationState) -> list[Goal]:
+    """The specialists' tasks waiting for the customer (the taking over drops these goals).
+
+    A parked approval's task is not among them, and a queued goal has no task yet.
+    """
+    return [goal for goal in (state.active, state.pending) if goal is not None and goal.task_id]
 
 
 def _note(note: str | None) -> str:

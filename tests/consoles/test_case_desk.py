@@ -16,7 +16,13 @@ import pytest
 
 from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.consoles.auth import ConsoleSettings, StaffSessions
-from orchestrator.conversations import ConversationState, SqliteConversationStore, TranscriptEntry
+from orchestrator.conversations import (
+    ConversationState,
+    Goal,
+    ParkedApproval,
+    SqliteConversationStore,
+    TranscriptEntry,
+)
 from shared.escalation import CaseConflict
 from shared.secrets import StaffCredential
 
@@ -33,12 +39,13 @@ class Clock:
 
 
 class Conversations:
-    """The supervisor's part the desk uses: the store, and one lock per conversation."""
+    """The supervisor's part the desk uses: the store, one lock per conversation, and the tasks it cancels."""
 
     def __init__(self, store: SqliteConversationStore) -> None:
         self.store = store
         self.max_message_chars = 2000
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.cancelled: list[tuple[str, str | None]] = []
 
     @contextlib.asynccontextmanager
     async def editing(self, conversation_id: str) -> AsyncIterator[ConversationState]:
@@ -47,6 +54,9 @@ class Conversations:
 
     async def save(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
         await self.store.save_turn(state, entries)
+
+    async def cancel_tasks(self, goals: list[Goal]) -> None:
+        self.cancelled += [(goal.agent, goal.task_id) for goal in goals]
 
 
 @pytest.fixture
@@ -112,3 +122,23 @@ async def test_a_lease_lapses_when_its_holder_is_idle_and_activity_renews_it(wor
     assert taken.human is not None and taken.human.name == "cleo"
     assert [e.action for e in taken.case_log] == ["take-over", "lapsed", "take-over"]
     assert "idle" in taken.case_log[1].note
+
+
+async def test_a_take_over_cancels_the_tasks_waiting_for_the_customer_but_not_an_approval(world: tuple) -> None:
+    desk, sessions, conversations, clock = world
+    case = await _escalated(conversations, clock)
+    async with conversations.editing(case) as state:
+        state.active = Goal(agent="billing", skill="change-plan", task_id="task-plan")
+        state.pending = Goal(agent="payment", skill="refund-charge", task_id="task-refund")
+        state.parked = ParkedApproval(approval_id="APR-1", agent="payment", skill="refund-charge", task_id="task-held")
+        await conversations.save(state, [])
+    assert await sessions.sign_in("ben", "ben-token-0123456789abcdef") is not None
+
+    await desk.take_over(case, "ben")
+    assert conversations.cancelled == [("billing", "task-plan"), ("payment", "task-refund")]
+    saved = await conversations.store.load(case)
+    assert saved.active is None and saved.pending is None
+    assert saved.parked is not None and saved.parked.task_id == "task-held"  # the approver's decision still resumes it
+
+    await desk.take_over(case, "ben")  # renewing the lease cancels nothing more
+    assert len(conversations.cancelled) == 2
