@@ -44,6 +44,7 @@ from token_service import KeyRing, TokenIssuer
 STEPS = 4  # super-steps per task: verify, find, confirm (waits), then confirm resumed to the end
 TURNS = 2  # turns per task: to the wait, then from it to the end
 CHOSEN: Durability = graph_module.DURABILITY
+MODES: tuple[Durability, ...] = ("exit", "async", "sync")
 TOKEN_CHECKS_PER_TURN = 13
 """The upper end of the 8-13 service-token checks a customer turn makes: every callee checks its
 caller's token (supervisor to agents, agents to the gateway, the gateway to systems)."""
@@ -118,14 +119,21 @@ async def measure_floor(samples: int) -> list[float]:
     return [await floor_task(graph) for _ in range(samples)]
 
 
-async def measure(saver: BaseCheckpointSaver[str], durability: Durability, samples: int) -> list[float]:
+async def measure(saver: BaseCheckpointSaver[str], samples: int) -> dict[Durability, list[float]]:
+    """Every durability mode, sample by sample in turn: a load spike on a shared machine then hits
+    all modes alike instead of whichever ran at that moment."""
     graphs = SkillGraphs({"bench": build(waits=True)})
     graphs.compile(saver)
-    previous, graph_module.DURABILITY = graph_module.DURABILITY, durability
+    times: dict[Durability, list[float]] = {mode: [] for mode in MODES}
+    previous = graph_module.DURABILITY
     try:
-        for _ in range(20):
-            await one_task(graphs)
-        return [await one_task(graphs) for _ in range(samples)]
+        for i in range(20 + samples):
+            for mode in MODES:
+                graph_module.DURABILITY = mode
+                took = await one_task(graphs)
+                if i >= 20:  # the first rounds warm up
+                    times[mode].append(took)
+        return times
     finally:
         graph_module.DURABILITY = previous
 
@@ -143,8 +151,7 @@ async def run_backend(name: str, url: str | None, data_dir: Path, samples: int, 
     """Every durability mode on one backend; returns the chosen mode's cost per task over the floor."""
     chosen = 0.0
     async with open_checkpointer(url, data_dir) as saver:
-        for durability in ("exit", "async", "sync"):
-            times = await measure(saver, durability, samples)
+        for durability, times in (await measure(saver, samples)).items():
             over = report(f"{name}, durability={durability}", times, floor)
             chosen = over if durability == CHOSEN else chosen
     return chosen
