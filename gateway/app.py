@@ -236,6 +236,13 @@ def build_gateway_app(
                 # Down upstreams only log here; calls to them retry the connection.
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
                 catalog.check_internal_tools()
+                if all(link.up for link in links.values()):
+                    policy.check_arguments()
+                else:
+                    # A policy reading an argument of a system that is down is checked when it lists.
+                    logger.warning(
+                        "a system is down, so policies reading context.args were not checked against its tools"
+                    )
                 gw = Gateway(
                     catalog=catalog,
                     policy=HoldExplainingPolicy(policy, governance),

@@ -49,7 +49,15 @@ class CatalogTool:
     @property
     def facts(self) -> ToolFacts:
         read_only = bool(self.tool.annotations and self.tool.annotations.read_only_hint)
-        return ToolFacts(self.name, self.system, read_only, self.subject is not None, self.purpose, self.internal)
+        return ToolFacts.of(
+            self.name,
+            self.system,
+            self.tool.input_schema,
+            read_only=read_only,
+            customer_scoped=self.subject is not None,
+            purpose=self.purpose,
+            internal=self.internal,
+        )
 
 
 def _subject(tool: Tool, system: str) -> ToolSubject | None:
