@@ -326,6 +326,11 @@ class CedarPolicyEngine:
             return Decision(True, policy_ids, "allowed by " + ", ".join(policy_ids))
         if policy_ids:
             if all(p in self._approval_ids for p in policy_ids):
+                # Hold only a call an approval would let through: else a human is asked for nothing.
+                context = {**json.loads(cedar_request["context"]), "approved": True}
+                once = self._evaluate({**cedar_request, "context": json.dumps(context)}, policies, request)
+                if not once.allowed:
+                    return Decision(False, once.policy_ids, once.reason + " (an approval would not change that)")
                 return Decision(False, policy_ids, "needs a human approval: " + ", ".join(policy_ids), True)
             return Decision(False, policy_ids, "forbidden by " + ", ".join(policy_ids))
         return Decision(
