@@ -108,6 +108,8 @@ class PolicyEngine(Protocol):
 
     def set_mode(self, policy_id: str, mode: str) -> None: ...
 
+    def reload(self) -> None: ...
+
 
 def cedar_amount(value: Any) -> Decimal | None:
     """Parse an ``amount`` argument; numeric strings count because upstreams coerce them.
@@ -249,12 +251,22 @@ class CedarPolicyEngine:
         """Read the policy folder again and switch to it only if it is valid for the current tools.
 
         Raises ConfigurationError (and keeps the old set) when a file or policy is wrong.
-        Policy modes set at run time stay with the policies that still exist.
+        """
+        self.adopt(self.load_fresh())
+
+    def load_fresh(self) -> CedarPolicyEngine:
+        """The policy folder as it is now, checked against the current tools; this engine is untouched.
+
+        Reads files: run it off the event loop. Raises ConfigurationError naming file and line.
         """
         fresh = CedarPolicyEngine.load(self.policy_dir)
-        fresh.set_tools(self._tools)
+        fresh.set_tools(list(self._tools))
         fresh.check_arguments()
         fresh.check_context_shape()
+        return fresh
+
+    def adopt(self, fresh: CedarPolicyEngine) -> None:
+        """Switch to a checked policy set; modes set at run time stay with the policies still there."""
         self._adopt(fresh._policies_json, fresh._schema_text, fresh._sources, self._modes)
         self.set_tools(fresh._tools)
 
