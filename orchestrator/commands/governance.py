@@ -74,6 +74,10 @@ def cmd_policy(args: argparse.Namespace) -> int:
     return _call(args, "compliance", "POST", f"/policies/{args.policy_id}/mode", {"mode": args.mode})
 
 
+def cmd_policy_reload(args: argparse.Namespace) -> int:
+    return _call(args, "compliance", "POST", "/policies/reload")
+
+
 def cmd_fraud_hold(args: argparse.Namespace) -> int:
     if args.action == "set":
         return _call(args, "compliance", "POST", f"/fraud-holds/{args.customer}", {"reason": args.reason})
@@ -116,6 +120,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(m)
     m.set_defaults(func=cmd_policy)
     _policy_check.register(policy_sub)
+    r = policy_sub.add_parser(
+        "reload", help="make a running gateway read its policy files again (refused, with the reason, if invalid)"
+    )
+    _common(r)
+    r.set_defaults(func=cmd_policy_reload)
 
     f = sub.add_parser("fraud-hold", help="pause (or resume) payment actions for one customer")
     f.add_argument("action", choices=("set", "lift"))
