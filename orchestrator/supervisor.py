@@ -315,7 +315,8 @@ class Supervisor:
                 await self._save(state, [])
                 return True
             if status != "executed" and self._human:
-                state.offer = Goal(agent=self._human[0], skill=self._human[1])
+                why = f"{parked.agent}: {parked.summary or 'an action'}; the approval was {status}"
+                state.offer = Goal(agent=self._human[0], skill=self._human[1], reason=why)
             entry = TranscriptEntry(at=time.time(), role="agent", text=text, channel=state.channel, agent=parked.agent)
             entry.skill = parked.skill
             await self._save(state, [entry])

@@ -2,12 +2,14 @@
 
 A held action is decided later, by a person: the supervisor tells the customer, but the words
 are the skill's, because only the skill knows whether it was a refund, a discount or a plan
-change. A skill writes them in its SKILL.md under ``## Messages``::
+change. The specialist also says its own ``handover`` text when it offers a person. A skill writes them
+in its SKILL.md under ``## Messages``::
 
     ## Messages
     - waiting: Your discount of {amount} is waiting for a colleague's approval.
     - approved: Good news: your discount has been approved and applied.
     - rejected: I'm sorry, our team couldn't approve the discount, so nothing has changed.
+    - handover: A colleague can close your contract with you today. Shall I put you through?
 
 Placeholders: ``{amount}`` (the held amount with its currency) and ``{reference}`` (the
 system's reference for what was done, with a leading space and brackets when there is one).
@@ -22,8 +24,9 @@ from collections.abc import Mapping
 from shared.errors import ConfigurationError
 from shared.skills import Skill
 
-OUTCOMES: tuple[str, ...] = ("waiting", "approved", "rejected", "expired", "paused", "failed")
-"""``paused``: an approval rejected because a kill switch stopped that kind of action."""
+OUTCOMES: tuple[str, ...] = ("waiting", "approved", "rejected", "expired", "paused", "failed", "handover")
+"""``paused``: an approval rejected because a kill switch stopped that kind of action; ``handover``:
+what the specialist says when it offers the customer a person (``agents.runtime.outcomes.hand_over``)."""
 
 PLACEHOLDERS: tuple[str, ...] = ("amount", "reference")
 _SECTION = "Messages"

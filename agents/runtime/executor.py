@@ -132,9 +132,8 @@ class SpecialistExecutor(AgentExecutor):
     def _with_skill_words(self, turn: Turn, outcome: Outcome) -> None:
         """A held action is announced by the supervisor once decided: it needs the skill's words for it."""
         result = outcome.reply.result
-        words = self._messages.get(turn.skill)
-        if words and result.data.get("approval_pending") and not result.messages:
-            result.messages = dict(words)
+        if turn.messages and result.data.get("approval_pending") and not result.messages:
+            result.messages = dict(turn.messages)
 
     def _parse(self, context: RequestContext) -> Turn:
         if context.message is None:
@@ -159,6 +158,7 @@ class SpecialistExecutor(AgentExecutor):
             gateway=self._gateway,
             agent=self._agent,
             summary_model=self._summary_model,
+            messages=self._messages.get(handoff.skill, {}),
         )
 
     async def _run(self, turn: Turn, task: Task, resume: bool) -> Outcome:

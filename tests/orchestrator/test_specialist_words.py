@@ -224,3 +224,40 @@ def test_a_wrong_messages_line_names_the_skill_file(line_text: str, error: str) 
     broken = Skill(**{**skill.__dict__, "body": f"## Messages\n{line_text}\n\n## Examples\n- x\n"})
     with pytest.raises(ConfigurationError, match=r"retention-offer/SKILL\.md: ## Messages.*" + error):
         skill_messages(broken)
+
+
+def test_a_specialist_offers_a_person_in_its_skills_words_with_reason_and_priority() -> None:
+    from agents.runtime.outcomes import hand_over
+    from agents.runtime.turn import Turn
+
+    words = {"handover": "A colleague can close your contract with you today. Shall I put you through?"}
+    turn = Turn(
+        text="I still want to leave",
+        envelope=ContextEnvelope(conversation_id="conv-h"),
+        handoff=HandoffRequest(skill="retention-offer"),
+        gateway=None,  # type: ignore[arg-type]  # offering a person calls no tool
+        agent="retention",
+        messages=words,
+    )
+    reply = hand_over(turn, reason="wants to leave after the offer", priority="high")
+    assert reply.text == words["handover"]
+    target = reply.result.handoff_to
+    assert target is not None and (target.agent, target.skill) == ("escalation", "human-handoff")
+    assert (target.reason, target.priority) == ("wants to leave after the offer", "high")
+    plain = hand_over(Turn("x", ContextEnvelope(conversation_id="c"), HandoffRequest(skill="s"), None), reason="r")  # type: ignore[arg-type]
+    assert plain.text.startswith("I can put you through") and plain.result.handoff_to.priority == "normal"  # type: ignore[union-attr]
+
+
+async def test_a_refused_approval_offers_a_person_with_the_reason(line: MakeLine) -> None:
+    def escalation(handoff: HandoffRequest) -> SpecialistReply:
+        result = SpecialistResult(status="completed", skill=handoff.skill, summary="handed to a human")
+        return SpecialistReply("I've asked a member of our team to join this conversation.", result, "t2")
+
+    running = await line({"retention": _held(DISCOUNT_WORDS), "escalation": escalation})
+    state, _ = await running.supervisor.start()
+    await running.supervisor.turn(state.conversation_id, "I want to cancel")
+    await running.supervisor.resolve_approval("APR-DISCOUNT1", state.conversation_id, "rejected", {})
+    await running.supervisor.turn(state.conversation_id, "yes")
+    agent, handoff, _ = running.directory.sent[-1]
+    assert agent == "escalation"
+    assert handoff.reason == "retention: billing.apply_discount awaits approval; the approval was rejected"
