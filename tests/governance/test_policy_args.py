@@ -185,3 +185,27 @@ async def test_the_gateway_holds_a_discount_above_twenty_percent(policies: Path,
         assert small.allowed and small.record.decision == "allow"
     finally:
         await store.close()
+
+
+async def test_a_policy_on_an_undeclared_argument_stops_gateway_start_up(tmp_path: Path) -> None:
+    from gateway import build_gateway_app
+    from tests.governance.conftest import AUTHORITY
+
+    policies = tmp_path / "shipped"
+    shutil.copytree(DEFAULT_POLICY_DIR, policies)
+    (policies / "typo.cedar").write_text(
+        '@id("guard.typo")\nforbid (principal, action == Action::"call", resource)\n'
+        "when { context.args has percentage && context.args.percentage > 20 };\n",
+        encoding="utf-8",
+    )
+    app = build_gateway_app(
+        upstreams={},
+        auth=AUTHORITY.auth("gateway"),
+        agents=["retention"],
+        identity_public_pem=public_pem_from_private(generate_private_key_pem()).decode(),
+        audit_db=tmp_path / "audit.db",
+        policy_dir=policies,
+    )
+    with pytest.raises(ConfigurationError, match=r"typo\.cedar:1: policy 'guard.typo' reads context\.args\.percentage"):
+        async with app.router.lifespan_context(app):
+            pass
