@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Literal
 
 from gateway.catalog import Catalog, CatalogTool
@@ -163,7 +164,7 @@ def check(
     return CheckResult(
         verdict=verdict,
         reason=decision.reason,
-        policies=[(pid, engine.where(pid)) for pid in decision.policy_ids],
+        policies=[(pid, _short(engine.where(pid))) for pid in decision.policy_ids],
         approval=_approval(engine, request, decision),
         listed=tool.tool in catalog.listing(agent).tools,
         arguments=arguments,
@@ -172,14 +173,23 @@ def check(
     )
 
 
+def _short(where: str) -> str:
+    """``file:line`` relative to the working directory when the file is under it."""
+    path, sep, line = where.rpartition(":")
+    if not sep or not line.isdigit():
+        return where
+    try:
+        return f"{Path(path).relative_to(Path.cwd())}:{line}"
+    except ValueError:
+        return where
+
+
 def _approval(engine: CedarPolicyEngine, request: PolicyRequest, decision: Decision) -> str:
     """What a human approval would change for this call."""
     if decision.allowed:
         return "not needed"
     if not decision.approval_required:
         return 'would not help: only approval policies (@approval("required")) can be lifted by a human'
-    from dataclasses import replace
-
     after = engine.decide(replace(request, approved=True))
     held_by = ", ".join(decision.policy_ids)
     if after.allowed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,17 +41,10 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     )
     result = check(engine, catalog, agents, args.agent, args.tool, args.arg, assume)
     if args.json:
-        print(json.dumps({"agent": args.agent, "tool": args.tool, **_plain(result)}, indent=2, default=str))
+        print(json.dumps({"agent": args.agent, "tool": args.tool, **asdict(result)}, indent=2, default=str))
     else:
         print(render(result, args.agent, args.tool))
     return EXIT[result.verdict]
-
-
-def _plain(result: object) -> dict[str, object]:
-    from dataclasses import asdict, is_dataclass
-
-    assert is_dataclass(result) and not isinstance(result, type)
-    return asdict(result)
 
 
 def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
