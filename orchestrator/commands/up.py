@@ -35,6 +35,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         async with stack as topology:
             assert stack.secrets is not None
             print_topology(topology, stack.secrets, settings.data_dir)
+            await asyncio.to_thread(_warn_overlaps)
             watcher = _watch(stack, stop) if args.reload else None
             sys.stdout.flush()
             await stop.wait()
@@ -45,6 +46,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _warn_overlaps() -> None:
+    """A skill added since the last start may repeat another's examples: say so before customers find out."""
+    from orchestrator.routing.overlap import overlap_warnings
+    from shared.skills import load_skills
+
+    skills = load_skills()
+    for warning in overlap_warnings(skills, [s.name for s in skills]):
+        logging.getLogger("switchboard.skills").warning("%s", warning)
 
 
 def _watch(stack: Stack, stop: asyncio.Event) -> asyncio.Task[None]:
