@@ -195,6 +195,10 @@ class CedarPolicyEngine:
         self._args = ArgSchema()
         self._tools: list[ToolFacts] = []
         self._tool_args: dict[str, tuple[str, ...]] = {}
+        self._declared: dict[str, set[str]] = {}
+        """Every argument each tool has declared since these policies were loaded."""
+        self._drifted: dict[str, str] = {}
+        """Tools that stopped declaring an argument a policy reads, and why their calls are denied."""
         self._schema = _schema(schema_text, self._args)
         self._set_entities(cedarpy.Entities.from_json_str("[]", self._schema))
         self._approval_ids = frozenset(
@@ -283,6 +287,29 @@ class CedarPolicyEngine:
             self._schema = _schema(self._schema_text, args)
         self._tool_args = {t.name: tuple(n for n in t.arguments if n in args.types) for t in tools}
         self._set_entities(_entities(tools, self._schema))
+        self._follow_drift(tools)
+
+    def _follow_drift(self, tools: list[ToolFacts]) -> None:
+        """Fail closed when a relisted tool drops an argument policies read.
+
+        Such a policy (``context.args has x && …``) would silently stop matching, which for an
+        approval or a guard means letting calls through; the tool's calls are denied instead
+        until its argument is back or the policies are reloaded for the new schema.
+        """
+        read = {name for names in self._arg_reads.values() for name in names}
+        drifted = {}
+        for tool in tools:
+            declared = self._declared.setdefault(tool.name, set())
+            lost = sorted((declared - set(tool.arguments)) & read)
+            if lost:
+                drifted[tool.name] = (
+                    f"{tool.name} no longer declares {', '.join(lost)}, which policies read, so its calls are "
+                    "denied until the argument is back or the policies are reloaded for the new schema"
+                )
+            declared |= set(tool.arguments)
+        for name in drifted.keys() - self._drifted.keys():
+            logger.error("%s", drifted[name])
+        self._drifted = drifted
 
     def check_arguments(self) -> None:
         """Every policy against the schema derived from the current tools (call once all are listed).
@@ -304,6 +331,8 @@ class CedarPolicyEngine:
         self._entities = entities
 
     def decide(self, request: PolicyRequest) -> Decision:
+        if request.action == "call" and request.tool in self._drifted:
+            return Decision(False, [], self._drifted[request.tool])
         try:
             context = self._read_context(request)
         except ValueError as exc:

@@ -209,3 +209,20 @@ async def test_a_policy_on_an_undeclared_argument_stops_gateway_start_up(tmp_pat
     with pytest.raises(ConfigurationError, match=r"typo\.cedar:1: policy 'guard.typo' reads context\.args\.percentage"):
         async with app.router.lifespan_context(app):
             pass
+
+
+def test_a_tool_that_drops_an_argument_policies_read_is_denied_until_it_is_back(policies: Path) -> None:
+    engine = CedarPolicyEngine.load(policies)
+    engine.set_tools([_discount_tool()])
+    engine.check_arguments()
+    assert engine.decide(_call(20)).allowed
+    renamed = {**DISCOUNT_SCHEMA, "properties": {"msisdn": {"type": "string"}, "percentage": {"type": "integer"}}}
+    engine.set_tools(
+        [ToolFacts.of("billing.apply_discount", "billing", renamed, read_only=False, customer_scoped=True)]
+    )
+    # The approval policy reads percent; without it "percentage=30" would go through unheld.
+    refused = engine.decide(_call(20))
+    assert not refused.allowed and not refused.approval_required
+    assert refused.reason.startswith("billing.apply_discount no longer declares percent, which policies read")
+    engine.set_tools([_discount_tool()])
+    assert engine.decide(_call(20)).allowed
