@@ -296,10 +296,15 @@ class CedarPolicyEngine:
         approval or a guard means letting calls through; the tool's calls are denied instead
         until its argument is back or the policies are reloaded for the new schema.
         """
-        read = {name for names in self._arg_reads.values() for name in names}
         drifted = {}
         for tool in tools:
             declared = self._declared.setdefault(tool.name, set())
+            read = {
+                name
+                for pid, names in self._arg_reads.items()
+                if _may_apply(self._policies_json[pid], tool)
+                for name in names
+            }
             lost = sorted((declared - set(tool.arguments)) & read)
             if lost:
                 drifted[tool.name] = (
@@ -553,6 +558,17 @@ def _validate(source: _Source, schema: cedarpy.Schema, *, deferred: frozenset[st
 def _schema(text: str, args: ArgSchema) -> cedarpy.Schema:
     """The schema file plus the ``ToolArgs`` type derived from the tools."""
     return cedarpy.Schema.from_str(text + "\n" + args.declaration() + "\n")
+
+
+def _may_apply(policy: dict[str, Any], tool: ToolFacts) -> bool:
+    """Whether a policy's scope can match calls to ``tool`` (conditions are not looked at)."""
+    scope = policy.get("resource") or {}
+    entity = scope.get("entity") or {}
+    if scope.get("op") == "==" and entity.get("type") == "Tool":
+        return bool(entity.get("id") == tool.name)
+    if scope.get("op") == "in" and entity.get("type") == "System":
+        return bool(entity.get("id") == tool.system)
+    return True
 
 
 def _args_read(policy: dict[str, Any]) -> frozenset[str]:

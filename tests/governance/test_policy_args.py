@@ -226,3 +226,24 @@ def test_a_tool_that_drops_an_argument_policies_read_is_denied_until_it_is_back(
     assert refused.reason.startswith("billing.apply_discount no longer declares percent, which policies read")
     engine.set_tools([_discount_tool()])
     assert engine.decide(_call(20)).allowed
+
+
+def test_dropping_an_argument_only_policies_of_other_tools_read_changes_nothing(policies: Path) -> None:
+    engine = CedarPolicyEngine.load(policies)
+    invoices = {"type": "object", "properties": {"msisdn": {"type": "string"}, "percent": {"type": "integer"}}}
+    other = ToolFacts.of("billing.list_invoices", "billing", invoices, read_only=True, customer_scoped=True)
+    engine.set_tools([_discount_tool(), other])
+    engine.set_tools(
+        [_discount_tool(), ToolFacts.of("billing.list_invoices", "billing", {}, read_only=True, customer_scoped=True)]
+    )
+    # The percent policy is scoped to billing.apply_discount: list_invoices losing percent is harmless.
+    listed = engine.decide(
+        PolicyRequest(
+            agent="billing",
+            tool="billing.list_invoices",
+            customer_scoped=True,
+            customer_verified=True,
+            consent_purposes=("account-servicing",),
+        )
+    )
+    assert listed.allowed, listed.reason
