@@ -283,8 +283,15 @@ class CedarPolicyEngine:
         self._tools = tools
         args = merge((t.name, t.arguments) for t in tools)
         if args != self._args:
+            try:
+                self._schema = _schema(self._schema_text, args)
+            except ValueError as exc:
+                # A listing must not take the catalog down: without the arguments, policies reading
+                # them fail check_arguments and a tool that loses one is denied (_follow_drift).
+                logger.error("the tools' arguments do not make a Cedar schema, so policies cannot read them: %s", exc)
+                args = ArgSchema()
+                self._schema = _schema(self._schema_text, args)
             self._args = args
-            self._schema = _schema(self._schema_text, args)
         self._tool_args = {t.name: tuple(n for n in t.arguments if n in args.types) for t in tools}
         self._set_entities(_entities(tools, self._schema))
         self._follow_drift(tools)

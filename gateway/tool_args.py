@@ -67,7 +67,11 @@ def argument_types(input_schema: Mapping[str, Any] | None) -> dict[str, str | No
     """Each declared argument of one tool and its Cedar type (None: a shape policies cannot read)."""
     schema = input_schema or {}
     properties = schema.get("properties") or {}
-    return {name: cedar_type(node, schema) for name, node in properties.items() if isinstance(name, str)}
+    return {
+        name: cedar_type(node, schema) if name.isprintable() else None
+        for name, node in properties.items()
+        if isinstance(name, str) and name
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +174,8 @@ def decimal_json(value: Decimal) -> dict[str, Any]:
 
 
 def _quoted(name: str) -> str:
-    return name if name.isidentifier() and name.isascii() else '"' + name.replace('"', '\\"') + '"'
+    # Always quoted: an argument may be named like a Cedar keyword ("in", "if", "true").
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _syntax(kind: str) -> str:

@@ -247,3 +247,20 @@ def test_dropping_an_argument_only_policies_of_other_tools_read_changes_nothing(
         )
     )
     assert listed.allowed, listed.reason
+
+
+def test_arguments_named_like_cedar_keywords_are_readable(policies: Path) -> None:
+    schema = {"type": "object", "properties": {**DISCOUNT_SCHEMA["properties"], "in": {"type": "integer"}}}
+    schema["properties"]['odd "name"'] = {"type": "string"}
+    (policies / "keywords.cedar").write_text(
+        '@id("guard.in-limit")\n'
+        'forbid (principal, action == Action::"call", resource == Tool::"billing.apply_discount")\n'
+        'when { context.args has "in" && context.args["in"] > 3 };\n',
+        encoding="utf-8",
+    )
+    engine = CedarPolicyEngine.load(policies)
+    engine.set_tools([ToolFacts.of("billing.apply_discount", "billing", schema, read_only=False, customer_scoped=True)])
+    engine.check_arguments()
+    call = {"agent": "retention", "tool": "billing.apply_discount"}
+    assert engine.decide(PolicyRequest(**call, arguments={"in": 2, 'odd "name"': "x"})).allowed
+    assert engine.decide(PolicyRequest(**call, arguments={"in": 4})).policy_ids == ["guard.in-limit"]
