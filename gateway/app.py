@@ -230,52 +230,63 @@ def build_gateway_app(
             apply_modes()
             store.watch(follow_other_replicas)
             approvals = await ApprovalStore.open(store)
-            async with asyncio.TaskGroup() as tasks:
-                for link in links.values():
-                    tasks.create_task(link.run(), name=f"upstream:{link.system}")
-                # Down upstreams only log here; calls to them retry the connection.
-                await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
-                catalog.check_internal_tools()
-                gw = Gateway(
-                    catalog=catalog,
-                    policy=HoldExplainingPolicy(policy, governance),
-                    verifier=verifier,
-                    store=store,
-                    links=links,
-                    facts=UpstreamFacts(links),
-                    state=governance,
-                    limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
-                    clock=clock,
-                    daily_refund_limit=daily_refund_limit,
-                )
-                desk = ApprovalDesk(
-                    gw,
-                    approvals,
-                    ttl_seconds=approval_ttl_seconds,
-                    max_per_conversation=max_approvals_per_conversation,
-                    orchestrator_url=orchestrator_url,
-                    tokens=auth.tokens,
-                    clock=clock,
-                )
-                gw.desk = desk
-                gw.open_cases = open_cases = OpenCaseReader(
-                    links, approvals, orchestrator_url=orchestrator_url, tokens=auth.tokens
-                )
-                state["gateway"], state["desk"] = gw, desk
-                # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
-                signals = await start_enforcement(bus, gw) if bus is not None else None
-                await desk.resume()
-                notifier = tasks.create_task(desk.run(), name="approval-desk")
-                try:
-                    async with server.session_manager.run():
-                        yield
-                finally:
-                    notifier.cancel()
-                    await open_cases.close()
-                    if signals is not None:
-                        await signals.stop()
+            try:
+                async with asyncio.TaskGroup() as tasks:
                     for link in links.values():
-                        link.close()
+                        tasks.create_task(link.run(), name=f"upstream:{link.system}")
+                    # Down upstreams only log here; calls to them retry the connection.
+                    await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
+                    catalog.check_internal_tools()
+                    if all(link.up for link in links.values()):
+                        policy.check_arguments()
+                    else:
+                        # A policy reading an argument of a system that is down is checked when it lists.
+                        logger.warning(
+                            "a system is down, so policies reading context.args were not checked against its tools"
+                        )
+                    gw = Gateway(
+                        catalog=catalog,
+                        policy=HoldExplainingPolicy(policy, governance),
+                        verifier=verifier,
+                        store=store,
+                        links=links,
+                        facts=UpstreamFacts(links),
+                        state=governance,
+                        limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
+                        clock=clock,
+                        daily_refund_limit=daily_refund_limit,
+                    )
+                    desk = ApprovalDesk(
+                        gw,
+                        approvals,
+                        ttl_seconds=approval_ttl_seconds,
+                        max_per_conversation=max_approvals_per_conversation,
+                        orchestrator_url=orchestrator_url,
+                        tokens=auth.tokens,
+                        clock=clock,
+                    )
+                    gw.desk = desk
+                    gw.open_cases = open_cases = OpenCaseReader(
+                        links, approvals, orchestrator_url=orchestrator_url, tokens=auth.tokens
+                    )
+                    state["gateway"], state["desk"] = gw, desk
+                    # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
+                    signals = await start_enforcement(bus, gw) if bus is not None else None
+                    await desk.resume()
+                    notifier = tasks.create_task(desk.run(), name="approval-desk")
+                    try:
+                        async with server.session_manager.run():
+                            yield
+                    finally:
+                        notifier.cancel()
+                        await open_cases.close()
+                        if signals is not None:
+                            await signals.stop()
+                        for link in links.values():
+                            link.close()
+            except* ConfigurationError as group:
+                # A start-up check failed inside the task group: say what is wrong, not 'unhandled errors'.
+                raise group.exceptions[0] from None
         finally:
             state.pop("gateway", None)
             state.pop("desk", None)

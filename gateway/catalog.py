@@ -49,7 +49,15 @@ class CatalogTool:
     @property
     def facts(self) -> ToolFacts:
         read_only = bool(self.tool.annotations and self.tool.annotations.read_only_hint)
-        return ToolFacts(self.name, self.system, read_only, self.subject is not None, self.purpose, self.internal)
+        return ToolFacts.of(
+            self.name,
+            self.system,
+            self.tool.input_schema,
+            read_only=read_only,
+            customer_scoped=self.subject is not None,
+            purpose=self.purpose,
+            internal=self.internal,
+        )
 
 
 def _subject(tool: Tool, system: str) -> ToolSubject | None:
@@ -110,23 +118,32 @@ class Catalog:
         self._by_system[system] = [_catalog_tool(system, t) for t in tools]
         self.tools = {t.name: t for ts in self._by_system.values() for t in ts}
         self._policy.set_tools(t.facts for t in self.tools.values())
-        self._listings = {
+        self._listings = self.listings(self._policy)
+
+    def listings(self, policy: PolicyEngine) -> dict[str, ListToolsResult]:
+        """What each agent sees under ``policy`` (the current one, or a reloaded one before it is used)."""
+        return {
             agent: ListToolsResult(
                 tools=[
                     t.tool
                     for t in self.tools.values()
-                    if self._policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
+                    if policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
                 ]
             )
             for agent in self._agents
         }
 
-    def check_internal_tools(self) -> None:
+    def use_listings(self, listings: dict[str, ListToolsResult]) -> None:
+        """After a policy reload: the listings computed (and checked) under the new policies."""
+        self._listings = listings
+
+    def check_internal_tools(self, listings: dict[str, ListToolsResult] | None = None) -> None:
         """The start-up lint: a tool marked internal that any agent could see or call is a policy bug."""
+        seen = listings if listings is not None else self._listings
         for tool in self.tools.values():
             if not tool.internal:
                 continue
-            granted = [a for a in self._agents if tool.tool in self.listing(a).tools]
+            granted = [a for a in self._agents if tool.tool in seen.get(a, ListToolsResult(tools=[])).tools]
             if granted:
                 raise ConfigurationError(
                     f"{tool.name} is marked internal ({INTERNAL_META_KEY}) but policy grants it to "

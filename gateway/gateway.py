@@ -332,6 +332,7 @@ class Gateway:
                     customer_id=claims.sub if claims else "",
                     consent_purposes=facts.consent,
                     amount=amount,
+                    arguments=call.arguments,
                     fraud_hold=claims is not None and claims.sub in self.state.fraud_holds,
                     open_support_cases=facts.open_cases,
                     approved=approval is not None,

@@ -17,7 +17,8 @@ Two annotations besides ``@id`` mean something here:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,8 +26,11 @@ from typing import Any, Literal, Protocol
 
 import cedarpy
 
+from gateway.tool_args import ArgSchema, argument_types, cedar_args, decimal_json, merge
 from shared.errors import ConfigurationError
 from shared.resources import package_dir
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_FILE = "schema.cedarschema"
 DEFAULT_POLICY_DIR = package_dir("gateway.policies")
@@ -47,6 +51,13 @@ class ToolFacts:
     customer_scoped: bool
     purpose: str = "account-servicing"
     internal: bool = False
+    arguments: Mapping[str, str | None] = field(default_factory=dict)
+    """Declared arguments and their Cedar types (``gateway.tool_args``); None: unreadable."""
+
+    @classmethod
+    def of(cls, name: str, system: str, input_schema: Mapping[str, Any] | None, **facts: Any) -> ToolFacts:
+        """Facts whose arguments come from the tool's JSON input schema."""
+        return cls(name, system, arguments=argument_types(input_schema), **facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,8 @@ class PolicyRequest:
     charge_refundable: bool | None = None
     refunds_today: Decimal | None = None
     daily_refund_limit: Decimal | None = None
+    # The call's arguments as sent; policies read the declared ones as ``context.args``.
+    arguments: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +107,8 @@ class PolicyEngine(Protocol):
     def modes(self) -> dict[str, str]: ...
 
     def set_mode(self, policy_id: str, mode: str) -> None: ...
+
+    def reload(self) -> None: ...
 
 
 def cedar_amount(value: Any) -> Decimal | None:
@@ -120,7 +135,7 @@ _MAX_AMOUNT = Decimal("1e12")
 
 def _line_of_first_error(text: str) -> int | None:
     """Cedar's parse errors carry no position: parse statement by statement to find it."""
-    start, chunk = 1, []
+    start, chunk = 1, list[str]()
     for number, line in enumerate(text.splitlines(), start=1):
         code = line.split("//", 1)[0].rstrip()
         if not chunk:
@@ -145,21 +160,55 @@ def _where(path: Path, text: str, policy_id: str) -> str:
     return str(path)
 
 
-class CedarPolicyEngine:
-    """Cedar policies from a folder: ``schema.cedarschema`` plus every ``*.cedar`` file."""
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One policy file as read, kept so later checks can name ``file:line``."""
 
-    def __init__(self, policies: dict[str, dict[str, Any]], schema: cedarpy.Schema, files: list[Path]) -> None:
+    path: Path
+    text: str
+
+
+class CedarPolicyEngine:
+    """Cedar policies from a folder: ``schema.cedarschema`` plus every ``*.cedar`` file.
+
+    The schema's ``ToolArgs`` type is not in the file: it is derived from the catalog tools'
+    input schemas (``gateway.tool_args``) each time the tools are set.
+    """
+
+    def __init__(
+        self, policies: dict[str, dict[str, Any]], schema_text: str, sources: list[_Source], policy_dir: Path
+    ) -> None:
+        self.policy_dir = policy_dir
+        self._adopt(policies, schema_text, sources, modes={})
+
+    def _adopt(
+        self,
+        policies: dict[str, dict[str, Any]],
+        schema_text: str,
+        sources: list[_Source],
+        modes: Mapping[str, str],
+    ) -> None:
         self._policies_json = policies
-        self._schema = schema
-        self.files = files
-        self._set_entities(cedarpy.Entities.from_json_str("[]", schema))
+        self._schema_text = schema_text
+        self._sources = sources
+        self.files = [s.path for s in sources]
+        self._args = ArgSchema()
+        self._tools: list[ToolFacts] = []
+        self._tool_args: dict[str, tuple[str, ...]] = {}
+        self._declared: dict[str, set[str]] = {}
+        """Every argument each tool has declared since these policies were loaded."""
+        self._drifted: dict[str, str] = {}
+        """Tools that stopped declaring an argument a policy reads, and why their calls are denied."""
+        self._schema = _schema(schema_text, self._args)
+        self._set_entities(cedarpy.Entities.from_json_str("[]", self._schema))
         self._approval_ids = frozenset(
             pid for pid, p in policies.items() if (p.get("annotations") or {}).get(APPROVAL_ANNOTATION) == "required"
         )
-        self._modes: dict[str, str] = dict.fromkeys(policies, "enforce")
+        self._modes: dict[str, str] = {pid: modes.get(pid, "enforce") for pid in policies}
         # Cedar parses every context attribute on every call (~5 µs each, ~20 µs for a decimal),
         # so a call sends only the attributes some policy reads; None means a policy reads it whole.
         self._context_keys = _context_attributes(policies.values())
+        self._arg_reads = {pid: _args_read(p) for pid, p in policies.items()}
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -184,101 +233,127 @@ class CedarPolicyEngine:
         self._modes[policy_id] = mode
         self._rebuild()
 
+    def where(self, policy_id: str) -> str:
+        """``file:line`` of a policy, for people reading a decision."""
+        for source in self._sources:
+            located = _where(source.path, source.text, policy_id)
+            if located != str(source.path):
+                return located
+        return policy_id
+
     @classmethod
     def load(cls, policy_dir: Path) -> CedarPolicyEngine:
-        """Parse and validate every file; a mistake raises ConfigurationError naming file and line."""
-        schema_path = policy_dir / SCHEMA_FILE
-        if not schema_path.is_file():
-            raise ConfigurationError(
-                f"{schema_path}: the Cedar schema is missing", hint="every policy folder needs schema.cedarschema"
-            )
-        try:
-            schema = cedarpy.Schema.from_str(schema_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ConfigurationError(f"{schema_path}: not a valid Cedar schema: {exc}") from exc
-        files = sorted(policy_dir.glob("*.cedar"))
-        if not files:
-            raise ConfigurationError(f"{policy_dir}: no *.cedar policy files", hint="deny-all needs no gateway")
-        policies: dict[str, dict[str, Any]] = {}
-        seen: dict[str, Path] = {}
-        for path in files:
-            text = path.read_text(encoding="utf-8")
-            for policy_id, policy in cls._check_file(path, text, schema):
-                if policy_id in seen:
-                    raise ConfigurationError(
-                        f"{_where(path, text, policy_id)}: policy id {policy_id!r} is also used in {seen[policy_id]}",
-                        hint="every @id must be unique: the audit log names policies by it",
-                    )
-                seen[policy_id] = path
-                policies[policy_id] = policy
-        return cls(policies, schema, files)
+        """Parse and validate every file; a mistake raises ConfigurationError naming file and line.
 
-    @staticmethod
-    def _check_file(path: Path, text: str, schema: cedarpy.Schema) -> list[tuple[str, dict[str, Any]]]:
-        try:
-            parsed = json.loads(cedarpy.policies_to_json_str(text))
-        except ValueError as exc:
-            line = _line_of_first_error(text)
-            where = f"{path}:{line}" if line else str(path)
-            raise ConfigurationError(f"{where}: Cedar syntax error: {exc}") from exc
-        if parsed.get("templates"):
-            raise ConfigurationError(f"{path}: policy templates are not supported here; write static policies")
-        ids = []
-        for policy in parsed.get("staticPolicies", {}).values():
-            annotations = policy.get("annotations") or {}
-            policy_id = annotations.get("id")
-            if not policy_id:
-                raise ConfigurationError(
-                    f'{path}: a policy has no @id("...") annotation',
-                    hint="give every policy a unique @id; the audit log records it",
-                )
-            if APPROVAL_ANNOTATION in annotations and (
-                annotations[APPROVAL_ANNOTATION] != "required" or policy.get("effect") != "forbid"
-            ):
-                raise ConfigurationError(
-                    f'{_where(path, text, policy_id)}: policy {policy_id!r}: @approval("required") belongs on a forbid',
-                    hint="an approval policy is a forbid that holds the call until a human approves it",
-                )
-            ids.append((policy_id, policy))
-        result = cedarpy.validate_policies(text, schema)
-        if not result.validation_passed:
-            first = result.errors[0]
-            policy_id = result.id_annotations_by_policy_id.get(first.policy_id, first.policy_id)
-            raise ConfigurationError(
-                f"{_where(path, text, policy_id)}: policy {policy_id!r} does not match the schema: {first.error}",
-                hint=f"fix the policy or {SCHEMA_FILE}",
-            )
-        return ids
+        Policies that read ``context.args`` are checked against the tools' arguments once the
+        tools are known (``check_arguments``); everything else is checked here.
+        """
+        policies, schema_text, sources = _read(policy_dir)
+        return cls(policies, schema_text, sources, policy_dir)
+
+    def reload(self) -> None:
+        """Read the policy folder again and switch to it only if it is valid for the current tools.
+
+        Raises ConfigurationError (and keeps the old set) when a file or policy is wrong.
+        """
+        self.adopt(self.load_fresh())
+
+    def load_fresh(self) -> CedarPolicyEngine:
+        """The policy folder as it is now, checked against the current tools; this engine is untouched.
+
+        Reads files: run it off the event loop. Raises ConfigurationError naming file and line.
+        """
+        fresh = CedarPolicyEngine.load(self.policy_dir)
+        fresh.set_tools(list(self._tools))
+        fresh.check_arguments()
+        fresh.check_context_shape()
+        return fresh
+
+    def adopt(self, fresh: CedarPolicyEngine) -> None:
+        """Switch to a checked policy set; modes set at run time stay with the policies still there."""
+        self._adopt(fresh._policies_json, fresh._schema_text, fresh._sources, self._modes)
+        self.set_tools(fresh._tools)
 
     def set_tools(self, tools: Iterable[ToolFacts]) -> None:
-        """Rebuild the entity graph (tools and their systems); called when an upstream is listed."""
+        """Rebuild the entity graph (tools and their systems) and the ``ToolArgs`` type.
+
+        Called when an upstream is listed; a listing never raises here, ``check_arguments`` does.
+        """
         tools = list(tools)
-        entities = [{"uid": {"type": "System", "id": s}, "attrs": {}, "parents": []} for s in {t.system for t in tools}]
-        entities += [
-            {
-                "uid": {"type": "Tool", "id": t.name},
-                "attrs": {
-                    "system": t.system,
-                    "read_only": t.read_only,
-                    "customer_scoped": t.customer_scoped,
-                    "purpose": t.purpose,
-                    "internal": t.internal,
-                },
-                "parents": [{"type": "System", "id": t.system}],
+        self._tools = tools
+        args = merge((t.name, t.arguments) for t in tools)
+        if args != self._args:
+            try:
+                self._schema = _schema(self._schema_text, args)
+            except ValueError as exc:
+                # A listing must not take the catalog down: without the arguments, policies reading
+                # them fail check_arguments and a tool that loses one is denied (_follow_drift).
+                logger.error("the tools' arguments do not make a Cedar schema, so policies cannot read them: %s", exc)
+                args = ArgSchema()
+                self._schema = _schema(self._schema_text, args)
+            self._args = args
+        self._tool_args = {t.name: tuple(n for n in t.arguments if n in args.types) for t in tools}
+        self._set_entities(_entities(tools, self._schema))
+        self._follow_drift(tools)
+
+    def _follow_drift(self, tools: list[ToolFacts]) -> None:
+        """Fail closed when a relisted tool drops an argument policies read.
+
+        Such a policy (``context.args has x && …``) would silently stop matching, which for an
+        approval or a guard means letting calls through; the tool's calls are denied instead
+        until its argument is back or the policies are reloaded for the new schema.
+        """
+        drifted = {}
+        for tool in tools:
+            declared = self._declared.setdefault(tool.name, set())
+            read = {
+                name
+                for pid, names in self._arg_reads.items()
+                if _may_apply(self._policies_json[pid], tool)
+                for name in names
             }
-            for t in tools
-        ]
-        self._set_entities(cedarpy.Entities.from_json_str(json.dumps(entities), self._schema))
+            lost = sorted((declared - set(tool.arguments)) & read)
+            if lost:
+                drifted[tool.name] = (
+                    f"{tool.name} no longer declares {', '.join(lost)}, which policies read, so its calls are "
+                    "denied until the argument is back or the policies are reloaded for the new schema"
+                )
+            declared |= set(tool.arguments)
+        for name in drifted.keys() - self._drifted.keys():
+            logger.error("%s", drifted[name])
+        self._drifted = drifted
+
+    def check_arguments(self) -> None:
+        """Every policy against the schema derived from the current tools (call once all are listed).
+
+        A policy reading ``context.args.x`` that no tool declares fails here: Cedar's validator
+        alone would accept ``context.args has x && …`` as simply never true.
+        """
+        for pid, names in self._arg_reads.items():
+            for name in sorted(names):
+                if name not in self._args.types:
+                    raise ConfigurationError(
+                        f"{self.where(pid)}: policy {pid!r} reads context.args.{name}, but {self._args.why_not(name)}",
+                        hint="name an argument from the tool's input schema (switchboard policy check lists them)",
+                    )
+        for source in self._sources:
+            _validate(source, self._schema, deferred=frozenset())
 
     def _set_entities(self, entities: cedarpy.Entities) -> None:
         self._entities = entities
 
     def decide(self, request: PolicyRequest) -> Decision:
+        if request.action == "call" and request.tool in self._drifted:
+            return Decision(False, [], self._drifted[request.tool])
+        try:
+            context = self._read_context(request)
+        except ValueError as exc:
+            return Decision(False, [], str(exc))
         cedar_request = {
             "principal": {"type": "Agent", "id": request.agent},
             "action": {"type": "Action", "id": request.action},
             "resource": {"type": "Tool", "id": request.tool},
-            "context": json.dumps(self._read_context(request)),
+            "context": json.dumps(context),
         }
         # No schema here on purpose: it was checked against the policies at start-up and
         # _context always builds the same shape; per-call request validation would triple the cost.
@@ -304,6 +379,11 @@ class CedarPolicyEngine:
             return Decision(True, policy_ids, "allowed by " + ", ".join(policy_ids))
         if policy_ids:
             if all(p in self._approval_ids for p in policy_ids):
+                # Hold only a call an approval would let through: else a human is asked for nothing.
+                context = {**json.loads(cedar_request["context"]), "approved": True}
+                once = self._evaluate({**cedar_request, "context": json.dumps(context)}, policies, request)
+                if not once.allowed:
+                    return Decision(False, once.policy_ids, once.reason + " (an approval would not change that)")
                 return Decision(False, policy_ids, "needs a human approval: " + ", ".join(policy_ids), True)
             return Decision(False, policy_ids, "forbidden by " + ", ".join(policy_ids))
         return Decision(
@@ -311,14 +391,14 @@ class CedarPolicyEngine:
         )
 
     def _read_context(self, request: PolicyRequest) -> dict[str, Any]:
-        """The call context cut to what the policies read."""
-        context = self._context(request)
-        if self._context_keys is None:
+        """The call context cut to what the policies read; ValueError for an ill-typed argument."""
+        keys = self._context_keys
+        context = self._context(request, with_args=keys is None or "args" in keys)
+        if keys is None:
             return context
-        return {key: value for key, value in context.items() if key in self._context_keys}
+        return {key: value for key, value in context.items() if key in keys}
 
-    @staticmethod
-    def _context(request: PolicyRequest) -> dict[str, Any]:
+    def _context(self, request: PolicyRequest, *, with_args: bool = True) -> dict[str, Any]:
         if request.action == "list":
             return {}
         context: dict[str, Any] = {
@@ -332,7 +412,10 @@ class CedarPolicyEngine:
             "fraud_hold": request.fraud_hold,
             "approved": request.approved,
             "hour_utc": request.hour_utc,
+            "args": {},
         }
+        if with_args and request.arguments:
+            context["args"] = cedar_args(request.arguments, self._tool_args.get(request.tool, ()), self._args)
         if request.open_support_cases is not None:
             context["open_support_cases"] = request.open_support_cases
         if request.amount is not None:
@@ -357,10 +440,7 @@ class CedarPolicyEngine:
             refunds_today=one,
             daily_refund_limit=one,
         )
-        saved = self._entities
-        self.set_tools([ToolFacts("_._", "_", read_only=False, customer_scoped=True)])
-        entities = self._entities
-        self._set_entities(saved)
+        entities = _entities([ToolFacts("_._", "_", read_only=False, customer_scoped=True)], self._schema)
         result = cedarpy.is_authorized(
             {
                 "principal": {"type": "Agent", "id": sample.agent},
@@ -378,8 +458,146 @@ class CedarPolicyEngine:
             )
 
 
+def _entities(tools: list[ToolFacts], schema: cedarpy.Schema) -> cedarpy.Entities:
+    entities: list[dict[str, Any]] = [
+        {"uid": {"type": "System", "id": s}, "attrs": {}, "parents": []} for s in {t.system for t in tools}
+    ]
+    entities += [
+        {
+            "uid": {"type": "Tool", "id": t.name},
+            "attrs": {
+                "system": t.system,
+                "read_only": t.read_only,
+                "customer_scoped": t.customer_scoped,
+                "purpose": t.purpose,
+                "internal": t.internal,
+            },
+            "parents": [{"type": "System", "id": t.system}],
+        }
+        for t in tools
+    ]
+    return cedarpy.Entities.from_json_str(json.dumps(entities), schema)
+
+
 def _decimal(value: Decimal) -> dict[str, Any]:
-    return {"__extn": {"fn": "decimal", "arg": f"{value:.4f}"}}
+    return decimal_json(value)
+
+
+def _read(policy_dir: Path) -> tuple[dict[str, dict[str, Any]], str, list[_Source]]:
+    """Every policy by @id, the schema text, and the files, checked as far as possible without tools."""
+    schema_path = policy_dir / SCHEMA_FILE
+    if not schema_path.is_file():
+        raise ConfigurationError(
+            f"{schema_path}: the Cedar schema is missing", hint="every policy folder needs schema.cedarschema"
+        )
+    schema_text = schema_path.read_text(encoding="utf-8")
+    try:
+        schema = _schema(schema_text, ArgSchema())
+    except ValueError as exc:
+        raise ConfigurationError(f"{schema_path}: not a valid Cedar schema: {exc}") from exc
+    files = sorted(policy_dir.glob("*.cedar"))
+    if not files:
+        raise ConfigurationError(f"{policy_dir}: no *.cedar policy files", hint="deny-all needs no gateway")
+    policies: dict[str, dict[str, Any]] = {}
+    sources: list[_Source] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        source = _Source(path, path.read_text(encoding="utf-8"))
+        sources.append(source)
+        parsed = _parse_file(source)
+        for policy_id, policy in parsed:
+            if policy_id in seen:
+                raise ConfigurationError(
+                    f"{_where(path, source.text, policy_id)}: policy id {policy_id!r} is also used in "
+                    f"{seen[policy_id]}",
+                    hint="every @id must be unique: the audit log names policies by it",
+                )
+            seen[policy_id] = path
+            policies[policy_id] = policy
+        # Tool arguments are unknown until the tools are listed: those policies wait for check_arguments.
+        _validate(source, schema, deferred=frozenset(pid for pid, p in parsed if _args_read(p)))
+    return policies, schema_text, sources
+
+
+def _parse_file(source: _Source) -> list[tuple[str, dict[str, Any]]]:
+    path, text = source.path, source.text
+    try:
+        parsed = json.loads(cedarpy.policies_to_json_str(text))
+    except ValueError as exc:
+        line = _line_of_first_error(text)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigurationError(f"{where}: Cedar syntax error: {exc}") from exc
+    if parsed.get("templates"):
+        raise ConfigurationError(f"{path}: policy templates are not supported here; write static policies")
+    ids = []
+    for policy in parsed.get("staticPolicies", {}).values():
+        annotations = policy.get("annotations") or {}
+        policy_id = annotations.get("id")
+        if not policy_id:
+            raise ConfigurationError(
+                f'{path}: a policy has no @id("...") annotation',
+                hint="give every policy a unique @id; the audit log records it",
+            )
+        if APPROVAL_ANNOTATION in annotations and (
+            annotations[APPROVAL_ANNOTATION] != "required" or policy.get("effect") != "forbid"
+        ):
+            raise ConfigurationError(
+                f'{_where(path, text, policy_id)}: policy {policy_id!r}: @approval("required") belongs on a forbid',
+                hint="an approval policy is a forbid that holds the call until a human approves it",
+            )
+        ids.append((policy_id, policy))
+    return ids
+
+
+def _validate(source: _Source, schema: cedarpy.Schema, *, deferred: frozenset[str]) -> None:
+    result = cedarpy.validate_policies(source.text, schema)
+    for error in result.errors:
+        policy_id = result.id_annotations_by_policy_id.get(error.policy_id, error.policy_id)
+        if policy_id in deferred:
+            continue
+        raise ConfigurationError(
+            f"{_where(source.path, source.text, policy_id)}: policy {policy_id!r} does not match the schema: "
+            f"{error.error}",
+            hint=f"fix the policy or {SCHEMA_FILE} (context.args holds the tools' declared arguments)",
+        )
+
+
+def _schema(text: str, args: ArgSchema) -> cedarpy.Schema:
+    """The schema file plus the ``ToolArgs`` type derived from the tools."""
+    return cedarpy.Schema.from_str(text + "\n" + args.declaration() + "\n")
+
+
+def _may_apply(policy: dict[str, Any], tool: ToolFacts) -> bool:
+    """Whether a policy's scope can match calls to ``tool`` (conditions are not looked at)."""
+    scope = policy.get("resource") or {}
+    entity = scope.get("entity") or {}
+    if scope.get("op") == "==" and entity.get("type") == "Tool":
+        return bool(entity.get("id") == tool.name)
+    if scope.get("op") == "in" and entity.get("type") == "System":
+        return bool(entity.get("id") == tool.system)
+    return True
+
+
+def _args_read(policy: dict[str, Any]) -> frozenset[str]:
+    """The ``context.args`` attributes one policy reads (``context.args.x``, ``context.args has x``)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for op in (".", "has"):
+                access = node.get(op)
+                if isinstance(access, dict) and access.get("left") == {
+                    ".": {"left": {"Var": "context"}, "attr": "args"}
+                }:
+                    found.add(access["attr"])
+            for value in node.values():
+                walk(value)
+
+    walk(policy.get("conditions") or [])
+    return frozenset(found)
 
 
 def _context_attributes(policies: Iterable[dict[str, Any]]) -> frozenset[str] | None:

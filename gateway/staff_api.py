@@ -12,6 +12,7 @@ never approve it. Every change is an audit record naming the staff member.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -25,7 +26,15 @@ from gateway.approval_flow import ApprovalDesk
 from gateway.gateway import Gateway
 from gateway.state import GovernanceState, kill_scope
 from shared.audit import digest
-from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
+from shared.errors import (
+    ConfigurationError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    SwitchboardError,
+    Unauthenticated,
+)
 from shared.jsonbody import parse_json_object
 
 MAX_BODY = 16 * 1024
@@ -135,6 +144,31 @@ def build_staff_routes(
         gateway.state.policy_modes[policy_id] = mode
         return {"policy_id": policy_id, "mode": mode}
 
+    async def reload_policies(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        """Read the policy folder again; a file that fails validation changes nothing and says why."""
+        engine = gateway.policy
+        kept = len(engine.modes())
+        try:
+            fresh = await asyncio.to_thread(engine.load_fresh)
+            listings = gateway.catalog.listings(fresh)
+            gateway.catalog.check_internal_tools(listings)
+        except ConfigurationError as exc:
+            why = f"the policy files were not loaded, the {kept} policies in force stay: {exc.message}"
+            await _audit_admin(gateway, f"staff:{who.name}", "policy-reload", {}, "deny", why)
+            raise InvalidRequest(why, hint=exc.hint) from None
+        engine.adopt(fresh)
+        gateway.catalog.use_listings(listings)
+        modes = engine.modes()
+        await _audit_admin(
+            gateway,
+            f"staff:{who.name}",
+            "policy-reload",
+            {"policies": sorted(modes)},
+            "allow",
+            f"{len(modes)} policies loaded from the policy folder by {who.name}",
+        )
+        return {"reloaded": True, "policies": modes}
+
     async def holds(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
         return {"fraud_holds": gateway.state.fraud_holds}
 
@@ -212,6 +246,11 @@ def build_staff_routes(
         Route(
             f"{p}/policies/{{policy_id}}/mode",
             endpoint(COMPLIANCE_ROLES, "set a policy mode", set_mode),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/policies/reload",
+            endpoint(COMPLIANCE_ROLES, "reload the policy files", reload_policies),
             methods=["POST"],
         ),
         Route(f"{p}/fraud-holds", endpoint(READ_ROLES, "read fraud holds", holds), methods=["GET"]),

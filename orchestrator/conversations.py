@@ -57,6 +57,8 @@ class Goal(BaseModel):
     asking: str | None = Field(default=None, description="what the task waits for, when it says (e.g. identifier)")
     text: str = ""
     confidence: float | None = None
+    reason: str = Field(default="", description="why a specialist offered this goal (its hand-over reason)")
+    priority: Literal["normal", "high"] | None = Field(default=None, description="the offering specialist's urgency")
 
 
 class HandoffEvent(BaseModel):
@@ -101,6 +103,9 @@ class ParkedApproval(BaseModel):
     summary: str = ""
     amount: str | None = None
     currency: str | None = None
+    messages: dict[str, str] = Field(
+        default_factory=dict, description="the skill's words for the wait and each decision (shared.skill_messages)"
+    )
     at: float = Field(default_factory=time.time)
 
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from orchestrator import wording
+from orchestrator import approval_words, wording
 from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
 from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
 from orchestrator.conversations import (
@@ -211,7 +211,8 @@ class Supervisor:
         if decision.usage:
             add_usage(state, "router", decision.usage)
         if state.parked is not None and self._still_waiting(state.parked, decision):
-            turn.say(state.parked.agent, state.parked.skill, _waiting_text(state.parked), "waiting-approval")
+            waiting = approval_words.waiting_text(state.parked)
+            turn.say(state.parked.agent, state.parked.skill, waiting, "waiting-approval")
             return
         asked = state.active
         goal, reason = self._choose(turn, text, decision)
@@ -299,12 +300,12 @@ class Supervisor:
             if parked is None or parked.approval_id != approval_id:
                 return False
             state.parked = None
-            text = _resolution_text(parked, status, result or {}, note or "")
+            text = approval_words.resolution_text(parked, status, result or {}, note or "")
             if parked.task_id:
                 # The waiting task reads the outcome from the system of record and finishes; what it
-                # found is what the customer is told when the refund is there.
+                # found, in its own words, is what the customer is told when the action was carried out.
                 answer = await self._resume_parked(state, parked, status)
-                if answer is not None and answer.result.data.get("refunded"):
+                if answer is not None and status == "executed" and answer.result.status == "completed" and answer.text:
                     text = answer.text
             state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
             if state.human is not None:
@@ -314,7 +315,8 @@ class Supervisor:
                 await self._save(state, [])
                 return True
             if status != "executed" and self._human:
-                state.offer = Goal(agent=self._human[0], skill=self._human[1])
+                why = f"{parked.agent}: {parked.summary or 'an action'}; the approval was {status}"
+                state.offer = Goal(agent=self._human[0], skill=self._human[1], reason=why)
             entry = TranscriptEntry(at=time.time(), role="agent", text=text, channel=state.channel, agent=parked.agent)
             entry.skill = parked.skill
             await self._save(state, [entry])
@@ -403,7 +405,7 @@ class Supervisor:
             offer, state.offer = state.offer, None
             if _YES.match(text):
                 offer.text = text
-                return offer, "the customer accepted the offered handoff"
+                return offer, offer.reason or "the customer accepted the offered handoff"
             if _NO.match(text):
                 return None, "No problem. Is there anything else I can help you with?"
         if state.active is not None:
@@ -467,6 +469,7 @@ class Supervisor:
             skill=goal.skill,
             reason=reason,
             confidence=goal.confidence,
+            priority=goal.priority,
             request_id=f"{state.turns}.{turn.requests}",
         )
         if not continuing:
@@ -533,6 +536,7 @@ class Supervisor:
                 summary=result.summary,
                 amount=str(data["amount"]) if data.get("amount") is not None else None,
                 currency=data.get("currency"),
+                messages=result.messages,
             )
         if state.active is not None and task_id and state.active.task_id == task_id:
             state.active = None  # this task has answered; it is not a wait being left behind
@@ -549,7 +553,8 @@ class Supervisor:
         if result.handoff_to is not None:
             skill = result.handoff_to.skill or self._first_skill(result.handoff_to.agent)
             if skill:
-                state.offer = Goal(agent=result.handoff_to.agent, skill=skill)
+                target = result.handoff_to
+                state.offer = Goal(agent=target.agent, skill=skill, reason=target.reason, priority=target.priority)
 
     def _first_skill(self, agent: str) -> str | None:
         if self._human and self._human[0] == agent:
@@ -647,46 +652,3 @@ def _route_attributes(decision: RouteDecision) -> dict:
         telemetry.INPUT_TOKENS: usage.get("prompt_tokens"),
         telemetry.OUTPUT_TOKENS: usage.get("completion_tokens"),
     }
-
-
-def _what(parked: ParkedApproval) -> str:
-    if parked.amount is None:
-        return "your request"
-    return f"your refund of {wording.money(parked.amount, parked.currency)}"
-
-
-def _waiting_text(parked: ParkedApproval) -> str:
-    return (
-        f"{_what(parked).capitalize()} is waiting for approval from a member of our team. "
-        "I'll update you here as soon as it's decided; if you'd rather talk to someone now, just ask for a person."
-    )
-
-
-def _resolution_text(parked: ParkedApproval, status: str, result: dict, note: str) -> str:
-    what = _what(parked)
-    if status == "executed":
-        reference = f" (reference {result['refund_id']})" if result.get("refund_id") else ""
-        return (
-            f"Good news: {what} has been approved and issued{reference}. It usually reaches your card within "
-            "3 to 5 working days. Is there anything else I can help with?"
-        )
-    if status == "expired":
-        return (
-            f"I'm sorry, the approval for {what} timed out before our team could decide, so nothing has changed. "
-            "Say 'yes' and I'll connect you with a colleague, or ask me again later."
-        )
-    if status == "rejected" and note.startswith("kill switch"):
-        return (
-            f"I'm sorry, our team has paused this kind of action for now, so {what} has not gone through and "
-            "nothing has changed. Say 'yes' and I'll connect you with a colleague who can help."
-        )
-    if status == "rejected":
-        return (
-            f"I'm sorry, our team couldn't approve {what}, so nothing has been refunded or changed. "
-            "Other options: I can show you your recent payments, or connect you with a colleague who can look "
-            "at your account with you — say 'yes' for a colleague."
-        )
-    return (
-        f"I'm sorry, {what} was approved but could not be completed, and nothing has changed. "
-        "Say 'yes' and I'll connect you with a colleague."
-    )

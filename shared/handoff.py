@@ -44,6 +44,9 @@ class HandoffRequest(BaseModel):
     skill: str = Field(description="skill id from the specialist's AgentCard")
     reason: str = ""
     confidence: float | None = None
+    priority: Literal["normal", "high"] | None = Field(
+        default=None, description="set when the specialist that asked for this hand-over said how urgent it is"
+    )
     request_id: str = Field(
         default="",
         description="identifies this one request (the supervisor's turn and hand-off counter); part of every "
@@ -64,7 +67,8 @@ class ToolCallSummary(BaseModel):
 class HandoffTarget(BaseModel):
     agent: str
     skill: str | None = None
-    reason: str = ""
+    reason: str = Field(default="", description="why, in the specialist's words; the next agent receives it")
+    priority: Literal["normal", "high"] = "normal"
 
 
 class SpecialistResult(BaseModel):
@@ -80,3 +84,8 @@ class SpecialistResult(BaseModel):
         default=None, description="the specialist asks the supervisor to pass the customer on"
     )
     data: dict[str, Any] = Field(default_factory=dict, description="skill-specific facts, e.g. ticket id")
+    messages: dict[str, str] = Field(
+        default_factory=dict,
+        description="the skill's own words for outcomes the supervisor announces later (an approval decided "
+        "after the task ended): waiting, approved, rejected, expired, failed; see shared.skill_messages",
+    )

@@ -30,7 +30,8 @@ async def human_handoff(turn: Turn) -> Reply:
     reason = turn.handoff.reason or turn.text or "customer asked for a person"
     keys = turn.keys
     email = keys.email if keys is not None and turn.envelope.auth_context else None
-    priority = priority_of(f"{turn.text} {turn.handoff.reason}")
+    # The specialist that asked for this hand-over may already know it is urgent; words can raise it too.
+    priority = "high" if turn.handoff.priority == "high" else priority_of(f"{turn.text} {turn.handoff.reason}")
     # The human's case carries the profile, read now through the gateway like any other call.
     profile = await gather_profile(turn)
     note, usage = await case_summary(turn)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from a2a.helpers import get_message_text, new_data_part, new_task_from_user_message, new_text_part
@@ -83,8 +83,11 @@ class SpecialistExecutor(AgentExecutor):
         gateway: GatewayClient,
         *,
         summary_model: ModelClient | None = None,
+        messages: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._agent = agent
+        # Each skill's words for outcomes the supervisor announces later (shared.skill_messages).
+        self._messages = messages or {}
         self._summary_model = summary_model
         self._runner = runner
         self._skills = frozenset(skills)
@@ -111,6 +114,7 @@ class SpecialistExecutor(AgentExecutor):
             f"invoke_agent {self._agent}", kind=telemetry.SpanKind.SERVER, parent=_trace_parent(context, turn)
         ) as span:
             outcome = await self._run(turn, task, resume)
+            self._with_skill_words(turn, outcome)
             if span is not None:
                 telemetry.set_attributes(span, _turn_attributes(self._agent, turn, outcome.reply))
         await self._report(updater, outcome)
@@ -124,6 +128,12 @@ class SpecialistExecutor(AgentExecutor):
             await self._runner.forget(task_id)
         updater = TaskUpdater(event_queue, task_id, context.context_id or "")
         await updater.cancel()
+
+    def _with_skill_words(self, turn: Turn, outcome: Outcome) -> None:
+        """A held action is announced by the supervisor once decided: it needs the skill's words for it."""
+        result = outcome.reply.result
+        if turn.messages and result.data.get("approval_pending") and not result.messages:
+            result.messages = dict(turn.messages)
 
     def _parse(self, context: RequestContext) -> Turn:
         if context.message is None:
@@ -148,6 +158,7 @@ class SpecialistExecutor(AgentExecutor):
             gateway=self._gateway,
             agent=self._agent,
             summary_model=self._summary_model,
+            messages=self._messages.get(handoff.skill, {}),
         )
 
     async def _run(self, turn: Turn, task: Task, resume: bool) -> Outcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, Literal
 
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.turn import Reply, Turn
@@ -105,6 +105,23 @@ def state_lost(turn: Turn) -> Reply:
         "I'm sorry, I've lost track of where we were with this. Could you tell me again what you need?",
         "failed",
         summary="nothing was waiting on this task",
+    )
+
+
+def hand_over(turn: Turn, *, reason: str, priority: Literal["normal", "high"] = "normal", summary: str = "") -> Reply:
+    """Offer the customer a person, in the skill's words (its ``handover`` message).
+
+    ``reason`` and ``priority`` are what the human's case will say: the supervisor passes them to
+    the escalation agent when the customer accepts.
+    """
+    text = turn.messages.get("handover") or (
+        "I can put you through to a member of our team who can help with this. Would you like that?"
+    )
+    return turn.reply(
+        text,
+        "completed",
+        summary=summary or f"hand-over offered: {reason}",
+        handoff_to=HUMAN.model_copy(update={"reason": reason, "priority": priority}),
     )
 
 

@@ -41,6 +41,8 @@ class Turn:
     """Writes hand-over summaries for people when a model is configured; None keeps them rule-based."""
     task_id: str = ""
     """The A2A task this turn belongs to: one request of the customer's, however many turns it takes."""
+    messages: Mapping[str, str] = field(default_factory=dict)
+    """The skill's own words by outcome (its SKILL.md ``## Messages``; see shared.skill_messages)."""
 
     @property
     def skill(self) -> str:

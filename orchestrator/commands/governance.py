@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from orchestrator.commands import _policy_check
 from orchestrator.commands._common import add_common, settings_from
 
 
@@ -73,6 +74,10 @@ def cmd_policy(args: argparse.Namespace) -> int:
     return _call(args, "compliance", "POST", f"/policies/{args.policy_id}/mode", {"mode": args.mode})
 
 
+def cmd_policy_reload(args: argparse.Namespace) -> int:
+    return _call(args, "compliance", "POST", "/policies/reload")
+
+
 def cmd_fraud_hold(args: argparse.Namespace) -> int:
     if args.action == "set":
         return _call(args, "compliance", "POST", f"/fraud-holds/{args.customer}", {"reason": args.reason})
@@ -107,13 +112,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(k)
     k.set_defaults(func=cmd_kill_switch)
 
-    p = sub.add_parser("policy", help="list policies and their modes, or set one's mode")
+    p = sub.add_parser("policy", help="list policies and their modes, set one's mode, or check a call")
     policy_sub = p.add_subparsers(dest="policy_command", required=True)
     m = policy_sub.add_parser("mode", help="set a policy to enforce or log-only (shadow)")
     m.add_argument("policy_id", nargs="?", help="omit to list every policy and its mode")
     m.add_argument("mode", nargs="?", choices=("enforce", "log-only"))
     _common(m)
     m.set_defaults(func=cmd_policy)
+    _policy_check.register(policy_sub)
+    r = policy_sub.add_parser(
+        "reload", help="make a running gateway read its policy files again (refused, with the reason, if invalid)"
+    )
+    _common(r)
+    r.set_defaults(func=cmd_policy_reload)
 
     f = sub.add_parser("fraud-hold", help="pause (or resume) payment actions for one customer")
     f.add_argument("action", choices=("set", "lift"))
