@@ -20,6 +20,15 @@ from shared.resources import package_dir
 
 SKILLS_DIR = package_dir("skills")
 
+# The house rules every skill meets (tests/routing/test_skills.py and test_eval_set.py check them,
+# ``switchboard new-skill`` writes to them): enough varied examples for the AgentCard and the
+# offline brain, and enough labelled routing rows (``evals/routing/source/<skill>.txt``, none a
+# copy of an example) to measure the skill on held-out messages.
+MIN_EXAMPLES = 30
+MAX_EXAMPLES = 45
+MIN_ROUTING_ROWS = 35
+MAX_ROUTING_ROWS = 70
+
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.DOTALL)
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
