@@ -21,10 +21,10 @@ from starlette.types import ASGIApp
 from agents import build_app
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerKeys, CustomerRef
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.skills import SKILLS_DIR
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway, build_gateway
 from tests.service_tokens import TokenAuthority, as_orchestrator
 
-SKILLS_DIR = Path(__file__).parent / "skills"
 WAIT = 10.0
 
 AUTHORITY = TokenAuthority.temporary()
