@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from typing import Any
 from a2a.client import AuthInterceptor, ClientConfig, create_client
 
 from mcp_servers.dataset import sample_customers
+from mcp_servers.identity.outbox import read_outbox
 from orchestrator.launcher import Stack
 from shared.authcontext import AuthContextSigner
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
@@ -68,6 +70,14 @@ class AgentOnStack:
             customer=CustomerRef(keys=keys, display_name=customer.get("display_name") or ""),
             auth_context=auth,
         )
+
+    def latest_code(self, customer_id: str) -> str:
+        """The one-time code the identity system last "sent" the customer (its reference outbox)."""
+        messages = read_outbox(self.data_dir, customer_id=customer_id, limit=1)
+        assert messages, f"no one-time code was sent to {customer_id}"
+        match = re.search(r"\b(\d{6})\b", messages[-1]["text"])
+        assert match, messages[-1]
+        return match.group(1)
 
     def calls(self, conversation_id: str) -> list[Call]:
         """Every tool call in the conversation, in order, from the gateway's audit log."""
