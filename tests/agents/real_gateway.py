@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from a2a.client import AuthInterceptor, ClientConfig, create_client
 
 from mcp_servers.dataset import sample_customers
@@ -107,17 +108,43 @@ class AgentOnStack:
 
 
 @asynccontextmanager
-async def agent_on_stack(data_dir: Path, agent: str) -> AsyncIterator[AgentOnStack]:
-    """Start ``agent`` behind the real gateway on a fresh ``data_dir``; an A2A client talks to it."""
-    stack = Stack(Settings(data_dir=data_dir, host="127.0.0.1"), ephemeral_ports=True, agents=(agent,))
+async def agents_on_stack(data_dir: Path, *agents: str) -> AsyncIterator[dict[str, AgentOnStack]]:
+    """Start ``agents`` behind the real gateway on a fresh ``data_dir``; an A2A client talks to each."""
+    stack = Stack(Settings(data_dir=data_dir, host="127.0.0.1"), ephemeral_ports=True, agents=agents)
     topology = await stack.start()
     try:
-        # Called as the orchestrator calls it: a token for this agent from the stack's token service.
-        credentials = AudienceCredentials(stack.service_auth(audiences.ORCHESTRATOR).tokens, audiences.agent(agent))
-        config = ClientConfig(streaming=False, supported_protocol_bindings=["JSONRPC"], use_client_preference=True)
-        async with await create_client(
-            topology.agents[agent], client_config=config, interceptors=[AuthInterceptor(credentials)]
-        ) as client:
-            yield AgentOnStack(stack, Specialist(agent, topology.agents[agent], client))
+        async with contextlib.AsyncExitStack() as clients:
+            running = {}
+            for agent in agents:
+                # Called as the orchestrator calls it: a token for this agent from the stack's token service.
+                tokens = stack.service_auth(audiences.ORCHESTRATOR).tokens
+                credentials = AudienceCredentials(tokens, audiences.agent(agent))
+                config = ClientConfig(streaming=False, supported_protocol_bindings=["JSONRPC"])
+                client = await clients.enter_async_context(
+                    await create_client(
+                        topology.agents[agent], client_config=config, interceptors=[AuthInterceptor(credentials)]
+                    )
+                )
+                running[agent] = AgentOnStack(stack, Specialist(agent, topology.agents[agent], client))
+            yield running
     finally:
         await stack.stop()
+
+
+@asynccontextmanager
+async def agent_on_stack(data_dir: Path, agent: str) -> AsyncIterator[AgentOnStack]:
+    """One specialist behind the real gateway on a fresh ``data_dir``."""
+    async with agents_on_stack(data_dir, agent) as running:
+        yield running[agent]
+
+
+async def staff(agent: AgentOnStack, role: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """A call to the gateway's governance API as a member of staff with ``role`` (approver, compliance, admin)."""
+    _, token = Secrets.load_or_create(agent.data_dir).staff_token(role)  # type: ignore[arg-type]
+    assert agent.stack.topology is not None
+    async with httpx.AsyncClient(base_url=agent.stack.topology.gateway, timeout=30) as http:
+        response = await http.request(
+            method, "/governance" + path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
