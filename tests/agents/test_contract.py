@@ -9,7 +9,7 @@ from a2a.utils.errors import ExtensionSupportRequiredError, InvalidParamsError, 
 from shared.envelope import ENVELOPE_META_KEY
 from shared.handoff import ENVELOPE_EXTENSION, HANDOFF_EXTENSION, HANDOFF_META_KEY, HandoffRequest
 from tests.agents.conftest import StartSpecialist, verified_envelope
-from tests.agents.test_payment import DUPLICATE
+from tests.agents.fake_gateway import DUPLICATE
 
 ENVELOPE = verified_envelope().model_dump_json()
 HANDOFF = HandoffRequest(skill="explain-bill").model_dump_json()

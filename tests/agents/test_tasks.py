@@ -25,8 +25,7 @@ from agents.runtime.checkpoints import SQLITE_FILE
 from shared.handoff import ENVELOPE_EXTENSION
 from shared.service_auth import audiences
 from tests.agents.conftest import AUTHORITY, WAIT, StartSpecialist, answer_of, handoff_metadata
-from tests.agents.fake_gateway import FakeGateway
-from tests.agents.test_payment import DUPLICATE
+from tests.agents.fake_gateway import DUPLICATE, FakeGateway
 
 BINDINGS = ["JSONRPC", "HTTP+JSON"]
 
