@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from orchestrator.registry import ToolEntry
 from shared.handoff import REQUIRES_VERIFIED_IDENTITY_TAG
+
+if TYPE_CHECKING:
+    from orchestrator.registry import ToolEntry
 
 # Arguments a scaffolded node fills itself: the customer's keys come from the verified
 # envelope, the conversation from the envelope, the idempotency key from the task and step.
@@ -218,7 +220,7 @@ customer's answer. Whatever the skill must remember between turns goes in the st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime

@@ -15,8 +15,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orchestrator import registry
 from orchestrator.commands import _skill_files as files
 from orchestrator.commands.catalog import derived_files
 from shared.errors import InvalidRequest
@@ -29,6 +29,9 @@ from shared.skills import (
     load_skill,
     load_skills,
 )
+
+if TYPE_CHECKING:
+    from orchestrator.registry import ToolEntry
 
 AGENT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -57,7 +60,9 @@ def _check_counts(kind: str, values: list[str], low: int, high: int, flag: str) 
         )
 
 
-def _tools(names: list[str]) -> list[registry.ToolEntry]:
+def _tools(names: list[str]) -> list[ToolEntry]:
+    from orchestrator import registry
+
     catalog = registry.tools()
     unknown = [n for n in names if n not in catalog]
     if unknown:

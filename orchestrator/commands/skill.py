@@ -7,8 +7,10 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orchestrator.evaluation.results import TrialResult
+if TYPE_CHECKING:
+    from orchestrator.evaluation.results import TrialResult
 
 
 def _report(result: TrialResult) -> None:
