@@ -220,7 +220,7 @@ customer's answer. Whatever the skill must remember between turns goes in the st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
