@@ -1,4 +1,9 @@
-"""Fixtures: a fake gateway and specialists on real loopback sockets, driven by the A2A client."""
+"""Fixtures: specialists on real loopback sockets, driven by the A2A client.
+
+New agent tests use ``tests/agents/real_gateway.py`` (the real gateway and reference systems).
+The ``gateway`` fixture here is the older stand-in, still used by the task-lifecycle, restart and
+LLM-loop tests until they move over.
+"""
 
 from __future__ import annotations
 
