@@ -108,6 +108,25 @@ class AgentOnStack:
 
 
 @asynccontextmanager
+async def connect(
+    agent: AgentOnStack, *, binding: str = "JSONRPC", streaming: bool = False
+) -> AsyncIterator[Specialist]:
+    """Another A2A client to the same specialist, over ``binding``, streaming or not."""
+    tokens = agent.stack.service_auth(audiences.ORCHESTRATOR).tokens
+    credentials = AudienceCredentials(tokens, audiences.agent(agent.specialist.name))
+    config = ClientConfig(streaming=streaming, supported_protocol_bindings=[binding], use_client_preference=True)
+    base = agent.specialist.base_url
+    async with await create_client(base, client_config=config, interceptors=[AuthInterceptor(credentials)]) as client:
+        yield Specialist(agent.specialist.name, base, client)
+
+
+async def orchestrator_token(agent: AgentOnStack) -> str:
+    """A bearer token for calling the specialist as the orchestrator does (for raw HTTP checks)."""
+    tokens = agent.stack.service_auth(audiences.ORCHESTRATOR).tokens
+    return await tokens.token(audiences.agent(agent.specialist.name))
+
+
+@asynccontextmanager
 async def agents_on_stack(data_dir: Path, *agents: str) -> AsyncIterator[dict[str, AgentOnStack]]:
     """Start ``agents`` behind the real gateway on a fresh ``data_dir``; an A2A client talks to each."""
     stack = Stack(Settings(data_dir=data_dir, host="127.0.0.1"), ephemeral_ports=True, agents=agents)
