@@ -1,5 +1,5 @@
 # Short entry points; each is a few lines. `make up` and `make test` are all a new machine needs.
-.PHONY: install up test smoke check bench
+.PHONY: install up test test-agent test-registry smoke check bench
 
 install:
 	@scripts/bootstrap
@@ -10,6 +10,21 @@ up: install
 test: install
 	scripts/node-test-deps
 	.venv/bin/python -m pytest -q
+
+# One agent's tests while working on it (its own test files, named test_<agent>*.py), e.g.
+#   make test-agent AGENT=billing
+AGENT_TESTS = $(wildcard tests/agents/test_$(AGENT).py tests/agents/test_$(AGENT)_*.py)
+test-agent:
+	@test -n "$(AGENT)" || { echo "usage: make test-agent AGENT=<name>"; exit 2; }
+	@test -n "$(AGENT_TESTS)" || { echo "no tests/agents/test_$(AGENT)*.py"; exit 2; }
+	.venv/bin/python -m pytest -q -p no:cacheprovider $(AGENT_TESTS)
+
+# The checks that look at every agent, skill, tool and grant together (routing set, catalog,
+# cards, compose, policies, scenarios): run them after adding any of those.
+REGISTRY_TESTS = tests/routing tests/commands/test_catalog.py tests/agents/test_card.py tests/scaleout/test_compose.py \
+	tests/evaluation/test_scenarios.py tests/governance/test_policy_files.py tests/llm/test_parts.py
+test-registry:
+	.venv/bin/python -m pytest -q -p no:cacheprovider $(REGISTRY_TESTS)
 
 # The DESIGN.md behaviours against a running deployment, e.g. after an upgrade:
 #   make smoke BASE=http://127.0.0.1:8700 GATEWAY=http://127.0.0.1:8710 DATA_DIR=./data

@@ -20,6 +20,36 @@ from shared.resources import package_dir
 
 SKILLS_DIR = package_dir("skills")
 
+# The house rules every skill meets (tests/routing/test_skills.py and test_eval_set.py check them,
+# ``switchboard new-skill`` writes to them): enough varied examples for the AgentCard and the
+# offline brain, and enough labelled routing rows (``evals/routing/source/<skill>.txt``, none a
+# copy of an example) to measure the skill on held-out messages.
+MIN_EXAMPLES = 30
+MAX_EXAMPLES = 45
+MIN_ROUTING_ROWS = 35
+MAX_ROUTING_ROWS = 70
+MAX_LABEL_WORDS = 9
+
+# Words a customer should never read in a label: how we name things inside.
+_INTERNAL_WORDS = re.compile(
+    r"\b(skill|agent|specialist|hydrated|handoff|hand-off|escalat\w*|procedure|tool|customer)\b", re.IGNORECASE
+)
+
+
+def label_problem(label: str) -> str | None:
+    """Why ``label`` cannot be offered to a customer ("changing your plan" can), or None."""
+    if not label.strip():
+        return "it is empty"
+    if len(label.split()) > MAX_LABEL_WORDS:
+        return f"it has more than {MAX_LABEL_WORDS} words"
+    if label != label.lower() or label.endswith("."):
+        return "it must be lower case without a final full stop"
+    internal = _INTERNAL_WORDS.search(label)
+    if internal:
+        return f"customers do not know the word {internal.group(0)!r}"
+    return None
+
+
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.DOTALL)
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 

@@ -1,4 +1,9 @@
-"""Fixtures: a fake gateway and specialists on real loopback sockets, driven by the A2A client."""
+"""Fixtures: specialists on real loopback sockets, driven by the A2A client.
+
+New agent tests use ``tests/agents/real_gateway.py`` (the real gateway and reference systems).
+The ``gateway`` fixture here is the older stand-in, still used by the task-lifecycle, restart and
+LLM-loop tests until they move over.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +26,10 @@ from starlette.types import ASGIApp
 from agents import build_app
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerKeys, CustomerRef
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.skills import SKILLS_DIR
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway, build_gateway
 from tests.service_tokens import TokenAuthority, as_orchestrator
 
-SKILLS_DIR = Path(__file__).parent / "skills"
 WAIT = 10.0
 
 AUTHORITY = TokenAuthority.temporary()

@@ -26,6 +26,14 @@ CUSTOMER = {
     "account_number": "ACC-1234567",
 }
 GOOD_CODE = "123456"
+DUPLICATE = {
+    "charge_id": "CH-9",
+    "duplicate_of": "CH-8",
+    "invoice_id": "INV-2",
+    "amount": 32.5,
+    "currency": "EUR",
+    "charged_at": "2025-11-03T09:00:00+00:00",
+}
 
 
 def _ago(days: int) -> str:

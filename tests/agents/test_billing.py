@@ -1,87 +1,87 @@
-"""explain-bill and change-plan."""
+"""explain-bill and change-plan, behind the real gateway on the reference billing system."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
 import pytest
+import pytest_asyncio
 from a2a.utils.errors import UnsupportedOperationError
 
-from tests.agents.conftest import StartSpecialist
-from tests.agents.fake_gateway import FakeGateway
+from agents.runtime.text import money
+from tests.agents.real_gateway import AgentOnStack, agent_on_stack
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 
 
-async def test_explains_the_bill_against_last_month(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
-    billing = await start_specialist("billing")
-    answer = await billing.send("why is my bill higher?", "explain-bill")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def billing(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOnStack]:
+    async with agent_on_stack(Path(tmp_path_factory.mktemp("billing")), "billing") as running:
+        yield running
+
+
+def customer(billing: AgentOnStack, index: int) -> dict[str, Any]:
+    # One customer per test: the tests share a stack, and a plan change is for good.
+    return billing.customers(12)[index]
+
+
+async def test_explains_the_latest_bill_from_billings_own_invoices(billing: AgentOnStack) -> None:
+    ana = customer(billing, 0)
+    envelope = billing.envelope(ana)
+    answer = await billing.specialist.send("why is my bill higher?", "explain-bill", envelope=envelope)
     assert answer.result.status == "completed"
-    assert "Your latest bill (2025-11) is 32.50." in answer.text
-    assert "14.50 more than the month before (18.00)" in answer.text
-    assert "Roaming day pass: 12.50 (new this month)" in answer.text
-    assert "Extra data: 5.00 (was 3.00)" in answer.text
-    assert answer.result.data["difference"] == "14.5"
-    assert gateway.last("billing.list_invoices").args == {"msisdn": "+15550100123", "limit": 2}
-    logged = gateway.last("crm.log_interaction")
-    assert logged.args["topic"] == "explain-bill" and logged.args["email"] == "ana@example.com"
-    assert logged.args["conversation_id"] == "conv-1"
+    invoices = (await billing.read("billing.list_invoices", {"msisdn": ana["msisdn"], "limit": 2}, envelope))[
+        "invoices"
+    ]
+    latest = invoices[0]
+    assert f"Your latest bill ({latest['period']}) is {money(latest['total'])}" in answer.text
+    calls = billing.calls(envelope.conversation_id)
+    read = next(c for c in calls if c.tool == "billing.list_invoices")
+    assert read.decision == "allow" and read.args["msisdn"] == ana["msisdn"]
+    logged = next(c for c in calls if c.tool == "crm.log_interaction")
+    assert logged.args["topic"] == "explain-bill" and logged.args["email"] == ana["email"]
 
 
-async def test_change_plan_by_fuzzy_name_with_confirmation(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    billing = await start_specialist("billing")
-    first = await billing.send("I'd like to change my plan", "change-plan")
-    assert first.result.status == "input-required"
-    assert "You're on Basic 10" in first.text and "Unlimited Max: 45.00 a month" in first.text
-
-    picked = await billing.send("the unlimted one", "change-plan", task=first)
-    assert picked.result.status == "input-required"
-    assert "move to Unlimited Max" in picked.text
-    assert "billing.change_plan" not in gateway.tools_called()
-
-    done = await billing.send("yep", "change-plan", task=picked)
-    assert done.result.status == "completed"
-    assert "You're now on Unlimited Max, effective from 1 Dec" in done.text
-    assert done.result.data["new_plan_id"] == "unlimited-max"
-    change = gateway.last("billing.change_plan")
-    assert change.args["plan_id"] == "unlimited-max" and len(change.args["idempotency_key"]) == 32
+async def _pick_another_plan(billing: AgentOnStack, who: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
+    envelope = billing.envelope(who)
+    plans = (await billing.read("billing.list_plans", {}, envelope))["plans"]
+    other = next(p for p in plans if p["plan_id"] != who["plan_id"])
+    picked = await billing.specialist.send(f"switch me to {other['name']}", "change-plan", envelope=envelope)
+    assert picked.result.status == "input-required" and f"move to {other['name']}" in picked.text, picked.text
+    return picked, other, envelope.conversation_id
 
 
-async def test_a_repeated_confirmation_changes_the_plan_once(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    billing = await start_specialist("billing")
-    picked = await billing.send("switch me to Family Share", "change-plan")
-    assert "move to Family Share" in picked.text
-    await billing.send("sure", "change-plan", task=picked)
+async def test_a_confirmed_change_is_made_once_in_billing(billing: AgentOnStack) -> None:
+    who = customer(billing, 1)
+    picked, plan, conversation = await _pick_another_plan(billing, who)
+    assert "billing.change_plan" not in [c.tool for c in billing.calls(conversation)]
+    envelope = billing.envelope(who, conversation)
+    done = await billing.specialist.send("yes", "change-plan", task=picked, envelope=envelope)
+    assert done.result.status == "completed" and f"You're now on {plan['name']}" in done.text
     with pytest.raises(UnsupportedOperationError, match="terminal state"):
-        await billing.send("sure", "change-plan", task=picked)
-    assert [c.tool for c in gateway.calls].count("billing.change_plan") == 1
+        await billing.specialist.send("yes", "change-plan", task=picked, envelope=envelope)
+    changes = [c for c in billing.calls(conversation) if c.tool == "billing.change_plan"]
+    assert [(c.decision, c.args["plan_id"]) for c in changes] == [("allow", plan["plan_id"])]
+    account = await billing.read("billing.get_account", {"msisdn": who["msisdn"]}, billing.envelope(who))
+    assert account["plan_id"] == plan["plan_id"]
 
 
-async def test_the_change_reads_the_plan_again_before_acting(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    billing = await start_specialist("billing")
-    picked = await billing.send("switch me to Family Share", "change-plan")
-    reads = len([c for c in gateway.calls if c.tool == "billing.list_plans"])
-    done = await billing.send("yes", "change-plan", task=picked)
-    assert done.result.data["changed"] is True
-    after = [c.tool for c in gateway.calls]
-    assert after.count("billing.list_plans") == reads + 1
-    assert after.index("billing.get_account", len(after) - 4) < after.index("billing.change_plan")
+async def test_a_declined_change_changes_nothing(billing: AgentOnStack) -> None:
+    who = customer(billing, 2)
+    picked, _, conversation = await _pick_another_plan(billing, who)
+    envelope = billing.envelope(who, conversation)
+    declined = await billing.specialist.send("nah", "change-plan", task=picked, envelope=envelope)
+    assert declined.result.status == "completed" and declined.result.data == {"changed": False}
+    assert "billing.change_plan" not in [c.tool for c in billing.calls(conversation)]
+    account = await billing.read("billing.get_account", {"msisdn": who["msisdn"]}, billing.envelope(who))
+    assert account["plan_id"] == who["plan_id"]
 
 
-async def test_declined_change_changes_nothing(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
-    billing = await start_specialist("billing")
-    picked = await billing.send("upgrade to unlimited max", "change-plan")
-    declined = await billing.send("nah", "change-plan", task=picked)
-    assert declined.result.status == "completed"
-    assert declined.result.data == {"changed": False}
-    assert "billing.change_plan" not in gateway.tools_called()
-
-
-async def test_unclear_answer_asks_again(start_specialist: StartSpecialist) -> None:
-    billing = await start_specialist("billing")
-    picked = await billing.send("upgrade to unlimited max", "change-plan")
-    unclear = await billing.send("hmm what does it include", "change-plan", task=picked)
-    assert unclear.result.status == "input-required"
-    assert "yes or no" in unclear.text
+async def test_an_unclear_answer_asks_again(billing: AgentOnStack) -> None:
+    who = customer(billing, 3)
+    picked, _, conversation = await _pick_another_plan(billing, who)
+    envelope = billing.envelope(who, conversation)
+    unclear = await billing.specialist.send("hmm what does it include", "change-plan", task=picked, envelope=envelope)
+    assert unclear.result.status == "input-required" and "yes or no" in unclear.text

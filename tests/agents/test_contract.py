@@ -1,18 +1,32 @@
-"""The supervisor contract: malformed, unknown or oversized turns are refused clearly."""
+"""The supervisor contract: malformed, unknown or oversized turns are refused clearly (real gateway behind)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
+import pytest_asyncio
 from a2a.types import TaskState
 from a2a.utils.errors import ExtensionSupportRequiredError, InvalidParamsError, InvalidRequestError
 
-from shared.envelope import ENVELOPE_META_KEY
+from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.handoff import ENVELOPE_EXTENSION, HANDOFF_EXTENSION, HANDOFF_META_KEY, HandoffRequest
-from tests.agents.conftest import StartSpecialist, verified_envelope
-from tests.agents.test_payment import DUPLICATE
+from tests.agents.real_gateway import AgentOnStack, agents_on_stack
+from tests.governance.e2e_helpers import small_refund_customers
 
-ENVELOPE = verified_envelope().model_dump_json()
+# Refused before any tool call, so no signed auth context is needed.
+ENVELOPE = ContextEnvelope(conversation_id="conv-contract").model_dump_json()
 HANDOFF = HandoffRequest(skill="explain-bill").model_dump_json()
+pytestmark = [pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def agents(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, AgentOnStack]]:
+    async with agents_on_stack(
+        Path(tmp_path_factory.mktemp("contract")), "billing", "escalation", "payment"
+    ) as running:
+        yield running
 
 
 @pytest.mark.parametrize(
@@ -26,11 +40,10 @@ HANDOFF = HandoffRequest(skill="explain-bill").model_dump_json()
     ids=["bad-json", "envelope-field", "handoff-not-string", "handoff-no-skill"],
 )
 async def test_bad_metadata_is_an_invalid_request(
-    start_specialist: StartSpecialist, metadata: dict, expected: str
+    agents: dict[str, AgentOnStack], metadata: dict, expected: str
 ) -> None:
-    billing = await start_specialist("billing")
     with pytest.raises(InvalidRequestError, match=expected):
-        await billing.send_metadata("why is my bill so high", metadata)
+        await agents["billing"].specialist.send_metadata("why is my bill so high", metadata)
 
 
 @pytest.mark.parametrize(
@@ -39,53 +52,50 @@ async def test_bad_metadata_is_an_invalid_request(
     ids=["no-envelope", "no-handoff"],
 )
 async def test_a_missing_required_extension_is_refused_with_its_code(
-    start_specialist: StartSpecialist, metadata: dict, extension: str
+    agents: dict[str, AgentOnStack], metadata: dict, extension: str
 ) -> None:
-    billing = await start_specialist("billing")
     with pytest.raises(ExtensionSupportRequiredError, match=extension):
-        await billing.send_metadata("why is my bill so high", metadata)
+        await agents["billing"].specialist.send_metadata("why is my bill so high", metadata)
 
 
-async def test_unknown_skill_names_the_agents_skills(start_specialist: StartSpecialist) -> None:
-    billing = await start_specialist("billing")
+async def test_unknown_skill_names_the_agents_skills(agents: dict[str, AgentOnStack]) -> None:
     with pytest.raises(InvalidParamsError) as caught:
-        await billing.send("refund me", "refund-charge")
+        await agents["billing"].specialist.send("refund me", "refund-charge")
     assert "no skill 'refund-charge'" in str(caught.value)
     assert "change-plan, explain-bill" in str(caught.value)
 
 
-async def test_oversized_message_states_the_limit(start_specialist: StartSpecialist) -> None:
-    billing = await start_specialist("billing")
+async def test_oversized_message_states_the_limit(agents: dict[str, AgentOnStack]) -> None:
     with pytest.raises(InvalidRequestError, match="limit is 4000"):
-        await billing.send("x" * 4001, "explain-bill")
+        await agents["billing"].specialist.send("x" * 4001, "explain-bill")
 
 
-async def test_message_at_the_limit_is_accepted(start_specialist: StartSpecialist) -> None:
-    billing = await start_specialist("billing")
-    answer = await billing.send("y" * 4000, "explain-bill")
+async def test_message_at_the_limit_is_accepted(agents: dict[str, AgentOnStack]) -> None:
+    billing = agents["billing"]
+    envelope = billing.envelope(billing.customers(3)[0])
+    answer = await billing.specialist.send("y" * 4000, "explain-bill", envelope=envelope)
     assert answer.result.status == "completed"
 
 
-async def test_reply_keeps_the_context_id(start_specialist: StartSpecialist) -> None:
-    escalation = await start_specialist("escalation")
-    answer = await escalation.send("a person please", "human-handoff")
+async def test_reply_keeps_the_context_id(agents: dict[str, AgentOnStack]) -> None:
+    escalation = agents["escalation"]
+    envelope = escalation.envelope(escalation.customers(3)[1])
+    answer = await escalation.specialist.send("a person please", "human-handoff", envelope=envelope)
     assert answer.context_id
     assert answer.result.skill == "human-handoff"
 
 
-async def test_unverified_customer_is_sent_to_identity_first(start_specialist: StartSpecialist, gateway) -> None:
-    from shared.envelope import ContextEnvelope
-
-    gateway.duplicates = [DUPLICATE]
-    payment = await start_specialist("payment")
-    answer = await payment.send("I was charged twice", "refund-charge", envelope=ContextEnvelope(conversation_id="c"))
+async def test_unverified_customer_is_sent_to_identity_first(agents: dict[str, AgentOnStack]) -> None:
+    payment = agents["payment"]
+    who = small_refund_customers(payment.data_dir)[0]
+    anonymous = ContextEnvelope(conversation_id="conv-unverified")
+    answer = await payment.specialist.send("I was charged twice", "refund-charge", envelope=anonymous)
     assert answer.result.status == "auth-required" and answer.state == TaskState.TASK_STATE_AUTH_REQUIRED
     assert answer.result.handoff_to is not None and answer.result.handoff_to.agent == "identity"
-    assert gateway.calls == []
-    still = await payment.send(
-        "I was charged twice", "refund-charge", envelope=ContextEnvelope(conversation_id="c"), task=answer
-    )
-    assert still.state == TaskState.TASK_STATE_AUTH_REQUIRED and gateway.calls == []
-    verified = await payment.send("I was charged twice", "refund-charge", task=answer)
-    assert verified.task_id == answer.task_id and verified.state == TaskState.TASK_STATE_INPUT_REQUIRED
-    assert "duplicate charge of €32.50" in verified.text
+    still = await payment.specialist.send("I was charged twice", "refund-charge", envelope=anonymous, task=answer)
+    assert still.state == TaskState.TASK_STATE_AUTH_REQUIRED
+    assert payment.calls("conv-unverified") == []  # nothing was read for a stranger
+    verified = payment.envelope(who, "conv-unverified")
+    done = await payment.specialist.send("I was charged twice", "refund-charge", envelope=verified, task=answer)
+    assert done.task_id == answer.task_id and done.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert "duplicate charge of" in done.text

@@ -1,96 +1,104 @@
-"""verify-identity: identifier, code, wrong codes, lock-out, unknown customer."""
+"""verify-identity against the real identity system: identifier, code, wrong codes, lock-out, unknown customer."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
 from shared.envelope import ContextEnvelope
-from shared.service_auth.verifier import unverified_subject
-from tests.agents.conftest import StartSpecialist, verified_envelope
-from tests.agents.fake_gateway import FakeGateway
+from tests.agents.real_gateway import AgentOnStack, agent_on_stack
 
-ANON = ContextEnvelope(conversation_id="conv-id")
+pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 
 
-async def test_verifies_with_identifier_and_code(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
-    identity = await start_specialist("identity")
-    first = await identity.send("hi, I need help", "verify-identity", envelope=ANON)
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def identity(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOnStack]:
+    async with agent_on_stack(Path(tmp_path_factory.mktemp("identity")), "identity") as running:
+        yield running
+
+
+def anonymous() -> ContextEnvelope:
+    return ContextEnvelope(conversation_id=f"conv-{uuid.uuid4().hex[:8]}")
+
+
+async def test_verifies_with_identifier_and_code(identity: AgentOnStack) -> None:
+    ana = identity.customers(10)[0]
+    anon = anonymous()
+    first = await identity.specialist.send("hi, I need help", "verify-identity", envelope=anon)
     assert first.result.status == "input-required"
     assert "email address, phone number or account number" in first.text
 
-    sent = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON, task=first)
+    sent = await identity.specialist.send(f"it's {ana['email']}", "verify-identity", envelope=anon, task=first)
     assert sent.result.status == "input-required"
-    assert "If those details match an account, I've sent a 6-digit code to the email address or mobile number" in (
-        sent.text
-    )
-    assert gateway.last("identity.start_verification").args == {
-        "identifier": "ana@example.com",
-        "channel": "any",
-        "conversation_id": "conv-id",
-    }
-    assert "identity.resolve_customer" not in {c.tool for c in gateway.calls}  # no lookup before verification
+    assert "I've sent a 6-digit code to the email address or mobile number" in sent.text
+    calls = identity.calls(anon.conversation_id)
+    assert [c.tool for c in calls] == ["identity.start_verification"]  # no lookup before verification
+    assert calls[0].args["identifier"] == ana["email"] and calls[0].args["conversation_id"] == anon.conversation_id
 
-    done = await identity.send("123 456", "verify-identity", envelope=ANON, task=sent)
-    assert done.result.status == "completed"
-    assert done.result.auth_context == "signed.auth.context"
-    assert done.result.customer is not None and done.result.customer.keys.msisdn == "+15550100123"
-    assert "verified" in done.text
-    check = gateway.last("identity.verify_code")
-    assert check.args["code"] == "123456" and check.args["conversation_id"] == "conv-id"
-    assert check.envelope is not None and check.envelope["conversation_id"] == "conv-id"
-    assert check.bearer and unverified_subject(check.bearer) == "identity"
-    assert [c.tool for c in done.result.tool_calls] == ["identity.verify_code"]
+    code = identity.latest_code(ana["customer_id"])
+    done = await identity.specialist.send(f"{code[:3]} {code[3:]}", "verify-identity", envelope=anon, task=sent)
+    assert done.result.status == "completed" and "verified" in done.text
+    assert done.result.auth_context and done.result.customer is not None
+    assert done.result.customer.keys.msisdn == ana["msisdn"]
+    check = identity.calls(anon.conversation_id)[-1]
+    assert check.tool == "identity.verify_code" and check.decision == "allow"
+    assert check.args["code"] == code and check.args["conversation_id"] == anon.conversation_id
 
 
-async def test_wrong_code_says_attempts_left_then_offers_another_way(start_specialist: StartSpecialist) -> None:
-    identity = await start_specialist("identity")
-    sent = await identity.send("my account is ACC-1234567", "verify-identity", envelope=ANON)
-    wrong = await identity.send("111111", "verify-identity", envelope=ANON, task=sent)
-    assert wrong.result.status == "input-required"
-    assert "2 attempts left" in wrong.text
-    wrong = await identity.send("222222", "verify-identity", envelope=ANON, task=wrong)
+async def test_wrong_code_says_attempts_left_then_offers_another_way(identity: AgentOnStack) -> None:
+    who = identity.customers(10)[1]
+    anon = anonymous()
+    sent = await identity.specialist.send(f"my account is {who['account_number']}", "verify-identity", envelope=anon)
+    wrong = await identity.specialist.send("111111", "verify-identity", envelope=anon, task=sent)
+    assert wrong.result.status == "input-required" and "2 attempts left" in wrong.text
+    wrong = await identity.specialist.send("222222", "verify-identity", envelope=anon, task=wrong)
     assert "1 attempt left" in wrong.text
-    locked = await identity.send("333333", "verify-identity", envelope=ANON, task=wrong)
+    spent = await identity.specialist.send("333333", "verify-identity", envelope=anon, task=wrong)
+    assert spent.result.status == "input-required"
+    assert "can't be used again" in spent.text and "new code" in spent.text
+    # The identity system locks the details after five wrong codes in an hour, whichever code they were for.
+    fresh = await identity.specialist.send("new code", "verify-identity", envelope=anon, task=spent)
+    wrong = await identity.specialist.send("444444", "verify-identity", envelope=anon, task=fresh)
+    locked = await identity.specialist.send("555555", "verify-identity", envelope=anon, task=wrong)
     assert locked.result.status == "input-required"
     assert "another contact detail" in locked.text and "colleague" in locked.text
 
 
-async def test_known_and_unknown_identifiers_get_the_same_words(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    identity = await start_specialist("identity")
-    known = await identity.send("it's ana@example.com", "verify-identity", envelope=ANON)
-    unknown = await identity.send("it's bob@nowhere.org", "verify-identity", envelope=ANON)
+async def test_known_and_unknown_identifiers_get_the_same_words(identity: AgentOnStack) -> None:
+    who = identity.customers(10)[2]
+    known = await identity.specialist.send(f"it's {who['email']}", "verify-identity", envelope=anonymous())
+    unknown = await identity.specialist.send("it's bob@nowhere.org", "verify-identity", envelope=anonymous())
     assert known.text == unknown.text and known.result.status == unknown.result.status == "input-required"
-    wrong_known = await identity.send("111111", "verify-identity", envelope=ANON, task=known)
-    gateway.attempts_left = 3  # the fake counts for everyone; the real system per identifier
-    wrong_unknown = await identity.send("111111", "verify-identity", envelope=ANON, task=unknown)
+    wrong_known = await identity.specialist.send("111111", "verify-identity", envelope=anonymous(), task=known)
+    wrong_unknown = await identity.specialist.send("111111", "verify-identity", envelope=anonymous(), task=unknown)
     assert wrong_known.text == wrong_unknown.text
 
 
-async def test_code_prompt_repeats_when_no_code_given(start_specialist: StartSpecialist) -> None:
-    identity = await start_specialist("identity")
-    sent = await identity.send("+1 555 010 0123", "verify-identity", envelope=ANON)
-    again = await identity.send("what code?", "verify-identity", envelope=ANON, task=sent)
+async def test_code_prompt_repeats_when_no_code_given(identity: AgentOnStack) -> None:
+    who = identity.customers(10)[3]
+    sent = await identity.specialist.send(who["msisdn"], "verify-identity", envelope=anonymous())
+    again = await identity.specialist.send("what code?", "verify-identity", envelope=anonymous(), task=sent)
+    assert again.result.status == "input-required" and "6-digit code" in again.text
+
+
+async def test_already_verified_customer_is_not_asked_again(identity: AgentOnStack) -> None:
+    envelope = identity.envelope(identity.customers(10)[4])
+    answer = await identity.specialist.send("verify me", "verify-identity", envelope=envelope)
+    assert answer.result.status == "completed" and answer.result.auth_context == envelope.auth_context
+    assert identity.calls(envelope.conversation_id) == []
+
+
+async def test_a_corrected_identifier_while_waiting_for_a_code_starts_again(identity: AgentOnStack) -> None:
+    who = identity.customers(10)[5]
+    anon = anonymous()
+    sent = await identity.specialist.send("it's bob@nowhere.org", "verify-identity", envelope=anon)
+    again = await identity.specialist.send(f"sorry, it's {who['email']}", "verify-identity", envelope=anon, task=sent)
     assert again.result.status == "input-required"
-    assert "6-digit code" in again.text
-
-
-async def test_already_verified_customer_is_not_asked_again(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    identity = await start_specialist("identity")
-    answer = await identity.send("verify me", "verify-identity", envelope=verified_envelope())
-    assert answer.result.status == "completed"
-    assert answer.result.auth_context == "signed.auth.context"
-    assert gateway.calls == []
-
-
-async def test_a_corrected_identifier_while_waiting_for_a_code_starts_again(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    identity = await start_specialist("identity")
-    sent = await identity.send("it's bob@nowhere.org", "verify-identity", envelope=ANON)
-    again = await identity.send("sorry, it's ana@example.com", "verify-identity", envelope=ANON, task=sent)
-    assert again.result.status == "input-required"
-    assert gateway.last("identity.start_verification").args["identifier"] == "ana@example.com"
-    done = await identity.send("123456", "verify-identity", envelope=ANON, task=again)
+    assert identity.calls(anon.conversation_id)[-1].args["identifier"] == who["email"]
+    code = identity.latest_code(who["customer_id"])
+    done = await identity.specialist.send(code, "verify-identity", envelope=anon, task=again)
     assert done.result.status == "completed"

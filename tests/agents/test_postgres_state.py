@@ -13,8 +13,7 @@ from a2a.types import Message, Part, Role, SendMessageRequest, TaskState
 
 from agents import build_app
 from tests.agents.conftest import AUTHORITY, SKILLS_DIR, WAIT, answer_of, free_socket, handoff_metadata, serve
-from tests.agents.fake_gateway import FakeGateway
-from tests.agents.test_payment import DUPLICATE
+from tests.agents.fake_gateway import DUPLICATE, FakeGateway
 from tests.service_tokens import as_orchestrator
 from tests.storage.pg import BASE_URL, private_schema
 

@@ -25,8 +25,7 @@ from a2a.client import ClientConfig, create_client
 from a2a.types import GetTaskRequest, Message, Part, Role, SendMessageRequest, Task, TaskState
 
 from tests.agents.conftest import AUTHORITY, WAIT, Answer, answer_of, free_socket, handoff_metadata
-from tests.agents.fake_gateway import FakeGateway
-from tests.agents.test_payment import DUPLICATE
+from tests.agents.fake_gateway import DUPLICATE, FakeGateway
 from tests.service_tokens import as_orchestrator
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,119 +1,113 @@
-"""troubleshoot-service and ticket-status."""
+"""troubleshoot-service and ticket-status, behind the real gateway on the reference systems.
+
+Each test picks reference customers by their dataset flags (a recent network contact, an open
+ticket, an outage in their area) and checks the answer against what the systems hold.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
-from tests.agents.conftest import StartSpecialist
-from tests.agents.fake_gateway import NOW, FakeGateway, ticket
+import pytest
+import pytest_asyncio
 
+from tests.agents.real_gateway import AgentOnStack, agent_on_stack
 
-def _interaction(days_ago: int, summary: str, channel: str = "voice") -> dict:
-    return {
-        "interaction_id": f"INT-{days_ago}",
-        "channel": channel,
-        "started_at": (NOW - timedelta(days=days_ago)).isoformat(),
-        "topic": "troubleshoot-service",
-        "summary": summary,
-        "outcome": "ticket-opened",
-        "conversation_id": f"old-{days_ago}",
-    }
+pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 
 
-async def test_repeat_problem_is_named_and_ticket_is_high_priority(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    gateway.interactions = [_interaction(5, "mobile data very slow at home"), _interaction(90, "data slow")]
-    support = await start_specialist("support")
-    answer = await support.send("my mobile data is slow again", "troubleshoot-service")
-    assert answer.result.status == "completed"
-    day = NOW - timedelta(days=5)
-    assert f"I can see you contacted us about this on {day.day} {day:%b} by phone" in answer.text
-    assert "TCK-1001" in answer.text and "high priority" in answer.text
-    assert "1. Turn airplane mode on and off" in answer.text
-    opened = gateway.last("support.open_ticket")
-    assert opened.args["priority"] == "high" and opened.args["repeat_of"] == "INT-5"
-    assert opened.args["category"] == "connectivity" and opened.args["email"] == "ana@example.com"
-    assert answer.result.data["ticket_id"] == "TCK-1001" and answer.result.data["repeat_of"] == "INT-5"
-    assert gateway.tools_called()[:5] == [
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def support(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOnStack]:
+    async with agent_on_stack(Path(tmp_path_factory.mktemp("support")), "support") as running:
+        yield running
+
+
+def one(support: AgentOnStack, index: int = 0, **flags: Any) -> dict[str, Any]:
+    found = support.customers(index + 1, **flags)
+    assert len(found) > index, f"the reference data has no customer with {flags}"
+    return found[index]
+
+
+async def test_a_repeat_problem_is_named_and_its_ticket_is_high_priority(support: AgentOnStack) -> None:
+    who = one(support, has_recent_network_interaction=True, has_open_ticket=False, in_outage_area=False)
+    envelope = support.envelope(who)
+    answer = await support.specialist.send("my mobile data is slow again", "troubleshoot-service", envelope=envelope)
+    assert answer.result.status == "completed" and answer.result.data["repeat"] is True
+    assert "contacted us about this on" in answer.text and "high priority" in answer.text
+    calls = support.calls(envelope.conversation_id)
+    assert [c.tool for c in calls][:5] == [
         "billing.get_entitlements",
         "network.get_line_status",
         "crm.list_interactions",
         "support.list_tickets",
         "support.search_knowledge",
     ]
+    opened = next(c for c in calls if c.tool == "support.open_ticket")
+    assert opened.decision == "allow" and opened.args["priority"] == "high" and opened.args["email"] == who["email"]
+    assert opened.args["repeat_of"] == answer.result.data["repeat_of"]
+    assert answer.result.data["ticket_id"] in answer.text
 
 
-async def test_repeat_prefers_the_earlier_ticket(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
-    gateway.interactions = [_interaction(5, "mobile data very slow at home")]
-    gateway.tickets = [ticket("TCK-900", 5, "Slow data at home"), ticket("TCK-100", 80, "Slow data", "closed")]
-    support = await start_specialist("support")
-    answer = await support.send("data still slow", "troubleshoot-service")
-    open_ticket = gateway.last("support.open_ticket")
-    assert open_ticket.args["repeat_of"] == "TCK-900" and open_ticket.args["priority"] == "high"
-    assert answer.result.data["repeat"] is True
-
-
-async def test_same_problem_again_is_the_earlier_tickets_problem(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    gateway.interactions = [_interaction(2, "question about a double charge", "chat")]
-    gateway.tickets = [ticket("TCK-900", 2, "Mobile data drops at home")]
-    support = await start_specialist("support")
-    answer = await support.send("it's still not working, same problem", "troubleshoot-service")
-    opened = gateway.last("support.open_ticket")
-    # The repeat links to the earlier ticket (not a CRM contact), and help is for that problem.
-    assert opened.args["repeat_of"] == "TCK-900" and opened.args["category"] == "connectivity"
-    assert "Mobile data drops at home" in gateway.last("support.search_knowledge").args["query"]
-    assert "TCK-900" in answer.text and answer.result.data["repeat"] is True
-
-
-async def test_a_vague_problem_with_no_history_gets_no_unrelated_article(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    support = await start_specialist("support")
-    answer = await support.send("it's still not working, same problem", "troubleshoot-service")
-    assert "support.search_knowledge" not in gateway.tools_called()
+async def test_a_vague_problem_with_no_history_gets_no_unrelated_article(support: AgentOnStack) -> None:
+    who = one(support, has_recent_network_interaction=False, has_open_ticket=False, in_outage_area=False)
+    envelope = support.envelope(who)
+    answer = await support.specialist.send(
+        "it's still not working, same problem", "troubleshoot-service", envelope=envelope
+    )
+    assert "support.search_knowledge" not in [c.tool for c in support.calls(envelope.conversation_id)]
     assert "Please try these steps" not in answer.text and answer.result.data["article_id"] is None
 
 
-async def test_first_time_problem_gets_normal_priority_and_mentions_outage(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    gateway.interactions = [_interaction(90, "mobile data slow"), _interaction(3, "question about my bill", "chat")]
-    gateway.outage = {"id": "OUT-3", "description": "a mast is being repaired, expected fixed by 6pm"}
-    support = await start_specialist("support")
-    answer = await support.send("mobile data keeps dropping since this morning", "troubleshoot-service")
-    assert "contacted us about this" not in answer.text
-    assert "known outage in Riverside: a mast is being repaired" in answer.text
-    opened = gateway.last("support.open_ticket")
-    assert opened.args["priority"] == "normal" and "repeat_of" not in opened.args
-    assert answer.result.data["outage_id"] == "OUT-3"
+async def test_an_outage_in_the_customers_area_is_mentioned(support: AgentOnStack) -> None:
+    who = one(support, in_outage_area=True, has_recent_network_interaction=False)
+    envelope = support.envelope(who)
+    line = await support.read("network.get_line_status", {"msisdn": who["msisdn"]}, envelope)
+    answer = await support.specialist.send(
+        "mobile data keeps dropping since this morning", "troubleshoot-service", envelope=envelope
+    )
+    assert f"known outage in {line['area']}" in answer.text
+    assert answer.result.data["outage_id"] == line["area_outage"]["id"]
 
 
-async def test_feature_the_plan_includes_is_never_denied(
-    start_specialist: StartSpecialist, gateway: FakeGateway
-) -> None:
-    gateway.plan_id = "unlimited-max"  # billing has it, even if CRM's copy still says Basic 10
-    support = await start_specialist("support")
-    answer = await support.send("roaming is not working, is it even on my plan?", "troubleshoot-service")
-    assert "Your Unlimited Max plan includes roaming" in answer.text
+async def test_a_feature_the_plan_includes_is_never_denied(support: AgentOnStack) -> None:
+    # Billing is the source of truth for the plan: a customer whose billing plan includes roaming.
+    for who in support.customers(60):
+        envelope = support.envelope(who)
+        plan = await support.read("billing.get_entitlements", {"msisdn": who["msisdn"]}, envelope)
+        if "eu-roaming" in plan["features"]:
+            break
+    else:
+        pytest.fail("the reference data has no customer whose plan includes roaming")
+    answer = await support.specialist.send(
+        "roaming is not working, is it even on my plan?", "troubleshoot-service", envelope=envelope
+    )
+    assert f"Your {plan['plan_name']} plan includes eu-roaming" in answer.text
     assert "not included" not in answer.text
 
 
-async def test_vague_problem_is_asked_about_first(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
-    support = await start_specialist("support")
-    answer = await support.send("help", "troubleshoot-service")
-    assert answer.result.status == "input-required"
-    assert "what's going wrong" in answer.text
-    assert gateway.calls == []
+async def test_a_vague_problem_is_asked_about_first(support: AgentOnStack) -> None:
+    envelope = support.envelope(one(support, 1))
+    answer = await support.specialist.send("help", "troubleshoot-service", envelope=envelope)
+    assert answer.result.status == "input-required" and "what's going wrong" in answer.text
+    assert support.calls(envelope.conversation_id) == []
 
 
-async def test_ticket_status_lists_open_tickets_first(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
-    gateway.tickets = [ticket("TCK-900", 60, "No data", "closed"), ticket("TCK-1001", 1, "Slow data again")]
-    support = await start_specialist("support")
-    answer = await support.send("any news on my ticket?", "ticket-status")
-    assert answer.result.status == "completed"
-    assert answer.text.index("TCK-1001") < answer.text.index("TCK-900")
-    assert answer.result.data["open"] == 1
-    assert gateway.last("support.list_tickets").args == {"email": "ana@example.com", "status": "any"}
+async def test_ticket_status_lists_open_tickets_first(support: AgentOnStack) -> None:
+    # A customer with an open ticket and a closed one, so the order shows.
+    for who in support.customers(40, has_open_ticket=True):
+        envelope = support.envelope(who)
+        args = {"email": who["email"], "status": "any"}
+        tickets = (await support.read("support.list_tickets", args, envelope))["tickets"]
+        opened = [t for t in tickets if t["status"] == "open"]
+        closed = [t for t in tickets if t["status"] != "open"]
+        if opened and closed:
+            break
+    else:
+        pytest.fail("the reference data has no customer with both an open and a closed ticket")
+    answer = await support.specialist.send("any news on my ticket?", "ticket-status", envelope=envelope)
+    assert answer.result.status == "completed" and answer.result.data["open"] == len(opened)
+    assert answer.text.index(opened[0]["ticket_id"]) < answer.text.index(closed[0]["ticket_id"])
+    listed = next(c for c in support.calls(envelope.conversation_id) if c.tool == "support.list_tickets")
+    assert listed.args == args

@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agents import agent_names
+from shared.settings import SYSTEMS
+
 pytestmark = [pytest.mark.e2e]
 
 CLI = [sys.executable, "-m", "orchestrator.cli"]
@@ -93,9 +96,9 @@ def test_up_prints_where_everything_listens_serves_a_chat_and_stops_on_ctrl_c(tm
         printed = "\n".join(lines.until("Stop: Ctrl+C"))
         for name in ("orchestrator API", "governance gateway", "web chat", "data directory"):
             assert name in printed
-        for agent in ("identity", "billing", "payment", "support", "escalation"):
+        for agent in agent_names():
             assert f"agent {agent}" in printed
-        for system in ("crm", "billing", "payments", "support", "identity", "network"):
+        for system in SYSTEMS:
             assert f"mcp   {system}" in printed
         orchestrator = f"http://127.0.0.1:{base}"
         assert httpx.get(f"{orchestrator}/healthz", timeout=10).status_code == 200

@@ -27,6 +27,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 from starlette.types import ASGIApp
 
+from agents import agent_names
 from gateway import build_gateway_app
 from shared.authcontext import AuthContextSigner, generate_private_key_pem, public_pem_from_private
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
@@ -45,7 +46,7 @@ from tests.dropping_proxy import DroppingProxy
 from tests.service_tokens import TokenAuthority
 
 WAIT = 10.0
-AGENTS = ("identity", "billing", "payment", "support", "escalation", "reactions")
+AGENTS = (*agent_names(), "reactions")
 AUTHORITY = TokenAuthority.temporary()
 AGENT_TOKENS = {a: AUTHORITY.mint(audiences.GATEWAY, sub=a) for a in AGENTS}
 STAFF_TOKENS = {

@@ -12,6 +12,7 @@ from agents.runtime.llm.skills import skill_guide
 from agents.runtime.llm.tools import Toolbox
 from agents.runtime.turn import Turn
 from agents.support import create as create_support
+from orchestrator import registry
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.handoff import HandoffRequest
 from shared.service_auth import BearerAuth, audiences
@@ -21,19 +22,8 @@ from tests.e2e.conftest import RunningStack, running
 __all__ = ["running"]
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-# The foundation policy's grants (docs/action-catalog.md).
-GRANTS = {
-    "billing": {
-        "billing.get_account",
-        "billing.list_invoices",
-        "billing.list_plans",
-        "billing.get_entitlements",
-        "billing.change_plan",
-        "crm.get_profile",
-        "crm.log_interaction",
-    },
-    "escalation": {"support.request_human", "crm.get_profile", "crm.list_interactions", "crm.log_interaction"},
-}
+# What the Cedar policies grant, as the gateway computes it (orchestrator/registry.py).
+GRANTS = {agent: set(tools) for agent, tools in registry.grants().items() if agent in ("billing", "escalation")}
 
 
 def toolbox(running: RunningStack, agent: str) -> Toolbox:
@@ -44,7 +34,7 @@ def toolbox(running: RunningStack, agent: str) -> Toolbox:
 @pytest.mark.parametrize("agent", sorted(GRANTS))
 async def test_the_model_is_offered_exactly_the_granted_tools(running: RunningStack, agent: str) -> None:
     tools = await toolbox(running, agent).tools()
-    assert {t.catalog_name for t in tools.values()} >= GRANTS[agent]
+    assert {t.catalog_name for t in tools.values()} == GRANTS[agent]
     assert not [t.catalog_name for t in tools.values() if t.catalog_name.startswith("payments.")]
     for tool in tools.values():
         assert not {"email", "msisdn", "account_number", "customer_id"} & set(tool.spec.parameters["properties"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ from pydantic import ValidationError
 from agents.runtime.llm import LLMSettings
 from agents.runtime.llm.skills import skill_guide
 from agents.runtime.llm.tools import bind_arguments, function_name, governed_tool
+from orchestrator import registry
 from shared.envelope import ContextEnvelope, CustomerKeys, CustomerRef
 from shared.errors import ConfigurationError
+from shared.handoff import HUMAN_REQUEST_TAG
 from shared.llm.redact import redact_data, redact_text
-from shared.skills import load_skill, load_skills
+from shared.skills import Skill, load_skill, load_skills
 
 
 def test_a_role_model_overrides_the_common_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,9 +65,22 @@ def test_business_references_are_not_mistaken_for_codes() -> None:
     assert redact_text(text) == "Refund RF-A123456BC for invoice INV-202611-00042 is issued; your code was [code]."
 
 
+def _moves_money_or_identity(skill: Skill, catalog: dict[str, registry.ToolEntry]) -> bool:
+    named = set(re.findall(r"`(\w+\.\w+)`", skill.body))
+    return any(not catalog[t].read_only and catalog[t].system in _EXACT_SYSTEMS for t in named if t in catalog)
+
+
+# A write in these systems changes money, a plan or who the customer is: the procedure's own
+# steps run it, never a model's choice. The request for a person is the other skill that must act
+# the same way every time.
+_EXACT_SYSTEMS = {"identity", "payments", "billing"}
+
+
 def test_money_and_identity_skills_are_deterministic() -> None:
-    flags = {s.name: skill_guide(s).deterministic for s in load_skills()}
-    assert {n for n, d in flags.items() if d} == {"verify-identity", "refund-charge", "change-plan", "human-handoff"}
+    catalog = registry.tools()
+    for skill in load_skills():
+        must = _moves_money_or_identity(skill, catalog) or HUMAN_REQUEST_TAG in skill.tags
+        assert skill_guide(skill).deterministic is must, f"{skill.name}: set metadata.deterministic to {must}"
     guide = skill_guide(next(s for s in load_skills() if s.name == "explain-bill"))
     assert "## Procedure" in guide.instructions and "## Examples" not in guide.instructions
 

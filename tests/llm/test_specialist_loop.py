@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from agents.runtime.llm import ModelUnavailable, ScriptedModel, reply
 from shared.service_auth.verifier import unverified_subject
-from tests.agents.fake_gateway import CUSTOMER, FakeGateway
-from tests.agents.test_payment import DUPLICATE
+from tests.agents.fake_gateway import CUSTOMER, DUPLICATE, FakeGateway
 from tests.llm.conftest import StartLLMSpecialist
 
 ANSWER = "answer_customer"

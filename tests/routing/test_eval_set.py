@@ -9,10 +9,12 @@ import pytest
 from orchestrator.routing import OfflineBrain
 from orchestrator.routing.corpus import KINDS, evaluation_rows, training_rows
 from orchestrator.routing.text import normalize
+from shared.resources import package_dir
 from shared.settings import Settings
-from shared.skills import load_skills
+from shared.skills import MAX_ROUTING_ROWS, MIN_ROUTING_ROWS, Skill, load_skills
 
 THRESHOLD = Settings().route_threshold
+SOURCES = package_dir("evals", "routing", "source")
 # Regression floors on the held-out split, below the targets (95% in-domain, at most 2% confident
 # wrong) that docs/routing.md reports against; benchmarks/routing_accuracy.py holds the same floors.
 IN_DOMAIN_FLOOR = 0.80
@@ -38,6 +40,14 @@ def test_the_set_is_large_labelled_and_varied() -> None:
     assert {r.lang for r in rows if r.kind == "other-language"} >= {"es", "de", "fr", "it", "pt", "pl"}
     per_skill = Counter(r.skill for r in rows if r.skill)
     assert all(per_skill[name] >= 60 for name in owners), per_skill
+
+
+@pytest.mark.parametrize("skill", load_skills(), ids=lambda s: s.name)
+def test_every_skill_has_its_labelled_routing_rows(skill: Skill) -> None:
+    path = SOURCES / f"{skill.name}.txt"
+    assert path.exists(), f"add {path.relative_to(SOURCES.parents[2])}: one customer message a line"
+    rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert MIN_ROUTING_ROWS <= len(rows) <= MAX_ROUTING_ROWS, f"{skill.name}: {len(rows)} routing rows"
 
 
 def test_the_set_is_not_the_skills_examples() -> None:
