@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.migrations import migrate
 from shared.outbox import OutboxStore, SqliteOutbox
-from shared.sqlite import connect_sync, immediate_transaction, retry_when_locked
+from shared.sqlite import connect_sync, immediate_transaction
 
 T = TypeVar("T")
 Row = Any
@@ -42,7 +44,10 @@ class SystemDatabase(Protocol):
     """Appended to a SELECT inside a transaction to lock the rows it reads (empty on SQLite,
     whose single writer already excludes every other one)."""
 
-    async def open(self, ddl: str) -> None: ...
+    async def open(self, store: str) -> None:
+        """Connect, once ``store``'s tables are at this release's revision (``shared.migrations``)."""
+        ...
+
     async def close(self) -> None: ...
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
@@ -86,19 +91,15 @@ class SqliteDatabase:
         self._conn: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
 
-    async def open(self, ddl: str) -> None:
+    async def open(self, store: str) -> None:
         if not self.path.exists():
             raise ConfigurationError(
                 f"no database at {self.path}",
                 hint="seed the reference dataset first (dataset.ensure_seeded)",
             )
+        await migrate(DatabaseURL("sqlite", path=self.path), store)
         conn = connect_sync(self.path, busy_timeout_ms=0)
         conn.row_factory = sqlite3.Row
-        try:
-            await retry_when_locked(lambda: conn.executescript(ddl))
-        except BaseException:
-            conn.close()
-            raise
         self._conn = conn
 
     async def close(self) -> None:

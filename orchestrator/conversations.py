@@ -24,11 +24,13 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from shared.database import DatabaseURL
 from shared.envelope import CustomerRef
 from shared.errors import NotFound, SwitchboardError, Unauthenticated
 from shared.escalation import CaseEvent, HandoffNotes, HumanControl, HumanNotice
 from shared.handoff import SpecialistResult
-from shared.sqlite import connect_sync, retry_when_locked, write_transaction
+from shared.migrations import migrate
+from shared.sqlite import connect_sync, write_transaction
 
 Role = Literal["customer", "agent", "human", "system"]
 
@@ -183,25 +185,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL,
-    state TEXT NOT NULL,
-    customer_id TEXT,
-    status TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    version INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS transcript (
-    conversation_id TEXT NOT NULL REFERENCES conversations(id),
-    seq INTEGER NOT NULL,
-    entry TEXT NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-);
-CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id);
-CREATE INDEX IF NOT EXISTS conversations_status ON conversations(status, updated_at);
-"""
+# The tables are defined in ``orchestrator.storage.tables`` and created by its revisions.
 
 
 class SqliteConversationStore:
@@ -219,13 +203,8 @@ class SqliteConversationStore:
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteConversationStore:
-        conn = connect_sync(path, busy_timeout_ms=0)
-        try:
-            await retry_when_locked(lambda: _prepare(conn))
-        except BaseException:
-            conn.close()
-            raise
-        return cls(conn)
+        await migrate(DatabaseURL("sqlite", path=Path(path)), "conversations")
+        return cls(connect_sync(path, busy_timeout_ms=0))
 
     async def close(self) -> None:
         self._conn.close()
@@ -286,13 +265,6 @@ class SqliteConversationStore:
             "SELECT state FROM conversations WHERE customer_id = ? ORDER BY updated_at", (customer_id,)
         ).fetchall()
         return [ConversationState.model_validate_json(r[0]) for r in rows]
-
-
-def _prepare(conn: sqlite3.Connection) -> None:
-    conn.executescript(_SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
-    if "version" not in columns:  # a data directory written before rows were versioned
-        conn.execute("ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
 
 
 def _write_turn(db: sqlite3.Connection, state: ConversationState, entries: list[TranscriptEntry]) -> bool:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
-from shared.database import postgres_ddl
 from shared.events import EventBus, decode, encode
 from shared.sqlite import connect_sync, retry_when_locked
 
@@ -32,19 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchboard.outbox")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    body BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    published_at REAL
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE published_at IS NULL;
-"""
-
-POSTGRES_DDL = postgres_ddl(DDL)
-
+# The outbox table is defined beside each store that has one and created by its revisions
+# (``mcp_servers._tables``, ``orchestrator.signals.tables``).
 INSERT = "INSERT INTO outbox (event_id, body, created_at) VALUES (?, ?, ?)"
 
 
@@ -79,13 +67,7 @@ class SqliteOutbox:
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteOutbox:
-        conn = connect_sync(path, busy_timeout_ms=0)
-        try:
-            await retry_when_locked(lambda: conn.executescript(DDL))
-        except BaseException:
-            conn.close()
-            raise
-        return cls(conn)
+        return cls(connect_sync(path, busy_timeout_ms=0))
 
     async def pending(self, limit: int = 100) -> list[tuple[int, CloudEvent]]:
         rows = self._conn.execute(

@@ -18,42 +18,10 @@ from cloudevents.core.v1.event import CloudEvent
 
 from shared import outbox
 from shared.database import DatabaseURL
-from shared.sqlite import connect_sync, retry_when_locked, write_transaction
+from shared.migrations import migrate
+from shared.sqlite import connect_sync, write_transaction
 
-# The log is the same table on PostgreSQL (``store_pg`` derives it with ``postgres_ddl``).
-LOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS signal_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at REAL NOT NULL,
-    signal_id TEXT,
-    camara_type TEXT,
-    msisdn TEXT,
-    outcome TEXT NOT NULL,
-    code TEXT,
-    reason TEXT,
-    body_sha256 TEXT NOT NULL,
-    remote TEXT,
-    event_id TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS signal_accepted_once ON signal_log(signal_id) WHERE outcome = 'accepted';
-"""
-SCHEMA = (
-    LOG_SCHEMA
-    + """
-CREATE TABLE IF NOT EXISTS reactions (
-    event_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    action TEXT NOT NULL,
-    signal_id TEXT,
-    customer_id TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    audit_id TEXT,
-    at REAL NOT NULL,
-    PRIMARY KEY (event_id, action)
-);
-"""
-)
+# The tables are defined in ``orchestrator.signals.tables`` and created by its revisions.
 
 
 @dataclass(frozen=True)
@@ -156,10 +124,10 @@ class SqliteSignalStore:
 
     @classmethod
     async def open(cls, path: Path) -> SqliteSignalStore:
+        await migrate(DatabaseURL("sqlite", path=Path(path)), "signals")
         conn = connect_sync(path, busy_timeout_ms=0)
         conn.row_factory = sqlite3.Row
         try:
-            await retry_when_locked(lambda: conn.executescript(SCHEMA + outbox.DDL))
             relay = await outbox.SqliteOutbox.open(path)
         except BaseException:
             conn.close()

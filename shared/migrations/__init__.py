@@ -139,18 +139,22 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
     """
     from alembic import command
     from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
 
     script = _script(store)
     engine = _engine(db)
     try:
         with engine.connect() as conn:
-            if db.is_postgres and db.schema:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
-                conn.commit()
             before = _current(conn, store)
             conn.rollback()
             if before == script.get_current_head() and revision == "head":
                 return Upgrade(store, db.redacted(), before, before, ())
+            if db.is_postgres and db.schema:
+                try:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
+                    conn.commit()
+                except IntegrityError:
+                    conn.rollback()  # another store or replica created it at the same moment
             with conn.begin():
                 if db.is_postgres:
                     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": _lock_key(db, store)})

@@ -15,8 +15,10 @@ from cloudevents.core.v1.event import CloudEvent
 
 from shared import outbox
 from shared.bus import InProcessBus, NatsBus
+from shared.database import DatabaseURL
 from shared.errors import InvalidRequest, ServiceUnavailable
 from shared.events import decode, encode, new_event
+from shared.migrations import upgrade
 from shared.serving import bind
 from shared.sqlite import connect_sync, write_transaction
 from tests.services import service_missing
@@ -119,11 +121,12 @@ async def test_outbox_keeps_events_while_nats_is_down_and_relays_them_when_back(
 ) -> None:
     url, store = nats_url
     path = tmp_path / "system.db"
+    upgrade(DatabaseURL("sqlite", path=path), "billing")  # a system's tables, its outbox among them
     conn = connect_sync(path)
-    conn.executescript(outbox.DDL + "CREATE TABLE plans (msisdn TEXT PRIMARY KEY, plan_id TEXT);")
+    conn.execute("CREATE TABLE plans_seen (msisdn TEXT PRIMARY KEY, plan_id TEXT)")
 
     def change(db: sqlite3.Connection) -> None:  # the state change and its event commit together
-        db.execute("INSERT INTO plans VALUES ('+447700900001', 'NW-PLUS-60')")
+        db.execute("INSERT INTO plans_seen VALUES ('+447700900001', 'NW-PLUS-60')")
         db.execute(
             outbox.INSERT, outbox.row(new_event("billing.plan-changed", "/systems/billing", {"plan_id": "NW-PLUS-60"}))
         )
