@@ -77,4 +77,4 @@ signal_log.to_metadata(postgres_metadata)
 outbox.to_metadata(postgres_metadata, name="signal_outbox")
 reactions.to_metadata(postgres_metadata, name="signal_reactions")
 for index in postgres_metadata.tables["signal_outbox"].indexes:
-    index.name = "signal_outbox_pending"
+    index.name = sa.sql.quoted_name("signal_outbox_pending", None)

@@ -93,7 +93,8 @@ def head(store: str) -> str | None:
     return _script(store).get_current_head()
 
 
-def _engine(db: DatabaseURL) -> Engine:
+def sync_engine(db: DatabaseURL) -> Engine:
+    """A blocking engine for migrations and schema checks (psycopg on PostgreSQL), one connection per use."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
 
@@ -142,7 +143,7 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
     from sqlalchemy.exc import IntegrityError
 
     script = _script(store)
-    engine = _engine(db)
+    engine = sync_engine(db)
     try:
         with engine.connect() as conn:
             before = _current(conn, store)

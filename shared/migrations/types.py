@@ -15,9 +15,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-Real = sa.REAL().with_variant(postgresql.DOUBLE_PRECISION(), "postgresql")
-Json = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
-Counter = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Real: sa.types.TypeEngine[float] = sa.REAL().with_variant(postgresql.DOUBLE_PRECISION(), "postgresql")
+Json: sa.types.TypeEngine[str] = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
+Counter: sa.types.TypeEngine[int] = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def counter_column(name: str) -> sa.Column[Any]:
