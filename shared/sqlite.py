@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -77,3 +79,60 @@ async def write_transaction[T](conn: sqlite3.Connection, work: Callable[[sqlite3
     one process never interleave."""
     async with immediate_transaction(conn):
         return work(conn)
+
+
+class SqliteThread:
+    """One SQLite connection owned by one worker thread: statements never run on the event loop.
+
+    Work is a plain function of the connection and runs on the thread in the order it was
+    submitted, one at a time, so a write transaction (``write``) is never interleaved with
+    anything else on this connection. The thread may wait inside SQLite for another process's
+    write lock (``busy_timeout``) without stalling the loop.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+        self._conn = conn
+        self._executor = executor
+
+    @classmethod
+    async def open(cls, path: Path | str, *, name: str, row_factory: Callable[..., Any] | None = None) -> SqliteThread:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+        def connect() -> sqlite3.Connection:
+            conn = connect_sync(path)
+            if row_factory is not None:
+                conn.row_factory = row_factory
+            return conn
+
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(conn, executor)
+
+    async def call[T](self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(conn)`` on the connection's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, self._conn)
+
+    async def write[T](self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(conn)`` in one write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) on the thread."""
+        return await self.call(lambda conn: _in_transaction(conn, work))
+
+    async def close(self) -> None:
+        try:
+            await self.call(lambda conn: conn.close())
+        finally:
+            self._executor.shutdown(wait=False)
+
+
+def _in_transaction[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result

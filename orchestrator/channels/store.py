@@ -64,6 +64,10 @@ class ChannelStorage(Protocol):
     async def set_step(
         self, call_sid: str, step: int, *, answer: str | None = None, result: str | None = None
     ) -> None: ...
+    async def open(self) -> None:
+        """Bring the tables to this release's revision now rather than on first use (start-up)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -98,6 +102,9 @@ class ChannelStore:
             upgrade(DatabaseURL("sqlite", path=self._path), "channels")  # in the worker thread
             self._ready = True
         return conn
+
+    async def open(self) -> None:
+        await asyncio.to_thread(lambda: self._connect().close())
 
     async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         def work() -> list[tuple[Any, ...]]:

@@ -35,6 +35,9 @@ class PostgresChannelStore:
         pool = await self._ready()
         return await Retry(what, pool).run(lambda _: pool.fetch(sql, *args))
 
+    async def open(self) -> None:
+        await self._pool.get()
+
     async def close(self) -> None:
         await self._pool.close()
 

@@ -152,10 +152,14 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
                 return Upgrade(store, db.redacted(), before, before, ())
             if db.is_postgres and db.schema:
                 try:
-                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
-                    conn.commit()
+                    with conn.begin():
+                        # Serialised: CREATE SCHEMA IF NOT EXISTS alone races another session's.
+                        conn.execute(
+                            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"schema.{db.schema}"}
+                        )
+                        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
                 except IntegrityError:
-                    conn.rollback()  # another store or replica created it at the same moment
+                    pass  # created at the same moment by a session that did not take the lock
             with conn.begin():
                 if db.is_postgres:
                     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": _lock_key(db, store)})
