@@ -43,7 +43,7 @@ def _sqlite_tables(path: Path) -> dict[str, str]:
     return found
 
 
-def _data_dir_rows(data_dir: Path) -> dict[str, str]:
+def data_dir_rows(data_dir: Path) -> dict[str, str]:
     return {
         f"{db.relative_to(data_dir)}:{table}": digest
         for db in sorted(data_dir.rglob("*.db"))
@@ -62,7 +62,7 @@ def test_prepare_upgrades_the_previous_release_data_directory_keeping_every_row(
     data_dir = tmp_path / "data"
     with tarfile.open(HERE / "previous_release.tar.gz") as archive:
         archive.extractall(data_dir, filter="data")
-    before = _data_dir_rows(data_dir)
+    before = data_dir_rows(data_dir)
     assert sum(int(d.split(":")[0]) for d in before.values()) > 5_000  # a real dataset, not an empty shell
     assert int(before["audit.db:audit"].split(":")[0]) > 10
     assert int(before["conversations.db:transcript"].split(":")[0]) > 5
@@ -71,7 +71,7 @@ def test_prepare_upgrades_the_previous_release_data_directory_keeping_every_row(
 
     for store in ("gateway", "conversations", "signals", "channels", "billing", "support", "identity"):
         assert f"{store}: no version (created or adopted) -> {head(store)}" in printed, printed
-    after = _data_dir_rows(data_dir)
+    after = data_dir_rows(data_dir)
     assert {k: v for k, v in after.items() if k in before} == before  # every row, unchanged
     assert set(after) - set(before) <= {"channels.db:" + t for t in ("link_codes", "voice_calls", "voice_heard",
                                                                      "voice_call_info", "voice_steps")}  # fmt: skip
@@ -80,7 +80,7 @@ def test_prepare_upgrades_the_previous_release_data_directory_keeping_every_row(
 
     again = _prepare(capsys, "--data-dir", str(data_dir))
     assert "applied" not in again and again.count(": current at ") == 11, again
-    assert _data_dir_rows(data_dir) == after
+    assert data_dir_rows(data_dir) == after
 
 
 async def _pg_rows(conn: asyncpg.Connection, prefix: str) -> dict[str, str]:
