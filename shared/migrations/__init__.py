@@ -68,8 +68,8 @@ def version_table(store: str) -> str:
     return f"alembic_version_{store}"
 
 
-@functools.cache
 def _config(store: str) -> Config:
+    """A new configuration per use: its ``attributes`` carry one call's connection."""
     from alembic.config import Config
 
     if store not in STORES:
@@ -86,6 +86,11 @@ def _script(store: str) -> ScriptDirectory:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config(store))
+
+
+def reread_revisions() -> None:
+    """Forget the revision files read so far, for a process that has just written one."""
+    _script.cache_clear()
 
 
 def head(store: str) -> str | None:
@@ -167,21 +172,13 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
                 config = _config(store)
                 config.attributes["connection"] = conn
                 config.attributes["version_table"] = version_table(store)
-                try:
-                    command.upgrade(config, revision)
-                finally:
-                    config.attributes.clear()
+                command.upgrade(config, revision)
                 after = _current(conn, store)
     finally:
         engine.dispose()
-    applied = (
-        tuple(s.revision for s in reversed(list(script.walk_revisions(base="base", head=after or "base"))))
-        if after
-        else ()
+    applied = tuple(
+        reversed([s.revision for s in script.iterate_revisions(after, locked_before or "base")]) if after else ()
     )
-    if locked_before is not None:
-        done = {s.revision for s in script.walk_revisions(base="base", head=locked_before)}
-        applied = tuple(r for r in applied if r not in done)
     if applied:
         log.info("%s: upgraded %s -> %s", store, locked_before, after)
     return Upgrade(store, db.redacted(), locked_before, after, applied)

@@ -66,8 +66,7 @@ def scaffolded() -> Iterator[tuple[str, Scaffold]]:
 
 
 def _forget_revisions() -> None:
-    migrations._config.cache_clear()
-    migrations._script.cache_clear()
+    migrations.reread_revisions()
 
 
 def test_the_generated_code_passes_ruff_and_strict_mypy(scaffolded: tuple[str, Scaffold]) -> None:
