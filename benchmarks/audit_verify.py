@@ -19,8 +19,10 @@ from contextlib import closing
 from pathlib import Path
 
 from gateway import verify_audit
-from gateway.audit_store import _SCHEMA, INSERT_RECORD
+from gateway.audit_store import INSERT_RECORD
 from shared.audit import GENESIS_HASH, AuditRecord, digest, record_body
+from shared.database import DatabaseURL
+from shared.migrations import upgrade
 
 TARGET_PER_SECOND = 100_000
 
@@ -28,8 +30,8 @@ TARGET_PER_SECOND = 100_000
 def build(path: Path, n: int) -> None:
     args = {"account_number": "ACC-1234567", "charge_id": "CH-00000A1B2C", "amount": 42.0, "reason": "duplicate"}
     prev = GENESIS_HASH
+    upgrade(DatabaseURL("sqlite", path=path), "gateway")
     with closing(sqlite3.connect(path)) as db:
-        db.executescript(_SCHEMA)
         rows = []
         for seq in range(1, n + 1):
             record = AuditRecord(

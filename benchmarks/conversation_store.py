@@ -4,8 +4,8 @@ One turn = load + save_turn with two transcript entries (what the supervisor wri
 customer turn). Each backend runs one conversation at a time, then ``concurrency`` at once
 from one process, as one orchestrator replica would. "Peak overlap" is how many turns were
 inside the store at the same moment: PostgreSQL overlaps them across its pool; the SQLite store
-runs each statement on the event loop's thread in microseconds, so its turns never overlap and
-"at once" there means callers queued behind one another. PostgreSQL is
+runs every statement on its own worker thread, so turns overlap there too (their statements
+queue on that one thread while the event loop stays free). PostgreSQL is
 ``SWITCHBOARD_TEST_POSTGRES_URL`` (default: local).
 
     .venv/bin/python benchmarks/conversation_store.py [turns] [concurrency]

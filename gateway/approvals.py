@@ -14,40 +14,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.database import postgres_ddl
-
 if TYPE_CHECKING:
     from gateway.audit_store import AuditStore
     from gateway.audit_store_pg import PostgresAuditStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS approvals (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    arguments TEXT NOT NULL,
-    arguments_digest TEXT NOT NULL,
-    conversation_id TEXT NOT NULL,
-    customer_id TEXT,
-    envelope TEXT NOT NULL,
-    policy_ids TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    request_audit_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    decided_by TEXT,
-    decided_at REAL,
-    note TEXT,
-    result TEXT,
-    outcome TEXT,
-    notified INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status);
-CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (agent, tool, arguments_digest, conversation_id);
-"""
-
-PG_SCHEMA = postgres_ddl(SCHEMA)
+# The tables are defined in ``gateway.tables``; the audit store's opening brings them to the head revision.
 
 PENDING, APPROVED, EXECUTED, FAILED, REJECTED, EXPIRED = (
     "pending",
@@ -162,7 +133,6 @@ class ApprovalStore:
 
     @classmethod
     async def open(cls, store: AuditStore | PostgresAuditStore) -> ApprovalStore:
-        await store.ensure_schema(SCHEMA, PG_SCHEMA)
         return cls(store)
 
     async def get(self, approval_id: str) -> Approval | None:

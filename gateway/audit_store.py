@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway import tables as _tables
 from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation, open_reader
 from gateway.checkpoints import CheckpointWriter, check_checkpoints
@@ -52,16 +53,17 @@ from gateway.fastchain import verify_batches
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.migrations import upgrade
 
 if TYPE_CHECKING:
     from gateway.audit_store_pg import PostgresAuditStore
 
 Statement = tuple[str, tuple[Any, ...]]
 
-# Query columns, each derived from the body. VIRTUAL: computed when read, stored only in the
-# indexes that need them, so an append writes the body once.
-QUERY_COLUMNS = ("id", "time", "kind", "conversation_id", "trace_id", "agent", "tool", "customer_id", "decision",
-                 "reason", "outcome")  # fmt: skip
+# The tables are defined in ``gateway.tables`` and created by the gateway's revisions
+# (``gateway/migrations``). This is the layout a log of the old one-column-per-field kind is
+# moved into before those run (``audit_migrate``); it is the baseline revision's, word for word.
+QUERY_COLUMNS = _tables.QUERY_COLUMNS
 _GENERATED = "".join(
     f",\n    {c} TEXT GENERATED ALWAYS AS (json_extract(body, '$.{c}')) VIRTUAL" for c in QUERY_COLUMNS
 )
@@ -78,11 +80,7 @@ _REST = [
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END",
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END",
-    # Raw arguments, outside the hash chain: erasable per customer without breaking a hash.
-    "CREATE TABLE IF NOT EXISTS audit_raw (record_id TEXT PRIMARY KEY, customer_id TEXT, arguments TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS audit_raw_customer ON audit_raw (customer_id)",
 ]
-_SCHEMA = ";\n".join([_TABLE, *_REST]) + ";"
 INSERT_RECORD = "INSERT INTO audit (seq, body, hash) VALUES (?, ?, ?)"
 INSERT_RAW = "INSERT INTO audit_raw (record_id, customer_id, arguments) VALUES (?, ?, ?)"
 RECORD_COLUMNS = "seq, body, hash"
@@ -268,14 +266,6 @@ class AuditStore:
             raise
         return changed
 
-    def create(self, ddl: str) -> None:
-        """Create tables that live beside the log (``CREATE … IF NOT EXISTS`` statements); start-up only."""
-        self._writer.executescript(ddl)
-
-    async def ensure_schema(self, sqlite_ddl: str, postgres_ddl: str) -> None:
-        """Create tables that live beside the log, in this backend's dialect."""
-        await self._step(lambda: self.create(sqlite_ddl))
-
     def watch(self, on_change: Callable[[], Awaitable[None]]) -> None:
         """Nothing to watch: one gateway process is the only writer of a SQLite log."""
 
@@ -331,7 +321,7 @@ def _ensure_schema(db: sqlite3.Connection, path: Path) -> None:
                 hint="it is unchanged; check it with the previous release's `switchboard audit verify`, "
                 "or move it aside to start a new log",
             ) from exc
-    db.executescript(_SCHEMA)
+    upgrade(DatabaseURL("sqlite", path=path), "gateway")
 
 
 def _writer(path: Path) -> sqlite3.Connection:

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
-    QUERY_COLUMNS,
     StaleState,
     Statement,
     raw_row,
@@ -38,33 +37,16 @@ from gateway.audit_store import (
 from gateway.checkpoints import CheckpointWriter
 from gateway.state import STATE_TABLES
 from shared.audit import GENESIS_HASH, AuditRecord
-from shared.database import DatabaseURL, Retry, connection_errors, create_pool, ensure_tables, to_postgres
+from shared.database import DatabaseURL, Retry, connection_errors, create_pool, to_postgres
 from shared.errors import ServiceUnavailable
+from shared.migrations import migrate
 
 if TYPE_CHECKING:
     import asyncpg
 
 log = logging.getLogger(__name__)
 
-_GENERATED = "".join(f",\n    {c} TEXT GENERATED ALWAYS AS (body::jsonb ->> '{c}') STORED" for c in QUERY_COLUMNS)
-_DDL = f"""
-CREATE TABLE IF NOT EXISTS audit (
-    seq BIGINT PRIMARY KEY,
-    body TEXT NOT NULL,
-    hash TEXT NOT NULL{_GENERATED},
-    CONSTRAINT audit_body_seq CHECK ((body::jsonb ->> 'seq')::bigint = seq)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS audit_id ON audit (id);
-CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, seq);
-CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq);
-CREATE OR REPLACE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'audit records are append-only: % is refused', TG_OP; END $$;
-CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse();
-CREATE OR REPLACE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse();
-CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit EXECUTE FUNCTION audit_refuse();
-CREATE TABLE IF NOT EXISTS audit_raw (record_id TEXT PRIMARY KEY, customer_id TEXT, arguments TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_raw_customer ON audit_raw (customer_id);
-"""
+# The tables are defined in ``gateway.tables`` and created by the gateway's revisions.
 _TAIL = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 _STATE_SQL = re.compile(r"\b(" + "|".join(STATE_TABLES) + r")\b")
 _COUNT = re.compile(r"(\d+)$")
@@ -117,7 +99,7 @@ class PostgresAuditStore:
         pool = await create_pool(db, max_size=max_connections)
         store = cls(pool, db, checkpoints, checkpoint_every, retry_delays)
         try:
-            await store.ensure_schema("", _DDL)
+            await migrate(db, "gateway")
         except BaseException:
             await pool.close()
             raise
@@ -137,11 +119,6 @@ class PostgresAuditStore:
     def lock(self) -> asyncio.Lock:
         """Held by multi-step work that must not interleave with this replica's other governance writes."""
         return self._lock
-
-    async def ensure_schema(self, sqlite_ddl: str, postgres_ddl: str) -> None:
-        await self._retry("creating the governance tables").run(
-            lambda _: ensure_tables(self._pool, postgres_ddl, lock="switchboard.governance")
-        )
 
     async def close(self) -> None:
         if self._watcher is not None:

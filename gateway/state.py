@@ -17,44 +17,7 @@ if TYPE_CHECKING:
     from gateway.audit_store import AuditStore
     from gateway.audit_store_pg import PostgresAuditStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS fraud_holds (
-    customer_id TEXT PRIMARY KEY,
-    reason TEXT NOT NULL,
-    set_by TEXT NOT NULL,
-    set_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kill_switches (
-    scope TEXT PRIMARY KEY,
-    set_by TEXT NOT NULL,
-    set_at REAL NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS policy_modes (
-    policy_id TEXT PRIMARY KEY,
-    mode TEXT NOT NULL,
-    set_by TEXT NOT NULL,
-    set_at REAL NOT NULL
-);
--- Bus events the gateway has applied (network signals), committed with their audit record.
-CREATE TABLE IF NOT EXISTS applied_events (
-    event_id TEXT PRIMARY KEY,
-    applied_at REAL NOT NULL
-);
-"""
-
-PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS fraud_holds (
-    customer_id TEXT PRIMARY KEY, reason TEXT NOT NULL, set_by TEXT NOT NULL, set_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kill_switches (
-    scope TEXT PRIMARY KEY, set_by TEXT NOT NULL, set_at DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS policy_modes (
-    policy_id TEXT PRIMARY KEY, mode TEXT NOT NULL, set_by TEXT NOT NULL, set_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL);
-"""
+# The tables are defined in ``gateway.tables``; the audit store's opening brings them to the head revision.
 # A commit touching one of these tells the other replicas to reload their mirror.
 STATE_TABLES = ("fraud_holds", "kill_switches", "policy_modes")
 
@@ -77,7 +40,6 @@ class GovernanceState:
 
     @classmethod
     async def load(cls, store: AuditStore | PostgresAuditStore) -> GovernanceState:
-        await store.ensure_schema(SCHEMA, PG_SCHEMA)
         state = cls()
         await state.reload(store)
         return state

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from mcp_servers._added_tools import register_added_tools
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers.billing import server as billing_server
 from mcp_servers.billing.backend import ReferenceBillingBackend
@@ -192,6 +193,7 @@ def build_app(
         auth_context_ttl_seconds,
     )
     backend, server = factory(options)
+    register_added_tools(system, server, backend)
     mcp_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,

@@ -17,19 +17,13 @@ from typing import Any, TypeVar
 
 from mcp_servers import _idempotency
 from mcp_servers._database import OutboxHandle, Row, SqliteDatabase, SystemDatabase, Transaction
-from mcp_servers._sql import postgres_ddl, system_database
+from mcp_servers._sql import system_database
 from shared import outbox
 from shared.database import DatabaseURL
 from shared.events import new_event
 
 T = TypeVar("T")
 
-APPLIED_DDL = """
-CREATE TABLE IF NOT EXISTS applied_events (
-    event_id TEXT PRIMARY KEY,
-    applied_at REAL NOT NULL
-);
-"""
 
 # The write transaction the running task is in: reads inside it must see its own writes.
 _current: ContextVar[Transaction | None] = ContextVar("backend_transaction", default=None)
@@ -58,10 +52,6 @@ def open_database(system: str, where: Path | DatabaseURL) -> SystemDatabase:
 class ReferenceBackend:
     """Opens the system's (seeded) tables; ``idempotent`` and ``apply_once`` are its write paths."""
 
-    schema = ""
-    """The system's tables, written for SQLite (translated for PostgreSQL)."""
-    postgres_schema: str | None = None
-    """Set where the PostgreSQL tables cannot be translated (full-text search)."""
     system = ""
     """The event source is ``/systems/<system>``."""
 
@@ -78,15 +68,8 @@ class ReferenceBackend:
         """`` FOR UPDATE`` on PostgreSQL, where replicas write concurrently; empty on SQLite."""
         return self.database.lock_rows
 
-    @classmethod
-    def ddl(cls, dialect: str) -> str:
-        if dialect == "sqlite":
-            return cls.schema + _idempotency.DDL + outbox.DDL + APPLIED_DDL
-        tables = cls.postgres_schema if cls.postgres_schema is not None else postgres_ddl(cls.schema)
-        return tables + postgres_ddl(_idempotency.DDL + APPLIED_DDL) + outbox.POSTGRES_DDL
-
     async def open(self) -> None:
-        await self.database.open(self.ddl(self.database.dialect))
+        await self.database.open(self.system)
 
     async def close(self) -> None:
         await self.database.close()

@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.migrations import migrate
 from shared.outbox import OutboxStore, SqliteOutbox
-from shared.sqlite import connect_sync, immediate_transaction, retry_when_locked
+from shared.sqlite import SqliteThread
 
 T = TypeVar("T")
 Row = Any
@@ -42,7 +44,10 @@ class SystemDatabase(Protocol):
     """Appended to a SELECT inside a transaction to lock the rows it reads (empty on SQLite,
     whose single writer already excludes every other one)."""
 
-    async def open(self, ddl: str) -> None: ...
+    async def open(self, store: str) -> None:
+        """Connect, once ``store``'s tables are at this release's revision (``shared.migrations``)."""
+        ...
+
     async def close(self) -> None: ...
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
@@ -51,31 +56,34 @@ class SystemDatabase(Protocol):
 
 
 class _SqliteTransaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    """Statements of one write transaction, each run on the writer's thread."""
+
+    def __init__(self, writer: SqliteThread) -> None:
+        self._writer = writer
         self.emitted = False
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._conn.execute(sql, params).rowcount
+        return await self._writer.call(lambda conn: conn.execute(sql, params).rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+        rows = list(rows)
+        await self._writer.call(lambda conn: conn.executemany(sql, rows))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return self._conn.execute(sql, params).fetchone()
+        return await self._writer.call(lambda conn: conn.execute(sql, params).fetchone())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self._conn.execute(sql, params).fetchall()
+        return await self._writer.call(lambda conn: conn.execute(sql, params).fetchall())
 
 
 class SqliteDatabase:
-    """One SQLite file (seeded beforehand) on one ``sqlite3`` connection on the event loop thread.
+    """One SQLite file (seeded beforehand) on two connections, each owned by a worker thread.
 
-    A backend statement is an indexed lookup or a one-row write: tens of microseconds in WAL
-    mode, less than the hop to a worker thread that ``aiosqlite`` pays per statement, and every
-    tool call makes several. The connection never waits inside SQLite for a lock another
-    process holds (``busy_timeout`` 0), so the loop cannot stall: starting a write backs off
-    asynchronously instead. An in-process lock serialises this process's writes.
+    No statement runs on the event loop. Reads outside a transaction use the reader's
+    connection (WAL: they see what is committed and never wait for a writer); a write
+    transaction runs statement by statement on the writer's connection, and an in-process lock
+    keeps this process's write transactions one at a time on it. Waiting for another process's
+    write lock happens inside SQLite on the writer's thread (``busy_timeout``).
     """
 
     dialect = "sqlite"
@@ -83,45 +91,54 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
+        self._reader: SqliteThread | None = None
+        self._writer: SqliteThread | None = None
         self._write_lock = asyncio.Lock()
 
-    async def open(self, ddl: str) -> None:
+    async def open(self, store: str) -> None:
         if not self.path.exists():
             raise ConfigurationError(
                 f"no database at {self.path}",
                 hint="seed the reference dataset first (dataset.ensure_seeded)",
             )
-        conn = connect_sync(self.path, busy_timeout_ms=0)
-        conn.row_factory = sqlite3.Row
-        try:
-            await retry_when_locked(lambda: conn.executescript(ddl))
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
+        await migrate(DatabaseURL("sqlite", path=self.path), store)
+        self._reader = await SqliteThread.open(self.path, name=f"{store}-read", row_factory=sqlite3.Row)
+        self._writer = await SqliteThread.open(self.path, name=f"{store}-write", row_factory=sqlite3.Row)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        for thread in (self._writer, self._reader):
+            if thread is not None:
+                await thread.close()
+        self._reader = self._writer = None
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
+    def _thread(self, which: SqliteThread | None) -> SqliteThread:
+        if which is None:
             raise ServiceUnavailable("the backend is not open", hint="retry once the server has started")
-        return self._conn
+        return which
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return self.conn.execute(sql, params).fetchone()
+        return await self._thread(self._reader).call(lambda conn: conn.execute(sql, params).fetchone())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return await self._thread(self._reader).call(lambda conn: conn.execute(sql, params).fetchall())
 
     async def run(self, body: Callable[[Transaction], Awaitable[T]], what: str) -> T:
-        async with self._write_lock, immediate_transaction(self.conn) as conn:
-            return await body(_SqliteTransaction(conn))
+        writer = self._thread(self._writer)
+        async with self._write_lock:
+            await writer.call(lambda conn: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                result = await body(_SqliteTransaction(writer))
+                await writer.call(lambda conn: conn.execute("COMMIT"))
+            except BaseException:
+                await asyncio.shield(writer.call(_rollback))
+                raise
+            return result
 
     async def open_outbox(self) -> OutboxHandle:
         # Its own connection: the relay's commits must never commit half of a backend write.
         return await SqliteOutbox.open(self.path)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")

@@ -17,15 +17,7 @@ from shared.errors import InvalidRequest
 if TYPE_CHECKING:
     from mcp_servers._database import Transaction
 
-DDL = """
-CREATE TABLE IF NOT EXISTS idempotency (
-    tool TEXT NOT NULL,
-    key TEXT NOT NULL,
-    args_digest TEXT NOT NULL,
-    result TEXT NOT NULL,
-    PRIMARY KEY (tool, key)
-);
-"""
+# The table is defined in ``mcp_servers._tables`` (every system has one) and created by its revisions.
 
 # The claimed row's result until the action's result replaces it in the same transaction.
 _CLAIMED = ""

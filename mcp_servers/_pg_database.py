@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp_servers._database import OutboxHandle, Row, Transaction
 from mcp_servers._sql import to_postgres
-from shared.database import DatabaseURL, Retry, create_pool, ensure_tables
+from shared.database import DatabaseURL, Retry, create_pool
 from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.migrations import migrate
 from shared.outbox import PostgresOutbox
 
 if TYPE_CHECKING:
@@ -67,12 +68,10 @@ class PostgresDatabase:
         self._pool: asyncpg.Pool | None = None
         self._read: Retry | None = None
 
-    async def open(self, ddl: str) -> None:
+    async def open(self, store: str) -> None:
         pool = await create_pool(self.db)
         try:
-            await Retry(f"creating the {self.db.schema} tables", pool).run(
-                lambda _: ensure_tables(pool, ddl, lock=tables_lock(self.db.schema or ""))
-            )
+            await migrate(self.db, store)
             seeded = await pool.fetchval("SELECT to_regclass($1) IS NOT NULL", SEEDED_MARKER)
         except BaseException:
             await pool.close()

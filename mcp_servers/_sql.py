@@ -2,16 +2,17 @@
 
 Backends write their SQL once, in the subset SQLite and PostgreSQL share, with ``?``
 placeholders; PostgreSQL gets them as ``$1, $2, ...`` (translated once per statement and
-cached). Table definitions are written for SQLite and translated for PostgreSQL by a few
-fixed rules; what has no counterpart (SQLite's FTS5 tables) a system defines per dialect.
+cached). Tables are defined once with SQLAlchemy Core in each system's ``tables.py`` and created
+by its revisions (``shared.migrations``); what has no counterpart (SQLite's FTS5 tables) a
+revision creates per dialect.
 """
 
 from __future__ import annotations
 
-from shared.database import DatabaseURL, postgres_ddl, to_postgres
+from shared.database import DatabaseURL, to_postgres
 from shared.errors import ConfigurationError
 
-__all__ = ["postgres_ddl", "system_database", "to_postgres"]
+__all__ = ["system_database", "to_postgres"]
 
 MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently; we refuse them instead
 

@@ -232,7 +232,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     async def metrics(request: Request) -> Response:
         return Response(admission.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    # Opened lazily on first use (PostgreSQL) and closed with the app.
+    # Opened at start-up (the lifespan) and closed with the app.
     channels = channel_store(config)
     sessions = staff_sessions(config)
     hub = TurnHub()  # live web-chat streams; the supervisor wakes them on every transcript write
@@ -247,6 +247,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
         try:
+            await channels.open()
             if config.auth is None:
                 raise ConfigurationError("the orchestrator needs its service credentials to call the specialists")
             directory = await SpecialistDirectory.discover(

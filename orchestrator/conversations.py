@@ -24,11 +24,13 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from shared.database import DatabaseURL
 from shared.envelope import CustomerRef
 from shared.errors import NotFound, SwitchboardError, Unauthenticated
 from shared.escalation import CaseEvent, HandoffNotes, HumanControl, HumanNotice
 from shared.handoff import SpecialistResult
-from shared.sqlite import connect_sync, retry_when_locked, write_transaction
+from shared.migrations import migrate
+from shared.sqlite import SqliteThread
 
 Role = Literal["customer", "agent", "human", "system"]
 
@@ -188,60 +190,47 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL,
-    state TEXT NOT NULL,
-    customer_id TEXT,
-    status TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    version INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS transcript (
-    conversation_id TEXT NOT NULL REFERENCES conversations(id),
-    seq INTEGER NOT NULL,
-    entry TEXT NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-);
-CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id);
-CREATE INDEX IF NOT EXISTS conversations_status ON conversations(status, updated_at);
-"""
+# The tables are defined in ``orchestrator.storage.tables`` and created by its revisions.
 
 
 class SqliteConversationStore:
-    """Conversations in one SQLite file, through a plain ``sqlite3`` connection on the loop thread.
+    """Conversations in one SQLite file, on two connections each owned by a worker thread.
 
-    Every statement here is an indexed lookup or a one-row write that costs tens of
-    microseconds in WAL mode, less than the thread hop ``aiosqlite`` pays per statement, and a
-    turn makes about seven of them. The connection never waits for a lock (``busy_timeout``
-    0), so another process holding the write lock cannot stall the event loop: ``save_turn``
-    backs off with ``asyncio.sleep`` and tries again.
+    No statement runs on the event loop: each call is one hop to a thread (a read, or a whole
+    write transaction). Reads have a connection of their own, so a write waiting for another
+    process's lock (WAL lets readers through) delays only the turn that writes.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, reader: SqliteThread, writer: SqliteThread) -> None:
+        self._reader = reader
+        self._writer = writer
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteConversationStore:
-        conn = connect_sync(path, busy_timeout_ms=0)
+        await migrate(DatabaseURL("sqlite", path=Path(path)), "conversations")
+        reader = await SqliteThread.open(path, name="conversations-read")
         try:
-            await retry_when_locked(lambda: _prepare(conn))
+            return cls(reader, await SqliteThread.open(path, name="conversations-write"))
         except BaseException:
-            conn.close()
+            await reader.close()
             raise
-        return cls(conn)
 
     async def close(self) -> None:
-        self._conn.close()
+        await self._writer.close()
+        await self._reader.close()
+
+    async def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        return await self._reader.call(lambda conn: conn.execute(sql, params).fetchone())
+
+    async def _all(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return await self._reader.call(lambda conn: conn.execute(sql, params).fetchall())
 
     async def create(self, channel: str) -> tuple[ConversationState, str]:
         """A new conversation and the secret token its customer uses to reach it."""
         state = ConversationState(conversation_id=f"conv-{uuid.uuid4().hex}", channel=channel)
         token = secrets.token_urlsafe(24)
         row = (state.conversation_id, _token_hash(token), state.model_dump_json(), state.status, state.updated_at)
-        await write_transaction(
-            self._conn,
+        await self._writer.write(
             lambda db: db.execute(
                 "INSERT INTO conversations (id, token_hash, state, customer_id, status, updated_at)"
                 " VALUES (?, ?, ?, NULL, ?, ?)",
@@ -251,7 +240,7 @@ class SqliteConversationStore:
         return state, token
 
     async def load(self, conversation_id: str) -> ConversationState:
-        row = self._conn.execute("SELECT state, version FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        row = await self._one("SELECT state, version FROM conversations WHERE id = ?", (conversation_id,))
         if row is None:
             raise NotFound(f"no conversation {conversation_id!r}", hint="start a new conversation")
         state = ConversationState.model_validate_json(row[0])
@@ -259,7 +248,7 @@ class SqliteConversationStore:
         return state
 
     async def authorize(self, conversation_id: str, token: str) -> None:
-        row = self._conn.execute("SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        row = await self._one("SELECT token_hash FROM conversations WHERE id = ?", (conversation_id,))
         # Same answer for "no such conversation" and "wrong token": ids are not to be probed.
         if row is None or not hmac.compare_digest(row[0], _token_hash(token or "")):
             raise Unauthenticated("unknown conversation or wrong conversation token")
@@ -267,37 +256,30 @@ class SqliteConversationStore:
     async def save_turn(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
         """Write the state and append ``entries``, if no other turn saved since ``state`` was loaded."""
         state.updated_at = time.time()
-        written = await write_transaction(self._conn, lambda db: _write_turn(db, state, entries))
+        written = await self._writer.write(lambda db: _write_turn(db, state, entries))
         if not written:
             await self.load(state.conversation_id)  # NotFound when it is gone rather than changed
             raise conflict(state.conversation_id)
         state._version += 1
 
     async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
-        rows = self._conn.execute(
+        rows = await self._all(
             "SELECT entry FROM transcript WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
-        ).fetchall()
+        )
         return [TranscriptEntry.model_validate_json(r[0]) for r in rows]
 
     async def with_status(self, status: str, limit: int = 500) -> list[ConversationState]:
         """Conversations in one status (e.g. the escalation queue), least recently updated first."""
-        rows = self._conn.execute(
+        rows = await self._all(
             "SELECT state FROM conversations WHERE status = ? ORDER BY updated_at LIMIT ?", (status, limit)
-        ).fetchall()
+        )
         return [ConversationState.model_validate_json(r[0]) for r in rows]
 
     async def conversations_for_customer(self, customer_id: str) -> list[ConversationState]:
-        rows = self._conn.execute(
+        rows = await self._all(
             "SELECT state FROM conversations WHERE customer_id = ? ORDER BY updated_at", (customer_id,)
-        ).fetchall()
+        )
         return [ConversationState.model_validate_json(r[0]) for r in rows]
-
-
-def _prepare(conn: sqlite3.Connection) -> None:
-    conn.executescript(_SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
-    if "version" not in columns:  # a data directory written before rows were versioned
-        conn.execute("ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
 
 
 def _write_turn(db: sqlite3.Connection, state: ConversationState, entries: list[TranscriptEntry]) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,28 +22,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
-from shared.database import postgres_ddl
 from shared.events import EventBus, decode, encode
-from shared.sqlite import connect_sync, retry_when_locked
+from shared.sqlite import SqliteThread
 
 if TYPE_CHECKING:
     import asyncpg
 
 log = logging.getLogger("switchboard.outbox")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    body BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    published_at REAL
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE published_at IS NULL;
-"""
-
-POSTGRES_DDL = postgres_ddl(DDL)
-
+# The outbox table is defined beside each store that has one and created by its revisions
+# (``mcp_servers._tables``, ``orchestrator.signals.tables``).
 INSERT = "INSERT INTO outbox (event_id, body, created_at) VALUES (?, ?, ?)"
 
 
@@ -67,44 +54,39 @@ _MARK = "UPDATE outbox SET published_at = ? WHERE seq = ?"
 
 
 class SqliteOutbox:
-    """The outbox table of one SQLite file, read and marked on the event loop thread.
+    """The outbox table of one SQLite file, read and marked on a connection and thread of its own.
 
-    For a backend whose own writes also run on the loop thread: every transaction then
-    completes between two awaits, so the relay's marks never wait on a backend write (or
-    the reverse) and cost microseconds instead of two thread hops per event.
+    The relay's reads and marks never run on the event loop, and never share a transaction
+    with the writes that add events (those commit on the owner's connection).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteThread) -> None:
+        self._db = db
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteOutbox:
-        conn = connect_sync(path, busy_timeout_ms=0)
-        try:
-            await retry_when_locked(lambda: conn.executescript(DDL))
-        except BaseException:
-            conn.close()
-            raise
-        return cls(conn)
+        return cls(await SqliteThread.open(path, name="outbox-sqlite"))
 
     async def pending(self, limit: int = 100) -> list[tuple[int, CloudEvent]]:
-        rows = self._conn.execute(
-            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,)
-        ).fetchall()
+        rows = await self._db.call(
+            lambda conn: conn.execute(
+                "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        )
         return [(row[0], decode(row[1])) for row in rows]
 
     async def mark_published(self, seqs: Sequence[int]) -> None:
         rows = [(time.time(), seq) for seq in seqs]
-        await retry_when_locked(
-            lambda: self._conn.executemany("UPDATE outbox SET published_at = ? WHERE seq = ?", rows)
-        )
+        await self._db.write(lambda conn: conn.executemany("UPDATE outbox SET published_at = ? WHERE seq = ?", rows))
 
     async def waiting(self) -> int:
-        (count,) = self._conn.execute("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetchone()
+        (count,) = await self._db.call(
+            lambda conn: conn.execute("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetchone()
+        )
         return int(count)
 
     async def close(self) -> None:
-        self._conn.close()
+        await self._db.close()
 
 
 class PostgresOutbox:

@@ -7,10 +7,11 @@ WAL with ``synchronous=NORMAL`` keeps every commit durable against a process cra
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -23,8 +24,7 @@ _PRAGMAS = (
 def connect_sync(path: Path | str, *, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
     """A plain connection in autocommit mode (transactions explicit) with the same tuning.
 
-    For stores whose statements are so small that running them on the event loop thread
-    costs less than a hop to a worker thread.
+    Blocking: open it, and use it, off the event loop (``SqliteThread`` does both).
     """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -35,45 +35,58 @@ def connect_sync(path: Path | str, *, busy_timeout_ms: int = 5000) -> sqlite3.Co
     return conn
 
 
-# Another connection holding the write lock makes a connection that does not wait (busy
-# timeout 0) fail at once; the attempt wrote nothing, so it is safe to repeat.
-_LOCK_BACKOFF = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+class SqliteThread:
+    """One SQLite connection owned by one worker thread: statements never run on the event loop.
 
-
-async def retry_when_locked[T](attempt: Callable[[], T]) -> T:
-    """``attempt()``, repeated with an asynchronous back-off while the file is locked (about 4 s).
-
-    For connections on the event loop thread, which must never sleep inside SQLite.
+    Work is a plain function of the connection and runs on the thread in the order it was
+    submitted, one at a time, so a write transaction (``write``) is never interleaved with
+    anything else on this connection. The thread may wait inside SQLite for another process's
+    write lock (``busy_timeout``) without stalling the loop.
     """
-    for delay in (*_LOCK_BACKOFF, None):
+
+    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+        self._conn = conn
+        self._executor = executor
+
+    @classmethod
+    async def open(cls, path: Path | str, *, name: str, row_factory: Callable[..., Any] | None = None) -> SqliteThread:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+        def connect() -> sqlite3.Connection:
+            conn = connect_sync(path)
+            if row_factory is not None:
+                conn.row_factory = row_factory
+            return conn
+
         try:
-            return attempt()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or delay is None:
-                raise
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+            conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(conn, executor)
+
+    async def call[T](self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(conn)`` on the connection's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, self._conn)
+
+    async def write[T](self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(conn)`` in one write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) on the thread."""
+        return await self.call(lambda conn: _in_transaction(conn, work))
+
+    async def close(self) -> None:
+        try:
+            await self.call(lambda conn: conn.close())
+        finally:
+            self._executor.shutdown(wait=False)
 
 
-@contextlib.asynccontextmanager
-async def immediate_transaction(conn: sqlite3.Connection) -> AsyncIterator[sqlite3.Connection]:
-    """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) on a ``connect_sync`` connection.
-
-    Starting it is retried while another process holds the file's write lock
-    (``retry_when_locked``); an exception inside rolls it back.
-    """
-    await retry_when_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+def _in_transaction[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        yield conn
+        result = work(conn)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-
-
-async def write_transaction[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """``work(conn)`` in one write transaction; no await runs inside it, so two transactions of
-    one process never interleave."""
-    async with immediate_transaction(conn):
-        return work(conn)
+    return result

@@ -20,7 +20,6 @@ from mcp_servers.billing.models import (
     PlanChange,
     Plans,
 )
-from mcp_servers.billing.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import INVOICE_ISSUED, PLAN_CHANGED
 from shared.tools import CallContext
@@ -55,7 +54,6 @@ class NewInvoice:
 
 
 class ReferenceBillingBackend(ReferenceBackend):
-    schema = SCHEMA
     system = "billing"
 
     async def _lock_account(self, msisdn: str) -> None:

@@ -7,7 +7,6 @@ from typing import Protocol
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.consent.models import ConsentChange, ConsentRecord, Consents, GrantedPurposes
-from mcp_servers.consent.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import CONSENT_CHANGED
 from shared.tools import PURPOSES, CallContext
@@ -29,7 +28,6 @@ def _check_purpose(purpose: str) -> None:
 
 
 class ReferenceConsentBackend(ReferenceBackend):
-    schema = SCHEMA
     system = "consent"
 
     async def get_consents(self, customer_id: str) -> Consents:

@@ -20,8 +20,6 @@ from mcp_servers.crm.models import (
     SentOffer,
     ServiceMessage,
 )
-from mcp_servers.crm.schema import SCHEMA
-from mcp_servers.crm.view import SCHEMA as VIEW_SCHEMA
 from mcp_servers.crm.view import CustomerViewStore
 from shared.database import DatabaseURL
 from shared.errors import NotFound
@@ -56,7 +54,6 @@ def _no_customer(email: str) -> NotFound:
 
 
 class ReferenceCrmBackend(ReferenceBackend):
-    schema = SCHEMA + VIEW_SCHEMA
     system = "crm"
 
     def __init__(self, where: Path | DatabaseURL) -> None:

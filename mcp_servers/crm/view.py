@@ -19,13 +19,7 @@ from mcp_servers._time import iso, utcnow
 from mcp_servers.crm.models import CustomerView, LastEvent
 from shared import events as ev
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS customer_view (
-    customer_id TEXT PRIMARY KEY,
-    doc TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"""
+# The table is defined in ``tables.py`` beside this module's system and created by its revisions.
 
 # The view field each event kind sets, and the system key it carries.
 _FIELD = {

@@ -27,12 +27,15 @@ from mcp_servers.dataset._generate import generate
 from mcp_servers.dataset._write import WRITERS, write_system
 from shared.database import DatabaseURL
 from shared.errors import InvalidRequest
+from shared.migrations import Upgrade, upgrade
 
 __all__ = ["FLAGS", "ensure_seeded", "prepare_dataset", "sample_customers", "system_db_path"]
 
 log = logging.getLogger("switchboard.dataset")
 
-DATASET_VERSION = 2  # 2: the consent registry
+DATASET_VERSION = 2
+"""Recorded with a seeded dataset. New tables and reference rows arrive by each system's
+revisions (``shared.migrations``), never by re-seeding, so this no longer needs to change."""
 RECENT_INTERACTION_DAYS = 30
 RECENT_SIM_SWAP_HOURS = 240
 
@@ -69,16 +72,18 @@ def _is_current(data_dir: Path, wanted: dict[str, int]) -> bool:
     return all(found.get(k) == v for k, v in wanted.items())
 
 
-def ensure_seeded(data_dir: Path, *, customers: int = 240, seed: int = 7) -> None:
-    """Write every system database unless they already hold this seed and size.
+def ensure_seeded(data_dir: Path, *, customers: int = 240, seed: int = 7) -> list[Upgrade]:
+    """Bring every system database to this release's revision, seeding those that hold no dataset.
 
-    Re-seeding replaces the databases (and anything written to them since): run it before
-    the MCP servers start, never while they run.
+    A data directory already seeded with this seed and size keeps every row: its databases are
+    upgraded in place (a new table, and the reference rows a revision adds, arrive that way).
+    Only a different seed or size writes the databases anew, replacing anything written to them
+    since: run it before the MCP servers start, never while they run. Returns what was upgraded.
     """
     data_dir = Path(data_dir)
-    wanted = {"version": DATASET_VERSION, "seed": seed, "customers": customers}
+    wanted = {"seed": seed, "customers": customers}
     if _is_current(data_dir, wanted):
-        return
+        return [upgrade(DatabaseURL("sqlite", path=system_db_path(data_dir, s)), s) for s in WRITERS]
     dataset = generate(customers, seed)
     systems_dir = data_dir / "systems"
     systems_dir.mkdir(parents=True, exist_ok=True)
@@ -94,10 +99,13 @@ def ensure_seeded(data_dir: Path, *, customers: int = 240, seed: int = 7) -> Non
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
             os.replace(staging / f"{system}.db", target)
         marker_tmp = staging / "dataset.json"
-        marker_tmp.write_text(json.dumps({**wanted, "reference_date": dataset.reference_date.isoformat()}))
+        marker_tmp.write_text(
+            json.dumps({"version": DATASET_VERSION, **wanted, "reference_date": dataset.reference_date.isoformat()})
+        )
         os.replace(marker_tmp, _marker_path(data_dir))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return [upgrade(DatabaseURL("sqlite", path=system_db_path(data_dir, s)), s) for s in WRITERS]
 
 
 def _postgres_url(database_url: str | None) -> DatabaseURL | None:
@@ -107,18 +115,22 @@ def _postgres_url(database_url: str | None) -> DatabaseURL | None:
     return db if db.is_postgres else None
 
 
-async def prepare_dataset(data_dir: Path, database_url: str | None, *, customers: int = 240, seed: int = 7) -> None:
-    """Seed where the reference backends will run: PostgreSQL when ``database_url`` names it
-    (each system's schema once, never re-seeded), else the SQLite files under ``data_dir``."""
+async def prepare_dataset(
+    data_dir: Path, database_url: str | None, *, customers: int = 240, seed: int = 7
+) -> list[Upgrade]:
+    """Upgrade and seed where the reference backends will run: PostgreSQL when ``database_url``
+    names it (each system's schema seeded once, never re-seeded), else the SQLite files under
+    ``data_dir``. Returns what each system's upgrade did."""
     db = _postgres_url(database_url)
     if db is None:
-        await asyncio.to_thread(ensure_seeded, data_dir, customers=customers, seed=seed)
-        return
+        return await asyncio.to_thread(ensure_seeded, data_dir, customers=customers, seed=seed)
     from mcp_servers.dataset._postgres import seed_postgres
 
-    seeded = await seed_postgres(db, customers=customers, seed=seed, version=DATASET_VERSION)
+    upgrades: list[Upgrade] = []
+    seeded = await seed_postgres(db, customers=customers, seed=seed, version=DATASET_VERSION, upgrades=upgrades)
     if seeded:
         log.info("reference dataset loaded into PostgreSQL for %s", ", ".join(seeded))
+    return upgrades
 
 
 def _sqlite_rows(data_dir: Path, queries: dict[str, tuple[str, str]]) -> dict[str, list[sqlite3.Row]]:

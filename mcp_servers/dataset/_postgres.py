@@ -13,14 +13,13 @@ import concurrent.futures
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, cast
 
-from mcp_servers import _idempotency
 from mcp_servers._pg_database import SEEDED_MARKER, tables_lock
-from mcp_servers._sql import postgres_ddl, system_database, to_postgres
+from mcp_servers._sql import system_database, to_postgres
 from mcp_servers.dataset._generate import Dataset, generate
 from mcp_servers.dataset._write import WRITERS
-from mcp_servers.support.schema import POSTGRES_SCHEMA as SUPPORT_POSTGRES_SCHEMA
 from shared.database import DatabaseURL, Retry, connection_errors
 from shared.errors import ServiceUnavailable
+from shared.migrations import Upgrade, migrate
 
 MARKER_DDL = f"""
 CREATE TABLE IF NOT EXISTS {SEEDED_MARKER} (
@@ -40,12 +39,6 @@ class _Collect:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.statements.append((sql, list(rows)))
-
-
-def _tables(system: str) -> str:
-    schema = WRITERS[system][0]
-    tables = SUPPORT_POSTGRES_SCHEMA if system == "support" else postgres_ddl(schema)
-    return tables + postgres_ddl(_idempotency.DDL) + MARKER_DDL
 
 
 async def _connect(db: DatabaseURL) -> Any:
@@ -68,15 +61,17 @@ class _Generated:
         return self._dataset
 
 
-async def _seed_system(target: DatabaseURL, system: str, dataset: _Generated, version: int) -> bool:
+async def _seed_system(
+    target: DatabaseURL, system: str, dataset: _Generated, version: int, upgrades: list[Upgrade]
+) -> bool:
     schema = target.schema or ""
-    _, writer = WRITERS[system]
+    writer = WRITERS[system]
+    upgrades.append(await migrate(target, system))
     conn = await _connect(target)
     try:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", tables_lock(schema))
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            await conn.execute(_tables(system))
+            await conn.execute(MARKER_DDL)
             if await conn.fetchval(f"SELECT 1 FROM {SEEDED_MARKER} LIMIT 1"):
                 return False
             generated = await dataset.get()
@@ -97,12 +92,16 @@ async def _seed_system(target: DatabaseURL, system: str, dataset: _Generated, ve
         await conn.close()
 
 
-async def seed_postgres(db: DatabaseURL, *, customers: int, seed: int, version: int) -> list[str]:
-    """Load the dataset into every system's schema that holds none yet; returns those it seeded.
+async def seed_postgres(
+    db: DatabaseURL, *, customers: int, seed: int, version: int, upgrades: list[Upgrade] | None = None
+) -> list[str]:
+    """Upgrade every system's schema, and load the dataset into those that hold none yet; returns those it seeded.
 
-    A schema that already holds a dataset is left as it is (with whatever was written since):
-    PostgreSQL is shared by running replicas, so it is never re-seeded under them.
+    A schema that already holds a dataset keeps every row (with whatever was written since):
+    PostgreSQL is shared by running replicas, so it is never re-seeded under them. New tables and
+    reference rows reach it by the system's revisions. What each upgrade did goes to ``upgrades``.
     """
+    upgrades = [] if upgrades is None else upgrades
     dataset = _Generated(customers, seed)
     seeded: list[str] = []
     for system in WRITERS:
@@ -110,7 +109,7 @@ async def seed_postgres(db: DatabaseURL, *, customers: int, seed: int, version: 
         # A dropped connection rolled the system's transaction back: running it again is safe.
 
         def seed_one(_: object, target: DatabaseURL = target, system: str = system) -> Coroutine[Any, Any, bool]:
-            return _seed_system(target, system, dataset, version)
+            return _seed_system(target, system, dataset, version, upgrades)
 
         if await Retry(f"seeding {target.schema}").run(seed_one):
             seeded.append(system)

@@ -8,19 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 
-from mcp_servers import _idempotency
 from mcp_servers._time import iso
-from mcp_servers.billing.schema import SCHEMA as BILLING_SCHEMA
-from mcp_servers.consent.schema import SCHEMA as CONSENT_SCHEMA
-from mcp_servers.crm.schema import SCHEMA as CRM_SCHEMA
-from mcp_servers.crm.view import SCHEMA as CRM_VIEW_SCHEMA
 from mcp_servers.dataset._catalog import ARTICLES, PLANS
 from mcp_servers.dataset._consent import consent_rows
 from mcp_servers.dataset._generate import OUTAGE_ROWS, Dataset
-from mcp_servers.identity.schema import SCHEMA as IDENTITY_SCHEMA
-from mcp_servers.network.schema import SCHEMA as NETWORK_SCHEMA
-from mcp_servers.payments.schema import SCHEMA as PAYMENTS_SCHEMA
-from mcp_servers.support.schema import SCHEMA as SUPPORT_SCHEMA
+from shared.database import DatabaseURL
+from shared.migrations import upgrade
 
 
 def _write_crm(db: sqlite3.Connection, ds: Dataset) -> None:
@@ -182,24 +175,25 @@ def _write_consent(db: sqlite3.Connection, ds: Dataset) -> None:
     )
 
 
-WRITERS: dict[str, tuple[str, Callable[[sqlite3.Connection, Dataset], None]]] = {
-    "crm": (CRM_SCHEMA + CRM_VIEW_SCHEMA, _write_crm),
-    "billing": (BILLING_SCHEMA, _write_billing),
-    "payments": (PAYMENTS_SCHEMA, _write_payments),
-    "support": (SUPPORT_SCHEMA, _write_support),
-    "identity": (IDENTITY_SCHEMA, _write_identity),
-    "network": (NETWORK_SCHEMA, _write_network),
-    "consent": (CONSENT_SCHEMA, _write_consent),
+WRITERS: dict[str, Callable[[sqlite3.Connection, Dataset], None]] = {
+    "crm": _write_crm,
+    "billing": _write_billing,
+    "payments": _write_payments,
+    "support": _write_support,
+    "identity": _write_identity,
+    "network": _write_network,
+    "consent": _write_consent,
 }
+"""Which systems the dataset fills, and how; their tables come from each system's revisions."""
 
 
 def write_system(path: Path, system: str, ds: Dataset) -> None:
-    """Write one system's database at ``path`` (which must not exist yet)."""
-    schema, writer = WRITERS[system]
+    """Write one system's database at ``path`` (which must not exist yet): its tables at the head
+    revision (with any rows the revisions add), then the generated dataset."""
+    upgrade(DatabaseURL("sqlite", path=path), system)
     db = sqlite3.connect(path)
     try:
-        db.executescript(schema + _idempotency.DDL)
-        writer(db, ds)
+        WRITERS[system](db, ds)
         db.commit()
     finally:
         db.close()

@@ -39,7 +39,6 @@ from mcp_servers.identity.models import (
     VerificationStarted,
 )
 from mcp_servers.identity.outbox import append_message
-from mcp_servers.identity.schema import SCHEMA
 from shared.authcontext import AuthContextSigner
 from shared.database import DatabaseURL
 from shared.envelope import CustomerKeys, CustomerRef
@@ -91,7 +90,6 @@ _PAUSED_HINT = "offer another contact detail on the account, or a human colleagu
 
 
 class ReferenceIdentityBackend(ReferenceBackend):
-    schema = SCHEMA
     system = "identity"
 
     def __init__(

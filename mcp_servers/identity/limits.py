@@ -31,15 +31,7 @@ MAX_CUSTOMER_FAILURES = 10
 MAX_SENDS = 3
 """Codes sent per identifier or per method in the window (the first and two resends)."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS verify_limits (
-    key TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    sends INTEGER NOT NULL,
-    since REAL NOT NULL,
-    locked_until REAL NOT NULL
-);
-"""
+# The table is defined in ``tables.py`` beside this module's system and created by its revisions.
 
 
 @dataclass(frozen=True, slots=True)

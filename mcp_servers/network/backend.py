@@ -22,7 +22,6 @@ from mcp_servers.network.models import (
     SimSwapCheck,
     SimSwapDate,
 )
-from mcp_servers.network.schema import SCHEMA, SIGNAL_SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import CONNECTIVITY_CHANGED, ROAMING_CHANGED, SIM_SWAPPED, data_of, kind_of
 from shared.tools import CallContext
@@ -52,7 +51,6 @@ def _sim_change(row: Row) -> str | None:
 
 
 class ReferenceNetworkBackend(ReferenceBackend):
-    schema = SCHEMA + SIGNAL_SCHEMA
     system = "network"
 
     async def _line(self, msisdn: str) -> Row:

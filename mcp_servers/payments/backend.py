@@ -10,7 +10,6 @@ from mcp_servers._backend import ReferenceBackend, pence, pounds
 from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
 from mcp_servers.payments.models import Charge, Charges, DuplicateCharge, Duplicates, Refund, Refunds
-from mcp_servers.payments.schema import SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import PAYMENT_SETTLED, REFUND_ISSUED
 from shared.tools import CallContext, RefundFacts
@@ -57,7 +56,6 @@ def _charge(row: Row) -> Charge:
 
 
 class ReferencePaymentsBackend(ReferenceBackend):
-    schema = SCHEMA
     system = "payments"
 
     async def _require(self, account_number: str) -> None:

@@ -11,7 +11,6 @@ from typing import Protocol
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
-from mcp_servers.support.schema import POSTGRES_SCHEMA, SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import TICKET_UPDATED
 from shared.tools import CallContext
@@ -124,8 +123,6 @@ def match_expression(query: str, dialect: str = "sqlite") -> str | None:
 
 
 class ReferenceSupportBackend(ReferenceBackend):
-    schema = SCHEMA
-    postgres_schema = POSTGRES_SCHEMA
     system = "support"
 
     async def _require(self, email: str) -> None:

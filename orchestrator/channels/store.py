@@ -21,50 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.database import DatabaseURL
+from shared.migrations import upgrade
 
 if TYPE_CHECKING:
     from orchestrator.channels.store_pg import PostgresChannelStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS link_codes (
-    code_hash TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    used_at REAL
-);
-CREATE INDEX IF NOT EXISTS link_codes_conversation ON link_codes(conversation_id);
-CREATE TABLE IF NOT EXISTS voice_calls (
-    call_sid TEXT PRIMARY KEY,
-    conversation_id TEXT,
-    link_attempts INTEGER NOT NULL DEFAULT 0,
-    silences INTEGER NOT NULL DEFAULT 0,
-    started_at REAL NOT NULL
-);
--- The last human-agent reply read out on each call (a table of its own: older files gain it).
-CREATE TABLE IF NOT EXISTS voice_heard (
-    call_sid TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL
-);
--- Who called, what the call remembers between webhooks (JSON), when it ended, its last step.
-CREATE TABLE IF NOT EXISTS voice_call_info (
-    call_sid TEXT PRIMARY KEY,
-    caller TEXT,
-    memory TEXT NOT NULL DEFAULT '{}',
-    step INTEGER NOT NULL DEFAULT 0,
-    ended_at REAL
-);
-CREATE INDEX IF NOT EXISTS voice_call_info_caller ON voice_call_info(caller, ended_at);
--- Each answered step of a call: what its first delivery got (a retry gets the same) and the
--- turn's own answer when it finished after that.
-CREATE TABLE IF NOT EXISTS voice_steps (
-    call_sid TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    answer TEXT,
-    result TEXT,
-    at REAL NOT NULL,
-    PRIMARY KEY (call_sid, step)
-);
-"""
+# The tables are defined in ``orchestrator.channels.tables`` and created by its revisions.
 
 
 @dataclass
@@ -102,6 +64,10 @@ class ChannelStorage(Protocol):
     async def set_step(
         self, call_sid: str, step: int, *, answer: str | None = None, result: str | None = None
     ) -> None: ...
+    async def open(self) -> None:
+        """Bring the tables to this release's revision now rather than on first use (start-up)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -127,14 +93,18 @@ class ChannelStore:
         self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         if not self._ready:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn.executescript(SCHEMA)
+            upgrade(DatabaseURL("sqlite", path=self._path), "channels")  # in the worker thread
             self._ready = True
         return conn
+
+    async def open(self) -> None:
+        await asyncio.to_thread(lambda: self._connect().close())
 
     async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         def work() -> list[tuple[Any, ...]]:

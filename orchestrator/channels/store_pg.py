@@ -12,13 +12,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.channels.store import SCHEMA, Call, _code_hash
-from shared.database import DatabaseURL, LazyPool, Retry, postgres_ddl
+from orchestrator.channels.store import Call, _code_hash
+from shared.database import DatabaseURL, LazyPool, Retry
 
 if TYPE_CHECKING:
     import asyncpg
 
-_DDL = postgres_ddl(SCHEMA)  # the SQLite tables, in PostgreSQL types
 
 _COUNTERS = {"link_attempts": "link_attempts", "silences": "silences"}
 
@@ -27,7 +26,7 @@ class PostgresChannelStore:
     """Link codes (hashed, single use, short-lived) and phone calls attached to conversations."""
 
     def __init__(self, db: DatabaseURL, *, max_connections: int | None = None) -> None:
-        self._pool = LazyPool(db, _DDL, lock="switchboard.channels", what="channel", max_size=max_connections)
+        self._pool = LazyPool(db, "channels", what="channel", max_size=max_connections)
 
     async def _ready(self) -> asyncpg.Pool:
         return await self._pool.get()
@@ -35,6 +34,9 @@ class PostgresChannelStore:
     async def _fetch(self, what: str, sql: str, *args: Any) -> list[Any]:
         pool = await self._ready()
         return await Retry(what, pool).run(lambda _: pool.fetch(sql, *args))
+
+    async def open(self) -> None:
+        await self._pool.get()
 
     async def close(self) -> None:
         await self._pool.close()

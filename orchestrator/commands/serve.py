@@ -140,38 +140,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _prepare(settings: Settings) -> None:
-    from mcp_servers.dataset import prepare_dataset
-    from orchestrator.launcher import _agent_names
-    from orchestrator.signals import load_or_create_secret
-    from orchestrator.storage import open_conversation_store
-    from shared.database import DatabaseURL
-    from shared.private import make_private
-    from shared.secrets import Secrets
-    from token_service import KeyRing
-
-    make_private(settings.data_dir)
-    await prepare_dataset(
-        settings.data_dir, settings.database_url, customers=settings.customers, seed=settings.dataset_seed
-    )
-    Secrets.load_or_create(settings.data_dir, tuple(_agent_names()))
-    KeyRing.load_or_create(settings.data_dir, max_token_ttl=settings.token_ttl_seconds)
-    if not settings.signal_secret:
-        load_or_create_secret(settings.data_dir)
-    store = await open_conversation_store(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")
-    await store.close()
-    db = DatabaseURL.parse(settings.database_url, default_sqlite=settings.data_dir / "conversations.db")
-    local, shared = ("credentials", "reference data and conversations")
-    if not db.is_postgres:
-        local, shared = ("reference data, credentials", "conversations")
-    print(f"prepared {settings.data_dir.resolve()} ({local}); {shared} in {db.redacted()}")
-
-
-def cmd_prepare(args: argparse.Namespace) -> int:
-    asyncio.run(_prepare(settings_from(args)))
-    return 0
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run one service in this process (scale-out: one per container)")
     add_common(p)
@@ -181,7 +149,3 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--public-url", help="URL others reach this service at (default http://host:port)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("prepare", help="seed reference data, create credentials and tables, once before 'serve'")
-    add_common(p)
-    p.set_defaults(func=cmd_prepare)

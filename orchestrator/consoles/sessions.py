@@ -78,17 +78,6 @@ class MemorySessionRecords:
         self._records.clear()
 
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS console_sessions (
-    key TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    csrf_token TEXT NOT NULL,
-    expires_at DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS console_sessions_expiry ON console_sessions (expires_at);
-"""
-
 _PRUNE = """
 DELETE FROM console_sessions WHERE expires_at <= $1
    OR key IN (SELECT key FROM console_sessions ORDER BY expires_at DESC OFFSET $2)
@@ -99,9 +88,7 @@ class PostgresSessionRecords:
     """Records in PostgreSQL; the pool opens on first use, so building the app needs no server."""
 
     def __init__(self, db: DatabaseURL, *, max_connections: int | None = None) -> None:
-        self._pool = LazyPool(
-            db, _DDL, lock="switchboard.console_sessions", what="console session", max_size=max_connections
-        )
+        self._pool = LazyPool(db, "console_sessions", what="console session", max_size=max_connections)
 
     async def put(self, key: str, record: SessionRecord, *, now: float, keep: int) -> None:
         pool = await self._pool.get()

@@ -18,42 +18,10 @@ from cloudevents.core.v1.event import CloudEvent
 
 from shared import outbox
 from shared.database import DatabaseURL
-from shared.sqlite import connect_sync, retry_when_locked, write_transaction
+from shared.migrations import migrate
+from shared.sqlite import SqliteThread
 
-# The log is the same table on PostgreSQL (``store_pg`` derives it with ``postgres_ddl``).
-LOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS signal_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at REAL NOT NULL,
-    signal_id TEXT,
-    camara_type TEXT,
-    msisdn TEXT,
-    outcome TEXT NOT NULL,
-    code TEXT,
-    reason TEXT,
-    body_sha256 TEXT NOT NULL,
-    remote TEXT,
-    event_id TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS signal_accepted_once ON signal_log(signal_id) WHERE outcome = 'accepted';
-"""
-SCHEMA = (
-    LOG_SCHEMA
-    + """
-CREATE TABLE IF NOT EXISTS reactions (
-    event_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    action TEXT NOT NULL,
-    signal_id TEXT,
-    customer_id TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    audit_id TEXT,
-    at REAL NOT NULL,
-    PRIMARY KEY (event_id, action)
-);
-"""
-)
+# The tables are defined in ``orchestrator.signals.tables`` and created by its revisions.
 
 
 @dataclass(frozen=True)
@@ -145,26 +113,25 @@ _INSERT_LOG = (
 
 
 class SqliteSignalStore:
-    """``signals.db`` on the event loop thread: each write is one transaction that completes
-    between two awaits (so the log and its outbox row never split); the relay reads and marks
-    the outbox through a connection of its own."""
+    """``signals.db`` on a worker thread of its own: each write is one transaction there (so the
+    log and its outbox row never split) and nothing runs on the event loop; the relay reads and
+    marks the outbox through a connection of its own."""
 
-    def __init__(self, conn: sqlite3.Connection, relay: outbox.SqliteOutbox) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteThread, relay: outbox.SqliteOutbox) -> None:
+        self._db = db
         self.outbox: outbox.OutboxStore = relay
         self._relay_store = relay
 
     @classmethod
     async def open(cls, path: Path) -> SqliteSignalStore:
-        conn = connect_sync(path, busy_timeout_ms=0)
-        conn.row_factory = sqlite3.Row
+        await migrate(DatabaseURL("sqlite", path=Path(path)), "signals")
+        db = await SqliteThread.open(path, name="signals-sqlite", row_factory=sqlite3.Row)
         try:
-            await retry_when_locked(lambda: conn.executescript(SCHEMA + outbox.DDL))
             relay = await outbox.SqliteOutbox.open(path)
         except BaseException:
-            conn.close()
+            await db.close()
             raise
-        return cls(conn, relay)
+        return cls(db, relay)
 
     async def accept(self, entry: LogEntry, event: CloudEvent) -> bool:
         def write(db: sqlite3.Connection) -> bool:
@@ -181,32 +148,36 @@ class SqliteSignalStore:
             db.execute(outbox.INSERT, outbox.row(event))
             return True
 
-        return await write_transaction(self._conn, write)
+        return await self._db.write(write)
 
     async def refuse(self, entry: LogEntry, event: CloudEvent) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute(_INSERT_LOG, entry.row())
             db.execute(outbox.INSERT, outbox.row(event))
 
-        await write_transaction(self._conn, write)
+        await self._db.write(write)
 
     async def log(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self._conn.execute("SELECT * FROM signal_log ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+        rows = await self._db.call(
+            lambda conn: conn.execute("SELECT * FROM signal_log ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def reactions_done(self, event_id: str) -> set[str]:
-        rows = self._conn.execute(
-            "SELECT action FROM reactions WHERE event_id = ? AND outcome != 'error'", (event_id,)
-        ).fetchall()
+        rows = await self._db.call(
+            lambda conn: conn.execute(
+                "SELECT action FROM reactions WHERE event_id = ? AND outcome != 'error'", (event_id,)
+            ).fetchall()
+        )
         return {row[0] for row in rows}
 
     async def record_reaction(self, reaction: Reaction) -> None:
         sql = "INSERT OR REPLACE INTO reactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        await write_transaction(self._conn, lambda db: db.execute(sql, reaction.row()))
+        await self._db.write(lambda db: db.execute(sql, reaction.row()))
 
     async def close(self) -> None:
         await self._relay_store.close()
-        self._conn.close()
+        await self._db.close()
 
 
 async def open_signal_store(url: str | None, *, default_sqlite: Path) -> SignalStore:

@@ -16,38 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from cloudevents.core.v1.event import CloudEvent
 
-from orchestrator.signals.store import LOG_SCHEMA, LogEntry, Reaction
-from shared.database import DatabaseURL, Retry, open_pool_with_tables, postgres_ddl
+from orchestrator.signals.store import LogEntry, Reaction
+from shared.database import DatabaseURL, Retry, open_pool_with_tables
 from shared.events import decode, encode
 
 if TYPE_CHECKING:
     import asyncpg
-
-_DDL = (
-    postgres_ddl(LOG_SCHEMA)
-    + """
-CREATE TABLE IF NOT EXISTS signal_outbox (
-    seq BIGSERIAL PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    body BYTEA NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    published_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS signal_outbox_pending ON signal_outbox(seq) WHERE published_at IS NULL;
-CREATE TABLE IF NOT EXISTS signal_reactions (
-    event_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    action TEXT NOT NULL,
-    signal_id TEXT,
-    customer_id TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    audit_id TEXT,
-    at DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (event_id, action)
-);
-"""
-)
 
 _COLUMNS = "received_at, signal_id, camara_type, msisdn, outcome, code, reason, body_sha256, remote, event_id"
 _INSERT_LOG = f"INSERT INTO signal_log ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -91,9 +65,7 @@ class PostgresSignalStore:
 
     @classmethod
     async def open(cls, db: DatabaseURL, *, max_connections: int | None = None) -> PostgresSignalStore:
-        pool = await open_pool_with_tables(
-            db, _DDL, lock="switchboard.signals", what="signal", max_size=max_connections
-        )
+        pool = await open_pool_with_tables(db, "signals", what="signal", max_size=max_connections)
         return cls(pool)
 
     async def accept(self, entry: LogEntry, event: CloudEvent) -> bool:

@@ -20,26 +20,6 @@ from shared.errors import NotFound, Unauthenticated
 if TYPE_CHECKING:
     import asyncpg
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL,
-    state JSONB NOT NULL,
-    customer_id TEXT,
-    status TEXT NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL,
-    version BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS transcript (
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    entry JSONB NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-);
-CREATE INDEX IF NOT EXISTS conversations_customer ON conversations(customer_id, updated_at);
-CREATE INDEX IF NOT EXISTS conversations_status ON conversations(status, updated_at);
-"""
-
 _UPDATE = (
     "UPDATE conversations SET state = $1::jsonb, customer_id = $2, status = $3, updated_at = $4,"
     " version = version + 1 WHERE id = $5 AND version = $6"
@@ -52,9 +32,7 @@ class PostgresConversationStore:
 
     @classmethod
     async def open(cls, db: DatabaseURL, *, max_connections: int | None = None) -> PostgresConversationStore:
-        pool = await open_pool_with_tables(
-            db, _DDL, lock="switchboard.conversations", what="conversation", max_size=max_connections
-        )
+        pool = await open_pool_with_tables(db, "conversations", what="conversation", max_size=max_connections)
         return cls(pool)
 
     async def close(self) -> None:

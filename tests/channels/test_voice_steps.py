@@ -66,6 +66,7 @@ async def slow_line(running: RunningStack, tmp_path: Path) -> AsyncIterator[Slow
     supervisor = Supervisor(store, directory, brain, on_saved=hub.changed)
     settings = ChannelSettings(voice_answer_within_seconds=0.3)
     channels = ChannelStore(tmp_path / "channels.db")
+    await channels.open()
     app = Starlette(routes=channel_routes(lambda: supervisor, channels, settings, hub))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://line.test") as http:

@@ -15,10 +15,12 @@ from cloudevents.core.v1.event import CloudEvent
 
 from shared import outbox
 from shared.bus import InProcessBus, NatsBus
+from shared.database import DatabaseURL
 from shared.errors import InvalidRequest, ServiceUnavailable
 from shared.events import decode, encode, new_event
+from shared.migrations import upgrade
 from shared.serving import bind
-from shared.sqlite import connect_sync, write_transaction
+from shared.sqlite import SqliteThread
 from tests.services import service_missing
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -119,16 +121,17 @@ async def test_outbox_keeps_events_while_nats_is_down_and_relays_them_when_back(
 ) -> None:
     url, store = nats_url
     path = tmp_path / "system.db"
-    conn = connect_sync(path)
-    conn.executescript(outbox.DDL + "CREATE TABLE plans (msisdn TEXT PRIMARY KEY, plan_id TEXT);")
+    upgrade(DatabaseURL("sqlite", path=path), "billing")  # a system's tables, its outbox among them
+    conn = await SqliteThread.open(path, name="test-system")
+    await conn.call(lambda db: db.execute("CREATE TABLE plans_seen (msisdn TEXT PRIMARY KEY, plan_id TEXT)"))
 
     def change(db: sqlite3.Connection) -> None:  # the state change and its event commit together
-        db.execute("INSERT INTO plans VALUES ('+447700900001', 'NW-PLUS-60')")
+        db.execute("INSERT INTO plans_seen VALUES ('+447700900001', 'NW-PLUS-60')")
         db.execute(
             outbox.INSERT, outbox.row(new_event("billing.plan-changed", "/systems/billing", {"plan_id": "NW-PLUS-60"}))
         )
 
-    await write_transaction(conn, change)
+    await conn.write(change)
     relayed = await outbox.SqliteOutbox.open(path)
 
     down = await NatsBus.connect(url, connect_timeout=0.3)  # starts anyway and keeps trying
@@ -152,4 +155,4 @@ async def test_outbox_keeps_events_while_nats_is_down_and_relays_them_when_back(
         server.terminate()
         server.wait(timeout=10)
         await relayed.close()
-        conn.close()
+        await conn.close()

@@ -1,0 +1,1 @@
+"""Revisions of the gateway's tables (see docs/migrations.md)."""

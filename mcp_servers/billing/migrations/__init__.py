@@ -1,0 +1,1 @@
+"""Revisions of the billing system's tables (see docs/migrations.md)."""

@@ -1,0 +1,64 @@
+"""The billing system's tables, defined once for SQLite and PostgreSQL (revisions in migrations/)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mcp_servers._tables import with_common
+
+metadata = with_common(sa.MetaData())
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("plan_id", sa.Text(), sa.ForeignKey("plans.plan_id"), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("next_bill_date", sa.Text(), nullable=False),
+    sa.Column("plan_updated_at", sa.Text(), nullable=False),
+)
+
+invoice_lines = sa.Table(
+    "invoice_lines",
+    metadata,
+    sa.Column("invoice_id", sa.Text(), sa.ForeignKey("invoices.invoice_id"), primary_key=True),
+    sa.Column("line_no", sa.Integer(), primary_key=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("amount_pence", sa.Integer(), nullable=False),
+)
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("invoice_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), sa.ForeignKey("accounts.msisdn"), nullable=False),
+    sa.Column("period", sa.Text(), nullable=False),
+    sa.Column("issued_on", sa.Text(), nullable=False),
+    sa.Column("total_pence", sa.Integer(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+)
+
+sa.Index("invoices_by_msisdn", invoices.c.msisdn, invoices.c.issued_on)
+
+plan_changes = sa.Table(
+    "plan_changes",
+    metadata,
+    sa.Column("change_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("old_plan_id", sa.Text(), nullable=False),
+    sa.Column("new_plan_id", sa.Text(), nullable=False),
+    sa.Column("effective_from", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("plan_id", sa.Text(), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("monthly_fee_pence", sa.Integer(), nullable=False),
+    sa.Column("data_gb", sa.Integer(), nullable=False),
+    sa.Column("features", sa.Text(), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Revisions of the consent system's tables (see docs/migrations.md)."""

@@ -1,0 +1,138 @@
+"""The crm system's tables as the first versioned release shipped them.
+
+Every table is created only when missing, so a data directory or database written before
+versioned migrations is adopted as it is.
+
+Revision ID: 0001
+Revises:
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "applied_events",
+        sa.Column("event_id", sa.Text(), nullable=False),
+        sa.Column("applied_at", sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql"), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "customer_view",
+        sa.Column("customer_id", sa.Text(), nullable=False),
+        sa.Column("doc", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id"),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "idempotency",
+        sa.Column("tool", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("args_digest", sa.Text(), nullable=False),
+        sa.Column("result", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("tool", "key"),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "outbox",
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(always=False), nullable=False
+        ),
+        sa.Column("event_id", sa.Text(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql"), nullable=False),
+        sa.Column("published_at", sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql"), nullable=True),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("event_id"),
+        sqlite_autoincrement=True,
+        if_not_exists=True,
+    )
+    op.create_index(
+        "outbox_pending",
+        "outbox",
+        ["seq"],
+        unique=False,
+        if_not_exists=True,
+        sqlite_where=sa.text("published_at IS NULL"),
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_table(
+        "profiles",
+        sa.Column("email", sa.Text(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("segment", sa.Text(), nullable=False),
+        sa.Column("preferred_channel", sa.Text(), nullable=False),
+        sa.Column("city", sa.Text(), nullable=False),
+        sa.Column("customer_since", sa.Text(), nullable=False),
+        sa.Column("plan_name", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("email"),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "interactions",
+        sa.Column("interaction_id", sa.Text(), nullable=False),
+        sa.Column("email", sa.Text(), nullable=False),
+        sa.Column("channel", sa.Text(), nullable=False),
+        sa.Column("started_at", sa.Text(), nullable=True),
+        sa.Column("age_minutes", sa.Integer(), nullable=True),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.Column("conversation_id", sa.Text(), nullable=True),
+        sa.Column("agent", sa.Text(), nullable=True),
+        sa.Column("audit_id", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["email"],
+            ["profiles.email"],
+        ),
+        sa.PrimaryKeyConstraint("interaction_id"),
+        if_not_exists=True,
+    )
+    op.create_index("interactions_by_email", "interactions", ["email"], unique=False, if_not_exists=True)
+    op.create_table(
+        "offers_sent",
+        sa.Column("message_id", sa.Text(), nullable=False),
+        sa.Column("email", sa.Text(), nullable=False),
+        sa.Column("offer_id", sa.Text(), nullable=False),
+        sa.Column("channel", sa.Text(), nullable=False),
+        sa.Column("sent_at", sa.Text(), nullable=False),
+        sa.Column("agent", sa.Text(), nullable=True),
+        sa.Column("audit_id", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["email"],
+            ["profiles.email"],
+        ),
+        sa.PrimaryKeyConstraint("message_id"),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "service_messages",
+        sa.Column("message_id", sa.Text(), nullable=False),
+        sa.Column("email", sa.Text(), nullable=False),
+        sa.Column("channel", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("sent_at", sa.Text(), nullable=False),
+        sa.Column("agent", sa.Text(), nullable=True),
+        sa.Column("audit_id", sa.Text(), nullable=True),
+        sa.Column("conversation_id", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["email"],
+            ["profiles.email"],
+        ),
+        sa.PrimaryKeyConstraint("message_id"),
+        if_not_exists=True,
+    )
+
+
+def downgrade() -> None:
+    raise NotImplementedError("data is never migrated backwards: restore a backup taken before the upgrade")

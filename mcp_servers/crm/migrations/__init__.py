@@ -1,0 +1,1 @@
+"""Revisions of the crm system's tables (see docs/migrations.md)."""

@@ -1,0 +1,1 @@
+"""Revisions of the identity system's tables (see docs/migrations.md)."""

@@ -1,0 +1,1 @@
+"""Revisions of the network system's tables (see docs/migrations.md)."""

@@ -1,0 +1,59 @@
+"""The network system's tables, defined once for SQLite and PostgreSQL (revisions in migrations/)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mcp_servers._tables import with_common
+
+metadata = with_common(sa.MetaData())
+
+line_signals = sa.Table(
+    "line_signals",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("reachability", sa.Text()),
+    sa.Column("roaming", sa.Integer()),
+    sa.Column("country_code", sa.Integer()),
+    sa.Column("country_name", sa.Text()),
+    sa.Column("sim_swapped_at", sa.Text()),
+    sa.Column("updated_at", sa.Text(), nullable=False),
+)
+
+lines = sa.Table(
+    "lines",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("iccid", sa.Text(), nullable=False),
+    sa.Column("sim_status", sa.Text(), nullable=False),
+    sa.Column("device_model", sa.Text(), nullable=False),
+    sa.Column("connectivity", sa.Text(), nullable=False),
+    sa.Column("roaming", sa.Integer(), nullable=False),
+    sa.Column("area", sa.Text(), nullable=False),
+    sa.Column("last_sim_change", sa.Text()),
+    sa.Column("sim_change_age_minutes", sa.Integer()),
+)
+
+outages = sa.Table(
+    "outages",
+    metadata,
+    sa.Column("outage_id", sa.Text(), primary_key=True),
+    sa.Column("area", sa.Text(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("age_minutes", sa.Integer(), nullable=False),
+    sa.Column("active", sa.Integer(), nullable=False),
+)
+
+qos_sessions = sa.Table(
+    "qos_sessions",
+    metadata,
+    sa.Column("session_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("qos_profile", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("started_at", sa.Text(), nullable=False),
+    sa.Column("expires_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)

@@ -1,0 +1,1 @@
+"""Revisions of the payments system's tables (see docs/migrations.md)."""

@@ -1,0 +1,1 @@
+"""Revisions of the support system's tables (see docs/migrations.md)."""

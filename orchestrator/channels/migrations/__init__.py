@@ -1,0 +1,1 @@
+"""Revisions of the channels tables (see docs/migrations.md)."""

@@ -1,0 +1,1 @@
+"""Revisions of the console sessions tables (see docs/migrations.md)."""

@@ -1,0 +1,1 @@
+"""Revisions of the network-signal tables (see docs/migrations.md)."""

@@ -1,0 +1,1 @@
+"""Revisions of the conversations tables (see docs/migrations.md)."""
