@@ -23,7 +23,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
@@ -40,6 +40,7 @@ from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
 from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
 from gateway.staff_api import build_staff_routes
@@ -102,6 +103,7 @@ def build_gateway_app(
     database_url: str | None = None,
     daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
     audit_witness_dir: Path | None = None,
+    projection_max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -116,7 +118,9 @@ def build_gateway_app(
     ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
     A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
     approvals and governance switches into PostgreSQL, shared by every gateway replica; without
-    one they stay in ``audit_db`` (SQLite).
+    one they stay in ``audit_db`` (SQLite). Consent and open tickets are answered from the
+    gateway's projection of the ``bus`` events while it is no more than
+    ``projection_max_lag_seconds`` behind, and read live otherwise (``gateway.projection``).
     """
     agent_names = frozenset(agents)
     if not agent_names:
@@ -236,13 +240,14 @@ def build_gateway_app(
                 # Down upstreams only log here; calls to them retry the connection.
                 await asyncio.gather(*(link.connect() for link in links.values()), return_exceptions=True)
                 catalog.check_internal_tools()
+                projection = GatewayProjection(UpstreamFacts(links), max_lag_seconds=projection_max_lag_seconds)
                 gw = Gateway(
                     catalog=catalog,
                     policy=HoldExplainingPolicy(policy, governance),
                     verifier=verifier,
                     store=store,
                     links=links,
-                    facts=UpstreamFacts(links),
+                    facts=projection,
                     state=governance,
                     limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
                     clock=clock,
@@ -258,8 +263,13 @@ def build_gateway_app(
                     clock=clock,
                 )
                 gw.desk = desk
+                gw.projection = projection
                 gw.open_cases = open_cases = OpenCaseReader(
-                    links, approvals, orchestrator_url=orchestrator_url, tokens=auth.tokens
+                    links,
+                    approvals,
+                    orchestrator_url=orchestrator_url,
+                    tokens=auth.tokens,
+                    ticket_ids=projection.open_tickets,
                 )
                 state["gateway"], state["desk"] = gw, desk
                 # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
@@ -287,7 +297,15 @@ def build_gateway_app(
         links = state["gateway"].links
         report = {system: link.health() for system, link in links.items()}
         status = "ok" if all(link.up for link in links.values()) else "degraded"
-        return JSONResponse({"status": status, "upstreams": report})
+        projection = state["gateway"].projection
+        return JSONResponse(
+            {"status": status, "upstreams": report, "projection": projection.report() if projection else None}
+        )
+
+    async def metrics(request: Request) -> PlainTextResponse:
+        projection = state["gateway"].projection if "gateway" in state else None
+        body = projection.metrics_text() if projection is not None else ""
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def audit_unauthenticated(name: str, arguments: Any, meta: Any, caller: str, why: str) -> None:
         if "gateway" in state:
@@ -317,6 +335,7 @@ def build_gateway_app(
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *protected_resource_routes(public_url, token_service),
             *refusal_routes(gateway, auth.verifier),
             *staff_routes,
@@ -330,6 +349,7 @@ def build_gateway_app(
                 resource_metadata=public_url.rstrip("/") + METADATA_PATH + MCP_PATH,
                 on_unauthenticated_call=audit_unauthenticated,
                 # The staff API, the refusal intake and the metadata authenticate (or need not) on their own.
+                open_paths=frozenset({"/healthz", "/metrics"}),
                 open_prefixes=("/governance/", "/audit/", "/.well-known/"),
                 on_rejected=audit_rejected,
             )

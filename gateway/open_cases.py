@@ -3,13 +3,15 @@
 An open case is an open support ticket (the support system), a conversation waiting for or
 held by a person (the orchestrator's conversation store, through its internal API), or an
 approval waiting for a decision (this gateway's own approval store). Marketing and outreach
-policy reads the count; the deny reason names the cases. Nothing is cached, and a source that
-does not answer makes the fact unknown, which denies (fail closed).
+policy reads the count; the deny reason names the cases. Tickets come from the gateway's
+projection when it is given one (live when it is behind); a source that does not answer makes
+the fact unknown, which denies (fail closed).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import httpx
@@ -26,6 +28,10 @@ OPEN_CASES_PATH = "/api/internal/open-cases"
 """The orchestrator's read of a customer's escalated conversations (a gateway token for the orchestrator)."""
 
 
+TicketIds = Callable[[str, str], Awaitable[list[str]]]
+"""(e-mail, conversation id) -> ids of the customer's open tickets."""
+
+
 class PendingApprovals(Protocol):
     async def pending_for_customer(self, customer_id: str) -> list[Approval]: ...
 
@@ -39,7 +45,10 @@ class OpenCaseReader:
         orchestrator_url: str | None,
         tokens: TokenSource | None,
         timeout: float = 5.0,
+        ticket_ids: TicketIds | None = None,
     ) -> None:
+        """``ticket_ids`` answers open tickets (the gateway's projection); without it they are read live."""
+        self._ticket_ids = ticket_ids
         self._links = links
         self._approvals = approvals
         self._escalations_url = f"{orchestrator_url.rstrip('/')}{OPEN_CASES_PATH}" if orchestrator_url else None
@@ -65,6 +74,8 @@ class OpenCaseReader:
         return found
 
     async def _tickets(self, email: str, conversation_id: str) -> list[str]:
+        if self._ticket_ids is not None:
+            return [f"ticket {t} (open)" for t in await self._ticket_ids(email, conversation_id)]
         link = self._links.get("support")
         if link is None:
             raise FactUnavailable("no support system is configured, so open tickets cannot be read")
