@@ -150,7 +150,10 @@ class GatewayProjection:
         return None if feed.watermark is None else max(0.0, self._clock() - feed.watermark)
 
     def fresh(self, system: str) -> bool:
+        """Whether calls may be decided on the copy; a bound of 0 never trusts it (every read is live)."""
         feed = self.feeds[system]
+        if self.max_lag <= 0:
+            return False
         lag = self.lag(system)
         if lag is None or lag > self.max_lag:
             return False

@@ -159,6 +159,8 @@ _QUERIES = {
     "open_tickets": ("support", "SELECT email FROM tickets WHERE status = 'open'"),
     "lines": ("network", "SELECT msisdn, area, last_sim_change, sim_change_age_minutes FROM lines"),
     "outages": ("network", "SELECT area FROM outages WHERE active = 1"),
+    # SIM swaps the carrier reported since (network signals), beside the line's own record.
+    "signalled_swaps": ("network", "SELECT msisdn, sim_swapped_at FROM line_signals WHERE sim_swapped_at IS NOT NULL"),
     "marketing": ("consent", "SELECT customer_id FROM consents WHERE purpose = 'marketing' AND granted = 1"),
     "customers": ("identity", "SELECT * FROM customers ORDER BY customer_id"),
 }
@@ -180,6 +182,7 @@ def _all_customers(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     swap_window = timedelta(hours=RECENT_SIM_SWAP_HOURS)
     lines = rows["lines"]
     swapped = {r["msisdn"] for r in lines if _is_recent(r["last_sim_change"], r["sim_change_age_minutes"], swap_window)}
+    swapped |= {r["msisdn"] for r in rows["signalled_swaps"] if _is_recent(r["sim_swapped_at"], None, swap_window)}
     outage_areas = {r["area"] for r in rows["outages"]}
     area_of = {r["msisdn"]: r["area"] for r in lines}
     marketing = {r["customer_id"] for r in rows["marketing"]}
