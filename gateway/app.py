@@ -32,6 +32,7 @@ from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
 from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
+from gateway.batch import read_batch
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
@@ -52,9 +53,10 @@ from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticate
 from shared.events import EventBus
 from shared.service_auth import BearerAuth, ServiceAuth, audiences
 from shared.settings import MCP_PATH
-from shared.tools import REFUSAL_META_KEY
+from shared.tools import READ_BATCH_TOOL, REFUSAL_META_KEY, ReadBatch
 
 logger = logging.getLogger(__name__)
+READ_BATCH_SCHEMA = ReadBatch.model_json_schema()
 
 
 def _agent_of(ctx: ServerRequestContext[Any, Any]) -> str:
@@ -149,11 +151,26 @@ def build_gateway_app(
         except Unauthenticated as exc:
             await gateway().record_refused(agent, params.name, f"refused before decision: {exc.message}")
             return _refusal(exc.message)
+        if params.name == READ_BATCH_TOOL:
+
+            async def refuse(tool: str, reason: str) -> types.CallToolResult:
+                await gateway().record_refused(agent, tool, reason)
+                return _refusal(reason)
+
+            async def one(tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+                return await governed(agent, tool, arguments, meta, caller)
+
+            return await read_batch(params.arguments, gateway().catalog, one, refuse)
+        return await governed(agent, params.name, params.arguments, meta, caller)
+
+    async def governed(
+        agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any], caller: str | None
+    ) -> types.CallToolResult:
         try:
-            return await gateway().call_tool(agent, params.name, params.arguments, meta, caller=caller)
+            return await gateway().call_tool(agent, name, arguments, meta, caller=caller)
         except Exception:
             # Fail closed: whatever broke (audit store, policy facts), nothing unrecorded goes upstream.
-            logger.exception("the gateway could not decide %s for %s", params.name, agent)
+            logger.exception("the gateway could not decide %s for %s", name, agent)
             return types.CallToolResult(
                 content=[
                     types.TextContent(
@@ -167,6 +184,8 @@ def build_gateway_app(
             )
 
     def input_schema(name: str) -> Any:
+        if name == READ_BATCH_TOOL:
+            return READ_BATCH_SCHEMA
         return gateway().catalog.input_schema(name) if "gateway" in state else None
 
     server: Server[Any] = Server(

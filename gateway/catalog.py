@@ -14,6 +14,7 @@ from typing import Any
 from mcp_types import ListToolsResult, Tool
 from pydantic import ValidationError
 
+from gateway.batch import BATCH_TOOL
 from gateway.policy import PolicyEngine, PolicyRequest, ToolFacts
 from shared.errors import ConfigurationError
 from shared.tools import (
@@ -95,8 +96,12 @@ def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
     )
 
 
+def _reads(tool: Tool) -> bool:
+    return tool.annotations is not None and tool.annotations.read_only_hint is True
+
+
 class Catalog:
-    """Tools by catalog name, and what each agent may see."""
+    """Tools by catalog name, and what each agent may see (with ``gateway.read_batch`` for one who may read)."""
 
     def __init__(self, agents: Iterable[str], policy: PolicyEngine) -> None:
         self._agents = tuple(agents)
@@ -110,15 +115,17 @@ class Catalog:
         self._by_system[system] = [_catalog_tool(system, t) for t in tools]
         self.tools = {t.name: t for ts in self._by_system.values() for t in ts}
         self._policy.set_tools(t.facts for t in self.tools.values())
-        self._listings = {
-            agent: ListToolsResult(
-                tools=[
-                    t.tool
-                    for t in self.tools.values()
-                    if self._policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
-                ]
-            )
+        listings = {
+            agent: [
+                t.tool
+                for t in self.tools.values()
+                if self._policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
+            ]
             for agent in self._agents
+        }
+        self._listings = {
+            agent: ListToolsResult(tools=[*tools, BATCH_TOOL] if any(_reads(t) for t in tools) else tools)
+            for agent, tools in listings.items()
         }
 
     def check_internal_tools(self) -> None:
