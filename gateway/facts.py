@@ -127,7 +127,7 @@ async def read_call_facts(
         # Any unresolved contact counts (tickets, people awaited or holding, approvals) when the
         # gateway can see them all; otherwise the support system's open tickets.
         reads["cases"] = (
-            open_cases.read(claims.sub, claims.keys.email, conversation_id)
+            open_cases.read(claims.sub, claims.keys.email, conversation_id, claims.keys.msisdn)
             if open_cases is not None
             else facts.open_support_cases(claims.keys.email, conversation_id)
         )

@@ -58,11 +58,11 @@ class OpenCaseReader:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def read(self, customer_id: str, email: str, conversation_id: str) -> list[str]:
+    async def read(self, customer_id: str, email: str, conversation_id: str, msisdn: str | None = None) -> list[str]:
         """Every open case of the customer, each named ("ticket TCK-1 (open)"); raises FactUnavailable."""
         tickets, escalations, approvals = await asyncio.gather(
             self._tickets(email, conversation_id),
-            self._escalations(customer_id),
+            self._escalations(customer_id, email, msisdn),
             self._pending_approvals(customer_id),
             return_exceptions=True,
         )
@@ -93,14 +93,15 @@ class OpenCaseReader:
             raise FactUnavailable("the support system could not list open tickets")
         return [f"ticket {t.get('ticket_id')} (open)" for t in tickets if isinstance(t, dict)]
 
-    async def _escalations(self, customer_id: str) -> list[str]:
+    async def _escalations(self, customer_id: str, email: str, msisdn: str | None) -> list[str]:
         if self._escalations_url is None or self._tokens is None:
             return []  # no orchestrator behind this gateway: no conversation can wait for a person
         try:
             token = await self._tokens.token(ORCHESTRATOR)
             response = await self._http.get(
                 self._escalations_url,
-                params={"customer_id": customer_id},
+                # The other keys count a case opened before the customer finished verifying.
+                params={"customer_id": customer_id, "email": email, "msisdn": msisdn or ""},
                 headers={"Authorization": f"Bearer {token}"},
             )
         except SwitchboardError as exc:

@@ -132,6 +132,10 @@ def build_gateway(state: FakeGateway) -> MCPServer:
     async def read_batch(calls: list[dict[str, Any]]) -> dict[str, Any]:
         raise ToolError("answered by the middleware")  # listed so clients know it; never reached
 
+    @gw.tool(name="identity.get_contact_details")
+    async def get_contact_details(customer_id: str) -> dict[str, Any]:
+        return {"customer_id": customer_id, "email": CUSTOMER["email"], "msisdn": CUSTOMER["msisdn"], "changed": False}
+
     @gw.tool(name="identity.resolve_customer")
     async def resolve_customer(hint: str) -> dict[str, Any]:
         if hint.lower() not in {v.lower() for v in CUSTOMER.values()}:

@@ -1,6 +1,6 @@
 """One truth per fact: a change at its system of record reaches every place that shows it.
 
-Each fact (plan, consent, ticket state, SIM swap) is changed where it lives and then read
+Each fact (plan, consent, ticket state, contact details, SIM swap) is changed where it lives and then read
 where it is shown: the CRM's customer view (what agents read), ``switchboard customers`` (the
 reference list, read from the databases) and the gateway's own projection (what governed
 calls are decided on). The same tests run on the in-process bus and on NATS JetStream.
@@ -29,6 +29,7 @@ from shared.settings import Settings
 from tests.e2e.conftest import RunningStack
 from tests.e2e.gateway_client import call_as, text_of
 from tests.events.conftest import envelope_for, tool
+from tests.governance.e2e_helpers import staff
 from tests.services import service_missing
 from tests.signals.conftest import SIM_SWAP, notification, send
 
@@ -119,6 +120,13 @@ def _places(stack: RunningStack, taken: set[str], **flags: Any) -> Places:
     return Places(stack, customer, envelope_for(secrets, customer))
 
 
+def _moved(places: Places, customer: dict[str, Any]) -> Places:
+    """The same customer after verifying again: their context names their new contact details."""
+    secrets = places.stack.stack.secrets
+    assert secrets is not None
+    return Places(places.stack, customer, envelope_for(secrets, customer))
+
+
 @pytest.fixture(scope="module")
 def taken() -> set[str]:
     return set()
@@ -152,6 +160,9 @@ async def test_plan_consent_ticket_and_sim_swap_reach_every_place(stack: Running
     await places.call("billing", "billing.change_plan", change)
     view = await until(places.crm_view, lambda v: (v["plan"] or {}).get("plan_id") == target, "CRM view shows plan")
     assert view["as_of"]["plan"] <= view["last_event"]["applied_at"]
+    # Its staleness is measured per source: billing's feed is current, so nothing is flagged behind.
+    view = await until(places.crm_view, lambda v: "billing" not in v["behind"], "view: billing feed current")
+    assert 0 <= view["feeds"]["billing"] <= 1.0
     listed = await until(places.listed, lambda c: c["plan_id"] == target, "the list shows the plan")
     assert listed["crm_plan_name"] == listed["plan_name"] and not listed["crm_plan_stale"], listed
     assert listed["crm_view_lag_seconds"] is not None and listed["crm_view_lag_seconds"] >= 0
@@ -172,6 +183,24 @@ async def test_plan_consent_ticket_and_sim_swap_reach_every_place(stack: Running
     assert not allowed and "guard.consent-required" in why, why
     assert not (await places.listed())["has_marketing_consent"]
 
+    # Contact details (identity): the view shows them, the CRM's own records follow the new
+    # address, the list shows them. A verified context names the old keys, so the customer
+    # verifies again before anything is read by the new address (the gateway binds subjects).
+    email = f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    change = {"customer_id": customer["customer_id"], "email": email, "idempotency_key": "proj-c1"}
+    await places.call("identity", "identity.update_contact_details", change)
+    view = await until(places.crm_view, lambda v: (v["contact"] or {}).get("email") == email, "view: contact")
+    assert view["keys"]["email"] == email
+    listed = await until(places.listed, lambda c: c["email"] == email, "the list shows the address")
+    assert listed["has_open_ticket"]  # support moved the open ticket to the new address
+    customer = {**customer, "email": email}
+    places = _moved(places, customer)
+    assert (await places.call("support", "crm.get_profile", {"email": email}))["name"]
+    tickets = (await places.call("support", "support.list_tickets", {"email": email, "status": "open"}))["tickets"]
+    assert [t["ticket_id"] for t in tickets] == [opened]
+    contact = {"customer_id": customer["customer_id"]}
+    assert (await places.call("escalation", "identity.get_contact_details", contact))["email"] == email
+
     # SIM swap (the network): the event names the customer, so the view shows it; the gateway
     # holds payments; the list flags the recent swap.
     accepted = await send(stack.topology.orchestrator, stack.data_dir, notification(SIM_SWAP, customer["msisdn"]))
@@ -182,3 +211,10 @@ async def test_plan_consent_ticket_and_sim_swap_reach_every_place(stack: Running
         "payment", "payments.list_charges", {"account_number": customer["account_number"]}
     )
     assert allowed, why  # reads are not paused; payment actions are (behaviour 6 covers the refund)
+
+    async def holds() -> dict[str, Any]:
+        return (await staff(stack.topology.gateway, stack.data_dir, "compliance", "GET", "/fraud-holds")).json()
+
+    # The gateway resolved the new number to the customer (its number map followed the change).
+    held = await until(holds, lambda h: customer["customer_id"] in h["fraud_holds"], "gateway: fraud hold")
+    assert held["fraud_holds"][customer["customer_id"]]["set_by"].startswith("signal:")

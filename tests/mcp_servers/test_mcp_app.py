@@ -27,6 +27,8 @@ CATALOG = {
         ("start_verification", None, False),
         ("verify_code", None, False),
         ("issue_signal_context", None, True),
+        ("get_contact_details", "customer_id", True),
+        ("update_contact_details", "customer_id", False),
     ],
     "crm": [
         ("get_profile", "email", True),
@@ -207,4 +209,4 @@ async def test_client_helper_is_the_documented_shape(start):
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
         Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
     ):
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == len(CATALOG["identity"])
