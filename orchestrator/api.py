@@ -34,6 +34,8 @@ from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimi
 from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.cases.open_cases import MAX_CLAIM
 from orchestrator.cases.open_cases import open_cases as customer_open_cases
+from orchestrator.cases.profile_follow import DURABLE as PROFILE_DURABLE
+from orchestrator.cases.profile_follow import ProfileFollower
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
@@ -259,9 +261,14 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         if front is not None:
             front.publish(directory.skill_specs())
         sessions.on_sign_out(desk.signed_out)
+        # Open cases' profiles follow plan and contact changes (shared: the store is shared too).
+        bus = config.signals.desk.bus if config.signals is not None else None
+        following = await bus.subscribe(PROFILE_DURABLE, ProfileFollower(store)) if bus is not None else None
         try:
             yield
         finally:
+            if following is not None:
+                await following.stop()
             if front is not None:
                 await front.aclose()
             await directory.close()
