@@ -62,6 +62,10 @@ class OutboxStore(Protocol):
 
     async def mark_published(self, seqs: Sequence[int]) -> None: ...
 
+    async def waiting(self) -> int:
+        """Unpublished events, including those another relay has claimed and not yet marked."""
+        ...
+
 
 _MARK = "UPDATE outbox SET published_at = ? WHERE seq = ?"
 
@@ -222,7 +226,10 @@ class OutboxRelay:
             checked_at = time.time()
             batch = await self._store.pending()
             if not batch:
-                self.drained_at = checked_at
+                # Rows another replica has claimed but not yet published are skipped by ``pending``:
+                # drained means nothing waits anywhere, so count them before vouching for ``checked_at``.
+                if self._system is None or await self._store.waiting() == 0:
+                    self.drained_at = checked_at
                 return sent
             for seq, event in batch:
                 await self._bus.publish(event)
