@@ -23,7 +23,6 @@ the withdrawal, never on the copy from before it.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,8 +44,10 @@ class FeedState:
 
     watermark: float | None = None
     """``drained_at`` of the latest watermark applied: every change committed before it is here."""
-    writing_until: float = 0.0
-    """A write this gateway forwarded ended at (inf while in flight); fresh only past it."""
+    writes_in_flight: int = 0
+    """Writes this gateway is forwarding to the system now: its facts are read live meanwhile."""
+    written_at: float = 0.0
+    """When the latest forwarded write ended; the copy is fresh again only past a watermark after it."""
     events: int = 0
 
 
@@ -135,10 +136,11 @@ class GatewayProjection:
         feed = self.feeds.get(system)
         if feed is None:
             return lambda: None
-        feed.writing_until = math.inf
+        feed.writes_in_flight += 1
 
         def ended() -> None:
-            feed.writing_until = max(self._clock(), feed.watermark or 0.0)
+            feed.writes_in_flight -= 1
+            feed.written_at = max(feed.written_at, self._clock())
 
         return ended
 
@@ -158,7 +160,7 @@ class GatewayProjection:
         if lag is None or lag > self.max_lag:
             return False
         assert feed.watermark is not None
-        return feed.watermark > feed.writing_until
+        return feed.writes_in_flight == 0 and feed.watermark > feed.written_at
 
     def report(self) -> dict[str, Any]:
         """For /healthz and /metrics: per system its lag and whether it is used, and the counters."""

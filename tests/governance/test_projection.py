@@ -171,3 +171,18 @@ async def test_open_tickets_follow_ticket_events(setup) -> None:
     assert await projection.open_tickets("ana@example.com", "conv") == ["TCK-2"]
     assert live.reads == 1
     assert 'switchboard_gateway_projection_fresh{system="support"} 1' in projection.metrics_text()
+
+
+async def test_two_writes_at_once_keep_the_copy_untrusted_until_both_are_in_the_feed(setup) -> None:
+    projection, _, clock = setup
+    projection.apply(watermark("consent", NOW))
+    first, second = projection.writing("consent"), projection.writing("consent")
+    clock.now = NOW + 0.01
+    first()
+    projection.apply(watermark("consent", NOW + 0.02))  # after the first write, the second still runs
+    assert not projection.fresh("consent")
+    clock.now = NOW + 0.03
+    second()
+    assert not projection.fresh("consent")
+    projection.apply(watermark("consent", NOW + 0.04))
+    assert projection.fresh("consent")
