@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
@@ -54,8 +54,8 @@ class FeedState:
 @dataclass(slots=True)
 class _Entry:
     value: Any
-    as_of: float
-    """When the snapshot was read; an event older than this must not rewind it."""
+    changed_at: dict[str, float] = field(default_factory=dict)
+    """Per purpose (or ticket), the time of the latest event applied: a redelivered older one is skipped."""
 
 
 @dataclass(slots=True)
@@ -106,7 +106,7 @@ class GatewayProjection:
                 self.feeds["consent"].events += 1
                 self._bump(f"c:{customer_id}")
                 entry = self._consent.get(customer_id)
-                if entry is not None and at >= entry.as_of:
+                if entry is not None and self._newest(entry, purpose, at):
                     granted = set(entry.value)
                     (granted.add if data.get("granted") else granted.discard)(purpose)
                     entry.value = frozenset(granted)
@@ -117,13 +117,26 @@ class GatewayProjection:
                 email = email.lower()
                 self._bump(f"t:{email}")
                 entry = self._tickets.get(email)
-                if entry is not None and at >= entry.as_of:
+                if entry is not None and self._newest(entry, ticket_id, at):
                     tickets = dict(entry.value)
                     if data.get("status") == "open":
                         tickets[ticket_id] = "open"
                     else:
                         tickets.pop(ticket_id, None)
                     entry.value = tickets
+
+    @staticmethod
+    def _newest(entry: _Entry, part: str, at: float) -> bool:
+        """Apply an event unless a later one about the same part was applied already.
+
+        Events are compared with events only (one clock, the system's), never with when a
+        snapshot was read: a change committed just after the read started carries an earlier
+        time than the read, yet the read did not see it, so its event must still apply.
+        """
+        if at < entry.changed_at.get(part, 0.0):
+            return False
+        entry.changed_at[part] = at
+        return True
 
     def _bump(self, key: str) -> None:
         self._generation[key] = self._generation.get(key, 0) + 1
@@ -219,13 +232,14 @@ class GatewayProjection:
         else:
             self.stats.stale_reads += 1
         generation = self._generation.get(generation_key, 0)
-        started = self._clock()
         value = await live()
         # An event that arrived during the read may be newer than what was read: keep nothing then.
         if self._generation.get(generation_key, 0) == generation:
             if len(table) >= self._max and key not in table:
                 table.pop(next(iter(table)))
-            table[key] = _Entry(value, started)
+            # Events already applied stay ordered; those still on their way apply on top of the read.
+            earlier = table.get(key)
+            table[key] = _Entry(value, dict(earlier.changed_at) if earlier is not None else {})
         return value
 
     async def consent_purposes(self, customer_id: str, conversation_id: str) -> frozenset[str]:

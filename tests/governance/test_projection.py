@@ -151,12 +151,23 @@ async def test_an_event_during_a_live_read_is_not_overwritten_by_the_older_answe
     assert live.reads == 2
 
 
-async def test_an_event_older_than_the_snapshot_does_not_rewind_it(setup) -> None:
+async def test_a_change_committed_while_the_first_read_ran_still_applies(setup) -> None:
     projection, live, _ = setup
-    live.purposes["C1"] = set()
+    live.purposes["C1"] = {"marketing"}
     projection.apply(watermark("consent", NOW))
     await projection.consent_purposes("C1", "conv")
-    projection.apply(consent_event("C1", "marketing", True, NOW - 5))  # a late redelivery
+    # Stamped before the read, committed after it: the read missed it, so its event must not be dropped.
+    projection.apply(consent_event("C1", "marketing", False, NOW - 5))
+    assert await projection.consent_purposes("C1", "conv") == frozenset()
+
+
+async def test_a_redelivered_older_event_does_not_rewind_a_newer_one(setup) -> None:
+    projection, live, _ = setup
+    live.purposes["C1"] = {"marketing"}
+    projection.apply(watermark("consent", NOW))
+    await projection.consent_purposes("C1", "conv")
+    projection.apply(consent_event("C1", "marketing", False, NOW))
+    projection.apply(consent_event("C1", "marketing", True, NOW - 5))  # a late duplicate of an older grant
     assert await projection.consent_purposes("C1", "conv") == frozenset()
 
 
