@@ -42,6 +42,7 @@ check: install
 bench: install
 	.venv/bin/python benchmarks/refund_turn.py
 	.venv/bin/python benchmarks/gateway_decision.py
+	.venv/bin/python benchmarks/governed_hops.py
 	.venv/bin/python benchmarks/routing_accuracy.py
 	.venv/bin/python benchmarks/audit_verify.py
 	.venv/bin/python benchmarks/change_visible.py

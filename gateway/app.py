@@ -23,7 +23,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
@@ -32,6 +32,7 @@ from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
 from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
+from gateway.batch import read_batch
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
@@ -40,6 +41,7 @@ from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
 from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
 from gateway.staff_api import build_staff_routes
@@ -51,9 +53,10 @@ from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticate
 from shared.events import EventBus
 from shared.service_auth import BearerAuth, ServiceAuth, audiences
 from shared.settings import MCP_PATH
-from shared.tools import REFUSAL_META_KEY
+from shared.tools import READ_BATCH_TOOL, REFUSAL_META_KEY, ReadBatch
 
 logger = logging.getLogger(__name__)
+READ_BATCH_SCHEMA = ReadBatch.model_json_schema()
 
 
 def _agent_of(ctx: ServerRequestContext[Any, Any]) -> str:
@@ -102,6 +105,7 @@ def build_gateway_app(
     database_url: str | None = None,
     daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
     audit_witness_dir: Path | None = None,
+    projection_max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -116,7 +120,9 @@ def build_gateway_app(
     ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
     A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
     approvals and governance switches into PostgreSQL, shared by every gateway replica; without
-    one they stay in ``audit_db`` (SQLite).
+    one they stay in ``audit_db`` (SQLite). Consent and open tickets are answered from the
+    gateway's projection of the ``bus`` events while it is no more than
+    ``projection_max_lag_seconds`` behind, and read live otherwise (``gateway.projection``).
     """
     agent_names = frozenset(agents)
     if not agent_names:
@@ -145,11 +151,26 @@ def build_gateway_app(
         except Unauthenticated as exc:
             await gateway().record_refused(agent, params.name, f"refused before decision: {exc.message}")
             return _refusal(exc.message)
+        if params.name == READ_BATCH_TOOL:
+
+            async def refuse(tool: str, reason: str) -> types.CallToolResult:
+                await gateway().record_refused(agent, tool, reason)
+                return _refusal(reason)
+
+            async def one(tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+                return await governed(agent, tool, arguments, meta, caller)
+
+            return await read_batch(params.arguments, gateway().catalog, one, refuse)
+        return await governed(agent, params.name, params.arguments, meta, caller)
+
+    async def governed(
+        agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any], caller: str | None
+    ) -> types.CallToolResult:
         try:
-            return await gateway().call_tool(agent, params.name, params.arguments, meta, caller=caller)
+            return await gateway().call_tool(agent, name, arguments, meta, caller=caller)
         except Exception:
             # Fail closed: whatever broke (audit store, policy facts), nothing unrecorded goes upstream.
-            logger.exception("the gateway could not decide %s for %s", params.name, agent)
+            logger.exception("the gateway could not decide %s for %s", name, agent)
             return types.CallToolResult(
                 content=[
                     types.TextContent(
@@ -163,6 +184,8 @@ def build_gateway_app(
             )
 
     def input_schema(name: str) -> Any:
+        if name == READ_BATCH_TOOL:
+            return READ_BATCH_SCHEMA
         return gateway().catalog.input_schema(name) if "gateway" in state else None
 
     server: Server[Any] = Server(
@@ -244,13 +267,14 @@ def build_gateway_app(
                         logger.warning(
                             "a system is down, so policies reading context.args were not checked against its tools"
                         )
+                    projection = GatewayProjection(UpstreamFacts(links), max_lag_seconds=projection_max_lag_seconds)
                     gw = Gateway(
                         catalog=catalog,
                         policy=HoldExplainingPolicy(policy, governance),
                         verifier=verifier,
                         store=store,
                         links=links,
-                        facts=UpstreamFacts(links),
+                        facts=projection,
                         state=governance,
                         limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
                         clock=clock,
@@ -266,8 +290,13 @@ def build_gateway_app(
                         clock=clock,
                     )
                     gw.desk = desk
+                    gw.projection = projection
                     gw.open_cases = open_cases = OpenCaseReader(
-                        links, approvals, orchestrator_url=orchestrator_url, tokens=auth.tokens
+                        links,
+                        approvals,
+                        orchestrator_url=orchestrator_url,
+                        tokens=auth.tokens,
+                        ticket_ids=projection.open_tickets,
                     )
                     state["gateway"], state["desk"] = gw, desk
                     # Network signals (a SIM swap sets a fraud hold) arrive over the event bus.
@@ -298,7 +327,15 @@ def build_gateway_app(
         links = state["gateway"].links
         report = {system: link.health() for system, link in links.items()}
         status = "ok" if all(link.up for link in links.values()) else "degraded"
-        return JSONResponse({"status": status, "upstreams": report})
+        projection = state["gateway"].projection
+        return JSONResponse(
+            {"status": status, "upstreams": report, "projection": projection.report() if projection else None}
+        )
+
+    async def metrics(request: Request) -> PlainTextResponse:
+        projection = state["gateway"].projection if "gateway" in state else None
+        body = projection.metrics_text() if projection is not None else ""
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def audit_unauthenticated(name: str, arguments: Any, meta: Any, caller: str, why: str) -> None:
         if "gateway" in state:
@@ -328,6 +365,7 @@ def build_gateway_app(
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *protected_resource_routes(public_url, token_service),
             *refusal_routes(gateway, auth.verifier),
             *staff_routes,
@@ -341,6 +379,7 @@ def build_gateway_app(
                 resource_metadata=public_url.rstrip("/") + METADATA_PATH + MCP_PATH,
                 on_unauthenticated_call=audit_unauthenticated,
                 # The staff API, the refusal intake and the metadata authenticate (or need not) on their own.
+                open_paths=frozenset({"/healthz", "/metrics"}),
                 open_prefixes=("/governance/", "/audit/", "/.well-known/"),
                 on_rejected=audit_rejected,
             )

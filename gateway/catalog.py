@@ -14,6 +14,7 @@ from typing import Any
 from mcp_types import ListToolsResult, Tool
 from pydantic import ValidationError
 
+from gateway.batch import BATCH_TOOL
 from gateway.policy import PolicyEngine, PolicyRequest, ToolFacts
 from shared.errors import ConfigurationError
 from shared.tools import (
@@ -103,8 +104,12 @@ def _catalog_tool(system: str, tool: Tool) -> CatalogTool:
     )
 
 
+def _reads(tool: Tool) -> bool:
+    return tool.annotations is not None and tool.annotations.read_only_hint is True
+
+
 class Catalog:
-    """Tools by catalog name, and what each agent may see."""
+    """Tools by catalog name, and what each agent may see (with ``gateway.read_batch`` for one who may read)."""
 
     def __init__(self, agents: Iterable[str], policy: PolicyEngine) -> None:
         self._agents = tuple(agents)
@@ -121,16 +126,19 @@ class Catalog:
         self._listings = self.listings(self._policy)
 
     def listings(self, policy: PolicyEngine) -> dict[str, ListToolsResult]:
-        """What each agent sees under ``policy`` (the current one, or a reloaded one before it is used)."""
-        return {
-            agent: ListToolsResult(
-                tools=[
-                    t.tool
-                    for t in self.tools.values()
-                    if policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
-                ]
-            )
+        """What each agent sees under ``policy`` (the current one, or a reloaded one before it is used),
+        with ``gateway.read_batch`` for an agent who may read."""
+        listings = {
+            agent: [
+                t.tool
+                for t in self.tools.values()
+                if policy.decide(PolicyRequest(agent=agent, tool=t.name, action="list")).allowed
+            ]
             for agent in self._agents
+        }
+        return {
+            agent: ListToolsResult(tools=[*tools, BATCH_TOOL] if any(_reads(t) for t in tools) else tools)
+            for agent, tools in listings.items()
         }
 
     def use_listings(self, listings: dict[str, ListToolsResult]) -> None:

@@ -74,8 +74,10 @@ class SignalEnforcer:
 
     async def __call__(self, event: CloudEvent) -> None:
         kind = kind_of(event)
-        # Every event may teach the number projection something; only signals act.
+        # Every event may teach the projections something (numbers, consent, tickets); only signals act.
         self.numbers.apply(event)
+        if self._gw.projection is not None:
+            self._gw.projection.apply(event)
         if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
             return
         data: dict[str, Any] = event.get_data() or {}

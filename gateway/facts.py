@@ -1,9 +1,9 @@
 """Facts about the customer that policy needs and that live in other systems, read per call.
 
-Consent is read from the consent registry on every customer-scoped call, and open support
-cases from the support system for tools whose purpose needs them (marketing). Nothing here is
-cached: a consent revoked a moment ago must already deny the next call. A system that does
-not answer makes the fact unknown, and the gateway then denies (fail closed).
+``UpstreamFacts`` reads consent from the consent registry and open support cases from the
+support system, live. The gateway normally answers both from its projection
+(``gateway.projection``), which falls back to these live reads when its copy is behind. A
+system that does not answer makes the fact unknown, and the gateway then denies (fail closed).
 """
 
 from __future__ import annotations
@@ -73,13 +73,16 @@ class UpstreamFacts:
             raise FactUnavailable("the consent registry answered without a purposes list")
         return frozenset(str(p) for p in purposes)
 
-    async def open_support_cases(self, email: str, conversation_id: str) -> int:
+    async def open_ticket_ids(self, email: str, conversation_id: str) -> list[str]:
         result = await self._call("support", "list_tickets", {"email": email, "status": "open"}, conversation_id)
         assert isinstance(result.structured_content, dict)
         tickets = result.structured_content.get("tickets")
         if not isinstance(tickets, list):
             raise FactUnavailable("the support system answered without a tickets list")
-        return len(tickets)
+        return [str(t.get("ticket_id")) for t in tickets if isinstance(t, dict)]
+
+    async def open_support_cases(self, email: str, conversation_id: str) -> int:
+        return len(await self.open_ticket_ids(email, conversation_id))
 
     async def refund_facts(
         self, system: str, tool: str, arguments: dict[str, Any], conversation_id: str
@@ -124,7 +127,7 @@ async def read_call_facts(
         # Any unresolved contact counts (tickets, people awaited or holding, approvals) when the
         # gateway can see them all; otherwise the support system's open tickets.
         reads["cases"] = (
-            open_cases.read(claims.sub, claims.keys.email, conversation_id)
+            open_cases.read(claims.sub, claims.keys.email, conversation_id, claims.keys.msisdn)
             if open_cases is not None
             else facts.open_support_cases(claims.keys.email, conversation_id)
         )

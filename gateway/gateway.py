@@ -24,6 +24,7 @@ from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
 from gateway.open_cases import OpenCaseReader
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
+from gateway.projection import GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
 from gateway.state import GovernanceState
@@ -172,6 +173,8 @@ class Gateway:
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
         self.open_cases: OpenCaseReader | None = None
         """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
+        self.projection: GatewayProjection | None = None
+        """Set by the app when ``facts`` is the projection: writes forwarded here hold it back."""
 
     async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
         record = await self.store.append(
@@ -398,6 +401,9 @@ class Gateway:
         tool, decided = verdict.tool, verdict.record
         assert tool is not None
         started = time.perf_counter()
+        # A write to a system whose facts the gateway projects: read that system live until its
+        # feed shows the write, so the next call is decided on it (consent withdrawn, then marketing).
+        written = self.projection.writing(tool.system) if self.projection and not tool.facts.read_only else None
         try:
             with telemetry.span(f"governance.forward {tool.name}") as span:
                 result = await self.links[tool.system].call(
@@ -413,6 +419,9 @@ class Gateway:
                 sentence, decided.id, {"kind": "unavailable", "system": tool.system, "audit_id": decided.id}
             )
             outcome = f"error: {tool.system} unavailable ({exc.detail})"
+        finally:
+            if written is not None:
+                written()
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         await self.store.append(
             kind="outcome",

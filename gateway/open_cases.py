@@ -3,13 +3,15 @@
 An open case is an open support ticket (the support system), a conversation waiting for or
 held by a person (the orchestrator's conversation store, through its internal API), or an
 approval waiting for a decision (this gateway's own approval store). Marketing and outreach
-policy reads the count; the deny reason names the cases. Nothing is cached, and a source that
-does not answer makes the fact unknown, which denies (fail closed).
+policy reads the count; the deny reason names the cases. Tickets come from the gateway's
+projection when it is given one (live when it is behind); a source that does not answer makes
+the fact unknown, which denies (fail closed).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import httpx
@@ -26,6 +28,10 @@ OPEN_CASES_PATH = "/api/internal/open-cases"
 """The orchestrator's read of a customer's escalated conversations (a gateway token for the orchestrator)."""
 
 
+TicketIds = Callable[[str, str], Awaitable[list[str]]]
+"""(e-mail, conversation id) -> ids of the customer's open tickets."""
+
+
 class PendingApprovals(Protocol):
     async def pending_for_customer(self, customer_id: str) -> list[Approval]: ...
 
@@ -39,7 +45,10 @@ class OpenCaseReader:
         orchestrator_url: str | None,
         tokens: TokenSource | None,
         timeout: float = 5.0,
+        ticket_ids: TicketIds | None = None,
     ) -> None:
+        """``ticket_ids`` answers open tickets (the gateway's projection); without it they are read live."""
+        self._ticket_ids = ticket_ids
         self._links = links
         self._approvals = approvals
         self._escalations_url = f"{orchestrator_url.rstrip('/')}{OPEN_CASES_PATH}" if orchestrator_url else None
@@ -49,11 +58,11 @@ class OpenCaseReader:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def read(self, customer_id: str, email: str, conversation_id: str) -> list[str]:
+    async def read(self, customer_id: str, email: str, conversation_id: str, msisdn: str | None = None) -> list[str]:
         """Every open case of the customer, each named ("ticket TCK-1 (open)"); raises FactUnavailable."""
         tickets, escalations, approvals = await asyncio.gather(
             self._tickets(email, conversation_id),
-            self._escalations(customer_id),
+            self._escalations(customer_id, email, msisdn),
             self._pending_approvals(customer_id),
             return_exceptions=True,
         )
@@ -65,6 +74,8 @@ class OpenCaseReader:
         return found
 
     async def _tickets(self, email: str, conversation_id: str) -> list[str]:
+        if self._ticket_ids is not None:
+            return [f"ticket {t} (open)" for t in await self._ticket_ids(email, conversation_id)]
         link = self._links.get("support")
         if link is None:
             raise FactUnavailable("no support system is configured, so open tickets cannot be read")
@@ -82,14 +93,15 @@ class OpenCaseReader:
             raise FactUnavailable("the support system could not list open tickets")
         return [f"ticket {t.get('ticket_id')} (open)" for t in tickets if isinstance(t, dict)]
 
-    async def _escalations(self, customer_id: str) -> list[str]:
+    async def _escalations(self, customer_id: str, email: str, msisdn: str | None) -> list[str]:
         if self._escalations_url is None or self._tokens is None:
             return []  # no orchestrator behind this gateway: no conversation can wait for a person
         try:
             token = await self._tokens.token(ORCHESTRATOR)
             response = await self._http.get(
                 self._escalations_url,
-                params={"customer_id": customer_id},
+                # The other keys count a case opened before the customer finished verifying.
+                params={"customer_id": customer_id, "email": email, "msisdn": msisdn or ""},
                 headers={"Authorization": f"Bearer {token}"},
             )
         except SwitchboardError as exc:

@@ -129,7 +129,7 @@ async def _events(system: str, backend: Backend, bus: EventBus | None) -> AsyncI
         yield status
         return
     store = await backend.open_outbox()
-    relay = OutboxRelay(store, bus)
+    relay = OutboxRelay(store, bus, system=system)
     backend.on_commit(relay.notify)
     task = asyncio.create_task(relay.run(), name=f"outbox relay {system}")
     subscription: Subscription | None = None

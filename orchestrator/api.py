@@ -5,7 +5,8 @@ POST /api/conversations/{id}/messages {text} -> 200 TurnOutcome      (Authorizat
 GET  /api/conversations/{id}                 -> 200 state + transcript + place in the queue (same token)
 GET  /api/agents                             -> the specialists and their skills (from AgentCards)
 POST /api/signals  (X-Switchboard-Signature) -> 202 a CAMARA network notification (orchestrator/signals)
-GET  /api/internal/open-cases?customer_id=   -> the customer's escalated conversations (the gateway's service token)
+GET  /api/internal/open-cases?customer_id=&email=&msisdn=
+                                          -> the customer's escalated conversations, verified or claimed (gateway only)
 GET  /.well-known/agent-card.json           -> Switchboard's own AgentCard (orchestrator.a2a_front)
 POST /a2a/jsonrpc, /a2a/rest/...             -> A2A: a conversation per context (a token for 'orchestrator')
 GET  /healthz                                -> status, specialists and current load (admission)
@@ -31,6 +32,10 @@ from starlette.routing import Route
 from orchestrator.a2a_front import A2AFront
 from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimits
 from orchestrator.cases import CaseDesk, QueueSettings
+from orchestrator.cases.open_cases import MAX_CLAIM
+from orchestrator.cases.open_cases import open_cases as customer_open_cases
+from orchestrator.cases.profile_follow import DURABLE as PROFILE_DURABLE
+from orchestrator.cases.profile_follow import ProfileFollower
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
@@ -207,15 +212,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         customer_id = request.query_params.get("customer_id", "")
         if not customer_id or len(customer_id) > 64:
             raise InvalidRequest("'customer_id' is required")
-        conversations = await supervisor().store.conversations_for_customer(customer_id)
-        cases = [
-            {
-                "conversation_id": c.conversation_id,
-                "state": f"held by {c.human.name}" if c.human else "waiting for a person",
-            }
-            for c in conversations
-            if c.status == "escalated"
-        ]
+        # The customer's other keys let a case opened before verification count too.
+        keys = tuple(request.query_params.get(k, "")[:MAX_CLAIM] for k in ("email", "msisdn"))
+        cases = await customer_open_cases(supervisor().store, customer_id, keys)
         return JSONResponse({"cases": cases}, headers={"Cache-Control": "no-store"})
 
     async def agents(request: Request) -> JSONResponse:
@@ -278,9 +277,14 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         if front is not None:
             front.publish(directory.skill_specs())
         sessions.on_sign_out(desk.signed_out)
+        # Open cases' profiles follow plan and contact changes (shared: the store is shared too).
+        bus = config.signals.desk.bus if config.signals is not None else None
+        following = await bus.subscribe(PROFILE_DURABLE, ProfileFollower(store)) if bus is not None else None
         try:
             yield
         finally:
+            if following is not None:
+                await following.stop()
             if front is not None:
                 await front.aclose()
             await directory.close()

@@ -119,6 +119,11 @@ class ConversationState(BaseModel):
     )
     status: Literal["open", "escalated", "closed"] = "open"
     customer: CustomerRef | None = None
+    claimed: str | None = Field(
+        default=None,
+        description="the identifier the customer gave before verifying (unproven): only ever used to count "
+        "an unverified escalation as that customer's open case, which denies more, never less",
+    )
     auth_context: str | None = None
     auth_method: str | None = None
     auth_expires_at: int | None = None

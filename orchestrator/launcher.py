@@ -261,6 +261,7 @@ class Stack:
             bus=self.bus,
             database_url=self.settings.database_url,
             daily_refund_limit=self.settings.daily_refund_limit,
+            projection_max_lag_seconds=self.settings.projection_max_lag_seconds,
             audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from orchestrator import approval_words, wording
 from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
+from orchestrator.cases.open_cases import normalize_claim
 from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
 from orchestrator.conversations import (
     ConversationState,
@@ -538,6 +539,8 @@ class Supervisor:
                 currency=data.get("currency"),
                 messages=result.messages,
             )
+        if isinstance(data.get("claimed"), str) and state.customer is None:
+            state.claimed = normalize_claim(data["claimed"])
         if state.active is not None and task_id and state.active.task_id == task_id:
             state.active = None  # this task has answered; it is not a wait being left behind
         waiting = Goal(agent=goal.agent, skill=goal.skill, task_id=task_id or None, text=goal.text)

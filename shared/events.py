@@ -35,6 +35,13 @@ SIGNAL_REFUSED = "signals.refused"
 # A customer's phone number changed (data: customer_id, msisdn, previous_msisdn); the number
 # projection the gateway keeps for network signals follows it.
 NUMBER_CHANGED = "identity.number-changed"
+# A customer's contact details changed at identity, their system of record (data: customer_id,
+# email, msisdn, previous_email, changed_at); the CRM and support follow the address.
+CONTACT_CHANGED = "identity.contact-changed"
+# A system's outbox relay found nothing waiting at ``drained_at`` (data: system, drained_at): every
+# change that system committed before then was published before this event. Projections measure
+# their staleness against it, so a quiet feed and a stalled one are told apart.
+FEED_WATERMARK = "feed.watermark"
 ENTERPRISE_KINDS = (PLAN_CHANGED, INVOICE_ISSUED, PAYMENT_SETTLED, REFUND_ISSUED, TICKET_UPDATED, CONSENT_CHANGED)
 SIGNAL_KINDS = (SIM_SWAPPED, ROAMING_CHANGED, CONNECTIVITY_CHANGED)
 

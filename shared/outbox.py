@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
-from shared.events import EventBus, decode, encode
+from shared.events import FEED_WATERMARK, EventBus, decode, encode, new_event
 from shared.sqlite import SqliteThread
 
 if TYPE_CHECKING:
@@ -48,6 +48,10 @@ class OutboxStore(Protocol):
         ...
 
     async def mark_published(self, seqs: Sequence[int]) -> None: ...
+
+    async def waiting(self) -> int:
+        """Unpublished events, including those another relay has claimed and not yet marked."""
+        ...
 
 
 _MARK = "UPDATE outbox SET published_at = ? WHERE seq = ?"
@@ -165,18 +169,33 @@ class PostgresOutbox:
 
 class OutboxRelay:
     """Moves committed outbox rows to the bus. ``notify()`` after a commit relays at once;
-    a periodic sweep covers rows written by other processes and retries after bus failures."""
+    a periodic sweep covers rows written by other processes and retries after bus failures.
+
+    With ``system`` set, a relay that has drained its outbox also publishes a watermark
+    (``feed.watermark``) at least every ``watermark_seconds``: readers of the system's events
+    know from it how far behind their copy can be, even when nothing changes.
+    """
 
     def __init__(
-        self, store: OutboxStore, bus: EventBus, *, sweep_seconds: float = 0.5, max_backoff: float = 5.0
+        self,
+        store: OutboxStore,
+        bus: EventBus,
+        *,
+        sweep_seconds: float = 0.5,
+        max_backoff: float = 5.0,
+        system: str | None = None,
+        watermark_seconds: float = 0.25,
     ) -> None:
         self._store = store
         self._bus = bus
         self._sweep = sweep_seconds
         self._max_backoff = max_backoff
+        self._system = system
+        self._watermark_every = watermark_seconds
         self._wake = asyncio.Event()
         self.published = 0
         self.paused_reason = ""
+        self.drained_at: float | None = None
 
     def notify(self) -> None:
         self._wake.set()
@@ -184,14 +203,28 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish what is pending now; stop at the first failure (order is kept). Returns the count."""
         sent = 0
-        while batch := await self._store.pending():
+        while True:
+            # Taken before the read that finds nothing: whatever committed earlier is published.
+            checked_at = time.time()
+            batch = await self._store.pending()
+            if not batch:
+                # Rows another replica has claimed but not yet published are skipped by ``pending``:
+                # drained means nothing waits anywhere, so count them before vouching for ``checked_at``.
+                if self._system is None or await self._store.waiting() == 0:
+                    self.drained_at = checked_at
+                return sent
             for seq, event in batch:
                 await self._bus.publish(event)
                 # Marked one by one: a failure later in the batch must not republish these.
                 await self._store.mark_published([seq])
                 sent += 1
                 self.published += 1
-        return sent
+
+    async def _publish_watermark(self) -> None:
+        if self._system is None or self.drained_at is None:
+            return
+        data = {"system": self._system, "drained_at": self.drained_at}
+        await self._bus.publish(new_event(FEED_WATERMARK, f"/systems/{self._system}", data))
 
     async def run(self) -> None:
         backoff = self._sweep
@@ -199,11 +232,13 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 await self.relay_once()
+                await self._publish_watermark()
                 backoff = self._sweep
                 self.paused_reason = ""
             except Exception as exc:  # the bus is down or refused: the rows wait, we retry
                 self.paused_reason = str(exc)
                 log.warning("outbox relay paused: %s (retrying in %.1fs)", exc, backoff)
                 backoff = min(backoff * 2, self._max_backoff)
+            wait = min(backoff, self._watermark_every) if self._system and not self.paused_reason else backoff
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, PositiveInt
+from pydantic import BaseModel, NonNegativeFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENTS: tuple[str, ...] = ("identity", "billing", "payment", "support", "escalation")
@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     system_urls: dict[str, str] = {}
     daily_refund_limit: Decimal = Decimal("100.00")
     """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
+    projection_max_lag_seconds: NonNegativeFloat = 1.0
+    """How far behind the systems of record a copy of their facts may be before it is not used:
+    past it the gateway reads consent and open tickets live (and denies if that read fails)."""
     audit_witness_dir: Path | None = None
     """Where signed audit checkpoints are also kept, outside the data directory (unset: a sibling
     ``<data_dir>-audit-witness``). Point it at storage the gateway's host cannot rewrite."""

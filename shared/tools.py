@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp_types import Tool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 SUBJECT_META_KEY = "switchboard/subject"
 """Tool ``_meta``: ``{"arg": <argument name>, "kind": <CustomerKeys field>}``; absent = not customer-scoped."""
@@ -57,6 +57,26 @@ to match the tool's output schema."""
 
 IDEMPOTENCY_ARG = "idempotency_key"
 """Write tools take this argument; the reference backends honour it (same key, same result)."""
+
+
+READ_BATCH_TOOL = "gateway.read_batch"
+"""The gateway's own tool: several reads in one agent -> gateway round trip (``ReadBatch``)."""
+MAX_BATCH = 8
+
+
+class BatchedCall(BaseModel):
+    tool: str = Field(min_length=1, max_length=200)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReadBatch(BaseModel):
+    """The arguments of ``gateway.read_batch``: reads a step needs, each governed and audited on its own.
+
+    Its structured result is ``{"results": [<CallToolResult of each call, in order>]}``; a call
+    that is not a read is refused in its own slot (a write has its own round trip and key).
+    """
+
+    calls: list[BatchedCall] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 def retry_safe(tool: Tool, arguments: Mapping[str, Any]) -> bool:

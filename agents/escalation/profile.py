@@ -19,7 +19,8 @@ _PROFILE_FIELDS = ("segment", "preferred_channel", "city", "customer_since", "pl
 
 
 async def gather_profile(turn: Turn) -> CustomerProfile | None:
-    """The unified profile: the identity system's keys, the CRM profile and earlier contacts."""
+    """The unified profile: contact details from identity, the CRM profile, the plan from billing
+    and earlier contacts, each from its system of record where it has one."""
     keys = turn.keys
     if keys is None or not turn.envelope.auth_context:
         return None
@@ -32,17 +33,18 @@ async def gather_profile(turn: Turn) -> CustomerProfile | None:
         sources=["identity: verified auth context"],
         gathered_at=time.time(),
     )
-    if not keys.email:
+    await _contact_from_identity(turn, profile)
+    if not profile.email:
         profile.missing.append("crm: no email on record to look the customer up by")
         return profile
-    found = await _read(turn, profile, "crm.get_profile", {"email": keys.email})
+    found = await _read(turn, profile, "crm.get_profile", {"email": profile.email})
     if found is not None:
         profile.name = str(found.get("name") or profile.name)
         for field in _PROFILE_FIELDS:
             if isinstance(found.get(field), str):
                 setattr(profile, field, found[field])
     await _plan_from_billing(turn, profile)
-    history = await _read(turn, profile, "crm.list_interactions", {"email": keys.email, "limit": INTERACTIONS})
+    history = await _read(turn, profile, "crm.list_interactions", {"email": profile.email, "limit": INTERACTIONS})
     if history is not None:
         for item in history.get("interactions", [])[:INTERACTIONS]:
             try:
@@ -50,6 +52,17 @@ async def gather_profile(turn: Turn) -> CustomerProfile | None:
             except ValueError:
                 continue  # one odd record must not hide the others
     return profile
+
+
+async def _contact_from_identity(turn: Turn, profile: CustomerProfile) -> None:
+    """Email and number as identity holds them now: the verified keys are as of the verification,
+    and a human must not call a number the customer has just changed."""
+    found = await _read(turn, profile, "identity.get_contact_details", {"customer_id": profile.customer_id})
+    if found is None:
+        return  # the keys from the verification stay, and ``missing`` says why
+    for field in ("email", "msisdn"):
+        if isinstance(found.get(field), str):
+            setattr(profile, field, found[field])
 
 
 async def _plan_from_billing(turn: Turn, profile: CustomerProfile) -> None:

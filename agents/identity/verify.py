@@ -83,7 +83,9 @@ async def send_code(state: VerifyState, runtime: Runtime[SkillContext]) -> Comma
         "Please type it here when it arrives.",
         summary="verification code requested",
         then="check_code",
-        data=ASKING_CODE,
+        # What the customer said they are (unverified): the orchestrator counts a case they open
+        # before the code arrives as that customer's, so no marketing reaches them meanwhile.
+        data={**ASKING_CODE, "claimed": state["identifier"]},
         update={"verification_id": sent["verification_id"], "sent_to": sent_to},
     )
 

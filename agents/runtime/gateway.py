@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -19,12 +19,13 @@ import httpx2
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED, CallToolResult, RequestParamsMeta, TextContent, Tool
+from pydantic import ValidationError
 
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.service_auth import current_caller
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
-from shared.tools import CALLER_META_KEY, REFUSAL_META_KEY, retry_safe
+from shared.tools import CALLER_META_KEY, READ_BATCH_TOOL, REFUSAL_META_KEY, retry_safe
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,29 @@ class GatewayClient:
                 if outcome.kind in ("denied", "unavailable", "error"):
                     telemetry.set_error(span, outcome.kind, outcome.message[:200])
             return outcome
+
+    async def call_many(
+        self, calls: Sequence[tuple[str, Mapping[str, Any]]], envelope: ContextEnvelope
+    ) -> list[ToolOutcome]:
+        """Several reads in one round trip (``gateway.read_batch``); one outcome per call, in order.
+
+        Each is decided and audited by the gateway on its own; when the batch itself fails (the
+        gateway is down), every call gets that outcome.
+        """
+        batch = {"calls": [{"tool": tool, "arguments": dict(arguments)} for tool, arguments in calls]}
+        with telemetry.span(f"execute_tool {READ_BATCH_TOOL}"):
+            outcome = await self._call(READ_BATCH_TOOL, batch, envelope)
+        results = outcome.data.get("results") if outcome.kind == "ok" else None
+        if not isinstance(results, list) or len(results) != len(calls):
+            failed = outcome if outcome.kind != "ok" else ToolOutcome(READ_BATCH_TOOL, "error", message="bad batch")
+            return [ToolOutcome(tool, failed.kind, message=failed.message) for tool, _ in calls]
+        outcomes = []
+        for (tool, _), raw in zip(calls, results, strict=True):
+            try:
+                outcomes.append(classify(tool, CallToolResult.model_validate(raw)))
+            except ValidationError:
+                outcomes.append(ToolOutcome(tool, "error", message="the gateway answered in an unexpected shape"))
+        return outcomes
 
     async def _call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
         # With tracing on, the MCP client replaces the W3C keys with its own span's context.

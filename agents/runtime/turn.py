@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +77,11 @@ class Turn:
             arguments[IDEMPOTENCY_ARG] = self.idempotency_key(step)
         outcome = await self.gateway.call(tool, arguments, self.envelope)
         self._record(outcome)
+        return self._data(outcome)
+
+    @staticmethod
+    def _data(outcome: ToolOutcome) -> dict[str, Any]:
+        tool = outcome.tool
         if outcome.kind == "ok":
             return outcome.data
         if outcome.kind == "denied":
@@ -86,6 +91,16 @@ class Turn:
         if outcome.kind == "approval":
             return {"status": "pending_approval", "detail": outcome.message}
         raise ToolFailed(tool, outcome.message)
+
+    async def read_many(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+        """Several reads a step needs, in one round trip to the gateway; results in order.
+
+        Each is governed and recorded on its own; raises like ``call`` for the first that failed.
+        """
+        outcomes = await self.gateway.call_many(calls, self.envelope)
+        for outcome in outcomes:
+            self._record(outcome)
+        return [self._data(outcome) for outcome in outcomes]
 
     async def try_call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any] | None:
         """Like ``call`` for side steps (logging): any failure is recorded and returns None."""

@@ -60,21 +60,29 @@ async def diagnose(state: TroubleshootState, runtime: Runtime[SkillContext]) -> 
     category = categorize(problem)
     assert turn.keys is not None
     msisdn, email = turn.keys.msisdn, turn.keys.email
-    entitlements = await turn.call("billing.get_entitlements", {"msisdn": msisdn})
-    line = await turn.call("network.get_line_status", {"msisdn": msisdn})
-    history = await turn.call("crm.list_interactions", {"email": email, "limit": 10})
-    tickets = (await turn.call("support.list_tickets", {"email": email, "status": "any"})).get("tickets") or []
+    knowledge = ("support.search_knowledge", {"query": problem, "limit": 3})
+    # The reads this step needs, in one round trip; the articles too when the problem names its kind.
+    reads: list[tuple[str, dict[str, Any]]] = [
+        ("billing.get_entitlements", {"msisdn": msisdn}),
+        ("network.get_line_status", {"msisdn": msisdn}),
+        ("crm.list_interactions", {"email": email, "limit": 10}),
+        ("support.list_tickets", {"email": email, "status": "any"}),
+    ]
+    if category != GENERAL:
+        reads.append(knowledge)
+    entitlements, line, history, listed, *found = await turn.read_many(reads)
+    tickets = listed.get("tickets") or []
     earlier = find_recent_ticket(tickets, category)
     described = problem
     if category == GENERAL and earlier is None and (latest := latest_ticket(tickets)) is not None:
         # "Still not working, same problem": the latest ticket says which problem it is.
         earlier, category = latest, str(latest.get("category") or GENERAL)
         described = f"{latest.get('summary', '')} {problem}".strip()
+        if category != GENERAL:
+            found = [await turn.call("support.search_knowledge", {"query": described, "limit": 3})]
     repeat = find_repeat(history.get("interactions") or [], category, turn.skill)
-    articles: list[dict[str, Any]] = []
-    if category != GENERAL:  # words like "same" or "still" alone would pick an unrelated article
-        found = await turn.call("support.search_knowledge", {"query": described, "limit": 3})
-        articles = found.get("articles") or []
+    # Words like "same" or "still" alone would pick an unrelated article.
+    articles: list[dict[str, Any]] = (found[0].get("articles") or []) if found and category != GENERAL else []
     is_repeat = repeat is not None or earlier is not None
     repeat_of = (earlier or {}).get("ticket_id") or (repeat or {}).get("interaction_id")
     ticket_args: dict[str, Any] = {

@@ -70,5 +70,15 @@ class CustomerView(BaseModel):
     open_tickets: list[dict[str, Any]] = []
     consents: dict[str, bool] = {}
     network: dict[str, Any] = {}
+    contact: dict[str, Any] | None = Field(
+        default=None, description="email and msisdn as identity (their system of record) last reported them"
+    )
     as_of: dict[str, float] = Field(default={}, description="per field, when its latest change happened")
     last_event: LastEvent | None = None
+    feeds: dict[str, float | None] = Field(
+        default={}, description="per source system, seconds this view may be behind it (null: not measured yet)"
+    )
+    behind: list[str] = Field(
+        default=[],
+        description="sources this view may be more than a second behind: read their facts from the system itself",
+    )

@@ -2,7 +2,7 @@
 
 This is the projection agents read to see the customer as all systems see them right now
 (plan from billing, latest invoice, payments and refunds, open tickets, consent choices,
-network signals). Billing and the other systems stay the source of truth; a field that no
+network signals, contact details from identity). Billing and the other systems stay the source of truth; a field that no
 event has touched yet is null, meaning "ask the source system". Each event is applied at
 most once (by id), and an event older than what a field already shows never rewinds it.
 """
@@ -32,6 +32,7 @@ _FIELD = {
     ev.SIM_SWAPPED: ("network", "msisdn"),
     ev.ROAMING_CHANGED: ("network", "msisdn"),
     ev.CONNECTIVITY_CHANGED: ("network", "msisdn"),
+    ev.CONTACT_CHANGED: ("contact", "customer_id"),
 }
 
 
@@ -47,6 +48,10 @@ def _apply(doc: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
         if data.get("status") == "open":
             tickets.append({k: data.get(k) for k in ("ticket_id", "category", "summary", "priority")})
         doc["open_tickets"] = tickets
+    elif kind == ev.CONTACT_CHANGED:
+        doc["contact"] = {"email": data.get("email"), "msisdn": data.get("msisdn")}
+        keys = doc.setdefault("keys", {})
+        keys.update({k: data[k] for k in ("email", "msisdn") if data.get(k)})
     elif kind == ev.CONSENT_CHANGED:
         doc.setdefault("consents", {})[data["purpose"]] = bool(data.get("granted"))
     elif field == "network":
@@ -62,20 +67,66 @@ def _apply(doc: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
         doc[field] = {k: v for k, v in data.items() if k != key}
 
 
-class CustomerViewStore:
-    """The projection's table in the CRM's database; writes are the backend's ``apply_once`` transactions."""
+async def _follow_contact(backend: Any, data: dict[str, Any]) -> None:
+    """The CRM's own records are keyed by email: a changed address moves them, in the same transaction."""
+    old, new = data.get("previous_email"), data.get("email")
+    if not (isinstance(old, str) and isinstance(new, str)) or old == new:
+        return
+    # The new row first, then what refers to it, then the old row: every reference stays valid.
+    await backend.execute(
+        "INSERT INTO profiles (email, name, segment, preferred_channel, city, customer_since, plan_name)"
+        " SELECT ?, name, segment, preferred_channel, city, customer_since, plan_name FROM profiles WHERE email = ?"
+        " ON CONFLICT (email) DO NOTHING",
+        (new, old),
+    )
+    for table in _BY_EMAIL:
+        await backend.execute(f"UPDATE {table} SET email = ? WHERE email = ?", (new, old))
+    await backend.execute("DELETE FROM profiles WHERE email = ?", (old,))
 
-    def __init__(self, backend: Any) -> None:
+
+_BY_EMAIL = ("interactions", "offers_sent", "service_messages")
+"""The CRM tables that refer to a profile by its email."""
+
+
+SOURCES = ("billing", "payments", "support", "consent", "identity")
+"""The systems whose changes the view shows and whose feeds carry watermarks."""
+MAX_LAG_SECONDS = 1.0
+
+
+class CustomerViewStore:
+    """The projection's table in the CRM's database; writes are the backend's ``apply_once`` transactions.
+
+    Each source system's feed watermark (``feed.watermark``) is kept in memory: a view read says
+    how far behind each source it may be, and names the sources past ``max_lag`` in ``behind``,
+    so a reader knows to ask the system of record instead of trusting a stale field.
+    """
+
+    def __init__(self, backend: Any, *, max_lag: float = MAX_LAG_SECONDS) -> None:
         self._backend = backend
+        self._max_lag = max_lag
+        self._watermarks: dict[str, float] = {}
+
+    def staleness(self) -> tuple[dict[str, float | None], list[str]]:
+        """Per source, seconds the view may be behind (None: no watermark yet); and the sources past the bound."""
+        now = time.time()
+        lags = {s: (round(max(0.0, now - w), 3) if (w := self._watermarks.get(s)) else None) for s in SOURCES}
+        return lags, [s for s, lag in lags.items() if lag is None or lag > self._max_lag]
 
     async def get(self, customer_id: str) -> CustomerView:
         row = await self._backend.fetchone("SELECT doc FROM customer_view WHERE customer_id = ?", (customer_id,))
         doc = json.loads(row["doc"]) if row else {}
-        return CustomerView(customer_id=customer_id, **doc)
+        lags, behind = self.staleness()
+        return CustomerView(customer_id=customer_id, **doc, feeds=lags, behind=behind)
 
     async def apply(self, event: CloudEvent) -> bool:
         """Fold one event into its customer's row; False when it is not about a customer or seen before."""
         kind = ev.kind_of(event)
+        if kind == ev.FEED_WATERMARK:
+            data = ev.data_of(event)
+            system, drained = data.get("system"), data.get("drained_at")
+            if isinstance(system, str) and isinstance(drained, int | float):
+                self._watermarks[system] = max(self._watermarks.get(system, 0.0), float(drained))
+            return False
         customer_id = event.get_subject()
         if kind not in _FIELD or not customer_id:
             return False
@@ -101,6 +152,8 @@ class CustomerViewStore:
             if as_of.get(field, 0) > at and field not in ("open_tickets", "consents", "network"):
                 return  # a redelivered older event must not rewind a newer value
             _apply(doc, kind, data)
+            if kind == ev.CONTACT_CHANGED:
+                await _follow_contact(backend, data)
             as_of[field] = max(as_of.get(field, 0), at)
             doc["last_event"] = LastEvent(
                 id=event.get_id(), type=event.get_type(), time=at, applied_at=time.time()

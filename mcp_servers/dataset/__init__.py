@@ -138,7 +138,12 @@ def _sqlite_rows(data_dir: Path, queries: dict[str, tuple[str, str]]) -> dict[st
     for name, (system, sql) in queries.items():
         with closing(sqlite3.connect(system_db_path(data_dir, system))) as db:
             db.row_factory = sqlite3.Row
-            found[name] = db.execute(sql).fetchall()
+            try:
+                found[name] = db.execute(sql).fetchall()
+            except sqlite3.OperationalError:
+                if name not in OPTIONAL_QUERIES:
+                    raise
+                found[name] = []  # its system has not created the table yet: nothing reported
     return found
 
 
@@ -171,9 +176,16 @@ _QUERIES = {
     "open_tickets": ("support", "SELECT email FROM tickets WHERE status = 'open'"),
     "lines": ("network", "SELECT msisdn, area, last_sim_change, sim_change_age_minutes FROM lines"),
     "outages": ("network", "SELECT area FROM outages WHERE active = 1"),
+    # SIM swaps the carrier reported since (network signals), beside the line's own record; the
+    # network system creates the table when it first starts (OPTIONAL_QUERIES).
+    "signalled_swaps": ("network", "SELECT msisdn, sim_swapped_at FROM line_signals WHERE sim_swapped_at IS NOT NULL"),
     "marketing": ("consent", "SELECT customer_id FROM consents WHERE purpose = 'marketing' AND granted = 1"),
     "customers": ("identity", "SELECT * FROM customers ORDER BY customer_id"),
 }
+
+
+OPTIONAL_QUERIES = frozenset({"signalled_swaps"})
+"""Queries of tables a system creates at start-up, not at seeding: missing means no rows yet."""
 
 
 def _all_customers(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -192,6 +204,7 @@ def _all_customers(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     swap_window = timedelta(hours=RECENT_SIM_SWAP_HOURS)
     lines = rows["lines"]
     swapped = {r["msisdn"] for r in lines if _is_recent(r["last_sim_change"], r["sim_change_age_minutes"], swap_window)}
+    swapped |= {r["msisdn"] for r in rows["signalled_swaps"] if _is_recent(r["sim_swapped_at"], None, swap_window)}
     outage_areas = {r["area"] for r in rows["outages"]}
     area_of = {r["msisdn"]: r["area"] for r in lines}
     marketing = {r["customer_id"] for r in rows["marketing"]}
@@ -255,7 +268,7 @@ def sample_customers(
 
         if not run_sync(has_dataset(db)):
             raise InvalidRequest(f"no reference dataset in {db.redacted()}", hint="run 'switchboard prepare' first")
-        rows = dict(run_sync(fetch_rows(db, _QUERIES)))
+        rows = dict(run_sync(fetch_rows(db, _QUERIES, OPTIONAL_QUERIES)))
     matches = [c for c in _all_customers(rows) if all(c[k] == v for k, v in flags.items())]
     return matches[:n]
 

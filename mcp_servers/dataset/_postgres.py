@@ -116,8 +116,13 @@ async def seed_postgres(
     return seeded
 
 
-async def fetch_rows(db: DatabaseURL, queries: dict[str, tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
-    """Run each named (system, SQL) query in that system's schema; None when no dataset is there."""
+async def fetch_rows(
+    db: DatabaseURL, queries: dict[str, tuple[str, str]], optional: frozenset[str] = frozenset()
+) -> dict[str, list[dict[str, Any]]]:
+    """Run each named (system, SQL) query in that system's schema; an ``optional`` one whose table
+    does not exist yet answers no rows."""
+    import asyncpg
+
     found: dict[str, list[dict[str, Any]]] = {}
     by_system: dict[str, list[tuple[str, str]]] = {}
     for name, (system, sql) in queries.items():
@@ -129,7 +134,12 @@ async def fetch_rows(db: DatabaseURL, queries: dict[str, tuple[str, str]]) -> di
             raise ServiceUnavailable(f"cannot reach PostgreSQL at {db.redacted()}: {exc}") from exc
         try:
             for name, sql in named:
-                found[name] = [dict(r) for r in await conn.fetch(sql)]
+                try:
+                    found[name] = [dict(r) for r in await conn.fetch(sql)]
+                except asyncpg.UndefinedTableError:
+                    if name not in optional:
+                        raise
+                    found[name] = []
         finally:
             await conn.close()
     return found

@@ -29,7 +29,8 @@ from cloudevents.core.v1.event import CloudEvent
 
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._database import Row
-from mcp_servers.identity import limits
+from mcp_servers.identity import contact, limits
+from mcp_servers.identity.contact import ContactDetails
 from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
 from mcp_servers.identity.models import (
     Destinations,
@@ -44,6 +45,7 @@ from shared.database import DatabaseURL
 from shared.envelope import CustomerKeys, CustomerRef
 from shared.errors import InvalidRequest, NotFound
 from shared.events import SIGNAL_KINDS, SIM_SWAPPED, data_of, kind_of
+from shared.tools import CallContext
 
 CODE_TTL_SECONDS = 600
 ATTEMPTS = 3
@@ -61,6 +63,10 @@ class IdentityBackend(Protocol):
     async def start_verification(self, identifier: str, channel: str, conversation_id: str) -> VerificationStarted: ...
     async def verify_code(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult: ...
     async def issue_signal_context(self, signal_id: str, conversation_id: str) -> SignalContext: ...
+    async def get_contact_details(self, customer_id: str) -> ContactDetails: ...
+    async def update_contact_details(
+        self, customer_id: str, email: str, key: str, call: CallContext
+    ) -> ContactDetails: ...
 
 
 def _keys(row: Row) -> CustomerKeys:
@@ -109,6 +115,12 @@ class ReferenceIdentityBackend(ReferenceBackend):
         self._secret = hashlib.sha256(b"switchboard-otp\0" + private_pem.encode()).digest()
         self._outbox_dir = Path(outbox_dir)
         self._clock = clock
+
+    async def get_contact_details(self, customer_id: str) -> ContactDetails:
+        return await contact.get_contact_details(self, customer_id)
+
+    async def update_contact_details(self, customer_id: str, email: str, key: str, call: CallContext) -> ContactDetails:
+        return await contact.update_contact_details(self, customer_id, email, key, call)
 
     async def _customer(self, customer_id: str) -> Row:
         row = await self.fetchone("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers._tooling import ConversationId, RecordId, act, tool_meta
+from mcp_servers._tooling import (
+    IDEMPOTENT_WRITE,
+    READ_ONLY,
+    ConversationId,
+    CustomerId,
+    Email,
+    IdempotencyKey,
+    RecordId,
+    act,
+    require_call_context,
+    tool_meta,
+)
 from mcp_servers.identity.backend import IdentityBackend
+from mcp_servers.identity.contact import ContactDetails
 from mcp_servers.identity.models import ResolvedCustomer, SignalContext, VerificationResult, VerificationStarted
 
 # Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
@@ -74,5 +86,22 @@ def build_server(backend: IdentityBackend) -> MCPServer:
     async def issue_signal_context(signal_id: RecordId, conversation_id: ConversationId) -> SignalContext:
         """Proactive care only: an AAL0 auth context for the customer a recent network signal named."""
         return await act(backend.issue_signal_context(signal_id, conversation_id))
+
+    @server.tool(annotations=READ_ONLY, meta=tool_meta("customer_id", "customer_id"))
+    async def get_contact_details(customer_id: CustomerId) -> ContactDetails:
+        """The customer's email address and mobile number as identity, their system of record, holds them."""
+        return await act(backend.get_contact_details(customer_id))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
+    async def update_contact_details(
+        customer_id: CustomerId, email: Email, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> ContactDetails:
+        """Change the customer's email address; every copy (CRM, support) follows from the change event.
+
+        The mobile number is not a contact detail here: it is the customer's line, which billing
+        and the network know it by, and moving it is a port, not an edit.
+        """
+        call = require_call_context(ctx)
+        return await act(backend.update_contact_details(customer_id, email, idempotency_key, call))
 
     return server

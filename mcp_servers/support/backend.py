@@ -8,8 +8,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from cloudevents.core.v1.event import CloudEvent
+
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
+from mcp_servers.support.contact import follow_contact_change
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
 from shared.errors import InvalidRequest, NotFound
 from shared.events import TICKET_UPDATED
@@ -124,6 +127,10 @@ def match_expression(query: str, dialect: str = "sqlite") -> str | None:
 
 class ReferenceSupportBackend(ReferenceBackend):
     system = "support"
+
+    async def apply_event(self, event: CloudEvent) -> bool:
+        """Follow identity's contact changes (the only events support reads)."""
+        return await follow_contact_change(self, event)
 
     async def _require(self, email: str) -> None:
         if await self.fetchone("SELECT 1 FROM customers WHERE email = ?", (email,)) is None:

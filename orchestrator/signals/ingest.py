@@ -36,6 +36,7 @@ from orchestrator.signals.errors import (
 )
 from orchestrator.signals.limits import RefusalBudget
 from orchestrator.signals.store import LogEntry, SignalStore
+from orchestrator.signals.subjects import SubjectResolver
 from shared import outbox
 from shared.errors import InvalidRequest, PayloadTooLarge, SwitchboardError
 from shared.events import SIGNAL_REFUSED, EventBus, new_event
@@ -104,8 +105,10 @@ class SignalDesk:
         budget: RefusalBudget | None = None,
         window: SignalWindow | None = None,
         clock: Callable[[], float] = time.time,
+        subjects: SubjectResolver | None = None,
     ) -> None:
         self.store = store
+        self._subjects = subjects
         self._window = window or SignalWindow()
         self._clock = clock
         self._secret = secret
@@ -122,10 +125,11 @@ class SignalDesk:
         bus: EventBus,
         budget: RefusalBudget | None = None,
         window: SignalWindow | None = None,
+        subjects: SubjectResolver | None = None,
     ) -> SignalDesk:
         if not secret:
             raise ValueError("the signal secret is empty")
-        desk = cls(store, secret.encode(), bus, budget, window)
+        desk = cls(store, secret.encode(), bus, budget, window, subjects=subjects)
         desk._task = asyncio.create_task(desk._relay.run(), name="outbox relay signals")
         return desk
 
@@ -168,7 +172,9 @@ class SignalDesk:
         return await self._accept(signal, digest, remote)
 
     async def _accept(self, signal: NetworkSignal, digest: str, remote: str | None) -> dict[str, Any]:
-        event = new_event(signal.kind, SOURCE, signal.event_data())
+        # The customer the number belongs to is the event's subject: projections key on it.
+        subject = await self._subjects(signal.msisdn, signal.signal_id) if self._subjects else None
+        event = new_event(signal.kind, SOURCE, signal.event_data(), subject=subject)
         entry = LogEntry(
             outcome="accepted",
             body_sha256=digest,

@@ -15,6 +15,7 @@ from orchestrator.signals.ingest import MAX_BODY_BYTES, SIGNATURE_HEADER, Signal
 from orchestrator.signals.limits import RefusalBudget
 from orchestrator.signals.reactions import DURABLE, Reactions
 from orchestrator.signals.store import SignalStore, open_signal_store
+from orchestrator.signals.subjects import GatewaySubjects
 from shared.errors import PayloadTooLarge, ServiceUnavailable, SwitchboardError
 from shared.events import EventBus, Subscription
 from shared.service_auth import TokenSource
@@ -42,10 +43,12 @@ class SignalService:
         window: SignalWindow | None = None,
     ) -> SignalService:
         """Open the store (``database_url``, else ``signals.db``) and the desk; with a gateway
-        URL and a token source (the reactions client), also run the reaction rules."""
+        URL and a token source (the reactions client), also run the reaction rules and resolve each
+        signal's number to the customer it is about (the event's subject)."""
         store = await open_signal_store(database_url, default_sqlite=Path(data_dir) / SIGNALS_DB)
+        subjects = GatewaySubjects(gateway_mcp_url, reactions_tokens) if gateway_mcp_url and reactions_tokens else None
         try:
-            desk = await SignalDesk.open(store, secret, bus, budget, window)
+            desk = await SignalDesk.open(store, secret, bus, budget, window, subjects=subjects)
         except BaseException:
             await store.close()
             raise

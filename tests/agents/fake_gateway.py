@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 
 from shared.envelope import ENVELOPE_META_KEY
+from shared.tools import READ_BATCH_TOOL
 
 NOW = datetime.now(UTC)
 CUSTOMER = {
@@ -119,9 +120,24 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         raw = meta.get(ENVELOPE_META_KEY) if isinstance(meta, dict) else getattr(meta, ENVELOPE_META_KEY, None)
         headers = getattr(ctx.request, "headers", None) or {}
         auth = headers.get("authorization", "")
-        state.calls.append(
-            Call(tool, dict(params.get("arguments") or {}), json.loads(raw) if raw else None, auth[7:] or None)
-        )
+        envelope, bearer = json.loads(raw) if raw else None, auth[7:] or None
+        arguments = dict(params.get("arguments") or {})
+        if tool == READ_BATCH_TOOL:
+            # Like the real gateway: each read in the batch is its own governed call.
+            results = []
+            for inner in arguments.get("calls") or []:
+                name, args = str(inner["tool"]), dict(inner.get("arguments") or {})
+                refused = govern(name, args, envelope, bearer)
+                result = refused or await gw.call_tool(name, args)
+                assert isinstance(result, CallToolResult)
+                results.append(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+            return CallToolResult(
+                content=[TextContent(type="text", text="batch")], structured_content={"results": results}
+            )
+        return govern(tool, arguments, envelope, bearer) or await call_next(ctx)
+
+    def govern(tool: str, arguments: dict[str, Any], envelope: Any, bearer: str | None) -> CallToolResult | None:
+        state.calls.append(Call(tool, arguments, envelope, bearer))
         if tool in state.deny:
             return CallToolResult(content=[TextContent(type="text", text=f"DENIED: {state.deny[tool]}")], is_error=True)
         if tool in state.hold:
@@ -130,9 +146,17 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         if tool.split(".")[0] in state.down:
             text = f"UNAVAILABLE: the {tool.split('.')[0]} system is not answering; retry later"
             return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-        return await call_next(ctx)
+        return None
 
     gw = MCPServer("fake-gateway", middleware=[policy])
+
+    @gw.tool(name=READ_BATCH_TOOL)
+    async def read_batch(calls: list[dict[str, Any]]) -> dict[str, Any]:
+        raise ToolError("answered by the middleware")  # listed so clients know it; never reached
+
+    @gw.tool(name="identity.get_contact_details")
+    async def get_contact_details(customer_id: str) -> dict[str, Any]:
+        return {"customer_id": customer_id, "email": CUSTOMER["email"], "msisdn": CUSTOMER["msisdn"], "changed": False}
 
     @gw.tool(name="identity.resolve_customer")
     async def resolve_customer(hint: str) -> dict[str, Any]:

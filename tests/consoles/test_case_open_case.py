@@ -72,3 +72,23 @@ async def test_no_marketing_while_an_approval_waits(team: Team) -> None:
     rejected = await approver.post(f"/api/console/approvals/{approval_id}/reject", json={"note": "not a duplicate"})
     assert rejected.status_code == 200, rejected.text
     assert await _offer(running, customer, "open-case-5") == "sent"
+
+
+async def test_an_unverified_customers_escalation_counts_as_their_open_case(team: Team) -> None:
+    running = team.running
+    customer = running.customers(40, has_open_ticket=False, has_marketing_consent=True)[-2]
+    assert await _offer(running, customer, "open-case-6") == "sent"
+
+    chat = await team.customer()
+    asked = await chat.say("what's on my latest bill?")
+    assert asked["agent"] == "identity", asked
+    sent = await chat.say(f"it's {customer['email']}")
+    assert sent["status"] == "input-required", sent  # the code is on its way; not verified yet
+    await escalate(chat, "I want to talk to a person")
+    waiting = await _offer(running, customer, "open-case-7")
+    assert waiting.startswith("DENIED") and GUARD in waiting, waiting
+    assert f"escalation in {chat.conversation_id} (waiting for a person, not verified)" in waiting
+
+    # Someone else's claim never blocks a customer who made none.
+    other = running.customers(40, has_open_ticket=False, has_marketing_consent=True)[-3]
+    assert await _offer(running, other, "open-case-8") == "sent"

@@ -1,11 +1,14 @@
-"""The human's case shows the plan billing has, even right after a change the CRM has not caught up with."""
+"""The human's case shows the plan billing has, even right after a change the CRM has not caught up with,
+and follows the plan and contact details while the case is open."""
 
 from __future__ import annotations
 
 import pytest
 
+from shared.escalation import CustomerProfile
 from tests.consoles.agent_helpers import escalate, packet_of
 from tests.consoles.conftest import Team
+from tests.events.conftest import envelope_for, tool, wait_for_view
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -29,3 +32,35 @@ async def test_the_case_profile_shows_billings_plan_after_a_change_in_chat(team:
     # The CRM's own copy still has the old plan: shown as the stale copy it is, never as the plan.
     stale = customer["crm_plan_name"]
     assert profile.crm_plan_name == (stale if stale != target["name"] else None)
+
+
+async def test_the_case_profile_follows_a_plan_and_address_change_made_while_the_case_is_open(team: Team) -> None:
+    running = team.running
+    customer = running.customers(30, has_open_ticket=False)[-5]
+    chat = await team.customer()
+    await chat.verify(customer, "what's on my latest bill?")
+    await escalate(chat, "I'd like to talk to a person")
+    ben = await team.sign_in("ben")
+    before = (await packet_of(ben, chat.conversation_id)).profile
+    assert before is not None and before.email == customer["email"]
+
+    # Changed at the systems of record while the customer waits (another channel, say).
+    secrets = running.stack.secrets
+    assert secrets is not None
+    env, url = envelope_for(secrets, customer), running.topology.gateway_mcp_url()
+    target = "NW-PLUS-60" if customer["plan_id"] != "NW-PLUS-60" else "NW-ESS-10"
+    change = {"msisdn": customer["msisdn"], "plan_id": target, "idempotency_key": "case-follow-plan"}
+    await tool(url, running.stack, "billing", "billing.change_plan", change, env)
+    plans = (await tool(url, running.stack, "billing", "billing.list_plans", {}, env))["plans"]
+    new_name = next(p["name"] for p in plans if p["plan_id"] == target)
+    email = f"case-{customer['customer_id'].lower()}@example.net"
+    moved = {"customer_id": customer["customer_id"], "email": email, "idempotency_key": "case-follow-email"}
+    await tool(url, running.stack, "identity", "identity.update_contact_details", moved, env)
+
+    async def profile() -> CustomerProfile | None:
+        return (await packet_of(ben, chat.conversation_id)).profile
+
+    after = await wait_for_view(
+        profile, lambda p: p is not None and p.email == email and p.plan_source != "billing.get_account"
+    )
+    assert after.plan_name == new_name and after.crm_plan_name is None

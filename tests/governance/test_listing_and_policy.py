@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gateway import read_audit
 from gateway.policy import DEFAULT_POLICY_DIR
+from shared.tools import READ_BATCH_TOOL
 from tests.governance.conftest import ANA, Env, start_env
 from tests.governance.test_calls import REFUND, text_of
 
@@ -23,10 +24,17 @@ async def test_tools_list_is_filtered_per_agent(env: Env) -> None:
         "payments.refund_facts",
         "payments.slow_refund",
         "billing.list_invoices",
+        READ_BATCH_TOOL,
     }
-    assert await _names(env, "billing") == {"billing.list_plans", "billing.list_invoices", "crm.send_offer"}
+    assert await _names(env, "billing") == {
+        "billing.list_plans",
+        "billing.list_invoices",
+        "crm.send_offer",
+        READ_BATCH_TOOL,
+    }
+    # No read among its tools: nothing to batch.
     assert await _names(env, "escalation") == {"support.request_human"}
-    assert await _names(env, "identity") == {"consent.get_purposes"}
+    assert await _names(env, "identity") == {"consent.get_purposes", READ_BATCH_TOOL}
 
 
 async def test_listed_tools_keep_upstream_schemas_and_meta(env: Env) -> None:
