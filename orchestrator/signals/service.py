@@ -34,7 +34,7 @@ class SignalService:
         *,
         data_dir: Path,
         secret: str,
-        bus: EventBus,
+        bus: EventBus | None,
         gateway_mcp_url: str | None = None,
         reactions_tokens: TokenSource | None = None,
         database_url: str | None = None,
@@ -42,14 +42,17 @@ class SignalService:
         window: SignalWindow | None = None,
     ) -> SignalService:
         """Open the store (``database_url``, else ``signals.db``) and the desk; with a gateway
-        URL and a token source (the reactions client), also run the reaction rules."""
+        URL and a token source (the reactions client), also run the reaction rules.
+
+        ``bus=None`` records signals for another process to relay and react to (an orchestrator
+        worker of ``switchboard up --workers``, whose bus is in the process of the systems)."""
         store = await open_signal_store(database_url, default_sqlite=Path(data_dir) / SIGNALS_DB)
         try:
             desk = await SignalDesk.open(store, secret, bus, budget, window)
         except BaseException:
             await store.close()
             raise
-        if not (gateway_mcp_url and reactions_tokens):
+        if bus is None or not (gateway_mcp_url and reactions_tokens):
             return cls(desk, None, store)
         reactions = Reactions(store, gateway_mcp_url, reactions_tokens)
         try:
