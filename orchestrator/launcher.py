@@ -321,6 +321,7 @@ class Stack:
                 signals=self.signals,
                 database_url=self.settings.database_url,
                 admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
+                cache_dir=self.settings.data_dir / "cache",
             )
         )
 
