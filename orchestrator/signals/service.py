@@ -13,7 +13,6 @@ from starlette.routing import Route
 from orchestrator.signals.errors import RefusalsRateLimited
 from orchestrator.signals.ingest import MAX_BODY_BYTES, SIGNATURE_HEADER, SignalDesk, SignalWindow
 from orchestrator.signals.limits import RefusalBudget
-from orchestrator.signals.reactions import DURABLE, Reactions
 from orchestrator.signals.store import SignalStore, open_signal_store
 from shared.errors import PayloadTooLarge, ServiceUnavailable, SwitchboardError
 from shared.events import EventBus, Subscription
@@ -54,6 +53,10 @@ class SignalService:
             raise
         if bus is None or not (gateway_mcp_url and reactions_tokens):
             return cls(desk, None, store)
+        # Imported here: the reactions are an MCP client, and an orchestrator that only records
+        # signals (a worker of ``up --workers``) should not pay for loading the MCP SDK.
+        from orchestrator.signals.reactions import DURABLE, Reactions
+
         reactions = Reactions(store, gateway_mcp_url, reactions_tokens)
         try:
             # Shared: one orchestrator replica acts on each signal (its actions are not to repeat).
