@@ -89,6 +89,9 @@ def up(tmp_path: Path) -> Iterator[Up]:
             started.process.wait(timeout=60)
         for pid in _wait_gone(list(started.children.values()), timeout=30):
             os.kill(pid, signal.SIGKILL)
+        started.lines.drain()
+        if started.process.stdout is not None:
+            started.process.stdout.close()
 
 
 async def _conversation_and_events(up: Up) -> None:
