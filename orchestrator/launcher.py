@@ -1,8 +1,10 @@
 """Starting the embedded default: every service on loopback, each its own HTTP server.
 
-The services still talk real A2A and MCP over HTTP; they merely share one process and one
-event loop, which keeps the footprint small. Start order follows the dependencies (systems,
-gateway, specialists, orchestrator) and shutdown runs in reverse.
+The services still talk real A2A and MCP over HTTP; ``Stack`` runs them all in one process and
+one event loop (``switchboard up --workers 1``, and the tests), which keeps the footprint small.
+Start order follows the dependencies (systems, gateway, specialists, orchestrator) and shutdown
+runs in reverse. ``orchestrator.workers`` uses the same pieces (``prepare``, ``layout``,
+``start_services``) to run groups of services in processes of their own.
 """
 
 from __future__ import annotations
