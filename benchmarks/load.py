@@ -14,7 +14,11 @@ in-process stack; then N clients make exactly those hops against echo servers bu
 bare SDKs (``_hops.bare``), in the same closed loop, and the ratio is printed per turn type and
 for the whole conversation. Loopback only; every run is bounded in conversations and time.
 
-    python benchmarks/load.py [--clients 1 10 50] [--conversations 2] [--large]
+    python benchmarks/load.py [--workers 2] [--clients 1 10 50] [--conversations 2] [--large]
+
+``--workers`` is passed to ``switchboard up`` (default: its own default, the number of cores); with
+more than one process the CPU per turn is also printed per process (systems and gateway,
+specialists, orchestrator), which is what docs/deploy.md projects larger machines from.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -200,6 +205,19 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
+def _process_name(pid: int) -> str:
+    """``up`` for the parent (or the single process), else the group a worker process serves."""
+    with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"orchestrator.workers" in argv:
+            return str(json.loads([a for a in argv if a][-1])["group"]["name"])
+    return "up"
+
+
+def _cpu_by_process(pids: list[int]) -> dict[str, float]:
+    return {_process_name(pid): _cpu_seconds([pid]) for pid in pids}
+
+
 def _peak_rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -236,7 +254,9 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def switchboard_up(data_dir: Path, customers: int) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
+async def switchboard_up(
+    data_dir: Path, customers: int, workers: int | None
+) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
     base = _free_base()
     env = {
         **os.environ,
@@ -244,7 +264,8 @@ async def switchboard_up(data_dir: Path, customers: int) -> AsyncIterator[tuple[
         "SWITCHBOARD_BASE_PORT": str(base),
         "SWITCHBOARD_CUSTOMERS": str(customers),
     }
-    proc = _spawn(["-m", "orchestrator.cli", "up", "--log-level", "warning"], env)
+    flags = ["--workers", str(workers)] if workers else []
+    proc = _spawn(["-m", "orchestrator.cli", "up", "--log-level", "warning", *flags], env)
     url = f"http://127.0.0.1:{base}"
     try:
         async with httpx.AsyncClient(timeout=2) as http, asyncio.timeout(180):
@@ -290,6 +311,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50], help="concurrent customers, per phase")
     parser.add_argument("--conversations", type=int, default=1, help="whole conversations per customer and phase")
     parser.add_argument("--large", action="store_true", help="also run N = 200 and 400")
+    parser.add_argument("--workers", type=int, help="switchboard up --workers (default: its own, the cores)")
     args = parser.parse_args()
     levels = [*args.clients, *([200, 400] if args.large else [])]
     needed = sum(levels) * args.conversations + 1
@@ -316,15 +338,18 @@ async def main() -> None:
             ", ".join(f"{k} {h['a2a']} A2A + {h['mcp']} MCP" for k, h in hops.items()),
         )
         pool = iter(eligible[1:])
-        async with switchboard_up(data_dir, population) as (url, proc), floor_process() as (floor_url, floor):
+        up = switchboard_up(data_dir, population, args.workers)
+        async with up as (url, proc), floor_process() as (floor_url, floor):
             # One untimed conversation each first: the first turn of a kind pays for lazy set-up.
             await _switchboard_phase(url, data_dir, [[next(pool)]])
             await _bare_phase(floor_url, hops, 1, 1)
             for n in levels:
                 own = [[next(pool) for _ in range(args.conversations)] for _ in range(n)]
                 cpu0, floor_cpu0 = _cpu_seconds(_tree(proc.pid)), _cpu_seconds(_tree(floor.pid))
+                split0 = _cpu_by_process(_tree(proc.pid))
                 ours, seconds = await _switchboard_phase(url, data_dir, own)
                 cpu = _cpu_seconds(_tree(proc.pid)) - cpu0
+                split = {k: v - split0.get(k, 0.0) for k, v in _cpu_by_process(_tree(proc.pid)).items()}
                 theirs = await _bare_phase(floor_url, hops, n, args.conversations)
                 floor_cpu = _cpu_seconds(_tree(floor.pid)) - floor_cpu0
                 rss, floor_rss = _peak_rss_mb(_tree(proc.pid)), _peak_rss_mb(_tree(floor.pid))
@@ -337,6 +362,11 @@ async def main() -> None:
                     f"  CPU per turn {per_turn:.1f} ms (bare {floor_per_turn:.1f});"
                     f" peak RSS {rss:.0f} MB (bare {floor_rss:.0f})"
                 )
+                if len(split) > 1:
+                    print(
+                        "  CPU per turn by process: "
+                        + ", ".join(f"{k} {1000 * v / max(ours.turns, 1):.1f} ms" for k, v in sorted(split.items()))
+                    )
                 for error, count in ours.errors.most_common(5):
                     print(f"  error x{count}: {error}")
                 for kind, _, _ in TURNS:

@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta, Tool
 
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
+from shared.tls import client_tls
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class UpstreamLink:
             async with AsyncExitStack() as stack:
                 async with asyncio.timeout(self._timeout):
                     http = await stack.enter_async_context(
-                        httpx2.AsyncClient(auth=self._auth, timeout=self._timeout, limits=_LIMITS)
+                        httpx2.AsyncClient(auth=self._auth, timeout=self._timeout, limits=_LIMITS, verify=client_tls())
                     )
                     client = await stack.enter_async_context(
                         Client(streamable_http_client(self.url, http_client=http), read_timeout_seconds=self._timeout)

@@ -85,6 +85,8 @@ class OrchestratorConfig:
     """The notice that an automated assistant answers, per channel and language; None reads ``SWITCHBOARD_*``."""
     on_refused: OnRefused | None = None
     """Records callers refused at the A2A front and the internal callbacks (the gateway's audit log)."""
+    cache_dir: Path | None = None
+    """Where the routing brain keeps its trained weights between starts; None trains at every start."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -256,7 +258,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             await store.close()
             raise
         # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.
-        brain = build_brain(directory.skill_specs(), config, model=config.router_model)
+        brain = build_brain(directory.skill_specs(), config, model=config.router_model, cache_dir=config.cache_dir)
         holder["supervisor"] = Supervisor(
             store,
             directory,

@@ -1,8 +1,10 @@
 """Starting the embedded default: every service on loopback, each its own HTTP server.
 
-The services still talk real A2A and MCP over HTTP; they merely share one process and one
-event loop, which keeps the footprint small. Start order follows the dependencies (systems,
-gateway, specialists, orchestrator) and shutdown runs in reverse.
+The services still talk real A2A and MCP over HTTP; ``Stack`` runs them all in one process and
+one event loop (``switchboard up --workers 1``, and the tests), which keeps the footprint small.
+Start order follows the dependencies (systems, gateway, specialists, orchestrator) and shutdown
+runs in reverse. ``orchestrator.workers`` uses the same pieces (``prepare``, ``layout``,
+``start_services``) to run groups of services in processes of their own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
 
 log = logging.getLogger("switchboard.launcher")
 
+SERVICES_BEFORE_AGENTS = ["tokens", "orchestrator", "gateway"]
+SYSTEM_SERVICES = [f"mcp:{s}" for s in SYSTEMS]
+
 
 @dataclass
 class Stack:
@@ -56,32 +61,9 @@ class Stack:
         await self.stop()
 
     async def start(self) -> Topology:
-        from mcp_servers.dataset import prepare_dataset
-
-        # Off unless an OTLP endpoint is configured; one provider serves every embedded service.
-        telemetry.configure("switchboard")
-        data_dir = self.settings.data_dir
-        make_private(data_dir)
-        await prepare_dataset(
-            data_dir, self.settings.database_url, customers=self.settings.customers, seed=self.settings.dataset_seed
-        )
-        self.secrets = Secrets.load_or_create(data_dir, self.agents)
-        names = [
-            "tokens",
-            "orchestrator",
-            "gateway",
-            *(f"agent:{a}" for a in self.agents),
-            *(f"mcp:{s}" for s in SYSTEMS),
-        ]
-        sockets = self._bind(names)
-        url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
-        self.topology = Topology(
-            orchestrator=url["orchestrator"],
-            gateway=url["gateway"],
-            tokens=url["tokens"],
-            agents={a: url[f"agent:{a}"] for a in self.agents},
-            systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
-        )
+        await self.prepare()
+        sockets = self.layout()
+        assert self.topology is not None
         try:
             self.bus = await open_bus(
                 self.settings.bus_url,
@@ -93,24 +75,61 @@ class Stack:
             await self._start_group({f"mcp:{s}": self._mcp_app(s) for s in SYSTEMS}, sockets)
             await self._start_group({"gateway": self._gateway_app()}, sockets)
             await self._start_group({f"agent:{a}": self._agent_app(a) for a in self.agents}, sockets)
-            self.signals = await SignalService.start(
-                data_dir=data_dir,
-                secret=self.settings.signal_secret or load_or_create_secret(data_dir),
-                bus=self.bus,
-                gateway_mcp_url=self.topology.gateway_mcp_url(),
-                # "reactions" is no A2A service: the rule engine that acts on network signals through the gateway.
-                reactions_tokens=self.service_auth(audiences.REACTIONS).tokens,
-                database_url=self.settings.database_url,
-                window=SignalWindow(
-                    max_age_seconds=self.settings.signal_max_age_seconds,
-                    max_ahead_seconds=self.settings.signal_max_ahead_seconds,
-                ),
-            )
+            await self.start_signals(self.bus)
             await self._start_group({"orchestrator": self._orchestrator_app()}, sockets)
         except BaseException:
             await self.stop()
             raise
         return self.topology
+
+    async def prepare(self) -> None:
+        """Once per start: the reference dataset (seeded if missing) and the credentials."""
+        from mcp_servers.dataset import prepare_dataset
+
+        # Off unless an OTLP endpoint is configured; one provider serves every embedded service.
+        telemetry.configure("switchboard")
+        make_private(self.settings.data_dir)
+        await prepare_dataset(
+            self.settings.data_dir,
+            self.settings.database_url,
+            customers=self.settings.customers,
+            seed=self.settings.dataset_seed,
+        )
+        self.secrets = Secrets.load_or_create(self.settings.data_dir, self.agents)
+
+    def layout(self) -> dict[str, socket.socket]:
+        """Bind every service's socket and set ``topology`` from the ports they got."""
+        sockets = self._bind(SERVICES_BEFORE_AGENTS + [f"agent:{a}" for a in self.agents] + SYSTEM_SERVICES)
+        url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
+        self.topology = Topology(
+            orchestrator=url["orchestrator"],
+            gateway=url["gateway"],
+            tokens=url["tokens"],
+            agents={a: url[f"agent:{a}"] for a in self.agents},
+            systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
+        )
+        return sockets
+
+    async def start_signals(self, bus: EventBus | None) -> None:
+        """The signal service; with ``bus`` it also relays signals and runs the reaction rules."""
+        assert self.topology is not None
+        self.signals = await SignalService.start(
+            data_dir=self.settings.data_dir,
+            secret=self.settings.signal_secret or load_or_create_secret(self.settings.data_dir),
+            bus=bus,
+            gateway_mcp_url=self.topology.gateway_mcp_url(),
+            # "reactions" is no A2A service: the rule engine that acts on network signals through the gateway.
+            reactions_tokens=self.service_auth(audiences.REACTIONS).tokens,
+            database_url=self.settings.database_url,
+            window=SignalWindow(
+                max_age_seconds=self.settings.signal_max_age_seconds,
+                max_ahead_seconds=self.settings.signal_max_ahead_seconds,
+            ),
+        )
+
+    async def start_services(self, sockets: dict[str, socket.socket]) -> None:
+        """Serve the named services on their sockets, all at once (a process of ``up --workers``)."""
+        await self._start_group({name: self.app_for(name) for name in sockets}, sockets)
 
     async def stop(self) -> None:
         for running in reversed(self._running):
@@ -307,6 +326,7 @@ class Stack:
                 database_url=self.settings.database_url,
                 admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
                 on_refused=self._refusals(auth),
+                cache_dir=self.settings.data_dir / "cache",
             )
         )
 

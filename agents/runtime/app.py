@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import pkgutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from agents import agent_names
 from agents.runtime.callers import CallerContextBuilder
 from agents.runtime.card import CARD_CACHE_CONTROL, build_card
 from agents.runtime.checkpoints import open_checkpointer, prune_stale
@@ -45,22 +45,11 @@ from shared.skills import SKILLS_DIR, load_skills
 logger = logging.getLogger(__name__)
 
 _PACKAGE = "agents"
-_NOT_AGENTS = frozenset({"runtime"})
 
 CHECKPOINT_RETENTION_SECONDS = 7 * 24 * 3600.0
 """A task nobody continued for a week is abandoned: its graph thread is pruned."""
 PRUNE_INTERVAL_SECONDS = 3600.0
 IDLE_TASK_RELEASE_SECONDS = 60.0
-
-
-def agent_names() -> list[str]:
-    """Every specialist package under ``agents/``, sorted."""
-    package = importlib.import_module(_PACKAGE)
-    return sorted(
-        info.name
-        for info in pkgutil.iter_modules(package.__path__)
-        if info.ispkg and info.name not in _NOT_AGENTS and not info.name.startswith("_")
-    )
 
 
 def build_app(

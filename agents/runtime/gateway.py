@@ -25,6 +25,7 @@ from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.service_auth import current_caller
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
+from shared.tls import client_tls
 from shared.tools import CALLER_META_KEY, READ_BATCH_TOOL, REFUSAL_META_KEY, retry_safe
 
 logger = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ class GatewayClient:
     async def _hold(self, ready: asyncio.Future[Client], release: asyncio.Event) -> None:
         try:
             async with (
-                httpx2.AsyncClient(auth=self._auth, timeout=self._timeout, limits=_LIMITS) as http,
+                httpx2.AsyncClient(auth=self._auth, timeout=self._timeout, limits=_LIMITS, verify=client_tls()) as http,
                 Client(streamable_http_client(self._url, http_client=http)) as client,
             ):
                 self._tools = await _list_tools(client)

@@ -10,7 +10,8 @@ Several MCP systems may share one process (``serve mcp crm billing``), each on i
 Where the other services are comes from ``SWITCHBOARD_*`` settings (``TOKEN_URL``, ``GATEWAY_URL``,
 ``ORCHESTRATOR_URL``, ``SYSTEM_URLS``, ``AGENT_URLS``, ``PUBLIC_URL``, ``DATABASE_URL``,
 ``BUS_URL``); anything unset falls back to the embedded layout, so on one machine the flags
-alone are enough. ``switchboard up`` stays the one-process default.
+alone are enough. ``switchboard up`` stays the one-command default (``--workers`` spreads it
+over processes on one machine).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from orchestrator.routing.brain import Brain
 from orchestrator.routing.llm import UNCLEAR, LLMBrain
@@ -26,16 +27,18 @@ def build_brain(
     settings: object | None = None,
     *,
     model: ModelClient | None = None,
+    cache_dir: Path | None = None,
 ) -> Brain:
     """The routing brain for ``specs``.
 
     ``settings`` may be ``LLMSettings`` or any settings object (its ``max_message_chars`` is
     honoured); model settings not given are read from ``SWITCHBOARD_*``. ``model`` overrides the
-    configured one (tests pass a scripted double). Raises ConfigurationError for unusable specs.
+    configured one (tests pass a scripted double). ``cache_dir`` keeps the offline brain's trained
+    weights between starts. Raises ConfigurationError for unusable specs.
     """
     llm = settings if isinstance(settings, LLMSettings) else LLMSettings()
     max_chars = int(getattr(settings, "max_message_chars", DEFAULT_MAX_CHARS))
-    offline = OfflineBrain.from_skills(specs, max_chars=max_chars)
+    offline = OfflineBrain.from_skills(specs, max_chars=max_chars, cache_dir=cache_dir)
     name = llm.model_for("router")
     if model is None and name is None:
         return offline

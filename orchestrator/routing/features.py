@@ -3,12 +3,14 @@
 Training uses scikit-learn's vectorisers (imported only when a brain is trained). Routing one
 message does the same arithmetic directly (n-gram lookup, sublinear tf·idf, L2 norm per block)
 because sklearn's per-call input validation costs more than the maths for a single sample;
-``tests/routing`` checks the two agree.
+``tests/routing`` checks the two agree. The n-grams are cut here too (as sklearn cuts them,
+checked by the same tests), so a featurizer loaded from the weight cache needs no scikit-learn.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,10 +22,45 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 # Character n-grams carry typos and word variants; word n-grams carry phrasing ("charged twice").
+_WORD_PATTERN = r"(?u)\b\w+\b"
 _BLOCKS: tuple[tuple[dict[str, object], float], ...] = (
     ({"analyzer": "char_wb", "ngram_range": (2, 5)}, 1.0),
-    ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"}, 0.8),
+    ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": _WORD_PATTERN}, 0.8),
 )
+_SPACES = re.compile(r"\s\s+")
+_WORD = re.compile(_WORD_PATTERN)
+
+
+def char_wb_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
+    """Character n-grams inside word boundaries, padded with a space (sklearn's ``char_wb``)."""
+    grams: list[str] = []
+    for word in _SPACES.sub(" ", text).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+    return grams
+
+
+def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
+    """Words and runs of up to ``high`` words (sklearn's ``word`` analyzer with our token pattern)."""
+    words = _WORD.findall(text)
+    grams = list(words) if low == 1 else []
+    for n in range(max(low, 2), min(high, len(words)) + 1):
+        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+def _analyzer(params: dict[str, object]) -> Callable[[str], list[str]]:
+    low, high = params["ngram_range"]  # type: ignore[misc]
+    if params["analyzer"] == "char_wb":
+        return lambda text: char_wb_grams(text, low, high)
+    return lambda text: word_grams(text, low, high)
 
 
 @dataclass(frozen=True)
@@ -56,7 +93,7 @@ class Featurizer:
             matrices.append(vectorizer.fit_transform(texts) * weight)
             self._blocks.append(
                 _Block(
-                    analyze=vectorizer.build_analyzer(),
+                    analyze=_analyzer(params),
                     vocabulary=dict(vectorizer.vocabulary_),
                     idf=vectorizer.idf_.copy(),
                     offset=offset,
@@ -68,6 +105,33 @@ class Featurizer:
                 self.words = frozenset(k for k in vectorizer.vocabulary_ if " " not in k)
         self.size = offset
         return sparse.hstack(matrices, format="csr")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The fitted state as plain arrays (strings as unicode arrays: no pickle needed to load)."""
+        out: dict[str, np.ndarray] = {}
+        for i, block in enumerate(self._blocks):
+            terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
+            out[f"block{i}_terms"] = np.asarray(terms, dtype=str)
+            out[f"block{i}_idf"] = block.idf
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Featurizer:
+        """The featurizer ``arrays()`` described; raises KeyError or ValueError when they do not fit."""
+        featurizer = cls()
+        offset = 0
+        for i, (params, weight) in enumerate(_BLOCKS):
+            terms = [str(t) for t in arrays[f"block{i}_terms"]]
+            idf = np.asarray(arrays[f"block{i}_idf"], dtype=np.float64)
+            if len(terms) != len(idf):
+                raise ValueError("vocabulary and idf differ in length")
+            vocabulary = {term: index for index, term in enumerate(terms)}
+            featurizer._blocks.append(_Block(_analyzer(params), vocabulary, idf, offset, weight))
+            offset += len(terms)
+            if params["analyzer"] == "word":
+                featurizer.words = frozenset(k for k in vocabulary if " " not in k)
+        featurizer.size = offset
+        return featurizer
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Indices and values of ``text``'s non-zero features (equal to the matrix row for it)."""

@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from orchestrator.routing import weights
 from orchestrator.routing.background import OUT_OF_SCOPE_PHRASES, SMALL_TALK_PHRASES, UNCLEAR_PHRASES
 from orchestrator.routing.compound import Part, clauses, split_requests
 from orchestrator.routing.corpus import Labelled, training_rows
@@ -74,8 +76,10 @@ class OfflineBrain:
         corpus: Sequence[Labelled] = (),
         embedder: StaticEmbedder | None = None,
         embedding_weight: float | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
-        """``embedding_weight`` (default ``_EMBEDDING_WEIGHT``) scales the sentence embedding; 0 turns it off."""
+        """``embedding_weight`` (default ``_EMBEDDING_WEIGHT``) scales the sentence embedding; 0 turns it off.
+        With ``cache_dir`` the trained weights are kept there and reused while the training is unchanged."""
         _check(specs)
         self._specs = list(specs)
         self._max_chars = max_chars
@@ -103,35 +107,61 @@ class OfflineBrain:
             if taught is not None:
                 texts.append(row.text)
                 labels.append(taught)
+        normalized_texts = [normalize(t) for t in texts]
+        self._speller = Speller(w for t in normalized_texts for w in t.split())
+        weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
+        key = weights.training_digest(texts, labels, self._classes, weight)
+        # Only the shared embedder's weights are cached: the digest does not cover another one.
+        cache = cache_dir if embedder is None else None
+        trained = weights.load(cache, key) if cache is not None else None
+        if trained is None:
+            trained = self._train(texts, normalized_texts, labels, weight)
+            if cache is not None:
+                weights.save(cache, key, trained)
+        self._features = trained.features
+        self._gram_weights = trained.gram_weights
+        self._meaning_weights = trained.meaning_weights
+        self._bias = trained.bias
+        self._skills = len(self._specs)
+        # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
+        self.decide("hello, can you help me with my account and also my bill")
+
+    def _train(
+        self, texts: list[str], normalized_texts: list[str], labels: list[int], weight: float
+    ) -> weights.Trained:
         # Imported here: only training needs scikit-learn, so importing the router stays cheap.
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
 
-        self._features = Featurizer()
-        normalized_texts = [normalize(t) for t in texts]
-        grams = self._features.fit_transform(normalized_texts)
-        self._speller = Speller(w for t in normalized_texts for w in t.split())
-        weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
+        features = Featurizer()
+        grams = features.fit_transform(normalized_texts)
         meaning = sparse.csr_matrix(self._embedder.embed(texts) * weight)
         model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200, class_weight="balanced")
         model.fit(sparse.hstack([grams, meaning], format="csr"), np.asarray(labels))
         if list(model.classes_) != sorted(set(labels)) or len(model.classes_) != len(self._classes):
             raise ConfigurationError("every routing class needs at least one training phrase")
         # Dense weights, transposed so one message's few non-zero n-grams select rows cheaply.
-        weights = np.ascontiguousarray(model.coef_.T)
-        self._gram_weights = weights[: self._features.size]
-        self._meaning_weights = np.ascontiguousarray(weights[self._features.size :] * weight)
-        self._bias = model.intercept_.copy()
-        self._skills = len(self._specs)
-        # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
-        self.decide("hello, can you help me with my account and also my bill")
+        coef = np.ascontiguousarray(model.coef_.T)
+        return weights.Trained(
+            features=features,
+            gram_weights=coef[: features.size],
+            meaning_weights=np.ascontiguousarray(coef[features.size :] * weight),
+            bias=model.intercept_.copy(),
+        )
 
     @classmethod
     def from_skills(
-        cls, specs: Sequence[SkillSpec], *, max_chars: int = DEFAULT_MAX_CHARS, corpus: Sequence[Labelled] | None = None
+        cls,
+        specs: Sequence[SkillSpec],
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        corpus: Sequence[Labelled] | None = None,
+        cache_dir: Path | None = None,
     ) -> OfflineBrain:
-        """Train a brain on ``specs`` (from AgentCards or skill folders) and the training split."""
-        return cls(specs, max_chars=max_chars, corpus=training_rows() if corpus is None else corpus)
+        """Train a brain on ``specs`` (from AgentCards or skill folders) and the training split
+        (or load what the same training produced before, from ``cache_dir``)."""
+        corpus = training_rows() if corpus is None else corpus
+        return cls(specs, max_chars=max_chars, corpus=corpus, cache_dir=cache_dir)
 
     @property
     def specs(self) -> list[SkillSpec]:

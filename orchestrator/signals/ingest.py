@@ -101,19 +101,20 @@ class SignalDesk:
         self,
         store: SignalStore,
         secret: bytes,
-        bus: EventBus,
+        bus: EventBus | None,
         budget: RefusalBudget | None = None,
         window: SignalWindow | None = None,
         clock: Callable[[], float] = time.time,
         subjects: SubjectResolver | None = None,
     ) -> None:
+        """Without ``bus`` the desk only records: another process relays the store's outbox."""
         self.store = store
         self._subjects = subjects
         self._window = window or SignalWindow()
         self._clock = clock
         self._secret = secret
         self._budget = budget or RefusalBudget()
-        self._relay = outbox.OutboxRelay(store.outbox, bus)
+        self._relay = outbox.OutboxRelay(store.outbox, bus) if bus is not None else None
         self._task: asyncio.Task[None] | None = None
         self.bus = bus
 
@@ -122,7 +123,7 @@ class SignalDesk:
         cls,
         store: SignalStore,
         secret: str,
-        bus: EventBus,
+        bus: EventBus | None,
         budget: RefusalBudget | None = None,
         window: SignalWindow | None = None,
         subjects: SubjectResolver | None = None,
@@ -130,7 +131,8 @@ class SignalDesk:
         if not secret:
             raise ValueError("the signal secret is empty")
         desk = cls(store, secret.encode(), bus, budget, window, subjects=subjects)
-        desk._task = asyncio.create_task(desk._relay.run(), name="outbox relay signals")
+        if desk._relay is not None:
+            desk._task = asyncio.create_task(desk._relay.run(), name="outbox relay signals")
         return desk
 
     async def close(self) -> None:
@@ -191,7 +193,8 @@ class SignalDesk:
             )
             await self._refuse(error, digest, remote, signal)
             raise error
-        self._relay.notify()
+        if self._relay is not None:
+            self._relay.notify()
         return {"accepted": True, "signal_id": signal.signal_id, "kind": signal.kind, "event_id": event.get_id()}
 
     async def _refuse(
@@ -237,7 +240,8 @@ class SignalDesk:
             reason=error.message,
         )
         await self.store.refuse(entry, event)
-        self._relay.notify()
+        if self._relay is not None:
+            self._relay.notify()
 
     async def log(self, limit: int = 50) -> list[dict[str, Any]]:
         return await self.store.log(limit)

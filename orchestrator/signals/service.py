@@ -13,7 +13,6 @@ from starlette.routing import Route
 from orchestrator.signals.errors import RefusalsRateLimited
 from orchestrator.signals.ingest import MAX_BODY_BYTES, SIGNATURE_HEADER, SignalDesk, SignalWindow
 from orchestrator.signals.limits import RefusalBudget
-from orchestrator.signals.reactions import DURABLE, Reactions
 from orchestrator.signals.store import SignalStore, open_signal_store
 from orchestrator.signals.subjects import GatewaySubjects
 from shared.errors import PayloadTooLarge, ServiceUnavailable, SwitchboardError
@@ -35,7 +34,7 @@ class SignalService:
         *,
         data_dir: Path,
         secret: str,
-        bus: EventBus,
+        bus: EventBus | None,
         gateway_mcp_url: str | None = None,
         reactions_tokens: TokenSource | None = None,
         database_url: str | None = None,
@@ -44,7 +43,10 @@ class SignalService:
     ) -> SignalService:
         """Open the store (``database_url``, else ``signals.db``) and the desk; with a gateway
         URL and a token source (the reactions client), also run the reaction rules and resolve each
-        signal's number to the customer it is about (the event's subject)."""
+        signal's number to the customer it is about (the event's subject).
+
+        ``bus=None`` records signals for another process to relay and react to (an orchestrator
+        worker of ``switchboard up --workers``, whose bus is in the process of the systems)."""
         store = await open_signal_store(database_url, default_sqlite=Path(data_dir) / SIGNALS_DB)
         subjects = GatewaySubjects(gateway_mcp_url, reactions_tokens) if gateway_mcp_url and reactions_tokens else None
         try:
@@ -52,8 +54,12 @@ class SignalService:
         except BaseException:
             await store.close()
             raise
-        if not (gateway_mcp_url and reactions_tokens):
+        if bus is None or not (gateway_mcp_url and reactions_tokens):
             return cls(desk, None, store)
+        # Imported here: the reactions are an MCP client, and an orchestrator that only records
+        # signals (a worker of ``up --workers``) should not pay for loading the MCP SDK.
+        from orchestrator.signals.reactions import DURABLE, Reactions
+
         reactions = Reactions(store, gateway_mcp_url, reactions_tokens)
         try:
             # Shared: one orchestrator replica acts on each signal (its actions are not to repeat).

@@ -22,6 +22,7 @@ from a2a.client import ClientCallContext, CredentialService
 
 from shared.errors import ServiceUnavailable, Unauthenticated
 from shared.service_auth.audiences import TOKEN_PATH
+from shared.tls import client_tls
 
 
 class TokenSource(Protocol):
@@ -76,7 +77,7 @@ class ClientCredentials:
     async def _request(self, audience: str) -> _Cached:
         asked = self._clock()
         try:
-            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as http:
+            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport, verify=client_tls()) as http:
                 response = await http.post(
                     self._endpoint,
                     data={"grant_type": "client_credentials", "audience": audience},

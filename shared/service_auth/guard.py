@@ -24,6 +24,7 @@ from shared.errors import ServiceUnavailable, SwitchboardError, Unauthenticated
 from shared.service_auth.audiences import AUDIT
 from shared.service_auth.client import TokenSource
 from shared.service_auth.verifier import ServiceClaims, TokenVerifier, refused, unverified_subject
+from shared.tls import client_tls
 
 logger = logging.getLogger("switchboard.service_auth")
 
@@ -153,7 +154,10 @@ class RefusalReporter:
 
     async def __call__(self, refusal: Refusal) -> None:
         try:
-            async with asyncio.timeout(self._timeout), httpx.AsyncClient(timeout=self._timeout) as http:
+            async with (
+                asyncio.timeout(self._timeout),
+                httpx.AsyncClient(timeout=self._timeout, verify=client_tls()) as http,
+            ):
                 token = await self._tokens.token(AUDIT)
                 response = await http.post(
                     self._url, json=asdict(refusal), headers={"Authorization": f"Bearer {token}"}

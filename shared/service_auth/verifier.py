@@ -24,6 +24,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from shared.errors import ServiceUnavailable, Unauthenticated
+from shared.tls import client_tls
 
 ALGORITHM = "Ed25519"
 LEEWAY_SECONDS = 5
@@ -58,7 +59,7 @@ class RemoteJwks:
 
     async def fetch(self) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as http:
+            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport, verify=client_tls()) as http:
                 response = await http.get(self.url)
                 response.raise_for_status()
                 body: dict[str, Any] = response.json()

@@ -33,7 +33,8 @@ from a2a.utils.errors import ContentTypeNotSupportedError, UnsupportedOperationE
 from agents.runtime.checkpoints import SQLITE_FILE
 from shared.envelope import ContextEnvelope
 from shared.handoff import ENVELOPE_EXTENSION
-from tests.agents.conftest import WAIT, answer_of, handoff_metadata
+from shared.service_auth import audiences
+from tests.agents.conftest import AUTHORITY, WAIT, StartSpecialist, answer_of, handoff_metadata
 from tests.agents.real_gateway import AgentOnStack, agents_on_stack, connect, orchestrator_token
 from tests.governance.e2e_helpers import small_refund_customers
 

@@ -41,3 +41,28 @@ def test_normalize_replaces_identifiers_by_their_kind() -> None:
     assert normalize("acc no ACC-0042137, phone +44 7700 900123") == "account no accountnumber phone phonenumber"
     assert normalize("Hellllo, I can't") == "hello i can not"
     assert normalize("Café  ticket TCK-20441") == "cafe ticket ticketnumber"
+
+
+def test_the_n_grams_are_cut_as_scikit_learn_cuts_them() -> None:
+    # A featurizer loaded from the weight cache cuts n-grams without scikit-learn: it must agree.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from orchestrator.routing.corpus import training_rows
+    from orchestrator.routing.features import _BLOCKS, char_wb_grams, word_grams
+
+    texts = [normalize(row.text) for row in training_rows()] + ["", "a", "  x   y ", "ab cd", "é ü 42", "a\tb\nc"]
+    char = TfidfVectorizer(lowercase=False, **_BLOCKS[0][0]).build_analyzer()  # type: ignore[arg-type]
+    word = TfidfVectorizer(lowercase=False, **_BLOCKS[1][0]).build_analyzer()  # type: ignore[arg-type]
+    for text in texts:
+        assert char_wb_grams(text) == char(text), text
+        assert word_grams(text) == word(text), text
+
+
+def test_a_featurizer_survives_its_arrays() -> None:
+    features = Featurizer()
+    features.fit_transform(TEXTS)
+    again = Featurizer.from_arrays(features.arrays())
+    assert again.size == features.size and again.words == features.words
+    for text in [*TEXTS, "my bil is wrong", "zzqx"]:
+        for mine, theirs in zip(features.vector(text), again.vector(text), strict=True):
+            np.testing.assert_array_equal(mine, theirs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -126,3 +127,34 @@ async def test_a_flood_of_refused_signals_gets_429_and_does_not_fill_the_log(tmp
     finally:
         await service.stop()
         await bus.close()
+
+
+async def test_a_desk_without_a_bus_records_and_the_process_with_the_bus_relays(tmp_path: Path) -> None:
+    # ``up --workers``: the orchestrator process records signals; the process holding the bus
+    # (systems and gateway) relays what it finds in the shared signals.db.
+    bus = InProcessBus()
+    seen: list[str] = []
+    relayed = asyncio.Event()
+
+    async def consume(event: object) -> None:
+        seen.append(event.get_id())  # type: ignore[attr-defined]
+        relayed.set()
+
+    subscription = await bus.subscribe("watch", consume)
+    recorder = await SignalService.start(data_dir=tmp_path, secret="s3cret", bus=None)
+    relay = await SignalService.start(data_dir=tmp_path, secret="s3cret", bus=bus)
+    app = Starlette(routes=signal_routes(lambda: recorder))
+    try:
+        body = json.dumps(notification(SIM_SWAP, "+447700900001")).encode()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            signed = {SIGNATURE_HEADER: signature(b"s3cret", body)}
+            accepted = await http.post("/api/signals", content=body, headers=signed)
+        assert accepted.status_code == 202, accepted.text
+        async with asyncio.timeout(10):  # the relay's sweep finds the row another desk wrote
+            await relayed.wait()
+        assert seen == [accepted.json()["event_id"]]
+        assert recorder.reactions is None
+    finally:
+        await relay.stop()
+        await recorder.stop()
+        await subscription.stop()

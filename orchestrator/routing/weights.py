@@ -1,0 +1,109 @@
+"""The offline brain's trained weights, cached on disk so a warm start skips training.
+
+Training (scikit-learn's import and fit) costs seconds at start-up; its result depends only on
+the training texts and labels and on the code that trains. The cache file is named by a digest
+of both (``training_digest``), so a new skill, a new phrasing or a changed trainer trains again,
+and an unchanged deployment loads its weights in milliseconds. The format is ``numpy``'s
+``.npz`` loaded with ``allow_pickle=False``: a cache file can hold arrays and nothing that runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from orchestrator.routing.features import Featurizer
+
+log = logging.getLogger("switchboard.routing")
+
+FORMAT = 1
+"""Bump when the file layout changes."""
+# The modules whose code decides what training produces; their source is part of the digest.
+_TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py")
+# Libraries whose versions change the weights (the fit, the embedding model).
+_LIBRARIES = ("scikit-learn", "numpy", "tokenlearn-static-model")
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What training produces: the featurizer and the classifier's weights."""
+
+    features: Featurizer
+    gram_weights: np.ndarray
+    meaning_weights: np.ndarray
+    bias: np.ndarray
+
+
+def training_digest(texts: Sequence[str], labels: Sequence[int], classes: Sequence[str], weight: float) -> str:
+    """A digest of everything training reads: the data, its settings, and the trainer's own code."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([FORMAT, list(texts), list(labels), list(classes), weight]).encode())
+    here = Path(__file__).parent
+    for name in _TRAINER_SOURCES:
+        digest.update((here / name).read_bytes())
+    for library in _LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{library}=={metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
+def _path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"router-{key[:32]}.npz"
+
+
+def load(cache_dir: Path, key: str) -> Trained | None:
+    """The weights cached under ``key``, or None (none, unreadable, or not what the key names)."""
+    path = _path(cache_dir, key)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        if str(arrays.pop("key")) != key:
+            return None
+        return Trained(
+            features=Featurizer.from_arrays(arrays),
+            gram_weights=np.ascontiguousarray(arrays["gram_weights"], dtype=np.float64),
+            meaning_weights=np.ascontiguousarray(arrays["meaning_weights"], dtype=np.float64),
+            bias=np.asarray(arrays["bias"], dtype=np.float64),
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as exc:  # damaged or foreign: train again and overwrite it
+        log.warning("ignoring the routing weight cache %s: %s", path, exc)
+        return None
+
+
+def save(cache_dir: Path, key: str, trained: Trained) -> None:
+    """Write the weights under ``key`` (atomically) and drop older cache files; failures only log."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        target = _path(cache_dir, key)
+        with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".tmp", delete=False) as out:
+            arrays = {
+                "key": np.asarray(key),
+                "gram_weights": trained.gram_weights,
+                "meaning_weights": trained.meaning_weights,
+                "bias": trained.bias,
+                **trained.features.arrays(),
+            }
+            try:
+                np.savez(out, *(), **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds too narrowly
+            except BaseException:
+                os.unlink(out.name)
+                raise
+        # Atomic: a process starting at the same moment reads the old file or the new one, never half.
+        os.replace(out.name, target)
+        for old in cache_dir.glob("router-*.npz"):
+            if old != target:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not cache the routing weights in %s: %s", cache_dir, exc)

@@ -1,0 +1,118 @@
+"""One process of ``switchboard up --workers``: serves its group's services until told to stop.
+
+Run by the parent as ``python -m orchestrator.workers <spec JSON>``. It stops on SIGTERM
+or SIGINT, and also when the parent is gone however it went (even SIGKILL): the parent holds
+the write end of a pipe whose read end every child watches, and the kernel closes that end
+when the parent dies, which makes the read end readable (end of file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from orchestrator.workers.plan import ORCHESTRATOR_GROUP, Group
+from shared.settings import Settings, Topology
+
+if TYPE_CHECKING:
+    from orchestrator.launcher import Stack
+
+log = logging.getLogger("switchboard.workers")
+
+
+class ChildSpec(BaseModel):
+    """What the parent hands a child: its services, their inherited sockets, and where the rest are."""
+
+    group: Group
+    sockets: dict[str, int]
+    """Service name to the file descriptor of its listening socket."""
+    topology: Topology
+    agents: list[str]
+    data_dir: Path
+    base_port: int
+    host: str
+    log_level: str
+    parent_fd: int
+    """Read end of the parent's pipe: end of file means the parent is gone."""
+    ready_fd: int
+    """Write end of the pipe the child reports ``ready`` on."""
+
+
+async def serve(spec: ChildSpec) -> None:
+    """Start the group's services, report ready, and serve until a signal or the parent's exit."""
+    from orchestrator.launcher import Stack
+    from shared import telemetry
+    from shared.bus import open_bus
+    from shared.secrets import Secrets
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def parent_gone() -> None:
+        loop.remove_reader(spec.parent_fd)  # readable at end of file for ever: once is enough
+        log.warning("the parent process is gone; stopping")
+        stop.set()
+
+    loop.add_reader(spec.parent_fd, parent_gone)
+    telemetry.configure("switchboard")
+    settings = Settings(data_dir=spec.data_dir, base_port=spec.base_port, host=spec.host)
+    # uvicorn's own lines only when debugging, as in the single process.
+    stack = Stack(settings, log_level="info" if spec.log_level == "debug" else "warning", agents=tuple(spec.agents))
+    stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents)
+    stack.topology = spec.topology
+    sockets = {name: socket.socket(fileno=fd) for name, fd in spec.sockets.items()}
+    try:
+        if spec.group.relays_signals:
+            stack.bus = await open_bus(
+                settings.bus_url, deployment=settings.deployment, retention_seconds=settings.event_retention_seconds
+            )
+        starting = asyncio.create_task(_start(stack, spec.group, sockets))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting  # raises what made start-up fail
+        if not stop.is_set():
+            os.write(spec.ready_fd, b"ready\n")
+        os.close(spec.ready_fd)
+        await stopping
+    finally:
+        await stack.stop()
+        for sock in sockets.values():
+            sock.close()
+
+
+async def _start(stack: Stack, group: Group, sockets: dict[str, socket.socket]) -> None:
+    if group.name == ORCHESTRATOR_GROUP:
+        # Signals are recorded here and relayed by the process that holds the bus.
+        await stack.start_signals(None)
+    for stage in group.stages:
+        await stack.start_services({name: sockets[name] for name in stage})
+    if group.relays_signals:
+        await stack.start_signals(stack.bus)
+
+
+def main(argv: list[str]) -> int:
+    spec = ChildSpec.model_validate_json(argv[1])
+    logging.basicConfig(
+        level=spec.log_level.upper(), format=f"%(asctime)s %(levelname)s [{spec.group.name}] %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        asyncio.run(serve(spec))
+    except Exception as exc:  # the parent reports the failure; the reason goes to the shared log
+        log.error("the %s process stopped: %s", spec.group.name, exc)
+        return 1
+    return 0

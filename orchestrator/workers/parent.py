@@ -1,0 +1,176 @@
+"""The parent of ``switchboard up --workers``: prepares once, starts the children, stops them all.
+
+Start-up: the dataset and credentials are prepared here once; every service's socket is bound
+and set listening here, so the topology is known before any child runs and a request that
+arrives while its service is still starting waits in the socket's queue instead of being
+refused. All children then start at once (their imports run in parallel) and each reports
+ready on a pipe of its own.
+
+Stopping: ``stop()`` sends SIGTERM to the children in reverse start order and waits (SIGKILL
+after a grace period). The children run in process groups of their own, so a Ctrl+C at the
+terminal reaches only the parent, which stops them in order. Should the parent die without
+stopping them (SIGKILL), each child sees its parent pipe close and stops itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+
+from orchestrator.workers.child import ChildSpec
+from orchestrator.workers.plan import Group, plan
+from shared.errors import ConfigurationError
+from shared.secrets import Secrets
+from shared.settings import Settings, Topology
+
+log = logging.getLogger("switchboard.workers")
+
+BACKLOG = 2048
+"""Connections a socket queues while its service starts (and under load)."""
+GRACE_SECONDS = 20.0
+"""How long a child has to stop after SIGTERM before it is killed."""
+
+
+@dataclass
+class Child:
+    group: Group
+    process: asyncio.subprocess.Process
+    ready_fd: int
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@dataclass
+class ProcessStack:
+    """The embedded default over ``workers`` processes. Use ``async with ProcessStack(...) as topology``."""
+
+    settings: Settings
+    workers: int
+    log_level: str = "info"
+    ephemeral_ports: bool = False
+    topology: Topology | None = None
+    secrets: Secrets | None = None
+    children: list[Child] = field(default_factory=list)
+    _parent_fd: int | None = None
+
+    async def __aenter__(self) -> Topology:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> Topology:
+        from orchestrator.launcher import Stack
+
+        stack = Stack(self.settings, ephemeral_ports=self.ephemeral_ports)
+        await stack.prepare()
+        sockets = stack.layout()
+        self.topology, self.secrets = stack.topology, stack.secrets
+        assert self.topology is not None
+        watch_read, self._parent_fd = os.pipe()
+        try:
+            for sock in sockets.values():
+                sock.listen(BACKLOG)
+            for group in plan(self.workers, stack.agents):
+                self.children.append(await self._spawn(group, sockets, stack.agents, watch_read))
+            await self._wait_ready()
+        except BaseException:
+            await self.stop()
+            raise
+        finally:
+            # The children hold their own copies now; the ports close when the last holder exits.
+            os.close(watch_read)
+            for sock in sockets.values():
+                sock.close()
+        return self.topology
+
+    async def _spawn(
+        self, group: Group, sockets: dict[str, socket.socket], agents: tuple[str, ...], watch: int
+    ) -> Child:
+        assert self.topology is not None
+        ready_read, ready_write = os.pipe()
+        spec = ChildSpec(
+            group=group,
+            sockets={name: sockets[name].fileno() for name in group.services},
+            topology=self.topology,
+            agents=list(agents),
+            data_dir=self.settings.data_dir,
+            base_port=self.settings.base_port,
+            host=self.settings.host,
+            log_level=self.log_level,
+            parent_fd=watch,
+            ready_fd=ready_write,
+        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "orchestrator.workers",
+                spec.model_dump_json(),
+                pass_fds=(*spec.sockets.values(), watch, ready_write),
+                # A group of its own: the terminal's Ctrl+C reaches the parent only, which stops children in order.
+                process_group=0,
+            )
+        except BaseException:
+            os.close(ready_read)
+            raise
+        finally:
+            os.close(ready_write)
+        return Child(group, process, ready_read)
+
+    async def _wait_ready(self) -> None:
+        async def ready(child: Child) -> None:
+            try:
+                said = await asyncio.to_thread(os.read, child.ready_fd, 64)
+            finally:
+                os.close(child.ready_fd)
+            if said.strip() != b"ready":
+                raise ConfigurationError(
+                    f"the {child.group.name} process ({', '.join(child.group.services)}) failed to start",
+                    hint="the log lines above say why",
+                )
+
+        await asyncio.gather(*(ready(child) for child in self.children))
+
+    async def exited(self) -> Child:
+        """Wait until any child exits (it should not while the stack runs) and return it."""
+        waits = {asyncio.create_task(child.process.wait()): child for child in self.children}
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+        return waits[done.pop()]
+
+    async def stop(self) -> None:
+        """Stop every child: the orchestrator first (no new turns), then the rest together;
+        kill one that does not stop in time."""
+        if self.children:
+            await _stop(self.children[-1])
+            await asyncio.gather(*(_stop(child) for child in self.children[:-1]))
+        self.children.clear()
+        if self._parent_fd is not None:
+            os.close(self._parent_fd)
+            self._parent_fd = None
+
+
+async def _stop(child: Child) -> None:
+    if child.process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        child.process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(child.process.wait(), GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("the %s process did not stop in %.0f s; killing it", child.group.name, GRACE_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            child.process.kill()
+        await child.process.wait()

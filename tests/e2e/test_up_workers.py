@@ -1,0 +1,163 @@
+"""``switchboard up --workers 2``: the embedded default over several processes, over real sockets.
+
+A whole conversation (verification by email and code, a refund confirmed by the customer) and
+the web chat's live events cross every process; Ctrl+C stops every child, and so does killing
+the parent outright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.behaviours.conftest import Customer, Deployment
+from tests.channels.sse import collect, ticket_for
+from tests.e2e.test_up_and_chat import Lines, _free_base_port
+
+pytestmark = [pytest.mark.e2e]
+
+CLI = [sys.executable, "-m", "orchestrator.cli"]
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[str]
+    lines: Lines
+    base: str
+    gateway: str
+    data_dir: Path
+    children: dict[str, int]
+
+
+def _start(tmp_path: Path) -> Up:
+    base = _free_base_port()
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWITCHBOARD_STREAM_LIFETIME_SECONDS": "3"}
+    with (tmp_path / "up.log").open("w") as log:
+        process = subprocess.Popen(
+            [*CLI, "up", "--workers", "2", "--data-dir", str(data_dir), "--base-port", str(base)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+    lines = Lines(process)
+    printed = lines.until(" processes ")
+    children = {name: int(pid) for name, pid in re.findall(r"(\S+) \(pid (\d+)\)", printed[-1])}
+    gateway = next(line.split()[-1] for line in printed if "governance gateway" in line).removesuffix("/mcp")
+    return Up(process, lines, f"http://127.0.0.1:{base}", gateway, data_dir, children)
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for its new parent to reap it counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def _wait_gone(pids: list[int], timeout: float = 60.0) -> list[int]:
+    """The pids still running after ``timeout`` (bounded wait for processes to exit)."""
+    deadline = time.monotonic() + timeout
+    while (left := [p for p in pids if not _gone(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    started = _start(tmp_path)
+    try:
+        yield started
+    finally:
+        if started.process.poll() is None:
+            started.process.send_signal(signal.SIGINT)
+            started.process.wait(timeout=60)
+        for pid in _wait_gone(list(started.children.values()), timeout=30):
+            os.kill(pid, signal.SIGKILL)
+        started.lines.drain()
+        if started.process.stdout is not None:
+            started.process.stdout.close()
+
+
+async def _conversation_and_events(up: Up) -> None:
+    deployment = Deployment(up.base, up.gateway, up.data_dir, pick=0)
+    candidates = await deployment.customers(has_duplicate_charge=True, has_recent_sim_swap=False)
+    async with httpx.AsyncClient(base_url=up.base, timeout=60) as http:
+        refunded = None
+        for customer in candidates[:10]:
+            chat = await Customer(http, deployment).start()
+            proposal = await chat.verify(customer, "I was charged twice, please refund the duplicate")
+            assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
+            answer = await chat.say("yes please")
+            if not answer["data"].get("approval_pending"):  # above the threshold it waits for a person
+                refunded = (chat, answer)
+                break
+        assert refunded is not None, "no duplicate charge under the approval threshold"
+        chat, answer = refunded
+        assert answer["status"] == "completed" and answer["data"].get("refund_id"), answer
+
+        # The web chat's live events: a turn shows as working, its entries, then idle.
+        transcript = (await chat.state())["transcript"]
+        ticket = await ticket_for(http, chat.conversation_id, chat.token)
+        opened = asyncio.Event()
+        watch = asyncio.create_task(
+            collect(
+                http,
+                chat.conversation_id,
+                ticket,
+                after=transcript[-1]["seq"],
+                opened=opened,
+                until=lambda ev: ev[-1][0] == "idle",
+                timeout=60,
+            )
+        )
+        async with asyncio.timeout(30):
+            await opened.wait()
+        turn = await http.post(
+            f"/api/conversations/{chat.conversation_id}/turns",
+            json={"text": "what does my bill say?"},
+            headers={"Authorization": f"Bearer {chat.token}"},
+        )
+        assert turn.status_code == 200, turn.text
+        events = await watch
+        names = [name for name, _ in events]
+        assert names[0] == "working" and names[-1] == "idle", names
+        assert [data["role"] for name, data in events if name == "entry"] == ["customer", "agent"]
+
+
+def test_a_conversation_crosses_the_processes_and_ctrl_c_stops_every_child(up: Up) -> None:
+    assert set(up.children) == {"systems", "agents", "orchestrator"}
+    assert httpx.get(f"{up.base}/healthz", timeout=10).status_code == 200
+    asyncio.run(_conversation_and_events(up))
+
+    up.process.send_signal(signal.SIGINT)
+    up.lines.until("Stopped.")
+    assert up.process.wait(timeout=60) == 0
+    assert _wait_gone(list(up.children.values()), timeout=0) == []  # stopped before the parent said so
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{up.base}/healthz", timeout=5)
+
+
+def test_killing_the_parent_leaves_no_child_behind(up: Up) -> None:
+    children = list(up.children.values())
+    assert _wait_gone(children, timeout=0) == children  # all running
+    up.process.kill()
+    up.process.wait(timeout=30)
+    assert _wait_gone(children) == []
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{up.base}/healthz", timeout=5)
