@@ -49,6 +49,7 @@ from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation, open_reader
 from gateway.checkpoints import CheckpointWriter, check_checkpoints
 from gateway.fastchain import verify_batches
+from gateway.oversight import check_approvals
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -360,6 +361,11 @@ def verify_audit(
     reader = open_reader(location)
     try:
         report = verify_batches(reader.chain())
+        if report.intact and (contradicted := check_approvals(reader)) is not None:
+            # The records are intact, but a copy kept beside them (who decided, their note) was changed.
+            report = ChainReport(
+                intact=False, count=report.count, first_broken_seq=contradicted[0], reason=contradicted[1]
+            )
         if checkpoints is None or public_pem is None:
             return report
 

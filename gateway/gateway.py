@@ -353,9 +353,13 @@ class Gateway:
             return await self._deny(call, reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",
-            decision="approved" if approval is not None else "allow",
+            # The person's "approved" record exists (``ApprovalDesk.approve``): running it is an allow
+            # that cites it, so one approval is one "approved" record.
+            decision="allow",
             policy_ids=decision.policy_ids,
-            reason=decision.reason if approval is None else f"{decision.reason}; approval {approval.id}",
+            reason=decision.reason
+            if approval is None
+            else f"{decision.reason}; runs approval {approval.id} approved by {approval.decided_by}",
             approver=approval.decided_by if approval is not None else None,
             raw_arguments=call.arguments,
             **call.audit_fields(),

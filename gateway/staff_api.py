@@ -7,7 +7,9 @@ Callers are staff, authenticated by bearer tokens that carry a role:
   customer's raw audit values;
 - ``admin``: everything, including the kill switch.
 An agent's token is refused here (and the attempt audited): the requester of an approval can
-never approve it. Every change is an audit record naming the staff member.
+never approve it. Every change is a chained audit record naming the staff member, their note and
+the digest of what they saw (``oversight``); ``POST /governance/oversight`` is how the agent
+console records a person's case decisions (take over, hand back, transfer, reassign, release).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from starlette.routing import Route
 
 from gateway.approval_flow import ApprovalDesk
 from gateway.gateway import Gateway
+from gateway.oversight import oversight, seen_digest
 from gateway.state import GovernanceState, kill_scope
-from shared.audit import digest
+from shared.audit import Oversight, digest
 from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
 from shared.jsonbody import parse_json_object
 
@@ -37,6 +40,20 @@ ADMIN_ROLES = frozenset({"admin"})
 
 class Decide(BaseModel):
     note: str | None = Field(default=None, max_length=500)
+    seen: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
+    """The approval's ``view_digest`` as the person's screen showed it (optional for the CLI)."""
+
+
+class CaseDecision(BaseModel):
+    """A person's decision on an escalated case, made in the agent console (the orchestrator's)."""
+
+    action: str = Field(pattern="^(take-over|hand-back|transfer|reassign|release)$")
+    conversation_id: str = Field(min_length=1, max_length=200)
+    customer_id: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=1000)
+    to: str | None = Field(default=None, max_length=64)
+    seen: str = Field(pattern="^[0-9a-f]{64}$")
+    """The digest of the case as the person's console showed it (its transcript)."""
 
 
 class PolicyMode(BaseModel):
@@ -55,8 +72,12 @@ class KillSwitch(BaseModel):
 
 
 class Staff:
-    def __init__(self, name: str, role: str) -> None:
-        self.name, self.role = name, role
+    def __init__(self, name: str, role: str, shared: bool = False) -> None:
+        self.name, self.role, self.shared = name, role, shared
+
+    def decides(self, action: str, target: str, seen: Any, note: str | None = None) -> Oversight:
+        """This person's decision, for the chain."""
+        return oversight(action, self.name, self.role, target, seen_digest(seen), note, shared_account=self.shared)
 
 
 def build_staff_routes(
@@ -64,7 +85,9 @@ def build_staff_routes(
     staff_tokens: Mapping[str, Mapping[str, str]],
     service_agent: Callable[[str], Awaitable[str | None]],
 ) -> list[Route]:
-    staff = [(name, cred["token"].encode(), cred["role"]) for name, cred in staff_tokens.items()]
+    staff = [
+        (name, cred["token"].encode(), cred["role"], bool(cred.get("shared"))) for name, cred in staff_tokens.items()
+    ]
 
     async def authenticate(request: Request, roles: frozenset[str], action: str) -> Staff:
         header = request.headers.get("authorization", "")
@@ -73,9 +96,9 @@ def build_staff_routes(
         if scheme.lower() != "bearer" or not presented:
             raise Unauthenticated("staff credentials are required", hint="send Authorization: Bearer <staff token>")
         found = None
-        for name, expected, role in staff:
+        for name, expected, role, shared in staff:
             if hmac.compare_digest(presented, expected):
-                found = Staff(name, role)
+                found = Staff(name, role, shared)
         if found is None:
             agent = await service_agent(presented.decode())
             if agent is not None:
@@ -108,11 +131,41 @@ def build_staff_routes(
 
     async def approve(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
         decide = _model(Decide, body)
-        return (await desk.approve(request.path_params["approval_id"], who.name, decide.note)).public()
+        approval_id = request.path_params["approval_id"]
+        decided = await desk.approve(
+            approval_id, who.name, decide.note, role=who.role, seen=decide.seen, shared_account=who.shared
+        )
+        return decided.public()
 
     async def reject(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
         decide = _model(Decide, body)
-        return (await desk.reject(request.path_params["approval_id"], who.name, decide.note)).public()
+        approval_id = request.path_params["approval_id"]
+        decided = await desk.reject(
+            approval_id, who.name, decide.note, role=who.role, seen=decide.seen, shared_account=who.shared
+        )
+        return decided.public()
+
+    async def case_decision(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        case = _model(CaseDecision, body)
+        args = case.model_dump(exclude={"note", "seen"}, exclude_none=True)
+        to = f" to {case.to}" if case.to else ""
+        person = oversight(
+            case.action, who.name, who.role, case.conversation_id, case.seen, case.note, shared_account=who.shared
+        )
+        await gateway.store.append(
+            kind="decision",
+            decision="allow",
+            agent=f"staff:{who.name}",
+            tool=f"governance.case-{case.action}",
+            conversation_id=case.conversation_id,
+            customer_id=case.customer_id,
+            arguments=args,
+            arguments_digest=digest(args),
+            policy_ids=["staff-api"],
+            reason=f"{case.action}{to} by {who.name}" + (f": {case.note}" if case.note else ""),
+            oversight=person,
+        )
+        return {"recorded": case.action, "conversation_id": case.conversation_id}
 
     async def policies(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
         return {"policies": gateway.policy.modes()}
@@ -129,6 +182,9 @@ def build_staff_routes(
             {"policy_id": policy_id, "mode": mode},
             "allow",
             f"policy {policy_id} set to {mode} by {who.name}",
+            person=who.decides(
+                "policy-mode", policy_id, {"policy_id": policy_id, "mode": gateway.policy.modes()[policy_id]}
+            ),
             also=GovernanceState.mode_statements(policy_id, mode, who.name),
         )
         gateway.policy.set_mode(policy_id, mode)
@@ -152,6 +208,9 @@ def build_staff_routes(
             "allow",
             f"fraud hold {'set' if on else 'lifted'} on {customer_id} by {who.name}: {reason}",
             customer_id=customer_id,
+            person=who.decides(
+                "fraud-hold", customer_id, {"fraud_hold": gateway.state.fraud_holds.get(customer_id)}, reason
+            ),
             also=GovernanceState.hold_statements(customer_id, reason, who.name, on),
         )
         if on:
@@ -177,11 +236,12 @@ def build_staff_routes(
             change.model_dump(),
             "allow",
             f"kill switch {scope} turned {'on' if change.on else 'off'} by {who.name}: {change.reason}",
+            person=who.decides("kill-switch", scope, {"kill_switches": gateway.state.kill_switches}, change.reason),
             also=GovernanceState.switch_statements(scope, change.reason, who.name, change.on),
         )
         if change.on:
             gateway.state.kill_switches[scope] = {"set_by": who.name, "reason": change.reason}
-            rejected = await desk.reject_killed(who.name)
+            rejected = await desk.reject_killed(who.name, who.role, who.shared)
         else:
             gateway.state.kill_switches.pop(scope, None)
             rejected = 0
@@ -199,6 +259,7 @@ def build_staff_routes(
             "allow",
             f"raw audit values of {customer_id} erased by {who.name} ({erased} records)",
             customer_id=customer_id,
+            person=who.decides("erase-customer", customer_id, {"customer_id": customer_id, "records": erased}),
         )
         return {"customer_id": customer_id, "records_erased": erased}
 
@@ -208,6 +269,7 @@ def build_staff_routes(
         Route(f"{p}/approvals/{{approval_id}}", endpoint(READ_ROLES, "read approvals", get_approval), methods=["GET"]),
         Route(f"{p}/approvals/{{approval_id}}/approve", endpoint(APPROVE_ROLES, "approve", approve), methods=["POST"]),
         Route(f"{p}/approvals/{{approval_id}}/reject", endpoint(APPROVE_ROLES, "reject", reject), methods=["POST"]),
+        Route(f"{p}/oversight", endpoint(APPROVE_ROLES, "record a case decision", case_decision), methods=["POST"]),
         Route(f"{p}/policies", endpoint(READ_ROLES, "read policies", policies), methods=["GET"]),
         Route(
             f"{p}/policies/{{policy_id}}/mode",
@@ -239,6 +301,7 @@ async def _audit_admin(
     reason: str,
     *,
     customer_id: str | None = None,
+    person: Oversight | None = None,
     also: tuple = (),
 ) -> None:
     await gateway.store.append(
@@ -251,6 +314,7 @@ async def _audit_admin(
         arguments_digest=digest(args),
         policy_ids=["staff-api"],
         reason=reason,
+        oversight=person,
         also=also,
     )
 

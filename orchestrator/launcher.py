@@ -65,7 +65,7 @@ class Stack:
         await prepare_dataset(
             data_dir, self.settings.database_url, customers=self.settings.customers, seed=self.settings.dataset_seed
         )
-        self.secrets = Secrets.load_or_create(data_dir, self.agents)
+        self.secrets = Secrets.load_or_create(data_dir, self.agents, demo_staff=self.settings.demo_staff)
         names = [
             "tokens",
             "orchestrator",
@@ -255,7 +255,10 @@ class Stack:
             identity_public_pem=self.secrets.identity_public_pem,
             audit_db=self.settings.data_dir / "audit.db",
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
-            staff_tokens={name: cred.model_dump() for name, cred in self.secrets.staff_tokens.items()},
+            staff_tokens={
+                name: cred.model_dump()
+                for name, cred in self.secrets.people(demo_staff=self.settings.demo_staff).items()
+            },
             orchestrator_url=self.topology.orchestrator,
             checkpoint_private_pem=self.secrets.audit_private_pem,
             bus=self.bus,
@@ -300,7 +303,7 @@ class Stack:
                 auth=self.service_auth(audiences.ORCHESTRATOR),
                 gateway_url=self.topology.gateway,
                 public_url=self.topology.orchestrator,
-                staff=dict(self.secrets.staff_tokens) if self.secrets else {},
+                staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,
                 admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
@@ -332,7 +335,9 @@ def _gateway_hosts(url: str) -> list[str] | None:
     return [h for name in ("127.0.0.1", "localhost", host) for h in (name, f"{name}:*")]
 
 
-def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print) -> None:
+def print_topology(
+    topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print, *, demo: bool = True
+) -> None:
     out("Switchboard is up (embedded default).")
     out(f"  orchestrator API   {topology.orchestrator}/api/conversations")
     out(f"  web chat           {topology.orchestrator}/chat")
@@ -346,3 +351,10 @@ def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Ca
     out(f"  data directory     {data_dir.resolve()}")
     out("Talk to it:  switchboard chat        one-time codes:  switchboard outbox")
     out("Audit:       switchboard audit verify   Stop: Ctrl+C")
+    shared = sorted(name for name, cred in secrets.staff_tokens.items() if cred.shared)
+    if shared and demo:
+        out(
+            f"DEMO MODE: shared staff accounts ({', '.join(shared)}) can sign in; the audit log marks their decisions"
+            " as a shared account's, naming no person. For real staff: switchboard staff --add NAME --role ROLE,"
+            " then SWITCHBOARD_DEMO_STAFF=false."
+        )

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     daily_refund_limit: Decimal = Decimal("100.00")
     """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
     audit_witness_dir: Path | None = None
+    demo_staff: bool = True
+    """Demo mode: shared staff accounts named after their roles (agent, approver, compliance …) exist
+    and may sign in; their decisions are chained as a shared account's. Set false for real staff:
+    then only named people (``switchboard staff --add NAME --role ROLE``) may sign in."""
     """Where signed audit checkpoints are also kept, outside the data directory (unset: a sibling
     ``<data_dir>-audit-witness``). Point it at storage the gateway's host cannot rewrite."""
     public_url: str | None = None

@@ -57,8 +57,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no accounts yet under {settings.data_dir}: run 'switchboard up' once to create them")
         return 1
-    for name, cred in Secrets.load_or_create(settings.data_dir).staff_tokens.items():
-        print(f"{name:<12} {cred.role:<11} {cred.token}")
+    loaded = Secrets.load_or_create(settings.data_dir, demo_staff=settings.demo_staff)
+    for name, cred in loaded.staff_tokens.items():
+        shared = "   (shared demo account: signs in only while SWITCHBOARD_DEMO_STAFF is true)" if cred.shared else ""
+        print(f"{name:<12} {cred.role:<11} {cred.token}{shared}")
     return 0
 
 

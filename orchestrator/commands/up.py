@@ -30,7 +30,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack = Stack(settings, log_level="warning" if args.log_level.upper() != "DEBUG" else "info")
         async with stack as topology:
             assert stack.secrets is not None
-            print_topology(topology, stack.secrets, settings.data_dir)
+            print_topology(topology, stack.secrets, settings.data_dir, demo=settings.demo_staff)
             sys.stdout.flush()
             await stop.wait()
             print("Stopping Switchboard ...", flush=True)

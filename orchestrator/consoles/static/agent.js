@@ -185,7 +185,7 @@
     buttons.forEach((b) => { b.disabled = true; });
     try {
       const result = await api("POST", "/api/console/approvals/" + encodeURIComponent(approval.id) + "/" + verb,
-        { note: note || null });
+        { note: note || null, seen: approval.view_digest || null });
       announce((verb === "approve" ? "Approved " : "Rejected ") + approval.tool + ": now " + result.status + ".");
       showError("approvals-error", null);
     } catch (error) {
