@@ -30,6 +30,7 @@ from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddlew
 from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
+from gateway.audit_export import write_public_key
 from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
 from gateway.callers import a2a_caller
@@ -45,7 +46,7 @@ from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refu
 from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
-from shared.authcontext import AuthContextVerifier
+from shared.authcontext import AuthContextVerifier, public_pem_from_private
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
 from shared.events import EventBus
@@ -212,6 +213,9 @@ def build_gateway_app(
                 witness=audit_witness_dir,
             )
             writer = CheckpointWriter(checkpoints, checkpoint_private_pem, witness=audit_witness_dir)
+            # Published apart from the private key: what an auditor needs to check checkpoints and exports.
+            public = public_pem_from_private(checkpoint_private_pem.encode()).decode()
+            await asyncio.to_thread(write_public_key, audit_db.parent, public)
         store = await open_audit_store(
             pg_url, default_sqlite=audit_db, checkpoints=writer, checkpoint_every=checkpoint_every
         )

@@ -6,6 +6,8 @@
 | ``GET /governance/audit/verify`` | the hash chain and its signed checkpoints: intact, or the first broken record |
 | ``GET /governance/audit/records/{id}/explain`` | one decision: inputs, policies, human, the conversation's calls |
 | ``GET /governance/audit/export?format=csv|json`` | every trace the filters select, streamed as a download |
+| ``GET /governance/audit/export?format=chain`` | the whole chain, checkpoints and a signed seal (``audit_export``) |
+| ``GET /governance/audit/public-key`` | the audit public key (PEM), for anyone: it verifies checkpoints and exports |
 
 Only ``compliance`` and ``admin`` staff tokens may read, except that a human agent (``agent``,
 ``approver``) may read the traces of one conversation, the case they work on. Any other
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.approval_flow import ApprovalDesk
+from gateway.audit_export import chain_export
 from gateway.audit_reader import AuditLocation
 from gateway.audit_traces import (
     FILTER_PARAMS,
@@ -151,8 +154,10 @@ def build_audit_routes(
     async def export(request: Request, who: Staff) -> Response:
         params = request.query_params
         fmt = params.get("format", "csv")
-        if fmt not in ("csv", "json"):
-            raise InvalidRequest(f"unknown export format {fmt!r}", hint="use format=csv or format=json")
+        if fmt not in ("csv", "json", "chain"):
+            raise InvalidRequest(f"unknown export format {fmt!r}", hint="use format=csv, json or chain")
+        if fmt == "chain":
+            return await export_chain(request, who)
         flt = parse_filter(params, allowed=FILTER_PARAMS | {"format"})
         exported_at = datetime.now(UTC)
         # Recorded before any row leaves: the log shows who took which slice of it.
@@ -173,8 +178,39 @@ def build_audit_routes(
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
         return StreamingResponse(body, media_type=media, headers=headers)
 
+    async def export_chain(request: Request, who: Staff) -> Response:
+        if set(request.query_params) - {"format"}:
+            raise InvalidRequest("the verifiable export is the whole chain: it takes no filters")
+        if checkpoint_private_pem is None:
+            raise InvalidRequest("this gateway signs no checkpoints, so it cannot seal a verifiable export")
+        exported_at = datetime.now(UTC)
+        await record(
+            f"staff:{who.name}", "audit-export", {"format": "chain"}, "allow", f"audit export (chain) by {who.name}"
+        )
+        stamp = exported_at.strftime("%Y%m%dT%H%M%SZ")
+        body = chain_export(
+            db,
+            private_pem=checkpoint_private_pem,
+            checkpoints=checkpoints,
+            witness=witness,
+            exported_by=who.name,
+            exported_at=exported_at,
+        )
+        headers = {
+            "Content-Disposition": f'attachment; filename="switchboard-audit-chain-{stamp}.json"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        }
+        return StreamingResponse(body, media_type="application/json", headers=headers)
+
+    async def public_key(request: Request) -> Response:
+        if public_pem is None:
+            return JSONResponse({"error": {"code": "not_found", "message": "this gateway signs no checkpoints"}}, 404)
+        return Response(public_pem, media_type="application/x-pem-file", headers={"Cache-Control": "no-cache"})
+
     p = "/governance/audit"
     return [
+        Route(f"{p}/public-key", public_key, methods=["GET"]),
         Route(f"{p}/traces", endpoint("read audit traces", traces, AUDIT_ROLES | CASE_ROLES), methods=["GET"]),
         Route(f"{p}/verify", endpoint("verify the audit chain", verify), methods=["GET"]),
         Route(
