@@ -46,6 +46,7 @@ from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refu
 from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
+from gateway.weakening import WeakeningDesk
 from shared.authcontext import AuthContextVerifier, public_pem_from_private
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
@@ -270,11 +271,14 @@ def build_gateway_app(
                 signals = await start_enforcement(bus, gw) if bus is not None else None
                 await desk.resume()
                 notifier = tasks.create_task(desk.run(), name="approval-desk")
+                gw.weakening = await WeakeningDesk.open(gw, clock)
+                restorer = tasks.create_task(gw.weakening.run(), name="weakening-expiry")
                 try:
                     async with server.session_manager.run():
                         yield
                 finally:
                     notifier.cancel()
+                    restorer.cancel()
                     await open_cases.close()
                     if signals is not None:
                         await signals.stop()

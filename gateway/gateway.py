@@ -33,6 +33,7 @@ from gateway.upstream import UpstreamLink, UpstreamUnavailable
 if TYPE_CHECKING:
     from gateway.approval_flow import ApprovalDesk
     from gateway.approvals import Approval
+    from gateway.weakening import WeakeningDesk
 from shared import telemetry
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
@@ -170,6 +171,7 @@ class Gateway:
         self.limiter = limiter or RateLimiter(limit=120, window_seconds=60.0)
         self.clock = clock
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
+        self.weakening: WeakeningDesk | None = None  # set by the app: four eyes on weakening a control
         self.open_cases: OpenCaseReader | None = None
         """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
 
@@ -355,7 +357,7 @@ class Gateway:
             kind="decision",
             # The person's "approved" record exists (``ApprovalDesk.approve``): running it is an allow
             # that cites it, so one approval is one "approved" record.
-            decision="allow",
+            decision="would-deny" if decision.would_deny else "allow",
             policy_ids=decision.policy_ids,
             reason=decision.reason
             if approval is None

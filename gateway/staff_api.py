@@ -4,8 +4,11 @@ Callers are staff, authenticated by bearer tokens that carry a role:
 - ``agent``: a human agent at the console: list, read, approve and reject approvals;
 - ``approver``: list, read, approve and reject approvals;
 - ``compliance``: read everything, set policy modes, set and lift fraud holds, erase a
-  customer's raw audit values;
+  customer's raw audit values, approve a colleague's weakening of a control;
 - ``admin``: everything, including the kill switch.
+Weakening a control (a protective policy to log-only, lifting a fraud hold, a kill switch off)
+is only a request until a second compliance person approves it, and then lasts its minutes
+(``weakening``; the routes are in ``weakening_api``).
 An agent's token is refused here (and the attempt audited): the requester of an approval can
 never approve it. Every change is a chained audit record naming the staff member, their note and
 the digest of what they saw (``oversight``); ``POST /governance/oversight`` is how the agent
@@ -20,13 +23,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.approval_flow import ApprovalDesk
 from gateway.gateway import Gateway
 from gateway.oversight import oversight, seen_digest
 from gateway.state import GovernanceState, kill_scope
+from gateway.weakening import HOLD_LIFT, POLICY_LOG_ONLY, SWITCH_OFF
+from gateway.weakening_api import approve_change, desk_of, list_changes, reject_change, request_weakening
 from shared.audit import Oversight, digest
 from shared.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, SwitchboardError, Unauthenticated
 from shared.jsonbody import parse_json_object
@@ -58,6 +63,8 @@ class CaseDecision(BaseModel):
 
 class PolicyMode(BaseModel):
     mode: str = Field(pattern="^(enforce|log-only)$")
+    minutes: int | None = None
+    reason: str | None = None
 
 
 class Hold(BaseModel):
@@ -69,6 +76,7 @@ class KillSwitch(BaseModel):
     target: str | None = Field(default=None, max_length=200)
     on: bool
     reason: str = Field(default="", max_length=300)
+    minutes: int | None = None
 
 
 class Staff:
@@ -111,12 +119,13 @@ def build_staff_routes(
         return found
 
     def endpoint(roles: frozenset[str], action: str, handler: Callable[..., Awaitable[Any]]) -> Callable:
-        async def run(request: Request) -> JSONResponse:
+        async def run(request: Request) -> Response:
             try:
                 who = await authenticate(request, roles, action)
                 gateway, desk = holder()
-                body = await _body(request) if request.method in ("POST", "PUT") else {}
-                return JSONResponse(await handler(request, who, gateway, desk, body))
+                body = await _body(request) if request.method in ("POST", "PUT", "DELETE") else {}
+                answer = await handler(request, who, gateway, desk, body)
+                return answer if isinstance(answer, Response) else JSONResponse(answer)
             except SwitchboardError as exc:
                 return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
 
@@ -175,6 +184,9 @@ def build_staff_routes(
         mode = _model(PolicyMode, body).mode
         if policy_id not in gateway.policy.modes():
             raise NotFound(f"no policy {policy_id!r}", hint="GET /governance/policies lists them")
+        if mode == "log-only" and gateway.policy.protective(policy_id):
+            detail = {"policy_id": policy_id, "mode": gateway.policy.modes()[policy_id]}
+            return await request_weakening(gateway, who, POLICY_LOG_ONLY, policy_id, detail, body, "log-only")
         await _audit_admin(
             gateway,
             f"staff:{who.name}",
@@ -189,6 +201,8 @@ def build_staff_routes(
         )
         gateway.policy.set_mode(policy_id, mode)
         gateway.state.policy_modes[policy_id] = mode
+        if mode == "enforce":
+            await desk_of(gateway).end_for(POLICY_LOG_ONLY, policy_id)
         return {"policy_id": policy_id, "mode": mode}
 
     async def holds(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
@@ -200,6 +214,10 @@ def build_staff_routes(
         reason = _model(Hold, body).reason if on else "lifted"
         if not on and customer_id not in gateway.state.fraud_holds:
             raise NotFound(f"no fraud hold on {customer_id}")
+        if not on:
+            hold = gateway.state.fraud_holds[customer_id]
+            detail = {"customer_id": customer_id, "reason": hold.get("reason"), "set_by": hold.get("set_by")}
+            return await request_weakening(gateway, who, HOLD_LIFT, customer_id, detail, body, "lifting a fraud hold")
         await _audit_admin(
             gateway,
             f"staff:{who.name}",
@@ -213,10 +231,8 @@ def build_staff_routes(
             ),
             also=GovernanceState.hold_statements(customer_id, reason, who.name, on),
         )
-        if on:
-            gateway.state.fraud_holds[customer_id] = {"reason": reason, "set_by": who.name}
-        else:
-            gateway.state.fraud_holds.pop(customer_id, None)
+        gateway.state.fraud_holds[customer_id] = {"reason": reason, "set_by": who.name}
+        await desk_of(gateway).end_for(HOLD_LIFT, customer_id)
         return {"customer_id": customer_id, "fraud_hold": on}
 
     async def switches(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
@@ -229,6 +245,9 @@ def build_staff_routes(
         scope = kill_scope(change.scope, change.target)  # type: ignore[arg-type]
         if not change.on and scope not in gateway.state.kill_switches:
             raise NotFound(f"the kill switch {scope} is not on")
+        if not change.on:
+            detail = {"scope": scope, **gateway.state.kill_switches[scope]}
+            return await request_weakening(gateway, who, SWITCH_OFF, scope, detail, body, "turning a kill switch off")
         await _audit_admin(
             gateway,
             f"staff:{who.name}",
@@ -239,12 +258,9 @@ def build_staff_routes(
             person=who.decides("kill-switch", scope, {"kill_switches": gateway.state.kill_switches}, change.reason),
             also=GovernanceState.switch_statements(scope, change.reason, who.name, change.on),
         )
-        if change.on:
-            gateway.state.kill_switches[scope] = {"set_by": who.name, "reason": change.reason}
-            rejected = await desk.reject_killed(who.name, who.role, who.shared)
-        else:
-            gateway.state.kill_switches.pop(scope, None)
-            rejected = 0
+        gateway.state.kill_switches[scope] = {"set_by": who.name, "reason": change.reason}
+        await desk_of(gateway).end_for(SWITCH_OFF, scope)
+        rejected = await desk.reject_killed(who.name, who.role, who.shared)
         return {"scope": scope, "on": change.on, "approvals_rejected": rejected}
 
     async def erase(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
@@ -271,6 +287,17 @@ def build_staff_routes(
         Route(f"{p}/approvals/{{approval_id}}/reject", endpoint(APPROVE_ROLES, "reject", reject), methods=["POST"]),
         Route(f"{p}/oversight", endpoint(APPROVE_ROLES, "record a case decision", case_decision), methods=["POST"]),
         Route(f"{p}/policies", endpoint(READ_ROLES, "read policies", policies), methods=["GET"]),
+        Route(f"{p}/changes", endpoint(READ_ROLES, "read control changes", list_changes), methods=["GET"]),
+        Route(
+            f"{p}/changes/{{change_id}}/approve",
+            endpoint(COMPLIANCE_ROLES, "approve weakening a control", approve_change),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/changes/{{change_id}}/reject",
+            endpoint(COMPLIANCE_ROLES, "reject weakening a control", reject_change),
+            methods=["POST"],
+        ),
         Route(
             f"{p}/policies/{{policy_id}}/mode",
             endpoint(COMPLIANCE_ROLES, "set a policy mode", set_mode),

@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 
 GENESIS_HASH = "0" * 64
 
-Decision = Literal["allow", "deny", "approval-required", "approved", "rejected"]
+Decision = Literal["allow", "deny", "approval-required", "approved", "rejected", "would-deny"]
+"""``would-deny``: allowed and made, but only because a log-only policy was left out; with every
+policy enforced it would have been denied or held. Filterable like any other decision."""
 
 
 class Oversight(BaseModel):

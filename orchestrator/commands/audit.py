@@ -131,9 +131,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except httpx.HTTPError as exc:
         print(f"the gateway at {base} is not answering ({exc}); is `switchboard up` running?", file=sys.stderr)
         return 2
-    print(
-        f"wrote {args.out}; check it with: python3 verify_audit_export.py {args.out} --key audit-public-key.pem"
-    )
+    print(f"wrote {args.out}; check it with: python3 verify_audit_export.py {args.out} --key audit-public-key.pem")
     return 0
 
 

@@ -61,22 +61,41 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     return _call(args, "approver", "POST", f"/approvals/{args.approval_id}/{args.action}", {"note": args.note})
 
 
+def _weakening(args: argparse.Namespace) -> dict[str, Any]:
+    """How long a weakening lasts and why; the gateway asks for both and a second person approves."""
+    return {"minutes": args.minutes, "reason": args.reason} if args.minutes is not None else {"reason": args.reason}
+
+
 def cmd_kill_switch(args: argparse.Namespace) -> int:
     scope, target = ("agent", args.agent) if args.agent else ("tool", args.tool) if args.tool else ("all", None)
     body = {"scope": scope, "target": target, "on": args.state == "on", "reason": args.reason}
+    if args.state == "off":
+        body.update(_weakening(args))
     return _call(args, "admin", "POST", "/kill-switch", body)
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
     if args.policy_id is None:
         return _call(args, "compliance", "GET", "/policies")
-    return _call(args, "compliance", "POST", f"/policies/{args.policy_id}/mode", {"mode": args.mode})
+    body: dict[str, Any] = {"mode": args.mode}
+    if args.mode == "log-only":
+        body.update(_weakening(args))
+    return _call(args, "compliance", "POST", f"/policies/{args.policy_id}/mode", body)
 
 
 def cmd_fraud_hold(args: argparse.Namespace) -> int:
     if args.action == "set":
         return _call(args, "compliance", "POST", f"/fraud-holds/{args.customer}", {"reason": args.reason})
-    return _call(args, "compliance", "DELETE", f"/fraud-holds/{args.customer}")
+    return _call(args, "compliance", "DELETE", f"/fraud-holds/{args.customer}", _weakening(args))
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _call(args, "compliance", "GET", "/changes" + (f"?status={args.status}" if args.status else ""))
+    if not args.change_id:
+        print(f"changes {args.action} needs a change id (CHG-…)", file=sys.stderr)
+        return 2
+    return _call(args, "compliance", "POST", f"/changes/{args.change_id}/{args.action}", {})
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
@@ -104,6 +123,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group.add_argument("--agent", help="only this agent")
     group.add_argument("--tool", help="only this tool, e.g. payments.issue_refund")
     k.add_argument("--reason", default="", help="why (recorded in the audit log)")
+    k.add_argument("--minutes", type=int, help="with off: how long it stays off once a second person approves")
     _common(k)
     k.set_defaults(func=cmd_kill_switch)
 
@@ -112,6 +132,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = policy_sub.add_parser("mode", help="set a policy to enforce or log-only (shadow)")
     m.add_argument("policy_id", nargs="?", help="omit to list every policy and its mode")
     m.add_argument("mode", nargs="?", choices=("enforce", "log-only"))
+    m.add_argument(
+        "--minutes", type=int, help="log-only of a protective policy: how long, once a second person approves"
+    )
+    m.add_argument("--reason", default="", help="log-only of a protective policy: why (recorded in the audit log)")
     _common(m)
     m.set_defaults(func=cmd_policy)
 
@@ -119,8 +143,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("action", choices=("set", "lift"))
     f.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     f.add_argument("--reason", default="set by staff", help="why (recorded in the audit log)")
+    f.add_argument("--minutes", type=int, help="with lift: how long it stays lifted once a second person approves")
     _common(f)
     f.set_defaults(func=cmd_fraud_hold)
+
+    c = sub.add_parser("changes", help="weakened controls: list them, or approve/reject a colleague's request")
+    c.add_argument("action", choices=("list", "approve", "reject"))
+    c.add_argument("change_id", nargs="?")
+    c.add_argument("--status", help="with list: pending, active, expired, ended, rejected, lapsed")
+    _common(c)
+    c.set_defaults(func=cmd_changes)
 
     e = sub.add_parser(
         "erase-customer",

@@ -94,6 +94,12 @@ def agent_console_routes(
         pending = await agent_packet.pending_approvals(gateway, session)
         return _json({"approvals": [a.model_dump(mode="json") for a in pending]})
 
+    async def weakened(request: Request) -> JSONResponse:
+        """Controls weakened right now (four eyes, with an expiry): every console shows them while they last."""
+        session = await require_staff(request, READ_ROLES)
+        answer = await gateway.call(session, "GET", "/governance/changes", params={"status": "active"})
+        return JSONResponse(answer.json(), headers=_NO_STORE)
+
     def decide(verb: str) -> Callable[[Request], Any]:
         async def run(request: Request) -> JSONResponse:
             session = await require_staff(request, DECIDE_ROLES)
@@ -126,6 +132,7 @@ def agent_console_routes(
         Route(f"{base}/transcript", transcript, methods=["GET"]),
         *agent_case_routes(supervisor, gateway),
         Route("/api/console/approvals", approvals, methods=["GET"]),
+        Route("/api/console/weakened", weakened, methods=["GET"]),
         Route("/api/console/approvals/{approval_id}/approve", decide("approve"), methods=["POST"]),
         Route("/api/console/approvals/{approval_id}/reject", decide("reject"), methods=["POST"]),
     ]
