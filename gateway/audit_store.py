@@ -288,9 +288,20 @@ class AuditStore:
         """Commit state changes that need no audit record of their own (their record exists)."""
         await self._step(lambda: self._commit(list(statements)))
 
-    async def erase_customer(self, customer_id: str) -> int:
-        """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
-        return await self._step(lambda: self._commit([("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))]))
+    async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
+        """Erase one customer's raw argument values; the chain (redacted + digests) is untouched.
+
+        ``identifiers`` (their email, phone, account number) also reach the raw values of calls
+        made before the customer was known (verification by email): rows that contain one go too.
+        """
+        statements: list[Statement] = [("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))]
+        statements += [("DELETE FROM audit_raw WHERE instr(arguments, ?) > 0", (v,)) for v in identifiers if v]
+        return await self._step(lambda: self._commit(statements))
+
+    async def forget_erased(self) -> None:
+        """Leave no copy of erased values in the write-ahead log: checkpoint it into the database
+        (whose freed space ``secure_delete`` zeroes) and truncate it."""
+        await self._step(lambda: self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
 
     async def raw_arguments(self, record_id: str) -> dict[str, Any] | None:
         def read() -> Any:
@@ -339,7 +350,12 @@ def _writer(path: Path) -> sqlite3.Connection:
     """The dedicated write connection: autocommit mode, transactions are explicit."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    pragmas = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    pragmas = (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
+        "PRAGMA secure_delete=ON",  # erased values are overwritten, not left in free pages
+    )
     for pragma in pragmas:
         db.execute(pragma)
     return db

@@ -220,12 +220,21 @@ class PostgresAuditStore:
         """Rows of one read (``?`` placeholders)."""
         return await self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
 
-    async def erase_customer(self, customer_id: str) -> int:
+    async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
+        values = [v for v in identifiers if v]
         status = await self._retry("erasing raw arguments").run(
-            lambda _: self._pool.execute("DELETE FROM audit_raw WHERE customer_id = $1", customer_id)
+            lambda _: self._pool.execute(
+                "DELETE FROM audit_raw WHERE customer_id = $1"
+                " OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS v WHERE strpos(arguments, v) > 0)",
+                customer_id,
+                values,
+            )
         )
         return _changed(status)
+
+    async def forget_erased(self) -> None:
+        """Nothing to do here: PostgreSQL reclaims deleted rows with (auto)vacuum, see docs/governance.md."""
 
     async def raw_arguments(self, record_id: str) -> dict[str, Any] | None:
         rows = await self.fetch("SELECT arguments FROM audit_raw WHERE record_id = ?", (record_id,))

@@ -25,7 +25,7 @@ from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_f
 from gateway.open_cases import OpenCaseReader
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
-from gateway.redact import redact
+from gateway.redact import mask_text, redact
 from gateway.state import GovernanceState
 from gateway.subject import CONVERSATION_SUBJECT, bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
@@ -408,7 +408,7 @@ class Gateway:
                 result = await self.links[tool.system].call(
                     tool.upstream_name, arguments, verdict.upstream_meta, retry=retry_safe(tool.tool, arguments)
                 )
-                outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
+                outcome = f"error: {mask_text(_first_text(result))[:300]}" if result.is_error else "ok"
                 if span is not None:
                     span.set_attributes({"switchboard.system": tool.system, "switchboard.tool.outcome": outcome[:200]})
         except UpstreamUnavailable as exc:
@@ -417,7 +417,7 @@ class Gateway:
             result = _tool_error(
                 sentence, decided.id, {"kind": "unavailable", "system": tool.system, "audit_id": decided.id}
             )
-            outcome = f"error: {tool.system} unavailable ({exc.detail})"
+            outcome = f"error: {tool.system} unavailable ({mask_text(str(exc.detail))})"
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         await self.store.append(
             kind="outcome",

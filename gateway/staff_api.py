@@ -49,6 +49,11 @@ class Decide(BaseModel):
     """The approval's ``view_digest`` as the person's screen showed it (optional for the CLI)."""
 
 
+class Identifiers(BaseModel):
+    identifiers: list[str] = Field(default_factory=list, max_length=10)
+    """The customer's email, phone and account number: raw values recorded before they were known."""
+
+
 class CaseDecision(BaseModel):
     """A person's decision on an escalated case, made in the agent console (the orchestrator's)."""
 
@@ -265,8 +270,10 @@ def build_staff_routes(
 
     async def erase(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
         customer_id = request.path_params["customer_id"]
-        erased = await gateway.store.erase_customer(customer_id)
+        identifiers = _model(Identifiers, body).identifiers
+        erased = await gateway.store.erase_customer(customer_id, tuple(identifiers))
         await desk.approvals.erase_customer(customer_id)
+        await gateway.store.forget_erased()
         await _audit_admin(
             gateway,
             f"staff:{who.name}",
@@ -278,6 +285,22 @@ def build_staff_routes(
             person=who.decides("erase-customer", customer_id, {"customer_id": customer_id, "records": erased}),
         )
         return {"customer_id": customer_id, "records_erased": erased}
+
+    async def subject_access(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        """Recorded before anything is read: the log shows who took a customer's data out, and why."""
+        customer_id = request.path_params["customer_id"]
+        reason = _model(Hold, body).reason
+        await _audit_admin(
+            gateway,
+            f"staff:{who.name}",
+            "subject-access",
+            {"customer_id": customer_id, "reason": reason},
+            "allow",
+            f"subject access export of {customer_id} by {who.name}: {reason}",
+            customer_id=customer_id,
+            person=who.decides("subject-access", customer_id, {"customer_id": customer_id}, reason),
+        )
+        return {"customer_id": customer_id, "recorded": True}
 
     p = "/governance"
     return [
@@ -311,6 +334,11 @@ def build_staff_routes(
         ),
         Route(f"{p}/kill-switches", endpoint(READ_ROLES, "read kill switches", switches), methods=["GET"]),
         Route(f"{p}/kill-switch", endpoint(ADMIN_ROLES, "use the kill switch", kill_switch), methods=["POST"]),
+        Route(
+            f"{p}/customers/{{customer_id}}/subject-access",
+            endpoint(COMPLIANCE_ROLES, "record a subject access export", subject_access),
+            methods=["POST"],
+        ),
         Route(
             f"{p}/customers/{{customer_id}}/erase",
             endpoint(COMPLIANCE_ROLES, "erase raw audit values", erase),

@@ -99,7 +99,49 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    return _call(args, "compliance", "POST", f"/customers/{args.customer}/erase")
+    """The gateway erases the raw audit values first (and records who erased whom), then every other store."""
+    from orchestrator.privacy import erase_everywhere, find_customer
+    from shared.errors import SwitchboardError
+
+    data_dir = settings_from(args).data_dir
+    try:
+        customer = find_customer(data_dir, args.customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 1
+    body = {"identifiers": [customer.email, customer.msisdn, customer.account_number]}
+    status = _call(args, "compliance", "POST", f"/customers/{args.customer}/erase", body)
+    if status != 0:
+        return status
+    report = erase_everywhere(data_dir, customer)
+    for system, count in sorted(report.cells.items()):
+        print(f"  {system}: {count} values replaced by pseudonyms")
+    if report.wal_left:
+        print(f"these files' write-ahead logs were busy, run erase-customer again: {', '.join(report.wal_left)}")
+        return 1
+    return 0
+
+
+def cmd_subject_access(args: argparse.Namespace) -> int:
+    """Everything held about one customer, as an archive; recorded at the gateway before anything is read."""
+    from pathlib import Path
+
+    from orchestrator.privacy import find_customer, write_archive
+    from shared.errors import SwitchboardError
+
+    data_dir = settings_from(args).data_dir
+    try:
+        customer = find_customer(data_dir, args.customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 1
+    status = _call(args, "compliance", "POST", f"/customers/{args.customer}/subject-access", {"reason": args.reason})
+    if status != 0:
+        return status
+    who = args.staff or "compliance"
+    path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who)
+    print(f"wrote {path}: {len(document['systems'])} systems ({', '.join(sorted(document['systems']))})")
+    return 0
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -156,8 +198,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     e = sub.add_parser(
         "erase-customer",
-        help="erase one customer's raw tool-call values from the audit log (the hash chain stays intact)",
+        help="erase one customer's personal data in every store (the audit chain keeps only pseudonymous references)",
     )
     e.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     _common(e)
     e.set_defaults(func=cmd_erase)
+
+    s = sub.add_parser(
+        "subject-access", help="export everything held about one customer (archive + readable summary), audited"
+    )
+    s.add_argument("customer", help="unified customer id, e.g. CUST-00042")
+    s.add_argument("--out", default=".", help="folder for the archive (default: here)")
+    s.add_argument("--reason", required=True, help="why (the request's reference; recorded in the audit log)")
+    _common(s)
+    s.set_defaults(func=cmd_subject_access)
