@@ -12,7 +12,10 @@ its in-memory mirror (``watch``), so a kill switch bites everywhere within milli
 
 A dropped connection is retried on a fresh one while nothing can have been committed; a
 failure once COMMIT was sent, or a server that stays away, raises ``ServiceUnavailable`` and
-the gateway fails closed. A transaction that breaks leaves nothing: record and state change
+the gateway fails closed. An append or a read that cannot finish within
+``WRITE_BUDGET_SECONDS`` (a locked table, a held chain lock, a server that does not answer)
+raises ``AuditUnavailable`` (503) instead of waiting, and checkpoint lines are written and
+fsynced on their own thread, never on the event loop. A transaction that breaks leaves nothing: record and state change
 land together or not at all.
 """
 
@@ -24,12 +27,15 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
     QUERY_COLUMNS,
+    WRITE_BUDGET_SECONDS,
+    AuditUnavailable,
     StaleState,
     Statement,
     raw_row,
@@ -103,6 +109,12 @@ class PostgresAuditStore:
         self.state_version = 0
         """Counts this replica's committed switch changes: a reload racing one retries (``GovernanceState``)."""
         self._watcher: asyncio.Task[None] | None = None
+        self.budget = WRITE_BUDGET_SECONDS
+        self._abandoned: set[asyncio.Future[Any]] = set()
+        ms = max(int(self.budget * 1000) - 20, 10)
+        self._timeouts = f"SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL statement_timeout = '{ms}ms'"
+        # One thread writes checkpoint lines, in order, so fsync never runs on the event loop.
+        self._checkpoint_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-checkpoints")
 
     @classmethod
     async def open(
@@ -149,12 +161,14 @@ class PostgresAuditStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         self.checkpoint()
+        await asyncio.to_thread(self._checkpoint_io.shutdown, wait=True)
         await self._pool.close()
 
     def checkpoint(self) -> None:
-        """Sign the newest record this replica appended (every replica's records are one chain)."""
+        """Sign the newest record this replica appended (every replica's records are one chain);
+        the file write happens on the checkpoint thread, never on the event loop."""
         if self._checkpoints is not None and self._last_seq:
-            self._checkpoints.write(self._last_seq, self._last_hash)
+            self._persist_checkpoint()
 
     async def append(
         self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
@@ -167,6 +181,8 @@ class PostgresAuditStore:
                 tx = conn.transaction()
                 await tx.start()
                 try:
+                    # The server gives up inside the budget too: a held lock is a clean failure, not a wait.
+                    await conn.execute(self._timeouts)
                     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
                     tail = await conn.fetchrow(_TAIL)
                     seq, prev = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
@@ -185,15 +201,54 @@ class PostgresAuditStore:
                 await _commit(tx, "an audit record")
                 return record
 
-        record = await self._retry("recording an audit record").run(attempt)
+        record = await self._within_budget(self._retry("recording an audit record").run(attempt))
         self.state_version += notify
         if record.seq > self._last_seq:
             self._last_seq, self._last_hash = record.seq, record.hash
         if self._checkpoints is not None:
             self._checkpoints.note(record.seq, record.hash)
             if self._checkpoints.due(record.seq, self._every):
-                self.checkpoint()
+                self._persist_checkpoint()
         return record
+
+    async def _within_budget[T](self, work: Awaitable[T]) -> T:
+        """Fail closed without stalling: a store that cannot answer in time is a 503, never a wait.
+
+        In the transaction the server itself gives up after the budget (``lock_timeout``,
+        ``statement_timeout``: a locked table or a held chain lock); the client-side bound
+        covers a server that does not answer at all. Nothing is committed either way, unless
+        the budget ran out while COMMIT was in flight (the record may then exist; the call
+        was still not made).
+        """
+        import asyncpg
+
+        # The work runs as its own task: when the budget is spent the caller is answered at once,
+        # and the cancelled work rolls back and returns its connection in the background (a
+        # server that does not answer cannot hold the caller up through the clean-up either).
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.budget)
+        except TimeoutError:
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            task.add_done_callback(_settle)
+            raise AuditUnavailable(
+                "the audit store did not answer in time: the record could not be written",
+                hint="the call was not made; retry shortly or hand the customer to a human",
+            ) from None
+        except (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.QueryCanceledError) as exc:
+            raise AuditUnavailable(
+                f"the audit store is locked or slow ({type(exc).__name__}): the record could not be written",
+                hint="the call was not made; retry shortly or hand the customer to a human",
+            ) from exc
+
+    def _persist_checkpoint(self) -> None:
+        """Sign on the loop (memory only), write and fsync on the checkpoint thread, in order."""
+        assert self._checkpoints is not None
+        line = self._checkpoints.sign(self._last_seq, self._last_hash)
+        if line is not None:
+            self._checkpoint_io.submit(self._checkpoints.persist, line)
 
     async def run(self, statements: tuple[Statement, ...]) -> None:
         """Commit state changes that need no audit record of their own (their record exists)."""
@@ -217,8 +272,9 @@ class PostgresAuditStore:
         self.state_version += notify
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Rows of one read (``?`` placeholders)."""
-        return await self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
+        """Rows of one read (``?`` placeholders), within the write budget (reads decide calls too)."""
+        reading = self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
+        return await self._within_budget(reading)
 
     async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
@@ -275,6 +331,12 @@ class PostgresAuditStore:
             finally:
                 if not conn.is_closed():
                     await conn.close()
+
+
+def _settle(task: asyncio.Future[Any]) -> None:
+    """Collect an abandoned step's outcome, so its failure is logged once and not left unretrieved."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("an audit step given up on failed afterwards: %s", task.exception())
 
 
 async def _quietly(on_change: Callable[[], Awaitable[None]]) -> None:

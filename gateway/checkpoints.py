@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -65,6 +66,18 @@ def _append_line(path: Path, line: bytes) -> None:
         os.close(fd)  # releases the lock
 
 
+class Witness(Protocol):
+    """Somewhere outside the data directory that keeps every signed checkpoint line."""
+
+    def send(self, line: bytes) -> None:
+        """Keep ``line`` (blocking; called off the event loop). Failing logs and leaves the local line."""
+        ...
+
+    def lines(self) -> list[str]:
+        """Every line it keeps, for ``audit verify``."""
+        ...
+
+
 class CheckpointWriter:
     """Appends signed checkpoints; one per gateway (replicas sharing a log may share the file)."""
 
@@ -82,6 +95,8 @@ class CheckpointWriter:
         self._written_at = 0.0
         self._first = 0
         self._pending: list[str] = []
+        self.witnesses: list[Witness] = []
+        """Witnesses beyond the directory (an HTTP witness …): each signed line is also sent there."""
 
     def note(self, seq: int, head: str) -> None:
         """Remember one appended record's hash for the next checkpoint (memory only: no I/O)."""
@@ -102,9 +117,16 @@ class CheckpointWriter:
 
         Several processes (gateway replicas) may append to one file; their order does not matter
         to the check. ``accept`` makes it an operator's acceptance of the chain up to ``seq``.
+        Blocking: call it off the event loop (``sign`` then ``persist`` split the two halves).
         """
+        line = self.sign(seq, head, accept=accept)
+        if line is not None:
+            self.persist(line)
+
+    def sign(self, seq: int, head: str, *, accept: str | None = None) -> bytes | None:
+        """The signed line for the head ``seq`` (memory and a signature only, no I/O); None when not due."""
         if seq <= self.last_seq and accept is None:
-            return
+            return None
         at = datetime.now(UTC).isoformat()
         covered = self._pending if self._pending and self._first + len(self._pending) - 1 == seq else []
         first, hashes = (self._first, "".join(covered)) if covered else (None, None)
@@ -117,16 +139,21 @@ class CheckpointWriter:
         else:
             signed = _body(seq, head, at, first, hashes)
         fields["sig"] = base64.b64encode(self._key.sign(signed)).decode()
-        line = (json.dumps(fields) + "\n").encode()
+        self.last_seq = max(self.last_seq, seq)
+        self._written_at = time.monotonic()
+        self._pending = []
+        return (json.dumps(fields) + "\n").encode()
+
+    def persist(self, line: bytes) -> None:
+        """Append one signed line locally and at the witness, each flushed to disk (blocking I/O)."""
         _append_line(self.path, line)
         if self.witness is not None:
             try:
                 _append_line(self.witness, line)
             except OSError as exc:  # the local line stands; verify will show the witness lagging
                 log.error("the audit witness at %s could not be written: %s", self.witness, exc)
-        self.last_seq = max(self.last_seq, seq)
-        self._written_at = time.monotonic()
-        self._pending = []
+        for witness in self.witnesses:
+            witness.send(line)
 
 
 @dataclass(frozen=True)
