@@ -47,6 +47,7 @@ from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
 from gateway.weakening import WeakeningDesk
+from gateway.witness_http import HttpWitness
 from shared.authcontext import AuthContextVerifier, public_pem_from_private
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
@@ -104,6 +105,8 @@ def build_gateway_app(
     database_url: str | None = None,
     daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
     audit_witness_dir: Path | None = None,
+    audit_witness_url: str | None = None,
+    audit_witness_token: str | None = None,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -116,6 +119,7 @@ def build_gateway_app(
     protected-resource metadata names it). With ``checkpoint_private_pem`` the audit head
     is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
     ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
+    ``audit_witness_url`` adds an HTTP witness (``witness_http``) that also gets every line.
     A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
     approvals and governance switches into PostgreSQL, shared by every gateway replica; without
     one they stay in ``audit_db`` (SQLite).
@@ -204,6 +208,7 @@ def build_gateway_app(
         except ServiceUnavailable as exc:
             logger.warning("%s; the first call will try again", exc.message)
         writer = None
+        remote = HttpWitness(audit_witness_url, audit_witness_token) if audit_witness_url else None
         if checkpoint_private_pem:
             checkpoints = audit_db.parent / CHECKPOINTS_FILE
             # Before anything is signed: a chain rewritten while the gateway was stopped is not laundered.
@@ -212,8 +217,11 @@ def build_gateway_app(
                 checkpoints=checkpoints,
                 private_pem=checkpoint_private_pem,
                 witness=audit_witness_dir,
+                remote=remote,
             )
             writer = CheckpointWriter(checkpoints, checkpoint_private_pem, witness=audit_witness_dir)
+            if remote is not None:
+                writer.witnesses.append(remote)
             # Published apart from the private key: what an auditor needs to check checkpoints and exports.
             public = public_pem_from_private(checkpoint_private_pem.encode()).decode()
             await asyncio.to_thread(write_public_key, audit_db.parent, public)
@@ -288,6 +296,8 @@ def build_gateway_app(
             state.pop("gateway", None)
             state.pop("desk", None)
             await store.close()
+            if remote is not None:
+                await asyncio.to_thread(remote.close)  # the last lines (the one signed at close) go out
 
     async def healthz(request: Request) -> JSONResponse:
         if "gateway" not in state:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation, open_reader
-from gateway.checkpoints import CheckpointWriter, check_checkpoints
+from gateway.checkpoints import CheckpointWriter, Witness, check_checkpoints
 from gateway.fastchain import verify_batches
 from gateway.oversight import check_approvals
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
@@ -367,6 +367,7 @@ def verify_audit(
     checkpoints: Path | None = None,
     public_pem: str | None = None,
     witness: Path | None = None,
+    remote: Witness | None = None,
 ) -> ChainReport:
     """Walk the whole chain, then check it against the signed checkpoints (and the witness's copy).
 
@@ -389,13 +390,15 @@ def verify_audit(
             rows = reader.rows("SELECT seq, hash FROM audit WHERE seq >= ? AND seq <= ?", (first, last))
             return {int(r[0]): str(r[1]) for r in rows}
 
-        checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hashes, witness=witness)
+        checked, problem = check_checkpoints(
+            checkpoints, public_pem, report.count, hashes, witness=witness, remote=remote
+        )
         if problem is not None and (report.intact or (report.first_broken_seq or 0) > problem.seq):
             # A re-hashed rewrite keeps the chain consistent: the checkpoints name its first record.
             return ChainReport(intact=False, count=report.count, first_broken_seq=problem.seq, reason=problem.reason)
         if not report.intact:
             return report
-        where = " and at the witness" if witness is not None else ""
+        where = " and at the witness" if witness is not None or remote is not None else ""
         return report.model_copy(update={"reason": f"{checked} signed checkpoints match{where}"})
     finally:
         reader.close()

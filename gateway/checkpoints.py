@@ -51,7 +51,7 @@ def _body(seq: int, head: str, at: str, first: int | None = None, hashes: str | 
     return canonical_json(fields)
 
 
-def _append_line(path: Path, line: bytes) -> None:
+def append_line(path: Path, line: bytes) -> None:
     """One ``write`` on an ``O_APPEND`` descriptor under an exclusive lock, then fsync."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -146,10 +146,10 @@ class CheckpointWriter:
 
     def persist(self, line: bytes) -> None:
         """Append one signed line locally and at the witness, each flushed to disk (blocking I/O)."""
-        _append_line(self.path, line)
+        append_line(self.path, line)
         if self.witness is not None:
             try:
-                _append_line(self.witness, line)
+                append_line(self.witness, line)
             except OSError as exc:  # the local line stands; verify will show the witness lagging
                 log.error("the audit witness at %s could not be written: %s", self.witness, exc)
         for witness in self.witnesses:
@@ -174,6 +174,12 @@ class _Line:
 
 def _read_lines(path: Path, key: Ed25519PublicKey, witnessed: bool) -> tuple[list[_Line], CheckpointProblem | None]:
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return _parse_lines(lines, key, witnessed)
+
+
+def _parse_lines(
+    lines: list[str], key: Ed25519PublicKey, witnessed: bool
+) -> tuple[list[_Line], CheckpointProblem | None]:
     found: list[_Line] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -201,6 +207,7 @@ def check_checkpoints(
     hashes: Callable[[int, int], dict[int, str]],
     *,
     witness: Path | None = None,
+    remote: Witness | None = None,
 ) -> tuple[int, CheckpointProblem | None]:
     """Check every checkpoint (local and witnessed) against the chain: (checked, first problem or None).
 
@@ -219,6 +226,11 @@ def check_checkpoints(
         witnessed, problem = _read_lines(Path(witness) / Path(path).name, key, witnessed=True)
         if problem is not None:
             return 0, problem
+    if remote is not None:
+        kept, problem = _parse_lines(remote.lines(), key, witnessed=True)
+        if problem is not None:
+            return 0, problem
+        witnessed += kept
     lines = local + witnessed
     problems = [p for line in lines if (p := _check_line(line, chain_count, hashes, witnessed)) is not None]
     if problems:
@@ -264,7 +276,12 @@ def _check_line(
 
 
 def find_acceptance(
-    path: Path, public_pem: str, broken_seq: int, hashes: Callable[[int, int], dict[int, str]], witness: Path | None
+    path: Path,
+    public_pem: str,
+    broken_seq: int,
+    hashes: Callable[[int, int], dict[int, str]],
+    witness: Path | None,
+    remote: Witness | None = None,
 ) -> str | None:
     """The reason of an operator's signed acceptance that covers a break at ``broken_seq``, if any.
 
@@ -277,6 +294,8 @@ def find_acceptance(
     lines, _ = _read_lines(Path(path), key, witnessed=False)
     if witness is not None:
         lines += _read_lines(Path(witness) / Path(path).name, key, witnessed=True)[0]
+    if remote is not None:
+        lines += _parse_lines(remote.lines(), key, witnessed=True)[0]
     for line in sorted(lines, key=lambda item: -item.seq):
         if line.accept is not None and line.seq >= broken_seq and hashes(line.seq, line.seq).get(line.seq) == line.hash:
             return line.accept

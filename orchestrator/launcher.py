@@ -265,6 +265,8 @@ class Stack:
             database_url=self.settings.database_url,
             daily_refund_limit=self.settings.daily_refund_limit,
             audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
+            audit_witness_url=self.settings.audit_witness_url,
+            audit_witness_token=self.settings.audit_witness_token,
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     daily_refund_limit: Decimal = Decimal("100.00")
     """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
     audit_witness_dir: Path | None = None
+    audit_witness_url: str | None = None
+    """An HTTP witness that also keeps every signed checkpoint (``switchboard audit witness`` runs one)."""
+    audit_witness_token: str | None = None
     demo_staff: bool = True
     """Demo mode: shared staff accounts named after their roles (agent, approver, compliance …) exist
     and may sign in; their decisions are chained as a shared account's. Set false for real staff:

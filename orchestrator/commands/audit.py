@@ -24,6 +24,27 @@ def _witness(settings: Any) -> Path:
     return Path(settings.audit_witness_dir or default_witness_dir(settings.data_dir))
 
 
+def _remote(settings: Any) -> Any:
+    """The HTTP witness, when one is configured (SWITCHBOARD_AUDIT_WITNESS_URL)."""
+    if not settings.audit_witness_url:
+        return None
+    from gateway.witness_http import HttpWitness
+
+    return HttpWitness(settings.audit_witness_url, settings.audit_witness_token)
+
+
+def cmd_witness(args: argparse.Namespace) -> int:
+    """Run the reference HTTP witness until Ctrl+C (on another host or account than the gateway)."""
+    import uvicorn
+
+    from gateway.witness_http import witness_app
+
+    app = witness_app(Path(args.dir), args.token)
+    print(f"audit witness keeping checkpoints in {args.dir}; POST/GET http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _audit_log(settings: Any) -> Any:
     """Where the gateway keeps the log: PostgreSQL when SWITCHBOARD_DATABASE_URL names it, else audit.db."""
     from shared.database import DatabaseURL
@@ -45,7 +66,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     public = _public_key(settings.data_dir)
     try:
         report = verify_audit(
-            db, checkpoints=settings.data_dir / CHECKPOINTS_FILE, public_pem=public, witness=_witness(settings)
+            db,
+            checkpoints=settings.data_dir / CHECKPOINTS_FILE,
+            public_pem=public,
+            witness=_witness(settings),
+            remote=_remote(settings),
         )
     except (NotFound, ServiceUnavailable) as exc:
         print(f"{exc.message}; {exc.hint}", file=sys.stderr)
@@ -185,3 +210,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w.add_argument("--out", required=True, type=Path, help="a folder to write them into")
     add_common(w)
     w.set_defaults(func=cmd_verifier)
+    h = audit_sub.add_parser("witness", help="run a reference HTTP witness for signed checkpoints (append-only)")
+    h.add_argument("--dir", required=True, help="the folder it keeps lines in (not the gateway's data directory)")
+    h.add_argument("--host", default="127.0.0.1")
+    h.add_argument("--port", type=int, default=8790)
+    h.add_argument("--token", help="a bearer token the gateway must present to add lines")
+    h.set_defaults(func=cmd_witness)
