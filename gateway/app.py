@@ -43,6 +43,7 @@ from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
+from gateway.retention import AuditRetention, apply
 from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
@@ -107,6 +108,8 @@ def build_gateway_app(
     audit_witness_dir: Path | None = None,
     audit_witness_url: str | None = None,
     audit_witness_token: str | None = None,
+    audit_retention: AuditRetention | None = None,
+    retention_interval_seconds: float = 3600.0,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -120,6 +123,7 @@ def build_gateway_app(
     is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
     ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
     ``audit_witness_url`` adds an HTTP witness (``witness_http``) that also gets every line.
+    ``audit_retention`` prunes raw values and old records every ``retention_interval_seconds``.
     A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
     approvals and governance switches into PostgreSQL, shared by every gateway replica; without
     one they stay in ``audit_db`` (SQLite).
@@ -281,12 +285,15 @@ def build_gateway_app(
                 notifier = tasks.create_task(desk.run(), name="approval-desk")
                 gw.weakening = await WeakeningDesk.open(gw, clock)
                 restorer = tasks.create_task(gw.weakening.run(), name="weakening-expiry")
+                gw.retention = audit_retention or AuditRetention()
+                pruner = tasks.create_task(_prune_on_schedule(gw, retention_interval_seconds), name="audit-retention")
                 try:
                     async with server.session_manager.run():
                         yield
                 finally:
                     notifier.cancel()
                     restorer.cancel()
+                    pruner.cancel()
                     await open_cases.close()
                     if signals is not None:
                         await signals.stop()
@@ -354,3 +361,13 @@ def build_gateway_app(
         ],
         lifespan=lifespan,
     )
+
+
+async def _prune_on_schedule(gateway: Gateway, interval: float) -> None:
+    """Audit retention at start and then every ``interval`` seconds, while configured."""
+    while gateway.retention is not None and gateway.retention.due():
+        try:
+            await apply(gateway.store, gateway.retention)
+        except Exception:
+            logger.exception("audit retention failed; will try again")
+        await asyncio.sleep(interval)

@@ -10,7 +10,8 @@
 | ``GET /governance/audit/public-key`` | the audit public key (PEM), for anyone: it verifies checkpoints and exports |
 
 Only ``compliance`` and ``admin`` staff tokens may read, except that a human agent (``agent``,
-``approver``) may read the traces of one conversation, the case they work on. Any other
+``approver``) may read the traces of one conversation, the case they work on. Every read of
+traces or of an explanation is an audit record too (``read-traces``, ``read-explanation``). Any other
 caller, and any agent token, is refused with 403 and the refusal is itself an audit record,
 as is every export (who took which slice of the log out). The reading itself lives in
 ``audit_traces``.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +59,8 @@ AUDIT_ROLES = frozenset({"compliance", "admin"})
 # packet's timeline), never the log at large, exports, or explanations across customers.
 CASE_ROLES = frozenset({"agent", "supervisor", "approver"})
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
+READ_LOG_WINDOW = 600.0
+"""Seconds within which one person's repeated read of the same slice is logged once."""
 
 
 class Staff(BaseModel):
@@ -94,6 +98,22 @@ def build_audit_routes(
             policy_ids=["staff-api"],
             reason=reason,
         )
+
+    recent_reads: dict[tuple[str, str], float] = {}
+
+    async def read_logged(who: Staff, action: str, args: dict[str, Any]) -> None:
+        """Reading the log is itself logged: who read which traces or which explanation.
+
+        The same person reading the same slice again within ``READ_LOG_WINDOW`` (a console
+        refreshing a case) is one record, so the log records readers without drowning in them.
+        """
+        key, now = (who.name, f"{action}:{digest(args)}"), time.monotonic()
+        if now - recent_reads.get(key, -READ_LOG_WINDOW) < READ_LOG_WINDOW:
+            return
+        if len(recent_reads) > 10_000:
+            recent_reads.clear()
+        recent_reads[key] = now
+        await record(f"staff:{who.name}", action, args, "allow", f"{action} by {who.name} ({who.role})")
 
     async def authenticate(request: Request, action: str, roles: frozenset[str] = AUDIT_ROLES) -> Staff:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -137,6 +157,7 @@ def build_audit_routes(
             raise Forbidden(reason, hint="filter by conversation=<id>, or ask compliance staff")
         before = int_param(params, "before", None, 1, 2**62)
         limit = int_param(params, "limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
+        await read_logged(who, "read-traces", {"filters": flt.public(), "before": before})
         page = await asyncio.to_thread(read_traces, db, flt, before=before, limit=limit)
         return JSONResponse(page.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
@@ -148,7 +169,8 @@ def build_audit_routes(
         record_id = request.path_params["record_id"]
         if not _RECORD_ID.match(record_id):
             raise InvalidRequest("an audit record id is 32 lowercase hex characters")
-        explained = await asyncio.to_thread(explain, db, record_id)
+        explained = await asyncio.to_thread(explain, db, record_id)  # NotFound first: a miss reads nothing
+        await read_logged(who, "read-explanation", {"record_id": record_id})
         return JSONResponse(explained, headers={"Cache-Control": "no-store"})
 
     async def export(request: Request, who: Staff) -> Response:

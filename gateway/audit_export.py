@@ -39,19 +39,30 @@ _PAGE = 2000
 _RECORDS = "SELECT seq, body, hash FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
 
 
-def seal(private_pem: str, *, count: int, head: str, exported_at: datetime, exported_by: str) -> dict[str, Any]:
-    """The signed statement of what the export covers."""
+def seal(
+    private_pem: str,
+    *,
+    count: int,
+    head: str,
+    exported_at: datetime,
+    exported_by: str,
+    first_seq: int = 1,
+    anchor: str = "0" * 64,
+) -> dict[str, Any]:
+    """The signed statement of what the export covers (from ``first_seq`` when retention pruned the start)."""
     key = load_pem_private_key(private_pem.encode(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigurationError("the audit checkpoint key must be an Ed25519 private key")
     fields: dict[str, Any] = {
         "format": FORMAT,
         "count": count,
-        "last_seq": count,
+        "last_seq": first_seq + count - 1,
         "head": head,
         "exported_at": exported_at.isoformat(),
         "exported_by": exported_by,
     }
+    if first_seq > 1:  # a pruned chain: where the kept part starts and the hash it links to
+        fields.update({"first_seq": first_seq, "anchor": anchor})
     fields["sig"] = base64.b64encode(key.sign(canonical_json(fields))).decode()
     return fields
 
@@ -72,6 +83,14 @@ def checkpoint_lines(checkpoints: Path, witness: Path | None) -> list[dict[str, 
             except ValueError:
                 continue  # a line torn by a crash; verify reports it, the export leaves it out
     return lines
+
+
+def _start(reader: AuditReader) -> tuple[int, str]:
+    """The first record kept and the hash it links to (genesis unless retention pruned the start)."""
+    row = reader.one("SELECT seq, body FROM audit ORDER BY seq LIMIT 1")
+    if row is None:
+        return 1, "0" * 64
+    return int(row[0]), str(json.loads(row[1])["prev_hash"])
 
 
 def _tail(reader: AuditReader) -> tuple[int, str]:
@@ -97,9 +116,10 @@ async def chain_export(
     reader = await loop.run_in_executor(worker, open_reader, db)
     try:
         last, head = await loop.run_in_executor(worker, _tail, reader)
+        first, anchor = await loop.run_in_executor(worker, _start, reader)
         head_fields = {"format": FORMAT, "exported_at": exported_at.isoformat(), "exported_by": exported_by}
         yield json.dumps(head_fields)[:-1] + ', "records": ['
-        after, prev, first = 0, "0" * 64, True
+        after, prev, opening = first - 1, anchor, True
         while after < last:
             rows = await loop.run_in_executor(worker, reader.rows, _RECORDS, (after, last, _PAGE))
             if not rows:
@@ -109,10 +129,18 @@ async def chain_export(
                 text = body if isinstance(body, str) else bytes(body).decode()
                 entries.append(json.dumps({"seq": int(seq), "hash": hash_, "prev_hash": prev, "body": text}))
                 prev, after = str(hash_), int(seq)
-            yield ("" if first else ",") + ",".join(entries)
-            first = False
+            yield ("" if opening else ",") + ",".join(entries)
+            opening = False
         lines = await loop.run_in_executor(worker, checkpoint_lines, checkpoints, witness)
-        sealed = seal(private_pem, count=last, head=head, exported_at=exported_at, exported_by=exported_by)
+        sealed = seal(
+            private_pem,
+            count=last - first + 1 if last else 0,
+            head=head,
+            exported_at=exported_at,
+            exported_by=exported_by,
+            first_seq=first,
+            anchor=anchor,
+        )
         yield f'], "checkpoints": {json.dumps(lines)}, "seal": {json.dumps(sealed)}}}'
     finally:
         try:

@@ -50,6 +50,7 @@ from gateway.audit_reader import AuditLocation, open_reader
 from gateway.checkpoints import CheckpointWriter, Witness, check_checkpoints
 from gateway.fastchain import verify_batches
 from gateway.oversight import check_approvals
+from gateway.retention import Pruned, kept_start, prune_now
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -298,6 +299,14 @@ class AuditStore:
         statements += [("DELETE FROM audit_raw WHERE instr(arguments, ?) > 0", (v,)) for v in identifiers if v]
         return await self._step(lambda: self._commit(statements))
 
+    async def prune(self, raw_before: str | None, records_before: str | None) -> Pruned:
+        """Retention: raw values and records older than the cutoffs go (``retention``: a signed segment first)."""
+
+        def pruning() -> Pruned:
+            return prune_now(self._writer, self._checkpoints, self._last_seq, raw_before, records_before)
+
+        return await self._step(pruning)
+
     async def forget_erased(self) -> None:
         """Leave no copy of erased values in the write-ahead log: checkpoint it into the database
         (whose freed space ``secure_delete`` zeroes) and truncate it."""
@@ -377,7 +386,15 @@ def verify_audit(
     """
     reader = open_reader(location)
     try:
-        report = verify_batches(reader.chain())
+        first, anchor = kept_start(reader, checkpoints, public_pem, witness, remote)
+        if anchor is None:
+            return ChainReport(
+                intact=False,
+                count=0,
+                first_broken_seq=1,
+                reason=f"records 1 to {first - 1} are missing and no signed retention segment closes them",
+            )
+        report = verify_batches(reader.chain(), first=first, anchor=anchor)
         if report.intact and (contradicted := check_approvals(reader)) is not None:
             # The records are intact, but a copy kept beside them (who decided, their note) was changed.
             report = ChainReport(
@@ -391,7 +408,7 @@ def verify_audit(
             return {int(r[0]): str(r[1]) for r in rows}
 
         checked, problem = check_checkpoints(
-            checkpoints, public_pem, report.count, hashes, witness=witness, remote=remote
+            checkpoints, public_pem, report.count, hashes, witness=witness, remote=remote, first_kept=first
         )
         if problem is not None and (report.intact or (report.first_broken_seq or 0) > problem.seq):
             # A re-hashed rewrite keeps the chain consistent: the checkpoints name its first record.

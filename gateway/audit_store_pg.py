@@ -45,7 +45,7 @@ from gateway.checkpoints import CheckpointWriter
 from gateway.state import STATE_TABLES
 from shared.audit import GENESIS_HASH, AuditRecord
 from shared.database import DatabaseURL, Retry, connection_errors, create_pool, ensure_tables, to_postgres
-from shared.errors import ServiceUnavailable
+from shared.errors import ConfigurationError, ServiceUnavailable
 
 if TYPE_CHECKING:
     import asyncpg
@@ -288,6 +288,13 @@ class PostgresAuditStore:
             )
         )
         return _changed(status)
+
+    async def prune(self, raw_before: str | None, records_before: str | None) -> Any:
+        """Retention is built for the SQLite log only; refused here with a clear error."""
+        raise ConfigurationError(
+            "audit retention on PostgreSQL is not built yet",
+            hint="unset SWITCHBOARD_RETENTION_AUDIT_DAYS and SWITCHBOARD_RETENTION_RAW_ARGUMENTS_DAYS for this gateway",
+        )
 
     async def forget_erased(self) -> None:
         """Nothing to do here: PostgreSQL reclaims deleted rows with (auto)vacuum, see docs/governance.md."""

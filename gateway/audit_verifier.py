@@ -152,12 +152,12 @@ def _signed(obj: dict[str, Any], key: bytes, what: str) -> None:
         raise Failed(f"{what}: the signature does not match the audit public key (edited, or another key)")
 
 
-def _records(records: list[Any]) -> list[str]:
-    """Check the chain; returns the record hashes by position (index 0 is record 1)."""
+def _records(records: list[Any], first: int, anchor: str) -> list[str]:
+    """Check the chain from record ``first`` (linked to ``anchor``); returns the record hashes in order."""
     hashes: list[str] = []
-    prev = GENESIS
+    prev = anchor
     for index, entry in enumerate(records):
-        seq = index + 1
+        seq = first + index
         if not isinstance(entry, dict) or not isinstance(entry.get("body"), str):
             raise Failed(f"record {seq}: not a record with a body")
         body_text: str = entry["body"]
@@ -179,7 +179,7 @@ def _records(records: list[Any]) -> list[str]:
     return hashes
 
 
-def _checkpoint(line: Any, hashes: list[str], key: bytes, number: int) -> bool:
+def _checkpoint(line: Any, hashes: list[str], key: bytes, number: int, first: int = 1) -> bool:
     """Check one signed checkpoint; True when it covers records in this export."""
     if not isinstance(line, dict):
         raise Failed(f"checkpoint {number} is not an object")
@@ -187,15 +187,16 @@ def _checkpoint(line: Any, hashes: list[str], key: bytes, number: int) -> bool:
     seq = line.get("seq")
     if not isinstance(seq, int) or seq < 1:
         raise Failed(f"checkpoint {number} names no record")
-    if "accept" in line or seq > len(hashes):
-        return False  # an operator's acceptance, or signed after the export's last record
-    first, prefixes = line.get("from"), line.get("hashes")
-    if isinstance(first, int) and isinstance(prefixes, str):
+    last = first + len(hashes) - 1
+    if "accept" in line or "segment" in line or seq > last or seq < first:
+        return False  # an acceptance, a retention segment, or outside the records exported
+    start, prefixes = line.get("from"), line.get("hashes")
+    if isinstance(start, int) and isinstance(prefixes, str):
         for i in range(len(prefixes) // PREFIX):
-            covered = first + i
-            if covered <= len(hashes) and hashes[covered - 1][:PREFIX] != prefixes[i * PREFIX : (i + 1) * PREFIX]:
+            covered = start + i
+            if first <= covered <= last and hashes[covered - first][:PREFIX] != prefixes[i * PREFIX : (i + 1) * PREFIX]:
                 raise Failed(f"record {covered} differs from signed checkpoint {number}: the chain was rewritten")
-    if hashes[seq - 1] != line.get("hash"):
+    if hashes[seq - first] != line.get("hash"):
         raise Failed(f"record {seq} differs from signed checkpoint {number}: the chain was rewritten")
     return True
 
@@ -213,20 +214,28 @@ def verify_export(export: Any, key: bytes) -> str:
     records = export.get("records")
     if not isinstance(records, list):
         raise Failed("the export has no records list")
-    hashes = _records(records)
-    if len(hashes) != seal.get("count") or seal.get("last_seq") != len(hashes):
+    first, anchor = seal.get("first_seq", 1), seal.get("anchor", GENESIS)
+    if not isinstance(first, int) or first < 1 or not isinstance(anchor, str):
+        raise Failed("the seal names no valid start of the chain")
+    checkpoints = export.get("checkpoints", [])
+    if not isinstance(checkpoints, list):
+        raise Failed("the checkpoints are not a list")
+    if first > 1 and not any(
+        isinstance(c, dict) and c.get("segment") == "pruned" and c.get("seq") == first - 1 and c.get("hash") == anchor
+        for c in checkpoints
+    ):
+        raise Failed(f"records 1 to {first - 1} were pruned but no signed retention segment says so")
+    hashes = _records(records, first, anchor)
+    if len(hashes) != seal.get("count") or seal.get("last_seq") != first + len(hashes) - 1:
         raise Failed(
             f"the export holds {len(hashes)} records but its seal says the chain had {seal.get('count')}: "
             "records were removed or added"
         )
     if (hashes[-1] if hashes else GENESIS) != seal.get("head"):
         raise Failed("the last record is not the one the seal names: the end of the chain was changed")
-    checkpoints = export.get("checkpoints", [])
-    if not isinstance(checkpoints, list):
-        raise Failed("the checkpoints are not a list")
-    matched = sum(_checkpoint(line, hashes, key, n) for n, line in enumerate(checkpoints, start=1))
+    matched = sum(_checkpoint(line, hashes, key, n, first) for n, line in enumerate(checkpoints, start=1))
     return (
-        f"VERIFIED: {len(hashes)} records, complete and unaltered; head {seal.get('head')}; "
+        f"VERIFIED: {len(hashes)} records (from record {first}), complete and unaltered; head {seal.get('head')}; "
         f"sealed {seal.get('exported_at')} by {seal.get('exported_by')}; {matched} signed checkpoints match"
     )
 

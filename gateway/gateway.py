@@ -33,6 +33,7 @@ from gateway.upstream import UpstreamLink, UpstreamUnavailable
 if TYPE_CHECKING:
     from gateway.approval_flow import ApprovalDesk
     from gateway.approvals import Approval
+    from gateway.retention import AuditRetention
     from gateway.weakening import WeakeningDesk
 from shared import telemetry
 from shared.audit import AuditRecord, digest
@@ -172,6 +173,7 @@ class Gateway:
         self.clock = clock
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
         self.weakening: WeakeningDesk | None = None  # set by the app: four eyes on weakening a control
+        self.retention: AuditRetention | None = None  # set by the app: how long audit data classes are kept
         self.open_cases: OpenCaseReader | None = None
         """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
 

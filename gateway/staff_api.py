@@ -29,6 +29,7 @@ from starlette.routing import Route
 from gateway.approval_flow import ApprovalDesk
 from gateway.gateway import Gateway
 from gateway.oversight import oversight, seen_digest
+from gateway.retention import apply as apply_retention
 from gateway.state import GovernanceState, kill_scope
 from gateway.weakening import HOLD_LIFT, POLICY_LOG_ONLY, SWITCH_OFF
 from gateway.weakening_api import approve_change, desk_of, list_changes, reject_change, request_weakening
@@ -302,8 +303,17 @@ def build_staff_routes(
         )
         return {"customer_id": customer_id, "recorded": True}
 
+    async def retention(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+        """Prune the audit data classes that expired now, as configured (also done on a schedule)."""
+        configured = gateway.retention
+        if configured is None or not configured.due():
+            return {"raw_arguments": 0, "records": 0, "configured": False}
+        pruned = await apply_retention(gateway.store, configured)
+        return {"raw_arguments": pruned.raw_arguments, "records": pruned.records, "first_kept": pruned.first_kept}
+
     p = "/governance"
     return [
+        Route(f"{p}/retention", endpoint(COMPLIANCE_ROLES, "apply retention", retention), methods=["POST"]),
         Route(f"{p}/approvals", endpoint(READ_ROLES, "list approvals", list_approvals), methods=["GET"]),
         Route(f"{p}/approvals/{{approval_id}}", endpoint(READ_ROLES, "read approvals", get_approval), methods=["GET"]),
         Route(f"{p}/approvals/{{approval_id}}/approve", endpoint(APPROVE_ROLES, "approve", approve), methods=["POST"]),

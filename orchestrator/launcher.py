@@ -245,6 +245,7 @@ class Stack:
     def _gateway_app(self) -> ASGIApp:
         from gateway import build_gateway_app
         from gateway.checkpoints import default_witness_dir
+        from gateway.retention import AuditRetention
 
         assert self.secrets is not None and self.topology is not None
         return build_gateway_app(
@@ -267,6 +268,11 @@ class Stack:
             audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
             audit_witness_url=self.settings.audit_witness_url,
             audit_witness_token=self.settings.audit_witness_token,
+            audit_retention=AuditRetention(
+                raw_arguments_days=self.settings.retention_raw_arguments_days,
+                audit_days=self.settings.retention_audit_days,
+            ),
+            retention_interval_seconds=self.settings.retention_interval_seconds,
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )

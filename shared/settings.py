@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     audit_witness_url: str | None = None
     """An HTTP witness that also keeps every signed checkpoint (``switchboard audit witness`` runs one)."""
     audit_witness_token: str | None = None
+    retention_transcripts_days: float | None = None
+    """Days each data class is kept (None: for ever); ``switchboard retention`` and ``up`` purge."""
+    retention_raw_arguments_days: float | None = None
+    retention_audit_days: float | None = None
+    retention_outbox_days: float | None = None
+    retention_signals_days: float | None = None
+    retention_interval_seconds: float = 3600.0
     demo_staff: bool = True
     """Demo mode: shared staff accounts named after their roles (agent, approver, compliance …) exist
     and may sign in; their decisions are chained as a shared account's. Set false for real staff:

@@ -144,6 +144,22 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Purge what expired: the data directory's classes here, the audit classes at the gateway."""
+    from orchestrator.retention import Retention, purge
+
+    settings = settings_from(args)
+    retention = Retention(
+        transcripts_days=settings.retention_transcripts_days,
+        outbox_days=settings.retention_outbox_days,
+        signals_days=settings.retention_signals_days,
+    )
+    purged = purge(settings.data_dir, retention)
+    for what, count in sorted(purged.counts.items()):
+        print(f"  {what}: {count} purged")
+    return _call(args, "compliance", "POST", "/retention", {})
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     add_common(p)
     p.add_argument("--gateway-url", help="the gateway's base URL (default: the embedded layout's)")
@@ -188,6 +204,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("--minutes", type=int, help="with lift: how long it stays lifted once a second person approves")
     _common(f)
     f.set_defaults(func=cmd_fraud_hold)
+
+    r = sub.add_parser("retention", help="purge what outlived its retention (SWITCHBOARD_RETENTION_*_DAYS)")
+    _common(r)
+    r.set_defaults(func=cmd_retention)
 
     c = sub.add_parser("changes", help="weakened controls: list them, or approve/reject a colleague's request")
     c.add_argument("action", choices=("list", "approve", "reject"))

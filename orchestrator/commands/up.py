@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 from orchestrator.commands._common import add_common, settings_from
 
@@ -32,12 +33,36 @@ def cmd_up(args: argparse.Namespace) -> int:
             assert stack.secrets is not None
             print_topology(topology, stack.secrets, settings.data_dir, demo=settings.demo_staff)
             sys.stdout.flush()
+            purging = asyncio.create_task(_purge_on_schedule(settings))
             await stop.wait()
+            purging.cancel()
             print("Stopping Switchboard ...", flush=True)
         print("Stopped.", flush=True)
 
     asyncio.run(run())
     return 0
+
+
+async def _purge_on_schedule(settings: Any) -> None:
+    """The data directory's retention (transcripts, outbox, signals), at start and then every interval;
+    the gateway prunes its audit classes on the same schedule itself."""
+    from orchestrator.retention import Retention, purge
+
+    retention = Retention(
+        transcripts_days=settings.retention_transcripts_days,
+        outbox_days=settings.retention_outbox_days,
+        signals_days=settings.retention_signals_days,
+    )
+    if retention == Retention():
+        return
+    while True:
+        try:
+            purged = await asyncio.to_thread(purge, settings.data_dir, retention)
+            if purged.counts:
+                print(f"retention: {purged.counts}", flush=True)
+        except Exception as exc:  # a busy file is tried again next time
+            print(f"retention could not run: {exc}", file=sys.stderr, flush=True)
+        await asyncio.sleep(settings.retention_interval_seconds)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
