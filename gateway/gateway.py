@@ -9,6 +9,7 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -421,6 +422,9 @@ class Gateway:
             )
             outcome = f"error: {tool.system} unavailable ({mask_text(str(exc.detail))})"
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        # A call made before the customer was known (an identity look-up or verification) names
+        # them in its outcome, from the system of record's answer: subject access finds it.
+        learned = None if decided.customer_id or result.is_error else _customer_named(result)
         await self.store.append(
             kind="outcome",
             decision=decided.decision,
@@ -437,11 +441,11 @@ class Gateway:
                     "tool",
                     "conversation_id",
                     "trace_id",
-                    "customer_id",
                     "arguments",
                     "arguments_digest",
                 )
             },
+            customer_id=decided.customer_id or learned,
         )
         return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
 
@@ -484,6 +488,21 @@ def _decision_attributes(record: AuditRecord) -> dict[str, Any]:
         "switchboard.governance.reason": record.reason[:200],
         "switchboard.audit.id": record.id,
     }
+
+
+_CUSTOMER_ID = re.compile(r"CUST-\d{1,12}")
+
+
+def _customer_named(result: CallToolResult) -> str | None:
+    """The unified customer id an upstream's answer names (``customer_id``, or ``customer.keys``)."""
+    data = result.structured_content
+    if not isinstance(data, dict):
+        return None
+    found = data.get("customer_id")
+    customer = data.get("customer")
+    if found is None and isinstance(customer, dict) and isinstance(customer.get("keys"), dict):
+        found = customer["keys"].get("customer_id")
+    return found if isinstance(found, str) and _CUSTOMER_ID.fullmatch(found) else None
 
 
 def _first_text(result: CallToolResult) -> str:

@@ -94,7 +94,8 @@ def agent_case_routes(supervisor: Callable[[], Supervisor], gateway: StaffGatewa
     async def take_over(request: Request) -> JSONResponse:
         session, conversation_id, desk, before = await case(request, TAKEOVER_ROLES)
         held = await desk.take_over(conversation_id, session.name)
-        await chained(session, "take-over", before)
+        if before.human is None or before.human.name != session.name:  # taking one's own case again only renews
+            await chained(session, "take-over", before)
         return _held(held)
 
     async def lease(request: Request) -> JSONResponse:

@@ -53,13 +53,15 @@ async def test_subject_access_returns_every_system_and_is_audited(
     systems = set(document["systems"])
     for expected in ("conversations", "audit decisions", "crm", "billing", "payments", "identity", "consent"):
         assert expected in systems, (expected, sorted(systems))
-    assert "outbox (messages sent)" in systems or "identity" in systems  # the code sent to verify them
+    assert "outbox (messages sent)" in systems  # the code sent to verify them
     assert customer["customer_id"] in summary and "data.json" in summary
-    recorded = [
-        r for r in read_audit(running.data_dir / "audit.db", limit=2000) if r.tool == "governance.subject-access"
-    ]
+    records = read_audit(running.data_dir / "audit.db", limit=2000)
+    recorded = [r for r in records if r.tool == "governance.subject-access"]
     assert recorded and recorded[-1].customer_id == customer["customer_id"] and recorded[-1].oversight is not None
     assert recorded[-1].oversight.note == "DSAR-17"
+    # The identity calls made before the customer was verified name them in their outcome.
+    verified = [r for r in records if r.tool == "identity.verify_code" and r.kind == "outcome" and r.outcome == "ok"]
+    assert any(r.customer_id == customer["customer_id"] for r in verified), verified
 
 
 async def test_erasure_leaves_no_trace_in_any_file_and_the_chain_verifies(chat: Chat, running: RunningStack) -> None:
