@@ -35,7 +35,7 @@ from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
-from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter, Witness
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
@@ -49,6 +49,7 @@ from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
 from gateway.weakening import WeakeningDesk
 from gateway.witness_http import HttpWitness
+from gateway.witness_pg import PostgresWitness
 from shared.authcontext import AuthContextVerifier, public_pem_from_private
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
@@ -108,6 +109,7 @@ def build_gateway_app(
     audit_witness_dir: Path | None = None,
     audit_witness_url: str | None = None,
     audit_witness_token: str | None = None,
+    audit_witness_database_url: str | None = None,
     audit_retention: AuditRetention | None = None,
     retention_interval_seconds: float = 3600.0,
 ) -> Starlette:
@@ -122,7 +124,8 @@ def build_gateway_app(
     protected-resource metadata names it). With ``checkpoint_private_pem`` the audit head
     is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
     ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
-    ``audit_witness_url`` adds an HTTP witness (``witness_http``) that also gets every line.
+    ``audit_witness_url`` adds an HTTP witness (``witness_http``) that also gets every line, or
+    ``audit_witness_database_url`` a PostgreSQL one with its own login (``witness_pg``).
     ``audit_retention`` prunes raw values and old records every ``retention_interval_seconds``.
     A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
     approvals and governance switches into PostgreSQL, shared by every gateway replica; without
@@ -212,7 +215,11 @@ def build_gateway_app(
         except ServiceUnavailable as exc:
             logger.warning("%s; the first call will try again", exc.message)
         writer = None
-        remote = HttpWitness(audit_witness_url, audit_witness_token) if audit_witness_url else None
+        remote: Witness | None = None
+        if audit_witness_url:
+            remote = HttpWitness(audit_witness_url, audit_witness_token)
+        elif audit_witness_database_url:
+            remote = PostgresWitness(audit_witness_database_url, database_url=database_url)
         if checkpoint_private_pem:
             checkpoints = audit_db.parent / CHECKPOINTS_FILE
             # Before anything is signed: a chain rewritten while the gateway was stopped is not laundered.

@@ -18,9 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -30,11 +27,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from gateway.checkpoints import CHECKPOINTS_FILE, append_line
+from gateway.witness_queue import LineQueue
 from shared.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 MAX_LINE = 64 * 1024
-_STOP = b""
 
 
 class HttpWitness:
@@ -44,17 +41,12 @@ class HttpWitness:
         self.url = url
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = timeout
-        self._queue: queue.Queue[bytes] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._sender = LineQueue("audit-witness-http", self._deliver, url)
 
     def send(self, line: bytes) -> None:
         """Queue ``line``; never blocks the caller (the audit store's thread)."""
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="audit-witness-http", daemon=True)
-                self._thread.start()
-        self._queue.put(line)
+        self._sender.put(line)
 
     def lines(self) -> list[str]:
         """Every line the witness keeps (blocking: a command-line tool, or a worker thread)."""
@@ -69,30 +61,18 @@ class HttpWitness:
         return [line for line in response.text.splitlines() if line.strip()]
 
     def close(self, timeout: float = 5.0) -> None:
-        """Deliver what is queued (bounded by ``timeout``), then stop the thread."""
-        if self._thread is None:
-            return
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        """Deliver what is queued (bounded by ``timeout``), then stop."""
+        self._sender.close(timeout)
+        if self._client is not None:
+            self._client.close()
 
-    def _run(self) -> None:
-        with httpx.Client(timeout=self._timeout, headers=self._headers) as client:
-            while (line := self._queue.get()) != _STOP:
-                delay = 0.1
-                while True:
-                    try:
-                        response = client.post(self.url, content=line)
-                        if response.is_success:
-                            break
-                        log.error("the audit witness at %s refused a checkpoint: %s", self.url, response.status_code)
-                        if response.status_code < 500:
-                            break  # it will not take this line; the local copy stands
-                    except httpx.HTTPError as exc:
-                        log.warning("the audit witness at %s is not answering (%s); retrying", self.url, exc)
-                    if not self._queue.empty() and self._queue.queue[-1] == _STOP:
-                        break  # shutting down: verify will show the witness lagging
-                    time.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+    def _deliver(self, line: bytes) -> bool:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout, headers=self._headers)
+        response = self._client.post(self.url, content=line)
+        if response.status_code >= 500:
+            raise ServiceUnavailable(f"the witness answered {response.status_code}")
+        return response.is_success
 
 
 def witness_app(folder: Path, token: str | None = None) -> Starlette:

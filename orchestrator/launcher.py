@@ -268,6 +268,7 @@ class Stack:
             audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
             audit_witness_url=self.settings.audit_witness_url,
             audit_witness_token=self.settings.audit_witness_token,
+            audit_witness_database_url=self.settings.audit_witness_database_url,
             audit_retention=AuditRetention(
                 raw_arguments_days=self.settings.retention_raw_arguments_days,
                 audit_days=self.settings.retention_audit_days,

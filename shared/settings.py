@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     audit_witness_url: str | None = None
     """An HTTP witness that also keeps every signed checkpoint (``switchboard audit witness`` runs one)."""
     audit_witness_token: str | None = None
+    audit_witness_database_url: str | None = None
+    """A PostgreSQL witness with its own login (not the gateway's ``database_url``): every checkpoint too."""
     retention_transcripts_days: float | None = None
     """Days each data class is kept (None: for ever); ``switchboard retention`` and ``up`` purge."""
     retention_raw_arguments_days: float | None = None

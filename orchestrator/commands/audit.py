@@ -25,12 +25,16 @@ def _witness(settings: Any) -> Path:
 
 
 def _remote(settings: Any) -> Any:
-    """The HTTP witness, when one is configured (SWITCHBOARD_AUDIT_WITNESS_URL)."""
-    if not settings.audit_witness_url:
-        return None
-    from gateway.witness_http import HttpWitness
+    """The witness beyond the directory, when one is configured (HTTP, or PostgreSQL with its own login)."""
+    if settings.audit_witness_url:
+        from gateway.witness_http import HttpWitness
 
-    return HttpWitness(settings.audit_witness_url, settings.audit_witness_token)
+        return HttpWitness(settings.audit_witness_url, settings.audit_witness_token)
+    if settings.audit_witness_database_url:
+        from gateway.witness_pg import PostgresWitness
+
+        return PostgresWitness(settings.audit_witness_database_url, database_url=settings.database_url)
+    return None
 
 
 def cmd_witness(args: argparse.Namespace) -> int:
