@@ -3,14 +3,20 @@ their note and what they saw; rewriting it, or the approvals table's copy of it,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from contextlib import closing
+from pathlib import Path
+
+import asyncpg
 
 from gateway import read_audit, verify_audit
 from gateway.explain import explain, render
-from tests.governance.conftest import ANA, Env
+from shared.database import DatabaseURL
+from tests.governance.conftest import ANA, Env, start_env
 from tests.governance.test_adversarial import _hold
+from tests.storage.pg import BASE_URL, private_schema
 
 
 def _sql(env: Env, *statements: str) -> None:
@@ -107,3 +113,20 @@ async def test_switches_holds_erasure_and_case_decisions_are_chained_with_the_pe
     hand_back = next(r for r in read_audit(env.audit_db) if r.oversight and r.oversight.action == "hand-back")
     assert hand_back.oversight.note == "refund explained, customer happy" and hand_back.conversation_id == "conv-9"
     assert verify_audit(env.audit_db).intact
+
+
+async def test_on_postgresql_a_rewritten_approver_fails_verify_too(tmp_path: Path, identity_key: bytes) -> None:
+    async with private_schema("o") as url, start_env(tmp_path, identity_key, database_url=url) as env:
+        approval_id = await _hold(env)
+        assert (await env.staff("alice", "POST", f"/approvals/{approval_id}/approve", {"note": "ok"})).is_success
+        db = DatabaseURL.parse(url, default_sqlite=tmp_path / "unused.db")
+        assert (await asyncio.to_thread(verify_audit, db)).intact
+        schema = url.rsplit("schema=", 1)[1]
+        conn = await asyncpg.connect(BASE_URL)
+        try:
+            await conn.execute(f"UPDATE \"{schema}\".approvals SET note = 'all fine' WHERE id = $1", approval_id)
+        finally:
+            await conn.close()
+        report = await asyncio.to_thread(verify_audit, db)
+        decided = next(r for r in await asyncio.to_thread(read_audit, db, limit=1000) if r.decision == "approved")
+        assert not report.intact and report.first_broken_seq == decided.seq and "rewritten" in report.reason
