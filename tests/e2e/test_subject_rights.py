@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -93,3 +95,32 @@ async def test_erasure_leaves_no_trace_in_any_file_and_the_chain_verifies(chat: 
     assert erasure[-1].customer_id == customer["customer_id"] and erasure[-1].oversight is not None
     # The customer id stays as the pseudonymous reference: their records are still found by it.
     assert any(r.customer_id == customer["customer_id"] for r in read_audit(running.data_dir / "audit.db", limit=2000))
+
+
+async def test_the_audit_export_command_writes_an_export_the_shipped_verifier_accepts(
+    running: RunningStack, tmp_path: Path
+) -> None:
+    out = tmp_path / "audit.json"
+    assert await asyncio.to_thread(_cli, running, "audit", "export", "--out", str(out)) == 0
+    folder = tmp_path / "auditor"
+    assert (
+        await asyncio.to_thread(main, ["audit", "verifier", "--out", str(folder), "--data-dir", str(running.data_dir)])
+        == 0
+    )
+    checked = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            str(folder / "verify_audit_export.py"),
+            str(out),
+            "--key",
+            str(folder / "audit-public-key.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        env={},
+        timeout=300,
+    )
+    assert checked.returncode == 0 and checked.stdout.startswith("VERIFIED:"), checked.stdout + checked.stderr
