@@ -32,7 +32,8 @@ smoke: install
 	.venv/bin/python -m pytest -q tests/behaviours --base $(BASE) --gateway $(GATEWAY) --data-dir $(DATA_DIR)
 
 # The packages clean under mypy --strict; the others join as they become clean.
-TYPED = shared token_service mcp_servers orchestrator/export orchestrator/evaluation orchestrator/commands orchestrator/cli.py
+TYPED = shared token_service mcp_servers orchestrator/export orchestrator/evaluation orchestrator/commands orchestrator/cli.py \
+        orchestrator/privacy orchestrator/retention.py
 
 check: install
 	.venv/bin/ruff check .

@@ -30,12 +30,13 @@ from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddlew
 from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
+from gateway.audit_export import write_public_key
 from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
 from gateway.batch import read_batch
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
-from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter, Witness
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
@@ -44,10 +45,14 @@ from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
+from gateway.retention import AuditRetention, apply
 from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamLink
-from shared.authcontext import AuthContextVerifier
+from gateway.weakening import WeakeningDesk
+from gateway.witness_http import HttpWitness
+from gateway.witness_pg import PostgresWitness
+from shared.authcontext import AuthContextVerifier, public_pem_from_private
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
 from shared.events import EventBus
@@ -106,6 +111,11 @@ def build_gateway_app(
     daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
     audit_witness_dir: Path | None = None,
     projection_max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
+    audit_witness_url: str | None = None,
+    audit_witness_token: str | None = None,
+    audit_witness_database_url: str | None = None,
+    audit_retention: AuditRetention | None = None,
+    retention_interval_seconds: float = 3600.0,
 ) -> Starlette:
     """The gateway app; the MCP endpoint is ``/mcp``, the staff API is under ``/governance``.
 
@@ -118,6 +128,9 @@ def build_gateway_app(
     protected-resource metadata names it). With ``checkpoint_private_pem`` the audit head
     is signed into ``<audit_db folder>/audit-checkpoints.jsonl`` and the same file in
     ``audit_witness_dir``, and the chain must verify against both before the gateway starts.
+    ``audit_witness_url`` adds an HTTP witness (``witness_http``) that also gets every line, or
+    ``audit_witness_database_url`` a PostgreSQL one with its own login (``witness_pg``).
+    ``audit_retention`` prunes raw values and old records every ``retention_interval_seconds``.
     A ``postgresql://`` ``database_url`` (``SWITCHBOARD_DATABASE_URL``) moves the audit log,
     approvals and governance switches into PostgreSQL, shared by every gateway replica; without
     one they stay in ``audit_db`` (SQLite). Consent and open tickets are answered from the
@@ -225,6 +238,11 @@ def build_gateway_app(
         except ServiceUnavailable as exc:
             logger.warning("%s; the first call will try again", exc.message)
         writer = None
+        remote: Witness | None = None
+        if audit_witness_url:
+            remote = HttpWitness(audit_witness_url, audit_witness_token)
+        elif audit_witness_database_url:
+            remote = PostgresWitness(audit_witness_database_url, database_url=database_url)
         if checkpoint_private_pem:
             checkpoints = audit_db.parent / CHECKPOINTS_FILE
             # Before anything is signed: a chain rewritten while the gateway was stopped is not laundered.
@@ -233,8 +251,14 @@ def build_gateway_app(
                 checkpoints=checkpoints,
                 private_pem=checkpoint_private_pem,
                 witness=audit_witness_dir,
+                remote=remote,
             )
             writer = CheckpointWriter(checkpoints, checkpoint_private_pem, witness=audit_witness_dir)
+            if remote is not None:
+                writer.witnesses.append(remote)
+            # Published apart from the private key: what an auditor needs to check checkpoints and exports.
+            public = public_pem_from_private(checkpoint_private_pem.encode()).decode()
+            await asyncio.to_thread(write_public_key, audit_db.parent, public)
         store = await open_audit_store(
             pg_url, default_sqlite=audit_db, checkpoints=writer, checkpoint_every=checkpoint_every
         )
@@ -303,11 +327,19 @@ def build_gateway_app(
                     signals = await start_enforcement(bus, gw) if bus is not None else None
                     await desk.resume()
                     notifier = tasks.create_task(desk.run(), name="approval-desk")
+                    gw.weakening = await WeakeningDesk.open(gw, clock)
+                    restorer = tasks.create_task(gw.weakening.run(), name="weakening-expiry")
+                    gw.retention = audit_retention or AuditRetention()
+                    pruner = tasks.create_task(
+                        _prune_on_schedule(gw, retention_interval_seconds), name="audit-retention"
+                    )
                     try:
                         async with server.session_manager.run():
                             yield
                     finally:
                         notifier.cancel()
+                        restorer.cancel()
+                        pruner.cancel()
                         await open_cases.close()
                         if signals is not None:
                             await signals.stop()
@@ -320,6 +352,8 @@ def build_gateway_app(
             state.pop("gateway", None)
             state.pop("desk", None)
             await store.close()
+            if remote is not None:
+                await asyncio.to_thread(remote.close)  # the last lines (the one signed at close) go out
 
     async def healthz(request: Request) -> JSONResponse:
         if "gateway" not in state:
@@ -386,3 +420,13 @@ def build_gateway_app(
         ],
         lifespan=lifespan,
     )
+
+
+async def _prune_on_schedule(gateway: Gateway, interval: float) -> None:
+    """Audit retention at start and then every ``interval`` seconds, while configured."""
+    while gateway.retention is not None and gateway.retention.due():
+        try:
+            await apply(gateway.store, gateway.retention)
+        except Exception:
+            logger.exception("audit retention failed; will try again")
+        await asyncio.sleep(interval)

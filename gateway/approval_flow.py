@@ -3,9 +3,11 @@
 - ``request``: a call whose policy says approval-required becomes a pending approval (or, for
   a duplicate delivery of the same call, finds the one already there). Rate-limited per
   conversation, so an agent cannot flood approvers.
-- ``approve`` / ``reject``: a staff decision. Approving re-decides the call with
-  ``context.approved`` (consent, holds and kill switches still apply), forwards it with the
-  same idempotency key, and records approver and outcome.
+- ``approve`` / ``reject``: a person's decision, one chained record naming them, their note and
+  the digest of what they saw (``oversight``). Approving then re-decides the call with
+  ``context.approved`` (consent, holds and kill switches still apply) as an "allow" that cites
+  the approval, forwards it with the same idempotency key, and records the outcome: one
+  approval is one "approved" record.
 - ``resume``: at start-up, an approval that was approved but not finished (a crash mid-way)
   runs again; the idempotency key makes the upstream answer with its first result.
 - Every final state is sent to the orchestrator, retried until it answers, so the parked
@@ -40,8 +42,9 @@ from gateway.approvals import (
 from gateway.audit_store import StaleState
 from gateway.catalog import CatalogTool
 from gateway.errors import ApprovalConflict, ApprovalGone
+from gateway.oversight import oversight
 from gateway.policy import Decision
-from shared.audit import canonical_json, digest
+from shared.audit import Oversight, canonical_json, digest
 from shared.envelope import ENVELOPE_META_KEY
 from shared.errors import NotFound, SwitchboardError
 from shared.service_auth.audiences import ORCHESTRATOR
@@ -101,7 +104,7 @@ class ApprovalDesk:
             if prior.status == EXECUTED:
                 record = await store.append(
                     kind="decision",
-                    decision="approved",
+                    decision="allow",  # the one "approved" record is the person's, under prior.id
                     policy_ids=decision.policy_ids,
                     reason=f"duplicate delivery: already approved and executed under {prior.id}; not sent again",
                     approver=prior.decided_by,
@@ -165,21 +168,59 @@ class ApprovalDesk:
             raise NotFound(f"no approval {approval_id!r}", hint="list pending approvals with GET /governance/approvals")
         return approval
 
-    async def approve(self, approval_id: str, staff: str, note: str | None = None) -> Approval:
+    async def approve(
+        self,
+        approval_id: str,
+        staff: str,
+        note: str | None = None,
+        *,
+        role: str = "approver",
+        seen: str | None = None,
+        shared_account: bool = False,
+    ) -> Approval:
+        """``staff`` approves: one chained "approved" record names them, their note and what they saw.
+
+        ``seen`` is the ``view_digest`` of the approval as the person's screen showed it; when it
+        no longer matches (the approval changed under them) nothing is decided.
+        """
         async with self._decide:
             approval = await self._decidable(approval_id, staff, "approve")
-            await self._record_decision(approval, APPROVED, staff, note, "approved", f"approved by {staff}")
+            person = self._person("approve", approval, staff, role, note, seen, shared_account)
+            await self._record_decision(approval, APPROVED, staff, note, "approved", f"approved by {staff}", person)
             approval = await self.get(approval_id)
         await self.execute(approval)
         return await self.get(approval_id)
 
-    async def reject(self, approval_id: str, staff: str, note: str | None = None, *, why: str = "") -> Approval:
+    async def reject(
+        self,
+        approval_id: str,
+        staff: str,
+        note: str | None = None,
+        *,
+        why: str = "",
+        role: str = "approver",
+        seen: str | None = None,
+        shared_account: bool = False,
+    ) -> Approval:
         async with self._decide:
             approval = await self._decidable(approval_id, staff, "reject")
             reason = why or f"rejected by {staff}" + (f": {note}" if note else "")
-            await self._record_decision(approval, REJECTED, staff, note, "rejected", reason)
+            person = self._person("reject", approval, staff, role, note, seen, shared_account)
+            await self._record_decision(approval, REJECTED, staff, note, "rejected", reason, person)
         self.wake.set()
         return await self.get(approval_id)
+
+    @staticmethod
+    def _person(
+        action: str, approval: Approval, staff: str, role: str, note: str | None, seen: str | None, shared: bool
+    ) -> Oversight:
+        shown = approval.view_digest()
+        if seen is not None and seen != shown:
+            raise ApprovalConflict(
+                f"approval {approval.id} is not what your screen showed: it changed since you loaded it",
+                hint="reload the approval, check it again, then decide",
+            )
+        return oversight(action, staff, role, approval.id, shown, note, shared_account=shared)
 
     async def _decidable(self, approval_id: str, staff: str, verb: str) -> Approval:
         approval = await self.get(approval_id)
@@ -220,7 +261,14 @@ class ApprovalDesk:
         )
 
     async def _record_decision(
-        self, approval: Approval, status: str, staff: str | None, note: str | None, decision: str, reason: str
+        self,
+        approval: Approval,
+        status: str,
+        staff: str | None,
+        note: str | None,
+        decision: str,
+        reason: str,
+        person: Oversight | None = None,
     ) -> None:
         try:
             await self.gateway.store.append(
@@ -229,6 +277,7 @@ class ApprovalDesk:
                 policy_ids=approval.policy_ids,
                 reason=reason,
                 approver=staff,
+                oversight=person,
                 also=(transition(approval.id, PENDING, status, by=staff, at=self.clock(), note=note),),
                 **_fields(approval),
             )
@@ -275,7 +324,7 @@ class ApprovalDesk:
             await self.execute(approval)
         self.wake.set()
 
-    async def reject_killed(self, staff: str) -> int:
+    async def reject_killed(self, staff: str, role: str = "admin", shared_account: bool = False) -> int:
         """Reject every pending approval a kill switch now stops; returns how many."""
         count = 0
         for approval in await self.approvals.with_status(PENDING):
@@ -283,7 +332,14 @@ class ApprovalDesk:
             if scope is None:
                 continue
             try:
-                await self.reject(approval.id, staff, f"kill switch on ({scope})", why=f"kill switch on ({scope})")
+                await self.reject(
+                    approval.id,
+                    staff,
+                    f"kill switch on ({scope})",
+                    why=f"kill switch on ({scope})",
+                    role=role,
+                    shared_account=shared_account,
+                )
                 count += 1
             except (ApprovalConflict, ApprovalGone):
                 continue

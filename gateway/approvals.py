@@ -14,6 +14,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from shared.audit import digest
+
 if TYPE_CHECKING:
     from gateway.audit_store import AuditStore
     from gateway.audit_store_pg import PostgresAuditStore
@@ -64,7 +66,28 @@ class Approval:
         shown = asdict(self)
         shown.pop("envelope")
         shown["notified"] = bool(self.notified)
+        shown["view_digest"] = self.view_digest()
         return shown
+
+    def view_digest(self) -> str:
+        """The digest of what a person deciding this approval is shown: the binding and the reason.
+
+        A console sends it back with the decision, and the chained decision records it.
+        """
+        return digest(
+            {
+                "id": self.id,
+                "agent": self.agent,
+                "tool": self.tool,
+                "arguments": self.arguments,
+                "arguments_digest": self.arguments_digest,
+                "conversation_id": self.conversation_id,
+                "customer_id": self.customer_id,
+                "policy_ids": self.policy_ids,
+                "reason": self.reason,
+                "expires_at": self.expires_at,
+            }
+        )
 
 
 def new_id() -> str:

@@ -6,9 +6,12 @@
 | ``GET /governance/audit/verify`` | the hash chain and its signed checkpoints: intact, or the first broken record |
 | ``GET /governance/audit/records/{id}/explain`` | one decision: inputs, policies, human, the conversation's calls |
 | ``GET /governance/audit/export?format=csv|json`` | every trace the filters select, streamed as a download |
+| ``GET /governance/audit/export?format=chain`` | the whole chain, checkpoints and a signed seal (``audit_export``) |
+| ``GET /governance/audit/public-key`` | the audit public key (PEM), for anyone: it verifies checkpoints and exports |
 
 Only ``compliance`` and ``admin`` staff tokens may read, except that a human agent (``agent``,
-``approver``) may read the traces of one conversation, the case they work on. Any other
+``approver``) may read the traces of one conversation, the case they work on. Every read of
+traces or of an explanation is an audit record too (``read-traces``, ``read-explanation``). Any other
 caller, and any agent token, is refused with 403 and the refusal is itself an audit record,
 as is every export (who took which slice of the log out). The reading itself lives in
 ``audit_traces``.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +34,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.approval_flow import ApprovalDesk
+from gateway.audit_export import chain_export
 from gateway.audit_reader import AuditLocation
 from gateway.audit_traces import (
     FILTER_PARAMS,
@@ -54,6 +59,8 @@ AUDIT_ROLES = frozenset({"compliance", "admin"})
 # packet's timeline), never the log at large, exports, or explanations across customers.
 CASE_ROLES = frozenset({"agent", "supervisor", "approver"})
 _RECORD_ID = re.compile(r"^[0-9a-f]{32}$")
+READ_LOG_WINDOW = 600.0
+"""Seconds within which one person's repeated read of the same slice is logged once."""
 
 
 class Staff(BaseModel):
@@ -91,6 +98,22 @@ def build_audit_routes(
             policy_ids=["staff-api"],
             reason=reason,
         )
+
+    recent_reads: dict[tuple[str, str], float] = {}
+
+    async def read_logged(who: Staff, action: str, args: dict[str, Any]) -> None:
+        """Reading the log is itself logged: who read which traces or which explanation.
+
+        The same person reading the same slice again within ``READ_LOG_WINDOW`` (a console
+        refreshing a case) is one record, so the log records readers without drowning in them.
+        """
+        key, now = (who.name, f"{action}:{digest(args)}"), time.monotonic()
+        if now - recent_reads.get(key, -READ_LOG_WINDOW) < READ_LOG_WINDOW:
+            return
+        if len(recent_reads) > 10_000:
+            recent_reads.clear()
+        recent_reads[key] = now
+        await record(f"staff:{who.name}", action, args, "allow", f"{action} by {who.name} ({who.role})")
 
     async def authenticate(request: Request, action: str, roles: frozenset[str] = AUDIT_ROLES) -> Staff:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -134,6 +157,7 @@ def build_audit_routes(
             raise Forbidden(reason, hint="filter by conversation=<id>, or ask compliance staff")
         before = int_param(params, "before", None, 1, 2**62)
         limit = int_param(params, "limit", PAGE_DEFAULT, 1, PAGE_MAX) or PAGE_DEFAULT
+        await read_logged(who, "read-traces", {"filters": flt.public(), "before": before})
         page = await asyncio.to_thread(read_traces, db, flt, before=before, limit=limit)
         return JSONResponse(page.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
@@ -145,14 +169,17 @@ def build_audit_routes(
         record_id = request.path_params["record_id"]
         if not _RECORD_ID.match(record_id):
             raise InvalidRequest("an audit record id is 32 lowercase hex characters")
-        explained = await asyncio.to_thread(explain, db, record_id)
+        explained = await asyncio.to_thread(explain, db, record_id)  # NotFound first: a miss reads nothing
+        await read_logged(who, "read-explanation", {"record_id": record_id})
         return JSONResponse(explained, headers={"Cache-Control": "no-store"})
 
     async def export(request: Request, who: Staff) -> Response:
         params = request.query_params
         fmt = params.get("format", "csv")
-        if fmt not in ("csv", "json"):
-            raise InvalidRequest(f"unknown export format {fmt!r}", hint="use format=csv or format=json")
+        if fmt not in ("csv", "json", "chain"):
+            raise InvalidRequest(f"unknown export format {fmt!r}", hint="use format=csv, json or chain")
+        if fmt == "chain":
+            return await export_chain(request, who)
         flt = parse_filter(params, allowed=FILTER_PARAMS | {"format"})
         exported_at = datetime.now(UTC)
         # Recorded before any row leaves: the log shows who took which slice of it.
@@ -173,8 +200,39 @@ def build_audit_routes(
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
         return StreamingResponse(body, media_type=media, headers=headers)
 
+    async def export_chain(request: Request, who: Staff) -> Response:
+        if set(request.query_params) - {"format"}:
+            raise InvalidRequest("the verifiable export is the whole chain: it takes no filters")
+        if checkpoint_private_pem is None:
+            raise InvalidRequest("this gateway signs no checkpoints, so it cannot seal a verifiable export")
+        exported_at = datetime.now(UTC)
+        await record(
+            f"staff:{who.name}", "audit-export", {"format": "chain"}, "allow", f"audit export (chain) by {who.name}"
+        )
+        stamp = exported_at.strftime("%Y%m%dT%H%M%SZ")
+        body = chain_export(
+            db,
+            private_pem=checkpoint_private_pem,
+            checkpoints=checkpoints,
+            witness=witness,
+            exported_by=who.name,
+            exported_at=exported_at,
+        )
+        headers = {
+            "Content-Disposition": f'attachment; filename="switchboard-audit-chain-{stamp}.json"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        }
+        return StreamingResponse(body, media_type="application/json", headers=headers)
+
+    async def public_key(request: Request) -> Response:
+        if public_pem is None:
+            return JSONResponse({"error": {"code": "not_found", "message": "this gateway signs no checkpoints"}}, 404)
+        return Response(public_pem, media_type="application/x-pem-file", headers={"Cache-Control": "no-cache"})
+
     p = "/governance/audit"
     return [
+        Route(f"{p}/public-key", public_key, methods=["GET"]),
         Route(f"{p}/traces", endpoint("read audit traces", traces, AUDIT_ROLES | CASE_ROLES), methods=["GET"]),
         Route(f"{p}/verify", endpoint("verify the audit chain", verify), methods=["GET"]),
         Route(

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from gateway.audit_reader import AuditLocation, open_reader
 from gateway.audit_store import open_audit_store, verify_audit
-from gateway.checkpoints import CheckpointWriter, find_acceptance
+from gateway.checkpoints import CheckpointWriter, Witness, find_acceptance
 from shared.audit import ChainReport, digest
 from shared.authcontext import public_pem_from_private
 from shared.database import DatabaseURL
-from shared.errors import ConfigurationError, NotFound
+from shared.errors import ConfigurationError, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,12 @@ def _exists(location: AuditLocation) -> bool:
 
 
 def accepted_reason(
-    location: AuditLocation, report: ChainReport, checkpoints: Path, public_pem: str, witness: Path | None
+    location: AuditLocation,
+    report: ChainReport,
+    checkpoints: Path,
+    public_pem: str,
+    witness: Path | None,
+    remote: Witness | None = None,
 ) -> str | None:
     reader = open_reader(location)
     try:
@@ -42,27 +47,42 @@ def accepted_reason(
             rows = reader.rows("SELECT seq, hash FROM audit WHERE seq >= ? AND seq <= ?", (first, last))
             return {int(r[0]): str(r[1]) for r in rows}
 
-        return find_acceptance(checkpoints, public_pem, report.first_broken_seq or 0, hashes, witness)
+        return find_acceptance(checkpoints, public_pem, report.first_broken_seq or 0, hashes, witness, remote)
     finally:
         reader.close()
 
 
 async def verify_before_start(
-    location: AuditLocation, *, checkpoints: Path, private_pem: str, witness: Path | None
+    location: AuditLocation,
+    *,
+    checkpoints: Path,
+    private_pem: str,
+    witness: Path | None,
+    remote: Witness | None = None,
 ) -> ChainReport | None:
-    """Verify the log in a worker thread; raise ConfigurationError when it is broken and not accepted."""
+    """Verify the log in a worker thread; raise ConfigurationError when it is broken and not accepted.
+
+    A ``remote`` witness that does not answer is logged and left out: the gateway does not
+    depend on it to start (``audit verify`` reports it).
+    """
     if not _exists(location):
         return None
     public = public_pem_from_private(private_pem.encode()).decode()
+    if remote is not None:
+        try:
+            await asyncio.to_thread(remote.lines)
+        except ServiceUnavailable as exc:
+            log.warning("%s; verifying against the local checkpoints and the witness directory only", exc.message)
+            remote = None
     try:
         report = await asyncio.to_thread(
-            verify_audit, location, checkpoints=checkpoints, public_pem=public, witness=witness
+            verify_audit, location, checkpoints=checkpoints, public_pem=public, witness=witness, remote=remote
         )
     except NotFound:
         return None  # a database without a log yet: the first start creates it
     if report.intact:
         return report
-    reason = await asyncio.to_thread(accepted_reason, location, report, checkpoints, public, witness)
+    reason = await asyncio.to_thread(accepted_reason, location, report, checkpoints, public, witness, remote)
     if reason is not None:
         log.warning(
             "the audit log is broken at record %s (%s); starting because an operator accepted it: %s",

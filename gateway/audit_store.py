@@ -48,8 +48,10 @@ from typing import TYPE_CHECKING, Any
 from gateway import tables as _tables
 from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation, open_reader
-from gateway.checkpoints import CheckpointWriter, check_checkpoints
+from gateway.checkpoints import CheckpointWriter, Witness, check_checkpoints
 from gateway.fastchain import verify_batches
+from gateway.oversight import check_approvals
+from gateway.retention import Pruned, kept_start, prune_now
 from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -277,9 +279,28 @@ class AuditStore:
         """Commit state changes that need no audit record of their own (their record exists)."""
         await self._step(lambda: self._commit(list(statements)))
 
-    async def erase_customer(self, customer_id: str) -> int:
-        """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
-        return await self._step(lambda: self._commit([("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))]))
+    async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
+        """Erase one customer's raw argument values; the chain (redacted + digests) is untouched.
+
+        ``identifiers`` (their email, phone, account number) also reach the raw values of calls
+        made before the customer was known (verification by email): rows that contain one go too.
+        """
+        statements: list[Statement] = [("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))]
+        statements += [("DELETE FROM audit_raw WHERE instr(arguments, ?) > 0", (v,)) for v in identifiers if v]
+        return await self._step(lambda: self._commit(statements))
+
+    async def prune(self, raw_before: str | None, records_before: str | None) -> Pruned:
+        """Retention: raw values and records older than the cutoffs go (``retention``: a signed segment first)."""
+
+        def pruning() -> Pruned:
+            return prune_now(self._writer, self._checkpoints, self._last_seq, raw_before, records_before)
+
+        return await self._step(pruning)
+
+    async def forget_erased(self) -> None:
+        """Leave no copy of erased values in the write-ahead log: checkpoint it into the database
+        (whose freed space ``secure_delete`` zeroes) and truncate it."""
+        await self._step(lambda: self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
 
     async def raw_arguments(self, record_id: str) -> dict[str, Any] | None:
         def read() -> Any:
@@ -328,7 +349,12 @@ def _writer(path: Path) -> sqlite3.Connection:
     """The dedicated write connection: autocommit mode, transactions are explicit."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    pragmas = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    pragmas = (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
+        "PRAGMA secure_delete=ON",  # erased values are overwritten, not left in free pages
+    )
     for pragma in pragmas:
         db.execute(pragma)
     return db
@@ -340,6 +366,7 @@ def verify_audit(
     checkpoints: Path | None = None,
     public_pem: str | None = None,
     witness: Path | None = None,
+    remote: Witness | None = None,
 ) -> ChainReport:
     """Walk the whole chain, then check it against the signed checkpoints (and the witness's copy).
 
@@ -349,7 +376,20 @@ def verify_audit(
     """
     reader = open_reader(location)
     try:
-        report = verify_batches(reader.chain())
+        first, anchor = kept_start(reader, checkpoints, public_pem, witness, remote)
+        if anchor is None:
+            return ChainReport(
+                intact=False,
+                count=0,
+                first_broken_seq=1,
+                reason=f"records 1 to {first - 1} are missing and no signed retention segment closes them",
+            )
+        report = verify_batches(reader.chain(), first=first, anchor=anchor)
+        if report.intact and (contradicted := check_approvals(reader)) is not None:
+            # The records are intact, but a copy kept beside them (who decided, their note) was changed.
+            report = ChainReport(
+                intact=False, count=report.count, first_broken_seq=contradicted[0], reason=contradicted[1]
+            )
         if checkpoints is None or public_pem is None:
             return report
 
@@ -357,13 +397,15 @@ def verify_audit(
             rows = reader.rows("SELECT seq, hash FROM audit WHERE seq >= ? AND seq <= ?", (first, last))
             return {int(r[0]): str(r[1]) for r in rows}
 
-        checked, problem = check_checkpoints(checkpoints, public_pem, report.count, hashes, witness=witness)
+        checked, problem = check_checkpoints(
+            checkpoints, public_pem, report.count, hashes, witness=witness, remote=remote, first_kept=first
+        )
         if problem is not None and (report.intact or (report.first_broken_seq or 0) > problem.seq):
             # A re-hashed rewrite keeps the chain consistent: the checkpoints name its first record.
             return ChainReport(intact=False, count=report.count, first_broken_seq=problem.seq, reason=problem.reason)
         if not report.intact:
             return report
-        where = " and at the witness" if witness is not None else ""
+        where = " and at the witness" if witness is not None or remote is not None else ""
         return report.model_copy(update={"reason": f"{checked} signed checkpoints match{where}"})
     finally:
         reader.close()

@@ -12,7 +12,10 @@ its in-memory mirror (``watch``), so a kill switch bites everywhere within milli
 
 A dropped connection is retried on a fresh one while nothing can have been committed; a
 failure once COMMIT was sent, or a server that stays away, raises ``ServiceUnavailable`` and
-the gateway fails closed. A transaction that breaks leaves nothing: record and state change
+the gateway fails closed. An append or a read that cannot finish within
+``WRITE_BUDGET_SECONDS`` (a locked table, a held chain lock, a server that does not answer)
+raises ``AuditUnavailable`` (503) instead of waiting, and checkpoint lines are written and
+fsynced on their own thread, never on the event loop. A transaction that breaks leaves nothing: record and state change
 land together or not at all.
 """
 
@@ -24,11 +27,14 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
+    WRITE_BUDGET_SECONDS,
+    AuditUnavailable,
     StaleState,
     Statement,
     raw_row,
@@ -38,7 +44,7 @@ from gateway.checkpoints import CheckpointWriter
 from gateway.state import STATE_TABLES
 from shared.audit import GENESIS_HASH, AuditRecord
 from shared.database import DatabaseURL, Retry, connection_errors, create_pool, to_postgres
-from shared.errors import ServiceUnavailable
+from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.migrations import migrate
 
 if TYPE_CHECKING:
@@ -85,6 +91,12 @@ class PostgresAuditStore:
         self.state_version = 0
         """Counts this replica's committed switch changes: a reload racing one retries (``GovernanceState``)."""
         self._watcher: asyncio.Task[None] | None = None
+        self.budget = WRITE_BUDGET_SECONDS
+        self._abandoned: set[asyncio.Future[Any]] = set()
+        ms = max(int(self.budget * 1000) - 20, 10)
+        self._timeouts = f"SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL statement_timeout = '{ms}ms'"
+        # One thread writes checkpoint lines, in order, so fsync never runs on the event loop.
+        self._checkpoint_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-checkpoints")
 
     @classmethod
     async def open(
@@ -126,12 +138,14 @@ class PostgresAuditStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         self.checkpoint()
+        await asyncio.to_thread(self._checkpoint_io.shutdown, wait=True)
         await self._pool.close()
 
     def checkpoint(self) -> None:
-        """Sign the newest record this replica appended (every replica's records are one chain)."""
+        """Sign the newest record this replica appended (every replica's records are one chain);
+        the file write happens on the checkpoint thread, never on the event loop."""
         if self._checkpoints is not None and self._last_seq:
-            self._checkpoints.write(self._last_seq, self._last_hash)
+            self._persist_checkpoint()
 
     async def append(
         self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
@@ -144,6 +158,8 @@ class PostgresAuditStore:
                 tx = conn.transaction()
                 await tx.start()
                 try:
+                    # The server gives up inside the budget too: a held lock is a clean failure, not a wait.
+                    await conn.execute(self._timeouts)
                     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
                     tail = await conn.fetchrow(_TAIL)
                     seq, prev = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
@@ -162,15 +178,54 @@ class PostgresAuditStore:
                 await _commit(tx, "an audit record")
                 return record
 
-        record = await self._retry("recording an audit record").run(attempt)
+        record = await self._within_budget(self._retry("recording an audit record").run(attempt))
         self.state_version += notify
         if record.seq > self._last_seq:
             self._last_seq, self._last_hash = record.seq, record.hash
         if self._checkpoints is not None:
             self._checkpoints.note(record.seq, record.hash)
             if self._checkpoints.due(record.seq, self._every):
-                self.checkpoint()
+                self._persist_checkpoint()
         return record
+
+    async def _within_budget[T](self, work: Awaitable[T]) -> T:
+        """Fail closed without stalling: a store that cannot answer in time is a 503, never a wait.
+
+        In the transaction the server itself gives up after the budget (``lock_timeout``,
+        ``statement_timeout``: a locked table or a held chain lock); the client-side bound
+        covers a server that does not answer at all. Nothing is committed either way, unless
+        the budget ran out while COMMIT was in flight (the record may then exist; the call
+        was still not made).
+        """
+        import asyncpg
+
+        # The work runs as its own task: when the budget is spent the caller is answered at once,
+        # and the cancelled work rolls back and returns its connection in the background (a
+        # server that does not answer cannot hold the caller up through the clean-up either).
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.budget)
+        except TimeoutError:
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            task.add_done_callback(_settle)
+            raise AuditUnavailable(
+                "the audit store did not answer in time: the record could not be written",
+                hint="the call was not made; retry shortly or hand the customer to a human",
+            ) from None
+        except (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.QueryCanceledError) as exc:
+            raise AuditUnavailable(
+                f"the audit store is locked or slow ({type(exc).__name__}): the record could not be written",
+                hint="the call was not made; retry shortly or hand the customer to a human",
+            ) from exc
+
+    def _persist_checkpoint(self) -> None:
+        """Sign on the loop (memory only), write and fsync on the checkpoint thread, in order."""
+        assert self._checkpoints is not None
+        line = self._checkpoints.sign(self._last_seq, self._last_hash)
+        if line is not None:
+            self._checkpoint_io.submit(self._checkpoints.persist, line)
 
     async def run(self, statements: tuple[Statement, ...]) -> None:
         """Commit state changes that need no audit record of their own (their record exists)."""
@@ -194,15 +249,32 @@ class PostgresAuditStore:
         self.state_version += notify
 
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Rows of one read (``?`` placeholders)."""
-        return await self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
+        """Rows of one read (``?`` placeholders), within the write budget (reads decide calls too)."""
+        reading = self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
+        return await self._within_budget(reading)
 
-    async def erase_customer(self, customer_id: str) -> int:
+    async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
+        values = [v for v in identifiers if v]
         status = await self._retry("erasing raw arguments").run(
-            lambda _: self._pool.execute("DELETE FROM audit_raw WHERE customer_id = $1", customer_id)
+            lambda _: self._pool.execute(
+                "DELETE FROM audit_raw WHERE customer_id = $1"
+                " OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS v WHERE strpos(arguments, v) > 0)",
+                customer_id,
+                values,
+            )
         )
         return _changed(status)
+
+    async def prune(self, raw_before: str | None, records_before: str | None) -> Any:
+        """Retention is built for the SQLite log only; refused here with a clear error."""
+        raise ConfigurationError(
+            "audit retention on PostgreSQL is not built yet",
+            hint="unset SWITCHBOARD_RETENTION_AUDIT_DAYS and SWITCHBOARD_RETENTION_RAW_ARGUMENTS_DAYS for this gateway",
+        )
+
+    async def forget_erased(self) -> None:
+        """Nothing to do here: PostgreSQL reclaims deleted rows with (auto)vacuum, see docs/governance.md."""
 
     async def raw_arguments(self, record_id: str) -> dict[str, Any] | None:
         rows = await self.fetch("SELECT arguments FROM audit_raw WHERE record_id = ?", (record_id,))
@@ -243,6 +315,12 @@ class PostgresAuditStore:
             finally:
                 if not conn.is_closed():
                     await conn.close()
+
+
+def _settle(task: asyncio.Future[Any]) -> None:
+    """Collect an abandoned step's outcome, so its failure is logged once and not left unretrieved."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("an audit step given up on failed afterwards: %s", task.exception())
 
 
 async def _quietly(on_change: Callable[[], Awaitable[None]]) -> None:

@@ -28,7 +28,7 @@ DECISIONS: tuple[str, ...] = get_args(Decision)
 PAGE_DEFAULT, PAGE_MAX = 50, 500
 EXPORT_PAGE = 1000
 OUTCOME_WINDOW = 2000
-_CALLED = frozenset({"allow", "approved"})
+_CALLED = frozenset({"allow", "approved", "would-deny"})
 CSV_COLUMNS = (
     "seq",
     "time",

@@ -17,3 +17,10 @@ class ApprovalGone(SwitchboardError):
 
     code = "approval_expired"
     http_status = 410
+
+
+class ChangeConflict(SwitchboardError):
+    """A control change is not in the state the request needs (decided, lapsed, or moot)."""
+
+    code = "change_conflict"
+    http_status = 409

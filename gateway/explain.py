@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.audit_reader import AuditLocation, AuditReader, open_reader
 from gateway.audit_store import RECORD_COLUMNS
+from gateway.oversight import decisions_on
 from shared.audit import AuditRecord, stored_record
 from shared.errors import NotFound
 
@@ -78,6 +79,14 @@ def explain(audit_db: AuditLocation, record_id: str, *, context_limit: int = 50)
 
 
 def _approval(reader: AuditReader, record: AuditRecord) -> dict[str, Any] | None:
+    """The human behind a decision, as the chain records it; the approvals table only finds the approval.
+
+    The person, their note and what they saw come from the chained decision record, which
+    ``audit verify`` protects; the table's copy is shown only when the chain has no decision
+    (a log written before decisions were chained, or one still pending).
+    """
+    if record.oversight is not None:
+        return {"approver": record.oversight.person, **_person(record.seq, record.id, record.oversight.model_dump())}
     if record.approver is None and record.decision not in ("approval-required", "approved", "rejected"):
         return None
     row = None
@@ -89,11 +98,30 @@ def _approval(reader: AuditReader, record: AuditRecord) -> dict[str, Any] | None
             (record.agent, record.tool, record.arguments_digest, record.conversation_id),
         )
     human: dict[str, Any] = {"approver": record.approver}
-    if row is not None:
-        human.update(
-            approval_id=row[0], status=row[1], decided_by=row[2], decided_at=row[3], note=row[4], policy_reason=row[6]
-        )
+    if row is None:
+        return human
+    human.update(approval_id=row[0], status=row[1], decided_at=row[3], policy_reason=row[6])
+    chained = decisions_on(reader, str(row[0]))
+    if chained:
+        seq, body = chained[-1]
+        human.update(_person(seq, body["id"], body["oversight"]))
+        human["table_agrees"] = (row[2], row[4] or None) == (body["oversight"]["person"], body["oversight"].get("note"))
+    else:
+        human.update(decided_by=row[2], note=row[4], source="approvals table (no chained decision)")
     return human
+
+
+def _person(seq: int, record_id: str, person: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "decided_by": person["person"],
+        "role": person["role"],
+        "action": person["action"],
+        "note": person.get("note"),
+        "seen_digest": person["seen"],
+        "shared_account": bool(person.get("shared_account")),
+        "decision_record": {"seq": seq, "id": record_id},
+        "source": "audit chain",
+    }
 
 
 def render(explained: dict[str, Any]) -> str:
@@ -113,6 +141,15 @@ def render(explained: dict[str, Any]) -> str:
     if human:
         who = human.get("decided_by") or human.get("approver") or "nobody yet"
         lines.append(f"  human: approval {human.get('approval_id', '-')} {human.get('status', '')} by {who}")
+        if human.get("decision_record"):
+            shared = " (a shared demo account)" if human.get("shared_account") else ""
+            lines.append(
+                f"    {human['action']} by {who} as {human['role']}{shared}"
+                f" in record {human['decision_record']['seq']}; note: {human.get('note') or '-'};"
+                f" saw {human['seen_digest'][:16]}…"
+            )
+        if human.get("table_agrees") is False:
+            lines.append("    the approvals table disagrees with the chain: run `switchboard audit verify`")
     if explained["conversation_calls"]:
         lines.append("  tools called in this conversation:")
         lines += [

@@ -42,9 +42,12 @@ def link_problem(body: bytes, seq: int, prev: bytes) -> str | None:
     return None
 
 
-def verify_batches(batches: Iterable[Iterable[Row]]) -> ChainReport:
-    """Walk ``(seq, body, hash)`` rows in seq order; the first missing, changed or unlinked record breaks it."""
-    prev, expected, count = GENESIS_HASH.encode(), 1, 0
+def verify_batches(batches: Iterable[Iterable[Row]], *, first: int = 1, anchor: str = GENESIS_HASH) -> ChainReport:
+    """Walk ``(seq, body, hash)`` rows in seq order; the first missing, changed or unlinked record breaks it.
+
+    A chain pruned by retention starts at ``first``, linked to ``anchor`` (its signed segment's hash).
+    """
+    prev, expected, count = anchor.encode(), first, 0
     sha = hashlib.sha256
     for rows in batches:
         for seq, body, stored in rows:

@@ -9,6 +9,7 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from gateway.open_cases import OpenCaseReader
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.projection import GatewayProjection
 from gateway.ratelimit import RateLimiter
-from gateway.redact import redact
+from gateway.redact import mask_text, redact
 from gateway.state import GovernanceState
 from gateway.subject import CONVERSATION_SUBJECT, bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
@@ -34,6 +35,8 @@ from gateway.upstream import UpstreamLink, UpstreamUnavailable
 if TYPE_CHECKING:
     from gateway.approval_flow import ApprovalDesk
     from gateway.approvals import Approval
+    from gateway.retention import AuditRetention
+    from gateway.weakening import WeakeningDesk
 from shared import telemetry
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
@@ -171,6 +174,8 @@ class Gateway:
         self.limiter = limiter or RateLimiter(limit=120, window_seconds=60.0)
         self.clock = clock
         self.desk: ApprovalDesk | None = None  # set by the app once the approval desk exists
+        self.weakening: WeakeningDesk | None = None  # set by the app: four eyes on weakening a control
+        self.retention: AuditRetention | None = None  # set by the app: how long audit data classes are kept
         self.open_cases: OpenCaseReader | None = None
         """Set by the app: every open case (tickets, escalations, approvals); without it, tickets only."""
         self.projection: GatewayProjection | None = None
@@ -357,9 +362,13 @@ class Gateway:
             return await self._deny(call, reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",
-            decision="approved" if approval is not None else "allow",
+            # The person's "approved" record exists (``ApprovalDesk.approve``): running it is an allow
+            # that cites it, so one approval is one "approved" record.
+            decision="would-deny" if decision.would_deny else "allow",
             policy_ids=decision.policy_ids,
-            reason=decision.reason if approval is None else f"{decision.reason}; approval {approval.id}",
+            reason=decision.reason
+            if approval is None
+            else f"{decision.reason}; runs approval {approval.id} approved by {approval.decided_by}",
             approver=approval.decided_by if approval is not None else None,
             raw_arguments=call.arguments,
             **call.audit_fields(),
@@ -409,7 +418,7 @@ class Gateway:
                 result = await self.links[tool.system].call(
                     tool.upstream_name, arguments, verdict.upstream_meta, retry=retry_safe(tool.tool, arguments)
                 )
-                outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
+                outcome = f"error: {mask_text(_first_text(result))[:300]}" if result.is_error else "ok"
                 if span is not None:
                     span.set_attributes({"switchboard.system": tool.system, "switchboard.tool.outcome": outcome[:200]})
         except UpstreamUnavailable as exc:
@@ -418,11 +427,14 @@ class Gateway:
             result = _tool_error(
                 sentence, decided.id, {"kind": "unavailable", "system": tool.system, "audit_id": decided.id}
             )
-            outcome = f"error: {tool.system} unavailable ({exc.detail})"
+            outcome = f"error: {tool.system} unavailable ({mask_text(str(exc.detail))})"
         finally:
             if written is not None:
                 written()
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        # A call made before the customer was known (an identity look-up or verification) names
+        # them in its outcome, from the system of record's answer: subject access finds it.
+        learned = None if decided.customer_id or result.is_error else _customer_named(result)
         await self.store.append(
             kind="outcome",
             decision=decided.decision,
@@ -439,11 +451,11 @@ class Gateway:
                     "tool",
                     "conversation_id",
                     "trace_id",
-                    "customer_id",
                     "arguments",
                     "arguments_digest",
                 )
             },
+            customer_id=decided.customer_id or learned,
         )
         return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
 
@@ -486,6 +498,21 @@ def _decision_attributes(record: AuditRecord) -> dict[str, Any]:
         "switchboard.governance.reason": record.reason[:200],
         "switchboard.audit.id": record.id,
     }
+
+
+_CUSTOMER_ID = re.compile(r"CUST-\d{1,12}")
+
+
+def _customer_named(result: CallToolResult) -> str | None:
+    """The unified customer id an upstream's answer names (``customer_id``, or ``customer.keys``)."""
+    data = result.structured_content
+    if not isinstance(data, dict):
+        return None
+    found = data.get("customer_id")
+    customer = data.get("customer")
+    if found is None and isinstance(customer, dict) and isinstance(customer.get("keys"), dict):
+        found = customer["keys"].get("customer_id")
+    return found if isinstance(found, str) and _CUSTOMER_ID.fullmatch(found) else None
 
 
 def _first_text(result: CallToolResult) -> str:

@@ -9,7 +9,11 @@ Two annotations besides ``@id`` mean something here:
 - ``@approval("required")`` on a forbid: when only such policies deny a call, the call is
   held for a human approval instead of denied, and allowed once approved (``context.approved``).
 - Each policy has an enforcement mode, ``enforce`` (default) or ``log-only``: a log-only
-  policy is left out of the decision, and the decision records what it would have changed.
+  policy is left out of the decision, and the decision records what it would have changed (a
+  call allowed only because of it is recorded as ``would-deny``).
+- ``@trial("true")`` marks a forbid as a new policy under trial. Every other forbid is
+  *protective*: switching it to log-only weakens a control, which takes a second person and
+  expires (``weakening``).
   Modes change at run time (a privileged, audited action); the policy sets are rebuilt then,
   never per call.
 """
@@ -37,6 +41,7 @@ DEFAULT_POLICY_DIR = package_dir("gateway.policies")
 
 
 APPROVAL_ANNOTATION = "approval"
+TRIAL_ANNOTATION = "trial"
 Mode = Literal["enforce", "log-only"]
 MODES: tuple[str, ...] = ("enforce", "log-only")
 
@@ -93,6 +98,9 @@ class Decision:
     policy_ids: list[str] = field(default_factory=list)
     reason: str = ""
     approval_required: bool = False
+    would_deny: bool = False
+    """Allowed only because a log-only policy was left out: with every policy it would have been
+    denied or held. Recorded as the decision value ``would-deny``."""
 
 
 class PolicyEngine(Protocol):
@@ -109,6 +117,7 @@ class PolicyEngine(Protocol):
     def set_mode(self, policy_id: str, mode: str) -> None: ...
 
     def reload(self) -> None: ...
+    def protective(self, policy_id: str) -> bool: ...
 
 
 def cedar_amount(value: Any) -> Decimal | None:
@@ -223,6 +232,15 @@ class CedarPolicyEngine:
 
     def modes(self) -> dict[str, str]:
         return dict(self._modes)
+
+    def protective(self, policy_id: str) -> bool:
+        """A forbid protects: running it log-only weakens a control (four eyes and an expiry).
+
+        A forbid annotated ``@trial("true")`` is a new policy under trial, which log-only is for;
+        a permit in log-only only takes access away.
+        """
+        policy = self._policies_json[policy_id]
+        return policy.get("effect") == "forbid" and (policy.get("annotations") or {}).get(TRIAL_ANNOTATION) != "true"
 
     def set_mode(self, policy_id: str, mode: str) -> None:
         """Switch one policy between ``enforce`` and ``log-only``; raises KeyError/ValueError."""
@@ -365,7 +383,11 @@ class CedarPolicyEngine:
                 shadow = [p for p in would.policy_ids if self._modes.get(p) == "log-only"] or would.policy_ids
                 note = f"; log-only policies would have answered {verdict} ({', '.join(shadow)})"
                 decision = Decision(
-                    decision.allowed, decision.policy_ids, decision.reason + note, decision.approval_required
+                    decision.allowed,
+                    decision.policy_ids,
+                    decision.reason + note,
+                    decision.approval_required,
+                    would_deny=decision.allowed and not would.allowed,
                 )
         return decision
 

@@ -106,3 +106,24 @@ audit_raw = sa.Table(
 )
 
 sa.Index("audit_raw_customer", audit_raw.c.customer_id)
+
+# Weakened controls (log-only, a lifted hold, a switch off): requested by one person, approved by
+# a second, and restored by the gateway when they expire (``gateway.weakening``).
+control_changes = sa.Table(
+    "control_changes",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("target", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("minutes", sa.Integer(), nullable=False),
+    sa.Column("requested_by", sa.Text(), nullable=False),
+    sa.Column("requested_at", Real, nullable=False),
+    sa.Column("approved_by", sa.Text()),
+    sa.Column("approved_at", Real),
+    sa.Column("expires_at", Real, nullable=False),
+)
+
+sa.Index("control_changes_status", control_changes.c.status)

@@ -95,7 +95,7 @@ class Stack:
             customers=self.settings.customers,
             seed=self.settings.dataset_seed,
         )
-        self.secrets = Secrets.load_or_create(self.settings.data_dir, self.agents)
+        self.secrets = Secrets.load_or_create(self.settings.data_dir, self.agents, demo_staff=self.settings.demo_staff)
 
     def layout(self) -> dict[str, socket.socket]:
         """Bind every service's socket and set ``topology`` from the ports they got."""
@@ -264,6 +264,7 @@ class Stack:
     def _gateway_app(self) -> ASGIApp:
         from gateway import build_gateway_app
         from gateway.checkpoints import default_witness_dir
+        from gateway.retention import AuditRetention
 
         assert self.secrets is not None and self.topology is not None
         return build_gateway_app(
@@ -274,7 +275,10 @@ class Stack:
             identity_public_pem=self.secrets.identity_public_pem,
             audit_db=self.settings.data_dir / "audit.db",
             mcp_timeout_seconds=self.settings.mcp_timeout_seconds,
-            staff_tokens={name: cred.model_dump() for name, cred in self.secrets.staff_tokens.items()},
+            staff_tokens={
+                name: cred.model_dump()
+                for name, cred in self.secrets.people(demo_staff=self.settings.demo_staff).items()
+            },
             orchestrator_url=self.topology.orchestrator,
             checkpoint_private_pem=self.secrets.audit_private_pem,
             bus=self.bus,
@@ -282,6 +286,14 @@ class Stack:
             daily_refund_limit=self.settings.daily_refund_limit,
             projection_max_lag_seconds=self.settings.projection_max_lag_seconds,
             audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
+            audit_witness_url=self.settings.audit_witness_url,
+            audit_witness_token=self.settings.audit_witness_token,
+            audit_witness_database_url=self.settings.audit_witness_database_url,
+            audit_retention=AuditRetention(
+                raw_arguments_days=self.settings.retention_raw_arguments_days,
+                audit_days=self.settings.retention_audit_days,
+            ),
+            retention_interval_seconds=self.settings.retention_interval_seconds,
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
             allowed_hosts=_gateway_hosts(self.topology.gateway),
         )
@@ -321,7 +333,7 @@ class Stack:
                 auth=auth,
                 gateway_url=self.topology.gateway,
                 public_url=self.topology.orchestrator,
-                staff=dict(self.secrets.staff_tokens) if self.secrets else {},
+                staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
                 signals=self.signals,
                 database_url=self.settings.database_url,
                 admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
@@ -355,7 +367,9 @@ def _gateway_hosts(url: str) -> list[str] | None:
     return [h for name in ("127.0.0.1", "localhost", host) for h in (name, f"{name}:*")]
 
 
-def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print) -> None:
+def print_topology(
+    topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print, *, demo: bool = True
+) -> None:
     out("Switchboard is up (embedded default).")
     out(f"  orchestrator API   {topology.orchestrator}/api/conversations")
     out(f"  web chat           {topology.orchestrator}/chat")
@@ -369,3 +383,10 @@ def print_topology(topology: Topology, secrets: Secrets, data_dir: Path, out: Ca
     out(f"  data directory     {data_dir.resolve()}")
     out("Talk to it:  switchboard chat        one-time codes:  switchboard outbox")
     out("Audit:       switchboard audit verify   Stop: Ctrl+C")
+    shared = sorted(name for name, cred in secrets.staff_tokens.items() if cred.shared)
+    if shared and demo:
+        out(
+            f"DEMO MODE: shared staff accounts ({', '.join(shared)}) can sign in; the audit log marks their decisions"
+            " as a shared account's, naming no person. For real staff: switchboard staff --add NAME --role ROLE,"
+            " then SWITCHBOARD_DEMO_STAFF=false."
+        )

@@ -16,7 +16,29 @@ from pydantic import BaseModel, Field
 
 GENESIS_HASH = "0" * 64
 
-Decision = Literal["allow", "deny", "approval-required", "approved", "rejected"]
+Decision = Literal["allow", "deny", "approval-required", "approved", "rejected", "would-deny"]
+"""``would-deny``: allowed and made, but only because a log-only policy was left out; with every
+policy enforced it would have been denied or held. Filterable like any other decision."""
+
+
+class Oversight(BaseModel):
+    """A person's decision, inside the hash chain: who decided what, on what, with which note,
+    having seen what. ``seen`` is the digest of what was in front of them (an approval's bound
+    arguments and reason, a case's transcript, the switch's previous state), so a dispute about
+    "what did the approver see" is settled by the chain, not by a table anyone can rewrite."""
+
+    action: str
+    """approve, reject, take-over, hand-back, transfer, reassign, release, policy-mode,
+    fraud-hold, kill-switch, erase-customer, accept-chain …"""
+    person: str
+    """The signed-in person's own staff account name."""
+    role: str
+    target: str
+    """What was decided on: an approval id, a conversation id, a policy id, a customer id, a scope."""
+    note: str | None = None
+    seen: str
+    shared_account: bool = Field(default=False, exclude_if=lambda v: not v)
+    """The account is one of the demo mode's shared role accounts: no one person is named."""
 
 
 class AuditRecord(BaseModel):
@@ -38,6 +60,8 @@ class AuditRecord(BaseModel):
     policy_ids: list[str]
     reason: str = ""
     approver: str | None = None
+    oversight: Oversight | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Set on the record of a human decision (left out otherwise, so older records hash the same)."""
     outcome: str | None = None
     latency_ms: float | None = None
     prev_hash: str

@@ -143,6 +143,8 @@ class PendingApproval(BaseModel):
     reason: str
     created_at: float
     expires_at: float
+    view_digest: str = ""
+    """The digest of what the person is shown; sent back with the decision and chained with it."""
 
 
 class HumanControl(BaseModel):

@@ -33,12 +33,14 @@ DEFAULT_STAFF: dict[str, StaffRole] = {
     "compliance": "compliance",
     "admin": "admin",
 }
-"""Staff accounts created on first start: one per role, named after it."""
+"""Demo mode's shared staff accounts: one per role, named after it (``Settings.demo_staff``)."""
 
 
 class StaffCredential(BaseModel):
     token: str
     role: StaffRole
+    shared: bool = False
+    """One of demo mode's role accounts: whoever holds the token, no one person is named."""
 
 
 class Secrets(BaseModel):
@@ -51,11 +53,12 @@ class Secrets(BaseModel):
     audit_public_pem: str = ""
 
     @classmethod
-    def load_or_create(cls, data_dir: Path, agents: tuple[str, ...] = AGENTS) -> Secrets:
+    def load_or_create(cls, data_dir: Path, agents: tuple[str, ...] = AGENTS, *, demo_staff: bool = True) -> Secrets:
+        """The secrets under ``data_dir``, created or completed; ``demo_staff`` creates the shared role accounts."""
         path = data_dir / "secrets.json"
         if path.exists():
             loaded = cls.model_validate_json(path.read_text())
-            if loaded._fill_missing(agents):
+            if loaded._fill_missing(agents, demo_staff):
                 loaded._write(path)
             return loaded
         private = generate_private_key_pem()
@@ -64,11 +67,15 @@ class Secrets(BaseModel):
             identity_public_pem=public_pem_from_private(private).decode(),
             operator_token=_secrets.token_urlsafe(32),
         )
-        created._fill_missing(agents)
+        created._fill_missing(agents, demo_staff)
         created._write(path)
         return created
 
-    def _fill_missing(self, agents: tuple[str, ...]) -> bool:
+    def people(self, *, demo_staff: bool) -> dict[str, StaffCredential]:
+        """The staff accounts that may sign in: named people, plus the shared ones in demo mode only."""
+        return {name: cred for name, cred in self.staff_tokens.items() if demo_staff or not cred.shared}
+
+    def _fill_missing(self, agents: tuple[str, ...], demo_staff: bool = True) -> bool:
         """Create whatever credential is missing; True when something was added."""
         changed = False
         for client in builtin_grants(agents, SYSTEMS):
@@ -76,8 +83,12 @@ class Secrets(BaseModel):
                 self.client_secrets[client] = _secrets.token_urlsafe(32)
                 changed = True
         for name, role in DEFAULT_STAFF.items():
-            if not any(cred.role == role for cred in self.staff_tokens.values()):
-                self.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role)
+            cred = self.staff_tokens.get(name)
+            if cred is not None and cred.role == role and not cred.shared:
+                # Written before accounts were marked: a role-named default account is a shared one.
+                cred.shared = changed = True
+            if demo_staff and not any(c.role == role for c in self.staff_tokens.values()):
+                self.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role, shared=True)
                 changed = True
         if not self.audit_private_pem:
             private = generate_private_key_pem()
@@ -99,7 +110,9 @@ class Secrets(BaseModel):
         orchestrator picks it up when it next starts."""
         if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
             raise ValueError("a staff name is up to 64 letters, digits, '.', '-' or '_'")
-        loaded = cls.load_or_create(data_dir)
+        if name in DEFAULT_STAFF:
+            raise ValueError(f"{name!r} is demo mode's shared {DEFAULT_STAFF[name]} account; name the person instead")
+        loaded = cls.load_or_create(data_dir, demo_staff=False)
         loaded.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role)
         loaded._write(data_dir / "secrets.json")
         return loaded.staff_tokens[name]

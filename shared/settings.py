@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     """How far behind the systems of record a copy of their facts may be before it is not used:
     past it the gateway reads consent and open tickets live (and denies if that read fails)."""
     audit_witness_dir: Path | None = None
+    audit_witness_url: str | None = None
+    """An HTTP witness that also keeps every signed checkpoint (``switchboard audit witness`` runs one)."""
+    audit_witness_token: str | None = None
+    audit_witness_database_url: str | None = None
+    """A PostgreSQL witness with its own login (not the gateway's ``database_url``): every checkpoint too."""
+    retention_transcripts_days: float | None = None
+    """Days each data class is kept (None: for ever); ``switchboard retention`` and ``up`` purge."""
+    retention_raw_arguments_days: float | None = None
+    retention_audit_days: float | None = None
+    retention_outbox_days: float | None = None
+    retention_signals_days: float | None = None
+    retention_interval_seconds: float = 3600.0
+    demo_staff: bool = True
+    """Demo mode: shared staff accounts named after their roles (agent, approver, compliance …) exist
+    and may sign in; their decisions are chained as a shared account's. Set false for real staff:
+    then only named people (``switchboard staff --add NAME --role ROLE``) may sign in."""
     """Where signed audit checkpoints are also kept, outside the data directory (unset: a sibling
     ``<data_dir>-audit-witness``). Point it at storage the gateway's host cannot rewrite."""
     public_url: str | None = None

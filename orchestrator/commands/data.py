@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 from orchestrator.commands._common import add_common, settings_from
@@ -57,8 +58,16 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no accounts yet under {settings.data_dir}: run 'switchboard up' once to create them")
         return 1
-    for name, cred in Secrets.load_or_create(settings.data_dir).staff_tokens.items():
+    loaded = Secrets.load_or_create(settings.data_dir, demo_staff=settings.demo_staff)
+    for name, cred in loaded.staff_tokens.items():
         print(f"{name:<12} {cred.role:<11} {cred.token}")
+    shared = [name for name, cred in loaded.staff_tokens.items() if cred.shared]
+    if shared:  # on stderr: stdout stays three columns a script can read
+        print(
+            f"demo mode: {', '.join(shared)} are shared accounts that sign in only while SWITCHBOARD_DEMO_STAFF is"
+            " true; add named people with --add NAME --role ROLE",
+            file=sys.stderr,
+        )
     return 0
 
 

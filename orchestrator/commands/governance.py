@@ -62,16 +62,26 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     return _call(args, "approver", "POST", f"/approvals/{args.approval_id}/{args.action}", {"note": args.note})
 
 
+def _weakening(args: argparse.Namespace) -> dict[str, Any]:
+    """How long a weakening lasts and why; the gateway asks for both and a second person approves."""
+    return {"minutes": args.minutes, "reason": args.reason} if args.minutes is not None else {"reason": args.reason}
+
+
 def cmd_kill_switch(args: argparse.Namespace) -> int:
     scope, target = ("agent", args.agent) if args.agent else ("tool", args.tool) if args.tool else ("all", None)
     body = {"scope": scope, "target": target, "on": args.state == "on", "reason": args.reason}
+    if args.state == "off":
+        body.update(_weakening(args))
     return _call(args, "admin", "POST", "/kill-switch", body)
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
     if args.policy_id is None:
         return _call(args, "compliance", "GET", "/policies")
-    return _call(args, "compliance", "POST", f"/policies/{args.policy_id}/mode", {"mode": args.mode})
+    body: dict[str, Any] = {"mode": args.mode}
+    if args.mode == "log-only":
+        body.update(_weakening(args))
+    return _call(args, "compliance", "POST", f"/policies/{args.policy_id}/mode", body)
 
 
 def cmd_policy_reload(args: argparse.Namespace) -> int:
@@ -81,11 +91,78 @@ def cmd_policy_reload(args: argparse.Namespace) -> int:
 def cmd_fraud_hold(args: argparse.Namespace) -> int:
     if args.action == "set":
         return _call(args, "compliance", "POST", f"/fraud-holds/{args.customer}", {"reason": args.reason})
-    return _call(args, "compliance", "DELETE", f"/fraud-holds/{args.customer}")
+    return _call(args, "compliance", "DELETE", f"/fraud-holds/{args.customer}", _weakening(args))
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _call(args, "compliance", "GET", "/changes" + (f"?status={args.status}" if args.status else ""))
+    if not args.change_id:
+        print(f"changes {args.action} needs a change id (CHG-…)", file=sys.stderr)
+        return 2
+    return _call(args, "compliance", "POST", f"/changes/{args.change_id}/{args.action}", {})
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    return _call(args, "compliance", "POST", f"/customers/{args.customer}/erase")
+    """The gateway erases the raw audit values first (and records who erased whom), then every other store."""
+    from orchestrator.privacy import erase_everywhere, find_customer
+    from shared.errors import SwitchboardError
+
+    data_dir = settings_from(args).data_dir
+    try:
+        customer = find_customer(data_dir, args.customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 1
+    body = {"identifiers": [customer.email, customer.msisdn, customer.account_number]}
+    status = _call(args, "compliance", "POST", f"/customers/{args.customer}/erase", body)
+    if status != 0:
+        return status
+    report = erase_everywhere(data_dir, customer)
+    for system, count in sorted(report.cells.items()):
+        print(f"  {system}: {count} values replaced by pseudonyms")
+    if report.wal_left:
+        print(f"these files' write-ahead logs were busy, run erase-customer again: {', '.join(report.wal_left)}")
+        return 1
+    return 0
+
+
+def cmd_subject_access(args: argparse.Namespace) -> int:
+    """Everything held about one customer, as an archive; recorded at the gateway before anything is read."""
+    from pathlib import Path
+
+    from orchestrator.privacy import find_customer, write_archive
+    from shared.errors import SwitchboardError
+
+    data_dir = settings_from(args).data_dir
+    try:
+        customer = find_customer(data_dir, args.customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 1
+    status = _call(args, "compliance", "POST", f"/customers/{args.customer}/subject-access", {"reason": args.reason})
+    if status != 0:
+        return status
+    who = args.staff or "compliance"
+    path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who)
+    print(f"wrote {path}: {len(document['systems'])} systems ({', '.join(sorted(document['systems']))})")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Purge what expired: the data directory's classes here, the audit classes at the gateway."""
+    from orchestrator.retention import Retention, purge
+
+    settings = settings_from(args)
+    retention = Retention(
+        transcripts_days=settings.retention_transcripts_days,
+        outbox_days=settings.retention_outbox_days,
+        signals_days=settings.retention_signals_days,
+    )
+    purged = purge(settings.data_dir, retention)
+    for what, count in sorted(purged.counts.items()):
+        print(f"  {what}: {count} purged")
+    return _call(args, "compliance", "POST", "/retention", {})
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -109,6 +186,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group.add_argument("--agent", help="only this agent")
     group.add_argument("--tool", help="only this tool, e.g. payments.issue_refund")
     k.add_argument("--reason", default="", help="why (recorded in the audit log)")
+    k.add_argument("--minutes", type=int, help="with off: how long it stays off once a second person approves")
     _common(k)
     k.set_defaults(func=cmd_kill_switch)
 
@@ -117,6 +195,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = policy_sub.add_parser("mode", help="set a policy to enforce or log-only (shadow)")
     m.add_argument("policy_id", nargs="?", help="omit to list every policy and its mode")
     m.add_argument("mode", nargs="?", choices=("enforce", "log-only"))
+    m.add_argument(
+        "--minutes", type=int, help="log-only of a protective policy: how long, once a second person approves"
+    )
+    m.add_argument("--reason", default="", help="log-only of a protective policy: why (recorded in the audit log)")
     _common(m)
     m.set_defaults(func=cmd_policy)
     _policy_check.register(policy_sub)
@@ -130,13 +212,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f.add_argument("action", choices=("set", "lift"))
     f.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     f.add_argument("--reason", default="set by staff", help="why (recorded in the audit log)")
+    f.add_argument("--minutes", type=int, help="with lift: how long it stays lifted once a second person approves")
     _common(f)
     f.set_defaults(func=cmd_fraud_hold)
 
+    r = sub.add_parser("retention", help="purge what outlived its retention (SWITCHBOARD_RETENTION_*_DAYS)")
+    _common(r)
+    r.set_defaults(func=cmd_retention)
+
+    c = sub.add_parser("changes", help="weakened controls: list them, or approve/reject a colleague's request")
+    c.add_argument("action", choices=("list", "approve", "reject"))
+    c.add_argument("change_id", nargs="?")
+    c.add_argument("--status", help="with list: pending, active, expired, ended, rejected, lapsed")
+    _common(c)
+    c.set_defaults(func=cmd_changes)
+
     e = sub.add_parser(
         "erase-customer",
-        help="erase one customer's raw tool-call values from the audit log (the hash chain stays intact)",
+        help="erase one customer's personal data in every store (the audit chain keeps only pseudonymous references)",
     )
     e.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     _common(e)
     e.set_defaults(func=cmd_erase)
+
+    s = sub.add_parser(
+        "subject-access", help="export everything held about one customer (archive + readable summary), audited"
+    )
+    s.add_argument("customer", help="unified customer id, e.g. CUST-00042")
+    s.add_argument("--out", default=".", help="folder for the archive (default: here)")
+    s.add_argument("--reason", required=True, help="why (the request's reference; recorded in the audit log)")
+    _common(s)
+    s.set_defaults(func=cmd_subject_access)

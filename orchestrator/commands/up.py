@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands._common import add_common, settings_from
 from shared.errors import ConfigurationError
@@ -57,11 +57,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             stack = Stack(settings, log_level="warning" if args.log_level != "debug" else "info")
             async with stack as topology:
                 assert stack.secrets is not None
-                print_topology(topology, stack.secrets, settings.data_dir)
+                print_topology(topology, stack.secrets, settings.data_dir, demo=settings.demo_staff)
                 await asyncio.to_thread(_warn_overlaps)
                 watcher = _watch(stack, stop) if args.reload else None
                 sys.stdout.flush()
+                purging = asyncio.create_task(_purge_on_schedule(settings))
                 await stop.wait()
+                purging.cancel()
                 if watcher is not None:
                     await watcher
                 print("Stopping Switchboard ...", flush=True)
@@ -80,11 +82,13 @@ def cmd_up(args: argparse.Namespace) -> int:
                 return 0
             topology = starting.result()
             assert processes.secrets is not None
-            print_topology(topology, processes.secrets, settings.data_dir)
+            print_topology(topology, processes.secrets, settings.data_dir, demo=settings.demo_staff)
             layout = ", ".join(f"{c.group.name} (pid {c.pid})" for c in processes.children)
             print(f"  {len(processes.children)} processes   {layout}", flush=True)
             exited = asyncio.create_task(processes.exited())
+            purging = asyncio.create_task(_purge_on_schedule(settings))
             await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            purging.cancel()
             if not stop.is_set():
                 child = exited.result()
                 print(f"The {child.group.name} process exited ({child.process.returncode}); stopping Switchboard ...")
@@ -126,6 +130,28 @@ def _watch(stack: Stack, stop: asyncio.Event) -> asyncio.Task[None]:
     )
     print(f"Reloading on changes to {SKILLS_DIR} and {DEFAULT_POLICY_DIR}", flush=True)
     return asyncio.create_task(reloader.watch(stop), name="reload")
+
+
+async def _purge_on_schedule(settings: Any) -> None:
+    """The data directory's retention (transcripts, outbox, signals), at start and then every interval;
+    the gateway prunes its audit classes on the same schedule itself."""
+    from orchestrator.retention import Retention, purge
+
+    retention = Retention(
+        transcripts_days=settings.retention_transcripts_days,
+        outbox_days=settings.retention_outbox_days,
+        signals_days=settings.retention_signals_days,
+    )
+    if retention == Retention():
+        return
+    while True:
+        try:
+            purged = await asyncio.to_thread(purge, settings.data_dir, retention)
+            if purged.counts:
+                print(f"retention: {purged.counts}", flush=True)
+        except Exception as exc:  # a busy file is tried again next time
+            print(f"retention could not run: {exc}", file=sys.stderr, flush=True)
+        await asyncio.sleep(settings.retention_interval_seconds)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

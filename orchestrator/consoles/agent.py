@@ -37,6 +37,7 @@ MAX_NOTE_CHARS = 500
 _NO_STORE = {"Cache-Control": "no-store"}
 # Approval ids go into the gateway's URL path: only their own alphabet may pass.
 _APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def _json(model: Any) -> JSONResponse:
@@ -93,18 +94,31 @@ def agent_console_routes(
         pending = await agent_packet.pending_approvals(gateway, session)
         return _json({"approvals": [a.model_dump(mode="json") for a in pending]})
 
+    async def weakened(request: Request) -> JSONResponse:
+        """Controls weakened right now (four eyes, with an expiry): every console shows them while they last."""
+        session = await require_staff(request, READ_ROLES)
+        answer = await gateway.call(session, "GET", "/governance/changes", params={"status": "active"})
+        return JSONResponse(answer.json(), headers=_NO_STORE)
+
     def decide(verb: str) -> Callable[[Request], Any]:
         async def run(request: Request) -> JSONResponse:
             session = await require_staff(request, DECIDE_ROLES)
             approval_id = request.path_params["approval_id"]
             if not _APPROVAL_ID.fullmatch(approval_id):
                 raise InvalidRequest("that is not an approval id", hint="use the id shown with the approval")
-            note = (await json_body(request)).get("note")
+            body = await json_body(request)
+            note, seen = body.get("note"), body.get("seen")
             if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_CHARS):
                 raise InvalidRequest(f"'note' must be text of at most {MAX_NOTE_CHARS} characters")
-            # As the signed-in person: the gateway records them as the approver and checks their role.
+            if seen is not None and (not isinstance(seen, str) or not _DIGEST.fullmatch(seen)):
+                raise InvalidRequest("'seen' must be the approval's view_digest as shown")
+            # As the signed-in person: the gateway records them as the approver and checks their role,
+            # and chains the digest of what their screen showed (refusing if it changed meanwhile).
             response = await gateway.call(
-                session, "POST", f"/governance/approvals/{approval_id}/{verb}", json={"note": note or None}
+                session,
+                "POST",
+                f"/governance/approvals/{approval_id}/{verb}",
+                json={"note": note or None, "seen": seen},
             )
             return JSONResponse(response.json(), headers=_NO_STORE)
 
@@ -116,8 +130,9 @@ def agent_console_routes(
         Route("/api/console/escalations", escalations, methods=["GET"]),
         Route(base, escalation, methods=["GET"]),
         Route(f"{base}/transcript", transcript, methods=["GET"]),
-        *agent_case_routes(supervisor),
+        *agent_case_routes(supervisor, gateway),
         Route("/api/console/approvals", approvals, methods=["GET"]),
+        Route("/api/console/weakened", weakened, methods=["GET"]),
         Route("/api/console/approvals/{approval_id}/approve", decide("approve"), methods=["POST"]),
         Route("/api/console/approvals/{approval_id}/reject", decide("reject"), methods=["POST"]),
     ]

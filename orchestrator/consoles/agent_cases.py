@@ -11,8 +11,10 @@
 | ``POST {case}/release`` | supervisor, admin | ``{note?}``: off its holder, back to the queue with its waiting time |
 
 ``{case}`` is ``/api/console/escalations/{conversation_id}``. Each change is logged in the case
-with the acting person's name (the packet's ``case_log``). A refused change (409) names who holds
-the case and what to do instead.
+with the acting person's name (the packet's ``case_log``), and each decision (not a lease
+renewal or a reply, which the transcript holds) is also a chained audit record at the gateway,
+made with the person's own token: their name, note and the digest of the transcript they saw.
+A refused change (409) names who holds the case and what to do instead.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from orchestrator.cases import CaseDesk
 from orchestrator.cases.desk import SUPERVISOR_ROLES, TAKEOVER_ROLES
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import agent_packet
-from orchestrator.consoles.auth import require_staff
+from orchestrator.consoles.auth import StaffSession, require_staff
+from orchestrator.consoles.staff_gateway import StaffGateway
 from orchestrator.conversations import ConversationState
 from orchestrator.supervisor import Supervisor
+from shared.audit import digest
 from shared.errors import InvalidRequest, SwitchboardError
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -58,47 +62,80 @@ def _text(body: dict[str, Any], field: str, *, required: bool) -> str:
     return value
 
 
-def agent_case_routes(supervisor: Callable[[], Supervisor]) -> list[BaseRoute]:
-    async def case(request: Request, roles: frozenset[str]) -> tuple[str, str, CaseDesk]:
+def agent_case_routes(supervisor: Callable[[], Supervisor], gateway: StaffGateway | None = None) -> list[BaseRoute]:
+    async def case(request: Request, roles: frozenset[str]) -> tuple[StaffSession, str, CaseDesk, ConversationState]:
         session = await require_staff(request, roles)
         conversation_id = request.path_params["conversation_id"]
-        await agent_packet.load_case(supervisor(), conversation_id)
-        return session.name, conversation_id, desk_of(supervisor())
+        state = await agent_packet.load_case(supervisor(), conversation_id)
+        return session, conversation_id, desk_of(supervisor()), state
+
+    async def chained(
+        session: StaffSession, action: str, before: ConversationState, note: str = "", to: str = ""
+    ) -> None:
+        """The person's decision as a chained record at the gateway, under their own token.
+
+        Recorded once the change is made (a refused change is not a decision); if the gateway
+        cannot record it, the person is told so (503) and the change stands in the case log.
+        """
+        if gateway is None:
+            return
+        transcript = await supervisor().store.transcript(before.conversation_id)
+        seen = digest([entry.model_dump(mode="json") for entry in transcript])
+        body: dict[str, Any] = {
+            "action": action,
+            "conversation_id": before.conversation_id,
+            "customer_id": before.customer.customer_id if before.customer else None,
+            "note": note or None,
+            "to": to or None,
+            "seen": seen,
+        }
+        await gateway.call(session, "POST", "/governance/oversight", json=body)
 
     async def take_over(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, TAKEOVER_ROLES)
-        return _held(await desk.take_over(conversation_id, name))
+        session, conversation_id, desk, before = await case(request, TAKEOVER_ROLES)
+        held = await desk.take_over(conversation_id, session.name)
+        if before.human is None or before.human.name != session.name:  # taking one's own case again only renews
+            await chained(session, "take-over", before)
+        return _held(held)
 
     async def lease(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, TAKEOVER_ROLES)
-        return _held(await desk.renew(conversation_id, name))
+        session, conversation_id, desk, _ = await case(request, TAKEOVER_ROLES)
+        return _held(await desk.renew(conversation_id, session.name))
 
     async def reply(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, TAKEOVER_ROLES)
-        entry = await desk.reply(conversation_id, name, _text(await json_body(request), "text", required=True))
+        session, conversation_id, desk, _ = await case(request, TAKEOVER_ROLES)
+        entry = await desk.reply(conversation_id, session.name, _text(await json_body(request), "text", required=True))
         return JSONResponse(agent_packet.line(entry).model_dump(mode="json"), status_code=201, headers=_NO_STORE)
 
     async def hand_back(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, TAKEOVER_ROLES)
+        session, conversation_id, desk, before = await case(request, TAKEOVER_ROLES)
         note = _text(await json_body(request), "note", required=False)
-        return _held(await desk.hand_back(conversation_id, name, note))
+        held = await desk.hand_back(conversation_id, session.name, note)
+        await chained(session, "hand-back", before, note)
+        return _held(held)
 
     async def transfer(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, TAKEOVER_ROLES)
+        session, conversation_id, desk, before = await case(request, TAKEOVER_ROLES)
         body = await json_body(request)
         to, note = _text(body, "to", required=True), _text(body, "note", required=False)
-        return _held(await desk.transfer(conversation_id, name, to.strip(), note))
+        held = await desk.transfer(conversation_id, session.name, to.strip(), note)
+        await chained(session, "transfer", before, note, to.strip())
+        return _held(held)
 
     async def reassign(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, SUPERVISOR_ROLES)
+        session, conversation_id, desk, before = await case(request, SUPERVISOR_ROLES)
         body = await json_body(request)
         to, note = _text(body, "to", required=True), _text(body, "note", required=False)
-        return _held(await desk.reassign(conversation_id, name, to.strip(), note))
+        held = await desk.reassign(conversation_id, session.name, to.strip(), note)
+        await chained(session, "reassign", before, note, to.strip())
+        return _held(held)
 
     async def release(request: Request) -> JSONResponse:
-        name, conversation_id, desk = await case(request, SUPERVISOR_ROLES)
+        session, conversation_id, desk, before = await case(request, SUPERVISOR_ROLES)
         note = _text(await json_body(request), "note", required=False)
-        return _held(await desk.release(conversation_id, name, note))
+        held = await desk.release(conversation_id, session.name, note)
+        await chained(session, "release", before, note)
+        return _held(held)
 
     base = "/api/console/escalations/{conversation_id}"
     table: list[tuple[str, Any]] = [

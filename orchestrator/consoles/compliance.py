@@ -42,6 +42,12 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 class ModeChange(BaseModel):
     mode: str = Field(pattern="^(enforce|log-only)$")
+    minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    reason: str | None = Field(default=None, max_length=300)
+    """A protective policy to log-only weakens a control: how long, and why (a second person approves)."""
+
+
+_CHANGE_ID = re.compile(r"CHG-[0-9A-F]{12}")
 
 
 def _params(request: Request, extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -121,9 +127,29 @@ def compliance_routes(supervisor: Callable[[], Any], config: object, gateway: St
         except ValidationError:
             raise InvalidRequest('send {"mode": "enforce"} or {"mode": "log-only"}') from None
         answer = await gateway.call(
-            session, "POST", f"/governance/policies/{quote(policy_id, safe='')}/mode", json=change.model_dump()
+            session,
+            "POST",
+            f"/governance/policies/{quote(policy_id, safe='')}/mode",
+            json=change.model_dump(exclude_none=True),
         )
+        return JSONResponse(answer.json(), status_code=answer.status_code, headers=_NO_STORE)
+
+    async def changes(request: Request) -> Response:
+        session = await require_staff(request, COMPLIANCE_ROLES)
+        answer = await gateway.call(session, "GET", "/governance/changes")
         return JSONResponse(answer.json(), headers=_NO_STORE)
+
+    def decide_change(verb: str) -> Callable[[Request], Any]:
+        async def run(request: Request) -> Response:
+            session = await require_staff(request, COMPLIANCE_ROLES)
+            change_id = request.path_params["change_id"]
+            if not _CHANGE_ID.fullmatch(change_id):
+                raise InvalidRequest("that is not a control change id", hint="use the id shown with the change")
+            # As the signed-in person: the gateway refuses the requester approving their own change.
+            answer = await gateway.call(session, "POST", f"/governance/changes/{change_id}/{verb}", json={})
+            return JSONResponse(answer.json(), headers=_NO_STORE)
+
+        return run
 
     p = "/api/console/compliance"
     return [
@@ -134,6 +160,9 @@ def compliance_routes(supervisor: Callable[[], Any], config: object, gateway: St
         Route(f"{p}/export", export, methods=["GET"]),
         Route(f"{p}/policies", policies, methods=["GET"]),
         Route(f"{p}/policies/{{policy_id}}/mode", set_mode, methods=["POST"]),
+        Route(f"{p}/changes", changes, methods=["GET"]),
+        Route(f"{p}/changes/{{change_id}}/approve", decide_change("approve"), methods=["POST"]),
+        Route(f"{p}/changes/{{change_id}}/reject", decide_change("reject"), methods=["POST"]),
     ]
 
 

@@ -15,7 +15,7 @@ from orchestrator.evaluation.results import TrialResult
 from orchestrator.evaluation.scenario import Scenario
 from shared.audit import AuditRecord
 
-_ALLOWED = ("allow", "approved")
+_ALLOWED = ("allow", "approved", "would-deny")
 
 
 def count_re_verifications(result: TrialResult) -> int:

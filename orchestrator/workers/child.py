@@ -68,7 +68,7 @@ async def serve(spec: ChildSpec) -> None:
     settings = Settings(data_dir=spec.data_dir, base_port=spec.base_port, host=spec.host)
     # uvicorn's own lines only when debugging, as in the single process.
     stack = Stack(settings, log_level="info" if spec.log_level == "debug" else "warning", agents=tuple(spec.agents))
-    stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents)
+    stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents, demo_staff=settings.demo_staff)
     stack.topology = spec.topology
     sockets = {name: socket.socket(fileno=fd) for name, fd in spec.sockets.items()}
     try:

@@ -23,8 +23,7 @@ from shared.envelope import ContextEnvelope
 from shared.handoff import ENVELOPE_EXTENSION, HANDOFF_EXTENSION
 from shared.service_auth import audiences
 from tests.agents.conftest import AUTHORITY, StartSpecialist, handoff_metadata, verified_envelope
-from tests.agents.fake_gateway import FakeGateway
-from tests.agents.fake_gateway import DUPLICATE
+from tests.agents.fake_gateway import DUPLICATE, FakeGateway
 
 CLIENT_DIR = Path(__file__).parent.parent / "a2a_clients"  # installed by scripts/node-test-deps
 WAIT = 30.0

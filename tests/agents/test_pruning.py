@@ -22,8 +22,7 @@ from agents.runtime.checkpoints import SQLITE_FILE, STAMP, open_checkpointer, pr
 from shared.handoff import HandoffRequest
 from shared.service_auth import BearerAuth, audiences
 from tests.agents.conftest import AUTHORITY, SKILLS_DIR, WAIT, Specialist, free_socket, serve, verified_envelope
-from tests.agents.fake_gateway import FakeGateway
-from tests.agents.fake_gateway import DUPLICATE
+from tests.agents.fake_gateway import DUPLICATE, FakeGateway
 from tests.service_tokens import as_orchestrator
 from tests.storage.pg import private_schema
 

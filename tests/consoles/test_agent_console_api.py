@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway import read_audit
 from orchestrator.disclosure import DISCLOSURE_SKILL, Disclosure
 from shared.escalation import EscalationPacket, EscalationQueue
 from tests.consoles.agent_helpers import customer_entries, escalate, packet_of, queue_item
@@ -108,6 +109,10 @@ async def test_take_over_reply_live_and_hand_back(
     ]
     assert {e.actor for e in packet.case_log} == {agent.name}
     assert customer_entries(packet) >= 3
+    # Each decision is also a chained audit record naming the signed-in person.
+    records = read_audit(running.data_dir / "audit.db", conversation_id=chat.conversation_id, limit=500)
+    decided = [(r.tool, r.oversight.person) for r in records if r.oversight is not None]
+    assert decided == [("governance.case-take-over", agent.name), ("governance.case-hand-back", agent.name)]
 
 
 async def test_packet_validates_and_unknown_cases_are_not_found(

@@ -13,6 +13,7 @@ from tests.e2e.conftest import Chat, RunningStack
 from tests.e2e.gateway_client import call_as, text_of
 from tests.governance.e2e_helpers import (
     big_refund_customers,
+    four_eyes,
     refunds_for,
     small_refund_customers,
     staff,
@@ -78,10 +79,11 @@ async def test_fraud_hold_pauses_payment_actions_until_lifted(chat: Chat, runnin
         denied = _decisions(running, chat.conversation_id, "payments.issue_refund")[-1]
         assert denied.decision == "deny" and "guard.fraud-hold-pauses-payments" in denied.policy_ids
     finally:
-        lifted = await staff(gateway, data_dir, "compliance", "DELETE", f"/fraud-holds/{customer['customer_id']}")
-        assert lifted.status_code == 200
+        path = f"/fraud-holds/{customer['customer_id']}"
+        lifted = await four_eyes(gateway, data_dir, "compliance", "admin", "DELETE", path, {})
+        assert lifted.status_code == 200 and lifted.json()["status"] == "active", lifted.text
     staff_records = read_audit(data_dir / "audit.db", agent="staff:compliance", limit=100)
-    assert [r.tool for r in staff_records[-2:]] == ["governance.fraud-hold", "governance.fraud-hold"]
+    assert [r.tool for r in staff_records[-2:]] == ["governance.fraud-hold", "governance.fraud-hold-lift"]
 
 
 async def test_no_marketing_while_a_support_case_is_open_or_without_consent(running: RunningStack) -> None:
@@ -135,10 +137,11 @@ async def test_kill_switch_stops_calls_at_once_and_rejects_pending_approvals(cha
         human = await chat.say("yes")
         assert human["agent"] == "escalation", human
     finally:
-        off = await staff(
-            gateway, data_dir, "admin", "POST", "/kill-switch", {"scope": "agent", "target": "payment", "on": False}
-        )
-        assert off.status_code == 200
+        off = await four_eyes(
+            gateway, data_dir, "admin", "compliance", "POST", "/kill-switch",
+            {"scope": "agent", "target": "payment", "on": False},
+        )  # fmt: skip
+        assert off.status_code == 200, off.text
     after = await _as(
         running,
         "payment",

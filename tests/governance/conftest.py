@@ -311,6 +311,15 @@ class Env:
         async with httpx2.AsyncClient(base_url=self.url, timeout=WAIT) as http:
             return await http.request(method, "/governance" + path, json=body, headers=headers)
 
+    async def four_eyes(
+        self, requester: str, approver: str, method: str, path: str, body: dict | None = None, minutes: int = 30
+    ) -> httpx2.Response:
+        """Weaken a control as it must be: one person asks (for ``minutes``, with a reason), a second approves."""
+        asked = await self.staff(requester, method, path, {**(body or {}), "minutes": minutes, "reason": "test"})
+        assert asked.status_code == 202, asked.text
+        change_id = asked.json()["change"]["id"]
+        return await self.staff(approver, "POST", f"/changes/{change_id}/approve", {})
+
     @asynccontextmanager
     async def agent(self, agent: str, token: str | None = None) -> AsyncIterator[Client]:
         headers = {"Authorization": f"Bearer {token or AGENT_TOKENS[agent]}"}

@@ -43,6 +43,15 @@ async def staff(
         return await http.request(method, "/governance" + path, json=body, headers={"Authorization": f"Bearer {token}"})
 
 
+async def four_eyes(
+    gateway_url: str, data_dir: Path, requester: str, approver: str, method: str, path: str, body: dict
+) -> httpx.Response:
+    """Weaken a control as it must be: one role's account asks (30 minutes), another's approves."""
+    asked = await staff(gateway_url, data_dir, requester, method, path, {**body, "minutes": 30, "reason": "test"})
+    assert asked.status_code == 202, asked.text
+    return await staff(gateway_url, data_dir, approver, "POST", f"/changes/{asked.json()['change']['id']}/approve", {})
+
+
 async def wait_for_text(state_of: Any, fragment: str) -> list[dict]:
     """Poll the conversation (bounded) until an entry contains ``fragment``; returns the transcript."""
     async with asyncio.timeout(WAIT):

@@ -306,9 +306,10 @@ async def test_kill_switch_and_fraud_hold_through_the_staff_api(env: Env) -> Non
         assert "kill switch" in text_of(killed)
         reads = await agent.call_tool("payments.list_charges", {"account_number": ANA.account_number}, meta=_meta(env))
         assert not reads.is_error  # only the switched tool is stopped
-        await env.staff(
-            "root", "POST", "/kill-switch", {"scope": "tool", "target": "payments.issue_refund", "on": False}
+        off = await env.four_eyes(
+            "root", "carol", "POST", "/kill-switch", {"scope": "tool", "target": "payments.issue_refund", "on": False}
         )
+        assert off.status_code == 200 and off.json()["status"] == "active", off.text
         hold = await env.staff("carol", "POST", f"/fraud-holds/{ANA.customer_id}", {"reason": "sim swap"})
         assert hold.status_code == 200
         paused = await agent.call_tool("payments.issue_refund", REFUND, meta=_meta(env))
@@ -319,14 +320,17 @@ async def test_kill_switch_and_fraud_hold_through_the_staff_api(env: Env) -> Non
 async def test_log_only_mode_shadows_a_policy_and_is_audited(env: Env) -> None:
     denied = await env.staff("alice", "POST", "/policies/approval.refund-above-40/mode", {"mode": "log-only"})
     assert denied.status_code == 403
-    changed = await env.staff("carol", "POST", "/policies/approval.refund-above-40/mode", {"mode": "log-only"})
-    assert changed.status_code == 200
-    assert _last(env).agent == "staff:carol" and _last(env).tool == "governance.policy-mode"
+    changed = await env.four_eyes(
+        "carol", "root", "POST", "/policies/approval.refund-above-40/mode", {"mode": "log-only"}
+    )
+    assert changed.status_code == 200 and changed.json()["status"] == "active", changed.text
+    assert _last(env).agent == "staff:root" and _last(env).tool == "governance.policy-log-only"
     async with env.agent("payment") as agent:
         result = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
     assert not result.is_error  # the shadowed policy no longer holds the call ...
     decision = [r for r in read_audit(env.audit_db) if r.kind == "decision"][-1]
     assert "would have answered approval" in decision.reason  # ... but says what it would have done
+    assert decision.decision == "would-deny"
 
 
 async def test_erasing_a_customer_through_the_staff_api_keeps_the_chain(env: Env) -> None:

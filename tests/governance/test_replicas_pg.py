@@ -35,7 +35,7 @@ async def test_a_switch_set_on_one_replica_bites_on_the_other(tmp_path: Path, id
         assert time.perf_counter() - started < 1.0
         assert (await two.staff("root", "GET", "/kill-switches")).json()["kill_switches"].keys() == {"all"}
 
-        off = await two.staff("root", "POST", "/kill-switch", {"scope": "all", "on": False})
+        off = await two.four_eyes("root", "carol", "POST", "/kill-switch", {"scope": "all", "on": False})
         assert off.status_code == 200, off.text
         held = await two.staff("carol", "POST", f"/fraud-holds/{ANA.customer_id}", {"reason": "sim swap"})
         assert held.status_code == 200, held.text
@@ -57,7 +57,8 @@ async def test_a_switch_set_on_one_replica_bites_on_the_other(tmp_path: Path, id
             ("governance.kill-switch", "allow"),  # set on one ...
             *refund * attempt,
             ("payments.issue_refund", "deny"),  # ... refused on two
-            ("governance.kill-switch", "allow"),
+            ("governance.kill-switch-off", "approval-required"),  # turning it off takes two people
+            ("governance.kill-switch-off", "approved"),
             ("governance.fraud-hold", "allow"),  # set on two ...
             *refund * slipped,
             ("payments.issue_refund", "deny"),  # ... pauses payments on one

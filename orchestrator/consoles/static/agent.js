@@ -181,11 +181,23 @@
     }
   }
 
+  // Weakened controls (a protective policy log-only, a hold lifted, a kill switch off) while they last.
+  async function refreshWeakened() {
+    try {
+      const data = await api("GET", "/api/console/weakened");
+      const banner = $("weakened");
+      const lines = data.changes.map((c) => c.kind + " " + c.target + " until " +
+        new Date(c.expires_at * 1000).toLocaleTimeString() + " (" + c.requested_by + " + " + c.approved_by + ")");
+      banner.textContent = lines.length ? "Controls weakened for now: " + lines.join("; ") : "";
+      banner.hidden = lines.length === 0;
+    } catch (_) { /* the banner is advice; the gateway enforces either way */ }
+  }
+
   async function decide(approval, verb, note, buttons) {
     buttons.forEach((b) => { b.disabled = true; });
     try {
       const result = await api("POST", "/api/console/approvals/" + encodeURIComponent(approval.id) + "/" + verb,
-        { note: note || null });
+        { note: note || null, seen: approval.view_digest || null });
       announce((verb === "approve" ? "Approved " : "Rejected ") + approval.tool + ": now " + result.status + ".");
       showError("approvals-error", null);
     } catch (error) {
@@ -450,9 +462,10 @@
         $("reply-form").requestSubmit();
       }
     });
-    await Promise.all([refreshQueue(), refreshApprovals()]);
+    await Promise.all([refreshQueue(), refreshApprovals(), refreshWeakened()]);
     timers = [
       setInterval(refreshQueue, QUEUE_MS),
+      setInterval(refreshWeakened, QUEUE_MS),
       setInterval(refreshApprovals, QUEUE_MS),
       setInterval(refreshTranscript, TRANSCRIPT_MS),
       setInterval(refreshPacket, PACKET_MS),

@@ -56,7 +56,7 @@
   }
 
   function badge(decision) {
-    const known = ["allow", "deny", "approval-required", "approved", "rejected"];
+    const known = ["allow", "deny", "approval-required", "approved", "rejected", "would-deny"];
     return el("span", { className: `badge ${known.includes(decision) ? decision : "other"}` }, decision);
   }
 
@@ -271,20 +271,84 @@
 
   async function setMode(id, mode) {
     const status = $("policies-status");
-    if (mode === "log-only" && !window.confirm(`Stop enforcing ${id}? Calls it would refuse will be allowed and logged.`)) return;
+    const body = { mode };
+    if (mode === "log-only") {
+      if (!window.confirm(`Stop enforcing ${id}? Calls it would refuse will be allowed and logged.`)) return;
+      // A protective policy needs a duration, a reason and a second compliance person.
+      const minutes = window.prompt("For how many minutes (1 to 1440)? A second compliance person must approve.", "60");
+      if (minutes === null) return;
+      const reason = window.prompt("Why? (recorded in the audit log)", "");
+      if (reason === null) return;
+      body.minutes = Number(minutes);
+      body.reason = reason;
+    }
     try {
-      await api(`${API}/policies/${encodeURIComponent(id)}/mode`, {
+      const answer = await api(`${API}/policies/${encodeURIComponent(id)}/mode`, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ mode }),
+        body: JSON.stringify(body),
       });
       status.className = "notice";
-      status.textContent = `${id} is now ${mode}.`;
+      status.textContent = answer.status === "pending" ? answer.message : `${id} is now ${mode}.`;
       await loadPolicies();
+      await loadChanges();
     } catch (error) {
       status.className = "notice error";
       status.textContent = error.message;
     }
+  }
+
+  // ----- weakened controls (four eyes, with an expiry)
+
+  async function loadChanges() {
+    const status = $("changes-status");
+    try {
+      const { changes } = await api(`${API}/changes`);
+      const shown = changes.filter((c) => c.status === "pending" || c.status === "active");
+      const rows = shown.map((c) => {
+        const until = new Date(c.expires_at * 1000).toLocaleString();
+        const actions = el("td", {});
+        if (c.status === "pending") {
+          for (const verb of ["approve", "reject"]) {
+            const label = verb === "approve" ? "Approve" : "Reject";
+            actions.append(el("button", {
+              type: "button", className: "ghost small", "aria-label": `${label}: ${c.id}`,
+              onclick: () => decideChange(c.id, verb),
+            }, label));
+          }
+        }
+        return el("tr", {},
+          el("td", { className: "mono" }, c.id),
+          el("td", {}, `${c.kind} ${c.target}`),
+          el("td", {}, el("span", { className: `badge ${c.status === "active" ? "deny" : "pending"}` }, c.status)),
+          el("td", {}, `${c.requested_by}${c.approved_by ? " + " + c.approved_by : ""}: ${c.reason}`),
+          el("td", {}, c.status === "active" ? `until ${until}` : `lapses ${until}`),
+          actions,
+        );
+      });
+      $("change-rows").replaceChildren(...rows);
+      $("changes-empty").hidden = rows.length > 0;
+      status.textContent = "";
+    } catch (error) {
+      status.className = "notice error";
+      status.textContent = error.message;
+    }
+  }
+
+  async function decideChange(id, verb) {
+    const status = $("changes-status");
+    try {
+      await api(`${API}/changes/${encodeURIComponent(id)}/${verb}`, {
+        method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}",
+      });
+      status.className = "notice";
+      status.textContent = `${id}: ${verb === "approve" ? "approved" : "rejected"}.`;
+    } catch (error) {
+      status.className = "notice error";
+      status.textContent = error.message;
+    }
+    await loadChanges();
+    await loadPolicies();
   }
 
   // ----- agents for the filter's suggestions
@@ -334,6 +398,7 @@
   loadChain();
   loadTraces(null);
   loadPolicies();
+  loadChanges();
   loadAgents();
   document.body.dataset.ready = "true";
 })();
