@@ -27,6 +27,7 @@ from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.ratelimit import RateLimiter
 from gateway.redact import redact
 from gateway.state import GovernanceState
+from gateway.step_scope import step_refusal
 from gateway.subject import CONVERSATION_SUBJECT, bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
 
@@ -38,6 +39,7 @@ from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
+from shared.skill_steps import StepGrants
 from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, retry_safe, split_catalog_name
 from shared.tracing import TRACEPARENT
 
@@ -158,8 +160,11 @@ class Gateway:
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
         daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
+        steps: StepGrants | None = None,
     ) -> None:
         self.daily_refund_limit = daily_refund_limit
+        self.steps = steps if steps is not None else StepGrants.load()
+        """Each skill's tools per step: a call that names its step may use only that step's tools."""
         self.catalog = catalog
         self.policy = policy
         self.verifier = verifier
@@ -264,6 +269,11 @@ class Gateway:
                 "offer the customer a human colleague",
                 [f"kill-switch:{killed}"],
             )
+        if approval is None:
+            # An approved call was checked against its step when it was first made.
+            out_of_step = step_refusal(self.steps, agent, tool.name, meta)
+            if out_of_step is not None:
+                return await self._deny(call, out_of_step, ["skill-step"])
         if approval is None and not self.limiter.allow(agent, envelope.conversation_id):
             return await self._deny(
                 call,

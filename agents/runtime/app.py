@@ -117,7 +117,9 @@ def build_app(
     if model is not None:
         guides = {s.name: skill_guide(s) for s in skills}
         toolbox = Toolbox(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
-        runner = LLMSpecialist(name, procedures, guides, model, toolbox, max_steps=llm.max_tool_steps)
+        runner = LLMSpecialist(
+            name, procedures, guides, model, toolbox, max_steps=llm.max_tool_steps, budget=llm.budget()
+        )
     summary_model = summary_model or model_client("summary", llm)
     token_url = auth.verifier.issuer + audiences.TOKEN_PATH
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills, token_url=token_url)

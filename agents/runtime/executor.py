@@ -32,8 +32,10 @@ from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient
 from agents.runtime.graph import Outcome, TaskStateLost
+from agents.runtime.out_of_time import out_of_time
 from agents.runtime.turn import Reply, Turn
 from shared import telemetry
+from shared.deadline import DeadlinePassed
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.handoff import (
     ENVELOPE_EXTENSION,
@@ -162,6 +164,9 @@ class SpecialistExecutor(AgentExecutor):
         except ToolFailed as exc:
             logger.warning("%s: %s", self._agent, exc.message)
             return Outcome(outcomes.tool_failed(turn, exc))
+        except DeadlinePassed as exc:
+            logger.warning("%s: %s", self._agent, exc)
+            return Outcome(out_of_time(turn))
         except TaskStateLost:
             logger.warning("%s: task %s has nothing waiting to continue", self._agent, task.id)
             return Outcome(outcomes.state_lost(turn))

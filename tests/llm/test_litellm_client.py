@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agents.runtime.llm import ModelRequestsRefused, ModelUnavailable, ToolSpec, allow_model_requests
 from shared.llm.litellm_client import LiteLLMClient
 from shared.serving import serving
+from tests.llm.provider import streamed_or_whole
 
 
 class FakeProvider:
@@ -28,14 +29,15 @@ class FakeProvider:
         self.requests: list[dict[str, Any]] = []
         self.release = asyncio.Event()
 
-    async def completions(self, request: Request) -> JSONResponse:
-        self.requests.append(await request.json())
+    async def completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
         answer = self.answers.pop(0)
         if answer == "hang":
             await self.release.wait()
         if isinstance(answer, int):
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=answer)
-        return JSONResponse(answer)
+        return streamed_or_whole(body, answer)
 
 
 def completion(message: dict[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,6 @@ the customer sees an ordinary answer.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -25,17 +23,22 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agents.runtime import outcomes
-from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from agents.runtime.errors import SystemUnavailable, ToolDenied
 from agents.runtime.graph import Outcome, SkillContext, SkillGraphs, SkillState, ask, finish, turn_of
+from agents.runtime.llm import tool_graph
 from agents.runtime.llm.checks import Evidence, joined, refusal
-from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, tool_result
+from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema
 from agents.runtime.llm.skills import SkillGuide
-from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
+from agents.runtime.llm.tools import GovernedTool, Toolbox
+from agents.runtime.out_of_time import out_of_time
+from agents.runtime.text import yes_no
 from agents.runtime.turn import Reply, Turn
+from shared.deadline import DeadlinePassed, remaining
 from shared.handoff import SpecialistResult
+from shared.llm.budget import ModelBudget
 from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
 from shared.llm.redact import customer_message, redact_text
-from shared.tools import IDEMPOTENCY_ARG
+from shared.skill_steps import Step, StepClaim
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class LLMSpecialist:
         toolbox: Toolbox,
         *,
         max_steps: int = 6,
+        budget: ModelBudget | None = None,
     ) -> None:
         self._agent = agent
         self._procedures = procedures
@@ -73,6 +77,8 @@ class LLMSpecialist:
         self._model = model
         self._toolbox = toolbox
         self._max_steps = max_steps
+        self._budget = budget or ModelBudget()
+        self._tool_loop = tool_graph.build(max_steps)
         self._rules = RULES.format(agent=agent)
         chats = [s for s in procedures.skills if (g := self._guides.get(s)) is not None and not g.deterministic]
         self._chats = SkillGraphs({skill: self._chat_graph() for skill in chats})
@@ -103,6 +109,11 @@ class LLMSpecialist:
         try:
             return await self._chats.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
         except _ModelDown as down:
+            if _out_of_time(turn):
+                # No time is left for the procedure: stop, and say what the model's calls did.
+                reply = out_of_time(turn)
+                reply.result.data["llm_fallback"] = True
+                return Outcome(self._account(turn, reply, down.run.usage))
             if down.refused:
                 logger.warning("%s/%s: model reply withheld (%s); using the procedure", self._agent, skill, down)
             else:
@@ -129,10 +140,16 @@ class LLMSpecialist:
     async def _respond(self, state: ChatState, runtime: Runtime[SkillContext]) -> Command[Any]:
         turn = turn_of(runtime)
         guide = self._guides[turn.skill]
-        run = _Run(turn)
+        run = tool_graph.Run(turn)
         history = list(state.get("history") or [])[-_HISTORY_TURNS * 2 :]
+        step = _step(guide, answering=bool(state.get("asked")), text=turn.text)
+        if step is not None:
+            turn.scope = StepClaim(skill=turn.skill, step=step.name)
         try:
-            reply, history = await self._loop(turn, guide, run, history)
+            reply, history = await self._loop(turn, guide, step, run, history)
+        except DeadlinePassed as late:
+            logger.warning("%s/%s: %s", self._agent, turn.skill, late)
+            reply = out_of_time(turn)
         except _Refused as refused:
             raise _ModelDown(str(refused), run, refused=True) from refused
         except ModelUnavailable as exc:
@@ -155,81 +172,35 @@ class LLMSpecialist:
         return finish(reply)
 
     async def _loop(
-        self, turn: Turn, guide: SkillGuide, run: _Run, history: list[dict[str, str]]
+        self, turn: Turn, guide: SkillGuide, step: Step | None, run: tool_graph.Run, history: list[dict[str, str]]
     ) -> tuple[Reply, list[dict[str, str]]]:
-        tools = await self._tools()
+        tools = _in_step(await self._tools(), step)
+        system = f"{self._rules}\n\nThe task ({guide.name}): {guide.description}\n\n{guide.instructions}"
+        if step is not None and guide.tools is not None:
+            system += "\n\n" + _step_rule(step, guide.tools.after_yes())
         messages: list[dict[str, Any]] = [
-            {
-                "role": "system",
-                "content": f"{self._rules}\n\nThe task ({guide.name}): {guide.description}\n\n{guide.instructions}",
-            },
+            {"role": "system", "content": system},
             *history,
             {"role": "user", "content": customer_message(turn.text)},
         ]
-        offered = [t.spec for t in tools.values()] + [_ANSWER]
-        for _ in range(self._max_steps):
-            answer = await self._model.complete(messages, tools=offered)
-            run.usage += answer.usage
-            if not answer.tool_calls:
-                text = answer.text.strip()
-                if not text:
-                    raise ModelUnavailable("the model answered nothing")
-                _check(text, turn, messages, answer.finish_reason)
-                return self._final(turn, history, text, "input-required" if text.endswith("?") else "completed")
-            messages.append(_assistant(answer.text, answer.tool_calls))
-            for call in answer.tool_calls:
-                if call.name == ANSWER_TOOL:
-                    args = call.arguments or {}
-                    text = str(args.get("text") or "").strip()
-                    status = "input-required" if args.get("status") == "input-required" else "completed"
-                    if not text:
-                        raise ModelUnavailable("the model's answer had no text")
-                    _check(text, turn, messages, answer.finish_reason)
-                    return self._final(turn, history, text, status)
-                content = await self._call(turn, tools.get(call.name), call.name, call.arguments, run)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
-        raise ModelUnavailable(f"the model did not answer within {self._max_steps} steps")
+        context = tool_graph.LoopContext(
+            run=run,
+            model=self._model,
+            tools=tools,
+            offered=[t.spec for t in tools.values()] + [_ANSWER],
+            budget=self._budget,
+            check=lambda text, seen, finish_reason: _check(text, turn, seen, finish_reason),
+            held=lambda tool, detail, args: _Held(tool, detail, args),
+        )
+        out = await self._tool_loop({"messages": messages}, context)
+        answer = out["answer"]
+        return self._final(turn, history, answer["text"], answer["status"])
 
     async def _tools(self) -> dict[str, GovernedTool]:
         try:
             return await self._toolbox.tools()
         except Exception as exc:  # the gateway listing is down: the offline procedure reports it properly
             raise ModelUnavailable(f"could not list the gateway's tools: {exc!r}") from exc
-
-    async def _call(
-        self, turn: Turn, tool: GovernedTool | None, name: str, arguments: dict[str, Any] | None, run: _Run
-    ) -> str:
-        if tool is None:
-            # Not offered means policy does not grant it (or the listing is stale). The gateway, not
-            # this loop, decides, so the attempt is on the audit trail; identifiers are never forwarded.
-            run.refused.append(name)
-            logger.warning("%s/%s: model asked for unlisted tool %r", self._agent, turn.skill, name)
-            unlisted = {k: v for k, v in (arguments or {}).items() if k not in BOUND_ARGS}
-            try:
-                data = await turn.call(catalog_name(name), unlisted)
-            except ToolFailed as exc:
-                return tool_result({"error": f"{name} is not available to you ({exc.detail[:200]})"})
-            run.wrote = True  # granted after all: nothing tells whether it changed something
-            return tool_result(data)
-        if arguments is None:
-            return tool_result({"error": "arguments must be a JSON object matching the schema"})
-        args = bind_arguments(tool, arguments, turn.envelope)
-        step = None
-        if IDEMPOTENCY_ARG in tool.bound:
-            # A write: the same arguments in the same conversation get the same key, so never act twice.
-            digest = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()[:12]
-            step = f"llm:{tool.catalog_name}:{digest}"
-        try:
-            # Denials and dead systems end the turn: ``handle`` answers them as every brain does.
-            data = await turn.call(tool.catalog_name, args, step=step)
-        except ToolFailed as exc:
-            return tool_result({"error": exc.detail})
-        run.wrote = run.wrote or step is not None or not tool.read_only
-        if step is not None and data.get("status") == "pending_approval":
-            # Held for a human: the turn ends here with the runtime's own words, never the model's,
-            # and the supervisor parks the goal until the approver decides.
-            raise _Held(tool.catalog_name, str(data.get("detail") or ""), args)
-        return tool_result(data)
 
     def _final(
         self, turn: Turn, history: list[dict[str, str]], text: str, status: str
@@ -249,6 +220,11 @@ class LLMSpecialist:
             return reply
         usage = Usage()
         try:
+            # Only with time to spare: the procedure's own words are true, a late rephrasing is not.
+            timeout, max_tokens = self._budget.call(_spare(turn))
+        except DeadlinePassed:
+            return reply
+        try:
             answer = await self._model.complete(
                 [
                     {
@@ -256,7 +232,9 @@ class LLMSpecialist:
                         "content": self._rules + "\nRewrite the draft reply; keep every fact and figure.",
                     },
                     {"role": "user", "content": f"<draft_reply>\n{original}\n</draft_reply>"},
-                ]
+                ],
+                timeout_seconds=timeout,
+                max_tokens=max_tokens,
             )
             usage = answer.usage
         except ModelUnavailable:
@@ -314,7 +292,7 @@ class _Refused(Exception):
 class _ModelDown(Exception):
     """The model failed (or its reply was refused); ``run`` says whether it already wrote something."""
 
-    def __init__(self, detail: str, run: _Run, *, refused: bool = False) -> None:
+    def __init__(self, detail: str, run: tool_graph.Run, *, refused: bool = False) -> None:
         super().__init__(detail)
         self.run = run
         self.refused = refused
@@ -343,26 +321,40 @@ class _Held(Exception):
         )
 
 
-class _Run:
-    """What one turn's loop did so far."""
+def _step(guide: SkillGuide, *, answering: bool, text: str) -> Step | None:
+    """The skill step this turn runs in: the write step only right after the customer's explicit yes."""
+    if guide.tools is None:
+        return None
+    after_yes = guide.tools.after_yes()
+    if after_yes is not None and answering and yes_no(text) is True:
+        return after_yes
+    return guide.tools.first
 
-    def __init__(self, turn: Turn) -> None:
-        self.usage = Usage()
-        self.wrote = False
-        self.refused: list[str] = []
-        self.turn = turn
+
+def _in_step(tools: Mapping[str, GovernedTool], step: Step | None) -> dict[str, GovernedTool]:
+    """What the model is shown: the gateway's listing for this agent, cut to the step's tools."""
+    if step is None:
+        return dict(tools)
+    return {name: tool for name, tool in tools.items() if tool.catalog_name in step.tools}
 
 
-def _assistant(text: str, calls: Any) -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": text or None,
-        "tool_calls": [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.name, "arguments": json.dumps(c.arguments or {})},
-            }
-            for c in calls
-        ],
-    }
+def _step_rule(step: Step, after_yes: Step | None) -> str:
+    if step.after_yes:
+        return "The customer has just said yes to what you proposed: do exactly that now, then confirm it."
+    if after_yes is not None:
+        return (
+            "Anything that changes the customer's account needs their explicit yes first: look things up, "
+            "propose the change with its details, ask, and end your turn with status input-required."
+        )
+    return "Only look things up and answer; nothing in this task changes the customer's account."
+
+
+def _spare(turn: Turn) -> float | None:
+    """Time left for optional model work: half of what is left of the turn."""
+    left = remaining(turn.envelope)
+    return None if left is None else left / 2
+
+
+def _out_of_time(turn: Turn) -> bool:
+    left = remaining(turn.envelope)
+    return left is not None and left <= 0
