@@ -26,7 +26,7 @@ from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied
 from agents.runtime.graph import Outcome, SkillContext, SkillGraphs, SkillState, ask, finish, turn_of
 from agents.runtime.llm import tool_graph
-from agents.runtime.llm.checks import Evidence, joined, refusal
+from agents.runtime.llm.checks import Evidence, customer_language, joined, refusal
 from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema
 from agents.runtime.llm.skills import SkillGuide
 from agents.runtime.llm.tools import GovernedTool, Toolbox
@@ -240,7 +240,8 @@ class LLMSpecialist:
         except ModelUnavailable:
             return reply
         text = answer.text.strip()[:_MAX_REPLY_CHARS]
-        why = refusal(text, Evidence(joined([original, turn.text]), self._rules), finish_reason=answer.finish_reason)
+        evidence = Evidence(joined([original, turn.text]), self._rules, customer_language(turn.text))
+        why = refusal(text, evidence, finish_reason=answer.finish_reason)
         if text and why is None and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
             reply = Reply(text, reply.result)
         elif text:
@@ -280,7 +281,8 @@ def _check(text: str, turn: Turn, messages: list[dict[str, Any]], finish_reason:
     """Raise ``_Refused`` unless the loop's final reply may reach the customer."""
     prompt = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
     results = [str(m.get("content") or "") for m in messages if m.get("role") == "tool"]
-    why = refusal(text, Evidence(joined([turn.text, *results]), prompt), finish_reason=finish_reason)
+    evidence = Evidence(joined([turn.text, *results]), prompt, customer_language(turn.text))
+    why = refusal(text, evidence, finish_reason=finish_reason)
     if why is not None:
         raise _Refused(why)
 
