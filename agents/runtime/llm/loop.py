@@ -47,6 +47,8 @@ REFUSED_REPLY_KEY = "llm_reply_refused"
 """Result data: why a model reply was withheld from the customer (counted in the scorecard)."""
 _HISTORY_TURNS = 6
 _MAX_REPLY_CHARS = 1200
+_PROCEDURE_SECONDS = 1.0
+"""What a hand-written procedure needs at least (a few gateway calls) to be started as the fallback."""
 _FIGURES = re.compile(r"\d+(?:[.,]\d+)?")
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 _ANSWER = ToolSpec(ANSWER_TOOL, "Send your reply to the customer and end this turn.", answer_tool_schema())
@@ -358,5 +360,6 @@ def _spare(turn: Turn) -> float | None:
 
 
 def _out_of_time(turn: Turn) -> bool:
+    """Whether too little of the turn is left for the procedure to run its steps."""
     left = remaining(turn.envelope)
-    return left is not None and left <= 0
+    return left is not None and left < _PROCEDURE_SECONDS
