@@ -40,8 +40,8 @@ from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import Supervisor
-from shared.errors import ConfigurationError, InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
 from shared.deadline import turn_seconds
+from shared.errors import ConfigurationError, InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
 from shared.llm import LLMSettings, ModelClient
 from shared.secrets import StaffCredential
 from shared.service_auth import ServiceAuth, audiences

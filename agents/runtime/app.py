@@ -146,10 +146,18 @@ def build_app(
             except ServiceUnavailable as exc:
                 logger.warning("%s; the first call will try again", exc.message)
             await gateway.start()
+            # In the background: a CPU model may take seconds, and the agent serves meanwhile.
+            probing = (
+                asyncio.create_task(runner.probe(), name="tool-call probe")
+                if isinstance(runner, LLMSpecialist) and llm.tool_call_probe
+                else None
+            )
             pruning = asyncio.create_task(_prune_forever(runner, prune_interval_seconds, checkpoint_retention_seconds))
             try:
                 yield
             finally:
+                if probing is not None:
+                    probing.cancel()
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning

@@ -37,6 +37,7 @@ from shared.deadline import DeadlinePassed, remaining
 from shared.handoff import SpecialistResult
 from shared.llm.budget import ModelBudget
 from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
+from shared.llm.probe import ProbeResult, probe_tool_calls
 from shared.llm.redact import customer_message, redact_text
 from shared.skill_steps import Step, StepClaim
 
@@ -84,6 +85,28 @@ class LLMSpecialist:
         self._rules = RULES.format(agent=agent)
         chats = [s for s in procedures.skills if (g := self._guides.get(s)) is not None and not g.deterministic]
         self._chats = SkillGraphs({skill: self._chat_graph() for skill in chats})
+        self.no_tool_calls: str | None = None
+        """Why the model cannot run tool loops (the start-up probe's finding); the procedures run instead."""
+
+    async def probe(self) -> ProbeResult:
+        """Check once that the model makes tool calls; if it cannot, the tool loop is switched off, loudly."""
+        result = await probe_tool_calls(self._model, timeout_seconds=self._budget.timeout_seconds)
+        if result.outcome == "text-only":
+            self.no_tool_calls = result.detail
+            logger.error(
+                "%s: the model cannot make tool calls, so its skills run their procedures: %s",
+                self._agent,
+                result.detail,
+            )
+        elif result.outcome == "unknown":
+            logger.warning(
+                "%s: tool-call probe not completed (%s); each turn falls back if the model fails",
+                self._agent,
+                result.detail,
+            )
+        else:
+            logger.info("%s: the model makes tool calls", self._agent)
+        return result
 
     @property
     def skills(self) -> frozenset[str]:
@@ -105,6 +128,14 @@ class LLMSpecialist:
         if skill not in self._chats.skills:
             outcome = await self._procedures.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
             return Outcome(await self._phrased(turn, outcome.reply), outcome.wait)
+        if self.no_tool_calls is not None and not await self._chats.waiting(skill, thread):
+            # Never the model's raw text instead of a tool loop: the procedure answers, and says so in the data.
+            outcome = await self._procedures.run(
+                skill, turn, thread=_fallback(thread), context_id=context_id, resume=resume
+            )
+            outcome.reply.result.data["llm_fallback"] = True
+            outcome.reply.result.data["llm_no_tool_calls"] = True
+            return outcome
         fallback = _fallback(thread)
         if resume and await self._procedures.waiting(skill, fallback):
             return await self._procedures.run(skill, turn, thread=fallback, context_id=context_id, resume=True)
