@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 
 from shared.envelope import ENVELOPE_META_KEY
+from shared.skill_steps import STEP_META_KEY
 
 NOW = datetime.now(UTC)
 CUSTOMER = {
@@ -38,6 +39,8 @@ class Call:
     args: dict[str, Any]
     envelope: dict[str, Any] | None
     bearer: str | None
+    step: dict[str, Any] | None = None
+    """The skill step the call claimed (``_meta['switchboard/step']``), if any."""
 
 
 @dataclass
@@ -97,8 +100,15 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         raw = meta.get(ENVELOPE_META_KEY) if isinstance(meta, dict) else getattr(meta, ENVELOPE_META_KEY, None)
         headers = getattr(ctx.request, "headers", None) or {}
         auth = headers.get("authorization", "")
+        claimed = meta.get(STEP_META_KEY) if isinstance(meta, dict) else getattr(meta, STEP_META_KEY, None)
         state.calls.append(
-            Call(tool, dict(params.get("arguments") or {}), json.loads(raw) if raw else None, auth[7:] or None)
+            Call(
+                tool,
+                dict(params.get("arguments") or {}),
+                json.loads(raw) if raw else None,
+                auth[7:] or None,
+                json.loads(claimed) if claimed else None,
+            )
         )
         if tool in state.deny:
             return CallToolResult(content=[TextContent(type="text", text=f"DENIED: {state.deny[tool]}")], is_error=True)
