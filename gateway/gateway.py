@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 from shared import telemetry
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
+from shared.deadline import MIN_WAIT_SECONDS
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
 from shared.skill_steps import StepGrants
@@ -67,6 +68,8 @@ class Verdict:
     tool: CatalogTool | None = None
     upstream_meta: dict[str, Any] = field(default_factory=dict)
     result: CallToolResult | None = None
+    deadline_at: float | None = None
+    """The customer's turn deadline (Unix time); never set for a call a human approved later."""
 
 
 def _tool_error(text: str, audit_id: str, details: dict[str, Any]) -> CallToolResult:
@@ -379,7 +382,8 @@ class Gateway:
         )
         # The W3C keys let the MCP server join the trace; with tracing on the client overwrites them.
         upstream_meta = {CALL_META_KEY: call_context.model_dump(mode="json"), TRACEPARENT: call_context.traceparent}
-        return Verdict(True, record, tool, upstream_meta=upstream_meta)
+        deadline_at = envelope.deadline_at if approval is None else None
+        return Verdict(True, record, tool, upstream_meta=upstream_meta, deadline_at=deadline_at)
 
     async def call_tool(
         self,
@@ -407,10 +411,18 @@ class Gateway:
         tool, decided = verdict.tool, verdict.record
         assert tool is not None
         started = time.perf_counter()
+        left = None if verdict.deadline_at is None else verdict.deadline_at - time.time()
         try:
+            if left is not None and left < MIN_WAIT_SECONDS:
+                # The agent has stopped waiting: a call sent now would act after the customer was told.
+                raise UpstreamUnavailable(tool.system, "not sent: the turn's deadline passed")
             with telemetry.span(f"governance.forward {tool.name}") as span:
                 result = await self.links[tool.system].call(
-                    tool.upstream_name, arguments, verdict.upstream_meta, retry=retry_safe(tool.tool, arguments)
+                    tool.upstream_name,
+                    arguments,
+                    verdict.upstream_meta,
+                    retry=retry_safe(tool.tool, arguments),
+                    timeout=left,
                 )
                 outcome = f"error: {_first_text(result)[:300]}" if result.is_error else "ok"
                 if span is not None:

@@ -7,6 +7,7 @@ claim can only narrow what the agent may do. Each refusal is a deny record with 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from mcp_types import TextContent
@@ -98,3 +99,30 @@ def test_every_shipped_skill_declares_its_tools_and_writes_wait_for_a_yes() -> N
     assert history is not None and bill is not None
     assert not {"payments.issue_refund", "payments.record_payment"} & history.tools
     assert not {"billing.change_plan", "crm.send_offer"} & bill.tools
+
+
+async def test_a_write_is_not_sent_after_the_turns_deadline(env: Env) -> None:
+    # The agent stopped waiting when the deadline passed; a call sent now would act behind its back.
+    envelope = env.envelope(deadline_at=time.time() - 1)
+    async with env.agent("payment") as agent:
+        result = await agent.call_tool(
+            "payments.issue_refund", REFUND, meta={"switchboard/envelope": envelope, **_step("refund-charge", "refund")}
+        )
+    assert result.is_error and "nothing was changed" in text_of(result), text_of(result)
+    assert env.upstreams["payments"].calls == []
+    decision, outcome = read_audit(env.audit_db)
+    assert decision.decision == "allow" and "deadline passed" in (outcome.outcome or "")
+
+
+async def test_a_write_within_the_deadline_is_sent(env: Env) -> None:
+    envelope = env.envelope(deadline_at=time.time() + 30)
+    async with env.agent("payment") as agent:
+        result = await agent.call_tool(
+            "payments.issue_refund", REFUND, meta={"switchboard/envelope": envelope, **_step("refund-charge", "refund")}
+        )
+    assert not result.is_error, text_of(result)
+    assert len(env.upstreams["payments"].calls) == 1
+
+
+def _step(skill: str, step: str) -> dict[str, str]:
+    return {STEP_META_KEY: json.dumps({"skill": skill, "step": step})}
