@@ -136,6 +136,8 @@ class ScriptedProvider:
     url: str = ""
     abandoned: int = 0
     """Streamed answers whose client closed the connection before the answer was written."""
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a client hangs up on a streamed answer."""
     finish_reason: str = "stop"
 
     def seen(self, kind: str | None = None, agent: str | None = None) -> list[Seen]:
@@ -180,6 +182,7 @@ class ScriptedProvider:
         finally:
             if not self.release.is_set():
                 self.abandoned += 1
+                self.hung_up.set()
 
 
 @asynccontextmanager
