@@ -40,6 +40,7 @@ from shared.service_auth import BearerAuth, RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
 from shared.service_auth.strict_body import StrictJsonBody
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
+from shared.skill_steps import skill_tools
 from shared.skills import SKILLS_DIR, load_skills
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ def build_app(
     token_url = auth.verifier.issuer + audiences.TOKEN_PATH
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills, token_url=token_url)
     gateway = GatewayClient(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
-    executor = SpecialistExecutor(name, runner, declared, gateway, summary_model=summary_model)
+    steps = {s.name: tools for s in skills if (tools := skill_tools(s)) is not None}
+    executor = SpecialistExecutor(name, runner, declared, gateway, summary_model=summary_model, steps=steps)
     task_store, prepare_tasks, close_tasks = task_store_for(database_url)
     handler = _Handler(
         runner,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from a2a.helpers import get_message_text, new_data_part, new_task_from_user_message, new_text_part
@@ -45,6 +45,7 @@ from shared.handoff import (
     HandoffRequest,
 )
 from shared.llm.model import ModelClient
+from shared.skill_steps import SkillTools, StepClaim
 from shared.tracing import TRACEPARENT, TRACESTATE
 
 logger = logging.getLogger(__name__)
@@ -85,9 +86,12 @@ class SpecialistExecutor(AgentExecutor):
         gateway: GatewayClient,
         *,
         summary_model: ModelClient | None = None,
+        steps: Mapping[str, SkillTools] | None = None,
     ) -> None:
+        """``steps``: the skills' declared tools; a one-step skill's calls all name that step."""
         self._agent = agent
         self._summary_model = summary_model
+        self._steps = dict(steps or {})
         self._runner = runner
         self._skills = frozenset(skills)
         self._skill_list = ", ".join(sorted(self._skills))
@@ -143,6 +147,10 @@ class SpecialistExecutor(AgentExecutor):
             raise InvalidParamsError(
                 message=f"the {self._agent} agent has no skill {handoff.skill!r}; its skills are: {self._skill_list}"
             )
+        declared = self._steps.get(handoff.skill)
+        # A skill with one step never changes step: every call names it. A skill with several names
+        # each step where it acts (a write only after the customer's yes).
+        only = declared.first if declared is not None and len(declared.steps) == 1 else None
         return Turn(
             text=text,
             envelope=envelope,
@@ -150,6 +158,7 @@ class SpecialistExecutor(AgentExecutor):
             gateway=self._gateway,
             agent=self._agent,
             summary_model=self._summary_model,
+            scope=StepClaim(skill=handoff.skill, step=only.name) if only is not None else None,
         )
 
     async def _run(self, turn: Turn, task: Task, resume: bool) -> Outcome:
