@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from mcp_types import TextContent
 
 from gateway import read_audit
-from shared.skill_steps import STEP_META_KEY, StepGrants
-from shared.skills import load_skills
+from shared.errors import ConfigurationError
+from shared.skill_steps import STEP_META_KEY, StepGrants, skill_tools
+from shared.skills import load_skill, load_skills
 from tests.governance.conftest import ANA, Env
 
 REFUND = {
@@ -126,3 +128,21 @@ async def test_a_write_within_the_deadline_is_sent(env: Env) -> None:
 
 def _step(skill: str, step: str) -> dict[str, str]:
     return {STEP_META_KEY: json.dumps({"skill": skill, "step": step})}
+
+
+@pytest.mark.parametrize(
+    ("front", "why"),
+    [
+        ('allowed-tools: a.read\nmetadata:\n  agent: x\n  steps: "act after yes: a.read"', "first step"),
+        ('allowed-tools: a.read\nmetadata:\n  agent: x\n  steps: "look: a.read b.write"', "not in allowed-tools"),
+        ('allowed-tools: a.read\nmetadata:\n  agent: x\n  steps: "look a.read"', "metadata.steps has"),
+        ("allowed-tools: a.read Not-A-Tool\nmetadata:\n  agent: x", "allowed-tools has"),
+    ],
+)
+def test_a_bad_step_declaration_stops_the_start_with_the_file(tmp_path: Path, front: str, why: str) -> None:
+    folder = tmp_path / "bad-skill"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(f"---\nname: bad-skill\ndescription: d\n{front}\n---\n# Bad\n")
+    with pytest.raises(ConfigurationError, match=why) as raised:
+        skill_tools(load_skill(folder / "SKILL.md"))
+    assert "bad-skill/SKILL.md" in str(raised.value)
