@@ -1,14 +1,14 @@
 """A specialist whose non-deterministic skills run as a model tool-calling loop.
 
 Per turn: the skill's procedure (its SKILL.md) is the instruction, the gateway's listing for this
-agent cut to the turn's skill step is the tool set, and every call still goes through ``Turn.call``
-and so through the gateway, naming the step. The tool loop is a graph of its own
-(``tool_graph.py``); the conversation around it is a small graph (``respond`` -> ``wait`` -> ``respond``) whose history lives in
-the checkpointer with the task, like every skill's state. Skills marked deterministic run their
-hand-written graph; the model may only re-phrase the reply, and only when every figure in it
-survives. Every model reply passes ``checks.refusal`` before a customer reads it. A model failure
-or a refused reply falls back to the hand-written graph (on its own thread of the same task), so
-the customer sees an ordinary answer.
+agent cut to the turn's skill step is the tool set, and every call still goes through
+``Turn.call`` and so through the gateway, naming the step. The tool loop is a graph of its own
+(``tool_graph.py``); the conversation around it is a small graph (``respond`` -> ``wait`` ->
+``respond``) whose history lives in the checkpointer with the task, like every skill's state.
+Skills marked deterministic run their hand-written graph; the model may only re-phrase the reply,
+and only when every figure in it survives. Every model reply passes ``checks.refusal`` before a
+customer reads it. A model failure or a refused reply falls back to the hand-written graph (on its
+own thread of the same task), so the customer sees an ordinary answer.
 """
 
 from __future__ import annotations
