@@ -12,6 +12,7 @@ import pytest
 
 from agents.runtime.llm import ScriptedModel, reply
 from shared.deadline import DeadlinePassed
+from shared.envelope import ContextEnvelope
 from shared.llm.budget import ModelBudget
 from shared.llm.scripted import STALL
 from tests.agents.conftest import verified_envelope
@@ -89,3 +90,23 @@ async def test_no_tool_call_starts_after_the_deadline(
     result = await billing.send("why is my bill higher?", "explain-bill", envelope=with_deadline(-1))
     assert result.result.data["out_of_time"] is True and "Nothing has been changed" in result.text
     assert gateway.calls == [] and model.requests == []
+
+
+async def test_a_code_sent_is_said_even_when_the_model_would_stall_the_rephrasing(
+    start_llm_specialist: StartLLMSpecialist, gateway: FakeGateway
+) -> None:
+    # The case: the code went out while a slow rephrasing ran the turn out, and the customer
+    # read "couldn't reach our identity team". Now a rephrasing gets only spare time, so the
+    # procedure's own words ("I've sent a 6-digit code") come back within the deadline.
+    model = ScriptedModel.of(then=STALL)
+    identity = await start_llm_specialist("identity", model)
+    first = await identity.send("hi, I need help", "verify-identity", envelope=_anonymous(8))
+    sent = await identity.send("it's ana@example.com", "verify-identity", envelope=_anonymous(8), task=first)
+    assert "I've sent a 6-digit code" in sent.text, sent.text
+    assert gateway.last("identity.start_verification")
+    # The rephrasings were tried, each with at most half of what was left, and abandoned.
+    assert model.requests and all(r.timeout_seconds is not None and r.timeout_seconds <= 4 for r in model.requests)
+
+
+def _anonymous(seconds: float) -> ContextEnvelope:
+    return ContextEnvelope(conversation_id="conv-code", deadline_at=time.time() + seconds)
