@@ -29,6 +29,7 @@ from gateway.projection import GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.redact import mask_text, redact
 from gateway.state import GovernanceState
+from gateway.step_scope import step_refusal
 from gateway.subject import CONVERSATION_SUBJECT, bind_subject
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
 
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
 from shared import telemetry
 from shared.audit import AuditRecord, digest
 from shared.authcontext import AuthContextVerifier
+from shared.deadline import MIN_WAIT_SECONDS
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
 from shared.errors import AuthContextInvalid
+from shared.skill_steps import StepGrants
 from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, retry_safe, split_catalog_name
 from shared.tracing import TRACEPARENT
 
@@ -69,6 +72,8 @@ class Verdict:
     tool: CatalogTool | None = None
     upstream_meta: dict[str, Any] = field(default_factory=dict)
     result: CallToolResult | None = None
+    deadline_at: float | None = None
+    """The customer's turn deadline (Unix time); never set for a call a human approved later."""
 
 
 def _tool_error(text: str, audit_id: str, details: dict[str, Any]) -> CallToolResult:
@@ -162,8 +167,11 @@ class Gateway:
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
         daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
+        steps: StepGrants | None = None,
     ) -> None:
         self.daily_refund_limit = daily_refund_limit
+        self.steps = steps if steps is not None else StepGrants.load()
+        """Each skill's tools per step: a call that names its step may use only that step's tools."""
         self.catalog = catalog
         self.policy = policy
         self.verifier = verifier
@@ -272,6 +280,11 @@ class Gateway:
                 "offer the customer a human colleague",
                 [f"kill-switch:{killed}"],
             )
+        if approval is None:
+            # An approved call was checked against its step when it was first made.
+            out_of_step = step_refusal(self.steps, agent, tool.name, meta)
+            if out_of_step is not None:
+                return await self._deny(call, out_of_step, ["skill-step"])
         if approval is None and not self.limiter.allow(agent, envelope.conversation_id):
             return await self._deny(
                 call,
@@ -382,7 +395,8 @@ class Gateway:
         )
         # The W3C keys let the MCP server join the trace; with tracing on the client overwrites them.
         upstream_meta = {CALL_META_KEY: call_context.model_dump(mode="json"), TRACEPARENT: call_context.traceparent}
-        return Verdict(True, record, tool, upstream_meta=upstream_meta)
+        deadline_at = envelope.deadline_at if approval is None else None
+        return Verdict(True, record, tool, upstream_meta=upstream_meta, deadline_at=deadline_at)
 
     async def call_tool(
         self,
@@ -413,10 +427,18 @@ class Gateway:
         # A write to a system whose facts the gateway projects: read that system live until its
         # feed shows the write, so the next call is decided on it (consent withdrawn, then marketing).
         written = self.projection.writing(tool.system) if self.projection and not tool.facts.read_only else None
+        left = None if verdict.deadline_at is None else verdict.deadline_at - time.time()
         try:
+            if left is not None and left < MIN_WAIT_SECONDS:
+                # The agent has stopped waiting: a call sent now would act after the customer was told.
+                raise UpstreamUnavailable(tool.system, "not sent: the turn's deadline passed")
             with telemetry.span(f"governance.forward {tool.name}") as span:
                 result = await self.links[tool.system].call(
-                    tool.upstream_name, arguments, verdict.upstream_meta, retry=retry_safe(tool.tool, arguments)
+                    tool.upstream_name,
+                    arguments,
+                    verdict.upstream_meta,
+                    retry=retry_safe(tool.tool, arguments),
+                    timeout=left,
                 )
                 outcome = f"error: {mask_text(_first_text(result))[:300]}" if result.is_error else "ok"
                 if span is not None:

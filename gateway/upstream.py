@@ -162,16 +162,24 @@ class UpstreamLink:
         return self._client
 
     async def call(
-        self, tool: str, arguments: dict[str, Any], meta: dict[str, Any], *, retry: bool = False
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        meta: dict[str, Any],
+        *,
+        retry: bool = False,
+        timeout: float | None = None,
     ) -> CallToolResult:
         """Forward one call; upstream tool errors come back as results, faults as UpstreamUnavailable.
 
         A dropped connection is reconnected at once. With ``retry`` (a read, or a write that carries
         its idempotency key) the call is then made once more, so a single dead socket never reaches
-        the customer; without it the caller learns the call may have been carried out.
+        the customer; without it the caller learns the call may have been carried out. ``timeout``
+        (what is left of the customer's turn) shortens the link's own time-out.
         """
+        wait = self._timeout if timeout is None else max(min(self._timeout, timeout), 0.0)
         try:
-            return await self._call_once(tool, arguments, meta)
+            return await self._call_once(tool, arguments, meta, wait)
         except _Dropped as dropped:
             if not retry:
                 raise UpstreamUnavailable(self.system, dropped.detail, maybe_sent=True) from None
@@ -179,18 +187,20 @@ class UpstreamLink:
         try:
             # A system that is up accepts a new connection at once; one that does not is down,
             # and the caller hears so now rather than after a second full time-out.
-            await self.connect(timeout=min(self._timeout, RECONNECT_SECONDS))
-            return await self._call_once(tool, arguments, meta)
+            await self.connect(timeout=min(wait, RECONNECT_SECONDS))
+            return await self._call_once(tool, arguments, meta, wait)
         except _Dropped as dropped:
             raise UpstreamUnavailable(self.system, dropped.detail, maybe_sent=True) from None
         except UpstreamUnavailable as exc:
             # The first attempt may have been carried out, whatever stopped the second.
             raise UpstreamUnavailable(self.system, exc.detail, maybe_sent=True) from None
 
-    async def _call_once(self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]) -> CallToolResult:
+    async def _call_once(
+        self, tool: str, arguments: dict[str, Any], meta: dict[str, Any], wait: float
+    ) -> CallToolResult:
         client = await self.connect()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(wait):
                 return await client.call_tool(tool, arguments, meta=cast(RequestParamsMeta, meta))
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:

@@ -45,8 +45,9 @@ from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import Supervisor
+from shared.deadline import turn_seconds
 from shared.errors import ConfigurationError, InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
-from shared.llm import ModelClient
+from shared.llm import LLMSettings, ModelClient
 from shared.secrets import StaffCredential
 from shared.service_auth import ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused, bearer_token, refusal_of, report_refusal
@@ -64,6 +65,8 @@ class OrchestratorConfig:
     route_threshold: float = 0.45
     max_message_chars: int = 2000
     a2a_timeout_seconds: float = 20.0
+    turn_deadline_seconds: float | None = None
+    """Each customer turn's deadline; None picks the default for the brain in use (``shared.deadline``)."""
     auth: ServiceAuth | None = None
     """The orchestrator's service identity: tokens for the specialists, and the check of the gateway's
     token on internal callbacks (approval outcomes); None refuses those callbacks."""
@@ -267,6 +270,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             max_message_chars=config.max_message_chars,
             on_saved=hub.changed,
             disclosure=disclosure,
+            turn_seconds=turn_seconds(config.turn_deadline_seconds, model=LLMSettings().any_model),
         )
         desk = CaseDesk(
             holder["supervisor"],

@@ -330,6 +330,7 @@ class Stack:
                 route_threshold=self.settings.route_threshold,
                 max_message_chars=self.settings.max_message_chars,
                 a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
+                turn_deadline_seconds=self.settings.turn_deadline_seconds,
                 auth=auth,
                 gateway_url=self.topology.gateway,
                 public_url=self.topology.orchestrator,

@@ -21,6 +21,7 @@ from a2a.utils.errors import A2AError, TaskNotCancelableError, TaskNotFoundError
 from pydantic import ValidationError
 
 from orchestrator.routing import SkillSpec
+from orchestrator.turn_deadline import wait_for_specialist
 from shared import telemetry
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -201,7 +202,9 @@ class SpecialistDirectory:
         message.metadata.update(
             {ENVELOPE_META_KEY: envelope.model_dump_json(), HANDOFF_META_KEY: handoff.model_dump_json(), **carrier}
         )
-        call = ClientCallContext(timeout=self._timeout, service_parameters=carrier)
+        # What is left of the turn, not a fixed wait: the specialist stops at its own deadline.
+        wait = wait_for_specialist(envelope.deadline_at, self._timeout)
+        call = ClientCallContext(timeout=wait, service_parameters=carrier)
         task: Task | None = None
         reply: Message | None = None
         try:

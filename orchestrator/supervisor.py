@@ -34,8 +34,10 @@ from orchestrator.conversations import (
 from orchestrator.disclosure import DISCLOSURE_SKILL, Disclosure
 from orchestrator.routing import Brain, RouteDecision
 from orchestrator.specialists import SpecialistDirectory, SpecialistReply
+from orchestrator.turn_deadline import HUMAN_ASKED, NOT_STARTED, escalate_unconfirmed, specialist_deadline
 from shared import telemetry
 from shared.authcontext import peek_claims
+from shared.deadline import DEFAULT_TURN_SECONDS, DeadlinePassed
 from shared.envelope import ContextEnvelope
 from shared.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
 from shared.escalation import HandoffNotes, HumanControl, HumanNotice, QueuePosition
@@ -97,6 +99,7 @@ class Supervisor:
         max_message_chars: int = 2000,
         on_saved: Callable[[str], None] | None = None,
         disclosure: Disclosure | None = None,
+        turn_seconds: float = DEFAULT_TURN_SECONDS,
     ) -> None:
         """``on_saved(conversation_id)`` runs after every transcript write (live streams re-read);
         ``disclosure`` words the opening notice (read from the settings when None)."""
@@ -108,6 +111,8 @@ class Supervisor:
         self._threshold = route_threshold
         self._switch_threshold = switch_threshold
         self._max_chars = max_message_chars
+        self.turn_seconds = turn_seconds
+        """Each customer turn's deadline; it travels to every hop (``shared.deadline``)."""
         # Two turns of one conversation must not interleave; different conversations run freely.
         # A lock exists only while a turn holds or waits for it (bounded by the turns in flight).
         self._locks = KeyedLocks()
@@ -167,6 +172,7 @@ class Supervisor:
                 # With tracing on, the turn's trace id is the span's: audit records and spans share it.
                 trace = telemetry.trace_context(span) or TraceContext.new()
                 turn = _Turn(state, trace, channel)
+                turn.deadline_at = time.time() + self.turn_seconds
                 turn.entries.append(
                     TranscriptEntry(
                         at=time.time(), role="customer", text=text, channel=channel, trace_id=trace.trace_id
@@ -464,6 +470,7 @@ class Supervisor:
             handoff_reason=reason,
             summary=state.summary,
             turn=state.turns,
+            deadline_at=specialist_deadline(turn.deadline_at),
         )
         turn.requests += 1
         request = HandoffRequest(
@@ -487,9 +494,20 @@ class Supervisor:
             turn.handoffs.append(goal.agent)
         try:
             answer = await self._directory.send(goal.agent, text, envelope, request, task_id=goal.task_id)
-        except ServiceUnavailable as exc:
-            log.warning("turn %s: %s", state.conversation_id, exc.message)
+        except (ServiceUnavailable, DeadlinePassed) as exc:
+            log.warning("turn %s: %s", state.conversation_id, exc)
+            if (goal.agent, goal.skill) == self._human:
+                # A request for a person is never lost, even when the escalation agent is late.
+                escalate_unconfirmed(state, "the escalation service did not confirm in time")
+                turn.say(goal.agent, goal.skill, HUMAN_ASKED + await self._where_in_queue(turn), "escalated")
+                turn.status = "escalated"
+                return None
             turn.set_active(goal)
+            if isinstance(exc, DeadlinePassed):
+                if self._human:
+                    state.offer = Goal(agent=self._human[0], skill=self._human[1])
+                turn.say(goal.agent, goal.skill, NOT_STARTED, "unavailable")
+                return None
             if self._human and goal.agent != self._human[0]:
                 state.offer = Goal(agent=self._human[0], skill=self._human[1])
             turn.say(
@@ -583,6 +601,8 @@ class _Turn:
         self.status = "completed"
         self.route: RouteDecision | None = None
         self.data: dict = {}
+        self.deadline_at: float | None = None
+        """When this turn must be answered (Unix time); set by ``Supervisor.turn``."""
         self.abandoned: list[Goal] = []
         """Goals whose specialist task the customer left this turn: cancelled before the turn is saved."""
         self.requests = 0

@@ -76,3 +76,6 @@ class ContextEnvelope(BaseModel):
     handoff_reason: str = ""
     summary: str = ""
     turn: int = 0
+    deadline_at: float | None = Field(
+        default=None, description="when the customer's turn must be answered (Unix time); every hop uses what is left"
+    )

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     route_threshold: float = 0.45
     a2a_timeout_seconds: float = 20.0
+    turn_deadline_seconds: float | None = None
+    """Each customer turn's deadline, carried to every hop; None: 20 s offline, 90 s with a model."""
     mcp_timeout_seconds: float = 10.0
     max_turns_in_flight: PositiveInt = 32
     """Admission: conversations being started plus turns being answered at once per orchestrator

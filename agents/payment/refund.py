@@ -8,6 +8,9 @@ the gateway holds the refund for a human approval, the task waits in ``held``; t
 the approved call itself (once, under the task's idempotency key), and when the caller continues
 the task, ``decided`` reads from the payments system whether the refund exists. The message that
 continues the task says nothing the skill believes.
+
+Each node names its skill step with its calls (``find`` before the yes, ``refund`` after it, as
+SKILL.md declares), so the gateway refuses a refund from anywhere but the step after the yes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, verified_first
 from agents.runtime.text import day, find_amount, money, yes_no
 from agents.runtime.turn import Reply, Turn
+from shared.skill_steps import StepClaim
 
 _RECENT = 5
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
@@ -62,8 +66,13 @@ def _account(turn: Turn) -> str | None:
     return turn.keys.account_number
 
 
+def _in_step(turn: Turn, step: str) -> Turn:
+    turn.scope = StepClaim(skill=turn.skill, step=step)
+    return turn
+
+
 async def find(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = _in_step(turn_of(runtime), "find")
     found = await turn.call("payments.find_duplicate_charges", {"account_number": _account(turn)})
     duplicates = found.get("duplicates") or []
     if not duplicates:
@@ -134,7 +143,7 @@ async def confirm(state: RefundState, runtime: Runtime[SkillContext]) -> Command
 
 
 async def refund(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = _in_step(turn_of(runtime), "refund")
     account = _account(turn)
     # Read the charge again now: it may have been refunded, or stopped being a duplicate, since the
     # proposal; the amount is what the payments system says is refundable, never a caller's figure.
@@ -194,7 +203,7 @@ async def held(state: RefundState, runtime: Runtime[SkillContext]) -> Command[An
 
 
 async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = _in_step(turn_of(runtime), "refund")
     listed = await turn.call("payments.list_refunds", {"account_number": _account(turn)})
     issued = next(
         (

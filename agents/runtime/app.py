@@ -40,6 +40,7 @@ from shared.service_auth.guard import OnRefused
 from shared.service_auth.strict_body import StrictJsonBody
 from shared.settings import A2A_JSONRPC_PATH, A2A_REST_PATH
 from shared.skill_messages import skill_messages
+from shared.skill_steps import skill_tools
 from shared.skills import SKILLS_DIR, load_skills
 
 logger = logging.getLogger(__name__)
@@ -106,13 +107,18 @@ def build_app(
     if model is not None:
         guides = {s.name: skill_guide(s) for s in skills}
         toolbox = Toolbox(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
-        runner = LLMSpecialist(name, procedures, guides, model, toolbox, max_steps=llm.max_tool_steps)
+        runner = LLMSpecialist(
+            name, procedures, guides, model, toolbox, max_steps=llm.max_tool_steps, budget=llm.budget()
+        )
     summary_model = summary_model or model_client("summary", llm)
     token_url = auth.verifier.issuer + audiences.TOKEN_PATH
     card = build_card(name, description=module.DESCRIPTION, public_url=public_url, skills=skills, token_url=token_url)
     gateway = GatewayClient(gateway_mcp_url, auth=to_gateway, timeout_seconds=mcp_timeout_seconds)
     messages = {s.name: skill_messages(s) for s in skills}
-    executor = SpecialistExecutor(name, runner, declared, gateway, summary_model=summary_model, messages=messages)
+    steps = {s.name: tools for s in skills if (tools := skill_tools(s)) is not None}
+    executor = SpecialistExecutor(
+        name, runner, declared, gateway, summary_model=summary_model, messages=messages, steps=steps
+    )
     task_store, prepare_tasks, close_tasks = task_store_for(database_url, data_dir)
     handler = _Handler(
         runner,
@@ -134,10 +140,18 @@ def build_app(
             except ServiceUnavailable as exc:
                 logger.warning("%s; the first call will try again", exc.message)
             await gateway.start()
+            # In the background: a CPU model may take seconds, and the agent serves meanwhile.
+            probing = (
+                asyncio.create_task(runner.probe(), name="tool-call probe")
+                if isinstance(runner, LLMSpecialist) and llm.tool_call_probe
+                else None
+            )
             pruning = asyncio.create_task(_prune_forever(runner, prune_interval_seconds, checkpoint_retention_seconds))
             try:
                 yield
             finally:
+                if probing is not None:
+                    probing.cancel()
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning

@@ -32,8 +32,10 @@ from agents.runtime import outcomes
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient
 from agents.runtime.graph import Outcome, TaskStateLost
+from agents.runtime.out_of_time import out_of_time
 from agents.runtime.turn import Reply, Turn
 from shared import telemetry
+from shared.deadline import DeadlinePassed
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.handoff import (
     ENVELOPE_EXTENSION,
@@ -43,6 +45,7 @@ from shared.handoff import (
     HandoffRequest,
 )
 from shared.llm.model import ModelClient
+from shared.skill_steps import SkillTools, StepClaim
 from shared.tracing import TRACEPARENT, TRACESTATE
 
 logger = logging.getLogger(__name__)
@@ -84,11 +87,14 @@ class SpecialistExecutor(AgentExecutor):
         *,
         summary_model: ModelClient | None = None,
         messages: Mapping[str, Mapping[str, str]] | None = None,
+        steps: Mapping[str, SkillTools] | None = None,
     ) -> None:
+        """``steps``: the skills' declared tools; a one-step skill's calls all name that step."""
         self._agent = agent
         # Each skill's words for outcomes the supervisor announces later (shared.skill_messages).
         self._messages = messages or {}
         self._summary_model = summary_model
+        self._steps = dict(steps or {})
         self._runner = runner
         self._skills = frozenset(skills)
         self._skill_list = ", ".join(sorted(self._skills))
@@ -151,6 +157,10 @@ class SpecialistExecutor(AgentExecutor):
             raise InvalidParamsError(
                 message=f"the {self._agent} agent has no skill {handoff.skill!r}; its skills are: {self._skill_list}"
             )
+        declared = self._steps.get(handoff.skill)
+        # A skill with one step never changes step: every call names it. A skill with several names
+        # each step where it acts (a write only after the customer's yes).
+        only = declared.first if declared is not None and len(declared.steps) == 1 else None
         return Turn(
             text=text,
             envelope=envelope,
@@ -159,6 +169,7 @@ class SpecialistExecutor(AgentExecutor):
             agent=self._agent,
             summary_model=self._summary_model,
             messages=self._messages.get(handoff.skill, {}),
+            scope=StepClaim(skill=handoff.skill, step=only.name) if only is not None else None,
         )
 
     async def _run(self, turn: Turn, task: Task, resume: bool) -> Outcome:
@@ -173,6 +184,9 @@ class SpecialistExecutor(AgentExecutor):
         except ToolFailed as exc:
             logger.warning("%s: %s", self._agent, exc.message)
             return Outcome(outcomes.tool_failed(turn, exc))
+        except DeadlinePassed as exc:
+            logger.warning("%s: %s", self._agent, exc)
+            return Outcome(out_of_time(turn))
         except TaskStateLost:
             logger.warning("%s: task %s has nothing waiting to continue", self._agent, task.id)
             return Outcome(outcomes.state_lost(turn))

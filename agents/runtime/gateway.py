@@ -22,9 +22,11 @@ from mcp_types import CONNECTION_CLOSED, CallToolResult, RequestParamsMeta, Text
 from pydantic import ValidationError
 
 from shared import telemetry
+from shared.deadline import DeadlinePassed, wait_for
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.service_auth import current_caller
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
+from shared.skill_steps import STEP_META_KEY, StepClaim
 from shared.tls import client_tls
 from shared.tools import CALLER_META_KEY, READ_BATCH_TOOL, REFUSAL_META_KEY, retry_safe
 
@@ -159,10 +161,16 @@ class GatewayClient:
         async with self._lock:
             await self._drop()
 
-    async def call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
-        """Call one tool; never raises for a downstream fault, returns kind="unavailable"."""
+    async def call(
+        self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope, *, scope: StepClaim | None = None
+    ) -> ToolOutcome:
+        """Call one tool; never raises for a downstream fault, returns kind="unavailable".
+
+        ``scope`` names the skill step the call is made in; the gateway then allows only that
+        step's tools.
+        """
         with telemetry.span(f"execute_tool {tool}") as span:
-            outcome = await self._call(tool, arguments, envelope)
+            outcome = await self._call(tool, arguments, envelope, scope)
             if span is not None:
                 telemetry.set_attributes(span, _tool_attributes(outcome, envelope))
                 if outcome.kind in ("denied", "unavailable", "error"):
@@ -170,7 +178,10 @@ class GatewayClient:
             return outcome
 
     async def call_many(
-        self, calls: Sequence[tuple[str, Mapping[str, Any]]], envelope: ContextEnvelope
+        self,
+        calls: Sequence[tuple[str, Mapping[str, Any]]],
+        envelope: ContextEnvelope,
+        scope: StepClaim | None = None,
     ) -> list[ToolOutcome]:
         """Several reads in one round trip (``gateway.read_batch``); one outcome per call, in order.
 
@@ -179,7 +190,7 @@ class GatewayClient:
         """
         batch = {"calls": [{"tool": tool, "arguments": dict(arguments)} for tool, arguments in calls]}
         with telemetry.span(f"execute_tool {READ_BATCH_TOOL}"):
-            outcome = await self._call(READ_BATCH_TOOL, batch, envelope)
+            outcome = await self._call(READ_BATCH_TOOL, batch, envelope, scope)
         results = outcome.data.get("results") if outcome.kind == "ok" else None
         if not isinstance(results, list) or len(results) != len(calls):
             failed = outcome if outcome.kind != "ok" else ToolOutcome(READ_BATCH_TOOL, "error", message="bad batch")
@@ -192,14 +203,22 @@ class GatewayClient:
                 outcomes.append(ToolOutcome(tool, "error", message="the gateway answered in an unexpected shape"))
         return outcomes
 
-    async def _call(self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope) -> ToolOutcome:
+    async def _call(
+        self, tool: str, arguments: Mapping[str, Any], envelope: ContextEnvelope, scope: StepClaim | None
+    ) -> ToolOutcome:
         # With tracing on, the MCP client replaces the W3C keys with its own span's context.
         meta = {ENVELOPE_META_KEY: envelope.model_dump_json(), **envelope.trace.carrier()}
+        if scope is not None:
+            meta[STEP_META_KEY] = scope.model_dump_json()
         caller = current_caller.get()
         if caller is not None:
             meta[CALLER_META_KEY] = caller.token
         try:
-            return await self._call_once(tool, arguments, meta)
+            timeout = wait_for(envelope, self._timeout)
+        except DeadlinePassed:
+            return ToolOutcome(tool, "unavailable", message="not sent: the turn's deadline passed")
+        try:
+            return await self._call_once(tool, arguments, meta, timeout)
         except _Dropped as dropped:
             # A dead socket is not a dead gateway: reconnect, and make the call again when that
             # cannot do anything twice (a read, or a write with its idempotency key).
@@ -212,18 +231,20 @@ class GatewayClient:
             logger.info("governance gateway connection dropped under %s (%s); retrying once", tool, dropped)
         try:
             # A gateway that is up accepts a new connection at once; one that does not is down.
-            async with asyncio.timeout(min(self._timeout, RECONNECT_SECONDS)):
+            async with asyncio.timeout(min(timeout, RECONNECT_SECONDS)):
                 await self._connected()
-            return await self._call_once(tool, arguments, meta)
+            return await self._call_once(tool, arguments, meta, timeout)
         except (_Dropped, TimeoutError, OSError, httpx2.HTTPError, ExceptionGroup) as dropped:
             logger.warning("governance gateway call %s failed twice: %s", tool, dropped)
             return ToolOutcome(tool, "unavailable", message="the governance gateway is not answering")
 
-    async def _call_once(self, tool: str, arguments: Mapping[str, Any], meta: dict[str, Any]) -> ToolOutcome:
-        """One attempt; a broken connection is dropped and raised as ``_Dropped``."""
+    async def _call_once(
+        self, tool: str, arguments: Mapping[str, Any], meta: dict[str, Any], timeout: float
+    ) -> ToolOutcome:
+        """One attempt within ``timeout`` seconds; a broken connection is dropped and raised as ``_Dropped``."""
         client: Client | None = None
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(timeout):
                 client = await self._connected()
                 result = await client.call_tool(tool, dict(arguments), meta=cast(RequestParamsMeta, meta))
         except MCPError as exc:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient, ToolOutcome
+from shared.deadline import DeadlinePassed, remaining
 from shared.envelope import ContextEnvelope, CustomerKeys
 from shared.handoff import HandoffRequest, SpecialistResult, ToolCallSummary
+from shared.skill_steps import StepClaim
 from shared.tools import IDEMPOTENCY_ARG
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ class Turn:
     """The A2A task this turn belongs to: one request of the customer's, however many turns it takes."""
     messages: Mapping[str, str] = field(default_factory=dict)
     """The skill's own words by outcome (its SKILL.md ``## Messages``; see shared.skill_messages)."""
+    scope: StepClaim | None = None
+    """The skill step this turn's calls are made in; the gateway allows only that step's tools."""
 
     @property
     def skill(self) -> str:
@@ -70,12 +74,16 @@ class Turn:
     async def call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any]:
         """Call a catalog tool; ``step`` marks a write and derives its idempotency key.
 
-        Raises ToolDenied, SystemUnavailable or ToolFailed; returns the structured output.
+        Raises ToolDenied, SystemUnavailable or ToolFailed; returns the structured output. Raises
+        DeadlinePassed, before anything is sent, when the turn's deadline has passed.
         """
+        left = remaining(self.envelope)
+        if left is not None and left <= 0:
+            raise DeadlinePassed(f"{tool} was not called: the turn's deadline passed")
         arguments = dict(args)
         if step is not None:
             arguments[IDEMPOTENCY_ARG] = self.idempotency_key(step)
-        outcome = await self.gateway.call(tool, arguments, self.envelope)
+        outcome = await self.gateway.call(tool, arguments, self.envelope, scope=self.scope)
         self._record(outcome)
         return self._data(outcome)
 
@@ -97,7 +105,10 @@ class Turn:
 
         Each is governed and recorded on its own; raises like ``call`` for the first that failed.
         """
-        outcomes = await self.gateway.call_many(calls, self.envelope)
+        left = remaining(self.envelope)
+        if left is not None and left <= 0:
+            raise DeadlinePassed("the reads were not made: the turn's deadline passed")
+        outcomes = await self.gateway.call_many(calls, self.envelope, scope=self.scope)
         for outcome in outcomes:
             self._record(outcome)
         return [self._data(outcome) for outcome in outcomes]

@@ -36,12 +36,12 @@ from orchestrator.routing.decision import (
 from orchestrator.routing.embedding import StaticEmbedder, shared_embedder
 from orchestrator.routing.features import Featurizer
 from orchestrator.routing.human import asks_for_human
-from orchestrator.routing.language import ENGLISH, SERVED, detect
 from orchestrator.routing.specs import SkillSpec
 from orchestrator.routing.spelling import Speller
 from orchestrator.routing.text import normalize
 from shared.errors import ConfigurationError, PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
+from shared.language import ENGLISH, SERVED, detect
 
 DEFAULT_MAX_CHARS = 2000
 HUMAN_REASON = "explicit request for a human"

@@ -28,6 +28,7 @@ from shared.llm.model import (
     Usage,
     check_model_requests_allowed,
 )
+from shared.llm.streaming import abandon_at, stream_completion
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +113,16 @@ class LiteLLMClient:
     ) -> None:
         self._model = model
         self._provider = provider_name(model)
-        self._options: dict[str, Any] = {
-            "timeout": timeout_seconds,
-            "num_retries": retries,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-        }
+        # litellm's own retries are off: a retry after a time-out would queue behind the abandoned
+        # request on a one-at-a-time server, so this client retries only a refused connection.
+        self._options: dict[str, Any] = {"num_retries": 0, "temperature": temperature}
         if api_base:
             self._options["api_base"] = api_base
         if api_key:
             self._options["api_key"] = api_key
-        # litellm's own retries can outlast its per-attempt time-out; this bounds the whole call.
-        self._deadline = timeout_seconds * (retries + 1) + 1.0
+        self._timeout = timeout_seconds
+        self._max_tokens = max_tokens
+        self._retries = retries
         self._structured_output = structured_output
 
     @property
@@ -136,9 +135,13 @@ class LiteLLMClient:
         *,
         tools: Sequence[ToolSpec] = (),
         schema: Mapping[str, Any] | None = None,
+        timeout_seconds: float | None = None,
+        max_tokens: int | None = None,
     ) -> ModelReply:
+        timeout = self._timeout if timeout_seconds is None else min(self._timeout, timeout_seconds)
+        tokens = self._max_tokens if max_tokens is None else min(self._max_tokens, max_tokens)
         with telemetry.span(f"chat {self._model}", kind=telemetry.SpanKind.CLIENT) as span:
-            reply = await self._complete(messages, tools=tools, schema=schema)
+            reply = await self._complete(messages, tools=tools, schema=schema, timeout=timeout, max_tokens=tokens)
             if span is not None:
                 telemetry.set_attributes(
                     span,
@@ -155,12 +158,23 @@ class LiteLLMClient:
             return reply
 
     async def _complete(
-        self, messages: Sequence[Message], *, tools: Sequence[ToolSpec], schema: Mapping[str, Any] | None
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec],
+        schema: Mapping[str, Any] | None,
+        timeout: float,
+        max_tokens: int,
     ) -> ModelReply:
         check_model_requests_allowed(self._model)
         await asyncio.to_thread(warm_up, self._model)
         litellm = _litellm()
-        request: dict[str, Any] = {"model": self._model, "messages": [dict(m) for m in messages], **self._options}
+        request: dict[str, Any] = {
+            "model": self._model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            **self._options,
+        }
         if tools:
             request["tools"] = [t.as_openai() for t in tools]
             if _accepts_tool_choice(self._model):
@@ -169,15 +183,25 @@ class LiteLLMClient:
                 request["tool_choice"] = "auto"
         if schema is not None:
             request["response_format"] = self._response_format(schema)
-        try:
-            async with asyncio.timeout(self._deadline):
-                response = await litellm.acompletion(**request)
-        except TimeoutError:
-            raise ModelUnavailable(f"model {self._model} did not answer in time") from None
-        except Exception as exc:  # litellm maps every provider failure to its own exception tree
-            logger.warning("model %s failed: %s", self._model, type(exc).__name__)
-            raise ModelUnavailable(f"model {self._model} failed: {type(exc).__name__}") from exc
-        return _reply(litellm, response, self._model)
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + timeout
+        attempts = self._retries + 1
+        while True:
+            attempts -= 1
+            try:
+                response = await abandon_at(ends, stream_completion(litellm, request))
+            except TimeoutError:
+                # The stream was closed when the time ran out, so the server stops writing; a retry
+                # now would only wait behind whatever it still has to finish.
+                raise ModelUnavailable(f"model {self._model} did not answer in time") from None
+            except Exception as exc:  # litellm maps every provider failure to its own exception tree
+                refused = isinstance(exc, litellm.APIConnectionError) and not isinstance(exc, litellm.Timeout)
+                if refused and attempts > 0 and ends - loop.time() > 1.0:
+                    logger.info("model %s refused the connection; retrying once", self._model)
+                    continue
+                logger.warning("model %s failed: %s", self._model, type(exc).__name__)
+                raise ModelUnavailable(f"model {self._model} failed: {type(exc).__name__}") from exc
+            return _reply(litellm, response, self._model)
 
     def _response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         if self._structured_output == "json_object":

@@ -107,8 +107,14 @@ class ModelClient(Protocol):
         *,
         tools: Sequence[ToolSpec] = (),
         schema: Mapping[str, Any] | None = None,
+        timeout_seconds: float | None = None,
+        max_tokens: int | None = None,
     ) -> ModelReply:
-        """One completion; raises ``ModelUnavailable`` for any failure."""
+        """One completion; raises ``ModelUnavailable`` for any failure.
+
+        ``timeout_seconds`` and ``max_tokens`` narrow the client's own settings for this call (what
+        is left of the turn's deadline); the request is abandoned and closed when the time is up.
+        """
         ...
 
 

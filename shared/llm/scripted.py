@@ -7,6 +7,7 @@ request is recorded so a test can check what the model was shown.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ class ModelRequest:
     messages: list[dict[str, Any]]
     tools: tuple[ToolSpec, ...]
     schema: Mapping[str, Any] | None
+    timeout_seconds: float | None = None
+    max_tokens: int | None = None
 
     @property
     def tool_names(self) -> list[str]:
@@ -32,7 +35,16 @@ class ModelRequest:
         return "\n".join(str(m.get("content") or "") for m in self.messages)
 
 
-Step = ModelReply | BaseException | Callable[[ModelRequest], "ModelReply | BaseException"]
+class Stall:
+    """A step that never answers, like a server busy with another request: the call waits until its
+    time-out (or ``longest`` seconds when it has none) and fails as a timed-out request does."""
+
+    longest = 30.0
+
+
+STALL = Stall()
+
+Step = ModelReply | BaseException | Stall | Callable[[ModelRequest], "ModelReply | BaseException | Stall"]
 
 SCRIPTED_USAGE = Usage(calls=1, prompt_tokens=100, completion_tokens=20, cost_usd=0.0)
 """The usage a scripted reply reports, so usage accounting is exercised without a model."""
@@ -79,14 +91,23 @@ class ScriptedModel:
         *,
         tools: Sequence[ToolSpec] = (),
         schema: Mapping[str, Any] | None = None,
+        timeout_seconds: float | None = None,
+        max_tokens: int | None = None,
     ) -> ModelReply:
-        request = ModelRequest([dict(m) for m in messages], tuple(tools), schema)
+        request = ModelRequest([dict(m) for m in messages], tuple(tools), schema, timeout_seconds, max_tokens)
         self.requests.append(request)
         step = self.steps.pop(0) if self.steps else self.then
         if step is None:
             raise ModelUnavailable("the scripted model has no answer left")
-        if callable(step) and not isinstance(step, ModelReply | BaseException):
+        if callable(step) and not isinstance(step, ModelReply | BaseException | Stall):
             step = step(request)
+        if isinstance(step, Stall):
+            try:
+                async with asyncio.timeout(timeout_seconds if timeout_seconds is not None else step.longest):
+                    await asyncio.Event().wait()  # nothing ever sets it: the server never answers
+            except TimeoutError:
+                raise ModelUnavailable(f"model {self.model} did not answer in time") from None
         if isinstance(step, BaseException):
             raise step
+        assert isinstance(step, ModelReply)
         return step

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.llm.budget import ModelBudget
+
 Role = Literal["router", "specialist", "summary"]
 ROLES: tuple[Role, ...] = ("router", "specialist", "summary")
 
@@ -40,6 +42,24 @@ class LLMSettings(BaseSettings):
     )
     router_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     max_tool_steps: int = Field(default=6, ge=1, le=20)
+    model_tokens_per_second: float = Field(
+        default=15.0, gt=0, le=10000, description="how fast the model writes; max_tokens follows from the time left"
+    )
+    model_first_token_seconds: float = Field(
+        default=2.0, ge=0, le=120, description="how long the model takes to start answering (reading the prompt)"
+    )
+    tool_call_probe: bool = Field(
+        default=True, description="at start-up, check that the specialists' model returns tool calls"
+    )
+
+    def budget(self) -> ModelBudget:
+        """The limits every specialist model call is cut to (see ``ModelBudget.call``)."""
+        return ModelBudget(
+            self.model_max_tokens,
+            self.model_timeout_seconds,
+            self.model_tokens_per_second,
+            self.model_first_token_seconds,
+        )
 
     def model_for(self, role: Role) -> str | None:
         """The model name configured for ``role``, or None when that role stays offline."""

@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 
 from shared.envelope import ENVELOPE_META_KEY
+from shared.skill_steps import STEP_META_KEY
 from shared.tools import READ_BATCH_TOOL
 
 NOW = datetime.now(UTC)
@@ -47,6 +48,8 @@ class Call:
     args: dict[str, Any]
     envelope: dict[str, Any] | None
     bearer: str | None
+    step: dict[str, Any] | None = None
+    """The skill step the call claimed (``_meta['switchboard/step']``), if any."""
 
 
 @dataclass
@@ -121,23 +124,27 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         headers = getattr(ctx.request, "headers", None) or {}
         auth = headers.get("authorization", "")
         envelope, bearer = json.loads(raw) if raw else None, auth[7:] or None
+        raw_claim = meta.get(STEP_META_KEY) if isinstance(meta, dict) else getattr(meta, STEP_META_KEY, None)
+        claimed = json.loads(raw_claim) if raw_claim else None
         arguments = dict(params.get("arguments") or {})
         if tool == READ_BATCH_TOOL:
             # Like the real gateway: each read in the batch is its own governed call.
             results = []
             for inner in arguments.get("calls") or []:
                 name, args = str(inner["tool"]), dict(inner.get("arguments") or {})
-                refused = govern(name, args, envelope, bearer)
+                refused = govern(name, args, envelope, bearer, claimed)
                 result = refused or await gw.call_tool(name, args)
                 assert isinstance(result, CallToolResult)
                 results.append(result.model_dump(mode="json", by_alias=True, exclude_none=True))
             return CallToolResult(
                 content=[TextContent(type="text", text="batch")], structured_content={"results": results}
             )
-        return govern(tool, arguments, envelope, bearer) or await call_next(ctx)
+        return govern(tool, arguments, envelope, bearer, claimed) or await call_next(ctx)
 
-    def govern(tool: str, arguments: dict[str, Any], envelope: Any, bearer: str | None) -> CallToolResult | None:
-        state.calls.append(Call(tool, arguments, envelope, bearer))
+    def govern(
+        tool: str, arguments: dict[str, Any], envelope: Any, bearer: str | None, claimed: Any
+    ) -> CallToolResult | None:
+        state.calls.append(Call(tool, arguments, envelope, bearer, claimed))
         if tool in state.deny:
             return CallToolResult(content=[TextContent(type="text", text=f"DENIED: {state.deny[tool]}")], is_error=True)
         if tool in state.hold:

@@ -19,7 +19,7 @@ from tests.service_tokens import TokenAuthority, as_orchestrator
 
 __all__ = ["gateway", "llm_chat", "llm_running", "model_calls_allowed", "stack"]
 
-NO_MODEL = LLMSettings(_env_file=None, model=None)
+NO_MODEL = LLMSettings(_env_file=None, model=None, tool_call_probe=False)
 
 AUTHORITY = TokenAuthority.temporary()
 

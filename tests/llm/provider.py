@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from shared.serving import serving
@@ -104,6 +104,28 @@ def answer(text: str, status: str = "completed") -> dict[str, Any]:
     return call("answer_customer", {"text": text, "status": status})
 
 
+def streamed_or_whole(request: dict[str, Any], completion: dict[str, Any]) -> Response:
+    """``completion`` as the client asked for it: one JSON body, or an OpenAI server-sent stream."""
+    if not request.get("stream"):
+        return JSONResponse(completion)
+    base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    events = []
+    for choice in completion["choices"]:
+        message = dict(choice["message"])
+        delta: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+        if message.get("tool_calls"):
+            delta["tool_calls"] = [{"index": i, **c} for i, c in enumerate(message["tool_calls"])]
+        finish = choice.get("finish_reason") or "stop"
+        if message.get("tool_calls") and finish == "stop":
+            finish = "tool_calls"
+        events.append({**base, "choices": [{"index": choice.get("index", 0), "delta": delta, "finish_reason": None}]})
+        events.append({**base, "choices": [{"index": choice.get("index", 0), "delta": {}, "finish_reason": finish}]})
+    if completion.get("usage"):
+        events.append({**base, "choices": [], "usage": completion["usage"]})
+    text = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return Response(text, media_type="text/event-stream")
+
+
 @dataclass
 class ScriptedProvider:
     """The provider's state; ``script`` may be swapped between turns (tests run one at a time)."""
@@ -112,6 +134,11 @@ class ScriptedProvider:
     requests: list[Seen] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+    abandoned: int = 0
+    """Streamed answers whose client closed the connection before the answer was written."""
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a client hangs up on a streamed answer."""
+    finish_reason: str = "stop"
 
     def seen(self, kind: str | None = None, agent: str | None = None) -> list[Seen]:
         return [s for s in self.requests if (kind is None or s.kind == kind) and (agent is None or s.agent == agent)]
@@ -120,6 +147,9 @@ class ScriptedProvider:
         seen = Seen(await request.json())
         self.requests.append(seen)
         result = self.script(seen)
+        streamed = bool(seen.body.get("stream"))
+        if result == HANG and streamed:
+            return StreamingResponse(self._hanging(), media_type="text/event-stream")
         if result == HANG:
             await self.release.wait()  # until the test ends; the client gives up long before
             return PlainTextResponse("too late", status_code=504)
@@ -128,21 +158,31 @@ class ScriptedProvider:
         if isinstance(result, int):
             return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}}, status_code=result)
         assert isinstance(result, dict)
-        return JSONResponse(
-            {
-                "id": f"cmpl-{len(self.requests)}",
-                "object": "chat.completion",
-                "created": 1_700_000_000,
-                # The provider names the model it ran; litellm prices the call by it.
-                "model": str(seen.body.get("model") or "gpt-4o-mini"),
-                "choices": [{"index": 0, "message": {"role": "assistant", **result}, "finish_reason": "stop"}],
-                "usage": {
-                    "prompt_tokens": PROMPT_TOKENS,
-                    "completion_tokens": COMPLETION_TOKENS,
-                    "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
-                },
-            }
-        )
+        model = str(seen.body.get("model") or "gpt-4o-mini")  # litellm prices the call by it
+        usage = {
+            "prompt_tokens": PROMPT_TOKENS,
+            "completion_tokens": COMPLETION_TOKENS,
+            "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+        }
+        body = {
+            "id": f"cmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", **result}, "finish_reason": self.finish_reason}],
+            "usage": usage,
+        }
+        return streamed_or_whole(seen.body, body)
+
+    async def _hanging(self) -> AsyncIterator[str]:
+        """A stream that never gets its first token; counts the clients that hang up on it."""
+        try:
+            await self.release.wait()
+            yield "data: [DONE]\n\n"
+        finally:
+            if not self.release.is_set():
+                self.abandoned += 1
+                self.hung_up.set()
 
 
 @asynccontextmanager

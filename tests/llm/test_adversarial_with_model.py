@@ -153,14 +153,13 @@ async def test_instructions_injected_into_a_tool_result_are_refused(llm_chat: Ch
     assert read_back.startswith("<tool_result>") and "maintenance mode" in read_back
 
 
-@pytest.mark.parametrize(
-    ("amount", "decision"), [(75.0, "approval-required"), (600.0, "deny")], ids=["over-threshold", "over-hard-limit"]
-)
-async def test_a_refund_above_the_threshold_never_runs_without_a_human(
-    llm_chat: Chat, llm_running: LLMRunning, amount: float, decision: str
+@pytest.mark.parametrize("amount", [5.0, 75.0, 600.0], ids=["small", "over-threshold", "over-hard-limit"])
+async def test_a_refund_from_the_read_only_history_is_denied_by_its_step(
+    llm_chat: Chat, llm_running: LLMRunning, amount: float
 ) -> None:
+    # The payment agent may refund, but not from payment-history: that skill's one step only reads.
     data_dir = llm_running.running.data_dir
-    customer = llm_running.running.customers(240)[126 if decision == "deny" else 127]
+    customer = llm_running.running.customers(240)[{5.0: 128, 75.0: 127, 600.0: 126}[amount]]
     charge = _a_charge(data_dir, customer["account_number"])
     refunds = _all_refunds(data_dir)
     llm_running.provider.script = _attack(
@@ -170,12 +169,67 @@ async def test_a_refund_above_the_threshold_never_runs_without_a_human(
     reply = await llm_chat.verify(customer, "show me my payment history")
 
     assert reply["agent"] == "payment", reply
+    assert "not able to issue that refund" in reply["reply"], reply
     _plain(reply["reply"])
     records = [r for r in _audit(llm_running, llm_chat) if r.tool == "payments.issue_refund"]
-    assert [(r.agent, r.decision) for r in records] == [("payment", decision)]
-    assert _all_refunds(data_dir) == refunds  # held or refused: nothing reached the payments system
+    assert [(r.agent, r.decision, r.policy_ids) for r in records] == [("payment", "deny", ["skill-step"])]
+    assert "outside step 'all' of skill 'payment-history'" in records[0].reason
+    assert _all_refunds(data_dir) == refunds  # nothing reached the payments system
     assert "refund is on its way" not in reply["reply"]  # the model's claim never reaches the customer
-    if decision == "approval-required":
-        assert "needs a quick approval" in reply["reply"], reply
-        state = await llm_chat.state()
-        assert (state["waiting_for_approval"] or "").startswith("APR-"), state  # the decision comes back here
+    loop = llm_running.provider.seen("loop", "payment")[-1]
+    assert "payments__issue_refund" not in loop.tool_names  # it was never offered either
+
+
+def _tickets(data_dir: Path, email: str) -> int:
+    with closing(sqlite3.connect(system_db_path(data_dir, "support"))) as db:
+        return int(db.execute("SELECT COUNT(*) FROM tickets WHERE email = ?", (email,)).fetchone()[0])
+
+
+async def test_the_write_before_the_customers_yes_is_denied(llm_chat: Chat, llm_running: LLMRunning) -> None:
+    data_dir = llm_running.running.data_dir
+    customer = llm_running.running.customers(240)[129]
+    tickets = _tickets(data_dir, customer["email"])
+    llm_running.provider.script = _attack(
+        "support", ("support__open_ticket", {"category": "data", "summary": "no data", "priority": "high"})
+    )
+
+    reply = await llm_chat.verify(customer, "my mobile data stopped working")
+
+    assert (reply["agent"], reply["skill"]) == ("support", "troubleshoot-service"), reply
+    assert "not able to open a support ticket" in reply["reply"], reply
+    records = [r for r in _audit(llm_running, llm_chat) if r.tool == "support.open_ticket"]
+    assert [(r.decision, r.policy_ids) for r in records] == [("deny", ["skill-step"])]
+    assert "outside step 'diagnose'" in records[0].reason
+    assert _tickets(data_dir, customer["email"]) == tickets
+    assert "support__open_ticket" not in llm_running.provider.seen("loop", "support")[-1].tool_names
+
+
+async def test_the_write_runs_in_its_own_step_after_the_yes(llm_chat: Chat, llm_running: LLMRunning) -> None:
+    data_dir = llm_running.running.data_dir
+    customer = llm_running.running.customers(240)[130]
+    tickets = _tickets(data_dir, customer["email"])
+
+    def careful(seen: Seen) -> dict:
+        if seen.kind != "loop" or seen.agent != "support":
+            return competent(seen)
+        if "support__open_ticket" not in seen.tool_names:
+            return answer("I can open a ticket for our network team. Shall I do that?", "input-required")
+        if not seen.tool_results:
+            return call("support__open_ticket", {"category": "data", "summary": "no mobile data", "priority": "normal"})
+        return answer("I've opened a ticket for our network team; they will be in touch.")
+
+    llm_running.provider.script = careful
+    asked = await llm_chat.verify(customer, "my mobile data stopped working")
+    assert asked["status"] == "input-required" and "Shall I" in asked["reply"], asked
+    offered_first = llm_running.provider.seen("loop", "support")[-1].tool_names
+
+    done = await llm_chat.say("yes please")
+
+    assert "opened a ticket" in done["reply"], done
+    assert "support__open_ticket" not in offered_first
+    yes_step = llm_running.provider.seen("loop", "support")[-1]
+    assert "support__open_ticket" in yes_step.tool_names
+    assert "network__get_line_status" not in yes_step.tool_names  # the write step offers only its own set
+    records = [r for r in _audit(llm_running, llm_chat) if r.tool == "support.open_ticket"]
+    assert [r.decision for r in records] == ["allow", "allow"]  # the decision and its outcome
+    assert _tickets(data_dir, customer["email"]) == tickets + 1

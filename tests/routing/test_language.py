@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.routing.language import detect
+from shared.language import detect
 
 
 @pytest.mark.parametrize(

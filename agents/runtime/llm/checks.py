@@ -2,9 +2,10 @@
 
 A model can be talked into anything, and a small one echoes its prompt. So a reply is refused
 when it carries prompt or system text, template markers, tool names or internal words, when the
-model stopped at its token limit, or when it states an amount, a date or a reference that no
-tool result (nor the customer, nor the procedure's own draft) gave. The caller then uses the
-procedure's own wording. Each check is cheap: regular expressions and a set of word 8-grams.
+model stopped at its token limit, when it states an amount, a date or a reference that no
+tool result (nor the customer, nor the procedure's own draft) gave, or when it is written in
+another language than the customer's. The caller then uses the procedure's own wording. Each
+check is cheap: regular expressions, a set of word 8-grams and common-word counts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+
+from shared.language import ENGLISH, NAMES, detect
 
 _MARKERS = re.compile(
     r"<<\s*/?SYS\s*>>|\[/?INST\]|<\|[a-z_]+\|>|</?s>|<(?:start|end)_of_turn>"
@@ -50,6 +53,8 @@ class Evidence:
     """Tool results, the customer's own words, the procedure's draft: any fact in them may be said."""
     prompt: str = ""
     """The system and skill instructions the model was given."""
+    language: str = ENGLISH
+    """The customer's language (``customer_language``): a reply must be written in it."""
 
 
 def refusal(text: str, evidence: Evidence, *, finish_reason: str = "") -> str | None:
@@ -66,7 +71,15 @@ def refusal(text: str, evidence: Evidence, *, finish_reason: str = "") -> str | 
         return "text from the instructions"
     if (fact := _unsupported_fact(text, evidence.facts)) is not None:
         return f"a fact no tool result gave ({fact!r})"
+    written = detect(text)
+    if written is not None and written != evidence.language:
+        return f"not in the customer's language ({NAMES.get(written, written)}, not {NAMES.get(evidence.language)})"
     return None
+
+
+def customer_language(text: str) -> str:
+    """The language the customer wrote ``text`` in; English when too short to tell (what we serve)."""
+    return detect(text) or ENGLISH
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:

@@ -1,19 +1,18 @@
 """A specialist whose non-deterministic skills run as a model tool-calling loop.
 
 Per turn: the skill's procedure (its SKILL.md) is the instruction, the gateway's listing for this
-agent is the tool set, and every call still goes through ``Turn.call`` and so through the gateway.
-The conversation is a small graph (``respond`` -> ``wait`` -> ``respond``) whose history lives in
-the checkpointer with the task, like every skill's state. Skills marked deterministic run their
-hand-written graph; the model may only re-phrase the reply, and only when every figure in it
-survives. Every model reply passes ``checks.refusal`` before a customer reads it. A model failure
-or a refused reply falls back to the hand-written graph (on its own thread of the same task), so
-the customer sees an ordinary answer.
+agent cut to the turn's skill step is the tool set, and every call still goes through
+``Turn.call`` and so through the gateway, naming the step. The tool loop is a graph of its own
+(``tool_graph.py``); the conversation around it is a small graph (``respond`` -> ``wait`` ->
+``respond``) whose history lives in the checkpointer with the task, like every skill's state.
+Skills marked deterministic run their hand-written graph; the model may only re-phrase the reply,
+and only when every figure in it survives. Every model reply passes ``checks.refusal`` before a
+customer reads it. A model failure or a refused reply falls back to the hand-written graph (on its
+own thread of the same task), so the customer sees an ordinary answer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -25,17 +24,23 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from agents.runtime import outcomes
-from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
+from agents.runtime.errors import SystemUnavailable, ToolDenied
 from agents.runtime.graph import Outcome, SkillContext, SkillGraphs, SkillState, ask, finish, turn_of
-from agents.runtime.llm.checks import Evidence, joined, refusal
-from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema, tool_result
+from agents.runtime.llm import tool_graph
+from agents.runtime.llm.checks import Evidence, customer_language, joined, refusal
+from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema
 from agents.runtime.llm.skills import SkillGuide
-from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, Toolbox, bind_arguments, catalog_name
+from agents.runtime.llm.tools import GovernedTool, Toolbox
+from agents.runtime.out_of_time import out_of_time
+from agents.runtime.text import yes_no
 from agents.runtime.turn import Reply, Turn
+from shared.deadline import DeadlinePassed, remaining
 from shared.handoff import SpecialistResult
+from shared.llm.budget import ModelBudget
 from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
+from shared.llm.probe import ProbeResult, probe_tool_calls
 from shared.llm.redact import customer_message, redact_text
-from shared.tools import IDEMPOTENCY_ARG
+from shared.skill_steps import Step, StepClaim
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,8 @@ REFUSED_REPLY_KEY = "llm_reply_refused"
 """Result data: why a model reply was withheld from the customer (counted in the scorecard)."""
 _HISTORY_TURNS = 6
 _MAX_REPLY_CHARS = 1200
+_PROCEDURE_SECONDS = 1.0
+"""What a hand-written procedure needs at least (a few gateway calls) to be started as the fallback."""
 _FIGURES = re.compile(r"\d+(?:[.,]\d+)?")
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 _ANSWER = ToolSpec(ANSWER_TOOL, "Send your reply to the customer and end this turn.", answer_tool_schema())
@@ -66,6 +73,7 @@ class LLMSpecialist:
         toolbox: Toolbox,
         *,
         max_steps: int = 6,
+        budget: ModelBudget | None = None,
     ) -> None:
         self._agent = agent
         self._procedures = procedures
@@ -73,9 +81,33 @@ class LLMSpecialist:
         self._model = model
         self._toolbox = toolbox
         self._max_steps = max_steps
+        self._budget = budget or ModelBudget()
+        self._tool_loop = tool_graph.build(max_steps)
         self._rules = RULES.format(agent=agent)
         chats = [s for s in procedures.skills if (g := self._guides.get(s)) is not None and not g.deterministic]
         self._chats = SkillGraphs({skill: self._chat_graph() for skill in chats})
+        self.no_tool_calls: str | None = None
+        """Why the model cannot run tool loops (the start-up probe's finding); the procedures run instead."""
+
+    async def probe(self) -> ProbeResult:
+        """Check once that the model makes tool calls; if it cannot, the tool loop is switched off, loudly."""
+        result = await probe_tool_calls(self._model, timeout_seconds=self._budget.timeout_seconds)
+        if result.outcome == "text-only":
+            self.no_tool_calls = result.detail
+            logger.error(
+                "%s: the model cannot make tool calls, so its skills run their procedures: %s",
+                self._agent,
+                result.detail,
+            )
+        elif result.outcome == "unknown":
+            logger.warning(
+                "%s: tool-call probe not completed (%s); each turn falls back if the model fails",
+                self._agent,
+                result.detail,
+            )
+        else:
+            logger.info("%s: the model makes tool calls", self._agent)
+        return result
 
     @property
     def skills(self) -> frozenset[str]:
@@ -97,12 +129,25 @@ class LLMSpecialist:
         if skill not in self._chats.skills:
             outcome = await self._procedures.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
             return Outcome(await self._phrased(turn, outcome.reply), outcome.wait)
+        if self.no_tool_calls is not None and not await self._chats.waiting(skill, thread):
+            # Never the model's raw text instead of a tool loop: the procedure answers, and says so in the data.
+            outcome = await self._procedures.run(
+                skill, turn, thread=_fallback(thread), context_id=context_id, resume=resume
+            )
+            outcome.reply.result.data["llm_fallback"] = True
+            outcome.reply.result.data["llm_no_tool_calls"] = True
+            return outcome
         fallback = _fallback(thread)
         if resume and await self._procedures.waiting(skill, fallback):
             return await self._procedures.run(skill, turn, thread=fallback, context_id=context_id, resume=True)
         try:
             return await self._chats.run(skill, turn, thread=thread, context_id=context_id, resume=resume)
         except _ModelDown as down:
+            if _out_of_time(turn):
+                # No time is left for the procedure: stop, and say what the model's calls did.
+                reply = out_of_time(turn)
+                reply.result.data["llm_fallback"] = True
+                return Outcome(self._account(turn, reply, down.run.usage))
             if down.refused:
                 logger.warning("%s/%s: model reply withheld (%s); using the procedure", self._agent, skill, down)
             else:
@@ -129,10 +174,16 @@ class LLMSpecialist:
     async def _respond(self, state: ChatState, runtime: Runtime[SkillContext]) -> Command[Any]:
         turn = turn_of(runtime)
         guide = self._guides[turn.skill]
-        run = _Run(turn)
+        run = tool_graph.Run(turn)
         history = list(state.get("history") or [])[-_HISTORY_TURNS * 2 :]
+        step = _step(guide, answering=bool(state.get("asked")), text=turn.text)
+        if step is not None:
+            turn.scope = StepClaim(skill=turn.skill, step=step.name)
         try:
-            reply, history = await self._loop(turn, guide, run, history)
+            reply, history = await self._loop(turn, guide, step, run, history)
+        except DeadlinePassed as late:
+            logger.warning("%s/%s: %s", self._agent, turn.skill, late)
+            reply = out_of_time(turn)
         except _Refused as refused:
             raise _ModelDown(str(refused), run, refused=True) from refused
         except ModelUnavailable as exc:
@@ -155,81 +206,35 @@ class LLMSpecialist:
         return finish(reply)
 
     async def _loop(
-        self, turn: Turn, guide: SkillGuide, run: _Run, history: list[dict[str, str]]
+        self, turn: Turn, guide: SkillGuide, step: Step | None, run: tool_graph.Run, history: list[dict[str, str]]
     ) -> tuple[Reply, list[dict[str, str]]]:
-        tools = await self._tools()
+        tools = _in_step(await self._tools(), step)
+        system = f"{self._rules}\n\nThe task ({guide.name}): {guide.description}\n\n{guide.instructions}"
+        if step is not None and guide.tools is not None:
+            system += "\n\n" + _step_rule(step, guide.tools.after_yes())
         messages: list[dict[str, Any]] = [
-            {
-                "role": "system",
-                "content": f"{self._rules}\n\nThe task ({guide.name}): {guide.description}\n\n{guide.instructions}",
-            },
+            {"role": "system", "content": system},
             *history,
             {"role": "user", "content": customer_message(turn.text)},
         ]
-        offered = [t.spec for t in tools.values()] + [_ANSWER]
-        for _ in range(self._max_steps):
-            answer = await self._model.complete(messages, tools=offered)
-            run.usage += answer.usage
-            if not answer.tool_calls:
-                text = answer.text.strip()
-                if not text:
-                    raise ModelUnavailable("the model answered nothing")
-                _check(text, turn, messages, answer.finish_reason)
-                return self._final(turn, history, text, "input-required" if text.endswith("?") else "completed")
-            messages.append(_assistant(answer.text, answer.tool_calls))
-            for call in answer.tool_calls:
-                if call.name == ANSWER_TOOL:
-                    args = call.arguments or {}
-                    text = str(args.get("text") or "").strip()
-                    status = "input-required" if args.get("status") == "input-required" else "completed"
-                    if not text:
-                        raise ModelUnavailable("the model's answer had no text")
-                    _check(text, turn, messages, answer.finish_reason)
-                    return self._final(turn, history, text, status)
-                content = await self._call(turn, tools.get(call.name), call.name, call.arguments, run)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
-        raise ModelUnavailable(f"the model did not answer within {self._max_steps} steps")
+        context = tool_graph.LoopContext(
+            run=run,
+            model=self._model,
+            tools=tools,
+            offered=[t.spec for t in tools.values()] + [_ANSWER],
+            budget=self._budget,
+            check=lambda text, seen, finish_reason: _check(text, turn, seen, finish_reason),
+            held=lambda tool, detail, args: _Held(tool, detail, args),
+        )
+        out = await self._tool_loop({"messages": messages}, context)
+        answer = out["answer"]
+        return self._final(turn, history, answer["text"], answer["status"])
 
     async def _tools(self) -> dict[str, GovernedTool]:
         try:
             return await self._toolbox.tools()
         except Exception as exc:  # the gateway listing is down: the offline procedure reports it properly
             raise ModelUnavailable(f"could not list the gateway's tools: {exc!r}") from exc
-
-    async def _call(
-        self, turn: Turn, tool: GovernedTool | None, name: str, arguments: dict[str, Any] | None, run: _Run
-    ) -> str:
-        if tool is None:
-            # Not offered means policy does not grant it (or the listing is stale). The gateway, not
-            # this loop, decides, so the attempt is on the audit trail; identifiers are never forwarded.
-            run.refused.append(name)
-            logger.warning("%s/%s: model asked for unlisted tool %r", self._agent, turn.skill, name)
-            unlisted = {k: v for k, v in (arguments or {}).items() if k not in BOUND_ARGS}
-            try:
-                data = await turn.call(catalog_name(name), unlisted)
-            except ToolFailed as exc:
-                return tool_result({"error": f"{name} is not available to you ({exc.detail[:200]})"})
-            run.wrote = True  # granted after all: nothing tells whether it changed something
-            return tool_result(data)
-        if arguments is None:
-            return tool_result({"error": "arguments must be a JSON object matching the schema"})
-        args = bind_arguments(tool, arguments, turn.envelope)
-        step = None
-        if IDEMPOTENCY_ARG in tool.bound:
-            # A write: the same arguments in the same conversation get the same key, so never act twice.
-            digest = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()[:12]
-            step = f"llm:{tool.catalog_name}:{digest}"
-        try:
-            # Denials and dead systems end the turn: ``handle`` answers them as every brain does.
-            data = await turn.call(tool.catalog_name, args, step=step)
-        except ToolFailed as exc:
-            return tool_result({"error": exc.detail})
-        run.wrote = run.wrote or step is not None or not tool.read_only
-        if step is not None and data.get("status") == "pending_approval":
-            # Held for a human: the turn ends here with the runtime's own words, never the model's,
-            # and the supervisor parks the goal until the approver decides.
-            raise _Held(tool.catalog_name, str(data.get("detail") or ""), args)
-        return tool_result(data)
 
     def _final(
         self, turn: Turn, history: list[dict[str, str]], text: str, status: str
@@ -249,6 +254,11 @@ class LLMSpecialist:
             return reply
         usage = Usage()
         try:
+            # Only with time to spare: the procedure's own words are true, a late rephrasing is not.
+            timeout, max_tokens = self._budget.call(_spare(turn))
+        except DeadlinePassed:
+            return reply
+        try:
             answer = await self._model.complete(
                 [
                     {
@@ -256,13 +266,16 @@ class LLMSpecialist:
                         "content": self._rules + "\nRewrite the draft reply; keep every fact and figure.",
                     },
                     {"role": "user", "content": f"<draft_reply>\n{original}\n</draft_reply>"},
-                ]
+                ],
+                timeout_seconds=timeout,
+                max_tokens=max_tokens,
             )
             usage = answer.usage
         except ModelUnavailable:
             return reply
         text = answer.text.strip()[:_MAX_REPLY_CHARS]
-        why = refusal(text, Evidence(joined([original, turn.text]), self._rules), finish_reason=answer.finish_reason)
+        evidence = Evidence(joined([original, turn.text]), self._rules, customer_language(turn.text))
+        why = refusal(text, evidence, finish_reason=answer.finish_reason)
         if text and why is None and sorted(_FIGURES.findall(text)) == sorted(_FIGURES.findall(original)):
             reply = Reply(text, reply.result)
         elif text:
@@ -302,7 +315,8 @@ def _check(text: str, turn: Turn, messages: list[dict[str, Any]], finish_reason:
     """Raise ``_Refused`` unless the loop's final reply may reach the customer."""
     prompt = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
     results = [str(m.get("content") or "") for m in messages if m.get("role") == "tool"]
-    why = refusal(text, Evidence(joined([turn.text, *results]), prompt), finish_reason=finish_reason)
+    evidence = Evidence(joined([turn.text, *results]), prompt, customer_language(turn.text))
+    why = refusal(text, evidence, finish_reason=finish_reason)
     if why is not None:
         raise _Refused(why)
 
@@ -314,7 +328,7 @@ class _Refused(Exception):
 class _ModelDown(Exception):
     """The model failed (or its reply was refused); ``run`` says whether it already wrote something."""
 
-    def __init__(self, detail: str, run: _Run, *, refused: bool = False) -> None:
+    def __init__(self, detail: str, run: tool_graph.Run, *, refused: bool = False) -> None:
         super().__init__(detail)
         self.run = run
         self.refused = refused
@@ -343,26 +357,41 @@ class _Held(Exception):
         )
 
 
-class _Run:
-    """What one turn's loop did so far."""
+def _step(guide: SkillGuide, *, answering: bool, text: str) -> Step | None:
+    """The skill step this turn runs in: the write step only right after the customer's explicit yes."""
+    if guide.tools is None:
+        return None
+    after_yes = guide.tools.after_yes()
+    if after_yes is not None and answering and yes_no(text) is True:
+        return after_yes
+    return guide.tools.first
 
-    def __init__(self, turn: Turn) -> None:
-        self.usage = Usage()
-        self.wrote = False
-        self.refused: list[str] = []
-        self.turn = turn
+
+def _in_step(tools: Mapping[str, GovernedTool], step: Step | None) -> dict[str, GovernedTool]:
+    """What the model is shown: the gateway's listing for this agent, cut to the step's tools."""
+    if step is None:
+        return dict(tools)
+    return {name: tool for name, tool in tools.items() if tool.catalog_name in step.tools}
 
 
-def _assistant(text: str, calls: Any) -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": text or None,
-        "tool_calls": [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.name, "arguments": json.dumps(c.arguments or {})},
-            }
-            for c in calls
-        ],
-    }
+def _step_rule(step: Step, after_yes: Step | None) -> str:
+    if step.after_yes:
+        return "The customer has just said yes to what you proposed: do exactly that now, then confirm it."
+    if after_yes is not None:
+        return (
+            "Anything that changes the customer's account needs their explicit yes first: look things up, "
+            "propose the change with its details, ask, and end your turn with status input-required."
+        )
+    return "Only look things up and answer; nothing in this task changes the customer's account."
+
+
+def _spare(turn: Turn) -> float | None:
+    """Time left for optional model work: half of what is left of the turn."""
+    left = remaining(turn.envelope)
+    return None if left is None else left / 2
+
+
+def _out_of_time(turn: Turn) -> bool:
+    """Whether too little of the turn is left for the procedure to run its steps."""
+    left = remaining(turn.envelope)
+    return left is not None and left < _PROCEDURE_SECONDS

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import yaml
 
 from shared.errors import ConfigurationError
+from shared.skill_steps import SkillTools, skill_tools
 from shared.skills import Skill
 
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n", re.DOTALL)
@@ -28,6 +29,8 @@ class SkillGuide:
     description: str
     instructions: str
     deterministic: bool
+    tools: SkillTools | None = None
+    """The tools the skill declares, per step; None when it declares none (the agent's grants apply)."""
 
 
 def skill_guide(skill: Skill) -> SkillGuide:
@@ -42,4 +45,4 @@ def skill_guide(skill: Skill) -> SkillGuide:
         )
     # Examples and test scenarios are for routing and reviewers; the model needs the procedure.
     instructions = _SECTION.sub("", skill.body).strip()
-    return SkillGuide(skill.name, skill.description, instructions, raw in _TRUE)
+    return SkillGuide(skill.name, skill.description, instructions, raw in _TRUE, skill_tools(skill))
