@@ -121,32 +121,6 @@ async def test_cancelling_a_waiting_task_deletes_its_graph_and_nothing_resumes_i
     assert await _refunds(agents["payment"], who) == []
 
 
-@pytest.mark.parametrize("binding", BINDINGS)
-async def test_streaming_reports_each_state_and_the_result_artifact(
-    agents: dict[str, AgentOnStack], binding: str
-) -> None:
-    who = _refund_customer(agents["payment"])
-    envelope = agents["payment"].envelope(who)
-    async with connect(agents["payment"], binding=binding, streaming=True) as payment:
-        request = SendMessageRequest(message=_message("double", "refund-charge", envelope))
-        async with asyncio.timeout(WAIT):
-            first = [e async for e in payment.client.send_message(request)]
-        kinds = [e.WhichOneof("payload") for e in first]
-        assert kinds[0] == "task" and first[0].task.status.state == TaskState.TASK_STATE_SUBMITTED
-        states = [e.status_update.status.state for e in first if e.HasField("status_update")]
-        assert states == [TaskState.TASK_STATE_WORKING, TaskState.TASK_STATE_INPUT_REQUIRED]
-        task_id, context_id = first[0].task.id, first[0].task.context_id
-
-        again = _message("yes", "refund-charge", envelope, task_id=task_id, context_id=context_id)
-        async with asyncio.timeout(WAIT):
-            second = [e async for e in payment.client.send_message(SendMessageRequest(message=again))]
-    artifacts = [e.artifact_update.artifact for e in second if e.HasField("artifact_update")]
-    (refund,) = await _refunds(agents["payment"], who)
-    assert [a.name for a in artifacts] == ["result"] and refund["refund_id"] in artifacts[0].parts[0].text
-    states = [e.status_update.status.state for e in second if e.HasField("status_update")]
-    assert states[-1] == TaskState.TASK_STATE_COMPLETED
-
-
 async def test_a_part_of_an_unsupported_media_type_is_refused(agents: dict[str, AgentOnStack]) -> None:
     billing = agents["billing"]
     message = _message("my bill", "explain-bill", billing.envelope(billing.customers(3)[0]))
