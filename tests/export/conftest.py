@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ class Written:
     closed: str
 
 
-async def _conversation(store: SqliteConversationStore, status: str, updated_at: float) -> str:
+async def _conversation(store: SqliteConversationStore, path: Path, status: str, updated_at: float) -> str:
     state, _ = await store.create("chat")
     state.customer = CustomerRef(keys=KEYS, display_name="Nia")
     state.auth_method = "otp-sms"
@@ -47,8 +49,9 @@ async def _conversation(store: SqliteConversationStore, status: str, updated_at:
         TranscriptEntry(at=now, role="human", text="Hi Nia, Sam here.", channel="voice", agent="Sam (human)"),
     ]
     await store.save_turn(state, entries)
-    # Backdate the conversation (the store's connection commits each statement by itself).
-    store._conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (updated_at, state.conversation_id))
+    # Backdate the conversation, on a connection of the test's own (the store's file is shared).
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (updated_at, state.conversation_id))
     return state.conversation_id
 
 
@@ -57,9 +60,9 @@ async def written(tmp_path: Path) -> Written:
     store = await SqliteConversationStore.open(tmp_path / "conversations.db")
     audit = await AuditStore.open(tmp_path / "audit.db")
     try:
-        escalated = await _conversation(store, "escalated", 1_000.0)
-        open_quiet = await _conversation(store, "open", 2_000.0)
-        closed = await _conversation(store, "closed", time.time())
+        escalated = await _conversation(store, tmp_path / "conversations.db", "escalated", 1_000.0)
+        open_quiet = await _conversation(store, tmp_path / "conversations.db", "open", 2_000.0)
+        closed = await _conversation(store, tmp_path / "conversations.db", "closed", time.time())
         args = {"account_number": KEYS.account_number, "charge_id": "CH-1", "amount": 12.5}
         decided = await audit.append(
             conversation_id=escalated, trace_id="t2", agent="payment", tool="payments.issue_refund",
