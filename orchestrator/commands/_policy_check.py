@@ -14,16 +14,16 @@ EXIT = {"allow": 0, "deny": 1, "approval-required": 3}
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from agents import agent_names
     from gateway.catalog import Catalog
     from gateway.policy import CedarPolicyEngine
     from gateway.policy_check import Assumptions, check, render
     from mcp_servers.listing import list_catalog
+    from orchestrator import registry
     from shared.service_auth import audiences
     from shared.settings import Settings
 
     engine = CedarPolicyEngine.load(args.policy_dir)
-    agents = sorted({*agent_names(), audiences.REACTIONS})
+    agents = sorted({*registry.agents(), audiences.REACTIONS})
     catalog = Catalog(agents, engine)
     for system, tools in asyncio.run(list_catalog()).items():
         catalog.set_system(system, tools)

@@ -157,13 +157,28 @@ async def agent_on_stack(data_dir: Path, agent: str) -> AsyncIterator[AgentOnSta
         yield running[agent]
 
 
-async def staff(agent: AgentOnStack, role: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """A call to the gateway's governance API as a member of staff with ``role`` (approver, compliance, admin)."""
+async def _staff_call(
+    agent: AgentOnStack, role: str, method: str, path: str, body: dict[str, Any] | None
+) -> httpx.Response:
     _, token = Secrets.load_or_create(agent.data_dir).staff_token(role)  # type: ignore[arg-type]
     assert agent.stack.topology is not None
     async with httpx.AsyncClient(base_url=agent.stack.topology.gateway, timeout=30) as http:
-        response = await http.request(
-            method, "/governance" + path, json=body, headers={"Authorization": f"Bearer {token}"}
-        )
+        return await http.request(method, "/governance" + path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+async def staff(agent: AgentOnStack, role: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """A call to the gateway's governance API as a member of staff with ``role`` (approver, compliance, admin)."""
+    response = await _staff_call(agent, role, method, path, body)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def weaken(
+    agent: AgentOnStack, method: str, path: str, body: dict[str, Any] | None = None, *, asker: str = "compliance"
+) -> Any:
+    """Weaken a control (lift a hold, a switch off) as it must be done: one person asks, a second approves."""
+    terms = {**(body or {}), "minutes": 5, "reason": "the test is over"}
+    asked = await _staff_call(agent, asker, method, path, terms)
+    assert asked.status_code == 202, asked.text
+    second = "admin" if asker != "admin" else "compliance"
+    return await staff(agent, second, "POST", f"/changes/{asked.json()['change']['id']}/approve", {})

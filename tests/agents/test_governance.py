@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from a2a.types import TaskState
 
-from tests.agents.real_gateway import AgentOnStack, agents_on_stack, staff
+from tests.agents.real_gateway import AgentOnStack, agents_on_stack, staff, weaken
 from tests.governance.e2e_helpers import big_refund_customers, small_refund_customers
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module")]
@@ -32,7 +32,7 @@ async def test_a_denied_refund_is_explained_plainly(agents: dict[str, AgentOnSta
         proposal = await payment.specialist.send("charged twice", "refund-charge", envelope=envelope)
         answer = await payment.specialist.send("yes", "refund-charge", task=proposal, envelope=envelope)
     finally:
-        await staff(payment, "compliance", "DELETE", f"/fraud-holds/{who['customer_id']}")
+        await weaken(payment, "DELETE", f"/fraud-holds/{who['customer_id']}")
     assert answer.result.status == "rejected" and answer.state == TaskState.TASK_STATE_REJECTED
     assert "can't issue that refund" in answer.text
     assert not {"policy", "fraud", "sim"} & set(answer.text.lower().replace(".", " ").split())
@@ -53,7 +53,7 @@ async def test_a_plain_denial_says_what_cannot_be_done(agents: dict[str, AgentOn
     try:
         answer = await billing.specialist.send("yes", "change-plan", task=picked, envelope=envelope)
     finally:
-        await staff(billing, "admin", "POST", "/kill-switch", {**switch, "on": False})
+        await weaken(billing, "POST", "/kill-switch", {**switch, "on": False}, asker="admin")
     assert "not able to change your plan" in answer.text
     assert "kill" not in answer.text and "policy" not in answer.text
 

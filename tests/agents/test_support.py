@@ -37,10 +37,11 @@ async def test_a_repeat_problem_is_named_and_its_ticket_is_high_priority(support
     assert answer.result.status == "completed" and answer.result.data["repeat"] is True
     assert "contacted us about this on" in answer.text and "high priority" in answer.text
     calls = support.calls(envelope.conversation_id)
-    assert [c.tool for c in calls][:5] == [
+    # The diagnosis reads go to the gateway as one batch, so their records may come in any order.
+    assert sorted(c.tool for c in calls[:5]) == [
         "billing.get_entitlements",
-        "network.get_line_status",
         "crm.list_interactions",
+        "network.get_line_status",
         "support.list_tickets",
         "support.search_knowledge",
     ]

@@ -73,8 +73,10 @@ def test_prepare_upgrades_the_previous_release_data_directory_keeping_every_row(
         assert f"{store}: no version (created or adopted) -> {head(store)}" in printed, printed
     after = data_dir_rows(data_dir)
     assert {k: v for k, v in after.items() if k in before} == before  # every row, unchanged
+    # Tables the previous release created only on first use, and tables later revisions add.
     assert set(after) - set(before) <= {"channels.db:" + t for t in ("link_codes", "voice_calls", "voice_heard",
-                                                                     "voice_call_info", "voice_steps")}  # fmt: skip
+                                                                     "voice_call_info", "voice_steps")} | {
+        "audit.db:control_changes"}  # fmt: skip
     report = verify_audit(data_dir / "audit.db")
     assert report.intact and report.count == int(before["audit.db:audit"].split(":")[0]), report
 
@@ -122,7 +124,7 @@ async def test_prepare_upgrades_the_previous_release_postgresql_database_keeping
         after = await _pg_rows(conn, prefix)
         assert {k: v for k, v in after.items() if k in before} == before
         assert set(after) - set(before) <= {".link_codes", ".voice_calls", ".voice_heard", ".voice_call_info",
-                                            ".voice_steps", ".console_sessions"}  # fmt: skip
+                                            ".voice_steps", ".console_sessions", ".control_changes"}  # fmt: skip
 
         again = await asyncio.to_thread(_prepare_with_env, capsys, monkeypatched, tmp_path / "data")
         assert "applied" not in again and again.count(": current at ") == len(STORES), again

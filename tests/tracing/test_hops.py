@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from agents.runtime.llm import allow_model_requests
@@ -19,6 +19,7 @@ from shared.llm.litellm_client import LiteLLMClient
 from shared.serving import serving
 from shared.tracing import TraceContext
 from tests.agents.conftest import StartSpecialist, gateway, stack, start_specialist, verified_envelope
+from tests.llm.provider import streamed_or_whole
 from tests.tracing.conftest import parent_id, span_id, trace_id
 
 __all__ = ["gateway", "stack", "start_specialist"]
@@ -74,9 +75,9 @@ def _completion(prompt_tokens: int, completion_tokens: int) -> dict:
 async def provider() -> AsyncIterator[str]:
     """An OpenAI-compatible endpoint on loopback that reports token usage."""
 
-    async def completions(request: Request) -> JSONResponse:
-        await request.json()
-        return JSONResponse(_completion(31, 5))
+    async def completions(request: Request) -> Response:
+        # Model calls are streamed (so an abandoned one can be closed); answer as asked.
+        return streamed_or_whole(await request.json(), _completion(31, 5))
 
     app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
     async with serving(app, name="fake-provider") as url:

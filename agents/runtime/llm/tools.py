@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from shared.envelope import ContextEnvelope
 from shared.llm.model import ToolSpec
-from shared.tools import IDEMPOTENCY_ARG
+from shared.tools import IDEMPOTENCY_ARG, READ_BATCH_TOOL
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class Toolbox:
                 while True:
                     page = await client.list_tools(cursor=cursor)
                     for tool in page.tools:
+                        if tool.name == READ_BATCH_TOOL:
+                            continue  # a round-trip saver for procedures; the model calls tools one by one
                         read_only = bool(tool.annotations and tool.annotations.read_only_hint)
                         governed = governed_tool(tool.name, tool.description or "", tool.input_schema, read_only)
                         found[governed.spec.name] = governed
