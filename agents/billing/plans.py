@@ -17,7 +17,7 @@ from langgraph.types import Command
 from agents.runtime import Reply, Turn
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
-from agents.runtime.steps import VERIFY_NODE, verified_first
+from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import best_match, day, money, yes_no
 
 
@@ -47,7 +47,7 @@ class PlanState(SkillState, total=False):
 
 
 async def load(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = in_step(turn_of(runtime), "choose")
     assert turn.keys is not None
     account = await turn.call("billing.get_account", {"msisdn": turn.keys.msisdn})
     listed = await turn.call("billing.list_plans", {})
@@ -82,7 +82,7 @@ def _choice_prompt(turn: Turn, state: PlanState, note: str | None) -> Reply:
 
 
 async def choose(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = in_step(turn_of(runtime), "choose")
     plans, current = state["plans"], state.get("current")
     note: str | None = state.get("asked")
     if note is None:  # the request itself may already name the plan
@@ -122,7 +122,7 @@ def _confirm_prompt(turn: Turn, state: PlanState) -> Reply:
 
 
 async def confirm(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = in_step(turn_of(runtime), "choose")
     said = ask(_confirm_prompt(turn, state))
     answer = yes_no(said)
     if answer is None:
@@ -143,7 +143,7 @@ async def confirm(state: PlanState, runtime: Runtime[SkillContext]) -> Command[A
 
 
 async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = turn_of(runtime)
+    turn = in_step(turn_of(runtime), "change")
     assert turn.keys is not None
     # Read the plan and the account again now: the offer or the customer's plan may have changed.
     listed = await turn.call("billing.list_plans", {})

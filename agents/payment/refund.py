@@ -25,10 +25,9 @@ from langgraph.types import Command
 
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
-from agents.runtime.steps import VERIFY_NODE, verified_first
+from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day, find_amount, money, yes_no
 from agents.runtime.turn import Reply, Turn
-from shared.skill_steps import StepClaim
 
 _RECENT = 5
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
@@ -66,13 +65,8 @@ def _account(turn: Turn) -> str | None:
     return turn.keys.account_number
 
 
-def _in_step(turn: Turn, step: str) -> Turn:
-    turn.scope = StepClaim(skill=turn.skill, step=step)
-    return turn
-
-
 async def find(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = _in_step(turn_of(runtime), "find")
+    turn = in_step(turn_of(runtime), "find")
     found = await turn.call("payments.find_duplicate_charges", {"account_number": _account(turn)})
     duplicates = found.get("duplicates") or []
     if not duplicates:
@@ -143,7 +137,7 @@ async def confirm(state: RefundState, runtime: Runtime[SkillContext]) -> Command
 
 
 async def refund(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = _in_step(turn_of(runtime), "refund")
+    turn = in_step(turn_of(runtime), "refund")
     account = _account(turn)
     # Read the charge again now: it may have been refunded, or stopped being a duplicate, since the
     # proposal; the amount is what the payments system says is refundable, never a caller's figure.
@@ -203,7 +197,7 @@ async def held(state: RefundState, runtime: Runtime[SkillContext]) -> Command[An
 
 
 async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    turn = _in_step(turn_of(runtime), "refund")
+    turn = in_step(turn_of(runtime), "refund")
     listed = await turn.call("payments.list_refunds", {"account_number": _account(turn)})
     issued = next(
         (

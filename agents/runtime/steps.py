@@ -12,6 +12,7 @@ from langgraph.types import Command
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import needs_verification
 from agents.runtime.turn import Reply, Turn
+from shared.skill_steps import StepClaim
 
 VERIFY_NODE = "verify"
 Procedure = Callable[[Turn], Awaitable[Reply]]
@@ -25,6 +26,12 @@ class Node(Protocol):
 
 class NoState(SkillState, total=False):
     """A one-step skill keeps nothing between turns."""
+
+
+def in_step(turn: Turn, step: str) -> Turn:
+    """Name the SKILL.md step this node's calls are made in: the gateway allows only that step's tools."""
+    turn.scope = StepClaim(skill=turn.skill, step=step)
+    return turn
 
 
 def verified_first(*keys: str, then: str) -> Node:
