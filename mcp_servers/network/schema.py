@@ -47,4 +47,22 @@ CREATE TABLE IF NOT EXISTS qos_sessions (
     audit_id TEXT,
     conversation_id TEXT
 );
+CREATE TABLE IF NOT EXISTS sim_blocks (
+    msisdn TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    blocked_at TEXT NOT NULL,
+    agent TEXT,
+    audit_id TEXT,
+    conversation_id TEXT
+);
+CREATE TABLE IF NOT EXISTS sim_orders (
+    order_id TEXT PRIMARY KEY,
+    msisdn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    expected_delivery TEXT NOT NULL,
+    ordered_at TEXT NOT NULL,
+    agent TEXT,
+    audit_id TEXT,
+    conversation_id TEXT
+);
 """

@@ -24,7 +24,7 @@ from mcp_servers._tooling import (
 from mcp_servers.support.backend import HumanRequest, NewTicket, SupportBackend
 from mcp_servers.support.models import Articles, Handoff, OpenedTicket, Tickets
 
-Priority = Literal["low", "normal", "high"]
+Priority = Literal["low", "normal", "high", "urgent"]
 
 
 def build_server(backend: SupportBackend) -> MCPServer:

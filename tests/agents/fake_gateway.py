@@ -280,6 +280,15 @@ def build_gateway(state: FakeGateway) -> MCPServer:
             "last_sim_change": _ago(400),
         }
 
+    @gw.tool(name="network.block_sim")
+    async def block_sim(msisdn: str, reason: str, idempotency_key: str) -> dict[str, Any]:
+        return {"msisdn": msisdn, "sim_status": "blocked", "blocked_at": _ago(0), "reason": reason}
+
+    @gw.tool(name="network.order_replacement_sim")
+    async def order_replacement_sim(msisdn: str, idempotency_key: str) -> dict[str, Any]:
+        expected = (NOW + timedelta(days=2)).date().isoformat()
+        return {"order_id": "SIM-0001", "msisdn": msisdn, "status": "dispatched", "expected_delivery": expected}
+
     @gw.tool(name="crm.list_interactions")
     async def list_interactions(email: str, limit: int = 10) -> dict[str, Any]:
         return {"interactions": state.interactions[:limit]}

@@ -69,6 +69,8 @@ CATALOG = {
         ("device_connectivity", "msisdn", True),
         ("device_roaming", "msisdn", True),
         ("create_qos_session", "msisdn", False),
+        ("block_sim", "msisdn", False),
+        ("order_replacement_sim", "msisdn", False),
     ],
     "consent": [
         ("get_consents", "customer_id", True),
@@ -91,6 +93,8 @@ WRITES = {
     "close_ticket",
     "create_qos_session",
     "send_service_message",
+    "block_sim",
+    "order_replacement_sim",
 }
 
 
@@ -144,7 +148,7 @@ async def test_health_is_open_and_mcp_accepts_the_gateway(start):
     base = await start("network")
     async with httpx2.AsyncClient() as http:
         health = await http.get(f"{base}/healthz")
-        assert health.json() == {"status": "ok", "system": "network", "tools": 8}
+        assert health.json() == {"status": "ok", "system": "network", "tools": len(CATALOG["network"])}
         response = await http.post(
             f"{base}/mcp", json=INIT, headers={**HEADERS, "Authorization": f"Bearer {GATEWAY_TOKEN}"}
         )

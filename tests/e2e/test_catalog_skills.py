@@ -1,0 +1,33 @@
+"""The catalog's newer skills through the customer HTTP API, with real A2A, MCP and the gateway."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from mcp_servers.dataset import system_db_path
+from tests.e2e.conftest import Chat, RunningStack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+def _sim_status(running: RunningStack, msisdn: str) -> str:
+    with closing(sqlite3.connect(system_db_path(running.data_dir, "network"))) as db:
+        row = db.execute("SELECT sim_status FROM lines WHERE msisdn = ?", (msisdn,)).fetchone()
+    return str(row[0])
+
+
+async def test_a_stolen_phone_is_blocked_at_once_replaced_and_urgent(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_open_ticket=False, in_outage_area=False)
+    assert _sim_status(running, customer["msisdn"]) == "active"
+    blocked = await chat.verify(customer, "my phone was stolen on the bus, block my sim")
+    assert (blocked["agent"], blocked["skill"], blocked["status"]) == ("support", "report-lost-phone", "completed")
+    assert blocked["data"]["priority"] == "urgent" and blocked["data"]["order_id"].startswith("SIM-")
+    assert "blocked the SIM" in blocked["reply"] and blocked["data"]["ticket_id"] in blocked["reply"]
+    assert _sim_status(running, customer["msisdn"]) == "blocked"
+
+    tickets = await chat.say("what's the status of my ticket?")
+    assert tickets["skill"] == "ticket-status", tickets
+    assert f"{blocked['data']['ticket_id']}" in tickets["reply"] and "urgent priority" in tickets["reply"]
