@@ -23,6 +23,15 @@ CREATE TABLE IF NOT EXISTS verifications (
     status TEXT NOT NULL,
     conversation_id TEXT NOT NULL
 );
+-- Links for setting a password or finishing online registration; only a keyed hash of the token.
+CREATE TABLE IF NOT EXISTS sign_in_links (
+    link_id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+    purpose TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    conversation_id TEXT
+);
 CREATE TABLE IF NOT EXISTS lockouts (
     customer_id TEXT PRIMARY KEY,
     locked_until REAL NOT NULL

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers._tooling import ConversationId, RecordId, act, tool_meta
+from mcp_servers._tooling import (
+    IDEMPOTENT_WRITE,
+    ConversationId,
+    CustomerId,
+    IdempotencyKey,
+    RecordId,
+    act,
+    require_call_context,
+    tool_meta,
+)
 from mcp_servers.identity.backend import IdentityBackend
-from mcp_servers.identity.models import ResolvedCustomer, SignalContext, VerificationResult, VerificationStarted
+from mcp_servers.identity.models import (
+    ResolvedCustomer,
+    SignalContext,
+    SignInLinkSent,
+    VerificationResult,
+    VerificationStarted,
+)
 
 # Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
 _STATEFUL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -74,5 +89,19 @@ def build_server(backend: IdentityBackend) -> MCPServer:
     async def issue_signal_context(signal_id: RecordId, conversation_id: ConversationId) -> SignalContext:
         """Proactive care only: an AAL0 auth context for the customer a recent network signal named."""
         return await act(backend.issue_signal_context(signal_id, conversation_id))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
+    async def send_sign_in_link(
+        customer_id: CustomerId,
+        purpose: Literal["password-reset", "registration"],
+        idempotency_key: IdempotencyKey,
+        ctx: Context,
+    ) -> SignInLinkSent:
+        """Email a one-time link (an hour) to set a new password or finish registering online.
+
+        It goes only to the email address on record; the answer names it masked.
+        """
+        call = require_call_context(ctx)
+        return await act(backend.send_sign_in_link(customer_id, purpose, idempotency_key, call))
 
     return server

@@ -160,6 +160,10 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         state.attempts_left -= 1
         return {"verified": False, "attempts_left": state.attempts_left, "locked": state.attempts_left <= 0}
 
+    @gw.tool(name="identity.send_sign_in_link")
+    async def send_sign_in_link(customer_id: str, purpose: str, idempotency_key: str) -> dict[str, Any]:
+        return {"link_id": "LNK-1", "purpose": purpose, "sent_to": "a••@example.com", "expires_at": _ago(-1)}
+
     @gw.tool(name="billing.list_invoices")
     async def list_invoices(msisdn: str, limit: int = 6) -> dict[str, Any]:
         invoices = [

@@ -8,6 +8,7 @@ from contextlib import closing
 import pytest
 
 from mcp_servers.dataset import system_db_path
+from mcp_servers.identity.outbox import read_outbox
 from tests.e2e.conftest import Chat, RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -31,3 +32,12 @@ async def test_a_stolen_phone_is_blocked_at_once_replaced_and_urgent(chat: Chat,
     tickets = await chat.say("what's the status of my ticket?")
     assert tickets["skill"] == "ticket-status", tickets
     assert f"{blocked['data']['ticket_id']}" in tickets["reply"] and "urgent priority" in tickets["reply"]
+
+
+async def test_a_forgotten_password_gets_a_reset_link_by_email_after_a_code(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    helped = await chat.verify(customer, "i forgot my password and cant get into the app")
+    assert (helped["agent"], helped["skill"], helped["status"]) == ("identity", "sign-in-help", "completed"), helped
+    assert helped["data"]["purpose"] == "password-reset" and customer["email"] not in helped["reply"]
+    sent = read_outbox(running.data_dir, customer_id=customer["customer_id"], limit=1)[-1]
+    assert sent["channel"] == "email" and sent["to"] == customer["email"] and "new password" in sent["text"]

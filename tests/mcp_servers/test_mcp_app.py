@@ -27,6 +27,7 @@ CATALOG = {
         ("start_verification", None, False),
         ("verify_code", None, False),
         ("issue_signal_context", None, True),
+        ("send_sign_in_link", "customer_id", False),
     ],
     "crm": [
         ("get_profile", "email", True),
@@ -95,6 +96,7 @@ WRITES = {
     "send_service_message",
     "block_sim",
     "order_replacement_sim",
+    "send_sign_in_link",
 }
 
 
@@ -211,4 +213,4 @@ async def test_client_helper_is_the_documented_shape(start):
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}) as http,
         Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
     ):
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == len(CATALOG["identity"])

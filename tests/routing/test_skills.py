@@ -12,6 +12,7 @@ from shared.skills import SKILLS_DIR, Skill, load_skills
 
 EXPECTED = {
     "verify-identity": "identity",
+    "sign-in-help": "identity",
     "explain-bill": "billing",
     "change-plan": "billing",
     "refund-charge": "payment",
