@@ -31,6 +31,16 @@ CREATE TABLE IF NOT EXISTS invoice_lines (
     amount_pence INTEGER NOT NULL,
     PRIMARY KEY (invoice_id, line_no)
 );
+-- The minimum term the customer signed up to; leaving before ends_on costs the exit fee for
+-- each month left (reference data: a real connector reads it from the contract system).
+CREATE TABLE IF NOT EXISTS contracts (
+    msisdn TEXT PRIMARY KEY REFERENCES accounts(msisdn),
+    started_on TEXT NOT NULL,
+    term_months INTEGER NOT NULL,
+    ends_on TEXT NOT NULL,
+    exit_fee_per_month_pence INTEGER NOT NULL,
+    notice_days INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS plan_changes (
     change_id TEXT PRIMARY KEY,
     msisdn TEXT NOT NULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from mcp_servers import _idempotency
@@ -16,7 +16,7 @@ from mcp_servers.crm.schema import SCHEMA as CRM_SCHEMA
 from mcp_servers.crm.view import SCHEMA as CRM_VIEW_SCHEMA
 from mcp_servers.dataset._catalog import ARTICLES, PLANS
 from mcp_servers.dataset._consent import consent_rows
-from mcp_servers.dataset._generate import OUTAGE_ROWS, Dataset
+from mcp_servers.dataset._generate import OUTAGE_ROWS, Customer, Dataset
 from mcp_servers.identity.schema import SCHEMA as IDENTITY_SCHEMA
 from mcp_servers.network.schema import SCHEMA as NETWORK_SCHEMA
 from mcp_servers.payments.schema import SCHEMA as PAYMENTS_SCHEMA
@@ -59,6 +59,27 @@ def _write_crm(db: sqlite3.Connection, ds: Dataset) -> None:
     )
 
 
+CONTRACT_MONTHS = 24
+NOTICE_DAYS = 30
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, 28))
+
+
+def _contract(c: Customer, reference: date) -> tuple[object, ...]:
+    """A 24-month minimum term. Two customers in three re-signed at their last renewal (still in
+    term); the rest never did, so their first term ended long ago (or ends soon, if new)."""
+    started = c.customer_since
+    if int(c.customer_id[-5:]) % 3 != 0:
+        while _add_months(started, CONTRACT_MONTHS) <= reference:
+            started = _add_months(started, CONTRACT_MONTHS)
+    ends = _add_months(started, CONTRACT_MONTHS)
+    return (c.msisdn, started.isoformat(), CONTRACT_MONTHS, ends.isoformat(), c.plan.monthly_fee_pence, NOTICE_DAYS)
+
+
 def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO plans VALUES (?, ?, ?, ?, ?)",
@@ -82,6 +103,9 @@ def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
             )
             for c in ds.customers
         ],
+    )
+    db.executemany(
+        "INSERT INTO contracts VALUES (?, ?, ?, ?, ?, ?)", [_contract(c, ds.reference_date) for c in ds.customers]
     )
     db.executemany(
         "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",

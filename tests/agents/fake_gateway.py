@@ -52,6 +52,7 @@ class FakeGateway:
     outage: dict[str, Any] | None = None
     plan_id: str = "basic-10"
     attempts_left: int = 3
+    contract_months_left: int = 4
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str = ""
 
@@ -203,6 +204,23 @@ def build_gateway(state: FakeGateway) -> MCPServer:
             "status": "active",
             "balance_due": 0.0,
             "next_bill_date": "2025-12-01",
+        }
+
+    @gw.tool(name="billing.get_contract")
+    async def get_contract(msisdn: str) -> dict[str, Any]:
+        left = state.contract_months_left
+        return {
+            "msisdn": msisdn,
+            "plan_name": "Basic 10",
+            "started_on": "2025-03-01",
+            "term_months": 24,
+            "ends_on": "2027-03-01" if left else "2025-03-01",
+            "in_minimum_term": left > 0,
+            "months_remaining": left,
+            "early_exit_fee": round(left * 15.0, 2),
+            "exit_fee_per_month": 15.0,
+            "notice_days": 30,
+            "currency": "GBP",
         }
 
     @gw.tool(name="billing.list_plans")

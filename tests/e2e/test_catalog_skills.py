@@ -41,3 +41,15 @@ async def test_a_forgotten_password_gets_a_reset_link_by_email_after_a_code(chat
     assert helped["data"]["purpose"] == "password-reset" and customer["email"] not in helped["reply"]
     sent = read_outbox(running.data_dir, customer_id=customer["customer_id"], limit=1)[-1]
     assert sent["channel"] == "email" and sent["to"] == customer["email"] and "new password" in sent["text"]
+
+
+async def test_the_fee_to_leave_early_is_quoted_from_the_contract(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    quote = await chat.verify(customer, "how much is the cancellation fee if i leave before my contract ends")
+    assert (quote["agent"], quote["skill"], quote["status"]) == ("billing", "contract-end", "completed"), quote
+    data = quote["data"]
+    if data["in_minimum_term"]:
+        assert f"£{data['early_exit_fee']:.2f}" in quote["reply"] and data["months_remaining"] > 0
+    else:
+        assert "no fee" in quote["reply"] and data["early_exit_fee"] == 0
+    assert "colleague" in quote["reply"]

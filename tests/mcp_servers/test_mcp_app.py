@@ -44,6 +44,7 @@ CATALOG = {
         ("get_entitlements", "msisdn", True),
         ("change_plan", "msisdn", False),
         ("issue_invoice", "msisdn", False),
+        ("get_contract", "msisdn", True),
     ],
     "payments": [
         ("list_charges", "account_number", True),

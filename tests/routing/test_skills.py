@@ -15,6 +15,7 @@ EXPECTED = {
     "sign-in-help": "identity",
     "explain-bill": "billing",
     "change-plan": "billing",
+    "contract-end": "billing",
     "refund-charge": "payment",
     "payment-history": "payment",
     "troubleshoot-service": "support",
