@@ -1,11 +1,11 @@
 """The support specialist: troubleshoots service problems and reports ticket status."""
 
 from agents.runtime import SkillGraphs
-from agents.support import lost_phone, tickets, troubleshoot
+from agents.support import complaint, lost_phone, tickets, troubleshoot
 
 DESCRIPTION = (
-    "Troubleshoots service problems (line, outages, repeats), reports on support tickets and blocks "
-    "the SIM of a lost or stolen phone."
+    "Troubleshoots service problems (line, outages, repeats), reports on support tickets, blocks "
+    "the SIM of a lost or stolen phone and records complaints."
 )
 
 
@@ -15,5 +15,6 @@ def create() -> SkillGraphs:
             "troubleshoot-service": troubleshoot.graph(),
             "ticket-status": tickets.graph(),
             "report-lost-phone": lost_phone.graph(),
+            "make-complaint": complaint.graph(),
         }
     )

@@ -53,3 +53,25 @@ async def test_the_fee_to_leave_early_is_quoted_from_the_contract(chat: Chat, ru
     else:
         assert "no fee" in quote["reply"] and data["early_exit_fee"] == 0
     assert "colleague" in quote["reply"]
+
+
+async def test_a_complaint_raises_priority_and_a_person_is_still_one_ask_away(
+    chat: Chat, running: RunningStack
+) -> None:
+    customer = running.claim_customer(has_open_ticket=False)
+    recorded = await chat.verify(customer, "i want to complain, the engineer missed two appointments in a row")
+    assert (recorded["agent"], recorded["skill"], recorded["status"]) == ("support", "make-complaint", "completed")
+    assert recorded["data"]["priority"] == "high" and recorded["data"]["ticket_id"] in recorded["reply"]
+    person = await chat.say("actually yes, put me through to a person please")
+    assert person["agent"] == "escalation", person
+
+
+async def test_cancelling_gets_the_cost_an_offer_to_stay_and_a_colleague_on_yes(
+    chat: Chat, running: RunningStack
+) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False, plan_id="NW-MAX-150")
+    quote = await chat.verify(customer, "i want to cancel my contract and leave")
+    assert (quote["agent"], quote["skill"], quote["status"]) == ("billing", "contract-end", "completed"), quote
+    assert quote["data"]["offered_plan"] and "less than now" in quote["reply"]
+    person = await chat.say("yes please")
+    assert person["agent"] == "escalation", person

@@ -21,6 +21,7 @@ EXPECTED = {
     "troubleshoot-service": "support",
     "ticket-status": "support",
     "report-lost-phone": "support",
+    "make-complaint": "support",
     "human-handoff": "escalation",
 }
 CATALOG = Path(__file__).resolve().parents[2] / "docs" / "action-catalog.md"
