@@ -32,7 +32,7 @@ __all__ = ["FLAGS", "ensure_seeded", "prepare_dataset", "sample_customers", "sys
 
 log = logging.getLogger("switchboard.dataset")
 
-DATASET_VERSION = 3  # 2: the consent registry; 3: contracts (minimum terms and exit fees)
+DATASET_VERSION = 4  # 2: the consent registry; 3: contracts (minimum terms and exit fees); 4: orders
 RECENT_INTERACTION_DAYS = 30
 RECENT_SIM_SWAP_HOURS = 240
 

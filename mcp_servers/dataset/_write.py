@@ -80,6 +80,25 @@ def _contract(c: Customer, reference: date) -> tuple[object, ...]:
     return (c.msisdn, started.isoformat(), CONTRACT_MONTHS, ends.isoformat(), c.plan.monthly_fee_pence, NOTICE_DAYS)
 
 
+ORDER_ITEMS = ("Pixel 9 128GB", "Replacement SIM", "iPhone 16 128GB", "Galaxy S25 case", "Galaxy A56 5G")
+# (status, ordered days ago, delivery in days (negative: delivered that long ago), option, tracked)
+ORDER_STAGES = (
+    ("processing", 1, 3, "standard", False),
+    ("dispatched", 2, 1, "next-day", True),
+    ("delivered", 12, -8, "standard", True),
+)
+
+
+def _order(c: Customer) -> tuple[object, ...] | None:
+    """One customer in three has an order: being prepared, with the courier, or delivered."""
+    n = int(c.customer_id[-5:])
+    if n % 3 != 1:
+        return None
+    status, ordered, arrives, option, tracked = ORDER_STAGES[(n // 3) % len(ORDER_STAGES)]
+    item = ORDER_ITEMS[n % len(ORDER_ITEMS)]
+    return (f"ORD-{n:05d}", c.email, item, status, ordered, arrives, option, f"TRK{n:07d}" if tracked else None)
+
+
 def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO plans VALUES (?, ?, ?, ?, ?)",
@@ -149,6 +168,11 @@ def _write_support(db: sqlite3.Connection, ds: Dataset) -> None:
         "INSERT INTO tickets (ticket_id, email, category, summary, status, priority, opened_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(t.ticket_id, t.email, t.category, t.summary, t.status, t.priority, iso(t.opened_at)) for t in ds.tickets],
+    )
+    db.executemany(
+        "INSERT INTO orders (order_id, email, item, status, ordered_days_ago, delivery_in_days, delivery_option,"
+        " tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [row for c in ds.customers if (row := _order(c)) is not None],
     )
     db.executemany(
         "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",

@@ -8,9 +8,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
+from mcp_servers.support.orders import Order, OrderBook, Orders
 from mcp_servers.support.schema import POSTGRES_SCHEMA, SCHEMA
 from shared.errors import InvalidRequest, NotFound
 from shared.events import TICKET_UPDATED
@@ -111,6 +111,9 @@ class SupportBackend(Protocol):
     async def open_ticket(self, new: NewTicket, key: str, call: CallContext) -> OpenedTicket: ...
     async def request_human(self, request: HumanRequest, key: str, call: CallContext) -> Handoff: ...
     async def close_ticket(self, email: str, ticket_id: str, key: str, call: CallContext) -> OpenedTicket: ...
+    async def list_orders(self, email: str) -> Orders: ...
+    async def cancel_order(self, email: str, order_id: str, key: str, call: CallContext) -> Order: ...
+    async def change_delivery(self, email: str, order_id: str, option: str, key: str, call: CallContext) -> Order: ...
 
 
 def match_expression(query: str, dialect: str = "sqlite") -> str | None:
@@ -123,7 +126,7 @@ def match_expression(query: str, dialect: str = "sqlite") -> str | None:
     return " OR ".join(f'"{w}"' for w in unique) or None
 
 
-class ReferenceSupportBackend(ReferenceBackend):
+class ReferenceSupportBackend(OrderBook):
     schema = SCHEMA
     postgres_schema = POSTGRES_SCHEMA
     system = "support"

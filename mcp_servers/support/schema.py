@@ -1,10 +1,11 @@
-"""Support tables (keyed by email): tickets, human handoffs and the knowledge base.
+"""Support tables (keyed by email): tickets, human handoffs, orders and the knowledge base.
 
 Knowledge search is full-text: an FTS5 table on SQLite, a weighted ``tsvector`` on PostgreSQL
 (the same columns, so the dataset writes the same rows to both).
 """
 
 from mcp_servers._sql import postgres_ddl
+from mcp_servers.support.orders import SCHEMA as ORDERS
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -69,5 +70,5 @@ CREATE TABLE IF NOT EXISTS articles_fts (
 CREATE INDEX IF NOT EXISTS articles_fts_document ON articles_fts USING GIN (document);
 """
 
-SCHEMA = TABLES + _FTS_SQLITE
-POSTGRES_SCHEMA = postgres_ddl(TABLES) + _FTS_POSTGRES
+SCHEMA = TABLES + ORDERS + _FTS_SQLITE
+POSTGRES_SCHEMA = postgres_ddl(TABLES + ORDERS) + _FTS_POSTGRES

@@ -53,6 +53,7 @@ class FakeGateway:
     plan_id: str = "basic-10"
     attempts_left: int = 3
     contract_months_left: int = 4
+    orders: list[dict[str, Any]] = field(default_factory=list)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str = ""
 
@@ -86,6 +87,19 @@ def ticket(ticket_id: str, days_ago: int, summary: str, status: str = "open") ->
         "priority": "normal",
         "opened_at": _ago(days_ago),
         "repeat_of": None,
+    }
+
+
+def order(order_id: str, status: str, item: str = "Pixel 9 128GB") -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "item": item,
+        "status": status,
+        "ordered_on": _ago(2)[:10],
+        "expected_delivery": _ago(-3)[:10],
+        "delivery_option": "standard",
+        "tracking_id": "TRK0000042" if status != "processing" else None,
+        "can_change": status == "processing",
     }
 
 
@@ -346,6 +360,25 @@ def build_gateway(state: FakeGateway) -> MCPServer:
     @gw.tool(name="support.list_tickets")
     async def list_tickets(email: str, status: str = "any") -> dict[str, Any]:
         return {"tickets": state.tickets}
+
+    @gw.tool(name="support.list_orders")
+    async def list_orders(email: str) -> dict[str, Any]:
+        return {"orders": state.orders}
+
+    def _changed(order_id: str, **update: Any) -> dict[str, Any]:
+        order = next(o for o in state.orders if o["order_id"] == order_id)
+        if not order["can_change"]:
+            raise ToolError(f"order {order_id} is {order['status']} and can no longer be changed")
+        order.update(update)
+        return order
+
+    @gw.tool(name="support.cancel_order")
+    async def cancel_order(email: str, order_id: str, idempotency_key: str) -> dict[str, Any]:
+        return _changed(order_id, status="cancelled", expected_delivery=None, can_change=False)
+
+    @gw.tool(name="support.change_delivery")
+    async def change_delivery(email: str, order_id: str, delivery_option: str, idempotency_key: str) -> dict[str, Any]:
+        return _changed(order_id, delivery_option=delivery_option, expected_delivery=_ago(-1)[:10])
 
     @gw.tool(name="support.request_human")
     async def request_human(

@@ -75,3 +75,25 @@ async def test_cancelling_gets_the_cost_an_offer_to_stay_and_a_colleague_on_yes(
     assert quote["data"]["offered_plan"] and "less than now" in quote["reply"]
     person = await chat.say("yes please")
     assert person["agent"] == "escalation", person
+
+
+def _order_being_prepared(running: RunningStack) -> tuple[dict, str]:
+    with closing(sqlite3.connect(system_db_path(running.data_dir, "support"))) as db:
+        emails = dict(db.execute("SELECT email, order_id FROM orders WHERE status = 'processing'").fetchall())
+    customer = next(
+        c for c in reversed(running.customers(240)) if c["email"] in emails and c["customer_id"] not in running.claimed
+    )
+    running.claimed.add(customer["customer_id"])
+    return customer, emails[customer["email"]]
+
+
+async def test_an_order_is_tracked_then_cancelled_while_it_is_prepared(chat: Chat, running: RunningStack) -> None:
+    customer, order_id = _order_being_prepared(running)
+    tracked = await chat.verify(customer, "where is my order, i ordered something last week")
+    assert (tracked["agent"], tracked["skill"], tracked["status"]) == ("support", "track-order", "completed"), tracked
+    assert order_id in tracked["reply"] and "being prepared" in tracked["reply"]
+    cancelled = await chat.say(f"actually please cancel order {order_id}")
+    assert cancelled["skill"] == "track-order" and cancelled["data"]["status"] == "cancelled", cancelled
+    with closing(sqlite3.connect(system_db_path(running.data_dir, "support"))) as db:
+        (status,) = db.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    assert status == "cancelled"

@@ -61,6 +61,9 @@ CATALOG = {
         # A handoff is about the conversation: the customer may not be verified yet.
         ("request_human", ("conversation_id", "conversation"), False),
         ("close_ticket", "email", False),
+        ("list_orders", "email", True),
+        ("cancel_order", "email", False),
+        ("change_delivery", "email", False),
     ],
     "network": [
         ("get_line_status", "msisdn", True),
@@ -98,6 +101,8 @@ WRITES = {
     "block_sim",
     "order_replacement_sim",
     "send_sign_in_link",
+    "cancel_order",
+    "change_delivery",
 }
 
 

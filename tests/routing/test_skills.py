@@ -22,6 +22,7 @@ EXPECTED = {
     "ticket-status": "support",
     "report-lost-phone": "support",
     "make-complaint": "support",
+    "track-order": "support",
     "human-handoff": "escalation",
 }
 CATALOG = Path(__file__).resolve().parents[2] / "docs" / "action-catalog.md"
