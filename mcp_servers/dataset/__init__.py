@@ -32,7 +32,9 @@ __all__ = ["FLAGS", "ensure_seeded", "prepare_dataset", "sample_customers", "sys
 
 log = logging.getLogger("switchboard.dataset")
 
-DATASET_VERSION = 4  # 2: the consent registry; 3: contracts (minimum terms and exit fees); 4: orders
+DATASET_VERSION = (
+    5  # 2: the consent registry; 3: contracts (minimum terms and exit fees); 4: orders; 5: payment methods
+)
 RECENT_INTERACTION_DAYS = 30
 RECENT_SIM_SWAP_HOURS = 240
 

@@ -99,6 +99,15 @@ def _order(c: Customer) -> tuple[object, ...] | None:
     return (f"ORD-{n:05d}", c.email, item, status, ordered, arrives, option, f"TRK{n:07d}" if tracked else None)
 
 
+def _payment_method(c: Customer, reference: date) -> tuple[object, ...]:
+    """One card in five expired at the end of the month before the reference date (declined
+    payments); one account in four pays each invoice by hand (autopay off)."""
+    n = int(c.customer_id[-5:])
+    expired = _add_months(reference.replace(day=1), -1)
+    expiry = expired if n % 5 == 0 else _add_months(reference.replace(day=1), 6 + n % 30)
+    return (c.account_number, c.card_last4, f"{expiry.year:04d}-{expiry.month:02d}", int(n % 4 != 0))
+
+
 def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO plans VALUES (?, ?, ?, ?, ?)",
@@ -140,6 +149,10 @@ def _write_payments(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO accounts VALUES (?, ?, ?)",
         [(c.account_number, "GBP", c.card_last4) for c in ds.customers],
+    )
+    db.executemany(
+        "INSERT INTO payment_methods (account_number, card_last4, card_expiry, autopay) VALUES (?, ?, ?, ?)",
+        [_payment_method(c, ds.reference_date) for c in ds.customers],
     )
     db.executemany(
         "INSERT INTO charges (charge_id, account_number, invoice_id, amount_pence, currency, charged_at,"

@@ -1,6 +1,9 @@
 """Payments tables (keyed by account number). Amounts are integer pence."""
 
-SCHEMA = """
+from mcp_servers.payments.methods import SCHEMA as METHODS
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS accounts (
     account_number TEXT PRIMARY KEY,
     currency TEXT NOT NULL,
@@ -37,3 +40,5 @@ CREATE TABLE IF NOT EXISTS charge_flags (
     flagged_at TEXT NOT NULL
 );
 """
+    + METHODS
+)

@@ -54,6 +54,9 @@ class FakeGateway:
     attempts_left: int = 3
     contract_months_left: int = 4
     orders: list[dict[str, Any]] = field(default_factory=list)
+    payment_method: dict[str, Any] = field(
+        default_factory=lambda: {"card_last4": "4242", "card_expiry": "2026-09", "card_expired": True, "autopay": False}
+    )
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str = ""
 
@@ -303,6 +306,15 @@ def build_gateway(state: FakeGateway) -> MCPServer:
     @gw.tool(name="payments.list_refunds")
     async def list_refunds(account_number: str) -> dict[str, Any]:
         return {"refunds": list(state.refunds.values())}
+
+    @gw.tool(name="payments.get_payment_method")
+    async def get_payment_method(account_number: str) -> dict[str, Any]:
+        return {"account_number": account_number, **state.payment_method}
+
+    @gw.tool(name="payments.set_autopay")
+    async def set_autopay(account_number: str, enabled: bool, idempotency_key: str) -> dict[str, Any]:
+        state.payment_method["autopay"] = enabled
+        return {"account_number": account_number, **state.payment_method}
 
     @gw.tool(name="network.get_line_status")
     async def get_line_status(msisdn: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import pytest
 
 from agents import agent_names, build_app
 from shared.errors import ConfigurationError
+from shared.skills import load_skills
 from tests.agents.conftest import AUTHORITY, SKILLS_DIR, StartSpecialist
 
 
@@ -26,7 +27,7 @@ async def test_card_lists_the_skills_from_skill_md(start_specialist: StartSpecia
         {"url": f"{payment.base_url}/a2a/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
     ]
     skills = {s["id"]: s for s in card["skills"]}
-    assert set(skills) == {"refund-charge", "payment-history"}
+    assert set(skills) == {s.name for s in load_skills(SKILLS_DIR, agent="payment")} >= {"refund-charge"}
     refund = skills["refund-charge"]
     assert refund["description"] == "Find a duplicate charge and refund it with the customer's consent."
     assert refund["tags"] == ["payments", "requires:verified-identity"]

@@ -97,3 +97,18 @@ async def test_an_order_is_tracked_then_cancelled_while_it_is_prepared(chat: Cha
     with closing(sqlite3.connect(system_db_path(running.data_dir, "support"))) as db:
         (status,) = db.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
     assert status == "cancelled"
+
+
+async def test_a_declined_card_is_explained_and_autopay_switched_on(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_duplicate_charge=False, has_recent_sim_swap=False)
+    explained = await chat.verify(customer, "my card was declined, why did my payment fail")
+    assert (explained["agent"], explained["skill"]) == ("payment", "payment-method"), explained
+    assert f"card ending {explained['reply'].split('card ending ')[1][:4]}" in explained["reply"]
+    switched = await chat.say("please turn on autopay")
+    assert switched["skill"] == "payment-method", switched
+    assert switched["data"]["autopay"] is True
+    with closing(sqlite3.connect(system_db_path(running.data_dir, "payments"))) as db:
+        (autopay,) = db.execute(
+            "SELECT autopay FROM payment_methods WHERE account_number = ?", (customer["account_number"],)
+        ).fetchone()
+    assert autopay == 1

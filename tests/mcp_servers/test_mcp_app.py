@@ -53,6 +53,8 @@ CATALOG = {
         ("list_refunds", "account_number", True),
         ("refund_facts", "account_number", True),
         ("record_payment", "account_number", False),
+        ("get_payment_method", "account_number", True),
+        ("set_autopay", "account_number", False),
     ],
     "support": [
         ("search_knowledge", None, True),
@@ -103,6 +105,7 @@ WRITES = {
     "send_sign_in_link",
     "cancel_order",
     "change_delivery",
+    "set_autopay",
 }
 
 
