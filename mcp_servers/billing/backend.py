@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from mcp_servers._backend import ReferenceBackend, pence, pounds
@@ -12,6 +13,7 @@ from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
 from mcp_servers.billing.models import (
     Account,
+    Contract,
     Entitlements,
     Invoice,
     InvoiceLine,
@@ -34,6 +36,15 @@ class BillingBackend(Protocol):
     async def get_entitlements(self, msisdn: str) -> Entitlements: ...
     async def change_plan(self, msisdn: str, plan_id: str, key: str, call: CallContext) -> PlanChange: ...
     async def issue_invoice(self, new: NewInvoice, key: str, call: CallContext) -> Invoice: ...
+    async def get_contract(self, msisdn: str) -> Contract: ...
+
+
+def months_between(today: date, ends: date) -> int:
+    """Months still to pay from ``today`` to ``ends``, a part month counting as one; 0 once ended."""
+    if ends <= today:
+        return 0
+    months = (ends.year - today.year) * 12 + (ends.month - today.month)
+    return months + (1 if ends.day > today.day else 0)
 
 
 def _plan(row: Row) -> Plan:
@@ -88,6 +99,27 @@ class ReferenceBillingBackend(ReferenceBackend):
             status=row["status"],
             balance_due=pounds(due["due"] if due else 0),
             next_bill_date=row["next_bill_date"],
+        )
+
+    async def get_contract(self, msisdn: str) -> Contract:
+        account = await self._account(msisdn)
+        row = await self.fetchone("SELECT * FROM contracts WHERE msisdn = ?", (msisdn,))
+        if row is None:
+            raise NotFound(f"no contract on record for {msisdn}", hint="the line may be pay as you go")
+        today = utcnow().date()
+        ends = date.fromisoformat(row["ends_on"])
+        left = months_between(today, ends)
+        return Contract(
+            msisdn=msisdn,
+            plan_name=account["name"],
+            started_on=row["started_on"],
+            term_months=row["term_months"],
+            ends_on=row["ends_on"],
+            in_minimum_term=left > 0,
+            months_remaining=left,
+            early_exit_fee=pounds(left * row["exit_fee_per_month_pence"]),
+            exit_fee_per_month=pounds(row["exit_fee_per_month_pence"]),
+            notice_days=row["notice_days"],
         )
 
     async def list_invoices(self, msisdn: str, limit: int) -> Invoices:

@@ -58,3 +58,19 @@ class PlanChange(BaseModel):
     old_plan_id: str
     new_plan_id: str
     effective_from: str
+
+
+class Contract(BaseModel):
+    """The minimum term and what leaving early costs (a quote: nothing is cancelled)."""
+
+    msisdn: str
+    plan_name: str
+    started_on: str
+    term_months: int
+    ends_on: str = Field(description="last day of the minimum term (YYYY-MM-DD)")
+    in_minimum_term: bool
+    months_remaining: int = Field(description="whole or part months left in the minimum term")
+    early_exit_fee: float = Field(description="pounds to leave today: months_remaining x exit_fee_per_month")
+    exit_fee_per_month: float
+    notice_days: int = Field(description="notice needed to leave, in or out of the minimum term")
+    currency: str = "GBP"

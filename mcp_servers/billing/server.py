@@ -20,7 +20,7 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.billing.backend import BillingBackend, NewInvoice
-from mcp_servers.billing.models import Account, Entitlements, Invoice, Invoices, PlanChange, Plans
+from mcp_servers.billing.models import Account, Contract, Entitlements, Invoice, Invoices, PlanChange, Plans
 
 InvoiceLines = Annotated[
     list[tuple[Sentence, Annotated[float, Field(gt=0, le=10000)]]],
@@ -46,6 +46,11 @@ def build_server(backend: BillingBackend) -> MCPServer:
     async def list_invoices(msisdn: Msisdn, limit: Annotated[int, Field(ge=1, le=24)] = 6) -> Invoices:
         """Recent invoices with their lines, newest first."""
         return await act(backend.list_invoices(msisdn, limit))
+
+    @server.tool(annotations=READ_ONLY, meta=by_msisdn)
+    async def get_contract(msisdn: Msisdn) -> Contract:
+        """The minimum term: when it ends, months left and the fee to leave early today (a quote)."""
+        return await act(backend.get_contract(msisdn))
 
     @server.tool(annotations=READ_ONLY, meta=tool_meta())
     async def list_plans() -> Plans:

@@ -18,6 +18,19 @@ accounts = sa.Table(
     sa.Column("plan_updated_at", sa.Text(), nullable=False),
 )
 
+# The minimum term the customer signed up to; leaving before ends_on costs the exit fee for each
+# month left (reference data: a real connector reads it from the contract system).
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("msisdn", sa.Text(), sa.ForeignKey("accounts.msisdn"), primary_key=True),
+    sa.Column("started_on", sa.Text(), nullable=False),
+    sa.Column("term_months", sa.Integer(), nullable=False),
+    sa.Column("ends_on", sa.Text(), nullable=False),
+    sa.Column("exit_fee_per_month_pence", sa.Integer(), nullable=False),
+    sa.Column("notice_days", sa.Integer(), nullable=False),
+)
+
 invoice_lines = sa.Table(
     "invoice_lines",
     metadata,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from mcp_servers._time import iso
 from mcp_servers.dataset._catalog import ARTICLES, PLANS
 from mcp_servers.dataset._consent import consent_rows
-from mcp_servers.dataset._generate import OUTAGE_ROWS, Dataset
+from mcp_servers.dataset._generate import OUTAGE_ROWS, Customer, Dataset
 from shared.database import DatabaseURL
 from shared.migrations import upgrade
 
@@ -52,6 +52,55 @@ def _write_crm(db: sqlite3.Connection, ds: Dataset) -> None:
     )
 
 
+CONTRACT_MONTHS = 24
+NOTICE_DAYS = 30
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, 28))
+
+
+def _contract(c: Customer, reference: date) -> tuple[object, ...]:
+    """A 24-month minimum term. Two customers in three re-signed at their last renewal (still in
+    term); the rest never did, so their first term ended long ago (or ends soon, if new)."""
+    started = c.customer_since
+    if int(c.customer_id[-5:]) % 3 != 0:
+        while _add_months(started, CONTRACT_MONTHS) <= reference:
+            started = _add_months(started, CONTRACT_MONTHS)
+    ends = _add_months(started, CONTRACT_MONTHS)
+    return (c.msisdn, started.isoformat(), CONTRACT_MONTHS, ends.isoformat(), c.plan.monthly_fee_pence, NOTICE_DAYS)
+
+
+ORDER_ITEMS = ("Pixel 9 128GB", "Replacement SIM", "iPhone 16 128GB", "Galaxy S25 case", "Galaxy A56 5G")
+# (status, ordered days ago, delivery in days (negative: delivered that long ago), option, tracked)
+ORDER_STAGES = (
+    ("processing", 1, 3, "standard", False),
+    ("dispatched", 2, 1, "next-day", True),
+    ("delivered", 12, -8, "standard", True),
+)
+
+
+def _order(c: Customer) -> tuple[object, ...] | None:
+    """One customer in three has an order: being prepared, with the courier, or delivered."""
+    n = int(c.customer_id[-5:])
+    if n % 3 != 1:
+        return None
+    status, ordered, arrives, option, tracked = ORDER_STAGES[(n // 3) % len(ORDER_STAGES)]
+    item = ORDER_ITEMS[n % len(ORDER_ITEMS)]
+    return (f"ORD-{n:05d}", c.email, item, status, ordered, arrives, option, f"TRK{n:07d}" if tracked else None)
+
+
+def _payment_method(c: Customer, reference: date) -> tuple[object, ...]:
+    """One card in five expired at the end of the month before the reference date (declined
+    payments); one account in four pays each invoice by hand (autopay off)."""
+    n = int(c.customer_id[-5:])
+    expired = _add_months(reference.replace(day=1), -1)
+    expiry = expired if n % 5 == 0 else _add_months(reference.replace(day=1), 6 + n % 30)
+    return (c.account_number, c.card_last4, f"{expiry.year:04d}-{expiry.month:02d}", int(n % 4 != 0))
+
+
 def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO plans VALUES (?, ?, ?, ?, ?)",
@@ -77,6 +126,9 @@ def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
         ],
     )
     db.executemany(
+        "INSERT INTO contracts VALUES (?, ?, ?, ?, ?, ?)", [_contract(c, ds.reference_date) for c in ds.customers]
+    )
+    db.executemany(
         "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",
         [(v.invoice_id, v.msisdn, v.period, v.issued_on.isoformat(), v.total_pence, v.status) for v in ds.invoices],
     )
@@ -90,6 +142,10 @@ def _write_payments(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO accounts VALUES (?, ?, ?)",
         [(c.account_number, "GBP", c.card_last4) for c in ds.customers],
+    )
+    db.executemany(
+        "INSERT INTO payment_methods (account_number, card_last4, card_expiry, autopay) VALUES (?, ?, ?, ?)",
+        [_payment_method(c, ds.reference_date) for c in ds.customers],
     )
     db.executemany(
         "INSERT INTO charges (charge_id, account_number, invoice_id, amount_pence, currency, charged_at,"
@@ -118,6 +174,11 @@ def _write_support(db: sqlite3.Connection, ds: Dataset) -> None:
         "INSERT INTO tickets (ticket_id, email, category, summary, status, priority, opened_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(t.ticket_id, t.email, t.category, t.summary, t.status, t.priority, iso(t.opened_at)) for t in ds.tickets],
+    )
+    db.executemany(
+        "INSERT INTO orders (order_id, email, item, status, ordered_days_ago, delivery_in_days, delivery_option,"
+        " tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [row for c in ds.customers if (row := _order(c)) is not None],
     )
     db.executemany(
         "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",

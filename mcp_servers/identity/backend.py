@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
@@ -36,6 +36,7 @@ from mcp_servers.identity.models import (
     Destinations,
     ResolvedCustomer,
     SignalContext,
+    SignInLinkSent,
     VerificationResult,
     VerificationStarted,
 )
@@ -53,6 +54,7 @@ ASSURANCE = "AAL2"
 SIGNAL_CONTEXT_SECONDS = 300
 SIGNAL_CONTEXT_MAX_AGE_SECONDS = 3600
 SIGNAL_ASSURANCE = "AAL0"
+SIGN_IN_LINK_SECONDS = 3600
 _KEY_COLUMNS = ("customer_id", "account_number", "email", "msisdn")
 
 
@@ -67,6 +69,9 @@ class IdentityBackend(Protocol):
     async def update_contact_details(
         self, customer_id: str, email: str, key: str, call: CallContext
     ) -> ContactDetails: ...
+    async def send_sign_in_link(
+        self, customer_id: str, purpose: str, key: str, call: CallContext
+    ) -> SignInLinkSent: ...
 
 
 def _keys(row: Row) -> CustomerKeys:
@@ -233,6 +238,43 @@ class ReferenceIdentityBackend(ReferenceBackend):
             "We will never ask you to share it.",
         }
         await asyncio.to_thread(append_message, self._outbox_dir, message)
+
+    async def send_sign_in_link(self, customer_id: str, purpose: str, key: str, call: CallContext) -> SignInLinkSent:
+        """Email a one-time link (valid an hour) to set a password or finish registering online.
+
+        Only to the email address on record, never by text message: a swapped SIM must not be
+        enough to take over the online account.
+        """
+
+        async def write() -> dict[str, Any]:
+            row = await self._customer(customer_id)
+            now = self._clock()
+            token = secrets.token_urlsafe(24)
+            link = SignInLinkSent(
+                link_id=f"LNK-{secrets.token_hex(4).upper()}",
+                purpose=purpose,
+                sent_to=mask_email(row["email"]),
+                expires_at=_iso(now + SIGN_IN_LINK_SECONDS),
+            )
+            token_hash = hmac.new(self._secret, f"{link.link_id}|{token}".encode(), hashlib.sha256).hexdigest()
+            await self.execute(
+                "INSERT INTO sign_in_links VALUES (?, ?, ?, ?, ?, ?)",
+                (link.link_id, customer_id, purpose, token_hash, now + SIGN_IN_LINK_SECONDS, call.conversation_id),
+            )
+            what = "set a new password" if purpose == "password-reset" else "finish setting up your online account"
+            message = {
+                "at": _iso(now),
+                "customer_id": customer_id,
+                "channel": "email",
+                "to": row["email"],
+                "text": f"Use this link within an hour to {what}: https://my.northwind.example/sign-in/{token} "
+                "If you did not ask for it, ignore this email.",
+            }
+            await asyncio.to_thread(append_message, self._outbox_dir, message)
+            return link.model_dump()
+
+        args = {"customer_id": customer_id, "purpose": purpose}
+        return SignInLinkSent.model_validate(await self.idempotent("send_sign_in_link", key, args, write))
 
     async def verify_code(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult:
         code = re.sub(r"[\s-]", "", code)

@@ -46,3 +46,12 @@ class VerificationResult(BaseModel):
     auth_context: str | None = Field(default=None, description="signed auth context (compact JWS) when verified")
     auth_context_expires_at: str | None = None
     customer: CustomerRef | None = Field(default=None, description="keys and display name when verified")
+
+
+class SignInLinkSent(BaseModel):
+    """A one-time link to set a new password or finish registering, sent to the email on record."""
+
+    link_id: str
+    purpose: str = Field(description="password-reset or registration")
+    sent_to: str = Field(description="masked email address the link went to")
+    expires_at: str

@@ -22,7 +22,13 @@ from mcp_servers._tooling import (
 )
 from mcp_servers.identity.backend import IdentityBackend
 from mcp_servers.identity.contact import ContactDetails
-from mcp_servers.identity.models import ResolvedCustomer, SignalContext, VerificationResult, VerificationStarted
+from mcp_servers.identity.models import (
+    ResolvedCustomer,
+    SignalContext,
+    SignInLinkSent,
+    VerificationResult,
+    VerificationStarted,
+)
 
 # Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
 _STATEFUL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -103,5 +109,19 @@ def build_server(backend: IdentityBackend) -> MCPServer:
         """
         call = require_call_context(ctx)
         return await act(backend.update_contact_details(customer_id, email, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
+    async def send_sign_in_link(
+        customer_id: CustomerId,
+        purpose: Literal["password-reset", "registration"],
+        idempotency_key: IdempotencyKey,
+        ctx: Context,
+    ) -> SignInLinkSent:
+        """Email a one-time link (an hour) to set a new password or finish registering online.
+
+        It goes only to the email address on record; the answer names it masked.
+        """
+        call = require_call_context(ctx)
+        return await act(backend.send_sign_in_link(customer_id, purpose, idempotency_key, call))
 
     return server

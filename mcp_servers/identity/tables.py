@@ -44,6 +44,18 @@ otp_challenges = sa.Table(
     sa.Column("conversation_id", sa.Text(), nullable=False),
 )
 
+# Links for setting a password or finishing online registration; only a keyed hash of the token.
+sign_in_links = sa.Table(
+    "sign_in_links",
+    metadata,
+    sa.Column("link_id", sa.Text(), primary_key=True),
+    sa.Column("customer_id", sa.Text(), sa.ForeignKey("customers.customer_id"), nullable=False),
+    sa.Column("purpose", sa.Text(), nullable=False),
+    sa.Column("token_hash", sa.Text(), nullable=False),
+    sa.Column("expires_at", Real, nullable=False),
+    sa.Column("conversation_id", sa.Text()),
+)
+
 signals_seen = sa.Table(
     "signals_seen",
     metadata,

@@ -18,6 +18,8 @@ from mcp_servers.network.models import (
     Outage,
     QosSession,
     RoamingStatus,
+    SimBlock,
+    SimOrder,
     SimSwap,
     SimSwapCheck,
     SimSwapDate,
@@ -42,6 +44,8 @@ class NetworkBackend(Protocol):
     async def create_qos_session(
         self, msisdn: str, qos_profile: str, duration: int, key: str, call: CallContext
     ) -> QosSession: ...
+    async def block_sim(self, msisdn: str, reason: str, key: str, call: CallContext) -> SimBlock: ...
+    async def order_replacement_sim(self, msisdn: str, key: str, call: CallContext) -> SimOrder: ...
 
 
 def _sim_change(row: Row) -> str | None:
@@ -177,6 +181,47 @@ class ReferenceNetworkBackend(ReferenceBackend):
 
         args = {"msisdn": msisdn, "qos_profile": qos_profile, "duration": duration}
         return QosSession.model_validate(await self.idempotent("create_qos_session", key, args, write))
+
+    async def block_sim(self, msisdn: str, reason: str, key: str, call: CallContext) -> SimBlock:
+        async def write() -> dict[str, Any]:
+            await self._line(msisdn)
+            block = SimBlock(msisdn=msisdn, sim_status="blocked", blocked_at=iso(utcnow()), reason=reason)
+            await self.execute("UPDATE lines SET sim_status = 'blocked' WHERE msisdn = ?", (msisdn,))
+            # A second block (another channel, another day) keeps the first record: when it was barred.
+            await self.execute(
+                "INSERT INTO sim_blocks VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn) DO NOTHING",
+                (msisdn, reason, block.blocked_at, call.agent, call.audit_id, call.conversation_id),
+            )
+            return block.model_dump()
+
+        return SimBlock.model_validate(await self.idempotent("block_sim", key, {"msisdn": msisdn}, write))
+
+    async def order_replacement_sim(self, msisdn: str, key: str, call: CallContext) -> SimOrder:
+        async def write() -> dict[str, Any]:
+            await self._line(msisdn)
+            now = utcnow()
+            order = SimOrder(
+                order_id=f"SIM-{secrets.token_hex(4).upper()}",
+                msisdn=msisdn,
+                status="dispatched",
+                expected_delivery=(now + timedelta(days=2)).date().isoformat(),
+            )
+            await self.execute(
+                "INSERT INTO sim_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    order.order_id,
+                    msisdn,
+                    order.status,
+                    order.expected_delivery,
+                    iso(now),
+                    call.agent,
+                    call.audit_id,
+                    call.conversation_id,
+                ),
+            )
+            return order.model_dump()
+
+        return SimOrder.model_validate(await self.idempotent("order_replacement_sim", key, {"msisdn": msisdn}, write))
 
     async def apply_signal(self, event: CloudEvent) -> bool:
         """Record what a network signal reported about a line (idempotent per event id)."""

@@ -79,3 +79,21 @@ class QosSession(BaseModel):
     startedAt: str
     expiresAt: str
     duration: int = Field(description="seconds")
+
+
+class SimBlock(BaseModel):
+    """A SIM barred from the network: no calls, texts or data until a replacement is active."""
+
+    msisdn: str
+    sim_status: Literal["blocked"]
+    blocked_at: str
+    reason: str
+
+
+class SimOrder(BaseModel):
+    """A replacement SIM on its way to the address on the account; the number stays the same."""
+
+    order_id: str
+    msisdn: str
+    status: Literal["dispatched"]
+    expected_delivery: str = Field(description="date the SIM should arrive (YYYY-MM-DD)")

@@ -23,6 +23,8 @@ from mcp_servers.network.models import (
     LineTest,
     QosSession,
     RoamingStatus,
+    SimBlock,
+    SimOrder,
     SimSwap,
     SimSwapCheck,
     SimSwapDate,
@@ -30,6 +32,7 @@ from mcp_servers.network.models import (
 
 MaxAge = Annotated[int, Field(ge=1, le=2400, description="hours to look back (CAMARA maxAge)")]
 QosProfile = Literal[QOS_PROFILES]  # type: ignore[valid-type]
+BlockReason = Literal["lost", "stolen"]
 Duration = Annotated[int, Field(ge=60, le=86_400, description="seconds the session should last")]
 
 
@@ -83,5 +86,17 @@ def build_server(backend: NetworkBackend) -> MCPServer:
         """CAMARA Quality on Demand: boost the line's quality for a while (a governed action)."""
         call = require_call_context(ctx)
         return await act(backend.create_qos_session(msisdn, qos_profile, duration, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_msisdn)
+    async def block_sim(msisdn: Msisdn, reason: BlockReason, idempotency_key: IdempotencyKey, ctx: Context) -> SimBlock:
+        """Bar the line's SIM at once (lost or stolen phone): no calls, texts or data on it."""
+        call = require_call_context(ctx)
+        return await act(backend.block_sim(msisdn, reason, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_msisdn)
+    async def order_replacement_sim(msisdn: Msisdn, idempotency_key: IdempotencyKey, ctx: Context) -> SimOrder:
+        """Send a replacement SIM for the same number to the address on the account."""
+        call = require_call_context(ctx)
+        return await act(backend.order_replacement_sim(msisdn, idempotency_key, call))
 
     return server

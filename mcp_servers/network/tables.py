@@ -57,3 +57,27 @@ qos_sessions = sa.Table(
     sa.Column("audit_id", sa.Text()),
     sa.Column("conversation_id", sa.Text()),
 )
+
+sim_blocks = sa.Table(
+    "sim_blocks",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("blocked_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+sim_orders = sa.Table(
+    "sim_orders",
+    metadata,
+    sa.Column("order_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("expected_delivery", sa.Text(), nullable=False),
+    sa.Column("ordered_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)

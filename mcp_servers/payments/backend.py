@@ -6,9 +6,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from mcp_servers._backend import ReferenceBackend, pence, pounds
+from mcp_servers._backend import pence, pounds
 from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
+from mcp_servers.payments.methods import PaymentMethod, PaymentMethods
 from mcp_servers.payments.models import Charge, Charges, DuplicateCharge, Duplicates, Refund, Refunds
 from shared.errors import InvalidRequest, NotFound
 from shared.events import PAYMENT_SETTLED, REFUND_ISSUED
@@ -34,6 +35,8 @@ class PaymentsBackend(Protocol):
     async def record_payment(
         self, account_number: str, invoice_id: str, amount: float, key: str, call: CallContext
     ) -> Charge: ...
+    async def get_payment_method(self, account_number: str) -> PaymentMethod: ...
+    async def set_autopay(self, account_number: str, enabled: bool, key: str, call: CallContext) -> PaymentMethod: ...
 
 
 def _status(row: Row) -> str:
@@ -55,7 +58,7 @@ def _charge(row: Row) -> Charge:
     )
 
 
-class ReferencePaymentsBackend(ReferenceBackend):
+class ReferencePaymentsBackend(PaymentMethods):
     system = "payments"
 
     async def _require(self, account_number: str) -> None:

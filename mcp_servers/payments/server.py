@@ -19,6 +19,7 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.payments.backend import PaymentsBackend, RefundRequest
+from mcp_servers.payments.methods import PaymentMethod
 from mcp_servers.payments.models import Charge, Charges, Duplicates, Refund, Refunds
 from shared.tools import FACTS_META_KEY, INTERNAL_META_KEY, RefundFacts
 
@@ -81,5 +82,18 @@ def build_server(backend: PaymentsBackend) -> MCPServer:
         """Record a settled card payment for an invoice (the card processor's report); no agent is granted this."""
         call = require_call_context(ctx)
         return await act(backend.record_payment(account_number, invoice_id, amount, idempotency_key, call))
+
+    @server.tool(annotations=READ_ONLY, meta=by_account)
+    async def get_payment_method(account_number: AccountNumber) -> PaymentMethod:
+        """The card on file (last four digits, expiry, whether it has expired) and whether autopay is on."""
+        return await act(backend.get_payment_method(account_number))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_account)
+    async def set_autopay(
+        account_number: AccountNumber, enabled: bool, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> PaymentMethod:
+        """Switch automatic payment of each invoice from the card on file on or off."""
+        call = require_call_context(ctx)
+        return await act(backend.set_autopay(account_number, enabled, idempotency_key, call))
 
     return server

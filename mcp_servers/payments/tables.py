@@ -39,6 +39,18 @@ charges = sa.Table(
 
 sa.Index("charges_by_account", charges.c.account_number, charges.c.charged_at)
 
+# The card on file and autopay; card numbers never pass through a conversation.
+payment_methods = sa.Table(
+    "payment_methods",
+    metadata,
+    sa.Column("account_number", sa.Text(), primary_key=True),
+    sa.Column("card_last4", sa.Text(), nullable=False),
+    sa.Column("card_expiry", sa.Text(), nullable=False),
+    sa.Column("autopay", sa.Integer(), nullable=False),
+    sa.Column("updated_by", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+)
+
 refunds = sa.Table(
     "refunds",
     metadata,

@@ -10,10 +10,10 @@ from typing import Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
-from mcp_servers._backend import ReferenceBackend
 from mcp_servers._time import iso, utcnow
 from mcp_servers.support.contact import follow_contact_change
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
+from mcp_servers.support.orders import Order, OrderBook, Orders
 from shared.errors import InvalidRequest, NotFound
 from shared.events import TICKET_UPDATED
 from shared.tools import CallContext
@@ -113,6 +113,9 @@ class SupportBackend(Protocol):
     async def open_ticket(self, new: NewTicket, key: str, call: CallContext) -> OpenedTicket: ...
     async def request_human(self, request: HumanRequest, key: str, call: CallContext) -> Handoff: ...
     async def close_ticket(self, email: str, ticket_id: str, key: str, call: CallContext) -> OpenedTicket: ...
+    async def list_orders(self, email: str) -> Orders: ...
+    async def cancel_order(self, email: str, order_id: str, key: str, call: CallContext) -> Order: ...
+    async def change_delivery(self, email: str, order_id: str, option: str, key: str, call: CallContext) -> Order: ...
 
 
 def match_expression(query: str, dialect: str = "sqlite") -> str | None:
@@ -125,7 +128,7 @@ def match_expression(query: str, dialect: str = "sqlite") -> str | None:
     return " OR ".join(f'"{w}"' for w in unique) or None
 
 
-class ReferenceSupportBackend(ReferenceBackend):
+class ReferenceSupportBackend(OrderBook):
     system = "support"
 
     async def apply_event(self, event: CloudEvent) -> bool:

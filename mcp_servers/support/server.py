@@ -23,8 +23,9 @@ from mcp_servers._tooling import (
 )
 from mcp_servers.support.backend import HumanRequest, NewTicket, SupportBackend
 from mcp_servers.support.models import Articles, Handoff, OpenedTicket, Tickets
+from mcp_servers.support.orders import DeliveryOption, Order, Orders
 
-Priority = Literal["low", "normal", "high"]
+Priority = Literal["low", "normal", "high", "urgent"]
 
 
 def build_server(backend: SupportBackend) -> MCPServer:
@@ -88,5 +89,24 @@ def build_server(backend: SupportBackend) -> MCPServer:
         """Close a resolved ticket."""
         call = require_call_context(ctx)
         return await act(backend.close_ticket(email, ticket_id, idempotency_key, call))
+
+    @server.tool(annotations=READ_ONLY, meta=by_email)
+    async def list_orders(email: Email) -> Orders:
+        """The customer's orders for phones, SIMs and accessories, newest first, with delivery dates."""
+        return await act(backend.list_orders(email))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    async def cancel_order(email: Email, order_id: RecordId, idempotency_key: IdempotencyKey, ctx: Context) -> Order:
+        """Cancel an order that is still being prepared (not once it is with the courier)."""
+        call = require_call_context(ctx)
+        return await act(backend.cancel_order(email, order_id, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=by_email)
+    async def change_delivery(
+        email: Email, order_id: RecordId, delivery_option: DeliveryOption, idempotency_key: IdempotencyKey, ctx: Context
+    ) -> Order:
+        """Change how an order still being prepared is delivered: standard, next-day or collect-in-store."""
+        call = require_call_context(ctx)
+        return await act(backend.change_delivery(email, order_id, delivery_option, idempotency_key, call))
 
     return server

@@ -48,6 +48,25 @@ handoffs = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# Orders for devices, SIMs and accessories; dates are stored as ages (days from today).
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("order_id", sa.Text(), primary_key=True),
+    sa.Column("email", sa.Text(), nullable=False),
+    sa.Column("item", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("ordered_days_ago", sa.Integer(), nullable=False),
+    sa.Column("delivery_in_days", sa.Integer(), nullable=False),
+    sa.Column("delivery_option", sa.Text(), nullable=False),
+    sa.Column("tracking_id", sa.Text()),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+sa.Index("orders_by_email", orders.c.email)
+
 tickets = sa.Table(
     "tickets",
     metadata,

@@ -64,6 +64,11 @@ class FakeGateway:
     outage: dict[str, Any] | None = None
     plan_id: str = "basic-10"
     attempts_left: int = 3
+    contract_months_left: int = 4
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    payment_method: dict[str, Any] = field(
+        default_factory=lambda: {"card_last4": "4242", "card_expiry": "2026-09", "card_expired": True, "autopay": False}
+    )
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str = ""
 
@@ -97,6 +102,19 @@ def ticket(ticket_id: str, days_ago: int, summary: str, status: str = "open") ->
         "priority": "normal",
         "opened_at": _ago(days_ago),
         "repeat_of": None,
+    }
+
+
+def order(order_id: str, status: str, item: str = "Pixel 9 128GB") -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "item": item,
+        "status": status,
+        "ordered_on": _ago(2)[:10],
+        "expected_delivery": _ago(-3)[:10],
+        "delivery_option": "standard",
+        "tracking_id": "TRK0000042" if status != "processing" else None,
+        "can_change": status == "processing",
     }
 
 
@@ -199,6 +217,10 @@ def build_gateway(state: FakeGateway) -> MCPServer:
         state.attempts_left -= 1
         return {"verified": False, "attempts_left": state.attempts_left, "locked": state.attempts_left <= 0}
 
+    @gw.tool(name="identity.send_sign_in_link")
+    async def send_sign_in_link(customer_id: str, purpose: str, idempotency_key: str) -> dict[str, Any]:
+        return {"link_id": "LNK-1", "purpose": purpose, "sent_to": "a••@example.com", "expires_at": _ago(-1)}
+
     @gw.tool(name="billing.list_invoices")
     async def list_invoices(msisdn: str, limit: int = 6) -> dict[str, Any]:
         invoices = [
@@ -238,6 +260,23 @@ def build_gateway(state: FakeGateway) -> MCPServer:
             "status": "active",
             "balance_due": 0.0,
             "next_bill_date": "2025-12-01",
+        }
+
+    @gw.tool(name="billing.get_contract")
+    async def get_contract(msisdn: str) -> dict[str, Any]:
+        left = state.contract_months_left
+        return {
+            "msisdn": msisdn,
+            "plan_name": "Basic 10",
+            "started_on": "2025-03-01",
+            "term_months": 24,
+            "ends_on": "2027-03-01" if left else "2025-03-01",
+            "in_minimum_term": left > 0,
+            "months_remaining": left,
+            "early_exit_fee": round(left * 15.0, 2),
+            "exit_fee_per_month": 15.0,
+            "notice_days": 30,
+            "currency": "GBP",
         }
 
     @gw.tool(name="billing.list_plans")
@@ -307,6 +346,15 @@ def build_gateway(state: FakeGateway) -> MCPServer:
     async def list_refunds(account_number: str) -> dict[str, Any]:
         return {"refunds": list(state.refunds.values())}
 
+    @gw.tool(name="payments.get_payment_method")
+    async def get_payment_method(account_number: str) -> dict[str, Any]:
+        return {"account_number": account_number, **state.payment_method}
+
+    @gw.tool(name="payments.set_autopay")
+    async def set_autopay(account_number: str, enabled: bool, idempotency_key: str) -> dict[str, Any]:
+        state.payment_method["autopay"] = enabled
+        return {"account_number": account_number, **state.payment_method}
+
     @gw.tool(name="network.get_line_status")
     async def get_line_status(msisdn: str) -> dict[str, Any]:
         return {
@@ -318,6 +366,15 @@ def build_gateway(state: FakeGateway) -> MCPServer:
             "area_outage": state.outage,
             "last_sim_change": _ago(400),
         }
+
+    @gw.tool(name="network.block_sim")
+    async def block_sim(msisdn: str, reason: str, idempotency_key: str) -> dict[str, Any]:
+        return {"msisdn": msisdn, "sim_status": "blocked", "blocked_at": _ago(0), "reason": reason}
+
+    @gw.tool(name="network.order_replacement_sim")
+    async def order_replacement_sim(msisdn: str, idempotency_key: str) -> dict[str, Any]:
+        expected = (NOW + timedelta(days=2)).date().isoformat()
+        return {"order_id": "SIM-0001", "msisdn": msisdn, "status": "dispatched", "expected_delivery": expected}
 
     @gw.tool(name="crm.list_interactions")
     async def list_interactions(email: str, limit: int = 10) -> dict[str, Any]:
@@ -354,6 +411,25 @@ def build_gateway(state: FakeGateway) -> MCPServer:
     @gw.tool(name="support.list_tickets")
     async def list_tickets(email: str, status: str = "any") -> dict[str, Any]:
         return {"tickets": state.tickets}
+
+    @gw.tool(name="support.list_orders")
+    async def list_orders(email: str) -> dict[str, Any]:
+        return {"orders": state.orders}
+
+    def _changed(order_id: str, **update: Any) -> dict[str, Any]:
+        order = next(o for o in state.orders if o["order_id"] == order_id)
+        if not order["can_change"]:
+            raise ToolError(f"order {order_id} is {order['status']} and can no longer be changed")
+        order.update(update)
+        return order
+
+    @gw.tool(name="support.cancel_order")
+    async def cancel_order(email: str, order_id: str, idempotency_key: str) -> dict[str, Any]:
+        return _changed(order_id, status="cancelled", expected_delivery=None, can_change=False)
+
+    @gw.tool(name="support.change_delivery")
+    async def change_delivery(email: str, order_id: str, delivery_option: str, idempotency_key: str) -> dict[str, Any]:
+        return _changed(order_id, delivery_option=delivery_option, expected_delivery=_ago(-1)[:10])
 
     @gw.tool(name="support.request_human")
     async def request_human(

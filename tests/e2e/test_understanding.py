@@ -34,11 +34,9 @@ async def test_a_vague_message_gets_plain_options(chat: Chat) -> None:
 
 async def test_cancel_my_contract_is_answered_plainly_with_a_colleague_offered(chat: Chat) -> None:
     reply = await chat.say("cancel my contract")
-    assert reply["status"] == "completed" and reply["route"]["intent"] == "out-of-scope", reply
-    assert "colleague" in reply["reply"] and "yes" in reply["reply"]
+    # Leaving is a contract question: who is asking is checked before the cost to leave is quoted.
+    assert reply["route"]["skill"] == "contract-end" and reply["agent"] == "identity", reply
     _plain(reply["reply"])
-    accepted = await chat.say("yes please")
-    assert accepted["agent"] == "escalation", accepted
 
 
 async def test_a_typo_ridden_charged_twice_is_understood(chat: Chat) -> None:

@@ -72,3 +72,23 @@ async def test_unknown_and_malformed_msisdn(connect):
         assert "no billing account" in await fails(billing, "get_account", {"msisdn": "+447700800123"})
         assert "msisdn" in await fails(billing, "get_entitlements", {"msisdn": "+44" + "7" * 40})
         assert "Field required" in await fails(billing, "get_account", {})
+
+
+async def test_contract_quotes_the_exit_fee_from_months_left(connect, data_dir):
+    from datetime import date
+
+    from mcp_servers.billing.backend import months_between
+
+    assert months_between(date(2026, 1, 15), date(2026, 1, 15)) == 0
+    assert months_between(date(2026, 1, 15), date(2026, 3, 15)) == 2
+    assert months_between(date(2026, 1, 15), date(2026, 3, 16)) == 3
+    customers = sample_customers(data_dir, 6)
+    async with connect("billing") as billing:
+        contracts = [await ok(billing, "get_contract", {"msisdn": c["msisdn"]}) for c in customers]
+        assert any(c["in_minimum_term"] for c in contracts)
+        for contract in contracts:
+            assert contract["term_months"] == 24 and contract["notice_days"] == 30 and contract["currency"] == "GBP"
+            fee = round(contract["months_remaining"] * contract["exit_fee_per_month"], 2)
+            assert contract["early_exit_fee"] == fee
+            assert contract["in_minimum_term"] is (contract["months_remaining"] > 0)
+        assert "no billing account" in await fails(billing, "get_contract", {"msisdn": "+447700999999"})

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from mcp_testkit import fails, ok
+from mcp_testkit import call_meta, fails, ok
 
 from mcp_servers.dataset import sample_customers
 from mcp_servers.identity.backend import ReferenceIdentityBackend
@@ -192,3 +192,21 @@ def test_the_outbox_is_owner_only(tmp_path):
     finally:
         os.umask(saved)
     assert stat.S_IMODE(outbox_path(tmp_path).stat().st_mode) == 0o600
+
+
+async def test_a_sign_in_link_goes_to_the_email_on_record_once_per_key(connect, data_dir):
+    customer = sample_customers(data_dir, 7)[-1]
+    args = {"customer_id": customer["customer_id"], "purpose": "password-reset", "idempotency_key": "link-1"}
+    async with connect("identity") as identity:
+        assert "call context" in await fails(identity, "send_sign_in_link", args)
+        sent = await ok(identity, "send_sign_in_link", args, call_meta("identity"))
+        assert sent["link_id"].startswith("LNK-") and sent["purpose"] == "password-reset"
+        assert customer["email"] != sent["sent_to"] and sent["sent_to"].endswith(customer["email"].split("@")[1])
+        assert await ok(identity, "send_sign_in_link", args, call_meta("identity")) == sent
+        assert "purpose" in await fails(identity, "send_sign_in_link", {**args, "purpose": "other"}, call_meta())
+        assert "no customer" in await fails(
+            identity, "send_sign_in_link", {**args, "customer_id": "CUST-99999", "idempotency_key": "k"}, call_meta()
+        )
+    messages = read_outbox(data_dir, customer_id=customer["customer_id"])
+    assert len([m for m in messages if "new password" in m["text"]]) == 1
+    assert messages[-1]["channel"] == "email" and messages[-1]["to"] == customer["email"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcp_testkit import fails, ok
+from mcp_testkit import call_meta, fails, ok
 
 from mcp_servers.dataset import sample_customers
 
@@ -39,3 +39,23 @@ async def test_sim_swap_checks(connect, data_dir):
             network, "check_sim_swap", {"msisdn": steady["msisdn"], "max_age_hours": 0}
         )
         assert "no mobile line" in await fails(network, "get_line_status", {"msisdn": "+447700999999"})
+
+
+async def test_block_sim_bars_the_line_once_and_a_replacement_is_ordered(connect, data_dir):
+    customer = sample_customers(data_dir, 3, in_outage_area=False)[-1]
+    msisdn = customer["msisdn"]
+    args = {"msisdn": msisdn, "reason": "stolen", "idempotency_key": "block-1"}
+    async with connect("network") as network:
+        assert "call context" in await fails(network, "block_sim", args)
+        first = await ok(network, "block_sim", args, call_meta("support"))
+        assert first["sim_status"] == "blocked" and first["reason"] == "stolen"
+        assert await ok(network, "block_sim", args, call_meta("support")) == first
+        assert (await ok(network, "get_line_status", {"msisdn": msisdn}))["sim_status"] == "blocked"
+        assert "reason" in await fails(network, "block_sim", {**args, "reason": "bored"}, call_meta("support"))
+        order_args = {"msisdn": msisdn, "idempotency_key": "sim-1"}
+        order = await ok(network, "order_replacement_sim", order_args, call_meta("support"))
+        assert order["order_id"].startswith("SIM-") and order["status"] == "dispatched"
+        assert await ok(network, "order_replacement_sim", order_args, call_meta("support")) == order
+        assert "no mobile line" in await fails(
+            network, "order_replacement_sim", {"msisdn": "+447700999999", "idempotency_key": "sim-2"}, call_meta()
+        )

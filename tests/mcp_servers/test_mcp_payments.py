@@ -136,3 +136,21 @@ async def test_refund_facts_come_from_the_record_not_the_caller(connect, data_di
     async with connect("payments") as payments:
         flagged = await ok(payments, "refund_facts", {"account_number": account, "charge_id": dup["duplicate_of"]})
         assert flagged["flagged_error"] is True
+
+
+async def test_payment_method_shows_an_expired_card_and_autopay_switches_once_per_key(connect, data_dir):
+    customers = sample_customers(data_dir, 10)
+    async with connect("payments") as payments:
+        methods = [await ok(payments, "get_payment_method", {"account_number": c["account_number"]}) for c in customers]
+        assert any(m["card_expired"] for m in methods) and any(not m["card_expired"] for m in methods)
+        assert all(len(m["card_last4"]) == 4 for m in methods)
+        account = customers[-1]["account_number"]
+        args = {"account_number": account, "enabled": True, "idempotency_key": "ap-1"}
+        assert "call context" in await fails(payments, "set_autopay", args)
+        on = await ok(payments, "set_autopay", args, call_meta("payment"))
+        assert on["autopay"] is True
+        assert await ok(payments, "set_autopay", args, call_meta("payment")) == on
+        off = await ok(payments, "set_autopay", {**args, "enabled": False, "idempotency_key": "ap-2"}, call_meta())
+        assert off["autopay"] is False
+        assert (await ok(payments, "get_payment_method", {"account_number": account}))["autopay"] is False
+        assert "no payment method" in await fails(payments, "get_payment_method", {"account_number": "ACC-0000000"})

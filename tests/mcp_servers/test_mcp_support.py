@@ -64,7 +64,7 @@ async def test_tickets_open_once_and_list(connect, data_dir):
             {**args, "email": "nobody@example.com", "idempotency_key": "tk-2"},
             call_meta(),
         )
-        assert "priority" in await fails(support, "open_ticket", {**args, "priority": "urgent"}, call_meta())
+        assert "priority" in await fails(support, "open_ticket", {**args, "priority": "critical"}, call_meta())
 
 
 async def test_request_human_queues_before_and_after_verification(connect, data_dir):
@@ -102,3 +102,37 @@ async def test_request_human_queues_before_and_after_verification(connect, data_
             call_meta(),
         )
         assert "no support customer" in text
+
+
+def _orders_by_status(data_dir, status: str) -> list[tuple[str, str]]:
+    import sqlite3
+    from contextlib import closing
+
+    from mcp_servers.dataset import system_db_path
+
+    with closing(sqlite3.connect(system_db_path(data_dir, "support"))) as db:
+        return db.execute("SELECT email, order_id FROM orders WHERE status = ? ORDER BY order_id", (status,)).fetchall()
+
+
+async def test_orders_are_listed_and_only_one_being_prepared_can_change(connect, data_dir):
+    email, order_id = _orders_by_status(data_dir, "processing")[-1]
+    shipped_email, shipped_id = _orders_by_status(data_dir, "dispatched")[-1]
+    async with connect("support") as support:
+        orders = (await ok(support, "list_orders", {"email": email}))["orders"]
+        assert [o["order_id"] for o in orders] == [order_id] and orders[0]["can_change"] is True
+        moved = await ok(
+            support,
+            "change_delivery",
+            {"email": email, "order_id": order_id, "delivery_option": "next-day", "idempotency_key": "d-1"},
+            call_meta("support"),
+        )
+        assert moved["delivery_option"] == "next-day" and moved["expected_delivery"] <= orders[0]["expected_delivery"]
+        args = {"email": email, "order_id": order_id.lower(), "idempotency_key": "c-1"}
+        cancelled = await ok(support, "cancel_order", args, call_meta("support"))
+        assert cancelled["status"] == "cancelled" and cancelled["expected_delivery"] is None
+        assert await ok(support, "cancel_order", args, call_meta("support")) == cancelled
+        shipped = {"email": shipped_email, "order_id": shipped_id, "idempotency_key": "c-2"}
+        assert "can no longer be cancelled" in await fails(support, "cancel_order", shipped, call_meta("support"))
+        other = {"email": email, "order_id": shipped_id, "idempotency_key": "c-3"}
+        assert "no order" in await fails(support, "cancel_order", other, call_meta("support"))
+        assert (await ok(support, "list_orders", {"email": shipped_email}))["orders"][0]["tracking_id"]

@@ -28,6 +28,17 @@ from tests.storage.pg import BASE_URL, require_postgres
 HERE = Path(__file__).parent
 
 
+# Tables the wider action catalog added after the previous release: created empty on upgrade.
+CATALOG_TABLES = (
+    ("billing", "contracts"),
+    ("identity", "sign_in_links"),
+    ("network", "sim_blocks"),
+    ("network", "sim_orders"),
+    ("payments", "payment_methods"),
+    ("support", "orders"),
+)
+
+
 def _sqlite_tables(path: Path) -> dict[str, str]:
     """Each table's name and a digest of all its rows (in primary-key order)."""
     found = {}
@@ -73,10 +84,10 @@ def test_prepare_upgrades_the_previous_release_data_directory_keeping_every_row(
         assert f"{store}: no version (created or adopted) -> {head(store)}" in printed, printed
     after = data_dir_rows(data_dir)
     assert {k: v for k, v in after.items() if k in before} == before  # every row, unchanged
-    # Tables the previous release created only on first use, and tables later revisions add.
-    assert set(after) - set(before) <= {"channels.db:" + t for t in ("link_codes", "voice_calls", "voice_heard",
-                                                                     "voice_call_info", "voice_steps")} | {
-        "audit.db:control_changes"}  # fmt: skip
+    channels = ("link_codes", "voice_calls", "voice_heard", "voice_call_info", "voice_steps")
+    added = {f"channels.db:{t}" for t in channels} | {"audit.db:control_changes"}
+    added |= {f"systems/{system}.db:{table}" for system, table in CATALOG_TABLES}
+    assert set(after) - set(before) <= added
     report = verify_audit(data_dir / "audit.db")
     assert report.intact and report.count == int(before["audit.db:audit"].split(":")[0]), report
 
@@ -123,8 +134,9 @@ async def test_prepare_upgrades_the_previous_release_postgresql_database_keeping
             assert f"{store}: no version (created or adopted) -> {head(store)}" in printed, printed
         after = await _pg_rows(conn, prefix)
         assert {k: v for k, v in after.items() if k in before} == before
-        assert set(after) - set(before) <= {".link_codes", ".voice_calls", ".voice_heard", ".voice_call_info",
-                                            ".voice_steps", ".console_sessions", ".control_changes"}  # fmt: skip
+        added = {".link_codes", ".voice_calls", ".voice_heard", ".voice_call_info", ".voice_steps"}
+        added |= {".console_sessions", ".control_changes"} | {f"_{s}.{t}" for s, t in CATALOG_TABLES}
+        assert set(after) - set(before) <= added
 
         again = await asyncio.to_thread(_prepare_with_env, capsys, monkeypatched, tmp_path / "data")
         assert "applied" not in again and again.count(": current at ") == len(STORES), again

@@ -1,0 +1,30 @@
+"""payment-method: why a payment failed, the card on file, and autopay switched only when asked."""
+
+from __future__ import annotations
+
+from tests.agents.conftest import StartSpecialist
+from tests.agents.fake_gateway import FakeGateway
+
+
+async def test_a_declined_payment_is_explained_by_the_expired_card(
+    start_specialist: StartSpecialist, gateway: FakeGateway
+) -> None:
+    payment = await start_specialist("payment")
+    answer = await payment.send("my card was declined when you tried to take my bill", "payment-method")
+    assert answer.result.status == "completed"
+    assert gateway.last("payments.get_payment_method").args == {"account_number": "ACC-1234567"}
+    assert "invoice INV-2 for £32.50 is still unpaid" in answer.text
+    assert "card ending 4242, expired at the end of 09/2026" in answer.text
+    assert "app or our website" in answer.text and "never take card numbers" in answer.text
+    assert "payments.set_autopay" not in gateway.tools_called()
+    assert answer.result.data["unpaid"] == ["INV-2"] and answer.result.data["card_expired"] is True
+
+
+async def test_autopay_is_switched_on_once_when_asked(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
+    payment = await start_specialist("payment")
+    answer = await payment.send("please set up autopay for my bills", "payment-method")
+    assert gateway.last("payments.set_autopay").args["enabled"] is True
+    assert "I've switched on autopay" in answer.text and answer.result.data["autopay_changed"] is True
+    again = await payment.send("set up autopay please", "payment-method")
+    assert gateway.tools_called().count("payments.set_autopay") == 1
+    assert "Autopay is on" in again.text
