@@ -32,7 +32,7 @@ from gateway.audit_store import Statement
 from gateway.gateway import Gateway
 from gateway.oversight import oversight, seen_digest
 from gateway.retention import apply as apply_retention
-from gateway.state import GovernanceState, kill_scope
+from gateway.state import GovernanceState, KillScope, kill_scope
 from gateway.weakening import HOLD_LIFT, POLICY_LOG_ONLY, SWITCH_OFF
 from gateway.weakening_api import approve_change, desk_of, list_changes, reject_change, request_weakening
 from shared.audit import Oversight, digest
@@ -88,7 +88,7 @@ class Hold(BaseModel):
 
 
 class KillSwitch(BaseModel):
-    scope: str = Field(pattern="^(all|agent|tool)$")
+    scope: KillScope
     target: str | None = Field(default=None, max_length=200)
     on: bool
     reason: str = Field(default="", max_length=300)
@@ -295,7 +295,7 @@ def build_staff_routes(
         change = _model(KillSwitch, body)
         if change.scope != "all" and not change.target:
             raise InvalidRequest(f"a {change.scope} kill switch needs a target", hint="name the agent or the tool")
-        scope = kill_scope(change.scope, change.target)  # type: ignore[arg-type]
+        scope = kill_scope(change.scope, change.target)
         if not change.on and scope not in gateway.state.kill_switches:
             raise NotFound(f"the kill switch {scope} is not on")
         if not change.on:

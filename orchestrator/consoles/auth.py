@@ -185,7 +185,7 @@ class StaffSessions:
     def _session(record: SessionRecord, token: str) -> StaffSession:
         return StaffSession(
             name=record.name,
-            role=record.role,  # type: ignore[arg-type]
+            role=record.role,
             csrf_token=record.csrf_token,
             expires_at=datetime.fromtimestamp(record.expires_at, UTC),
             gateway_token=token,
