@@ -201,6 +201,7 @@ def with_sessions(routes: list[BaseRoute], sessions: StaffSessions) -> list[Base
     for route in routes:
         inner = getattr(route, "app", None)
         if inner is not None:
+            # BaseRoute declares no app; the routes that have one (Route, Mount, ...) were found above.
             route.app = _SessionScope(inner, sessions)  # type: ignore[attr-defined]
     return routes
 
