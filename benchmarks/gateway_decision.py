@@ -215,7 +215,9 @@ async def live_consent(catalog: Catalog) -> AsyncIterator[tuple[UpstreamFacts, C
 
 def _consents_to_payments(data_dir: Path, customer_id: str) -> bool:
     with contextlib.closing(sqlite3.connect(system_db_path(data_dir, "consent"))) as db:
-        rows = db.execute("SELECT purpose, granted FROM consents WHERE customer_id = ?", (customer_id,)).fetchall()
+        rows: list[tuple[str, int]] = db.execute(
+            "SELECT purpose, granted FROM consents WHERE customer_id = ?", (customer_id,)
+        ).fetchall()
     return dict(rows).get("payments", 0) == 1
 
 

@@ -40,6 +40,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _hops import APPROVAL_THRESHOLD_PENCE, CountingStack, pct
@@ -78,7 +79,7 @@ def _code(data_dir: Path, customer_id: str) -> str:
     return match.group(0)
 
 
-async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict, results: Results) -> None:
+async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[str, Any], results: Results) -> None:
     started = (await http.post("/api/conversations", json={"channel": "chat"})).json()
     path = f"/api/conversations/{started['conversation_id']}/messages"
     headers = {"Authorization": f"Bearer {started['token']}"}
@@ -108,12 +109,12 @@ async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict,
     results.conversations.append((time.perf_counter() - began) * 1000)
 
 
-async def _switchboard_phase(url: str, data_dir: Path, customers: list[list[dict]]) -> tuple[Results, float]:
+async def _switchboard_phase(url: str, data_dir: Path, customers: list[list[dict[str, Any]]]) -> tuple[Results, float]:
     results = Results()
     limits = httpx.Limits(max_connections=len(customers) + 4, keepalive_expiry=15)
     async with httpx.AsyncClient(base_url=url, timeout=TURN_TIMEOUT, limits=limits) as http:
 
-        async def client(own: list[dict]) -> None:
+        async def client(own: list[dict[str, Any]]) -> None:
             for customer in own:
                 await _conversation(http, data_dir, customer, results)
 
@@ -145,7 +146,7 @@ async def _bare_phase(url: str, hops: dict[str, Counter[str]], clients: int, con
     return results
 
 
-async def _count_hops(customer: dict) -> dict[str, Counter[str]]:
+async def _count_hops(customer: dict[str, Any]) -> dict[str, Counter[str]]:
     """Run one conversation on an in-process stack and count each turn's A2A and MCP requests."""
     with tempfile.TemporaryDirectory(prefix="sb-load-hops-") as tmp:
         stack = CountingStack(Settings(data_dir=Path(tmp), customers=240))

@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _hops import APPROVAL_THRESHOLD_PENCE, CountingStack, bare, pct
@@ -39,7 +40,7 @@ KINDS = ("request", "confirm")
 class SwitchboardTurns:
     """The embedded stack with conversations brought to the refund request, one per sample."""
 
-    def __init__(self, stack: CountingStack, http: httpx.AsyncClient, customers: list[dict]) -> None:
+    def __init__(self, stack: CountingStack, http: httpx.AsyncClient, customers: list[dict[str, Any]]) -> None:
         self.stack = stack
         self.http = http
         self.customers = iter(customers)
@@ -52,12 +53,13 @@ class SwitchboardTurns:
         started = (await http.post("/api/conversations", json={})).json()
         conv, headers = started["conversation_id"], {"Authorization": f"Bearer {started['token']}"}
 
-        async def say(text: str) -> dict:
+        async def say(text: str) -> dict[str, Any]:
             r = await http.post(f"/api/conversations/{conv}/messages", json={"text": text}, headers=headers)
             r.raise_for_status()
-            return r.json()
+            answer: dict[str, Any] = r.json()
+            return answer
 
-        async def timed(kind: str, text: str) -> tuple[float, dict]:
+        async def timed(kind: str, text: str) -> tuple[float, dict[str, Any]]:
             before = self.stack.hops.copy()
             t0 = time.perf_counter()
             answer = await say(text)
@@ -68,7 +70,9 @@ class SwitchboardTurns:
         await say("what did I pay last month?")
         await say(customer["email"])
         code = read_outbox(data_dir, customer_id=customer["customer_id"], limit=1)[-1]["text"]
-        verified = await say(re.search(r"\b\d{6}\b", code).group(0))
+        match = re.search(r"\b\d{6}\b", code)
+        assert match, code
+        verified = await say(match.group(0))
         assert verified["status"] != "input-required" or verified["agent"] != "identity", verified
         request, proposal = await timed("request", "I was charged twice, please refund the duplicate")
         assert proposal["agent"] == "payment" and proposal["status"] == "input-required", proposal
@@ -94,7 +98,7 @@ async def switchboard(turns: int) -> AsyncIterator[SwitchboardTurns]:
         yield SwitchboardTurns(stack, http, customers)
 
 
-async def measure(samples: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, list[float]], dict]:
+async def measure(samples: int, warmup: int) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, Any]]:
     """Alternate one Switchboard pair of turns and one bare pair, so a busy moment slows both alike."""
     ours: dict[str, list[float]] = {k: [] for k in KINDS}
     theirs: dict[str, list[float]] = {k: [] for k in KINDS}

@@ -26,6 +26,7 @@ import uuid
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -50,7 +51,7 @@ def _applied(audit_db: Path, event_id: str) -> bool:
         return db.execute("SELECT 1 FROM applied_events WHERE event_id = ?", (event_id,)).fetchone() is not None
 
 
-def _notification(kind: str, data: dict) -> bytes:
+def _notification(kind: str, data: dict[str, Any]) -> bytes:
     return json.dumps(
         {
             "id": str(uuid.uuid4()),
@@ -86,14 +87,15 @@ async def main(samples: int) -> None:
             customers = sample_customers(stack.data_dir, 2 * samples)
             async with httpx.AsyncClient(base_url=topology.orchestrator, timeout=30) as http:
 
-                async def post(body: bytes) -> dict:
+                async def post(body: bytes) -> dict[str, Any]:
                     response = await http.post(
                         "/api/signals", content=body, headers={SIGNATURE_HEADER: signature(secret, body)}
                     )
                     assert response.status_code == 202, response.text
-                    return response.json()
+                    answer: dict[str, Any] = response.json()
+                    return answer
 
-                async def swap(customer: dict) -> float:
+                async def swap(customer: dict[str, Any]) -> float:
                     body = _notification(SIM_SWAP, {"phoneNumber": customer["msisdn"], "subscriptionId": "bench"})
                     started = time.time()
                     await post(body)

@@ -83,7 +83,8 @@ def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, float
     try:
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"switchboard up exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                stderr = proc.stderr.read().decode() if proc.stderr is not None else ""
+                raise SystemExit(f"switchboard up exited: {stderr[-2000:]}")
             try:
                 if httpx.get(url, timeout=1).status_code == 200:
                     break

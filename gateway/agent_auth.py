@@ -50,7 +50,7 @@ def _tool_calls(body: bytes) -> list[dict[str, Any]]:
         return []
     messages = parsed if isinstance(parsed, list) else [parsed]
     return [
-        m.get("params") if isinstance(m.get("params"), dict) else {}
+        params if isinstance(params := m.get("params"), dict) else {}
         for m in messages
         if isinstance(m, dict) and m.get("method") == "tools/call"
     ]

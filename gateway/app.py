@@ -36,7 +36,7 @@ from gateway.audit_store import open_audit_store
 from gateway.batch import read_batch
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
-from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter, Witness
+from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
@@ -67,7 +67,7 @@ READ_BATCH_SCHEMA = ReadBatch.model_json_schema()
 def _agent_of(ctx: ServerRequestContext[Any, Any]) -> str:
     request = ctx.request
     agent = request.scope.get(AGENT_SCOPE_KEY) if isinstance(request, Request) else None
-    if not agent:
+    if not isinstance(agent, str) or not agent:
         # The middleware authenticates every request to this app; reaching here without an
         # agent means the app was mounted without it.
         raise ConfigurationError("the gateway's MCP endpoint was reached without agent authentication")
@@ -147,7 +147,8 @@ def build_gateway_app(
     pg_url = database_url if database.is_postgres else None
 
     def gateway() -> Gateway:
-        return state["gateway"]
+        gw: Gateway = state["gateway"]
+        return gw
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -238,7 +239,7 @@ def build_gateway_app(
         except ServiceUnavailable as exc:
             logger.warning("%s; the first call will try again", exc.message)
         writer = None
-        remote: Witness | None = None
+        remote: HttpWitness | PostgresWitness | None = None
         if audit_witness_url:
             remote = HttpWitness(audit_witness_url, audit_witness_token)
         elif audit_witness_database_url:

@@ -162,7 +162,8 @@ class ApprovalStore:
         rows = await self._store.fetch(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,))
         return _from_row(rows[0]) if rows else None
 
-    async def list(self, status: str | None = None, limit: int = 100) -> list[Approval]:
+    async def latest(self, status: str | None = None, limit: int = 100) -> list[Approval]:
+        """The newest approvals first, optionally only those in ``status``."""
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         rows = await self._store.fetch(
             f"SELECT {_COLUMNS} FROM approvals {where} ORDER BY created_at DESC LIMIT ?", (*params, limit)
@@ -196,7 +197,7 @@ class ApprovalStore:
         return [_from_row(r) for r in rows]
 
     async def with_status(self, status: str) -> list[Approval]:
-        return await self.list(status, limit=10_000)
+        return await self.latest(status, limit=10_000)
 
     async def mark_notified(self, approval_id: str, status: str) -> None:
         sql = "UPDATE approvals SET notified = 1 WHERE id = ? AND status = ?"

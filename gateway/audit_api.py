@@ -139,7 +139,7 @@ def build_audit_routes(
 
     def endpoint(
         action: str, handler: Callable[[Request, Staff], Awaitable[Response]], roles: frozenset[str] = AUDIT_ROLES
-    ) -> Callable:
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
                 return await handler(request, await authenticate(request, action, roles))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from shared.audit import AuditRecord

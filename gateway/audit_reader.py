@@ -106,7 +106,8 @@ class PostgresReader:
             ) from exc
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._run(self._conn.fetch(to_postgres(sql), *params))
+        rows: list[Any] = self._run(self._conn.fetch(to_postgres(sql), *params))
+        return rows
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any | None:
         return self._run(self._conn.fetchrow(to_postgres(sql), *params))

@@ -33,7 +33,7 @@ from gateway.redact import redact
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamUnavailable
 from shared.audit import digest
-from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, kind_of
+from shared.events import SIGNAL_KINDS, SIGNAL_REFUSED, SIM_SWAPPED, EventBus, Subscription, data_of, kind_of
 from shared.tools import CALL_META_KEY, CallContext
 
 log = logging.getLogger("switchboard.signals")
@@ -80,7 +80,7 @@ class SignalEnforcer:
             self._gw.projection.apply(event)
         if kind not in SIGNAL_KINDS and kind != SIGNAL_REFUSED:
             return
-        data: dict[str, Any] = event.get_data() or {}
+        data = data_of(event)
         # A cheap read first spares the identity lookup for a redelivery; the claim decides.
         applied = await self._gw.store.fetch("SELECT 1 FROM applied_events WHERE event_id = ?", (event.get_id(),))
         if not applied:

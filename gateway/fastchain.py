@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from shared.audit import GENESIS_HASH, ChainReport
 
@@ -25,7 +26,7 @@ _PREV_END = _PREV_AT + 64
 _AFTER_PREV = b'","reason":'
 _SEQ_KEY = b',"seq":'
 
-Row = Sequence  # (seq, body bytes, stored hash)
+Row = Sequence[Any]  # (seq, body bytes, stored hash), as the database driver returns it
 
 
 def link_problem(body: bytes, seq: int, prev: bytes) -> str | None:

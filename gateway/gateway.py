@@ -36,6 +36,7 @@ from gateway.upstream import UpstreamLink, UpstreamUnavailable
 if TYPE_CHECKING:
     from gateway.approval_flow import ApprovalDesk
     from gateway.approvals import Approval
+    from gateway.audit_store_pg import PostgresAuditStore
     from gateway.retention import AuditRetention
     from gateway.weakening import WeakeningDesk
 from shared import telemetry
@@ -160,7 +161,7 @@ class Gateway:
         catalog: Catalog,
         policy: PolicyEngine,
         verifier: AuthContextVerifier,
-        store: AuditStore,
+        store: AuditStore | PostgresAuditStore,
         links: dict[str, UpstreamLink],
         facts: CustomerFacts,
         state: GovernanceState | None = None,

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 import cedarpy
 
@@ -117,6 +117,15 @@ class PolicyEngine(Protocol):
     def set_mode(self, policy_id: str, mode: str) -> None: ...
 
     def reload(self) -> None: ...
+
+    def load_fresh(self) -> Self:
+        """The policy folder read and checked again, not yet in force (reads files: off the event loop)."""
+        ...
+
+    def adopt(self, fresh: Self) -> None:
+        """Put a set ``load_fresh`` returned in force."""
+        ...
+
     def protective(self, policy_id: str) -> bool: ...
 
 

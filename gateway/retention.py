@@ -25,6 +25,7 @@ from shared.audit import GENESIS_HASH
 
 if TYPE_CHECKING:
     from gateway.audit_store import AuditStore
+    from gateway.audit_store_pg import PostgresAuditStore
 
 _TRIGGER = (
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
@@ -108,7 +109,9 @@ def kept_start(
     return first, segment_anchor(checkpoints, public_pem, first, witness, remote)
 
 
-async def apply(store: AuditStore, retention: AuditRetention, now: datetime | None = None) -> Pruned:
+async def apply(
+    store: AuditStore | PostgresAuditStore, retention: AuditRetention, now: datetime | None = None
+) -> Pruned:
     """Prune what expired and record it (an audit record says what went)."""
     now = now or datetime.now(UTC)
     pruned = await store.prune(cutoff(retention.raw_arguments_days, now), cutoff(retention.audit_days, now))

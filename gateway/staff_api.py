@@ -28,10 +28,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.approval_flow import ApprovalDesk
+from gateway.audit_store import Statement
 from gateway.gateway import Gateway
 from gateway.oversight import oversight, seen_digest
 from gateway.retention import apply as apply_retention
-from gateway.state import GovernanceState, kill_scope
+from gateway.state import GovernanceState, KillScope, kill_scope
 from gateway.weakening import HOLD_LIFT, POLICY_LOG_ONLY, SWITCH_OFF
 from gateway.weakening_api import approve_change, desk_of, list_changes, reject_change, request_weakening
 from shared.audit import Oversight, digest
@@ -87,7 +88,7 @@ class Hold(BaseModel):
 
 
 class KillSwitch(BaseModel):
-    scope: str = Field(pattern="^(all|agent|tool)$")
+    scope: KillScope
     target: str | None = Field(default=None, max_length=200)
     on: bool
     reason: str = Field(default="", max_length=300)
@@ -133,7 +134,9 @@ def build_staff_routes(
             raise Forbidden(f"role {found.role!r} may not {action}", hint=f"needs one of {', '.join(sorted(roles))}")
         return found
 
-    def endpoint(roles: frozenset[str], action: str, handler: Callable[..., Awaitable[Any]]) -> Callable:
+    def endpoint(
+        roles: frozenset[str], action: str, handler: Callable[..., Awaitable[Any]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
                 who = await authenticate(request, roles, action)
@@ -146,14 +149,18 @@ def build_staff_routes(
 
         return run
 
-    async def list_approvals(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def list_approvals(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         status = request.query_params.get("status")
-        return {"approvals": [a.public() for a in await desk.approvals.list(status)]}
+        return {"approvals": [a.public() for a in await desk.approvals.latest(status)]}
 
-    async def get_approval(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def get_approval(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         return (await desk.get(request.path_params["approval_id"])).public()
 
-    async def approve(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def approve(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         decide = _model(Decide, body)
         approval_id = request.path_params["approval_id"]
         decided = await desk.approve(
@@ -161,7 +168,7 @@ def build_staff_routes(
         )
         return decided.public()
 
-    async def reject(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def reject(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         decide = _model(Decide, body)
         approval_id = request.path_params["approval_id"]
         decided = await desk.reject(
@@ -169,7 +176,9 @@ def build_staff_routes(
         )
         return decided.public()
 
-    async def case_decision(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def case_decision(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         case = _model(CaseDecision, body)
         args = case.model_dump(exclude={"note", "seen"}, exclude_none=True)
         to = f" to {case.to}" if case.to else ""
@@ -191,10 +200,10 @@ def build_staff_routes(
         )
         return {"recorded": case.action, "conversation_id": case.conversation_id}
 
-    async def policies(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def policies(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         return {"policies": gateway.policy.modes()}
 
-    async def set_mode(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def set_mode(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         policy_id = request.path_params["policy_id"]
         mode = _model(PolicyMode, body).mode
         if policy_id not in gateway.policy.modes():
@@ -220,7 +229,9 @@ def build_staff_routes(
             await desk_of(gateway).end_for(POLICY_LOG_ONLY, policy_id)
         return {"policy_id": policy_id, "mode": mode}
 
-    async def reload_policies(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def reload_policies(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         """Read the policy folder again; a file that fails validation changes nothing and says why."""
         engine = gateway.policy
         kept = len(engine.modes())
@@ -245,10 +256,10 @@ def build_staff_routes(
         )
         return {"reloaded": True, "policies": modes}
 
-    async def holds(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def holds(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         return {"fraud_holds": gateway.state.fraud_holds}
 
-    async def set_hold(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def set_hold(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         customer_id = request.path_params["customer_id"]
         on = request.method == "POST"
         reason = _model(Hold, body).reason if on else "lifted"
@@ -275,14 +286,16 @@ def build_staff_routes(
         await desk_of(gateway).end_for(HOLD_LIFT, customer_id)
         return {"customer_id": customer_id, "fraud_hold": on}
 
-    async def switches(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def switches(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         return {"kill_switches": gateway.state.kill_switches}
 
-    async def kill_switch(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def kill_switch(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         change = _model(KillSwitch, body)
         if change.scope != "all" and not change.target:
             raise InvalidRequest(f"a {change.scope} kill switch needs a target", hint="name the agent or the tool")
-        scope = kill_scope(change.scope, change.target)  # type: ignore[arg-type]
+        scope = kill_scope(change.scope, change.target)
         if not change.on and scope not in gateway.state.kill_switches:
             raise NotFound(f"the kill switch {scope} is not on")
         if not change.on:
@@ -303,7 +316,7 @@ def build_staff_routes(
         rejected = await desk.reject_killed(who.name, who.role, who.shared)
         return {"scope": scope, "on": change.on, "approvals_rejected": rejected}
 
-    async def erase(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def erase(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]) -> Any:
         customer_id = request.path_params["customer_id"]
         identifiers = _model(Identifiers, body).identifiers
         erased = await gateway.store.erase_customer(customer_id, tuple(identifiers))
@@ -321,7 +334,9 @@ def build_staff_routes(
         )
         return {"customer_id": customer_id, "records_erased": erased}
 
-    async def subject_access(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def subject_access(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         """Recorded before anything is read: the log shows who took a customer's data out, and why."""
         customer_id = request.path_params["customer_id"]
         reason = _model(Hold, body).reason
@@ -337,7 +352,9 @@ def build_staff_routes(
         )
         return {"customer_id": customer_id, "recorded": True}
 
-    async def retention(request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict) -> Any:
+    async def retention(
+        request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
+    ) -> Any:
         """Prune the audit data classes that expired now, as configured (also done on a schedule)."""
         configured = gateway.retention
         if configured is None or not configured.due():
@@ -406,7 +423,7 @@ async def _audit_admin(
     *,
     customer_id: str | None = None,
     person: Oversight | None = None,
-    also: tuple = (),
+    also: tuple[Statement, ...] = (),
 ) -> None:
     await gateway.store.append(
         kind="decision",

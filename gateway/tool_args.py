@@ -105,7 +105,7 @@ def merge(tools: Iterable[tuple[str, Mapping[str, str | None]]]) -> ArgSchema:
             where = ", ".join(sorted(t for t, k in by_tool.items() if k is None))
             unreadable[name] = f"argument {name!r} of {where} has a shape policies cannot read (not a scalar or list)"
         elif len(kinds) == 1:
-            merged[name] = kinds.pop()  # type: ignore[assignment]
+            merged[name] = next(k for k in kinds if k is not None)
         elif kinds == {LONG, DECIMAL}:
             merged[name] = DECIMAL
         else:

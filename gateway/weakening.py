@@ -101,7 +101,7 @@ class WeakeningDesk:
     async def open(cls, gateway: Gateway, clock: Callable[[], float] = time.time) -> WeakeningDesk:
         return cls(gateway, clock)
 
-    async def list(self, status: str | None = None) -> list[ControlChange]:
+    async def changes(self, status: str | None = None) -> list[ControlChange]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         rows = await self._gw.store.fetch(
             f"SELECT {_COLUMNS} FROM control_changes {where} ORDER BY requested_at DESC LIMIT 200", params
@@ -216,7 +216,7 @@ class WeakeningDesk:
 
     async def end_for(self, kind: str, target: str) -> None:
         """A person strengthened the control themselves (an audited change): active weakenings of it end."""
-        for change in await self.list(ACTIVE):
+        for change in await self.changes(ACTIVE):
             if change.kind == kind and change.target == target:
                 try:
                     await self._gw.store.run((_move(change.id, ACTIVE, ENDED),))
@@ -227,7 +227,7 @@ class WeakeningDesk:
         """Restore every control whose weakening is over; lapse requests nobody approved. Returns how many."""
         now, count = self._clock(), 0
         async with self._lock:
-            for change in await self.list(ACTIVE):
+            for change in await self.changes(ACTIVE):
                 if change.expires_at > now:
                     continue
                 try:
@@ -242,7 +242,7 @@ class WeakeningDesk:
                     continue  # another replica restored it
                 self._apply(change, weaken=False)
                 count += 1
-            for change in await self.list(PENDING):
+            for change in await self.changes(PENDING):
                 if change.expires_at <= now:
                     await self._lapse(change)
         return count

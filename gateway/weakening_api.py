@@ -68,7 +68,7 @@ async def request_weakening(
 
 async def list_changes(request: Request, who: Staff, gateway: Gateway, desk: Any, body: dict[str, Any]) -> Any:
     status = request.query_params.get("status")
-    return {"changes": [c.public() for c in await desk_of(gateway).list(status)]}
+    return {"changes": [c.public() for c in await desk_of(gateway).changes(status)]}
 
 
 async def approve_change(request: Request, who: Staff, gateway: Gateway, desk: Any, body: dict[str, Any]) -> Any:

@@ -72,7 +72,7 @@ def front_card(public_url: str, token_url: str, specs: list[SkillSpec]) -> Agent
     """The orchestrator's card: its A2A endpoints, its token scheme and the goals customers bring."""
     base = public_url.rstrip("/")
     return AgentCard(
-        **security(token_url, audiences.ORCHESTRATOR),  # type: ignore[arg-type]
+        **security(token_url, audiences.ORCHESTRATOR),
         name="switchboard",
         description=DESCRIPTION,
         version=CARD_VERSION,

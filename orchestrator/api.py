@@ -181,12 +181,18 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         # Internal: the governance gateway reports a decided approval so the parked conversation goes on.
         await require_gateway(request, "report approvals")
         body = await json_body(request)
-        ids = (body.get("approval_id"), body.get("conversation_id"), body.get("status"))
-        if not all(isinstance(v, str) and v for v in ids):
+        ids = [body.get(k) for k in ("approval_id", "conversation_id", "status")]
+        given = [v for v in ids if isinstance(v, str) and v]
+        if len(given) != len(ids):
             raise InvalidRequest("approval_id, conversation_id and status are required strings")
+        approval_id, conversation_id, status = given
         result, note = body.get("result"), body.get("note")
         resolved = await supervisor().resolve_approval(
-            *ids, result if isinstance(result, dict) else None, note if isinstance(note, str) else None
+            approval_id,
+            conversation_id,
+            status,
+            result if isinstance(result, dict) else None,
+            note if isinstance(note, str) else None,
         )
         return JSONResponse({"resolved": resolved})
 

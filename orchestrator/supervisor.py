@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -84,7 +84,7 @@ class TurnOutcome(BaseModel):
     trace_id: str
     route: RouteDecision | None = None
     handoffs: list[str] = []
-    data: dict = {}
+    data: dict[str, Any] = {}
 
 
 class Supervisor:
@@ -295,7 +295,12 @@ class Supervisor:
         return decision.agent == parked.agent and (decision.agent, decision.skill) != self._human
 
     async def resolve_approval(
-        self, approval_id: str, conversation_id: str, status: str, result: dict | None, note: str | None = None
+        self,
+        approval_id: str,
+        conversation_id: str,
+        status: str,
+        result: dict[str, Any] | None,
+        note: str | None = None,
     ) -> bool:
         """The gateway decided a held call: tell the customer and clear the park, exactly once.
 
@@ -421,7 +426,7 @@ class Supervisor:
                 and routed.agent != state.active.agent
                 and _agent_confidence(decision) >= self._switch_threshold
             )
-            if not switching:
+            if routed is None or not switching:  # switching implies routed; said again for the checker
                 return state.active, "follow-up to the active goal"
             log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
             state.summaries.append(f"{state.active.agent}: {state.active.skill} set aside, the customer asked for more")
@@ -600,7 +605,7 @@ class _Turn:
         self.skill: str | None = None
         self.status = "completed"
         self.route: RouteDecision | None = None
-        self.data: dict = {}
+        self.data: dict[str, Any] = {}
         self.deadline_at: float | None = None
         """When this turn must be answered (Unix time); set by ``Supervisor.turn``."""
         self.abandoned: list[Goal] = []
@@ -618,7 +623,9 @@ class _Turn:
     def leave_active(self) -> None:
         self.set_active(None)
 
-    def say(self, agent: str | None, skill: str | None, text: str, status: str, data: dict | None = None) -> None:
+    def say(
+        self, agent: str | None, skill: str | None, text: str, status: str, data: dict[str, Any] | None = None
+    ) -> None:
         self.agent, self.skill, self.status = agent, skill, status
         self.data.update(data or {})
         if text:
@@ -665,7 +672,7 @@ def _agent_confidence(decision: RouteDecision) -> float:
     return min(1.0, decision.confidence * same_agent / best)
 
 
-def _route_attributes(decision: RouteDecision) -> dict:
+def _route_attributes(decision: RouteDecision) -> dict[str, Any]:
     usage = decision.usage or {}
     return {
         "switchboard.route.brain": decision.brain,

@@ -71,10 +71,14 @@ class HandoffTarget(BaseModel):
     priority: Literal["normal", "high"] = "normal"
 
 
+Status = Literal["input-required", "auth-required", "completed", "failed", "rejected"]
+"""Where a specialist's turn left the goal (the A2A task state it reports)."""
+
+
 class SpecialistResult(BaseModel):
     """A specialist's answer to one turn."""
 
-    status: Literal["input-required", "auth-required", "completed", "failed", "rejected"]
+    status: Status
     skill: str
     summary: str = Field(default="", description="one line on where the goal stands")
     auth_context: str | None = Field(default=None, description="set by the identity agent")

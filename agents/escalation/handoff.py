@@ -65,7 +65,7 @@ async def human_handoff(turn: Turn) -> Reply:
         "priority": priority,
         HANDOFF_NOTES_KEY: notes.model_dump(mode="json"),
     }
-    if usage.calls:
+    if usage.calls and turn.summary_model is not None:  # only a summary model has calls to report
         data["llm_usage"] = {"agent": turn.agent, "model": turn.summary_model.name, **usage.as_dict()}
     return turn.reply(
         "I've asked a member of our team to join this conversation. "

@@ -47,7 +47,7 @@ def build_card(name: str, *, description: str, public_url: str, skills: Sequence
     """
     base = public_url.rstrip("/")
     return AgentCard(
-        **security(token_url, audience_of(name)),  # type: ignore[arg-type]
+        **security(token_url, audience_of(name)),
         name=name,
         description=description,
         version=CARD_VERSION,

@@ -117,6 +117,7 @@ async def prune_stale(saver: BaseCheckpointSaver[str], older_than_seconds: float
             "SELECT thread_id FROM checkpoints GROUP BY thread_id "
             f"HAVING MAX(COALESCE(json_extract(CAST(metadata AS TEXT), '$.{STAMP}'), 0)) < ?"
         )
+        # The base saver declares no connection; the backend was told by class name, not imported.
         async with saver.conn.execute(sql, (cutoff,)) as cursor:  # type: ignore[attr-defined]
             stale = [str(row[0]) for row in await cursor.fetchall()]
     else:
@@ -124,7 +125,7 @@ async def prune_stale(saver: BaseCheckpointSaver[str], older_than_seconds: float
             "SELECT thread_id FROM checkpoints GROUP BY thread_id "
             f"HAVING MAX(COALESCE((metadata->>'{STAMP}')::float8, 0)) < %s"
         )
-        async with saver.conn.connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+        async with saver.conn.connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]  # as above
             await cursor.execute(sql, (cutoff,))
             stale = [str(row["thread_id"]) for row in await cursor.fetchall()]
     for thread in stale:

@@ -201,10 +201,11 @@ def day(value: str | date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        given = value
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = datetime.fromisoformat(given.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return given
     return f"{value.day} {value:%b}"
 
 

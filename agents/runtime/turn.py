@@ -11,7 +11,7 @@ from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
 from agents.runtime.gateway import GatewayClient, ToolOutcome
 from shared.deadline import DeadlinePassed, remaining
 from shared.envelope import ContextEnvelope, CustomerKeys
-from shared.handoff import HandoffRequest, SpecialistResult, ToolCallSummary
+from shared.handoff import HandoffRequest, SpecialistResult, Status, ToolCallSummary
 from shared.skill_steps import StepClaim
 from shared.tools import IDEMPOTENCY_ARG
 
@@ -132,15 +132,15 @@ class Turn:
             )
         )
 
-    def result(self, status: str, *, summary: str, **extra: Any) -> SpecialistResult:
+    def result(self, status: Status, *, summary: str, **extra: Any) -> SpecialistResult:
         """A SpecialistResult for this turn with the tool calls made so far."""
         return SpecialistResult(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             skill=self.skill,
             summary=summary,
             tool_calls=list(self.tool_calls),
             **extra,
         )
 
-    def reply(self, text: str, status: str, *, summary: str, **extra: Any) -> Reply:
+    def reply(self, text: str, status: Status, *, summary: str, **extra: Any) -> Reply:
         return Reply(text, self.result(status, summary=summary, **extra))

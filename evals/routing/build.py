@@ -151,13 +151,13 @@ def build() -> dict[str, list[dict[str, object]]]:
         lang = path.stem.removeprefix("lang-")
         for line in _lines(path):
             label, _, text = (part.strip() for part in line.partition("|"))
-            agent = owners.get(label)
+            owner = owners.get(label)
             add(
                 text,
                 {
                     "text": text,
-                    "agent": agent,
-                    "skill": label if agent else None,
+                    "agent": owner,
+                    "skill": label if owner else None,
                     "kind": "other-language",
                     "lang": lang,
                 },

@@ -14,7 +14,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-_REAL = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
+_REAL: sa.types.TypeEngine[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
 
 
 def upgrade() -> None:

@@ -31,6 +31,7 @@ from mcp_servers.network.models import (
 )
 
 MaxAge = Annotated[int, Field(ge=1, le=2400, description="hours to look back (CAMARA maxAge)")]
+# The profiles are spelled once, in the backend; pydantic reads the tuple at run time, mypy cannot.
 QosProfile = Literal[QOS_PROFILES]  # type: ignore[valid-type]
 BlockReason = Literal["lost", "stolen"]
 Duration = Annotated[int, Field(ge=60, le=86_400, description="seconds the session should last")]

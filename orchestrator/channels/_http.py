@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -28,7 +29,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return body
 
 
-async def json_body(request: Request) -> dict:
+async def json_body(request: Request) -> dict[str, Any]:
     body = await read_body(request)
     if not body:
         return {}
@@ -55,6 +56,6 @@ def bearer(request: Request) -> str:
 
 async def authorized_conversation(request: Request, supervisor: SupervisorGetter) -> str:
     """The path's conversation id, once the caller proved it holds that conversation's token."""
-    conversation_id = request.path_params["conversation_id"]
+    conversation_id: str = request.path_params["conversation_id"]
     await supervisor().store.authorize(conversation_id, bearer(request))
     return conversation_id

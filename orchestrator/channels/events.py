@@ -25,6 +25,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
@@ -45,11 +46,11 @@ class TurnHub:
     """In-process fan-out of one conversation's live events to its open streams."""
 
     def __init__(self) -> None:
-        self._watchers: defaultdict[str, set[asyncio.Queue[dict]]] = defaultdict(set)
+        self._watchers: defaultdict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
 
     @contextlib.contextmanager
-    def watch(self, conversation_id: str) -> Iterator[asyncio.Queue[dict]]:
-        queue: asyncio.Queue[dict] = asyncio.Queue(_QUEUE_SIZE)
+    def watch(self, conversation_id: str) -> Iterator[asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_SIZE)
         self._watchers[conversation_id].add(queue)
         try:
             yield queue
@@ -63,7 +64,7 @@ class TurnHub:
         """The conversation's transcript was written: its open streams read it now."""
         self.publish(conversation_id, {"type": _CHANGED})
 
-    def publish(self, conversation_id: str, event: dict) -> None:
+    def publish(self, conversation_id: str, event: dict[str, Any]) -> None:
         for queue in self._watchers.get(conversation_id, ()):
             # A watcher that fell this far behind still catches up: entries come from the store by seq.
             with contextlib.suppress(asyncio.QueueFull):
@@ -140,7 +141,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _sse(event: str, data: dict, event_id: int | None = None) -> str:
+def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
@@ -173,7 +174,7 @@ def event_routes(supervisor: SupervisorGetter, hub: TurnHub, settings: ChannelSe
             deadline = loop.time() + settings.stream_lifetime_seconds
             last_write = loop.time()
             seen = after
-            pending: list[dict] = []
+            pending: list[dict[str, Any]] = []
             yield "retry: 2000\n\n"
             with hub.watch(conversation_id) as queue:
                 while True:

@@ -94,7 +94,7 @@ class TwiML:
         self._root = ET.Element("Response")
         self._language = language
         self._voice = voice
-        self._ssml = bool(voice) and voice.split(".", 1)[0] in {"Polly", "Google"}  # type: ignore[union-attr]
+        self._ssml = voice is not None and voice.split(".", 1)[0] in {"Polly", "Google"}
 
     def _say_attrs(self) -> dict[str, str]:
         attrs = {"language": self._language}

@@ -13,9 +13,10 @@ import html
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from orchestrator.admission import Admission
 from orchestrator.channels._http import SupervisorGetter, authorized_conversation, json_body
@@ -39,7 +40,7 @@ SECURITY_HEADERS = {
 class _StaticFiles(StaticFiles):
     """The chat's script and style, with the same headers as the page."""
 
-    async def get_response(self, path: str, scope):  # type: ignore[no-untyped-def]
+    async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

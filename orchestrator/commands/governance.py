@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands import _policy_check
 from orchestrator.commands._common import add_common, settings_from
 
+if TYPE_CHECKING:
+    from shared.secrets import StaffRole
 
-def _client(args: argparse.Namespace, role: str) -> tuple[str, dict[str, str]]:
+
+def _client(args: argparse.Namespace, role: StaffRole) -> tuple[str, dict[str, str]]:
     from shared.secrets import Secrets
     from shared.settings import Topology
 
@@ -29,12 +32,12 @@ def _client(args: argparse.Namespace, role: str) -> tuple[str, dict[str, str]]:
             raise SystemExit(f"no staff account {args.staff!r}; known: {', '.join(secrets.staff_tokens)}")
         token = cred.token
     else:
-        _, token = secrets.staff_token(role)  # type: ignore[arg-type]
+        _, token = secrets.staff_token(role)
     url = args.gateway_url or Topology.embedded(settings.host, settings.base_port).gateway
     return url.rstrip("/") + "/governance", {"Authorization": f"Bearer {token}"}
 
 
-def _call(args: argparse.Namespace, role: str, method: str, path: str, body: dict[str, Any] | None = None) -> int:
+def _call(args: argparse.Namespace, role: StaffRole, method: str, path: str, body: dict[str, Any] | None = None) -> int:
     import httpx
 
     base, headers = _client(args, role)

@@ -56,10 +56,15 @@ __all__ = [
 
 
 class _Config(Protocol):
-    conversations_db: Path
-    database_url: str | None
-    gateway_url: str | None
-    staff: Mapping[str, StaffCredential]
+    # Read-only: the consoles never set these, so a config holding a dict of staff fits too.
+    @property
+    def conversations_db(self) -> Path: ...
+    @property
+    def database_url(self) -> str | None: ...
+    @property
+    def gateway_url(self) -> str | None: ...
+    @property
+    def staff(self) -> Mapping[str, StaffCredential]: ...
 
 
 class _StaticFiles(StaticFiles):

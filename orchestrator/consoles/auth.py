@@ -185,7 +185,7 @@ class StaffSessions:
     def _session(record: SessionRecord, token: str) -> StaffSession:
         return StaffSession(
             name=record.name,
-            role=record.role,  # type: ignore[arg-type]
+            role=record.role,
             csrf_token=record.csrf_token,
             expires_at=datetime.fromtimestamp(record.expires_at, UTC),
             gateway_token=token,
@@ -201,6 +201,7 @@ def with_sessions(routes: list[BaseRoute], sessions: StaffSessions) -> list[Base
     for route in routes:
         inner = getattr(route, "app", None)
         if inner is not None:
+            # BaseRoute declares no app; the routes that have one (Route, Mount, ...) were found above.
             route.app = _SessionScope(inner, sessions)  # type: ignore[attr-defined]
     return routes
 

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Protocol
 from shared.database import DatabaseURL, LazyPool, Retry
 
 if TYPE_CHECKING:
-    pass
+    from shared.secrets import StaffRole
 
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     name: str
-    role: str
+    role: StaffRole
     csrf_token: str
     expires_at: float
 

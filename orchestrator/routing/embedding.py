@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
-import static_model  # type: ignore[import-untyped]
+import static_model  # type: ignore[import-untyped]  # the model's package ships no type information
 
 DIMENSIONS = 64
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
@@ -23,7 +23,17 @@ if TYPE_CHECKING:
 
 # Character n-grams carry typos and word variants; word n-grams carry phrasing ("charged twice").
 _WORD_PATTERN = r"(?u)\b\w+\b"
-_BLOCKS: tuple[tuple[dict[str, object], float], ...] = (
+
+
+class _Params(TypedDict):
+    """The TfidfVectorizer arguments of one block of features."""
+
+    analyzer: str
+    ngram_range: tuple[int, int]
+    token_pattern: NotRequired[str]
+
+
+_BLOCKS: tuple[tuple[_Params, float], ...] = (
     ({"analyzer": "char_wb", "ngram_range": (2, 5)}, 1.0),
     ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": _WORD_PATTERN}, 0.8),
 )
@@ -56,8 +66,8 @@ def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     return grams
 
 
-def _analyzer(params: dict[str, object]) -> Callable[[str], list[str]]:
-    low, high = params["ngram_range"]  # type: ignore[misc]
+def _analyzer(params: _Params) -> Callable[[str], list[str]]:
+    low, high = params["ngram_range"]
     if params["analyzer"] == "char_wb":
         return lambda text: char_wb_grams(text, low, high)
     return lambda text: word_grams(text, low, high)

@@ -121,7 +121,7 @@ def parse(body: dict[str, Any]) -> NetworkSignal:
                 raise MalformedSignal("a roaming-status notification needs data.roaming (true or false)")
             facts["roaming"] = note.data.roaming
         facts["country_code"] = note.data.countryCode
-        facts["country_name"] = (note.data.countryName or [None])[0]
+        facts["country_name"] = note.data.countryName[0] if note.data.countryName else None
     occurred = note.time if note.time.tzinfo else note.time.replace(tzinfo=UTC)
     return NetworkSignal(
         signal_id=note.id,

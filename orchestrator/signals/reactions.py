@@ -13,12 +13,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from cloudevents.core.v1.event import CloudEvent
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import RequestParamsMeta
 
 from orchestrator.signals.store import Reaction, SignalStore
 from shared import events as ev
@@ -108,7 +109,7 @@ class Reactions:
 
     async def __call__(self, event: CloudEvent) -> None:
         kind = ev.kind_of(event)
-        data: dict[str, Any] = event.get_data() or {}
+        data = ev.data_of(event)
         rules = [r for r in self._rules if r.kind == kind and r.when(data)]
         if not rules:
             return
@@ -144,7 +145,9 @@ class Reactions:
         self._attempts.pop(event.get_id(), None)
 
     async def _call(self, client: Client, envelope: ContextEnvelope, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-        result = await client.call_tool(tool, args, meta={ENVELOPE_META_KEY: envelope.model_dump_json()})
+        # RequestParamsMeta is an open TypedDict (extra_items=Any) whose extra keys mypy cannot check.
+        meta = cast(RequestParamsMeta, {ENVELOPE_META_KEY: envelope.model_dump_json()})
+        result = await client.call_tool(tool, args, meta=meta)
         audit_id = (result.meta or {}).get("switchboard/audit_id")
         if result.is_error:
             text = " ".join(getattr(c, "text", "") for c in result.content)

@@ -19,6 +19,7 @@ from cloudevents.core.v1.event import CloudEvent
 from orchestrator.signals.store import LogEntry, Reaction
 from shared.database import DatabaseURL, Retry, open_pool_with_tables
 from shared.events import decode, encode
+from shared.outbox import OutboxStore
 
 if TYPE_CHECKING:
     import asyncpg
@@ -61,7 +62,7 @@ class PostgresOutbox:
 class PostgresSignalStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self.outbox = PostgresOutbox(pool)
+        self.outbox: OutboxStore = PostgresOutbox(pool)
 
     @classmethod
     async def open(cls, db: DatabaseURL, *, max_connections: int | None = None) -> PostgresSignalStore:
@@ -124,7 +125,7 @@ class PostgresSignalStore:
 
 
 async def _accepted_as(conn: asyncpg.Connection, signal_id: str | None, event_id: str) -> bool:
-    found = await conn.fetchval(
+    found: str | None = await conn.fetchval(
         "SELECT event_id FROM signal_log WHERE signal_id = $1 AND outcome = 'accepted'", signal_id
     )
     return found == event_id

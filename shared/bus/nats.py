@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import TypedDict, Unpack
 
 from cloudevents.core.v1.event import CloudEvent
 from nats.aio.client import Client
@@ -52,6 +53,18 @@ def stream_name(deployment: str) -> str:
 
 def subject_root(deployment: str) -> str:
     return f"switchboard.{safe_name(deployment).lower()}.events"
+
+
+class NatsOptions(TypedDict, total=False):
+    """The keyword settings of ``NatsBus`` that ``NatsBus.connect`` passes on."""
+
+    replica: str | None
+    deployment: str
+    retention_seconds: float
+    ack_wait_seconds: float
+    connect_timeout: float
+    reconnect_seconds: float
+    fan_out_idle_seconds: float
 
 
 class NatsBus:
@@ -92,11 +105,11 @@ class NatsBus:
         self._failures = 0
 
     @classmethod
-    async def connect(cls, url: str, *, wait_seconds: float | None = None, **options: float | str) -> NatsBus:
+    async def connect(cls, url: str, *, wait_seconds: float | None = None, **options: Unpack[NatsOptions]) -> NatsBus:
         """Start connecting; wait up to ``wait_seconds`` (default: the connect time-out) for the
         server, then return either way. A bus that is not connected yet keeps trying in the
         background and logs so; its subscribers are bound when it connects."""
-        bus = cls(url, **options)  # type: ignore[arg-type]
+        bus = cls(url, **options)  # each option goes to the __init__ keyword of its name
         bus._task = asyncio.create_task(bus._connect_logged(), name=f"nats connect {url}")
         wait = bus._connect_timeout if wait_seconds is None else wait_seconds
         with contextlib.suppress(TimeoutError):

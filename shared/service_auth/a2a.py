@@ -8,6 +8,8 @@ knows whom it serves.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from a2a.auth.user import User
 from a2a.server.routes import DefaultServerCallContextBuilder
 from a2a.types import (
@@ -26,7 +28,14 @@ from shared.service_auth.verifier import ServiceClaims
 SECURITY_SCHEME = "switchboard"
 
 
-def security(token_url: str, audience: str) -> dict[str, object]:
+class CardSecurity(TypedDict):
+    """The AgentCard fields ``security`` fills in, spread into the card's constructor."""
+
+    security_schemes: dict[str, SecurityScheme]
+    security_requirements: list[SecurityRequirement]
+
+
+def security(token_url: str, audience: str) -> CardSecurity:
     """The card's auth: OAuth 2.0 client credentials at ``token_url``, a bearer token for ``audience``."""
     # Access is by audience, not scope; the one scope names it so the flow is complete.
     flow = ClientCredentialsOAuthFlow(token_url=token_url, scopes={audience: f"call {audience}"})

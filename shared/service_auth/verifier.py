@@ -128,6 +128,7 @@ class TokenVerifier:
             if not force and now - self._last_fetch < self._refresh_interval:
                 return False
             self._last_fetch = now
+            # A JWKS document as parsed JSON; joserfc names its shape only in a private TypedDict and checks it.
             self._keys = KeySet.import_key_set(await self._source.fetch())  # type: ignore[arg-type]
             return True
 

@@ -35,7 +35,7 @@ from agents.runtime.out_of_time import out_of_time
 from agents.runtime.text import yes_no
 from agents.runtime.turn import Reply, Turn
 from shared.deadline import DeadlinePassed, remaining
-from shared.handoff import SpecialistResult
+from shared.handoff import SpecialistResult, Status
 from shared.llm.budget import ModelBudget
 from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
 from shared.llm.probe import ProbeResult, probe_tool_calls
@@ -237,7 +237,7 @@ class LLMSpecialist:
             raise ModelUnavailable(f"could not list the gateway's tools: {exc!r}") from exc
 
     def _final(
-        self, turn: Turn, history: list[dict[str, str]], text: str, status: str
+        self, turn: Turn, history: list[dict[str, str]], text: str, status: Status
     ) -> tuple[Reply, list[dict[str, str]]]:
         text = text[:_MAX_REPLY_CHARS]
         history = [

@@ -29,6 +29,7 @@ from agents.runtime.llm.prompts import ANSWER_TOOL, tool_result
 from agents.runtime.llm.tools import BOUND_ARGS, GovernedTool, bind_arguments, catalog_name
 from agents.runtime.turn import Turn
 from shared.deadline import DeadlinePassed, remaining
+from shared.handoff import Status
 from shared.llm.budget import ModelBudget
 from shared.llm.model import ModelClient, ModelUnavailable, ToolCall, ToolSpec, Usage
 from shared.tools import IDEMPOTENCY_ARG
@@ -36,12 +37,18 @@ from shared.tools import IDEMPOTENCY_ARG
 logger = logging.getLogger(__name__)
 
 
+class Answer(TypedDict):
+    """The final reply: text and status."""
+
+    text: str
+    status: Status
+
+
 class LoopState(TypedDict, total=False):
     messages: list[dict[str, Any]]
     pending: list[dict[str, Any]]
     """The tool calls the model asked for last, not yet made."""
-    answer: dict[str, str]
-    """The final reply: text and status."""
+    answer: Answer
     finish_reason: str
     """Why the last model call stopped ("length": cut off at the token limit)."""
 
@@ -107,7 +114,7 @@ async def _model(state: LoopState, runtime: Runtime[LoopContext]) -> Command[Any
         text = answer.text.strip()
         if not text:
             raise ModelUnavailable("the model answered nothing")
-        status = "input-required" if text.endswith("?") else "completed"
+        status: Status = "input-required" if text.endswith("?") else "completed"
         return _final(ctx, messages, text, status, answer.finish_reason)
     pending = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in answer.tool_calls]
     return Command(
@@ -129,7 +136,7 @@ async def _tools(state: LoopState, runtime: Runtime[LoopContext]) -> Command[Any
             text = str(args.get("text") or "").strip()
             if not text:
                 raise ModelUnavailable("the model's answer had no text")
-            status = "input-required" if args.get("status") == "input-required" else "completed"
+            status: Status = "input-required" if args.get("status") == "input-required" else "completed"
             return _final(ctx, messages, text, status, state.get("finish_reason", ""))
         left = remaining(ctx.run.turn.envelope)
         if left is not None and left <= 0:
@@ -141,7 +148,7 @@ async def _tools(state: LoopState, runtime: Runtime[LoopContext]) -> Command[Any
 
 
 def _final(
-    ctx: LoopContext, messages: list[dict[str, Any]], text: str, status: str, finish_reason: str
+    ctx: LoopContext, messages: list[dict[str, Any]], text: str, status: Status, finish_reason: str
 ) -> Command[Any]:
     ctx.check(text, messages, finish_reason)
     return Command(goto=END, update={"messages": messages, "answer": {"text": text, "status": status}})
