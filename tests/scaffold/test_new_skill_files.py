@@ -87,16 +87,16 @@ def test_generated_python_is_clean_under_ruff_and_mypy_strict(tree: Path) -> Non
 def test_a_second_skill_joins_the_agent(tree: Path) -> None:
     second = spec(
         "Tells the customer when their contract ends.",
-        skill="contract-end",
+        skill="contract-renewal",
         examples=[f"contract question number {i}" for i in range(30)],
         routing=[f"when is my contract over, case {i}" for i in range(35)],
         tools=["billing.get_account"],
     )
     scaffold_skill(tree, second)
     names = sorted(s.name for s in load_skills(tree / "skills", agent="retention"))
-    assert names == ["contract-end", "retention-offer"]
+    assert names == ["contract-renewal", "retention-offer"]
     init = (tree / "agents" / "retention" / "__init__.py").read_text(encoding="utf-8")
-    assert '"contract-end": contract_end.graph()' in init and '"retention-offer": retention_offer.graph()' in init
+    assert '"contract-renewal": contract_renewal.graph()' in init and '"retention-offer": retention_offer.graph()' in init
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_nothing_is_overwritten_and_labelled_rows_are_not_claimed(tree: Path) ->
     with pytest.raises(InvalidRequest, match="already exists"):
         scaffold(tree, spec(), "again")
     taken = spec(skill="retention-again", agent="retentiontwo", routing=["when does my contract end", *ROUTING_LINES])
-    with pytest.raises(InvalidRequest, match=r"already labelled in evals/routing/source/out-of-scope\.txt"):
+    with pytest.raises(InvalidRequest, match=r"already labelled in evals/routing/source/contract-end\.txt"):
         scaffold(tree, taken, "d")
 
 
