@@ -96,7 +96,8 @@ def test_a_second_skill_joins_the_agent(tree: Path) -> None:
     names = sorted(s.name for s in load_skills(tree / "skills", agent="retention"))
     assert names == ["contract-renewal", "retention-offer"]
     init = (tree / "agents" / "retention" / "__init__.py").read_text(encoding="utf-8")
-    assert '"contract-renewal": contract_renewal.graph()' in init and '"retention-offer": retention_offer.graph()' in init
+    assert '"contract-renewal": contract_renewal.graph()' in init
+    assert '"retention-offer": retention_offer.graph()' in init
 
 
 @pytest.mark.parametrize(
