@@ -1,6 +1,6 @@
 """Authorization decisions: a tiny engine interface and its Cedar implementation.
 
-The Cedar engine parses and validates every policy file once at start-up; a decision on
+The Cedar engine reads and validates every policy file once at start-up (``policy_files``); a decision on
 the hot path reuses the parsed policy set and entity graph and sends only the context
 attributes policies read (about 0.15 ms). Deny by default, a forbid wins over any permit,
 and an evaluation error denies: a policy that cannot be evaluated never lets a call through.
@@ -30,18 +30,29 @@ from typing import Any, Literal, Protocol, Self
 
 import cedarpy
 
+from gateway.policy_files import (
+    APPROVAL_ANNOTATION,
+    SCHEMA_FILE,
+    TRIAL_ANNOTATION,
+    PolicySource,
+    args_read,
+    cedar_schema,
+    context_attributes,
+    may_apply,
+    policy_set,
+    read_policies,
+    validate,
+    where,
+)
 from gateway.tool_args import ArgSchema, argument_types, cedar_args, decimal_json, merge
 from shared.errors import ConfigurationError
 from shared.resources import package_dir
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_FILE = "schema.cedarschema"
 DEFAULT_POLICY_DIR = package_dir("gateway.policies")
 
 
-APPROVAL_ANNOTATION = "approval"
-TRIAL_ANNOTATION = "trial"
 Mode = Literal["enforce", "log-only"]
 MODES: tuple[str, ...] = ("enforce", "log-only")
 
@@ -151,41 +162,6 @@ def cedar_amount(value: Any) -> Decimal | None:
 _MAX_AMOUNT = Decimal("1e12")
 
 
-def _line_of_first_error(text: str) -> int | None:
-    """Cedar's parse errors carry no position: parse statement by statement to find it."""
-    start, chunk = 1, list[str]()
-    for number, line in enumerate(text.splitlines(), start=1):
-        code = line.split("//", 1)[0].rstrip()
-        if not chunk:
-            if not code.strip():
-                continue
-            start = number
-        chunk.append(line)
-        if code.endswith(";"):
-            try:
-                cedarpy.PolicySet.from_str("\n".join(chunk))
-            except ValueError:
-                return start
-            chunk = []
-    return start if any(c.split("//", 1)[0].strip() for c in chunk) else None
-
-
-def _where(path: Path, text: str, policy_id: str) -> str:
-    """``file:line`` of the policy with this @id (validation errors name the policy, not the line)."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if f'"{policy_id}"' in line and "@id" in line:
-            return f"{path}:{number}"
-    return str(path)
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """One policy file as read, kept so later checks can name ``file:line``."""
-
-    path: Path
-    text: str
-
-
 class CedarPolicyEngine:
     """Cedar policies from a folder: ``schema.cedarschema`` plus every ``*.cedar`` file.
 
@@ -194,7 +170,7 @@ class CedarPolicyEngine:
     """
 
     def __init__(
-        self, policies: dict[str, dict[str, Any]], schema_text: str, sources: list[_Source], policy_dir: Path
+        self, policies: dict[str, dict[str, Any]], schema_text: str, sources: list[PolicySource], policy_dir: Path
     ) -> None:
         self.policy_dir = policy_dir
         self._adopt(policies, schema_text, sources, modes={})
@@ -203,7 +179,7 @@ class CedarPolicyEngine:
         self,
         policies: dict[str, dict[str, Any]],
         schema_text: str,
-        sources: list[_Source],
+        sources: list[PolicySource],
         modes: Mapping[str, str],
     ) -> None:
         self._policies_json = policies
@@ -217,7 +193,7 @@ class CedarPolicyEngine:
         """Every argument each tool has declared since these policies were loaded."""
         self._drifted: dict[str, str] = {}
         """Tools that stopped declaring an argument a policy reads, and why their calls are denied."""
-        self._schema = _schema(schema_text, self._args)
+        self._schema = cedar_schema(schema_text, self._args)
         self._set_entities(cedarpy.Entities.from_json_str("[]", self._schema))
         self._approval_ids = frozenset(
             pid for pid, p in policies.items() if (p.get("annotations") or {}).get(APPROVAL_ANNOTATION) == "required"
@@ -225,16 +201,16 @@ class CedarPolicyEngine:
         self._modes: dict[str, str] = {pid: modes.get(pid, "enforce") for pid in policies}
         # Cedar parses every context attribute on every call (~5 µs each, ~20 µs for a decimal),
         # so a call sends only the attributes some policy reads; None means a policy reads it whole.
-        self._context_keys = _context_attributes(policies.values())
-        self._arg_reads = {pid: _args_read(p) for pid, p in policies.items()}
+        self._context_keys = context_attributes(policies.values())
+        self._arg_reads = {pid: args_read(p) for pid, p in policies.items()}
         self._rebuild()
 
     def _rebuild(self) -> None:
         """The enforced set, and the full set only while some policy is log-only (else no extra work)."""
         enforced = {pid: p for pid, p in self._policies_json.items() if self._modes[pid] == "enforce"}
-        self._enforced = _policy_set(enforced)
+        self._enforced = policy_set(enforced)
         shadowed = len(enforced) != len(self._policies_json)
-        self._full = _policy_set(self._policies_json) if shadowed else None
+        self._full = policy_set(self._policies_json) if shadowed else None
 
     def policy_ids(self) -> list[str]:
         return sorted(self._policies_json)
@@ -263,7 +239,7 @@ class CedarPolicyEngine:
     def where(self, policy_id: str) -> str:
         """``file:line`` of a policy, for people reading a decision."""
         for source in self._sources:
-            located = _where(source.path, source.text, policy_id)
+            located = where(source.path, source.text, policy_id)
             if located != str(source.path):
                 return located
         return policy_id
@@ -275,7 +251,7 @@ class CedarPolicyEngine:
         Policies that read ``context.args`` are checked against the tools' arguments once the
         tools are known (``check_arguments``); everything else is checked here.
         """
-        policies, schema_text, sources = _read(policy_dir)
+        policies, schema_text, sources = read_policies(policy_dir)
         return cls(policies, schema_text, sources, policy_dir)
 
     def reload(self) -> None:
@@ -311,13 +287,13 @@ class CedarPolicyEngine:
         args = merge((t.name, t.arguments) for t in tools)
         if args != self._args:
             try:
-                self._schema = _schema(self._schema_text, args)
+                self._schema = cedar_schema(self._schema_text, args)
             except ValueError as exc:
                 # A listing must not take the catalog down: without the arguments, policies reading
                 # them fail check_arguments and a tool that loses one is denied (_follow_drift).
                 logger.error("the tools' arguments do not make a Cedar schema, so policies cannot read them: %s", exc)
                 args = ArgSchema()
-                self._schema = _schema(self._schema_text, args)
+                self._schema = cedar_schema(self._schema_text, args)
             self._args = args
         self._tool_args = {t.name: tuple(n for n in t.arguments if n in args.types) for t in tools}
         self._set_entities(_entities(tools, self._schema))
@@ -336,7 +312,7 @@ class CedarPolicyEngine:
             read = {
                 name
                 for pid, names in self._arg_reads.items()
-                if _may_apply(self._policies_json[pid], tool)
+                if may_apply(self._policies_json[pid], tool)
                 for name in names
             }
             lost = sorted((declared - set(tool.arguments)) & read)
@@ -364,7 +340,7 @@ class CedarPolicyEngine:
                         hint="name an argument from the tool's input schema (switchboard policy check lists them)",
                     )
         for source in self._sources:
-            _validate(source, self._schema, deferred=frozenset())
+            validate(source, self._schema, deferred=frozenset())
 
     def _set_entities(self, entities: cedarpy.Entities) -> None:
         self._entities = entities
@@ -450,13 +426,13 @@ class CedarPolicyEngine:
         if request.open_support_cases is not None:
             context["open_support_cases"] = request.open_support_cases
         if request.amount is not None:
-            context["amount"] = _decimal(request.amount)
+            context["amount"] = decimal_json(request.amount)
         if request.charge_refundable is not None:
             context["charge_refundable"] = request.charge_refundable
         if request.refunds_today is not None:
-            context["refunds_today"] = _decimal(request.refunds_today)
+            context["refunds_today"] = decimal_json(request.refunds_today)
         if request.daily_refund_limit is not None:
-            context["daily_refund_limit"] = _decimal(request.daily_refund_limit)
+            context["daily_refund_limit"] = decimal_json(request.daily_refund_limit)
         return context
 
     def check_context_shape(self) -> None:
@@ -508,161 +484,3 @@ def _entities(tools: list[ToolFacts], schema: cedarpy.Schema) -> cedarpy.Entitie
         for t in tools
     ]
     return cedarpy.Entities.from_json_str(json.dumps(entities), schema)
-
-
-def _decimal(value: Decimal) -> dict[str, Any]:
-    return decimal_json(value)
-
-
-def _read(policy_dir: Path) -> tuple[dict[str, dict[str, Any]], str, list[_Source]]:
-    """Every policy by @id, the schema text, and the files, checked as far as possible without tools."""
-    schema_path = policy_dir / SCHEMA_FILE
-    if not schema_path.is_file():
-        raise ConfigurationError(
-            f"{schema_path}: the Cedar schema is missing", hint="every policy folder needs schema.cedarschema"
-        )
-    schema_text = schema_path.read_text(encoding="utf-8")
-    try:
-        schema = _schema(schema_text, ArgSchema())
-    except ValueError as exc:
-        raise ConfigurationError(f"{schema_path}: not a valid Cedar schema: {exc}") from exc
-    files = sorted(policy_dir.glob("*.cedar"))
-    if not files:
-        raise ConfigurationError(f"{policy_dir}: no *.cedar policy files", hint="deny-all needs no gateway")
-    policies: dict[str, dict[str, Any]] = {}
-    sources: list[_Source] = []
-    seen: dict[str, Path] = {}
-    for path in files:
-        source = _Source(path, path.read_text(encoding="utf-8"))
-        sources.append(source)
-        parsed = _parse_file(source)
-        for policy_id, policy in parsed:
-            if policy_id in seen:
-                raise ConfigurationError(
-                    f"{_where(path, source.text, policy_id)}: policy id {policy_id!r} is also used in "
-                    f"{seen[policy_id]}",
-                    hint="every @id must be unique: the audit log names policies by it",
-                )
-            seen[policy_id] = path
-            policies[policy_id] = policy
-        # Tool arguments are unknown until the tools are listed: those policies wait for check_arguments.
-        _validate(source, schema, deferred=frozenset(pid for pid, p in parsed if _args_read(p)))
-    return policies, schema_text, sources
-
-
-def _parse_file(source: _Source) -> list[tuple[str, dict[str, Any]]]:
-    path, text = source.path, source.text
-    try:
-        parsed = json.loads(cedarpy.policies_to_json_str(text))
-    except ValueError as exc:
-        line = _line_of_first_error(text)
-        where = f"{path}:{line}" if line else str(path)
-        raise ConfigurationError(f"{where}: Cedar syntax error: {exc}") from exc
-    if parsed.get("templates"):
-        raise ConfigurationError(f"{path}: policy templates are not supported here; write static policies")
-    ids = []
-    for policy in parsed.get("staticPolicies", {}).values():
-        annotations = policy.get("annotations") or {}
-        policy_id = annotations.get("id")
-        if not policy_id:
-            raise ConfigurationError(
-                f'{path}: a policy has no @id("...") annotation',
-                hint="give every policy a unique @id; the audit log records it",
-            )
-        if APPROVAL_ANNOTATION in annotations and (
-            annotations[APPROVAL_ANNOTATION] != "required" or policy.get("effect") != "forbid"
-        ):
-            raise ConfigurationError(
-                f'{_where(path, text, policy_id)}: policy {policy_id!r}: @approval("required") belongs on a forbid',
-                hint="an approval policy is a forbid that holds the call until a human approves it",
-            )
-        ids.append((policy_id, policy))
-    return ids
-
-
-def _validate(source: _Source, schema: cedarpy.Schema, *, deferred: frozenset[str]) -> None:
-    result = cedarpy.validate_policies(source.text, schema)
-    for error in result.errors:
-        policy_id = result.id_annotations_by_policy_id.get(error.policy_id, error.policy_id)
-        if policy_id in deferred:
-            continue
-        raise ConfigurationError(
-            f"{_where(source.path, source.text, policy_id)}: policy {policy_id!r} does not match the schema: "
-            f"{error.error}",
-            hint=f"fix the policy or {SCHEMA_FILE} (context.args holds the tools' declared arguments)",
-        )
-
-
-def _schema(text: str, args: ArgSchema) -> cedarpy.Schema:
-    """The schema file plus the ``ToolArgs`` type derived from the tools."""
-    return cedarpy.Schema.from_str(text + "\n" + args.declaration() + "\n")
-
-
-def _may_apply(policy: dict[str, Any], tool: ToolFacts) -> bool:
-    """Whether a policy's scope can match calls to ``tool`` (conditions are not looked at)."""
-    scope = policy.get("resource") or {}
-    entity = scope.get("entity") or {}
-    if scope.get("op") == "==" and entity.get("type") == "Tool":
-        return bool(entity.get("id") == tool.name)
-    if scope.get("op") == "in" and entity.get("type") == "System":
-        return bool(entity.get("id") == tool.system)
-    return True
-
-
-def _args_read(policy: dict[str, Any]) -> frozenset[str]:
-    """The ``context.args`` attributes one policy reads (``context.args.x``, ``context.args has x``)."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for op in (".", "has"):
-                access = node.get(op)
-                if isinstance(access, dict) and access.get("left") == {
-                    ".": {"left": {"Var": "context"}, "attr": "args"}
-                }:
-                    found.add(access["attr"])
-            for value in node.values():
-                walk(value)
-
-    walk(policy.get("conditions") or [])
-    return frozenset(found)
-
-
-def _context_attributes(policies: Iterable[dict[str, Any]]) -> frozenset[str] | None:
-    """The ``context`` attributes the policies' conditions read (``context.x``, ``context has x``).
-
-    None when some policy uses ``context`` other than through an attribute, e.g. compares it whole.
-    """
-    found: set[str] = set()
-    whole = False
-
-    def walk(node: Any) -> None:
-        nonlocal whole
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if node.get("Var") == "context":
-                whole = True
-                return
-            for op in (".", "has"):
-                access = node.get(op)
-                if isinstance(access, dict) and access.get("left") == {"Var": "context"}:
-                    found.add(access["attr"])
-                    return
-            for value in node.values():
-                walk(value)
-
-    for policy in policies:
-        walk(policy.get("conditions") or [])
-    return None if whole else frozenset(found)
-
-
-def _policy_set(policies: dict[str, dict[str, Any]]) -> cedarpy.PolicySet:
-    """A policy set keyed by @id, so Cedar's reasons are the ids the audit log records."""
-    return cedarpy.PolicySet.from_json_str(
-        json.dumps({"staticPolicies": policies, "templates": {}, "templateLinks": []})
-    )

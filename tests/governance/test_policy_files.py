@@ -144,12 +144,12 @@ def test_a_policy_reading_the_context_whole_keeps_every_attribute() -> None:
 
     import cedarpy
 
-    from gateway.policy import _context_attributes
+    from gateway.policy_files import context_attributes
 
     def parsed(text: str) -> list[dict]:
         return list(json.loads(cedarpy.policies_to_json_str(text))["staticPolicies"].values())
 
     reads = parsed('permit (principal, action, resource) when { context.channel == "chat" && context has amount };')
-    assert _context_attributes(reads) == {"channel", "amount"}
+    assert context_attributes(reads) == {"channel", "amount"}
     whole = parsed('forbid (principal, action, resource) when { context == {"channel": "never"} };')
-    assert _context_attributes(reads + whole) is None
+    assert context_attributes(reads + whole) is None
