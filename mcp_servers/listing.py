@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mcp_types import Tool
 
+from mcp_servers._added_tools import register_added_tools
 from mcp_servers._app import _FACTORIES, _Options
 from shared.authcontext import generate_private_key_pem
 
@@ -22,6 +23,8 @@ async def list_catalog() -> dict[str, list[Tool]]:
         options = _Options(Path(unused), None, generate_private_key_pem().decode(), 60)
         listed: dict[str, list[Tool]] = {}
         for system, factory in _FACTORIES.items():
-            _, server = factory(options)
+            backend, server = factory(options)
+            # The same tools the served system lists: its own and those added beside it (new-tool).
+            register_added_tools(system, server, backend)
             listed[system] = list(await server.list_tools())
         return listed

@@ -57,8 +57,11 @@ def skills(skills_dir: Path = SKILLS_DIR) -> list[Skill]:
 
 async def _system_tools(system: str) -> list[Tool]:
     # Registering a tool never touches the backend, so a server built without one lists its tools.
+    from mcp_servers._added_tools import register_added_tools
+
     module = importlib.import_module(f"mcp_servers.{system}.server")
     server = module.build_server(cast(Any, None))
+    register_added_tools(system, server, None)  # and the tools added beside it (new-tool)
     return list(await server.list_tools())
 
 

@@ -103,17 +103,25 @@ def verified_keys(spec: SkillSpec) -> list[str]:
     return kinds or ["customer_id"]
 
 
+# A write in these systems changes money, a plan or who the customer is: a skill calling one runs
+# its own steps every time (``metadata.deterministic``), never a model's choice of tools.
+_EXACT_SYSTEMS = ("identity", "payments", "billing")
+
+
+def deterministic(spec: SkillSpec) -> bool:
+    return any(not e.read_only and e.system in _EXACT_SYSTEMS for e in spec.tools)
+
+
 def skill_md(spec: SkillSpec) -> str:
-    front: dict[str, Any] = {
-        "name": spec.skill,
-        "description": spec.description,
-        "metadata": {
-            "customer_label": spec.label,
-            "agent": spec.agent,
-            "version": "1.0",
-            "tags": f"{REQUIRES_VERIFIED_IDENTITY_TAG}, {spec.agent}",
-        },
+    metadata: dict[str, str] = {
+        "customer_label": spec.label,
+        "agent": spec.agent,
+        "version": "1.0",
+        "tags": f"{REQUIRES_VERIFIED_IDENTITY_TAG}, {spec.agent}",
     }
+    if deterministic(spec):
+        metadata["deterministic"] = "true"
+    front: dict[str, Any] = {"name": spec.skill, "description": spec.description, "metadata": metadata}
     dumped = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
     steps = [
         " ".join(f"{i}. Call `{e.name}`: {e.tool.description or 'see docs/action-catalog.md'}".split())
