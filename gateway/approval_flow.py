@@ -117,6 +117,19 @@ class ApprovalDesk:
                     _meta={"switchboard/audit_id": record.id, "switchboard/approval_id": prior.id},
                 )
                 return Verdict(False, record, result=result)
+            if prior.status == REJECTED:
+                # The same call (same arguments and idempotency key) a person already said no to:
+                # refused, not put to an approver again. A new request from the customer has a new key.
+                record = await store.append(
+                    kind="decision",
+                    decision="deny",
+                    policy_ids=decision.policy_ids,
+                    reason=f"duplicate delivery: rejected by a person under {prior.id}; not asked again",
+                    raw_arguments=call.arguments,
+                    **call.audit_fields(),
+                )
+                refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
+                return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
         if await self.approvals.count_recent(envelope.conversation_id, now - 3600) >= self.max_per_conversation:
             record = await store.append(
                 kind="decision",

@@ -269,6 +269,18 @@ async def test_duplicate_deliveries_of_a_held_call(env: Env) -> None:
     assert "already approved and executed" in _last(env).reason
 
 
+async def test_a_rejected_call_delivered_again_is_refused_not_asked_again(env: Env) -> None:
+    approval_id = await _hold(env)
+    await env.staff("alice", "POST", f"/approvals/{approval_id}/reject", {"note": "no"})
+    async with env.agent("payment") as agent:
+        again = await agent.call_tool("payments.issue_refund", BIG, meta=_meta(env))
+    assert text_of(again).startswith("DENIED") and approval_id in text_of(again)
+    assert _last(env).decision == "deny" and "not asked again" in _last(env).reason
+    pending = (await env.staff("alice", "GET", "/approvals?status=pending")).json()["approvals"]
+    assert pending == []  # no second request for a person to decide
+    _nothing_upstream(env)
+
+
 async def test_tool_call_loop_and_approval_flood_are_rate_limited(tmp_path: Path, identity_key: bytes) -> None:
     async with start_env(tmp_path, identity_key, calls_per_minute=5, max_approvals_per_conversation=2) as env:
         async with env.agent("payment") as agent:
