@@ -339,7 +339,7 @@ class Stack:
                 database_url=self.settings.database_url,
                 admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
                 on_refused=self._refusals(auth),
-                cache_dir=self.settings.data_dir / "cache",
+                cache_dir=self.settings.router_cache_dir,
             )
         )
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
 
     data_dir: Path = Path("data")
+    cache_dir: Path | None = None
+    """The offline router's trained weights: unset is ``<data_dir>/cache``. Fresh data directories
+    that share one (tests, ``switchboard skill test``) train once per set of skills, not each time."""
     host: str = "127.0.0.1"
     base_port: int = 8700
     agent_urls: list[str] | None = None
@@ -94,6 +97,10 @@ class Settings(BaseSettings):
     ``<data_dir>-audit-witness``). Point it at storage the gateway's host cannot rewrite."""
     public_url: str | None = None
     """The URL others reach this service at (an agent's AgentCard), when it differs from host:port."""
+
+    @property
+    def router_cache_dir(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"
 
 
 class Topology(BaseModel):
