@@ -19,9 +19,12 @@ test-agent:
 	@test -n "$(AGENT_TESTS)" || { echo "no tests/agents/test_$(AGENT)*.py"; exit 2; }
 	.venv/bin/python -m pytest -q -p no:cacheprovider $(AGENT_TESTS)
 
-# The checks that look at every agent, skill, tool and grant together (routing set, catalog,
-# cards, compose, policies, scenarios): run them after adding any of those.
-REGISTRY_TESTS = tests/routing tests/commands/test_catalog.py tests/agents/test_card.py tests/scaleout/test_compose.py \
+# The checks that look at every agent, skill, tool and grant together (skill rules, routing set
+# and its accuracy floors, overlaps, catalog, cards, compose, policies, scenarios): run them after
+# adding any of those. The router's own machinery (tests/routing's cache, CLI, features) is not
+# among them: a new skill changes its data, not its code.
+REGISTRY_TESTS = tests/routing/test_skills.py tests/routing/test_eval_set.py tests/routing/test_overlap.py \
+	tests/commands/test_catalog.py tests/agents/test_card.py tests/scaleout/test_compose.py \
 	tests/evaluation/test_scenarios.py tests/governance/test_policy_files.py tests/llm/test_parts.py
 test-registry:
 	.venv/bin/python -m pytest -q -p no:cacheprovider $(REGISTRY_TESTS)
