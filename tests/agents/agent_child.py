@@ -1,7 +1,9 @@
 """A specialist in a process of its own, so a test can ``kill -9`` it and start it again.
 
 Run as ``python -m tests.agents.agent_child CONFIG.json``. The listening socket is inherited from
-the test (``pass_fds``), so a restarted process answers on the same address.
+the test (``pass_fds``), so a restarted process answers on the same address. The process is a
+client of the test stack's token service (its client credentials are in the config) and calls
+the stack's real gateway.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 import uvicorn
 
 from agents import build_app
-from tests.agents.conftest import SKILLS_DIR
-from tests.service_tokens import TokenAuthority
+from shared.service_auth import service_auth
+from shared.skills import SKILLS_DIR
 
 
 def main(config_path: str) -> None:
@@ -25,8 +27,7 @@ def main(config_path: str) -> None:
         config["agent"],
         public_url=config["public_url"],
         gateway_mcp_url=config["gateway_url"],
-        # The test's token authority, by its key directory: the parent mints, this process verifies.
-        auth=TokenAuthority(Path(config["token_keys"])).auth(config["agent"]),
+        auth=service_auth(config["token_url"], config["agent"], config["client_secret"]),
         data_dir=Path(config["data_dir"]),
         skills_dir=SKILLS_DIR,
         database_url=config.get("database_url"),
