@@ -1,49 +1,74 @@
-"""On PostgreSQL the A2A tasks and the skill graphs' checkpoints are stored there and survive a restart."""
+"""On PostgreSQL the A2A tasks and the skill graphs' checkpoints are stored there and survive a restart.
+
+The specialist is served by the test (so its process can end and a new one start on the same
+database), as a client of a test stack's token service and behind its real gateway; the refund
+it finally issues is read back from the payments system.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import asyncpg
-from a2a.client import ClientConfig, create_client
+import pytest
+import pytest_asyncio
+from a2a.client import AuthInterceptor, ClientCallInterceptor, ClientConfig, create_client
 from a2a.types import Message, Part, Role, SendMessageRequest, TaskState
 
 from agents import build_app
-from tests.agents.conftest import AUTHORITY, SKILLS_DIR, WAIT, answer_of, free_socket, handoff_metadata, serve
-from tests.agents.fake_gateway import DUPLICATE, FakeGateway
-from tests.service_tokens import as_orchestrator
+from shared.envelope import ContextEnvelope
+from shared.service_auth import AudienceCredentials, audiences
+from shared.skills import SKILLS_DIR
+from tests.agents.conftest import WAIT, answer_of, free_socket, handoff_metadata, serve
+from tests.agents.real_gateway import AgentOnStack, agent_on_stack
+from tests.governance.e2e_helpers import small_refund_customers
 from tests.storage.pg import BASE_URL, private_schema
 
+pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 
-async def _send(base: str, text: str, *, task_id: str, context_id: str) -> tuple[str, TaskState.ValueType]:
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def payment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOnStack]:
+    """The stack whose gateway, systems and token service the specialist on PostgreSQL uses."""
+    async with agent_on_stack(tmp_path_factory.mktemp("pg-state"), "payment") as running:
+        yield running
+
+
+async def _send(
+    payment: AgentOnStack, base: str, text: str, envelope: ContextEnvelope, *, task_id: str
+) -> tuple[str, TaskState.ValueType]:
     message = Message(
         role=Role.ROLE_USER,
         message_id=str(uuid.uuid4()),
         parts=[Part(text=text)],
         task_id=task_id,
-        context_id=context_id,
+        context_id=envelope.conversation_id,
     )
-    message.metadata.update(handoff_metadata("refund-charge"))
-    async with await create_client(
-        base, client_config=ClientConfig(streaming=False), interceptors=as_orchestrator(AUTHORITY, "payment")
-    ) as client:
+    message.metadata.update(handoff_metadata("refund-charge", envelope=envelope))
+    tokens = payment.stack.service_auth(audiences.ORCHESTRATOR).tokens
+    credentials = AudienceCredentials(tokens, audiences.agent("payment"))
+    interceptors: list[ClientCallInterceptor] = [AuthInterceptor(credentials)]
+    async with await create_client(base, client_config=ClientConfig(streaming=False), interceptors=interceptors) as c:
         async with asyncio.timeout(WAIT):
-            (event,) = [e async for e in client.send_message(SendMessageRequest(message=message))]
+            (event,) = [e async for e in c.send_message(SendMessageRequest(message=message))]
     answer = answer_of(event.task)
     return answer.task_id, answer.state
 
 
-async def _payment_agent(stack: AsyncExitStack, gateway: FakeGateway, url: str, tmp_path: Path) -> str:
+async def _payment_agent(stack: AsyncExitStack, payment: AgentOnStack, url: str, tmp_path: Path) -> str:
+    topology = payment.stack.topology
+    assert topology is not None
     sock = free_socket()
     host, port = sock.getsockname()[:2]
     app = build_app(
         "payment",
         public_url=f"http://{host}:{port}",
-        gateway_mcp_url=gateway.url,
-        auth=AUTHORITY.auth("payment"),
+        gateway_mcp_url=topology.gateway_mcp_url(),
+        auth=payment.stack.service_auth("payment"),
         data_dir=tmp_path,
         skills_dir=SKILLS_DIR,
         database_url=url,
@@ -52,14 +77,15 @@ async def _payment_agent(stack: AsyncExitStack, gateway: FakeGateway, url: str, 
 
 
 async def test_a_waiting_task_is_stored_in_postgres_and_resumes_after_a_restart(
-    gateway: FakeGateway, tmp_path: Path
+    payment: AgentOnStack, tmp_path: Path
 ) -> None:
-    gateway.duplicates = [DUPLICATE]
-    conversation = f"conv-{uuid.uuid4().hex}"  # 37 characters, as the supervisor makes them
+    who = small_refund_customers(payment.data_dir)[0]
+    # 37 characters, as the supervisor makes them.
+    envelope = payment.envelope(who, conversation_id=f"conv-{uuid.uuid4().hex}")
     async with private_schema("agents") as url:
         async with AsyncExitStack() as first:
-            base = await _payment_agent(first, gateway, url, tmp_path)
-            task_id, state = await _send(base, "I was charged twice", task_id="", context_id=conversation)
+            base = await _payment_agent(first, payment, url, tmp_path)
+            task_id, state = await _send(payment, base, "I was charged twice", envelope, task_id="")
             assert state == TaskState.TASK_STATE_INPUT_REQUIRED
         # Every process of the first run is gone; a new one on the same database picks the task up.
         schema = url.rsplit("schema=", 1)[1]
@@ -69,9 +95,11 @@ async def test_a_waiting_task_is_stored_in_postgres_and_resumes_after_a_restart(
             threads = await conn.fetchval("SELECT count(*) FROM checkpoints WHERE thread_id = $1", task_id)
         finally:
             await conn.close()
-        assert stored is not None and stored["context_id"] == conversation and threads >= 1
+        assert stored is not None and stored["context_id"] == envelope.conversation_id and threads >= 1
         async with AsyncExitStack() as second:
-            base = await _payment_agent(second, gateway, url, tmp_path)
-            again, state = await _send(base, "yes", task_id=task_id, context_id=conversation)
+            base = await _payment_agent(second, payment, url, tmp_path)
+            again, state = await _send(payment, base, "yes", envelope, task_id=task_id)
         assert again == task_id and state == TaskState.TASK_STATE_COMPLETED
-        assert len(gateway.refunds) == 1
+    args = {"account_number": who["account_number"]}
+    refunds = (await payment.read("payments.list_refunds", args, payment.envelope(who)))["refunds"]
+    assert len(refunds) == 1
