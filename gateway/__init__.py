@@ -2,9 +2,29 @@
 
 Public surface: ``build_gateway_app`` (the ASGI app), ``verify_audit`` and ``read_audit``
 (reading the hash-chained audit log from any process).
+
+The names are loaded when first used: a command that needs one module of the gateway (the
+policy engine for ``switchboard policy check``, the catalog) does not load the whole app.
 """
 
-from gateway.app import build_gateway_app
-from gateway.audit_store import read_audit, verify_audit
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.app import build_gateway_app
+    from gateway.audit_store import read_audit, verify_audit
 
 __all__ = ["build_gateway_app", "read_audit", "verify_audit"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "build_gateway_app":
+        from gateway.app import build_gateway_app
+
+        return build_gateway_app
+    if name in ("read_audit", "verify_audit"):
+        from gateway import audit_store
+
+        return getattr(audit_store, name)
+    raise AttributeError(f"module 'gateway' has no attribute {name!r}")
