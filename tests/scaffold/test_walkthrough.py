@@ -5,13 +5,16 @@ what one step printed: the new governed tool and its revision, the policy check 
 30% held for a person), the new agent, the skill's scenarios through the supervisor and the real
 gateway, the agent's own tests (which read the billing system: 10% applied at once, 30% only
 after an approval, once) and the registry checks. The steps share one router weight cache
-(``SWITCHBOARD_CACHE_DIR``), so the same skills are trained once, not once per fresh stack.
+(``SWITCHBOARD_CACHE_DIR``), so the same skills are trained once, not once per fresh stack, and
+the ``make`` targets of the last step, which only read the tree and find the weights trained by
+``switchboard skill test`` before them, run side by side.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +56,19 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Walked:
     env = env_for(tree, PYTEST_ADDOPTS="-rA", SWITCHBOARD_CACHE_DIR=str(tree.parent / "router-cache"))
     ran: dict[str, subprocess.CompletedProcess[str]] = {}
     for block in commands():
-        done = run(tree, "bash", "-euo", "pipefail", "-c", block, timeout=600, env=env)
-        ran[block] = done
-        assert done.returncode == 0, f"$ {block}\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
+        lines = block.splitlines()
+        targets = [line for line in lines if line.startswith("make ")] if "\\\n" not in block else []
+        first = "\n".join(line for line in lines if line not in targets)
+        done = run(tree, "bash", "-euo", "pipefail", "-c", first, timeout=600, env=env)
+        assert done.returncode == 0, f"$ {first}\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
+        with ThreadPoolExecutor(max_workers=len(targets) or 1) as pool:
+            made = list(pool.map(lambda target: run(tree, *target.split(), timeout=600, env=env), targets))
+        for target, result in zip(targets, made, strict=True):
+            assert result.returncode == 0, f"$ {target}\n{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
+        # One record per block, its commands' output in the documented order.
+        printed = [done, *made]
+        stdout, stderr = "".join(r.stdout for r in printed), "".join(r.stderr for r in printed)
+        ran[block] = subprocess.CompletedProcess(done.args, 0, stdout, stderr)
     return Walked(tree, ran)
 
 
@@ -121,3 +134,8 @@ def test_the_registry_checks_pass_with_the_new_agent(walked: Walked) -> None:
     # The block's last pytest summary is make test-registry's: "N passed in Ts", nothing else.
     summary = re.findall(r"^=*\s*(\d+ (?:passed|failed).*) in [\d.]+s", printed, re.MULTILINE)[-1]
     assert re.fullmatch(r"\d+ passed", summary), summary
+
+
+def test_the_stacks_and_the_registry_checks_shared_one_training(walked: Walked) -> None:
+    # The skill harness's stack, the agent tests' stack and the routing checks: one set of weights.
+    assert len(list((walked.tree.parent / "router-cache").glob("router-*.npz"))) == 1
