@@ -1,9 +1,9 @@
 """Fixtures: specialists on real loopback sockets, driven by the A2A client.
 
 New agent tests use ``tests/agents/real_gateway.py`` (the real gateway and reference systems), as
-the restart, PostgreSQL-state, streaming, sign-in, contract-end and payment-method tests do. The
+the restart, PostgreSQL-state, streaming, sign-in, contract-end, payment-method and lost-phone tests do. The
 ``gateway`` fixture here is the older stand-in (``fake_gateway.py``), still used by the one-skill
-tests that script a system's answers (orders, plan steps, lost phone, complaint), pruning, the
+tests that script a system's answers (orders, plan steps, complaint), pruning, the
 JavaScript client and the LLM-loop tests until they move over.
 """
 
