@@ -1,10 +1,10 @@
 """Fixtures: specialists on real loopback sockets, driven by the A2A client.
 
 New agent tests use ``tests/agents/real_gateway.py`` (the real gateway and reference systems), as
-the restart, PostgreSQL-state, streaming, sign-in, contract-end, payment-method and lost-phone tests do. The
-``gateway`` fixture here is the older stand-in (``fake_gateway.py``), still used by the one-skill
-tests that script a system's answers (orders, plan steps, complaint), pruning, the
-JavaScript client and the LLM-loop tests until they move over.
+the restart, PostgreSQL-state, streaming, sign-in, contract-end, payment-method, lost-phone and
+complaint tests do. The ``gateway`` fixture here is the older stand-in (``fake_gateway.py``), still
+used by the orders and plan-step tests, pruning, the JavaScript client and the LLM-loop tests until
+they move over.
 """
 
 from __future__ import annotations
