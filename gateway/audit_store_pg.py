@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from gateway.audit_links import DELETE_LINKED_RAW
 from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
@@ -256,15 +257,19 @@ class PostgresAuditStore:
     async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
         values = [v for v in identifiers if v]
-        status = await self._retry("erasing raw arguments").run(
-            lambda _: self._pool.execute(
-                "DELETE FROM audit_raw WHERE customer_id = $1"
-                " OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS v WHERE strpos(arguments, v) > 0)",
-                customer_id,
-                values,
-            )
-        )
-        return _changed(status)
+
+        async def erasing(_: int) -> int:
+            async with self._pool.acquire() as conn, conn.transaction():
+                linked = await conn.execute(to_postgres(DELETE_LINKED_RAW["postgresql"]), customer_id)
+                named = await conn.execute(
+                    "DELETE FROM audit_raw WHERE customer_id = $1"
+                    " OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS v WHERE strpos(arguments, v) > 0)",
+                    customer_id,
+                    values,
+                )
+            return _changed(linked) + _changed(named)
+
+        return await self._retry("erasing raw arguments").run(erasing)
 
     async def prune(self, raw_before: str | None, records_before: str | None) -> Any:
         """Retention is built for the SQLite log only; refused here with a clear error."""
