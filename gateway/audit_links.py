@@ -23,7 +23,7 @@ UNATTRIBUTED_SQL = (
 """This conversation's records since it last named a customer, that name none (``?``: conversation twice, limit)."""
 
 # The ``links`` of every record naming the customer, one seq a row.
-_LINKED = {
+LINKED_SQL = {
     "sqlite": "SELECT CAST(l.value AS INTEGER) FROM audit AS o, json_each(o.body, '$.links') AS l"
     " WHERE o.customer_id = ? AND o.kind = 'outcome'",
     "postgresql": "SELECT (jsonb_array_elements_text(o.body::jsonb -> 'links'))::bigint FROM audit AS o"
@@ -37,7 +37,7 @@ def dialect_of(reader: AuditReader) -> str:
 
 def linked_seqs(reader: AuditReader, customer_id: str) -> list[int]:
     """The ``seq`` of every record an outcome naming ``customer_id`` links to them, in order."""
-    return sorted({int(r[0]) for r in reader.rows(_LINKED[dialect_of(reader)], (customer_id,))})
+    return sorted({int(r[0]) for r in reader.rows(LINKED_SQL[dialect_of(reader)], (customer_id,))})
 
 
 def customer_clause(customer_id: str, linked: list[int]) -> tuple[str, list[Any]]:
@@ -50,6 +50,6 @@ def customer_clause(customer_id: str, linked: list[int]) -> tuple[str, list[Any]
 
 DELETE_LINKED_RAW = {
     dialect: f"DELETE FROM audit_raw WHERE record_id IN (SELECT id FROM audit WHERE seq IN ({sql}))"
-    for dialect, sql in _LINKED.items()
+    for dialect, sql in LINKED_SQL.items()
 }
 """Erasure: the raw values of the records linked to a customer go with theirs (``?``: the customer id)."""

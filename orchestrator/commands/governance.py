@@ -108,12 +108,13 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 def cmd_erase(args: argparse.Namespace) -> int:
     """The gateway erases the raw audit values first (and records who erased whom), then every other store."""
-    from orchestrator.privacy import erase_everywhere, find_customer
+    from orchestrator.privacy import erase_all, locate
     from shared.errors import SwitchboardError
 
-    data_dir = settings_from(args).data_dir
+    settings = settings_from(args)
+    data_dir = settings.data_dir
     try:
-        customer = find_customer(data_dir, args.customer)
+        customer = locate(data_dir, settings.database_url, args.customer)
     except SwitchboardError as exc:
         print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
         return 1
@@ -121,7 +122,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     status = _call(args, "compliance", "POST", f"/customers/{args.customer}/erase", body)
     if status != 0:
         return status
-    report = erase_everywhere(data_dir, customer)
+    report = erase_all(data_dir, settings.database_url, customer)
     for system, count in sorted(report.cells.items()):
         print(f"  {system}: {count} values replaced by pseudonyms")
     if report.wal_left:
@@ -134,12 +135,13 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
     """Everything held about one customer, as an archive; recorded at the gateway before anything is read."""
     from pathlib import Path
 
-    from orchestrator.privacy import find_customer, write_archive
+    from orchestrator.privacy import collect_everywhere, locate, write_archive
     from shared.errors import SwitchboardError
 
-    data_dir = settings_from(args).data_dir
+    settings = settings_from(args)
+    data_dir = settings.data_dir
     try:
-        customer = find_customer(data_dir, args.customer)
+        customer = locate(data_dir, settings.database_url, args.customer)
     except SwitchboardError as exc:
         print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
         return 1
@@ -147,14 +149,15 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
     if status != 0:
         return status
     who = args.staff or "compliance"
-    path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who)
+    found = collect_everywhere(data_dir, settings.database_url, customer)
+    path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who, found=found)
     print(f"wrote {path}: {len(document['systems'])} systems ({', '.join(sorted(document['systems']))})")
     return 0
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
     """Purge what expired: the data directory's classes here, the audit classes at the gateway."""
-    from orchestrator.retention import Retention, purge
+    from orchestrator.retention import Retention, purge_everywhere
 
     settings = settings_from(args)
     retention = Retention(
@@ -162,7 +165,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
         outbox_days=settings.retention_outbox_days,
         signals_days=settings.retention_signals_days,
     )
-    purged = purge(settings.data_dir, retention)
+    purged = purge_everywhere(settings.data_dir, settings.database_url, retention)
     for what, count in sorted(purged.counts.items()):
         print(f"  {what}: {count} purged")
     return _call(args, "compliance", "POST", "/retention", {})

@@ -104,10 +104,14 @@ def summary(customer: Customer, found: dict[str, Any], at: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_archive(data_dir: Path, customer: Customer, out: Path, *, exported_by: str) -> tuple[Path, dict[str, Any]]:
-    """Write ``subject-access-<id>-<time>.zip`` into the folder ``out``; returns its path and contents."""
+def write_archive(
+    data_dir: Path, customer: Customer, out: Path, *, exported_by: str, found: dict[str, Any] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Write ``subject-access-<id>-<time>.zip`` into the folder ``out``; returns its path and contents.
+
+    ``found``: what was collected already (from every store of a PostgreSQL deployment too)."""
     at = datetime.now(UTC)
-    found = collect(data_dir, customer)
+    found = collect(data_dir, customer) if found is None else found
     document = {
         "format": ARCHIVE_FORMAT,
         "customer_id": customer.customer_id,
