@@ -88,7 +88,8 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_reload(args: argparse.Namespace) -> int:
-    return _call(args, "compliance", "POST", "/policies/reload")
+    """A reload that removes or weakens a protective policy becomes a request a second person approves."""
+    return _call(args, "compliance", "POST", "/policies/reload", _weakening(args))
 
 
 def cmd_fraud_hold(args: argparse.Namespace) -> int:
@@ -211,6 +212,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = policy_sub.add_parser(
         "reload", help="make a running gateway read its policy files again (refused, with the reason, if invalid)"
     )
+    r.add_argument(
+        "--minutes",
+        type=int,
+        help="if it removes or weakens a protective policy: how long, once a second person approves",
+    )
+    r.add_argument("--reason", default="", help="if it removes or weakens a protective policy: why")
     _common(r)
     r.set_defaults(func=cmd_policy_reload)
 
