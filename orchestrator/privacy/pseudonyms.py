@@ -1,10 +1,11 @@
 """What an erasure replaces, and with what: each personal value by a pseudonym of the same length.
 
-Two kinds of value. Identifiers (email, phone, account number, full name) name one person
-wherever they appear, so they are replaced everywhere. A first name alone ("this is Maria")
-names many people: it is replaced only in a row (or line) that is about this customer, one that
-names them by id, an identifier, one of their conversations or a record linked to them, and only
-as a whole word, so another Maria's data and "Mariana" stay as they are.
+Two kinds of value. Identifiers (email, phone, account number) name one person wherever they
+appear, so they are replaced everywhere. Names do not: another customer may be called "Maria
+Lopez" too, and a first name alone ("this is Maria") names many people. The full name and the
+first name are replaced only in a row (or line) that is about this customer, one that names them
+by id, an identifier, one of their conversations or a record linked to them, and only as whole
+words, so another Maria's data and "Mariana" stay as they are.
 
 Each pseudonym is as long as the value in UTF-8 bytes, made from a random key that is thrown
 away: the same value becomes the same pseudonym in every store (references still join), nobody
@@ -41,7 +42,7 @@ class Pseudonyms:
     everywhere: dict[bytes, bytes]
     """Identifiers: replaced wherever they appear."""
     in_scope: dict[bytes, bytes]
-    """First names: replaced as whole words, only in rows about the customer."""
+    """Full and first name: replaced as whole words, only in rows about the customer."""
     scope: tuple[bytes, ...]
     """What marks a row as about the customer."""
 
@@ -53,8 +54,9 @@ class Pseudonyms:
             for v in customer.personal()
             if len(v.encode()) >= _SHORTEST_IDENTIFIER
         }
-        first = customer.first_name.encode()
-        in_scope = {first: _pseudonym(key, first)} if len(first) >= _SHORTEST_NAME else {}
+        in_scope = {
+            n.encode(): _pseudonym(key, n.encode()) for n in customer.names() if len(n.encode()) >= _SHORTEST_NAME
+        }
         marks = (*customer.identifiers(), *scope)
         return cls(everywhere, in_scope, tuple(v.encode() for v in marks if v))
 
@@ -71,9 +73,9 @@ class Pseudonyms:
         # Longest first, so a name inside an email is not replaced before the email.
         for value in sorted(self.everywhere, key=len, reverse=True):
             data = data.replace(value, self.everywhere[value])
-        if about:
-            for value, pseudonym in self.in_scope.items():
-                data = _word(value).sub(pseudonym, data)
+        if about:  # the full name before the first name inside it
+            for value in sorted(self.in_scope, key=len, reverse=True):
+                data = _word(value).sub(self.in_scope[value], data)
         return data
 
     def values(self) -> tuple[bytes, ...]:

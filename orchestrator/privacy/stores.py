@@ -42,8 +42,13 @@ class Customer:
         return (self.customer_id, self.email, self.msisdn, self.account_number)
 
     def personal(self) -> tuple[str, ...]:
-        """The identifiers an erasure removes (the unified id stays as the pseudonymous reference)."""
-        return (self.email, self.msisdn, self.account_number, self.full_name)
+        """The identifiers an erasure removes everywhere (the unified id stays as the pseudonymous reference)."""
+        return (self.email, self.msisdn, self.account_number)
+
+    def names(self) -> tuple[str, ...]:
+        """What the customer is called, full name first: others may be called the same, so these
+        are erased only where the data is about this customer."""
+        return (self.full_name, self.first_name)
 
     @property
     def first_name(self) -> str:
