@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrator.privacy.postgres import schemas
+from orchestrator.privacy.postgres import connect, schemas
 from shared.database import DatabaseURL
 
 if TYPE_CHECKING:
@@ -70,11 +70,8 @@ async def _signals(conn: asyncpg.Connection, base: str, before: float, purged: P
 
 
 async def purge_postgres(db: DatabaseURL, retention: Retention, now: float, purged: Purged) -> None:
-    import asyncpg
-
-    assert db.dsn is not None
     base = f'"{db.schema or "public"}"'
-    conn = await asyncpg.connect(db.dsn, timeout=10)
+    conn = await connect(db)
     try:
         touched: list[str] = []
         if retention.transcripts_days is not None:

@@ -110,7 +110,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 def cmd_erase(args: argparse.Namespace) -> int:
     """The gateway erases the raw audit values first (and records who erased whom), then every other store."""
     from orchestrator.privacy import erase_all, locate
-    from shared.errors import SwitchboardError
+    from shared.errors import ServiceUnavailable, SwitchboardError
 
     settings = settings_from(args)
     data_dir = settings.data_dir
@@ -118,12 +118,16 @@ def cmd_erase(args: argparse.Namespace) -> int:
         customer = locate(data_dir, settings.database_url, args.customer)
     except SwitchboardError as exc:
         print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ServiceUnavailable) else 1
     body = {"identifiers": [customer.email, customer.msisdn, customer.account_number]}
     status = _call(args, "compliance", "POST", f"/customers/{args.customer}/erase", body)
     if status != 0:
         return status
-    report = erase_all(data_dir, settings.database_url, customer)
+    try:
+        report = erase_all(data_dir, settings.database_url, customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 2
     for system, count in sorted(report.cells.items()):
         print(f"  {system}: {count} values replaced by pseudonyms")
     if report.wal_left:
@@ -137,7 +141,7 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from orchestrator.privacy import collect_everywhere, locate, write_archive
-    from shared.errors import SwitchboardError
+    from shared.errors import ServiceUnavailable, SwitchboardError
 
     settings = settings_from(args)
     data_dir = settings.data_dir
@@ -145,12 +149,16 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
         customer = locate(data_dir, settings.database_url, args.customer)
     except SwitchboardError as exc:
         print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ServiceUnavailable) else 1
     status = _call(args, "compliance", "POST", f"/customers/{args.customer}/subject-access", {"reason": args.reason})
     if status != 0:
         return status
     who = args.staff or "compliance"
-    found = collect_everywhere(data_dir, settings.database_url, customer)
+    try:
+        found = collect_everywhere(data_dir, settings.database_url, customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 2
     path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who, found=found)
     print(f"wrote {path}: {len(document['systems'])} systems ({', '.join(sorted(document['systems']))})")
     return 0
@@ -159,6 +167,7 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
 def cmd_retention(args: argparse.Namespace) -> int:
     """Purge what expired: the data directory's classes here, the audit classes at the gateway."""
     from orchestrator.retention import Retention, purge_everywhere
+    from shared.errors import SwitchboardError
 
     settings = settings_from(args)
     retention = Retention(
@@ -166,7 +175,11 @@ def cmd_retention(args: argparse.Namespace) -> int:
         outbox_days=settings.retention_outbox_days,
         signals_days=settings.retention_signals_days,
     )
-    purged = purge_everywhere(settings.data_dir, settings.database_url, retention)
+    try:
+        purged = purge_everywhere(settings.data_dir, settings.database_url, retention)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 2
     for what, count in sorted(purged.counts.items()):
         print(f"  {what}: {count} purged")
     return _call(args, "compliance", "POST", "/retention", {})

@@ -26,7 +26,7 @@ from orchestrator.privacy.erasure import ErasureReport, replaced_row
 from orchestrator.privacy.pseudonyms import Pseudonyms
 from orchestrator.privacy.stores import Customer, mentions
 from shared.database import DatabaseURL
-from shared.errors import InvalidRequest, NotFound
+from shared.errors import InvalidRequest, NotFound, ServiceUnavailable
 from shared.settings import SYSTEMS
 
 if TYPE_CHECKING:
@@ -108,11 +108,18 @@ async def _rows(conn: asyncpg.Connection, table: Table, values: tuple[str, ...])
     return ((str(r[0]), list(r[1:])) for r in found)
 
 
-async def _connect(db: DatabaseURL) -> asyncpg.Connection:
+async def connect(db: DatabaseURL) -> asyncpg.Connection:
+    """A connection for an operator command; an unreachable server is a clear error, not a traceback."""
     import asyncpg
 
     assert db.dsn is not None
-    return await asyncpg.connect(db.dsn, timeout=10)
+    try:
+        return await asyncpg.connect(db.dsn, timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        raise ServiceUnavailable(
+            f"cannot reach PostgreSQL at {db.redacted()}: {type(exc).__name__}: {exc}",
+            hint="check that it runs and that SWITCHBOARD_DATABASE_URL names it, then run this again (nothing changed)",
+        ) from None
 
 
 async def find_customer(db: DatabaseURL, customer_id: str) -> Customer:
@@ -120,7 +127,7 @@ async def find_customer(db: DatabaseURL, customer_id: str) -> Customer:
     if not re.fullmatch(r"CUST-\d{1,12}", customer_id):
         raise InvalidRequest(f"{customer_id!r} is not a unified customer id", hint="e.g. CUST-00042")
     identity = next(s for s, system in schemas(db).items() if system == "identity")
-    conn = await _connect(db)
+    conn = await connect(db)
     try:
         row = await conn.fetchrow(
             f'SELECT customer_id, email, msisdn, account_number, full_name FROM "{identity}".customers'
@@ -150,7 +157,7 @@ async def _about(conn: asyncpg.Connection, db: DatabaseURL, customer: Customer) 
 
 async def collect(db: DatabaseURL, customer: Customer) -> dict[str, Any]:
     """``{system: {table: [row, …]}}`` for every table of the deployment that holds something about ``customer``."""
-    conn = await _connect(db)
+    conn = await connect(db)
     try:
         values = tuple(v for v in (*customer.identifiers(), *await _about(conn, db, customer)) if v)
         marks = tuple(v.encode() for v in values)
@@ -182,7 +189,7 @@ def _cell(value: Any) -> Any:
 
 
 async def conversation_ids(db: DatabaseURL, customer: Customer) -> tuple[str, ...]:
-    conn = await _connect(db)
+    conn = await connect(db)
     try:
         return await _about(conn, db, customer)
     finally:
@@ -215,7 +222,7 @@ async def erase(db: DatabaseURL, names: Pseudonyms, report: ErasureReport) -> No
     changes in every table at once, so the foreign keys between the changed tables are dropped
     for the transaction and added back before COMMIT, which checks every row again.
     """
-    conn = await _connect(db)
+    conn = await connect(db)
     try:
         values = tuple(v.decode() for v in (*names.scope, *names.everywhere))
         changed: list[Table] = []

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from gateway import verify_audit
+from gateway.audit_traces import TraceFilter, read_traces
 from mcp_servers.dataset import sample_customers
 from orchestrator.cli import main
 from orchestrator.launcher import Stack
@@ -116,6 +117,13 @@ async def test_subject_access_on_postgres_returns_every_system(
     audit = document["systems"]["audit decisions"]["audit"]
     tools = {json.loads(r["body"])["tool"] for r in audit}
     assert {"identity.verify_code", "governance.subject-access"} <= tools, tools
+    # Filtered by customer, the PostgreSQL log finds the identity calls made before they were known.
+    db = DatabaseURL.parse(pg.database_url, default_sqlite=Path("unused.db"))
+    page = await asyncio.to_thread(
+        read_traces, db, TraceFilter(customer=customer["customer_id"]), before=None, limit=500
+    )
+    unnamed = {t.tool for t in page.traces if t.customer_id is None}
+    assert {"identity.start_verification", "identity.verify_code"} <= unnamed, page.traces
 
 
 async def test_erasure_on_postgres_leaves_no_value_in_any_table(pg: PgStack, monkeypatch: pytest.MonkeyPatch) -> None:
