@@ -222,6 +222,11 @@ class WeakeningDesk:
             raise Conflict(
                 f"the policy files no longer load: {exc.message}", hint="fix them and reload again"
             ) from None
+        if fingerprint(self._gw.policy) != change.detail.get("in_force"):
+            raise Conflict(
+                f"the policies in force changed since {change.id} was asked for: what it weakens may differ now",
+                hint="reject it and reload again",
+            )
         if fingerprint(fresh) != change.detail.get("fingerprint"):
             raise Conflict(
                 f"the policy files changed since {change.id} was asked for: approving would put other rules in force",
@@ -277,6 +282,11 @@ class WeakeningDesk:
             for change in await self.changes(PENDING):
                 if change.expires_at <= now:
                     await self._lapse(change)
+            # A reload put in force here whose expiry another replica recorded: put the old set back here too.
+            for change_id in list(self._before_reload):
+                change = await self.get(change_id)
+                if change.status != ACTIVE:
+                    self._apply(change, weaken=False)
         return count
 
     async def run(self, interval: float = 1.0) -> None:
