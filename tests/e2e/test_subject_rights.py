@@ -17,6 +17,7 @@ import pytest
 
 from gateway import read_audit, verify_audit
 from gateway.audit_traces import TraceFilter, read_traces
+from gateway.explain import explain, render
 from orchestrator.cli import main
 from tests.e2e.conftest import CUSTOMERS, Chat, RunningStack
 
@@ -72,6 +73,11 @@ async def test_subject_access_returns_every_system_and_is_audited(
     linked = {r.seq: r for r in records if r.seq in set(mine[-1].links)}
     assert {r.tool for r in linked.values()} >= {"identity.start_verification", "identity.verify_code"}, linked
     assert all(r.customer_id is None for r in linked.values())
+    # Explaining one of them names the customer through the chained link.
+    first = min(linked.values(), key=lambda r: r.seq)
+    explained = explain(running.data_dir / "audit.db", first.id)
+    assert explained["customer_link"]["customer_id"] == customer["customer_id"], explained
+    assert f"{customer['customer_id']} (not known yet; linked by record {mine[-1].seq})" in render(explained)
     # Filtering the audit by customer finds those identity calls, though their records name no one.
     page = read_traces(
         running.data_dir / "audit.db", TraceFilter(customer=customer["customer_id"]), before=None, limit=500
