@@ -160,7 +160,11 @@ async def test_retention_on_postgres_purges_expired_conversations_and_the_chain_
     assert db.dsn is not None and db.schema is not None
     later = time.time() + 2 * 86400  # two days on, everything said now has expired
     purged = await asyncio.to_thread(
-        purge_everywhere, pg.data_dir, pg.database_url, Retention(transcripts_days=1, outbox_days=1), later
+        purge_everywhere,
+        pg.data_dir,
+        pg.database_url,
+        Retention(transcripts_days=1, outbox_days=1, signals_days=1),
+        later,
     )
     assert purged.counts.get("conversations", 0) >= 1 and purged.counts.get("transcript entries", 0) >= 1
     assert purged.counts.get("outbox messages", 0) >= 1, purged.counts
