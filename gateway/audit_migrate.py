@@ -19,8 +19,9 @@ from shared.audit import AuditRecord
 log = logging.getLogger(__name__)
 
 _JSON_COLUMNS = frozenset({"arguments", "policy_ids"})
-# The old layout had a column per field of its day; fields added since (``caller``, ``oversight``) never were.
-_KEYS = tuple(sorted(f for f in AuditRecord.model_fields if f not in ("hash", "caller", "oversight")))
+# The old layout had a column per field of its day; fields added since (``caller``, ``oversight``, ``links``)
+# never were.
+_KEYS = tuple(sorted(f for f in AuditRecord.model_fields if f not in ("hash", "caller", "oversight", "links")))
 _PREFIXES = tuple(("{" if i == 0 else ",") + f'"{k}":' for i, k in enumerate(_KEYS))
 
 

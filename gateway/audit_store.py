@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import tables as _tables
+from gateway.audit_links import DELETE_LINKED_RAW
 from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation, open_reader
 from gateway.checkpoints import CheckpointWriter, Witness, check_checkpoints
@@ -285,7 +286,10 @@ class AuditStore:
         ``identifiers`` (their email, phone, account number) also reach the raw values of calls
         made before the customer was known (verification by email): rows that contain one go too.
         """
-        statements: list[Statement] = [("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,))]
+        statements: list[Statement] = [
+            ("DELETE FROM audit_raw WHERE customer_id = ?", (customer_id,)),
+            (DELETE_LINKED_RAW["sqlite"], (customer_id,)),
+        ]
         statements += [("DELETE FROM audit_raw WHERE instr(arguments, ?) > 0", (v,)) for v in identifiers if v]
         return await self._step(lambda: self._commit(statements))
 

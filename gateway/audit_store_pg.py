@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from gateway.audit_links import DELETE_LINKED_RAW
 from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
@@ -41,10 +42,11 @@ from gateway.audit_store import (
     seal,
 )
 from gateway.checkpoints import CheckpointWriter
+from gateway.retention import Pruned
 from gateway.state import STATE_TABLES
 from shared.audit import GENESIS_HASH, AuditRecord
 from shared.database import DatabaseURL, Retry, connection_errors, create_pool, to_postgres
-from shared.errors import ConfigurationError, ServiceUnavailable
+from shared.errors import ServiceUnavailable
 from shared.migrations import migrate
 
 if TYPE_CHECKING:
@@ -256,22 +258,57 @@ class PostgresAuditStore:
     async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
         values = [v for v in identifiers if v]
-        status = await self._retry("erasing raw arguments").run(
-            lambda _: self._pool.execute(
-                "DELETE FROM audit_raw WHERE customer_id = $1"
-                " OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS v WHERE strpos(arguments, v) > 0)",
-                customer_id,
-                values,
-            )
-        )
-        return _changed(status)
 
-    async def prune(self, raw_before: str | None, records_before: str | None) -> Any:
-        """Retention is built for the SQLite log only; refused here with a clear error."""
-        raise ConfigurationError(
-            "audit retention on PostgreSQL is not built yet",
-            hint="unset SWITCHBOARD_RETENTION_AUDIT_DAYS and SWITCHBOARD_RETENTION_RAW_ARGUMENTS_DAYS for this gateway",
-        )
+        async def erasing(_: int) -> int:
+            async with self._pool.acquire() as conn, conn.transaction():
+                linked = await conn.execute(to_postgres(DELETE_LINKED_RAW["postgresql"]), customer_id)
+                named = await conn.execute(
+                    "DELETE FROM audit_raw WHERE customer_id = $1"
+                    " OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS v WHERE strpos(arguments, v) > 0)",
+                    customer_id,
+                    values,
+                )
+            return _changed(linked) + _changed(named)
+
+        return await self._retry("erasing raw arguments").run(erasing)
+
+    async def prune(self, raw_before: str | None, records_before: str | None) -> Pruned:
+        """Retention, as on SQLite (``gateway.retention``): raw values, then records 1..N as a signed segment.
+
+        Under the chain lock, so no replica appends meanwhile; the segment line is signed and on
+        disk (and at the witnesses) before the records go. The delete guard is switched off
+        inside the same transaction only: it is back on at COMMIT, or never off on a rollback.
+        """
+        loop = asyncio.get_running_loop()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
+            raw = 0
+            if raw_before is not None:
+                raw = _changed(
+                    await conn.execute(
+                        "DELETE FROM audit_raw WHERE record_id IN (SELECT id FROM audit WHERE time < $1)", raw_before
+                    )
+                )
+            first, last = await conn.fetchrow("SELECT min(seq), max(seq) FROM audit")
+            first = int(first or 1)
+            records = 0
+            if records_before is not None and self._checkpoints is not None and last is not None:
+                row = await conn.fetchrow(
+                    "SELECT seq, hash FROM audit WHERE time < $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
+                    records_before,
+                    int(last),  # the head always stays: the next record links to it
+                )
+                if row is not None and int(row[0]) >= first:
+                    seq, head = int(row[0]), str(row[1])
+                    line = self._checkpoints.sign(seq, head, segment=True)
+                    assert line is not None
+                    await loop.run_in_executor(self._checkpoint_io, self._checkpoints.persist, line)
+                    await conn.execute("ALTER TABLE audit DISABLE TRIGGER audit_no_delete")
+                    records = _changed(await conn.execute("DELETE FROM audit WHERE seq <= $1", seq))
+                    await conn.execute("DELETE FROM audit_raw WHERE record_id NOT IN (SELECT id FROM audit)")
+                    await conn.execute("ALTER TABLE audit ENABLE TRIGGER audit_no_delete")
+                    first = seq + 1
+        return Pruned(raw, records, first)
 
     async def forget_erased(self) -> None:
         """Nothing to do here: PostgreSQL reclaims deleted rows with (auto)vacuum, see docs/governance.md."""

@@ -18,6 +18,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
+from gateway.audit_links import customer_clause, linked_seqs
 from gateway.audit_reader import AuditLocation, AuditReader, open_reader
 from gateway.audit_store import RECORD_COLUMNS, verify_audit
 from gateway.checkpoints import CHECKPOINTS_FILE
@@ -62,18 +63,22 @@ class TraceFilter(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, linked: list[int] | None = None) -> tuple[str, list[Any]]:
+        """``linked``: the records linked to ``customer`` (made before they were known), also theirs."""
         clauses, params = ["kind = 'decision'"], []
         for column, value in (
             ("agent", self.agent),
             ("decision", self.decision),
-            ("customer_id", self.customer),
             ("conversation_id", self.conversation),
             ("tool", self.tool),
         ):
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if self.customer:
+            clause, values = customer_clause(self.customer, linked or [])
+            clauses.append(clause)
+            params += values
         # Stored times are ``datetime.isoformat()`` in UTC; the same formatting compares correctly as text.
         if self.since is not None:
             clauses.append("time >= ?")
@@ -183,12 +188,12 @@ def _record(row: Any) -> dict[str, Any]:
 
 def read_traces(audit_db: AuditLocation, flt: TraceFilter, *, before: int | None, limit: int) -> TracePage:
     """One page of decisions (newest first) with their outcomes; synchronous and read-only."""
-    where, params = flt.where()
-    if before is not None:
-        where += " AND seq < ?"
-        params.append(before)
     reader = open_reader(audit_db)
     try:
+        where, params = flt.where(linked_seqs(reader, flt.customer) if flt.customer else None)
+        if before is not None:
+            where += " AND seq < ?"
+            params.append(before)
         rows = reader.rows(
             f"SELECT {RECORD_COLUMNS} FROM audit WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit + 1)
         )

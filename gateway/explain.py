@@ -72,10 +72,27 @@ def explain(audit_db: AuditLocation, record_id: str, *, context_limit: int = 50)
             if outcome
             else None,
             "human": approval,
+            "customer_link": _linked_to(reader, decided),
             "conversation_calls": calls,
         }
     finally:
         reader.close()
+
+
+def _linked_to(reader: AuditReader, record: AuditRecord) -> dict[str, Any] | None:
+    """For a call made before the customer was known: the later outcome that links it to them (chained)."""
+    if record.customer_id is not None or not record.conversation_id:
+        return None
+    rows = reader.rows(
+        f"SELECT {RECORD_COLUMNS} FROM audit WHERE conversation_id = ? AND kind = 'outcome'"
+        " AND customer_id IS NOT NULL AND seq > ? ORDER BY seq",
+        (record.conversation_id, record.seq),
+    )
+    for row in rows:
+        body = json.loads(row[1])
+        if record.seq in (body.get("links") or []):
+            return {"customer_id": body["customer_id"], "by_record": {"seq": body["seq"], "id": body["id"]}}
+    return None
 
 
 def _approval(reader: AuditReader, record: AuditRecord) -> dict[str, Any] | None:
@@ -127,9 +144,13 @@ def _person(seq: int, record_id: str, person: dict[str, Any]) -> dict[str, Any]:
 def render(explained: dict[str, Any]) -> str:
     """The explanation as a few readable lines."""
     d = explained["decision"]
+    link = explained.get("customer_link")
+    customer = d["customer_id"] or (
+        f"{link['customer_id']} (not known yet; linked by record {link['by_record']['seq']})" if link else "-"
+    )
     lines = [
         f"decision {d['id']} (record {d['seq']}, {d['time']})",
-        f"  agent {d['agent']} called {d['tool']} for customer {d['customer_id'] or '-'}"
+        f"  agent {d['agent']} called {d['tool']} for customer {customer}"
         f" in conversation {d['conversation_id'] or '-'}",
         f"  inputs (redacted): {json.dumps(d['inputs'], sort_keys=True)}",
         f"  decision: {d['decision']} by {', '.join(d['policy_ids']) or 'no policy (default deny)'}",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import ValidationError
 
+from gateway.audit_links import MAX_LINKS, UNATTRIBUTED_SQL
 from gateway.audit_store import AuditStore, AuditUnavailable
 from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
@@ -458,6 +459,7 @@ class Gateway:
         # A call made before the customer was known (an identity look-up or verification) names
         # them in its outcome, from the system of record's answer: subject access finds it.
         learned = None if decided.customer_id or result.is_error else _customer_named(result)
+        links = await self._unattributed(decided.conversation_id) if learned else None
         await self.store.append(
             kind="outcome",
             decision=decided.decision,
@@ -479,8 +481,16 @@ class Gateway:
                 )
             },
             customer_id=decided.customer_id or learned,
+            links=links,
         )
         return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
+
+    async def _unattributed(self, conversation_id: str | None) -> list[int] | None:
+        """This conversation's records made before the customer was known: the outcome naming them links these."""
+        if not conversation_id:
+            return None
+        rows = await self.store.fetch(UNATTRIBUTED_SQL, (conversation_id, conversation_id, MAX_LINKS))
+        return [int(r[0]) for r in rows] or None
 
     async def _record_failure(self, agent: str, name: str, exc: Exception) -> None:
         """Deciding failed (audit store, facts): the call is not made; record that if the store lets us."""

@@ -139,6 +139,14 @@ class PolicyEngine(Protocol):
 
     def protective(self, policy_id: str) -> bool: ...
 
+    def definitions(self) -> dict[str, dict[str, Any]]:
+        """Every policy in force by id, as parsed (what a reload is compared on)."""
+        ...
+
+    def snapshot(self) -> Self:
+        """A copy of the set in force now, to put back later (``adopt``)."""
+        ...
+
 
 def cedar_amount(value: Any) -> Decimal | None:
     """Parse an ``amount`` argument; numeric strings count because upstreams coerce them.
@@ -226,6 +234,14 @@ class CedarPolicyEngine:
         """
         policy = self._policies_json[policy_id]
         return policy.get("effect") == "forbid" and (policy.get("annotations") or {}).get(TRIAL_ANNOTATION) != "true"
+
+    def definitions(self) -> dict[str, dict[str, Any]]:
+        return dict(self._policies_json)
+
+    def snapshot(self) -> CedarPolicyEngine:
+        copy = CedarPolicyEngine(self._policies_json, self._schema_text, self._sources, self.policy_dir)
+        copy.set_tools(list(self._tools))
+        return copy
 
     def set_mode(self, policy_id: str, mode: str) -> None:
         """Switch one policy between ``enforce`` and ``log-only``; raises KeyError/ValueError."""

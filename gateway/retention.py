@@ -8,7 +8,8 @@ then starts at record N+1 and checks that its ``prev_hash`` is the signed hash: 
 still proved complete and unaltered, and a deletion without such a line is still reported.
 The head is never pruned, and every pruning is itself an audit record.
 
-Only the SQLite log is pruned here; a PostgreSQL log refuses with a clear error (not built yet).
+The SQLite log is pruned here (``prune_now``); the PostgreSQL store does the same under its chain
+lock (``PostgresAuditStore.prune``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ console records a person's case decisions (take over, hand back, transfer, reass
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -31,9 +30,10 @@ from gateway.approval_flow import ApprovalDesk
 from gateway.audit_store import Statement
 from gateway.gateway import Gateway
 from gateway.oversight import oversight, seen_digest
+from gateway.policy_reload import fingerprint, load_checked, put_in_force, weakened_by
 from gateway.retention import apply as apply_retention
 from gateway.state import GovernanceState, KillScope, kill_scope
-from gateway.weakening import HOLD_LIFT, POLICY_LOG_ONLY, SWITCH_OFF
+from gateway.weakening import HOLD_LIFT, POLICY_LOG_ONLY, POLICY_RELOAD, SWITCH_OFF
 from gateway.weakening_api import approve_change, desk_of, list_changes, reject_change, request_weakening
 from shared.audit import Oversight, digest
 from shared.errors import (
@@ -232,19 +232,23 @@ def build_staff_routes(
     async def reload_policies(
         request: Request, who: Staff, gateway: Gateway, desk: ApprovalDesk, body: dict[str, Any]
     ) -> Any:
-        """Read the policy folder again; a file that fails validation changes nothing and says why."""
+        """Read the policy folder again; a file that fails validation changes nothing and says why.
+
+        A reload that removes or weakens a protective policy is a four-eyes request (``policy_reload``)."""
         engine = gateway.policy
         kept = len(engine.modes())
         try:
-            fresh = await asyncio.to_thread(engine.load_fresh)
-            listings = gateway.catalog.listings(fresh)
-            gateway.catalog.check_internal_tools(listings)
+            fresh, _ = await load_checked(gateway)
         except ConfigurationError as exc:
             why = f"the policy files were not loaded, the {kept} policies in force stay: {exc.message}"
             await _audit_admin(gateway, f"staff:{who.name}", "policy-reload", {}, "deny", why)
             raise InvalidRequest(why, hint=exc.hint) from None
-        engine.adopt(fresh)
-        gateway.catalog.use_listings(listings)
+        weakens = weakened_by(engine, fresh)
+        if weakens["removed"] or weakens["weakened"]:
+            detail = {**weakens, "fingerprint": fingerprint(fresh), "in_force": fingerprint(engine)}
+            what = "a reload that removes or weakens a protective policy"
+            return await request_weakening(gateway, who, POLICY_RELOAD, "policy-files", detail, body, what)
+        put_in_force(gateway, fresh)
         modes = engine.modes()
         await _audit_admin(
             gateway,

@@ -1,7 +1,8 @@
 """Four eyes on weakening a control, and an expiry on every weakening.
 
 Weakening a control is one of: switching a protective policy to log-only, lifting a fraud
-hold, turning a kill switch off. One compliance person *requests* it (with a reason and how
+hold, turning a kill switch off, reloading policy files that remove or weaken a protective
+policy (``policy_reload``). One compliance person *requests* it (with a reason and how
 many minutes it should last); a *second*, different compliance person approves it; only then
 does it take effect, and when its time is up the control is restored by itself. Each step is a
 chained audit record (the two people's as ``oversight``), committed together with the state
@@ -28,18 +29,21 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.audit_store import StaleState, Statement
 from gateway.errors import ChangeConflict as Conflict
+from gateway.policy_reload import fingerprint, load_checked, put_in_force
 from gateway.state import GovernanceState
 from shared.audit import Oversight, digest
-from shared.errors import Forbidden, NotFound
+from shared.errors import ConfigurationError, Forbidden, NotFound
 
 if TYPE_CHECKING:
     from gateway.gateway import Gateway
+    from gateway.policy import PolicyEngine
 
 log = logging.getLogger(__name__)
 
 # The table is ``gateway.tables.control_changes``, created by the gateway's revisions.
 
 POLICY_LOG_ONLY, HOLD_LIFT, SWITCH_OFF = "policy-log-only", "fraud-hold-lift", "kill-switch-off"
+POLICY_RELOAD = "policy-reload"
 PENDING, ACTIVE, EXPIRED, ENDED, REJECTED, LAPSED = "pending", "active", "expired", "ended", "rejected", "lapsed"
 MAX_MINUTES = 24 * 60
 _COLUMNS = (
@@ -71,6 +75,13 @@ class ControlChange:
             POLICY_LOG_ONLY: f"policy {self.target} runs log-only",
             HOLD_LIFT: f"the fraud hold on {self.target} is lifted",
             SWITCH_OFF: f"the kill switch {self.target} is off",
+            POLICY_RELOAD: "the policy files are in force without "
+            + ", ".join(
+                [
+                    *(f"{p} (removed)" for p in self.detail.get("removed", [])),
+                    *(f"{p} as it was" for p in self.detail.get("weakened", [])),
+                ]
+            ),
         }
         return what.get(self.kind, f"{self.kind} {self.target}")
 
@@ -96,6 +107,8 @@ class WeakeningDesk:
         self._gw = gateway
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._before_reload: dict[str, PolicyEngine] = {}
+        """The policy set each active reload replaced, put back when it expires."""
 
     @classmethod
     async def open(cls, gateway: Gateway, clock: Callable[[], float] = time.time) -> WeakeningDesk:
@@ -181,6 +194,7 @@ class WeakeningDesk:
             if change.expires_at <= now:
                 await self._lapse(change)
                 raise Conflict(f"control change {change_id} lapsed before anyone approved it", hint="ask again")
+            fresh = await self._reloaded(change) if change.kind == POLICY_RELOAD else None
             expires = now + change.minutes * 60
             moved = _move(change.id, PENDING, ACTIVE, approved_by=person.person, approved_at=now, expires_at=expires)
             try:
@@ -194,8 +208,31 @@ class WeakeningDesk:
                 )
             except StaleState:
                 raise Conflict(f"control change {change_id} was decided meanwhile") from None
+            if fresh is not None:
+                self._before_reload[change.id] = self._gw.policy.snapshot()
+                put_in_force(self._gw, fresh)
             self._apply(change, weaken=True)
         return await self.get(change_id)
+
+    async def _reloaded(self, change: ControlChange) -> PolicyEngine:
+        """The policy files as asked for: read again now, and refused if they changed since the request."""
+        try:
+            fresh, _ = await load_checked(self._gw)
+        except ConfigurationError as exc:
+            raise Conflict(
+                f"the policy files no longer load: {exc.message}", hint="fix them and reload again"
+            ) from None
+        if fingerprint(self._gw.policy) != change.detail.get("in_force"):
+            raise Conflict(
+                f"the policies in force changed since {change.id} was asked for: what it weakens may differ now",
+                hint="reject it and reload again",
+            )
+        if fingerprint(fresh) != change.detail.get("fingerprint"):
+            raise Conflict(
+                f"the policy files changed since {change.id} was asked for: approving would put other rules in force",
+                hint="reject it and reload again, so the new files are what a second person approves",
+            )
+        return fresh
 
     async def reject(self, change_id: str, person: Oversight) -> ControlChange:
         async with self._lock:
@@ -245,6 +282,11 @@ class WeakeningDesk:
             for change in await self.changes(PENDING):
                 if change.expires_at <= now:
                     await self._lapse(change)
+            # A reload put in force here whose expiry another replica recorded: put the old set back here too.
+            for change_id in list(self._before_reload):
+                change = await self.get(change_id)
+                if change.status != ACTIVE:
+                    self._apply(change, weaken=False)
         return count
 
     async def run(self, interval: float = 1.0) -> None:
@@ -266,6 +308,8 @@ class WeakeningDesk:
         return True
 
     def _weaken(self, change: ControlChange, by: str) -> tuple[Statement, ...]:
+        if change.kind == POLICY_RELOAD:
+            return ()  # the policy set is files and memory, no governance switch: approve puts it in force
         if change.kind == POLICY_LOG_ONLY:
             return GovernanceState.mode_statements(change.target, "log-only", by)
         if change.kind == HOLD_LIFT:
@@ -274,6 +318,8 @@ class WeakeningDesk:
 
     def _restore(self, change: ControlChange) -> tuple[Statement, ...]:
         by = f"expiry of {change.id}"
+        if change.kind == POLICY_RELOAD:
+            return ()
         if change.kind == POLICY_LOG_ONLY:
             return GovernanceState.mode_statements(change.target, "enforce", by)
         if change.kind == HOLD_LIFT:
@@ -283,7 +329,13 @@ class WeakeningDesk:
     def _apply(self, change: ControlChange, *, weaken: bool) -> None:
         """Mirror a committed change in memory (other replicas reload on the commit's notification)."""
         state = self._gw.state
-        if change.kind == POLICY_LOG_ONLY:
+        if change.kind == POLICY_RELOAD:
+            before = None if weaken else self._before_reload.pop(change.id, None)
+            if before is not None:
+                put_in_force(self._gw, before)
+            elif not weaken:
+                log.error("%s expired but the set it replaced is not in this process: reload the files", change.id)
+        elif change.kind == POLICY_LOG_ONLY:
             mode = "log-only" if weaken else "enforce"
             self._gw.policy.set_mode(change.target, mode)
             state.policy_modes[change.target] = mode

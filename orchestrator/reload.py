@@ -179,6 +179,10 @@ class StackServices:
         await self._stack.restart_service(name)
 
 
+RELOAD_WEAKENING_MINUTES = 60
+"""How long a file change that weakens a protective policy lasts once a second person approves it."""
+
+
 def gateway_policy_reload(gateway_url: str, staff_token: str) -> Callable[[], Awaitable[str]]:
     """Asks a running gateway to reload its policy files (the staff API, as a compliance officer would)."""
     import httpx
@@ -188,11 +192,16 @@ def gateway_policy_reload(gateway_url: str, staff_token: str) -> Callable[[], Aw
             response = await http.post(
                 gateway_url.rstrip("/") + "/governance/policies/reload",
                 headers={"Authorization": f"Bearer {staff_token}"},
+                # Used only if the files remove or weaken a protective policy: then it is a request
+                # that a second compliance person approves (switchboard changes approve CHG-…).
+                json={"minutes": RELOAD_WEAKENING_MINUTES, "reason": "policy files changed (switchboard up --reload)"},
             )
         data = response.json()
         if response.status_code >= 400:
             error = data.get("error", {})
             raise ConfigurationError(str(error.get("message", response.text)), hint=error.get("hint"))
+        if response.status_code == 202:
+            return f"not in force yet: {data['message']}"
         return f"{len(data['policies'])} policies in force"
 
     return reload

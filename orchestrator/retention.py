@@ -6,7 +6,8 @@
   event outbox;
 - *signals*: the network-signal log and the reactions taken on them.
 
-The audit classes (raw tool arguments, audit bodies) are the gateway's (``gateway.retention``),
+With the stores on PostgreSQL, ``purge_everywhere`` purges the same classes there
+(``retention_pg``). The audit classes (raw tool arguments, audit bodies) are the gateway's (``gateway.retention``),
 which prunes them itself on the same schedule. Every purge writes with ``secure_delete`` and
 truncates the write-ahead log afterwards, so what expired is gone from the files too.
 """
@@ -157,4 +158,21 @@ def purge(data_dir: Path, retention: Retention, now: float | None = None) -> Pur
         _published_events(data_dir, before, purged)
     if retention.signals_days is not None:
         _signals(data_dir, now - retention.signals_days * 86400, purged)
+    return purged
+
+
+def purge_everywhere(
+    data_dir: Path, database_url: str | None, retention: Retention, now: float | None = None
+) -> Purged:
+    """``purge`` of the data directory, and of the PostgreSQL database when ``database_url`` names one."""
+    import asyncio
+
+    from orchestrator.retention_pg import purge_postgres
+    from shared.database import DatabaseURL
+
+    now = time.time() if now is None else now
+    purged = purge(data_dir, retention, now)
+    db = DatabaseURL.parse(database_url, default_sqlite=data_dir / "conversations.db") if database_url else None
+    if db is not None and db.is_postgres:
+        asyncio.run(purge_postgres(db, retention, now, purged))
     return purged

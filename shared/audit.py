@@ -64,6 +64,11 @@ class AuditRecord(BaseModel):
     """Set on the record of a human decision (left out otherwise, so older records hash the same)."""
     outcome: str | None = None
     latency_ms: float | None = None
+    links: list[int] | None = Field(default=None, exclude_if=lambda v: not v)
+    """On the outcome that first names a customer (a verification): the ``seq`` of this
+    conversation's earlier records made before anyone knew who the customer was. They are about
+    this customer; the link is chained here, so filters by customer, subject access and erasure
+    follow it and no one can add or drop a linked record unseen. Left out when empty."""
     prev_hash: str
     hash: str = ""
 

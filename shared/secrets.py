@@ -117,9 +117,35 @@ class Secrets(BaseModel):
         loaded._write(data_dir / "secrets.json")
         return loaded.staff_tokens[name]
 
+    @classmethod
+    def ensure_staff(cls, data_dir: Path, wanted: dict[str, StaffRole]) -> list[str]:
+        """Create each named account of ``wanted`` that is missing (a role changed is left to a person);
+        returns the names created."""
+        existing = cls.load_or_create(data_dir, demo_staff=False).staff_tokens
+        created = [name for name in wanted if name not in existing]
+        for name in created:
+            cls.add_staff(data_dir, name, wanted[name])
+        return created
+
     def _write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.model_dump(), indent=2))
         os.chmod(tmp, 0o600)
         tmp.replace(path)
+
+
+def parse_staff(text: str) -> dict[str, StaffRole]:
+    """``maria:compliance,tom:approver`` as ``{name: role}``; a malformed entry raises ValueError naming it."""
+    wanted: dict[str, StaffRole] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        name, _, role = entry.partition(":")
+        name, role = name.strip(), role.strip()
+        if not name or role not in STAFF_ROLES:
+            raise ValueError(f"staff account {entry!r} is not NAME:ROLE with ROLE one of {', '.join(STAFF_ROLES)}")
+        if name in DEFAULT_STAFF:
+            raise ValueError(f"{name!r} is demo mode's shared {DEFAULT_STAFF[name]} account; name the person instead")
+        wanted[name] = role  # type: ignore[assignment]  # checked against STAFF_ROLES above
+    return wanted

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     retention_outbox_days: float | None = None
     retention_signals_days: float | None = None
     retention_interval_seconds: float = 3600.0
+    staff: str = ""
+    """Named staff accounts ``switchboard prepare`` creates when missing, ``NAME:ROLE`` separated by
+    commas (``maria:compliance,tom:compliance,ann:approver``); each gets its own sign-in token in the
+    data directory's secrets (``switchboard staff`` lists them). The compose deployment uses these."""
     demo_staff: bool = True
     """Demo mode: shared staff accounts named after their roles (agent, approver, compliance …) exist
     and may sign in; their decisions are chained as a shared account's. Set false for real staff:

@@ -88,7 +88,8 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_reload(args: argparse.Namespace) -> int:
-    return _call(args, "compliance", "POST", "/policies/reload")
+    """A reload that removes or weakens a protective policy becomes a request a second person approves."""
+    return _call(args, "compliance", "POST", "/policies/reload", _weakening(args))
 
 
 def cmd_fraud_hold(args: argparse.Namespace) -> int:
@@ -108,20 +109,25 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 def cmd_erase(args: argparse.Namespace) -> int:
     """The gateway erases the raw audit values first (and records who erased whom), then every other store."""
-    from orchestrator.privacy import erase_everywhere, find_customer
-    from shared.errors import SwitchboardError
+    from orchestrator.privacy import erase_all, locate
+    from shared.errors import ServiceUnavailable, SwitchboardError
 
-    data_dir = settings_from(args).data_dir
+    settings = settings_from(args)
+    data_dir = settings.data_dir
     try:
-        customer = find_customer(data_dir, args.customer)
+        customer = locate(data_dir, settings.database_url, args.customer)
     except SwitchboardError as exc:
         print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ServiceUnavailable) else 1
     body = {"identifiers": [customer.email, customer.msisdn, customer.account_number]}
     status = _call(args, "compliance", "POST", f"/customers/{args.customer}/erase", body)
     if status != 0:
         return status
-    report = erase_everywhere(data_dir, customer)
+    try:
+        report = erase_all(data_dir, settings.database_url, customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 2
     for system, count in sorted(report.cells.items()):
         print(f"  {system}: {count} values replaced by pseudonyms")
     if report.wal_left:
@@ -134,27 +140,34 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
     """Everything held about one customer, as an archive; recorded at the gateway before anything is read."""
     from pathlib import Path
 
-    from orchestrator.privacy import find_customer, write_archive
-    from shared.errors import SwitchboardError
+    from orchestrator.privacy import collect_everywhere, locate, write_archive
+    from shared.errors import ServiceUnavailable, SwitchboardError
 
-    data_dir = settings_from(args).data_dir
+    settings = settings_from(args)
+    data_dir = settings.data_dir
     try:
-        customer = find_customer(data_dir, args.customer)
+        customer = locate(data_dir, settings.database_url, args.customer)
     except SwitchboardError as exc:
         print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ServiceUnavailable) else 1
     status = _call(args, "compliance", "POST", f"/customers/{args.customer}/subject-access", {"reason": args.reason})
     if status != 0:
         return status
     who = args.staff or "compliance"
-    path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who)
+    try:
+        found = collect_everywhere(data_dir, settings.database_url, customer)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 2
+    path, document = write_archive(data_dir, customer, Path(args.out), exported_by=who, found=found)
     print(f"wrote {path}: {len(document['systems'])} systems ({', '.join(sorted(document['systems']))})")
     return 0
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
     """Purge what expired: the data directory's classes here, the audit classes at the gateway."""
-    from orchestrator.retention import Retention, purge
+    from orchestrator.retention import Retention, purge_everywhere
+    from shared.errors import SwitchboardError
 
     settings = settings_from(args)
     retention = Retention(
@@ -162,7 +175,11 @@ def cmd_retention(args: argparse.Namespace) -> int:
         outbox_days=settings.retention_outbox_days,
         signals_days=settings.retention_signals_days,
     )
-    purged = purge(settings.data_dir, retention)
+    try:
+        purged = purge_everywhere(settings.data_dir, settings.database_url, retention)
+    except SwitchboardError as exc:
+        print(f"{exc.message}; {exc.hint or ''}", file=sys.stderr)
+        return 2
     for what, count in sorted(purged.counts.items()):
         print(f"  {what}: {count} purged")
     return _call(args, "compliance", "POST", "/retention", {})
@@ -208,6 +225,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = policy_sub.add_parser(
         "reload", help="make a running gateway read its policy files again (refused, with the reason, if invalid)"
     )
+    r.add_argument(
+        "--minutes",
+        type=int,
+        help="if it removes or weakens a protective policy: how long, once a second person approves",
+    )
+    r.add_argument("--reason", default="", help="if it removes or weakens a protective policy: why")
     _common(r)
     r.set_defaults(func=cmd_policy_reload)
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from orchestrator.commands._common import add_common, settings_from
+from shared.errors import ConfigurationError
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.secrets import StaffRole
 
 
 async def prepare(settings: Settings) -> list[str]:
@@ -25,6 +30,7 @@ async def prepare(settings: Settings) -> list[str]:
     from shared.secrets import Secrets
     from token_service import KeyRing
 
+    wanted = _wanted_staff(settings)  # a typo stops here, before anything is written
     make_private(settings.data_dir)
     data_dir = settings.data_dir
     lines = []
@@ -46,7 +52,8 @@ async def prepare(settings: Settings) -> list[str]:
     for store, db in stores.items():
         upgrades.append(await migrate(db, store))
     lines += [u.describe() for u in upgrades]
-    Secrets.load_or_create(data_dir, tuple(_agent_names()))
+    Secrets.load_or_create(data_dir, tuple(_agent_names()), demo_staff=settings.demo_staff)
+    lines += _staff(settings, wanted)
     KeyRing.load_or_create(data_dir, max_token_ttl=settings.token_ttl_seconds)
     if not settings.signal_secret:
         load_or_create_secret(data_dir)
@@ -54,6 +61,44 @@ async def prepare(settings: Settings) -> list[str]:
     if not conversations.is_postgres:
         local, shared = ("reference data, credentials", "conversations")
     lines.append(f"prepared {data_dir.resolve()} ({local}); {shared} in {conversations.redacted()}")
+    return lines
+
+
+def _wanted_staff(settings: Settings) -> dict[str, StaffRole]:
+    from shared.secrets import parse_staff
+
+    try:
+        return parse_staff(settings.staff)
+    except ValueError as exc:
+        raise ConfigurationError(f"SWITCHBOARD_STAFF: {exc}", hint="e.g. maria:compliance,tom:compliance") from None
+
+
+def _staff(settings: Settings, wanted: dict[str, StaffRole]) -> list[str]:
+    """Named staff accounts from ``SWITCHBOARD_STAFF``; without any, only a deployment that asks for
+    demo mode starts (its shared role accounts name no person in the audit log)."""
+    from shared.secrets import Secrets
+
+    created = Secrets.ensure_staff(settings.data_dir, wanted)
+    people = {n: c for n, c in Secrets.load_or_create(settings.data_dir, demo_staff=False).staff_tokens.items()}
+    named = sorted(n for n, c in people.items() if not c.shared)
+    lines = [f"staff accounts created: {', '.join(created)} (tokens: switchboard staff)"] if created else []
+    if settings.demo_staff:
+        shared = sorted(n for n, c in people.items() if c.shared)
+        lines.append(
+            f"DEMO MODE: shared staff accounts ({', '.join(shared)}) can sign in and their decisions name no person."
+            " Not for real customers: set SWITCHBOARD_STAFF=NAME:ROLE,... and SWITCHBOARD_DEMO_STAFF=false."
+        )
+    elif not named:
+        raise ConfigurationError(
+            "no named staff account: nobody could sign in to the consoles or approve anything",
+            hint="set SWITCHBOARD_STAFF=NAME:ROLE,... (e.g. maria:compliance,tom:compliance,ann:approver), "
+            "or SWITCHBOARD_DEMO_STAFF=true for a demonstration with shared accounts",
+        )
+    deciders = [n for n in named if people[n].role in ("compliance", "admin")]
+    if not settings.demo_staff and len(deciders) < 2:
+        lines.append(
+            f"warning: {len(deciders)} named compliance/admin account(s): weakening a control needs a second person"
+        )
     return lines
 
 

@@ -80,7 +80,12 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
         )
     make_private(settings.data_dir)
     stack = Stack(settings, log_level=log_level)
-    stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents)
+    stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents, demo_staff=settings.demo_staff)
+    if settings.demo_staff and names[0] in ("gateway", "orchestrator"):
+        log.warning(
+            "DEMO MODE: shared staff accounts can sign in and their decisions name no person; for real staff set "
+            "SWITCHBOARD_STAFF=NAME:ROLE,... and SWITCHBOARD_DEMO_STAFF=false, then run switchboard prepare"
+        )
     stack.topology = topology_from(settings)
     if port and len(names) > 1:
         raise ConfigurationError("--port needs a single service", hint="set SWITCHBOARD_SYSTEM_URLS for several")

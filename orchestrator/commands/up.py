@@ -135,7 +135,7 @@ def _watch(stack: Stack, stop: asyncio.Event) -> asyncio.Task[None]:
 async def _purge_on_schedule(settings: Any) -> None:
     """The data directory's retention (transcripts, outbox, signals), at start and then every interval;
     the gateway prunes its audit classes on the same schedule itself."""
-    from orchestrator.retention import Retention, purge
+    from orchestrator.retention import Retention, purge_everywhere
 
     retention = Retention(
         transcripts_days=settings.retention_transcripts_days,
@@ -146,7 +146,7 @@ async def _purge_on_schedule(settings: Any) -> None:
         return
     while True:
         try:
-            purged = await asyncio.to_thread(purge, settings.data_dir, retention)
+            purged = await asyncio.to_thread(purge_everywhere, settings.data_dir, settings.database_url, retention)
             if purged.counts:
                 print(f"retention: {purged.counts}", flush=True)
         except Exception as exc:  # a busy file is tried again next time

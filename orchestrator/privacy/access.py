@@ -17,8 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.audit_links import linked_seqs
+from gateway.audit_reader import SqliteReader
 from orchestrator.privacy.stores import (
     Customer,
+    conversation_ids,
     mentions,
     sqlite_files,
     system_of,
@@ -38,22 +41,29 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _conversation_ids(data_dir: Path, customer: Customer) -> tuple[str, ...]:
-    path = data_dir / "conversations.db"
+def _linked_ids(data_dir: Path, customer: Customer) -> tuple[str, ...]:
+    """Ids of the audit records an outcome naming the customer links to them (made before they were known)."""
+    path = data_dir / "audit.db"
     if not path.exists():
         return ()
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    reader = SqliteReader(path)
     try:
-        rows = conn.execute("SELECT id FROM conversations WHERE customer_id = ?", (customer.customer_id,)).fetchall()
+        seqs = linked_seqs(reader, customer.customer_id)
+        rows = [reader.rows(f"SELECT id FROM audit WHERE seq IN ({', '.join('?' * len(c))})", c) for c in _chunks(seqs)]
     finally:
-        conn.close()
-    return tuple(r[0] for r in rows)
+        reader.close()
+    return tuple(r[0] for chunk in rows for r in chunk)
+
+
+def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def collect(data_dir: Path, customer: Customer) -> dict[str, Any]:
     """``{system: {table: [row, …]}}`` for every store that holds something about ``customer``."""
-    conversations = _conversation_ids(data_dir, customer)
-    values = tuple(v.encode() for v in (*customer.identifiers(), *conversations) if v)
+    conversations = conversation_ids(data_dir, customer)
+    # A linked audit record's id is in its own row and in its raw values' row: both are theirs.
+    values = tuple(v.encode() for v in (*customer.identifiers(), *conversations, *_linked_ids(data_dir, customer)) if v)
     found: dict[str, Any] = {}
     for path in sqlite_files(data_dir):
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -94,10 +104,14 @@ def summary(customer: Customer, found: dict[str, Any], at: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_archive(data_dir: Path, customer: Customer, out: Path, *, exported_by: str) -> tuple[Path, dict[str, Any]]:
-    """Write ``subject-access-<id>-<time>.zip`` into the folder ``out``; returns its path and contents."""
+def write_archive(
+    data_dir: Path, customer: Customer, out: Path, *, exported_by: str, found: dict[str, Any] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Write ``subject-access-<id>-<time>.zip`` into the folder ``out``; returns its path and contents.
+
+    ``found``: what was collected already (from every store of a PostgreSQL deployment too)."""
     at = datetime.now(UTC)
-    found = collect(data_dir, customer)
+    found = collect(data_dir, customer) if found is None else found
     document = {
         "format": ARCHIVE_FORMAT,
         "customer_id": customer.customer_id,

@@ -1,11 +1,8 @@
 """Erasure everywhere: a customer's personal values replaced in every store of the data directory.
 
-Each personal value (email, phone, account number, full name) is replaced by a pseudonym of
-the same byte length, made from a random key that is thrown away: the same value becomes the
-same pseudonym in every store (references between tables still join), nobody can map it back,
-and binary cells (a specialist's serialized working state, an event body) stay well-formed,
-because no length prefix inside them changes. The unified customer id stays as the
-pseudonymous reference the audit chain already holds.
+What is replaced, and by what, is ``pseudonyms``: identifiers everywhere, a first name alone in
+whatever is about the customer. The unified customer id stays as the pseudonymous reference the
+audit chain already holds.
 
 Every changed SQLite file is written with ``secure_delete`` (replaced cells are overwritten,
 not left in free pages), then its write-ahead log is checkpointed and truncated, so no copy of
@@ -16,15 +13,14 @@ does the same to its own log. Its hashed chain holds only masked values and the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.privacy.stores import Customer, sqlite_files, system_of, tables, text_files
+from orchestrator.privacy.pseudonyms import Pseudonyms
+from orchestrator.privacy.stores import Customer, conversation_ids, sqlite_files, system_of, tables, text_files
 
 _GATEWAY_OWNED = ("audit.db",)
 _CHECKPOINT_TRIES = 50
@@ -37,28 +33,32 @@ class ErasureReport:
     wal_left: list[str] = field(default_factory=list)
     """Files whose write-ahead log could not be truncated (a reader held it): erase again later."""
 
-
-def pseudonyms(values: tuple[str, ...]) -> dict[bytes, bytes]:
-    """Each value's replacement, as long as the value in UTF-8 bytes, from a key nobody keeps."""
-    key = secrets.token_bytes(32)
-    table: dict[bytes, bytes] = {}
-    for value in values:
-        raw = value.encode()
-        if len(raw) < 4:
-            continue  # too short to be an identifier; replacing it would hit unrelated text
-        mark = hmac.new(key, raw, hashlib.sha256).hexdigest() * 4
-        table[raw] = ("X" + mark)[: len(raw)].encode()
-    return table
+    def add(self, system: str, count: int) -> None:
+        if count:
+            self.cells[system] = self.cells.get(system, 0) + count
 
 
-def _replace(data: bytes, table: dict[bytes, bytes]) -> bytes:
-    # Longest first, so a name inside an email is not replaced before the email.
-    for value in sorted(table, key=len, reverse=True):
-        data = data.replace(value, table[value])
-    return data
+def _as_bytes(cell: object) -> bytes | None:
+    return cell.encode() if isinstance(cell, str) else cell if isinstance(cell, bytes) else None
 
 
-def _erase_file(conn: sqlite3.Connection, table_map: dict[bytes, bytes]) -> int:
+def replaced_row(
+    columns: Iterable[str], cells: Iterable[object], names: Pseudonyms
+) -> list[tuple[str, str | bytes]]:  # fmt: skip
+    """(column, new value) for each cell of one row that holds an erased value (text stays text)."""
+    row = list(cells)
+    about = names.about(row)
+    changes: list[tuple[str, str | bytes]] = []
+    for column, cell in zip(columns, row, strict=True):
+        data = _as_bytes(cell)
+        if data is None or not names.needed(data, about):
+            continue
+        new = names.apply(data, about)
+        changes.append((column, new.decode() if isinstance(cell, str) else new))
+    return changes
+
+
+def _erase_file(conn: sqlite3.Connection, names: Pseudonyms) -> int:
     changed = 0
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("BEGIN IMMEDIATE")
@@ -71,12 +71,8 @@ def _erase_file(conn: sqlite3.Connection, table_map: dict[bytes, bytes]) -> int:
             columns = [d[0] for d in cursor.description][len(keys) :]
             updates = []
             for row in cursor.fetchall():
-                for column, cell in zip(columns, row[len(keys) :], strict=True):
-                    data = cell.encode() if isinstance(cell, str) else cell if isinstance(cell, bytes) else None
-                    if data is None or not any(v in data for v in table_map):
-                        continue
-                    new = _replace(data, table_map)
-                    updates.append((column, new.decode() if isinstance(cell, str) else new, row[: len(keys)]))
+                for column, value in replaced_row(columns, row[len(keys) :], names):
+                    updates.append((column, value, row[: len(keys)]))
             for column, value, key in updates:
                 conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE {where}', (value, *key))
             changed += len(updates)
@@ -107,18 +103,14 @@ def _truncate_wal(conn: sqlite3.Connection) -> bool:
     return False
 
 
-def erase_everywhere(data_dir: Path, customer: Customer) -> ErasureReport:
-    """Replace ``customer``'s personal values in every store but the gateway's audit log."""
-    table_map = pseudonyms(customer.personal())
-    report = ErasureReport()
+def erase_files(data_dir: Path, names: Pseudonyms, report: ErasureReport) -> None:
+    """Replace the erased values in every SQLite and JSON-lines file but the gateway's audit log."""
     for path in sqlite_files(data_dir):
         if path.relative_to(data_dir).as_posix() in _GATEWAY_OWNED:
             continue
         conn = sqlite3.connect(path, isolation_level=None, timeout=10)
         try:
-            changed = _erase_file(conn, table_map)
-            if changed:
-                report.cells[system_of(data_dir, path)] = report.cells.get(system_of(data_dir, path), 0) + changed
+            report.add(system_of(data_dir, path), _erase_file(conn, names))
             wal = path.with_name(path.name + "-wal")
             if wal.exists() and not _truncate_wal(conn):
                 report.wal_left.append(str(path))
@@ -126,11 +118,21 @@ def erase_everywhere(data_dir: Path, customer: Customer) -> ErasureReport:
             conn.close()
     for path in text_files(data_dir):
         data = path.read_bytes()
-        if any(v in data for v in table_map):
-            lines = sum(1 for line in data.splitlines() if any(v in line for v in table_map))
-            tmp = path.with_name(path.name + ".erasing")
-            tmp.write_bytes(_replace(data, table_map))
-            tmp.chmod(0o600)
-            tmp.replace(path)
-            report.cells[system_of(data_dir, path)] = lines
+        lines = data.splitlines(keepends=True)
+        about = [names.about([line]) for line in lines]
+        if not any(names.needed(line, a) for line, a in zip(lines, about, strict=True)):
+            continue
+        changed = sum(1 for line, a in zip(lines, about, strict=True) if names.needed(line, a))
+        tmp = path.with_name(path.name + ".erasing")
+        tmp.write_bytes(b"".join(names.apply(line, a) for line, a in zip(lines, about, strict=True)))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        report.add(system_of(data_dir, path), changed)
+
+
+def erase_everywhere(data_dir: Path, customer: Customer) -> ErasureReport:
+    """Replace ``customer``'s personal values in every store of the data directory but the audit log."""
+    names = Pseudonyms.of(customer, conversation_ids(data_dir, customer))
+    report = ErasureReport()
+    erase_files(data_dir, names, report)
     return report

@@ -42,8 +42,18 @@ class Customer:
         return (self.customer_id, self.email, self.msisdn, self.account_number)
 
     def personal(self) -> tuple[str, ...]:
-        """The values an erasure removes (the unified id stays as the pseudonymous reference)."""
-        return (self.email, self.msisdn, self.account_number, self.full_name)
+        """The identifiers an erasure removes everywhere (the unified id stays as the pseudonymous reference)."""
+        return (self.email, self.msisdn, self.account_number)
+
+    def names(self) -> tuple[str, ...]:
+        """What the customer is called, full name first: others may be called the same, so these
+        are erased only where the data is about this customer."""
+        return (self.full_name, self.first_name)
+
+    @property
+    def first_name(self) -> str:
+        """How a customer may introduce themselves ("this is Maria"): erased where it is about them."""
+        return self.full_name.split()[0] if self.full_name.split() else ""
 
 
 def system_of(data_dir: Path, path: Path) -> str:
@@ -93,6 +103,19 @@ def mentions(cell: object, values: tuple[bytes, ...]) -> bool:
 def _contains(data: bytes, value: bytes) -> bool:
     """``value`` in ``data`` not as part of a longer identifier (CUST-00042 is not in CUST-000421)."""
     return re.search(rb"(?<![A-Za-z0-9])" + re.escape(value) + rb"(?![A-Za-z0-9])", data) is not None
+
+
+def conversation_ids(data_dir: Path, customer: Customer) -> tuple[str, ...]:
+    """The customer's conversations in the data directory (their transcripts are theirs)."""
+    path = data_dir / "conversations.db"
+    if not path.exists():
+        return ()
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT id FROM conversations WHERE customer_id = ?", (customer.customer_id,)).fetchall()
+    finally:
+        conn.close()
+    return tuple(r[0] for r in rows)
 
 
 def find_customer(data_dir: Path, customer_id: str) -> Customer:

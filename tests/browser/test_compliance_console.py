@@ -96,7 +96,9 @@ async def test_compliance_sees_the_refund_trace_chain_explain_and_export(browser
         saved = await download.path()
         text = await asyncio.to_thread(Path(saved).read_text, encoding="utf-8")
         rows = list(csv.DictReader(io.StringIO(text)))
-        assert rows and {r["customer_id"] for r in rows} == {customer["customer_id"]}
+        assert rows and {r["customer_id"] for r in rows} <= {customer["customer_id"], ""}
+        # Calls made before the customer was known name no one; the verification links them to this customer.
+        assert all(r["tool"].startswith("identity.") for r in rows if not r["customer_id"]), rows
         exported = [r for r in rows if r["tool"] == REFUND]
         assert (
             len(exported) == 1 and exported[0]["decision"] == "allow" and "grant.payment" in exported[0]["policy_ids"]

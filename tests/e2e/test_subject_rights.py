@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from gateway import read_audit, verify_audit
+from gateway.audit_traces import TraceFilter, read_traces
+from gateway.explain import explain, render
 from orchestrator.cli import main
-from tests.e2e.conftest import Chat, RunningStack
+from tests.e2e.conftest import CUSTOMERS, Chat, RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -61,32 +65,69 @@ async def test_subject_access_returns_every_system_and_is_audited(
     recorded = [r for r in records if r.tool == "governance.subject-access"]
     assert recorded and recorded[-1].customer_id == customer["customer_id"] and recorded[-1].oversight is not None
     assert recorded[-1].oversight.note == "DSAR-17"
-    # The identity calls made before the customer was verified name them in their outcome.
+    # The identity calls made before the customer was verified name them in their outcome, which
+    # links (in the chain) every earlier record of the conversation that named no one.
     verified = [r for r in records if r.tool == "identity.verify_code" and r.kind == "outcome" and r.outcome == "ok"]
-    assert any(r.customer_id == customer["customer_id"] for r in verified), verified
+    mine = [r for r in verified if r.customer_id == customer["customer_id"]]
+    assert mine and mine[-1].links, verified
+    linked = {r.seq: r for r in records if r.seq in set(mine[-1].links)}
+    assert {r.tool for r in linked.values()} >= {"identity.start_verification", "identity.verify_code"}, linked
+    assert all(r.customer_id is None for r in linked.values())
+    # Explaining one of them names the customer through the chained link.
+    first = min(linked.values(), key=lambda r: r.seq)
+    explained = explain(running.data_dir / "audit.db", first.id)
+    assert explained["customer_link"]["customer_id"] == customer["customer_id"], explained
+    assert f"{customer['customer_id']} (not known yet; linked by record {mine[-1].seq})" in render(explained)
+    # Filtering the audit by customer finds those identity calls, though their records name no one.
+    page = read_traces(
+        running.data_dir / "audit.db", TraceFilter(customer=customer["customer_id"]), before=None, limit=500
+    )
+    found = {t.tool for t in page.traces if t.customer_id is None}
+    assert {"identity.start_verification", "identity.verify_code"} <= found, page.traces
+
+
+def _full_names(data_dir: Path) -> dict[str, str]:
+    with closing(sqlite3.connect(data_dir / "systems" / "identity.db")) as conn:
+        return dict(conn.execute("SELECT customer_id, full_name FROM customers").fetchall())
+
+
+def _with_a_namesake(running: RunningStack, names: dict[str, str]) -> dict:
+    """An unclaimed customer someone else shares a first name with: erasing theirs must not touch the other."""
+    firsts = [n.split()[0] for n in names.values()]
+    for customer in reversed(running.customers(CUSTOMERS)):
+        cid = customer["customer_id"]
+        if cid not in running.claimed and firsts.count(names[cid].split()[0]) > 1:
+            running.claimed.add(cid)
+            return customer
+    raise AssertionError("no unclaimed customer shares a first name with another")
 
 
 async def test_erasure_leaves_no_trace_in_any_file_and_the_chain_verifies(chat: Chat, running: RunningStack) -> None:
-    customer = running.claim_customer()
+    names = _full_names(running.data_dir)
+    customer = _with_a_namesake(running, names)
+    full_name = names.pop(customer["customer_id"])
+    first_name = full_name.split()[0]
     await _talk(chat, customer)
-    identity = running.data_dir / "systems" / "identity.db"
-    import sqlite3
-    from contextlib import closing
-
-    with closing(sqlite3.connect(identity)) as conn:
-        full_name = conn.execute(
-            "SELECT full_name FROM customers WHERE customer_id = ?", (customer["customer_id"],)
-        ).fetchone()[0]
-    erased = [customer["email"], customer["msisdn"], customer["account_number"], full_name]
+    # A first name alone, in the transcript only. Other customers may share it, so what must go
+    # is every place it is about this customer: here, the sentence they said.
+    said = f"this is {first_name}"
+    await chat.say(said)
+    erased = [customer["email"], customer["msisdn"], customer["account_number"], said]
+    if full_name not in names.values():  # a full name others share stays in their records
+        erased.append(full_name)
 
     before = await asyncio.to_thread(_grep, running.data_dir, erased)
     held = {v for _, v in before}
     assert held == set(erased) and len({f for f, _ in before}) >= 4, before  # the test can fail
+    namesakes = [n for n in names.values() if n.split()[0] == first_name]
+    assert namesakes  # someone else is called the same: their data must stay
 
     code = await asyncio.to_thread(_cli, running, "erase-customer", customer["customer_id"])
     assert code == 0
     after = await asyncio.to_thread(_grep, running.data_dir, erased)
     assert after == [], after
+    # Someone else called the same is untouched: only what was about this customer went.
+    assert [n for n in _full_names(running.data_dir).values() if n.split()[0] == first_name] == namesakes
     report = await asyncio.to_thread(verify_audit, running.data_dir / "audit.db")
     assert report.intact, report
     erasure = [

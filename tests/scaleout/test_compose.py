@@ -135,3 +135,17 @@ def test_only_the_orchestrator_is_published_to_the_host(services: dict[str, dict
     for name, service in _switchboard(services).items():
         if name != "orchestrator":
             assert "ports" not in service and "network_mode" not in service, name
+
+
+def test_staff_are_named_people_from_the_environment_and_demo_mode_is_off_unless_asked(
+    services: dict[str, dict],
+) -> None:
+    for name, service in _switchboard(services).items():
+        env = service["environment"]
+        assert env["SWITCHBOARD_DEMO_STAFF"] == "${SWITCHBOARD_DEMO_STAFF:-false}", name
+        assert env["SWITCHBOARD_STAFF"] == "${SWITCHBOARD_STAFF:-}", name
+    # What compose makes of them when nothing is set: no demo mode, no account yet (prepare stops).
+    unset = Settings(demo_staff="false", staff="")  # type: ignore[arg-type]
+    assert unset.demo_staff is False and unset.staff == ""
+    header = COMPOSE.read_text().split("services:")[0]
+    assert "SWITCHBOARD_STAFF=" in header and "switchboard staff" in header  # how accounts are made

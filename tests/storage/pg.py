@@ -44,7 +44,14 @@ async def private_schema(prefix: str = "t") -> AsyncIterator[str]:
     finally:
         conn = await asyncpg.connect(BASE_URL)
         try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            # The reference systems keep their tables in ``<schema>_<system>``: those go too.
+            names = await conn.fetch(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name = $1 OR schema_name LIKE $2",
+                schema,
+                f"{schema}\\_%",
+            )
+            for (name,) in names:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         finally:
             await conn.close()
 

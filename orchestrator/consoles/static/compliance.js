@@ -300,6 +300,16 @@
 
   // ----- weakened controls (four eyes, with an expiry)
 
+  // A policy reload asks to drop or weaken protective policies: the second person sees which ones.
+  function changeDetail(c) {
+    const removed = (c.detail && c.detail.removed) || [];
+    const weakened = (c.detail && c.detail.weakened) || [];
+    const parts = [];
+    if (removed.length) parts.push(`removes ${removed.join(", ")}`);
+    if (weakened.length) parts.push(`weakens ${weakened.join(", ")}`);
+    return parts.length ? ` (${parts.join("; ")})` : "";
+  }
+
   async function loadChanges() {
     const status = $("changes-status");
     try {
@@ -319,7 +329,7 @@
         }
         return el("tr", {},
           el("td", { className: "mono" }, c.id),
-          el("td", {}, `${c.kind} ${c.target}`),
+          el("td", {}, `${c.kind} ${c.target}${changeDetail(c)}`),
           el("td", {}, el("span", { className: `badge ${c.status === "active" ? "deny" : "pending"}` }, c.status)),
           el("td", {}, `${c.requested_by}${c.approved_by ? " + " + c.approved_by : ""}: ${c.reason}`),
           el("td", {}, c.status === "active" ? `until ${until}` : `lapses ${until}`),
