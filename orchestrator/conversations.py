@@ -60,7 +60,9 @@ class Goal(BaseModel):
     text: str = ""
     confidence: float | None = None
     reason: str = Field(default="", description="why a specialist offered this goal (its hand-over reason)")
-    priority: Literal["normal", "high"] | None = Field(default=None, description="the offering specialist's urgency")
+    priority: Literal["normal", "high", "urgent"] | None = Field(
+        default=None, description="the offering specialist's urgency"
+    )
 
 
 class HandoffEvent(BaseModel):

@@ -21,6 +21,7 @@ from orchestrator import approval_words, wording
 from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
 from orchestrator.cases.open_cases import normalize_claim
 from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
+from orchestrator.cases.urgency import mark_urgent
 from orchestrator.conversations import (
     ConversationState,
     ConversationStore,
@@ -532,6 +533,8 @@ class Supervisor:
         if escalated:
             new_request(state, time.time())
             state.escalation = HandoffNotes.from_result(result.data, result.summary or state.summary)
+            mark_urgent(state)  # before the queue position: urgent cases go first
+            result.data["priority"] = state.escalation.priority
             reply += await self._where_in_queue(turn)
         turn.say(goal.agent, goal.skill, reply, result.status, result.data)
         if escalated:

@@ -57,7 +57,7 @@ def _sim_paused(turn: Turn, exc: ToolDenied) -> Reply:
         summary=f"paused for a recent SIM change: {exc.tool}",
         data={"denied": True, "denied_tool": exc.tool, "sim_change_pause": True},
         handoff_to=HUMAN.model_copy(
-            update={"reason": "payment paused: the SIM on the line changed recently", "priority": "high"}
+            update={"reason": "payment paused: the SIM on the line changed recently", "priority": "urgent"}
         ),
     )
 
@@ -131,7 +131,9 @@ def state_lost(turn: Turn) -> Reply:
     )
 
 
-def hand_over(turn: Turn, *, reason: str, priority: Literal["normal", "high"] = "normal", summary: str = "") -> Reply:
+def hand_over(
+    turn: Turn, *, reason: str, priority: Literal["normal", "high", "urgent"] = "normal", summary: str = ""
+) -> Reply:
     """Offer the customer a person, in the skill's words (its ``handover`` message).
 
     ``reason`` and ``priority`` are what the human's case will say: the supervisor passes them to

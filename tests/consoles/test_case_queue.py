@@ -92,3 +92,22 @@ async def test_after_a_hand_back_the_customer_can_ask_for_a_person_again(team: T
     ]
     assert (await ben.post(f"{base}/take-over")).status_code == 200
     assert (await ben.post(f"{base}/hand-back")).status_code == 200
+
+
+async def test_a_stolen_phone_goes_ahead_of_earlier_cases(team: Team) -> None:
+    earlier, stolen = await team.customer(), await team.customer()
+    await escalate(earlier, "this is unacceptable, I want to talk to a person")
+    told = await escalate(stolen, "my phone was stolen and someone is using my number, get me a person")
+    assert told["data"]["priority"] == "urgent", told["data"]
+    ben = await team.sign_in("ben")
+    queue = await _queue(ben)
+    first, second = queue_item(queue, stolen.conversation_id), queue_item(queue, earlier.conversation_id)
+    assert first.priority == "urgent" and second.priority == "high"
+    assert first.position is not None and second.position is not None and first.position < second.position
+    assert await _told(stolen) == first.position
+    packet = await packet_of(ben, stolen.conversation_id)
+    assert packet.priority == "urgent"
+    for chat in (stolen, earlier):  # leave the shared queue as it was
+        base = f"/api/console/escalations/{chat.conversation_id}"
+        assert (await ben.post(f"{base}/take-over")).status_code == 200
+        assert (await ben.post(f"{base}/hand-back")).status_code == 200

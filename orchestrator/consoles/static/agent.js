@@ -7,6 +7,7 @@
   const QUEUE_MS = 3000, TRANSCRIPT_MS = 1500, PACKET_MS = 6000;
   const LEASE_ACTIVE_MS = 120000, LEASE_RENEW_MS = 30000;  // active within 2 min: renew every 30 s
   const ROLE_LABEL = { customer: "Customer", agent: "AI", human: "Human agent", system: "Switchboard" };
+  const PRIORITY_LABELS = { urgent: "Urgent", high: "High priority", normal: "Normal" };
 
   let me = null;                 // {name, role, csrf_token}
   let current = null;            // the open case's conversation id
@@ -98,7 +99,7 @@
       if (item.conversation_id === current) button.setAttribute("aria-current", "true");
       const line1 = el("span", "line1");
       line1.append(el("span", "name", item.customer_name || "Unverified customer"));
-      const badge = el("span", "badge " + item.priority, item.priority === "high" ? "High priority" : "Normal");
+      const badge = el("span", "badge " + item.priority, PRIORITY_LABELS[item.priority] || "Normal");
       line1.append(badge);
       const line2 = el("span", "line1");
       line2.append(el("span", "wait", (item.taken_by ? "Waited " : "Waiting ") + minutes(item.waiting_seconds) + " · " + item.channel));
@@ -269,7 +270,7 @@
     $("case-title").textContent = name;
     const priority = $("case-priority");
     priority.className = "badge " + p.priority;
-    priority.textContent = p.priority === "high" ? "High priority" : "Normal priority";
+    priority.textContent = (PRIORITY_LABELS[p.priority] || "Normal").replace(" priority", "") + " priority";
     $("case-meta").textContent = "Escalated " + dateTime(p.escalated_at) + " · waited " + minutes(p.waiting_seconds) +
       " · on " + p.channel + (p.handoff_id ? " · hand-off " + p.handoff_id : "") + " · " + p.reason;
     const warnings = $("case-warnings");
