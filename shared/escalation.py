@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from shared.case_summary import CaseSummary
 from shared.errors import SwitchboardError
 
 Priority = Literal["urgent", "high", "normal"]
@@ -241,6 +242,9 @@ class EscalationPacket(BaseModel):
     pending_approvals: list[PendingApproval]
     ai_summary: str
     suggested_next_step: str
+    case_summary: CaseSummary | None = Field(
+        default=None, description="what the customer wanted, identity, actions with references, open items, tone"
+    )
     conversation_steps: list[str] = Field(
         default_factory=list, description="every step of the conversation, oldest first (not only the latest)"
     )

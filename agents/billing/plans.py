@@ -117,7 +117,7 @@ def _confirm_prompt(turn: Turn, state: PlanState) -> Reply:
     return turn.reply(
         f"Just to confirm: you'd like to move to {plan['name']} at {money(plan['monthly_fee'])} a month? (yes/no)",
         "input-required",
-        summary=f"confirming change to {plan['plan_id']}",
+        summary=f"confirming change to {plan['name']}",
     )
 
 
@@ -154,7 +154,7 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
                 "I'm sorry, that plan isn't available any more, so I haven't changed anything. "
                 "Would you like to pick another one?",
                 "completed",
-                summary=f"plan {state['plan_id']} no longer offered",
+                summary=f"the chosen plan ({state['plan_id']}) is no longer offered",
                 data={"changed": False},
             )
         )
@@ -164,7 +164,7 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
             turn.reply(
                 f"You're already on {plan['name']}, so there's nothing to change.",
                 "completed",
-                summary=f"already on {plan['plan_id']}",
+                summary=f"already on {plan['name']}",
                 data={"changed": False},
             )
         )
@@ -174,7 +174,10 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
         step=f"change-plan:{plan['plan_id']}",
     )
     effective = changed.get("effective_from")
-    summary = f"plan changed from {changed.get('old_plan_id')} to {changed.get('new_plan_id')}"
+    # Names, not ids: this line is what the human taking the case reads.
+    names = {p.get("plan_id"): p.get("name") for p in listed.get("plans") or []}
+    old_name = names.get(changed.get("old_plan_id")) or state.get("current_name") or "the previous plan"
+    summary = f"plan changed from {old_name} to {plan['name']}, effective {day(effective)}"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return finish(
         turn.reply(
@@ -185,6 +188,8 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
                 "changed": True,
                 "old_plan_id": changed.get("old_plan_id"),
                 "new_plan_id": changed.get("new_plan_id"),
+                "old_plan_name": old_name,
+                "new_plan_name": plan["name"],
                 "effective_from": effective,
             },
         )

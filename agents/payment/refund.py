@@ -237,7 +237,7 @@ async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command
 
 async def _refunded(turn: Turn, charge_id: str, amount: str, currency: str | None, done: dict[str, Any]) -> Reply:
     shown = money(amount, currency)
-    summary = f"refunded {amount} for duplicate charge {charge_id}"
+    summary = f"refunded {shown} for duplicate charge {charge_id}"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return turn.reply(
         f"Done. I've refunded {shown}; your refund reference is {done.get('refund_id')}. "
@@ -249,6 +249,7 @@ async def _refunded(turn: Turn, charge_id: str, amount: str, currency: str | Non
             "refund_id": done.get("refund_id"),
             "charge_id": charge_id,
             "amount": amount,
+            "currency": currency,
             "status": done.get("status"),
         },
     )

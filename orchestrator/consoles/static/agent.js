@@ -263,6 +263,28 @@
     $("notices-panel").hidden = !(notices && notices.length);
   }
 
+  function listInto(id, titleId, lines) {
+    const list = $(id);
+    list.textContent = "";
+    for (const line of lines) list.append(el("li", null, line));
+    $(titleId).hidden = !lines.length;
+  }
+
+  // The structured hand-off summary: every value is text from the packet, set with textContent.
+  function renderCaseSummary(summary) {
+    if (!summary) { facts($("case-summary"), []); listInto("case-actions", "actions-title", []); listInto("case-open", "open-title", []); return; }
+    const id = summary.identity;
+    facts($("case-summary"), [
+      ["Wanted", summary.customer_wanted.join(" · ")],
+      ["Identity", id.verified ? "Verified" + (id.level ? " (" + id.level + ")" : "") + (id.how ? " by " + id.how : "") : (id.how || "Not verified")],
+      ["Tone", summary.sentiment + (summary.sentiment_cues.length ? " (" + summary.sentiment_cues.join(", ") + ")" : "")],
+      ["Urgent because", summary.urgent_because.join("; ")],
+    ]);
+    listInto("case-actions", "actions-title", summary.actions.map(
+      (a) => a.what + (a.reference ? " · ref " + a.reference : "") + (a.outcome !== "done" ? " (" + a.outcome + ")" : "")));
+    listInto("case-open", "open-title", summary.open_items);
+  }
+
   function renderPacket() {
     const p = packet;
     renderNotices(p.notices);
@@ -282,6 +304,7 @@
     for (const step of p.conversation_steps || []) steps.append(el("li", null, step));
     $("history-details").hidden = !steps.children.length;
     $("next-step").textContent = p.suggested_next_step;
+    renderCaseSummary(p.case_summary);
 
     const id = p.identity;
     facts($("identity"), id.verified || id.customer_id ? [
