@@ -119,13 +119,23 @@
 
   // ---- approvals ----------------------------------------------------------------------------
 
+  // An amount always carries its currency (the reference systems price in pounds when none is named).
+  function money(amount, currency) {
+    const code = String(currency || "GBP").toUpperCase();
+    const sign = { GBP: "£", EUR: "€", USD: "$" }[code];
+    const value = Number(amount).toFixed(2);
+    return sign ? sign + value : value + " " + code;
+  }
+
   function approvalCard(approval, where) {
     const li = el("li", "approval");
     li.dataset.approval = approval.id;
     li.append(el("span", "tool", approval.tool));
     li.append(el("span", "why", "Held because: " + approval.reason));
     const about = el("dl", "facts");
-    facts(about, [["Requested by", approval.agent], ["Conversation", approval.conversation_id],
+    const amount = (approval.arguments || {}).amount;
+    facts(about, [["Amount", amount === undefined || amount === null ? null : money(amount, approval.arguments.currency)],
+      ["Requested by", approval.agent], ["Conversation", approval.conversation_id],
       ["Policies", (approval.policy_ids || []).join(", ")], ["Expires", clock(approval.expires_at)]]);
     // Exactly what would run: every argument the approval is bound to, as sent.
     const args = el("dl", "facts args");
