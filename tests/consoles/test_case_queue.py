@@ -76,11 +76,16 @@ async def test_after_a_hand_back_the_customer_can_ask_for_a_person_again(team: T
 
     again = await escalate(customer, "it still doesn't work, I want a person again")
     assert again["data"]["handoff_id"] != first["data"]["handoff_id"], again
+    assert first["data"]["priority"] == "normal"
+    assert again["data"]["priority"] == "urgent", again["data"]  # a second request for a person goes first
     assert _TOLD.search(again["reply"]), again
     queue = await _queue(ben)
     item = queue_item(queue, customer.conversation_id)
     assert item.state == "waiting" and item.taken_by is None and item.position is not None
+    assert item.priority == "urgent"
     packet = await packet_of(ben, customer.conversation_id)
+    assert packet.case_summary is not None
+    assert packet.case_summary.urgent_because == ["the customer asked for a person 2 times"]
     assert packet.handoff_id == again["data"]["handoff_id"]
     # The whole conversation, including what the human said and noted, is in the packet's summary.
     steps = " ".join(packet.conversation_steps)
