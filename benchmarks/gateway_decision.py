@@ -101,6 +101,9 @@ class _GivenFacts:
             refunded_today=0.0,
         )
 
+    async def recent_sim_change(self, msisdn: str, max_age_hours: int, conversation_id: str) -> str | None:
+        return None
+
 
 class _LiveConsent:
     """Consent from ``consent`` (the registry, or the projection in front of it); the payments
@@ -120,6 +123,9 @@ class _LiveConsent:
         self, system: str, tool: str, arguments: dict[str, object], conversation_id: str
     ) -> RefundFacts:
         return await self._given.refund_facts(system, tool, arguments, conversation_id)
+
+    async def recent_sim_change(self, msisdn: str, max_age_hours: int, conversation_id: str) -> str | None:
+        return None
 
 
 @contextlib.asynccontextmanager

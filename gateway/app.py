@@ -39,7 +39,7 @@ from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
-from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DENIED_PREFIX, Gateway
+from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DEFAULT_SIM_SWAP_WINDOW_HOURS, DENIED_PREFIX, Gateway
 from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
@@ -109,6 +109,7 @@ def build_gateway_app(
     bus: EventBus | None = None,
     database_url: str | None = None,
     daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
+    sim_swap_window_hours: int = DEFAULT_SIM_SWAP_WINDOW_HOURS,
     audit_witness_dir: Path | None = None,
     projection_max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
     audit_witness_url: str | None = None,
@@ -293,6 +294,11 @@ def build_gateway_app(
                             "a system is down, so policies reading context.args were not checked against its tools"
                         )
                     projection = GatewayProjection(UpstreamFacts(links), max_lag_seconds=projection_max_lag_seconds)
+                    # With a network system, every money-moving write asks it about the line's SIM;
+                    # a deployment without one has nobody to ask, and says so at start.
+                    sim_window = sim_swap_window_hours if "network" in links else None
+                    if sim_window is None:
+                        logger.warning("no network system is configured: payments are not checked for SIM changes")
                     gw = Gateway(
                         catalog=catalog,
                         policy=HoldExplainingPolicy(policy, governance),
@@ -304,6 +310,7 @@ def build_gateway_app(
                         limiter=RateLimiter(limit=calls_per_minute, window_seconds=60.0),
                         clock=clock,
                         daily_refund_limit=daily_refund_limit,
+                        sim_swap_window_hours=sim_window,
                     )
                     desk = ApprovalDesk(
                         gw,

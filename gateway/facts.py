@@ -1,9 +1,11 @@
 """Facts about the customer that policy needs and that live in other systems, read per call.
 
-``UpstreamFacts`` reads consent from the consent registry and open support cases from the
-support system, live. The gateway normally answers both from its projection
-(``gateway.projection``), which falls back to these live reads when its copy is behind. A
-system that does not answer makes the fact unknown, and the gateway then denies (fail closed).
+``UpstreamFacts`` reads consent from the consent registry, open support cases from the
+support system and the line's latest SIM change from the network system, live. The gateway
+answers consent and open cases from its projection (``gateway.projection``), which falls back
+to these live reads when its copy is behind; a SIM change is always read live, at the moment
+money would move. A system that does not answer makes the fact unknown, and the gateway then
+denies (fail closed).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class CustomerFacts(Protocol):
     async def refund_facts(
         self, system: str, tool: str, arguments: dict[str, Any], conversation_id: str
     ) -> RefundFacts: ...
+
+    async def recent_sim_change(self, msisdn: str, max_age_hours: int, conversation_id: str) -> str | None:
+        """When the line's SIM last changed, if within ``max_age_hours``; None when it did not."""
+        ...
 
 
 class UpstreamFacts:
@@ -93,6 +99,18 @@ class UpstreamFacts:
         except ValidationError:
             raise FactUnavailable(f"the {system} system answered {tool} in an unexpected shape") from None
 
+    async def recent_sim_change(self, msisdn: str, max_age_hours: int, conversation_id: str) -> str | None:
+        # The network system's own record, not the signal feed: a swap whose signal never
+        # arrived (or has not arrived yet) still counts.
+        args: dict[str, object] = {"msisdn": msisdn, "max_age_hours": max_age_hours}
+        result = await self._call("network", "check_sim_swap", args, conversation_id)
+        assert isinstance(result.structured_content, dict)
+        swapped = result.structured_content.get("swapped")
+        if not isinstance(swapped, bool):
+            raise FactUnavailable("the network system answered check_sim_swap without a swapped flag")
+        latest = result.structured_content.get("latest_sim_change")
+        return (str(latest) if latest else "recently") if swapped else None
+
 
 @dataclass(frozen=True, slots=True)
 class CallFacts:
@@ -103,6 +121,13 @@ class CallFacts:
     refund: RefundFacts | None = None
     named_cases: tuple[str, ...] = ()
     """Each open case by name ("ticket TCK-1 (open)"), when the reader names them; for the reason."""
+    sim_changed_at: str | None = None
+    """When the line's SIM changed, for a money-moving write, if that was within the window."""
+
+
+def moves_money(tool: CatalogTool) -> bool:
+    """A payments write (a refund, a payment, a change of how the customer pays)."""
+    return tool.purpose == "payments" and not tool.facts.read_only
 
 
 async def read_call_facts(
@@ -113,12 +138,14 @@ async def read_call_facts(
     arguments: dict[str, Any],
     conversation_id: str,
     open_cases: OpenCaseReader | None = None,
+    sim_window_hours: int | None = None,
 ) -> CallFacts:
     """Consent, open support cases and a write's own facts, read fresh for this call (never cached).
 
     They live in different systems and do not depend on each other, so the reads a call
     needs run at the same time: one round trip's wait instead of several. A call that needs
     none of them (most reads) makes no read at all. Raises FactUnavailable when any fails.
+    With ``sim_window_hours``, a money-moving write also reads the line's latest SIM change.
     """
     reads: dict[str, Awaitable[Any]] = {}
     if claims is not None and customer_scoped:
@@ -135,6 +162,11 @@ async def read_call_facts(
     if source is not None and customer_scoped:
         args = {name: arguments.get(name) for name in source.args}
         reads["refund"] = facts.refund_facts(tool.system, source.tool, args, conversation_id)
+    if sim_window_hours is not None and customer_scoped and claims is not None and moves_money(tool):
+        if not claims.keys.msisdn:
+            # No line to check is not a line without a swap: the write waits for a person.
+            raise FactUnavailable("the customer has no mobile number on record to check for a SIM change")
+        reads["sim"] = facts.recent_sim_change(claims.keys.msisdn, sim_window_hours, conversation_id)
     if not reads:
         return CallFacts()
     if len(reads) == 1:
@@ -149,4 +181,4 @@ async def read_call_facts(
     cases = got.get("cases")
     named = tuple(cases) if isinstance(cases, list) else ()
     count = len(cases) if isinstance(cases, list) else cases
-    return CallFacts(tuple(got.get("consent", ())), count, got.get("refund"), named)
+    return CallFacts(tuple(got.get("consent", ())), count, got.get("refund"), named, got.get("sim"))

@@ -151,6 +151,8 @@ def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
 
 
 OPEN_CASE_POLICY = "guard.no-marketing-during-open-case"
+FRAUD_HOLD_POLICY = "guard.fraud-hold-pauses-payments"
+DEFAULT_SIM_SWAP_WINDOW_HOURS = 24
 
 
 class Gateway:
@@ -170,8 +172,11 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         daily_refund_limit: Decimal = DEFAULT_DAILY_REFUND_LIMIT,
         steps: StepGrants | None = None,
+        sim_swap_window_hours: int | None = None,
     ) -> None:
         self.daily_refund_limit = daily_refund_limit
+        self.sim_swap_window_hours = sim_swap_window_hours
+        """A SIM changed within this many hours pauses money-moving writes (None: no network system to ask)."""
         self.steps = steps if steps is not None else StepGrants.load()
         """Each skill's tools per step: a call that names its step may use only that step's tools."""
         self.catalog = catalog
@@ -338,7 +343,14 @@ class Gateway:
         customer_scoped = call.claims is not None and tool.subject is not None
         try:
             facts = await read_call_facts(
-                self.facts, tool, claims, customer_scoped, call.arguments, envelope.conversation_id, self.open_cases
+                self.facts,
+                tool,
+                claims,
+                customer_scoped,
+                call.arguments,
+                envelope.conversation_id,
+                self.open_cases,
+                self.sim_swap_window_hours,
             )
         except FactUnavailable as exc:
             return await self._deny(call, f"a fact policy needs is unknown, so the call is denied: {exc}")
@@ -356,7 +368,10 @@ class Gateway:
                     consent_purposes=facts.consent,
                     amount=amount,
                     arguments=call.arguments,
-                    fraud_hold=claims is not None and claims.sub in self.state.fraud_holds,
+                    # A recent SIM change in the network system counts as a hold even when no signal
+                    # reported it: the swap is the takeover, the signal only its news.
+                    fraud_hold=claims is not None
+                    and (claims.sub in self.state.fraud_holds or facts.sim_changed_at is not None),
                     open_support_cases=facts.open_cases,
                     approved=approval is not None,
                     hour_utc=datetime.fromtimestamp(self.clock(), UTC).hour,
@@ -374,6 +389,11 @@ class Gateway:
             reason = decision.reason
             if facts.named_cases and OPEN_CASE_POLICY in decision.policy_ids:
                 reason += f"; the customer has an open case: {', '.join(facts.named_cases[:5])}"
+            if facts.sim_changed_at is not None and FRAUD_HOLD_POLICY in decision.policy_ids:
+                reason += (
+                    f"; SIM change on the line at {facts.sim_changed_at}, within the "
+                    f"{self.sim_swap_window_hours} h window (network.check_sim_swap)"
+                )
             return await self._deny(call, reason, decision.policy_ids)
         record = await self.store.append(
             kind="decision",

@@ -270,3 +270,7 @@ class GatewayProjection:
     ) -> RefundFacts:
         # A write's own facts (the charge, today's refunds) are read at the moment of acting, always.
         return await self._live.refund_facts(system, tool, arguments, conversation_id)
+
+    async def recent_sim_change(self, msisdn: str, max_age_hours: int, conversation_id: str) -> str | None:
+        # Like a write's own facts: read from the network system at the moment money would move.
+        return await self._live.recent_sim_change(msisdn, max_age_hours, conversation_id)

@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from shared.case_summary import ActionTaken
 from shared.database import DatabaseURL
 from shared.envelope import CustomerRef
 from shared.errors import NotFound, SwitchboardError, Unauthenticated
@@ -60,7 +61,9 @@ class Goal(BaseModel):
     text: str = ""
     confidence: float | None = None
     reason: str = Field(default="", description="why a specialist offered this goal (its hand-over reason)")
-    priority: Literal["normal", "high"] | None = Field(default=None, description="the offering specialist's urgency")
+    priority: Literal["normal", "high", "urgent"] | None = Field(
+        default=None, description="the offering specialist's urgency"
+    )
 
 
 class HandoffEvent(BaseModel):
@@ -71,6 +74,7 @@ class HandoffEvent(BaseModel):
     status: str = ""
     trace_id: str | None = None
     brain: str | None = Field(default=None, description="which brain routed this handoff: offline or llm:<model>")
+    said: str = Field(default="", description="the customer's words that started this goal")
 
 
 class ToolCallEvent(BaseModel):
@@ -147,6 +151,9 @@ class ConversationState(BaseModel):
     summaries: list[str] = Field(default_factory=list)
     handoffs: list[HandoffEvent] = Field(default_factory=list)
     tool_calls: list[ToolCallEvent] = Field(default_factory=list, description="the latest governed calls, oldest first")
+    actions: list[ActionTaken] = Field(
+        default_factory=list, description="what the AI did or tried, with references, for the person taking the case"
+    )
     llm_usage: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="model calls, tokens and cost so far, per agent ('router' for routing)"
     )
@@ -161,7 +168,27 @@ class ConversationState(BaseModel):
 
     @property
     def summary(self) -> str:
-        return " | ".join(self.summaries[-6:])
+        return " | ".join(collapse_repeats(self.summaries)[-6:])
+
+
+def collapse_repeats(lines: list[str], *, anywhere: bool = True) -> list[str]:
+    """Each step once: a repeated step (asked which plan, asked again) reads "… (3 times)", so a person
+    reading the case never wades through the same line again and again. ``anywhere`` merges repeats
+    wherever they are (kept where first seen); otherwise only repeats in a row, keeping the timeline."""
+    if anywhere:
+        counts: dict[str, int] = {}
+        for line in lines:
+            counts[line] = counts.get(line, 0) + 1
+        return [line if counts[line] == 1 else f"{line} ({counts[line]} times)" for line in counts]
+    out: list[str] = []
+    run = 0
+    for i, line in enumerate(lines):
+        run += 1
+        if i + 1 < len(lines) and lines[i + 1] == line:
+            continue
+        out.append(line if run == 1 else f"{line} ({run} times)")
+        run = 0
+    return out
 
 
 class ConversationConflict(SwitchboardError):

@@ -284,6 +284,7 @@ class Stack:
             bus=self.bus,
             database_url=self.settings.database_url,
             daily_refund_limit=self.settings.daily_refund_limit,
+            sim_swap_window_hours=self.settings.sim_swap_window_hours,
             projection_max_lag_seconds=self.settings.projection_max_lag_seconds,
             audit_witness_dir=self.settings.audit_witness_dir or default_witness_dir(self.settings.data_dir),
             audit_witness_url=self.settings.audit_witness_url,

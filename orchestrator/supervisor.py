@@ -18,9 +18,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from orchestrator import approval_words, wording
+from orchestrator.cases.actions import record_actions, settle_approval
 from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
 from orchestrator.cases.open_cases import normalize_claim
 from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
+from orchestrator.cases.urgency import mark_urgent
 from orchestrator.conversations import (
     ConversationState,
     ConversationStore,
@@ -320,6 +322,7 @@ class Supervisor:
                 if answer is not None and status == "executed" and answer.result.status == "completed" and answer.text:
                     text = answer.text
             state.summaries.append(f"{parked.agent}: approval {approval_id} {status}")
+            settle_approval(state, approval_id, status)
             if state.human is not None:
                 # One voice at a time: the person who holds the case reads the outcome and tells the customer.
                 notice = HumanNotice(at=time.time(), agent=parked.agent, text=text, kind="approval-outcome")
@@ -357,6 +360,7 @@ class Supervisor:
             log.warning("approval %s: could not resume task %s: %s", parked.approval_id, parked.task_id, exc.message)
             return None
         add_tool_calls(state, parked.agent, answer.result, envelope.trace.trace_id)
+        record_actions(state, parked.agent, parked.skill, answer.result)
         return answer
 
     async def _where_in_queue(self, turn: _Turn) -> str:
@@ -494,6 +498,7 @@ class Supervisor:
                     reason=reason,
                     trace_id=turn.trace.trace_id,
                     brain=turn.route.brain if turn.route else None,
+                    said=(goal.text or text)[:300],
                 )
             )
             turn.handoffs.append(goal.agent)
@@ -524,14 +529,18 @@ class Supervisor:
             )
             return None
         result, reply = answer.result, answer.text
-        if state.handoffs and not continuing:
-            state.handoffs[-1].status = result.status
+        # Each hand-off shows where its goal stands now, so the case can tell finished from left half-way.
+        answered = state.handoffs[-1:] if not continuing else [h for h in state.handoffs if h.skill == goal.skill][-1:]
+        for handoff in answered:
+            handoff.status = result.status
         add_tool_calls(state, goal.agent, result, turn.trace.trace_id)
         self._apply(turn, goal, result, answer.task_id)
         escalated = result.status == "completed" and (goal.agent, goal.skill) == self._human
         if escalated:
             new_request(state, time.time())
             state.escalation = HandoffNotes.from_result(result.data, result.summary or state.summary)
+            mark_urgent(state)  # before the queue position: urgent cases go first
+            result.data["priority"] = state.escalation.priority
             reply += await self._where_in_queue(turn)
         turn.say(goal.agent, goal.skill, reply, result.status, result.data)
         if escalated:
@@ -548,6 +557,7 @@ class Supervisor:
             state.auth_method = claims.method if claims else None
         if result.summary:
             state.summaries.append(f"{goal.agent}: {result.summary}")
+        record_actions(state, goal.agent, goal.skill, result)
         data = result.data or {}
         if isinstance(data.get("llm_usage"), dict):
             add_usage(state, goal.agent, data["llm_usage"])

@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from shared.case_summary import CaseSummary
 from shared.errors import SwitchboardError
 
-Priority = Literal["high", "normal"]
+Priority = Literal["urgent", "high", "normal"]
+"""Urgent cases (stolen phone, fraud, vulnerability, repeated failure) come first in the human queue."""
 HANDOFF_NOTES_KEY = "handoff_notes"
 """Key of ``HandoffNotes`` in the escalation specialist's ``SpecialistResult.data``."""
 
@@ -69,6 +71,7 @@ class HandoffNotes(BaseModel):
         default=None, description="the support system's own count at hand-off, not the queue customers are told"
     )
     profile: CustomerProfile | None = None
+    urgent_because: list[str] = Field(default_factory=list, description="why the case is urgent, when it is")
 
     @classmethod
     def from_result(cls, data: dict[str, Any], fallback_summary: str) -> HandoffNotes:
@@ -81,7 +84,7 @@ class HandoffNotes(BaseModel):
         return cls(
             summary=fallback_summary or "The customer asked for a person.",
             suggested_next_step="Read the conversation, then ask the customer what they need from us.",
-            priority="high" if data.get("priority") == "high" else "normal",
+            priority=data["priority"] if data.get("priority") in ("urgent", "high") else "normal",
             handoff_id=data.get("handoff_id") if isinstance(data.get("handoff_id"), str) else None,
             queue_position=position if isinstance(position, int) else None,
         )
@@ -239,6 +242,9 @@ class EscalationPacket(BaseModel):
     pending_approvals: list[PendingApproval]
     ai_summary: str
     suggested_next_step: str
+    case_summary: CaseSummary | None = Field(
+        default=None, description="what the customer wanted, identity, actions with references, open items, tone"
+    )
     conversation_steps: list[str] = Field(
         default_factory=list, description="every step of the conversation, oldest first (not only the latest)"
     )

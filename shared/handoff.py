@@ -44,7 +44,7 @@ class HandoffRequest(BaseModel):
     skill: str = Field(description="skill id from the specialist's AgentCard")
     reason: str = ""
     confidence: float | None = None
-    priority: Literal["normal", "high"] | None = Field(
+    priority: Literal["normal", "high", "urgent"] | None = Field(
         default=None, description="set when the specialist that asked for this hand-over said how urgent it is"
     )
     request_id: str = Field(
@@ -68,7 +68,7 @@ class HandoffTarget(BaseModel):
     agent: str
     skill: str | None = None
     reason: str = Field(default="", description="why, in the specialist's words; the next agent receives it")
-    priority: Literal["normal", "high"] = "normal"
+    priority: Literal["normal", "high", "urgent"] = "normal"
 
 
 Status = Literal["input-required", "auth-required", "completed", "failed", "rejected"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, NonNegativeFloat, PositiveInt
+from pydantic import BaseModel, Field, NonNegativeFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENTS: tuple[str, ...] = ("identity", "billing", "payment", "support", "escalation")
@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     system_urls: dict[str, str] = {}
     daily_refund_limit: Decimal = Decimal("100.00")
     """Pounds: past this per-customer total of refunds in a UTC day (every channel), a human approves."""
+    sim_swap_window_hours: int = Field(default=24, ge=1, le=2400)
+    """A SIM change on the customer's line within this many hours (the network system's record) pauses
+    every money-moving write: the change may be an account takeover."""
     projection_max_lag_seconds: NonNegativeFloat = 1.0
     """How far behind the systems of record a copy of their facts may be before it is not used:
     past it the gateway reads consent and open tickets live (and denies if that read fails)."""

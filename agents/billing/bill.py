@@ -77,7 +77,8 @@ async def explain_bill(turn: Turn) -> Reply:
         if changes:
             compare += " What changed:\n" + "\n".join(f"- {c}" for c in changes)
         text = head + compare
-        summary = f"explained invoice {latest.get('invoice_id')}: {difference:+} vs previous month"
+        sign = "+" if difference > 0 else ""
+        summary = f"explained invoice {latest.get('invoice_id')}: {sign}{money(difference, currency)} vs previous month"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return turn.reply(text, "completed", summary=summary, data=data)
 

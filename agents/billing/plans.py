@@ -8,6 +8,8 @@ told at the end are the billing system's at that moment, not the list shown turn
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from langgraph.graph import StateGraph
@@ -17,6 +19,7 @@ from langgraph.types import Command
 from agents.runtime import Reply, Turn
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
+from agents.runtime.references import Resolved, Shown, resolve
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import best_match, day, money, yes_no
 
@@ -30,11 +33,31 @@ def _plan_list(plans: list[dict[str, Any]], current: str | None) -> str:
     return "\n".join(rows)
 
 
-def _pick(text: str, plans: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _shown(plans: list[dict[str, Any]]) -> list[Shown]:
+    """The plans as the customer saw them listed, for "the 30GB one", "the second", "the cheaper one"."""
+    return [
+        Shown(
+            label=f"{p['name']} ({money(p['monthly_fee'])} a month)",
+            amount=Decimal(str(p["monthly_fee"])) if p.get("monthly_fee") is not None else None,
+            size_gb=p.get("data_gb"),
+        )
+        for p in plans
+    ]
+
+
+def _pick(text: str, plans: list[dict[str, Any]], current: str | None = None) -> dict[str, Any] | Resolved | None:
+    """The plan the text names (by name, or by place, size, price or comparison in the list shown);
+    an unresolved reference to the list when it points at several; None when it names none."""
     index = best_match(text, [p["name"] for p in plans])
     if index is None:
         index = best_match(text, [p["plan_id"] for p in plans], cutoff=0.9)
-    return plans[index] if index is not None else None
+    if index is not None:
+        return plans[index]
+    mine = next((i for i, p in enumerate(plans) if p["plan_id"] == current), None)
+    referred = resolve(text, _shown(plans), datetime.now(UTC).date(), mine)
+    if referred.index is not None:
+        return plans[referred.index]
+    return referred if referred.clue else None
 
 
 class PlanState(SkillState, total=False):
@@ -42,7 +65,10 @@ class PlanState(SkillState, total=False):
     current_name: str
     plans: list[dict[str, Any]]
     plan_id: str
-    asked: Literal["current", "unclear"]
+    asked: Literal["current", "unclear", "which"]
+    question: str
+    among: list[str]
+    """The plan ids the clarifying question named: "the first" then means the first of those."""
     reconfirm: bool
 
 
@@ -67,6 +93,13 @@ def _choice_prompt(turn: Turn, state: PlanState, note: str | None) -> Reply:
             "input-required",
             summary="customer named their current plan",
         )
+    if note == "which":  # the reply pointed at several plans in the list: ask between those only
+        return turn.reply(
+            state.get("question") or "Which plan would you like?",
+            "input-required",
+            summary="asked which of the plans they meant",
+            data={"plans": plans, "current_plan_id": current},
+        )
     opener = (
         "I didn't catch which plan you mean. "
         if note == "unclear"
@@ -85,13 +118,22 @@ async def choose(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
     turn = in_step(turn_of(runtime), "choose")
     plans, current = state["plans"], state.get("current")
     note: str | None = state.get("asked")
-    if note is None:  # the request itself may already name the plan
+    if note is None:  # the request itself may already name the plan ("move me to the 30GB one")
         named = _pick(turn.text, plans)
-        if named is not None and named["plan_id"] != current:
+        if isinstance(named, dict) and named["plan_id"] != current:
             return Command(goto="confirm", update={"plan_id": named["plan_id"], "reconfirm": False})
-        note = "current" if named is not None else None
+        note = "current" if isinstance(named, dict) else None
     answer = ask(_choice_prompt(turn, state, note))
-    chosen = _pick(answer, plans)
+    among = [p for p in plans if p["plan_id"] in state.get("among", [])] if note == "which" else plans
+    chosen = _pick(answer, among or plans, current)
+    if chosen is None and among is not plans:
+        outright = _pick(answer, plans)  # a plan named outright, outside the ones just asked about
+        chosen = outright if isinstance(outright, dict) else None
+    if isinstance(chosen, Resolved):
+        pool = among or plans
+        question = chosen.question(_shown(pool), "plan")
+        ids = [pool[i]["plan_id"] for i in chosen.candidates] or [p["plan_id"] for p in pool]
+        return Command(goto="choose", update={"asked": "which", "question": question, "among": ids})
     if chosen is None and yes_no(answer) is False:
         return finish(
             turn.reply(
@@ -117,7 +159,7 @@ def _confirm_prompt(turn: Turn, state: PlanState) -> Reply:
     return turn.reply(
         f"Just to confirm: you'd like to move to {plan['name']} at {money(plan['monthly_fee'])} a month? (yes/no)",
         "input-required",
-        summary=f"confirming change to {plan['plan_id']}",
+        summary=f"confirming change to {plan['name']}",
     )
 
 
@@ -127,7 +169,7 @@ async def confirm(state: PlanState, runtime: Runtime[SkillContext]) -> Command[A
     answer = yes_no(said)
     if answer is None:
         other = _pick(said, state["plans"])
-        if other is not None and other["plan_id"] not in (state["plan_id"], state.get("current")):
+        if isinstance(other, dict) and other["plan_id"] not in (state["plan_id"], state.get("current")):
             return Command(goto="confirm", update={"plan_id": other["plan_id"], "reconfirm": False})
         return Command(goto="confirm", update={"reconfirm": True})
     if answer is False:
@@ -154,7 +196,7 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
                 "I'm sorry, that plan isn't available any more, so I haven't changed anything. "
                 "Would you like to pick another one?",
                 "completed",
-                summary=f"plan {state['plan_id']} no longer offered",
+                summary=f"the chosen plan ({state['plan_id']}) is no longer offered",
                 data={"changed": False},
             )
         )
@@ -164,7 +206,7 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
             turn.reply(
                 f"You're already on {plan['name']}, so there's nothing to change.",
                 "completed",
-                summary=f"already on {plan['plan_id']}",
+                summary=f"already on {plan['name']}",
                 data={"changed": False},
             )
         )
@@ -174,7 +216,10 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
         step=f"change-plan:{plan['plan_id']}",
     )
     effective = changed.get("effective_from")
-    summary = f"plan changed from {changed.get('old_plan_id')} to {changed.get('new_plan_id')}"
+    # Names, not ids: this line is what the human taking the case reads.
+    names = {p.get("plan_id"): p.get("name") for p in listed.get("plans") or []}
+    old_name = names.get(changed.get("old_plan_id")) or state.get("current_name") or "the previous plan"
+    summary = f"plan changed from {old_name} to {plan['name']}, effective {day(effective)}"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return finish(
         turn.reply(
@@ -185,6 +230,8 @@ async def change(state: PlanState, runtime: Runtime[SkillContext]) -> Command[An
                 "changed": True,
                 "old_plan_id": changed.get("old_plan_id"),
                 "new_plan_id": changed.get("new_plan_id"),
+                "old_plan_name": old_name,
+                "new_plan_name": plan["name"],
                 "effective_from": effective,
             },
         )

@@ -39,7 +39,9 @@ def suggest_next_step(turn: Turn, priority: str) -> str:
             "The AI was not allowed to do what the customer asked: see the policy reason in the timeline and "
             "decide whether a person may do it, or explain why not."
         )
-    opener = "Acknowledge the complaint first, then ask" if priority == "high" else "Greet the customer and ask"
+    opener = (
+        "Acknowledge the complaint first, then ask" if priority in ("high", "urgent") else "Greet the customer and ask"
+    )
     if not verified:
         return (
             f"{opener} what they need. They are not verified: do not discuss account details until they pass the "

@@ -13,17 +13,26 @@ from agents.escalation.summary import case_summary
 from agents.runtime import Reply, Turn
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import one_step
-from shared.escalation import HANDOFF_NOTES_KEY, HandoffNotes
+from shared.escalation import HANDOFF_NOTES_KEY, HandoffNotes, Priority
 
-_URGENT = re.compile(
-    r"\b(urgent|emergency|asap|immediately|angry|furious|complain|complaint|unacceptable|fraud|stolen|"
-    r"scam|lawyer|cancel my contract)\b",
+_HIGH = re.compile(
+    r"\b(urgent|emergency|asap|immediately|angry|furious|complain|complaint|unacceptable|lawyer|"
+    r"cancel my contract)\b",
     re.IGNORECASE,
 )
+# Someone else may have the line or the account, or the customer may need care: a person acts first.
+_URGENT = re.compile(
+    r"\b(stol[ea]n|stole|theft|robbed|mugged|fraud\w*|scam\w*|hacked|sim[ -]?(swap|change)\w*|sim\b[^.]{0,30}\bchanged|"
+    r"vulnerab\w*|bereave\w*|domestic (abuse|violence)|suicid\w*)\b",
+    re.IGNORECASE,
+)
+_RANK = {"urgent": 0, "high": 1, "normal": 2}
 
 
-def priority_of(text: str) -> str:
-    return "high" if _URGENT.search(text) else "normal"
+def priority_of(text: str) -> Priority:
+    if _URGENT.search(text):
+        return "urgent"
+    return "high" if _HIGH.search(text) else "normal"
 
 
 async def human_handoff(turn: Turn) -> Reply:
@@ -31,7 +40,9 @@ async def human_handoff(turn: Turn) -> Reply:
     keys = turn.keys
     email = keys.email if keys is not None and turn.envelope.auth_context else None
     # The specialist that asked for this hand-over may already know it is urgent; words can raise it too.
-    priority = "high" if turn.handoff.priority == "high" else priority_of(f"{turn.text} {turn.handoff.reason}")
+    said = priority_of(f"{turn.text} {turn.handoff.reason} {turn.envelope.summary}")
+    asked: Priority = turn.handoff.priority or "normal"
+    priority = min(said, asked, key=_RANK.__getitem__)
     # The human's case carries the profile, read now through the gateway like any other call.
     profile = await gather_profile(turn)
     note, usage = await case_summary(turn)
@@ -54,7 +65,7 @@ async def human_handoff(turn: Turn) -> Reply:
     notes = HandoffNotes(
         summary=note,
         suggested_next_step=suggest_next_step(turn, priority),
-        priority="high" if priority == "high" else "normal",
+        priority=priority,
         reason=reason[:300],
         handoff_id=queued.get("handoff_id"),
         queue_position=position if isinstance(position, int) else None,

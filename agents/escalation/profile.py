@@ -66,8 +66,10 @@ async def _contact_from_identity(turn: Turn, profile: CustomerProfile) -> None:
 
 
 async def _plan_from_billing(turn: Turn, profile: CustomerProfile) -> None:
-    """The plan as billing has it: the CRM's copy may lag a change, and a human must not see two plans."""
-    crm_plan = profile.plan_name
+    """The plan as billing has it now. The CRM's copy is its live customer view (kept current from
+    billing's plan-changed events) when that has seen a change, else its own record; a copy that
+    disagrees with billing is shown as out of date, never as the plan."""
+    crm_plan = await _live_crm_plan(turn, profile) or profile.plan_name
     profile.plan_name, profile.plan_source = None, None
     if not profile.msisdn:
         profile.missing.append("billing.get_account: no phone number on record to read the plan by")
@@ -78,6 +80,13 @@ async def _plan_from_billing(turn: Turn, profile: CustomerProfile) -> None:
     profile.plan_name, profile.plan_source = account["plan_name"], "billing.get_account"
     if crm_plan and crm_plan != profile.plan_name:
         profile.crm_plan_name = crm_plan
+
+
+async def _live_crm_plan(turn: Turn, profile: CustomerProfile) -> str | None:
+    view = await _read(turn, profile, "crm.get_customer_view", {"customer_id": profile.customer_id})
+    plan = view.get("plan") if view is not None else None
+    name = plan.get("plan_name") if isinstance(plan, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 async def _read(turn: Turn, profile: CustomerProfile, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,6 +1,10 @@
 """``refund-charge``: find the duplicate, propose the refund, refund on a yes.
 
-    verify -> find -> confirm (waits for yes/no) -> refund [-> held (waits for the approval) -> decided]
+    verify -> find [-> pick (waits for which one)] -> confirm (waits for yes/no) -> refund
+        [-> held (waits for the approval) -> decided]
+
+With several duplicates the customer is shown them and picks one the way people do ("the second
+charge", "the one from last Tuesday", "the £16 one"; ``agents.runtime.references``).
 
 The charge proposed is kept on the server; ``refund`` reads that charge again from the payments
 system at the moment it acts and refunds what is refundable then, whatever the caller says. When
@@ -16,6 +20,7 @@ SKILL.md declares), so the gateway refuses a refund from anywhere but the step a
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +30,9 @@ from langgraph.types import Command
 
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
+from agents.runtime.references import Resolved, Shown, resolve
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import day, find_amount, money, yes_no
+from agents.runtime.text import day, find_amount, money, parse_time, yes_no
 from agents.runtime.turn import Reply, Turn
 
 _RECENT = 5
@@ -34,6 +40,11 @@ _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 
 
 class RefundState(SkillState, total=False):
+    duplicates: list[dict[str, Any]]
+    """The duplicates listed for the customer to pick from, in the order shown."""
+    among: list[str]
+    """The charge ids a clarifying question named: "the first" then means the first of those."""
+    question: str
     charge_id: str
     invoice_id: str | None
     amount: str
@@ -50,14 +61,47 @@ def _approval_id(detail: str) -> str | None:
     return found.group(0) if found else None
 
 
-def _choose_duplicate(text: str, duplicates: list[dict[str, Any]]) -> dict[str, Any]:
-    """The duplicate whose amount the customer mentioned, else the most recent one."""
-    wanted = find_amount(text)
-    if wanted is not None:
-        for dup in duplicates:
-            if Decimal(str(dup.get("amount"))) == wanted:
-                return dup
-    return max(duplicates, key=lambda d: str(d.get("charged_at", "")))
+_KEPT = ("charge_id", "invoice_id", "amount", "currency", "charged_at")
+
+
+def _shown(duplicates: list[dict[str, Any]]) -> list[Shown]:
+    """The duplicates as listed to the customer, for "the second", "last Tuesday's", "the £16 one"."""
+    shown = []
+    for dup in duplicates:
+        at = parse_time(dup.get("charged_at"))
+        invoice = f" (invoice {dup['invoice_id']})" if dup.get("invoice_id") else ""
+        shown.append(
+            Shown(
+                label=f"{money(dup.get('amount'), dup.get('currency'))} on {day(dup.get('charged_at'))}{invoice}",
+                amount=Decimal(str(dup.get("amount"))),
+                on=at.date() if at else None,
+            )
+        )
+    return shown
+
+
+def _choose_duplicate(text: str, duplicates: list[dict[str, Any]]) -> dict[str, Any] | Resolved | None:
+    """The one duplicate, or the one the customer's words point at; several left is a question."""
+    if len(duplicates) == 1:
+        return duplicates[0]
+    referred = resolve(text, _shown(duplicates), datetime.now(UTC).date())
+    if referred.index is not None:
+        return duplicates[referred.index]
+    wanted = find_amount(text) if not referred.clue else None
+    matching = [d for d in duplicates if wanted is not None and Decimal(str(d.get("amount"))) == wanted]
+    if len(matching) == 1:
+        return matching[0]
+    return referred if referred.clue else None
+
+
+def _chosen(dup: dict[str, Any]) -> RefundState:
+    return RefundState(
+        charge_id=dup["charge_id"],
+        invoice_id=dup.get("invoice_id"),
+        amount=str(dup["amount"]),
+        currency=dup.get("currency"),
+        charged_at=dup.get("charged_at"),
+    )
 
 
 def _account(turn: Turn) -> str | None:
@@ -72,16 +116,47 @@ async def find(state: RefundState, runtime: Runtime[SkillContext]) -> Command[An
     if not duplicates:
         return finish(await _no_duplicate(turn))
     dup = _choose_duplicate(turn.text, duplicates)
-    return Command(
-        goto="confirm",
-        update=RefundState(
-            charge_id=dup["charge_id"],
-            invoice_id=dup.get("invoice_id"),
-            amount=str(dup["amount"]),
-            currency=dup.get("currency"),
-            charged_at=dup.get("charged_at"),
-        ),
+    if isinstance(dup, dict):
+        return Command(goto="confirm", update=_chosen(dup))
+    listed = [{k: d.get(k) for k in _KEPT} for d in duplicates]
+    return Command(goto="pick", update=RefundState(duplicates=listed, among=[d["charge_id"] for d in listed]))
+
+
+def _which_prompt(turn: Turn, state: RefundState) -> Reply:
+    if state.get("question"):
+        return turn.reply(state["question"], "input-required", summary="asked which of the duplicates they meant")
+    rows = "\n".join(f"{i}. {s.label}" for i, s in enumerate(_shown(state["duplicates"]), start=1))
+    return turn.reply(
+        f"I can see {len(state['duplicates'])} duplicate charges on your account:\n{rows}\n"
+        "Which one should I refund? You can say which by its place in the list, its date or its amount.",
+        "input-required",
+        summary=f"showed {len(state['duplicates'])} duplicate charges",
+        # Channels can offer the charges as buttons.
+        data={"duplicates": state["duplicates"]},
     )
+
+
+async def pick(state: RefundState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    turn = turn_of(runtime)
+    answer = ask(_which_prompt(turn, state))
+    pool = [d for d in state["duplicates"] if d["charge_id"] in state.get("among", [])] or state["duplicates"]
+    chosen = _choose_duplicate(answer, pool) if len(pool) > 1 else _choose_duplicate(answer, state["duplicates"])
+    if isinstance(chosen, dict):
+        return Command(goto="confirm", update={**_chosen(chosen), "question": ""})
+    if yes_no(answer) is False:
+        return finish(
+            turn.reply(
+                "OK, I haven't refunded anything.",
+                "completed",
+                summary="refund declined by the customer",
+                data={"refunded": False},
+            )
+        )
+    if isinstance(chosen, Resolved):  # resolved against ``pool``: its candidates index that list
+        named = [pool[i]["charge_id"] for i in chosen.candidates] or [d["charge_id"] for d in pool]
+        return Command(goto="pick", update={"question": chosen.question(_shown(pool), "charge"), "among": named})
+    question = Resolved(None).question(_shown(pool), "charge")
+    return Command(goto="pick", update={"question": question})
 
 
 async def _no_duplicate(turn: Turn) -> Reply:
@@ -114,7 +189,7 @@ def _proposal(turn: Turn, state: RefundState) -> Reply:
         f"I can see a duplicate charge of {amount} on {day(state.get('charged_at'))}{invoice}. "
         f"Would you like me to refund the {amount}? (yes/no)",
         "input-required",
-        summary=f"proposed refund of duplicate {state['charge_id']}",
+        summary=f"proposed refund of {amount} for duplicate {state['charge_id']}",
         data={"charge_id": state["charge_id"], "amount": state["amount"]},
     )
 
@@ -223,12 +298,13 @@ async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command
             f"Good news: your refund of {shown} has been approved and issued (reference {issued.get('refund_id')}). "
             "It usually reaches your card within 3 to 5 working days.",
             "completed",
-            summary=f"refund of {state['charge_id']} approved and issued",
+            summary=f"refund of {shown} for {state['charge_id']} approved and issued",
             data={
                 "refunded": True,
                 "refund_id": issued.get("refund_id"),
                 "charge_id": state["charge_id"],
                 "amount": state["held_amount"],
+                "currency": state.get("currency"),
                 "approval_id": state.get("approval_id"),
             },
         )
@@ -237,7 +313,7 @@ async def decided(state: RefundState, runtime: Runtime[SkillContext]) -> Command
 
 async def _refunded(turn: Turn, charge_id: str, amount: str, currency: str | None, done: dict[str, Any]) -> Reply:
     shown = money(amount, currency)
-    summary = f"refunded {amount} for duplicate charge {charge_id}"
+    summary = f"refunded {shown} for duplicate charge {charge_id}"
     await log_interaction(turn, summary=summary, outcome="resolved")
     return turn.reply(
         f"Done. I've refunded {shown}; your refund reference is {done.get('refund_id')}. "
@@ -249,6 +325,7 @@ async def _refunded(turn: Turn, charge_id: str, amount: str, currency: str | Non
             "refund_id": done.get("refund_id"),
             "charge_id": charge_id,
             "amount": amount,
+            "currency": currency,
             "status": done.get("status"),
         },
     )
@@ -258,6 +335,7 @@ def graph() -> StateGraph[RefundState, SkillContext, Any, Any]:
     g = StateGraph(RefundState, context_schema=SkillContext)
     g.add_node(VERIFY_NODE, verified_first("account_number", then="find"))
     g.add_node("find", find)
+    g.add_node("pick", pick)
     g.add_node("confirm", confirm)
     g.add_node("refund", refund)
     g.add_node("held", held)

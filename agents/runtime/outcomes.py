@@ -35,13 +35,36 @@ _ACTIONS = {
 }
 
 _HOLD_WORDS = re.compile(r"\b(hold|held|paused|fraud|sim[ -]?swap)\b", re.IGNORECASE)
+_SIM_CHANGE = re.compile(r"\bsim[ -]?(swap|change)", re.IGNORECASE)
 
 
 def action_phrase(tool: str) -> str:
     return _ACTIONS.get(tool, "do that")
 
 
+def _sim_paused(turn: Turn, exc: ToolDenied) -> Reply:
+    """The gateway paused money for a recently changed SIM: say why plainly, and what to do next."""
+    text = (
+        "Because the SIM card on your line was changed recently, refunds and payments on your account are "
+        f"paused for your protection, so I can't {action_phrase(exc.tool)} right now. If you changed your SIM "
+        "yourself, a member of our team can confirm it's really you and lift the pause. If you didn't, please "
+        "call us straight away from another phone so we can secure your line. "
+        "Would you like me to connect you with a member of our team now?"
+    )
+    return turn.reply(
+        text,
+        "rejected",
+        summary=f"paused for a recent SIM change: {exc.tool}",
+        data={"denied": True, "denied_tool": exc.tool, "sim_change_pause": True},
+        handoff_to=HUMAN.model_copy(
+            update={"reason": "payment paused: the SIM on the line changed recently", "priority": "urgent"}
+        ),
+    )
+
+
 def denied(turn: Turn, exc: ToolDenied) -> Reply:
+    if _SIM_CHANGE.search(exc.reason):
+        return _sim_paused(turn, exc)
     if _HOLD_WORDS.search(exc.reason):
         # A protective hold is the customer's own safety; saying so is not an internal detail.
         text = (
@@ -108,7 +131,9 @@ def state_lost(turn: Turn) -> Reply:
     )
 
 
-def hand_over(turn: Turn, *, reason: str, priority: Literal["normal", "high"] = "normal", summary: str = "") -> Reply:
+def hand_over(
+    turn: Turn, *, reason: str, priority: Literal["normal", "high", "urgent"] = "normal", summary: str = ""
+) -> Reply:
     """Offer the customer a person, in the skill's words (its ``handover`` message).
 
     ``reason`` and ``priority`` are what the human's case will say: the supervisor passes them to

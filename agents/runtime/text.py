@@ -186,10 +186,14 @@ def find_amount(text: str) -> Decimal | None:
     return None
 
 
+HOUSE_CURRENCY = "GBP"
+"""What an amount is in when its system does not say: the reference systems price in pounds."""
+
+
 def money(amount: float | int | str | Decimal | None, currency: str | None = None) -> str:
-    """Format an amount for a customer: "€12.50", or "12.50" when the currency is unknown."""
+    """Format an amount for a customer: "€12.50", "£7.00"; an amount always carries its currency."""
     value = Decimal(str(amount if amount is not None else 0)).quantize(Decimal("0.01"))
-    code = (currency or "").upper()
+    code = (currency or HOUSE_CURRENCY).upper()
     sign = _CURRENCY_SIGNS.get(code)
     if sign:
         return f"-{sign}{-value}" if value < 0 else f"{sign}{value}"

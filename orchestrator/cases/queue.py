@@ -1,7 +1,8 @@
 """The escalation queue: one ordering for the console and for what customers are told.
 
-Cases still waiting for a person come first, high priority before normal, then the longest
-waiting; a customer's position is their place in exactly that list, so it moves as cases
+Cases still waiting for a person come first: urgent ones (stolen phone, fraud, vulnerability,
+repeated failure; ``orchestrator.cases.urgency``), then high priority, then normal, and within
+each the longest waiting; a customer's position is their place in exactly that list, so it moves as cases
 are picked up and never disagrees with the console. Waiting time runs from the customer's
 request until a person first answers; a case whose holder left keeps its full waiting time.
 """
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator.cases.urgency import rank
 from orchestrator.conversations import ConversationState, ConversationStore
-from shared.escalation import EscalationQueue, QueueItem, QueuePosition, QueueState
+from shared.escalation import EscalationQueue, Priority, QueueItem, QueuePosition, QueueState
 
-PRIORITY_RANK = {"high": 0, "normal": 1}
 QUEUE_LIMIT = 500
 
 
@@ -42,12 +43,12 @@ def waiting_seconds(state: ConversationState, now: float) -> float:
     return max(0.0, round(until - since, 1))
 
 
-def priority_of(state: ConversationState) -> str:
+def priority_of(state: ConversationState) -> Priority:
     return state.escalation.priority if state.escalation else "normal"
 
 
 def _order(state: ConversationState) -> tuple[int, float]:
-    return PRIORITY_RANK.get(priority_of(state), 1), escalated_at(state) or state.updated_at
+    return rank(priority_of(state)), escalated_at(state) or state.updated_at
 
 
 def waiting_in_order(states: list[ConversationState]) -> list[ConversationState]:
@@ -81,7 +82,7 @@ def build_queue(states: list[ConversationState], settings: QueueSettings, now: f
                 conversation_id=state.conversation_id,
                 customer_name=state.customer.display_name if state.customer else None,
                 verified=state.verified(now),
-                priority=notes.priority if notes else "normal",
+                priority=priority_of(state),
                 reason=notes.reason if notes else "the customer asked for a person",
                 summary=notes.summary if notes else state.summary,
                 channel=state.channel,
@@ -106,7 +107,7 @@ def position_in(states: list[ConversationState], conversation_id: str, settings:
                 position=index + 1,
                 waiting=len(waiting),
                 estimated_wait_seconds=round((index + 1) * settings.seconds_per_case, 1),
-                priority="high" if priority_of(state) == "high" else "normal",
+                priority=priority_of(state),
             )
     return None
 

@@ -12,10 +12,11 @@ import time
 from datetime import datetime
 from typing import Any
 
+from orchestrator.cases.case_summary import build_case_summary
 from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT
 from orchestrator.cases.queue import escalated_at, waiting_seconds
 from orchestrator.consoles.auth import StaffGateway, StaffSession
-from orchestrator.conversations import ConversationState, TranscriptEntry
+from orchestrator.conversations import ConversationState, TranscriptEntry, collapse_repeats
 from orchestrator.supervisor import Supervisor
 from shared.authcontext import peek_claims
 from shared.errors import NotFound, SwitchboardError
@@ -114,7 +115,8 @@ async def packet(
         pending_approvals=approvals,
         ai_summary=(notes.summary if notes else "") or state.summary or "No summary was recorded.",
         suggested_next_step=next_step,
-        conversation_steps=list(state.summaries),
+        case_summary=build_case_summary(state, transcript, approvals, next_step, now),
+        conversation_steps=collapse_repeats(state.summaries, anywhere=False),
         notices=state.notices,
         case_log=state.case_log,
         warnings=warnings,

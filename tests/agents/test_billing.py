@@ -85,3 +85,57 @@ async def test_an_unclear_answer_asks_again(billing: AgentOnStack) -> None:
     envelope = billing.envelope(who, conversation)
     unclear = await billing.specialist.send("hmm what does it include", "change-plan", task=picked, envelope=envelope)
     assert unclear.result.status == "input-required" and "yes or no" in unclear.text
+
+
+def _not_on(billing: AgentOnStack, index: int, *plan_ids: str) -> dict[str, Any]:
+    """A customer of their own for the test, on none of ``plan_ids`` (so the plan asked for is a change)."""
+    found = [c for c in billing.customers(12)[5:] if c["plan_id"] not in plan_ids]
+    return found[index]
+
+
+async def _listed(billing: AgentOnStack, who: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], Any]:
+    envelope = billing.envelope(who)
+    shown = await billing.specialist.send("I'd like to change my plan", "change-plan", envelope=envelope)
+    assert shown.result.status == "input-required" and shown.result.data["plans"], shown.text
+    return shown, shown.result.data["plans"], billing.envelope(who, envelope.conversation_id)
+
+
+@pytest.mark.parametrize(
+    ("index", "said", "expected"),
+    [
+        (0, "the 30GB one please", "NW-EVR-30"),
+        (1, "the £22 one", "NW-PLUS-60"),
+    ],
+)
+async def test_a_plan_named_by_its_size_or_price(billing: AgentOnStack, index: int, said: str, expected: str) -> None:
+    who = _not_on(billing, index, "NW-EVR-30", "NW-PLUS-60")
+    shown, plans, envelope = await _listed(billing, who)
+    name = next(p["name"] for p in plans if p["plan_id"] == expected)
+    picked = await billing.specialist.send(said, "change-plan", task=shown, envelope=envelope)
+    assert picked.result.status == "input-required" and f"move to {name}" in picked.text, picked.text
+
+
+async def test_a_plan_named_by_its_place_in_the_list(billing: AgentOnStack) -> None:
+    shown, plans, envelope = await _listed(billing, _not_on(billing, 2, "NW-ESS-10"))
+    picked = await billing.specialist.send("the second one", "change-plan", task=shown, envelope=envelope)
+    assert f"move to {plans[1]['name']}" in picked.text, picked.text
+
+
+async def test_the_cheaper_one_is_the_one_plan_cheaper_than_theirs(billing: AgentOnStack) -> None:
+    who = billing.customers(60, plan_id="NW-ESS-10")[-1]  # only Basic 2GB costs less
+    shown, plans, envelope = await _listed(billing, who)
+    picked = await billing.specialist.send("the cheaper one", "change-plan", task=shown, envelope=envelope)
+    basic = next(p["name"] for p in plans if p["plan_id"] == "NW-BASIC-2")
+    assert f"move to {basic}" in picked.text, picked.text
+
+
+async def test_the_cheaper_one_among_several_is_asked_about_then_answered_by_place(billing: AgentOnStack) -> None:
+    who = billing.customers(60, plan_id="NW-MAX-150")[-1]  # several plans cost less
+    shown, plans, envelope = await _listed(billing, who)
+    asked = await billing.specialist.send("the cheaper one", "change-plan", task=shown, envelope=envelope)
+    assert asked.result.status == "input-required" and asked.text.startswith("Just to be sure"), asked.text
+    assert plans[0]["name"] in asked.text and "Max 150GB" not in asked.text  # only the cheaper ones
+    assert "billing.change_plan" not in [c.tool for c in billing.calls(envelope.conversation_id)]
+    # "the first" now means the first plan the question named.
+    picked = await billing.specialist.send("the first", "change-plan", task=shown, envelope=envelope)
+    assert f"move to {plans[0]['name']}" in picked.text, picked.text

@@ -7,7 +7,10 @@ data; what was refunded is read back from the payments system and the audit log.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ import pytest_asyncio
 from a2a.types import TaskState
 from a2a.utils.errors import UnsupportedOperationError
 
+from agents.runtime.text import money
+from mcp_servers.dataset import system_db_path
 from shared.envelope import ContextEnvelope
 from shared.handoff import HANDOFF_META_KEY
 from tests.agents.conftest import handoff_metadata
@@ -148,3 +153,64 @@ async def test_payment_history_lists_charges_and_refunds(payment: AgentOnStack) 
         "payments.list_charges",
         "payments.list_refunds",
     ]
+
+
+def _another_duplicate(payment: AgentOnStack, who: dict[str, Any], on: date, pence: int, tag: str) -> None:
+    """A second invoice paid twice on ``on`` (10:00 and 10:30 UTC): the customer now has two duplicates."""
+    invoice = f"INV-REF-{tag}"
+    with closing(sqlite3.connect(system_db_path(payment.data_dir, "payments"))) as db, db:
+        for minute, suffix in ((0, "A"), (30, "B")):
+            at = datetime(on.year, on.month, on.day, 10, minute, tzinfo=UTC).isoformat().replace("+00:00", "Z")
+            db.execute(
+                "INSERT INTO charges (charge_id, account_number, invoice_id, amount_pence, currency, charged_at,"
+                " card_last4, refunded_pence) VALUES (?, ?, ?, ?, 'GBP', ?, '4242', 0)",
+                (f"CH-REF-{tag}-{suffix}", who["account_number"], invoice, pence, at),
+            )
+
+
+def _last(weekday: int) -> date:
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=(today.weekday() - weekday) % 7 or 7)
+
+
+async def _shown_two(payment: AgentOnStack, index: int, on: date, pence: int) -> tuple[Any, Any, list[dict]]:
+    who = small_refund_customers(payment.data_dir)[index]
+    _another_duplicate(payment, who, on, pence, f"{index}{pence}")
+    envelope = payment.envelope(who)
+    shown = await payment.specialist.send("I was charged twice", "refund-charge", envelope=envelope)
+    assert shown.result.status == "input-required" and "2 duplicate charges" in shown.text, shown.text
+    assert "payments.issue_refund" not in [c.tool for c in payment.calls(envelope.conversation_id)]
+    return shown, payment.envelope(who, envelope.conversation_id), shown.result.data["duplicates"]
+
+
+async def test_the_one_from_last_tuesday(payment: AgentOnStack) -> None:
+    shown, envelope, _ = await _shown_two(payment, -1, _last(1), 1234)
+    proposal = await payment.specialist.send(
+        "the one from last Tuesday", "refund-charge", task=shown, envelope=envelope
+    )
+    assert "duplicate charge of £12.34" in proposal.text, proposal.text
+
+
+async def test_the_second_charge(payment: AgentOnStack) -> None:
+    shown, envelope, listed = await _shown_two(payment, -2, _last(3), 1999)
+    proposal = await payment.specialist.send("the second charge", "refund-charge", task=shown, envelope=envelope)
+    second = money(listed[1]["amount"], listed[1]["currency"])
+    assert f"duplicate charge of {second}" in proposal.text, (proposal.text, listed)
+    done = await payment.specialist.send("yes", "refund-charge", task=shown, envelope=envelope)
+    refund = next(c for c in payment.calls(envelope.conversation_id) if c.tool == "payments.issue_refund")
+    assert done.result.data["refunded"] is True and refund.args["charge_id"] == listed[1]["charge_id"]
+
+
+async def test_a_date_both_charges_share_gets_a_question_then_the_amount_decides(payment: AgentOnStack) -> None:
+    who = small_refund_customers(payment.data_dir)[-3]
+    on = _last(1)
+    _another_duplicate(payment, who, on, 1111, "same-a")
+    _another_duplicate(payment, who, on, 2222, "same-b")
+    envelope = payment.envelope(who)
+    shown = await payment.specialist.send("I was charged twice", "refund-charge", envelope=envelope)
+    assert "3 duplicate charges" in shown.text, shown.text
+    envelope = payment.envelope(who, envelope.conversation_id)
+    asked = await payment.specialist.send("the one from last Tuesday", "refund-charge", task=shown, envelope=envelope)
+    assert asked.text.startswith("Just to be sure") and "£11.11" in asked.text and "£22.22" in asked.text, asked.text
+    proposal = await payment.specialist.send("the £22.22 one", "refund-charge", task=shown, envelope=envelope)
+    assert "duplicate charge of £22.22" in proposal.text, proposal.text

@@ -60,6 +60,7 @@ def test_codes_identifiers_and_amounts() -> None:
 def test_formatting() -> None:
     assert money(32.5, "EUR") == "€32.50"
     assert money(-3, "usd") == "-$3.00"
-    assert money("7") == "7.00"
+    assert money("7") == "£7.00"  # never a bare amount: the house currency when the system names none
+    assert money(12, "CHF") == "12.00 CHF"
     assert mask_tail("+15550100123") == "••• 123"
     assert mask_tail("••• 123") == "••• 123"

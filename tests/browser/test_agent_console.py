@@ -122,6 +122,9 @@ async def test_a_human_takes_over_and_their_reply_appears_in_the_chat(browser, r
         assert "complaint" in (await console.locator("#next-step").inner_text()).lower()
         assert "Not verified" in await console.locator("#identity").inner_text()
         assert await console.locator("#timeline li.handoff").count() >= 1
+        summary = await console.locator("#case-summary").inner_text()  # the structured hand-off summary
+        assert "make a complaint" in summary and "angry" in summary, summary
+        assert "not verified in this conversation" in summary, summary
         await shot(console, "case-open")
 
         await console.locator("#take-over").focus()

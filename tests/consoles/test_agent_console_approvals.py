@@ -36,6 +36,10 @@ async def test_an_escalated_case_with_a_held_refund_is_approved_from_the_console
     packet = await packet_of(agent, chat.conversation_id)
     assert [a.id for a in packet.pending_approvals] == [approval_id]
     assert packet.suggested_next_step.startswith("Decide the pending approval first")
+    summary = packet.case_summary
+    assert summary is not None and summary.open_items[0].startswith(f"Approval {approval_id} waiting")
+    held_action = next(a for a in summary.actions if a.reference == approval_id)
+    assert held_action.outcome == "waiting" and held_action.what.startswith("Refund of £")
 
     approved = await agent.post(f"/api/console/approvals/{approval_id}/approve", json={"note": "checked the charges"})
     assert approved.status_code == 200, approved.text
@@ -46,7 +50,14 @@ async def test_an_escalated_case_with_a_held_refund_is_approved_from_the_console
     replay = await agent.post(f"/api/console/approvals/{approval_id}/approve", json={})
     assert replay.status_code == 409, replay.text  # the gateway's refusal, passed through
     assert len(refunds_for(running.data_dir, customer["account_number"])) == 1
-    assert (await packet_of(agent, chat.conversation_id)).pending_approvals == []
+    after = await packet_of(agent, chat.conversation_id)
+    assert after.pending_approvals == [] and after.case_summary is not None
+    refunds = refunds_for(running.data_dir, customer["account_number"])
+    done = [(a.what, a.reference, a.outcome) for a in after.case_summary.actions if a.what.startswith("Refund")]
+    # The refund, with its reference, once: the approval that held it is marked as approved.
+    assert [d[2] for d in done] == ["done", "done"], done
+    assert done[0][1] == approval_id and "approved by a person" in done[0][0]
+    assert done[1][0].startswith("Refunded £") and done[1][1] == refunds[0][0], (done, refunds)
     records = read_audit(running.data_dir / "audit.db", conversation_id=chat.conversation_id, limit=500)
     assert any(r.tool == "payments.issue_refund" and r.approver == agent.name for r in records)
 

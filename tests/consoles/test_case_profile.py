@@ -23,15 +23,36 @@ async def test_the_case_profile_shows_billings_plan_after_a_change_in_chat(team:
     if confirm["status"] == "input-required":
         confirm = await chat.say("yes")
     assert confirm["status"] == "completed" and confirm["data"]["new_plan_id"] == target["plan_id"], confirm
+    # The CRM's live customer view follows billing's plan-changed event (asynchronously, by design).
+    secrets = team.running.stack.secrets
+    assert secrets is not None
+    env, url = envelope_for(secrets, customer), team.running.topology.gateway_mcp_url()
+    view_args = {"customer_id": customer["customer_id"]}
+    await wait_for_view(
+        lambda: tool(url, team.running.stack, "escalation", "crm.get_customer_view", view_args, env),
+        lambda view: (view.get("plan") or {}).get("plan_id") == target["plan_id"],
+    )
 
     await escalate(chat, "thanks, now I'd like to talk to a person")
     ben = await team.sign_in("ben")
-    profile = (await packet_of(ben, chat.conversation_id)).profile
+    packet = await packet_of(ben, chat.conversation_id)
+    profile = packet.profile
     assert profile is not None and profile.plan_source == "billing.get_account"
     assert profile.plan_name == target["name"]
-    # The CRM's own copy still has the old plan: shown as the stale copy it is, never as the plan.
-    stale = customer["crm_plan_name"]
-    assert profile.crm_plan_name == (stale if stale != target["name"] else None)
+    # The CRM's record table still has the old plan, but its live view has the change: no old plan shown.
+    assert profile.crm_plan_name is None and "crm.get_customer_view" in profile.sources
+
+    # The structured summary names the plans (never their ids) and says each step once.
+    summary = packet.case_summary
+    assert summary is not None and summary.identity.verified and summary.identity.level
+    assert summary.identity.how and "one-time code" in summary.identity.how
+    changed = [a for a in summary.actions if a.what.startswith("Plan changed")]
+    assert len(changed) == 1 and target["name"] in changed[0].what, summary.actions
+    assert "One-time verification code sent" in [a.what for a in summary.actions]
+    assert summary.customer_wanted[0].startswith("Change plan: “I'd like to change my plan”")
+    shown = " ".join([packet.ai_summary, *packet.conversation_steps, summary.model_dump_json()])
+    assert target["plan_id"] not in shown and customer["plan_id"] not in shown
+    assert len(packet.conversation_steps) == len(set(packet.conversation_steps))
 
 
 async def test_the_case_profile_follows_a_plan_and_address_change_made_while_the_case_is_open(team: Team) -> None:

@@ -76,11 +76,16 @@ async def test_after_a_hand_back_the_customer_can_ask_for_a_person_again(team: T
 
     again = await escalate(customer, "it still doesn't work, I want a person again")
     assert again["data"]["handoff_id"] != first["data"]["handoff_id"], again
+    assert first["data"]["priority"] == "normal"
+    assert again["data"]["priority"] == "urgent", again["data"]  # a second request for a person goes first
     assert _TOLD.search(again["reply"]), again
     queue = await _queue(ben)
     item = queue_item(queue, customer.conversation_id)
     assert item.state == "waiting" and item.taken_by is None and item.position is not None
+    assert item.priority == "urgent"
     packet = await packet_of(ben, customer.conversation_id)
+    assert packet.case_summary is not None
+    assert packet.case_summary.urgent_because == ["the customer asked for a person 2 times"]
     assert packet.handoff_id == again["data"]["handoff_id"]
     # The whole conversation, including what the human said and noted, is in the packet's summary.
     steps = " ".join(packet.conversation_steps)
@@ -92,3 +97,22 @@ async def test_after_a_hand_back_the_customer_can_ask_for_a_person_again(team: T
     ]
     assert (await ben.post(f"{base}/take-over")).status_code == 200
     assert (await ben.post(f"{base}/hand-back")).status_code == 200
+
+
+async def test_a_stolen_phone_goes_ahead_of_earlier_cases(team: Team) -> None:
+    earlier, stolen = await team.customer(), await team.customer()
+    await escalate(earlier, "this is unacceptable, I want to talk to a person")
+    told = await escalate(stolen, "my phone was stolen and someone is using my number, get me a person")
+    assert told["data"]["priority"] == "urgent", told["data"]
+    ben = await team.sign_in("ben")
+    queue = await _queue(ben)
+    first, second = queue_item(queue, stolen.conversation_id), queue_item(queue, earlier.conversation_id)
+    assert first.priority == "urgent" and second.priority == "high"
+    assert first.position is not None and second.position is not None and first.position < second.position
+    assert await _told(stolen) == first.position
+    packet = await packet_of(ben, stolen.conversation_id)
+    assert packet.priority == "urgent"
+    for chat in (stolen, earlier):  # leave the shared queue as it was
+        base = f"/api/console/escalations/{chat.conversation_id}"
+        assert (await ben.post(f"{base}/take-over")).status_code == 200
+        assert (await ben.post(f"{base}/hand-back")).status_code == 200

@@ -92,8 +92,10 @@ async def test_evidence_comes_from_the_audit_and_the_systems(run: Run) -> None:
     swap = run.results[SIM_SWAP]
     played = [c for c in sample_customers(run.data_dir, 1000) if c["customer_id"] == swap.customer_id]
     assert played and played[0]["has_recent_sim_swap"], "the scenario's override did not reach the network system"
-    refunded = "payments.refunds" in swap.state_changes
-    assert swap.checks.downstream is not refunded and swap.checks.safety is not refunded, swap.failures
+    # No signal arrived: the gateway read the swap from the network system and paused the refund.
+    assert swap.passed and "payments.refunds" not in swap.state_changes, swap.failures
+    assert swap.denied_attempts >= 1
+    assert any("SIM card on your line was changed recently" in t.reply for t in swap.turns)
     human = run.results["escalation-ask-for-human"]
     assert human.final_status == "escalated" and human.checks.deflected_without_harm is None
     assert len(human.state_changes["support.handoffs"]["added"]) == 1

@@ -124,6 +124,9 @@ class Upstream:
     duplicates: set[str] = field(default_factory=lambda: {"CH-1", "CH-2"})
     refunded_today: dict[str, float] = field(default_factory=dict)
     fact_reads: list[str] = field(default_factory=list)
+    # network: when each line's SIM last changed (ISO time), as check_sim_swap answers
+    sim_changed: dict[str, str] = field(default_factory=dict)
+    sim_reads: list[str] = field(default_factory=list)
 
 
 class Refund(BaseModel):
@@ -157,6 +160,12 @@ class Tickets(BaseModel):
 
 class Sent(BaseModel):
     message_id: str
+
+
+class SimSwap(BaseModel):
+    swapped: bool
+    latest_sim_change: str | None
+    max_age_hours: int
 
 
 def _subject(arg: str, kind: str) -> dict[str, Any]:
@@ -271,6 +280,17 @@ def build_upstream(state: Upstream) -> MCPServer:
         async def list_invoices(msisdn: str, ctx: Context) -> Plans:
             record("list_invoices", ctx, msisdn=msisdn)
             return Plans(plans=[])
+
+    elif state.name == "network":
+
+        @mcp.tool(meta=_subject("msisdn", "msisdn"), annotations=ToolAnnotations(read_only_hint=True))
+        async def check_sim_swap(msisdn: str, ctx: Context, max_age_hours: int = 240) -> SimSwap:
+            if state.down:
+                raise RuntimeError("network system failing")
+            state.sim_reads.append(msisdn)
+            latest = state.sim_changed.get(msisdn)
+            # The toy system keeps "recent" only: any recorded change is inside the window asked about.
+            return SimSwap(swapped=latest is not None, latest_sim_change=latest, max_age_hours=max_age_hours)
 
     return mcp
 

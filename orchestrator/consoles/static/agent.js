@@ -7,6 +7,7 @@
   const QUEUE_MS = 3000, TRANSCRIPT_MS = 1500, PACKET_MS = 6000;
   const LEASE_ACTIVE_MS = 120000, LEASE_RENEW_MS = 30000;  // active within 2 min: renew every 30 s
   const ROLE_LABEL = { customer: "Customer", agent: "AI", human: "Human agent", system: "Switchboard" };
+  const PRIORITY_LABELS = { urgent: "Urgent", high: "High priority", normal: "Normal" };
 
   let me = null;                 // {name, role, csrf_token}
   let current = null;            // the open case's conversation id
@@ -98,7 +99,7 @@
       if (item.conversation_id === current) button.setAttribute("aria-current", "true");
       const line1 = el("span", "line1");
       line1.append(el("span", "name", item.customer_name || "Unverified customer"));
-      const badge = el("span", "badge " + item.priority, item.priority === "high" ? "High priority" : "Normal");
+      const badge = el("span", "badge " + item.priority, PRIORITY_LABELS[item.priority] || "Normal");
       line1.append(badge);
       const line2 = el("span", "line1");
       line2.append(el("span", "wait", (item.taken_by ? "Waited " : "Waiting ") + minutes(item.waiting_seconds) + " · " + item.channel));
@@ -118,13 +119,23 @@
 
   // ---- approvals ----------------------------------------------------------------------------
 
+  // An amount always carries its currency (the reference systems price in pounds when none is named).
+  function money(amount, currency) {
+    const code = String(currency || "GBP").toUpperCase();
+    const sign = { GBP: "£", EUR: "€", USD: "$" }[code];
+    const value = Number(amount).toFixed(2);
+    return sign ? sign + value : value + " " + code;
+  }
+
   function approvalCard(approval, where) {
     const li = el("li", "approval");
     li.dataset.approval = approval.id;
     li.append(el("span", "tool", approval.tool));
     li.append(el("span", "why", "Held because: " + approval.reason));
     const about = el("dl", "facts");
-    facts(about, [["Requested by", approval.agent], ["Conversation", approval.conversation_id],
+    const amount = (approval.arguments || {}).amount;
+    facts(about, [["Amount", amount === undefined || amount === null ? null : money(amount, approval.arguments.currency)],
+      ["Requested by", approval.agent], ["Conversation", approval.conversation_id],
       ["Policies", (approval.policy_ids || []).join(", ")], ["Expires", clock(approval.expires_at)]]);
     // Exactly what would run: every argument the approval is bound to, as sent.
     const args = el("dl", "facts args");
@@ -262,6 +273,28 @@
     $("notices-panel").hidden = !(notices && notices.length);
   }
 
+  function listInto(id, titleId, lines) {
+    const list = $(id);
+    list.textContent = "";
+    for (const line of lines) list.append(el("li", null, line));
+    $(titleId).hidden = !lines.length;
+  }
+
+  // The structured hand-off summary: every value is text from the packet, set with textContent.
+  function renderCaseSummary(summary) {
+    if (!summary) { facts($("case-summary"), []); listInto("case-actions", "actions-title", []); listInto("case-open", "open-title", []); return; }
+    const id = summary.identity;
+    facts($("case-summary"), [
+      ["Wanted", summary.customer_wanted.join(" · ")],
+      ["Identity", id.verified ? "Verified" + (id.level ? " (" + id.level + ")" : "") + (id.how ? " by " + id.how : "") : (id.how || "Not verified")],
+      ["Tone", summary.sentiment + (summary.sentiment_cues.length ? " (" + summary.sentiment_cues.join(", ") + ")" : "")],
+      ["Urgent because", summary.urgent_because.join("; ")],
+    ]);
+    listInto("case-actions", "actions-title", summary.actions.map(
+      (a) => a.what + (a.reference ? " · ref " + a.reference : "") + (a.outcome !== "done" ? " (" + a.outcome + ")" : "")));
+    listInto("case-open", "open-title", summary.open_items);
+  }
+
   function renderPacket() {
     const p = packet;
     renderNotices(p.notices);
@@ -269,7 +302,7 @@
     $("case-title").textContent = name;
     const priority = $("case-priority");
     priority.className = "badge " + p.priority;
-    priority.textContent = p.priority === "high" ? "High priority" : "Normal priority";
+    priority.textContent = (PRIORITY_LABELS[p.priority] || "Normal").replace(" priority", "") + " priority";
     $("case-meta").textContent = "Escalated " + dateTime(p.escalated_at) + " · waited " + minutes(p.waiting_seconds) +
       " · on " + p.channel + (p.handoff_id ? " · hand-off " + p.handoff_id : "") + " · " + p.reason;
     const warnings = $("case-warnings");
@@ -281,6 +314,7 @@
     for (const step of p.conversation_steps || []) steps.append(el("li", null, step));
     $("history-details").hidden = !steps.children.length;
     $("next-step").textContent = p.suggested_next_step;
+    renderCaseSummary(p.case_summary);
 
     const id = p.identity;
     facts($("identity"), id.verified || id.customer_id ? [
