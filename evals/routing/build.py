@@ -84,6 +84,15 @@ def _seed(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
+def group_of(text: str) -> str:
+    """A short name for the hand-written message a row was made from, shared by all its variants.
+
+    Validation folds of the training split are cut by group, so a typo-ridden or rambling
+    variant is never validated against a brain that learned its original.
+    """
+    return f"{_seed(text.strip().lower()) % 16**8:08x}"
+
+
 def split_of(text: str) -> str:
     """The split a hand-written message (and everything made from it) belongs to."""
     return "test" if _seed(text.strip().lower()) % TEST_SHARE == 0 else "train"
@@ -124,7 +133,7 @@ def build() -> dict[str, list[dict[str, object]]]:
     bases: dict[str, list[tuple[str, str]]] = {"train": [], "test": []}
 
     def add(base: str, row: dict[str, object]) -> None:
-        splits[split_of(base)].append(row)
+        splits[split_of(base)].append({**row, "group": group_of(base)})
 
     for skill, agent in sorted(owners.items()):
         path = SOURCES / f"{skill}.txt"
@@ -184,6 +193,7 @@ def _two_requests(rows: list[dict[str, object]], pool: list[tuple[str, str]], ow
                 "skill": first,
                 "kind": "two-requests",
                 "then": {"agent": owners[second], "skill": second},
+                "group": f"{group_of(a)}+{group_of(b)}",
             }
         )
 

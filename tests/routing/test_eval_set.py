@@ -15,12 +15,14 @@ from shared.skills import MAX_ROUTING_ROWS, MIN_ROUTING_ROWS, Skill, load_skills
 
 THRESHOLD = Settings().route_threshold
 SOURCES = package_dir("evals", "routing", "source")
-# Regression floors on the held-out split, below the targets (95% in-domain, at most 2% confident
-# wrong) that docs/routing.md reports against; benchmarks/routing_accuracy.py holds the same floors.
-IN_DOMAIN_FLOOR = 0.80
-CONFIDENT_WRONG_CEILING = 0.18
-OUT_OF_SCOPE_FLOOR = 0.5
-LANGUAGE_FLOOR = 0.9
+# Regression floors on the held-out split, just under what the brain reaches (docs/routing.md) and
+# below the targets (95% in-domain, at most 2% confident wrong); benchmarks/routing_accuracy.py
+# holds the same floors. In-domain counts confident right answers only, so calibrating confidence
+# (a doubtful answer becomes a question) lowered it while confident wrong answers fell to half.
+IN_DOMAIN_FLOOR = 0.75
+CONFIDENT_WRONG_CEILING = 0.08
+OUT_OF_SCOPE_FLOOR = 0.55
+LANGUAGE_FLOOR = 0.95
 
 
 def test_the_set_is_large_labelled_and_varied() -> None:
