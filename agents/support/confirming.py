@@ -8,6 +8,7 @@ acts on: the proposal is words the customer saw, not authority.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypedDict
 
 from langgraph.runtime import Runtime
@@ -18,6 +19,19 @@ from agents.runtime.steps import Node, in_step
 from agents.runtime.text import yes_no
 
 CONFIRM_NODE = "confirm"
+_APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
+
+
+def held_for_approval(outcome: dict[str, Any]) -> str | None:
+    """The approval a held write waits for (the gateway names it in its sentence), or None if not held.
+
+    The supervisor parks the conversation on it and tells the customer the decision when a person
+    makes it; the gateway then runs the call itself, once.
+    """
+    if not str(outcome.get("status", "")).startswith("pending_approval"):
+        return None
+    found = _APPROVAL_ID.search(str(outcome.get("detail", "")))
+    return found.group(0) if found else ""
 
 
 class Proposal(TypedDict):

@@ -25,6 +25,7 @@ from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, propo
 _ESIM = re.compile(r"\be[- ]?sim\b", re.I)
 _DATA_SIM = re.compile(r"\b(data[- ]only|data sim|tablet|ipad|laptop|dongle|router)\b", re.I)
 _SIM = re.compile(r"\b(sim|sims|sim card|simcard)\b", re.I)
+_GENERIC = re.compile(r"\b(smart ?)?(phones?|handsets?|mobiles?|devices?)\b", re.I)
 _NEXT_DAY = re.compile(r"\b(next[ -]?day|tomorrow|express|fast(est)?|quick(est|ly)?|asap)\b", re.I)
 _COLLECT = re.compile(
     r"\b(collect\w*|pick(ing)? ?(it )?up|click and collect|in store|from (a|the) (shop|store))\b", re.I
@@ -49,7 +50,9 @@ def pick(text: str, devices: list[dict[str, Any]]) -> dict[str, Any] | None:
         if pattern.search(text) and item_id in by_id:
             return by_id[item_id]
     goods = [d for d in devices if d.get("kind") in ("phone", "accessory")]
-    index = best_match(text, [d["name"] for d in goods])
+    # "a new phone" names no phone: without the generic words, "phone" would read as "iPhone".
+    named = _GENERIC.sub(" ", text)
+    index = best_match(named, [d["name"] for d in goods]) if named.strip() else None
     return goods[index] if index is not None else None
 
 
@@ -94,7 +97,7 @@ def _proposal(device: dict[str, Any], option: str) -> Command[Any]:
 async def choose(state: OrderState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = in_step(turn_of(runtime), "choose")
     devices, note = state["devices"], state.get("asked")
-    text = f"{turn.handoff.reason} {turn.text}" if note is None else ""
+    text = turn.text if note is None else ""
     device = pick(text, devices) if text else None
     if device is None or not device.get("in_stock") or device["item_id"] == "ESIM":
         opener = {

@@ -17,7 +17,7 @@ from agents.runtime.steps import one_step
 
 
 def _reported(turn: Turn) -> str:
-    said = " ".join(f"{turn.handoff.reason} {turn.text}".split())
+    said = " ".join(turn.text.split())
     return (said or "customer reported suspected fraud")[:280]
 
 

@@ -24,7 +24,7 @@ from agents.runtime.graph import SkillContext, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day, money
-from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, propose
+from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, held_for_approval, propose
 
 PER_DAY = Decimal("5.00")
 MIN_HOURS = 24
@@ -134,7 +134,8 @@ async def credit(state: OutageState, runtime: Runtime[SkillContext]) -> Command[
                 data={"credited": False, "already": True},
             )
         )
-    if str(done.get("status", "")).startswith("pending_approval"):
+    approval = held_for_approval(done)
+    if approval is not None:
         summary = f"credit of {amount} for {outage['outage_id']} awaits approval"
         await log_interaction(turn, summary=summary, outcome="pending-approval")
         return finish(
@@ -143,7 +144,13 @@ async def credit(state: OutageState, runtime: Runtime[SkillContext]) -> Command[
                 "it's approved it comes off your next bill; you don't need to do anything else.",
                 "completed",
                 summary=summary,
-                data={"credited": False, "approval_pending": True, "amount": str(amount), "currency": CURRENCY},
+                data={
+                    "credited": False,
+                    "approval_pending": True,
+                    "approval_id": approval or None,
+                    "amount": str(amount),
+                    "currency": CURRENCY,
+                },
             )
         )
     summary = f"credited {amount} for outage {outage['outage_id']} ({done.get('credit_id')})"

@@ -23,7 +23,7 @@ from agents.runtime.graph import SkillContext, finish, turn_of
 from agents.runtime.outcomes import HUMAN, log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day
-from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, propose
+from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, held_for_approval, propose
 
 _PORT_IN = re.compile(
     r"\b(bring|transfer|move|port|keep)\w* (my |our |the )?(old |existing |current )?(number|numbers|mobile number)"
@@ -43,7 +43,7 @@ PORT_IN = (
 
 async def look(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = in_step(turn_of(runtime), "look")
-    if _PORT_IN.search(f"{turn.handoff.reason} {turn.text}"):
+    if _PORT_IN.search(turn.text):
         await log_interaction(turn, summary="explained bringing a number in", outcome="resolved")
         return finish(
             turn.reply(PORT_IN, "completed", summary="explained bringing a number in", data={"port_in": True})
@@ -81,7 +81,8 @@ async def issue(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[
                 data={"issued": False, "held": True},
             )
         )
-    if str(code.get("status", "")).startswith("pending_approval"):
+    approval = held_for_approval(code)
+    if approval is not None:
         summary = "porting code waits for a colleague's check"
         await log_interaction(turn, summary=summary, outcome="pending-approval")
         return finish(
@@ -90,7 +91,7 @@ async def issue(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[
                 "I've asked them to; nothing changes on your line in the meantime.",
                 "completed",
                 summary=summary,
-                data={"issued": False, "approval_pending": True},
+                data={"issued": False, "approval_pending": True, "approval_id": approval or None},
             )
         )
     summary = f"porting code issued, valid until {code.get('expires_on')}"

@@ -69,7 +69,7 @@ def _price(roaming: dict[str, Any], entitlements: dict[str, Any]) -> str:
 async def look(state: RoamingState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = in_step(turn_of(runtime), "look")
     assert turn.keys is not None
-    text = f"{turn.handoff.reason} {turn.text}"
+    text = turn.text  # the customer's words; the hand-off reason names the skill itself
     named = country_in(text)
     roaming = await turn.call("network.get_roaming", {"msisdn": turn.keys.msisdn, "country": named})
     entitlements = await turn.call("billing.get_entitlements", {"msisdn": turn.keys.msisdn})

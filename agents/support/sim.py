@@ -24,7 +24,7 @@ from agents.runtime.outcomes import HUMAN, log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day
 from agents.runtime.turn import Reply, Turn
-from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, propose
+from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, held_for_approval, propose
 
 _ESIM = re.compile(r"\b(e[- ]?sim|esim|qr|e sim|digital sim|embedded sim)\b", re.I)
 _NOT_WORKING = (
@@ -45,7 +45,7 @@ async def look(state: SimState, runtime: Runtime[SkillContext]) -> Command[Any]:
     if sim.get("locked"):
         return finish(_locked(turn))
     waiting = sim.get("waiting_sim")
-    if _ESIM.search(f"{turn.handoff.reason} {turn.text}"):
+    if _ESIM.search(turn.text):
         device = sim.get("device_model") or "phone"
         note = (
             ""
@@ -121,7 +121,8 @@ async def activate(state: SimState, runtime: Runtime[SkillContext]) -> Command[A
                 data={"changed": False},
             )
         )
-    if str(done.get("status", "")).startswith("pending_approval"):
+    approval = held_for_approval(done)
+    if approval is not None:
         summary = f"{kind} activation waits for a colleague's check"
         await log_interaction(turn, summary=summary, outcome="pending-approval")
         return finish(
@@ -130,7 +131,7 @@ async def activate(state: SimState, runtime: Runtime[SkillContext]) -> Command[A
                 "number. I've asked them to; your current SIM keeps working meanwhile.",
                 "completed",
                 summary=summary,
-                data={"changed": False, "approval_pending": True},
+                data={"changed": False, "approval_pending": True, "approval_id": approval or None},
             )
         )
     if kind == "esim":
