@@ -200,3 +200,10 @@ async def test_a_phone_is_ordered_after_a_yes_and_then_tracked(chat: Chat, runni
     assert ordered["data"]["ordered"] is True and order_id in ordered["reply"], ordered
     tracked = await chat.say("where is my order")
     assert tracked["skill"] == "track-order" and order_id in tracked["reply"] and "being prepared" in tracked["reply"]
+
+
+async def test_what_no_specialist_does_gets_a_polite_no_and_a_person_on_offer(chat: Chat) -> None:
+    answer = await chat.say("do you do home broadband")
+    assert answer["agent"] is None and answer["status"] == "completed", answer
+    assert answer["reply"].startswith("I'm sorry, that's not something I can do here")
+    assert "colleague" in answer["reply"]
