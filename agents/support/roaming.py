@@ -76,7 +76,14 @@ async def look(state: RoamingState, runtime: Runtime[SkillContext]) -> Command[A
     price = _price(roaming, entitlements)
     if named and not roaming.get("rate"):
         price = f"I don't have roaming prices for {named} here, so please check them in the app before you go. "
-    data = {"enabled": bool(roaming.get("enabled")), "abroad": bool(roaming.get("abroad")), "country": named}
+    data = {
+        "enabled": bool(roaming.get("enabled")),
+        "abroad": bool(roaming.get("abroad")),
+        "country": named,
+        # What the customer pays for, as billing has it now (never an older copy of the plan).
+        "plan_id": entitlements.get("plan_id"),
+        "features": entitlements.get("features") or [],
+    }
     enabled = bool(roaming.get("enabled"))
     if _OFF.search(text.lower()) and enabled:
         return propose(
