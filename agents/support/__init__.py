@@ -1,11 +1,24 @@
 """The support specialist: troubleshoots service problems and reports ticket status."""
 
 from agents.runtime import SkillGraphs
-from agents.support import complaint, lost_phone, orders, tickets, troubleshoot
+from agents.support import (
+    complaint,
+    device_order,
+    fraud,
+    lost_phone,
+    orders,
+    outage,
+    porting,
+    roaming,
+    sim,
+    tickets,
+    troubleshoot,
+)
 
 DESCRIPTION = (
     "Troubleshoots service problems (line, outages, repeats), reports on support tickets, blocks "
-    "the SIM of a lost or stolen phone, records complaints and tracks or changes orders."
+    "the SIM of a lost or stolen phone, records complaints, takes and tracks orders, and looks after "
+    "roaming, porting codes, SIM and eSIM activation, outage compensation and reports of fraud."
 )
 
 
@@ -17,5 +30,11 @@ def create() -> SkillGraphs:
             "report-lost-phone": lost_phone.graph(),
             "make-complaint": complaint.graph(),
             "track-order": orders.graph(),
+            "roaming": roaming.graph(),
+            "number-porting": porting.graph(),
+            "esim-activation": sim.graph(),
+            "outage-status": outage.graph(),
+            "report-fraud": fraud.graph(),
+            "order-device": device_order.graph(),
         }
     )

@@ -75,3 +75,18 @@ plans = sa.Table(
     sa.Column("data_gb", sa.Integer(), nullable=False),
     sa.Column("features", sa.Text(), nullable=False),
 )
+
+credits = sa.Table(
+    "credits",
+    metadata,
+    sa.Column("credit_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("amount_pence", sa.Integer(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("reference", sa.Text(), nullable=False),
+    sa.Column("applied_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+    sa.UniqueConstraint("msisdn", "reference", name="credits_once_per_reference"),
+)

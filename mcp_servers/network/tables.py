@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mcp_servers._tables import with_common
+from shared.migrations.types import Real
 
 metadata = with_common(sa.MetaData())
 
@@ -80,4 +81,72 @@ sim_orders = sa.Table(
     sa.Column("agent", sa.Text()),
     sa.Column("audit_id", sa.Text()),
     sa.Column("conversation_id", sa.Text()),
+)
+
+roaming_settings = sa.Table(
+    "roaming_settings",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("enabled", sa.Integer(), nullable=False),
+    sa.Column("changed_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+roaming_rates = sa.Table(
+    "roaming_rates",
+    metadata,
+    sa.Column("country", sa.Text(), primary_key=True),
+    sa.Column("country_name", sa.Text(), nullable=False),
+    sa.Column("zone", sa.Text(), nullable=False),
+    sa.Column("daily_fee", Real, nullable=False),
+    sa.Column("currency", sa.Text(), nullable=False),
+)
+
+line_locks = sa.Table(
+    "line_locks",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("locked_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+porting_codes = sa.Table(
+    "porting_codes",
+    metadata,
+    sa.Column("msisdn", sa.Text(), primary_key=True),
+    sa.Column("code", sa.Text(), nullable=False),
+    sa.Column("issued_at", sa.Text(), nullable=False),
+    sa.Column("expires_on", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+sim_activations = sa.Table(
+    "sim_activations",
+    metadata,
+    sa.Column("activation_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("sim_type", sa.Text(), nullable=False),
+    sa.Column("order_id", sa.Text()),
+    sa.Column("activated_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+outage_records = sa.Table(
+    "outage_records",
+    metadata,
+    sa.Column("outage_id", sa.Text(), primary_key=True),
+    sa.Column("area", sa.Text(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("age_minutes", sa.Integer(), nullable=False),
+    sa.Column("lasted_hours", sa.Integer(), nullable=False),
+    sa.Column("planned", sa.Integer(), nullable=False),
 )

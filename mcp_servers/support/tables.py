@@ -84,3 +84,13 @@ tickets = sa.Table(
 )
 
 sa.Index("tickets_by_email", tickets.c.email, tickets.c.opened_at)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("item_id", sa.Text(), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("price_pence", sa.Integer(), nullable=False),
+    sa.Column("in_stock", sa.Integer(), nullable=False),
+)

@@ -36,6 +36,12 @@ TABLES: dict[tuple[str, str], tuple[str, str]] = {
     ("identity", "verifications"): ("customer_id", "verification_id"),
     ("identity", "lockouts"): ("customer_id", "customer_id"),
     ("network", "lines"): ("msisdn", "msisdn"),
+    ("network", "roaming_settings"): ("msisdn", "msisdn"),
+    ("network", "porting_codes"): ("msisdn", "msisdn"),
+    ("network", "line_locks"): ("msisdn", "msisdn"),
+    ("network", "sim_activations"): ("msisdn", "activation_id"),
+    ("billing", "credits"): ("msisdn", "credit_id"),
+    ("support", "orders"): ("email", "order_id"),
     ("consent", "consents"): ("customer_id", "purpose"),
 }
 """The customer-owned tables a diff covers; reference data (plans, articles) never changes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 
@@ -112,3 +113,97 @@ async def test_a_declined_card_is_explained_and_autopay_switched_on(chat: Chat, 
             "SELECT autopay FROM payment_methods WHERE account_number = ?", (customer["account_number"],)
         ).fetchone()
     assert autopay == 1
+
+
+def _network(running: RunningStack, sql: str, *args: object) -> list[tuple]:
+    with closing(sqlite3.connect(system_db_path(running.data_dir, "network"))) as db:
+        rows = db.execute(sql, args).fetchall()
+        db.commit()
+    return rows
+
+
+async def test_roaming_off_abroad_is_explained_and_switched_on_after_a_yes(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    _network(running, "UPDATE lines SET roaming = 0 WHERE msisdn = ?", customer["msisdn"])
+    asked = await chat.verify(customer, "my phone isn't working here in portugal")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("support", "roaming", "input-required"), asked
+    assert "Roaming is switched off on your line" in asked["reply"] and not _network(
+        running, "SELECT 1 FROM roaming_settings WHERE msisdn = ?", customer["msisdn"]
+    )
+    switched = await chat.say("yes please")
+    assert (switched["skill"], switched["status"]) == ("roaming", "completed"), switched
+    assert "roaming is now on" in switched["reply"] and switched["data"]["enabled"] is True
+    assert _network(running, "SELECT enabled FROM roaming_settings WHERE msisdn = ?", customer["msisdn"]) == [(1,)]
+
+
+async def test_a_porting_code_is_issued_only_after_a_yes(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    asked = await chat.verify(customer, "i need my PAC code, i'm switching to another network")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("support", "number-porting", "input-required"), asked
+    assert not _network(running, "SELECT 1 FROM porting_codes WHERE msisdn = ?", customer["msisdn"])
+    issued = await chat.say("yes")
+    code = issued["data"]["code"]
+    assert re.fullmatch(r"[A-Z]{3}\d{6}", code) and f"Your porting code is {code}" in issued["reply"], issued
+    assert _network(running, "SELECT code FROM porting_codes WHERE msisdn = ?", customer["msisdn"]) == [(code,)]
+
+
+async def test_an_esim_is_set_up_with_its_code_after_a_yes(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    asked = await chat.verify(customer, "can you send me an esim qr code for my new phone")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("support", "esim-activation", "input-required"), asked
+    assert "stops working" in asked["reply"]
+    done = await chat.say("yes go ahead")
+    assert done["data"]["sim_type"] == "esim" and done["data"]["activation_code"] in done["reply"], done
+    assert _network(running, "SELECT sim_type FROM sim_activations WHERE msisdn = ?", customer["msisdn"]) == [("esim",)]
+
+
+async def test_an_outage_is_compensated_once_on_the_next_bill(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False, in_outage_area=False)
+    _network(running, "UPDATE lines SET area = 'Glenbrook' WHERE msisdn = ?", customer["msisdn"])
+    offered = await chat.verify(customer, "can i get compensation for the outage last week")
+    assert (offered["agent"], offered["skill"], offered["status"]) == ("support", "outage-status", "input-required")
+    assert "£10.00" in offered["reply"] and "30 hours" in offered["reply"], offered
+    credited = await chat.say("yes please")
+    assert credited["data"]["credited"] is True and credited["data"]["credit_id"] in credited["reply"], credited
+    again = await chat.say("am i owed anything for the outage last week")
+    assert again["skill"] == "outage-status", again
+    twice = await chat.say("yes")
+    assert "already been credited" in twice["reply"], twice
+    with closing(sqlite3.connect(system_db_path(running.data_dir, "billing"))) as db:
+        rows = db.execute("SELECT amount_pence, reference FROM credits WHERE msisdn = ?", (customer["msisdn"],))
+        assert rows.fetchall() == [(1000, "OUT-101")]
+
+
+async def test_a_fraud_report_locks_the_line_at_once_and_then_no_porting_code_is_issued(
+    chat: Chat, running: RunningStack
+) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False, has_open_ticket=False)
+    reported = await chat.verify(customer, "someone is using my account, there are calls on my bill i never made")
+    assert (reported["agent"], reported["skill"], reported["status"]) == ("support", "report-fraud", "completed")
+    assert reported["data"]["priority"] == "urgent" and reported["data"]["ticket_id"] in reported["reply"]
+    assert "put you through" in reported["reply"]
+    assert _network(running, "SELECT 1 FROM line_locks WHERE msisdn = ?", customer["msisdn"]) == [(1,)]
+    asked = await chat.say("and can you give me my porting code please")
+    assert asked["skill"] == "number-porting", asked
+    refused = await chat.say("yes")
+    assert "can't issue a porting code" in refused["reply"] and refused["data"]["issued"] is False, refused
+    assert not _network(running, "SELECT 1 FROM porting_codes WHERE msisdn = ?", customer["msisdn"])
+
+
+async def test_a_phone_is_ordered_after_a_yes_and_then_tracked(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    asked = await chat.verify(customer, "i'd like to order a pixel 9 with next day delivery")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("support", "order-device", "input-required"), asked
+    assert "£699.00" in asked["reply"] and "next-day" in asked["reply"]
+    ordered = await chat.say("yes")
+    order_id = ordered["data"]["order_id"]
+    assert ordered["data"]["ordered"] is True and order_id in ordered["reply"], ordered
+    tracked = await chat.say("where is my order")
+    assert tracked["skill"] == "track-order" and order_id in tracked["reply"] and "being prepared" in tracked["reply"]
+
+
+async def test_what_no_specialist_does_gets_a_polite_no_and_a_person_on_offer(chat: Chat) -> None:
+    answer = await chat.say("do you do home broadband")
+    assert answer["agent"] is None and answer["status"] == "completed", answer
+    assert answer["reply"].startswith("I'm sorry, that's not something I can do here")
+    assert "colleague" in answer["reply"]

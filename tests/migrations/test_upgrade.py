@@ -31,11 +31,19 @@ HERE = Path(__file__).parent
 # Tables the wider action catalog added after the previous release: created empty on upgrade.
 CATALOG_TABLES = (
     ("billing", "contracts"),
+    ("billing", "credits"),
     ("identity", "sign_in_links"),
     ("network", "sim_blocks"),
     ("network", "sim_orders"),
+    ("network", "roaming_settings"),
+    ("network", "roaming_rates"),
+    ("network", "line_locks"),
+    ("network", "porting_codes"),
+    ("network", "sim_activations"),
+    ("network", "outage_records"),
     ("payments", "payment_methods"),
     ("support", "orders"),
+    ("support", "devices"),
 )
 
 

@@ -142,35 +142,36 @@ def test_routing_is_deterministic(brain: OfflineBrain) -> None:
 
 
 def test_a_sixth_specialist_is_learned_without_code_change(brain: OfflineBrain) -> None:
-    travel = SkillSpec(
-        agent="travel",
-        skill="buy-travel-pass",
-        description="Sell a day pass for using the phone abroad at home prices before a trip.",
+    # A specialist for something no skill, and no out-of-scope row, covers yet: loyalty rewards.
+    rewards = SkillSpec(
+        agent="rewards",
+        skill="redeem-rewards",
+        description="Loyalty rewards: the customer's reward points and swapping them for treats.",
         examples=[
-            "I'm going to France next week, can I buy a travel pass",
-            "add a day pass for my holiday in the US",
-            "how much is the roaming bundle for a weekend in Spain",
-            "I need a travel add-on before I fly",
-            "buy the europe pass for my trip",
-            "is there a holiday bundle for calls abroad",
-            "get me a daily pass for Italy",
-            "what does the travel pass cost",
-            "off to Greece in august, what do I need so my phone works there",
-            "can you set me up with a pass before my business trip to Germany",
-            "I want to use my allowance while I'm on holiday in Mexico",
-            "do you sell passes for a week abroad",
-            "going on a cruise, is there a travel package",
-            "activate a travel day pass from tomorrow",
-            "buy a pass for canada please",
-            "I'm travelling to Japan and want a pass for data",
-            "holiday next month, how do I avoid huge charges abroad",
-            "sign me up for the travel bundle",
+            "how many reward points do I have",
+            "I want to redeem my loyalty points",
+            "swap my points for cinema tickets",
+            "what can I get with my rewards",
+            "my reward points balance please",
+            "use my points for a coffee voucher",
+            "did I earn points this month",
+            "how do loyalty rewards work",
+            "can I spend my points on concert tickets",
+            "my rewards haven't been added",
+            "when do my points expire",
+            "cash in my loyalty points",
+            "what treats can I claim with my points",
+            "I was promised bonus points for staying",
+            "transfer my reward points to my partner",
+            "show me the rewards catalogue",
+            "points for the restaurant voucher please",
+            "are there any member rewards this week",
         ],
         tags=["requires:verified-identity"],
     )
-    six = OfflineBrain.from_skills([*brain.specs, travel])
-    decision = six.decide("flying to portugal on friday, want to get a pass so i can use my phone there")
-    assert (decision.agent, decision.skill) == ("travel", "buy-travel-pass")
+    six = OfflineBrain.from_skills([*brain.specs, rewards])
+    decision = six.decide("i've got loads of points saved up, can i trade them for tickets to a gig")
+    assert (decision.agent, decision.skill) == ("rewards", "redeem-rewards")
     assert decision.confidence >= THRESHOLD
     assert six.decide("you took the payment twice this month").skill == "refund-charge"
     assert six.decide("talk to a person").agent == "escalation"

@@ -1,0 +1,1 @@
+"""Tools added to the network system (``switchboard new-tool``); found at start-up."""
