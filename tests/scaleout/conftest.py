@@ -96,6 +96,7 @@ class ScaleOut:
     payments: list[Process]
     payments_balancer: Balancer
     processes: list[Process] = field(default_factory=list)
+    bus_url: str = ""
 
     def customers(self, n: int, **flags: object) -> list[dict]:
         return sample_customers(self.data_dir, n, database_url=self.database_url, **flags)
@@ -239,6 +240,6 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
                 await asyncio.gather(*(_wait_listening(p, deadline) for p in everything))
                 billing = [p for p in agents if p.name.startswith("billing-")]
                 payments = [p for p in backing if p.name.startswith("payments-")]
-                yield ScaleOut(data_dir, database_url, orchestrators, billing, lb, payments, pay_lb, processes)
+                yield ScaleOut(data_dir, database_url, orchestrators, billing, lb, payments, pay_lb, processes, bus_url)
         finally:
             stop_all(processes)
