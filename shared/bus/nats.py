@@ -116,6 +116,8 @@ class NatsBus:
         self._connected = asyncio.Event()
         # Subscribers asked for so far; bound when (and each time after) the bus is connected.
         self._wanted: list[NatsSubscription] = []
+        # This replica's own (fan-out) consumers, stopped or not: deleted when the bus closes.
+        self._own: set[str] = set()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
@@ -263,6 +265,8 @@ class NatsBus:
             await msg.ack()
 
         info = await self._consumer(subscription)
+        if subscription.fan_out:
+            self._own.add(info.name)
         # Bound to the consumer's own deliver subject, whoever created it: a replica taking over a
         # consumer another replica (or an earlier run) made receives what the server sends there.
         subscription.inner = await self._js.subscribe_bind(
@@ -332,11 +336,12 @@ class NatsBus:
                 await self._task
         for subscription in list(self._wanted):
             await subscription.stop()
-            if subscription.fan_out and self._js is not None and self._nc.is_connected:
-                # A replica's own consumer has no future reader: every start has new names. Removing
-                # it now spares the server the idle wait (a crash leaves it to that wait).
+        if self._js is not None and self._nc.is_connected:
+            # This replica's own consumers have no future reader: every start has new names.
+            # Removing them now spares the server the idle wait (a crash leaves them to that wait).
+            for name in self._own:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._js.delete_consumer(self.stream, subscription.name), 2.0)
+                    await asyncio.wait_for(self._js.delete_consumer(self.stream, name), 2.0)
         with contextlib.suppress(Exception):  # never connected, or the connection is already gone
             await self._nc.close()
 

@@ -102,6 +102,8 @@ async def test_a_replica_that_stops_removes_its_own_consumer(deployment: str) ->
     sub = await bus.subscribe("mirror", Seen("unused", asyncio.Event()), fan_out=True)
     assert bus._js is not None
     await bus._js.consumer_info(bus.stream, sub.name)
+    await sub.stop()  # a service stops its subscriber before its process closes the bus
+    await bus._js.consumer_info(bus.stream, sub.name)  # still there: a stop alone keeps the place
     await bus.close()
     other = await _bus(deployment)
     try:
