@@ -49,6 +49,7 @@ from shared.envelope import ENVELOPE_META_KEY
 from shared.errors import NotFound, SwitchboardError
 from shared.service_auth.audiences import ORCHESTRATOR
 from shared.service_auth.client import TokenSource
+from shared.tls import client_tls
 
 if TYPE_CHECKING:
     from gateway.gateway import Gateway, Verdict, _Call
@@ -373,7 +374,7 @@ class ApprovalDesk:
 
     async def run(self, interval: float = 1.0) -> None:
         """Background loop: expire due approvals and deliver final states, retrying until acknowledged."""
-        async with httpx.AsyncClient(timeout=5.0) as http:
+        async with httpx.AsyncClient(timeout=5.0, verify=client_tls()) as http:
             while True:
                 try:
                     await self.expire_due()

@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import tables as _tables
+from gateway.audit_columns import QUERY_COLUMNS
 from gateway.audit_links import DELETE_LINKED_RAW
 from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation, open_reader
@@ -66,7 +66,6 @@ Statement = tuple[str, tuple[Any, ...]]
 # The tables are defined in ``gateway.tables`` and created by the gateway's revisions
 # (``gateway/migrations``). This is the layout a log of the old one-column-per-field kind is
 # moved into before those run (``audit_migrate``); it is the baseline revision's, word for word.
-QUERY_COLUMNS = _tables.QUERY_COLUMNS
 _GENERATED = "".join(
     f",\n    {c} TEXT GENERATED ALWAYS AS (json_extract(body, '$.{c}')) VIRTUAL" for c in QUERY_COLUMNS
 )

@@ -18,6 +18,7 @@ The phone number to customer step reads a projection kept from the same stream
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import replace
@@ -25,7 +26,7 @@ from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
 
-from gateway.audit_store import StaleState
+from gateway.audit_store import AuditUnavailable, StaleState
 from gateway.gateway import Gateway
 from gateway.numbers import NumberDirectory
 from gateway.policy import Decision, PolicyEngine, PolicyRequest
@@ -194,7 +195,33 @@ async def start_enforcement(bus: EventBus, gateway: Gateway) -> Subscription:
     never replays old history into the audit log, yet applies a signal no replica took while
     none ran.
     """
-    rows = await gateway.store.fetch("SELECT max(applied_at) FROM applied_events")
-    last = rows[0][0] if rows and rows[0][0] is not None else None
-    since = None if last is None else float(last) - RESUME_MARGIN_SECONDS
+    last = await _last_applied(gateway)
+    since = None if last is None else last - RESUME_MARGIN_SECONDS
     return await bus.subscribe(DURABLE, SignalEnforcer(gateway), fan_out=True, since=since)
+
+
+START_READ_SECONDS = 30.0
+"""How long start-up waits for the store to answer the last-applied read."""
+
+
+async def _last_applied(gateway: Gateway) -> float | None:
+    """When the deployment last applied a signal event.
+
+    A start-up read, not a governed call: the store answers each read within a call's budget
+    (a fifth of a second), which a database still opening its first connection on a machine
+    starting every service at once can miss. Start-up waits for it, within START_READ_SECONDS,
+    instead of failing the gateway.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_READ_SECONDS
+    while True:
+        try:
+            rows = await gateway.store.fetch("SELECT max(applied_at) FROM applied_events")
+            break
+        except AuditUnavailable:
+            if loop.time() > deadline:
+                raise
+            log.info("the audit store is slow to answer at start-up; asking again")
+            await asyncio.sleep(0.1)  # the abandoned read finishes opening its connection meanwhile
+    last = rows[0][0] if rows else None
+    return None if last is None else float(last)

@@ -22,6 +22,7 @@ from gateway.upstream import UpstreamLink, UpstreamUnavailable
 from shared.errors import SwitchboardError
 from shared.service_auth.audiences import ORCHESTRATOR
 from shared.service_auth.client import TokenSource
+from shared.tls import client_tls
 from shared.tools import CALL_META_KEY, CallContext
 
 OPEN_CASES_PATH = "/api/internal/open-cases"
@@ -53,7 +54,7 @@ class OpenCaseReader:
         self._approvals = approvals
         self._escalations_url = f"{orchestrator_url.rstrip('/')}{OPEN_CASES_PATH}" if orchestrator_url else None
         self._tokens = tokens
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = httpx.AsyncClient(timeout=timeout, verify=client_tls())
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gateway.audit_columns import QUERY_COLUMNS
 from shared.migrations.types import Real, json_text
 
 metadata = sa.MetaData()
@@ -78,10 +79,6 @@ policy_modes = sa.Table(
     sa.Column("set_at", Real, nullable=False),
 )
 
-
-# Query columns, each derived from the body: never written, so they can never disagree with what was hashed.
-QUERY_COLUMNS = ("id", "time", "kind", "conversation_id", "trace_id", "agent", "tool", "customer_id", "decision",
-                 "reason", "outcome")  # fmt: skip
 
 audit = sa.Table(
     "audit",

@@ -17,6 +17,7 @@ At capacity a new conversation or turn gets 503 with ``Retry-After`` at once (``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -41,6 +42,7 @@ from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
 from orchestrator.disclosure import Disclosure
 from orchestrator.routing import build_brain
+from orchestrator.routing.embedding import shared_embedder
 from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
@@ -255,6 +257,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The router's sentence model takes most of a second to load: load it while this process
+        # waits for the specialists' cards (their processes are still starting), not after.
+        embedder = asyncio.ensure_future(asyncio.to_thread(shared_embedder))
         store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
         try:
             await channels.open()
@@ -263,7 +268,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             directory = await SpecialistDirectory.discover(
                 config.agent_urls, tokens=config.auth.tokens, timeout=config.a2a_timeout_seconds
             )
+            await embedder
         except BaseException:
+            embedder.cancel()
             await store.close()
             raise
         # The LLM router when SWITCHBOARD_ROUTER_MODEL / SWITCHBOARD_MODEL names one, else offline.

@@ -28,6 +28,7 @@ from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
 from shared.service_auth import AudienceCredentials, TokenSource, audiences
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
+from shared.tls import client_tls
 
 log = logging.getLogger("switchboard.specialists")
 
@@ -76,6 +77,7 @@ class SpecialistDirectory:
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
+            verify=client_tls(),
         )
         factory = _client_factory(http)
         try:

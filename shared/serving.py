@@ -30,6 +30,10 @@ SERVER_KEEP_ALIVE_SECONDS = 30.0
 CLIENT_KEEP_ALIVE_SECONDS = 15.0
 """How long our clients reuse an idle connection: well under the server's, so the client always
 closes first and never sends a request down a socket the server is closing at that moment."""
+SHUTDOWN_GRACE_SECONDS = 5
+"""How long a stopping server lets open requests finish before cancelling them. Some never
+finish by themselves (an MCP session's event stream, a web chat's live updates); without a
+bound a stop waited for the far end to hang up, tens of seconds, past a container's SIGKILL."""
 
 
 class _Server(uvicorn.Server):
@@ -86,7 +90,12 @@ async def start(
     # Spans made while serving report this service's own service.name ("switchboard-agent-payment").
     app = ServiceName(app, "switchboard-" + name.replace(":", "-"))
     config = uvicorn.Config(
-        app, log_level=log_level, lifespan="auto", access_log=False, timeout_keep_alive=int(SERVER_KEEP_ALIVE_SECONDS)
+        app,
+        log_level=log_level,
+        lifespan="auto",
+        access_log=False,
+        timeout_keep_alive=int(SERVER_KEEP_ALIVE_SECONDS),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"serve {name}")

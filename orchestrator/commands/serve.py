@@ -125,8 +125,9 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        for server in reversed(running):
-            await server.stop()
+        # Together: each waits for its open requests (up to the shutdown grace), and several MCP
+        # systems in one process waiting one after another added their waits up.
+        await asyncio.gather(*(server.stop() for server in running))
     finally:
         if stack.signals is not None:
             await stack.signals.stop()

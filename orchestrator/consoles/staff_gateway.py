@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from shared.errors import ServiceUnavailable, SwitchboardError
+from shared.tls import client_tls
 
 if TYPE_CHECKING:
     from orchestrator.consoles.auth import StaffSession
@@ -94,7 +95,10 @@ class StaffGateway:
             raise ServiceUnavailable("the console has no governance gateway configured", hint="set gateway_url")
         if self._client is None:
             self._client = httpx.AsyncClient(
-                base_url=self.base_url, timeout=self._timeout, limits=httpx.Limits(max_keepalive_connections=0)
+                base_url=self.base_url,
+                timeout=self._timeout,
+                limits=httpx.Limits(max_keepalive_connections=0),
+                verify=client_tls(),
             )
         return self._client
 

@@ -13,19 +13,21 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
 from cloudevents.core.v1.event import CloudEvent
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp_types import RequestParamsMeta
 
 from orchestrator.signals.store import Reaction, SignalStore
 from shared import events as ev
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope, CustomerRef
 from shared.service_auth import BearerAuth, TokenSource
 from shared.service_auth.audiences import GATEWAY
+from shared.tls import client_tls
+
+if TYPE_CHECKING:
+    from mcp import Client
+    from mcp_types import RequestParamsMeta
 
 log = logging.getLogger("switchboard.reactions")
 
@@ -117,7 +119,11 @@ class Reactions:
         pending = [(r, a) for r in rules for a in r.actions if a.name not in done]
         if not pending:
             return
-        http = httpx2.AsyncClient(auth=self._auth, timeout=10)
+        # The MCP client is loaded on the first signal, not at every orchestrator start.
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = httpx2.AsyncClient(auth=self._auth, timeout=10, verify=client_tls())
         async with http, Client(streamable_http_client(self._url, http_client=http)) as client:
             conversation_id = f"signal-{data.get('signal_id')}"
             envelope = ContextEnvelope(conversation_id=conversation_id, channel="api", handoff_reason="network signal")
@@ -146,7 +152,7 @@ class Reactions:
 
     async def _call(self, client: Client, envelope: ContextEnvelope, tool: str, args: dict[str, Any]) -> dict[str, Any]:
         # RequestParamsMeta is an open TypedDict (extra_items=Any) whose extra keys mypy cannot check.
-        meta = cast(RequestParamsMeta, {ENVELOPE_META_KEY: envelope.model_dump_json()})
+        meta = cast("RequestParamsMeta", {ENVELOPE_META_KEY: envelope.model_dump_json()})
         result = await client.call_tool(tool, args, meta=meta)
         audit_id = (result.meta or {}).get("switchboard/audit_id")
         if result.is_error:

@@ -12,16 +12,17 @@ acts on one, so enforcement never waits on this.
 from __future__ import annotations
 
 import logging
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp_types import RequestParamsMeta
 
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
 from shared.service_auth import BearerAuth, TokenSource
 from shared.service_auth.audiences import GATEWAY
+from shared.tls import client_tls
+
+if TYPE_CHECKING:
+    from mcp_types import RequestParamsMeta
 
 log = logging.getLogger("switchboard.signals")
 
@@ -46,10 +47,14 @@ class GatewaySubjects:
         envelope = ContextEnvelope(
             conversation_id=f"signal-{signal_id}", channel="api", handoff_reason="network signal"
         )
+        # The MCP client is loaded on the first signal, not at every orchestrator start.
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
         try:
-            http = httpx2.AsyncClient(auth=self._auth, timeout=self._timeout)
+            http = httpx2.AsyncClient(auth=self._auth, timeout=self._timeout, verify=client_tls())
             async with http, Client(streamable_http_client(self._url, http_client=http)) as client:
-                meta = cast(RequestParamsMeta, {ENVELOPE_META_KEY: envelope.model_dump_json()})
+                meta = cast("RequestParamsMeta", {ENVELOPE_META_KEY: envelope.model_dump_json()})
                 result = await client.call_tool(RESOLVE_TOOL, {"hint": msisdn}, meta=meta)
         except Exception as exc:  # the gateway or identity down: accept the signal without a subject
             log.warning("signal %s: its number could not be resolved now (%s)", signal_id, type(exc).__name__)

@@ -9,9 +9,14 @@ Consumers come in two kinds (see ``EventBus.subscribe``):
   replicas of a service split the events and each is handled by exactly one of them (a
   projection that writes to a shared database);
 - fan-out: every replica has its own durable, ``<name>-<replica>``, and sees every event (state
-  each replica keeps in memory, such as the gateway's fraud-hold mirror). Such a consumer is
-  removed by the server after ``fan_out_idle_seconds`` without its replica. A replica's first
-  subscription starts at ``since`` (or now), never at the start of the stream.
+  each replica keeps in memory, such as the gateway's fraud-hold mirror). The replica id is new
+  at every start, so a replica never has to take over the consumer of one that died; it deletes
+  its own when it closes, and the server deletes one left by a crash after
+  ``fan_out_idle_seconds``. A replica's subscription starts at ``since`` (or now), never at
+  the start of the stream.
+
+Every replica asks for the same consumer config (deliver subjects are named, not random
+inboxes), so replicas that start together create a shared consumer once and all bind to it.
 
 Each deployment has its own stream, ``SWITCHBOARD_<DEPLOYMENT>_EVENTS`` on subjects
 ``switchboard.<deployment>.events.>`` (``SWITCHBOARD_DEPLOYMENT``), which keeps events for a
@@ -31,8 +36,8 @@ from cloudevents.core.v1.event import CloudEvent
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
 
 from shared.bus.replica import (
     DEFAULT_DEPLOYMENT,
@@ -46,6 +51,10 @@ from shared.events import TYPE_PREFIX, Handler, decode, encode
 
 log = logging.getLogger("switchboard.bus")
 
+DUPLICATE_WINDOW_SECONDS = 120.0
+"""How long the stream remembers an event id: a relay republishing a row (crash between publish and
+mark) within it stores the event once; later copies are deduplicated by the consumers."""
+
 
 def stream_name(deployment: str) -> str:
     return f"SWITCHBOARD_{safe_name(deployment).upper()}_EVENTS"
@@ -53,6 +62,12 @@ def stream_name(deployment: str) -> str:
 
 def subject_root(deployment: str) -> str:
     return f"switchboard.{safe_name(deployment).lower()}.events"
+
+
+def deliver_root(deployment: str) -> str:
+    """Where this deployment's push consumers deliver: outside the stream's subjects, so a
+    delivery is never stored as an event, and named per deployment so two never cross."""
+    return f"_switchboard.{safe_name(deployment).lower()}.deliver"
 
 
 class NatsOptions(TypedDict, total=False):
@@ -90,6 +105,7 @@ class NatsBus:
         self.replica = replica or default_replica()
         self.stream = stream_name(deployment)
         self.subjects = subject_root(deployment)
+        self.deliver_root = deliver_root(deployment)
         self._retention = retention_seconds
         self._ack_wait = ack_wait_seconds
         self._connect_timeout = connect_timeout
@@ -100,6 +116,8 @@ class NatsBus:
         self._connected = asyncio.Event()
         # Subscribers asked for so far; bound when (and each time after) the bus is connected.
         self._wanted: list[NatsSubscription] = []
+        # This replica's own (fan-out) consumers, stopped or not: deleted when the bus closes.
+        self._own: set[str] = set()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
@@ -185,8 +203,10 @@ class NatsBus:
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         """Create this deployment's stream, or bring an existing one's retention to the setting."""
+        # The server refuses a duplicate window longer than the age bound (a short-lived test deployment).
+        window = min(DUPLICATE_WINDOW_SECONDS, self._retention)
         config = StreamConfig(
-            name=self.stream, subjects=[f"{self.subjects}.>"], duplicate_window=120.0, max_age=self._retention
+            name=self.stream, subjects=[f"{self.subjects}.>"], duplicate_window=window, max_age=self._retention
         )
         try:
             info = await js.stream_info(self.stream)
@@ -244,9 +264,31 @@ class NatsBus:
                 return
             await msg.ack()
 
+        info = await self._consumer(subscription)
+        if subscription.fan_out:
+            self._own.add(info.name)
+        # Bound to the consumer's own deliver subject, whoever created it: a replica taking over a
+        # consumer another replica (or an earlier run) made receives what the server sends there.
+        subscription.inner = await self._js.subscribe_bind(
+            self.stream, info.config, info.name, cb=on_message, manual_ack=True
+        )
+
+    async def _consumer(self, subscription: NatsSubscription) -> ConsumerInfo:
+        """The durable ``subscription`` reads from: the existing one, or created now.
+
+        Its config is the same in every replica (the deliver subject is derived from the names,
+        not a random inbox), so replicas starting at once create it once: the server answers an
+        identical create with the consumer it already has. A config that differs (an older
+        version's) is taken over as it is rather than failing the start.
+        """
+        assert self._js is not None
+        name = subscription.name
         group = None if subscription.fan_out else name
         if group is not None:
             await self._adopt_pre_group_consumer(name)
+        with contextlib.suppress(NotFoundError):
+            existing: ConsumerInfo = await self._js.consumer_info(self.stream, name)
+            return existing
         # Where a consumer starts matters only when it is created; an existing one resumes its place.
         # A shared consumer (a projection into a shared database) takes the deployment's whole
         # retained stream; a replica's own starts at ``since`` or now.
@@ -260,18 +302,17 @@ class NatsBus:
             deliver_policy=policy,
             opt_start_time=start_at,
             ack_wait=self._ack_wait,
+            deliver_subject=f"{self.deliver_root}.{name}",
             deliver_group=group,
+            filter_subject=f"{self.subjects}.>",
             inactive_threshold=self._fan_out_idle if subscription.fan_out else None,
         )
-        subscription.inner = await self._js.subscribe(
-            f"{self.subjects}.>",
-            durable=name,
-            queue=group,
-            cb=on_message,
-            manual_ack=True,
-            config=config,
-            stream=self.stream,
-        )
+        try:
+            return await self._js.add_consumer(self.stream, config)
+        except BadRequestError as exc:  # another replica created it meanwhile, with another config
+            log.info("NATS: consumer %s exists already (%s); taking it over", name, exc.description)
+            taken: ConsumerInfo = await self._js.consumer_info(self.stream, name)
+            return taken
 
     async def _adopt_pre_group_consumer(self, name: str) -> None:
         """A shared consumer created before deliver groups cannot take a second replica: recreate it.
@@ -295,6 +336,12 @@ class NatsBus:
                 await self._task
         for subscription in list(self._wanted):
             await subscription.stop()
+        if self._js is not None and self._nc.is_connected:
+            # This replica's own consumers have no future reader: every start has new names.
+            # Removing them now spares the server the idle wait (a crash leaves them to that wait).
+            for name in self._own:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._js.delete_consumer(self.stream, name), 2.0)
         with contextlib.suppress(Exception):  # never connected, or the connection is already gone
             await self._nc.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import secrets
 import socket
 
 # JetStream consumer names may not contain whitespace, '.', '*', '>' or path separators.
@@ -18,12 +19,15 @@ DEFAULT_RETENTION_SECONDS = 24 * 3600.0
 
 @functools.cache
 def default_replica() -> str:
-    """``<host>-<pid>``: the same for the whole process, different for every other one.
+    """``<host>-<pid>-<nonce>``: the same for the whole process, different for every other one
+    and for every start.
 
-    In a container the host name is the container's, so a restarted container keeps its
-    consumers; elsewhere a restart gets new ones and the server drops the old after a while.
+    A restarted replica (a container keeps its host name and often its pid) never meets the
+    consumer of the process it replaces, which the server may still count as bound when that
+    process died without closing its connection: the new one gets consumers of its own, and the
+    server deletes the abandoned ones once they have been idle long enough.
     """
-    return _safe(f"{socket.gethostname()}-{os.getpid()}")
+    return _safe(f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
 
 
 def consumer_name(durable: str, replica: str | None) -> str:

@@ -13,9 +13,12 @@ release is brought forward in place, row for row.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import contextlib
 import functools
 import logging
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -143,6 +146,8 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
     on SQLite the write lock, lets one apply the revisions while the others wait and then find
     nothing to do.
     """
+    if revision == "head" and (current := _already_at_head(db, store)) is not None:
+        return Upgrade(store, db.redacted(), current, current, ())
     from alembic import command
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
@@ -182,6 +187,81 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
     if applied:
         log.info("%s: upgraded %s -> %s", store, locked_before, after)
     return Upgrade(store, db.redacted(), locked_before, after, applied)
+
+
+def _already_at_head(db: DatabaseURL, store: str) -> str | None:
+    """The head revision when ``store`` is at it already, read without Alembic or SQLAlchemy.
+
+    Every store runs ``upgrade`` when it opens, and at every start but the first the answer is
+    "nothing to do": loading Alembic, SQLAlchemy and every revision module to find that out
+    cost a second and a half of CPU per process. None means "not sure" (no version yet, an
+    older one, several heads, anything unexpected), and the full path decides.
+    """
+    try:
+        head = declared_head(store)
+        return head if head is not None and _stored_revision(db, store) == head else None
+    except Exception as exc:  # the full path reports real problems with the store
+        log.debug("%s: quick revision check failed (%s); asking Alembic", store, exc)
+        return None
+
+
+@functools.cache
+def declared_head(store: str) -> str | None:
+    """The one revision no other revision of ``store`` revises, from the files' ``revision`` and
+    ``down_revision`` assignments (parsed, not imported); None unless there is exactly one."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for entry in resources.files(STORES[store]).iterdir():
+        if not entry.name.endswith(".py") or entry.name.startswith("_"):
+            continue
+        for node in ast.parse(entry.read_text(encoding="utf-8")).body:
+            target, value = _assignment(node)
+            if target == "revision" and isinstance(value, str):
+                revisions.add(value)
+            elif target == "down_revision" and value is not None:
+                revised.update((value,) if isinstance(value, str) else value)
+    heads = revisions - revised
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, Any]:
+    """``revision = "0002"`` or ``down_revision: str | None = "0001"`` at module level."""
+    target, value = None, None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        target, value = node.targets[0].id, node.value
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        target, value = node.target.id, node.value
+    if target not in ("revision", "down_revision") or value is None:
+        return None, None
+    return target, ast.literal_eval(value)
+
+
+def _stored_revision(db: DatabaseURL, store: str) -> str | None:
+    """The revision ``store``'s version table holds, with the bare driver (None: no table, no file)."""
+    query = f"SELECT version_num FROM {version_table(store)}"  # a fixed store name, never input
+    if db.kind == "sqlite":
+        assert db.path is not None
+        if not db.path.exists():
+            return None
+        # Read-only: a check must never create the file or take the write lock.
+        with contextlib.closing(sqlite3.connect(f"{db.path.as_uri()}?mode=ro", uri=True, timeout=30)) as conn:
+            try:
+                rows = conn.execute(query).fetchall()
+            except sqlite3.OperationalError:  # no version table yet
+                return None
+    else:
+        import psycopg
+
+        assert db.dsn is not None
+        settings = db.server_settings()
+        options = " ".join(f"-c {key}={value}" for key, value in settings.items() if key == "search_path")
+        app = settings.get("application_name", "switchboard")
+        with psycopg.connect(db.dsn, options=options, application_name=app, autocommit=True) as conn:
+            try:
+                rows = conn.execute(query).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return None
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def _lock_key(db: DatabaseURL, store: str) -> str:

@@ -13,6 +13,7 @@ does not trust its copy (a write it forwarded is not yet in its feed, or the fee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,9 +22,11 @@ import httpx
 import nats
 import pytest
 import pytest_asyncio
+from nats.js.errors import NotFoundError
 
 from mcp_servers.dataset import sample_customers
 from orchestrator.launcher import Stack
+from shared.bus.nats import stream_name
 from shared.envelope import ContextEnvelope
 from shared.settings import Settings
 from tests.e2e.conftest import RunningStack
@@ -64,6 +67,11 @@ async def stack(
         yield RunningStack(running, topology, data_dir)
     finally:
         await running.stop()
+        if bus:  # the server is shared: the test's stream (and its consumers) go with it
+            nc = await nats.connect(NATS_URL)
+            with contextlib.suppress(NotFoundError):
+                await nc.jetstream().delete_stream(stream_name(bus["deployment"]))
+            await nc.close()
 
 
 async def until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], what: str) -> Any:

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -70,6 +71,21 @@ class Process:
                 self.kill()
 
 
+def stop_all(processes: list[Process], grace: float = 10.0) -> None:
+    """SIGTERM to every process at once, then wait for them together; SIGKILL whatever still runs
+    after ``grace`` (the schema and the NATS server go next, nothing is left to flush).
+    Stopping one after another cost the sum of their shutdowns."""
+    running = [p for p in processes if p.popen.poll() is None]
+    for process in running:
+        process.popen.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.popen.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @dataclass
 class ScaleOut:
     data_dir: Path
@@ -80,6 +96,7 @@ class ScaleOut:
     payments: list[Process]
     payments_balancer: Balancer
     processes: list[Process] = field(default_factory=list)
+    bus_url: str = ""
 
     def customers(self, n: int, **flags: object) -> list[dict]:
         return sample_customers(self.data_dir, n, database_url=self.database_url, **flags)
@@ -180,44 +197,49 @@ async def scaleout(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sc
         balancer_url = f"http://127.0.0.1:{ports['billing']}"
         shared_systems = [s for s in SYSTEMS if s != "payments"]
         try:
-            tokens = spawn("tokens", ["tokens", "--port", str(ports["tokens"])], ports["tokens"])
-            await _wait_listening(tokens, asyncio.get_running_loop().time() + START_TIMEOUT)
-            backing = [
-                spawn("mcp", ["mcp", *shared_systems], systems["crm"]),
-                # Two payments replicas on one PostgreSQL schema, reached through the balancer
-                # that listens on the payments port the gateway knows.
-                *(
-                    spawn(f"payments-{i}", ["mcp", "payments", "--port", str(ports[p])], ports[p])
-                    for i, p in ((1, "p1"), (2, "p2"))
-                ),
-                spawn("gateway", ["gateway", "--port", str(ports["gateway"])], ports["gateway"]),
-                spawn("identity", ["agent", "identity", "--port", str(ports["identity"])], ports["identity"]),
-                spawn("payment", ["agent", "payment", "--port", str(ports["payment"])], ports["payment"]),
-                # Both billing replicas advertise the balancer: callers never pick a replica themselves.
-                *(
-                    spawn(
-                        f"billing-{i}",
-                        ["agent", "billing", "--port", str(ports[b]), "--public-url", balancer_url],
-                        ports[b],
-                    )
-                    for i, b in enumerate(("b1", "b2"), start=1)
-                ),
-            ]
-            deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-            mcp_ports = [Process(f"mcp:{s}", backing[0].popen, backing[0].log, systems[s]) for s in shared_systems]
-            await asyncio.gather(*(_wait_listening(p, deadline) for p in [*backing, *mcp_ports]))
             async with (
                 balancing([("127.0.0.1", ports["b1"]), ("127.0.0.1", ports["b2"])], ports["billing"]) as lb,
                 balancing([("127.0.0.1", ports["p1"]), ("127.0.0.1", ports["p2"])], systems["payments"]) as pay_lb,
             ):
+                # Everything starts at once, except that the orchestrators need the specialists'
+                # cards: they start as soon as the agents listen. A service asks the token service
+                # for its first token when it first calls out, by when that answers.
+                tokens = spawn("tokens", ["tokens", "--port", str(ports["tokens"])], ports["tokens"])
+                backing = [
+                    spawn("mcp", ["mcp", *shared_systems], systems["crm"]),
+                    # Two payments replicas on one PostgreSQL schema, reached through the balancer
+                    # that listens on the payments port the gateway knows.
+                    *(
+                        spawn(f"payments-{i}", ["mcp", "payments", "--port", str(ports[p])], ports[p])
+                        for i, p in ((1, "p1"), (2, "p2"))
+                    ),
+                    spawn("gateway", ["gateway", "--port", str(ports["gateway"])], ports["gateway"]),
+                ]
+                agents = [
+                    spawn("identity", ["agent", "identity", "--port", str(ports["identity"])], ports["identity"]),
+                    spawn("payment", ["agent", "payment", "--port", str(ports["payment"])], ports["payment"]),
+                    # Both billing replicas advertise the balancer: callers never pick a replica themselves.
+                    *(
+                        spawn(
+                            f"billing-{i}",
+                            ["agent", "billing", "--port", str(ports[b]), "--public-url", balancer_url],
+                            ports[b],
+                        )
+                        for i, b in enumerate(("b1", "b2"), start=1)
+                    ),
+                ]
+                deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+                await asyncio.gather(*(_wait_listening(p, deadline) for p in agents))
                 orchestrators = [
                     spawn(f"orchestrator-{i}", ["orchestrator", "--port", str(ports[o])], ports[o])
                     for i, o in enumerate(("o1", "o2"), start=1)
                 ]
-                await asyncio.gather(*(_wait_listening(p, deadline) for p in orchestrators))
-                billing = [p for p in backing if p.name.startswith("billing-")]
+                mcp = backing[0]
+                mcp_ports = [Process(f"mcp:{s}", mcp.popen, mcp.log, systems[s]) for s in shared_systems]
+                everything = [tokens, *backing, *mcp_ports, *orchestrators]
+                await asyncio.gather(*(_wait_listening(p, deadline) for p in everything))
+                billing = [p for p in agents if p.name.startswith("billing-")]
                 payments = [p for p in backing if p.name.startswith("payments-")]
-                yield ScaleOut(data_dir, database_url, orchestrators, billing, lb, payments, pay_lb, processes)
+                yield ScaleOut(data_dir, database_url, orchestrators, billing, lb, payments, pay_lb, processes, bus_url)
         finally:
-            for process in reversed(processes):
-                process.stop()
+            stop_all(processes)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
 import httpx
+import nats
 import pytest
 
+from gateway.enforcement import DURABLE as SIGNALS
 from mcp_servers._sql import system_database
+from orchestrator.cases.profile_follow import DURABLE as PROFILES
+from orchestrator.signals.reactions import DURABLE as REACTIONS
+from shared.bus.replica import DEFAULT_RETENTION_SECONDS
 from shared.database import DatabaseURL
 from shared.pools import Process, deployment_connections
 from shared.settings import SYSTEMS, Settings
@@ -154,3 +160,27 @@ async def test_the_processes_hold_no_more_connections_than_the_sizing_formula(sc
         Process("orchestrator", replicas=len(scaleout.orchestrators)),
     ]
     assert 0 < held <= deployment_connections(topology, Settings().db_pool_size)
+
+
+async def test_every_service_reads_and_writes_the_deployments_nats_stream(scaleout: ScaleOut) -> None:
+    """The processes share events through NATS JetStream, on the deployment's own stream."""
+    nc = await nats.connect(scaleout.bus_url)
+    try:
+        js = nc.jetstream()
+        stream = "SWITCHBOARD_SCALEOUT_EVENTS"
+        info = await js.stream_info(stream)
+        assert info.config.subjects == ["switchboard.scaleout.events.>"]
+        assert info.config.max_age == DEFAULT_RETENTION_SECONDS
+        async with asyncio.timeout(30):  # every system's relay publishes a watermark while its outbox is empty
+            while True:
+                if (await js.stream_info(stream)).state.messages:
+                    break
+                await asyncio.sleep(0.1)  # bounded by the timeout above
+        consumers = {c.name: c for c in await js.consumers_info(stream)}
+    finally:
+        await nc.close()
+    shared = {"crm-consumer", "identity-consumer", "network-consumer", REACTIONS, PROFILES}
+    assert shared <= consumers.keys(), sorted(consumers)
+    assert all(consumers[name].push_bound for name in shared), "a replica reads each shared consumer"
+    # The one gateway process has its own consumer, named for this start of it.
+    assert len([name for name in consumers if name.startswith(f"{SIGNALS}-")]) == 1, sorted(consumers)

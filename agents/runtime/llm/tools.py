@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from shared.envelope import ContextEnvelope
 from shared.llm.model import ToolSpec
+from shared.tls import client_tls
 from shared.tools import IDEMPOTENCY_ARG, READ_BATCH_TOOL
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Toolbox:
         found: dict[str, GovernedTool] = {}
         async with asyncio.timeout(self._timeout):
             async with (
-                httpx2.AsyncClient(auth=self._auth, timeout=self._timeout) as http,
+                httpx2.AsyncClient(auth=self._auth, timeout=self._timeout, verify=client_tls()) as http,
                 Client(streamable_http_client(self._url, http_client=http)) as client,
             ):
                 cursor: str | None = None
