@@ -18,6 +18,7 @@ from mcp_types import Tool
 
 from gateway.catalog import Catalog
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from mcp_servers._added_tools import register_added_tools
 from shared.settings import AGENTS, SYSTEMS
 from shared.skills import SKILLS_DIR, Skill, load_skills
 from shared.tools import INTERNAL_META_KEY, SUBJECT_META_KEY, catalog_name
@@ -59,6 +60,7 @@ async def _system_tools(system: str) -> list[Tool]:
     # Registering a tool never touches the backend, so a server built without one lists its tools.
     module = importlib.import_module(f"mcp_servers.{system}.server")
     server = module.build_server(cast(Any, None))
+    register_added_tools(system, server, None)  # what ``switchboard new-tool`` added is served too
     return list(await server.list_tools())
 
 

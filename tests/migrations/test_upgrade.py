@@ -31,6 +31,10 @@ HERE = Path(__file__).parent
 # Tables the wider action catalog added after the previous release: created empty on upgrade.
 CATALOG_TABLES = (
     ("billing", "contracts"),
+    ("billing", "billing_contacts"),
+    ("billing", "invoice_copies"),
+    ("billing", "payment_arrangements"),
+    ("billing", "account_closures"),
     ("identity", "sign_in_links"),
     ("network", "sim_blocks"),
     ("network", "sim_orders"),
