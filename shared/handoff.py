@@ -39,6 +39,10 @@ VERIFIES_IDENTITY_TAG = "provides:verified-identity"
 HUMAN_REQUEST_TAG = "routing:human-request"
 """AgentCard skill tag: where an explicit request for a human always goes."""
 
+NEWCOMERS_TAG = "serves:newcomers"
+"""AgentCard skill tag: this skill answers people who are not customers yet, so it reads no
+customer's data and the supervisor hands it off without verifying anyone."""
+
 
 class HandoffRequest(BaseModel):
     skill: str = Field(description="skill id from the specialist's AgentCard")

@@ -10,6 +10,7 @@ the server; a caller can neither choose what a code is checked against nor repla
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langgraph.graph import StateGraph
@@ -61,8 +62,19 @@ async def start(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[A
     return Command(goto="identify")
 
 
+# "Change my email to x@y", "my new email is x@y": an address the customer calls new is not the one
+# on the account, so it is not what a code is sent to.
+_NEW_ADDRESS = re.compile(
+    r"\b(new|chang\w*|updat\w*|replac\w*|switch\w*)\b[^.?!]*\be-?mail\b|\be-?mail\b[^.?!]*\b(to|is now|changed)\b",
+    re.IGNORECASE,
+)
+
+
 async def identify(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
-    hint = find_customer_hint(turn_of(runtime).text)
+    text = turn_of(runtime).text
+    hint = find_customer_hint(text)
+    if hint is not None and "@" in hint and _NEW_ADDRESS.search(text):
+        hint = None
     if hint is None:
         return say_then_wait(_ASK, summary="asked for an identifier", then="identify", data=ASKING_IDENTIFIER)
     return Command(goto="send_code", update={"identifier": hint})

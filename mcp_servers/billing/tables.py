@@ -89,4 +89,53 @@ credits = sa.Table(
     sa.Column("audit_id", sa.Text()),
     sa.Column("conversation_id", sa.Text()),
     sa.UniqueConstraint("msisdn", "reference", name="credits_once_per_reference"),
+# Where the billing system sends invoices and notices: the billing contact on record.
+billing_contacts = sa.Table(
+    "billing_contacts",
+    metadata,
+    sa.Column("msisdn", sa.Text(), sa.ForeignKey("accounts.msisdn"), primary_key=True),
+    sa.Column("email", sa.Text(), nullable=False),
+)
+
+# Each copy of an invoice sent on request: to whom, with which link, under which audit record.
+invoice_copies = sa.Table(
+    "invoice_copies",
+    metadata,
+    sa.Column("copy_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("invoice_id", sa.Text(), sa.ForeignKey("invoices.invoice_id"), nullable=False),
+    sa.Column("sent_to", sa.Text(), nullable=False),
+    sa.Column("link", sa.Text(), nullable=False),
+    sa.Column("sent_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+)
+
+# An unpaid invoice spread over instalments (or paid once, later): at most one per invoice.
+payment_arrangements = sa.Table(
+    "payment_arrangements",
+    metadata,
+    sa.Column("arrangement_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("invoice_id", sa.Text(), sa.ForeignKey("invoices.invoice_id"), nullable=False, unique=True),
+    sa.Column("amount_pence", sa.Integer(), nullable=False),
+    sa.Column("instalments", sa.Integer(), nullable=False),
+    sa.Column("first_due_on", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+)
+
+# An account closing at the end of its notice period (the account's status is then 'closing').
+account_closures = sa.Table(
+    "account_closures",
+    metadata,
+    sa.Column("closure_id", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), sa.ForeignKey("accounts.msisdn"), nullable=False, unique=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("requested_at", sa.Text(), nullable=False),
+    sa.Column("closes_on", sa.Text(), nullable=False),
+    sa.Column("exit_fee_pence", sa.Integer(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
 )

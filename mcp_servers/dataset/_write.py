@@ -128,6 +128,7 @@ def _write_billing(db: sqlite3.Connection, ds: Dataset) -> None:
     db.executemany(
         "INSERT INTO contracts VALUES (?, ?, ?, ?, ?, ?)", [_contract(c, ds.reference_date) for c in ds.customers]
     )
+    db.executemany("INSERT INTO billing_contacts VALUES (?, ?)", [(c.msisdn, c.email) for c in ds.customers])
     db.executemany(
         "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",
         [(v.invoice_id, v.msisdn, v.period, v.issued_on.isoformat(), v.total_pence, v.status) for v in ds.invoices],

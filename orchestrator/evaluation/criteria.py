@@ -7,6 +7,7 @@ decided) and the enterprise systems' data (what actually changed).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -14,18 +15,31 @@ from orchestrator.evaluation.fixtures import check_state
 from orchestrator.evaluation.results import TrialResult
 from orchestrator.evaluation.scenario import Scenario
 from shared.audit import AuditRecord
+from shared.handoff import VERIFIES_IDENTITY_TAG
+from shared.skills import load_skills
 
 _ALLOWED = ("allow", "approved", "would-deny")
 
 
 def count_re_verifications(result: TrialResult) -> int:
-    """Times the customer was asked to prove who they are after being verified: must be zero."""
+    """Times the customer was asked to prove who they are after being verified: must be zero.
+
+    Only the verifying skill's questions count: the identity agent's other skills may ask for a new
+    email address, or verify a second account the customer wants to switch to.
+    """
+    verifiers = _verifying_skills()
     verified, again = False, 0
     for turn in result.turns:
-        if verified and turn.agent == "identity" and turn.status == "input-required":
+        asks_to_verify = turn.skill in verifiers or turn.skill is None
+        if verified and turn.agent == "identity" and turn.status == "input-required" and asks_to_verify:
             again += 1
         verified = verified or turn.verified
     return again
+
+
+@functools.cache
+def _verifying_skills() -> frozenset[str]:
+    return frozenset(s.name for s in load_skills() if VERIFIES_IDENTITY_TAG in s.tags)
 
 
 def _render(pattern: str, values: dict[str, str]) -> str:

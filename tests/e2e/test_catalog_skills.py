@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import sqlite3
 from contextlib import closing
+from datetime import date
 
 import pytest
 
 from mcp_servers.dataset import system_db_path
 from mcp_servers.identity.outbox import read_outbox
 from tests.e2e.conftest import Chat, RunningStack
+from tests.governance.e2e_helpers import staff, wait_for_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -207,3 +209,118 @@ async def test_what_no_specialist_does_gets_a_polite_no_and_a_person_on_offer(ch
     assert answer["agent"] is None and answer["status"] == "completed", answer
     assert answer["reply"].startswith("I'm sorry, that's not something I can do here")
     assert "colleague" in answer["reply"]
+
+
+def _rows(running: RunningStack, system: str, sql: str, *args: object) -> list[tuple]:
+    with closing(sqlite3.connect(system_db_path(running.data_dir, system))) as db:
+        return db.execute(sql, args).fetchall()
+
+
+async def test_an_invoice_copy_goes_to_the_billing_address_on_record_after_a_yes(
+    chat: Chat, running: RunningStack
+) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    (invoice_id, period), *_ = _rows(
+        running,
+        "billing",
+        "SELECT invoice_id, period FROM invoices WHERE msisdn = ? ORDER BY issued_on DESC LIMIT 1 OFFSET 1",
+        customer["msisdn"],
+    )
+    month = date.fromisoformat(f"{period}-01").strftime("%B")
+    offered = await chat.verify(customer, f"can you resend my {month} bill please")
+    assert (offered["agent"], offered["skill"], offered["status"]) == ("billing", "invoice-copy", "input-required")
+    assert invoice_id in offered["reply"] and "£" in offered["reply"]
+    assert _rows(running, "billing", "SELECT 1 FROM invoice_copies WHERE msisdn = ?", customer["msisdn"]) == []
+    sent = await chat.say("yes please")
+    assert sent["skill"] == "invoice-copy" and sent["data"]["sent"] is True, sent
+    assert customer["email"] not in sent["reply"] and f"{customer['email'][0]}***@" in sent["reply"]
+    copies = _rows(
+        running, "billing", "SELECT invoice_id, sent_to FROM invoice_copies WHERE msisdn = ?", customer["msisdn"]
+    )
+    assert copies == [(invoice_id, customer["email"])]
+
+
+async def test_a_missing_refund_with_a_duplicate_charge_is_offered_the_refund(
+    chat: Chat, running: RunningStack
+) -> None:
+    customer = running.claim_customer(has_duplicate_charge=True, has_recent_sim_swap=False)
+    answer = await chat.verify(customer, "I never got my refund, how long do refunds take")
+    assert (answer["agent"], answer["skill"], answer["status"]) == ("payment", "refund-status", "completed"), answer
+    assert "duplicate charge of £" in answer["reply"] and "3 to 5 working days" in answer["reply"]
+    assert answer["data"]["refunds"] == [] and answer["data"]["duplicate_offered"]
+    proposal = await chat.say("yes")
+    assert (proposal["skill"], proposal["status"]) == ("refund-charge", "input-required"), proposal
+    assert proposal["data"]["charge_id"] == answer["data"]["duplicate_offered"]
+
+
+async def test_a_bill_is_split_into_three_payments_on_a_yes(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_unpaid_invoice=True, has_recent_sim_swap=False)
+    asked = await chat.verify(customer, "i can't pay my bill in one go, can i split it into 3 payments")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("payment", "payment-arrangement", "input-required")
+    assert "3 monthly payments" in asked["reply"], asked
+    arranged = await chat.say("yes")
+    assert arranged["data"]["arranged"] is True and arranged["data"]["instalments"] == 3, arranged
+    rows = _rows(
+        running, "billing", "SELECT instalments, agent FROM payment_arrangements WHERE msisdn = ?", customer["msisdn"]
+    )
+    assert rows == [(3, "payment")]
+    assert arranged["data"]["arrangement_id"] in arranged["reply"]
+
+
+async def test_closing_an_account_waits_for_a_person_then_closes(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False, has_open_ticket=False)
+    quote = await chat.verify(customer, "please close my account, i'm moving abroad")
+    assert (quote["agent"], quote["skill"], quote["status"]) == ("billing", "close-account", "input-required"), quote
+    assert "approves every closure" in quote["reply"]
+    held = await chat.say("yes")
+    assert held["data"].get("approval_pending") is True, held
+    assert _rows(running, "billing", "SELECT status FROM accounts WHERE msisdn = ?", customer["msisdn"]) == [
+        ("active",)
+    ]
+
+    gateway = running.topology.gateway
+    approved = await staff(
+        gateway, running.data_dir, "approver", "POST", f"/approvals/{held['data']['approval_id']}/approve", {}
+    )
+    assert approved.status_code == 200 and approved.json()["status"] == "executed", approved.text
+    await wait_for_text(chat.state, "Your account is closing")
+    assert _rows(running, "billing", "SELECT status FROM accounts WHERE msisdn = ?", customer["msisdn"]) == [
+        ("closing",)
+    ]
+
+
+async def test_the_email_on_the_account_changes_after_a_code_and_a_yes(chat: Chat, running: RunningStack) -> None:
+    customer = running.claim_customer(has_recent_sim_swap=False)
+    new = f"fresh.{customer['customer_id'].lower()}@example.net"
+    asked = await chat.verify(customer, f"i want to change my email address to {new}")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("identity", "update-contact", "input-required"), asked
+    assert new in asked["reply"] and customer["email"] not in asked["reply"]
+    done = await chat.say("yes")
+    assert done["status"] == "completed" and done["data"]["changed"] is True, done
+    assert _rows(running, "identity", "SELECT email FROM customers WHERE customer_id = ?", customer["customer_id"]) == [
+        (new,)
+    ]
+
+
+async def test_switching_to_another_account_verifies_that_account_first(chat: Chat, running: RunningStack) -> None:
+    first = running.claim_customer(has_recent_sim_swap=False)
+    other = running.claim_customer(has_recent_sim_swap=False)
+    asked = await chat.verify(first, "i have two accounts, can we switch to my other one")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("identity", "switch-account", "input-required"), asked
+    sent = await chat.say(f"it's {other['email']}")
+    assert sent["skill"] == "switch-account" and sent["status"] == "input-required", sent
+    assert (await chat.state())["customer_name"] == first["display_name"]
+    switched = await chat.say(running.latest_code(other["customer_id"]))
+    assert switched["status"] == "completed" and switched["data"]["customer_id"] == other["customer_id"], switched
+    assert (await chat.state())["customer_name"] == other["display_name"]
+
+
+async def test_a_newcomer_hears_the_plans_without_verifying_and_reaches_a_colleague(
+    chat: Chat, running: RunningStack
+) -> None:
+    joined = await chat.say("hi, I'm not with you yet. how do I open an account?")
+    assert (joined["agent"], joined["skill"], joined["status"]) == ("billing", "open-account", "completed"), joined
+    assert "£" in joined["reply"] and "a month" in joined["reply"]
+    assert (await chat.state())["verified"] is False
+    person = await chat.say("yes please")
+    assert person["agent"] == "escalation", person

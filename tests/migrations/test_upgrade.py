@@ -32,6 +32,10 @@ HERE = Path(__file__).parent
 CATALOG_TABLES = (
     ("billing", "contracts"),
     ("billing", "credits"),
+    ("billing", "billing_contacts"),
+    ("billing", "invoice_copies"),
+    ("billing", "payment_arrangements"),
+    ("billing", "account_closures"),
     ("identity", "sign_in_links"),
     ("network", "sim_blocks"),
     ("network", "sim_orders"),

@@ -8,7 +8,7 @@ import pytest
 
 from agents import agent_names
 from orchestrator import registry
-from shared.handoff import HUMAN_REQUEST_TAG, REQUIRES_VERIFIED_IDENTITY_TAG, VERIFIES_IDENTITY_TAG
+from shared.handoff import HUMAN_REQUEST_TAG, NEWCOMERS_TAG, REQUIRES_VERIFIED_IDENTITY_TAG, VERIFIES_IDENTITY_TAG
 from shared.skills import MAX_EXAMPLES, MIN_EXAMPLES, SKILLS_DIR, Skill, label_problem, load_skills
 
 # Every list below is derived from the skill folders, the MCP servers and the agent packages
@@ -51,13 +51,22 @@ def test_procedures_name_only_tools_their_agent_is_granted(skill: Skill) -> None
 def test_tags() -> None:
     tags = {s.name: set(s.tags) for s in load_skills()}
     # One skill verifies the customer and one takes a request for a person; both must work for a
-    # stranger. Every other skill acts on a customer's data, so it needs a verified one.
+    # stranger, as must the skills for newcomers. Every other skill acts on a customer's data, so
+    # it needs a verified one.
     verifies = [n for n, t in tags.items() if VERIFIES_IDENTITY_TAG in t]
     human = [n for n, t in tags.items() if HUMAN_REQUEST_TAG in t]
+    newcomers = [n for n, t in tags.items() if NEWCOMERS_TAG in t]
     assert len(verifies) == 1 and len(human) == 1
     for name, skill_tags in tags.items():
-        needs = name not in {*verifies, *human}
+        needs = name not in {*verifies, *human, *newcomers}
         assert (REQUIRES_VERIFIED_IDENTITY_TAG in skill_tags) is needs, f"{name}: add {REQUIRES_VERIFIED_IDENTITY_TAG}"
+
+
+@pytest.mark.parametrize("skill", [s for s in load_skills() if NEWCOMERS_TAG in s.tags], ids=lambda s: s.name)
+def test_a_skill_for_newcomers_reads_no_customer_data(skill: Skill) -> None:
+    # Nobody is verified before it runs, so a tool keyed by a customer would act on a stranger's word.
+    named = set(re.findall(r"`(\w+\.\w+)`", skill.body))
+    assert not [t for t in named if TOOLS[t].subject is not None], f"{skill.name} names customer-scoped tools"
 
 
 @pytest.mark.parametrize("agent", agent_names())

@@ -88,8 +88,8 @@ def test_the_walkthrough_has_its_steps() -> None:
 def test_the_new_tool_is_a_governed_write_with_its_revision(walked: Walked) -> None:
     billing = walked.tree / "mcp_servers" / "billing"
     assert "percent: Percent" in (billing / "tools" / "apply_discount.py").read_text()
-    revision = (billing / "migrations" / "0003_apply_discount.py").read_text()
-    assert 'down_revision = "0002"' in revision and "op.bulk_insert(terms, TERMS)" in revision
+    revision = (billing / "migrations" / "0007_apply_discount.py").read_text()
+    assert 'down_revision = "0006"' in revision and "op.bulk_insert(terms, TERMS)" in revision
     catalog = (walked.tree / "docs" / "action-catalog.md").read_text()
     assert re.search(r"^\| apply_discount \| msisdn \| write", catalog, re.MULTILINE), "listed as a write"
 

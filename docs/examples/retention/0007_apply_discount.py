@@ -1,7 +1,7 @@
 """Retention discounts: the terms each plan allows (reference rows) and the discounts applied.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0007
+Revises: 0006
 
 Written with ``switchboard new-tool billing apply_discount`` and then given the tool's own tables.
 Adds tables and rows only: every existing row stays, and a data directory or database that
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
