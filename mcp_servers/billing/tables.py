@@ -89,6 +89,8 @@ credits = sa.Table(
     sa.Column("audit_id", sa.Text()),
     sa.Column("conversation_id", sa.Text()),
     sa.UniqueConstraint("msisdn", "reference", name="credits_once_per_reference"),
+)
+
 # Where the billing system sends invoices and notices: the billing contact on record.
 billing_contacts = sa.Table(
     "billing_contacts",
