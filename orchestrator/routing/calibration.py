@@ -11,10 +11,11 @@ folds (docs/routing.md), so they are not computed.
 
 ``OPERATING_POINT`` is the lowest likelihood at which the folds had at most ``TARGET_WRONG`` of
 all messages answered confidently and wrongly. Below it the customer gets a clarifying question
-(one more turn); above it a wrong answer costs trust. The budget is 5.5%, not the 2% the project
-aims at: at 2% the folds routed only half of the messages a skill owns, and the conversations the
-project accepts (tests/e2e: a typo-ridden "charged twice", a change of topic mid-goal) need the
-5.5% point; docs/routing.md shows the whole curve. The test split is never read to choose any of
+(one more turn); above it a wrong answer costs trust. The budget is 7.5%, not the 2% the project
+aims at: at 2% the folds routed only half of the messages a skill owns, and with the 27-skill
+catalog the conversations the project accepts (tests/e2e and tests/routing: a typo-ridden
+"charged twice", a change of topic mid-goal, a new specialist learned from its card alone) need
+the 7.5% point; docs/routing.md shows the curve. The test split is never read to choose any of
 these numbers.
 """
 
@@ -25,12 +26,12 @@ from dataclasses import astuple, dataclass
 
 ROUTE_THRESHOLD = 0.45
 """The supervisor's default ``route_threshold`` (shared.settings); tests/routing checks they agree."""
-TARGET_WRONG = 0.055
+TARGET_WRONG = 0.075
 
 # Fitted by benchmarks/routing_validation.py --fit on validation folds of the training split.
 COEFFICIENTS: tuple[float, ...] = (1.654, 2.795, 0.013)
 INTERCEPT = -1.533
-OPERATING_POINT = 0.7971
+OPERATING_POINT = 0.6937
 """The fitted likelihood of a right answer at and above which ``TARGET_WRONG`` was met."""
 # Strictly below the threshold, however the likelihood rounds.
 _BELOW = 0.999

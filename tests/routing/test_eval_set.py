@@ -19,8 +19,8 @@ SOURCES = package_dir("evals", "routing", "source")
 # below the targets (95% in-domain, at most 2% confident wrong); benchmarks/routing_accuracy.py
 # holds the same floors. In-domain counts confident right answers only, so calibrating confidence
 # (a doubtful answer becomes a question) lowered it while confident wrong answers fell to half.
-IN_DOMAIN_FLOOR = 0.65
-CONFIDENT_WRONG_CEILING = 0.08
+IN_DOMAIN_FLOOR = 0.70
+CONFIDENT_WRONG_CEILING = 0.10
 OUT_OF_SCOPE_FLOOR = 0.45
 LANGUAGE_FLOOR = 0.95
 
