@@ -425,8 +425,11 @@ class Supervisor:
             if _NO.match(text):
                 return None, "No problem. Is there anything else I can help you with?"
         if state.active is not None:
+            # "yes, cancel it" answers the active specialist's question, however sure the router is
+            # that "cancel" belongs to another skill.
             switching = (
-                routed is not None
+                not (_YES.match(text) or _NO.match(text))
+                and routed is not None
                 and routed.agent != state.active.agent
                 and _agent_confidence(decision) >= self._switch_threshold
             )
