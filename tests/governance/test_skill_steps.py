@@ -68,6 +68,24 @@ async def test_the_write_step_after_the_yes_may_refund(env: Env) -> None:
     assert len(env.upstreams["payments"].calls) == 1
 
 
+@pytest.mark.parametrize(("step", "allowed"), [("diagnose", False), ("open-ticket", True)])
+async def test_a_ticket_is_opened_only_in_the_step_after_the_yes(env: Env, step: str, allowed: bool) -> None:
+    # The stand-in support system records the ticket, then fails: what matters is whether it was reached.
+    async with env.agent("support") as agent:
+        result = await agent.call_tool(
+            "support.open_ticket",
+            {"email": ANA.email, "summary": "no data"},
+            meta=meta(env, "troubleshoot-service", step),
+        )
+
+    assert text_of(result).startswith("DENIED:") is not allowed, text_of(result)
+    assert len(env.upstreams["support"].calls) == int(allowed)
+    if not allowed:
+        assert "outside step 'diagnose' of skill 'troubleshoot-service'" in text_of(result)
+        [record] = read_audit(env.audit_db)
+        assert record.decision == "deny" and record.policy_ids == ["skill-step"]
+
+
 async def test_a_malformed_step_claim_is_denied(env: Env) -> None:
     async with env.agent("payment") as agent:
         result = await agent.call_tool(
