@@ -103,11 +103,13 @@ def test_every_shipped_skill_declares_its_tools_and_writes_wait_for_a_yes() -> N
         declared = grants.skill(skill.name)
         assert declared is not None, f"{skill.name} declares no allowed-tools"
         assert declared.agent == skill.agent
-    # Moving money, changing a plan and opening a ticket happen only in a step after the yes.
+    # Moving money, changing a plan, opening a ticket and changing an order happen only after the yes.
     for skill, write in (
         ("refund-charge", "payments.issue_refund"),
         ("change-plan", "billing.change_plan"),
         ("troubleshoot-service", "support.open_ticket"),
+        ("track-order", "support.cancel_order"),
+        ("track-order", "support.change_delivery"),
     ):
         declared = grants.skill(skill)
         assert declared is not None
