@@ -20,11 +20,24 @@ async def test_a_declined_payment_is_explained_by_the_expired_card(
     assert answer.result.data["unpaid"] == ["INV-2"] and answer.result.data["card_expired"] is True
 
 
-async def test_autopay_is_switched_on_once_when_asked(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
+async def test_autopay_is_switched_on_once_after_a_yes(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
     payment = await start_specialist("payment")
-    answer = await payment.send("please set up autopay for my bills", "payment-method")
-    assert gateway.last("payments.set_autopay").args["enabled"] is True
+    proposal = await payment.send("please set up autopay for my bills", "payment-method")
+    assert proposal.result.status == "input-required" and "Shall I switch on autopay" in proposal.text
+    assert "payments.set_autopay" not in gateway.tools_called()
+    assert {(c.step or {}).get("step") for c in gateway.calls} == {"review"}
+    answer = await payment.send("yes", "payment-method", task=proposal)
+    switched = gateway.last("payments.set_autopay")
+    assert switched.args["enabled"] is True and switched.step == {"skill": "payment-method", "step": "autopay"}
     assert "I've switched on autopay" in answer.text and answer.result.data["autopay_changed"] is True
     again = await payment.send("set up autopay please", "payment-method")
     assert gateway.tools_called().count("payments.set_autopay") == 1
-    assert "Autopay is on" in again.text
+    assert "Autopay is on" in again.text and again.result.status == "completed"
+
+
+async def test_a_no_leaves_autopay_as_it_is(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
+    payment = await start_specialist("payment")
+    proposal = await payment.send("turn on autopay", "payment-method")
+    answer = await payment.send("no thanks", "payment-method", task=proposal)
+    assert answer.result.status == "completed" and "left autopay as it is" in answer.text
+    assert "payments.set_autopay" not in gateway.tools_called()

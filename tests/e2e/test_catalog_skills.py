@@ -106,7 +106,9 @@ async def test_a_declined_card_is_explained_and_autopay_switched_on(chat: Chat, 
     explained = await chat.verify(customer, "my card was declined, why did my payment fail")
     assert (explained["agent"], explained["skill"]) == ("payment", "payment-method"), explained
     assert f"card ending {explained['reply'].split('card ending ')[1][:4]}" in explained["reply"]
-    switched = await chat.say("please turn on autopay")
+    proposal = await chat.say("please turn on autopay")
+    assert (proposal["skill"], proposal["status"]) == ("payment-method", "input-required"), proposal
+    switched = await chat.say("yes please")
     assert switched["skill"] == "payment-method", switched
     assert switched["data"]["autopay"] is True
     with closing(sqlite3.connect(system_db_path(running.data_dir, "payments"))) as db:

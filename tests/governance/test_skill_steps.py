@@ -110,6 +110,7 @@ def test_every_shipped_skill_declares_its_tools_and_writes_wait_for_a_yes() -> N
         ("troubleshoot-service", "support.open_ticket"),
         ("track-order", "support.cancel_order"),
         ("track-order", "support.change_delivery"),
+        ("payment-method", "payments.set_autopay"),
     ):
         declared = grants.skill(skill)
         assert declared is not None
