@@ -54,6 +54,7 @@ def settings(base: str) -> LLMSettings:
         model_api_base=base,
         model_api_key="local",
         structured_output="json_object",
+        model_stream_tools=False,
         model_timeout_seconds=MODEL_TIMEOUT,
         model_retries=0,
         router_min_confidence=0.0,

@@ -39,6 +39,8 @@ CPU_SETTINGS = {
     "SWITCHBOARD_MODEL_FIRST_TOKEN_SECONDS": "4",
     "SWITCHBOARD_MAX_TOOL_STEPS": "3",
     "SWITCHBOARD_STRUCTURED_OUTPUT": "json_object",
+    # llama-cpp-python's server cannot stream an automatic tool choice (docs/llm.md).
+    "SWITCHBOARD_MODEL_STREAM_TOOLS": "false",
     "SWITCHBOARD_TURN_DEADLINE_SECONDS": str(TURN_SECONDS),
 }
 
