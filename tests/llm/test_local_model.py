@@ -27,8 +27,9 @@ from shared.service_auth.verifier import unverified_subject
 from shared.skills import load_skills
 from tests.agents.conftest import verified_envelope
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway
-from tests.llm.conftest import StartLLMSpecialist
+from tests.llm.conftest import AUTHORITY, StartLLMSpecialist
 from tests.llm.local_server import MODEL_NAME, LocalServer, configured, start
+from tests.service_tokens import as_orchestrator
 
 pytestmark = [pytest.mark.local_llm, pytest.mark.skipif(configured() is not None, reason=str(configured()))]
 
@@ -100,7 +101,10 @@ async def test_a_specialist_turn_is_governed_and_answered(
             # The shared client and helper allow seconds; a CPU-bound model needs minutes.
             async with httpx.AsyncClient(timeout=TURN_TIMEOUT) as http, asyncio.timeout(TURN_TIMEOUT):
                 config = ClientConfig(streaming=False, httpx_client=http)
-                async with await create_client(billing.base_url, client_config=config) as client:
+                # With the orchestrator's token, as every caller of an agent must present one.
+                async with await create_client(
+                    billing.base_url, client_config=config, interceptors=as_orchestrator(AUTHORITY, "billing")
+                ) as client:
                     events = [ev async for ev in client.send_message(SendMessageRequest(message=message))]
     except BaseException:
         why = local_server.failure()
