@@ -115,6 +115,10 @@ class LocalServer:
             return f"the model server crashed ({exit_status(self.process.returncode)}); log tail:\n{self.log_tail()}"
         try:
             status = httpx.get(f"{self.base}/models", timeout=5).status_code
+        except httpx.ReadTimeout:
+            # Connected but slow to answer: a one-at-a-time server busy with another request, not
+            # a dead one (a crash shows as a refused connection or, started here, an exit status).
+            return None
         except httpx.HTTPError as exc:
             return f"the model server at {self.base} is unreachable ({exc!r}); log tail:\n{self.log_tail()}"
         if status != 200:
