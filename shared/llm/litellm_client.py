@@ -110,6 +110,7 @@ class LiteLLMClient:
         temperature: float = 0.0,
         max_tokens: int = 600,
         structured_output: str = "json_schema",
+        stream_tools: bool = True,
     ) -> None:
         self._model = model
         self._provider = provider_name(model)
@@ -124,6 +125,7 @@ class LiteLLMClient:
         self._max_tokens = max_tokens
         self._retries = retries
         self._structured_output = structured_output
+        self._stream_tools = stream_tools
 
     @property
     def name(self) -> str:
@@ -189,7 +191,11 @@ class LiteLLMClient:
         while True:
             attempts -= 1
             try:
-                response = await abandon_at(ends, stream_completion(litellm, request))
+                # A server that cannot stream tool calls gets them whole; giving up on such a request
+                # then stops only the client, so time-outs still are never retried.
+                whole = bool(tools) and not self._stream_tools
+                answer = litellm.acompletion(**request) if whole else stream_completion(litellm, request)
+                response = await abandon_at(ends, answer)
             except TimeoutError:
                 # The stream was closed when the time ran out, so the server stops writing; a retry
                 # now would only wait behind whatever it still has to finish.
@@ -273,4 +279,5 @@ def client_from_settings(role: str, settings: Any) -> LiteLLMClient | None:
         temperature=settings.model_temperature,
         max_tokens=settings.model_max_tokens,
         structured_output=settings.structured_output,
+        stream_tools=settings.model_stream_tools,
     )

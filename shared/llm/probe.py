@@ -47,4 +47,12 @@ async def probe_tool_calls(model: ModelClient, *, timeout_seconds: float = 60.0)
     if answer.tool_calls:  # any structured call shows the server passes tools to the model
         return ProbeResult("calls-tools")
     said = answer.text.strip().replace("\n", " ")[:120]
+    if not said:
+        # llama-cpp-python's chatml-function-calling cannot stream an automatic tool choice: it
+        # ends the stream at once, with neither text nor a call.
+        return ProbeResult(
+            "text-only",
+            f"{model.name} answered a tool request with nothing; if its server cannot stream tool calls "
+            f"(llama-cpp-python's), set SWITCHBOARD_MODEL_STREAM_TOOLS=false; otherwise {FIX}",
+        )
     return ProbeResult("text-only", f"{model.name} answered a tool request with text ({said!r}); {FIX}")

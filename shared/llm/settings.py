@@ -48,6 +48,11 @@ class LLMSettings(BaseSettings):
     model_first_token_seconds: float = Field(
         default=2.0, ge=0, le=120, description="how long the model takes to start answering (reading the prompt)"
     )
+    model_stream_tools: bool = Field(
+        default=True,
+        description="stream requests that offer tools; false for servers that cannot "
+        "(llama-cpp-python's chatml-function-calling answers a streamed tool request with nothing)",
+    )
     tool_call_probe: bool = Field(
         default=True, description="at start-up, check that the specialists' model returns tool calls"
     )

@@ -94,7 +94,9 @@ async def test_the_gateway_down_then_up_is_reconnected(agents: dict[str, AgentOn
         await support.stack.restart_service("gateway")
     assert down.result.status == "failed" and "isn't answering" in down.text
     up = await support.specialist.send("my data is slow today", "troubleshoot-service", envelope=envelope)
-    assert up.result.status == "completed"
+    assert up.result.status == "input-required"
+    done = await support.specialist.send("yes", "troubleshoot-service", task=up, envelope=envelope)
+    assert done.result.status == "completed"
     assert "support.open_ticket" in [c.tool for c in support.calls(envelope.conversation_id)]
 
 

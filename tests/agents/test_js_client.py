@@ -35,7 +35,7 @@ CONVERSATIONS: dict[str, tuple[str, ContextEnvelope, list[str]]] = {
     "identity": ("verify-identity", ANONYMOUS, ["it's ana@example.com", "123 456"]),
     "billing": ("change-plan", verified_envelope(), ["switch me to Family Share", "yes"]),
     "payment": ("refund-charge", verified_envelope(), ["I was charged twice", "yes"]),
-    "support": ("troubleshoot-service", verified_envelope(), ["my mobile data is slow"]),
+    "support": ("troubleshoot-service", verified_envelope(), ["my mobile data is slow", "yes"]),
     "escalation": ("human-handoff", verified_envelope(), ["get me a person please"]),
 }
 

@@ -1,4 +1,4 @@
-"""track-order: where an order is; cancel or change delivery only while it is being prepared."""
+"""track-order: where an order is; cancel or change delivery only while it is being prepared, after a yes."""
 
 from __future__ import annotations
 
@@ -22,8 +22,14 @@ async def test_an_order_being_prepared_is_tracked_with_what_can_change(
 async def test_cancelling_an_order_being_prepared(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
     gateway.orders = [order("ORD-00007", "processing")]
     support = await start_specialist("support")
-    answer = await support.send("please cancel the phone I ordered", "track-order")
-    cancelled = gateway.last("support.cancel_order").args
+    proposal = await support.send("please cancel the phone I ordered", "track-order")
+    assert proposal.result.status == "input-required" and "Shall I cancel your Pixel 9 128GB" in proposal.text
+    assert "support.cancel_order" not in gateway.tools_called()
+    assert {(c.step or {}).get("step") for c in gateway.calls} == {"look"}
+    answer = await support.send("yes", "track-order", task=proposal)
+    call = gateway.last("support.cancel_order")
+    assert call.step == {"skill": "track-order", "step": "change"}
+    cancelled = call.args
     assert cancelled["order_id"] == "ORD-00007" and cancelled["idempotency_key"]
     assert "I've cancelled your Pixel 9 128GB" in answer.text and answer.result.data["status"] == "cancelled"
 
@@ -39,9 +45,19 @@ async def test_a_dispatched_order_is_not_changed(start_specialist: StartSpeciali
 async def test_next_day_delivery(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
     gateway.orders = [order("ORD-00007", "processing")]
     support = await start_specialist("support")
-    answer = await support.send("can my order come tomorrow instead", "track-order")
+    proposal = await support.send("can my order come tomorrow instead", "track-order")
+    answer = await support.send("yes please", "track-order", task=proposal)
     assert gateway.last("support.change_delivery").args["delivery_option"] == "next-day"
     assert "now comes by next-day delivery" in answer.text
+
+
+async def test_a_no_leaves_the_order_as_it_is(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:
+    gateway.orders = [order("ORD-00007", "processing")]
+    support = await start_specialist("support")
+    proposal = await support.send("I want to cancel my order", "track-order")
+    answer = await support.send("no, keep it", "track-order", task=proposal)
+    assert answer.result.status == "completed" and "left your order as it is" in answer.text
+    assert "support.cancel_order" not in gateway.tools_called()
 
 
 async def test_no_orders(start_specialist: StartSpecialist, gateway: FakeGateway) -> None:

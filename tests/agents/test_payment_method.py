@@ -54,13 +54,26 @@ async def test_a_declined_payment_is_explained_by_the_expired_card(payment: Agen
     assert answer.result.data["unpaid"] == unpaid and all(f"invoice {i} for" in answer.text for i in unpaid)
 
 
-async def test_autopay_is_switched_on_once_when_asked(payment: AgentOnStack) -> None:
+async def test_autopay_is_switched_on_once_after_a_yes(payment: AgentOnStack) -> None:
     who, _ = await _customer(payment, autopay=False)
     envelope = payment.envelope(who)
-    answer = await payment.specialist.send("please set up autopay for my bills", "payment-method", envelope=envelope)
+    proposal = await payment.specialist.send("please set up autopay for my bills", "payment-method", envelope=envelope)
+    assert proposal.result.status == "input-required" and "Shall I switch on autopay" in proposal.text
+    assert "payments.set_autopay" not in [c.tool for c in payment.calls(envelope.conversation_id)]
+    answer = await payment.specialist.send("yes", "payment-method", task=proposal, envelope=envelope)
     assert "I've switched on autopay" in answer.text and answer.result.data["autopay_changed"] is True
     assert (await _method(payment, who))["autopay"] is True
     again = await payment.specialist.send("set up autopay please", "payment-method", envelope=envelope)
-    assert "Autopay is on" in again.text
+    assert "Autopay is on" in again.text and again.result.status == "completed"
     switched = [c for c in payment.calls(envelope.conversation_id) if c.tool == "payments.set_autopay"]
     assert [(c.decision, c.args["enabled"]) for c in switched] == [("allow", True)]
+
+
+async def test_a_no_leaves_autopay_as_it_is(payment: AgentOnStack) -> None:
+    who, _ = await _customer(payment, autopay=False)
+    envelope = payment.envelope(who)
+    proposal = await payment.specialist.send("turn on autopay", "payment-method", envelope=envelope)
+    answer = await payment.specialist.send("no thanks", "payment-method", task=proposal, envelope=envelope)
+    assert answer.result.status == "completed" and "left autopay as it is" in answer.text
+    assert "payments.set_autopay" not in [c.tool for c in payment.calls(envelope.conversation_id)]
+    assert (await _method(payment, who))["autopay"] is False

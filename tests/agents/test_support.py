@@ -30,12 +30,12 @@ def one(support: AgentOnStack, index: int = 0, **flags: Any) -> dict[str, Any]:
     return found[index]
 
 
-async def test_a_repeat_problem_is_named_and_its_ticket_is_high_priority(support: AgentOnStack) -> None:
+async def test_a_repeat_problem_is_named_and_its_ticket_opened_only_after_a_yes(support: AgentOnStack) -> None:
     who = one(support, has_recent_network_interaction=True, has_open_ticket=False, in_outage_area=False)
     envelope = support.envelope(who)
-    answer = await support.specialist.send("my mobile data is slow again", "troubleshoot-service", envelope=envelope)
-    assert answer.result.status == "completed" and answer.result.data["repeat"] is True
-    assert "contacted us about this on" in answer.text and "high priority" in answer.text
+    offered = await support.specialist.send("my mobile data is slow again", "troubleshoot-service", envelope=envelope)
+    assert offered.result.status == "input-required" and offered.result.data["repeat"] is True
+    assert "contacted us about this on" in offered.text and "high priority ticket" in offered.text
     calls = support.calls(envelope.conversation_id)
     # The diagnosis reads go to the gateway as one batch, so their records may come in any order.
     assert sorted(c.tool for c in calls[:5]) == [
@@ -45,10 +45,26 @@ async def test_a_repeat_problem_is_named_and_its_ticket_is_high_priority(support
         "support.list_tickets",
         "support.search_knowledge",
     ]
-    opened = next(c for c in calls if c.tool == "support.open_ticket")
+    assert "support.open_ticket" not in [c.tool for c in calls]
+
+    answer = await support.specialist.send("yes please", "troubleshoot-service", task=offered, envelope=envelope)
+    assert answer.result.status == "completed"
+    opened = next(c for c in support.calls(envelope.conversation_id) if c.tool == "support.open_ticket")
     assert opened.decision == "allow" and opened.args["priority"] == "high" and opened.args["email"] == who["email"]
-    assert opened.args["repeat_of"] == answer.result.data["repeat_of"]
-    assert answer.result.data["ticket_id"] in answer.text
+    assert opened.args["repeat_of"] == offered.result.data["repeat_of"] == answer.result.data["repeat_of"]
+    assert answer.result.data["ticket_id"] in answer.text and "high priority" in answer.text
+
+
+async def test_a_no_to_the_ticket_opens_nothing(support: AgentOnStack) -> None:
+    who = one(support, 1, has_recent_network_interaction=False, has_open_ticket=False, in_outage_area=False)
+    envelope = support.envelope(who)
+    offered = await support.specialist.send("my calls keep dropping", "troubleshoot-service", envelope=envelope)
+    unclear = await support.specialist.send("hmm", "troubleshoot-service", task=offered, envelope=envelope)
+    assert unclear.result.status == "input-required" and "yes or no" in unclear.text
+    declined = await support.specialist.send("no thanks", "troubleshoot-service", task=unclear, envelope=envelope)
+    assert declined.result.status == "completed" and declined.result.data["ticket_id"] is None
+    assert "haven't opened a ticket" in declined.text
+    assert "support.open_ticket" not in [c.tool for c in support.calls(envelope.conversation_id)]
 
 
 async def test_a_vague_problem_with_no_history_gets_no_unrelated_article(support: AgentOnStack) -> None:
@@ -68,8 +84,9 @@ async def test_an_outage_in_the_customers_area_is_mentioned(support: AgentOnStac
     answer = await support.specialist.send(
         "mobile data keeps dropping since this morning", "troubleshoot-service", envelope=envelope
     )
-    assert f"known outage in {line['area']}" in answer.text
+    assert f"known outage in {line['area']}" in answer.text and "Would you like a ticket" in answer.text
     assert answer.result.data["outage_id"] == line["area_outage"]["id"]
+    assert "support.open_ticket" not in [c.tool for c in support.calls(envelope.conversation_id)]
 
 
 async def test_a_feature_the_plan_includes_is_never_denied(support: AgentOnStack) -> None:

@@ -172,7 +172,9 @@ async def test_a_second_ticket_in_one_conversation_is_a_new_request(agents: dict
     support = agents["support"]
     envelope = support.envelope(support.customers(5, has_open_ticket=False)[0])
     first = await support.specialist.send("my data is really slow today", "troubleshoot-service", envelope=envelope)
+    await support.specialist.send("yes", "troubleshoot-service", task=first, envelope=envelope)
     second = await support.specialist.send("my data is really slow again", "troubleshoot-service", envelope=envelope)
+    await support.specialist.send("yes", "troubleshoot-service", task=second, envelope=envelope)
     assert first.context_id and first.task_id != second.task_id
     opened = [c for c in support.calls(envelope.conversation_id) if c.tool == "support.open_ticket"]
     keys = [c.args["idempotency_key"] for c in opened]

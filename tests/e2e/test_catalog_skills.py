@@ -95,7 +95,9 @@ async def test_an_order_is_tracked_then_cancelled_while_it_is_prepared(chat: Cha
     tracked = await chat.verify(customer, "where is my order, i ordered something last week")
     assert (tracked["agent"], tracked["skill"], tracked["status"]) == ("support", "track-order", "completed"), tracked
     assert order_id in tracked["reply"] and "being prepared" in tracked["reply"]
-    cancelled = await chat.say(f"actually please cancel order {order_id}")
+    proposal = await chat.say(f"actually please cancel order {order_id}")
+    assert (proposal["skill"], proposal["status"]) == ("track-order", "input-required"), proposal
+    cancelled = await chat.say("yes please")
     assert cancelled["skill"] == "track-order" and cancelled["data"]["status"] == "cancelled", cancelled
     with closing(sqlite3.connect(system_db_path(running.data_dir, "support"))) as db:
         (status,) = db.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
@@ -107,7 +109,9 @@ async def test_a_declined_card_is_explained_and_autopay_switched_on(chat: Chat, 
     explained = await chat.verify(customer, "my card was declined, why did my payment fail")
     assert (explained["agent"], explained["skill"]) == ("payment", "payment-method"), explained
     assert f"card ending {explained['reply'].split('card ending ')[1][:4]}" in explained["reply"]
-    switched = await chat.say("please turn on autopay")
+    proposal = await chat.say("please turn on autopay")
+    assert (proposal["skill"], proposal["status"]) == ("payment-method", "input-required"), proposal
+    switched = await chat.say("yes please")
     assert switched["skill"] == "payment-method", switched
     assert switched["data"]["autopay"] is True
     with closing(sqlite3.connect(system_db_path(running.data_dir, "payments"))) as db:

@@ -27,8 +27,10 @@ async def test_one_conversation_from_bill_to_human(chat: Chat, running: RunningS
     # A change of topic mid-goal goes back through routing ...
     detour = await chat.say("wait, first: my mobile data has stopped working completely")
     assert (detour["agent"], detour["skill"]) == ("support", "troubleshoot-service"), detour
-    assert detour["data"].get("ticket_id"), detour
+    assert detour["status"] == "input-required" and detour["data"].get("ticket_offered"), detour
     assert "1." in detour["reply"], "knowledge-base steps are given"
+    ticket = await chat.say("yes, open a ticket")
+    assert ticket["agent"] == "support" and ticket["data"].get("ticket_id"), ticket
 
     # ... and a follow-up answer stays with the specialist that asked the question.
     plans = await chat.say("ok now the plan change please")

@@ -68,6 +68,24 @@ async def test_the_write_step_after_the_yes_may_refund(env: Env) -> None:
     assert len(env.upstreams["payments"].calls) == 1
 
 
+@pytest.mark.parametrize(("step", "allowed"), [("diagnose", False), ("open-ticket", True)])
+async def test_a_ticket_is_opened_only_in_the_step_after_the_yes(env: Env, step: str, allowed: bool) -> None:
+    # The stand-in support system records the ticket, then fails: what matters is whether it was reached.
+    async with env.agent("support") as agent:
+        result = await agent.call_tool(
+            "support.open_ticket",
+            {"email": ANA.email, "summary": "no data"},
+            meta=meta(env, "troubleshoot-service", step),
+        )
+
+    assert text_of(result).startswith("DENIED:") is not allowed, text_of(result)
+    assert len(env.upstreams["support"].calls) == int(allowed)
+    if not allowed:
+        assert "outside step 'diagnose' of skill 'troubleshoot-service'" in text_of(result)
+        [record] = read_audit(env.audit_db)
+        assert record.decision == "deny" and record.policy_ids == ["skill-step"]
+
+
 async def test_a_malformed_step_claim_is_denied(env: Env) -> None:
     async with env.agent("payment") as agent:
         result = await agent.call_tool(
@@ -85,11 +103,14 @@ def test_every_shipped_skill_declares_its_tools_and_writes_wait_for_a_yes() -> N
         declared = grants.skill(skill.name)
         assert declared is not None, f"{skill.name} declares no allowed-tools"
         assert declared.agent == skill.agent
-    # Moving money, changing a plan and opening a ticket happen only in a step after the yes.
+    # Moving money, changing a plan, opening a ticket and changing an order happen only after the yes.
     for skill, write in (
         ("refund-charge", "payments.issue_refund"),
         ("change-plan", "billing.change_plan"),
         ("troubleshoot-service", "support.open_ticket"),
+        ("track-order", "support.cancel_order"),
+        ("track-order", "support.change_delivery"),
+        ("payment-method", "payments.set_autopay"),
     ):
         declared = grants.skill(skill)
         assert declared is not None

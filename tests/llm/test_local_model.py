@@ -15,20 +15,20 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from a2a.client import ClientConfig, create_client
-from a2a.helpers import get_message_text
 from a2a.types import Message, Part, Role, SendMessageRequest
 
 from agents.runtime.llm import LLMSettings, allow_model_requests
 from orchestrator.routing import LLMBrain, build_brain, skill_specs_from_skills
 from shared.envelope import ENVELOPE_META_KEY
-from shared.handoff import HANDOFF_META_KEY, RESULT_META_KEY, HandoffRequest, SpecialistResult
+from shared.handoff import HANDOFF_META_KEY, HandoffRequest
 from shared.llm.litellm_client import client_from_settings
 from shared.service_auth.verifier import unverified_subject
 from shared.skills import load_skills
-from tests.agents.conftest import verified_envelope
+from tests.agents.conftest import answer_of, verified_envelope
 from tests.agents.fake_gateway import CUSTOMER, FakeGateway
-from tests.llm.conftest import StartLLMSpecialist
+from tests.llm.conftest import AUTHORITY, StartLLMSpecialist
 from tests.llm.local_server import MODEL_NAME, LocalServer, configured, start
+from tests.service_tokens import as_orchestrator
 
 pytestmark = [pytest.mark.local_llm, pytest.mark.skipif(configured() is not None, reason=str(configured()))]
 
@@ -54,10 +54,13 @@ def settings(base: str) -> LLMSettings:
         model_api_base=base,
         model_api_key="local",
         structured_output="json_object",
+        model_stream_tools=False,
         model_timeout_seconds=MODEL_TIMEOUT,
         model_retries=0,
         router_min_confidence=0.0,
         model_max_tokens=64,
+        # A CPU reads a prompt of a thousand tokens in seconds before it writes the first token.
+        model_first_token_seconds=30.0,
         max_tool_steps=TOOL_STEPS,
     )
 
@@ -86,7 +89,8 @@ async def test_a_specialist_turn_is_governed_and_answered(
     config = settings(local_server.base)
     model = client_from_settings("specialist", config)
     assert model is not None
-    billing = await start_llm_specialist("billing", model, summary_model=model, llm_settings=config)
+    with allow_model_requests():  # the start-up probe asks the model too
+        billing = await start_llm_specialist("billing", model, summary_model=model, llm_settings=config)
     message = Message(role=Role.ROLE_USER, message_id=str(uuid.uuid4()), parts=[Part(text="why is my bill higher?")])
     message.metadata.update(
         {
@@ -99,7 +103,10 @@ async def test_a_specialist_turn_is_governed_and_answered(
             # The shared client and helper allow seconds; a CPU-bound model needs minutes.
             async with httpx.AsyncClient(timeout=TURN_TIMEOUT) as http, asyncio.timeout(TURN_TIMEOUT):
                 config = ClientConfig(streaming=False, httpx_client=http)
-                async with await create_client(billing.base_url, client_config=config) as client:
+                # With the orchestrator's token, as every caller of an agent must present one.
+                async with await create_client(
+                    billing.base_url, client_config=config, interceptors=as_orchestrator(AUTHORITY, "billing")
+                ) as client:
                     events = [ev async for ev in client.send_message(SendMessageRequest(message=message))]
     except BaseException:
         why = local_server.failure()
@@ -109,9 +116,9 @@ async def test_a_specialist_turn_is_governed_and_answered(
         if why is not None:
             pytest.fail(f"the specialist turn failed: {why}")
         raise
-    reply = events[-1].message
-    result = SpecialistResult.model_validate_json(reply.metadata[RESULT_META_KEY])
-    assert get_message_text(reply).strip() and result.status in {"completed", "input-required"}
+    answer = answer_of(events[-1].task)
+    result = answer.result
+    assert answer.text.strip() and result.status in {"completed", "input-required"}
     local_server.assert_alive("the specialist turn")
     usage = result.data["llm_usage"]  # the model was asked, whatever it said
     assert usage["model"] == MODEL_NAME and usage["calls"] >= 1 and usage["prompt_tokens"] > 0

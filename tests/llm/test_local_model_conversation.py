@@ -36,9 +36,11 @@ CPU_SETTINGS = {
     "SWITCHBOARD_MODEL_MAX_TOKENS": "96",
     "SWITCHBOARD_MODEL_TIMEOUT_SECONDS": "60",
     "SWITCHBOARD_MODEL_TOKENS_PER_SECOND": "15",
-    "SWITCHBOARD_MODEL_FIRST_TOKEN_SECONDS": "4",
+    "SWITCHBOARD_MODEL_FIRST_TOKEN_SECONDS": "20",  # a 1,650-token routing prompt takes 12-30 s to read
     "SWITCHBOARD_MAX_TOOL_STEPS": "3",
     "SWITCHBOARD_STRUCTURED_OUTPUT": "json_object",
+    # llama-cpp-python's server cannot stream an automatic tool choice (docs/llm.md).
+    "SWITCHBOARD_MODEL_STREAM_TOOLS": "false",
     "SWITCHBOARD_TURN_DEADLINE_SECONDS": str(TURN_SECONDS),
 }
 

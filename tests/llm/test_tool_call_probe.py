@@ -73,3 +73,38 @@ async def test_a_specialist_whose_model_cannot_call_tools_uses_its_procedures(
     assert "SYS" not in result.text and "INST" not in result.text and result.text.strip()
     assert result.result.data["llm_no_tool_calls"] is True
     assert "billing.list_invoices" in [c.tool for c in gateway.calls]  # the procedure did the work
+
+
+@pytest.fixture
+async def whole_tools_only_server() -> AsyncIterator[str]:
+    """Like llama-cpp-python's chatml-function-calling: a tool call only when asked for whole.
+
+    Streamed, an automatic tool choice raises inside the server, and the stream carries only a ping.
+    """
+
+    async def completions(request: Request) -> Response:
+        body = await request.json()
+        if body.get("stream"):
+            return Response(": ping - 2026-12-05 10:59:53\n\n", media_type="text/event-stream")
+        call = {
+            "id": "call-1",
+            "type": "function",
+            "function": {"name": "report_ready", "arguments": '{"ready": true}'},
+        }
+        return streamed_or_whole(body, _completion({"content": None, "tool_calls": [call]}))
+
+    app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+    async with serving(app, name="whole-tools-model") as url:
+        yield url + "/v1"
+
+
+async def test_a_server_that_cannot_stream_tool_calls_is_told_apart_and_can_be_asked_whole(
+    whole_tools_only_server: str,
+) -> None:
+    streamed = LiteLLMClient("openai/local", api_base=whole_tools_only_server, api_key="x", retries=0)
+    whole = LiteLLMClient("openai/local", api_base=whole_tools_only_server, api_key="x", retries=0, stream_tools=False)
+    with allow_model_requests():
+        refused = await probe_tool_calls(streamed, timeout_seconds=20)
+        passed = await probe_tool_calls(whole, timeout_seconds=20)
+    assert refused.outcome == "text-only" and "SWITCHBOARD_MODEL_STREAM_TOOLS=false" in refused.detail, refused
+    assert passed.outcome == "calls-tools", passed
