@@ -7,9 +7,12 @@ install:
 up: install
 	.venv/bin/switchboard up
 
+# Two workers, each taking whole test files (a file's stack and fixtures stay in one process):
+# most tests wait on sockets and child processes, so two keep both cores of a CI runner busy.
+TEST_WORKERS ?= 2
 test: install
 	scripts/node-test-deps
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # One agent's tests while working on it (its own test files, named test_<agent>*.py), e.g.
 #   make test-agent AGENT=billing

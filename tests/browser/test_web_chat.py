@@ -134,7 +134,14 @@ async def test_keyboard_alone_sends_and_continues_by_phone(browser, running: Run
         # Continue by phone, still by keyboard: the code appears in a live region and focus moves to it.
         await page.focus("#phone")
         await page.keyboard.press("Enter")
-        code_text = await page.locator("#phone-text .code").inner_text(timeout=TIMEOUT_MS)
+        # Wait for the panel to settle either way, so a refused code request fails with its reason.
+        await page.wait_for_function(
+            "() => !document.getElementById('phone-text').textContent.startsWith('Getting a code')",
+            timeout=TIMEOUT_MS,
+        )
+        panel_text = await page.locator("#phone-text").inner_text()
+        assert await page.locator("#phone-text .code").count() == 1, panel_text
+        code_text = await page.locator("#phone-text .code").inner_text()
         assert await page.evaluate("document.activeElement.id") == "phone-close"
         await shot(page, "phone-code")
         code = re.sub(r"\D", "", code_text)
