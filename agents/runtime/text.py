@@ -68,6 +68,8 @@ _NO_PHRASES = (
     "hold on",
     "changed my mind",
 )
+_BARE_YES = ("yes", "yeah", "yep", "yup", "ok", "okay", "sure")
+_BARE_NO = ("no", "nah", "nope", "negative")
 _WORD = re.compile(r"[a-z']+")
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -104,6 +106,12 @@ def yes_no(text: str) -> bool | None:
     if any(p in lowered for p in _YES_PHRASES):
         return True
     words = _words(text)[:6]
+    # A reply that opens with a yes or a no is that answer ("yes, cancel it" to "shall I cancel
+    # it?"), unless a bare answer the other way follows ("yes no").
+    if words and _near(words[0], _YES) != _near(words[0], _NO):
+        opening = _near(words[0], _YES)
+        if not any(w in (_BARE_NO if opening else _BARE_YES) for w in words[1:]):
+            return opening
     saw_no = any(_near(w, _NO) for w in words)
     saw_yes = any(_near(w, _YES) for w in words)
     if saw_yes == saw_no:
