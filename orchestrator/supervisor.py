@@ -60,6 +60,15 @@ _YES = re.compile(
     re.IGNORECASE,
 )
 _NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
+_WORDS = re.compile(r"[\w']+")
+
+
+def _answers_the_question(text: str) -> bool:
+    """A yes or no with a few words after it ("yes, cancel it") answers the active specialist's
+    question, however sure the router is that "cancel" belongs to another skill; a yes that goes on
+    into a request of its own ("ok, now change my plan please") may still change the topic."""
+    opening = _YES.match(text) or _NO.match(text)
+    return opening is not None and len(_WORDS.findall(text[opening.end() :])) <= 3
 
 
 __all__ = ["HUMAN_JOINED", "HUMAN_LEFT", "CaseHooks", "Supervisor", "TurnOutcome"]
@@ -425,10 +434,8 @@ class Supervisor:
             if _NO.match(text):
                 return None, "No problem. Is there anything else I can help you with?"
         if state.active is not None:
-            # "yes, cancel it" answers the active specialist's question, however sure the router is
-            # that "cancel" belongs to another skill.
             switching = (
-                not (_YES.match(text) or _NO.match(text))
+                not _answers_the_question(text)
                 and routed is not None
                 and routed.agent != state.active.agent
                 and _agent_confidence(decision) >= self._switch_threshold
