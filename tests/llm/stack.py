@@ -18,6 +18,7 @@ import pytest_asyncio
 from agents.runtime.llm import allow_model_requests
 from orchestrator.launcher import Stack
 from orchestrator.routing import OfflineBrain, skill_specs_from_skills
+from shared.settings import Settings
 from shared.skills import load_skills
 from tests.e2e.conftest import Chat, RunningStack, stack_settings
 from tests.llm.provider import ScriptedProvider, Seen, answer, say, scripted_provider
@@ -32,7 +33,9 @@ LOOP_ANSWER = "I've checked your account and everything is in order."
 
 @cache
 def _offline() -> OfflineBrain:
-    return OfflineBrain.from_skills(skill_specs_from_skills(load_skills()))
+    # Built before the stack starts (llm_running): trained inside a routing request, it would take
+    # longer than the model time-out on a busy machine. The shared weight cache makes it quick.
+    return OfflineBrain.from_skills(skill_specs_from_skills(load_skills()), cache_dir=Settings().cache_dir)
 
 
 def competent(seen: Seen) -> dict:
@@ -71,6 +74,7 @@ class LLMRunning:
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def llm_running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LLMRunning]:
     data_dir = tmp_path_factory.mktemp("switchboard-llm-data")
+    _offline()
     async with scripted_provider(competent) as provider:
         stack = Stack(stack_settings(data_dir), ephemeral_ports=True)
         # Model settings are read once, when each service starts; the environment is restored after.
