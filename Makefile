@@ -1,5 +1,5 @@
 # Short entry points; each is a few lines. `make up` and `make test` are all a new machine needs.
-.PHONY: install up test test-agent test-registry smoke check bench
+.PHONY: install up test test-agent test-registry smoke check bench figures
 
 install:
 	@scripts/bootstrap
@@ -46,6 +46,10 @@ check: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/python -m mypy $(TYPED)
+
+# Reruns every benchmark that docs/ quotes and writes what each printed into its page.
+figures: install
+	.venv/bin/python benchmarks/regenerate_docs.py
 
 bench: install
 	.venv/bin/python benchmarks/refund_turn.py
