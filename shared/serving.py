@@ -53,11 +53,16 @@ class _Server(uvicorn.Server):
             self.ready.set()
 
 
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+def bind(host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> socket.socket:
+    """A listening-ready TCP socket; ``reuse_port`` lets replicas on one host share the port."""
     # IPPROTO_TCP explicitly: with proto 0 asyncio never sets TCP_NODELAY on accepted connections,
     # and every loopback round trip then waits ~40 ms on delayed ACKs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        # The kernel spreads new connections over every process listening on the port: replicas
+        # of one service on one host need no balancer in front (our MCP servers are stateless).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:

@@ -65,7 +65,7 @@ def _default_port(name: str, topology: Topology) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-async def _serve(settings: Settings, names: list[str], port: int | None, log_level: str) -> None:
+async def _serve(settings: Settings, names: list[str], port: int | None, log_level: str, reuse_port: bool) -> None:
     from orchestrator.launcher import Stack
     from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
     from shared.bus import open_bus
@@ -117,7 +117,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
             )
         running = []
         for name in names:
-            sock = bind(settings.host, ports[name])
+            sock = bind(settings.host, ports[name], reuse_port=reuse_port)
             running.append(await start(name, stack.app_for(name), sock, log_level=log_level))
             print(f"{name} listening on http://{settings.host}:{ports[name]}", flush=True)
         stop = asyncio.Event()
@@ -143,7 +143,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    asyncio.run(_serve(settings, names, args.port, "warning" if args.log_level != "debug" else "info"))
+    log_level = "warning" if args.log_level != "debug" else "info"
+    asyncio.run(_serve(settings, names, args.port, log_level, args.reuse_port))
     return 0
 
 
@@ -154,5 +155,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("names", nargs="*", metavar="name", help="the agent, or the MCP systems, for 'agent' and 'mcp'")
     p.add_argument("--port", type=int, help="port to listen on (default: its place in the embedded layout)")
     p.add_argument("--public-url", help="URL others reach this service at (default http://host:port)")
+    p.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let several processes of this service on one host listen on the same port; the kernel "
+        "spreads connections over them (replicas without a load balancer)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_serve)

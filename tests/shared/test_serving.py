@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -34,3 +35,26 @@ async def test_ready_on_start_and_signal_handlers_left_to_the_owner() -> None:
     finally:
         await running.stop()
     assert running.task.done()
+
+
+async def test_replicas_on_one_host_share_a_port_only_when_asked() -> None:
+    first = bind(reuse_port=True)
+    port = first.getsockname()[1]
+    second = bind(port=port, reuse_port=True)
+    names = {"a": "one", "b": "two"}
+    servers = []
+    try:
+        for sock, name in ((first, "a"), (second, "b")):
+
+            async def answer(request: object, name: str = name) -> PlainTextResponse:
+                return PlainTextResponse(names[name])
+
+            servers.append(await start(name, Starlette(routes=[Route("/", answer)]), sock, timeout=10))
+        # Each new connection goes to either process: both answer on the one port.
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/")).text in ("one", "two")
+        with pytest.raises(OSError):
+            bind(port=port).close()  # without the option the port stays taken
+    finally:
+        for server in servers:
+            await server.stop()
