@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -175,7 +176,9 @@ async def _count_hops(customer: dict[str, Any]) -> dict[str, Counter[str]]:
 
 
 def _free_base() -> int:
-    for base in range(21000, 60000, 97):
+    # From a random start: two benchmark runs at once must not both take the first free range.
+    start = 21000 + 97 * random.randrange(300)
+    for base in [*range(start, 60000, 97), *range(21000, start, 97)]:
         socks = []
         try:
             for port in range(base, base + SPAN):

@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from shared.settings import SYSTEMS, Topology
 
 POPULATION = 1000
 START_TIMEOUT = 240.0
+IDLE_SECONDS = 5.0
 CLI = [sys.executable, "-m", "orchestrator.cli"]
 
 
@@ -76,10 +77,11 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-async def _backend_cpu(admin: asyncpg.Connection, database: str) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend serving ``database`` (the server runs on this machine)."""
+async def _backend_cpu(admin: asyncpg.Connection, database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving ``database`` (the server runs on this machine).
+    Our pools keep their connections, so a backend lives through a phase."""
     rows = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
-    return {row["pid"]: _cpu_seconds([row["pid"]]) for row in rows}
+    return _cpu_seconds([row["pid"] for row in rows])
 
 
 async def _wait_listening(services: list[Service], deadline: float) -> None:
@@ -190,26 +192,71 @@ def _phase_line(n: int, results: Results, seconds: float) -> str:
     )
 
 
-async def _embedded(tmp: Path, levels: list[int]) -> dict[int, float]:
-    """CPU per turn (ms) of the embedded default at each N, in this run."""
+Sampler = Callable[[], Awaitable[dict[str, float]]]
+"""CPU seconds spent so far, by kind of process."""
+
+
+async def _idle_rate(sample: Sampler) -> dict[str, float]:
+    """ms of CPU per second each kind spends with no customer at all (timers, the bus, pools):
+    a slow phase would otherwise charge it to its few turns."""
+    before = await sample()
+    await asyncio.sleep(IDLE_SECONDS)
+    after = await sample()
+    return {kind: 1000 * (after[kind] - before.get(kind, 0.0)) / IDLE_SECONDS for kind in after}
+
+
+def _breakdown(values: dict[str, float]) -> str:
+    return ", ".join(f"{kind} {ms:.1f}" for kind, ms in sorted(values.items()))
+
+
+@dataclass
+class Cost:
+    """CPU per turn of one phase (ms), all of it and above what the processes spend idle."""
+
+    total: float
+    above_idle: float
+
+
+async def _phase(
+    url: str, data_dir: Path, customers: list[list[dict[str, Any]]], sample: Sampler, idle: dict[str, float]
+) -> tuple[Results, Cost, float]:
+    before = await sample()
+    results, seconds = await _switchboard_phase(url, data_dir, customers)
+    after = await sample()
+    turns = max(results.turns, 1)
+    by_kind = {kind: 1000 * (after[kind] - before.get(kind, 0.0)) / turns for kind in after}
+    total = sum(by_kind.values())
+    cost = Cost(total, total - sum(idle.values()) * seconds / turns)
+    print(_phase_line(len(customers), results, seconds))
+    for error, count in results.errors.most_common(5):
+        print(f"  error x{count}: {error}")
+    print(_latencies(results))
+    print(f"  CPU per turn {total:.1f} ms ({_breakdown(by_kind)}); above idle {cost.above_idle:.1f} ms", flush=True)
+    return results, cost, results.turns / seconds
+
+
+async def _embedded(tmp: Path, levels: list[int]) -> dict[int, Cost]:
+    """CPU per turn of the embedded default at each N, in this run."""
     data_dir = tmp / "embedded"
     await prepare_dataset(data_dir, None, customers=POPULATION, seed=7)
     pool = iter(_eligible(data_dir, None))
-    per_turn: dict[int, float] = {}
+    costs: dict[int, Cost] = {}
     print("embedded default (switchboard up: SQLite, events in process, its default workers)", flush=True)
     async with switchboard_up(data_dir, POPULATION, None) as (url, proc):
+
+        async def sample() -> dict[str, float]:
+            return {"up": _cpu_seconds(_tree(proc.pid))}
+
         await _switchboard_phase(url, data_dir, [[next(pool)]])  # untimed: lazy set-up of each turn kind
+        idle = await _idle_rate(sample)
+        print(f"  idle: {sum(idle.values()):.0f} ms of CPU per second", flush=True)
         for n in levels:
-            cpu0 = _cpu_seconds(_tree(proc.pid))
-            results, seconds = await _switchboard_phase(url, data_dir, [[next(pool)] for _ in range(n)])
-            per_turn[n] = 1000 * (_cpu_seconds(_tree(proc.pid)) - cpu0) / max(results.turns, 1)
-            print(_phase_line(n, results, seconds))
-            print(f"  CPU per turn {per_turn[n]:.1f} ms", flush=True)
-    return per_turn
+            _, costs[n], _ = await _phase(url, data_dir, [[next(pool)] for _ in range(n)], sample, idle)
+    return costs
 
 
 async def _scaleout(
-    tmp: Path, replicas: int, levels: list[int], admin_url: str, bus_url: str, embedded: dict[int, float]
+    tmp: Path, replicas: int, levels: list[int], admin_url: str, bus_url: str, embedded: dict[int, Cost]
 ) -> dict[int, float]:
     """Turns/s of the per-service layout at each N, and its CPU per turn against the embedded one."""
     throughput: dict[int, float] = {}
@@ -221,29 +268,25 @@ async def _scaleout(
         )
         pool = iter(_eligible(found.data_dir, found.database_url))
         admin = await asyncpg.connect(admin_url)
+
+        async def sample() -> dict[str, float]:
+            return {**found.cpu_by_kind(), "PostgreSQL": await _backend_cpu(admin, found.database)}
+
         try:
             for _ in range(replicas):  # untimed: each replica's first turn of a kind pays for lazy set-up
                 await _switchboard_phase(found.url, found.data_dir, [[next(pool)]])
+            idle = await _idle_rate(sample)
+            print(f"  idle: {sum(idle.values()):.0f} ms of CPU per second ({_breakdown(idle)})", flush=True)
             for n in levels:
-                ours0, pg0 = found.cpu_by_kind(), await _backend_cpu(admin, found.database)
-                results, seconds = await _switchboard_phase(found.url, found.data_dir, [[next(pool)] for _ in range(n)])
-                ours1, pg1 = found.cpu_by_kind(), await _backend_cpu(admin, found.database)
-                turns = max(results.turns, 1)
-                by_kind = {kind: 1000 * (ours1[kind] - ours0.get(kind, 0.0)) / turns for kind in ours1}
-                postgres = 1000 * sum(cpu - pg0.get(pid, 0.0) for pid, cpu in pg1.items()) / turns
-                total = sum(by_kind.values()) + postgres
-                throughput[n] = results.turns / seconds
-                print(_phase_line(n, results, seconds))
-                for error, count in results.errors.most_common(5):
-                    print(f"  error x{count}: {error}")
-                print(_latencies(results))
-                ratio = f" = {total / embedded[n]:.2f}x the embedded default's" if embedded.get(n) else ""
-                print(
-                    f"  CPU per turn {total:.1f} ms{ratio}: "
-                    + ", ".join(f"{kind} {ms:.1f}" for kind, ms in sorted(by_kind.items()))
-                    + f", PostgreSQL backends {postgres:.1f}",
-                    flush=True,
+                _, cost, throughput[n] = await _phase(
+                    found.url, found.data_dir, [[next(pool)] for _ in range(n)], sample, idle
                 )
+                if n in embedded:
+                    print(
+                        f"  against the embedded default: {cost.total / embedded[n].total:.2f}x in all, "
+                        f"{cost.above_idle / embedded[n].above_idle:.2f}x above idle",
+                        flush=True,
+                    )
         finally:
             await admin.close()
     return throughput
