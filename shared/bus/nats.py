@@ -241,7 +241,9 @@ class NatsBus:
                 try:
                     await self._bind(subscription)
                 except BaseException:
-                    self._wanted.remove(subscription)
+                    # A start-up given up on may have stopped it meanwhile (cancelled while binding).
+                    if subscription in self._wanted:
+                        self._wanted.remove(subscription)
                     raise
         return subscription
 
