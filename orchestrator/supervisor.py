@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from orchestrator import approval_words, wording
+from orchestrator import approval_words, clarification, wording
 from orchestrator.cases.actions import record_actions, settle_approval
 from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
 from orchestrator.cases.open_cases import normalize_claim
 from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
 from orchestrator.cases.urgency import mark_urgent
 from orchestrator.conversations import (
+    Clarification,
     ConversationState,
     ConversationStore,
     Goal,
@@ -49,26 +49,20 @@ from shared.handoff import (
     VERIFIES_IDENTITY_TAG,
     HandoffRequest,
     SpecialistResult,
+    approval_decided,
 )
 from shared.keyed_locks import KeyedLocks
 from shared.tracing import TraceContext
+from shared.yes_no import read, short_answer
 
 log = logging.getLogger("switchboard.supervisor")
-
-_YES = re.compile(
-    rf"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright|{'|'.join(wording.YES_WORDS)})\b",
-    re.IGNORECASE,
-)
-_NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
-_WORDS = re.compile(r"[\w']+")
 
 
 def _answers_the_question(text: str) -> bool:
     """A yes or no with a few words after it ("yes, cancel it") answers the active specialist's
     question, however sure the router is that "cancel" belongs to another skill; a yes that goes on
     into a request of its own ("ok, now change my plan please") may still change the topic."""
-    opening = _YES.match(text) or _NO.match(text)
-    return opening is not None and len(_WORDS.findall(text[opening.end() :])) <= 3
+    return short_answer(text) is not None
 
 
 __all__ = ["HUMAN_JOINED", "HUMAN_LEFT", "CaseHooks", "Supervisor", "TurnOutcome"]
@@ -205,6 +199,8 @@ class Supervisor:
 
     async def _handle(self, turn: _Turn, text: str) -> None:
         state = turn.state
+        # Options offered last turn are answered now or not at all: an old question never catches a "yes".
+        clarifying, state.clarifying = state.clarifying, None
         if state.human is not None and self.cases is not None:
             lapsed = await self.cases.lapse_reason(state.human)
             if lapsed:
@@ -231,6 +227,8 @@ class Supervisor:
         if state.parked is not None and self._still_waiting(state.parked, decision):
             waiting = approval_words.waiting_text(state.parked)
             turn.say(state.parked.agent, state.parked.skill, waiting, "waiting-approval")
+            return
+        if clarifying is not None and await self._answer_clarification(turn, text, decision, clarifying):
             return
         asked = state.active
         goal, reason = self._choose(turn, text, decision)
@@ -275,7 +273,34 @@ class Supervisor:
             )
             turn.say(None, None, reply, "completed")
         else:
-            turn.say(None, None, wording.clarifying_question(decision, self._labels()), "clarify")
+            labels = self._labels()
+            options = clarification.offered(decision, labels)
+            if len(options) >= 2 and decision.intent == "skill":
+                state.clarifying = Clarification(options=options, said=text)
+            turn.say(None, None, wording.clarifying_question(decision, labels), "clarify")
+
+    async def _answer_clarification(
+        self, turn: _Turn, text: str, decision: RouteDecision, asked: Clarification
+    ) -> bool:
+        """The customer's answer to the options just offered; False when the message asks something else."""
+        state = turn.state
+        answer = clarification.understand(text, asked, decision, self._threshold)
+        if answer.kind == "other":
+            return False
+        if answer.kind == "unsure" and asked.asked < 2:
+            state.clarifying = asked.model_copy(update={"asked": asked.asked + 1})
+            turn.say(None, None, clarification.ask_again(asked), "clarify")
+        elif answer.option is None:  # turned down, or still unsure after asking twice
+            if self._human:
+                why = "none of the options offered fitted what the customer wanted"
+                state.offer = Goal(agent=self._human[0], skill=self._human[1], reason=why)
+            turn.say(None, None, clarification.declined(self._human is not None), "completed")
+        else:
+            option = answer.option
+            goal = Goal(agent=option.agent, skill=option.skill, text=asked.said, confidence=option.score)
+            await self._run(turn, goal, f"the customer chose '{option.label}' when asked", asked.said)
+            await self._take_up_queued(turn)
+        return True
 
     def _queue_second(self, turn: _Turn, goal: Goal, decision: RouteDecision) -> str:
         """Keep the message's second request for after the first; returns the first request's words."""
@@ -428,10 +453,11 @@ class Supervisor:
             return routed, "the customer asked for a human"
         if state.offer is not None:
             offer, state.offer = state.offer, None
-            if _YES.match(text):
+            opening = read(text).opening
+            if opening is True:
                 offer.text = text
                 return offer, offer.reason or "the customer accepted the offered handoff"
-            if _NO.match(text):
+            if opening is False:
                 return None, "No problem. Is there anything else I can help you with?"
         if state.active is not None:
             switching = (

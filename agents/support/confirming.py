@@ -16,7 +16,7 @@ from langgraph.types import Command
 
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.steps import Node, in_step
-from agents.runtime.text import yes_no
+from shared.yes_no import yes_no
 
 CONFIRM_NODE = "confirm"
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
