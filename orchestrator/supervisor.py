@@ -388,7 +388,7 @@ class Supervisor:
         assert parked.task_id is not None
         try:
             answer = await self._directory.send(
-                parked.agent, f"approval {status}", envelope, request, task_id=parked.task_id, or_new_task=False
+                parked.agent, approval_decided(status), envelope, request, task_id=parked.task_id, or_new_task=False
             )
         except ServiceUnavailable as exc:
             log.warning("approval %s: could not resume task %s: %s", parked.approval_id, parked.task_id, exc.message)
