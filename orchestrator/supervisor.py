@@ -453,7 +453,11 @@ class Supervisor:
             return routed, "the customer asked for a human"
         if state.offer is not None:
             offer, state.offer = state.offer, None
-            opening = read(text).opening
+            reading = read(text)
+            # "please email me my bill" opens like a yes but asks for something else: a long reply
+            # the router confidently places elsewhere is that request, not an answer to the offer.
+            elsewhere = routed is not None and decision.confidence >= self._threshold
+            opening = reading.short() if elsewhere else reading.opening
             if opening is True:
                 offer.text = text
                 return offer, offer.reason or "the customer accepted the offered handoff"

@@ -76,3 +76,12 @@ async def test_neither_then_a_clear_request_is_routed_as_usual(chat: Chat) -> No
     await chat.say("neither of those")
     reply = await chat.say("I want to change my plan")
     assert reply["route"]["skill"] == "change-plan", reply["route"]
+
+
+async def test_a_request_that_opens_with_please_is_not_taken_as_a_yes_to_the_offered_person(chat: Chat) -> None:
+    await _clarified(chat, _GARBLED_COPY)
+    offered = await chat.say("neither")
+    assert "colleague" in offered["reply"], offered
+    reply = await chat.say("please email me a copy of my last bill")
+    assert reply["agent"] == "identity" and reply["route"]["skill"] == "invoice-copy", reply
+    assert (await chat.state())["pending"]["skill"] == "invoice-copy"
