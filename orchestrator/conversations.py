@@ -115,6 +115,23 @@ class ParkedApproval(BaseModel):
     at: float = Field(default_factory=time.time)
 
 
+class ClarifyOption(BaseModel):
+    """One option of a clarifying question, with the router's score when it was asked."""
+
+    agent: str
+    skill: str
+    label: str
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class Clarification(BaseModel):
+    """The options the customer was just offered, kept so the next message can answer them."""
+
+    options: list[ClarifyOption] = Field(min_length=2, max_length=3)
+    said: str = Field(description="the customer's words that needed the question")
+    asked: int = Field(default=1, description="how many times in a row the options were offered")
+
+
 class ConversationState(BaseModel):
     conversation_id: str
     channel: str = "chat"
@@ -138,6 +155,7 @@ class ConversationState(BaseModel):
     queued: Goal | None = Field(
         default=None, description="a second request from the same message, taken up once the current goal is done"
     )
+    clarifying: Clarification | None = Field(default=None, description="the options of the question just asked")
     escalated_at: float | None = None
     escalation: HandoffNotes | None = Field(default=None, description="the hand-off notes of the latest escalation")
     human: HumanControl | None = Field(

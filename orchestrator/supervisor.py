@@ -10,66 +10,45 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
-from orchestrator import approval_words, wording
+from orchestrator import approval_words, clarification, wording
 from orchestrator.cases.actions import record_actions, settle_approval
-from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, new_request, release
-from orchestrator.cases.open_cases import normalize_claim
+from orchestrator.cases.holding import HUMAN_JOINED, HUMAN_LEFT, release
 from orchestrator.cases.recall import asks_what_a_person_said, what_they_said
-from orchestrator.cases.urgency import mark_urgent
+from orchestrator.choosing import answer_without_goal, choose
 from orchestrator.conversations import (
+    Clarification,
     ConversationState,
     ConversationStore,
     Goal,
-    HandoffEvent,
     ParkedApproval,
     TranscriptEntry,
     add_tool_calls,
     add_usage,
 )
 from orchestrator.disclosure import DISCLOSURE_SKILL, Disclosure
+from orchestrator.handoffs import Handoffs
 from orchestrator.routing import Brain, RouteDecision
 from orchestrator.specialists import SpecialistDirectory, SpecialistReply
-from orchestrator.turn_deadline import HUMAN_ASKED, NOT_STARTED, escalate_unconfirmed, specialist_deadline
+from orchestrator.turn_record import Turn, TurnOutcome
 from shared import telemetry
-from shared.authcontext import peek_claims
-from shared.deadline import DEFAULT_TURN_SECONDS, DeadlinePassed
+from shared.deadline import DEFAULT_TURN_SECONDS
 from shared.envelope import ContextEnvelope
 from shared.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
-from shared.escalation import HandoffNotes, HumanControl, HumanNotice, QueuePosition
+from shared.escalation import HumanControl, HumanNotice, QueuePosition
 from shared.handoff import (
     HUMAN_REQUEST_TAG,
-    REQUIRES_VERIFIED_IDENTITY_TAG,
     VERIFIES_IDENTITY_TAG,
     HandoffRequest,
-    SpecialistResult,
+    approval_decided,
 )
 from shared.keyed_locks import KeyedLocks
 from shared.tracing import TraceContext
 
 log = logging.getLogger("switchboard.supervisor")
-
-_YES = re.compile(
-    rf"^\s*(y+e*[sp]*|yeah|yea|ya|sure|ok(ay)?|please|go ahead|do it|alright|{'|'.join(wording.YES_WORDS)})\b",
-    re.IGNORECASE,
-)
-_NO = re.compile(r"^\s*(no+|nope|nah|not now|no thanks)\b", re.IGNORECASE)
-_WORDS = re.compile(r"[\w']+")
-
-
-def _answers_the_question(text: str) -> bool:
-    """A yes or no with a few words after it ("yes, cancel it") answers the active specialist's
-    question, however sure the router is that "cancel" belongs to another skill; a yes that goes on
-    into a request of its own ("ok, now change my plan please") may still change the topic."""
-    opening = _YES.match(text) or _NO.match(text)
-    return opening is not None and len(_WORDS.findall(text[opening.end() :])) <= 3
-
 
 __all__ = ["HUMAN_JOINED", "HUMAN_LEFT", "CaseHooks", "Supervisor", "TurnOutcome"]
 
@@ -80,22 +59,6 @@ class CaseHooks(Protocol):
     async def lapse_reason(self, human: HumanControl) -> str | None: ...
 
     async def position(self, current: ConversationState) -> QueuePosition | None: ...
-
-
-class TurnOutcome(BaseModel):
-    """What a channel gets back for one customer turn."""
-
-    conversation_id: str
-    reply: str
-    agent: str | None = None
-    skill: str | None = None
-    status: str
-    verified: bool
-    customer_name: str | None = None
-    trace_id: str
-    route: RouteDecision | None = None
-    handoffs: list[str] = []
-    data: dict[str, Any] = {}
 
 
 class Supervisor:
@@ -129,6 +92,9 @@ class Supervisor:
         self._locks = KeyedLocks()
         self._verifier = directory.find_tagged(VERIFIES_IDENTITY_TAG)
         self._human = directory.find_tagged(HUMAN_REQUEST_TAG)
+        self._handoffs = Handoffs(
+            directory, verifier=self._verifier, human=self._human, queue_position=self._where_in_queue
+        )
         self.cases: CaseHooks | None = None
         """Set by the app that serves the consoles: take-over leases and queue positions."""
 
@@ -182,7 +148,7 @@ class Supervisor:
                 state = await self._store.load(conversation_id)
                 # With tracing on, the turn's trace id is the span's: audit records and spans share it.
                 trace = telemetry.trace_context(span) or TraceContext.new()
-                turn = _Turn(state, trace, channel)
+                turn = Turn(state, trace, channel)
                 turn.deadline_at = time.time() + self.turn_seconds
                 turn.entries.append(
                     TranscriptEntry(
@@ -192,7 +158,7 @@ class Supervisor:
                 state.turns += 1
                 state.channel = channel
                 await self._handle(turn, text)
-                await self._cancel_abandoned(turn.abandoned)
+                await self._handoffs.cancel(turn.abandoned)
                 await self._save(state, turn.entries)
                 if span is not None:
                     telemetry.set_attributes(
@@ -203,8 +169,10 @@ class Supervisor:
                     )
         return turn.outcome()
 
-    async def _handle(self, turn: _Turn, text: str) -> None:
+    async def _handle(self, turn: Turn, text: str) -> None:
         state = turn.state
+        # Options offered last turn are answered now or not at all: an old question never catches a "yes".
+        clarifying, state.clarifying = state.clarifying, None
         if state.human is not None and self.cases is not None:
             lapsed = await self.cases.lapse_reason(state.human)
             if lapsed:
@@ -232,8 +200,12 @@ class Supervisor:
             waiting = approval_words.waiting_text(state.parked)
             turn.say(state.parked.agent, state.parked.skill, waiting, "waiting-approval")
             return
+        if clarifying is not None and await self._answer_clarification(turn, text, decision, clarifying):
+            return
         asked = state.active
-        goal, reason = self._choose(turn, text, decision)
+        goal, reason = choose(
+            turn, text, decision, human=self._human, threshold=self._threshold, switch_threshold=self._switch_threshold
+        )
         if asked is not None and goal is not None and goal.agent != asked.agent and state.active is None:
             # The pending question is dropped, and the customer is told so: nothing hangs silently.
             what = asked.skill.replace("-", " ")
@@ -242,42 +214,41 @@ class Supervisor:
             if reason:  # declined an offer
                 turn.say(None, None, reason, "completed")
             else:
-                self._answer_without_goal(turn, text, decision)
+                answer_without_goal(
+                    turn, text, decision, labels=self._labels(), human=self._human, threshold=self._threshold
+                )
             return
-        if (
-            decision.then is not None
-            and goal.text == text
-            and (goal.agent, goal.skill)
-            == (
-                decision.agent,
-                decision.skill,
-            )
-        ):
+        first_of_two = decision.then is not None and goal.text == text
+        if first_of_two and (goal.agent, goal.skill) == (decision.agent, decision.skill):
             text = self._queue_second(turn, goal, decision)
-        await self._run(turn, goal, reason, text)
+        await self._handoffs.run(turn, goal, reason, text)
         await self._take_up_queued(turn)
 
     def _labels(self) -> dict[tuple[str, str], str]:
         return {(s.agent, s.skill): s.label for s in self._directory.skill_specs() if s.label}
 
-    def _answer_without_goal(self, turn: _Turn, text: str, decision: RouteDecision) -> None:
-        """No specialist takes this turn: small talk, something we do not do, a language we do not serve."""
+    async def _answer_clarification(self, turn: Turn, text: str, decision: RouteDecision, asked: Clarification) -> bool:
+        """The customer's answer to the options just offered; False when the message asks something else."""
         state = turn.state
-        if decision.intent == "small-talk" and decision.confidence >= self._threshold:
-            turn.say(None, None, wording.small_talk(text, self._labels()), "completed")
-        elif decision.intent in ("out-of-scope", "other-language") and decision.confidence >= self._threshold:
+        answer = clarification.understand(text, asked, decision, self._threshold)
+        if answer.kind == "other":
+            return False
+        if answer.kind == "unsure" and asked.asked < 2:
+            state.clarifying = asked.model_copy(update={"asked": asked.asked + 1})
+            turn.say(None, None, clarification.ask_again(asked), "clarify")
+        elif answer.option is None:  # turned down, or still unsure after asking twice
             if self._human:
-                state.offer = Goal(agent=self._human[0], skill=self._human[1])
-            reply = (
-                wording.out_of_scope(self._human is not None)
-                if decision.intent == "out-of-scope"
-                else wording.other_language(decision.language)
-            )
-            turn.say(None, None, reply, "completed")
+                why = "none of the options offered fitted what the customer wanted"
+                state.offer = Goal(agent=self._human[0], skill=self._human[1], reason=why)
+            turn.say(None, None, clarification.declined(self._human is not None), "completed")
         else:
-            turn.say(None, None, wording.clarifying_question(decision, self._labels()), "clarify")
+            option = answer.option
+            goal = Goal(agent=option.agent, skill=option.skill, text=asked.said, confidence=option.score)
+            await self._handoffs.run(turn, goal, f"the customer chose '{option.label}' when asked", asked.said)
+            await self._take_up_queued(turn)
+        return True
 
-    def _queue_second(self, turn: _Turn, goal: Goal, decision: RouteDecision) -> str:
+    def _queue_second(self, turn: Turn, goal: Goal, decision: RouteDecision) -> str:
         """Keep the message's second request for after the first; returns the first request's words."""
         assert decision.then is not None
         first, second = decision.parts if len(decision.parts) == 2 else (goal.text, goal.text)
@@ -288,7 +259,7 @@ class Supervisor:
         goal.text = first
         return first
 
-    async def _take_up_queued(self, turn: _Turn) -> None:
+    async def _take_up_queued(self, turn: Turn) -> None:
         """Once the current goal is done, start on the request that was queued behind it."""
         state = turn.state
         busy = state.active or state.pending or state.parked or state.offer or state.human
@@ -297,7 +268,7 @@ class Supervisor:
         queued, state.queued = state.queued, None
         label = self._labels().get((queued.agent, queued.skill), "your other question")
         turn.say(None, None, wording.taking_up(label), "completed")
-        await self._run(turn, queued, "the customer's second request in the same message", queued.text)
+        await self._handoffs.run(turn, queued, "the customer's second request in the same message", queued.text)
 
     def _still_waiting(self, parked: ParkedApproval, decision: RouteDecision) -> bool:
         """A turn while parked is about the wait unless it confidently asks for something else."""
@@ -363,7 +334,7 @@ class Supervisor:
         assert parked.task_id is not None
         try:
             answer = await self._directory.send(
-                parked.agent, f"approval {status}", envelope, request, task_id=parked.task_id, or_new_task=False
+                parked.agent, approval_decided(status), envelope, request, task_id=parked.task_id, or_new_task=False
             )
         except ServiceUnavailable as exc:
             log.warning("approval %s: could not resume task %s: %s", parked.approval_id, parked.task_id, exc.message)
@@ -372,7 +343,7 @@ class Supervisor:
         record_actions(state, parked.agent, parked.skill, answer.result)
         return answer
 
-    async def _where_in_queue(self, turn: _Turn) -> str:
+    async def _where_in_queue(self, turn: Turn) -> str:
         """The customer's place in the queue and the estimated wait, as the console orders it."""
         if self.cases is None:
             return ""
@@ -383,7 +354,7 @@ class Supervisor:
         minutes = max(1, round(where.estimated_wait_seconds / 60))
         return f" You're number {where.position} in the queue; the estimated wait is about {minutes} min."
 
-    async def _to_human(self, turn: _Turn, human: HumanControl) -> None:
+    async def _to_human(self, turn: Turn, human: HumanControl) -> None:
         """A customer turn while a human has the conversation: it is theirs, the AI stays quiet."""
         turn.status, turn.agent = "with-human", None
         turn.data["human"] = human.name
@@ -402,294 +373,7 @@ class Supervisor:
 
     async def cancel_tasks(self, goals: list[Goal]) -> None:
         """Cancel these goals' specialist tasks (a person took the case over); one already gone is fine."""
-        await self._cancel_abandoned(goals)
-
-    async def _cancel_abandoned(self, goals: list[Goal]) -> None:
-        """Cancel the specialists' tasks the customer left: none of them may be resumed by accident."""
-        for goal in goals:
-            if goal.task_id:
-                await self._directory.cancel(goal.agent, goal.task_id)
-
-    def _choose(self, turn: _Turn, text: str, decision: RouteDecision) -> tuple[Goal | None, str]:
-        state = turn.state
-        routed = (
-            Goal(agent=decision.agent, skill=decision.skill, text=text, confidence=decision.confidence)
-            if decision.agent and decision.skill
-            else None
-        )
-        if (
-            routed
-            and self._human
-            and (routed.agent, routed.skill) == self._human
-            and decision.confidence >= self._threshold
-        ):
-            turn.leave_active()
-            state.offer = None
-            return routed, "the customer asked for a human"
-        if state.offer is not None:
-            offer, state.offer = state.offer, None
-            if _YES.match(text):
-                offer.text = text
-                return offer, offer.reason or "the customer accepted the offered handoff"
-            if _NO.match(text):
-                return None, "No problem. Is there anything else I can help you with?"
-        if state.active is not None:
-            switching = (
-                not _answers_the_question(text)
-                and routed is not None
-                and routed.agent != state.active.agent
-                and _agent_confidence(decision) >= self._switch_threshold
-            )
-            if routed is None or not switching:  # switching implies routed; said again for the checker
-                return state.active, "follow-up to the active goal"
-            log.info("topic change %s -> %s/%s", state.active.agent, routed.agent, routed.skill)
-            state.summaries.append(f"{state.active.agent}: {state.active.skill} set aside, the customer asked for more")
-            turn.leave_active()
-            return routed, f"topic changed: {decision.reason}"
-        if routed is None or decision.confidence < self._threshold:
-            return None, ""
-        return routed, decision.reason
-
-    async def _run(self, turn: _Turn, goal: Goal, reason: str, text: str) -> None:
-        state = turn.state
-        needs_identity = self._directory.has_tag(goal.agent, goal.skill, REQUIRES_VERIFIED_IDENTITY_TAG)
-        if needs_identity and not state.verified():
-            if self._verifier is None:
-                turn.say(None, None, "I can't verify who you are right now; please try again later.", "failed")
-                return
-            state.pending = goal.model_copy(update={"text": goal.text or text})
-            turn.leave_active()
-            goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
-            reason = f"verify the customer before {state.pending.skill}"
-        result = await self._handoff(turn, goal, reason, text)
-        if result is None:
-            return
-        if result.status == "auth-required" and self._verifier and state.pending is not None:
-            # The specialist's task waits for a verified customer (state.pending has its id).
-            goal = Goal(agent=self._verifier[0], skill=self._verifier[1], text=text)
-            result = await self._handoff(turn, goal, f"verify the customer before {state.pending.skill}", text)
-            if result is None:
-                return
-        if result.status == "completed" and (goal.agent, goal.skill) == self._verifier and state.pending:
-            pending, state.pending = state.pending, None
-            await self._handoff(turn, pending, f"customer verified; continuing {pending.skill}", pending.text)
-        elif result.status == "failed" and (goal.agent, goal.skill) == self._verifier and state.pending:
-            turn.abandoned.append(state.pending)
-            state.pending = None
-
-    async def _handoff(self, turn: _Turn, goal: Goal, reason: str, text: str) -> SpecialistResult | None:
-        state = turn.state
-        continuing = state.active is goal
-        envelope = ContextEnvelope(
-            conversation_id=state.conversation_id,
-            channel=turn.channel,
-            customer=state.customer,
-            auth_context=state.auth_context if state.verified() else None,
-            trace=turn.trace.child(),
-            handoff_reason=reason,
-            summary=state.summary,
-            turn=state.turns,
-            deadline_at=specialist_deadline(turn.deadline_at),
-        )
-        turn.requests += 1
-        request = HandoffRequest(
-            skill=goal.skill,
-            reason=reason,
-            confidence=goal.confidence,
-            priority=goal.priority,
-            request_id=f"{state.turns}.{turn.requests}",
-        )
-        if not continuing:
-            state.handoffs.append(
-                HandoffEvent(
-                    at=time.time(),
-                    to_agent=goal.agent,
-                    skill=goal.skill,
-                    reason=reason,
-                    trace_id=turn.trace.trace_id,
-                    brain=turn.route.brain if turn.route else None,
-                    said=(goal.text or text)[:300],
-                )
-            )
-            turn.handoffs.append(goal.agent)
-        try:
-            answer = await self._directory.send(goal.agent, text, envelope, request, task_id=goal.task_id)
-        except (ServiceUnavailable, DeadlinePassed) as exc:
-            log.warning("turn %s: %s", state.conversation_id, exc)
-            if (goal.agent, goal.skill) == self._human:
-                # A request for a person is never lost, even when the escalation agent is late.
-                escalate_unconfirmed(state, "the escalation service did not confirm in time")
-                turn.say(goal.agent, goal.skill, HUMAN_ASKED + await self._where_in_queue(turn), "escalated")
-                turn.status = "escalated"
-                return None
-            turn.set_active(goal)
-            if isinstance(exc, DeadlinePassed):
-                if self._human:
-                    state.offer = Goal(agent=self._human[0], skill=self._human[1])
-                turn.say(goal.agent, goal.skill, NOT_STARTED, "unavailable")
-                return None
-            if self._human and goal.agent != self._human[0]:
-                state.offer = Goal(agent=self._human[0], skill=self._human[1])
-            turn.say(
-                goal.agent,
-                goal.skill,
-                f"I couldn't reach our {goal.agent} team just now. Nothing you've told us is lost: "
-                "you can try again in a moment, or say 'yes' and I'll bring in a human colleague.",
-                "unavailable",
-            )
-            return None
-        result, reply = answer.result, answer.text
-        # Each hand-off shows where its goal stands now, so the case can tell finished from left half-way.
-        answered = state.handoffs[-1:] if not continuing else [h for h in state.handoffs if h.skill == goal.skill][-1:]
-        for handoff in answered:
-            handoff.status = result.status
-        add_tool_calls(state, goal.agent, result, turn.trace.trace_id)
-        self._apply(turn, goal, result, answer.task_id)
-        escalated = result.status == "completed" and (goal.agent, goal.skill) == self._human
-        if escalated:
-            new_request(state, time.time())
-            state.escalation = HandoffNotes.from_result(result.data, result.summary or state.summary)
-            mark_urgent(state)  # before the queue position: urgent cases go first
-            result.data["priority"] = state.escalation.priority
-            reply += await self._where_in_queue(turn)
-        turn.say(goal.agent, goal.skill, reply, result.status, result.data)
-        if escalated:
-            turn.status = "escalated"
-        return result
-
-    def _apply(self, turn: _Turn, goal: Goal, result: SpecialistResult, task_id: str) -> None:
-        state = turn.state
-        if result.auth_context and result.customer:
-            claims = peek_claims(result.auth_context)
-            state.auth_context = result.auth_context
-            state.customer = result.customer
-            state.auth_expires_at = claims.exp if claims else None
-            state.auth_method = claims.method if claims else None
-        if result.summary:
-            state.summaries.append(f"{goal.agent}: {result.summary}")
-        record_actions(state, goal.agent, goal.skill, result)
-        data = result.data or {}
-        if isinstance(data.get("llm_usage"), dict):
-            add_usage(state, goal.agent, data["llm_usage"])
-        if data.get("approval_pending") and data.get("approval_id"):
-            state.parked = ParkedApproval(
-                approval_id=str(data["approval_id"]),
-                agent=goal.agent,
-                skill=goal.skill,
-                task_id=task_id if result.status == "input-required" and task_id else None,
-                summary=result.summary,
-                amount=str(data["amount"]) if data.get("amount") is not None else None,
-                currency=data.get("currency"),
-                messages=result.messages,
-            )
-        if isinstance(data.get("claimed"), str) and state.customer is None:
-            state.claimed = normalize_claim(data["claimed"])
-        if state.active is not None and task_id and state.active.task_id == task_id:
-            state.active = None  # this task has answered; it is not a wait being left behind
-        waiting = Goal(agent=goal.agent, skill=goal.skill, task_id=task_id or None, text=goal.text)
-        if state.parked is not None and state.parked.task_id == task_id:
-            turn.set_active(None)  # the task waits for the approver, not for the customer
-        elif result.status == "input-required":
-            turn.set_active(waiting.model_copy(update={"asking": result.data.get("asking")}))
-        elif result.status == "auth-required":
-            turn.set_active(None)
-            state.pending = waiting
-        else:
-            turn.set_active(None)
-        if result.handoff_to is not None:
-            skill = result.handoff_to.skill or self._first_skill(result.handoff_to.agent)
-            if skill:
-                target = result.handoff_to
-                state.offer = Goal(agent=target.agent, skill=skill, reason=target.reason, priority=target.priority)
-
-    def _first_skill(self, agent: str) -> str | None:
-        if self._human and self._human[0] == agent:
-            return self._human[1]
-        for spec in self._directory.skill_specs():
-            if spec.agent == agent:
-                return spec.skill
-        return None
-
-
-class _Turn:
-    """What one turn has produced so far (replies, handoffs, status)."""
-
-    def __init__(self, state: ConversationState, trace: TraceContext, channel: str) -> None:
-        self.state = state
-        self.trace = trace
-        self.channel = channel
-        self.entries: list[TranscriptEntry] = []
-        self.replies: list[str] = []
-        self.handoffs: list[str] = []
-        self.agent: str | None = None
-        self.skill: str | None = None
-        self.status = "completed"
-        self.route: RouteDecision | None = None
-        self.data: dict[str, Any] = {}
-        self.deadline_at: float | None = None
-        """When this turn must be answered (Unix time); set by ``Supervisor.turn``."""
-        self.abandoned: list[Goal] = []
-        """Goals whose specialist task the customer left this turn: cancelled before the turn is saved."""
-        self.requests = 0
-        """Hand-offs sent so far this turn: with the turn number, the id of each request."""
-
-    def set_active(self, goal: Goal | None) -> None:
-        """The goal the customer's next message continues; a different waiting task is abandoned."""
-        old = self.state.active
-        if old is not None and old.task_id and (goal is None or goal.task_id != old.task_id):
-            self.abandoned.append(old)
-        self.state.active = goal
-
-    def leave_active(self) -> None:
-        self.set_active(None)
-
-    def say(
-        self, agent: str | None, skill: str | None, text: str, status: str, data: dict[str, Any] | None = None
-    ) -> None:
-        self.agent, self.skill, self.status = agent, skill, status
-        self.data.update(data or {})
-        if text:
-            self.replies.append(text)
-            self.entries.append(
-                TranscriptEntry(
-                    at=time.time(),
-                    role="agent" if agent else "system",
-                    text=text,
-                    channel=self.channel,
-                    agent=agent or "supervisor",
-                    skill=skill,
-                    trace_id=self.trace.trace_id,
-                )
-            )
-
-    def outcome(self) -> TurnOutcome:
-        state = self.state
-        return TurnOutcome(
-            conversation_id=state.conversation_id,
-            reply="\n\n".join(self.replies),
-            agent=self.agent,
-            skill=self.skill,
-            status=self.status,
-            verified=state.verified(),
-            customer_name=state.customer.display_name if state.customer else None,
-            trace_id=self.trace.trace_id,
-            route=self.route,
-            handoffs=self.handoffs,
-            data=self.data,
-        )
-
-
-def _agent_confidence(decision: RouteDecision) -> float:
-    """How sure the brain is that the message belongs to the routed agent, whichever of its skills.
-
-    A message can be clearly another agent's while split between two of its skills ("refund me
-    8 pounds": refund or payment history); that still leaves a pending question of another agent.
-    """
-    best = next((a.score for a in decision.alternatives if a.skill == decision.skill), 0.0)
-    if best <= 0:
-        return decision.confidence
-    same_agent = sum(a.score for a in decision.alternatives if a.agent == decision.agent)
-    return min(1.0, decision.confidence * same_agent / best)
+        await self._handoffs.cancel(goals)
 
 
 def _route_attributes(decision: RouteDecision) -> dict[str, Any]:

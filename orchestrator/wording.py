@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from orchestrator.routing import RouteDecision
+from shared.yes_no import OTHER_LANGUAGE_YES
 
 Labels = Mapping[tuple[str, str], str]
 
@@ -49,7 +50,7 @@ def options(decision: RouteDecision, labels: Labels, *, most: int = 3) -> list[s
     return found[: 2 + min(len(strong), most - 2)]
 
 
-def _either(choices: Sequence[str]) -> str:
+def either(choices: Sequence[str]) -> str:
     if len(choices) == 1:
         return choices[0]
     return ", ".join(choices[:-1]) + " or " + choices[-1]
@@ -59,9 +60,9 @@ def clarifying_question(decision: RouteDecision, labels: Labels) -> str:
     """Two or three short options in the customer's terms, or an open question when none fit."""
     choices = options(decision, labels)
     if len(choices) >= 2 and decision.intent == "skill":
-        return f"Just so I help with the right thing: is this about {_either(choices)}?"
+        return f"Just so I help with the right thing: is this about {either(choices)}?"
     common = [c for c in _COMMON if c in labels.values()] or list(labels.values())[:3]
-    return f"Of course. What can I help you with today? For example {_either(common)}."
+    return f"Of course. What can I help you with today? For example {either(common)}."
 
 
 def small_talk(text: str, labels: Labels) -> str:
@@ -76,12 +77,12 @@ def small_talk(text: str, labels: Labels) -> str:
             "problems with your service, and I can put you through to a person whenever you like."
         )
     if _WHAT_CAN.search(text):
-        return f"I can help with things like {_either(list(labels.values())[:4])}. What would you like to do?"
+        return f"I can help with things like {either(list(labels.values())[:4])}. What would you like to do?"
     if _GREETING.search(text):
         return "Hello! How can I help you today?"
     common = [c for c in _COMMON if c in labels.values()] or list(labels.values())[:3]
     return (
-        f"I'm only able to help with your Northwind Mobile account, for example {_either(common)}. "
+        f"I'm only able to help with your Northwind Mobile account, for example {either(common)}. "
         "What can I do for you?"
     )
 
@@ -131,7 +132,7 @@ _OTHER_LANGUAGE_EN = (
     "from our team: just say yes."
 )
 # "Yes" in the languages above, so a customer can accept the offered colleague in their own words.
-YES_WORDS = ("si", "sí", "ja", "oui", "sì", "sim", "tak", "da")
+YES_WORDS = OTHER_LANGUAGE_YES
 
 
 def other_language(language: str | None) -> str:

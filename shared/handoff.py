@@ -40,6 +40,16 @@ HUMAN_REQUEST_TAG = "routing:human-request"
 """AgentCard skill tag: where an explicit request for a human always goes."""
 
 NEWCOMERS_TAG = "serves:newcomers"
+
+
+def approval_decided(status: str) -> str:
+    """The words that resume a task waiting for a held call: "approval executed", "approval rejected"...
+
+    Words, not authority: a task that hears "executed" asks the gateway again for what was done.
+    """
+    return f"approval {status}"
+
+
 """AgentCard skill tag: this skill answers people who are not customers yet, so it reads no
 customer's data and the supervisor hands it off without verifying anyone."""
 

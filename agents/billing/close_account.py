@@ -20,8 +20,9 @@ from agents.billing.contract import _date
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import money, yes_no
+from agents.runtime.text import money
 from agents.runtime.turn import Turn
+from shared.yes_no import yes_no
 
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 

@@ -21,8 +21,9 @@ from langgraph.types import Command
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import money, yes_no
+from agents.runtime.text import money
 from agents.runtime.turn import Turn
+from shared.yes_no import yes_no
 
 _MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name} | {
     name.lower(): n for n, name in enumerate(calendar.month_abbr) if name

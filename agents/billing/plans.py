@@ -21,7 +21,8 @@ from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.references import Resolved, Shown, resolve
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import best_match, day, money, yes_no
+from agents.runtime.text import best_match, day, money
+from shared.yes_no import yes_no
 
 
 def _plan_list(plans: list[dict[str, Any]], current: str | None) -> str:

@@ -21,7 +21,8 @@ from agents.runtime import ToolFailed
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import HUMAN
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import find_email, yes_no
+from agents.runtime.text import find_email
+from shared.yes_no import yes_no
 
 _PHONE_CHANGE = re.compile(r"\b(phone|mobile|number)\b", re.I)
 

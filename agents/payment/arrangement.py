@@ -22,8 +22,9 @@ from agents.billing.invoice_copy import period_name
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import day, money, yes_no
+from agents.runtime.text import day, money
 from agents.runtime.turn import Reply, Turn
+from shared.yes_no import yes_no
 
 MAX_INSTALMENTS = 12
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")

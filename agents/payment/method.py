@@ -22,7 +22,8 @@ from agents.runtime import Reply, Turn
 from agents.runtime.graph import SkillContext, SkillState, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, WAIT_NODE, Prompt, in_step, say_then_wait, verified_first, wait
-from agents.runtime.text import money, yes_no
+from agents.runtime.text import money
+from shared.yes_no import yes_no
 
 _AUTOPAY = re.compile(r"\b(auto[ -]?pay\w*|direct debit|automatic(ally)? pay\w*|pay (it )?automatically)\b", re.I)
 _OFF = re.compile(r"\b(stop|cancel|turn off|switch off|disable|remove|don'?t want)\b", re.I)

@@ -32,8 +32,9 @@ from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.references import Resolved, Shown, resolve
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
-from agents.runtime.text import day, find_amount, money, parse_time, yes_no
+from agents.runtime.text import day, find_amount, money, parse_time
 from agents.runtime.turn import Reply, Turn
+from shared.yes_no import yes_no
 
 _RECENT = 5
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")

@@ -8,68 +8,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-_YES = (
-    "yes",
-    "yas",
-    "yah",
-    "ye",
-    "okey",
-    "okie",
-    "yeah",
-    "yea",
-    "yep",
-    "yup",
-    "ya",
-    "y",
-    "sure",
-    "ok",
-    "okay",
-    "k",
-    "please",
-    "correct",
-    "right",
-    "confirm",
-    "confirmed",
-    "go",
-    "absolutely",
-    "definitely",
-    "affirmative",
-    "alright",
-    "fine",
-    "agreed",
-    "do",
-    "proceed",
-)
-_NO = (
-    "no",
-    "nah",
-    "nope",
-    "n",
-    "not",
-    "don't",
-    "dont",
-    "cancel",
-    "stop",
-    "never",
-    "negative",
-)
-_YES_PHRASES = ("go ahead", "do it", "sounds good", "of course", "why not", "please do")
-_NO_PHRASES = (
-    "no thanks",
-    "never mind",
-    "nevermind",
-    "don't",
-    "do not",
-    "not now",
-    "hold on",
-    "changed my mind",
-)
-_BARE_YES = ("yes", "yeah", "yep", "yup", "ok", "okay", "sure")
-_BARE_NO = ("no", "nah", "nope", "negative")
 _WORD = re.compile(r"[a-z']+")
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -84,39 +26,6 @@ _CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("\u2019", "'"))
-
-
-def _near(word: str, vocabulary: Iterable[str]) -> bool:
-    """A word or an obvious typo of one ("yess", "yse", "noo"); very short words must be exact."""
-    if word in vocabulary:
-        return True
-    if len(word) < 3:
-        return False
-    squeezed = re.sub(r"(.)\1+", r"\1", word)
-    if squeezed in vocabulary:
-        return True
-    return bool(difflib.get_close_matches(word, [v for v in vocabulary if len(v) >= 3], n=1, cutoff=0.8))
-
-
-def yes_no(text: str) -> bool | None:
-    """True for a yes, False for a no, None when the reply is neither or both."""
-    lowered = " ".join(_words(text))
-    if any(p in lowered for p in _NO_PHRASES):
-        return False
-    if any(p in lowered for p in _YES_PHRASES):
-        return True
-    words = _words(text)[:6]
-    # A reply that opens with a yes or a no is that answer ("yes, cancel it" to "shall I cancel
-    # it?"), unless a bare answer the other way follows ("yes no").
-    if words and _near(words[0], _YES) != _near(words[0], _NO):
-        opening = _near(words[0], _YES)
-        if not any(w in (_BARE_NO if opening else _BARE_YES) for w in words[1:]):
-            return opening
-    saw_no = any(_near(w, _NO) for w in words)
-    saw_yes = any(_near(w, _YES) for w in words)
-    if saw_yes == saw_no:
-        return None
-    return saw_yes
 
 
 def best_match(text: str, choices: Sequence[str], *, cutoff: float = 0.6) -> int | None:

@@ -71,8 +71,13 @@ class Turn:
             raise ValueError("a write needs the A2A task id or the request id to derive its idempotency key")
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
-    async def call(self, tool: str, args: Mapping[str, Any], *, step: str | None = None) -> dict[str, Any]:
+    async def call(
+        self, tool: str, args: Mapping[str, Any], *, step: str | None = None, key: str | None = None
+    ) -> dict[str, Any]:
         """Call a catalog tool; ``step`` marks a write and derives its idempotency key.
+
+        ``key`` repeats an earlier write under that write's own key: a call held for a person, asked
+        again once approved, gets what the approved call did instead of a second request.
 
         Raises ToolDenied, SystemUnavailable or ToolFailed; returns the structured output. Raises
         DeadlinePassed, before anything is sent, when the turn's deadline has passed.
@@ -82,7 +87,7 @@ class Turn:
             raise DeadlinePassed(f"{tool} was not called: the turn's deadline passed")
         arguments = dict(args)
         if step is not None:
-            arguments[IDEMPOTENCY_ARG] = self.idempotency_key(step)
+            arguments[IDEMPOTENCY_ARG] = key or self.idempotency_key(step)
         outcome = await self.gateway.call(tool, arguments, self.envelope, scope=self.scope)
         self._record(outcome)
         return self._data(outcome)

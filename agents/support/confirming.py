@@ -16,9 +16,11 @@ from langgraph.types import Command
 
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.steps import Node, in_step
-from agents.runtime.text import yes_no
+from shared.handoff import approval_decided
+from shared.yes_no import yes_no
 
 CONFIRM_NODE = "confirm"
+HELD_NODE = "held"
 _APPROVAL_ID = re.compile(r"\bAPR-[0-9A-F]{16}\b")
 
 
@@ -41,9 +43,23 @@ class Proposal(TypedDict):
     data: dict[str, Any]
 
 
+class Held(TypedDict):
+    text: str
+    summary: str
+    data: dict[str, Any]
+    key: str
+
+
+def held_key(state: ConfirmState) -> str | None:
+    """The idempotency key of the write a person approved, to ask the gateway for what it did."""
+    held = state.get("held")
+    return held["key"] if held else None
+
+
 class ConfirmState(SkillState, total=False):
     proposal: Proposal
     reasked: bool
+    held: Held
 
 
 def propose(
@@ -75,5 +91,35 @@ def confirm(*, then: str, step: str) -> Node:
                 )
             )
         return Command(goto=then)
+
+    return node
+
+
+def hold(text: str, *, summary: str, approval_id: str, key: str, data: dict[str, Any] | None = None) -> Command[Any]:
+    """Wait in the held node: the customer hears ``text`` and the supervisor parks on ``approval_id``.
+
+    ``key`` is the held write's idempotency key: asked again under it, the gateway answers with what
+    the approved call returned.
+    """
+    shown = {**(data or {}), "approval_pending": True, "approval_id": approval_id or None}
+    return Command(goto=HELD_NODE, update={"held": Held(text=text, summary=summary, data=shown, key=key)})
+
+
+def held(*, then: str, step: str, not_done: str) -> Node:
+    """Wait for a person's decision on a held write; once it was carried out, run ``then`` again.
+
+    ``then`` repeats the held call with its idempotency key (``held_key``), so the gateway answers with what
+    the approved call returned (a porting code, an activation) and nothing runs twice. Any other
+    decision ends the task with ``not_done``: nothing changed.
+    """
+
+    async def node(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[Any]:
+        turn = in_step(turn_of(runtime), step)
+        waiting = state["held"]
+        decided = ask(turn.reply(waiting["text"], "input-required", summary=waiting["summary"], data=waiting["data"]))
+        if decided.strip().lower() == approval_decided("executed"):
+            return Command(goto=then)
+        data = {**waiting["data"], "approval_pending": False, "changed": False}
+        return finish(turn.reply(not_done, "completed", summary=f"not approved: {waiting['summary']}", data=data))
 
     return node

@@ -23,7 +23,8 @@ from agents.runtime import Reply, Turn
 from agents.runtime.graph import SkillContext, SkillState, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, WAIT_NODE, Prompt, in_step, say_then_wait, verified_first, wait
-from agents.runtime.text import day, yes_no
+from agents.runtime.text import day
+from shared.yes_no import yes_no
 
 _ORDER_ID = re.compile(r"\bORD-?(\d{3,})\b", re.IGNORECASE)
 _CANCEL = re.compile(r"\b(cancel\w*|don'?t want (it|the order)|stop (the|my) order)\b", re.IGNORECASE)

@@ -1,6 +1,6 @@
 """``number-porting``: bringing a number from another provider, or the porting code (PAC) to leave.
 
-    verify -> look -> [confirm (waits for yes/no) -> issue]
+    verify -> look -> [confirm (waits for yes/no) -> issue [-> held (waits for a person) -> issue]]
 
 Bringing a number in needs the other provider's code, so the customer is told how it works. A
 code to leave is issued only after the customer's yes, by the network; it refuses a line whose SIM
@@ -23,7 +23,17 @@ from agents.runtime.graph import SkillContext, finish, turn_of
 from agents.runtime.outcomes import HUMAN, log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day
-from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, held_for_approval, propose
+from agents.support.confirming import (
+    CONFIRM_NODE,
+    HELD_NODE,
+    ConfirmState,
+    confirm,
+    held,
+    held_for_approval,
+    held_key,
+    hold,
+    propose,
+)
 
 _PORT_IN = re.compile(
     r"\b(bring|transfer|move|port|keep)\w* (my |our |the )?(old |existing |current )?(number|numbers|mobile number)"
@@ -39,6 +49,8 @@ PORT_IN = (
     "order your SIM, and we'll move the number on the next working day: your new SIM takes over the number that "
     "morning, and your old contract ends with the move. Until then, keep using your old SIM as normal."
 )
+
+NOT_ISSUED = "Our team didn't approve the porting code, so no code has been issued and your number stays with us."
 
 
 async def look(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[Any]:
@@ -62,7 +74,8 @@ async def issue(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[
     turn = in_step(turn_of(runtime), "issue")
     assert turn.keys is not None
     try:
-        code = await turn.call("network.issue_porting_code", {"msisdn": turn.keys.msisdn}, step="porting-code")
+        key = held_key(state) or turn.idempotency_key("porting-code")
+        code = await turn.call("network.issue_porting_code", {"msisdn": turn.keys.msisdn}, step="porting-code", key=key)
     except ToolFailed as refused:
         why = (
             "your SIM was changed very recently"
@@ -85,14 +98,14 @@ async def issue(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[
     if approval is not None:
         summary = "porting code waits for a colleague's check"
         await log_interaction(turn, summary=summary, outcome="pending-approval")
-        return finish(
-            turn.reply(
-                "For your security, a member of our team needs to check this request before the code is issued. "
-                "I've asked them to; nothing changes on your line in the meantime.",
-                "completed",
-                summary=summary,
-                data={"issued": False, "approval_pending": True, "approval_id": approval or None},
-            )
+        return hold(
+            "For your security, a member of our team needs to check this request before the code is issued. "
+            "I've asked them to, and I'll give you the code here as soon as it's approved; nothing changes on your "
+            "line in the meantime.",
+            summary=summary,
+            approval_id=approval,
+            key=key,
+            data={"issued": False},
         )
     summary = f"porting code issued, valid until {code.get('expires_on')}"
     await log_interaction(turn, summary=summary, outcome="resolved")
@@ -113,5 +126,6 @@ def graph() -> StateGraph[ConfirmState, SkillContext, Any, Any]:
     g.add_node("look", look)
     g.add_node(CONFIRM_NODE, confirm(then="issue", step="look"))
     g.add_node("issue", issue)
+    g.add_node(HELD_NODE, held(then="issue", step="issue", not_done=NOT_ISSUED))
     g.set_entry_point(VERIFY_NODE)
     return g

@@ -1,6 +1,6 @@
 """``esim-activation``: switching on a new SIM we sent, or moving the number to an eSIM, after a yes.
 
-    verify -> look -> [confirm (waits for yes/no) -> activate]
+    verify -> look -> [confirm (waits for yes/no) -> activate [-> held (waits for a person) -> activate]]
 
 ``look`` reads the line's SIM: a SIM we sent and not yet activated is offered for activation; a
 customer asking for an eSIM (or a QR code) is offered one, with a word when the phone on record
@@ -24,13 +24,25 @@ from agents.runtime.outcomes import HUMAN, log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day
 from agents.runtime.turn import Reply, Turn
-from agents.support.confirming import CONFIRM_NODE, ConfirmState, confirm, held_for_approval, propose
+from agents.support.confirming import (
+    CONFIRM_NODE,
+    HELD_NODE,
+    ConfirmState,
+    confirm,
+    held,
+    held_for_approval,
+    held_key,
+    hold,
+    propose,
+)
 
 _ESIM = re.compile(r"\b(e[- ]?sim|esim|qr|e sim|digital sim|embedded sim)\b", re.I)
 _NOT_WORKING = (
     "If a new SIM isn't working yet: switch the phone off, check the SIM is seated the right way round, switch it on "
     "and give it a few minutes to find the network. If it still says No SIM or SOS only, restart it once more."
 )
+
+NOT_ACTIVATED = "Our team didn't approve the new SIM, so nothing has changed: your current SIM keeps working."
 
 
 class SimState(ConfirmState, total=False):
@@ -105,9 +117,9 @@ async def activate(state: SimState, runtime: Runtime[SkillContext]) -> Command[A
     assert turn.keys is not None
     kind = state.get("sim_type", "physical")
     try:
-        done = await turn.call(
-            "network.activate_sim", {"msisdn": turn.keys.msisdn, "sim_type": kind}, step=f"activate-sim:{kind}"
-        )
+        key = held_key(state) or turn.idempotency_key(f"activate-sim:{kind}")
+        args = {"msisdn": turn.keys.msisdn, "sim_type": kind}
+        done = await turn.call("network.activate_sim", args, step=f"activate-sim:{kind}", key=key)
     except ToolFailed as refused:
         if "locked" in refused.detail:
             return finish(_locked(turn))
@@ -125,14 +137,14 @@ async def activate(state: SimState, runtime: Runtime[SkillContext]) -> Command[A
     if approval is not None:
         summary = f"{kind} activation waits for a colleague's check"
         await log_interaction(turn, summary=summary, outcome="pending-approval")
-        return finish(
-            turn.reply(
-                "For your security, a member of our team needs to check this before a new SIM is activated on your "
-                "number. I've asked them to; your current SIM keeps working meanwhile.",
-                "completed",
-                summary=summary,
-                data={"changed": False, "approval_pending": True, "approval_id": approval or None},
-            )
+        return hold(
+            "For your security, a member of our team needs to check this before a new SIM is activated on your "
+            "number. I've asked them to, and I'll confirm it here as soon as it's approved; your current SIM keeps "
+            "working meanwhile.",
+            summary=summary,
+            approval_id=approval,
+            key=key,
+            data={"changed": False, "sim_type": kind},
         )
     if kind == "esim":
         text = (
@@ -170,5 +182,6 @@ def graph() -> StateGraph[SimState, SkillContext, Any, Any]:
     g.add_node("look", look)
     g.add_node(CONFIRM_NODE, confirm(then="activate", step="look"))
     g.add_node("activate", activate)
+    g.add_node(HELD_NODE, held(then="activate", step="activate", not_done=NOT_ACTIVATED))
     g.set_entry_point(VERIFY_NODE)
     return g

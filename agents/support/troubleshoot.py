@@ -20,7 +20,7 @@ from agents.runtime import Turn
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import log_interaction
 from agents.runtime.steps import VERIFY_NODE, WAIT_NODE, Prompt, in_step, say_then_wait, verified_first, wait
-from agents.runtime.text import day, yes_no
+from agents.runtime.text import day
 from agents.support.problems import (
     GENERAL,
     categorize,
@@ -31,6 +31,7 @@ from agents.support.problems import (
     is_total_loss,
     latest_ticket,
 )
+from shared.yes_no import yes_no
 
 _STEPS = 4
 

@@ -14,27 +14,9 @@ from agents.runtime.text import (
     find_phone,
     mask_tail,
     money,
-    yes_no,
 )
 
 PLANS = ["Basic 10", "Unlimited Max", "Family Share"]
-
-
-@pytest.mark.parametrize(
-    "text", ["yes", "Yep", "yeah sure", "Yess please", "ok go ahead", "sur", "definately", "yes, cancel it"]
-)
-def test_yes(text: str) -> None:
-    assert yes_no(text) is True
-
-
-@pytest.mark.parametrize("text", ["no", "nah", "Nope.", "no thanks", "never mind", "don't", "noo", "no, keep it"])
-def test_no(text: str) -> None:
-    assert yes_no(text) is False
-
-
-@pytest.mark.parametrize("text", ["maybe", "what does it include", "", "yes no"])
-def test_neither(text: str) -> None:
-    assert yes_no(text) is None
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,6 @@ from agents.runtime.llm.prompts import ANSWER_TOOL, RULES, answer_tool_schema
 from agents.runtime.llm.skills import SkillGuide
 from agents.runtime.llm.tools import GovernedTool, Toolbox
 from agents.runtime.out_of_time import out_of_time
-from agents.runtime.text import yes_no
 from agents.runtime.turn import Reply, Turn
 from shared.deadline import DeadlinePassed, remaining
 from shared.handoff import SpecialistResult, Status
@@ -41,6 +40,7 @@ from shared.llm.model import ModelClient, ModelUnavailable, ToolSpec, Usage
 from shared.llm.probe import ProbeResult, probe_tool_calls
 from shared.llm.redact import customer_message, redact_text
 from shared.skill_steps import Step, StepClaim
+from shared.yes_no import yes_no
 
 logger = logging.getLogger(__name__)
 
