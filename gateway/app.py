@@ -190,12 +190,14 @@ def build_gateway_app(
                 content=[
                     types.TextContent(
                         type="text",
-                        text=f"{DENIED_PREFIX} the governance gateway could not decide or record this call, "
-                        "so it was not made; try again later or hand the customer to a human",
+                        # Not a refusal: nothing judged the call. Said as unavailable, so the agent
+                        # tells the customer a system is not answering, not that it may not help.
+                        text="unavailable: the governance gateway could not decide or record this call, "
+                        "so it was not made; try again shortly or hand the customer to a human",
                     )
                 ],
                 is_error=True,
-                _meta={REFUSAL_META_KEY: {"kind": "denied", "status": 503, "reason": "not decided or recorded"}},
+                _meta={REFUSAL_META_KEY: {"kind": "unavailable", "status": 503, "reason": "not decided or recorded"}},
             )
 
     def input_schema(name: str) -> Any:

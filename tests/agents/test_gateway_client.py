@@ -36,5 +36,12 @@ def test_dead_system_is_unavailable() -> None:
     assert classify("billing.get_account", _error("upstream timed out")).kind == "unavailable"
 
 
+def test_a_call_the_gateway_could_not_record_is_unavailable_not_refused() -> None:
+    # Its audit store too slow or down: nothing judged the call, so the customer must not hear
+    # that we may not help them, only that a system is not answering.
+    words = "unavailable: the governance gateway could not decide or record this call, so it was not made"
+    assert classify("payments.issue_refund", _error(words)).kind == "unavailable"
+
+
 def test_other_errors_are_errors() -> None:
     assert classify("identity.resolve_customer", _error("no customer matches that hint")).kind == "error"
