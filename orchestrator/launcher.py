@@ -15,11 +15,18 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp
 
+if TYPE_CHECKING:
+    from orchestrator.api import OrchestratorConfig
+
+from orchestrator.channels.events import ticket_key
+from orchestrator.consoles.sessions import CONSOLE_SESSIONS_DB, clear_sessions
 from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
+from orchestrator.signals.limits import RefusalBudget
 from shared import telemetry
 from shared.bus import open_bus
 from shared.errors import ConfigurationError
@@ -33,6 +40,8 @@ from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
 log = logging.getLogger("switchboard.launcher")
 
 SERVICES_BEFORE_AGENTS = ["tokens", "orchestrator", "gateway"]
+A2A_TASKS_DB = "a2a_tasks.db"
+"""The orchestrator's A2A front's tasks (a specialist keeps its own ``tasks.db``)."""
 SYSTEM_SERVICES = [f"mcp:{s}" for s in SYSTEMS]
 
 
@@ -48,6 +57,10 @@ class Stack:
     secrets: Secrets | None = None
     bus: EventBus | None = None
     signals: SignalService | None = None
+    front_worker: int = 0
+    front_workers: int = 1
+    """This process's place among the orchestrator processes sharing its socket (``up --workers``):
+    each takes its share of the admission limit and the signal refusal budget."""
     _running: list[RunningServer] = field(default_factory=list)
 
     @property
@@ -96,6 +109,11 @@ class Stack:
             seed=self.settings.dataset_seed,
         )
         self.secrets = Secrets.load_or_create(self.settings.data_dir, self.agents, demo_staff=self.settings.demo_staff)
+        if not self.settings.signal_secret:
+            # Here, before any process that checks signatures starts and might race to create it.
+            load_or_create_secret(self.settings.data_dir)
+        # A start signs staff out (the sessions are shared by the orchestrator processes).
+        await clear_sessions(self.settings.data_dir / CONSOLE_SESSIONS_DB)
 
     def layout(self) -> dict[str, socket.socket]:
         """Bind every service's socket and set ``topology`` from the ports they got."""
@@ -125,6 +143,7 @@ class Stack:
                 max_age_seconds=self.settings.signal_max_age_seconds,
                 max_ahead_seconds=self.settings.signal_max_ahead_seconds,
             ),
+            budget=RefusalBudget.share(self.front_workers),
         )
 
     async def start_services(self, sockets: dict[str, socket.socket]) -> None:
@@ -316,32 +335,43 @@ class Stack:
         )
 
     def _orchestrator_app(self) -> ASGIApp:
+        from orchestrator.api import build_orchestrator_app
+
+        return build_orchestrator_app(self.orchestrator_config())
+
+    def orchestrator_config(self) -> OrchestratorConfig:
+        """How this stack's orchestrator (or this orchestrator process of several) is configured."""
         from orchestrator.admission import AdmissionLimits
-        from orchestrator.api import OrchestratorConfig, build_orchestrator_app
+        from orchestrator.api import OrchestratorConfig
 
         assert self.topology is not None
         auth = self.service_auth(audiences.ORCHESTRATOR)
-        return build_orchestrator_app(
-            OrchestratorConfig(
-                agent_urls=[
-                    *(self.settings.agent_urls or self.topology.agents.values()),
-                    *self.settings.extra_agent_urls,
-                ],
-                conversations_db=self.settings.data_dir / "conversations.db",
-                route_threshold=self.settings.route_threshold,
-                max_message_chars=self.settings.max_message_chars,
-                a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
-                turn_deadline_seconds=self.settings.turn_deadline_seconds,
-                auth=auth,
-                gateway_url=self.topology.gateway,
-                public_url=self.topology.orchestrator,
-                staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
-                signals=self.signals,
-                database_url=self.settings.database_url,
-                admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
-                on_refused=self._refusals(auth),
-                cache_dir=self.settings.router_cache_dir,
-            )
+        data = self.settings.data_dir
+        limits = AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds)
+        return OrchestratorConfig(
+            agent_urls=[
+                *(self.settings.agent_urls or self.topology.agents.values()),
+                *self.settings.extra_agent_urls,
+            ],
+            conversations_db=data / "conversations.db",
+            route_threshold=self.settings.route_threshold,
+            max_message_chars=self.settings.max_message_chars,
+            a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
+            turn_deadline_seconds=self.settings.turn_deadline_seconds,
+            auth=auth,
+            gateway_url=self.topology.gateway,
+            public_url=self.topology.orchestrator,
+            staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
+            signals=self.signals,
+            database_url=self.settings.database_url,
+            # Processes sharing the socket divide the limit: together they admit the configured load.
+            admission=limits.share(self.front_worker, self.front_workers),
+            # What a second process would otherwise not know: shared files, and one ticket key.
+            console_sessions_db=data / CONSOLE_SESSIONS_DB,
+            a2a_tasks_db=data / A2A_TASKS_DB,
+            stream_ticket_key=ticket_key(self.secrets.client_secrets[audiences.ORCHESTRATOR]) if self.secrets else None,
+            on_refused=self._refusals(auth),
+            cache_dir=self.settings.router_cache_dir,
         )
 
 
