@@ -4,7 +4,9 @@ Start-up: the dataset and credentials are prepared here once; every service's so
 and set listening here, so the topology is known before any child runs and a request that
 arrives while its service is still starting waits in the socket's queue instead of being
 refused. All children then start at once (their imports run in parallel) and each reports
-ready on a pipe of its own.
+ready on a pipe of its own; only the second and further orchestrator processes wait for the
+rest to be ready. They inherit the same orchestrator socket: the kernel hands each new
+connection to one of them.
 
 Stopping: ``stop()`` sends SIGTERM to the children in reverse start order and waits (SIGKILL
 after a grace period). The children run in process groups of their own, so a Ctrl+C at the
@@ -79,9 +81,15 @@ class ProcessStack:
         try:
             for sock in sockets.values():
                 sock.listen(BACKLOG)
-            for group in plan(self.workers, stack.agents):
-                self.children.append(await self._spawn(group, sockets, stack.agents, watch_read))
-            await self._wait_ready()
+            groups = plan(self.workers, stack.agents)
+            # Further orchestrator processes start once the first serves: they then load the
+            # router's weights it cached instead of training them too, and do not compete with
+            # the rest of the stack for the cores while it starts.
+            later = [g for g in groups if g.is_orchestrator and g.worker > 0]
+            for wave in ([g for g in groups if g not in later], later):
+                started = [await self._spawn(group, sockets, stack.agents, watch_read) for group in wave]
+                self.children.extend(started)
+                await _wait_ready(started)
         except BaseException:
             await self.stop()
             raise
@@ -126,20 +134,6 @@ class ProcessStack:
             os.close(ready_write)
         return Child(group, process, ready_read)
 
-    async def _wait_ready(self) -> None:
-        async def ready(child: Child) -> None:
-            try:
-                said = await asyncio.to_thread(os.read, child.ready_fd, 64)
-            finally:
-                os.close(child.ready_fd)
-            if said.strip() != b"ready":
-                raise ConfigurationError(
-                    f"the {child.group.name} process ({', '.join(child.group.services)}) failed to start",
-                    hint="the log lines above say why",
-                )
-
-        await asyncio.gather(*(ready(child) for child in self.children))
-
     async def exited(self) -> Child:
         """Wait until any child exits (it should not while the stack runs) and return it."""
         waits = {asyncio.create_task(child.process.wait()): child for child in self.children}
@@ -151,15 +145,30 @@ class ProcessStack:
         return waits[done.pop()]
 
     async def stop(self) -> None:
-        """Stop every child: the orchestrator first (no new turns), then the rest together;
-        kill one that does not stop in time."""
-        if self.children:
-            await _stop(self.children[-1])
-            await asyncio.gather(*(_stop(child) for child in self.children[:-1]))
+        """Stop every child: the orchestrator processes first (no new turns), then the rest
+        together; kill one that does not stop in time."""
+        fronts = [child for child in self.children if child.group.is_orchestrator]
+        await asyncio.gather(*(_stop(child) for child in fronts))
+        await asyncio.gather(*(_stop(child) for child in self.children if child not in fronts))
         self.children.clear()
         if self._parent_fd is not None:
             os.close(self._parent_fd)
             self._parent_fd = None
+
+
+async def _wait_ready(children: list[Child]) -> None:
+    async def ready(child: Child) -> None:
+        try:
+            said = await asyncio.to_thread(os.read, child.ready_fd, 64)
+        finally:
+            os.close(child.ready_fd)
+        if said.strip() != b"ready":
+            raise ConfigurationError(
+                f"the {child.group.name} process ({', '.join(child.group.services)}) failed to start",
+                hint="the log lines above say why",
+            )
+
+    await asyncio.gather(*(ready(child) for child in children))
 
 
 async def _stop(child: Child) -> None:
