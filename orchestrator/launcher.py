@@ -10,8 +10,10 @@ runs in reverse. ``orchestrator.workers`` uses the same pieces (``prepare``, ``l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +25,7 @@ from starlette.types import ASGIApp
 if TYPE_CHECKING:
     from orchestrator.api import OrchestratorConfig
 
-from orchestrator.channels.events import ticket_key
-from orchestrator.consoles.sessions import CONSOLE_SESSIONS_DB, clear_sessions
 from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
-from orchestrator.signals.limits import RefusalBudget
 from shared import telemetry
 from shared.bus import open_bus
 from shared.errors import ConfigurationError
@@ -36,12 +35,15 @@ from shared.secrets import Secrets
 from shared.service_auth import RefusalReporter, ServiceAuth, audiences, service_auth
 from shared.serving import RunningServer, bind, start, url_of
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
+from shared.sqlite import connect_sync
 
 log = logging.getLogger("switchboard.launcher")
 
 SERVICES_BEFORE_AGENTS = ["tokens", "orchestrator", "gateway"]
 A2A_TASKS_DB = "a2a_tasks.db"
 """The orchestrator's A2A front's tasks (a specialist keeps its own ``tasks.db``)."""
+CONSOLE_SESSIONS_DB = "console_sessions.db"
+"""Staff console sessions, shared by the orchestrator processes (``orchestrator.consoles.sessions``)."""
 SYSTEM_SERVICES = [f"mcp:{s}" for s in SYSTEMS]
 
 
@@ -112,8 +114,7 @@ class Stack:
         if not self.settings.signal_secret:
             # Here, before any process that checks signatures starts and might race to create it.
             load_or_create_secret(self.settings.data_dir)
-        # A start signs staff out (the sessions are shared by the orchestrator processes).
-        await clear_sessions(self.settings.data_dir / CONSOLE_SESSIONS_DB)
+        await asyncio.to_thread(sign_staff_out, self.settings.data_dir)
 
     def layout(self) -> dict[str, socket.socket]:
         """Bind every service's socket and set ``topology`` from the ports they got."""
@@ -130,6 +131,8 @@ class Stack:
 
     async def start_signals(self, bus: EventBus | None) -> None:
         """The signal service; with ``bus`` it also relays signals and runs the reaction rules."""
+        from orchestrator.signals.limits import RefusalBudget
+
         assert self.topology is not None
         self.signals = await SignalService.start(
             data_dir=self.settings.data_dir,
@@ -343,6 +346,7 @@ class Stack:
         """How this stack's orchestrator (or this orchestrator process of several) is configured."""
         from orchestrator.admission import AdmissionLimits
         from orchestrator.api import OrchestratorConfig
+        from orchestrator.channels.events import ticket_key
 
         assert self.topology is not None
         auth = self.service_auth(audiences.ORCHESTRATOR)
@@ -373,6 +377,16 @@ class Stack:
             on_refused=self._refusals(auth),
             cache_dir=self.settings.router_cache_dir,
         )
+
+
+def sign_staff_out(data_dir: Path) -> None:
+    """Empty the staff sessions of a data directory (every start of ``up``: a restart signs staff
+    out, the safe failure for staff access). Blocking; no file yet, nothing to do."""
+    path = Path(data_dir) / CONSOLE_SESSIONS_DB
+    if not path.exists():
+        return
+    with contextlib.closing(connect_sync(path)) as conn, contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("DELETE FROM console_sessions")  # OperationalError: the table is not made yet
 
 
 def _agent_names() -> list[str]:

@@ -6,7 +6,8 @@ stored: it is looked up from the accounts when the session is used, so removing 
 ends its sessions too.
 
 The embedded default keeps them in ``console_sessions.db`` in the data directory, which every
-orchestrator process of ``switchboard up --workers`` reads; ``up`` empties it at every start,
+orchestrator process of ``switchboard up --workers`` reads; ``up`` empties it at every start
+(``orchestrator.launcher.sign_staff_out``),
 so a restart signs everyone out, the safe failure for staff access. Behind a load balancer
 each request may reach another replica, so with a PostgreSQL ``SWITCHBOARD_DATABASE_URL`` the
 records live in the database every replica reads. Memory is for one process that is given
@@ -16,7 +17,6 @@ no file (tests, embedding the app).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from shared.database import DatabaseURL, LazyPool, Retry
 from shared.migrations import migrate, sqlite_store
-from shared.sqlite import SqliteThread, connect_sync
+from shared.sqlite import SqliteThread
 
 if TYPE_CHECKING:
     from shared.secrets import StaffRole
@@ -149,8 +149,6 @@ class PostgresSessionRecords:
         await self._pool.close()
 
 
-CONSOLE_SESSIONS_DB = "console_sessions.db"
-
 _SQLITE_PRUNE = """
 DELETE FROM console_sessions WHERE expires_at <= ?
    OR key IN (SELECT key FROM console_sessions ORDER BY expires_at DESC LIMIT -1 OFFSET ?)
@@ -215,18 +213,6 @@ class SqliteSessionRecords:
         if self._db is not None:
             await self._db.close()
             self._db = None
-
-
-async def clear_sessions(path: Path) -> None:
-    """Sign everyone out of a SQLite session file (``switchboard up`` at start); no file, nothing to do."""
-
-    def clear() -> None:
-        if not path.exists():
-            return
-        with contextlib.closing(connect_sync(path)) as conn, contextlib.suppress(sqlite3.OperationalError):
-            conn.execute("DELETE FROM console_sessions")  # OperationalError: no table yet
-
-    await asyncio.to_thread(clear)
 
 
 def session_records_for(database_url: str | None, sqlite_path: Path | None = None) -> SessionRecords:

@@ -10,13 +10,12 @@ import pytest
 
 from orchestrator.consoles import ConsoleSettings, StaffSessions
 from orchestrator.consoles.sessions import (
-    CONSOLE_SESSIONS_DB,
     MemorySessionRecords,
     PostgresSessionRecords,
     SqliteSessionRecords,
-    clear_sessions,
     session_records_for,
 )
+from orchestrator.launcher import CONSOLE_SESSIONS_DB, sign_staff_out
 from shared.secrets import StaffCredential
 from tests.storage.pg import private_schema
 
@@ -117,14 +116,14 @@ async def test_a_dead_database_gives_a_clear_error_and_memory_needs_none() -> No
 
 async def test_a_start_signs_everyone_out_of_the_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / CONSOLE_SESSIONS_DB
-    await clear_sessions(path)  # no file yet: nothing to do
+    sign_staff_out(tmp_path)  # no file yet: nothing to do
     clock = Clock()
     before = replica(path, clock)
     signed = await before.sign_in("ann", "a" * 43)
     assert signed is not None
     await before.close()
 
-    await clear_sessions(path)  # what ``switchboard up`` does before its orchestrator processes start
+    sign_staff_out(tmp_path)  # what ``switchboard up`` does before its orchestrator processes start
     after = replica(path, clock)
     try:
         assert await after.get(signed[0]) is None and await after.count() == 0
