@@ -116,9 +116,11 @@ class Stack:
             load_or_create_secret(self.settings.data_dir)
         await asyncio.to_thread(sign_staff_out, self.settings.data_dir)
 
-    def layout(self) -> dict[str, socket.socket]:
-        """Bind every service's socket and set ``topology`` from the ports they got."""
-        sockets = self._bind(SERVICES_BEFORE_AGENTS + [f"agent:{a}" for a in self.agents] + SYSTEM_SERVICES)
+    def layout(self, reuse_port: frozenset[str] = frozenset()) -> dict[str, socket.socket]:
+        """Bind every service's socket and set ``topology`` from the ports they got; the services
+        named in ``reuse_port`` may have more sockets bound to their port (``shared.serving.bind``)."""
+        names = SERVICES_BEFORE_AGENTS + [f"agent:{a}" for a in self.agents] + SYSTEM_SERVICES
+        sockets = self._bind(names, reuse_port)
         url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
         self.topology = Topology(
             orchestrator=url["orchestrator"],
@@ -204,7 +206,7 @@ class Stack:
             )
         return builders[kind]()
 
-    def _bind(self, names: list[str]) -> dict[str, socket.socket]:
+    def _bind(self, names: list[str], reuse_port: frozenset[str] = frozenset()) -> dict[str, socket.socket]:
         if self.ephemeral_ports:
             ports = dict.fromkeys(names, 0)
         else:
@@ -221,7 +223,7 @@ class Stack:
         bound: dict[str, socket.socket] = {}
         for name in names:
             try:
-                bound[name] = bind(self.settings.host, ports[name])
+                bound[name] = bind(self.settings.host, ports[name], reuse_port=name in reuse_port)
             except OSError as exc:
                 for other in bound.values():
                     other.close()
