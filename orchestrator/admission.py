@@ -6,7 +6,7 @@ the turns already admitted keep their latency instead of sharing the machine wit
 queue. The check is a counter compare on the event loop: no lock, no wait, no I/O.
 
 ``SWITCHBOARD_MAX_TURNS_IN_FLIGHT`` is per orchestrator process for compose's replicas. The
-processes of ``switchboard up --workers`` that share one socket divide it (``share``), so
+processes of ``switchboard up --workers`` that serve one port divide it (``share``), so
 together they admit the configured load, not a multiple of it. Load is exported in the
 Prometheus text format on ``/metrics`` and summarised on ``/healthz``.
 """

@@ -61,7 +61,7 @@ class Stack:
     signals: SignalService | None = None
     front_worker: int = 0
     front_workers: int = 1
-    """This process's place among the orchestrator processes sharing its socket (``up --workers``):
+    """This process's place among the orchestrator processes serving its port (``up --workers``):
     each takes its share of the admission limit and the signal refusal budget."""
     _running: list[RunningServer] = field(default_factory=list)
 
@@ -370,7 +370,7 @@ class Stack:
             staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
             signals=self.signals,
             database_url=self.settings.database_url,
-            # Processes sharing the socket divide the limit: together they admit the configured load.
+            # Processes serving one port divide the limit: together they admit the configured load.
             admission=limits.share(self.front_worker, self.front_workers),
             # What a second process would otherwise not know: shared files, and one ticket key.
             console_sessions_db=data / CONSOLE_SESSIONS_DB,

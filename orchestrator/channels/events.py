@@ -95,7 +95,7 @@ async def run_turn(
 
 def ticket_key(secret: str) -> bytes:
     """The tickets' signing key, derived from a secret every orchestrator process of a deployment
-    holds: a ticket one process issued opens a stream on another (they share a socket, or stand
+    holds: a ticket one process issued opens a stream on another (they serve one port, or stand
     behind one load balancer)."""
     return hmac.new(secret.encode(), b"switchboard stream tickets", hashlib.sha256).digest()
 

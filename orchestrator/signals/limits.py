@@ -47,7 +47,7 @@ class RefusalBudget:
 
     @classmethod
     def share(cls, workers: int) -> RefusalBudget:
-        """The default budget divided among ``workers`` orchestrator processes sharing one socket,
+        """The default budget divided among ``workers`` orchestrator processes serving one port,
         so a flooding source gets the configured budget in all, not that many times it."""
         if workers <= 1:
             return cls()

@@ -5,8 +5,8 @@ in-process: the MCP systems (they relay their outboxes and consume each other's 
 gateway (network signals set fraud holds) and the relay and reaction rules of network
 signals. The token service joins them. The specialists need no bus, so they spread over the
 processes the worker count leaves. The orchestrator is the front every customer reaches: from
-three workers on, two or more orchestrator processes share its one listening socket (the
-kernel hands each new connection to one of them). What they keep is shared through the data
+three workers on, two or more orchestrator processes serve its port (``parent`` gives each a
+socket on it, and the kernel spreads new connections over them). What they keep is shared through the data
 directory: conversations (versioned rows), channel state, staff sessions, the A2A front's
 tasks; the admission limit and the signal refusal budget are divided among them.
 """
@@ -38,7 +38,7 @@ class Group(BaseModel):
     worker: int = 0
     """For an orchestrator process: its place among them (0-based), for its share of the limits."""
     of: int = 1
-    """For an orchestrator process: how many orchestrator processes share the socket."""
+    """For an orchestrator process: how many orchestrator processes serve the port."""
 
     @property
     def services(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 A whole conversation (verification by email and code, a refund confirmed by the customer) and
 the web chat's live events cross every process; Ctrl+C stops every child, and so does killing
-the parent outright. With three workers two orchestrator processes share its socket: staff and
+the parent outright. With three workers two orchestrator processes serve its port: staff and
 customers are served whichever one a connection reaches, and one of them dying stops the rest.
 """
 
@@ -188,7 +188,7 @@ async def _served_by_either_process(up: Up) -> None:
 
 
 @pytest.mark.parametrize("up", [3], indirect=True)
-def test_two_orchestrator_processes_share_the_socket_and_one_dying_stops_the_rest(up: Up) -> None:
+def test_two_orchestrator_processes_serve_the_port_and_one_dying_stops_the_rest(up: Up) -> None:
     assert set(up.children) == {"systems", "agents", "orchestrator-1", "orchestrator-2"}
     asyncio.run(_served_by_either_process(up))
 
