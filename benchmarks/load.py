@@ -81,7 +81,10 @@ def _code(data_dir: Path, customer_id: str) -> str:
 
 
 async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[str, Any], results: Results) -> None:
-    started = (await http.post("/api/conversations", json={"channel": "chat"})).json()
+    while (response := await http.post("/api/conversations", json={"channel": "chat"})).status_code == 503:
+        results.shed += 1  # a start is shed like a turn: sent again after its Retry-After
+        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+    started = response.json()
     path = f"/api/conversations/{started['conversation_id']}/messages"
     headers = {"Authorization": f"Bearer {started['token']}"}
     began = time.perf_counter()

@@ -28,7 +28,7 @@ from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.server.tasks import InMemoryTaskStore, TaskStore, TaskUpdater
 from a2a.types import (
     AgentCapabilities,
     AgentCard,
@@ -232,7 +232,8 @@ class _FrontHandler(DefaultRequestHandler):
 class A2AFront:
     """The card route and the token-guarded A2A routes; ``publish`` fills in the skills once known.
 
-    ``on_refused`` records every refused caller (the gateway's audit log in a deployment).
+    ``on_refused`` records every refused caller (the gateway's audit log in a deployment);
+    ``task_store`` keeps the tasks (memory when None, for one process that need not keep them).
     """
 
     def __init__(
@@ -242,6 +243,7 @@ class A2AFront:
         admission: Admission,
         public_url: str,
         on_refused: OnRefused | None = None,
+        task_store: TaskStore | None = None,
     ) -> None:
         self._token_url = auth.verifier.issuer + audiences.TOKEN_PATH
         self._public_url = public_url
@@ -253,7 +255,8 @@ class A2AFront:
             admission,
             on_refused,
             agent_executor=SupervisorExecutor(supervisor, admission, on_refused),
-            task_store=InMemoryTaskStore(),
+            # Durable and shared (``shared.a2a_tasks``) when given: any orchestrator process answers GetTask.
+            task_store=task_store if task_store is not None else InMemoryTaskStore(),
             agent_card=self._card,
             validate_input_modes=True,
         )

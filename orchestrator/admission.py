@@ -5,9 +5,10 @@ slot is taken, new work gets ``Overloaded`` (HTTP 503 with ``Retry-After``) stra
 the turns already admitted keep their latency instead of sharing the machine with a growing
 queue. The check is a counter compare on the event loop: no lock, no wait, no I/O.
 
-The limit is per orchestrator process (``SWITCHBOARD_MAX_TURNS_IN_FLIGHT``); replicas each
-admit their own share. Load is exported in the Prometheus text format on ``/metrics`` and
-summarised on ``/healthz``.
+``SWITCHBOARD_MAX_TURNS_IN_FLIGHT`` is per orchestrator process for compose's replicas. The
+processes of ``switchboard up --workers`` that serve one port divide it (``share``), so
+together they admit the configured load, not a multiple of it. Load is exported in the
+Prometheus text format on ``/metrics`` and summarised on ``/healthz``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -34,6 +35,10 @@ class AdmissionLimits:
     """Conversations being started plus turns being answered, at once, in this process."""
     retry_after_seconds: int = 1
     """What ``Retry-After`` tells a refused client; a turn takes well under a second unloaded."""
+    workers: int = 1
+    """How many processes divide ``configured`` between them (``share``)."""
+    configured: int = 0
+    """The limit before it was divided (0: not divided, ``max_in_flight`` is all of it)."""
 
     def __post_init__(self) -> None:
         if self.max_in_flight < 1:
@@ -44,6 +49,14 @@ class AdmissionLimits:
             raise ConfigurationError(
                 f"retry_after_seconds is {self.retry_after_seconds}", hint="set SWITCHBOARD_RETRY_AFTER_SECONDS to 1+"
             )
+
+    def share(self, worker: int, workers: int) -> AdmissionLimits:
+        """Process ``worker``'s part (0-based) when ``workers`` processes divide this limit: the
+        parts add up to it (each at least one, so a limit below the process count is exceeded)."""
+        if workers <= 1:
+            return self
+        part = self.max_in_flight // workers + (1 if worker < self.max_in_flight % workers else 0)
+        return replace(self, max_in_flight=max(1, part), workers=workers, configured=self.max_in_flight)
 
 
 @dataclass
@@ -100,8 +113,12 @@ class Admission:
             self._seconds.labels(kind).observe(time.perf_counter() - started)
 
     def load(self) -> dict[str, int]:
-        """For ``/healthz``: what is in flight against what may be."""
-        return {"in_flight": self.in_flight, "capacity": self.limits.max_in_flight, "shed": self.shed}
+        """For ``/healthz``: what is in flight here against what may be (and, when processes share
+        the limit, how many do and what they may admit together)."""
+        load = {"in_flight": self.in_flight, "capacity": self.limits.max_in_flight, "shed": self.shed}
+        if self.limits.workers > 1:
+            load |= {"workers": self.limits.workers, "total_capacity": self.limits.configured}
+        return load
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format, for ``/metrics``."""

@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -47,6 +48,7 @@ from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import Supervisor
+from shared.database import DatabaseURL
 from shared.deadline import turn_seconds
 from shared.errors import ConfigurationError, InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
 from shared.llm import LLMSettings, ModelClient
@@ -54,6 +56,11 @@ from shared.secrets import StaffCredential
 from shared.service_auth import ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused, bearer_token, refusal_of, report_refusal
 from shared.telemetry_asgi import HttpServerSpans
+
+if TYPE_CHECKING:
+    from a2a.server.tasks import TaskStore
+
+    TaskStoreParts = tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
 log = logging.getLogger("switchboard.api")
 
@@ -92,6 +99,14 @@ class OrchestratorConfig:
     """Records callers refused at the A2A front and the internal callbacks (the gateway's audit log)."""
     cache_dir: Path | None = None
     """Where the routing brain keeps its trained weights between starts; None trains at every start."""
+    console_sessions_db: Path | None = None
+    """SQLite file of staff sessions that orchestrator processes on one machine share; None keeps
+    them in memory (PostgreSQL when ``database_url`` names it)."""
+    a2a_tasks_db: Path | None = None
+    """SQLite file of the A2A front's tasks, which any orchestrator process answers for; None keeps
+    them in memory (PostgreSQL when ``database_url`` names it)."""
+    stream_ticket_key: bytes | None = None
+    """Signs the web chat's stream tickets; every process of a deployment needs the same one."""
 
 
 def error_response(exc: SwitchboardError) -> JSONResponse:
@@ -107,6 +122,16 @@ def _bearer(request: Request) -> str:
             "this conversation needs its token", hint="send 'Authorization: Bearer <token>' from conversation start"
         )
     return token.strip()
+
+
+def _front_task_store(config: OrchestratorConfig) -> TaskStoreParts | None:
+    """The A2A front's durable task store (PostgreSQL, or ``a2a_tasks_db``) with its start and
+    stop; None keeps the tasks in memory."""
+    if config.a2a_tasks_db is None and not DatabaseURL.parse(config.database_url, default_sqlite=Path()).is_postgres:
+        return None
+    from shared.a2a_tasks import task_store_for
+
+    return task_store_for(config.database_url, config.a2a_tasks_db or config.conversations_db.with_name("a2a_tasks.db"))
 
 
 def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
@@ -249,8 +274,16 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     sessions = staff_sessions(config)
     hub = TurnHub()  # live web-chat streams; the supervisor wakes them on every transcript write
     # Switchboard as an A2A agent, for external agents holding a token for the orchestrator.
+    front_tasks = _front_task_store(config) if config.auth is not None and config.public_url else None
     front = (
-        A2AFront(supervisor, config.auth, admission, config.public_url, config.on_refused)
+        A2AFront(
+            supervisor,
+            config.auth,
+            admission,
+            config.public_url,
+            config.on_refused,
+            task_store=front_tasks[0] if front_tasks else None,
+        )
         if config.auth is not None and config.public_url
         else None
     )
@@ -263,6 +296,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
         try:
             await channels.open()
+            if front_tasks is not None:
+                await front_tasks[1]()
             if config.auth is None:
                 raise ConfigurationError("the orchestrator needs its service credentials to call the specialists")
             directory = await SpecialistDirectory.discover(
@@ -306,6 +341,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
                 await following.stop()
             if front is not None:
                 await front.aclose()
+            if front_tasks is not None:
+                await front_tasks[2]()
             await directory.close()
             await store.close()
             await channels.close()
@@ -326,7 +363,14 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             Route("/healthz", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             # web chat, live events, voice (orchestrator/channels), all behind one admission limit
-            *channel_routes(supervisor, channels, hub=hub, admission=admission, disclosure=disclosure),
+            *channel_routes(
+                supervisor,
+                channels,
+                hub=hub,
+                admission=admission,
+                disclosure=disclosure,
+                ticket_key=config.stream_ticket_key,
+            ),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
             *(front.routes() if front is not None else []),  # the AgentCard and /a2a/... (token-guarded)

@@ -10,14 +10,20 @@ runs in reverse. ``orchestrator.workers`` uses the same pieces (``prepare``, ``l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp
+
+if TYPE_CHECKING:
+    from orchestrator.api import OrchestratorConfig
 
 from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
 from shared import telemetry
@@ -29,10 +35,15 @@ from shared.secrets import Secrets
 from shared.service_auth import RefusalReporter, ServiceAuth, audiences, service_auth
 from shared.serving import RunningServer, bind, start, url_of
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
+from shared.sqlite import connect_sync
 
 log = logging.getLogger("switchboard.launcher")
 
 SERVICES_BEFORE_AGENTS = ["tokens", "orchestrator", "gateway"]
+A2A_TASKS_DB = "a2a_tasks.db"
+"""The orchestrator's A2A front's tasks (a specialist keeps its own ``tasks.db``)."""
+CONSOLE_SESSIONS_DB = "console_sessions.db"
+"""Staff console sessions, shared by the orchestrator processes (``orchestrator.consoles.sessions``)."""
 SYSTEM_SERVICES = [f"mcp:{s}" for s in SYSTEMS]
 
 
@@ -48,6 +59,10 @@ class Stack:
     secrets: Secrets | None = None
     bus: EventBus | None = None
     signals: SignalService | None = None
+    front_worker: int = 0
+    front_workers: int = 1
+    """This process's place among the orchestrator processes serving its port (``up --workers``):
+    each takes its share of the admission limit and the signal refusal budget."""
     _running: list[RunningServer] = field(default_factory=list)
 
     @property
@@ -96,10 +111,16 @@ class Stack:
             seed=self.settings.dataset_seed,
         )
         self.secrets = Secrets.load_or_create(self.settings.data_dir, self.agents, demo_staff=self.settings.demo_staff)
+        if not self.settings.signal_secret:
+            # Here, before any process that checks signatures starts and might race to create it.
+            load_or_create_secret(self.settings.data_dir)
+        await asyncio.to_thread(sign_staff_out, self.settings.data_dir)
 
-    def layout(self) -> dict[str, socket.socket]:
-        """Bind every service's socket and set ``topology`` from the ports they got."""
-        sockets = self._bind(SERVICES_BEFORE_AGENTS + [f"agent:{a}" for a in self.agents] + SYSTEM_SERVICES)
+    def layout(self, reuse_port: frozenset[str] = frozenset()) -> dict[str, socket.socket]:
+        """Bind every service's socket and set ``topology`` from the ports they got; the services
+        named in ``reuse_port`` may have more sockets bound to their port (``shared.serving.bind``)."""
+        names = SERVICES_BEFORE_AGENTS + [f"agent:{a}" for a in self.agents] + SYSTEM_SERVICES
+        sockets = self._bind(names, reuse_port)
         url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
         self.topology = Topology(
             orchestrator=url["orchestrator"],
@@ -112,6 +133,8 @@ class Stack:
 
     async def start_signals(self, bus: EventBus | None) -> None:
         """The signal service; with ``bus`` it also relays signals and runs the reaction rules."""
+        from orchestrator.signals.limits import RefusalBudget
+
         assert self.topology is not None
         self.signals = await SignalService.start(
             data_dir=self.settings.data_dir,
@@ -125,6 +148,7 @@ class Stack:
                 max_age_seconds=self.settings.signal_max_age_seconds,
                 max_ahead_seconds=self.settings.signal_max_ahead_seconds,
             ),
+            budget=RefusalBudget.share(self.front_workers),
         )
 
     async def start_services(self, sockets: dict[str, socket.socket]) -> None:
@@ -182,7 +206,7 @@ class Stack:
             )
         return builders[kind]()
 
-    def _bind(self, names: list[str]) -> dict[str, socket.socket]:
+    def _bind(self, names: list[str], reuse_port: frozenset[str] = frozenset()) -> dict[str, socket.socket]:
         if self.ephemeral_ports:
             ports = dict.fromkeys(names, 0)
         else:
@@ -199,7 +223,7 @@ class Stack:
         bound: dict[str, socket.socket] = {}
         for name in names:
             try:
-                bound[name] = bind(self.settings.host, ports[name])
+                bound[name] = bind(self.settings.host, ports[name], reuse_port=name in reuse_port)
             except OSError as exc:
                 for other in bound.values():
                     other.close()
@@ -316,33 +340,55 @@ class Stack:
         )
 
     def _orchestrator_app(self) -> ASGIApp:
+        from orchestrator.api import build_orchestrator_app
+
+        return build_orchestrator_app(self.orchestrator_config())
+
+    def orchestrator_config(self) -> OrchestratorConfig:
+        """How this stack's orchestrator (or this orchestrator process of several) is configured."""
         from orchestrator.admission import AdmissionLimits
-        from orchestrator.api import OrchestratorConfig, build_orchestrator_app
+        from orchestrator.api import OrchestratorConfig
+        from orchestrator.channels.events import ticket_key
 
         assert self.topology is not None
         auth = self.service_auth(audiences.ORCHESTRATOR)
-        return build_orchestrator_app(
-            OrchestratorConfig(
-                agent_urls=[
-                    *(self.settings.agent_urls or self.topology.agents.values()),
-                    *self.settings.extra_agent_urls,
-                ],
-                conversations_db=self.settings.data_dir / "conversations.db",
-                route_threshold=self.settings.route_threshold,
-                max_message_chars=self.settings.max_message_chars,
-                a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
-                turn_deadline_seconds=self.settings.turn_deadline_seconds,
-                auth=auth,
-                gateway_url=self.topology.gateway,
-                public_url=self.topology.orchestrator,
-                staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
-                signals=self.signals,
-                database_url=self.settings.database_url,
-                admission=AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds),
-                on_refused=self._refusals(auth),
-                cache_dir=self.settings.router_cache_dir,
-            )
+        data = self.settings.data_dir
+        limits = AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds)
+        return OrchestratorConfig(
+            agent_urls=[
+                *(self.settings.agent_urls or self.topology.agents.values()),
+                *self.settings.extra_agent_urls,
+            ],
+            conversations_db=data / "conversations.db",
+            route_threshold=self.settings.route_threshold,
+            max_message_chars=self.settings.max_message_chars,
+            a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
+            turn_deadline_seconds=self.settings.turn_deadline_seconds,
+            auth=auth,
+            gateway_url=self.topology.gateway,
+            public_url=self.topology.orchestrator,
+            staff=self.secrets.people(demo_staff=self.settings.demo_staff) if self.secrets else {},
+            signals=self.signals,
+            database_url=self.settings.database_url,
+            # Processes serving one port divide the limit: together they admit the configured load.
+            admission=limits.share(self.front_worker, self.front_workers),
+            # What a second process would otherwise not know: shared files, and one ticket key.
+            console_sessions_db=data / CONSOLE_SESSIONS_DB,
+            a2a_tasks_db=data / A2A_TASKS_DB,
+            stream_ticket_key=ticket_key(self.secrets.client_secrets[audiences.ORCHESTRATOR]) if self.secrets else None,
+            on_refused=self._refusals(auth),
+            cache_dir=self.settings.router_cache_dir,
         )
+
+
+def sign_staff_out(data_dir: Path) -> None:
+    """Empty the staff sessions of a data directory (every start of ``up``: a restart signs staff
+    out, the safe failure for staff access). Blocking; no file yet, nothing to do."""
+    path = Path(data_dir) / CONSOLE_SESSIONS_DB
+    if not path.exists():
+        return
+    with contextlib.closing(connect_sync(path)) as conn, contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("DELETE FROM console_sessions")  # OperationalError: the table is not made yet
 
 
 def _agent_names() -> list[str]:

@@ -5,7 +5,7 @@ opens one pool per store it keeps in PostgreSQL:
 
 | process | pools | single connections |
 |---|---|---|
-| orchestrator | 4: conversations, channels, console sessions, network signals | |
+| orchestrator | 5: conversations, channels, console sessions, network signals, the A2A front's tasks | |
 | gateway | 1: the audit log (with approvals and governance state) | 1: LISTEN for governance changes |
 | agent | 1: the A2A task store | 1: the skill checkpointer (a pool of one: the saver serialises its calls) |
 | MCP systems | 1 per system the process serves | |
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-POOLS = {"orchestrator": 4, "gateway": 1, "agent": 1, "tokens": 0}
+POOLS = {"orchestrator": 5, "gateway": 1, "agent": 1, "tokens": 0}
 """Pools per process of each kind; an MCP process has one per system (``Process.systems``)."""
 SINGLE_CONNECTIONS = {"gateway": 1, "agent": 1}
 """Connections held outside any pool."""

@@ -54,14 +54,15 @@ class _Server(uvicorn.Server):
 
 
 def bind(host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> socket.socket:
-    """A listening-ready TCP socket; ``reuse_port`` lets replicas on one host share the port."""
+    """A TCP socket bound to ``host:port``; ``reuse_port`` lets other sockets of this user bind the
+    same port (Linux then spreads new connections over them)."""
     # IPPROTO_TCP explicitly: with proto 0 asyncio never sets TCP_NODELAY on accepted connections,
     # and every loopback round trip then waits ~40 ms on delayed ACKs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
-        # The kernel spreads new connections over every process listening on the port: replicas
-        # of one service on one host need no balancer in front (our MCP servers are stateless).
+        # Replicas of one service on one host need no balancer in front (our MCP servers and
+        # the gateway are stateless per request; the orchestrator's state is in its stores).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))

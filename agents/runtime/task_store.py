@@ -1,103 +1,20 @@
-"""Where a specialist keeps its A2A task records: SQLite in the data directory, or PostgreSQL.
-
-The task record (state, history, artifacts) must outlive the process just as the skill's graph
-checkpoint does: a task waiting for an approval is continued after a restart by its id, and
-``GetTask`` still answers for it. The embedded default is one SQLite file (``tasks.db``, 0600) in
-the agent's data directory; with ``SWITCHBOARD_DATABASE_URL`` the SDK's ``tasks`` table lives in
-that database, so any replica can answer for a task.
-
-A record is written when the task settles (waits or ends), the same moments the skill's graph
-checkpoints (durability ``exit``): a task in flight (submitted, working) lives in memory for the
-milliseconds it runs. A crash mid-step leaves the record and the checkpoint at the same wait,
-which is where the caller continues. One write per turn instead of one per event.
-"""
+"""Where a specialist keeps its A2A task records: ``tasks.db`` in its data directory, or the
+database URL's ``tasks`` table (``shared.a2a_tasks``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
 
-from a2a.server.context import ServerCallContext
-from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
-from a2a.types import ListTasksRequest, ListTasksResponse, Task, TaskState
+from a2a.server.tasks import TaskStore
 
-from shared.database import DatabaseURL, sqlalchemy_engine
+from shared import a2a_tasks
 
 SQLITE_FILE = "tasks.db"
-
-_IN_FLIGHT = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING})
-
-
-class SettledTaskStore(TaskStore):
-    """Tasks in flight in memory; a task that waits or ends in ``durable``."""
-
-    def __init__(self, durable: TaskStore) -> None:
-        self._live = InMemoryTaskStore()
-        self._durable = durable
-
-    async def save(self, task: Task, context: ServerCallContext) -> None:
-        if task.status.state in _IN_FLIGHT:
-            await self._live.save(task, context)
-            return
-        await self._durable.save(task, context)
-        if await self._live.get(task.id, context) is not None:
-            await self._live.delete(task.id, context)
-
-    async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
-        live = await self._live.get(task_id, context)
-        return live if live is not None else await self._durable.get(task_id, context)
-
-    async def list(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
-        """Tasks that waited or ended; one in flight appears when it settles, a moment later."""
-        return await self._durable.list(params, context)
-
-    async def delete(self, task_id: str, context: ServerCallContext) -> None:
-        if await self._live.get(task_id, context) is not None:
-            await self._live.delete(task_id, context)
-        await self._durable.delete(task_id, context)
 
 
 def task_store_for(
     database_url: str | None, data_dir: Path
 ) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-    """The A2A task store, with what to run at start-up and shut-down."""
-    from a2a.server.models import Base
-    from sqlalchemy import Table, event, text
-
-    db = DatabaseURL.parse(database_url, default_sqlite=data_dir / SQLITE_FILE)
-    engine = sqlalchemy_engine(db)
-    durable = DatabaseTaskStore(engine, create_table=False)
-    if not db.is_postgres:
-        # One commit per task event: with WAL and synchronous=NORMAL a commit is a write to the log,
-        # not an fsync, and a crash loses at most the last events, never the file's consistency.
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-
-    async def prepare() -> None:
-        if db.path is not None:
-            db.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            db.path.touch(mode=0o600, exist_ok=True)
-            os.chmod(db.path, 0o600)
-        # Replicas start together: the advisory lock lets one create the schema and table.
-        async with engine.begin() as conn:
-            if db.is_postgres:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('switchboard.a2a_tasks'))"))
-                if db.schema:
-                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
-            await conn.run_sync(Base.metadata.create_all, tables=[cast(Table, durable.task_model.__table__)])
-            if db.is_postgres:
-                # The SDK declares ids as VARCHAR(36) (a bare UUID); a context id is our conversation
-                # id ("conv-" and 32 hex digits), so widen both. A no-op once done.
-                for column in ("id", "context_id"):
-                    await conn.execute(text(f"ALTER TABLE tasks ALTER COLUMN {column} TYPE VARCHAR(255)"))
-
-    return SettledTaskStore(durable), prepare, engine.dispose
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+    """The specialist's task store, with what to run at start-up and shut-down."""
+    return a2a_tasks.task_store_for(database_url, data_dir / SQLITE_FILE)

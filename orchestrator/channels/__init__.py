@@ -52,6 +52,7 @@ def channel_routes(
     hub: TurnHub | None = None,
     admission: Admission | None = None,
     disclosure: Disclosure | None = None,
+    ticket_key: bytes | None = None,
 ) -> list[BaseRoute]:
     """Every channel route, sharing one live-event hub and one channel store (``channel_store``).
 
@@ -59,13 +60,15 @@ def channel_routes(
     the supervisor calls after each transcript write, so open streams show it at once, and the
     app's ``admission`` so every channel's turns count against the same capacity, and the
     ``disclosure`` the supervisor opens conversations with (``SWITCHBOARD_*`` when None).
+    ``ticket_key`` signs the live streams' tickets; give every orchestrator process of a
+    deployment the same one (``events.ticket_key``), or leave it None for one process.
     """
     settings = settings or ChannelSettings()
     hub = hub or TurnHub()
     admission = admission or Admission()
     return [
         *web_routes(supervisor, hub, admission, disclosure or Disclosure.from_settings()),
-        *event_routes(supervisor, hub, settings),
+        *event_routes(supervisor, hub, settings, ticket_key),
         *link_routes(supervisor, store, settings),
         *voice_routes(supervisor, store, hub, settings, admission),
     ]

@@ -93,15 +93,23 @@ async def run_turn(
     return outcome
 
 
+def ticket_key(secret: str) -> bytes:
+    """The tickets' signing key, derived from a secret every orchestrator process of a deployment
+    holds: a ticket one process issued opens a stream on another (they serve one port, or stand
+    behind one load balancer)."""
+    return hmac.new(secret.encode(), b"switchboard stream tickets", hashlib.sha256).digest()
+
+
 class StreamTickets:
     """Signed, short-lived permission to open one conversation's event stream.
 
-    The key is made per process: a ticket only has to live long enough to open a stream, and a
-    page asks for a new one whenever it (re)connects.
+    Without a ``key`` one is made for this process alone: right for a single orchestrator, since
+    a ticket only has to live long enough to open a stream and a page asks for a new one
+    whenever it (re)connects.
     """
 
-    def __init__(self, ttl_seconds: int) -> None:
-        self._key = secrets.token_bytes(32)
+    def __init__(self, ttl_seconds: int, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
         self._ttl = ttl_seconds
 
     def issue(self, conversation_id: str, now: float | None = None) -> str:
@@ -153,8 +161,10 @@ def _after(request: Request) -> int:
     return int(raw)
 
 
-def event_routes(supervisor: SupervisorGetter, hub: TurnHub, settings: ChannelSettings) -> list[Route]:
-    tickets = StreamTickets(settings.stream_ticket_ttl_seconds)
+def event_routes(
+    supervisor: SupervisorGetter, hub: TurnHub, settings: ChannelSettings, ticket_key: bytes | None = None
+) -> list[Route]:
+    tickets = StreamTickets(settings.stream_ticket_ttl_seconds, ticket_key)
 
     async def issue_ticket(request: Request) -> JSONResponse:
         conversation_id = await authorized_conversation(request, supervisor)

@@ -2,7 +2,8 @@
 
 ``--workers N`` (default: the number of cores) spreads the services over processes so every
 core works: one for the systems and the gateway, the specialists over the rest, one for the
-orchestrator (``orchestrator.workers``). ``--workers 1`` runs everything in this process.
+orchestrator, two or more from three workers on (``orchestrator.workers.plan``). ``--workers 1``
+runs everything in this process.
 """
 
 from __future__ import annotations

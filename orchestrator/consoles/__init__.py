@@ -62,6 +62,8 @@ class _Config(Protocol):
     @property
     def database_url(self) -> str | None: ...
     @property
+    def console_sessions_db(self) -> Path | None: ...
+    @property
     def gateway_url(self) -> str | None: ...
     @property
     def staff(self) -> Mapping[str, StaffCredential]: ...
@@ -78,11 +80,13 @@ class _StaticFiles(StaticFiles):
 
 
 def staff_sessions(config: _Config, settings: ConsoleSettings | None = None) -> StaffSessions:
-    """The consoles' session store: in PostgreSQL when ``config.database_url`` names it, else in memory.
+    """The consoles' session store: in PostgreSQL when ``config.database_url`` names it, else in
+    ``config.console_sessions_db`` (SQLite) when set, else in memory.
 
     The app that serves the consoles closes it on shut-down.
     """
-    return StaffSessions(config.staff, settings or ConsoleSettings(), records=session_records_for(config.database_url))
+    records = session_records_for(config.database_url, config.console_sessions_db)
+    return StaffSessions(config.staff, settings or ConsoleSettings(), records=records)
 
 
 def console_routes(supervisor: Callable[[], Any], config: _Config, sessions: StaffSessions) -> list[BaseRoute]:

@@ -1,23 +1,30 @@
-"""Where staff sessions are kept: in memory, or in PostgreSQL when orchestrator replicas share them.
+"""Where staff sessions are kept: in memory, in SQLite, or in PostgreSQL when orchestrator replicas share them.
 
 A record holds who signed in, their role, the CSRF token and the expiry, keyed by a digest of
 the cookie, so the store never holds a usable session id. The person's staff token is not
 stored: it is looked up from the accounts when the session is used, so removing an account
 ends its sessions too.
 
-With the embedded default one orchestrator serves the consoles and memory is right: a
-restart signs everyone out, the safe failure for staff access. Behind a load balancer each
-request may reach another replica, so with a PostgreSQL ``SWITCHBOARD_DATABASE_URL`` the
-records live in the database every replica reads.
+The embedded default keeps them in ``console_sessions.db`` in the data directory, which every
+orchestrator process of ``switchboard up --workers`` reads; ``up`` empties it at every start
+(``orchestrator.launcher.sign_staff_out``),
+so a restart signs everyone out, the safe failure for staff access. Behind a load balancer
+each request may reach another replica, so with a PostgreSQL ``SWITCHBOARD_DATABASE_URL`` the
+records live in the database every replica reads. Memory is for one process that is given
+no file (tests, embedding the app).
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from shared.database import DatabaseURL, LazyPool, Retry
+from shared.migrations import migrate, sqlite_store
+from shared.sqlite import SqliteThread
 
 if TYPE_CHECKING:
     from shared.secrets import StaffRole
@@ -142,10 +149,79 @@ class PostgresSessionRecords:
         await self._pool.close()
 
 
-def session_records_for(database_url: str | None) -> SessionRecords:
-    """PostgreSQL records when the URL names PostgreSQL (replicas share them), else memory."""
+_SQLITE_PRUNE = """
+DELETE FROM console_sessions WHERE expires_at <= ?
+   OR key IN (SELECT key FROM console_sessions ORDER BY expires_at DESC LIMIT -1 OFFSET ?)
+"""
+
+
+class SqliteSessionRecords:
+    """Records in one SQLite file that several orchestrator processes share (WAL, one write
+    transaction per change); opened on first use, like the PostgreSQL pool."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: SqliteThread | None = None
+        self._opening = asyncio.Lock()
+
+    async def _conn(self) -> SqliteThread:
+        async with self._opening:
+            if self._db is None:
+                await migrate(sqlite_store(self._path), "console_sessions")
+                self._db = await SqliteThread.open(self._path, name="console-sessions")
+            return self._db
+
+    async def put(self, key: str, record: SessionRecord, *, now: float, keep: int) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(_SQLITE_PRUNE, (now, max(keep - 1, 0)))
+            conn.execute(
+                "INSERT OR IGNORE INTO console_sessions (key, name, role, csrf_token, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, record.name, record.role, record.csrf_token, record.expires_at),
+            )
+
+        await (await self._conn()).write(write)
+
+    async def get(self, key: str) -> SessionRecord | None:
+        row = await (await self._conn()).call(
+            lambda conn: conn.execute(
+                "SELECT name, role, csrf_token, expires_at FROM console_sessions WHERE key = ?", (key,)
+            ).fetchone()
+        )
+        return SessionRecord(row[0], row[1], row[2], row[3]) if row else None
+
+    async def delete(self, key: str) -> None:
+        await (await self._conn()).write(
+            lambda conn: conn.execute("DELETE FROM console_sessions WHERE key = ?", (key,))
+        )
+
+    async def signed_in(self, name: str, now: float) -> bool:
+        row = await (await self._conn()).call(
+            lambda conn: conn.execute(
+                "SELECT 1 FROM console_sessions WHERE name = ? AND expires_at > ? LIMIT 1", (name, now)
+            ).fetchone()
+        )
+        return row is not None
+
+    async def count(self) -> int:
+        row = await (await self._conn()).call(
+            lambda conn: conn.execute("SELECT count(*) FROM console_sessions").fetchone()
+        )
+        return int(row[0])
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+
+def session_records_for(database_url: str | None, sqlite_path: Path | None = None) -> SessionRecords:
+    """PostgreSQL records when the URL names PostgreSQL (replicas share them), else the SQLite
+    file at ``sqlite_path`` (orchestrator processes on one machine share it), else memory."""
     if database_url:
-        db = DatabaseURL.parse(database_url, default_sqlite=Path("unused.db"))  # SQLite: memory
+        db = DatabaseURL.parse(database_url, default_sqlite=Path("unused.db"))
         if db.is_postgres:
             return PostgresSessionRecords(db)
+    if sqlite_path is not None:
+        return SqliteSessionRecords(sqlite_path)
     return MemorySessionRecords()

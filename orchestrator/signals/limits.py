@@ -15,6 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+DEFAULT_BURST = 20
+DEFAULT_PER_MINUTE = 30.0
+
 
 @dataclass
 class _Bucket:
@@ -29,8 +32,8 @@ class RefusalBudget:
     def __init__(
         self,
         *,
-        burst: int = 20,
-        per_minute: float = 30.0,
+        burst: int = DEFAULT_BURST,
+        per_minute: float = DEFAULT_PER_MINUTE,
         max_sources: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -41,6 +44,14 @@ class RefusalBudget:
         self._max = max_sources
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    @classmethod
+    def share(cls, workers: int) -> RefusalBudget:
+        """The default budget divided among ``workers`` orchestrator processes serving one port,
+        so a flooding source gets the configured budget in all, not that many times it."""
+        if workers <= 1:
+            return cls()
+        return cls(burst=max(1, DEFAULT_BURST // workers), per_minute=DEFAULT_PER_MINUTE / workers)
 
     def spend(self, source: str | None) -> tuple[bool, float, bool]:
         """Spend one refusal for ``source``: (allowed, seconds until the next is, just tripped)."""

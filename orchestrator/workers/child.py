@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from orchestrator.workers.plan import ORCHESTRATOR_GROUP, Group
+from orchestrator.workers.plan import Group
 from shared.settings import Settings, Topology
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ async def serve(spec: ChildSpec) -> None:
     stack = Stack(settings, log_level="info" if spec.log_level == "debug" else "warning", agents=tuple(spec.agents))
     stack.secrets = Secrets.load_or_create(settings.data_dir, stack.agents, demo_staff=settings.demo_staff)
     stack.topology = spec.topology
+    stack.front_worker, stack.front_workers = spec.group.worker, spec.group.of
     sockets = {name: socket.socket(fileno=fd) for name, fd in spec.sockets.items()}
     try:
         if spec.group.relays_signals:
@@ -94,7 +95,7 @@ async def serve(spec: ChildSpec) -> None:
 
 
 async def _start(stack: Stack, group: Group, sockets: dict[str, socket.socket]) -> None:
-    if group.name == ORCHESTRATOR_GROUP:
+    if group.is_orchestrator:
         # Signals are recorded here and relayed by the process that holds the bus.
         await stack.start_signals(None)
     for stage in group.stages:

@@ -1,13 +1,21 @@
-"""Console sessions shared by orchestrator replicas through PostgreSQL (memory for one process)."""
+"""Console sessions shared by orchestrator processes: PostgreSQL for replicas, a SQLite file for the
+processes of ``switchboard up --workers`` (memory for one process given neither)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from orchestrator.consoles import ConsoleSettings, StaffSessions
-from orchestrator.consoles.sessions import MemorySessionRecords, PostgresSessionRecords, session_records_for
+from orchestrator.consoles.sessions import (
+    MemorySessionRecords,
+    PostgresSessionRecords,
+    SqliteSessionRecords,
+    session_records_for,
+)
+from orchestrator.launcher import CONSOLE_SESSIONS_DB, sign_staff_out
 from shared.secrets import StaffCredential
 from tests.storage.pg import private_schema
 
@@ -24,17 +32,24 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-async def schema_url() -> AsyncIterator[str]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def schema_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | Path]:
+    """Where the processes keep their sessions: a PostgreSQL schema, or one SQLite file."""
+    if request.param == "sqlite":
+        yield tmp_path / CONSOLE_SESSIONS_DB
+        return
     async with private_schema("sess") as url:
         yield url
 
 
-def replica(url: str, clock: Clock, accounts: dict[str, StaffCredential] = ACCOUNTS, **settings: int) -> StaffSessions:
-    return StaffSessions(accounts, ConsoleSettings(**settings), clock=clock, records=session_records_for(url))
+def replica(
+    where: str | Path, clock: Clock, accounts: dict[str, StaffCredential] = ACCOUNTS, **settings: int
+) -> StaffSessions:
+    records = session_records_for(where, None) if isinstance(where, str) else session_records_for(None, where)
+    return StaffSessions(accounts, ConsoleSettings(**settings), clock=clock, records=records)
 
 
-async def test_a_session_signed_in_on_one_replica_works_and_ends_on_the_other(schema_url: str) -> None:
+async def test_a_session_signed_in_on_one_replica_works_and_ends_on_the_other(schema_url: str | Path) -> None:
     clock = Clock()
     one, two = replica(schema_url, clock), replica(schema_url, clock)
     try:
@@ -54,7 +69,7 @@ async def test_a_session_signed_in_on_one_replica_works_and_ends_on_the_other(sc
         await two.close()
 
 
-async def test_expiry_the_cap_and_a_removed_account_end_sessions(schema_url: str) -> None:
+async def test_expiry_the_cap_and_a_removed_account_end_sessions(schema_url: str | Path) -> None:
     clock = Clock()
     one = replica(schema_url, clock, session_ttl_seconds=60, max_sessions=10)
     try:
@@ -96,3 +111,21 @@ async def test_a_dead_database_gives_a_clear_error_and_memory_needs_none() -> No
 
     assert isinstance(session_records_for(None), MemorySessionRecords)
     assert isinstance(session_records_for("sqlite:///x.db"), MemorySessionRecords)
+    assert isinstance(session_records_for("sqlite:///x.db", Path("s.db")), SqliteSessionRecords)
+
+
+async def test_a_start_signs_everyone_out_of_the_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / CONSOLE_SESSIONS_DB
+    sign_staff_out(tmp_path)  # no file yet: nothing to do
+    clock = Clock()
+    before = replica(path, clock)
+    signed = await before.sign_in("ann", "a" * 43)
+    assert signed is not None
+    await before.close()
+
+    sign_staff_out(tmp_path)  # what ``switchboard up`` does before its orchestrator processes start
+    after = replica(path, clock)
+    try:
+        assert await after.get(signed[0]) is None and await after.count() == 0
+    finally:
+        await after.close()

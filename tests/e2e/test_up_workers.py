@@ -1,8 +1,9 @@
-"""``switchboard up --workers 2``: the embedded default over several processes, over real sockets.
+"""``switchboard up --workers N``: the embedded default over several processes, over real sockets.
 
 A whole conversation (verification by email and code, a refund confirmed by the customer) and
 the web chat's live events cross every process; Ctrl+C stops every child, and so does killing
-the parent outright.
+the parent outright. With three workers two orchestrator processes serve its port: staff and
+customers are served whichever one a connection reaches, and one of them dying stops the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.secrets import Secrets
 from tests.behaviours.conftest import Customer, Deployment
 from tests.channels.sse import collect, ticket_for
 from tests.e2e.test_up_and_chat import Lines, _free_base_port
@@ -40,13 +42,13 @@ class Up:
     children: dict[str, int]
 
 
-def _start(tmp_path: Path) -> Up:
+def _start(tmp_path: Path, workers: int = 2) -> Up:
     base = _free_base_port()
     data_dir = tmp_path / "data"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWITCHBOARD_STREAM_LIFETIME_SECONDS": "3"}
     with (tmp_path / "up.log").open("w") as log:
         process = subprocess.Popen(
-            [*CLI, "up", "--workers", "2", "--data-dir", str(data_dir), "--base-port", str(base)],
+            [*CLI, "up", "--workers", str(workers), "--data-dir", str(data_dir), "--base-port", str(base)],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -79,8 +81,8 @@ def _wait_gone(pids: list[int], timeout: float = 60.0) -> list[int]:
 
 
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    started = _start(tmp_path)
+def up(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Up]:
+    started = _start(tmp_path, getattr(request, "param", 2))
     try:
         yield started
     finally:
@@ -159,5 +161,40 @@ def test_killing_the_parent_leaves_no_child_behind(up: Up) -> None:
     up.process.kill()
     up.process.wait(timeout=30)
     assert _wait_gone(children) == []
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{up.base}/healthz", timeout=5)
+
+
+async def _served_by_either_process(up: Up) -> None:
+    """Every request on a new connection: the kernel hands each to either orchestrator process."""
+    secrets = Secrets.load_or_create(up.data_dir)
+    name, token = secrets.staff_token("compliance")
+    deployment = Deployment(up.base, up.gateway, up.data_dir, pick=0)
+    [customer] = (await deployment.customers(has_duplicate_charge=False))[:1]
+    async with httpx.AsyncClient(
+        base_url=up.base, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)
+    ) as http:
+        chat = await Customer(http, deployment).start()
+        answer = await chat.verify(customer, "what does my bill say?")
+        assert answer["agent"] == "billing", answer
+        page = await http.get("/console/sign-in")
+        form_token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        signed = await http.post("/console/sign-in", data={"csrf_token": form_token, "name": name, "token": token})
+        assert signed.status_code == 303, signed.text
+        for _ in range(6):
+            assert (await http.get("/api/console/session")).json()["name"] == name
+        load = (await http.get("/healthz")).json()["load"]
+        assert (load["workers"], load["total_capacity"]) == (2, 32), load
+
+
+@pytest.mark.parametrize("up", [3], indirect=True)
+def test_two_orchestrator_processes_serve_the_port_and_one_dying_stops_the_rest(up: Up) -> None:
+    assert set(up.children) == {"systems", "agents", "orchestrator-1", "orchestrator-2"}
+    asyncio.run(_served_by_either_process(up))
+
+    os.kill(up.children["orchestrator-2"], signal.SIGKILL)
+    up.lines.until("process exited")
+    assert up.process.wait(timeout=60) == 1
+    assert _wait_gone(list(up.children.values())) == []
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{up.base}/healthz", timeout=5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
 from a2a.auth.user import UnauthenticatedUser
@@ -9,6 +11,7 @@ from a2a.server.context import ServerCallContext
 from a2a.types import Task, TaskState, TaskStatus
 
 from agents.runtime.task_store import SQLITE_FILE, task_store_for
+from shared import a2a_tasks
 
 
 async def test_without_a_url_tasks_outlive_the_store_in_a_private_file(tmp_path: Path) -> None:
@@ -67,3 +70,24 @@ async def test_a_task_in_flight_is_written_when_it_waits_or_ends(tmp_path: Path)
             await close_again()
     finally:
         await close()
+
+
+async def test_orchestrator_processes_share_one_store_with_conversation_ids(database_url: str, tmp_path: Path) -> None:
+    # The orchestrator's A2A front: its context ids are conversation ids, 37 characters (the
+    # SDK's table declares 36), and several processes save into one store at once.
+    context = ServerCallContext(user=UnauthenticatedUser())
+    stores = [a2a_tasks.task_store_for(database_url, tmp_path / "a2a_tasks.db") for _ in range(2)]
+    try:
+        for _, prepare, _ in stores:
+            await prepare()
+        conversation = f"conv-{uuid.uuid4().hex}"
+        assert len(conversation) == 37
+        waiting = TaskStatus(state=TaskState.TASK_STATE_INPUT_REQUIRED)
+        tasks = [Task(id=str(uuid.uuid4()), context_id=conversation, status=waiting) for _ in range(20)]
+        await asyncio.gather(*(stores[i % 2][0].save(task, context) for i, task in enumerate(tasks)))
+        for i, task in enumerate(tasks):
+            loaded = await stores[(i + 1) % 2][0].get(task.id, context)  # read by the other process
+            assert loaded is not None and loaded.context_id == conversation
+    finally:
+        for _, _, close in stores:
+            await close()
