@@ -12,6 +12,9 @@ Prints, on the split (by default the test split, which no training step reads):
 - in-domain accuracy: messages a skill owns (one request, or the first of two) routed to that
   skill with confidence at or above the threshold; per skill, per kind of wording, and for two
   requests in one message, how often both were understood;
+- agent-level accuracy: the same messages routed confidently to a skill of the right specialist
+  (the owner that answers the customer), and how often the brain's best guess, confident or not,
+  names that specialist; per specialist;
 - out-of-scope and small-talk handling: recognised as such rather than routed to a skill;
 - other languages: the language detected (offline, these are answered with the languages served);
 - confident wrong answers: routed to a skill, at or above the threshold, that is not the label
@@ -49,7 +52,7 @@ from shared.skills import load_skills  # noqa: E402
 
 TARGETS = {"in_domain": 0.95, "confident_wrong": 0.02}
 # What the offline brain must keep doing on the test split; tests/routing/test_eval_set.py holds the same.
-FLOORS = {"in_domain": 0.70, "confident_wrong": 0.10, "out_of_scope": 0.45, "language": 0.95}
+FLOORS = {"in_domain": 0.78, "agent": 0.82, "confident_wrong": 0.10, "out_of_scope": 0.50, "language": 0.95}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -106,11 +109,15 @@ async def _run(args: argparse.Namespace) -> int:
     in_domain: list[bool] = []
     offered: list[bool] = []
     per_skill: dict[str, list[bool]] = defaultdict(list)
+    agent_right: list[bool] = []
+    agent_best: list[bool] = []
+    per_agent: dict[str, list[bool]] = defaultdict(list)
     per_style: dict[str, list[bool]] = defaultdict(list)
     both: list[bool] = []
     handled: dict[str, list[bool]] = defaultdict(list)
     language: list[bool] = []
     wrong: list[bool] = []
+    wrong_agent: list[bool] = []
     confusions: Counter[tuple[str, str | None]] = Counter()
     wall: list[float] = []
     cpu: list[float] = []
@@ -134,6 +141,10 @@ async def _run(args: argparse.Namespace) -> int:
             right = routed and decision.skill == row.skill
             in_domain.append(right)
             per_skill[row.skill].append(right)
+            guess = decision.agent or (decision.alternatives[0].agent if decision.alternatives else None)
+            agent_right.append(routed and decision.agent == row.agent)
+            agent_best.append(guess == row.agent)
+            per_agent[row.agent or ""].append(routed and decision.agent == row.agent)
             per_style[row.style or row.kind].append(right)
             if row.kind == "two-requests":
                 both.append(right and decision.then is not None and decision.then.skill == row.then_skill)
@@ -145,16 +156,21 @@ async def _run(args: argparse.Namespace) -> int:
             expected = {"out-of-scope": "out-of-scope", "small-talk": "small-talk", "vague": "unclear"}[row.kind]
             handled[row.kind].append(decision.intent == expected or (row.kind == "vague" and not routed))
         wrong.append(routed and decision.skill != row.skill)
+        wrong_agent.append(routed and decision.agent != row.agent)
 
     figures = {
         "in_domain": sum(in_domain) / len(in_domain),
+        "agent": sum(agent_right) / len(agent_right),
         "confident_wrong": sum(wrong) / len(wrong),
         "out_of_scope": sum(handled["out-of-scope"]) / max(1, len(handled["out-of-scope"])),
         "language": sum(language) / max(1, len(language)),
     }
     print(f"brain {args.brain} on the {args.split} split: {len(rows)} messages; built in {build * 1000:.0f} ms")
     print(f"in-domain accuracy:      {share(in_domain)}   target {TARGETS['in_domain']:.0%}")
+    print(f"agent-level, confident:  {share(agent_right)}   (a skill of the right specialist)")
+    print(f"agent-level, best guess: {share(agent_best)}   (confident or not)")
     print(f"confident wrong answers: {share(wrong)}   target at most {TARGETS['confident_wrong']:.0%}")
+    print(f"confident, wrong specialist: {share(wrong_agent)}")
     print(f"unsure, the right skill among the options offered: {share(offered)}")
     print(f"out of scope recognised: {share(handled['out-of-scope'])}")
     print(f"small talk recognised:   {share(handled['small-talk'])}")
@@ -164,6 +180,9 @@ async def _run(args: argparse.Namespace) -> int:
     print("in-domain by wording:")
     for style, values in sorted(per_style.items()):
         print(f"  {style:<22} {share(values)}")
+    print("in-domain per specialist (confident, right specialist):")
+    for agent, values in sorted(per_agent.items()):
+        print(f"  {agent:<22} {share(values)}")
     print("in-domain per skill:")
     for skill, values in sorted(per_skill.items()):
         print(f"  {skill:<22} {share(values)}")

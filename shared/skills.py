@@ -27,7 +27,7 @@ SKILLS_DIR = package_dir("skills")
 MIN_EXAMPLES = 30
 MAX_EXAMPLES = 45
 MIN_ROUTING_ROWS = 35
-MAX_ROUTING_ROWS = 70
+MAX_ROUTING_ROWS = 100
 MAX_LABEL_WORDS = 9
 
 # Words a customer should never read in a label: how we name things inside.

@@ -93,10 +93,15 @@ class OfflineBrain:
         index = {name: i for i, name in enumerate(self._classes)}
         texts: list[str] = []
         labels: list[int] = []
+        # Rows written with typos on purpose teach the n-grams of misspelt words, but their words
+        # stay out of the speller's dictionary: a typo seen once in training was never corrected
+        # again (validation folds: typo-ridden messages 85.8% -> 87.8% best guess).
+        spelt: list[bool] = []
         for label, spec in enumerate(self._specs):
             for text in _training_texts(spec):
                 texts.append(text)
                 labels.append(label)
+                spelt.append(True)
         for kind, phrases in (
             (SMALL_TALK, SMALL_TALK_PHRASES),
             (OUT_OF_SCOPE, OUT_OF_SCOPE_PHRASES),
@@ -104,13 +109,15 @@ class OfflineBrain:
         ):
             texts.extend(phrases)
             labels.extend([index[kind]] * len(phrases))
+            spelt.extend([True] * len(phrases))
         for row in corpus:
             taught = _label(row, index)
             if taught is not None:
                 texts.append(row.text)
                 labels.append(taught)
+                spelt.append(row.style != "typos")
         normalized_texts = [normalize(t) for t in texts]
-        self._speller = Speller(w for t in normalized_texts for w in t.split())
+        self._speller = Speller(w for t, ok in zip(normalized_texts, spelt, strict=True) if ok for w in t.split())
         weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
         key = weights.training_digest(texts, labels, self._classes, weight)
         # Only the shared embedder's weights are cached: the digest does not cover another one.

@@ -19,9 +19,11 @@ SOURCES = package_dir("evals", "routing", "source")
 # below the targets (95% in-domain, at most 2% confident wrong); benchmarks/routing_accuracy.py
 # holds the same floors. In-domain counts confident right answers only, so calibrating confidence
 # (a doubtful answer becomes a question) lowered it while confident wrong answers fell to half.
-IN_DOMAIN_FLOOR = 0.70
+IN_DOMAIN_FLOOR = 0.78
+# The same messages routed confidently to a skill of the specialist that owns them.
+AGENT_FLOOR = 0.82
 CONFIDENT_WRONG_CEILING = 0.10
-OUT_OF_SCOPE_FLOOR = 0.45
+OUT_OF_SCOPE_FLOOR = 0.50
 LANGUAGE_FLOOR = 0.95
 
 
@@ -69,6 +71,7 @@ def test_the_test_split_shares_no_message_with_training() -> None:
 @pytest.fixture(scope="module")
 def held_out(brain: OfflineBrain) -> dict[str, float]:
     in_domain: list[bool] = []
+    agent: list[bool] = []
     wrong: list[bool] = []
     out_of_scope: list[bool] = []
     language: list[bool] = []
@@ -80,11 +83,13 @@ def held_out(brain: OfflineBrain) -> dict[str, float]:
         routed = decision.routes(THRESHOLD)
         if row.skill is not None:
             in_domain.append(routed and decision.skill == row.skill)
+            agent.append(routed and decision.agent == row.agent)
         if row.kind == "out-of-scope":
             out_of_scope.append(decision.intent == "out-of-scope")
         wrong.append(routed and decision.skill != row.skill)
     return {
         "in_domain": sum(in_domain) / len(in_domain),
+        "agent": sum(agent) / len(agent),
         "confident_wrong": sum(wrong) / len(wrong),
         "out_of_scope": sum(out_of_scope) / len(out_of_scope),
         "language": sum(language) / len(language),
@@ -93,6 +98,10 @@ def held_out(brain: OfflineBrain) -> dict[str, float]:
 
 def test_held_out_in_domain_accuracy_keeps_its_floor(held_out: dict[str, float]) -> None:
     assert held_out["in_domain"] >= IN_DOMAIN_FLOOR
+
+
+def test_held_out_messages_reach_the_right_specialist(held_out: dict[str, float]) -> None:
+    assert held_out["agent"] >= AGENT_FLOOR
 
 
 def test_held_out_confident_wrong_answers_stay_under_the_ceiling(held_out: dict[str, float]) -> None:
