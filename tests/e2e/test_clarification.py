@@ -9,8 +9,11 @@ from tests.e2e.conftest import Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-# A garbled request the router is unsure of: a bill copy far ahead of a lost phone.
-_GARBLED_COPY = "lost my invioce can u send it again"
+# Garbled requests the router is unsure of (checked in each test, so a retrained router that
+# becomes sure of one fails here as such, not as a behaviour): a bill copy among close options,
+# and a bill question far ahead of the rest.
+_GARBLED_COPY = "bil copie"
+_GARBLED_AHEAD = "what does pro raya adjustemnt mean"
 # Two options close together: blocking a lost phone's SIM, or setting up an eSIM.
 _CLOSE = "blocking the sim"
 
@@ -27,12 +30,12 @@ async def _clarified(chat: Chat, text: str) -> dict:
 
 
 async def test_a_bare_yes_takes_the_option_that_is_clearly_ahead(chat: Chat) -> None:
-    asked = await _clarified(chat, _GARBLED_COPY)
-    assert "a copy of a bill" in asked["reply"] and _ahead(asked), asked
+    asked = await _clarified(chat, _GARBLED_AHEAD)
+    assert "a question about your bill" in asked["reply"] and _ahead(asked), asked
     reply = await chat.say("yes")
-    # The bill copy needs a verified customer first: identity asks, and the copy request waits.
+    # The bill question needs a verified customer first: identity asks, and the question waits.
     assert reply["agent"] == "identity" and reply["status"] == "input-required", reply
-    assert (await chat.state())["pending"]["skill"] == "invoice-copy"
+    assert (await chat.state())["pending"]["skill"] == "explain-bill"
 
 
 async def test_a_bare_yes_between_close_options_asks_again_and_a_count_chooses(chat: Chat) -> None:
