@@ -143,7 +143,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    asyncio.run(_serve(settings, names, args.port, "warning" if args.log_level != "debug" else "info"))
+    from shared.serving import run
+
+    run(_serve(settings, names, args.port, "warning" if args.log_level != "debug" else "info"))
     return 0
 
 
