@@ -41,7 +41,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator.launcher import Stack
-from shared.serving import bind, start, url_of
+from shared.serving import bind, run, start, url_of
 from shared.settings import Settings
 
 APPROVAL_THRESHOLD_PENCE = 4000  # policies/approvals.cedar: refunds above 40.00 need a human
@@ -198,4 +198,5 @@ async def _serve_floor() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve_floor())
+    # The event loop ``switchboard up`` runs on, so the floor is measured on the same footing.
+    run(_serve_floor())

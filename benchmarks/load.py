@@ -80,10 +80,29 @@ def _code(data_dir: Path, customer_id: str) -> str:
     return match.group(0)
 
 
-async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[str, Any], results: Results) -> None:
-    while (response := await http.post("/api/conversations", json={"channel": "chat"})).status_code == 503:
-        results.shed += 1  # a start is shed like a turn: sent again after its Retry-After
+async def _admitted(
+    http: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str], results: Results
+) -> tuple[httpx.Response, float]:
+    """POST until admitted, and the admitted attempt's milliseconds: a 503 (shed at capacity) is
+    counted and sent again after its Retry-After."""
+    while True:
+        t0 = time.perf_counter()
+        response = await http.post(path, json=body, headers=headers)
+        if response.status_code != 503:
+            return response, (time.perf_counter() - t0) * 1000
+        results.shed += 1
         await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+
+
+async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[str, Any], results: Results) -> None:
+    try:
+        response, _ = await _admitted(http, "/api/conversations", {"channel": "chat"}, {}, results)
+    except httpx.HTTPError as exc:
+        results.errors[f"start: {type(exc).__name__}"] += 1
+        return
+    if response.status_code not in (200, 201):
+        results.errors[f"start: {response.status_code}"] += 1
+        return
     started = response.json()
     path = f"/api/conversations/{started['conversation_id']}/messages"
     headers = {"Authorization": f"Bearer {started['token']}"}
@@ -91,19 +110,11 @@ async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[
     for kind, words, agent in TURNS:
         code = _code(data_dir, customer["customer_id"]) if "{code}" in words else ""
         text = words.format(email=customer["email"], code=code)
-        while True:
-            t0 = time.perf_counter()
-            try:
-                response = await http.post(path, json={"text": text}, headers=headers)
-            except httpx.HTTPError as exc:
-                results.errors[f"{kind}: {type(exc).__name__}"] += 1
-                return
-            if response.status_code == 503:
-                results.shed += 1
-                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
-                continue
-            break
-        elapsed = (time.perf_counter() - t0) * 1000
+        try:
+            response, elapsed = await _admitted(http, path, {"text": text}, headers, results)
+        except httpx.HTTPError as exc:
+            results.errors[f"{kind}: {type(exc).__name__}"] += 1
+            return
         body = response.json() if response.status_code == 200 else {}
         if response.status_code != 200 or body.get("agent") != agent or body.get("status") in ("failed", "unavailable"):
             results.errors[f"{kind}: {response.status_code} {body.get('agent')} {body.get('status')}"] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -40,7 +41,19 @@ def _help_when_bare(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=print_help)
 
 
+def _a2a_sdk_spans_off() -> None:
+    """Spare the a2a SDK's own spans (about forty per handoff) unless they are asked for.
+
+    ``shared.telemetry`` drops them anyway unless ``SWITCHBOARD_OTEL_A2A_SDK_SPANS`` keeps them;
+    the SDK's own switch, read once when it is imported (so here, before any command imports it,
+    and inherited by the processes ``up`` starts), spares making them at all.
+    """
+    if os.environ.get("SWITCHBOARD_OTEL_A2A_SDK_SPANS", "").strip().lower() not in ("1", "true", "yes"):
+        os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _a2a_sdk_spans_off()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)

@@ -11,16 +11,25 @@ A record is written when the task settles (waits or ends), the same moments a sp
 graph checkpoints (durability ``exit``): a task in flight (submitted, working) lives in memory
 for the milliseconds it runs. A crash mid-step leaves the record and the checkpoint at the same
 wait, which is where the caller continues. One write per turn instead of one per event.
+
+A specialist's SQLite file has one writing process, its own, so what it last wrote or read is
+what the file holds: settled tasks, and ids found missing, are answered from memory (a bounded
+number, the least recently used forgotten first). The SDK reads a task two or three times per
+request; each read through SQLAlchemy and aiosqlite cost about a millisecond of CPU. Where other
+processes write too (PostgreSQL; the orchestrator's file, shared by its processes) every read
+goes to the database.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
 from a2a.server.context import ServerCallContext
+from a2a.server.owner_resolver import OwnerResolver, resolve_user_scope
 from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Task, TaskState
 
@@ -30,23 +39,46 @@ _IN_FLIGHT = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WOR
 
 
 class SettledTaskStore(TaskStore):
-    """Tasks in flight in memory; a task that waits or ends in ``durable``."""
+    """Tasks in flight in memory; a task that waits or ends in ``durable``.
 
-    def __init__(self, durable: TaskStore) -> None:
+    With ``sole_writer`` (this process is the only one writing ``durable``), settled tasks and
+    missing ids are also remembered, per owner, up to ``remembered`` of them; a task continued
+    from its wait stays in memory until it settles again, like a new one.
+    """
+
+    def __init__(
+        self,
+        durable: TaskStore,
+        *,
+        sole_writer: bool = False,
+        owner_of: OwnerResolver | None = None,
+        remembered: int = 4096,
+    ) -> None:
         self._live = InMemoryTaskStore()
         self._durable = durable
+        self._owner_of = owner_of
+        self._known: OrderedDict[tuple[str, str], Task | None] | None = OrderedDict() if sole_writer else None
+        self._remembered = remembered
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
-        if task.status.state in _IN_FLIGHT:
+        if task.status.state in _IN_FLIGHT or self._resumed(task, context):
             await self._live.save(task, context)
             return
         await self._durable.save(task, context)
+        self._remember(task.id, task, context)
         if await self._live.get(task.id, context) is not None:
             await self._live.delete(task.id, context)
 
     async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
         live = await self._live.get(task_id, context)
-        return live if live is not None else await self._durable.get(task_id, context)
+        if live is not None:
+            return live
+        if self._known is not None and (key := self._key(task_id, context)) in self._known:
+            self._known.move_to_end(key)
+            return _copy(self._known[key])
+        durable = await self._durable.get(task_id, context)
+        self._remember(task_id, durable, context)
+        return durable
 
     async def list(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
         """Tasks that waited or ended; one in flight appears when it settles, a moment later."""
@@ -56,13 +88,56 @@ class SettledTaskStore(TaskStore):
         if await self._live.get(task_id, context) is not None:
             await self._live.delete(task_id, context)
         await self._durable.delete(task_id, context)
+        self._remember(task_id, None, context)
+
+    def _resumed(self, task: Task, context: ServerCallContext) -> bool:
+        """The caller's answer added to a waiting task, whose status is still the stored wait.
+
+        The SDK moves the wait's question into the history and appends the answer; the status
+        keeps the wait's state and time stamp until the task reports again (every report is
+        stamped anew). The wait is durable already and the checkpoint does not move before the
+        task settles again, so neither does the record: a crash leaves both at that wait.
+        """
+        if self._known is None:
+            return False
+        stored = self._known.get(self._key(task.id, context))
+        return (
+            stored is not None
+            and stored.status.HasField("timestamp")
+            and stored.status.timestamp == task.status.timestamp
+            and stored.status.state == task.status.state
+            and len(stored.history) < len(task.history)
+        )
+
+    def _key(self, task_id: str, context: ServerCallContext) -> tuple[str, str]:
+        owner_of = self._owner_of or resolve_user_scope
+        return owner_of(context), task_id
+
+    def _remember(self, task_id: str, task: Task | None, context: ServerCallContext) -> None:
+        if self._known is None:
+            return
+        key = self._key(task_id, context)
+        self._known[key] = _copy(task)
+        self._known.move_to_end(key)
+        if len(self._known) > self._remembered:
+            self._known.popitem(last=False)
+
+
+def _copy(task: Task | None) -> Task | None:
+    """A copy the caller may change (the SDK edits the tasks it reads) without changing ours."""
+    if task is None:
+        return None
+    copied = Task()
+    copied.CopyFrom(task)
+    return copied
 
 
 def task_store_for(
-    database_url: str | None, sqlite_file: Path
+    database_url: str | None, sqlite_file: Path, *, sole_writer: bool = False
 ) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
     """The A2A task store (PostgreSQL when the URL names it, else ``sqlite_file``), with what to
-    run at start-up and shut-down."""
+    run at start-up and shut-down. ``sole_writer``: this process is the only one that writes
+    ``sqlite_file``, so settled tasks may be answered from memory (never on PostgreSQL)."""
     from a2a.server.models import Base
     from sqlalchemy import Table, event, text
 
@@ -97,7 +172,8 @@ def task_store_for(
                 for column in ("id", "context_id"):
                     await conn.execute(text(f"ALTER TABLE tasks ALTER COLUMN {column} TYPE VARCHAR(255)"))
 
-    return SettledTaskStore(durable), prepare, engine.dispose
+    remembers = sole_writer and not db.is_postgres
+    return SettledTaskStore(durable, sole_writer=remembers, owner_of=durable.owner_resolver), prepare, engine.dispose
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

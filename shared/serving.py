@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -34,6 +35,24 @@ SHUTDOWN_GRACE_SECONDS = 5
 """How long a stopping server lets open requests finish before cancelling them. Some never
 finish by themselves (an MCP session's event stream, a web chat's live updates); without a
 bound a stop waited for the far end to hang up, tens of seconds, past a container's SIGKILL."""
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (not on Windows), else None: asyncio's own.
+
+    Every hop of a turn is loopback HTTP, so the loop's socket and scheduling work is a large part
+    of what a turn costs; uvloop does it in C (``benchmarks/load.py`` measures the difference).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run[T](main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on the loop every Switchboard process serves on (``event_loop_factory``)."""
+    return asyncio.run(main, loop_factory=event_loop_factory())
 
 
 class _Server(uvicorn.Server):
@@ -99,6 +118,8 @@ async def start(
         app,
         log_level=log_level,
         lifespan="auto",
+        # The C parser (uvicorn's own choice when installed, named so a missing one fails loudly).
+        http="httptools",
         access_log=False,
         timeout_keep_alive=int(SERVER_KEEP_ALIVE_SECONDS),
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

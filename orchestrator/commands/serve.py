@@ -143,8 +143,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from shared.serving import run
+
     log_level = "warning" if args.log_level != "debug" else "info"
-    asyncio.run(_serve(settings, names, args.port, log_level, args.reuse_port))
+    run(_serve(settings, names, args.port, log_level, args.reuse_port))
     return 0
 
 

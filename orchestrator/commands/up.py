@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 def cmd_up(args: argparse.Namespace) -> int:
     from orchestrator.launcher import Stack, print_topology
     from orchestrator.workers import ProcessStack
+    from shared.serving import run as run_loop
 
     settings = settings_from(args)
     # Reloading restarts services inside one process, so --reload keeps them all in one.
@@ -102,7 +103,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             await processes.stop()
             print("Stopped.", flush=True)
 
-    return asyncio.run(run())
+    # With workers the parent only starts and watches them, in process groups of their own, which
+    # uvloop's subprocess support cannot set up: it keeps asyncio's loop, the children run uvloop.
+    return run_loop(run()) if workers == 1 else asyncio.run(run())
 
 
 def _warn_overlaps() -> None:

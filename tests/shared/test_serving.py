@@ -1,7 +1,9 @@
-"""The uvicorn adapter (shared/serving.py): fails loudly when an upgrade changes the hooks it overrides."""
+"""The uvicorn adapter (shared/serving.py): fails loudly when an upgrade changes the hooks it overrides,
+or when the event loop or HTTP parser every service runs on is not the fast one."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 
 import httpx
@@ -10,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from shared.serving import bind, start, url_of
+from shared.serving import bind, run, start, url_of
 
 
 def _app() -> Starlette:
@@ -58,3 +60,19 @@ async def test_replicas_on_one_host_share_a_port_only_when_asked() -> None:
     finally:
         for server in servers:
             await server.stop()
+
+
+def test_services_run_on_libuvs_loop_and_parse_http_in_c() -> None:
+    async def serve_once() -> tuple[str, str]:
+        sock = bind()
+        running = await start("probe", _app(), sock, timeout=10)
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                assert (await http.get(url_of(sock))).text == "ok"
+            protocol = running.server.config.http_protocol_class
+            return type(asyncio.get_running_loop()).__module__, protocol.__module__
+        finally:
+            await running.stop()
+
+    loop, protocol = run(serve_once())
+    assert loop.startswith("uvloop") and protocol.endswith("httptools_impl")
