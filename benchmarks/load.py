@@ -161,17 +161,25 @@ async def _bare_phase(url: str, hops: dict[str, Counter[str]], clients: int, con
     return results
 
 
+def refundable_customers(data_dir: Path, population: int, database_url: str | None = None) -> list[dict[str, Any]]:
+    """Customers whose refund turn goes through at once: a duplicate charge under the approval
+    threshold, and no SIM change on their line lately (that pauses every payment, as it should,
+    and the conversation would end there)."""
+    return [
+        c
+        for c in sample_customers(
+            data_dir, population, database_url=database_url, has_duplicate_charge=True, has_recent_sim_swap=False
+        )
+        if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
+    ]
+
+
 async def _count_hops(customer: dict[str, Any]) -> dict[str, Counter[str]]:
     """Run one conversation on an in-process stack and count each turn's A2A and MCP requests."""
     with tempfile.TemporaryDirectory(prefix="sb-load-hops-") as tmp:
         stack = CountingStack(Settings(data_dir=Path(tmp), customers=240))
         async with stack as topology, httpx.AsyncClient(base_url=topology.orchestrator, timeout=TURN_TIMEOUT) as http:
-            candidates = [
-                c
-                for c in sample_customers(Path(tmp), 500, has_duplicate_charge=True)
-                if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
-            ]
-            customer = candidates[0]
+            customer = refundable_customers(Path(tmp), 500)[0]
             started = (await http.post("/api/conversations", json={})).json()
             path = f"/api/conversations/{started['conversation_id']}/messages"
             headers = {"Authorization": f"Bearer {started['token']}"}
@@ -191,8 +199,9 @@ async def _count_hops(customer: dict[str, Any]) -> dict[str, Counter[str]]:
 
 def _free_base() -> int:
     # From a random start: two benchmark runs at once must not both take the first free range.
-    start = 21000 + 97 * random.randrange(300)
-    for base in [*range(start, 60000, 97), *range(21000, start, 97)]:
+    start: int = 21000 + 97 * random.randrange(300)
+    bases: list[int] = [*range(start, 60000, 97), *range(21000, start, 97)]
+    for base in bases:
         socks = []
         try:
             for port in range(base, base + SPAN):
@@ -340,11 +349,7 @@ async def main() -> None:
         # charge under the approval threshold; each refund can be made once.
         population = 1000
         await prepare_dataset(data_dir, None, customers=population, seed=7)
-        eligible = [
-            c
-            for c in sample_customers(data_dir, population, has_duplicate_charge=True)
-            if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
-        ]
+        eligible = refundable_customers(data_dir, population)
         if len(eligible) < needed:
             raise SystemExit(
                 f"the reference dataset has {len(eligible)} customers with a refundable duplicate charge, and "

@@ -38,10 +38,19 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from _hops import APPROVAL_THRESHOLD_PENCE, pct
-from load import TURNS, Results, _cpu_seconds, _free_base, _switchboard_phase, _tree, switchboard_up
+from _hops import pct
+from load import (
+    TURNS,
+    Results,
+    _cpu_seconds,
+    _free_base,
+    _switchboard_phase,
+    _tree,
+    refundable_customers,
+    switchboard_up,
+)
 
-from mcp_servers.dataset import prepare_dataset, sample_customers
+from mcp_servers.dataset import prepare_dataset
 from shared.settings import SYSTEMS, Topology
 
 POPULATION = 1000
@@ -89,7 +98,7 @@ async def _wait_listening(services: list[Service], deadline: float) -> None:
     for service in services:
         while b"listening on" not in service.log.read_bytes():
             if service.popen.poll() is not None:
-                tail = service.log.read_text(errors="replace")[-2000:]
+                tail = service.log.read_text(errors="replace")[-6000:]
                 raise SystemExit(f"a {service.kind} process exited during start-up:\n{tail}")
             if time.monotonic() > deadline:
                 raise SystemExit(f"a {service.kind} process did not start in {START_TIMEOUT:.0f} s")
@@ -167,14 +176,6 @@ async def deployment(tmp: Path, replicas: int, admin_url: str, bus_url: str) -> 
         await admin.close()
 
 
-def _eligible(data_dir: Path, database_url: str | None) -> list[dict[str, Any]]:
-    return [
-        c
-        for c in sample_customers(data_dir, POPULATION, database_url=database_url, has_duplicate_charge=True)
-        if c["duplicate_charge_pence"] <= APPROVAL_THRESHOLD_PENCE
-    ]
-
-
 def _latencies(results: Results) -> str:
     parts = []
     for kind, _, _ in TURNS:
@@ -239,7 +240,7 @@ async def _embedded(tmp: Path, levels: list[int]) -> dict[int, Cost]:
     """CPU per turn of the embedded default at each N, in this run."""
     data_dir = tmp / "embedded"
     await prepare_dataset(data_dir, None, customers=POPULATION, seed=7)
-    pool = iter(_eligible(data_dir, None))
+    pool = iter(refundable_customers(data_dir, POPULATION))
     costs: dict[int, Cost] = {}
     print("embedded default (switchboard up: SQLite, events in process, its default workers)", flush=True)
     async with switchboard_up(data_dir, POPULATION, None) as (url, proc):
@@ -266,7 +267,7 @@ async def _scaleout(
             "PostgreSQL + NATS",
             flush=True,
         )
-        pool = iter(_eligible(found.data_dir, found.database_url))
+        pool = iter(refundable_customers(found.data_dir, POPULATION, found.database_url))
         admin = await asyncpg.connect(admin_url)
 
         async def sample() -> dict[str, float]:
