@@ -24,6 +24,7 @@ from shared.private import make_private
 from shared.secrets import Secrets
 from shared.service_auth import audiences
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
+from shared.sockets import bind, url_of
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -164,8 +165,6 @@ class Stack:
 
     async def restart_service(self, name: str) -> None:
         """Start a stopped service again on the port it had."""
-        from shared.sockets import bind
-
         assert self.topology is not None
         url = {
             "tokens": self.topology.tokens,
@@ -196,8 +195,6 @@ class Stack:
         return builders[kind]()
 
     def _bind(self, names: list[str]) -> dict[str, socket.socket]:
-        from shared.sockets import bind
-
         if self.ephemeral_ports:
             ports = dict.fromkeys(names, 0)
         else:
@@ -227,7 +224,6 @@ class Stack:
     async def _start_group(self, apps: dict[str, ASGIApp], sockets: dict[str, socket.socket]) -> None:
         """Start services that do not depend on each other together; all must come up."""
         from shared.serving import start
-        from shared.sockets import url_of
 
         results = await asyncio.gather(
             *(start(name, app, sockets[name], log_level=self.log_level) for name, app in apps.items()),
