@@ -7,14 +7,16 @@ a fresh interpreter, and which heavy libraries a started stack never needed.
 
     python benchmarks/startup.py [--samples 5] [--workers 1]
 
-It also prints the CPU seconds all of ``switchboard up``'s processes spent until the first 200:
-on a shared machine the wall-clock time mostly measures the other load, the CPU time does not.
+It also prints the CPU seconds all of ``switchboard up``'s processes spent until the first 200, in
+all and by process (``up`` itself and each worker group's child): on a shared machine the
+wall-clock time mostly measures the other load, the CPU time does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 import statistics
@@ -47,8 +49,8 @@ def _free_base() -> int:
     raise SystemExit("no free port range on loopback")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU (user + system) of ``pid`` and its living descendants."""
+def _cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU (user + system) of ``pid`` ("up") and of each living descendant, by its worker group."""
     ticks = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     used: dict[int, int] = {}
@@ -65,11 +67,26 @@ def _cpu_seconds(pid: int) -> float:
         current = todo.pop()
         tree.add(current)
         todo.extend(p for p, parent in parents.items() if parent == current)
-    return sum(used.get(p, 0) for p in tree) / ticks
+    spent: dict[str, float] = {}
+    for p in tree:
+        name = "up" if p == pid else _group_of(p)
+        spent[name] = spent.get(name, 0.0) + used.get(p, 0) / ticks
+    return spent
 
 
-def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, float, float]:
-    """Seconds to the first 200, CPU seconds spent by then, and seconds to a clean exit after SIGINT."""
+def _group_of(pid: int) -> str:
+    """The worker group a child of ``up --workers`` serves (its command line carries it), else "other"."""
+    try:
+        command = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return "other"
+    match = re.search(r'"group":\{"name":"([^"]+)"', command)
+    return match.group(1) if match else "other"
+
+
+def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, dict[str, float], float]:
+    """Seconds to the first 200, CPU seconds each process spent by then, and seconds to a clean exit
+    after SIGINT."""
     env = {**os.environ, "SWITCHBOARD_DATA_DIR": str(data_dir), "SWITCHBOARD_BASE_PORT": str(base)}
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -138,7 +155,9 @@ def main() -> None:
         base = _free_base()
         seed_up, _, _ = _start(data_dir, base, args.workers)
         print(f"first start (seeds the dataset, trains the router): {seed_up:.2f} s")
-        ups, cpus, downs = [], [], []
+        ups: list[float] = []
+        cpus: list[dict[str, float]] = []
+        downs: list[float] = []
         for _ in range(args.samples):
             up, cpu, down = _start(data_dir, base, args.workers)
             ups.append(up)
@@ -150,7 +169,10 @@ def main() -> None:
         f"warm start to first 200, {args.samples} starts: median {statistics.median(ups):.2f} s, "
         f"min {min(ups):.2f} s, max {max(ups):.2f} s"
     )
-    print(f"CPU seconds of every process until then: median {statistics.median(cpus):.2f} s")
+    print(f"CPU seconds of every process until then: median {statistics.median(sum(c.values()) for c in cpus):.2f} s")
+    names = sorted({name for c in cpus for name in c}, key=lambda n: (n != "up", n))
+    by_process = ", ".join(f"{n} {statistics.median(c.get(n, 0.0) for c in cpus):.2f}" for n in names)
+    print(f"  by process, median: {by_process}")
     print(f"Ctrl+C to exit: median {statistics.median(downs):.2f} s")
     print(f"import orchestrator.cli in a fresh interpreter: median {imports:.2f} s")
     print(f"heavy libraries a started stack loaded: {' '.join(heavy) or 'none'} (of {' '.join(HEAVY)})")

@@ -116,14 +116,21 @@ class Catalog:
         self._policy = policy
         self._by_system: dict[str, list[CatalogTool]] = {}
         self.tools: dict[str, CatalogTool] = {}
-        self._listings: dict[str, ListToolsResult] = {a: ListToolsResult(tools=[]) for a in self._agents}
+        self._listings: dict[str, ListToolsResult] | None = {a: ListToolsResult(tools=[]) for a in self._agents}
 
     def set_system(self, system: str, tools: Iterable[Tool]) -> None:
-        """Replace one system's tools and recompute the entity graph and every agent's listing."""
+        """Replace one system's tools and recompute the entity graph; every agent's listing is
+        recomputed when next asked for (at start-up the systems list one after another, and only
+        the listings after the last one are ever read)."""
         self._by_system[system] = [_catalog_tool(system, t) for t in tools]
         self.tools = {t.name: t for ts in self._by_system.values() for t in ts}
         self._policy.set_tools(t.facts for t in self.tools.values())
-        self._listings = self.listings(self._policy)
+        self._listings = None
+
+    def _current(self) -> dict[str, ListToolsResult]:
+        if self._listings is None:
+            self._listings = self.listings(self._policy)
+        return self._listings
 
     def listings(self, policy: PolicyEngine) -> dict[str, ListToolsResult]:
         """What each agent sees under ``policy`` (the current one, or a reloaded one before it is used),
@@ -147,7 +154,7 @@ class Catalog:
 
     def check_internal_tools(self, listings: dict[str, ListToolsResult] | None = None) -> None:
         """The start-up lint: a tool marked internal that any agent could see or call is a policy bug."""
-        seen = listings if listings is not None else self._listings
+        seen = listings if listings is not None else self._current()
         for tool in self.tools.values():
             if not tool.internal:
                 continue
@@ -160,7 +167,7 @@ class Catalog:
                 )
 
     def listing(self, agent: str) -> ListToolsResult:
-        return self._listings.get(agent) or ListToolsResult(tools=[])
+        return self._current().get(agent) or ListToolsResult(tools=[])
 
     def input_schema(self, name: str) -> Mapping[str, Any] | None:
         tool = self.tools.get(name)

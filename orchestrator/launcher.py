@@ -20,22 +20,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp
+from shared import telemetry
+from shared.errors import ConfigurationError
+from shared.private import make_private
+from shared.secrets import Secrets, load_or_create_secret
+from shared.service_auth import audiences
+from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
+from shared.sockets import bind, url_of
+from shared.sqlite import connect_sync
 
 if TYPE_CHECKING:
-    from orchestrator.api import OrchestratorConfig
+    from starlette.types import ASGIApp
 
-from orchestrator.signals import SignalService, SignalWindow, load_or_create_secret
-from shared import telemetry
-from shared.bus import open_bus
-from shared.errors import ConfigurationError
-from shared.events import EventBus
-from shared.private import make_private
-from shared.secrets import Secrets
-from shared.service_auth import RefusalReporter, ServiceAuth, audiences, service_auth
-from shared.serving import RunningServer, bind, start, url_of
-from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
-from shared.sqlite import connect_sync
+    from orchestrator.api import OrchestratorConfig
+    from orchestrator.signals import SignalService
+    from shared.events import EventBus
+    from shared.service_auth import RefusalReporter, ServiceAuth
+    from shared.serving import RunningServer
+
+# What a service needs (the HTTP server, the bus, the signal service, the token clients) is
+# imported where it is started: the parent of ``up --workers`` only prepares the data directory
+# and binds the sockets, and every import it makes delays the start of its children.
 
 log = logging.getLogger("switchboard.launcher")
 
@@ -76,6 +81,8 @@ class Stack:
         await self.stop()
 
     async def start(self) -> Topology:
+        from shared.bus import open_bus
+
         await self.prepare()
         sockets = self.layout()
         assert self.topology is not None
@@ -133,6 +140,7 @@ class Stack:
 
     async def start_signals(self, bus: EventBus | None) -> None:
         """The signal service; with ``bus`` it also relays signals and runs the reaction rules."""
+        from orchestrator.signals import SignalService, SignalWindow
         from orchestrator.signals.limits import RefusalBudget
 
         assert self.topology is not None
@@ -235,6 +243,8 @@ class Stack:
 
     async def _start_group(self, apps: dict[str, ASGIApp], sockets: dict[str, socket.socket]) -> None:
         """Start services that do not depend on each other together; all must come up."""
+        from shared.serving import start
+
         results = await asyncio.gather(
             *(start(name, app, sockets[name], log_level=self.log_level) for name, app in apps.items()),
             return_exceptions=True,
@@ -251,10 +261,14 @@ class Stack:
 
     def service_auth(self, client_id: str) -> ServiceAuth:
         """The identity of one built-in service: its client credentials and the token service's keys."""
+        from shared.service_auth import service_auth
+
         assert self.secrets is not None and self.topology is not None
         return service_auth(self.topology.tokens, client_id, self.secrets.client_secrets[client_id])
 
     def _refusals(self, auth: ServiceAuth) -> RefusalReporter:
+        from shared.service_auth import RefusalReporter
+
         assert self.topology is not None
         return RefusalReporter(self.topology.gateway, auth.tokens)
 

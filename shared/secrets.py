@@ -20,7 +20,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.authcontext import generate_private_key_pem, public_pem_from_private
 from shared.service_auth.audiences import builtin_grants
 from shared.settings import AGENTS, SYSTEMS
 
@@ -61,10 +60,10 @@ class Secrets(BaseModel):
             if loaded._fill_missing(agents, demo_staff):
                 loaded._write(path)
             return loaded
-        private = generate_private_key_pem()
+        private, public = _new_key_pair()
         created = cls(
-            identity_private_pem=private.decode(),
-            identity_public_pem=public_pem_from_private(private).decode(),
+            identity_private_pem=private,
+            identity_public_pem=public,
             operator_token=_secrets.token_urlsafe(32),
         )
         created._fill_missing(agents, demo_staff)
@@ -91,9 +90,7 @@ class Secrets(BaseModel):
                 self.staff_tokens[name] = StaffCredential(token=_secrets.token_urlsafe(32), role=role, shared=True)
                 changed = True
         if not self.audit_private_pem:
-            private = generate_private_key_pem()
-            self.audit_private_pem = private.decode()
-            self.audit_public_pem = public_pem_from_private(private).decode()
+            self.audit_private_pem, self.audit_public_pem = _new_key_pair()
             changed = True
         return changed
 
@@ -149,3 +146,31 @@ def parse_staff(text: str) -> dict[str, StaffRole]:
             raise ValueError(f"{name!r} is demo mode's shared {DEFAULT_STAFF[name]} account; name the person instead")
         wanted[name] = role  # type: ignore[assignment]  # checked against STAFF_ROLES above
     return wanted
+
+
+def _new_key_pair() -> tuple[str, str]:
+    """A signing key pair (private, public PEM). Loaded here: a warm start reads its keys and never
+    needs the JOSE library in the process that only prepares the data directory."""
+    from shared.authcontext import generate_private_key_pem, public_pem_from_private
+
+    private = generate_private_key_pem()
+    return private.decode(), public_pem_from_private(private).decode()
+
+
+SIGNAL_SECRET_FILE = "signal-secret"
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The embedded default's network-signal signing secret, created once (0600) under the data
+    directory. Here, beside the other credentials, so that the parent of ``up --workers`` can
+    create it before its children start without loading the signal service."""
+    path = Path(data_dir) / SIGNAL_SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = _secrets.token_urlsafe(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(secret)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return secret

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field
 
 from shared.errors import ConfigurationError
-from shared.skills import SKILLS_DIR, Skill, load_skills
+from shared.skills import SKILLS_DIR, Skill, load_skills, safe_yaml
 
 STEP_META_KEY = "switchboard/step"
 """Request ``_meta`` of a tool call: the skill and step the calling agent is in (a ``StepClaim``)."""
@@ -80,7 +79,7 @@ class SkillTools:
 def skill_tools(skill: Skill) -> SkillTools | None:
     """``skill``'s declared tools and steps, or None when it declares no tools; raises on a bad declaration."""
     match = _FRONT_MATTER.match(skill.path.read_text(encoding="utf-8"))
-    meta = (yaml.safe_load(match.group(1)) if match else None) or {}
+    meta = (safe_yaml(match.group(1)) if match else None) or {}
     declared = str(meta.get("allowed-tools") or "").split()
     if not declared:
         return None

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -50,6 +52,16 @@ def label_problem(label: str) -> str | None:
     return None
 
 
+# libyaml's parser when the wheel has it (the same safe constructor and resolver, several times
+# faster): every specialist reads every skill's front matter at start-up.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of ``text``, by libyaml's parser when available."""
+    return yaml.load(text, Loader=_YAML_LOADER)  # _YAML_LOADER is a safe loader
+
+
 _FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.DOTALL)
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -76,12 +88,19 @@ def _section(body: str, title: str) -> list[str]:
 
 
 def load_skill(path: Path) -> Skill:
+    """The skill in ``path`` (a ``SKILL.md``); a file unchanged since it was last read is not parsed again."""
+    stat = path.stat()
+    return _load_skill(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _load_skill(path: Path, mtime_ns: int, size: int) -> Skill:
     text = path.read_text(encoding="utf-8")
     match = _FRONT_MATTER.match(text)
     if not match:
         raise ConfigurationError(f"{path}: missing YAML front matter", hint="start the file with a --- block")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = safe_yaml(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{path}: front matter is not valid YAML: {exc}") from exc
     name = meta.get("name", "")

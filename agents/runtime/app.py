@@ -139,7 +139,10 @@ def build_app(
                 await auth.verifier.load()
             except ServiceUnavailable as exc:
                 logger.warning("%s; the first call will try again", exc.message)
-            await gateway.start()
+            # In the background: the gateway may still be starting (its socket already listens when
+            # `up` spreads the services over processes), and the card need not wait for it; the first
+            # tool call waits for this same connection, or makes its own if this one failed.
+            connecting = asyncio.create_task(gateway.start(), name="gateway connect")
             # In the background: a CPU model may take seconds, and the agent serves meanwhile.
             probing = (
                 asyncio.create_task(runner.probe(), name="tool-call probe")
@@ -153,8 +156,11 @@ def build_app(
                 if probing is not None:
                     probing.cancel()
                 pruning.cancel()
+                connecting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
                 await handler.aclose()
                 await gateway.aclose()
                 await close_tasks()

@@ -84,7 +84,8 @@ class TaskStateLost(Exception):
 
 
 class SkillGraphs:
-    """Every skill graph of one specialist, compiled once against one checkpointer."""
+    """Every skill graph of one specialist against one checkpointer: checked at start-up, each
+    compiled once, on its first run (compiling all of them is most of a specialist's start)."""
 
     def __init__(self, builders: Mapping[str, StateGraph[Any, Any, Any, Any]]) -> None:
         self._builders = dict(builders)
@@ -102,17 +103,25 @@ class SkillGraphs:
         return self._saver
 
     def compile(self, saver: BaseCheckpointSaver[str]) -> None:
+        """Use ``saver``; a graph that would not compile (a node no edge reaches, ...) stops start-up here."""
+        for builder in self._builders.values():
+            builder.validate()
         self._saver = saver
-        self._compiled = {
-            skill: builder.compile(checkpointer=saver, name=skill) for skill, builder in self._builders.items()
-        }
+        self._compiled = {}
+
+    def _graph(self, skill: str) -> CompiledStateGraph[Any, Any, Any, Any]:
+        graph = self._compiled.get(skill)
+        if graph is None:
+            graph = self._builders[skill].compile(checkpointer=self.checkpointer, name=skill)
+            self._compiled[skill] = graph
+        return graph
 
     async def run(self, skill: str, turn: Turn, *, thread: str, context_id: str, resume: bool) -> Outcome:
         """Start the skill on a new thread, or continue the wait pending on ``thread`` with ``turn.text``.
 
         Raises TaskStateLost when ``resume`` finds nothing waiting.
         """
-        graph = self._compiled[skill]
+        graph = self._graph(skill)
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread},
             "metadata": {STAMP: time.time(), "context_id": context_id, "skill": skill},
@@ -134,7 +143,7 @@ class SkillGraphs:
     async def waiting(self, skill: str, thread: str) -> bool:
         """Whether ``thread`` has a wait pending (a task this graph is in the middle of)."""
         config: Any = {"configurable": {"thread_id": thread}}
-        return bool((await self._compiled[skill].aget_state(config)).interrupts)
+        return bool((await self._graph(skill).aget_state(config)).interrupts)
 
     async def forget(self, thread: str) -> None:
         """Delete a thread: its task ended, or was cancelled, so nothing may resume it."""

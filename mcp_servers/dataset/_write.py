@@ -10,7 +10,6 @@ from pathlib import Path
 
 from mcp_servers._time import iso
 from mcp_servers.dataset._catalog import ARTICLES, PLANS
-from mcp_servers.dataset._consent import consent_rows
 from mcp_servers.dataset._generate import OUTAGE_ROWS, Customer, Dataset
 from shared.database import DatabaseURL
 from shared.migrations import upgrade
@@ -230,6 +229,9 @@ def _write_identity(db: sqlite3.Connection, ds: Dataset) -> None:
 
 
 def _write_consent(db: sqlite3.Connection, ds: Dataset) -> None:
+    # Here, not at the top: the purposes come with the MCP types, which a warm start never needs.
+    from mcp_servers.dataset._consent import consent_rows
+
     rows = consent_rows(ds)
     db.executemany("INSERT INTO consents VALUES (?, ?, ?, ?, ?)", rows)
     db.executemany(

@@ -15,14 +15,14 @@ EXIT = {"allow": 0, "deny": 1, "approval-required": 3}
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
     from gateway.catalog import Catalog
-    from gateway.policy import CedarPolicyEngine
+    from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
     from gateway.policy_check import Assumptions, check, render
     from mcp_servers.listing import list_catalog
     from orchestrator import registry
     from shared.service_auth import audiences
     from shared.settings import Settings
 
-    engine = CedarPolicyEngine.load(args.policy_dir)
+    engine = CedarPolicyEngine.load(args.policy_dir or DEFAULT_POLICY_DIR)
     agents = sorted({*registry.agents(), audiences.REACTIONS})
     catalog = Catalog(agents, engine)
     for system, tools in asyncio.run(list_catalog()).items():
@@ -48,8 +48,6 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 
 def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from gateway.policy import DEFAULT_POLICY_DIR
-
     c = policy_sub.add_parser(
         "check",
         help="what policy decides for one tool call (offline), which policies decide it, what an approval needs",
@@ -62,7 +60,7 @@ def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c.add_argument(
         "--arg", action="append", default=[], metavar="NAME=VALUE", help="a tool argument, typed by its schema"
     )
-    c.add_argument("--policy-dir", type=Path, default=DEFAULT_POLICY_DIR, help="the policy folder to check")
+    c.add_argument("--policy-dir", type=Path, help="the policy folder to check (default: the built-in policies)")
     c.add_argument("--unverified", action="store_true", help="the customer is not verified")
     c.add_argument("--assurance", default="AAL2", help="assurance of the verification (default AAL2)")
     c.add_argument(

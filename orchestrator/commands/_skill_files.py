@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from shared.handoff import REQUIRES_VERIFIED_IDENTITY_TAG
 
 if TYPE_CHECKING:
@@ -122,7 +120,7 @@ def skill_md(spec: SkillSpec) -> str:
     if deterministic(spec):
         metadata["deterministic"] = "true"
     front: dict[str, Any] = {"name": spec.skill, "description": spec.description, "metadata": metadata}
-    dumped = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
+    dumped = _dump_yaml(front)
     steps = [
         " ".join(f"{i}. Call `{e.name}`: {e.tool.description or 'see docs/action-catalog.md'}".split())
         for i, e in enumerate(spec.tools, 1)
@@ -153,7 +151,7 @@ def scenario(spec: SkillSpec) -> str:
         "conversation": {"turns": [spec.examples[0]]},
         "criteria": {"agents": [spec.agent], "verified": True, "must_tell": [FIRST_REPLY_PATTERN], "max_turns": 6},
     }
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return _dump_yaml(doc)
 
 
 FIRST_REPLY = "I have checked what I need and can help you with this."
@@ -321,3 +319,10 @@ async def test_the_scenarios_pass_through_the_real_gateway() -> None:
     results = await run_skill(SKILL)
     assert results and all(r.passed for r in results), [(r.scenario_id, r.failures) for r in results]
 '''
+
+
+def _dump_yaml(doc: dict[str, Any]) -> str:
+    # Loaded here: every command registers at start-up, and only scaffolding writes YAML.
+    import yaml
+
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

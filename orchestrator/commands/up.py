@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands._common import add_common, settings_from
@@ -60,7 +61,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             async with stack as topology:
                 assert stack.secrets is not None
                 print_topology(topology, stack.secrets, settings.data_dir, demo=settings.demo_staff)
-                await asyncio.to_thread(_warn_overlaps)
+                await asyncio.to_thread(_warn_overlaps, settings.router_cache_dir)
                 watcher = _watch(stack, stop) if args.reload else None
                 sys.stdout.flush()
                 purging = asyncio.create_task(_purge_on_schedule(settings))
@@ -108,13 +109,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     return run_loop(run()) if workers == 1 else asyncio.run(run())
 
 
-def _warn_overlaps() -> None:
+def _warn_overlaps(cache_dir: Path) -> None:
     """A skill added since the last start may repeat another's examples: say so before customers find out."""
-    from orchestrator.routing.overlap import overlap_warnings
+    from orchestrator.skill_overlaps import overlap_warnings_cached
     from shared.skills import load_skills
 
-    skills = load_skills()
-    for warning in overlap_warnings(skills, [s.name for s in skills]):
+    for warning in overlap_warnings_cached(load_skills(), cache_dir):
         logging.getLogger("switchboard.skills").warning("%s", warning)
 
 

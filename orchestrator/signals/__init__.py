@@ -3,8 +3,9 @@
 The gateway side (``enforcement``) is imported by the gateway app itself, not from here.
 """
 
-from orchestrator.signals.ingest import SIGNATURE_HEADER, SignalWindow, load_or_create_secret, signature
+from orchestrator.signals.ingest import SIGNATURE_HEADER, SignalWindow, signature
 from orchestrator.signals.service import SignalService, signal_routes
+from shared.secrets import load_or_create_secret
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -18,12 +18,10 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from orchestrator.signals.camara import NetworkSignal, parse
@@ -45,7 +43,6 @@ from shared.jsonbody import parse_json
 SIGNATURE_HEADER = "x-switchboard-signature"
 SOURCE = "/orchestrator/signals"
 MAX_BODY_BYTES = 32 * 1024
-SECRET_FILE = "signal-secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +75,6 @@ class SignalWindow:
 def signature(secret: bytes, body: bytes) -> str:
     """The header value a sender puts in ``X-Switchboard-Signature`` for ``body``."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def load_or_create_secret(data_dir: Path) -> str:
-    """The embedded default's signing secret, created once (0600) under the data directory."""
-    path = Path(data_dir) / SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(secret)
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return secret
 
 
 class SignalDesk:

@@ -29,8 +29,8 @@ from orchestrator.workers.child import ChildSpec
 from orchestrator.workers.plan import ORCHESTRATOR_SERVICE, Group, plan
 from shared.errors import ConfigurationError
 from shared.secrets import Secrets
-from shared.serving import bind
 from shared.settings import Settings, Topology
+from shared.sockets import bind
 
 log = logging.getLogger("switchboard.workers")
 

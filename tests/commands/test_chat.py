@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from orchestrator.commands.chat import NOTICES, WAITING_FOR_APPROVAL
+from orchestrator.commands._chat import NOTICES, WAITING_FOR_APPROVAL
 from tests.consoles.agent_helpers import held_refund_customer
 from tests.consoles.conftest import StaffFactory
 from tests.e2e.conftest import RunningStack

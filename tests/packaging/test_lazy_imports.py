@@ -1,0 +1,56 @@
+"""Heavy libraries load where they are used, not when a service's module is imported.
+
+Each case imports one entry point in a fresh interpreter and lists the libraries it must not
+have loaded: each costs a noticeable part of a second at every start of ``switchboard up``
+(docs/deploy.md, ``benchmarks/startup.py``). A failure names the library; ``python -X importtime``
+on the same import shows which module pulled it in.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.packaging.imports import ROOT
+
+# Loaded only by the work that needs them: training the router (scikit-learn, SciPy), a configured
+# model (litellm), a bus URL (NATS), an old store being upgraded (Alembic), PostgreSQL (its drivers),
+# an export (vCon), an OTLP endpoint (OpenTelemetry's SDK, outside the specialists' LangGraph).
+EVERYWHERE = ("sklearn", "scipy", "litellm", "nats", "alembic", "asyncpg", "psycopg", "vcon", "jinja2")
+
+CASES = {
+    # What `switchboard` loads to parse its command line, and what the parent of `up --workers`
+    # adds to prepare the data directory and bind the sockets, before any child starts.
+    "the command line and the parent of up": (
+        "import orchestrator.cli, orchestrator.launcher, orchestrator.workers, mcp_servers.dataset\n"
+        "orchestrator.cli.build_parser()",
+        (
+            *EVERYWHERE,
+            "sqlalchemy",
+            "httpx",
+            "uvicorn",
+            "joserfc",
+            "mcp",
+            "mcp_types",
+            "cedarpy",
+            "langgraph",
+            "a2a",
+            "numpy",
+        ),
+    ),
+    "the orchestrator": ("import orchestrator.api", (*EVERYWHERE, "langgraph", "mcp", "cedarpy", "tokenizers")),
+    "the gateway": ("import gateway.app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "numpy")),
+    "the systems": ("import mcp_servers._app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "cedarpy")),
+    "the specialists": ("import agents.runtime.app", (*EVERYWHERE, "cedarpy", "numpy", "tokenizers")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_entry_point_leaves_heavy_libraries_unloaded(case: str) -> None:
+    code, absent = CASES[case]
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {absent!r} if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    assert json.loads(out.splitlines()[-1]) == [], f"{case} loaded these at import"
