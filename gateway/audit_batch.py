@@ -288,6 +288,8 @@ async def bounded[T](work: Awaitable[T], seconds: float, abandoned: set[asyncio.
     try:
         return await asyncio.wait_for(asyncio.shield(task), max(seconds, 0))
     except TimeoutError:
+        if task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()  # finished as the bound struck: the outcome is known, so say it
         task.cancel()
         abandoned.add(task)
         task.add_done_callback(abandoned.discard)
