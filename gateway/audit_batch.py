@@ -295,6 +295,9 @@ async def bounded[T](work: Awaitable[T], seconds: float, abandoned: set[asyncio.
         task.add_done_callback(abandoned.discard)
         task.add_done_callback(_collect)
         raise timed_out() from None
+    except asyncio.CancelledError:
+        task.cancel()  # whoever waited is gone: the work stops too, so nothing lands after they were told
+        raise
     except Exception as exc:
         failure = unavailable(exc)
         if failure is exc:
