@@ -4,9 +4,10 @@ Same chain, same canonical bodies as the SQLite store (``audit_store``): ``body`
 that was hashed, the query columns are generated from ``body::jsonb`` (STORED), a CHECK ties
 the ``seq`` column to the body, and triggers refuse UPDATE, DELETE and TRUNCATE.
 
-Several replicas append to one chain. Each append is one transaction that takes an advisory
-transaction lock, reads the tail inside it and inserts the next record (with any state change
-committed alongside), so the chain stays single and gap-free whichever replica writes. A
+Several replicas append to one chain. Each write is one transaction that takes an advisory
+transaction lock, reads the tail inside it and inserts the next records (each with any state
+change committed alongside), so the chain stays single and gap-free whichever replica writes.
+A replica's concurrent appends share such a transaction (group commit, ``audit_batch``). A
 commit that changes a governance switch also sends a NOTIFY; every replica LISTENs and reloads
 its in-memory mirror (``watch``), so a kill switch bites everywhere within milliseconds.
 
@@ -15,8 +16,8 @@ failure once COMMIT was sent, or a server that stays away, raises ``ServiceUnava
 the gateway fails closed. An append or a read that cannot finish within
 ``WRITE_BUDGET_SECONDS`` (a locked table, a held chain lock, a server that does not answer)
 raises ``AuditUnavailable`` (503) instead of waiting, and checkpoint lines are written and
-fsynced on their own thread, never on the event loop. A transaction that breaks leaves nothing: record and state change
-land together or not at all.
+fsynced on their own thread, never on the event loop. A transaction that breaks leaves
+nothing: record and state change land together or not at all.
 """
 
 from __future__ import annotations
@@ -30,17 +31,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from gateway.audit_batch import Entry, GroupWriter, bounded, changed, commit, rollback
 from gateway.audit_links import DELETE_LINKED_RAW
-from gateway.audit_store import (
-    INSERT_RAW,
-    INSERT_RECORD,
-    WRITE_BUDGET_SECONDS,
-    AuditUnavailable,
-    StaleState,
-    Statement,
-    raw_row,
-    seal,
-)
+from gateway.audit_store import WRITE_BUDGET_SECONDS, Statement
 from gateway.checkpoints import CheckpointWriter
 from gateway.retention import Pruned
 from gateway.state import STATE_TABLES
@@ -55,15 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The tables are defined in ``gateway.tables`` and created by the gateway's revisions.
-_TAIL = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 _STATE_SQL = re.compile(r"\b(" + "|".join(STATE_TABLES) + r")\b")
-_COUNT = re.compile(r"(\d+)$")
-
-
-def _changed(status: str) -> int:
-    """Rows a statement changed, from asyncpg's status (``UPDATE 1``, ``INSERT 0 1``, ``SELECT 1``)."""
-    found = _COUNT.search(status)
-    return int(found.group(1)) if found else 0
 
 
 class PostgresAuditStore:
@@ -78,6 +63,7 @@ class PostgresAuditStore:
         checkpoints: CheckpointWriter | None,
         checkpoint_every: int,
         retry_delays: tuple[float, ...] | None,
+        group_commit: bool = True,
     ) -> None:
         self._pool = pool
         self._db = db
@@ -95,8 +81,8 @@ class PostgresAuditStore:
         self._watcher: asyncio.Task[None] | None = None
         self.budget = WRITE_BUDGET_SECONDS
         self._abandoned: set[asyncio.Future[Any]] = set()
-        ms = max(int(self.budget * 1000) - 20, 10)
-        self._timeouts = f"SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL statement_timeout = '{ms}ms'"
+        self._group_commit = group_commit
+        self._writer = GroupWriter(pool, self._chain_lock, self.channel, self._retry, self._committed)
         # One thread writes checkpoint lines, in order, so fsync never runs on the event loop.
         self._checkpoint_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-checkpoints")
 
@@ -109,9 +95,11 @@ class PostgresAuditStore:
         checkpoint_every: int = 256,
         max_connections: int | None = None,
         retry_delays: tuple[float, ...] | None = None,
+        group_commit: bool = True,
     ) -> PostgresAuditStore:
+        """``group_commit=False`` writes each record in its own transaction (a benchmark's floor)."""
         pool = await create_pool(db, max_size=max_connections)
-        store = cls(pool, db, checkpoints, checkpoint_every, retry_delays)
+        store = cls(pool, db, checkpoints, checkpoint_every, retry_delays, group_commit)
         try:
             await migrate(db, "gateway")
         except BaseException:
@@ -139,6 +127,7 @@ class PostgresAuditStore:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
+        await self._writer.close()
         self.checkpoint()
         await asyncio.to_thread(self._checkpoint_io.shutdown, wait=True)
         await self._pool.close()
@@ -152,35 +141,20 @@ class PostgresAuditStore:
     async def append(
         self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
     ) -> AuditRecord:
-        """Chain, hash and commit one record; ``also`` commits in the same transaction (guarded)."""
+        """Chain, hash and commit one record; ``also`` commits in the same transaction (guarded).
+
+        Concurrent appends share transactions (``gateway.audit_batch``); each still lands or
+        fails on its own, within ``WRITE_BUDGET_SECONDS``.
+        """
         notify = any(_STATE_SQL.search(sql) for sql, _ in also)
+        deadline = asyncio.get_running_loop().time() + self.budget
+        entry = Entry(fields, raw_arguments, also, notify, deadline)
+        if self._group_commit:
+            return await self._writer.submit(entry)
+        return await self._writer.alone(entry)
 
-        async def attempt(_: int) -> AuditRecord:
-            async with self._pool.acquire() as conn:
-                tx = conn.transaction()
-                await tx.start()
-                try:
-                    # The server gives up inside the budget too: a held lock is a clean failure, not a wait.
-                    await conn.execute(self._timeouts)
-                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
-                    tail = await conn.fetchrow(_TAIL)
-                    seq, prev = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
-                    record, body = seal(seq + 1, prev, fields)
-                    await conn.execute(to_postgres(INSERT_RECORD), record.seq, body, record.hash)
-                    if raw_arguments:
-                        await conn.execute(to_postgres(INSERT_RAW), *raw_row(record, raw_arguments))
-                    for sql, params in also:
-                        if _changed(await conn.execute(to_postgres(sql), *params)) == 0:
-                            raise StaleState(f"the state changed meanwhile; nothing was recorded ({sql.split()[0]})")
-                    if notify:
-                        await conn.execute("SELECT pg_notify($1, $2)", self.channel, str(record.seq))
-                except BaseException:
-                    await _rollback(tx)
-                    raise
-                await _commit(tx, "an audit record")
-                return record
-
-        record = await self._within_budget(self._retry("recording an audit record").run(attempt))
+    def _committed(self, record: AuditRecord, notify: bool) -> None:
+        """Bookkeeping for a committed record, in chain order, before its caller hears of it."""
         self.state_version += notify
         if record.seq > self._last_seq:
             self._last_seq, self._last_hash = record.seq, record.hash
@@ -188,39 +162,6 @@ class PostgresAuditStore:
             self._checkpoints.note(record.seq, record.hash)
             if self._checkpoints.due(record.seq, self._every):
                 self._persist_checkpoint()
-        return record
-
-    async def _within_budget[T](self, work: Awaitable[T]) -> T:
-        """Fail closed without stalling: a store that cannot answer in time is a 503, never a wait.
-
-        In the transaction the server itself gives up after the budget (``lock_timeout``,
-        ``statement_timeout``: a locked table or a held chain lock); the client-side bound
-        covers a server that does not answer at all. Nothing is committed either way, unless
-        the budget ran out while COMMIT was in flight (the record may then exist; the call
-        was still not made).
-        """
-        import asyncpg
-
-        # The work runs as its own task: when the budget is spent the caller is answered at once,
-        # and the cancelled work rolls back and returns its connection in the background (a
-        # server that does not answer cannot hold the caller up through the clean-up either).
-        task = asyncio.ensure_future(work)
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), self.budget)
-        except TimeoutError:
-            task.cancel()
-            self._abandoned.add(task)
-            task.add_done_callback(self._abandoned.discard)
-            task.add_done_callback(_settle)
-            raise AuditUnavailable(
-                "the audit store did not answer in time: the record could not be written",
-                hint="the call was not made; retry shortly or hand the customer to a human",
-            ) from None
-        except (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.QueryCanceledError) as exc:
-            raise AuditUnavailable(
-                f"the audit store is locked or slow ({type(exc).__name__}): the record could not be written",
-                hint="the call was not made; retry shortly or hand the customer to a human",
-            ) from exc
 
     def _persist_checkpoint(self) -> None:
         """Sign on the loop (memory only), write and fsync on the checkpoint thread, in order."""
@@ -243,9 +184,9 @@ class PostgresAuditStore:
                     if notify:
                         await conn.execute("SELECT pg_notify($1, '')", self.channel)
                 except BaseException:
-                    await _rollback(tx)
+                    await rollback(tx)
                     raise
-                await _commit(tx, "a governance change")
+                await commit(tx, "a governance change")
 
         await self._retry("recording a governance change").run(attempt)
         self.state_version += notify
@@ -253,7 +194,7 @@ class PostgresAuditStore:
     async def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of one read (``?`` placeholders), within the write budget (reads decide calls too)."""
         reading = self._retry("reading governance state").run(lambda _: self._pool.fetch(to_postgres(sql), *params))
-        return await self._within_budget(reading)
+        return await bounded(reading, self.budget, self._abandoned)
 
     async def erase_customer(self, customer_id: str, identifiers: tuple[str, ...] = ()) -> int:
         """Erase one customer's raw argument values; the chain (redacted + digests) is untouched."""
@@ -268,7 +209,7 @@ class PostgresAuditStore:
                     customer_id,
                     values,
                 )
-            return _changed(linked) + _changed(named)
+            return changed(linked) + changed(named)
 
         return await self._retry("erasing raw arguments").run(erasing)
 
@@ -284,7 +225,7 @@ class PostgresAuditStore:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
             raw = 0
             if raw_before is not None:
-                raw = _changed(
+                raw = changed(
                     await conn.execute(
                         "DELETE FROM audit_raw WHERE record_id IN (SELECT id FROM audit WHERE time < $1)", raw_before
                     )
@@ -304,7 +245,7 @@ class PostgresAuditStore:
                     assert line is not None
                     await loop.run_in_executor(self._checkpoint_io, self._checkpoints.persist, line)
                     await conn.execute("ALTER TABLE audit DISABLE TRIGGER audit_no_delete")
-                    records = _changed(await conn.execute("DELETE FROM audit WHERE seq <= $1", seq))
+                    records = changed(await conn.execute("DELETE FROM audit WHERE seq <= $1", seq))
                     await conn.execute("DELETE FROM audit_raw WHERE record_id NOT IN (SELECT id FROM audit)")
                     await conn.execute("ALTER TABLE audit ENABLE TRIGGER audit_no_delete")
                     first = seq + 1
@@ -354,31 +295,9 @@ class PostgresAuditStore:
                     await conn.close()
 
 
-def _settle(task: asyncio.Future[Any]) -> None:
-    """Collect an abandoned step's outcome, so its failure is logged once and not left unretrieved."""
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("an audit step given up on failed afterwards: %s", task.exception())
-
-
 async def _quietly(on_change: Callable[[], Awaitable[None]]) -> None:
     try:
         await on_change()
     except ServiceUnavailable as exc:
         # The next notification (or reconnect) reloads again; the old mirror stays meanwhile.
         log.warning("governance changes: reload failed: %s", exc.message)
-
-
-async def _rollback(tx: Any) -> None:
-    with contextlib.suppress(*connection_errors(), Exception):
-        await tx.rollback()
-
-
-async def _commit(tx: Any, what: str) -> None:
-    """COMMIT; losing the connection now leaves the outcome unknown, so it is never retried."""
-    try:
-        await tx.commit()
-    except connection_errors() as exc:
-        raise ServiceUnavailable(
-            f"the database connection was lost while committing {what}",
-            hint="it may or may not have been recorded; `switchboard audit verify` shows the chain intact either way",
-        ) from exc
