@@ -52,7 +52,7 @@ async def test_a_locked_pg_audit_table_denies_with_503_while_health_checks_answe
             await tx.rollback()
         finally:
             await locker.close()
-        assert result.is_error and text_of(result).startswith("DENIED:"), text_of(result)
+        assert result.is_error and text_of(result).startswith("unavailable:"), text_of(result)
         assert result.meta["switchboard/refusal"]["status"] == 503
         assert answered and set(answered) == {200}, answered
         assert took < BOUND
