@@ -134,9 +134,11 @@ async def test_keyboard_alone_sends_and_continues_by_phone(browser, running: Run
         # Continue by phone, still by keyboard: the code appears in a live region and focus moves to it.
         await page.focus("#phone")
         await page.keyboard.press("Enter")
-        # Wait for the panel to settle either way, so a refused code request fails with its reason.
+        # Wait for the panel to settle either way, so a refused code request fails with its reason
+        # (an empty panel is one the click has not reached yet, not a settled one).
         await page.wait_for_function(
-            "() => !document.getElementById('phone-text').textContent.startsWith('Getting a code')",
+            "() => { const t = document.getElementById('phone-text').textContent.trim();"
+            " return t !== '' && !t.startsWith('Getting a code'); }",
             timeout=TIMEOUT_MS,
         )
         panel_text = await page.locator("#phone-text").inner_text()

@@ -26,8 +26,9 @@ from agents.runtime import Reply, ToolDenied, Turn
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.outcomes import hand_over, log_interaction
 from agents.runtime.steps import VERIFY_NODE, verified_first
-from agents.runtime.text import money, yes_no
+from agents.runtime.text import money
 from shared.tools import IDEMPOTENCY_ARG
+from shared.yes_no import yes_no
 
 TOOLS: tuple[str, ...] = (
     "billing.get_contract",
