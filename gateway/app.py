@@ -39,7 +39,7 @@ from gateway.catalog import Catalog
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
-from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DEFAULT_SIM_SWAP_WINDOW_HOURS, DENIED_PREFIX, Gateway
+from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DEFAULT_SIM_SWAP_WINDOW_HOURS, Gateway
 from gateway.open_cases import OpenCaseReader
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
@@ -48,6 +48,7 @@ from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refu
 from gateway.retention import AuditRetention, apply
 from gateway.staff_api import build_staff_routes
 from gateway.state import GovernanceState
+from gateway.tool_results import DENIED_PREFIX
 from gateway.upstream import UpstreamLink
 from gateway.weakening import WeakeningDesk
 from gateway.witness_http import HttpWitness

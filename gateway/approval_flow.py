@@ -40,10 +40,12 @@ from gateway.approvals import (
     transition,
 )
 from gateway.audit_store import StaleState
+from gateway.call import Call, Verdict
 from gateway.catalog import CatalogTool
 from gateway.errors import ApprovalConflict, ApprovalGone
 from gateway.oversight import oversight
 from gateway.policy import Decision
+from gateway.tool_results import APPROVAL_PREFIX, tool_error
 from shared.audit import Oversight, canonical_json, digest
 from shared.envelope import ENVELOPE_META_KEY
 from shared.errors import NotFound, SwitchboardError
@@ -52,7 +54,7 @@ from shared.service_auth.client import TokenSource
 from shared.tls import client_tls
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway, Verdict, _Call
+    from gateway.gateway import Gateway
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +85,7 @@ class ApprovalDesk:
 
     # ----- requests (hot path of a held call)
 
-    async def request(self, call: _Call, tool: CatalogTool, decision: Decision) -> Verdict:
-        from gateway.gateway import Verdict, _tool_error
-
+    async def request(self, call: Call, tool: CatalogTool, decision: Decision) -> Verdict:
         store = self.gateway.store
         envelope = call.envelope
         assert envelope is not None
@@ -130,7 +130,7 @@ class ApprovalDesk:
                     **call.audit_fields(),
                 )
                 refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
-                return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
+                return Verdict(False, record, result=tool_error(f"DENIED: {record.reason}", record.id, refusal))
         if await self.approvals.count_recent(envelope.conversation_id, now - 3600) >= self.max_per_conversation:
             record = await store.append(
                 kind="decision",
@@ -142,7 +142,7 @@ class ApprovalDesk:
                 **call.audit_fields(),
             )
             refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
-            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
+            return Verdict(False, record, result=tool_error(f"DENIED: {record.reason}", record.id, refusal))
         approval = Approval(
             id=new_id(),
             status=PENDING,
@@ -429,9 +429,7 @@ def _fields(approval: Approval) -> dict[str, Any]:
 
 
 def _held(approval: Approval, audit_id: str) -> CallToolResult:
-    from gateway.gateway import APPROVAL_PREFIX, _tool_error
-
-    return _tool_error(
+    return tool_error(
         f"{APPROVAL_PREFIX} {approval.id} a member of staff must approve this call ({approval.reason}); "
         "tell the customer it is waiting for approval — the gateway runs it once approved",
         audit_id,
