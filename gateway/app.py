@@ -36,12 +36,13 @@ from gateway.audit_store import open_audit_store
 from gateway.batch import read_batch
 from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
+from gateway.cedar_engine import CedarPolicyEngine
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
 from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DEFAULT_SIM_SWAP_WINDOW_HOURS, Gateway
 from gateway.open_cases import OpenCaseReader
-from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.policy_files import DEFAULT_POLICY_DIR
 from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller

@@ -44,7 +44,7 @@ from gateway.call import Call, Verdict
 from gateway.catalog import CatalogTool
 from gateway.errors import ApprovalConflict, ApprovalGone
 from gateway.oversight import oversight
-from gateway.policy import Decision
+from gateway.policy_interface import Decision
 from gateway.tool_results import APPROVAL_PREFIX, tool_error
 from shared.audit import Oversight, canonical_json, digest
 from shared.envelope import ENVELOPE_META_KEY

@@ -23,7 +23,7 @@ from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
 from gateway.forwarding import forward
 from gateway.open_cases import OpenCaseReader
-from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
+from gateway.policy_interface import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.projection import GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.state import GovernanceState
