@@ -2,7 +2,7 @@
 
 Start-up (lifespan) opens the audit log, loads and validates the policies and connects to
 every upstream; an upstream that is down does not stop start-up. ``GET /healthz`` reports
-each upstream.
+each upstream. The MCP endpoint itself (listing, ``tools/call``) is ``gateway.mcp_endpoint``.
 """
 
 from __future__ import annotations
@@ -16,32 +16,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import mcp_types as types
-from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel import Server
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from gateway.agent_auth import AGENT_SCOPE_KEY, MAX_BODY_BYTES, AgentAuthMiddleware
+from gateway.agent_auth import AgentAuthMiddleware
 from gateway.approval_flow import ApprovalDesk
 from gateway.approvals import ApprovalStore
 from gateway.audit_api import build_audit_routes
 from gateway.audit_export import write_public_key
 from gateway.audit_guard import verify_before_start
 from gateway.audit_store import open_audit_store
-from gateway.batch import read_batch
-from gateway.callers import a2a_caller
 from gateway.catalog import Catalog
+from gateway.cedar_engine import CedarPolicyEngine
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
 from gateway.enforcement import HoldExplainingPolicy, start_enforcement
 from gateway.facts import UpstreamFacts
-from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DEFAULT_SIM_SWAP_WINDOW_HOURS, DENIED_PREFIX, Gateway
+from gateway.gateway import DEFAULT_DAILY_REFUND_LIMIT, DEFAULT_SIM_SWAP_WINDOW_HOURS, Gateway
+from gateway.mcp_endpoint import build_mcp_server, mcp_routes
 from gateway.open_cases import OpenCaseReader
-from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from gateway.policy_files import DEFAULT_POLICY_DIR
 from gateway.projection import DEFAULT_MAX_LAG_SECONDS, GatewayProjection
 from gateway.ratelimit import RateLimiter
 from gateway.resource_auth import METADATA_PATH, protected_resource_routes, refusal_routes, service_caller
@@ -54,37 +50,12 @@ from gateway.witness_http import HttpWitness
 from gateway.witness_pg import PostgresWitness
 from shared.authcontext import AuthContextVerifier, public_pem_from_private
 from shared.database import DatabaseURL
-from shared.errors import ConfigurationError, ServiceUnavailable, Unauthenticated
+from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.events import EventBus
 from shared.service_auth import BearerAuth, ServiceAuth, audiences
 from shared.settings import MCP_PATH
-from shared.tools import READ_BATCH_TOOL, REFUSAL_META_KEY, ReadBatch
 
 logger = logging.getLogger(__name__)
-READ_BATCH_SCHEMA = ReadBatch.model_json_schema()
-
-
-def _agent_of(ctx: ServerRequestContext[Any, Any]) -> str:
-    request = ctx.request
-    agent = request.scope.get(AGENT_SCOPE_KEY) if isinstance(request, Request) else None
-    if not isinstance(agent, str) or not agent:
-        # The middleware authenticates every request to this app; reaching here without an
-        # agent means the app was mounted without it.
-        raise ConfigurationError("the gateway's MCP endpoint was reached without agent authentication")
-    return agent
-
-
-def _refusal(why: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=f"{DENIED_PREFIX} {why}")], is_error=True)
-
-
-def _transport_security(allowed_hosts: list[str] | None) -> TransportSecuritySettings | None:
-    if allowed_hosts is None:
-        return None  # the SDK's loopback-only defaults
-    origins = [f"{scheme}://{host}" for host in allowed_hosts for scheme in ("http", "https")]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=allowed_hosts, allowed_origins=origins
-    )
 
 
 def build_gateway_app(
@@ -151,76 +122,8 @@ def build_gateway_app(
         gw: Gateway = state["gateway"]
         return gw
 
-    async def list_tools(
-        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
-        return gateway().catalog.listing(_agent_of(ctx))
-
-    async def call_tool(
-        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
-        agent = _agent_of(ctx)
-        meta = dict(params.meta or {})
-        try:
-            caller = await a2a_caller(auth.verifier, agent, meta)
-        except Unauthenticated as exc:
-            await gateway().record_refused(agent, params.name, f"refused before decision: {exc.message}")
-            return _refusal(exc.message)
-        if params.name == READ_BATCH_TOOL:
-
-            async def refuse(tool: str, reason: str) -> types.CallToolResult:
-                await gateway().record_refused(agent, tool, reason)
-                return _refusal(reason)
-
-            async def one(tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
-                return await governed(agent, tool, arguments, meta, caller)
-
-            return await read_batch(params.arguments, gateway().catalog, one, refuse)
-        return await governed(agent, params.name, params.arguments, meta, caller)
-
-    async def governed(
-        agent: str, name: str, arguments: dict[str, Any] | None, meta: dict[str, Any], caller: str | None
-    ) -> types.CallToolResult:
-        try:
-            return await gateway().call_tool(agent, name, arguments, meta, caller=caller)
-        except Exception:
-            # Fail closed: whatever broke (audit store, policy facts), nothing unrecorded goes upstream.
-            logger.exception("the gateway could not decide %s for %s", name, agent)
-            return types.CallToolResult(
-                content=[
-                    types.TextContent(
-                        type="text",
-                        # Not a refusal: nothing judged the call. Said as unavailable, so the agent
-                        # tells the customer a system is not answering, not that it may not help.
-                        text="unavailable: the governance gateway could not decide or record this call, "
-                        "so it was not made; try again shortly or hand the customer to a human",
-                    )
-                ],
-                is_error=True,
-                _meta={REFUSAL_META_KEY: {"kind": "unavailable", "status": 503, "reason": "not decided or recorded"}},
-            )
-
-    def input_schema(name: str) -> Any:
-        if name == READ_BATCH_TOOL:
-            return READ_BATCH_SCHEMA
-        return gateway().catalog.input_schema(name) if "gateway" in state else None
-
-    server: Server[Any] = Server(
-        "switchboard-gateway",
-        version="0.1.0",
-        instructions="Every enterprise action, governed: tools are <system>.<tool>; send the context "
-        "envelope in _meta['switchboard/envelope'] with every call.",
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        get_tool_input_schema=input_schema,
-    )
-    mcp_app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        max_request_body_size=MAX_BODY_BYTES,
-        transport_security=_transport_security(allowed_hosts),
-    )
+    server = build_mcp_server(gateway, lambda: "gateway" in state, auth.verifier)
+    mcp = mcp_routes(server, allowed_hosts)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -413,7 +316,7 @@ def build_gateway_app(
             *protected_resource_routes(public_url, token_service),
             *refusal_routes(gateway, auth.verifier),
             *staff_routes,
-            *mcp_app.routes,
+            *mcp,
         ],
         middleware=[
             Middleware(

@@ -2,7 +2,7 @@
 
 - ``request``: a call whose policy says approval-required becomes a pending approval (or, for
   a duplicate delivery of the same call, finds the one already there). Rate-limited per
-  conversation, so an agent cannot flood approvers.
+  conversation, so an agent cannot flood approvers (``approval_hold``).
 - ``approve`` / ``reject``: a person's decision, one chained record naming them, their note and
   the digest of what they saw (``oversight``). Approving then re-decides the call with
   ``context.approved`` (consent, holds and kill switches still apply) as an "allow" that cites
@@ -11,7 +11,7 @@
 - ``resume``: at start-up, an approval that was approved but not finished (a crash mid-way)
   runs again; the idempotency key makes the upstream answer with its first result.
 - Every final state is sent to the orchestrator, retried until it answers, so the parked
-  conversation continues.
+  conversation continues (``approval_notify``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from mcp_types import CallToolResult, TextContent
+from mcp_types import TextContent
 
+from gateway.approval_hold import hold
+from gateway.approval_notify import notify_all
 from gateway.approvals import (
     APPROVED,
     EXECUTED,
@@ -35,24 +37,22 @@ from gateway.approvals import (
     Approval,
     ApprovalStore,
     finish,
-    insert_statement,
-    new_id,
     transition,
 )
 from gateway.audit_store import StaleState
+from gateway.call import Call, Verdict
 from gateway.catalog import CatalogTool
 from gateway.errors import ApprovalConflict, ApprovalGone
 from gateway.oversight import oversight
-from gateway.policy import Decision
-from shared.audit import Oversight, canonical_json, digest
+from gateway.policy_interface import Decision
+from shared.audit import Oversight, digest
 from shared.envelope import ENVELOPE_META_KEY
-from shared.errors import NotFound, SwitchboardError
-from shared.service_auth.audiences import ORCHESTRATOR
+from shared.errors import NotFound
 from shared.service_auth.client import TokenSource
 from shared.tls import client_tls
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway, Verdict, _Call
+    from gateway.gateway import Gateway
 
 logger = logging.getLogger(__name__)
 
@@ -83,96 +83,9 @@ class ApprovalDesk:
 
     # ----- requests (hot path of a held call)
 
-    async def request(self, call: _Call, tool: CatalogTool, decision: Decision) -> Verdict:
-        from gateway.gateway import Verdict, _tool_error
-
-        store = self.gateway.store
-        envelope = call.envelope
-        assert envelope is not None
-        args_digest = digest(call.arguments)
-        now = self.clock()
-        for prior in await self.approvals.for_binding(call.agent, call.name, args_digest, envelope.conversation_id):
-            if prior.status == PENDING and prior.expires_at > now:
-                record = await store.append(
-                    kind="decision",
-                    decision="approval-required",
-                    policy_ids=decision.policy_ids,
-                    reason=f"duplicate delivery: still waiting for approval {prior.id}",
-                    raw_arguments=call.arguments,
-                    **call.audit_fields(),
-                )
-                return Verdict(False, record, result=_held(prior, record.id))
-            if prior.status == EXECUTED:
-                record = await store.append(
-                    kind="decision",
-                    decision="allow",  # the one "approved" record is the person's, under prior.id
-                    policy_ids=decision.policy_ids,
-                    reason=f"duplicate delivery: already approved and executed under {prior.id}; not sent again",
-                    approver=prior.decided_by,
-                    raw_arguments=call.arguments,
-                    **call.audit_fields(),
-                )
-                result = CallToolResult(
-                    content=[TextContent(type="text", text=canonical_json(prior.result or {}).decode())],
-                    structured_content=prior.result or {},
-                    _meta={"switchboard/audit_id": record.id, "switchboard/approval_id": prior.id},
-                )
-                return Verdict(False, record, result=result)
-            if prior.status == REJECTED:
-                # The same call (same arguments and idempotency key) a person already said no to:
-                # refused, not put to an approver again. A new request from the customer has a new key.
-                record = await store.append(
-                    kind="decision",
-                    decision="deny",
-                    policy_ids=decision.policy_ids,
-                    reason=f"duplicate delivery: rejected by a person under {prior.id}; not asked again",
-                    raw_arguments=call.arguments,
-                    **call.audit_fields(),
-                )
-                refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
-                return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
-        if await self.approvals.count_recent(envelope.conversation_id, now - 3600) >= self.max_per_conversation:
-            record = await store.append(
-                kind="decision",
-                decision="deny",
-                policy_ids=["rate-limit:approvals"],
-                reason=f"too many approval requests: at most {self.max_per_conversation} per conversation per hour; "
-                "hand the customer to a human instead",
-                raw_arguments=call.arguments,
-                **call.audit_fields(),
-            )
-            refusal = {"kind": "denied", "reason": record.reason, "policy_ids": [], "audit_id": record.id}
-            return Verdict(False, record, result=_tool_error(f"DENIED: {record.reason}", record.id, refusal))
-        approval = Approval(
-            id=new_id(),
-            status=PENDING,
-            agent=call.agent,
-            tool=call.name,
-            arguments=call.arguments,
-            arguments_digest=args_digest,
-            conversation_id=envelope.conversation_id,
-            customer_id=call.claims.sub if call.claims else None,
-            envelope=envelope.model_dump_json(),
-            policy_ids=decision.policy_ids,
-            reason=decision.reason,
-            request_audit_id="",
-            created_at=now,
-            expires_at=now + self.ttl,
-        )
-        fields = call.audit_fields()
-        # The record id is not known before append; bind the approval to the record through
-        # its reason text and store the id right after (both are in the one transaction below).
-        record = await store.append(
-            kind="decision",
-            decision="approval-required",
-            policy_ids=decision.policy_ids,
-            reason=f"{decision.reason}; approval {approval.id} requested",
-            raw_arguments=call.arguments,
-            also=(insert_statement(approval),),
-            **fields,
-        )
-        await store.run((("UPDATE approvals SET request_audit_id = ? WHERE id = ?", (record.id, approval.id)),))
-        return Verdict(False, record, result=_held(approval, record.id))
+    async def request(self, call: Call, tool: CatalogTool, decision: Decision) -> Verdict:
+        """Hold a call for a person (``approval_hold``)."""
+        return await hold(self, call, decision)
 
     # ----- staff decisions
 
@@ -391,28 +304,7 @@ class ApprovalDesk:
     async def _notify_all(self, http: httpx.AsyncClient) -> None:
         if self._callback is None or self._tokens is None:
             return
-        for approval in await self.approvals.unnotified():
-            body: dict[str, Any] = {
-                "approval_id": approval.id,
-                "conversation_id": approval.conversation_id,
-                "status": approval.status,
-                "tool": approval.tool,
-                "arguments": {k: v for k, v in approval.arguments.items() if k != "idempotency_key"},
-                "result": approval.result,
-                "outcome": approval.outcome,
-                "note": approval.note,
-                "decided_by": approval.decided_by,
-            }
-            try:
-                token = await self._tokens.token(ORCHESTRATOR)
-                response = await http.post(self._callback, json=body, headers={"Authorization": f"Bearer {token}"})
-            except (httpx.HTTPError, SwitchboardError) as exc:
-                logger.warning("orchestrator not reachable for approval %s: %s", approval.id, exc)
-                return
-            if response.status_code < 300:
-                await self.approvals.mark_notified(approval.id, approval.status)
-            else:
-                logger.warning("orchestrator refused approval %s: %s", approval.id, response.status_code)
+        await notify_all(self.approvals, self._callback, self._tokens, http)
 
 
 def _fields(approval: Approval) -> dict[str, Any]:
@@ -426,21 +318,3 @@ def _fields(approval: Approval) -> dict[str, Any]:
         "arguments": redact(approval.arguments),
         "arguments_digest": approval.arguments_digest,
     }
-
-
-def _held(approval: Approval, audit_id: str) -> CallToolResult:
-    from gateway.gateway import APPROVAL_PREFIX, _tool_error
-
-    return _tool_error(
-        f"{APPROVAL_PREFIX} {approval.id} a member of staff must approve this call ({approval.reason}); "
-        "tell the customer it is waiting for approval — the gateway runs it once approved",
-        audit_id,
-        {
-            "kind": "approval",
-            "approval_id": approval.id,
-            "status": "pending_approval",
-            "expires_at": approval.expires_at,
-            "policy_ids": approval.policy_ids,
-            "audit_id": audit_id,
-        },
-    )

@@ -15,7 +15,7 @@ from mcp_types import ListToolsResult, Tool
 from pydantic import ValidationError
 
 from gateway.batch import BATCH_TOOL
-from gateway.policy import PolicyEngine, PolicyRequest, ToolFacts
+from gateway.policy_interface import PolicyEngine, PolicyRequest, ToolFacts
 from shared.errors import ConfigurationError
 from shared.tools import (
     DEFAULT_PURPOSE,

@@ -29,7 +29,7 @@ from cloudevents.core.v1.event import CloudEvent
 from gateway.audit_store import AuditUnavailable, StaleState
 from gateway.gateway import Gateway
 from gateway.numbers import NumberDirectory
-from gateway.policy import Decision, PolicyEngine, PolicyRequest
+from gateway.policy_interface import Decision, PolicyEngine, PolicyRequest
 from gateway.redact import redact
 from gateway.state import GovernanceState
 from gateway.upstream import UpstreamUnavailable

@@ -9,30 +9,34 @@ Invariant: a call reaches an upstream only after its "allow" record is committed
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mcp_types import CallToolResult, TextContent
-from pydantic import ValidationError
+from mcp_types import CallToolResult
 
-from gateway.audit_links import MAX_LINKS, UNATTRIBUTED_SQL
 from gateway.audit_store import AuditStore, AuditUnavailable
+from gateway.call import APPROVAL_META_KEY, MAX_NAME, UNKNOWN_AGENT, Call, Verdict, parse_envelope
 from gateway.catalog import Catalog, CatalogTool
 from gateway.facts import CallFacts, CustomerFacts, FactUnavailable, read_call_facts
+from gateway.forwarding import forward
 from gateway.open_cases import OpenCaseReader
-from gateway.policy import Decision, PolicyEngine, PolicyRequest, cedar_amount
+from gateway.policy_interface import Decision, PolicyEngine, PolicyRequest, cedar_amount
 from gateway.projection import GatewayProjection
 from gateway.ratelimit import RateLimiter
-from gateway.redact import mask_text, redact
 from gateway.state import GovernanceState
 from gateway.step_scope import step_refusal
 from gateway.subject import CONVERSATION_SUBJECT, bind_subject
+from gateway.tool_results import decision_attributes, denied_result, unavailable_result
 from gateway.upstream import UpstreamLink, UpstreamUnavailable
+from shared import telemetry
+from shared.authcontext import AuthContextVerifier
+from shared.errors import AuthContextInvalid
+from shared.skill_steps import StepGrants
+from shared.tools import CALL_META_KEY, CallContext, split_catalog_name
+from shared.tracing import TRACEPARENT
 
 if TYPE_CHECKING:
     from gateway.approval_flow import ApprovalDesk
@@ -40,116 +44,10 @@ if TYPE_CHECKING:
     from gateway.audit_store_pg import PostgresAuditStore
     from gateway.retention import AuditRetention
     from gateway.weakening import WeakeningDesk
-from shared import telemetry
-from shared.audit import AuditRecord, digest
-from shared.authcontext import AuthContextVerifier
-from shared.deadline import MIN_WAIT_SECONDS
-from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
-from shared.errors import AuthContextInvalid
-from shared.skill_steps import StepGrants
-from shared.tools import CALL_META_KEY, REFUSAL_META_KEY, CallContext, retry_safe, split_catalog_name
-from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger(__name__)
 
-AUDIT_META_KEY = "switchboard/audit_id"
-"""Result ``_meta``: the id of the decision record, so agents can cite it."""
-
-APPROVAL_META_KEY = "switchboard/approval_id"
-"""Request ``_meta``: an approval id an agent presents with a call (always checked, never trusted)."""
-
-DENIED_PREFIX = "DENIED:"
-APPROVAL_PREFIX = "APPROVAL_REQUIRED:"
-UNKNOWN_AGENT = "unknown"
-_MAX_NAME = 200
 DEFAULT_DAILY_REFUND_LIMIT = Decimal("100.00")
-
-
-@dataclass(slots=True)
-class Verdict:
-    """The outcome of ``authorize``; ``result`` is set when the call must not be forwarded."""
-
-    allowed: bool
-    record: AuditRecord
-    tool: CatalogTool | None = None
-    upstream_meta: dict[str, Any] = field(default_factory=dict)
-    result: CallToolResult | None = None
-    deadline_at: float | None = None
-    """The customer's turn deadline (Unix time); never set for a call a human approved later."""
-
-
-def _tool_error(text: str, audit_id: str, details: dict[str, Any]) -> CallToolResult:
-    """A refusal every MCP client can read: a tool error whose text says why.
-
-    The details go in ``_meta`` (never ``structuredContent``, which clients check against the
-    tool's output schema and which a refusal cannot match).
-    """
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        is_error=True,
-        _meta={AUDIT_META_KEY: audit_id, REFUSAL_META_KEY: details},
-    )
-
-
-def denied_result(record: AuditRecord) -> CallToolResult:
-    ids = f" (policy: {', '.join(record.policy_ids)})" if record.policy_ids else ""
-    return _tool_error(
-        f"{DENIED_PREFIX} {record.reason}{ids}",
-        record.id,
-        {"kind": "denied", "reason": record.reason, "policy_ids": record.policy_ids, "audit_id": record.id},
-    )
-
-
-def unavailable_sentence(system: str, *, maybe_sent: bool, read_only: bool) -> str:
-    if maybe_sent and not read_only:
-        return (
-            f"the {system} system did not answer in time; the action may or may not have been carried out — "
-            "check before retrying (retry with the same idempotency_key) or ask for a human"
-        )
-    return f"the {system} system is not answering right now; nothing was changed — try again or ask for a human"
-
-
-@dataclass(slots=True)
-class _Call:
-    """What is known about one call while it is being decided."""
-
-    agent: str
-    name: str
-    arguments: dict[str, Any]
-    envelope: ContextEnvelope | None = None
-    claims: AuthClaims | None = None
-    caller: str | None = None
-    """The authenticated A2A caller the agent acts for (verified by the app from its token)."""
-
-    def audit_fields(self) -> dict[str, Any]:
-        env = self.envelope
-        return {
-            "agent": self.agent,
-            "caller": self.caller,
-            "tool": self.name[:_MAX_NAME],
-            "conversation_id": env.conversation_id if env else None,
-            "trace_id": env.trace.trace_id if env else None,
-            "customer_id": self.claims.sub if self.claims else None,
-            "arguments": redact(self.arguments),
-            "arguments_digest": digest(self.arguments),
-        }
-
-
-def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
-    """The envelope from request ``_meta``; raises ValueError with what to fix."""
-    raw = (meta or {}).get(ENVELOPE_META_KEY)
-    if raw is None:
-        raise ValueError(f"the call carries no context envelope; send it as _meta[{ENVELOPE_META_KEY!r}]")
-    if not isinstance(raw, str):
-        raise ValueError(f"_meta[{ENVELOPE_META_KEY!r}] must be the context envelope as a JSON string")
-    try:
-        return ContextEnvelope.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "envelope"
-        raise ValueError(f"the context envelope is malformed ({where}: {first.get('msg')})") from None
-
-
 OPEN_CASE_POLICY = "guard.no-marketing-during-open-case"
 FRAUD_HOLD_POLICY = "guard.fraud-hold-pauses-payments"
 DEFAULT_SIM_SWAP_WINDOW_HOURS = 24
@@ -196,7 +94,7 @@ class Gateway:
         self.projection: GatewayProjection | None = None
         """Set by the app when ``facts`` is the projection: writes forwarded here hold it back."""
 
-    async def _deny(self, call: _Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
+    async def _deny(self, call: Call, reason: str, policy_ids: list[str] | None = None) -> Verdict:
         record = await self.store.append(
             kind="decision",
             decision="deny",
@@ -248,7 +146,7 @@ class Gateway:
         Contacts no upstream except to read the facts policy needs (consent, open cases).
         ``approval`` is set only by the approval desk executing an approved call.
         """
-        call = _Call(agent, name, dict(arguments or {}), caller=caller)
+        call = Call(agent, name, dict(arguments or {}), caller=caller)
         envelope_error = None
         try:
             call.envelope = parse_envelope(meta)
@@ -256,7 +154,6 @@ class Gateway:
             envelope_error = str(exc)
         tool = await self._lookup(name)
         if isinstance(tool, UpstreamUnavailable):
-            sentence = unavailable_sentence(tool.system, maybe_sent=False, read_only=True)
             record = await self.store.append(
                 kind="decision",
                 decision="deny",
@@ -265,12 +162,10 @@ class Gateway:
                 outcome=f"error: {tool.system} unavailable",
                 **call.audit_fields(),
             )
-            result = _tool_error(
-                sentence, record.id, {"kind": "unavailable", "system": tool.system, "audit_id": record.id}
-            )
+            result = unavailable_result(tool.system, record.id, maybe_sent=False, read_only=True)
             return Verdict(False, record, result=result)
         if tool is None:
-            return await self._deny(call, f"unknown tool {name[:_MAX_NAME]!r}: list the tools this agent may call")
+            return await self._deny(call, f"unknown tool {name[:MAX_NAME]!r}: list the tools this agent may call")
         if tool.internal:
             return await self._deny(
                 call, f"{tool.name} is internal to the {tool.system} system: no agent may call it", ["internal-tool"]
@@ -436,101 +331,34 @@ class Gateway:
                 await self._record_failure(agent, name, exc)
                 raise
             if span is not None:
-                telemetry.set_attributes(span, _decision_attributes(verdict.record))
+                telemetry.set_attributes(span, decision_attributes(verdict.record))
         if verdict.result is not None:
             return verdict.result
         return await self.forward(verdict, dict(arguments or {}))
 
     async def forward(self, verdict: Verdict, arguments: dict[str, Any]) -> CallToolResult:
         """Make an authorized call upstream and record its outcome (the intent record exists)."""
-        tool, decided = verdict.tool, verdict.record
-        assert tool is not None
-        started = time.perf_counter()
-        # A write to a system whose facts the gateway projects: read that system live until its
-        # feed shows the write, so the next call is decided on it (consent withdrawn, then marketing).
-        written = self.projection.writing(tool.system) if self.projection and not tool.facts.read_only else None
-        left = None if verdict.deadline_at is None else verdict.deadline_at - time.time()
-        try:
-            if left is not None and left < MIN_WAIT_SECONDS:
-                # The agent has stopped waiting: a call sent now would act after the customer was told.
-                raise UpstreamUnavailable(tool.system, "not sent: the turn's deadline passed")
-            with telemetry.span(f"governance.forward {tool.name}") as span:
-                result = await self.links[tool.system].call(
-                    tool.upstream_name,
-                    arguments,
-                    verdict.upstream_meta,
-                    retry=retry_safe(tool.tool, arguments),
-                    timeout=left,
-                )
-                outcome = f"error: {mask_text(_first_text(result))[:300]}" if result.is_error else "ok"
-                if span is not None:
-                    span.set_attributes({"switchboard.system": tool.system, "switchboard.tool.outcome": outcome[:200]})
-        except UpstreamUnavailable as exc:
-            read_only = tool.facts.read_only
-            sentence = unavailable_sentence(tool.system, maybe_sent=exc.maybe_sent, read_only=read_only)
-            result = _tool_error(
-                sentence, decided.id, {"kind": "unavailable", "system": tool.system, "audit_id": decided.id}
-            )
-            outcome = f"error: {tool.system} unavailable ({mask_text(str(exc.detail))})"
-        finally:
-            if written is not None:
-                written()
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        # A call made before the customer was known (an identity look-up or verification) names
-        # them in its outcome, from the system of record's answer: subject access finds it.
-        learned = None if decided.customer_id or result.is_error else _customer_named(result)
-        links = await self._unattributed(decided.conversation_id) if learned else None
-        await self.store.append(
-            kind="outcome",
-            decision=decided.decision,
-            approver=decided.approver,
-            policy_ids=decided.policy_ids,
-            reason=f"outcome of {decided.id}",
-            outcome=outcome,
-            latency_ms=latency_ms,
-            **{
-                k: getattr(decided, k)
-                for k in (
-                    "agent",
-                    "caller",
-                    "tool",
-                    "conversation_id",
-                    "trace_id",
-                    "arguments",
-                    "arguments_digest",
-                )
-            },
-            customer_id=decided.customer_id or learned,
-            links=links,
-        )
-        return result.model_copy(update={"meta": {**(result.meta or {}), AUDIT_META_KEY: decided.id}})
-
-    async def _unattributed(self, conversation_id: str | None) -> list[int] | None:
-        """This conversation's records made before the customer was known: the outcome naming them links these."""
-        if not conversation_id:
-            return None
-        rows = await self.store.fetch(UNATTRIBUTED_SQL, (conversation_id, conversation_id, MAX_LINKS))
-        return [int(r[0]) for r in rows] or None
+        return await forward(self, verdict, arguments)
 
     async def _record_failure(self, agent: str, name: str, exc: Exception) -> None:
         """Deciding failed (audit store, facts): the call is not made; record that if the store lets us."""
         if isinstance(exc, AuditUnavailable):
-            logger.error("audit store unavailable, %s denied unrecorded: %s", name[:_MAX_NAME], exc)
+            logger.error("audit store unavailable, %s denied unrecorded: %s", name[:MAX_NAME], exc)
             return  # it just said it cannot record; asking again would only keep the caller waiting
         try:
             await self.record_refused(agent, name, f"the gateway failed deciding ({type(exc).__name__}); not sent")
         except Exception:
-            logger.exception("the deny record for %s could not be written either", name[:_MAX_NAME])
+            logger.exception("the deny record for %s could not be written either", name[:MAX_NAME])
 
     async def record_refused(self, agent: str, name: str, reason: str) -> None:
         """Audit a request refused before it could be decided (oversized, malformed)."""
-        await self._deny(_Call(agent, name or "<unreadable>", {}), reason)
+        await self._deny(Call(agent, name or "<unreadable>", {}), reason)
 
     async def record_unauthenticated(
         self, name: str, arguments: Any, meta: Any, caller: str = UNKNOWN_AGENT, why: str = ""
     ) -> None:
         """Audit a tools/call whose caller presented no valid agent token (``caller``: who it claimed to be)."""
-        call = _Call(caller, str(name), arguments if isinstance(arguments, dict) else {})
+        call = Call(caller, str(name), arguments if isinstance(arguments, dict) else {})
         try:
             call.envelope = parse_envelope(meta if isinstance(meta, dict) else None)
         except ValueError:
@@ -539,34 +367,3 @@ class Gateway:
             call,
             f"the caller presented no valid agent token: {why}" if why else "the caller presented no valid agent token",
         )
-
-
-def _decision_attributes(record: AuditRecord) -> dict[str, Any]:
-    return {
-        telemetry.AGENT_NAME: record.agent,
-        telemetry.TOOL_NAME: record.tool,
-        telemetry.CONVERSATION_ID: record.conversation_id,
-        "switchboard.governance.decision": record.decision,
-        "switchboard.governance.policy_ids": record.policy_ids,
-        "switchboard.governance.reason": record.reason[:200],
-        "switchboard.audit.id": record.id,
-    }
-
-
-_CUSTOMER_ID = re.compile(r"CUST-\d{1,12}")
-
-
-def _customer_named(result: CallToolResult) -> str | None:
-    """The unified customer id an upstream's answer names (``customer_id``, or ``customer.keys``)."""
-    data = result.structured_content
-    if not isinstance(data, dict):
-        return None
-    found = data.get("customer_id")
-    customer = data.get("customer")
-    if found is None and isinstance(customer, dict) and isinstance(customer.get("keys"), dict):
-        found = customer["keys"].get("customer_id")
-    return found if isinstance(found, str) and _CUSTOMER_ID.fullmatch(found) else None
-
-
-def _first_text(result: CallToolResult) -> str:
-    return next((c.text for c in result.content if isinstance(c, TextContent)), "")

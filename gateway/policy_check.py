@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gateway.catalog import Catalog, CatalogTool
-from gateway.policy import CedarPolicyEngine, Decision, PolicyRequest
+from gateway.cedar_engine import CedarPolicyEngine
+from gateway.policy_interface import Decision, PolicyRequest
 from gateway.tool_args import BOOL, DECIMAL, LONG, STRING, argument_types
 from shared.errors import InvalidRequest
 

@@ -1,7 +1,7 @@
 """Policy files: reading, parsing and validating a folder of Cedar policies and its schema.
 
 Errors name ``file:line`` (Cedar's own messages carry no position). The decision engine that
-uses what is read here is ``gateway.policy``.
+uses what is read here is ``gateway.cedar_engine``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import cedarpy
 
 from gateway.tool_args import ArgSchema
 from shared.errors import ConfigurationError
+from shared.resources import package_dir
 
 if TYPE_CHECKING:
-    from gateway.policy import ToolFacts
+    from gateway.policy_interface import ToolFacts
 
+DEFAULT_POLICY_DIR = package_dir("gateway.policies")
 SCHEMA_FILE = "schema.cedarschema"
 APPROVAL_ANNOTATION = "approval"
 TRIAL_ANNOTATION = "trial"

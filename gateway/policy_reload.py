@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mcp_types import ListToolsResult
 
     from gateway.gateway import Gateway
-    from gateway.policy import PolicyEngine
+    from gateway.policy_interface import PolicyEngine
 
 _SCOPE = ("effect", "principal", "action", "resource")
 

@@ -36,7 +36,7 @@ from shared.errors import ConfigurationError, Forbidden, NotFound
 
 if TYPE_CHECKING:
     from gateway.gateway import Gateway
-    from gateway.policy import PolicyEngine
+    from gateway.policy_interface import PolicyEngine
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from shared.errors import InvalidRequest, ServiceUnavailable
 
 if TYPE_CHECKING:
     from gateway.gateway import Gateway
-    from gateway.staff_api import Staff
+    from gateway.staff_api.common import Staff
 
 
 class Weaken(BaseModel):

@@ -9,6 +9,9 @@ Before verification nothing a caller sees depends on whether the identifier exis
 verification is started for any well-formed identifier (one that matches no customer gets a
 challenge no code can pass, and nothing is sent), answers name no contact detail, and locks
 and limits apply to unknown identifiers alike. Only this system signs auth contexts.
+
+Contact details (``contact``), sign-in links (``sign_in``) and network signals (``signals``)
+live beside this module; the backend's methods for them delegate there.
 """
 
 from __future__ import annotations
@@ -21,15 +24,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._database import Row
-from mcp_servers.identity import contact, limits
+from mcp_servers.identity import contact, limits, sign_in, signals
 from mcp_servers.identity.contact import ContactDetails
 from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
 from mcp_servers.identity.models import (
@@ -41,20 +43,17 @@ from mcp_servers.identity.models import (
     VerificationStarted,
 )
 from mcp_servers.identity.outbox import append_message
+from mcp_servers.identity.records import customer_keys, iso_seconds
+from mcp_servers.identity.signals import SIGNAL_CONTEXT_SECONDS
 from shared.authcontext import AuthContextSigner
 from shared.database import DatabaseURL
-from shared.envelope import CustomerKeys, CustomerRef
+from shared.envelope import CustomerRef
 from shared.errors import InvalidRequest, NotFound
-from shared.events import SIGNAL_KINDS, SIM_SWAPPED, data_of, kind_of
 from shared.tools import CallContext
 
 CODE_TTL_SECONDS = 600
 ATTEMPTS = 3
 ASSURANCE = "AAL2"
-SIGNAL_CONTEXT_SECONDS = 300
-SIGNAL_CONTEXT_MAX_AGE_SECONDS = 3600
-SIGNAL_ASSURANCE = "AAL0"
-SIGN_IN_LINK_SECONDS = 3600
 _KEY_COLUMNS = ("customer_id", "account_number", "email", "msisdn")
 
 
@@ -72,16 +71,6 @@ class IdentityBackend(Protocol):
     async def send_sign_in_link(
         self, customer_id: str, purpose: str, key: str, call: CallContext
     ) -> SignInLinkSent: ...
-
-
-def _keys(row: Row) -> CustomerKeys:
-    return CustomerKeys(
-        customer_id=row["customer_id"], email=row["email"], msisdn=row["msisdn"], account_number=row["account_number"]
-    )
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _code_hash(secret: bytes, verification_id: str, code: str) -> str:
@@ -225,12 +214,12 @@ class ReferenceIdentityBackend(ReferenceBackend):
         if row is not None:
             await self._deliver(row, channel, code, now)
         return VerificationStarted(
-            verification_id=verification_id, sent_to=SENT_TO, expires_at=_iso(expires), attempts_left=ATTEMPTS
+            verification_id=verification_id, sent_to=SENT_TO, expires_at=iso_seconds(expires), attempts_left=ATTEMPTS
         )
 
     async def _deliver(self, row: Row, channel: str, code: str, now: float) -> None:
         message = {
-            "at": _iso(now),
+            "at": iso_seconds(now),
             "customer_id": row["customer_id"],
             "channel": channel,
             "to": row["msisdn"] if channel == "sms" else row["email"],
@@ -240,41 +229,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
         await asyncio.to_thread(append_message, self._outbox_dir, message)
 
     async def send_sign_in_link(self, customer_id: str, purpose: str, key: str, call: CallContext) -> SignInLinkSent:
-        """Email a one-time link (valid an hour) to set a password or finish registering online.
-
-        Only to the email address on record, never by text message: a swapped SIM must not be
-        enough to take over the online account.
-        """
-
-        async def write() -> dict[str, Any]:
-            row = await self._customer(customer_id)
-            now = self._clock()
-            token = secrets.token_urlsafe(24)
-            link = SignInLinkSent(
-                link_id=f"LNK-{secrets.token_hex(4).upper()}",
-                purpose=purpose,
-                sent_to=mask_email(row["email"]),
-                expires_at=_iso(now + SIGN_IN_LINK_SECONDS),
-            )
-            token_hash = hmac.new(self._secret, f"{link.link_id}|{token}".encode(), hashlib.sha256).hexdigest()
-            await self.execute(
-                "INSERT INTO sign_in_links VALUES (?, ?, ?, ?, ?, ?)",
-                (link.link_id, customer_id, purpose, token_hash, now + SIGN_IN_LINK_SECONDS, call.conversation_id),
-            )
-            what = "set a new password" if purpose == "password-reset" else "finish setting up your online account"
-            message = {
-                "at": _iso(now),
-                "customer_id": customer_id,
-                "channel": "email",
-                "to": row["email"],
-                "text": f"Use this link within an hour to {what}: https://my.northwind.example/sign-in/{token} "
-                "If you did not ask for it, ignore this email.",
-            }
-            await asyncio.to_thread(append_message, self._outbox_dir, message)
-            return link.model_dump()
-
-        args = {"customer_id": customer_id, "purpose": purpose}
-        return SignInLinkSent.model_validate(await self.idempotent("send_sign_in_link", key, args, write))
+        return await sign_in.send_sign_in_link(self, customer_id, purpose, key, call)
 
     async def verify_code(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult:
         code = re.sub(r"[\s-]", "", code)
@@ -298,7 +253,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
         counters = [await self._counter(k, now) for k in self._keys_for(row["id_key"], customer_id, row["channel"])]
         if (until := max(c.locked_until for c in counters)) > now:
             return VerificationResult(
-                verified=False, attempts_left=0, locked=True, locked_until=_iso(until), other_ways=OTHER_WAYS
+                verified=False, attempts_left=0, locked=True, locked_until=iso_seconds(until), other_ways=OTHER_WAYS
             )
         expected = row["code_hash"] or _code_hash(self._secret, verification_id, "never")
         if customer_id is not None and hmac.compare_digest(expected, _code_hash(self._secret, verification_id, code)):
@@ -319,7 +274,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
             verified=False,
             attempts_left=0 if locked else max(min(left, id_left), 0),
             locked=bool(locked),
-            locked_until=_iso(until) if locked else None,
+            locked_until=iso_seconds(until) if locked else None,
             other_ways=OTHER_WAYS if locked or left == 0 else [],
         )
 
@@ -355,7 +310,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
         *,
         step_up: bool = False,
     ) -> VerificationResult:
-        keys = _keys(row)
+        keys = customer_keys(row)
         method = f"otp-{channel}-step-up" if step_up else f"otp-{channel}"
         token = self._signer.issue(keys, method=method, assurance=ASSURANCE, conversation_id=conversation_id, now=now)
         return VerificationResult(
@@ -363,7 +318,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
             attempts_left=attempts_left,
             locked=False,
             auth_context=token,
-            auth_context_expires_at=_iso(int(now) + self._ttl),
+            auth_context_expires_at=iso_seconds(int(now) + self._ttl),
             customer=CustomerRef(keys=keys, display_name=row["first_name"]),
         )
 
@@ -371,50 +326,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
         return await self.fetchone("SELECT * FROM step_ups WHERE customer_id = ?", (customer_id,))
 
     async def apply_signal(self, event: CloudEvent) -> bool:
-        """Remember a network signal about one of our customers; a SIM swap demands a step-up."""
-        kind = kind_of(event)
-        data = data_of(event)
-        if kind not in SIGNAL_KINDS or not data.get("msisdn") or not data.get("signal_id"):
-            return False
-        row = await self.fetchone("SELECT customer_id FROM customers WHERE msisdn = ?", (data["msisdn"],))
-        if row is None:
-            return False
-        customer_id, at = row["customer_id"], str(data.get("occurred_at") or _iso(self._clock()))
-
-        async def write() -> None:
-            await self.execute(
-                "INSERT INTO signals_seen VALUES (?, ?, ?, ?) ON CONFLICT (signal_id) DO NOTHING",
-                (data["signal_id"], kind, customer_id, at),
-            )
-            if kind == SIM_SWAPPED:
-                await self.execute(
-                    "INSERT INTO step_ups VALUES (?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE"
-                    " SET reason = excluded.reason, signal_id = excluded.signal_id, since = excluded.since",
-                    (customer_id, "the SIM card of this number was swapped", data["signal_id"], at),
-                )
-
-        return await self.apply_once(event.get_id(), write)
+        return await signals.apply_signal(self, event)
 
     async def issue_signal_context(self, signal_id: str, conversation_id: str) -> SignalContext:
-        """A short, lowest-assurance auth context for proactive care about a signal we received."""
-        seen = await self.fetchone("SELECT * FROM signals_seen WHERE signal_id = ?", (signal_id,))
-        if seen is None:
-            raise NotFound(
-                f"no network signal {signal_id} was received for any customer",
-                hint="proactive care acts only on signals the identity system has recorded",
-            )
-        now = self._clock()
-        if datetime.fromisoformat(seen["occurred_at"].replace("Z", "+00:00")).timestamp() < now - (
-            SIGNAL_CONTEXT_MAX_AGE_SECONDS
-        ):
-            raise InvalidRequest(f"signal {signal_id} is over an hour old", hint="act on current signals only")
-        keys = _keys(await self._customer(seen["customer_id"]))
-        token = self._signal_signer.issue(
-            keys, method="network-signal", assurance=SIGNAL_ASSURANCE, conversation_id=conversation_id, now=now
-        )
-        return SignalContext(
-            customer_id=keys.customer_id,
-            customer=CustomerRef(keys=keys),
-            auth_context=token,
-            expires_at=_iso(int(now) + SIGNAL_CONTEXT_SECONDS),
-        )
+        return await signals.issue_signal_context(self, signal_id, conversation_id)

@@ -16,8 +16,9 @@ import pytest
 from mcp_types import Tool
 
 from gateway.audit_store import AuditStore
+from gateway.call import Verdict
 from gateway.catalog import Catalog
-from gateway.gateway import Gateway, Verdict
+from gateway.gateway import Gateway
 from gateway.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
 from gateway.ratelimit import RateLimiter
 from shared.authcontext import AuthContextSigner, AuthContextVerifier, generate_private_key_pem, public_pem_from_private

@@ -99,7 +99,7 @@ def test_refund_amounts_around_every_threshold() -> None:
 
         class Desk:  # records the hold the way the real desk does, without its tables
             async def request(self, call, tool, decision):
-                from gateway.gateway import Verdict
+                from gateway.call import Verdict
 
                 record = await store.append(
                     kind="decision", decision="approval-required", policy_ids=decision.policy_ids, **call.audit_fields()
