@@ -12,6 +12,7 @@ from gateway.catalog import CatalogTool
 from gateway.redact import redact
 from shared.audit import AuditRecord, digest
 from shared.envelope import ENVELOPE_META_KEY, AuthClaims, ContextEnvelope
+from shared.errors import first_problem
 
 APPROVAL_META_KEY = "switchboard/approval_id"
 """Request ``_meta``: an approval id an agent presents with a call (always checked, never trusted)."""
@@ -70,6 +71,4 @@ def parse_envelope(meta: dict[str, Any] | None) -> ContextEnvelope:
     try:
         return ContextEnvelope.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "envelope"
-        raise ValueError(f"the context envelope is malformed ({where}: {first.get('msg')})") from None
+        raise ValueError(f"the context envelope is malformed ({first_problem(exc, 'envelope')})") from None

@@ -7,6 +7,19 @@ Every message says what happened and what to do next; internals stay server-side
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+def first_problem(exc: ValidationError, where: str = "body") -> str:
+    """``field.path: what is wrong`` for the first error pydantic found, for a client to fix
+    (``where`` names the whole input when the error is not about one field)."""
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first.get("loc", ())) or where
+    return f"{path}: {first.get('msg')}"
+
 
 class SwitchboardError(Exception):
     """Root of every error Switchboard raises on purpose."""

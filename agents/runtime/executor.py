@@ -37,6 +37,7 @@ from agents.runtime.turn import Reply, Turn
 from shared import telemetry
 from shared.deadline import DeadlinePassed
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
+from shared.errors import first_problem
 from shared.handoff import (
     ENVELOPE_EXTENSION,
     HANDOFF_EXTENSION,
@@ -253,8 +254,6 @@ def _meta_model[M: BaseModel](metadata: dict[str, Any], key: str, model: type[M]
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "value"
         raise InvalidRequestError(
-            message=f"message metadata {key!r} is not a valid {model.__name__}: {where}: {first.get('msg')}"
+            message=f"message metadata {key!r} is not a valid {model.__name__}: {first_problem(exc, 'value')}"
         ) from None

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from gateway.audit_store import Statement
 from gateway.oversight import oversight, seen_digest
 from shared.audit import Oversight, digest
-from shared.errors import InvalidRequest, PayloadTooLarge
+from shared.errors import InvalidRequest, PayloadTooLarge, first_problem
 from shared.jsonbody import parse_json_object
 
 if TYPE_CHECKING:
@@ -74,6 +74,4 @@ def parse_model[M: BaseModel](model: type[M], body: dict[str, Any]) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise InvalidRequest(f"{where}: {first.get('msg')}") from None
+        raise InvalidRequest(first_problem(exc)) from None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.signals.errors import MalformedSignal, UnknownSignalType
 from shared import events
+from shared.errors import first_problem
 
 SIM_SWAP = "org.camaraproject.sim-swap-subscriptions.v0."
 ROAMING = "org.camaraproject.device-roaming-status-subscriptions.v0."
@@ -95,10 +96,8 @@ def parse(body: dict[str, Any]) -> NetworkSignal:
     try:
         note = CamaraNotification.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise MalformedSignal(
-            f"not a CAMARA CloudEvent notification ({where}: {first.get('msg')})",
+            f"not a CAMARA CloudEvent notification ({first_problem(exc)})",
             hint="send id, source, type, specversion 1.0, time and data as CloudEvents JSON",
         ) from None
     known = TYPES.get(note.type)
