@@ -26,12 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +42,7 @@ from typing import Any
 
 import httpx
 from _hops import APPROVAL_THRESHOLD_PENCE, CountingStack, pct
+from _procs import cpu_by_process, cpu_seconds, free_base, peak_rss_mb, tree
 
 from mcp_servers.dataset import prepare_dataset, sample_customers
 from mcp_servers.identity.outbox import read_outbox
@@ -61,7 +59,6 @@ TURNS: tuple[tuple[str, str, str], ...] = (
 )
 TURN_TIMEOUT = 60.0
 PHASE_LIMIT = 600.0  # seconds per N, whatever happens
-SPAN = 45
 
 
 @dataclass
@@ -124,7 +121,8 @@ async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[
     results.conversations.append((time.perf_counter() - began) * 1000)
 
 
-async def _switchboard_phase(url: str, data_dir: Path, customers: list[list[dict[str, Any]]]) -> tuple[Results, float]:
+async def switchboard_phase(url: str, data_dir: Path, customers: list[list[dict[str, Any]]]) -> tuple[Results, float]:
+    """Each inner list is one customer's conversations, run back to back; all customers at once."""
     results = Results()
     limits = httpx.Limits(max_connections=len(customers) + 4, keepalive_expiry=15)
     async with httpx.AsyncClient(base_url=url, timeout=TURN_TIMEOUT, limits=limits) as http:
@@ -197,74 +195,6 @@ async def _count_hops(customer: dict[str, Any]) -> dict[str, Counter[str]]:
             return hops
 
 
-def _free_base() -> int:
-    # From a random start: two benchmark runs at once must not both take the first free range.
-    start: int = 21000 + 97 * random.randrange(300)
-    bases: list[int] = [*range(start, 60000, 97), *range(21000, start, 97)]
-    for base in bases:
-        socks = []
-        try:
-            for port in range(base, base + SPAN):
-                sock = socket.socket()
-                sock.bind(("127.0.0.1", port))
-                socks.append(sock)
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise SystemExit("no free port range on loopback")
-
-
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children[ppid].append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children[current])
-    return found
-
-
-def _process_name(pid: int) -> str:
-    """``up`` for the parent (or the single process), else the group a worker process serves."""
-    with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        if b"orchestrator.workers" in argv:
-            return str(json.loads([a for a in argv if a][-1])["group"]["name"])
-    return "up"
-
-
-def _cpu_by_process(pids: list[int]) -> dict[str, float]:
-    return {_process_name(pid): _cpu_seconds([pid]) for pid in pids}
-
-
-def _peak_rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-    return total / 1024
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / ticks
-
-
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -284,7 +214,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 async def switchboard_up(
     data_dir: Path, customers: int, workers: int | None
 ) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
-    base = _free_base()
+    base = free_base()
     env = {
         **os.environ,
         "SWITCHBOARD_DATA_DIR": str(data_dir),
@@ -364,18 +294,18 @@ async def main() -> None:
         up = switchboard_up(data_dir, population, args.workers)
         async with up as (url, proc), floor_process() as (floor_url, floor):
             # One untimed conversation each first: the first turn of a kind pays for lazy set-up.
-            await _switchboard_phase(url, data_dir, [[next(pool)]])
+            await switchboard_phase(url, data_dir, [[next(pool)]])
             await _bare_phase(floor_url, hops, 1, 1)
             for n in levels:
                 own = [[next(pool) for _ in range(args.conversations)] for _ in range(n)]
-                cpu0, floor_cpu0 = _cpu_seconds(_tree(proc.pid)), _cpu_seconds(_tree(floor.pid))
-                split0 = _cpu_by_process(_tree(proc.pid))
-                ours, seconds = await _switchboard_phase(url, data_dir, own)
-                cpu = _cpu_seconds(_tree(proc.pid)) - cpu0
-                split = {k: v - split0.get(k, 0.0) for k, v in _cpu_by_process(_tree(proc.pid)).items()}
+                cpu0, floor_cpu0 = cpu_seconds(tree(proc.pid)), cpu_seconds(tree(floor.pid))
+                split0 = cpu_by_process(proc.pid)
+                ours, seconds = await switchboard_phase(url, data_dir, own)
+                cpu = cpu_seconds(tree(proc.pid)) - cpu0
+                split = {k: v - split0.get(k, 0.0) for k, v in cpu_by_process(proc.pid).items()}
                 theirs = await _bare_phase(floor_url, hops, n, args.conversations)
-                floor_cpu = _cpu_seconds(_tree(floor.pid)) - floor_cpu0
-                rss, floor_rss = _peak_rss_mb(_tree(proc.pid)), _peak_rss_mb(_tree(floor.pid))
+                floor_cpu = cpu_seconds(tree(floor.pid)) - floor_cpu0
+                rss, floor_rss = peak_rss_mb(tree(proc.pid)), peak_rss_mb(tree(floor.pid))
                 per_turn, floor_per_turn = 1000 * cpu / max(ours.turns, 1), 1000 * floor_cpu / max(theirs.turns, 1)
                 print(
                     f"\nN = {n}: {ours.turns} turns in {seconds:.1f} s = {ours.turns / seconds:.1f} turns/s, "

@@ -39,16 +39,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from _hops import pct
-from load import (
-    TURNS,
-    Results,
-    _cpu_seconds,
-    _free_base,
-    _switchboard_phase,
-    _tree,
-    refundable_customers,
-    switchboard_up,
-)
+from _procs import cpu_seconds, free_base, tree
+from load import TURNS, Results, refundable_customers, switchboard_phase, switchboard_up
 
 from mcp_servers.dataset import prepare_dataset
 from shared.settings import SYSTEMS, Topology
@@ -77,7 +69,7 @@ class Deployment:
     def cpu_by_kind(self) -> dict[str, float]:
         cpu: dict[str, float] = defaultdict(float)
         for service in self.services:
-            cpu[service.kind] += _cpu_seconds(_tree(service.popen.pid))
+            cpu[service.kind] += cpu_seconds(tree(service.popen.pid))
         return cpu
 
 
@@ -90,7 +82,7 @@ async def _backend_cpu(admin: asyncpg.Connection, database: str) -> float:
     """CPU seconds of the PostgreSQL backends serving ``database`` (the server runs on this machine).
     Our pools keep their connections, so a backend lives through a phase."""
     rows = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
-    return _cpu_seconds([row["pid"] for row in rows])
+    return cpu_seconds([row["pid"] for row in rows])
 
 
 async def _wait_listening(services: list[Service], deadline: float) -> None:
@@ -124,7 +116,7 @@ async def deployment(tmp: Path, replicas: int, admin_url: str, bus_url: str) -> 
     database = f"sb_load_{run}"
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'CREATE DATABASE "{database}"')
-    base = _free_base()
+    base = free_base()
     data_dir = tmp / f"scaleout-{replicas}"
     env = {
         **os.environ,
@@ -222,7 +214,7 @@ async def _phase(
     url: str, data_dir: Path, customers: list[list[dict[str, Any]]], sample: Sampler, idle: dict[str, float]
 ) -> tuple[Results, Cost, float]:
     before = await sample()
-    results, seconds = await _switchboard_phase(url, data_dir, customers)
+    results, seconds = await switchboard_phase(url, data_dir, customers)
     after = await sample()
     turns = max(results.turns, 1)
     by_kind = {kind: 1000 * (after[kind] - before.get(kind, 0.0)) / turns for kind in after}
@@ -246,9 +238,9 @@ async def _embedded(tmp: Path, levels: list[int]) -> dict[int, Cost]:
     async with switchboard_up(data_dir, POPULATION, None) as (url, proc):
 
         async def sample() -> dict[str, float]:
-            return {"up": _cpu_seconds(_tree(proc.pid))}
+            return {"up": cpu_seconds(tree(proc.pid))}
 
-        await _switchboard_phase(url, data_dir, [[next(pool)]])  # untimed: lazy set-up of each turn kind
+        await switchboard_phase(url, data_dir, [[next(pool)]])  # untimed: lazy set-up of each turn kind
         idle = await _idle_rate(sample)
         print(f"  idle: {sum(idle.values()):.0f} ms of CPU per second", flush=True)
         for n in levels:
@@ -275,7 +267,7 @@ async def _scaleout(
 
         try:
             for _ in range(replicas):  # untimed: each replica's first turn of a kind pays for lazy set-up
-                await _switchboard_phase(found.url, found.data_dir, [[next(pool)]])
+                await switchboard_phase(found.url, found.data_dir, [[next(pool)]])
             idle = await _idle_rate(sample)
             print(f"  idle: {sum(idle.values()):.0f} ms of CPU per second ({_breakdown(idle)})", flush=True)
             for n in levels:

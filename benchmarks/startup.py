@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,61 +25,9 @@ import time
 from pathlib import Path
 
 import httpx
+from _procs import cpu_by_process, free_base
 
 HEAVY = ("sklearn", "scipy", "sqlalchemy", "nats", "litellm", "opentelemetry.sdk")
-SPAN = 45  # ports the embedded layout uses from its base port
-
-
-def _free_base() -> int:
-    for base in range(20000, 60000, 97):
-        socks = []
-        try:
-            for port in range(base, base + SPAN):
-                sock = socket.socket()
-                sock.bind(("127.0.0.1", port))
-                socks.append(sock)
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise SystemExit("no free port range on loopback")
-
-
-def _cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU (user + system) of ``pid`` ("up") and of each living descendant, by its worker group."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    used: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            parents[int(entry.name)] = int(fields[1])
-            used[int(entry.name)] = int(fields[11]) + int(fields[12])
-    tree, todo = set(), [pid]
-    while todo:
-        current = todo.pop()
-        tree.add(current)
-        todo.extend(p for p, parent in parents.items() if parent == current)
-    spent: dict[str, float] = {}
-    for p in tree:
-        name = "up" if p == pid else _group_of(p)
-        spent[name] = spent.get(name, 0.0) + used.get(p, 0) / ticks
-    return spent
-
-
-def _group_of(pid: int) -> str:
-    """The worker group a child of ``up --workers`` serves (its command line carries it), else "other"."""
-    try:
-        command = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return "other"
-    match = re.search(r'"group":\{"name":"([^"]+)"', command)
-    return match.group(1) if match else "other"
 
 
 def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, dict[str, float], float]:
@@ -111,7 +57,7 @@ def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, dict[
                 raise SystemExit("no 200 within 120 s")
             time.sleep(0.01)  # polling a process we do not control; bounded above
         up = time.perf_counter() - started
-        cpu = _cpu_seconds(proc.pid)
+        cpu = cpu_by_process(proc.pid)
         stopping = time.perf_counter()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -152,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="switchboard-startup-") as tmp:
         data_dir = Path(tmp) / "data"
-        base = _free_base()
+        base = free_base()
         seed_up, _, _ = _start(data_dir, base, args.workers)
         print(f"first start (seeds the dataset, trains the router): {seed_up:.2f} s")
         ups: list[float] = []
