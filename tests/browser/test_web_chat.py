@@ -131,6 +131,8 @@ async def test_keyboard_alone_sends_and_continues_by_phone(browser, running: Run
         await page.wait_for_function(
             "() => document.querySelectorAll('#log .msg.customer:not(.sending)').length === 2", timeout=TIMEOUT_MS
         )
+        # The customer may move on before the answer arrives: a key pressed on another control
+        # stays there when the answer lands.
         # Continue by phone, still by keyboard: the code appears in a live region and focus moves to it.
         await page.focus("#phone")
         await page.keyboard.press("Enter")

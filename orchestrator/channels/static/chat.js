@@ -229,7 +229,10 @@
     } finally {
       busy = false;
       sendButton.disabled = false;
-      input.focus();
+      // Bring the caret back for the next message, unless the customer has moved on to another
+      // control while the answer was coming (a key pressed there must not land in the message box).
+      const focused = document.activeElement;
+      if (!focused || focused === document.body || focused === input || focused === sendButton) input.focus();
     }
   }
 
