@@ -1,17 +1,17 @@
 """``number-porting``: bringing a number from another provider, or the porting code (PAC) to leave.
 
     verify -> look -> [confirm (waits for yes/no) -> issue [-> held (waits for a person) -> issue]]
+                   -> details ... port_in (``porting_in``)
 
-Bringing a number in needs the other provider's code, so the customer is told how it works. A
-code to leave is issued only after the customer's yes, by the network; it refuses a line whose SIM
-changed in the last days or that is locked after a fraud report, and the gateway holds the call for
-a person while the customer is on a fraud hold: moving the number away is how a hijacked line is
-kept, so each of those ends with a colleague, never with a code.
+Bringing a number in is booked once the customer gives the number and its porting code and says
+yes (``porting_in``). A code to leave is issued only after the customer's yes, by the network; it
+refuses a line whose SIM changed in the last days or that is locked after a fraud report, and the
+gateway holds the call for a person while the customer is on a fraud hold: moving the number away
+is how a hijacked line is kept, so each of those ends with a colleague, never with a code.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from langgraph.graph import StateGraph
@@ -23,10 +23,10 @@ from agents.runtime.graph import SkillContext, finish, turn_of
 from agents.runtime.outcomes import HUMAN, log_interaction
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import day
+from agents.support import porting_in
 from agents.support.confirming import (
     CONFIRM_NODE,
     HELD_NODE,
-    ConfirmState,
     confirm,
     held,
     held_for_approval,
@@ -34,32 +34,18 @@ from agents.support.confirming import (
     hold,
     propose,
 )
+from agents.support.porting_in import PortInState
 
-_PORT_IN = re.compile(
-    r"\b(bring|transfer|move|port|keep)\w* (my |our |the )?(old |existing |current )?(number|numbers|mobile number)"
-    r"( over| across)? (to you|to northwind|in|with me|when i (join|switch))|"
-    r"\b(from|leaving) (my old|my current|another|a different|the other) (network|provider|operator|carrier)\b|"
-    r"\bport(ing)? in\b|\bjoin(ing)? you\b|\bswitch(ing)? to you\b",
-    re.I,
+NOT_DONE = (
+    "Our team didn't approve the request, so nothing has changed: no porting code has been issued and no number has "
+    "been moved."
 )
 
-PORT_IN = (
-    "You can bring your number to us. Ask your current provider for your porting code (in the UK, text PAC to "
-    "65075 from that phone; it's free and comes straight back). Then give us the code with the number when you "
-    "order your SIM, and we'll move the number on the next working day: your new SIM takes over the number that "
-    "morning, and your old contract ends with the move. Until then, keep using your old SIM as normal."
-)
 
-NOT_ISSUED = "Our team didn't approve the porting code, so no code has been issued and your number stays with us."
-
-
-async def look(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[Any]:
+async def look(state: PortInState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = in_step(turn_of(runtime), "look")
-    if _PORT_IN.search(turn.text):
-        await log_interaction(turn, summary="explained bringing a number in", outcome="resolved")
-        return finish(
-            turn.reply(PORT_IN, "completed", summary="explained bringing a number in", data={"port_in": True})
-        )
+    if porting_in.wants_port_in(turn.text):
+        return await porting_in.start(turn, state)
     return propose(
         "I can give you your porting code (PAC) now. Give it to your new provider within 30 days and they'll move "
         "your number, usually on the next working day. Your plan with us ends when the number moves, and any fee "
@@ -70,7 +56,7 @@ async def look(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[A
     )
 
 
-async def issue(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[Any]:
+async def issue(state: PortInState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = in_step(turn_of(runtime), "issue")
     assert turn.keys is not None
     try:
@@ -120,12 +106,21 @@ async def issue(state: ConfirmState, runtime: Runtime[SkillContext]) -> Command[
     )
 
 
-def graph() -> StateGraph[ConfirmState, SkillContext, Any, Any]:
-    g = StateGraph(ConfirmState, context_schema=SkillContext)
+async def write(state: PortInState, runtime: Runtime[SkillContext]) -> Command[Any]:
+    """After the yes, or a person's approval: the write the customer agreed to, a move in or a code out."""
+    return Command(goto=porting_in.PORT_IN_NODE if state.get("number") else "issue")
+
+
+def graph() -> StateGraph[PortInState, SkillContext, Any, Any]:
+    g = StateGraph(PortInState, context_schema=SkillContext)
     g.add_node(VERIFY_NODE, verified_first("msisdn", then="look"))
     g.add_node("look", look)
-    g.add_node(CONFIRM_NODE, confirm(then="issue", step="look"))
+    g.add_node(porting_in.DETAILS_NODE, porting_in.details)
+    g.add_node("propose_port_in", porting_in.propose_port_in)
+    g.add_node(CONFIRM_NODE, confirm(then="write", step="look"))
+    g.add_node("write", write)
     g.add_node("issue", issue)
-    g.add_node(HELD_NODE, held(then="issue", step="issue", not_done=NOT_ISSUED))
+    g.add_node(porting_in.PORT_IN_NODE, porting_in.port_in)
+    g.add_node(HELD_NODE, held(then="write", step="issue", not_done=NOT_DONE))
     g.set_entry_point(VERIFY_NODE)
     return g

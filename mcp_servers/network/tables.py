@@ -150,3 +150,27 @@ outage_records = sa.Table(
     sa.Column("lasted_hours", sa.Integer(), nullable=False),
     sa.Column("planned", sa.Integer(), nullable=False),
 )
+
+port_in_requests = sa.Table(
+    "port_in_requests",
+    metadata,
+    sa.Column("reference", sa.Text(), primary_key=True),
+    sa.Column("msisdn", sa.Text(), nullable=False),
+    sa.Column("number", sa.Text(), nullable=False),
+    sa.Column("donor", sa.Text(), nullable=False),
+    sa.Column("port_date", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("requested_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
+donor_porting_codes = sa.Table(
+    "donor_porting_codes",
+    metadata,
+    sa.Column("number", sa.Text(), primary_key=True),
+    sa.Column("code", sa.Text(), nullable=False),
+    sa.Column("donor", sa.Text(), nullable=False),
+    sa.Column("age_days", sa.Integer(), nullable=False),
+)
