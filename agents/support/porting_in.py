@@ -34,10 +34,8 @@ DETAILS_NODE = "details"
 
 # Moving a number "from" somewhere is coming to us; "to" somewhere is leaving, which needs our code.
 _PORT_IN = re.compile(
-    r"\b(bring|transfer|move|port|keep)\w* (my |our |the )?(old |existing |current )?(number|numbers|mobile number)"
-    r"( over| across)? (to you|to northwind|in|with me|when i (join|switch))|"
-    r"\b(bring|transfer|move|port)\w* (my |our |the )?(old |existing |current )?(mobile )?(number|no\.?) "
-    r"(over |across )?from\b|"
+    r"\b(bring|transfer|move|port|keep)\w* (my |our |the )?(old |existing |current )?(mobile )?(number|numbers|no\.?)"
+    r"\b[^.?!]{0,30}?\b(to you|to northwind|from|in|with me|when i (join|switch))\b|"
     r"\b(from|leaving) (my old|my current|another|a different|the other) (network|provider|operator|carrier)\b|"
     r"\bport(ing)?[- ]in\b|\bjoin(ing)? you\b|\bswitch(ing)? to you\b",
     re.I,
@@ -72,7 +70,9 @@ NOT_MOVED = "Our team didn't approve the move, so nothing has changed: no number
 
 def wants_port_in(text: str) -> bool:
     """The customer is bringing a number to us, or asks about a move they booked."""
-    return bool(_PORT_IN.search(text) or _REFERENCE.search(text) or _CODE.search(text))
+    said = _SAID_CODE.search(text)
+    gave_code = _CODE.search(text) or (said is not None and re.search(r"\d", said.group(1)))
+    return bool(_PORT_IN.search(text) or _REFERENCE.search(text) or gave_code)
 
 
 @dataclass(frozen=True)

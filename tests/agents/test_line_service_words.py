@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from agents.support.confirming import held_for_approval
 from agents.support.device_order import delivery_in, pick
 from agents.support.outage import compensation
-from agents.support.porting import _PORT_IN
+from agents.support.porting_in import details_in, wants_port_in
 from agents.support.roaming import _OFF, country_in
 from agents.support.sim import _ESIM
 
@@ -81,9 +82,24 @@ def test_the_delivery_asked_for() -> None:
 
 
 def test_porting_in_and_esim_requests_are_recognised() -> None:
-    assert _PORT_IN.search("how do i bring my number over to you")
-    assert not _PORT_IN.search("give me my pac code, i'm leaving")
+    assert wants_port_in("how do i bring my number over to you")
+    assert wants_port_in("i want to move my number from EE") and wants_port_in("my pac is VOD481273")
+    assert not wants_port_in("give me my pac code, i'm leaving")
+    assert wants_port_in("move my number 07700 901005 from giffgaff to you, pac is GF30551")
+    assert not wants_port_in("i'm moving my number to another network")
+    assert not wants_port_in("transfer my number over to EE please") and not wants_port_in("what's my pac code")
     assert _ESIM.search("send me the e-sim qr code") and not _ESIM.search("my new sim isn't working")
+
+
+def test_the_number_code_and_day_of_a_move_in_are_read_from_what_the_customer_said() -> None:
+    today = date(2026, 12, 5)
+    said = details_in("bring 07700 901001 over, pac vod 481273, on 2026-12-09", own="+447700900123", today=today)
+    assert (said.number, said.code, said.port_date, said.bad_code) == ("+447700901001", "VOD481273", "2026-12-09", None)
+    assert details_in("on the 3rd of January please", own=None, today=today).port_date == "2027-01-03"
+    bad = details_in("my PAC is EE12345 for +447700901002", own=None, today=today)
+    assert (bad.code, bad.bad_code, bad.number) == (None, "EE12345", "+447700901002")
+    assert details_in("move +447700900123 in", own="+447700900123", today=today).number is None
+    assert details_in("as soon as possible", own=None, today=today).earliest
 
 
 def test_a_held_write_names_its_approval() -> None:

@@ -1,4 +1,4 @@
-"""The line-service writes under policy: credit limits, porting codes at AAL2 only, and fraud holds.
+"""The line-service writes under policy: credit limits, number moves at AAL2 only, and fraud holds.
 
 Runs ``Gateway.authorize`` in-process on a real audit store with the shipped policies; no
 upstream exists to reach.
@@ -29,7 +29,7 @@ from tests.governance.test_thresholds import AllConsent
 BY_MSISDN = {"switchboard/subject": {"arg": "msisdn", "kind": "msisdn"}}
 WRITES = {
     "billing": ["apply_credit"],
-    "network": ["issue_porting_code", "activate_sim", "set_roaming", "lock_line"],
+    "network": ["issue_porting_code", "request_port_in", "activate_sim", "set_roaming", "lock_line"],
 }
 
 
@@ -117,3 +117,12 @@ def test_a_porting_code_needs_a_one_time_code_and_waits_for_a_person_under_a_fra
 @pytest.mark.parametrize("tool", ["network.set_roaming", "network.activate_sim", "network.lock_line"])
 def test_line_changes_need_a_verified_customer(bench: Bench, tool: str) -> None:
     assert bench.decide(tool, {}, verified=False) == "deny"
+
+
+def test_bringing_a_number_in_needs_a_one_time_code_and_waits_for_a_person_under_a_fraud_hold(bench: Bench) -> None:
+    move = {"number": "+447700901001", "porting_code": "VOD481273"}
+    assert bench.decide("network.request_port_in", move) == "allow"
+    assert bench.decide("network.request_port_in", move, assurance="AAL1") == "deny"
+    assert bench.decide("network.request_port_in", move, verified=False) == "deny"
+    bench.gateway.state.fraud_holds[ANA.customer_id] = {"reason": "staff: caller sounded unsure", "set_by": "staff"}
+    assert bench.decide("network.request_port_in", move) == "approval-required"
