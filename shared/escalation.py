@@ -47,6 +47,7 @@ class CustomerProfile(BaseModel):
     segment: str | None = None
     preferred_channel: str | None = None
     city: str | None = None
+    address: str | None = Field(default=None, description="postal address on one line, from identity")
     customer_since: str | None = None
     plan_name: str | None = Field(default=None, description="from billing, the plan's system of record")
     plan_source: str | None = Field(default=None, description="the tool the plan was read with")
@@ -57,6 +58,14 @@ class CustomerProfile(BaseModel):
     sources: list[str] = Field(default_factory=list, description="the tools the profile was read with")
     missing: list[str] = Field(default_factory=list, description="what could not be read, and why")
     gathered_at: float
+
+
+def one_line_address(address: object) -> str | None:
+    """A postal address as identity reports it (``line1``, ``line2``, ``town``, ``postcode``), on one line."""
+    if not isinstance(address, dict) or not all(isinstance(address.get(k), str) for k in ("line1", "town", "postcode")):
+        return None
+    parts = (address.get("line1"), address.get("line2"), address.get("town"), address.get("postcode"))
+    return ", ".join(str(p) for p in parts if p)
 
 
 class HandoffNotes(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 from agents.runtime import Turn
 from agents.runtime.errors import SystemUnavailable, ToolDenied, ToolFailed
-from shared.escalation import CustomerProfile, Interaction
+from shared.escalation import CustomerProfile, Interaction, one_line_address
 
 INTERACTIONS = 5
 _PROFILE_FIELDS = ("segment", "preferred_channel", "city", "customer_since", "plan_name")
@@ -55,14 +55,17 @@ async def gather_profile(turn: Turn) -> CustomerProfile | None:
 
 
 async def _contact_from_identity(turn: Turn, profile: CustomerProfile) -> None:
-    """Email and number as identity holds them now: the verified keys are as of the verification,
-    and a human must not call a number the customer has just changed."""
+    """Email, number and postal address as identity holds them now: the verified keys are as of the
+    verification, and a human must not call a number, or post to an address, the customer has just changed."""
     found = await _read(turn, profile, "identity.get_contact_details", {"customer_id": profile.customer_id})
     if found is None:
         return  # the keys from the verification stay, and ``missing`` says why
     for field in ("email", "msisdn"):
         if isinstance(found.get(field), str):
             setattr(profile, field, found[field])
+    address = one_line_address(found.get("address"))
+    if address is not None:
+        profile.address, profile.city = address, found["address"]["town"]
 
 
 async def _plan_from_billing(turn: Turn, profile: CustomerProfile) -> None:

@@ -1,6 +1,7 @@
-"""``update-contact``: change the email address on the account, after a yes.
+"""``update-contact``: change the email address or the postal address on the account, after a yes.
 
     verify -> ask (waits for the new address, unless already given) -> confirm (waits for yes/no) -> update
+           -> the same three for the postal address (``address``)
 
 Where codes and notices go is how accounts are taken over: the gateway allows the change only for
 a customer verified at AAL2 or above (``guard.contact-change-needs-aal2``), and the identity system
@@ -17,8 +18,10 @@ from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from agents.identity import address
+from agents.identity.address import AddressState
 from agents.runtime import ToolFailed
-from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
+from agents.runtime.graph import SkillContext, ask, finish, turn_of
 from agents.runtime.outcomes import HUMAN
 from agents.runtime.steps import VERIFY_NODE, in_step, verified_first
 from agents.runtime.text import find_email
@@ -27,9 +30,8 @@ from shared.yes_no import yes_no
 _PHONE_CHANGE = re.compile(r"\b(phone|mobile|number)\b", re.I)
 
 
-class ContactState(SkillState, total=False):
+class ContactState(AddressState, total=False):
     email: str
-    asked: str
 
 
 def _masked(email: str) -> str:
@@ -41,11 +43,14 @@ async def start(state: ContactState, runtime: Runtime[SkillContext]) -> Command[
     turn = turn_of(runtime)
     said = f"{turn.handoff.reason} {turn.text}"
     given = find_email(turn.text)
+    if given is None and address.ADDRESS_WORDS.search(said):
+        return address.start_with(turn.text)
     if given is None and _PHONE_CHANGE.search(said) and "email" not in said.lower():
         return finish(
             turn.reply(
                 "Your mobile number is your line itself, so it can't be changed in a chat; a colleague can help you "
-                "move to a new number. I can change the email address on your account here if you'd like.",
+                "move to a new number. I can change the email address or the postal address on your account here if "
+                "you'd like.",
                 "completed",
                 summary="asked to change the mobile number; not possible in chat",
                 handoff_to=HUMAN.model_copy(update={"reason": "wants to change their mobile number"}),
@@ -139,7 +144,16 @@ def _customer(turn: Any) -> str:
 def graph() -> StateGraph[ContactState, SkillContext, Any, Any]:
     g = StateGraph(ContactState, context_schema=SkillContext)
     g.add_node(VERIFY_NODE, verified_first("customer_id", then="start"))
-    for name, node in (("start", start), ("ask_email", ask_email), ("confirm", confirm), ("update", update)):
+    nodes = (
+        ("start", start),
+        ("ask_email", ask_email),
+        ("confirm", confirm),
+        ("update", update),
+        ("ask_address", address.ask_address),
+        ("confirm_address", address.confirm_address),
+        ("update_address", address.update_address),
+    )
+    for name, node in nodes:
         g.add_node(name, node)
     g.set_entry_point(VERIFY_NODE)
     return g

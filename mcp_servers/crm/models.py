@@ -71,7 +71,7 @@ class CustomerView(BaseModel):
     consents: dict[str, bool] = {}
     network: dict[str, Any] = {}
     contact: dict[str, Any] | None = Field(
-        default=None, description="email and msisdn as identity (their system of record) last reported them"
+        default=None, description="email, msisdn and postal address as identity, their system of record, last told"
     )
     as_of: dict[str, float] = Field(default={}, description="per field, when its latest change happened")
     last_event: LastEvent | None = None

@@ -49,7 +49,7 @@ def _apply(doc: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
             tickets.append({k: data.get(k) for k in ("ticket_id", "category", "summary", "priority")})
         doc["open_tickets"] = tickets
     elif kind == ev.CONTACT_CHANGED:
-        doc["contact"] = {"email": data.get("email"), "msisdn": data.get("msisdn")}
+        doc["contact"] = {k: data.get(k) for k in ("email", "msisdn", "address")}
         keys = doc.setdefault("keys", {})
         keys.update({k: data[k] for k in ("email", "msisdn") if data.get(k)})
     elif kind == ev.CONSENT_CHANGED:
@@ -68,8 +68,14 @@ def _apply(doc: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
 
 
 async def _follow_contact(backend: Any, data: dict[str, Any]) -> None:
-    """The CRM's own records are keyed by email: a changed address moves them, in the same transaction."""
+    """The CRM's own records are keyed by email: a changed address moves them, in the same transaction.
+
+    The profile's city is the town of the postal address, so a move shows in the CRM at once too.
+    """
     old, new = data.get("previous_email"), data.get("email")
+    address = data.get("address")
+    if isinstance(new, str) and isinstance(address, dict) and isinstance(address.get("town"), str):
+        await backend.execute("UPDATE profiles SET city = ? WHERE email = ?", (address["town"], old or new))
     if not (isinstance(old, str) and isinstance(new, str)) or old == new:
         return
     # The new row first, then what refers to it, then the old row: every reference stays valid.

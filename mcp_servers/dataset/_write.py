@@ -226,6 +226,24 @@ def _write_identity(db: sqlite3.Connection, ds: Dataset) -> None:
             for c in ds.customers
         ],
     )
+    db.executemany(
+        "INSERT INTO postal_addresses (customer_id, line1, line2, town, postcode, changed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [_address(c) for c in ds.customers],
+    )
+
+
+_STREETS = ("High Street", "Station Road", "Church Lane", "Mill Road", "Park Avenue", "Victoria Street", "Orchard Way")
+_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+def _address(c: Customer) -> tuple[str, str, None, str, str, str]:
+    """A postal address in the customer's area, derived from their id: the generator's draws stay as they were."""
+    n = int(c.customer_id.removeprefix("CUST-"))
+    initials = "".join(word[0] for word in c.area.split())[:2].upper().ljust(2, "X")
+    postcode = f"{initials}{n % 9 + 1} {n % 10}{_LETTERS[n % 20]}{_LETTERS[(n // 20) % 20]}"
+    line1 = f"{n % 97 + 1} {_STREETS[n % len(_STREETS)]}"
+    return (c.customer_id, line1, None, c.area, postcode, iso(datetime.combine(c.customer_since, time(), UTC)))
 
 
 def _write_consent(db: sqlite3.Connection, ds: Dataset) -> None:

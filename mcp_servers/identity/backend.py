@@ -32,7 +32,7 @@ from cloudevents.core.v1.event import CloudEvent
 from mcp_servers._backend import ReferenceBackend
 from mcp_servers._database import Row
 from mcp_servers.identity import contact, limits, sign_in, signals
-from mcp_servers.identity.contact import ContactDetails
+from mcp_servers.identity.contact import ContactDetails, PostalAddress
 from mcp_servers.identity.hints import find_keys, mask_email, mask_msisdn
 from mcp_servers.identity.models import (
     Destinations,
@@ -67,6 +67,9 @@ class IdentityBackend(Protocol):
     async def get_contact_details(self, customer_id: str) -> ContactDetails: ...
     async def update_contact_details(
         self, customer_id: str, email: str, key: str, call: CallContext
+    ) -> ContactDetails: ...
+    async def update_postal_address(
+        self, customer_id: str, address: PostalAddress, key: str, call: CallContext
     ) -> ContactDetails: ...
     async def send_sign_in_link(
         self, customer_id: str, purpose: str, key: str, call: CallContext
@@ -115,6 +118,11 @@ class ReferenceIdentityBackend(ReferenceBackend):
 
     async def update_contact_details(self, customer_id: str, email: str, key: str, call: CallContext) -> ContactDetails:
         return await contact.update_contact_details(self, customer_id, email, key, call)
+
+    async def update_postal_address(
+        self, customer_id: str, address: PostalAddress, key: str, call: CallContext
+    ) -> ContactDetails:
+        return await contact.update_postal_address(self, customer_id, address, key, call)
 
     async def _customer(self, customer_id: str) -> Row:
         row = await self.fetchone("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))

@@ -21,7 +21,7 @@ from mcp_servers._tooling import (
     tool_meta,
 )
 from mcp_servers.identity.backend import IdentityBackend
-from mcp_servers.identity.contact import ContactDetails
+from mcp_servers.identity.contact import ContactDetails, PostalAddress
 from mcp_servers.identity.models import (
     ResolvedCustomer,
     SignalContext,
@@ -33,6 +33,9 @@ from mcp_servers.identity.models import (
 # Not read-only (codes are sent and attempts counted) and not idempotent (each call sends a code).
 _STATEFUL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+AddressLine = Annotated[str, Field(min_length=1, max_length=100)]
+Town = Annotated[str, Field(min_length=1, max_length=60)]
+Postcode = Annotated[str, Field(min_length=1, max_length=12, description="UK postcode, e.g. KM1 4AB")]
 
 
 def build_server(backend: IdentityBackend) -> MCPServer:
@@ -95,7 +98,7 @@ def build_server(backend: IdentityBackend) -> MCPServer:
 
     @server.tool(annotations=READ_ONLY, meta=tool_meta("customer_id", "customer_id"))
     async def get_contact_details(customer_id: CustomerId) -> ContactDetails:
-        """The customer's email address and mobile number as identity, their system of record, holds them."""
+        """The customer's email, mobile number and postal address, as identity (their system of record) has them."""
         return await act(backend.get_contact_details(customer_id))
 
     @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
@@ -109,6 +112,24 @@ def build_server(backend: IdentityBackend) -> MCPServer:
         """
         call = require_call_context(ctx)
         return await act(backend.update_contact_details(customer_id, email, idempotency_key, call))
+
+    @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
+    async def update_postal_address(
+        customer_id: CustomerId,
+        line1: AddressLine,
+        town: Town,
+        postcode: Postcode,
+        idempotency_key: IdempotencyKey,
+        ctx: Context,
+        line2: AddressLine | None = None,
+    ) -> ContactDetails:
+        """Change the customer's postal address (where SIMs, letters and deliveries go); the CRM and open cases follow.
+
+        An address that is not one (no street, no town, not a UK postcode) is refused with what is wrong.
+        """
+        call = require_call_context(ctx)
+        given = PostalAddress.model_construct(line1=line1, line2=line2, town=town, postcode=postcode)
+        return await act(backend.update_postal_address(customer_id, given, idempotency_key, call))
 
     @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
     async def send_sign_in_link(

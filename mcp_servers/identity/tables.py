@@ -56,6 +56,21 @@ sign_in_links = sa.Table(
     sa.Column("conversation_id", sa.Text()),
 )
 
+# Where SIMs, letters and deliveries go; identity holds it with the other contact details.
+postal_addresses = sa.Table(
+    "postal_addresses",
+    metadata,
+    sa.Column("customer_id", sa.Text(), sa.ForeignKey("customers.customer_id"), primary_key=True),
+    sa.Column("line1", sa.Text(), nullable=False),
+    sa.Column("line2", sa.Text()),
+    sa.Column("town", sa.Text(), nullable=False),
+    sa.Column("postcode", sa.Text(), nullable=False),
+    sa.Column("changed_at", sa.Text(), nullable=False),
+    sa.Column("agent", sa.Text()),
+    sa.Column("audit_id", sa.Text()),
+    sa.Column("conversation_id", sa.Text()),
+)
+
 signals_seen = sa.Table(
     "signals_seen",
     metadata,

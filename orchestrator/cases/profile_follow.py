@@ -16,6 +16,7 @@ from cloudevents.core.v1.event import CloudEvent
 
 from orchestrator.conversations import ConversationStore
 from shared import events as ev
+from shared.escalation import one_line_address
 
 log = logging.getLogger("switchboard.cases")
 
@@ -47,6 +48,8 @@ class ProfileFollower:
                 profile.crm_plan_name = None  # the CRM follows the same event: no second plan to show
             elif kind == ev.CONTACT_CHANGED and isinstance(data.get("email"), str):
                 profile.email = data["email"]
+                if (address := one_line_address(data.get("address"))) is not None:
+                    profile.address, profile.city = address, data["address"]["town"]
             else:
                 continue
             profile.sources.append(f"{ev.kind_of(event)} {event.get_id()}")

@@ -77,11 +77,39 @@ async def test_the_case_profile_follows_a_plan_and_address_change_made_while_the
     email = f"case-{customer['customer_id'].lower()}@example.net"
     moved = {"customer_id": customer["customer_id"], "email": email, "idempotency_key": "case-follow-email"}
     await tool(url, running.stack, "identity", "identity.update_contact_details", moved, env)
+    home = {"line1": "9 Wharf Street", "town": "Northwood", "postcode": "NW3 5QT"}
+    posted = {"customer_id": customer["customer_id"], **home, "idempotency_key": "case-follow-home"}
+    await tool(url, running.stack, "identity", "identity.update_postal_address", posted, env)
 
     async def profile() -> CustomerProfile | None:
         return (await packet_of(ben, chat.conversation_id)).profile
 
     after = await wait_for_view(
-        profile, lambda p: p is not None and p.email == email and p.plan_source != "billing.get_account"
+        profile,
+        lambda p: (
+            p is not None
+            and p.email == email
+            and p.plan_source != "billing.get_account"
+            and p.address == "9 Wharf Street, Northwood, NW3 5QT"
+        ),
     )
-    assert after.plan_name == new_name and after.crm_plan_name is None
+    assert after.plan_name == new_name and after.crm_plan_name is None and after.city == "Northwood"
+
+
+async def test_an_address_changed_in_chat_is_checked_and_the_case_shows_it_at_once(team: Team) -> None:
+    customer = team.running.customers(30, has_open_ticket=False, has_recent_sim_swap=False)[-7]
+    chat = await team.customer()
+    asked = await chat.verify(customer, "I've moved house, my new address is 4 Rosemary Lane, Glenbrook, 12345")
+    assert (asked["agent"], asked["skill"], asked["status"]) == ("identity", "update-contact", "input-required")
+    assert "couldn't find a UK postcode" in asked["reply"], asked
+    proposal = await chat.say("Flat 2, 4 Rosemary Lane, Glenbrook, gb2 7xq")
+    assert "Flat 2, 4 Rosemary Lane, Glenbrook, GB2 7XQ?" in proposal["reply"], proposal
+    done = await chat.say("yes")
+    assert done["status"] == "completed" and done["data"]["changed"] is True, done
+    assert "now Flat 2, 4 Rosemary Lane, Glenbrook, GB2 7XQ" in done["reply"]
+
+    await escalate(chat, "thanks, now I'd like to talk to a person")
+    ben = await team.sign_in("ben")
+    profile = (await packet_of(ben, chat.conversation_id)).profile
+    assert profile is not None and profile.address == "Flat 2, 4 Rosemary Lane, Glenbrook, GB2 7XQ"
+    assert profile.city == "Glenbrook" and "identity.get_contact_details" in profile.sources

@@ -331,7 +331,8 @@
       facts($("profile"), [["Name", profile.name], ["Customer id", profile.customer_id], ["Email", profile.email],
         ["Phone", profile.msisdn], ["Account", profile.account_number], ["Segment", profile.segment],
         ["Plan", profile.plan_name ? profile.plan_name + (profile.plan_source ? " (billing)" : "") : null],
-        ["CRM copy (out of date)", profile.crm_plan_name], ["Prefers", profile.preferred_channel], ["City", profile.city],
+        ["CRM copy (out of date)", profile.crm_plan_name], ["Prefers", profile.preferred_channel],
+        ["Address", profile.address], ["City", profile.address ? null : profile.city],
         ["Customer since", profile.customer_since]]);
       for (const item of profile.interactions) {
         interactions.append(el("li", "", item.started_at.slice(0, 10) + " · " + item.channel + " · " + item.topic +
