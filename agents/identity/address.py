@@ -25,7 +25,7 @@ from shared.escalation import one_line_address
 from shared.yes_no import yes_no
 
 ADDRESS_WORDS = re.compile(
-    r"(?<!email )(?<!e-mail )\b(address|postcode|post code|moved house|moving house|moved home|new home|live at|"
+    r"(?<!email )(?<!e-mail )\b(ad+r+es+|postcode|post code|moved house|moving house|moved home|new home|live at|"
     r"living at|moved to)\b",
     re.I,
 )

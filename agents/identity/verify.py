@@ -70,10 +70,21 @@ _NEW_ADDRESS = re.compile(
 )
 
 
+# "Bring 07700 901001 over from EE, PAC ABC123456": a number coming from another provider is on no
+# account here yet, so it is not what a code is sent to either.
+_NUMBER_COMING_IN = re.compile(
+    r"\b[A-Za-z]{3} ?\d{6}\b|\bport(ing)?\b[^.?!]{0,30}\bin\b|"
+    r"\b(bring|transfer|mov|port)\w*\b[^.?!]{0,40}\b(from|over to you|across|to you)\b",
+    re.IGNORECASE,
+)
+
+
 async def identify(state: VerifyState, runtime: Runtime[SkillContext]) -> Command[Any]:
     text = turn_of(runtime).text
     hint = find_customer_hint(text)
     if hint is not None and "@" in hint and _NEW_ADDRESS.search(text):
+        hint = None
+    if hint is not None and hint.lstrip("+").isdigit() and _NUMBER_COMING_IN.search(text):
         hint = None
     if hint is None:
         return say_then_wait(_ASK, summary="asked for an identifier", then="identify", data=ASKING_IDENTIFIER)

@@ -47,6 +47,7 @@ _STATUS = re.compile(
     r"\b(status|progress|update|yet|going|gone through|happened|when (will|does|is)|has my|is my|where('s| is))\b",
     re.I,
 )
+_MOVE_WORDS = re.compile(r"\b(number|transfer\w*|port\w*|mov\w*)\b", re.I)
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _SAID_DAY = re.compile(
@@ -68,11 +69,15 @@ HOW_IT_WORKS = (
 NOT_MOVED = "Our team didn't approve the move, so nothing has changed: no number has been moved."
 
 
+def _asks_status(text: str) -> bool:
+    return bool(_REFERENCE.search(text) or (_STATUS.search(text) and _MOVE_WORDS.search(text)))
+
+
 def wants_port_in(text: str) -> bool:
-    """The customer is bringing a number to us, or asks about a move they booked."""
+    """The customer is bringing a number to us, or asks how a number move is going."""
     said = _SAID_CODE.search(text)
     gave_code = _CODE.search(text) or (said is not None and re.search(r"\d", said.group(1)))
-    return bool(_PORT_IN.search(text) or _REFERENCE.search(text) or gave_code)
+    return bool(_PORT_IN.search(text) or gave_code or _asks_status(text))
 
 
 @dataclass(frozen=True)
@@ -169,8 +174,11 @@ async def start(turn: Turn, state: PortInState) -> Command[Any]:
     assert turn.keys is not None
     booked = (await turn.call("network.get_port_in", {"msisdn": turn.keys.msisdn})).get("requests") or []
     found = details_in(turn.text, own=turn.keys.msisdn, today=_today())
-    if booked and not (found.number or found.code) and (_STATUS.search(turn.text) or _REFERENCE.search(turn.text)):
-        return finish(await _status(turn, booked))
+    if _asks_status(turn.text) and not (found.number or found.code):
+        if booked:
+            return finish(await _status(turn, booked))
+        if not _PORT_IN.search(turn.text):
+            return finish(await _nothing_booked(turn))
     update = _update(state, found)
     if found.bad_code:
         update["asked"] = "code"
@@ -197,6 +205,19 @@ async def _status(turn: Turn, booked: list[dict[str, Any]]) -> Reply:
     await log_interaction(turn, summary=summary, outcome="resolved")
     data = {"port_in": True, **{k: latest.get(k) for k in ("reference", "number", "port_date", "status")}}
     return turn.reply(text, "completed", summary=summary, data=data)
+
+
+async def _nothing_booked(turn: Turn) -> Reply:
+    summary = "asked about a number move; none booked"
+    await log_interaction(turn, summary=summary, outcome="resolved")
+    return turn.reply(
+        "I can't see a number on its way to us for your line. If you're bringing a number in, send me the number and "
+        "its porting code and I'll book the move. If you're leaving us, your new provider moves your number with the "
+        "porting code we give you: just ask me for it.",
+        "completed",
+        summary=summary,
+        data={"port_in": True, "requested": False},
+    )
 
 
 def _question(state: PortInState) -> str:

@@ -35,4 +35,5 @@ def test_what_is_missing_is_named() -> None:
 
 def test_an_email_address_is_not_a_postal_one() -> None:
     assert ADDRESS_WORDS.search("please change my postal address") and ADDRESS_WORDS.search("I moved house")
+    assert ADDRESS_WORDS.search("pls change my postal adress")
     assert not ADDRESS_WORDS.search("change my email address please")

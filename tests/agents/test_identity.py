@@ -102,3 +102,28 @@ async def test_a_corrected_identifier_while_waiting_for_a_code_starts_again(iden
     code = identity.latest_code(who["customer_id"])
     done = await identity.specialist.send(code, "verify-identity", envelope=anon, task=again)
     assert done.result.status == "completed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bring my number 07700 901001 over from vodafone, the pac is VOD481273",
+        "please port +447700901002 in to my sim",
+    ],
+)
+async def test_a_number_being_brought_in_is_not_taken_for_the_customers_own(identity: AgentOnStack, text: str) -> None:
+    anon = anonymous()
+    asked = await identity.specialist.send(text, "verify-identity", envelope=anon)
+    assert asked.result.status == "input-required" and "email address, phone number or account number" in asked.text
+    assert identity.calls(anon.conversation_id) == []  # no code sent to a number that is on no account here
+
+
+async def test_the_customers_own_number_still_starts_a_verification(identity: AgentOnStack) -> None:
+    who = identity.customers(10)[5]
+    anon = anonymous()
+    sent = await identity.specialist.send(
+        f"my number is {who['msisdn']}, I need help", "verify-identity", envelope=anon
+    )
+    assert "6-digit code" in sent.text and [c.tool for c in identity.calls(anon.conversation_id)] == [
+        "identity.start_verification"
+    ]

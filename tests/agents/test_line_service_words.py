@@ -88,6 +88,8 @@ def test_porting_in_and_esim_requests_are_recognised() -> None:
     assert wants_port_in("move my number 07700 901005 from giffgaff to you, pac is GF30551")
     assert not wants_port_in("i'm moving my number to another network")
     assert not wants_port_in("transfer my number over to EE please") and not wants_port_in("what's my pac code")
+    assert wants_port_in("has my number transfer from virgin gone through yet?")
+    assert wants_port_in("any update on PORT-1A2B3C4D?")
     assert _ESIM.search("send me the e-sim qr code") and not _ESIM.search("my new sim isn't working")
 
 
