@@ -299,7 +299,7 @@ async def port_in(state: PortInState, runtime: Runtime[SkillContext]) -> Command
         key = held_key(state) or turn.idempotency_key("port-in")
         booked = await turn.call("network.request_port_in", args, step="port-in", key=key)
     except ToolFailed as refused:
-        return await _refused(turn, state, refused.detail)
+        return await _refused(turn, state, refused)
     approval = held_for_approval(booked)
     if approval is not None:
         summary = f"moving {state['number']} in waits for a colleague's check"
@@ -336,8 +336,9 @@ async def port_in(state: PortInState, runtime: Runtime[SkillContext]) -> Command
     )
 
 
-async def _refused(turn: Turn, state: PortInState, detail: str) -> Command[Any]:
-    number = state["number"]
+async def _refused(turn: Turn, state: PortInState, refused: ToolFailed) -> Command[Any]:
+    """What the network's refusal means for the customer: ask again, explain, or offer a person."""
+    number, detail = state["number"], refused.detail
     if "not a porting code" in detail:
         return Command(goto=DETAILS_NODE, update={"asked": "code", "code": ""})
     if "is not the one" in detail:
@@ -360,12 +361,14 @@ async def _refused(turn: Turn, state: PortInState, detail: str) -> Command[Any]:
             "has checked it with you. Would you like me to put you through to a member of our team?"
         )
         handoff = HUMAN.model_copy(update={"reason": "port-in asked on a line locked after fraud", "priority": "high"})
-    else:
+    elif "already being moved" in detail:
         text = (
             f"{number} is already being moved to another line, so I can't book it for yours. A colleague can look "
             "into it with you; would you like me to put you through?"
         )
         handoff = HUMAN.model_copy(update={"reason": "port-in of a number already moving to another line"})
+    else:
+        raise refused  # not a refusal this skill words: the runtime's standard answer
     summary = f"port-in of {number} refused: {detail[:120]}"
     await log_interaction(turn, summary=summary, outcome="handed-over" if handoff else "no-action")
     return finish(
