@@ -5,8 +5,8 @@ from agents.runtime import SkillGraphs
 
 DESCRIPTION = (
     "Verifies the customer's identity with a one-time code, issues a signed auth context and helps with "
-    "signing in online (password reset, registration), changes the email address on the account after a "
-    "step-up, and moves the conversation to another account the customer verifies."
+    "signing in online (password reset, registration), changes the email or postal address on the account after "
+    "a step-up, and moves the conversation to another account the customer verifies."
 )
 
 

@@ -18,7 +18,8 @@ from agents.support import (
 DESCRIPTION = (
     "Troubleshoots service problems (line, outages, repeats), reports on support tickets, blocks "
     "the SIM of a lost or stolen phone, records complaints, takes and tracks orders, and looks after "
-    "roaming, porting codes, SIM and eSIM activation, outage compensation and reports of fraud."
+    "roaming, numbers brought in and porting codes to leave, SIM and eSIM activation, outage compensation and "
+    "reports of fraud."
 )
 
 
