@@ -128,7 +128,7 @@ def build_server(backend: IdentityBackend) -> MCPServer:
         An address that is not one (no street, no town, not a UK postcode) is refused with what is wrong.
         """
         call = require_call_context(ctx)
-        given = PostalAddress.model_construct(line1=line1, line2=line2, town=town, postcode=postcode)
+        given = PostalAddress(line1=line1, line2=line2, town=town, postcode=postcode)
         return await act(backend.update_postal_address(customer_id, given, idempotency_key, call))
 
     @server.tool(annotations=IDEMPOTENT_WRITE, meta=tool_meta("customer_id", "customer_id"))
