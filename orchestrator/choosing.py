@@ -9,7 +9,8 @@ from orchestrator import clarification, wording
 from orchestrator.conversations import Clarification, Goal
 from orchestrator.routing import RouteDecision
 from orchestrator.turn_record import Turn
-from shared.yes_no import read, short_answer
+from shared.answer_shape import fits
+from shared.yes_no import read, short_answer, vouching_answer
 
 __all__ = ["Skill", "agent_confidence", "answer_without_goal", "answers_the_question", "choose"]
 
@@ -19,11 +20,13 @@ Skill = tuple[str, str]
 """An (agent, skill) pair."""
 
 
-def answers_the_question(text: str) -> bool:
-    """A yes or no with a few words after it ("yes, cancel it") answers the active specialist's
-    question, however sure the router is that "cancel" belongs to another skill; a yes that goes on
-    into a request of its own ("ok, now change my plan please") may still change the topic."""
-    return short_answer(text) is not None
+def answers_the_question(text: str, asking: str | None = None) -> bool:
+    """Whether ``text`` answers the active specialist's question, however sure the router is that
+    its words belong elsewhere: a yes or no with a few words after it ("yes, cancel it"), one that
+    only vouches for itself ("yes, it's my own number"), or the detail the specialist asked for (an
+    address with a postcode, though its town sounds like an outage). A yes that goes on into a
+    request of its own ("ok, now change my plan please") may still change the topic."""
+    return short_answer(text) is not None or vouching_answer(text) is not None or fits(asking, text)
 
 
 def choose(
@@ -54,7 +57,7 @@ def choose(
             return None, "No problem. Is there anything else I can help you with?"
     if state.active is not None:
         switching = (
-            not answers_the_question(text)
+            not answers_the_question(text, state.active.asking)
             and routed is not None
             and routed.agent != state.active.agent
             and agent_confidence(decision) >= switch_threshold

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["OTHER_LANGUAGE_YES", "Reading", "read", "short_answer", "yes_no"]
+__all__ = ["OTHER_LANGUAGE_YES", "Reading", "read", "short_answer", "vouching_answer", "yes_no"]
 
 # "Yes" in the languages whose speakers are offered a colleague in their own words.
 OTHER_LANGUAGE_YES = ("si", "sí", "ja", "oui", "sì", "sim", "tak", "da")
@@ -135,3 +135,40 @@ def yes_no(text: str) -> bool | None:
 def short_answer(text: str, most_words: int = 3) -> bool | None:
     """A yes or no with at most ``most_words`` after it ("yes, cancel it"); None for anything longer."""
     return read(text).short(most_words)
+
+
+# How a reply goes on when it only vouches for the yes or no before it: "yes, it's my own number",
+# "no, I'm not the account holder". A new request goes on differently ("ok, now change my plan").
+_VOUCHING_STARTS = frozenset(
+    {
+        ("it's",), ("its",), ("it", "is"), ("it", "was"), ("that's",), ("thats",), ("that", "is"),
+        ("that", "was"), ("this", "is"), ("i'm",), ("im",), ("i", "am"), ("i", "have"), ("i've",), ("i", "do"),
+        ("i", "did"), ("i", "was"), ("we", "are"), ("we're",), ("we", "have"), ("they", "are"), ("they're",),
+        ("both",), ("all", "of"), ("same",),
+    }
+)  # fmt: skip
+_GOES_ON = frozenset({"but", "also", "now", "then", "though", "however", "can", "could", "what", "how", "why"})
+
+
+def vouching_answer(text: str) -> bool | None:
+    """A yes or no followed only by words vouching for it ("yes, I am the account holder"); else None.
+
+    Longer than a short answer, still an answer: it says nothing the customer wants done next.
+    A question or a "but", "also", "now" in the words after it make it a request of its own.
+    """
+    words = _words(text)
+    opening, used = _opening(words)
+    if opening is None or "?" in text:
+        return None
+    rest = words[used:]
+    if not rest or _GOES_ON.intersection(rest):
+        return None
+    # "yes, I am the holder and it's my own number": every clause joined by "and" vouches.
+    clauses: list[list[str]] = [[]]
+    for word in rest:
+        if word == "and":
+            clauses.append([])
+        else:
+            clauses[-1].append(word)
+    vouches = all(any(tuple(c[: len(start)]) == start for start in _VOUCHING_STARTS) for c in clauses)
+    return opening if vouches else None

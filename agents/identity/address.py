@@ -21,6 +21,7 @@ from agents.runtime import ToolFailed
 from agents.runtime.graph import SkillContext, SkillState, ask, finish, turn_of
 from agents.runtime.steps import in_step
 from agents.runtime.turn import Turn
+from shared.answer_shape import UK_POSTCODE
 from shared.escalation import one_line_address
 from shared.yes_no import yes_no
 
@@ -29,9 +30,10 @@ ADDRESS_WORDS = re.compile(
     r"living at|moved to)\b",
     re.I,
 )
-_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b", re.I)
 _STARTS = re.compile(r"\b(flat|apartment|apt|unit)\s*\d+\w*|\b\d+[A-Za-z]?\s+[A-Za-z]", re.I)
 _LEAD_IN = re.compile(r".*\b(?:is|to|at|now)\b\s*:?\s*|.*:\s*", re.I | re.S)
+ASKING_ADDRESS = {"asking": "postal-address"}
+"""Result data while waiting for the address: a reply with a postcode is the answer, wherever a town points."""
 EXAMPLE = "12 Acacia Avenue, Kingsmere, KM1 4AB"
 
 # What identity's refusal says, and how the customer hears it.
@@ -52,7 +54,7 @@ class Read:
 
 def address_in(text: str) -> Read:
     """The postal address in ``text``: lines separated by commas, ending with a UK postcode."""
-    codes = list(_POSTCODE.finditer(text))
+    codes = list(UK_POSTCODE.finditer(text))
     if not codes:
         return Read(None, "postcode")
     code = codes[-1]
@@ -100,7 +102,14 @@ def start_with(text: str) -> Command[Any]:
 
 async def ask_address(state: AddressState, runtime: Runtime[SkillContext]) -> Command[Any]:
     turn = turn_of(runtime)
-    said = ask(turn.reply(_question(state.get("asked", "")), "input-required", summary="asked for the new address"))
+    said = ask(
+        turn.reply(
+            _question(state.get("asked", "")),
+            "input-required",
+            summary="asked for the new address",
+            data=ASKING_ADDRESS,
+        )
+    )
     read = address_in(said)
     if read.address is None:
         if yes_no(said) is False:

@@ -68,7 +68,9 @@ async def ask_email(state: ContactState, runtime: Runtime[SkillContext]) -> Comm
         if state.get("asked") == "email"
         else "What's the new email address you'd like on your account?"
     )
-    said = ask(turn.reply(question, "input-required", summary="asked for the new email address"))
+    said = ask(
+        turn.reply(question, "input-required", summary="asked for the new email address", data={"asking": "email"})
+    )
     given = find_email(said)
     if given is None:
         if yes_no(said) is False:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+from shared.answer_shape import EMAIL as _EMAIL
+
 _WORD = re.compile(r"[a-z']+")
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ACCOUNT = re.compile(r"\bACC-?\s?(\d{7})\b", re.IGNORECASE)
 _CUSTOMER_ID = re.compile(r"\bCUST-?\s?(\d{5})\b", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{6,}\d")

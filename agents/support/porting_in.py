@@ -27,9 +27,11 @@ from agents.runtime.steps import in_step
 from agents.runtime.text import day, find_phone
 from agents.runtime.turn import Reply, Turn
 from agents.support.confirming import ConfirmState, held_for_approval, held_key, hold, propose
+from shared.answer_shape import PORTING_CODE
 from shared.yes_no import yes_no
 
 PORT_IN_NODE = "port_in"
+_ASKING = {"asking": "port-in"}
 DETAILS_NODE = "details"
 
 # Moving a number "from" somewhere is coming to us; "to" somewhere is leaving, which needs our code.
@@ -40,7 +42,6 @@ _PORT_IN = re.compile(
     r"\bport(ing)?[- ]in\b|\bjoin(ing)? you\b|\bswitch(ing)? to you\b",
     re.I,
 )
-_CODE = re.compile(r"\b([A-Za-z]{3})[ -]?(\d{6})\b")
 _SAID_CODE = re.compile(r"\b(?:pac|porting code|code)\b\W{0,3}(?:is\W{0,3})?([A-Za-z0-9-]{3,14})\b", re.I)
 _REFERENCE = re.compile(r"\bPORT-[0-9A-F]{8}\b", re.I)
 _STATUS = re.compile(
@@ -76,7 +77,7 @@ def _asks_status(text: str) -> bool:
 def wants_port_in(text: str) -> bool:
     """The customer is bringing a number to us, or asks how a number move is going."""
     said = _SAID_CODE.search(text)
-    gave_code = _CODE.search(text) or (said is not None and re.search(r"\d", said.group(1)))
+    gave_code = PORTING_CODE.search(text) or (said is not None and re.search(r"\d", said.group(1)))
     return bool(_PORT_IN.search(text) or gave_code or _asks_status(text))
 
 
@@ -91,7 +92,7 @@ class Details:
 
 def details_in(text: str, *, own: str | None, today: date) -> Details:
     """The number to move, its porting code and the day, as far as the customer gave them."""
-    code_match = _CODE.search(text)
+    code_match = PORTING_CODE.search(text)
     code = (code_match.group(1) + code_match.group(2)).upper() if code_match else None
     said = _SAID_CODE.search(text)
     bad = said.group(1) if code is None and said and re.search(r"\d", said.group(1)) else None
@@ -255,7 +256,11 @@ async def details(state: PortInState, runtime: Runtime[SkillContext]) -> Command
     assert turn.keys is not None
     if state.get("number") and state.get("code") and state.get("asked", "") in ("", "how"):
         return Command(goto="propose_port_in")
-    said = ask(turn.reply(_question(state), "input-required", summary="asked for the number and its porting code"))
+    said = ask(
+        turn.reply(
+            _question(state), "input-required", summary="asked for the number and its porting code", data=_ASKING
+        )
+    )
     found = details_in(said, own=turn.keys.msisdn, today=_today())
     update = _update(state, found)
     if not update and yes_no(said) is False:

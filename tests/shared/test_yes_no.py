@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.yes_no import OTHER_LANGUAGE_YES, read, short_answer, yes_no
+from shared.yes_no import OTHER_LANGUAGE_YES, read, short_answer, vouching_answer, yes_no
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,15 @@ def test_a_short_answer_is_a_yes_or_no_with_few_words_after_it(text: str, answer
 @pytest.mark.parametrize("yes", OTHER_LANGUAGE_YES)
 def test_yes_in_the_languages_we_offer_a_colleague_in(yes: str) -> None:
     assert read(yes).opening is True
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("yes, it's my own number", True), ("yes I am the account holder", True),
+     ("yes, I have their permission", True), ("yes, I'm the holder and it's my number", True),
+     ("yes, it's mine and my internet is down", None), ("no, I'm not the account holder", False),
+     ("ok, now change my plan please", None), ("yes it is, but can you change my plan", None),
+     ("yes, it's mine - what about my bill?", None), ("yes, my internet is down", None), ("it's my number", None)],
+)  # fmt: skip
+def test_a_yes_that_only_vouches_for_itself_is_an_answer(text: str, answer: bool | None) -> None:
+    assert vouching_answer(text) is answer
