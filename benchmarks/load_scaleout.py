@@ -16,6 +16,10 @@ layouts, which is what ``docs/deploy.md`` projects larger machines from.
 
     python benchmarks/load_scaleout.py [--replicas 1 2] [--clients 10 50]
         [--postgres postgresql://...] [--bus nats://127.0.0.1:4222]
+        [--no-embedded] [--idle-seconds 5] [--database-prefix sb_load_]
+
+The idle CPU is also printed per process (``idle by process``): what each relay's sweeps and
+each consumer's deliveries cost; ``--clients 0`` measures only that.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class Service:
     kind: str  # tokens, mcp, gateway, agent, orchestrator: what the CPU is reported by
     popen: subprocess.Popen[bytes]
     log: Path
+    name: str = ""
+    """The service it serves (``mcp crm``, ``agent billing``): idle CPU is reported per process."""
 
 
 @dataclass
@@ -70,6 +76,16 @@ class Deployment:
         cpu: dict[str, float] = defaultdict(float)
         for service in self.services:
             cpu[service.kind] += cpu_seconds(tree(service.popen.pid))
+        return cpu
+
+    def cpu_by_process(self) -> dict[str, float]:
+        """CPU seconds of each process, named after its service (replicas numbered)."""
+        cpu: dict[str, float] = {}
+        for service in self.services:
+            name, n = service.name, 2
+            while name in cpu:
+                name, n = f"{service.name} #{n}", n + 1
+            cpu[name] = cpu_seconds(tree(service.popen.pid))
         return cpu
 
 
@@ -110,10 +126,12 @@ def _stop(services: list[Service]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def deployment(tmp: Path, replicas: int, admin_url: str, bus_url: str) -> AsyncIterator[Deployment]:
+async def deployment(
+    tmp: Path, replicas: int, admin_url: str, bus_url: str, prefix: str = "sb_load_"
+) -> AsyncIterator[Deployment]:
     """compose.yaml's services as local processes, ``replicas`` of each but the token service."""
     run = uuid.uuid4().hex[:8]
-    database = f"sb_load_{run}"
+    database = f"{prefix}{run}"
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'CREATE DATABASE "{database}"')
     base = free_base()
@@ -145,7 +163,7 @@ async def deployment(tmp: Path, replicas: int, admin_url: str, bus_url: str) -> 
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )
-            found.services.append(Service(kind, popen, log))
+            found.services.append(Service(kind, popen, log, " ".join(args)))
             return found.services[-1]
 
         agents = list(Topology.embedded("127.0.0.1", base).agents)
@@ -189,13 +207,13 @@ Sampler = Callable[[], Awaitable[dict[str, float]]]
 """CPU seconds spent so far, by kind of process."""
 
 
-async def _idle_rate(sample: Sampler) -> dict[str, float]:
+async def _idle_rate(sample: Sampler, seconds: float = IDLE_SECONDS) -> dict[str, float]:
     """ms of CPU per second each kind spends with no customer at all (timers, the bus, pools):
     a slow phase would otherwise charge it to its few turns."""
     before = await sample()
-    await asyncio.sleep(IDLE_SECONDS)
+    await asyncio.sleep(seconds)
     after = await sample()
-    return {kind: 1000 * (after[kind] - before.get(kind, 0.0)) / IDLE_SECONDS for kind in after}
+    return {kind: 1000 * (after[kind] - before.get(kind, 0.0)) / seconds for kind in after}
 
 
 def _breakdown(values: dict[str, float]) -> str:
@@ -249,11 +267,18 @@ async def _embedded(tmp: Path, levels: list[int]) -> dict[int, Cost]:
 
 
 async def _scaleout(
-    tmp: Path, replicas: int, levels: list[int], admin_url: str, bus_url: str, embedded: dict[int, Cost]
+    tmp: Path,
+    replicas: int,
+    levels: list[int],
+    admin_url: str,
+    bus_url: str,
+    embedded: dict[int, Cost],
+    prefix: str,
+    idle_seconds: float,
 ) -> dict[int, float]:
     """Turns/s of the per-service layout at each N, and its CPU per turn against the embedded one."""
     throughput: dict[int, float] = {}
-    async with deployment(tmp, replicas, admin_url, bus_url) as found:
+    async with deployment(tmp, replicas, admin_url, bus_url, prefix) as found:
         print(
             f"\nper-service layout, {replicas} replica(s) of each service: {len(found.services)} processes, "
             "PostgreSQL + NATS",
@@ -265,11 +290,18 @@ async def _scaleout(
         async def sample() -> dict[str, float]:
             return {**found.cpu_by_kind(), "PostgreSQL": await _backend_cpu(admin, found.database)}
 
+        async def processes() -> dict[str, float]:
+            return {**found.cpu_by_process(), "PostgreSQL": await _backend_cpu(admin, found.database)}
+
         try:
             for _ in range(replicas):  # untimed: each replica's first turn of a kind pays for lazy set-up
                 await switchboard_phase(found.url, found.data_dir, [[next(pool)]])
-            idle = await _idle_rate(sample)
+            by_process = await _idle_rate(processes, idle_seconds)
+            idle: dict[str, float] = defaultdict(float)
+            for process, ms in by_process.items():
+                idle[process.split()[0]] += ms  # "mcp crm #2" is of kind "mcp"
             print(f"  idle: {sum(idle.values()):.0f} ms of CPU per second ({_breakdown(idle)})", flush=True)
+            print(f"  idle by process: {_breakdown(by_process)}", flush=True)
             for n in levels:
                 _, cost, throughput[n] = await _phase(
                     found.url, found.data_dir, [[next(pool)] for _ in range(n)], sample, idle
@@ -288,7 +320,13 @@ async def _scaleout(
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2], help="replicas of each service, per run")
-    parser.add_argument("--clients", type=int, nargs="+", default=[10, 50], help="concurrent customers, per phase")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="+",
+        default=[10, 50],
+        help="concurrent customers, per phase (0: the idle CPU only)",
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -297,7 +335,16 @@ async def main() -> None:
         help="a PostgreSQL server on this machine, as a user who may create databases",
     )
     parser.add_argument("--bus", default="nats://127.0.0.1:4222", help="a NATS server with JetStream")
+    parser.add_argument(
+        "--no-embedded", action="store_true", help="skip the embedded default (no CPU ratio between the layouts)"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=IDLE_SECONDS, help="how long the idle CPU of the layout is measured"
+    )
+    parser.add_argument("--database-prefix", default="sb_load_", help="name of the run's database, before its id")
     args = parser.parse_args()
+    if args.clients == [0]:  # idle only: no load phase
+        args.clients = []
     if sum(args.clients) + max(args.replicas) > 90:
         raise SystemExit(
             "the reference dataset has about 95 customers with a refundable duplicate charge: fewer clients"
@@ -305,10 +352,12 @@ async def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="sb-load-scaleout-") as name:
         tmp = Path(name)
-        embedded = await _embedded(tmp, args.clients)
+        embedded = {} if args.no_embedded else await _embedded(tmp, args.clients)
         grown: dict[int, dict[int, float]] = {}
         for replicas in args.replicas:
-            grown[replicas] = await _scaleout(tmp, replicas, args.clients, args.postgres, args.bus, embedded)
+            grown[replicas] = await _scaleout(
+                tmp, replicas, args.clients, args.postgres, args.bus, embedded, args.database_prefix, args.idle_seconds
+            )
     if len(grown) > 1:
         first, *rest = sorted(grown)
         for replicas in rest:

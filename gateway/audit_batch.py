@@ -185,9 +185,12 @@ class GroupWriter:
             await tx.start()
             try:
                 # The server gives up inside the earliest budget too: a held lock is a clean failure, not a wait.
+                # Bounds and chain lock go in one round trip: on a saturated machine each costs tens of ms.
                 ms = max(int((deadline - loop.time()) * 1000) - 20, 1)
-                await conn.execute(f"SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL statement_timeout = '{ms}ms'")
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._chain_lock)
+                await conn.execute(
+                    f"SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL statement_timeout = '{ms}ms';"
+                    f" SELECT pg_advisory_xact_lock(hashtext({_literal(self._chain_lock)}))"
+                )
                 tail = await conn.fetchrow(_TAIL)
                 seq, prev = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
                 outcomes: list[AuditRecord | BaseException] = []
@@ -241,6 +244,11 @@ class GroupWriter:
             return exc
         await savepoint.commit()
         return record
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal (standard_conforming_strings, PostgreSQL's default)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _answer(entry: Entry, outcome: AuditRecord | BaseException) -> None:

@@ -13,7 +13,7 @@ Invariants:
 - Triggers refuse UPDATE and DELETE, so changing history needs a deliberate schema change,
   and the hash chain then shows where.
 - Fail closed without stalling: no database call runs on the event loop. A store that is
-  locked or slow makes an append fail within ``WRITE_BUDGET_SECONDS`` with ``AuditUnavailable``
+  locked or slow makes an append fail within its write budget with ``AuditUnavailable``
   (a 503), and the gateway denies the call; other conversations and health checks keep
   answering meanwhile. Work queued behind a stuck write fails as soon as its budget is spent.
 
@@ -89,7 +89,8 @@ RECORD_COLUMNS = "seq, body, hash"
 
 
 WRITE_BUDGET_SECONDS = 0.2
-"""How long a governed call may wait for its audit record: queueing plus SQLite's busy wait."""
+"""The budget of a store opened directly (tests, benchmarks); ``open_audit_store`` takes the
+operator's ``SWITCHBOARD_AUDIT_WRITE_BUDGET_SECONDS`` (``write_budget``)."""
 _BUSY_TIMEOUT_MS = 100
 
 
@@ -141,6 +142,8 @@ class AuditStore:
         self._every = max(checkpoint_every, 1)
         # One thread owns the connection: steps run one at a time, in order, off the event loop.
         self._worker = worker or ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
+        self.budget = WRITE_BUDGET_SECONDS
+        """Seconds an append may take, queueing included, before it fails with ``AuditUnavailable``."""
 
     @classmethod
     async def open(
@@ -221,7 +224,7 @@ class AuditStore:
         store cannot record within ``WRITE_BUDGET_SECONDS``.
         """
         return await self._step(
-            lambda: self.append_now(raw_arguments=raw_arguments, also=also, **fields), budget=WRITE_BUDGET_SECONDS
+            lambda: self.append_now(raw_arguments=raw_arguments, also=also, **fields), budget=self.budget
         )
 
     def append_now(
@@ -319,15 +322,30 @@ async def open_audit_store(
     default_sqlite: Path,
     checkpoints: CheckpointWriter | None = None,
     checkpoint_every: int = 256,
+    write_budget_seconds: float | None = None,
 ) -> AuditStore | PostgresAuditStore:
-    """The store a database URL names: PostgreSQL for ``postgresql://…``, else the SQLite file (URL or default)."""
+    """The store a database URL names: PostgreSQL for ``postgresql://…``, else the SQLite file (URL or default).
+
+    Its appends and reads get ``write_budget_seconds`` each (default: ``write_budget()``).
+    """
     db = DatabaseURL.parse(database_url, default_sqlite=default_sqlite)
+    store: AuditStore | PostgresAuditStore
     if db.is_postgres:
         from gateway.audit_store_pg import PostgresAuditStore
 
-        return await PostgresAuditStore.open(db, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
-    assert db.path is not None
-    return await AuditStore.open(db.path, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
+        store = await PostgresAuditStore.open(db, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
+    else:
+        assert db.path is not None
+        store = await AuditStore.open(db.path, checkpoints=checkpoints, checkpoint_every=checkpoint_every)
+    store.budget = write_budget() if write_budget_seconds is None else write_budget_seconds
+    return store
+
+
+def write_budget() -> float:
+    """``SWITCHBOARD_AUDIT_WRITE_BUDGET_SECONDS``: how long a governed call may wait for its audit record."""
+    from shared.settings import Settings
+
+    return Settings().audit_write_budget_seconds
 
 
 def _tail(db: sqlite3.Connection) -> tuple[int, str]:

@@ -13,9 +13,9 @@ its in-memory mirror (``watch``), so a kill switch bites everywhere within milli
 
 A dropped connection is retried on a fresh one while nothing can have been committed; a
 failure once COMMIT was sent, or a server that stays away, raises ``ServiceUnavailable`` and
-the gateway fails closed. An append or a read that cannot finish within
-``WRITE_BUDGET_SECONDS`` (a locked table, a held chain lock, a server that does not answer)
-raises ``AuditUnavailable`` (503) instead of waiting, and checkpoint lines are written and
+the gateway fails closed. An append or a read that cannot finish within the store's ``budget``
+(``SWITCHBOARD_AUDIT_WRITE_BUDGET_SECONDS``: a locked table, a held chain lock, a server that
+does not answer) raises ``AuditUnavailable`` (503) instead of waiting, and checkpoint lines are written and
 fsynced on their own thread, never on the event loop. A transaction that breaks leaves
 nothing: record and state change land together or not at all.
 """
@@ -144,7 +144,7 @@ class PostgresAuditStore:
         """Chain, hash and commit one record; ``also`` commits in the same transaction (guarded).
 
         Concurrent appends share transactions (``gateway.audit_batch``); each still lands or
-        fails on its own, within ``WRITE_BUDGET_SECONDS``.
+        fails on its own, within ``budget`` seconds.
         """
         notify = any(_STATE_SQL.search(sql) for sql, _ in also)
         deadline = asyncio.get_running_loop().time() + self.budget

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -42,7 +42,7 @@ from mcp_servers.support.backend import ReferenceSupportBackend
 from shared import telemetry
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
-from shared.events import EventBus, Subscription
+from shared.events import SIGNAL_KINDS, EventBus, Subscription
 from shared.outbox import OutboxRelay
 from shared.service_auth import RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
@@ -112,12 +112,13 @@ _FACTORIES: dict[str, Callable[[_Options], tuple[Backend, MCPServer]]] = {
 assert set(_FACTORIES) == set(SYSTEMS)
 
 
-def _consumer(backend: Backend) -> Callable[[object], Awaitable[bool]] | None:
-    """The event handler of a system that reads other systems' events (CRM view, signals)."""
-    for name in ("apply_event", "apply_signal"):
+def _consumer(backend: Backend) -> tuple[Callable[[object], Awaitable[bool]], Collection[str] | None] | None:
+    """The event handler of a system that reads other systems' events (CRM view, signals), and
+    the kinds it reads (``event_kinds`` on the backend; None: every event)."""
+    for name, kinds in (("apply_event", getattr(backend, "event_kinds", None)), ("apply_signal", SIGNAL_KINDS)):
         handler: Callable[[object], Awaitable[bool]] | None = getattr(backend, name, None)
         if handler is not None:
-            return handler
+            return handler, kinds
     return None
 
 
@@ -134,13 +135,14 @@ async def _events(system: str, backend: Backend, bus: EventBus | None) -> AsyncI
     task = asyncio.create_task(relay.run(), name=f"outbox relay {system}")
     subscription: Subscription | None = None
     try:
-        handler = _consumer(backend)
-        if handler is not None:
+        consumer = _consumer(backend)
+        if consumer is not None:
+            handler, kinds = consumer
 
             async def consume(event: object) -> None:
                 await handler(event)
 
-            subscription = await bus.subscribe(f"{system}-consumer", consume)
+            subscription = await bus.subscribe(f"{system}-consumer", consume, kinds=kinds)
         status["relay"] = relay
         yield status
     finally:

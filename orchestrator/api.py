@@ -37,6 +37,7 @@ from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.cases.open_cases import MAX_CLAIM
 from orchestrator.cases.open_cases import open_cases as customer_open_cases
 from orchestrator.cases.profile_follow import DURABLE as PROFILE_DURABLE
+from orchestrator.cases.profile_follow import FOLLOWED as PROFILE_KINDS
 from orchestrator.cases.profile_follow import ProfileFollower
 from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
@@ -333,7 +334,11 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         sessions.on_sign_out(desk.signed_out)
         # Open cases' profiles follow plan and contact changes (shared: the store is shared too).
         bus = config.signals.desk.bus if config.signals is not None else None
-        following = await bus.subscribe(PROFILE_DURABLE, ProfileFollower(store)) if bus is not None else None
+        following = (
+            await bus.subscribe(PROFILE_DURABLE, ProfileFollower(store), kinds=PROFILE_KINDS)
+            if bus is not None
+            else None
+        )
         try:
             yield
         finally:

@@ -8,7 +8,7 @@ and policies can key on it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -102,9 +102,19 @@ class EventBus(Protocol):
         ...
 
     async def subscribe(
-        self, durable: str, handler: Handler, *, fan_out: bool = False, since: float | None = None
+        self,
+        durable: str,
+        handler: Handler,
+        *,
+        fan_out: bool = False,
+        since: float | None = None,
+        kinds: Collection[str] | None = None,
     ) -> Subscription:
         """Deliver every event to ``handler``; a handler that raises gets the event again later.
+
+        ``kinds`` (as ``kind_of`` names them): only those reach the handler, and on NATS the
+        server leaves the others out where it can (an idle deployment's feed watermarks never
+        wake a consumer that does not read them). None: every event.
 
         Shared (default): the replicas subscribing with one durable name split the events, each
         handled by one of them. ``fan_out``: every replica gets every event (in-memory state);

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, Field, NonNegativeFloat, PositiveInt
+from pydantic import BaseModel, Field, NonNegativeFloat, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENTS: tuple[str, ...] = ("identity", "billing", "payment", "support", "escalation")
@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     """Admission: conversations being started plus turns being answered at once per orchestrator
     process; past it new ones get 503 with ``Retry-After`` at once instead of queueing."""
     retry_after_seconds: PositiveInt = 1
+    audit_write_budget_seconds: PositiveFloat = 2.0
+    """How long a governed call may wait for its audit record (queue and commit) before the gateway
+    refuses it unrecorded (503, fail closed): long enough for a saturated machine, well inside the
+    agents' call timeout, so a locked audit store fails calls in seconds instead of holding them."""
     customers: int = 240
     dataset_seed: int = 7
     auth_context_ttl_seconds: int = 1800

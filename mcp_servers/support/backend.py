@@ -15,7 +15,7 @@ from mcp_servers.support.contact import follow_contact_change
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
 from mcp_servers.support.orders import Order, OrderBook, Orders
 from shared.errors import InvalidRequest, NotFound
-from shared.events import TICKET_UPDATED
+from shared.events import CONTACT_CHANGED, TICKET_UPDATED
 from shared.tools import CallContext
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -130,6 +130,7 @@ def match_expression(query: str, dialect: str = "sqlite") -> str | None:
 
 class ReferenceSupportBackend(OrderBook):
     system = "support"
+    event_kinds = (CONTACT_CHANGED,)
 
     async def apply_event(self, event: CloudEvent) -> bool:
         """Follow identity's contact changes (the only events support reads)."""

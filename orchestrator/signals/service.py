@@ -58,12 +58,12 @@ class SignalService:
             return cls(desk, None, store)
         # Imported here: the reactions are an MCP client, and an orchestrator that only records
         # signals (a worker of ``up --workers``) should not pay for loading the MCP SDK.
-        from orchestrator.signals.reactions import DURABLE, Reactions
+        from orchestrator.signals.reactions import DURABLE, RULES, Reactions
 
         reactions = Reactions(store, gateway_mcp_url, reactions_tokens)
         try:
             # Shared: one orchestrator replica acts on each signal (its actions are not to repeat).
-            subscription = await bus.subscribe(DURABLE, reactions)
+            subscription = await bus.subscribe(DURABLE, reactions, kinds={rule.kind for rule in RULES})
         except BaseException:
             await desk.close()
             await store.close()

@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Collection
 
 from cloudevents.core.v1.event import CloudEvent
 
 from shared.bus.replica import consumer_name, default_replica
-from shared.events import Handler
+from shared.events import Handler, kind_of
 
 log = logging.getLogger("switchboard.bus")
 
@@ -25,6 +26,8 @@ class _Durable:
         self.queue: deque[CloudEvent] = deque()
         self.ready = asyncio.Event()
         self.worker: asyncio.Task[None] | None = None
+        self.kinds: frozenset[str] | None = None
+        """What the subscriber reads (None: everything); other events are never queued for it."""
 
 
 class InProcessSubscription:
@@ -50,12 +53,20 @@ class InProcessBus:
         self._max_delay = max_delay
 
     async def publish(self, event: CloudEvent) -> None:
+        kind = kind_of(event)
         for durable in self._durables.values():
-            durable.queue.append(event)
-            durable.ready.set()
+            if durable.kinds is None or kind in durable.kinds:
+                durable.queue.append(event)
+                durable.ready.set()
 
     async def subscribe(
-        self, durable: str, handler: Handler, *, fan_out: bool = False, since: float | None = None
+        self,
+        durable: str,
+        handler: Handler,
+        *,
+        fan_out: bool = False,
+        since: float | None = None,
+        kinds: Collection[str] | None = None,
     ) -> InProcessSubscription:
         # ``since`` has nothing to skip here: nothing outlives the process, so no history exists.
         # One process is one replica: a fan-out name only differs so it reads like NATS's.
@@ -63,6 +74,7 @@ class InProcessBus:
         state = self._durables.setdefault(durable, _Durable())
         if state.worker is not None:
             raise ValueError(f"a subscriber named {durable!r} is already running")
+        state.kinds = None if kinds is None else frozenset(kinds)
         state.worker = asyncio.create_task(self._deliver(durable, state, handler), name=f"bus {durable}")
         return InProcessSubscription(state)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import TypedDict, Unpack
 
@@ -228,11 +229,34 @@ class NatsBus:
         except Exception as exc:
             raise ServiceUnavailable(f"NATS did not accept event {event.get_id()}: {exc}") from exc
 
+    def filter_for(self, kinds: Collection[str] | None) -> str:
+        """The one subject a consumer of ``kinds`` filters on: the narrowest wildcard that covers
+        them all (``….network.*`` for the network signals), since a server before 2.10 takes one."""
+        if not kinds:
+            return f"{self.subjects}.>"
+        split = [kind.split(".") for kind in kinds]
+        common: list[str] = []
+        for tokens in zip(*split, strict=False):
+            if len(set(tokens)) > 1:
+                break
+            common.append(tokens[0])
+        if len(set(map(len, split))) == 1 and len(common) == len(split[0]):
+            return ".".join([self.subjects, *common])  # one kind
+        if len(set(map(len, split))) == 1 and len(common) == len(split[0]) - 1:
+            return ".".join([self.subjects, *common, "*"])
+        return ".".join([self.subjects, *common, ">"])
+
     async def subscribe(
-        self, durable: str, handler: Handler, *, fan_out: bool = False, since: float | None = None
+        self,
+        durable: str,
+        handler: Handler,
+        *,
+        fan_out: bool = False,
+        since: float | None = None,
+        kinds: Collection[str] | None = None,
     ) -> NatsSubscription:
         name = consumer_name(durable, self.replica if fan_out else None)
-        subscription = NatsSubscription(self, name, handler, fan_out, since)
+        subscription = NatsSubscription(self, name, handler, fan_out, since, kinds)
         async with self._lock:
             if any(s.name == name for s in self._wanted):
                 raise ValueError(f"a subscriber named {name!r} is already running in this process")
@@ -249,9 +273,15 @@ class NatsBus:
 
     async def _bind(self, subscription: NatsSubscription) -> None:
         assert self._js is not None
-        name, handler = subscription.name, subscription.handler
+        name, handler, kinds = subscription.name, subscription.handler, subscription.kinds
+        prefix = f"{self.subjects}."
 
         async def on_message(msg: Msg) -> None:
+            if kinds is not None and msg.subject.removeprefix(prefix) not in kinds:
+                # Let through by a wildcard filter, or by a consumer created before this one
+                # named its kinds: taken off the stream unread.
+                await msg.ack()
+                return
             try:
                 event = decode(msg.data)
             except Exception:
@@ -306,7 +336,7 @@ class NatsBus:
             ack_wait=self._ack_wait,
             deliver_subject=f"{self.deliver_root}.{name}",
             deliver_group=group,
-            filter_subject=f"{self.subjects}.>",
+            filter_subject=self.filter_for(subscription.kinds),
             inactive_threshold=self._fan_out_idle if subscription.fan_out else None,
         )
         try:
@@ -349,12 +379,21 @@ class NatsBus:
 
 
 class NatsSubscription:
-    def __init__(self, bus: NatsBus, name: str, handler: Handler, fan_out: bool, since: float | None) -> None:
+    def __init__(
+        self,
+        bus: NatsBus,
+        name: str,
+        handler: Handler,
+        fan_out: bool,
+        since: float | None,
+        kinds: Collection[str] | None = None,
+    ) -> None:
         self._bus = bus
         self.name = name
         self.handler = handler
         self.fan_out = fan_out
         self.since = since
+        self.kinds = None if kinds is None else frozenset(kinds)
         self.inner: JetStreamContext.PushSubscription | None = None
 
     async def stop(self) -> None:

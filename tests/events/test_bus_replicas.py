@@ -184,3 +184,39 @@ async def test_a_new_replica_starts_from_now_or_from_since(replicas: tuple[NatsB
     # From now: none of the history. From ``since``: the history after it, then the new events.
     assert seen_now.ids == [e.get_id() for e in new]
     assert seen_since.ids == [e.get_id() for e in old + new]
+
+
+async def test_a_consumer_of_some_kinds_gets_only_those(replicas: tuple[NatsBus, NatsBus, list[str]]) -> None:
+    one, _, created = replicas
+    tag = uuid.uuid4().hex
+    progress = asyncio.Event()
+    signals, roaming = Seen(tag, progress), Seen(tag, progress)
+    durable = f"test-kinds-{uuid.uuid4().hex[:8]}"
+    created.append(durable)
+    kinds = {"network.sim-swapped", "network.roaming-changed"}
+    await one.subscribe(durable, signals, kinds=kinds)
+    await one.subscribe(f"{durable}-roaming", roaming, kinds={"network.roaming-changed"}, fan_out=True)
+    sent = [
+        new_event("network.sim-swapped", "/tests/bus", {"tag": tag}),
+        new_event("feed.watermark", "/tests/bus", {"tag": tag}),
+        new_event("network.connectivity-changed", "/tests/bus", {"tag": tag}),
+        new_event("network.roaming-changed", "/tests/bus", {"tag": tag}),
+    ]
+    for event in sent:
+        await one.publish(event)
+    # The last event is one both read: by the time it arrived, anything else would have too.
+    await _until(progress, lambda: sent[3].get_id() in signals.ids and sent[3].get_id() in roaming.ids)
+    assert signals.ids == [sent[0].get_id(), sent[3].get_id()]
+    assert roaming.ids == [sent[3].get_id()]
+    # The server does the filtering where one subject covers the kinds: watermarks never travel.
+    info = await one._js.consumer_info(one.stream, durable)  # type: ignore[union-attr]
+    assert info.config.filter_subject == f"{one.subjects}.network.*"
+
+
+async def test_the_filter_subject_is_the_narrowest_that_covers_the_kinds() -> None:
+    bus = NatsBus(NATS_URL, deployment="filters")
+    root = bus.subjects
+    assert bus.filter_for(None) == f"{root}.>"
+    assert bus.filter_for({"feed.watermark"}) == f"{root}.feed.watermark"
+    assert bus.filter_for({"network.sim-swapped", "network.roaming-changed"}) == f"{root}.network.*"
+    assert bus.filter_for({"billing.plan-changed", "identity.contact-changed"}) == f"{root}.>"

@@ -68,6 +68,20 @@ async def test_in_process_bus_fans_out_and_retries_a_failing_consumer() -> None:
     await bus.close()
 
 
+async def test_in_process_subscriber_of_some_kinds_gets_only_those() -> None:
+    bus = InProcessBus()
+    signals, everything = Collector(), Collector()
+    await bus.subscribe("signals", signals, kinds={"network.sim-swapped"})
+    await bus.subscribe("all", everything)
+    for kind in ("feed.watermark", "network.sim-swapped", "billing.plan-changed"):
+        await bus.publish(new_event(kind, "/test", {}))
+    await everything.wait_for(3)
+    await signals.wait_for(1)
+    assert [e.get_type() for e in signals.events] == ["io.switchboard.network.sim-swapped"]
+    assert bus.backlog("signals") == 0  # the others were never queued for it
+    await bus.close()
+
+
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A NATS JetStream server of this test's own, so it can be stopped and started."""

@@ -61,3 +61,24 @@ async def test_a_drained_relay_publishes_its_watermark_on_the_bus() -> None:
     data = data_of(event)
     assert data["system"] == "consent" and relay.drained_at is not None
     assert 0 < data["drained_at"] <= relay.drained_at  # the relay only ever moves its mark forward
+
+
+class IdleStore(Store):
+    """An outbox with nothing waiting anywhere, that counts the claims made on it."""
+
+    def __init__(self) -> None:
+        super().__init__(claimed_elsewhere=0)
+        self.claims = 0
+
+    async def pending(self, limit: int = 100) -> list[tuple[int, CloudEvent]]:
+        self.claims += 1
+        return []
+
+
+async def test_an_idle_sweep_vouches_for_the_feed_without_claiming_rows() -> None:
+    # A claim is a transaction on PostgreSQL: an idle relay's sweeps make one count instead.
+    store = IdleStore()
+    relay = OutboxRelay(store, InProcessBus(), system="billing")
+    for _ in range(3):
+        assert await relay.relay_once() == 0
+    assert relay.drained_at is not None and store.claims == 0
