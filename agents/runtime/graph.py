@@ -16,6 +16,7 @@ Inside a node:
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, cast
@@ -35,6 +36,7 @@ from shared.keyed_locks import KeyedLocks
 
 Wait = Literal["input", "auth"]
 REPLY_KEY = "reply"
+_UNSTORED_REMEMBERED = 4096
 
 DURABILITY: Durability = "exit"
 """Write the run's checkpoint when it ends, not after every super-step.
@@ -106,6 +108,9 @@ class SkillGraphs:
         self._scratch = InMemorySaver()
         # One run per thread at a time: its scratch state is loaded, run and cleared as a whole.
         self._threads = KeyedLocks()
+        # Threads that started here and stored nothing (a task finished, or failed, in its first
+        # run): forgetting one has nothing to delete. Bounded; one that fell out is deleted as usual.
+        self._unstored: OrderedDict[str, None] = OrderedDict()
 
     @property
     def skills(self) -> frozenset[str]:
@@ -144,6 +149,7 @@ class SkillGraphs:
             "metadata": {STAMP: time.time(), "context_id": context_id, "skill": skill},
         }
         async with self._threads[thread]:
+            stored = resume
             try:
                 payload: Any = {}
                 if resume:
@@ -156,9 +162,14 @@ class SkillGraphs:
                 if out.interrupts:
                     newest = await self._scratch.aget_tuple(_thread(thread))
                     assert newest is not None, "a run that waits has checkpointed its wait"
+                    stored = True  # before writing: a write that fails halfway is deleted too
                     await _copy(newest, self.checkpointer)
             finally:
                 await self._scratch.adelete_thread(thread)
+                if not stored:
+                    self._unstored[thread] = None
+                    if len(self._unstored) > _UNSTORED_REMEMBERED:
+                        self._unstored.popitem(last=False)
         if out.interrupts:
             pending = cast(dict[str, Any], out.interrupts[0].value)
             return Outcome(_load(pending[REPLY_KEY]), cast(Wait, pending["wait"]))
@@ -182,6 +193,9 @@ class SkillGraphs:
 
     async def forget(self, thread: str) -> None:
         """Delete a thread: its task ended, or was cancelled, so nothing may resume it."""
+        if thread in self._unstored:
+            del self._unstored[thread]
+            return
         await self.checkpointer.adelete_thread(thread)
 
 

@@ -3,7 +3,8 @@
 The SDK's SQL store goes through SQLAlchemy's ORM: a save is a session, a read by key, a merge
 and a commit, about 2.6 ms of CPU, and a read about 1.3 ms; a specialist makes one or two of each
 per turn. The specialist is the only writer of its file, so it writes a row with one upsert and
-reads one with one select over its own aiosqlite connection (about 0.1 ms each).
+reads one with one select over its own aiosqlite connection, each one trip to its thread (about
+0.1 ms).
 
 The rows are the SDK's: the same table, columns and values its ``DatabaseTaskStore`` writes,
 each value encoded by the column's own SQLAlchemy type. So the SDK's store on the same file
@@ -93,15 +94,13 @@ class SqliteTaskFile(TaskStore):
             "metadata": MessageToDict(task.metadata) if task.metadata.fields else None,
             "protocol_version": PROTOCOL_VERSION,
         }
-        async with self._db.execute(self._upsert, [_coded(self._encode[c], row.get(c)) for c in self._columns]):
-            pass
+        await self._db.execute_fetchall(self._upsert, [_coded(self._encode[c], row.get(c)) for c in self._columns])
 
     async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
-        async with self._db.execute(self._select, (task_id, self._sdk.owner_resolver(context))) as cursor:
-            found = await cursor.fetchone()
-        if found is None:
+        rows = list(await self._db.execute_fetchall(self._select, (task_id, self._sdk.owner_resolver(context))))
+        if not rows:
             return None
-        values = {name: _coded(self._decode[name], value) for name, value in zip(_READ, found, strict=True)}
+        values = {name: _coded(self._decode[name], value) for name, value in zip(_READ, rows[0], strict=True)}
         if values["protocol_version"] != PROTOCOL_VERSION:
             return await self._sdk.get(task_id, context)
         task = Task(id=task_id, context_id=values["context_id"])
@@ -119,8 +118,7 @@ class SqliteTaskFile(TaskStore):
         return await self._sdk.list(params, context)
 
     async def delete(self, task_id: str, context: ServerCallContext) -> None:
-        async with self._db.execute(self._delete, (task_id, self._sdk.owner_resolver(context))):
-            pass
+        await self._db.execute_fetchall(self._delete, (task_id, self._sdk.owner_resolver(context)))
 
 
 def _coded(processor: Callable[[Any], Any] | None, value: Any) -> Any:

@@ -139,3 +139,25 @@ async def test_continuing_a_thread_with_nothing_stored_runs_nothing(
     assert _started == []
     assert not await graphs.waiting("refund", "t-3")
     assert not await _stored(store, "t-3")
+
+
+class _CountingSaver(InMemorySaver):
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: list[str] = []
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.deleted.append(thread_id)
+        await super().adelete_thread(thread_id)
+
+
+async def test_forgetting_deletes_only_what_was_stored(gateway: GatewayClient) -> None:
+    store = _CountingSaver()
+    graphs = _graphs(store)
+    await graphs.run("refund", _turn("just tell me", gateway), thread="t-4", context_id="c", resume=False)
+    await graphs.forget("t-4")
+    assert store.deleted == []  # it finished in its first run: nothing was ever written
+
+    await graphs.run("refund", _turn("refund please", gateway), thread="t-5", context_id="c", resume=False)
+    await graphs.forget("t-5")  # cancelled while it waits
+    assert store.deleted == ["t-5"] and not await _stored(store, "t-5")
