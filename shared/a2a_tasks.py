@@ -138,6 +138,16 @@ def task_store_for(
     """The A2A task store (PostgreSQL when the URL names it, else ``sqlite_file``), with what to
     run at start-up and shut-down. ``sole_writer``: this process is the only one that writes
     ``sqlite_file``, so settled tasks may be answered from memory (never on PostgreSQL)."""
+    durable, prepare, dispose = sql_task_store(database_url, sqlite_file)
+    remembers = sole_writer and not DatabaseURL.parse(database_url, default_sqlite=sqlite_file).is_postgres
+    return SettledTaskStore(durable, sole_writer=remembers, owner_of=durable.owner_resolver), prepare, dispose
+
+
+def sql_task_store(
+    database_url: str | None, sqlite_file: Path
+) -> tuple[DatabaseTaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """The SDK's SQL task store on PostgreSQL or ``sqlite_file``, with what creates its table at
+    start-up and what closes its connections."""
     from a2a.server.models import Base
     from sqlalchemy import Table, event, text
 
@@ -172,8 +182,7 @@ def task_store_for(
                 for column in ("id", "context_id"):
                     await conn.execute(text(f"ALTER TABLE tasks ALTER COLUMN {column} TYPE VARCHAR(255)"))
 
-    remembers = sole_writer and not db.is_postgres
-    return SettledTaskStore(durable, sole_writer=remembers, owner_of=durable.owner_resolver), prepare, engine.dispose
+    return durable, prepare, engine.dispose
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
