@@ -23,9 +23,11 @@ EVERYWHERE = ("sklearn", "scipy", "litellm", "nats", "alembic", "asyncpg", "psyc
 
 CASES = {
     # What `switchboard` loads to parse its command line, and what the parent of `up --workers`
-    # adds to prepare the data directory and bind the sockets, before any child starts.
+    # adds to prepare the data directory and bind the sockets, before any child starts, and to
+    # run the retention schedule after (tests/e2e/test_up_workers.py watches a running parent).
     "the command line and the parent of up": (
         "import orchestrator.cli, orchestrator.launcher, orchestrator.workers, mcp_servers.dataset\n"
+        "import orchestrator.commands.up, orchestrator.retention\n"
         "orchestrator.cli.build_parser()",
         (
             *EVERYWHERE,
