@@ -43,7 +43,11 @@ CASES = {
             "numpy",
         ),
     ),
-    "the orchestrator": ("import orchestrator.api", (*EVERYWHERE, "langgraph", "mcp", "cedarpy", "tokenizers")),
+    # Its A2A front loads a2a-sdk's server (and with it SQLAlchemy) after start-up (orchestrator.front_later).
+    "the orchestrator": (
+        "import orchestrator.api",
+        (*EVERYWHERE, "langgraph", "mcp", "cedarpy", "tokenizers", "a2a.server", "sqlalchemy"),
+    ),
     "the gateway": ("import gateway.app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "numpy")),
     "the systems": ("import mcp_servers._app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "cedarpy")),
     "the specialists": ("import agents.runtime.app", (*EVERYWHERE, "cedarpy", "numpy", "tokenizers")),
