@@ -48,8 +48,12 @@ CASES = {
         "import orchestrator.api",
         (*EVERYWHERE, "langgraph", "mcp", "cedarpy", "tokenizers", "a2a.server", "sqlalchemy"),
     ),
-    "the gateway": ("import gateway.app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "numpy")),
-    "the systems": ("import mcp_servers._app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "cedarpy")),
+    # Neither calls an A2A agent: a2a-sdk stays out (shared.service_auth.a2a_client is apart).
+    "the gateway": ("import gateway.app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a", "numpy")),
+    "the systems": (
+        "import mcp_servers._app, token_service",
+        (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a", "cedarpy"),
+    ),
     "the specialists": ("import agents.runtime.app", (*EVERYWHERE, "cedarpy", "numpy", "tokenizers")),
 }
 
