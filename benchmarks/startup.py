@@ -2,7 +2,10 @@
 
 One untimed start seeds the data directory; then each timed start is a new ``switchboard up``
 process on the same data (warm: the dataset and the bytecode exist), stopped with Ctrl+C
-(SIGINT) once ``/healthz`` answers. It also prints how long ``import orchestrator.cli`` takes in
+(SIGINT) once ``/healthz`` answers. The bytecode goes to a cache of the run's own
+(``PYTHONPYCACHEPREFIX``), written by the untimed start even where ``PYTHONDONTWRITEBYTECODE`` is
+set: without it every start compiled the whole source tree again, which an installed wheel
+never does (pip compiles it at install). It also prints how long ``import orchestrator.cli`` takes in
 a fresh interpreter, and which heavy libraries a started stack never needed.
 
     python benchmarks/startup.py [--samples 5] [--workers 1]
@@ -30,10 +33,17 @@ from _procs import cpu_by_process, free_base
 HEAVY = ("sklearn", "scipy", "sqlalchemy", "nats", "litellm", "opentelemetry.sdk")
 
 
+def _warm_env(tmp: Path) -> dict[str, str]:
+    """The environment of every start: bytecode cached under ``tmp`` once, then read."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    return env
+
+
 def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, dict[str, float], float]:
     """Seconds to the first 200, CPU seconds each process spent by then, and seconds to a clean exit
     after SIGINT."""
-    env = {**os.environ, "SWITCHBOARD_DATA_DIR": str(data_dir), "SWITCHBOARD_BASE_PORT": str(base)}
+    env = {**_warm_env(data_dir.parent), "SWITCHBOARD_DATA_DIR": str(data_dir), "SWITCHBOARD_BASE_PORT": str(base)}
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", "up", "--log-level", "warning"]
@@ -68,9 +78,11 @@ def _start(data_dir: Path, base: int, workers: int | None) -> tuple[float, dict[
             proc.wait()
 
 
-def _import_seconds() -> float:
+def _import_seconds(tmp: Path) -> float:
     code = "import time; t = time.perf_counter(); import orchestrator.cli; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_warm_env(tmp), check=True, capture_output=True, text=True
+    ).stdout
     return float(out)
 
 
@@ -87,7 +99,9 @@ def _loaded_heavy(data_dir: Path) -> list[str]:
         "asyncio.run(main())\n"
         f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_warm_env(data_dir.parent), check=True, capture_output=True, text=True
+    ).stdout
     return out.split()
 
 
@@ -109,7 +123,7 @@ def main() -> None:
             ups.append(up)
             cpus.append(cpu)
             downs.append(down)
-        imports = statistics.median(_import_seconds() for _ in range(3))
+        imports = statistics.median(_import_seconds(Path(tmp)) for _ in range(3))
         heavy = _loaded_heavy(data_dir)
     print(
         f"warm start to first 200, {args.samples} starts: median {statistics.median(ups):.2f} s, "

@@ -41,9 +41,10 @@ from a2a.types import (
 from a2a.utils.errors import InvalidParamsError, InvalidRequestError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 
 from orchestrator.admission import Admission
+from orchestrator.front_later import MOUNT
 from orchestrator.routing.specs import SkillSpec
 from orchestrator.supervisor import Supervisor, TurnOutcome
 from shared.errors import NotFound, SwitchboardError
@@ -60,7 +61,7 @@ DESCRIPTION = (
     "Switchboard customer service: one conversation per context; the customer's goals are routed "
     "to specialists behind governed access to the company's systems."
 )
-_MOUNT = "/a2a"
+_MOUNT = MOUNT
 _WAITING = frozenset({"input-required", "auth-required"})
 """Turn statuses that wait for the customer's next message."""
 _SETTLED = {"completed": "completed", "failed": "failed", "rejected": "rejected"}
@@ -268,9 +269,16 @@ class A2AFront:
     async def _current_card(self, _card: AgentCard) -> AgentCard:
         return self._card
 
-    def routes(self) -> list[BaseRoute]:
+    def card_routes(self) -> list[BaseRoute]:
+        """The public AgentCard."""
+        return list(
+            create_agent_card_routes(self._card, card_modifier=self._current_card, cache_control=CARD_CACHE_CONTROL)
+        )
+
+    def guarded_app(self) -> Starlette:
+        """The token-guarded A2A bindings, to mount at ``/a2a``."""
         callers = CallerContextBuilder()
-        guarded = Starlette(
+        return Starlette(
             routes=[
                 *create_jsonrpc_routes(
                     self._handler, rpc_url=A2A_JSONRPC_PATH.removeprefix(_MOUNT), context_builder=callers
@@ -289,10 +297,6 @@ class A2AFront:
                 Middleware(StrictJsonBody),  # the SDK would answer a hostile body with a 500
             ],
         )
-        return [
-            *create_agent_card_routes(self._card, card_modifier=self._current_card, cache_control=CARD_CACHE_CONTROL),
-            Mount(_MOUNT, app=guarded),
-        ]
 
     async def aclose(self) -> None:
         await self._handler.aclose()

@@ -29,9 +29,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from orchestrator.a2a_front import A2AFront
 from orchestrator.admission import CONTENT_TYPE_LATEST, Admission, AdmissionLimits
 from orchestrator.cases import CaseDesk, QueueSettings
 from orchestrator.cases.open_cases import MAX_CLAIM
@@ -43,6 +42,7 @@ from orchestrator.channels import TurnHub, channel_routes, channel_store
 from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
 from orchestrator.disclosure import Disclosure
+from orchestrator.front_later import CARD_PATH, MOUNT, LateFront
 from orchestrator.routing import build_brain
 from orchestrator.routing.embedding import shared_embedder
 from orchestrator.signals import SignalService, signal_routes
@@ -60,6 +60,8 @@ from shared.telemetry_asgi import HttpServerSpans
 
 if TYPE_CHECKING:
     from a2a.server.tasks import TaskStore
+
+    from orchestrator.front_later import FrontParts
 
     TaskStoreParts = tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
@@ -133,6 +135,19 @@ def _front_task_store(config: OrchestratorConfig) -> TaskStoreParts | None:
     from shared.a2a_tasks import task_store_for
 
     return task_store_for(config.database_url, config.a2a_tasks_db or config.conversations_db.with_name("a2a_tasks.db"))
+
+
+def _front_parts(config: OrchestratorConfig, supervisor: Callable[[], Supervisor], admission: Admission) -> FrontParts:
+    """The A2A front's maker and durable task store; imports a2a-sdk's server (``orchestrator.front_later``)."""
+    from orchestrator.a2a_front import A2AFront
+
+    auth, public_url = config.auth, config.public_url
+    assert auth is not None and public_url is not None
+
+    def make(store: TaskStore | None) -> A2AFront:
+        return A2AFront(supervisor, auth, admission, public_url, config.on_refused, task_store=store)
+
+    return make, _front_task_store(config)
 
 
 def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
@@ -265,7 +280,12 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         )
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "specialists": supervisor()._directory.names, "load": admission.load()})
+        body = {"status": "ok", "specialists": supervisor()._directory.names, "load": admission.load()}
+        if front is not None:
+            body["a2a_front"] = front.state
+            if front.state == "failed":
+                return JSONResponse({**body, "status": "failed"}, status_code=503)
+        return JSONResponse(body)
 
     async def metrics(request: Request) -> Response:
         return Response(admission.exposition(), media_type=CONTENT_TYPE_LATEST)
@@ -274,20 +294,9 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
     channels = channel_store(config)
     sessions = staff_sessions(config)
     hub = TurnHub()  # live web-chat streams; the supervisor wakes them on every transcript write
-    # Switchboard as an A2A agent, for external agents holding a token for the orchestrator.
-    front_tasks = _front_task_store(config) if config.auth is not None and config.public_url else None
-    front = (
-        A2AFront(
-            supervisor,
-            config.auth,
-            admission,
-            config.public_url,
-            config.on_refused,
-            task_store=front_tasks[0] if front_tasks else None,
-        )
-        if config.auth is not None and config.public_url
-        else None
-    )
+    # Switchboard as an A2A agent, for external agents holding a token for the orchestrator; built
+    # right after start-up (orchestrator.front_later).
+    front = LateFront() if config.auth is not None and config.public_url else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -297,8 +306,6 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         store = await open_conversation_store(config.database_url, default_sqlite=config.conversations_db)
         try:
             await channels.open()
-            if front_tasks is not None:
-                await front_tasks[1]()
             if config.auth is None:
                 raise ConfigurationError("the orchestrator needs its service credentials to call the specialists")
             directory = await SpecialistDirectory.discover(
@@ -329,8 +336,13 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             ),
         )
         holder["supervisor"].cases = desk
-        if front is not None:
-            front.publish(directory.skill_specs())
+        building = (
+            asyncio.create_task(
+                front.build(lambda: _front_parts(config, supervisor, admission), directory.skill_specs())
+            )
+            if front is not None
+            else None
+        )
         sessions.on_sign_out(desk.signed_out)
         # Open cases' profiles follow plan and contact changes (shared: the store is shared too).
         bus = config.signals.desk.bus if config.signals is not None else None
@@ -344,10 +356,12 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         finally:
             if following is not None:
                 await following.stop()
+            if building is not None:
+                building.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await building
             if front is not None:
                 await front.aclose()
-            if front_tasks is not None:
-                await front_tasks[2]()
             await directory.close()
             await store.close()
             await channels.close()
@@ -378,7 +392,8 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
             ),
             *console_routes(supervisor, config, sessions),  # staff sign-in, human-agent and compliance consoles
             *signal_routes(lambda: config.signals),  # POST /api/signals: CAMARA network notifications
-            *(front.routes() if front is not None else []),  # the AgentCard and /a2a/... (token-guarded)
+            # the AgentCard and /a2a/... (token-guarded)
+            *([Route(CARD_PATH, front.card), Mount(MOUNT, app=front.guarded)] if front is not None else []),
         ],
         lifespan=lifespan,
         exception_handlers={SwitchboardError: on_error},

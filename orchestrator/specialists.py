@@ -54,7 +54,7 @@ class Specialist:
 class SpecialistDirectory:
     """Cards and A2A clients for every configured specialist, fetched once at start-up."""
 
-    def __init__(self, specialists: dict[str, Specialist], http: httpx.AsyncClient, timeout: float) -> None:
+    def __init__(self, specialists: dict[str, Specialist], http: list[httpx.AsyncClient], timeout: float) -> None:
         self._by_name = specialists
         self._http = http
         self._timeout = timeout
@@ -74,38 +74,35 @@ class SpecialistDirectory:
         Each client attaches a token for its agent (``agent:<name>``) from ``tokens`` through the
         a2a-sdk's ``AuthInterceptor``, as the card's security requirement asks.
         """
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
-            verify=client_tls(),
-        )
-        factory = _client_factory(http)
+        # A connection pool per specialist: httpx scans every connection of its pool on each request
+        # and each response (expiry, a poll of each idle socket, the idle count), so one pool shared
+        # by all of them made every handoff pay for the connections to the other four.
+        http = {url: _http_client(timeout) for url in dict.fromkeys(urls)}
         try:
-            cards = await asyncio.gather(*(_fetch_card(http, u, attempts, retry_delay) for u in urls))
-        except BaseException:
-            await http.aclose()
-            raise
-        specialists: dict[str, Specialist] = {}
-        for url, card in zip(urls, cards, strict=True):
-            if card.name in specialists:
-                await http.aclose()
-                raise ConfigurationError(
-                    f"two agents at {specialists[card.name].url} and {url} are both named {card.name!r}"
+            cards = await asyncio.gather(*(_fetch_card(http[u], u, attempts, retry_delay) for u in urls))
+            specialists: dict[str, Specialist] = {}
+            for url, card in zip(urls, cards, strict=True):
+                if card.name in specialists:
+                    raise ConfigurationError(
+                        f"two agents at {specialists[card.name].url} and {url} are both named {card.name!r}"
+                    )
+                specialists[card.name] = Specialist(
+                    name=card.name,
+                    url=url,
+                    card=card,
+                    client=_client_factory(http[url]).create(
+                        card, interceptors=[AuthInterceptor(AudienceCredentials(tokens, audiences.agent(card.name)))]
+                    ),
+                    tags={s.id: frozenset(s.tags) for s in card.skills},
                 )
-            specialists[card.name] = Specialist(
-                name=card.name,
-                url=url,
-                card=card,
-                client=factory.create(
-                    card, interceptors=[AuthInterceptor(AudienceCredentials(tokens, audiences.agent(card.name)))]
-                ),
-                tags={s.id: frozenset(s.tags) for s in card.skills},
-            )
-            log.info("specialist %s at %s with skills %s", card.name, url, ", ".join(s.id for s in card.skills))
-        return cls(specialists, http, timeout)
+                log.info("specialist %s at %s with skills %s", card.name, url, ", ".join(s.id for s in card.skills))
+        except BaseException:
+            await asyncio.gather(*(client.aclose() for client in http.values()))
+            raise
+        return cls(specialists, list(http.values()), timeout)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await asyncio.gather(*(client.aclose() for client in self._http))
 
     @property
     def names(self) -> list[str]:
@@ -234,6 +231,14 @@ class SpecialistDirectory:
         except ValidationError as exc:
             raise ServiceUnavailable(f"the {agent} specialist sent a malformed result") from exc
         return SpecialistReply(get_message_text(reply), result, task.id if task is not None else "")
+
+
+def _http_client(timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_keepalive_connections=64, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS),
+        verify=client_tls(),
+    )
 
 
 def _client_factory(http: httpx.AsyncClient) -> ClientFactory:

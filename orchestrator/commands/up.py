@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 def cmd_up(args: argparse.Namespace) -> int:
     from orchestrator.launcher import Stack, print_topology
     from orchestrator.workers import ProcessStack
-    from shared.serving import run as run_loop
 
     settings = settings_from(args)
     # Reloading restarts services inside one process, so --reload keeps them all in one.
@@ -104,9 +103,14 @@ def cmd_up(args: argparse.Namespace) -> int:
             await processes.stop()
             print("Stopped.", flush=True)
 
-    # With workers the parent only starts and watches them, in process groups of their own, which
-    # uvloop's subprocess support cannot set up: it keeps asyncio's loop, the children run uvloop.
-    return run_loop(run()) if workers == 1 else asyncio.run(run())
+    if workers > 1:
+        # With workers the parent only starts and watches them, in process groups of their own, which
+        # uvloop's subprocess support cannot set up: it keeps asyncio's loop, the children run uvloop.
+        # Nor does it import the HTTP server: everything it imports delays the children's start.
+        return asyncio.run(run())
+    from shared.serving import run as run_loop
+
+    return run_loop(run())
 
 
 def _warn_overlaps(cache_dir: Path) -> None:

@@ -11,7 +11,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shared.service_auth.client import AudienceCredentials, BearerAuth, ClientCredentials, TokenSource
+    from shared.service_auth.a2a_client import AudienceCredentials
+    from shared.service_auth.client import BearerAuth, ClientCredentials, TokenSource
     from shared.service_auth.guard import (
         CALLER_SCOPE_KEY,
         REFUSALS_PATH,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from shared.service_auth.verifier import KeySource, RemoteJwks, ServiceClaims, StaticJwks, TokenVerifier
 
 _MODULE_OF = {
-    "AudienceCredentials": "client",
+    "AudienceCredentials": "a2a_client",
     "BearerAuth": "client",
     "ClientCredentials": "client",
     "TokenSource": "client",

@@ -3,7 +3,8 @@
 A service asks for a token the first time it calls an audience and again only when the
 cached one is close to expiring, so the hot path is a dictionary read. The adapters attach
 the token where each protocol's client wants it: ``BearerAuth`` for MCP (httpx2), and
-``AudienceCredentials`` for the a2a-sdk's ``AuthInterceptor``.
+``AudienceCredentials`` (``a2a_client``, apart: it loads a2a-sdk's client, which only callers of
+A2A agents need) for the a2a-sdk's ``AuthInterceptor``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from urllib.parse import quote
 
 import httpx
 import httpx2
-from a2a.client import ClientCallContext, CredentialService
 
 from shared.errors import ServiceUnavailable, Unauthenticated
 from shared.service_auth.audiences import TOKEN_PATH
@@ -112,14 +112,3 @@ class BearerAuth(httpx2.Auth):
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         request.headers["Authorization"] = f"Bearer {await self._tokens.token(self._audience)}"
         yield request
-
-
-class AudienceCredentials(CredentialService):
-    """For a2a-sdk's ``AuthInterceptor``: the token for one agent, whatever scheme its card names."""
-
-    def __init__(self, tokens: TokenSource, audience: str) -> None:
-        self._tokens = tokens
-        self._audience = audience
-
-    async def get_credentials(self, security_scheme_name: str, context: ClientCallContext | None) -> str | None:
-        return await self._tokens.token(self._audience)

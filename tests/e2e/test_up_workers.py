@@ -42,13 +42,17 @@ class Up:
     children: dict[str, int]
 
 
-def _start(tmp_path: Path, workers: int = 2) -> Up:
+def _places(data_dir: Path, base: int) -> list[str]:
+    return ["--data-dir", str(data_dir), "--base-port", str(base)]
+
+
+def _start(tmp_path: Path, workers: int = 2, python_flags: tuple[str, ...] = ()) -> Up:
     base = _free_base_port()
     data_dir = tmp_path / "data"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWITCHBOARD_STREAM_LIFETIME_SECONDS": "3"}
     with (tmp_path / "up.log").open("w") as log:
         process = subprocess.Popen(
-            [*CLI, "up", "--workers", str(workers), "--data-dir", str(data_dir), "--base-port", str(base)],
+            [sys.executable, *python_flags, *CLI[1:], "up", "--workers", str(workers), *_places(data_dir, base)],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -80,20 +84,24 @@ def _wait_gone(pids: list[int], timeout: float = 60.0) -> list[int]:
     return left
 
 
+def _stop(started: Up) -> None:
+    if started.process.poll() is None:
+        started.process.send_signal(signal.SIGINT)
+        started.process.wait(timeout=60)
+    for pid in _wait_gone(list(started.children.values()), timeout=30):
+        os.kill(pid, signal.SIGKILL)
+    started.lines.drain()
+    if started.process.stdout is not None:
+        started.process.stdout.close()
+
+
 @pytest.fixture
 def up(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Up]:
     started = _start(tmp_path, getattr(request, "param", 2))
     try:
         yield started
     finally:
-        if started.process.poll() is None:
-            started.process.send_signal(signal.SIGINT)
-            started.process.wait(timeout=60)
-        for pid in _wait_gone(list(started.children.values()), timeout=30):
-            os.kill(pid, signal.SIGKILL)
-        started.lines.drain()
-        if started.process.stdout is not None:
-            started.process.stdout.close()
+        _stop(started)
 
 
 async def _conversation_and_events(up: Up) -> None:
@@ -198,3 +206,17 @@ def test_two_orchestrator_processes_serve_the_port_and_one_dying_stops_the_rest(
     assert _wait_gone(list(up.children.values())) == []
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{up.base}/healthz", timeout=5)
+
+
+def test_the_parent_loads_no_server_database_or_agent_library(tmp_path: Path) -> None:
+    """The parent prepares the data directory, binds the sockets and watches its children: whatever
+    it imports before they start delays every one of them (``-X importtime`` is not inherited, so
+    the log's import lines are the parent's, up to its stop). Seeding a new data directory needs
+    more, once: ``prepare`` does that first, as a deployment's warm start finds it done."""
+    subprocess.run([*CLI, "prepare", "--data-dir", str(tmp_path / "data")], check=True, capture_output=True)
+    started = _start(tmp_path, python_flags=("-X", "importtime"))
+    _stop(started)
+    log = (tmp_path / "up.log").read_text().splitlines()
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in log if line.startswith("import time:")}
+    assert "orchestrator" in imported  # the log holds the parent's imports
+    assert imported & {"uvicorn", "sqlalchemy", "httpx", "a2a", "mcp", "langgraph", "numpy"} == set()

@@ -71,7 +71,7 @@ class ScriptedDirectory(SpecialistDirectory):
             name: Specialist(name, f"http://{name}.test", card, None, {s.id: frozenset(s.tags) for s in card.skills})  # type: ignore[arg-type]
             for name, card in cards.items()
         }
-        super().__init__(specialists, httpx.AsyncClient(), 5.0)
+        super().__init__(specialists, [httpx.AsyncClient()], 5.0)
         self.script = script
         self.sent: list[tuple[str, HandoffRequest, ContextEnvelope]] = []
 

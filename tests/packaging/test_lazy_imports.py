@@ -23,9 +23,11 @@ EVERYWHERE = ("sklearn", "scipy", "litellm", "nats", "alembic", "asyncpg", "psyc
 
 CASES = {
     # What `switchboard` loads to parse its command line, and what the parent of `up --workers`
-    # adds to prepare the data directory and bind the sockets, before any child starts.
+    # adds to prepare the data directory and bind the sockets, before any child starts, and to
+    # run the retention schedule after (tests/e2e/test_up_workers.py watches a running parent).
     "the command line and the parent of up": (
         "import orchestrator.cli, orchestrator.launcher, orchestrator.workers, mcp_servers.dataset\n"
+        "import orchestrator.commands.up, orchestrator.retention\n"
         "orchestrator.cli.build_parser()",
         (
             *EVERYWHERE,
@@ -41,9 +43,17 @@ CASES = {
             "numpy",
         ),
     ),
-    "the orchestrator": ("import orchestrator.api", (*EVERYWHERE, "langgraph", "mcp", "cedarpy", "tokenizers")),
-    "the gateway": ("import gateway.app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "numpy")),
-    "the systems": ("import mcp_servers._app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a.server", "cedarpy")),
+    # Its A2A front loads a2a-sdk's server (and with it SQLAlchemy) after start-up (orchestrator.front_later).
+    "the orchestrator": (
+        "import orchestrator.api",
+        (*EVERYWHERE, "langgraph", "mcp", "cedarpy", "tokenizers", "a2a.server", "sqlalchemy"),
+    ),
+    # Neither calls an A2A agent: a2a-sdk stays out (shared.service_auth.a2a_client is apart).
+    "the gateway": ("import gateway.app", (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a", "numpy")),
+    "the systems": (
+        "import mcp_servers._app, token_service",
+        (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a", "cedarpy"),
+    ),
     "the specialists": ("import agents.runtime.app", (*EVERYWHERE, "cedarpy", "numpy", "tokenizers")),
 }
 
