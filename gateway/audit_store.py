@@ -40,7 +40,6 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +56,7 @@ from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, st
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.migrations import upgrade
+from shared.thread_worker import ThreadWorker
 
 if TYPE_CHECKING:
     from gateway.audit_store_pg import PostgresAuditStore
@@ -131,7 +131,7 @@ class AuditStore:
         last_hash: str,
         checkpoints: CheckpointWriter | None = None,
         checkpoint_every: int = 256,
-        worker: ThreadPoolExecutor | None = None,
+        worker: ThreadWorker | None = None,
     ) -> None:
         self._writer = writer
         self._path = Path(writer.execute("PRAGMA database_list").fetchone()[2])
@@ -141,7 +141,7 @@ class AuditStore:
         self._checkpoints = checkpoints
         self._every = max(checkpoint_every, 1)
         # One thread owns the connection: steps run one at a time, in order, off the event loop.
-        self._worker = worker or ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
+        self._worker = worker or ThreadWorker("audit-sqlite")
         self.budget = WRITE_BUDGET_SECONDS
         """Seconds an append may take, queueing included, before it fails with ``AuditUnavailable``."""
 
@@ -149,7 +149,7 @@ class AuditStore:
     async def open(
         cls, path: Path, *, checkpoints: CheckpointWriter | None = None, checkpoint_every: int = 256
     ) -> AuditStore:
-        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
+        worker = ThreadWorker("audit-sqlite")
 
         def opening() -> tuple[sqlite3.Connection, int, str]:
             writer = _writer(path)
@@ -161,9 +161,9 @@ class AuditStore:
                 raise
 
         try:
-            writer, last_seq, last_hash = await asyncio.get_running_loop().run_in_executor(worker, opening)
+            writer, last_seq, last_hash = await worker.run(opening)
         except BaseException:
-            worker.shutdown(wait=False)
+            worker.close(wait=False)
             raise
         return cls(writer, last_seq, last_hash, checkpoints, checkpoint_every, worker)
 
@@ -185,7 +185,7 @@ class AuditStore:
                     hint="the call was not made; retry shortly or hand the customer to a human",
                 ) from exc
 
-        return await asyncio.get_running_loop().run_in_executor(self._worker, bounded)
+        return await self._worker.run(bounded)
 
     @property
     def location(self) -> AuditLocation:
@@ -201,7 +201,7 @@ class AuditStore:
         try:
             await self._step(self._checkpoint_and_close)
         finally:
-            self._worker.shutdown(wait=True)
+            self._worker.close()
 
     def _checkpoint_and_close(self) -> None:
         try:

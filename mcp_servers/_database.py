@@ -17,7 +17,8 @@ from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.migrations import migrate
 from shared.outbox import OutboxStore, SqliteOutbox
-from shared.sqlite import SqliteThread
+from shared.sqlite import connect_sync
+from shared.thread_worker import ThreadWorker
 
 T = TypeVar("T")
 Row = Any
@@ -55,25 +56,76 @@ class SystemDatabase(Protocol):
     async def open_outbox(self) -> OutboxHandle: ...
 
 
-class _SqliteTransaction:
-    """Statements of one write transaction, each run on the writer's thread."""
+class _Connection:
+    """One SQLite connection and the thread that owns it: its statements never run on the loop."""
 
-    def __init__(self, writer: SqliteThread) -> None:
+    def __init__(self, conn: sqlite3.Connection, worker: ThreadWorker) -> None:
+        self._conn = conn
+        self._worker = worker
+
+    @classmethod
+    async def open(cls, path: Path, *, name: str) -> _Connection:
+        worker = ThreadWorker(name)
+
+        def connect() -> sqlite3.Connection:
+            conn = connect_sync(path)
+            conn.row_factory = sqlite3.Row
+            return conn
+
+        try:
+            conn = await worker.run(connect)
+        except BaseException:
+            worker.close(wait=False)
+            raise
+        return cls(conn, worker)
+
+    def call(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+        """``work(conn)`` on the connection's thread, after everything queued before it."""
+        conn = self._conn
+        return self._worker.run(lambda: work(conn))
+
+    async def close(self) -> None:
+        try:
+            await self.call(lambda conn: conn.close())
+        finally:
+            self._worker.close(wait=False)
+
+
+class _SqliteTransaction:
+    """Statements of one write transaction, each run on the writer's thread.
+
+    ``BEGIN IMMEDIATE`` goes with the first statement, in the same trip to the thread: the
+    write lock is still taken before anything is read or written.
+    """
+
+    def __init__(self, writer: _Connection) -> None:
         self._writer = writer
+        self.begun = False
         self.emitted = False
 
+    def _call(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+        if self.begun:
+            return self._writer.call(work)
+        self.begun = True
+        return self._writer.call(lambda conn: _begun(conn, work))
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return await self._writer.call(lambda conn: conn.execute(sql, params).rowcount)
+        return await self._call(lambda conn: conn.execute(sql, params).rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
-        await self._writer.call(lambda conn: conn.executemany(sql, rows))
+        await self._call(lambda conn: conn.executemany(sql, rows))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return await self._writer.call(lambda conn: conn.execute(sql, params).fetchone())
+        return await self._call(lambda conn: conn.execute(sql, params).fetchone())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._writer.call(lambda conn: conn.execute(sql, params).fetchall())
+        return await self._call(lambda conn: conn.execute(sql, params).fetchall())
+
+
+def _begun[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    return work(conn)
 
 
 class SqliteDatabase:
@@ -91,8 +143,8 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._reader: SqliteThread | None = None
-        self._writer: SqliteThread | None = None
+        self._reader: _Connection | None = None
+        self._writer: _Connection | None = None
         self._write_lock = asyncio.Lock()
 
     async def open(self, store: str) -> None:
@@ -102,8 +154,8 @@ class SqliteDatabase:
                 hint="seed the reference dataset first (dataset.ensure_seeded)",
             )
         await migrate(DatabaseURL("sqlite", path=self.path), store)
-        self._reader = await SqliteThread.open(self.path, name=f"{store}-read", row_factory=sqlite3.Row)
-        self._writer = await SqliteThread.open(self.path, name=f"{store}-write", row_factory=sqlite3.Row)
+        self._reader = await _Connection.open(self.path, name=f"{store}-read")
+        self._writer = await _Connection.open(self.path, name=f"{store}-write")
 
     async def close(self) -> None:
         for thread in (self._writer, self._reader):
@@ -111,7 +163,7 @@ class SqliteDatabase:
                 await thread.close()
         self._reader = self._writer = None
 
-    def _thread(self, which: SqliteThread | None) -> SqliteThread:
+    def _thread(self, which: _Connection | None) -> _Connection:
         if which is None:
             raise ServiceUnavailable("the backend is not open", hint="retry once the server has started")
         return which
@@ -125,12 +177,14 @@ class SqliteDatabase:
     async def run(self, body: Callable[[Transaction], Awaitable[T]], what: str) -> T:
         writer = self._thread(self._writer)
         async with self._write_lock:
-            await writer.call(lambda conn: conn.execute("BEGIN IMMEDIATE"))
+            tx = _SqliteTransaction(writer)
             try:
-                result = await body(_SqliteTransaction(writer))
-                await writer.call(lambda conn: conn.execute("COMMIT"))
+                result = await body(tx)
+                if tx.begun:
+                    await writer.call(lambda conn: conn.execute("COMMIT"))
             except BaseException:
-                await asyncio.shield(writer.call(_rollback))
+                if tx.begun:
+                    await asyncio.shield(writer.call(_rollback))
                 raise
             return result
 

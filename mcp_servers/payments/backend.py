@@ -39,6 +39,10 @@ class PaymentsBackend(Protocol):
     async def set_autopay(self, account_number: str, enabled: bool, key: str, call: CallContext) -> PaymentMethod: ...
 
 
+FIRST_OF_INVOICE = "(SELECT f.charge_id FROM charges f WHERE f.invoice_id = c.invoice_id ORDER BY f.charged_at LIMIT 1)"
+"""The earliest charge of charge ``c``'s invoice: the payment, of which every later one is a duplicate."""
+
+
 def _status(row: Row) -> str:
     if row["refunded_pence"] == 0:
         return "settled"
@@ -78,10 +82,8 @@ class ReferencePaymentsBackend(PaymentMethods):
 
     async def find_duplicate_charges(self, account_number: str) -> Duplicates:
         await self._require(account_number)
-        # The earliest charge for an invoice is the payment; every later one is a duplicate.
         rows = await self.fetchall(
-            "SELECT c.*, (SELECT f.charge_id FROM charges f WHERE f.invoice_id = c.invoice_id"
-            "   ORDER BY f.charged_at LIMIT 1) AS first_id"
+            f"SELECT c.*, {FIRST_OF_INVOICE} AS first_id"
             " FROM charges c WHERE c.account_number = ? AND c.refunded_pence < c.amount_pence"
             " ORDER BY c.charged_at DESC",
             (account_number,),
@@ -174,9 +176,7 @@ class ReferencePaymentsBackend(PaymentMethods):
         """One read for the gateway's refund policy: the charge, its flags, and today's refunds."""
         today = iso(utcnow())[:10]
         row = await self.fetchone(
-            "SELECT c.amount_pence, c.refunded_pence,"
-            " (SELECT f.charge_id FROM charges f WHERE f.invoice_id = c.invoice_id"
-            "   ORDER BY f.charged_at LIMIT 1) AS first_id,"
+            f"SELECT c.amount_pence, c.refunded_pence, {FIRST_OF_INVOICE} AS first_id,"
             " EXISTS (SELECT 1 FROM charge_flags g WHERE g.charge_id = c.charge_id) AS flagged,"
             " (SELECT COALESCE(SUM(r.amount_pence), 0) FROM refunds r"
             "   WHERE r.account_number = c.account_number AND r.created_at >= ?) AS today_pence"

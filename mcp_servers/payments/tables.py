@@ -38,6 +38,8 @@ charges = sa.Table(
 )
 
 sa.Index("charges_by_account", charges.c.account_number, charges.c.charged_at)
+# The earliest charge of an invoice is its payment, every later one a duplicate.
+sa.Index("charges_by_invoice", charges.c.invoice_id, charges.c.charged_at)
 
 # The card on file and autopay; card numbers never pass through a conversation.
 payment_methods = sa.Table(

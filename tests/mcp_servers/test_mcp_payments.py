@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 from mcp_testkit import call_meta, fails, ok
 
-from mcp_servers.dataset import sample_customers
+from mcp_servers.dataset import sample_customers, system_db_path
+from mcp_servers.payments.backend import FIRST_OF_INVOICE
 
 
 async def _duplicate(payments, account_number: str) -> dict:
@@ -154,3 +156,12 @@ async def test_payment_method_shows_an_expired_card_and_autopay_switches_once_pe
         assert off["autopay"] is False
         assert (await ok(payments, "get_payment_method", {"account_number": account}))["autopay"] is False
         assert "no payment method" in await fails(payments, "get_payment_method", {"account_number": "ACC-0000000"})
+
+
+def test_the_earliest_charge_of_an_invoice_is_found_by_index(data_dir: Path) -> None:
+    # Duplicates and the refund policy's facts both ask this once per charge: a scan of every
+    # charge each time made one customer's duplicate check cost milliseconds.
+    with closing(sqlite3.connect(system_db_path(data_dir, "payments"))) as db:
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT {FIRST_OF_INVOICE} FROM charges c WHERE c.charge_id = ?", ("x",))
+        steps = [row[3] for row in plan]
+    assert not [s for s in steps if s.startswith("SCAN")], steps
