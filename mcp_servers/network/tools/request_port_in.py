@@ -41,7 +41,7 @@ PortingCode = Annotated[
 ]
 PortDate = Annotated[
     str | None,
-    Field(default=None, description="YYYY-MM-DD, a working day; none: the next working day"),
+    Field(default=None, max_length=10, description="YYYY-MM-DD, a working day; none: the next working day"),
 ]
 
 
