@@ -11,12 +11,13 @@ folds (docs/routing.md), so they are not computed.
 
 ``OPERATING_POINT`` is the lowest likelihood at which the folds had at most ``TARGET_WRONG`` of
 all messages answered confidently and wrongly. Below it the customer gets a clarifying question
-(one more turn); above it a wrong answer costs trust. The budget is 7.5%, not the 2% the project
-aims at: at 2% the folds routed only half of the messages a skill owns, and with the 27-skill
-catalog the conversations the project accepts (tests/e2e and tests/routing: a typo-ridden
-"charged twice", a change of topic mid-goal, a new specialist learned from its card alone) need
-the 7.5% point; docs/routing.md shows the curve. The test split is never read to choose any of
-these numbers.
+(one more turn); above it a wrong answer costs trust. The budget is 6%, not the 2% the project
+aims at: at 2% the folds routed only 63% of the messages a skill owns. It was 7.5% until the
+routing set's everyday wordings and the first-request and clause rules of the offline brain made
+6% keep what the project accepts end to end (tests/e2e and tests/routing: a typo-ridden "charged
+twice", a change of topic mid-goal, a new specialist learned from its card alone) with more
+messages answered right than 7.5% did before; docs/routing.md shows the curve. The test split
+is never read to choose any of these numbers.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from dataclasses import astuple, dataclass
 
 ROUTE_THRESHOLD = 0.45
 """The supervisor's default ``route_threshold`` (shared.settings); tests/routing checks they agree."""
-TARGET_WRONG = 0.075
+TARGET_WRONG = 0.06
 
 # Fitted by benchmarks/routing_validation.py --fit on validation folds of the training split.
-COEFFICIENTS: tuple[float, ...] = (1.764, 2.826, 0.044)
-INTERCEPT = -1.523
-OPERATING_POINT = 0.6379
+COEFFICIENTS: tuple[float, ...] = (2.146, 2.695, 0.004)
+INTERCEPT = -1.545
+OPERATING_POINT = 0.6832
 """The fitted likelihood of a right answer at and above which ``TARGET_WRONG`` was met."""
 # Strictly below the threshold, however the likelihood rounds.
 _BELOW = 0.999

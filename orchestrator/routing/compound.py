@@ -55,10 +55,7 @@ def split_requests(
     piece is not a request for a skill (small talk, a goal not said yet).
     """
     best: tuple[Part, Part] | None = None
-    for cut in list(_JOINS.finditer(text))[:MAX_CUTS]:
-        left, right = text[: cut.start()].strip(" ,"), text[cut.end() :].strip(" ,")
-        if len(left.split()) < MIN_WORDS or len(right.split()) < MIN_WORDS:
-            continue
+    for left, right in first_and_rest(text):
         first, second = classify(left), classify(right)
         if first is None or second is None or first.index == second.index:
             continue
@@ -67,3 +64,13 @@ def split_requests(
         if best is None or min(first.confidence, second.confidence) > min(best[0].confidence, best[1].confidence):
             best = (first, second)
     return best
+
+
+def first_and_rest(text: str) -> list[tuple[str, str]]:
+    """Each cut of ``text`` where customers join requests, as (before, after), both long enough."""
+    out: list[tuple[str, str]] = []
+    for cut in list(_JOINS.finditer(text))[:MAX_CUTS]:
+        left, right = text[: cut.start()].strip(" ,"), text[cut.end() :].strip(" ,")
+        if len(left.split()) >= MIN_WORDS and len(right.split()) >= MIN_WORDS:
+            out.append((left, right))
+    return out

@@ -9,11 +9,11 @@ from tests.e2e.conftest import Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-# Garbled requests the router is unsure of (checked in each test, so a retrained router that
-# becomes sure of one fails here as such, not as a behaviour): a bill copy among close options,
-# and a bill question far ahead of the rest.
+# Requests the router is unsure of (checked in each test, so a retrained router that becomes
+# sure of one fails here as such, not as a behaviour): a garbled bill copy among close options,
+# and a bill question in words the routing set does not use, far ahead of the rest.
 _GARBLED_COPY = "bil copie"
-_GARBLED_AHEAD = "what does pro raya adjustemnt mean"
+_GARBLED_AHEAD = "what is the pro rata adjustment"
 # Two options close together: blocking a lost phone's SIM, or setting up an eSIM.
 _CLOSE = "blocking the sim"
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from orchestrator.routing import Brain, OfflineBrain, RouteDecision, SkillSpec
+from orchestrator.routing.compound import Part
 from shared.errors import ConfigurationError, PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
 from shared.settings import Settings
@@ -117,6 +118,29 @@ def test_two_requests_in_one_message_are_both_understood(brain: OfflineBrain) ->
     assert (decision.skill, decision.then and decision.then.skill) == ("explain-bill", "change-plan")
     assert decision.routes(THRESHOLD) and len(decision.parts) == 2
     assert "bill" in decision.parts[0] and "plan" in decision.parts[1]
+
+
+def test_a_first_request_drowned_by_the_second_is_still_the_answer(
+    brain: OfflineBrain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read whole, this message is all contract-end; its first request is worth answering first
+    # even when it is too unsure on its own to make two requests.
+    text = "what's my puk and also when does my contract finish"
+    whole = brain.decide(text)
+    assert whole.skill == "contract-end" and whole.routes(THRESHOLD) and whole.then is None
+    index = {spec.skill: i for i, spec in enumerate(brain.specs)}
+    unsure_first = {"what's my puk": Part(index["troubleshoot-service"], 0.5, "what's my puk")}
+    read = brain._classify
+    monkeypatch.setattr(brain, "_classify", lambda piece: unsure_first.get(piece) or read(piece))
+    decision = brain.decide(text)
+    assert decision.skill == "troubleshoot-service" and decision.then is None
+    assert "first of two" in decision.reason
+
+
+def test_a_fragment_the_whole_message_barely_considers_does_not_speak_for_it(brain: OfflineBrain) -> None:
+    # "the monthly one" alone reads as a plan; the whole message asks for a document again.
+    decision = brain.decide("can i get that doc again, the monthly one")
+    assert decision.skill == "invoice-copy"
 
 
 @pytest.mark.parametrize("text", ["my bill went up because I changed plan", "i'd like to know why my bill is higher"])
