@@ -10,6 +10,7 @@ import pytest
 from orchestrator.conversations import ConversationStore
 from orchestrator.storage import open_conversation_store
 from tests.storage.pg import private_schema
+from tests.storage.test_audit_store import Governance
 
 StoreFactory = Callable[[], "object"]
 
@@ -22,6 +23,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with private_schema() as url:
         yield url
+
+
+@pytest.fixture
+async def governance_on_postgres(tmp_path: Path) -> AsyncIterator[Governance]:
+    """The gateway's stores on a PostgreSQL schema private to the test."""
+    async with private_schema() as url:
+        opened = Governance(url, tmp_path)
+        try:
+            yield opened
+        finally:
+            await opened.close_all()
 
 
 class Replicas:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,7 +14,7 @@ from gateway.approvals import ApprovalStore
 from gateway.audit_store import AuditUnavailable, StaleState, read_audit
 from gateway.audit_store_pg import PostgresAuditStore
 from gateway.state import GovernanceState, kill_scope
-from tests.storage.pg import BASE_URL, private_schema
+from tests.storage.pg import BASE_URL
 from tests.storage.test_audit_store import Governance, _append, _decide, _pending
 
 ROOMY = 30.0
@@ -23,13 +22,8 @@ ROOMY = 30.0
 
 
 @pytest.fixture
-async def governance(tmp_path: Path) -> AsyncIterator[Governance]:
-    async with private_schema() as url:
-        opened = Governance(url, tmp_path)
-        try:
-            yield opened
-        finally:
-            await opened.close_all()
+def governance(governance_on_postgres: Governance) -> Governance:
+    return governance_on_postgres
 
 
 async def _pg(governance: Governance) -> PostgresAuditStore:

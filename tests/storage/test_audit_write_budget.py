@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from gateway.audit_store import AuditUnavailable, open_audit_store
 from gateway.audit_store_pg import PostgresAuditStore
 from shared.settings import Settings
-from tests.storage.pg import private_schema
 from tests.storage.test_audit_group_commit_pg import _chain_lock_held, _server, _waiting_for_chain_lock
 from tests.storage.test_audit_store import Governance, _append
 
@@ -20,13 +18,8 @@ HELD_SECONDS = 0.5
 
 
 @pytest.fixture
-async def governance(tmp_path: Path) -> AsyncIterator[Governance]:
-    async with private_schema() as url:
-        opened = Governance(url, tmp_path)
-        try:
-            yield opened
-        finally:
-            await opened.close_all()
+def governance(governance_on_postgres: Governance) -> Governance:
+    return governance_on_postgres
 
 
 def test_the_default_budget_leaves_room_for_a_busy_machine() -> None:
