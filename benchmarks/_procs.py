@@ -17,9 +17,14 @@ SPAN = 45
 
 def free_base() -> int:
     """The first port of ``SPAN`` consecutive free ports on loopback."""
+    # Below the kernel's ephemeral range: an outgoing connection of a process started earlier (to
+    # PostgreSQL, NATS, a peer) may take any port there between this check and the bind.
+    low, high = _ephemeral_range()
+    ranges = [(1024 + 97 * 10, low - SPAN), (high + 1, 65535 - SPAN)]
+    candidates = [base for first, last in ranges for base in range(first, last, 97)]
     # From a random start: two benchmark runs at once must not both take the first free range.
-    start: int = 21000 + 97 * random.randrange(300)
-    bases: list[int] = [*range(start, 60000, 97), *range(21000, start, 97)]
+    start = random.randrange(len(candidates))
+    bases = candidates[start:] + candidates[:start]
     for base in bases:
         socks = []
         try:
@@ -34,6 +39,14 @@ def free_base() -> int:
             for sock in socks:
                 sock.close()
     raise SystemExit("no free port range on loopback")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 def tree(pid: int) -> list[int]:
