@@ -25,9 +25,17 @@ SPAN = 32  # the embedded layout's ports start at the base port; it uses fewer t
 
 
 def _free_base_port() -> int:
-    """A base port whose next SPAN ports are all free on loopback right now."""
+    """A base port whose next SPAN ports are all free on loopback right now.
+
+    Below the kernel's ephemeral range: an outgoing connection of another test's process (to
+    PostgreSQL, NATS, a peer) may take any port there between this check and the stack's bind.
+    """
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32_768  # Linux's default
     for _ in range(100):
-        base = random.randrange(20_000, 60_000 - SPAN)
+        base = random.randrange(10_000, ephemeral_low - SPAN)
         held: list[socket.socket] = []
         try:
             for port in range(base, base + SPAN):
