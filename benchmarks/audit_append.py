@@ -24,7 +24,8 @@ from typing import Any
 
 import asyncpg
 
-from gateway.audit_store import AuditUnavailable, verify_audit
+from gateway.audit_check import verify_audit
+from gateway.audit_store import AuditUnavailable
 from gateway.audit_store_pg import PostgresAuditStore
 from shared.audit import digest
 from shared.database import DatabaseURL

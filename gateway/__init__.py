@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gateway.app import build_gateway_app
-    from gateway.audit_store import read_audit, verify_audit
+    from gateway.audit_check import verify_audit
+    from gateway.audit_reader import read_audit
 
 __all__ = ["build_gateway_app", "read_audit", "verify_audit"]
 
@@ -23,8 +24,12 @@ def __getattr__(name: str) -> Any:
         from gateway.app import build_gateway_app
 
         return build_gateway_app
-    if name in ("read_audit", "verify_audit"):
-        from gateway import audit_store
+    if name == "read_audit":
+        from gateway.audit_reader import read_audit
 
-        return getattr(audit_store, name)
+        return read_audit
+    if name == "verify_audit":
+        from gateway.audit_check import verify_audit
+
+        return verify_audit
     raise AttributeError(f"module 'gateway' has no attribute {name!r}")

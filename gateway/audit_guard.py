@@ -14,8 +14,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from gateway.audit_check import verify_audit
 from gateway.audit_reader import AuditLocation, open_reader
-from gateway.audit_store import open_audit_store, verify_audit
+from gateway.audit_store import open_audit_store
 from gateway.checkpoints import CheckpointWriter, Witness, find_acceptance
 from shared.audit import ChainReport, digest
 from shared.authcontext import public_pem_from_private

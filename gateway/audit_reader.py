@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from shared.audit import AuditRecord, stored_record
 from shared.database import DatabaseURL, connection_errors, to_postgres
 from shared.errors import NotFound, ServiceUnavailable
 
@@ -24,6 +25,10 @@ BATCH = 4096
 # The chain in seq order, bodies as bytes: exactly what was hashed.
 CHAIN_SQL = {"sqlite": "SELECT seq, CAST(body AS BLOB), hash FROM audit ORDER BY seq",
              "postgresql": "SELECT seq, convert_to(body, 'UTF8'), hash FROM audit ORDER BY seq"}  # fmt: skip
+
+
+RECORD_COLUMNS = "seq, body, hash"
+"""The columns a record is rebuilt from (``stored_record``), in that order."""
 
 
 class AuditReader(Protocol):
@@ -135,3 +140,25 @@ class PostgresReader:
             pass  # the server already dropped it
         finally:
             self._loop.close()
+
+
+def read_audit(
+    location: AuditLocation, *, conversation_id: str | None = None, agent: str | None = None, limit: int = 100
+) -> list[AuditRecord]:
+    """The latest ``limit`` records (oldest first), optionally for one conversation or agent."""
+    clauses, params = [], []
+    if conversation_id is not None:
+        clauses.append("conversation_id = ?")
+        params.append(conversation_id)
+    if agent is not None:
+        clauses.append("agent = ?")
+        params.append(agent)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    reader = open_reader(location)
+    try:
+        rows = reader.rows(
+            f"SELECT {RECORD_COLUMNS} FROM audit {where} ORDER BY seq DESC LIMIT ?", (*params, max(limit, 0))
+        )
+        return [stored_record(r[1], r[2]) for r in reversed(rows)]
+    finally:
+        reader.close()

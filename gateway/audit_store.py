@@ -47,12 +47,10 @@ from typing import TYPE_CHECKING, Any
 from gateway.audit_columns import QUERY_COLUMNS
 from gateway.audit_links import DELETE_LINKED_RAW
 from gateway.audit_migrate import migrate, needs_migration
-from gateway.audit_reader import AuditLocation, open_reader
-from gateway.checkpoints import CheckpointWriter, Witness, check_checkpoints
-from gateway.fastchain import verify_batches
-from gateway.oversight import check_approvals
-from gateway.retention import Pruned, kept_start, prune_now
-from shared.audit import GENESIS_HASH, AuditRecord, ChainReport, record_body, stored_record
+from gateway.audit_reader import AuditLocation
+from gateway.checkpoints import CheckpointWriter
+from gateway.retention import Pruned, prune_now
+from shared.audit import GENESIS_HASH, AuditRecord, record_body
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.migrations import upgrade
@@ -85,7 +83,6 @@ _REST = [
 ]
 INSERT_RECORD = "INSERT INTO audit (seq, body, hash) VALUES (?, ?, ?)"
 INSERT_RAW = "INSERT INTO audit_raw (record_id, customer_id, arguments) VALUES (?, ?, ?)"
-RECORD_COLUMNS = "seq, body, hash"
 
 
 WRITE_BUDGET_SECONDS = 0.2
@@ -189,7 +186,7 @@ class AuditStore:
 
     @property
     def location(self) -> AuditLocation:
-        """Where readers (``verify_audit``, traces, explain) find this log."""
+        """Where readers (``audit_check.verify_audit``, traces, explain) find this log."""
         return self._path
 
     @property
@@ -379,76 +376,3 @@ def _writer(path: Path) -> sqlite3.Connection:
     for pragma in pragmas:
         db.execute(pragma)
     return db
-
-
-def verify_audit(
-    location: AuditLocation,
-    *,
-    checkpoints: Path | None = None,
-    public_pem: str | None = None,
-    witness: Path | None = None,
-    remote: Witness | None = None,
-) -> ChainReport:
-    """Walk the whole chain, then check it against the signed checkpoints (and the witness's copy).
-
-    Reports it intact or names the first broken record: the first whose body or link is wrong,
-    or the first a signed checkpoint says differs, or the end of a cut-off tail. Synchronous and
-    read-only, so a command-line tool can call it while gateways run (async code: in a worker thread).
-    """
-    reader = open_reader(location)
-    try:
-        first, anchor = kept_start(reader, checkpoints, public_pem, witness, remote)
-        if anchor is None:
-            return ChainReport(
-                intact=False,
-                count=0,
-                first_broken_seq=1,
-                reason=f"records 1 to {first - 1} are missing and no signed retention segment closes them",
-            )
-        report = verify_batches(reader.chain(), first=first, anchor=anchor)
-        if report.intact and (contradicted := check_approvals(reader)) is not None:
-            # The records are intact, but a copy kept beside them (who decided, their note) was changed.
-            report = ChainReport(
-                intact=False, count=report.count, first_broken_seq=contradicted[0], reason=contradicted[1]
-            )
-        if checkpoints is None or public_pem is None:
-            return report
-
-        def hashes(first: int, last: int) -> dict[int, str]:
-            rows = reader.rows("SELECT seq, hash FROM audit WHERE seq >= ? AND seq <= ?", (first, last))
-            return {int(r[0]): str(r[1]) for r in rows}
-
-        checked, problem = check_checkpoints(
-            checkpoints, public_pem, report.count, hashes, witness=witness, remote=remote, first_kept=first
-        )
-        if problem is not None and (report.intact or (report.first_broken_seq or 0) > problem.seq):
-            # A re-hashed rewrite keeps the chain consistent: the checkpoints name its first record.
-            return ChainReport(intact=False, count=report.count, first_broken_seq=problem.seq, reason=problem.reason)
-        if not report.intact:
-            return report
-        where = " and at the witness" if witness is not None or remote is not None else ""
-        return report.model_copy(update={"reason": f"{checked} signed checkpoints match{where}"})
-    finally:
-        reader.close()
-
-
-def read_audit(
-    location: AuditLocation, *, conversation_id: str | None = None, agent: str | None = None, limit: int = 100
-) -> list[AuditRecord]:
-    """The latest ``limit`` records (oldest first), optionally for one conversation or agent."""
-    clauses, params = [], []
-    if conversation_id is not None:
-        clauses.append("conversation_id = ?")
-        params.append(conversation_id)
-    if agent is not None:
-        clauses.append("agent = ?")
-        params.append(agent)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    reader = open_reader(location)
-    try:
-        rows = reader.rows(
-            f"SELECT {RECORD_COLUMNS} FROM audit {where} ORDER BY seq DESC LIMIT ?", (*params, max(limit, 0))
-        )
-        return [stored_record(r[1], r[2]) for r in reversed(rows)]
-    finally:
-        reader.close()

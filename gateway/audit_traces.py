@@ -18,9 +18,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
+from gateway.audit_check import verify_audit
 from gateway.audit_links import customer_clause, linked_seqs
-from gateway.audit_reader import AuditLocation, AuditReader, open_reader
-from gateway.audit_store import RECORD_COLUMNS, verify_audit
+from gateway.audit_reader import RECORD_COLUMNS, AuditLocation, AuditReader, open_reader
 from gateway.checkpoints import CHECKPOINTS_FILE
 from shared.audit import Decision
 from shared.errors import InvalidRequest

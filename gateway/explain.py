@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.audit_reader import AuditLocation, AuditReader, open_reader
-from gateway.audit_store import RECORD_COLUMNS
+from gateway.audit_reader import RECORD_COLUMNS, AuditLocation, AuditReader, open_reader
 from gateway.oversight import decisions_on
 from shared.audit import AuditRecord, stored_record
 from shared.errors import NotFound

@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from gateway.approvals import ApprovalStore
-from gateway.audit_store import AuditUnavailable, StaleState, read_audit
+from gateway.audit_reader import read_audit
+from gateway.audit_store import AuditUnavailable, StaleState
 from gateway.audit_store_pg import PostgresAuditStore
 from gateway.state import GovernanceState, kill_scope
 from tests.storage.pg import BASE_URL

@@ -16,7 +16,9 @@ import asyncpg
 import pytest
 
 from gateway.approvals import PENDING, Approval, ApprovalStore, insert_statement, new_id, transition
-from gateway.audit_store import AuditStore, StaleState, open_audit_store, read_audit, verify_audit
+from gateway.audit_check import verify_audit
+from gateway.audit_reader import read_audit
+from gateway.audit_store import AuditStore, StaleState, open_audit_store
 from gateway.audit_store_pg import PostgresAuditStore
 from gateway.audit_traces import TraceFilter, chain_status, read_traces
 from gateway.checkpoints import CHECKPOINTS_FILE, CheckpointWriter
