@@ -15,6 +15,9 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ACCOUNT = re.compile(r"\bacc[\s-]?\d{4,}\b")
 _TICKET = re.compile(r"\b(?:tck|tkt|inc|case)[\s#-]?\d{2,}\b")
 _PHONE = re.compile(r"\+?\d[\d\s()-]{7,}\d")
+# A reference we gave out ("PORT-1A2B3C4D"): its letters are random, so left to the digit rule they
+# would become random words that sway the route; it reads like a numbered one ("ORD-00412").
+_HEX_REFERENCE = re.compile(r"\b([a-z]{2,5})-(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{6,}\b")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 _NON_WORD = re.compile(r"[^a-z0-9@ ]+")
@@ -58,6 +61,7 @@ def normalize(text: str) -> str:
     text = _ACCOUNT.sub(" accountnumber ", text)
     text = _TICKET.sub(" ticketnumber ", text)
     text = _PHONE.sub(" phonenumber ", text)
+    text = _HEX_REFERENCE.sub(r" \1 0 ", text)
     text = _DIGITS.sub(" 0 ", text)
     text = _STRETCHED.sub(r"\1\1", text)
     text = _NON_WORD.sub(" ", text)
