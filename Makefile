@@ -9,10 +9,11 @@ up: install
 
 # Two workers, each taking whole test files (a file's stack and fixtures stay in one process):
 # most tests wait on sockets and child processes, so two keep both cores of a CI runner busy.
+# Files go out in collection order, slowest setups first (tests/conftest.py), so the two end together.
 TEST_WORKERS ?= 2
 test: install
 	scripts/node-test-deps
-	.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # One agent's tests while working on it (its own test files, named test_<agent>*.py), e.g.
 #   make test-agent AGENT=billing

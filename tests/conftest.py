@@ -1,4 +1,4 @@
-"""What every test run shares: one cache of the router's trained weights.
+"""What every test run shares: one cache of the router's trained weights, and the files' order.
 
 Every stack a test starts (in process or as child processes) trains the offline router on the
 same skills unless its weights are cached, and each training costs seconds of CPU. The cache is
@@ -6,6 +6,12 @@ keyed by a digest of everything the training reads (``orchestrator/routing/weigh
 stacks with other skills train their own, and writes are atomic, so parallel workers can share
 it. Set before any worker starts, so every worker and every child process inherits it. A test
 about the cache itself passes a directory of its own.
+
+``make test`` hands whole files to two workers in the order the files are collected
+(``--dist loadfile --no-loadscope-reorder``). A file marked ``slow_setup`` (a module fixture of a
+minute or more: a wheel build, a whole walkthrough) is collected first, so the two workers start
+on the longest files and end on short ones, together; the other files keep the order xdist gives
+them by default, the files with the most tests first.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import Counter
 
 import pytest
 
@@ -33,3 +40,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if cache is not None:
         shutil.rmtree(cache, ignore_errors=True)
         os.environ.pop(_CACHE_ENV, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a slow setup first, then the files with the most tests; a file's tests keep their order."""
+    tests_in = Counter(item.nodeid.split("::", 1)[0] for item in items)
+    slow = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow_setup")}
+
+    def rank(item: pytest.Item) -> tuple[bool, int]:
+        path = item.nodeid.split("::", 1)[0]
+        return (path not in slow, -tests_in[path])
+
+    items.sort(key=rank)  # stable: equal files keep the collection order, and so do their tests
