@@ -8,10 +8,10 @@ it. Set before any worker starts, so every worker and every child process inheri
 about the cache itself passes a directory of its own.
 
 ``make test`` hands whole files to two workers in the order the files are collected
-(``--dist loadfile --no-loadscope-reorder``). A file marked ``slow_setup`` (a module fixture of a
-minute or more: a wheel build, a whole walkthrough) is collected first, so the two workers start
-on the longest files and end on short ones, together; the other files keep the order xdist gives
-them by default, the files with the most tests first.
+(``--dist loadfile --no-loadscope-reorder``). A file marked ``slow_file`` (a minute or more: the
+wheel build, the whole walkthrough, mypy on a cold cache) is collected first, so the two workers
+start on the longest files and end on short ones, together; the other files keep the order xdist
+gives them by default, the files with the most tests first.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files with a slow setup first, then the files with the most tests; a file's tests keep their order."""
     tests_in = Counter(item.nodeid.split("::", 1)[0] for item in items)
-    slow = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow_setup")}
+    slow = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow_file")}
 
     def rank(item: pytest.Item) -> tuple[bool, int]:
         path = item.nodeid.split("::", 1)[0]

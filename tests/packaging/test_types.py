@@ -11,7 +11,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.packaging.imports import ROOT, first_party
+
+# A cold mypy cache, as on a fresh checkout, is about a minute of CPU.
+pytestmark = [pytest.mark.slow_file]
 
 
 def typed() -> list[str]:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.e2e.test_up_and_chat import Lines, _free_base_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow_setup]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow_file]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.scaffold.tree import ROOT, copy_tree, env_for, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow_setup]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow_file]
 
 DOC = ROOT / "docs" / "adding-an-agent.md"
 WALKTHROUGH = DOC.read_text(encoding="utf-8").split("## The Retention example, end to end", 1)[1].split("\n## ", 1)[0]
