@@ -21,7 +21,8 @@ from shared.settings import SYSTEMS, Settings
 from tests.scaleout.conftest import ScaleOut
 from tests.storage.pg import BASE_URL, terminate_backends
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# A dozen cold processes and a NATS server of its own: about a minute, so make test starts it early.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow_file]
 
 
 class Customer:
