@@ -10,9 +10,8 @@ about the cache itself passes a directory of its own.
 ``make test`` hands whole files to two workers in the order the files are collected
 (``--dist loadfile --no-loadscope-reorder``). A file marked ``slow_file`` (a minute or more: the
 wheel build, the whole walkthrough, the scale-out processes, mypy on a cold cache) is collected
-first, so the two workers
-start on the longest files and end on short ones, together; the other files keep the order xdist
-gives them by default, the files with the most tests first.
+first, so the two workers start on the longest files and end on short ones, together; the other
+files keep the order xdist gives them by default, the files with the most tests first.
 """
 
 from __future__ import annotations
