@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     mcp_timeout_seconds: float = 10.0
     max_turns_in_flight: PositiveInt = 32
     """Admission: conversations being started plus turns being answered at once per orchestrator
-    process; past it new ones get 503 with ``Retry-After`` at once instead of queueing."""
-    min_turns_in_flight: PositiveInt = 8
+    process (with a latency target, the most the adaptive limit rises to); past the limit new ones
+    get 503 with ``Retry-After`` at once instead of queueing."""
+    min_turns_in_flight: PositiveInt = 10
     """Admission: the least the adaptive limit falls to, however slow turns are."""
     admission_target_seconds: NonNegativeFloat | None = None
     """Admission: the latency (90th percentile) the limit holds admitted turns to, between the
