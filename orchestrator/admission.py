@@ -159,6 +159,12 @@ class Admission:
         """How many conversations being started and turns being answered may be in flight now."""
         return self.adaptive.limit if self.adaptive is not None else self.limits.max_in_flight
 
+    def refuse_if_full(self, kind: str) -> None:
+        """Raise ``Overloaded`` now if no slot is free: called before a request's own checks (its
+        token's database read), so a refusal costs a counter compare, not a trip to a thread."""
+        if self.in_flight >= self.capacity:
+            self._refuse(kind)
+
     @contextmanager
     def admit(self, kind: str) -> Iterator[None]:
         """Hold a slot for the body; raise ``Overloaded`` at once when none is free."""

@@ -174,3 +174,11 @@ def test_processes_sharing_the_limit_divide_floor_and_ceiling() -> None:
     clock = Clock()
     adaptive = AdmissionLimits(max_in_flight=2, min_in_flight=8, target_seconds=0.3).adaptive(clock)
     assert adaptive is not None and (adaptive.settings.floor, adaptive.settings.ceiling) == (2, 2)
+
+
+def test_a_full_process_refuses_before_any_other_check_and_counts_it_once() -> None:
+    admission = Admission(AdmissionLimits(max_in_flight=1))
+    admission.refuse_if_full("turn")  # a slot is free: nothing happens
+    with admission.admit("turn"), pytest.raises(Overloaded):
+        admission.refuse_if_full("turn")
+    assert admission.load() == {"in_flight": 0, "capacity": 1, "shed": 1}
