@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     """Admission: conversations being started plus turns being answered at once per orchestrator
     process (with a latency target, the most the adaptive limit rises to); past the limit new ones
     get 503 with ``Retry-After`` at once instead of queueing."""
-    min_turns_in_flight: PositiveInt = 10
+    min_turns_in_flight: PositiveInt = 16
     """Admission: the least the adaptive limit falls to, however slow turns are."""
     admission_target_seconds: NonNegativeFloat | None = None
     """Admission: the latency (90th percentile) the limit holds admitted turns to, between the
