@@ -6,7 +6,7 @@ run whole conversations back to back, each turn sent as soon as the previous ans
     billing question -> verify: email -> verify: code (the billing answer) ->
     refund request (a duplicate charge under the approval threshold) -> refund confirm -> support question
 
-A 503 (shed at capacity) is counted apart and the turn is sent again after its Retry-After.
+A 503 with Retry-After (shed at capacity) is counted apart and the turn is sent again after it.
 Every other failure, and every answer of the wrong agent or status, is an error.
 
 The hops of each turn type (A2A and MCP requests the services receive) are counted once on an
@@ -80,15 +80,16 @@ def _code(data_dir: Path, customer_id: str) -> str:
 async def _admitted(
     http: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str], results: Results
 ) -> tuple[httpx.Response, float]:
-    """POST until admitted, and the admitted attempt's milliseconds: a 503 (shed at capacity) is
-    counted and sent again after its Retry-After."""
+    """POST until admitted, and the admitted attempt's milliseconds: a 503 with Retry-After (shed
+    at capacity) is counted and sent again after it, as a client honouring it would. Any other
+    answer is returned: a 503 without Retry-After (a service down) is an error, not load shed."""
     while True:
         t0 = time.perf_counter()
         response = await http.post(path, json=body, headers=headers)
-        if response.status_code != 503:
+        if response.status_code != 503 or "retry-after" not in response.headers:
             return response, (time.perf_counter() - t0) * 1000
         results.shed += 1
-        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        await asyncio.sleep(float(response.headers["retry-after"]))
 
 
 async def _conversation(http: httpx.AsyncClient, data_dir: Path, customer: dict[str, Any], results: Results) -> None:

@@ -175,6 +175,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         )
 
     async def post_message(request: Request) -> JSONResponse:
+        admission.refuse_if_full("turn")
         conversation_id = request.path_params["conversation_id"]
         await supervisor().store.authorize(conversation_id, _bearer(request))
         body = await json_body(request)

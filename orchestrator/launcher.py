@@ -360,14 +360,20 @@ class Stack:
 
     def orchestrator_config(self) -> OrchestratorConfig:
         """How this stack's orchestrator (or this orchestrator process of several) is configured."""
-        from orchestrator.admission import AdmissionLimits
+        from orchestrator.admission import AdmissionLimits, latency_target
         from orchestrator.api import OrchestratorConfig
         from orchestrator.channels.events import ticket_key
+        from shared.llm import LLMSettings
 
         assert self.topology is not None
         auth = self.service_auth(audiences.ORCHESTRATOR)
         data = self.settings.data_dir
-        limits = AdmissionLimits(self.settings.max_turns_in_flight, self.settings.retry_after_seconds)
+        limits = AdmissionLimits(
+            self.settings.max_turns_in_flight,
+            self.settings.retry_after_seconds,
+            min_in_flight=self.settings.min_turns_in_flight,
+            target_seconds=latency_target(self.settings.admission_target_seconds, model=LLMSettings().any_model),
+        )
         return OrchestratorConfig(
             agent_urls=[
                 *(self.settings.agent_urls or self.topology.agents.values()),

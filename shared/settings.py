@@ -41,7 +41,13 @@ class Settings(BaseSettings):
     mcp_timeout_seconds: float = 10.0
     max_turns_in_flight: PositiveInt = 32
     """Admission: conversations being started plus turns being answered at once per orchestrator
-    process; past it new ones get 503 with ``Retry-After`` at once instead of queueing."""
+    process (with a latency target, the most the adaptive limit rises to); past the limit new ones
+    get 503 with ``Retry-After`` at once instead of queueing."""
+    min_turns_in_flight: PositiveInt = 16
+    """Admission: the least the adaptive limit falls to, however slow turns are."""
+    admission_target_seconds: NonNegativeFloat | None = None
+    """Admission: the latency (90th percentile) the limit holds admitted turns to, between the
+    minimum and the maximum; None: 0.3 s offline, a fixed maximum with a model; 0: a fixed maximum."""
     retry_after_seconds: PositiveInt = 1
     audit_write_budget_seconds: PositiveFloat = 2.0
     """How long a governed call may wait for its audit record (queue and commit) before the gateway

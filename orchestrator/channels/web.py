@@ -61,6 +61,7 @@ def web_routes(
         return RedirectResponse("/chat", status_code=307)
 
     async def post_turn(request: Request) -> JSONResponse:
+        admission.refuse_if_full("turn")
         conversation_id = await authorized_conversation(request, supervisor)
         body = await json_body(request)
         text = body.get("text")

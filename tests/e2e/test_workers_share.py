@@ -24,6 +24,7 @@ from a2a.client import A2ACardResolver, AuthInterceptor, Client, ClientConfig, C
 from a2a.types import AgentInterface, GetTaskRequest, TaskState
 from a2a.utils.errors import TaskNotFoundError
 
+from orchestrator.admission import DEFAULT_TARGET_SECONDS
 from orchestrator.api import OrchestratorConfig, build_orchestrator_app
 from orchestrator.launcher import Stack
 from shared.service_auth import AudienceCredentials
@@ -157,7 +158,9 @@ async def test_two_workers_together_shed_at_the_configured_total(running: Runnin
                 await router.entered.wait()
         for http in (first, second):
             load = (await http.get("/healthz")).json()["load"]
-            assert load == {"in_flight": 1, "capacity": 1, "shed": 0, "workers": 2, "total_capacity": 2}, load
+            shares = {k: load[k] for k in ("in_flight", "capacity", "shed", "workers", "total_capacity")}
+            assert shares == {"in_flight": 1, "capacity": 1, "shed": 0, "workers": 2, "total_capacity": 2}, load
+            assert (load["floor"], load["ceiling"]) == (1, 1)  # the adaptive limit has no room to move
 
         auth = {"Authorization": f"Bearer {waiting.token}"}
         for http in (first, second):  # the configured total is in flight: either worker sheds
@@ -186,6 +189,8 @@ async def test_one_worker_alone_keeps_the_whole_limit(running: RunningStack, tmp
     stack = Stack(running.stack.settings.model_copy(update={"data_dir": tmp_path, "max_turns_in_flight": 5}))
     stack.secrets, stack.topology = running.stack.secrets, running.stack.topology
     assert stack.orchestrator_config().admission.max_in_flight == 5
+    # Offline, the limit adapts to the default latency target between the minimum and this maximum.
+    assert stack.orchestrator_config().admission.target_seconds == DEFAULT_TARGET_SECONDS
     stack.front_workers = 2
     shares = []
     for worker in (0, 1):
