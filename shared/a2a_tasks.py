@@ -139,8 +139,34 @@ def task_store_for(
     run at start-up and shut-down. ``sole_writer``: this process is the only one that writes
     ``sqlite_file``, so settled tasks may be answered from memory (never on PostgreSQL)."""
     durable, prepare, dispose = sql_task_store(database_url, sqlite_file)
-    remembers = sole_writer and not DatabaseURL.parse(database_url, default_sqlite=sqlite_file).is_postgres
-    return SettledTaskStore(durable, sole_writer=remembers, owner_of=durable.owner_resolver), prepare, dispose
+    db = DatabaseURL.parse(database_url, default_sqlite=sqlite_file)
+    if db.is_postgres:
+        return _postgres_task_store(db, durable, prepare, dispose)
+    return SettledTaskStore(durable, sole_writer=sole_writer, owner_of=durable.owner_resolver), prepare, dispose
+
+
+def _postgres_task_store(
+    db: DatabaseURL,
+    sdk: DatabaseTaskStore,
+    prepare_table: Callable[[], Awaitable[None]],
+    dispose: Callable[[], Awaitable[None]],
+) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """Rows written and read one statement each over asyncpg (``a2a_tasks_pg``); the SDK's
+    store creates the table and answers ``list``. Other replicas write too: every read of a
+    settled task goes to the database."""
+    from shared.a2a_tasks_pg import PostgresTaskTable
+
+    table = PostgresTaskTable(db, sdk)
+
+    async def prepare() -> None:
+        await prepare_table()
+        await table.open()
+
+    async def close() -> None:
+        await table.close()
+        await dispose()
+
+    return SettledTaskStore(table, owner_of=sdk.owner_resolver), prepare, close
 
 
 def sql_task_store(
@@ -152,7 +178,9 @@ def sql_task_store(
     from sqlalchemy import Table, event, text
 
     db = DatabaseURL.parse(database_url, default_sqlite=sqlite_file)
-    engine = sqlalchemy_engine(db)
+    # On PostgreSQL the rows go through ``a2a_tasks_pg``'s pool; the SDK's engine only creates the
+    # table and answers ``list`` (rare), on a connection of its own that it closes after each use.
+    engine = sqlalchemy_engine(db, pooled=not db.is_postgres)
     durable = DatabaseTaskStore(engine, create_table=False)
     if not db.is_postgres:
         # With WAL and synchronous=NORMAL a commit is a write to the log, not an fsync, and a

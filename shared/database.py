@@ -21,7 +21,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -161,13 +161,30 @@ async def create_pool(db: DatabaseURL, *, min_size: int = 1, max_size: int | Non
             finally:
                 await conn.close()
         return await asyncpg.create_pool(
-            db.dsn, min_size=min_size, max_size=max_size, server_settings=db.server_settings()
+            db.dsn,
+            min_size=min_size,
+            max_size=max_size,
+            server_settings=db.server_settings(),
+            reset=keep_session,
         )
     except (*connection_errors(), asyncpg.PostgresError) as exc:
         raise ServiceUnavailable(
             f"cannot reach PostgreSQL at {db.redacted()}: {exc}",
             hint="check that the server runs and that SWITCHBOARD_DATABASE_URL names it",
         ) from exc
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What a pooled connection needs on its way back to the pool beyond asyncpg's own clean-up: nothing.
+
+    asyncpg rolls back a transaction left open and drops the connection's listeners before it
+    calls this. Its default reset then sends one more statement (unlock advisory locks, close
+    cursors, UNLISTEN, RESET ALL) on every release: a second round trip for each pooled query. Our
+    sessions hold none of that: session settings are set at
+    connect time (``server_settings``), timeouts are ``SET LOCAL``, advisory locks are
+    transaction-scoped (``pg_advisory_xact_lock``), cursors live inside transactions, and LISTEN
+    runs on a connection of its own, outside any pool.
+    """
 
 
 _PLACEHOLDER_OR_STRING = re.compile(r"'(?:[^']|'')*'|\?")
@@ -254,20 +271,45 @@ class Retry:
         )
 
 
-def sqlalchemy_engine(db: DatabaseURL) -> AsyncEngine:
-    """An async SQLAlchemy engine (for a2a-sdk's SQL task store) on the same database."""
+def sqlalchemy_engine(db: DatabaseURL, *, pooled: bool = True) -> AsyncEngine:
+    """An async SQLAlchemy engine (for a2a-sdk's SQL task store) on the same database.
+
+    ``pooled=False`` on PostgreSQL: no pool, a connection per use (for rare work, so the sizing
+    formula counts no idle connections for it).
+    """
     from sqlalchemy.ext.asyncio import create_async_engine
 
     if db.kind == "sqlite":
         assert db.path is not None
         db.path.parent.mkdir(parents=True, exist_ok=True)
         return create_async_engine(db.sqlalchemy_url())
-    # pre-ping: a connection the server dropped is replaced before use instead of failing a task.
+    from sqlalchemy import event
+    from sqlalchemy.pool import NullPool
+
+    if not pooled:
+        return create_async_engine(
+            db.sqlalchemy_url(), poolclass=NullPool, connect_args={"server_settings": db.server_settings()}
+        )
     # No overflow: the pool never holds more than the setting, which the sizing formula counts on.
-    return create_async_engine(
+    engine = create_async_engine(
         db.sqlalchemy_url(),
-        pool_pre_ping=True,
         pool_size=pool_size(),
         max_overflow=0,
         connect_args={"server_settings": db.server_settings()},
     )
+    event.listen(engine.sync_engine, "checkout", _replace_if_closed)
+    return engine
+
+
+def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A connection the server ended (restart, terminated backend) is replaced before use.
+
+    asyncpg notices a closed socket by itself, so asking it costs nothing; SQLAlchemy's
+    ``pool_pre_ping`` instead sent BEGIN, an empty query and ROLLBACK on every checkout, three
+    round trips for each read of a task. Raising ``DisconnectionError`` here makes the pool
+    discard the connection and check out a fresh one (SQLAlchemy's documented recipe).
+    """
+    from sqlalchemy.exc import DisconnectionError
+
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")

@@ -47,7 +47,10 @@ class OutboxStore(Protocol):
         """Unpublished events in commit order, as (sequence number, event)."""
         ...
 
-    async def mark_published(self, seqs: Sequence[int]) -> None: ...
+    async def mark_published(self, seqs: Sequence[int]) -> None:
+        """Record ``seqs`` (of the batch ``pending`` returned) as published; durable once the whole
+        batch is marked, or at the next ``pending``."""
+        ...
 
     async def waiting(self) -> int:
         """Unpublished events, including those another relay has claimed and not yet marked."""
@@ -97,16 +100,18 @@ class PostgresOutbox:
     """The outbox table of one PostgreSQL schema, relayed by every replica that writes to it.
 
     ``pending`` claims a batch with ``FOR UPDATE SKIP LOCKED`` inside a transaction that stays
-    open until the relay asks for the next batch: another replica skips those rows instead of
+    open until the batch is marked: another replica skips those rows instead of
     publishing them too, and a replica that dies mid-batch releases them (its transaction rolls
-    back) for the others. Marks commit with the next claim; a mark lost that way only repeats
-    a publication, which consumers dedupe.
+    back) for the others. The claim commits, with its marks, once the last row of its batch is
+    marked (or with the next claim after a failure); a mark lost with a broken connection only
+    repeats a publication, which consumers dedupe.
     """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
+        self._unmarked: set[int] = set()
         self._lock = asyncio.Lock()
 
     async def pending(self, limit: int = 100) -> list[tuple[int, CloudEvent]]:
@@ -129,6 +134,7 @@ class PostgresOutbox:
                 await self._pool.release(conn)
                 return []
             self._conn, self._tx = conn, tx
+            self._unmarked = {r[0] for r in rows}
             return [(r[0], decode(r[1])) for r in rows]
 
     async def mark_published(self, seqs: Sequence[int]) -> None:
@@ -138,6 +144,11 @@ class PostgresOutbox:
             await self._conn.execute(
                 "UPDATE outbox SET published_at = $1 WHERE seq = ANY($2::bigint[])", time.time(), list(seqs)
             )
+            self._unmarked.difference_update(seqs)
+            if not self._unmarked:
+                # The batch is through: commit now, so the relay's next count sees it and no
+                # second, empty claim is needed to learn the outbox is drained.
+                await self._finish(commit=True)
 
     async def waiting(self) -> int:
         return int(await self._pool.fetchval("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"))
@@ -209,9 +220,9 @@ class OutboxRelay:
             # Taken before the read that finds nothing: whatever committed earlier is published.
             checked_at = time.time()
             # Most sweeps find nothing: one count answers them, with no claim (on PostgreSQL a
-            # transaction) to open and close. After a batch, ``pending`` comes first: it commits
-            # that batch's marks, which the count would not see yet.
-            if sent == 0 and await self._store.waiting() == 0:
+            # transaction) to open and close. Every store has made a batch's marks durable once the
+            # batch is marked, so after the last batch one count finds the outbox drained.
+            if await self._store.waiting() == 0:
                 self.drained_at = checked_at
                 return sent
             batch = await self._store.pending()

@@ -7,7 +7,7 @@ opens one pool per store it keeps in PostgreSQL:
 |---|---|---|
 | orchestrator | 5: conversations, channels, console sessions, network signals, the A2A front's tasks | |
 | gateway | 1: the audit log (with approvals and governance state) | 1: LISTEN for governance changes |
-| agent | 1: the A2A task store | 1: the skill checkpointer (a pool of one: the saver serialises its calls) |
+| agent | 1: the A2A task store (a listing opens one more while it runs) | 1: the skill checkpointer (one) |
 | MCP systems | 1 per system the process serves | |
 | token service | none: its keys and clients are files on the data volume | |
 

@@ -24,6 +24,18 @@ _UPDATE = (
     "UPDATE conversations SET state = $1::jsonb, customer_id = $2, status = $3, updated_at = $4,"
     " version = version + 1 WHERE id = $5 AND version = $6"
 )
+_SAVE_TURN = (
+    f"WITH updated AS ({_UPDATE} RETURNING id),"
+    # The snapshot is the statement's: every transcript row committed before it is counted, and
+    # any later writer must first pass the version this statement holds.
+    " last AS (SELECT COALESCE(MAX(seq), 0) AS seq FROM transcript WHERE conversation_id = $5),"
+    " appended AS (INSERT INTO transcript (conversation_id, seq, entry)"
+    " SELECT $5, last.seq + e.n, jsonb_set(e.entry::jsonb, '{seq}', to_jsonb(last.seq + e.n)) FROM updated, last,"
+    " unnest($7::text[]) WITH ORDINALITY AS e(entry, n))"
+    " SELECT last.seq FROM updated, last"
+)
+"""The turn's state and its transcript entries in one statement: the number of the last entry
+before them when the version matched, no row when it did not."""
 
 
 class PostgresConversationStore:
@@ -81,30 +93,31 @@ class PostgresConversationStore:
         state_json = state.model_dump_json()
         customer_id = state.customer.customer_id if state.customer else None
         expected = state._version
+        entry_json = [entry.model_dump_json() for entry in entries]  # each entry's seq is set by the statement
 
         async def write(attempt: int) -> None:
-            async with self._pool.acquire() as conn, conn.transaction():
-                # The row lock taken here orders concurrent writers; a waiting one re-reads the
-                # row after the first commits, sees the new version and updates nothing.
-                done = await conn.execute(
-                    _UPDATE, state_json, customer_id, state.status, state.updated_at, state.conversation_id, expected
-                )
-                if done != "UPDATE 1":
+            # One statement, so one round trip and its own transaction: the UPDATE's row lock
+            # orders concurrent writers (a waiting one re-checks the version once the first
+            # commits and updates nothing), and the transcript rows follow only if it updated.
+            last = await self._pool.fetchval(
+                _SAVE_TURN,
+                state_json,
+                customer_id,
+                state.status,
+                state.updated_at,
+                state.conversation_id,
+                expected,
+                entry_json,
+            )
+            if last is None:
+                async with self._pool.acquire() as conn:
                     if attempt and await _already_written(conn, state.conversation_id, state_json, expected):
                         return  # the previous attempt committed; only its answer was lost
                     if await conn.fetchval("SELECT 1 FROM conversations WHERE id = $1", state.conversation_id) is None:
                         raise NotFound(f"no conversation {state.conversation_id!r}")
-                    raise conflict(state.conversation_id)
-                last = await conn.fetchval(
-                    "SELECT COALESCE(MAX(seq), 0) FROM transcript WHERE conversation_id = $1", state.conversation_id
-                )
-                rows = []
-                for offset, entry in enumerate(entries, start=1):
-                    entry.seq = last + offset
-                    rows.append((state.conversation_id, entry.seq, entry.model_dump_json()))
-                await conn.executemany(
-                    "INSERT INTO transcript (conversation_id, seq, entry) VALUES ($1, $2, $3::jsonb)", rows
-                )
+                raise conflict(state.conversation_id)
+            for offset, entry in enumerate(entries, start=1):
+                entry.seq = last + offset
 
         await Retry("saving a turn", self._pool).run(write)
         state._version = expected + 1

@@ -246,6 +246,20 @@ class NatsBus:
             return ".".join([self.subjects, *common, "*"])
         return ".".join([self.subjects, *common, ">"])
 
+    def consumers_for(self, name: str, kinds: Collection[str] | None) -> list[tuple[str, str]]:
+        """The consumers (name, filter subject) a subscriber of ``kinds`` reads from.
+
+        One, on ``filter_for(kinds)``, unless that takes a ``>`` wildcard over other kinds too: then
+        one per kind, each on its own subject. A server before 2.10 takes one filter per consumer,
+        and a wildcard over everything sent this subscriber every event of the deployment, each
+        system's feed watermarks included (several a second while idle), only to be acknowledged
+        unread.
+        """
+        subject = self.filter_for(kinds)
+        if not kinds or len(kinds) == 1 or not subject.endswith(".>"):
+            return [(name, subject)]
+        return [(f"{name}-{safe_name(kind)}", f"{self.subjects}.{kind}") for kind in sorted(kinds)]
+
     async def subscribe(
         self,
         durable: str,
@@ -296,16 +310,17 @@ class NatsBus:
                 return
             await msg.ack()
 
-        info = await self._consumer(subscription)
-        if subscription.fan_out:
-            self._own.add(info.name)
-        # Bound to the consumer's own deliver subject, whoever created it: a replica taking over a
-        # consumer another replica (or an earlier run) made receives what the server sends there.
-        subscription.inner = await self._js.subscribe_bind(
-            self.stream, info.config, info.name, cb=on_message, manual_ack=True
-        )
+        for name, subject in self.consumers_for(subscription.name, kinds):
+            info = await self._consumer(subscription, name, subject)
+            if subscription.fan_out:
+                self._own.add(info.name)
+            # Bound to the consumer's own deliver subject, whoever created it: a replica taking over a
+            # consumer another replica (or an earlier run) made receives what the server sends there.
+            subscription.inners.append(
+                await self._js.subscribe_bind(self.stream, info.config, info.name, cb=on_message, manual_ack=True)
+            )
 
-    async def _consumer(self, subscription: NatsSubscription) -> ConsumerInfo:
+    async def _consumer(self, subscription: NatsSubscription, name: str, subject: str) -> ConsumerInfo:
         """The durable ``subscription`` reads from: the existing one, or created now.
 
         Its config is the same in every replica (the deliver subject is derived from the names,
@@ -314,7 +329,6 @@ class NatsBus:
         version's) is taken over as it is rather than failing the start.
         """
         assert self._js is not None
-        name = subscription.name
         group = None if subscription.fan_out else name
         if group is not None:
             await self._adopt_pre_group_consumer(name)
@@ -336,7 +350,7 @@ class NatsBus:
             ack_wait=self._ack_wait,
             deliver_subject=f"{self.deliver_root}.{name}",
             deliver_group=group,
-            filter_subject=self.filter_for(subscription.kinds),
+            filter_subject=subject,
             inactive_threshold=self._fan_out_idle if subscription.fan_out else None,
         )
         try:
@@ -394,13 +408,13 @@ class NatsSubscription:
         self.fan_out = fan_out
         self.since = since
         self.kinds = None if kinds is None else frozenset(kinds)
-        self.inner: JetStreamContext.PushSubscription | None = None
+        self.inners: list[JetStreamContext.PushSubscription] = []
 
     async def stop(self) -> None:
         """Stop delivering here; the durable consumer keeps its place on the server."""
         if self in self._bus._wanted:
             self._bus._wanted.remove(self)
-        inner, self.inner = self.inner, None
-        if inner is not None:
+        inners, self.inners = self.inners, []
+        for inner in inners:
             with contextlib.suppress(Exception):
                 await inner.unsubscribe()

@@ -213,6 +213,32 @@ async def test_a_consumer_of_some_kinds_gets_only_those(replicas: tuple[NatsBus,
     assert info.config.filter_subject == f"{one.subjects}.network.*"
 
 
+async def test_kinds_of_different_families_get_a_consumer_each(replicas: tuple[NatsBus, NatsBus, list[str]]) -> None:
+    one, _, created = replicas
+    tag, progress = uuid.uuid4().hex, asyncio.Event()
+    profile = Seen(tag, progress)
+    durable = f"test-families-{uuid.uuid4().hex[:8]}"
+    kinds = {"billing.plan-changed", "identity.contact-changed"}
+    consumers = one.consumers_for(durable, kinds)
+    created.extend(name for name, _ in consumers)
+    await one.subscribe(durable, profile, kinds=kinds)
+    sent = [
+        new_event("billing.plan-changed", "/tests/bus", {"tag": tag}),
+        new_event("feed.watermark", "/tests/bus", {"tag": tag}),
+        new_event("network.sim-swapped", "/tests/bus", {"tag": tag}),
+        new_event("identity.contact-changed", "/tests/bus", {"tag": tag}),
+    ]
+    for event in sent:
+        await one.publish(event)
+    await _until(progress, lambda: len(profile.ids) >= 2)
+    assert sorted(profile.ids) == sorted([sent[0].get_id(), sent[3].get_id()])
+    # Filtered on the server, one exact subject each: a watermark or another family's event never travels.
+    for name, subject in consumers:
+        info = await one._js.consumer_info(one.stream, name)  # type: ignore[union-attr]
+        assert info.config.filter_subject == subject
+        assert info.delivered.consumer_seq == 1  # its one kind, nothing else
+
+
 async def test_the_filter_subject_is_the_narrowest_that_covers_the_kinds() -> None:
     bus = NatsBus(NATS_URL, deployment="filters")
     root = bus.subjects

@@ -13,7 +13,9 @@ import pytest
 from gateway.enforcement import DURABLE as SIGNALS
 from mcp_servers._sql import system_database
 from orchestrator.cases.profile_follow import DURABLE as PROFILES
+from orchestrator.cases.profile_follow import FOLLOWED
 from orchestrator.signals.reactions import DURABLE as REACTIONS
+from shared.bus import NatsBus
 from shared.bus.replica import DEFAULT_RETENTION_SECONDS
 from shared.database import DatabaseURL
 from shared.pools import Process, deployment_connections
@@ -180,7 +182,9 @@ async def test_every_service_reads_and_writes_the_deployments_nats_stream(scaleo
         consumers = {c.name: c for c in await js.consumers_info(stream)}
     finally:
         await nc.close()
-    shared = {"crm-consumer", "identity-consumer", "network-consumer", REACTIONS, PROFILES}
+    # The profile follower's kinds share no subject: it reads one consumer per kind.
+    profiles = {name for name, _ in NatsBus(scaleout.bus_url, deployment="scaleout").consumers_for(PROFILES, FOLLOWED)}
+    shared = {"crm-consumer", "identity-consumer", "network-consumer", REACTIONS, *profiles}
     assert shared <= consumers.keys(), sorted(consumers)
     assert all(consumers[name].push_bound for name in shared), "a replica reads each shared consumer"
     # The one gateway process has its own consumer, named for this start of it.
