@@ -16,7 +16,16 @@ import httpx
 from a2a.client import A2ACardResolver, AuthInterceptor, ClientCallContext, ClientConfig, ClientFactory
 from a2a.client.client import Client
 from a2a.helpers import get_message_text
-from a2a.types import AgentCard, CancelTaskRequest, Message, Part, Role, SendMessageRequest, Task
+from a2a.types import (
+    AgentCard,
+    CancelTaskRequest,
+    Message,
+    Part,
+    Role,
+    SendMessageConfiguration,
+    SendMessageRequest,
+    Task,
+)
 from a2a.utils.errors import A2AError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError
 from pydantic import ValidationError
 
@@ -31,6 +40,11 @@ from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 from shared.tls import client_tls
 
 log = logging.getLogger("switchboard.specialists")
+
+_ANSWER_ONLY = SendMessageConfiguration(history_length=0)
+"""A handoff reads the task's id and its status message, never its history. Without this the
+specialist sent every earlier message of the task back (each with its envelope), and both ends
+spent CPU writing and parsing it on every turn of a continued task."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +221,9 @@ class SpecialistDirectory:
         task: Task | None = None
         reply: Message | None = None
         try:
-            async for event in spec.client.send_message(SendMessageRequest(message=message), context=call):
+            async for event in spec.client.send_message(
+                SendMessageRequest(message=message, configuration=_ANSWER_ONLY), context=call
+            ):
                 kind = event.WhichOneof("payload")
                 if kind == "task":
                     task = event.task

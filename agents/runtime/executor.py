@@ -13,7 +13,6 @@ denial or a dead downstream is a normal answer to the customer.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
@@ -22,7 +21,7 @@ from a2a.helpers import get_message_text, new_data_part, new_task_from_user_mess
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import Part, Task
+from a2a.types import Task
 from a2a.utils.errors import ExtensionSupportRequiredError, InvalidParamsError, InvalidRequestError
 from google.protobuf.json_format import MessageToDict
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -194,7 +193,7 @@ class SpecialistExecutor(AgentExecutor):
 
     async def _report(self, updater: TaskUpdater, outcome: Outcome) -> None:
         reply = outcome.reply
-        parts = _reply_parts(reply)
+        parts = [new_text_part(reply.text), new_data_part(reply.result.model_dump(mode="json"))]
         message = updater.new_agent_message(parts, metadata={RESULT_META_KEY: reply.result.model_dump_json()})
         if outcome.wait == "input":
             await updater.requires_input(message)
@@ -202,7 +201,7 @@ class SpecialistExecutor(AgentExecutor):
         if outcome.wait == "auth":
             await updater.requires_auth(message)
             return
-        await updater.add_artifact(_reply_parts(reply), name="result")
+        await updater.add_artifact(parts, name="result")  # copied into the artifact: the same parts serve both
         status = reply.result.status
         if status == "rejected":
             await updater.reject(message)
@@ -214,11 +213,6 @@ class SpecialistExecutor(AgentExecutor):
 
 def _skill_of(task: Task) -> str | None:
     return str(task.metadata[SKILL_META_KEY]) if SKILL_META_KEY in task.metadata else None
-
-
-def _reply_parts(reply: Reply) -> list[Part]:
-    result = json.loads(reply.result.model_dump_json())
-    return [new_text_part(reply.text), new_data_part(result)]
 
 
 def _trace_parent(context: RequestContext, turn: Turn) -> Any:

@@ -72,7 +72,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
     from shared.private import make_private
     from shared.secrets import Secrets
     from shared.service_auth.audiences import REACTIONS
-    from shared.serving import bind, start
+    from shared.serving import bind, settle_heap, start
 
     if not (settings.data_dir / "secrets.json").exists():
         raise ConfigurationError(
@@ -120,6 +120,7 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
             sock = bind(settings.host, ports[name], reuse_port=reuse_port)
             running.append(await start(name, stack.app_for(name), sock, log_level=log_level))
             print(f"{name} listening on http://{settings.host}:{ports[name]}", flush=True)
+        settle_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

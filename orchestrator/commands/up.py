@@ -56,10 +56,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         print(f"Starting Switchboard: seeding the reference dataset in {settings.data_dir} if needed ...", flush=True)
         if workers == 1:
+            from shared.serving import settle_heap
+
             stack = Stack(settings, log_level="warning" if args.log_level != "debug" else "info")
             async with stack as topology:
                 assert stack.secrets is not None
                 print_topology(topology, stack.secrets, settings.data_dir, demo=settings.demo_staff)
+                settle_heap()
                 await asyncio.to_thread(_warn_overlaps, settings.router_cache_dir)
                 watcher = _watch(stack, stop) if args.reload else None
                 sys.stdout.flush()

@@ -52,6 +52,7 @@ async def serve(spec: ChildSpec) -> None:
     from shared import telemetry
     from shared.bus import open_bus
     from shared.secrets import Secrets
+    from shared.serving import settle_heap
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,6 +86,7 @@ async def serve(spec: ChildSpec) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await starting  # raises what made start-up fail
         if not stop.is_set():
+            settle_heap()
             os.write(spec.ready_fd, b"ready\n")
         os.close(spec.ready_fd)
         await stopping

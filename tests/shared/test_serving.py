@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -76,3 +78,30 @@ def test_services_run_on_libuvs_loop_and_parse_http_in_c() -> None:
 
     loop, protocol = run(serve_once())
     assert loop.startswith("uvloop") and protocol.endswith("httptools_impl")
+
+
+_SETTLE_PROBE = """
+import gc, weakref
+from shared.serving import settle_heap
+
+class Node:
+    pass
+
+gc.disable()  # nothing but settle_heap collects in this probe
+cycle = Node()
+cycle.itself = cycle
+gone = weakref.ref(cycle)
+del cycle
+settle_heap()
+print(gone() is None, gc.get_freeze_count() > 0)
+"""
+
+
+def test_start_up_garbage_is_collected_and_the_rest_frozen() -> None:
+    # Its own interpreter: freezing the test runner's heap would outlive this test.
+    probe = subprocess.run(
+        [sys.executable, "-c", _SETTLE_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    collected, frozen = probe.stdout.split()
+    assert collected == "True", "a cycle made during start-up must be collected, not frozen for ever"
+    assert frozen == "True", "what start-up built must leave the collector's generations"
