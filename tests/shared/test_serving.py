@@ -4,7 +4,10 @@ or when the event loop or HTTP parser every service runs on is not the fast one.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -76,3 +79,19 @@ def test_services_run_on_libuvs_loop_and_parse_http_in_c() -> None:
 
     loop, protocol = run(serve_once())
     assert loop.startswith("uvloop") and protocol.endswith("httptools_impl")
+
+
+def test_serving_loads_no_websocket_library() -> None:
+    """No service speaks WebSocket, so serving must not import a WebSocket library (a start-up cost)."""
+    probe = (
+        "import asyncio, json, sys\n"
+        "from starlette.applications import Starlette\n"
+        "from shared.serving import bind, start\n"
+        "async def main():\n"
+        "    running = await start('probe', Starlette(), bind(), timeout=10)\n"
+        "    await running.stop()\n"
+        "asyncio.run(main())\n"
+        "print(json.dumps(sorted(m for m in ('websockets', 'wsproto') if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert json.loads(out.splitlines()[-1]) == []
