@@ -10,7 +10,6 @@ import sys
 
 from orchestrator import commands
 from shared.errors import SwitchboardError
-from shared.http_stack import use_one_http_stack
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +54,6 @@ def _a2a_sdk_spans_off() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _a2a_sdk_spans_off()
-    # Before any command imports an HTTP client; inherited by nothing, so each child process does it too.
-    use_one_http_stack()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)

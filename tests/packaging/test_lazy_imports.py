@@ -33,6 +33,7 @@ CASES = {
             *EVERYWHERE,
             "sqlalchemy",
             "httpx",
+            "httpx2",
             "uvicorn",
             "joserfc",
             "mcp",
