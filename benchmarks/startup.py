@@ -110,7 +110,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--workers", type=int, help="switchboard up --workers (default: its own, the cores)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="switchboard-startup-") as tmp:
+    # A stopped stack's last bytecode writes may still land while the directory is removed.
+    with tempfile.TemporaryDirectory(prefix="switchboard-startup-", ignore_cleanup_errors=True) as tmp:
         data_dir = Path(tmp) / "data"
         base = free_base()
         seed_up, _, _ = _start(data_dir, base, args.workers)

@@ -114,6 +114,9 @@ async def start(
         lifespan="auto",
         # The C parser (uvicorn's own choice when installed, named so a missing one fails loudly).
         http="httptools",
+        # No service speaks WebSocket (live updates are server-sent events): "none" spares every
+        # process uvicorn's import of a WebSocket library at start-up (benchmarks/startup.py).
+        ws="none",
         access_log=False,
         timeout_keep_alive=int(SERVER_KEEP_ALIVE_SECONDS),
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

@@ -144,8 +144,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from shared.http_stack import use_one_http_stack
     from shared.serving import run
 
+    use_one_http_stack()  # before the service imports an HTTP client (shared.http_stack)
     log_level = "warning" if args.log_level != "debug" else "info"
     run(_serve(settings, names, args.port, log_level, args.reuse_port))
     return 0

@@ -111,8 +111,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         # uvloop's subprocess support cannot set up: it keeps asyncio's loop, the children run uvloop.
         # Nor does it import the HTTP server: everything it imports delays the children's start.
         return asyncio.run(run())
+    from shared.http_stack import use_one_http_stack
     from shared.serving import run as run_loop
 
+    # Only where services run: the parent of --workers makes no HTTP call, and httpx2 would delay its children.
+    use_one_http_stack()
     return run_loop(run())
 
 

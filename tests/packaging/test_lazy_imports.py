@@ -33,6 +33,7 @@ CASES = {
             *EVERYWHERE,
             "sqlalchemy",
             "httpx",
+            "httpx2",
             "uvicorn",
             "joserfc",
             "mcp",
@@ -55,6 +56,15 @@ CASES = {
         (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a", "cedarpy"),
     ),
     "the specialists": ("import agents.runtime.app", (*EVERYWHERE, "cedarpy", "numpy", "tokenizers")),
+    # A process that serves (a child of `up`, `serve`) runs on one HTTP stack (shared.http_stack), so
+    # httpx's command-line libraries, which it imports whenever they are installed, stay out.
+    "a service process": (
+        "from shared.http_stack import use_one_http_stack\n"
+        "assert use_one_http_stack()\n"
+        "import orchestrator.workers.child, shared.serving, agents.runtime.app, orchestrator.api, gateway.app\n"
+        "import mcp_servers._app, token_service, orchestrator.signals, orchestrator.a2a_front",
+        (*EVERYWHERE, "rich", "pygments"),
+    ),
 }
 
 

@@ -4,6 +4,7 @@ or when the event loop or HTTP parser every service runs on is not the fast one.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -105,3 +106,19 @@ def test_start_up_garbage_is_collected_and_the_rest_frozen() -> None:
     collected, frozen = probe.stdout.split()
     assert collected == "True", "a cycle made during start-up must be collected, not frozen for ever"
     assert frozen == "True", "what start-up built must leave the collector's generations"
+
+
+def test_serving_loads_no_websocket_library() -> None:
+    """No service speaks WebSocket, so serving must not import a WebSocket library (a start-up cost)."""
+    probe = (
+        "import asyncio, json, sys\n"
+        "from starlette.applications import Starlette\n"
+        "from shared.serving import bind, start\n"
+        "async def main():\n"
+        "    running = await start('probe', Starlette(), bind(), timeout=10)\n"
+        "    await running.stop()\n"
+        "asyncio.run(main())\n"
+        "print(json.dumps(sorted(m for m in ('websockets', 'wsproto') if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert json.loads(out.splitlines()[-1]) == []
