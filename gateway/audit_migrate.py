@@ -14,6 +14,7 @@ import sqlite3
 from json.encoder import encode_basestring
 from typing import Any
 
+from gateway.audit_columns import QUERY_COLUMNS
 from shared.audit import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,33 @@ def needs_migration(db: sqlite3.Connection) -> bool:
     return bool(columns) and "body" not in columns
 
 
-def migrate(db: sqlite3.Connection, table_ddl: str, rest_ddl: list[str]) -> int:
+# The tables are defined in ``gateway.tables`` and created by the gateway's revisions
+# (``gateway/migrations``). This is the layout a log of the old one-column-per-field kind is
+# moved into before those run; it is the baseline revision's, word for word.
+_GENERATED = "".join(
+    f",\n    {c} TEXT GENERATED ALWAYS AS (json_extract(body, '$.{c}')) VIRTUAL" for c in QUERY_COLUMNS
+)
+BODY_TABLE = f"""CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    body TEXT NOT NULL CHECK (json_extract(body, '$.seq') = seq),
+    hash TEXT NOT NULL{_GENERATED}
+)"""
+BODY_REST = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS audit_id ON audit (id)",
+    "CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq)",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END",
+]
+
+
+def migrate(db: sqlite3.Connection) -> int:
     """Copy the old ``audit`` rows into the new layout in one transaction; returns the count."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute(table_ddl.replace("audit (", "audit_next (", 1))
+        db.execute(BODY_TABLE.replace("audit (", "audit_next (", 1))
         old = db.cursor()
         old.row_factory = sqlite3.Row
         old.execute("SELECT * FROM audit ORDER BY seq")
@@ -67,7 +90,7 @@ def migrate(db: sqlite3.Connection, table_ddl: str, rest_ddl: list[str]) -> int:
             count += len(rows)
         db.execute("DROP TABLE audit")  # with its indexes and triggers; the new ones follow
         db.execute("ALTER TABLE audit_next RENAME TO audit")
-        for statement in rest_ddl:
+        for statement in BODY_REST:
             db.execute(statement)
         db.execute("COMMIT")
     except BaseException:

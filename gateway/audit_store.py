@@ -6,7 +6,8 @@ Invariants:
   order, and an append reads the chain tail and commits within one step, so appends can never
   interleave.
 - A record is committed before ``append`` returns: a decision is durable before the
-  upstream call it allows is made.
+  upstream call it allows is made. Appends made meanwhile share one transaction (group
+  commit, ``audit_group``); each is answered only once its own outcome is settled.
 - The stored ``body`` is the record's canonical JSON, the exact bytes its ``hash`` covers.
   Every query column (``id``, ``agent``, ``conversation_id`` …) is generated from the body,
   so no column can disagree with what is hashed, and verifying is hashing stored bytes.
@@ -19,9 +20,9 @@ Invariants:
 
 One gateway process writes one audit file; the chain tail is kept in memory. Writes go
 through a dedicated ``sqlite3`` connection in WAL mode with ``synchronous=NORMAL``: a commit
-is durable against a process crash and costs tens of microseconds. Reads (``fetch``: approvals
-and governance switches, small indexed queries) run on the same connection and thread, each read
-to its end: no read can see a snapshot older than the last commit. A file of the old layout
+is durable against a process crash. Reads (``fetch``: approvals and governance switches,
+small indexed queries) run on the same connection and thread, each read to its end: no read
+can see a snapshot older than the last commit. A file of the old layout
 (a column per field) is moved to bodies when opened (``audit_migrate``).
 
 Personal data: the hashed record holds redacted arguments and the digest of the raw ones.
@@ -44,7 +45,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.audit_columns import QUERY_COLUMNS
 from gateway.audit_links import DELETE_LINKED_RAW
 from gateway.audit_migrate import migrate, needs_migration
 from gateway.audit_reader import AuditLocation
@@ -61,26 +61,6 @@ if TYPE_CHECKING:
 
 Statement = tuple[str, tuple[Any, ...]]
 
-# The tables are defined in ``gateway.tables`` and created by the gateway's revisions
-# (``gateway/migrations``). This is the layout a log of the old one-column-per-field kind is
-# moved into before those run (``audit_migrate``); it is the baseline revision's, word for word.
-_GENERATED = "".join(
-    f",\n    {c} TEXT GENERATED ALWAYS AS (json_extract(body, '$.{c}')) VIRTUAL" for c in QUERY_COLUMNS
-)
-_TABLE = f"""CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    body TEXT NOT NULL CHECK (json_extract(body, '$.seq') = seq),
-    hash TEXT NOT NULL{_GENERATED}
-)"""
-_REST = [
-    "CREATE UNIQUE INDEX IF NOT EXISTS audit_id ON audit (id)",
-    "CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, seq)",
-    "CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq)",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: UPDATE is refused'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only: DELETE is refused'); END",
-]
 INSERT_RECORD = "INSERT INTO audit (seq, body, hash) VALUES (?, ?, ?)"
 INSERT_RAW = "INSERT INTO audit_raw (record_id, customer_id, arguments) VALUES (?, ?, ?)"
 
@@ -99,6 +79,21 @@ class AuditUnavailable(ServiceUnavailable):
 
 class StaleState(Exception):
     """A guarded state change found the state already changed (e.g. an approval decided twice)."""
+
+
+_NOT_MADE = "the call was not made; retry shortly or hand the customer to a human"
+
+
+def backed_up() -> AuditUnavailable:
+    """A record whose budget ran out before the store's thread reached it: it is never written."""
+    return AuditUnavailable("the audit store is backed up: the record could not be written in time", hint=_NOT_MADE)
+
+
+def unrecordable(exc: sqlite3.OperationalError) -> AuditUnavailable:
+    """SQLite refused the write (locked past its busy timeout, disk I/O): the call is denied."""
+    failure = AuditUnavailable(f"the audit store could not record ({exc})", hint=_NOT_MADE)
+    failure.__cause__ = exc
+    return failure
 
 
 def seal(seq: int, prev_hash: str, fields: dict[str, Any]) -> tuple[AuditRecord, str]:
@@ -141,6 +136,9 @@ class AuditStore:
         self._worker = worker or ThreadWorker("audit-sqlite")
         self.budget = WRITE_BUDGET_SECONDS
         """Seconds an append may take, queueing included, before it fails with ``AuditUnavailable``."""
+        from gateway.audit_group import GroupCommit  # it builds on this module's names
+
+        self._group = GroupCommit(self)
 
     @classmethod
     async def open(
@@ -170,19 +168,32 @@ class AuditStore:
 
         def bounded() -> T:
             if deadline is not None and time.monotonic() > deadline:
-                raise AuditUnavailable(
-                    "the audit store is backed up: the record could not be written in time",
-                    hint="the call was not made; retry shortly or hand the customer to a human",
-                )
+                raise backed_up()
             try:
                 return work()
             except sqlite3.OperationalError as exc:
-                raise AuditUnavailable(
-                    f"the audit store could not record ({exc})",
-                    hint="the call was not made; retry shortly or hand the customer to a human",
-                ) from exc
+                raise unrecordable(exc) from exc
 
         return await self._worker.run(bounded)
+
+    @property
+    def worker(self) -> ThreadWorker:
+        """The thread every database step of this store runs on, in submission order."""
+        return self._worker
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The write connection: use it only on ``worker``'s thread."""
+        return self._writer
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """The chain's last committed (seq, hash): the next record links to it."""
+        return self._last_seq, self._last_hash
+
+    def reread_head(self) -> None:
+        """Take the head from the file (another writer appended to it); on the store's thread."""
+        self._last_seq, self._last_hash = _tail(self._writer)
 
     @property
     def location(self) -> AuditLocation:
@@ -220,9 +231,7 @@ class AuditStore:
         record that explains it land together or not at all). Raises AuditUnavailable when the
         store cannot record within ``WRITE_BUDGET_SECONDS``.
         """
-        return await self._step(
-            lambda: self.append_now(raw_arguments=raw_arguments, also=also, **fields), budget=self.budget
-        )
+        return await self._group.append(fields, raw_arguments, also, self.budget)
 
     def append_now(
         self, *, raw_arguments: dict[str, Any] | None = None, also: tuple[Statement, ...] = (), **fields: Any
@@ -241,14 +250,18 @@ class AuditStore:
                 # of one writer per file): continue the chain from its record rather than fork.
                 if "audit.seq" not in str(exc):
                     raise
-                self._last_seq, self._last_hash = _tail(self._writer)
+                self.reread_head()
+        self.committed(record)
+        return record
+
+    def committed(self, record: AuditRecord) -> None:
+        """Book a committed record as the chain's head (and sign the head when due); on the store's thread."""
         self._last_seq = record.seq
         self._last_hash = record.hash
         if self._checkpoints is not None:
             self._checkpoints.note(record.seq, record.hash)
             if self._checkpoints.due(record.seq, self._every):
                 self.checkpoint()
-        return record
 
     def _commit(self, statements: list[Statement], guarded: tuple[Statement, ...] = ()) -> int:
         """One transaction; a ``guarded`` statement that changes no row aborts it with StaleState."""
@@ -353,7 +366,7 @@ def _tail(db: sqlite3.Connection) -> tuple[int, str]:
 def _ensure_schema(db: sqlite3.Connection, path: Path) -> None:
     if needs_migration(db):
         try:
-            migrate(db, _TABLE, _REST)
+            migrate(db)
         except sqlite3.Error as exc:
             raise ConfigurationError(
                 f"the audit log at {path} has the old layout and could not be moved to the new one: {exc}",

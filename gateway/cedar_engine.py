@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ from gateway.tool_args import ArgSchema, merge
 from shared.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
+
+DECISION_CACHE_SIZE = 4096
+"""Distinct questions remembered. The context holds only what policies read (assurance, consent,
+flags, amounts), so a deployment asks few distinct questions; a full cache starts again empty."""
 
 
 class CedarPolicyEngine:
@@ -81,6 +86,7 @@ class CedarPolicyEngine:
 
     def _rebuild(self) -> None:
         """The enforced set, and the full set only while some policy is log-only (else no extra work)."""
+        self._decided: dict[tuple[str, str, str, str], Decision] = {}
         enforced = {pid: p for pid, p in self._policies_json.items() if self._modes[pid] == "enforce"}
         self._enforced = policy_set(enforced)
         shadowed = len(enforced) != len(self._policies_json)
@@ -226,19 +232,34 @@ class CedarPolicyEngine:
 
     def _set_entities(self, entities: cedarpy.Entities) -> None:
         self._entities = entities
+        # A decision is a pure function of the question, the policy set and the entities: a
+        # remembered one holds until either changes (here, or ``_rebuild`` for the policies).
+        self._decided = {}
 
     def decide(self, request: PolicyRequest) -> Decision:
         if request.action == "call" and request.tool in self._drifted:
             return Decision(False, [], self._drifted[request.tool])
         try:
-            context = self._read_context(request)
+            context = json.dumps(self._read_context(request))
         except ValueError as exc:
             return Decision(False, [], str(exc))
+        # The same question gets the same answer until the policies, their modes or the tools
+        # change; evaluating it again was about 7% of the CPU of the gateway and systems process.
+        key = (request.action, request.agent, request.tool, context)
+        known = self._decided.get(key)
+        if known is None:
+            known = self._decide(request, context)
+            if len(self._decided) >= DECISION_CACHE_SIZE:
+                self._decided.clear()
+            self._decided[key] = known
+        return replace(known, policy_ids=list(known.policy_ids))
+
+    def _decide(self, request: PolicyRequest, context: str) -> Decision:
         cedar_request = {
             "principal": {"type": "Agent", "id": request.agent},
             "action": {"type": "Action", "id": request.action},
             "resource": {"type": "Tool", "id": request.tool},
-            "context": json.dumps(context),
+            "context": context,
         }
         # No schema here on purpose: it was checked against the policies at start-up and
         # _context always builds the same shape; per-call request validation would triple the cost.

@@ -26,6 +26,7 @@ from gateway.tool_results import DENIED_PREFIX
 from shared.errors import ConfigurationError, Unauthenticated
 from shared.service_auth import TokenVerifier
 from shared.settings import MCP_PATH
+from shared.telemetry_mcp import while_tracing
 from shared.tools import READ_BATCH_TOOL, REFUSAL_META_KEY, ReadBatch
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def build_mcp_server(
             return READ_BATCH_SCHEMA
         return gateway().catalog.input_schema(name) if started() else None
 
-    return Server(
+    server: Server[Any] = Server(
         "switchboard-gateway",
         version="0.1.0",
         instructions="Every enterprise action, governed: tools are <system>.<tool>; send the context "
@@ -100,6 +101,8 @@ def build_mcp_server(
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
     )
+    while_tracing(server.middleware)
+    return server
 
 
 def mcp_routes(server: Server[Any], allowed_hosts: list[str] | None) -> list[BaseRoute]:

@@ -47,6 +47,7 @@ from shared.outbox import OutboxRelay
 from shared.service_auth import RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
 from shared.settings import MCP_PATH, SYSTEMS
+from shared.telemetry_mcp import while_tracing
 
 MAX_REQUEST_BYTES = 256 * 1024
 
@@ -195,6 +196,7 @@ def build_app(
         auth_context_ttl_seconds,
     )
     backend, server = factory(options)
+    while_tracing(server.middleware)
     register_added_tools(system, server, backend)
     mcp_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
