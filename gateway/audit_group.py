@@ -67,6 +67,8 @@ class GroupCommit:
         # Appended on the loop, taken on the thread: deque's append and popleft are atomic.
         self._queue: deque[Pending] = deque()
         self._step: asyncio.Future[list[tuple[Pending, Outcome]]] | None = None
+        # What the running step took off the queue: if the step itself fails, they are answered too.
+        self._taken: list[Pending] = []
 
     async def append(
         self, fields: dict[str, Any], raw_arguments: dict[str, Any] | None, also: tuple[Statement, ...], budget: float
@@ -95,7 +97,7 @@ class GroupCommit:
         if step.cancelled():
             outcomes: list[tuple[Pending, Outcome]] = []
         elif (failure := step.exception()) is not None:
-            outcomes = [(entry, failure) for entry in self._queue]
+            outcomes = [(entry, failure) for entry in (*self._taken, *self._queue)]
             self._queue.clear()
         else:
             outcomes = step.result()
@@ -108,8 +110,10 @@ class GroupCommit:
         """On the store's thread: take what is queued and write it; every taken entry gets an outcome."""
         settled: list[tuple[Pending, Outcome]] = []
         batch: list[Pending] = []
+        self._taken = []
         while self._queue and len(batch) < MAX_BATCH:
             entry = self._queue.popleft()
+            self._taken.append(entry)
             if entry.outcome.cancelled():
                 continue  # its caller left before it was written: it never will be
             if time.monotonic() > entry.deadline:
