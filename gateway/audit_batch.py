@@ -144,7 +144,7 @@ class GroupWriter:
             while self._queue and len(batch) < MAX_BATCH:
                 entry = self._queue.popleft()
                 if entry.deadline <= loop.time():
-                    _answer(entry, timed_out())
+                    settle(entry.outcome, timed_out())
                 else:
                     batch.append(entry)
             if batch:
@@ -152,7 +152,7 @@ class GroupWriter:
                     outcomes = await self._bounded(batch)
                 except BaseException:
                     for entry in batch:  # the writer itself was stopped: nothing of the batch is kept
-                        _answer(entry, timed_out())
+                        settle(entry.outcome, timed_out())
                     raise
                 self._settle(batch, outcomes)
 
@@ -169,13 +169,13 @@ class GroupWriter:
         """Book the committed records in chain order, then answer every caller of the batch."""
         if isinstance(outcomes, BaseException):
             for entry in batch:
-                _answer(entry, outcomes)
+                settle(entry.outcome, outcomes)
             return
         for entry, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, AuditRecord):
                 self._committed(outcome, entry.notify)
         for entry, outcome in zip(batch, outcomes, strict=True):
-            _answer(entry, outcome)
+            settle(entry.outcome, outcome)
 
     async def _write(self, batch: list[Entry], deadline: float) -> list[AuditRecord | BaseException]:
         """One transaction: chain lock, tail, every record (guarded ones in savepoints), COMMIT."""
@@ -251,13 +251,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _answer(entry: Entry, outcome: AuditRecord | BaseException) -> None:
-    if entry.outcome.done():
+def settle(waiting: asyncio.Future[AuditRecord], outcome: AuditRecord | BaseException) -> None:
+    """Answer one queued append's caller (on the loop); a caller already answered or gone is left be."""
+    if waiting.done():
         return
     if isinstance(outcome, AuditRecord):
-        entry.outcome.set_result(outcome)
+        waiting.set_result(outcome)
     else:
-        entry.outcome.set_exception(outcome)
+        waiting.set_exception(outcome)
 
 
 def _retrieved(outcome: asyncio.Future[AuditRecord]) -> None:

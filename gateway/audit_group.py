@@ -27,6 +27,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.audit_batch import settle
 from gateway.audit_store import (
     INSERT_RAW,
     INSERT_RECORD,
@@ -86,7 +87,7 @@ class GroupCommit:
             step = self._store.worker.run(self._drain_one_batch)
         except RuntimeError as exc:  # the store is closing: nothing more is written
             while self._queue:
-                _answer(self._queue.popleft(), AuditUnavailable(f"the audit store is closed ({exc})"))
+                settle(self._queue.popleft().outcome, AuditUnavailable(f"the audit store is closed ({exc})"))
             return
         self._step = step
         step.add_done_callback(self._settled)
@@ -102,7 +103,7 @@ class GroupCommit:
         else:
             outcomes = step.result()
         for entry, outcome in outcomes:
-            _answer(entry, outcome)
+            settle(entry.outcome, outcome)
         if self._queue:
             self._start()
 
@@ -207,12 +208,3 @@ def _guarded(db: sqlite3.Connection, statements: list[Statement], guarded: tuple
         return exc
     db.execute("RELEASE audit_record")
     return None
-
-
-def _answer(entry: Pending, outcome: Outcome) -> None:
-    if entry.outcome.done():
-        return
-    if isinstance(outcome, AuditRecord):
-        entry.outcome.set_result(outcome)
-    else:
-        entry.outcome.set_exception(outcome)
