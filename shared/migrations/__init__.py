@@ -19,6 +19,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger("switchboard.migrations")
+
+_ALEMBIC_RUNS = threading.Lock()
+"""One Alembic command at a time in this process. Taken once the database's lock is held, so a
+thread holding it never waits on the database or on another process."""
 
 STORES: dict[str, str] = {
     # store -> the package holding its revisions
@@ -177,7 +182,11 @@ def upgrade(db: DatabaseURL, store: str, *, revision: str = "head") -> Upgrade:
                 config = _config(store)
                 config.attributes["connection"] = conn
                 config.attributes["version_table"] = version_table(store)
-                command.upgrade(config, revision)
+                # Alembic keeps the running migration's context in module globals (``op``,
+                # ``context``): two upgrades on threads of one process at once (replicas
+                # started together, systems opened side by side) clobber each other's.
+                with _ALEMBIC_RUNS:
+                    command.upgrade(config, revision)
                 after = _current(conn, store)
     finally:
         engine.dispose()
