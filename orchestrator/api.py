@@ -20,10 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -43,13 +42,13 @@ from orchestrator.channels._http import json_body
 from orchestrator.consoles import console_routes, staff_sessions
 from orchestrator.disclosure import Disclosure
 from orchestrator.front_later import CARD_PATH, MOUNT, LateFront
+from orchestrator.front_parts import front_parts
 from orchestrator.routing import build_brain
 from orchestrator.routing.embedding import shared_embedder
 from orchestrator.signals import SignalService, signal_routes
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.storage import open_conversation_store
 from orchestrator.supervisor import Supervisor
-from shared.database import DatabaseURL
 from shared.deadline import turn_seconds
 from shared.errors import ConfigurationError, InvalidRequest, Overloaded, SwitchboardError, Unauthenticated
 from shared.llm import LLMSettings, ModelClient
@@ -57,13 +56,6 @@ from shared.secrets import StaffCredential
 from shared.service_auth import ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused, bearer_token, refusal_of, report_refusal
 from shared.telemetry_asgi import HttpServerSpans
-
-if TYPE_CHECKING:
-    from a2a.server.tasks import TaskStore
-
-    from orchestrator.front_later import FrontParts
-
-    TaskStoreParts = tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
 
 log = logging.getLogger("switchboard.api")
 
@@ -125,29 +117,6 @@ def _bearer(request: Request) -> str:
             "this conversation needs its token", hint="send 'Authorization: Bearer <token>' from conversation start"
         )
     return token.strip()
-
-
-def _front_task_store(config: OrchestratorConfig) -> TaskStoreParts | None:
-    """The A2A front's durable task store (PostgreSQL, or ``a2a_tasks_db``) with its start and
-    stop; None keeps the tasks in memory."""
-    if config.a2a_tasks_db is None and not DatabaseURL.parse(config.database_url, default_sqlite=Path()).is_postgres:
-        return None
-    from shared.a2a_tasks import task_store_for
-
-    return task_store_for(config.database_url, config.a2a_tasks_db or config.conversations_db.with_name("a2a_tasks.db"))
-
-
-def _front_parts(config: OrchestratorConfig, supervisor: Callable[[], Supervisor], admission: Admission) -> FrontParts:
-    """The A2A front's maker and durable task store; imports a2a-sdk's server (``orchestrator.front_later``)."""
-    from orchestrator.a2a_front import A2AFront
-
-    auth, public_url = config.auth, config.public_url
-    assert auth is not None and public_url is not None
-
-    def make(store: TaskStore | None) -> A2AFront:
-        return A2AFront(supervisor, auth, admission, public_url, config.on_refused, task_store=store)
-
-    return make, _front_task_store(config)
 
 
 def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
@@ -339,7 +308,7 @@ def build_orchestrator_app(config: OrchestratorConfig) -> Starlette:
         holder["supervisor"].cases = desk
         building = (
             asyncio.create_task(
-                front.build(lambda: _front_parts(config, supervisor, admission), directory.skill_specs())
+                front.build(lambda: front_parts(config, supervisor, admission), directory.skill_specs())
             )
             if front is not None
             else None

@@ -14,12 +14,20 @@ import contextlib
 import logging
 import socket
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
+from orchestrator.stack_topology import (
+    bind_all,
+    embedded_ports,
+    gateway_allowed_hosts,
+    host_of,
+    port_of,
+    service_names,
+    service_urls,
+    topology_of,
+)
 from shared import telemetry
 from shared.errors import ConfigurationError
 from shared.private import make_private
@@ -44,12 +52,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchboard.launcher")
 
-SERVICES_BEFORE_AGENTS = ["tokens", "orchestrator", "gateway"]
 A2A_TASKS_DB = "a2a_tasks.db"
 """The orchestrator's A2A front's tasks (a specialist keeps its own ``tasks.db``)."""
 CONSOLE_SESSIONS_DB = "console_sessions.db"
 """Staff console sessions, shared by the orchestrator processes (``orchestrator.consoles.sessions``)."""
-SYSTEM_SERVICES = [f"mcp:{s}" for s in SYSTEMS]
 
 
 @dataclass
@@ -126,16 +132,9 @@ class Stack:
     def layout(self, reuse_port: frozenset[str] = frozenset()) -> dict[str, socket.socket]:
         """Bind every service's socket and set ``topology`` from the ports they got; the services
         named in ``reuse_port`` may have more sockets bound to their port (``shared.serving.bind``)."""
-        names = SERVICES_BEFORE_AGENTS + [f"agent:{a}" for a in self.agents] + SYSTEM_SERVICES
-        sockets = self._bind(names, reuse_port)
+        sockets = self._bind(service_names(self.agents), reuse_port)
         url = {n: f"http://{self.settings.host}:{s.getsockname()[1]}" for n, s in sockets.items()}
-        self.topology = Topology(
-            orchestrator=url["orchestrator"],
-            gateway=url["gateway"],
-            tokens=url["tokens"],
-            agents={a: url[f"agent:{a}"] for a in self.agents},
-            systems={s: url[f"mcp:{s}"] for s in SYSTEMS},
-        )
+        self.topology = topology_of(url, self.agents)
         return sockets
 
     async def start_signals(self, bus: EventBus | None) -> None:
@@ -186,14 +185,8 @@ class Stack:
     async def restart_service(self, name: str) -> None:
         """Start a stopped service again on the port it had."""
         assert self.topology is not None
-        url = {
-            "tokens": self.topology.tokens,
-            "orchestrator": self.topology.orchestrator,
-            "gateway": self.topology.gateway,
-            **{f"agent:{a}": u for a, u in self.topology.agents.items()},
-            **{f"mcp:{s}": u for s, u in self.topology.systems.items()},
-        }[name]
-        await self._start_group({name: self.app_for(name)}, {name: bind(self.settings.host, _port(url))})
+        url = service_urls(self.topology)[name]
+        await self._start_group({name: self.app_for(name)}, {name: bind(self.settings.host, port_of(url))})
 
     def app_for(self, name: str) -> ASGIApp:
         """The app of one service (``tokens``, ``orchestrator``, ``gateway``, ``agent:<name>``, ``mcp:<system>``).
@@ -218,28 +211,8 @@ class Stack:
         if self.ephemeral_ports:
             ports = dict.fromkeys(names, 0)
         else:
-            embedded = Topology.embedded(self.settings.host, self.settings.base_port)
-            ports = {
-                "tokens": _port(embedded.tokens),
-                "orchestrator": _port(embedded.orchestrator),
-                "gateway": _port(embedded.gateway),
-                **{f"agent:{a}": _port(u) for a, u in embedded.agents.items()},
-                **{f"mcp:{s}": _port(u) for s, u in embedded.systems.items()},
-            }
-            for i, agent in enumerate(self.agents):
-                ports.setdefault(f"agent:{agent}", self.settings.base_port + 40 + i)
-        bound: dict[str, socket.socket] = {}
-        for name in names:
-            try:
-                bound[name] = bind(self.settings.host, ports[name], reuse_port=name in reuse_port)
-            except OSError as exc:
-                for other in bound.values():
-                    other.close()
-                raise ConfigurationError(
-                    f"cannot listen on {self.settings.host}:{ports[name]} for {name}: {exc.strerror}",
-                    hint="stop whatever uses it, or pick other ports with --base-port / SWITCHBOARD_BASE_PORT",
-                ) from exc
-        return bound
+            ports = embedded_ports(self.settings.host, self.settings.base_port, self.agents)
+        return bind_all(self.settings.host, ports, names, reuse_port)
 
     async def _start_group(self, apps: dict[str, ASGIApp], sockets: dict[str, socket.socket]) -> None:
         """Start services that do not depend on each other together; all must come up."""
@@ -295,7 +268,7 @@ class Stack:
             identity_private_pem=self.secrets.identity_private_pem if system == "identity" else None,
             auth_context_ttl_seconds=self.settings.auth_context_ttl_seconds,
             bus=self.bus,
-            allowed_hosts=[_host(self.topology.systems[system])] if self.topology else None,
+            allowed_hosts=[host_of(self.topology.systems[system])] if self.topology else None,
             database_url=self.settings.database_url,
         )
 
@@ -334,7 +307,7 @@ class Stack:
             ),
             retention_interval_seconds=self.settings.retention_interval_seconds,
             # Scale-out: callers reach it by a service name, which the DNS-rebinding guard must accept.
-            allowed_hosts=_gateway_hosts(self.topology.gateway),
+            allowed_hosts=gateway_allowed_hosts(self.topology.gateway),
         )
 
     def _agent_app(self, agent: str) -> ASGIApp:
@@ -417,44 +390,3 @@ def _agent_names() -> list[str]:
 
     found = agent_names()
     return [a for a in AGENTS if a in found] + sorted(a for a in found if a not in AGENTS)
-
-
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or "127.0.0.1"
-
-
-def _gateway_hosts(url: str) -> list[str] | None:
-    """None keeps the MCP SDK's loopback-only guard; a service name is added to it when used."""
-    host = _host(url)
-    if host in ("127.0.0.1", "localhost", "::1"):
-        return None
-    return [h for name in ("127.0.0.1", "localhost", host) for h in (name, f"{name}:*")]
-
-
-def print_topology(
-    topology: Topology, secrets: Secrets, data_dir: Path, out: Callable[[str], None] = print, *, demo: bool = True
-) -> None:
-    out("Switchboard is up (embedded default).")
-    out(f"  orchestrator API   {topology.orchestrator}/api/conversations")
-    out(f"  web chat           {topology.orchestrator}/chat")
-    out(f"  staff consoles     {topology.orchestrator}/console   (sign-in tokens: switchboard staff)")
-    out(f"  token service      {topology.tokens}/oauth/token   (register agents: switchboard clients register)")
-    out(f"  governance gateway {topology.gateway}{MCP_PATH}")
-    for agent, url in topology.agents.items():
-        out(f"  agent {agent:<12} {url}/.well-known/agent-card.json")
-    for system, url in topology.systems.items():
-        out(f"  mcp   {system:<12} {url}{MCP_PATH}  (gateway only)")
-    out(f"  data directory     {data_dir.resolve()}")
-    out("Talk to it:  switchboard chat        one-time codes:  switchboard outbox")
-    out("Audit:       switchboard audit verify   Stop: Ctrl+C")
-    shared = sorted(name for name, cred in secrets.staff_tokens.items() if cred.shared)
-    if shared and demo:
-        out(
-            f"DEMO MODE: shared staff accounts ({', '.join(shared)}) can sign in; the audit log marks their decisions"
-            " as a shared account's, naming no person. For real staff: switchboard staff --add NAME --role ROLE,"
-            " then SWITCHBOARD_DEMO_STAFF=false."
-        )

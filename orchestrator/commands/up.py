@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from orchestrator.launcher import Stack, print_topology
+    from orchestrator.launcher import Stack
+    from orchestrator.stack_topology import print_topology
     from orchestrator.workers import ProcessStack
 
     settings = settings_from(args)

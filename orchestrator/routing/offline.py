@@ -9,13 +9,13 @@ and three built-in classes no skill owns: small talk, requests no specialist han
 not said yet. An explicit request for a human bypasses the classifier and goes to the skill
 tagged ``routing:human-request`` with confidence 1.0; a message in a language we do not serve is
 marked as such; a message holding two requests names the second in ``then``. Whether an answer
-is confident enough to act on is decided by ``calibration``, fitted on validation folds.
+is confident enough to act on is decided by ``calibration``, fitted on validation folds. The
+training set and the fit are in ``training``; this module decides turns.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,34 +23,27 @@ from pathlib import Path
 import numpy as np
 
 from orchestrator.routing import calibration, weights
-from orchestrator.routing.background import OUT_OF_SCOPE_PHRASES, SMALL_TALK_PHRASES, UNCLEAR_PHRASES
 from orchestrator.routing.compound import Part, clauses, first_and_rest, split_requests
 from orchestrator.routing.corpus import Labelled, training_rows
 from orchestrator.routing.decision import (
     OTHER_LANGUAGE,
-    OUT_OF_SCOPE,
-    SMALL_TALK,
     UNCLEAR,
-    Intent,
     RouteAlternative,
     RouteDecision,
 )
 from orchestrator.routing.embedding import StaticEmbedder, shared_embedder
-from orchestrator.routing.features import Featurizer
 from orchestrator.routing.human import asks_for_human
 from orchestrator.routing.specs import SkillSpec
 from orchestrator.routing.spelling import Speller
 from orchestrator.routing.text import normalize
-from shared.errors import ConfigurationError, PayloadTooLarge
+from orchestrator.routing.training import NO_SKILL, check_specs, fit, training_set
+from shared.errors import PayloadTooLarge
 from shared.handoff import HUMAN_REQUEST_TAG
 from shared.language import ENGLISH, SERVED, detect
 
 DEFAULT_MAX_CHARS = 2000
 HUMAN_REASON = "explicit request for a human"
 EMPTY_REASON = "empty message"
-# Inverse regularisation strength: high enough that the examples per skill separate cleanly,
-# low enough that a message sharing one stray word with a skill stays unsure.
-_C = 30
 # How much the sentence embedding counts next to the n-gram blocks (each of unit length).
 _EMBEDDING_WEIGHT = 1.0
 # Each side of a two-request message must be at least this sure on its own.
@@ -62,9 +55,6 @@ _DROWNED_FIRST = 0.45
 _CLAUSE_OVERRIDE = 0.6
 # ... and only when the whole message gives that clause's skill at least this share of its best skill's.
 _CLAUSE_AGREES = 0.5
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_KINDS: dict[str, Intent] = {"small-talk": SMALL_TALK, "out-of-scope": OUT_OF_SCOPE, "vague": UNCLEAR}
-_NO_SKILL: tuple[Intent, ...] = (SMALL_TALK, OUT_OF_SCOPE, UNCLEAR)
 # What ``normalize`` turns numbers and identifiers into: a message of nothing else (a one-time
 # code, an email address) answers a question; it asks for nothing.
 _IDENTIFIERS = frozenset({"0", "emailaddress", "phonenumber", "accountnumber", "ticketnumber"})
@@ -86,49 +76,25 @@ class OfflineBrain:
     ) -> None:
         """``embedding_weight`` (default ``_EMBEDDING_WEIGHT``) scales the sentence embedding; 0 turns it off.
         With ``cache_dir`` the trained weights are kept there and reused while the training is unchanged."""
-        _check(specs)
+        check_specs(specs)
         self._specs = list(specs)
         self._max_chars = max_chars
         humans = [s for s in specs if HUMAN_REQUEST_TAG in s.tags]
         self._human = humans[0] if humans else None
         self._embedder = embedder or shared_embedder()
         # Classes: one per spec, then small talk, out of scope and unclear.
-        self._classes: list[str] = [f"{s.agent}/{s.skill}" for s in self._specs] + list(_NO_SKILL)
-        index = {name: i for i, name in enumerate(self._classes)}
-        texts: list[str] = []
-        labels: list[int] = []
-        # Rows written with typos on purpose teach the n-grams of misspelt words, but their words
-        # stay out of the speller's dictionary: a typo seen once in training was never corrected
-        # again (validation folds: typo-ridden messages 85.8% -> 87.8% best guess).
-        spelt: list[bool] = []
-        for label, spec in enumerate(self._specs):
-            for text in _training_texts(spec):
-                texts.append(text)
-                labels.append(label)
-                spelt.append(True)
-        for kind, phrases in (
-            (SMALL_TALK, SMALL_TALK_PHRASES),
-            (OUT_OF_SCOPE, OUT_OF_SCOPE_PHRASES),
-            (UNCLEAR, UNCLEAR_PHRASES),
-        ):
-            texts.extend(phrases)
-            labels.extend([index[kind]] * len(phrases))
-            spelt.extend([True] * len(phrases))
-        for row in corpus:
-            taught = _label(row, index)
-            if taught is not None:
-                texts.append(row.text)
-                labels.append(taught)
-                spelt.append(row.style != "typos")
+        self._classes: list[str] = [f"{s.agent}/{s.skill}" for s in self._specs] + list(NO_SKILL)
+        rows = training_set(self._specs, self._classes, corpus)
+        texts, labels = rows.texts, rows.labels
         normalized_texts = [normalize(t) for t in texts]
-        self._speller = Speller(w for t, ok in zip(normalized_texts, spelt, strict=True) if ok for w in t.split())
+        self._speller = Speller(w for t, ok in zip(normalized_texts, rows.spelt, strict=True) if ok for w in t.split())
         weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
         key = weights.training_digest(texts, labels, self._classes, weight)
         # Only the shared embedder's weights are cached: the digest does not cover another one.
         cache = cache_dir if embedder is None else None
         trained = weights.load(cache, key) if cache is not None else None
         if trained is None:
-            trained = self._train(texts, normalized_texts, labels, weight)
+            trained = fit(normalized_texts, labels, self._classes, self._embedder, weight)
             if cache is not None:
                 weights.save(cache, key, trained)
         self._features = trained.features
@@ -139,29 +105,6 @@ class OfflineBrain:
         self._meaning = lru_cache(maxsize=64)(self._embedder.embed_one)
         # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
         self.decide("hello, can you help me with my account and also my bill")
-
-    def _train(
-        self, texts: list[str], normalized_texts: list[str], labels: list[int], weight: float
-    ) -> weights.Trained:
-        # Imported here: only training needs scikit-learn, so importing the router stays cheap.
-        from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
-
-        features = Featurizer()
-        grams = features.fit_transform(normalized_texts)
-        meaning = sparse.csr_matrix(self._embedder.embed(normalized_texts) * weight)
-        model = LogisticRegression(C=_C, solver="newton-cg", max_iter=200, class_weight="balanced")
-        model.fit(sparse.hstack([grams, meaning], format="csr"), np.asarray(labels))
-        if list(model.classes_) != sorted(set(labels)) or len(model.classes_) != len(self._classes):
-            raise ConfigurationError("every routing class needs at least one training phrase")
-        # Dense weights, transposed so one message's few non-zero n-grams select rows cheaply.
-        coef = np.ascontiguousarray(model.coef_.T)
-        return weights.Trained(
-            features=features,
-            gram_weights=coef[: features.size],
-            meaning_weights=np.ascontiguousarray(coef[features.size :] * weight),
-            bias=model.intercept_.copy(),
-        )
 
     @classmethod
     def from_skills(
@@ -266,7 +209,7 @@ class OfflineBrain:
                 skills = probabilities[: self._skills]
                 best = clause.index
         if best >= self._skills:
-            kind = _NO_SKILL[best - self._skills]
+            kind = NO_SKILL[best - self._skills]
             closest = self._specs[int(ranked[0])]
             decision = RouteDecision(
                 agent=None,
@@ -406,42 +349,3 @@ class OfflineBrain:
         """Damping for messages made mostly of words no skill uses (gibberish)."""
         known = sum(1 for w in words if w in self._features.words)
         return min(1.0, math.sqrt(known / len(words)) * 1.25) if words else 0.0
-
-
-def _label(row: Labelled, index: dict[str, int]) -> int | None:
-    """The class a training row teaches, or None (a skill this brain does not route to, two requests)."""
-    if row.kind == "two-requests":
-        return None
-    if row.skill is not None:
-        return index.get(f"{row.agent}/{row.skill}")
-    if row.kind == "other-language":
-        return None
-    return index[_KINDS[row.kind]] if row.kind in _KINDS else None
-
-
-def _training_texts(spec: SkillSpec) -> list[str]:
-    texts = list(spec.examples)
-    texts.extend(s for s in _SENTENCE.split(spec.description) if s)
-    return texts
-
-
-def _check(specs: Sequence[SkillSpec]) -> None:
-    if not specs:
-        raise ConfigurationError("no skills to route to", hint="publish at least one AgentCard skill")
-    seen: set[tuple[str, str]] = set()
-    for spec in specs:
-        key = (spec.agent, spec.skill)
-        if key in seen:
-            raise ConfigurationError(f"skill {spec.agent}/{spec.skill} is listed twice", hint="give each skill one id")
-        seen.add(key)
-        if not spec.examples and not spec.description.strip():
-            raise ConfigurationError(
-                f"skill {spec.agent}/{spec.skill} has no examples and no description to learn from",
-                hint="add an '## Examples' list to its SKILL.md",
-            )
-    humans = [f"{s.agent}/{s.skill}" for s in specs if HUMAN_REQUEST_TAG in s.tags]
-    if len(humans) > 1:
-        raise ConfigurationError(
-            f"more than one skill is tagged {HUMAN_REQUEST_TAG}: {', '.join(humans)}",
-            hint="tag exactly one skill as the place explicit requests for a human go",
-        )

@@ -21,7 +21,8 @@ inboxes), so replicas that start together create a shared consumer once and all 
 Each deployment has its own stream, ``SWITCHBOARD_<DEPLOYMENT>_EVENTS`` on subjects
 ``switchboard.<deployment>.events.>`` (``SWITCHBOARD_DEPLOYMENT``), which keeps events for a
 bounded age (``SWITCHBOARD_EVENT_RETENTION_SECONDS``): a new deployment on a shared NATS never
-sees another's history, and no stream grows without bound.
+sees another's history, and no stream grows without bound. Those names, and the subject each
+consumer filters on, are in ``shared.bus.nats_layout``.
 """
 
 from __future__ import annotations
@@ -37,38 +38,27 @@ from cloudevents.core.v1.event import CloudEvent
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
 from nats.js.errors import BadRequestError, NotFoundError
 
+from shared.bus.nats_layout import (
+    consumer_subjects,
+    deliver_root,
+    filter_subject,
+    stream_config,
+    stream_name,
+    subject_root,
+)
 from shared.bus.replica import (
     DEFAULT_DEPLOYMENT,
     DEFAULT_RETENTION_SECONDS,
     consumer_name,
     default_replica,
-    safe_name,
 )
 from shared.errors import ServiceUnavailable
 from shared.events import TYPE_PREFIX, Handler, decode, encode
 
 log = logging.getLogger("switchboard.bus")
-
-DUPLICATE_WINDOW_SECONDS = 120.0
-"""How long the stream remembers an event id: a relay republishing a row (crash between publish and
-mark) within it stores the event once; later copies are deduplicated by the consumers."""
-
-
-def stream_name(deployment: str) -> str:
-    return f"SWITCHBOARD_{safe_name(deployment).upper()}_EVENTS"
-
-
-def subject_root(deployment: str) -> str:
-    return f"switchboard.{safe_name(deployment).lower()}.events"
-
-
-def deliver_root(deployment: str) -> str:
-    """Where this deployment's push consumers deliver: outside the stream's subjects, so a
-    delivery is never stored as an event, and named per deployment so two never cross."""
-    return f"_switchboard.{safe_name(deployment).lower()}.deliver"
 
 
 class NatsOptions(TypedDict, total=False):
@@ -204,11 +194,7 @@ class NatsBus:
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         """Create this deployment's stream, or bring an existing one's retention to the setting."""
-        # The server refuses a duplicate window longer than the age bound (a short-lived test deployment).
-        window = min(DUPLICATE_WINDOW_SECONDS, self._retention)
-        config = StreamConfig(
-            name=self.stream, subjects=[f"{self.subjects}.>"], duplicate_window=window, max_age=self._retention
-        )
+        config = stream_config(self.stream, self.subjects, self._retention)
         try:
             info = await js.stream_info(self.stream)
         except NotFoundError:
@@ -230,35 +216,12 @@ class NatsBus:
             raise ServiceUnavailable(f"NATS did not accept event {event.get_id()}: {exc}") from exc
 
     def filter_for(self, kinds: Collection[str] | None) -> str:
-        """The one subject a consumer of ``kinds`` filters on: the narrowest wildcard that covers
-        them all (``….network.*`` for the network signals), since a server before 2.10 takes one."""
-        if not kinds:
-            return f"{self.subjects}.>"
-        split = [kind.split(".") for kind in kinds]
-        common: list[str] = []
-        for tokens in zip(*split, strict=False):
-            if len(set(tokens)) > 1:
-                break
-            common.append(tokens[0])
-        if len(set(map(len, split))) == 1 and len(common) == len(split[0]):
-            return ".".join([self.subjects, *common])  # one kind
-        if len(set(map(len, split))) == 1 and len(common) == len(split[0]) - 1:
-            return ".".join([self.subjects, *common, "*"])
-        return ".".join([self.subjects, *common, ">"])
+        """The one subject a consumer of ``kinds`` filters on (``nats_layout.filter_subject``)."""
+        return filter_subject(self.subjects, kinds)
 
     def consumers_for(self, name: str, kinds: Collection[str] | None) -> list[tuple[str, str]]:
-        """The consumers (name, filter subject) a subscriber of ``kinds`` reads from.
-
-        One, on ``filter_for(kinds)``, unless that takes a ``>`` wildcard over other kinds too: then
-        one per kind, each on its own subject. A server before 2.10 takes one filter per consumer,
-        and a wildcard over everything sent this subscriber every event of the deployment, each
-        system's feed watermarks included (several a second while idle), only to be acknowledged
-        unread.
-        """
-        subject = self.filter_for(kinds)
-        if not kinds or len(kinds) == 1 or not subject.endswith(".>"):
-            return [(name, subject)]
-        return [(f"{name}-{safe_name(kind)}", f"{self.subjects}.{kind}") for kind in sorted(kinds)]
+        """The consumers (name, filter subject) of a subscriber of ``kinds`` (``nats_layout.consumer_subjects``)."""
+        return consumer_subjects(self.subjects, name, kinds)
 
     async def subscribe(
         self,

@@ -26,7 +26,7 @@ from nats.js.errors import NotFoundError
 
 from mcp_servers.dataset import sample_customers
 from orchestrator.launcher import Stack
-from shared.bus.nats import stream_name
+from shared.bus.nats_layout import stream_name
 from shared.envelope import ContextEnvelope
 from shared.settings import Settings
 from tests.e2e.conftest import RunningStack
