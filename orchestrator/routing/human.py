@@ -63,6 +63,11 @@ _WANT = frozenset({"want", "need", "get", "give", "have", "bring", "send", "find
 _BOTS = frozenset({"bot", "bots", "robot", "machine", "chatbot", "ai", "computer", "automated"})
 _REFUSAL = frozenset({"not", "no", "stop", "refuse", "enough", "hate", "useless", "instead"})
 _REPORTED = frozenset({"said", "told", "says", "promised", "gave", "was", "were", "did", "sent", "called"})
+# Between a verb and the person, these make the person what the message is about, not whom the
+# customer wants: "a grievance about your staff", "feedback to the shop staff".
+_TOPIC = frozenset(
+    {"about", "regarding", "concerning", "of", "feedback", "grievance", "review", "compliment", "praise"}
+)
 # Filler that may surround a bare "agent!" or "human please".
 _FILLER = frozenset({"please", "now", "a", "an", "the", "to", "i", "me", "want", "need", "pls", "just", "ok", "hi"})
 
@@ -124,6 +129,16 @@ def asks_for_human(words: list[str]) -> bool:
             return True
         if any(w in _TALK for w in before) or "call" in after:
             return True
-        if person not in _VAGUE and any(w in _WANT for w in before):
+        if person not in _VAGUE and _wanted(before):
+            return True
+    return False
+
+
+def _wanted(before: list[str]) -> bool:
+    """A verb of wanting comes before the person, with nothing that makes the person a topic between."""
+    for j in range(len(before) - 1, -1, -1):
+        if before[j] in _TOPIC:
+            return False
+        if before[j] in _WANT:
             return True
     return False
