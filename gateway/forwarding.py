@@ -62,6 +62,9 @@ async def forward(gateway: Gateway, verdict: Verdict, arguments: dict[str, Any])
     # A call made before the customer was known (an identity look-up or verification) names
     # them in its outcome, from the system of record's answer: subject access finds it.
     learned = None if decided.customer_id or result.is_error else customer_named(result)
+    if learned and projection is not None:
+        # The customer's own calls come next (a verification is followed by the goal it unlocked).
+        projection.warm_consent(learned, decided.conversation_id or "")
     links = await _unattributed(gateway, decided.conversation_id) if learned else None
     await gateway.store.append(
         kind="outcome",

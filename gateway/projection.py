@@ -23,6 +23,8 @@ the withdrawal, never on the copy from before it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from typing import Any
 
 from cloudevents.core.v1.event import CloudEvent
 
-from gateway.facts import UpstreamFacts
+from gateway.facts import FactUnavailable, UpstreamFacts
 from shared.events import CONSENT_CHANGED, FEED_WATERMARK, TICKET_UPDATED, data_of, kind_of
 from shared.tools import RefundFacts
 
@@ -59,6 +61,15 @@ class _Entry:
 
 
 @dataclass(slots=True)
+class _Flight:
+    """A live read under way; a read of the same key that starts while nothing has changed since joins it."""
+
+    started_at: float
+    generation: int
+    task: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
 class ProjectionStats:
     hits: int = 0
     misses: int = 0
@@ -84,6 +95,8 @@ class GatewayProjection:
         self._consent: dict[str, _Entry] = {}  # customer id -> set of granted purposes
         self._tickets: dict[str, _Entry] = {}  # e-mail -> {ticket id: status}
         self._generation: dict[str, int] = {}  # bumped by every event about a key
+        self._flights: dict[str, _Flight] = {}  # generation key -> the live read under way
+        self._warming: set[asyncio.Task[None]] = set()
         self.stats = ProjectionStats()
 
     # -- the feed ---------------------------------------------------------------------------
@@ -231,16 +244,62 @@ class GatewayProjection:
             self.stats.misses += 1
         else:
             self.stats.stale_reads += 1
+        flight = self._flights.get(generation_key)
+        if flight is None or not self._joinable(flight, system, generation_key):
+            flight = self._fly(table, key, generation_key, live)
+        return await asyncio.shield(flight.task)
+
+    def _joinable(self, flight: _Flight, system: str, generation_key: str) -> bool:
+        """A read under way answers a new one too when it would see everything the new one would:
+        no event about the key arrived and no forwarded write to the system ended since it started."""
+        feed = self.feeds[system]
+        if flight.task.done():  # finished (maybe failed) and not yet cleared: a new read asks again
+            return False
+        return flight.generation == self._generation.get(generation_key, 0) and flight.started_at > feed.written_at
+
+    def _fly(
+        self, table: dict[str, _Entry], key: str, generation_key: str, live: Callable[[], Awaitable[Any]]
+    ) -> _Flight:
         generation = self._generation.get(generation_key, 0)
-        value = await live()
-        # An event that arrived during the read may be newer than what was read: keep nothing then.
-        if self._generation.get(generation_key, 0) == generation:
-            if len(table) >= self._max and key not in table:
-                table.pop(next(iter(table)))
-            # Events already applied stay ordered; those still on their way apply on top of the read.
-            earlier = table.get(key)
-            table[key] = _Entry(value, dict(earlier.changed_at) if earlier is not None else {})
-        return value
+
+        async def read() -> Any:
+            value = await live()
+            # An event that arrived during the read may be newer than what was read: keep nothing then.
+            if self._generation.get(generation_key, 0) == generation:
+                if len(table) >= self._max and key not in table:
+                    table.pop(next(iter(table)))
+                # Events already applied stay ordered; those still on their way apply on top of the read.
+                earlier = table.get(key)
+                table[key] = _Entry(value, dict(earlier.changed_at) if earlier is not None else {})
+            return value
+
+        # Its own task: a caller that stops waiting neither cancels it for the others nor leaves it half-kept.
+        flight = _Flight(self._clock(), generation, asyncio.ensure_future(read()))
+        self._flights[generation_key] = flight
+
+        def landed(task: asyncio.Future[Any]) -> None:
+            if self._flights.get(generation_key) is flight:
+                del self._flights[generation_key]
+            if not task.cancelled():
+                task.exception()  # retrieved here: every caller may have stopped waiting
+
+        flight.task.add_done_callback(landed)
+        return flight
+
+    def warm_consent(self, customer_id: str, conversation_id: str) -> None:
+        """Start reading a customer's consent now if the copy has none (a call just named them, as
+        a verification does): their next call, which is customer-scoped, then finds it or joins
+        this read instead of making the live read on its own way to the system."""
+        if customer_id in self._consent or f"c:{customer_id}" in self._flights:
+            return
+
+        async def warm() -> None:
+            with contextlib.suppress(FactUnavailable):  # the call that needs it reads again, and fails closed
+                await self.consent_purposes(customer_id, conversation_id)
+
+        task = asyncio.create_task(warm())
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
     async def consent_purposes(self, customer_id: str, conversation_id: str) -> frozenset[str]:
         value: frozenset[str] = await self._read(

@@ -23,7 +23,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -92,6 +92,17 @@ _PAUSED = (
 _PAUSED_HINT = "offer another contact detail on the account, or a human colleague"
 
 
+@dataclass(frozen=True, slots=True)
+class _Passed:
+    """A code that matched, committed as used: what the auth context is then signed for."""
+
+    customer_id: str
+    channel: str
+    attempts_left: int
+    now: float
+    step_up: bool
+
+
 class ReferenceIdentityBackend(ReferenceBackend):
     system = "identity"
 
@@ -157,19 +168,29 @@ class ReferenceIdentityBackend(ReferenceBackend):
             hint="ask for the email address or mobile number on the account",
         )
 
-    async def _counter(self, key: str, now: float) -> limits.Counter:
-        row = await self.fetchone(f"SELECT * FROM verify_limits WHERE key = ?{self.lock_rows}", (key,))
-        if row is None:
-            return limits.Counter(key, since=now)
-        found = limits.Counter(key, row["failures"], row["sends"], row["since"], row["locked_until"])
-        return found.current(now)
+    async def _counters(self, keys: list[str], now: float) -> list[limits.Counter]:
+        """The counters of ``keys``, in that order, read (and locked on PostgreSQL) in one statement:
+        each statement inside a write transaction is a round trip made while the write is held."""
+        marks = ", ".join("?" for _ in keys)
+        rows = await self.fetchall(f"SELECT * FROM verify_limits WHERE key IN ({marks}){self.lock_rows}", keys)
+        found = {row["key"]: row for row in rows}
+        counters = []
+        for key in keys:
+            row = found.get(key)
+            if row is None:
+                counters.append(limits.Counter(key, since=now))
+            else:
+                counters.append(
+                    limits.Counter(key, row["failures"], row["sends"], row["since"], row["locked_until"]).current(now)
+                )
+        return counters
 
-    async def _save(self, counter: limits.Counter) -> None:
-        await self.execute(
+    async def _save(self, counters: list[limits.Counter]) -> None:
+        await self.executemany(
             "INSERT INTO verify_limits VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
             " failures = excluded.failures, sends = excluded.sends, since = excluded.since,"
             " locked_until = excluded.locked_until",
-            (counter.key, counter.failures, counter.sends, counter.since, counter.locked_until),
+            [(c.key, c.failures, c.sends, c.since, c.locked_until) for c in counters],
         )
 
     def _keys_for(self, id_key: str, customer_id: str | None, channel: str) -> list[str]:
@@ -185,24 +206,35 @@ class ReferenceIdentityBackend(ReferenceBackend):
                 hint="ask for the email address or mobile number on the account",
             )
         kind, value = found[0]
-        return await self.transaction(
+        started, delivery = await self.transaction(
             lambda: self._start(kind, value, channel, conversation_id), "starting a verification"
         )
+        if delivery is not None:
+            # Sent once the challenge is committed: never a code for a challenge that was rolled
+            # back, and the message is written without holding up every other verification's write.
+            await self._deliver(*delivery)
+        return started
 
-    async def _start(self, kind: str, value: str, channel: str, conversation_id: str) -> VerificationStarted:
+    async def _start(
+        self, kind: str, value: str, channel: str, conversation_id: str
+    ) -> tuple[VerificationStarted, tuple[Row, str, str, float] | None]:
         now = self._clock()
-        row = await self.fetchone(f"SELECT * FROM customers WHERE {kind} = ?", (value,))
+        # The customer and whether a SIM swap left a step-up pending, in one statement.
+        row = await self.fetchone(
+            "SELECT c.*, EXISTS (SELECT 1 FROM step_ups s WHERE s.customer_id = c.customer_id) AS step_up"
+            f" FROM customers c WHERE c.{kind} = ?",
+            (value,),
+        )
         if channel not in _CHANNELS:  # "any": the channel the identifier names, else a text message
             channel = "email" if kind == "email" else "sms"
-        if channel == "sms" and row is not None and await self._step_up(row["customer_id"]) is not None:
+        if channel == "sms" and row is not None and row["step_up"]:
             channel = "email"  # after a SIM swap a text message proves nothing; said to no one
         id_key = limits.identifier_key(self._secret, kind, value)
         customer_id = row["customer_id"] if row is not None else None
-        counters = [await self._counter(k, now) for k in self._keys_for(id_key, customer_id, channel)]
+        counters = await self._counters(self._keys_for(id_key, customer_id, channel), now)
         if any(c.locked_until > now or c.sends >= limits.MAX_SENDS for c in counters):
             raise InvalidRequest(_PAUSED, hint=_PAUSED_HINT)
-        for counter in counters:
-            await self._save(replace(counter, sends=counter.sends + 1))
+        await self._save([replace(c, sends=c.sends + 1) for c in counters])
         verification_id = f"VER-{secrets.token_hex(8)}"
         code = f"{secrets.randbelow(1_000_000):06d}"
         expires = now + CODE_TTL_SECONDS
@@ -219,11 +251,10 @@ class ReferenceIdentityBackend(ReferenceBackend):
                 conversation_id,
             ),
         )
-        if row is not None:
-            await self._deliver(row, channel, code, now)
-        return VerificationStarted(
+        started = VerificationStarted(
             verification_id=verification_id, sent_to=SENT_TO, expires_at=iso_seconds(expires), attempts_left=ATTEMPTS
         )
+        return started, ((row, channel, code, now) if row is not None else None)
 
     async def _deliver(self, row: Row, channel: str, code: str, now: float) -> None:
         message = {
@@ -241,9 +272,23 @@ class ReferenceIdentityBackend(ReferenceBackend):
 
     async def verify_code(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult:
         code = re.sub(r"[\s-]", "", code)
-        return await self.transaction(lambda: self._verify(verification_id, code, conversation_id), "checking a code")
+        checked = await self.transaction(
+            lambda: self._verify(verification_id, code, conversation_id), "checking a code"
+        )
+        if isinstance(checked, VerificationResult):
+            return checked
+        # The code is used up and that is committed; only then is the auth context signed, and
+        # neither the customer read nor the signature holds up other verifications' writes.
+        return self._verified(
+            await self._customer(checked.customer_id),
+            checked.channel,
+            checked.attempts_left,
+            conversation_id,
+            checked.now,
+            step_up=checked.step_up,
+        )
 
-    async def _verify(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult:
+    async def _verify(self, verification_id: str, code: str, conversation_id: str) -> VerificationResult | _Passed:
         # Locked on PostgreSQL: two replicas checking codes of one verification take turns.
         row = await self.fetchone(
             f"SELECT * FROM otp_challenges WHERE verification_id = ?{self.lock_rows}", (verification_id,)
@@ -258,20 +303,19 @@ class ReferenceIdentityBackend(ReferenceBackend):
         if row["expires_at"] <= now:
             raise InvalidRequest("the code has expired", hint="start a new verification")
         customer_id = row["customer_id"]
-        counters = [await self._counter(k, now) for k in self._keys_for(row["id_key"], customer_id, row["channel"])]
+        counters = await self._counters(self._keys_for(row["id_key"], customer_id, row["channel"]), now)
         if (until := max(c.locked_until for c in counters)) > now:
             return VerificationResult(
                 verified=False, attempts_left=0, locked=True, locked_until=iso_seconds(until), other_ways=OTHER_WAYS
             )
         expected = row["code_hash"] or _code_hash(self._secret, verification_id, "never")
         if customer_id is not None and hmac.compare_digest(expected, _code_hash(self._secret, verification_id, code)):
-            return await self._passed(row, counters, conversation_id, now)
+            return await self._passed(row, counters, now)
         left = row["attempts_left"] - 1
         counted = [replace(c, failures=c.failures + 1) for c in counters]
         locked = [c for c in counted if c.failures >= limits.failure_limit(c.key)]
         until = now + limits.LOCK_SECONDS
-        for counter in counted:
-            await self._save(replace(counter, locked_until=until) if counter in locked else counter)
+        await self._save([replace(c, locked_until=until) if c in locked else c for c in counted])
         await self.execute(
             "UPDATE otp_challenges SET attempts_left = ?, status = ? WHERE verification_id = ?",
             (0 if locked else left, "failed" if locked or left == 0 else "pending", verification_id),
@@ -286,27 +330,18 @@ class ReferenceIdentityBackend(ReferenceBackend):
             other_ways=OTHER_WAYS if locked or left == 0 else [],
         )
 
-    async def _passed(
-        self, row: Row, counters: list[limits.Counter], conversation_id: str, now: float
-    ) -> VerificationResult:
+    async def _passed(self, row: Row, counters: list[limits.Counter], now: float) -> _Passed:
         await self.execute(
             "UPDATE otp_challenges SET status = 'verified' WHERE verification_id = ?", (row["verification_id"],)
         )
-        for counter in counters:  # the customer proved it: earlier wrong guesses no longer count
-            await self._save(replace(counter, failures=0))
+        # The customer proved it: earlier wrong guesses no longer count.
+        await self._save([replace(c, failures=0) for c in counters])
         customer_id = row["customer_id"]
         # The step-up is satisfied by a code through a channel the SIM does not control.
         cleared = 0
         if row["channel"] != "sms":
             cleared = await self.execute("DELETE FROM step_ups WHERE customer_id = ?", (customer_id,))
-        return self._verified(
-            await self._customer(customer_id),
-            row["channel"],
-            row["attempts_left"],
-            conversation_id,
-            now,
-            step_up=cleared > 0,
-        )
+        return _Passed(customer_id, row["channel"], row["attempts_left"], now, step_up=cleared > 0)
 
     def _verified(
         self,

@@ -197,3 +197,86 @@ async def test_two_writes_at_once_keep_the_copy_untrusted_until_both_are_in_the_
     assert not projection.fresh("consent")
     projection.apply(watermark("consent", NOW + 0.04))
     assert projection.fresh("consent")
+
+
+async def _reading(live: Live) -> None:
+    async with asyncio.timeout(5):
+        await live.reading.wait()
+
+
+async def test_reads_at_once_of_a_first_seen_customer_share_one_live_read(setup) -> None:
+    projection, live, _ = setup
+    live.purposes["C1"] = {"service"}
+    projection.apply(watermark("consent", NOW))
+    live.gate = asyncio.Event()
+    first = asyncio.create_task(projection.consent_purposes("C1", "conv-1"))
+    await _reading(live)
+    second = asyncio.create_task(projection.consent_purposes("C1", "conv-2"))
+    live.gate.set()
+    assert await first == await second == {"service"}
+    assert live.reads == 1
+
+
+async def test_a_read_after_an_event_about_the_customer_does_not_join_the_earlier_read(setup) -> None:
+    projection, live, _ = setup
+    live.purposes["C1"] = {"marketing"}
+    projection.apply(watermark("consent", NOW))
+    live.gate = asyncio.Event()
+    first = asyncio.create_task(projection.consent_purposes("C1", "conv"))
+    await _reading(live)
+    projection.apply(consent_event("C1", "marketing", False, NOW))
+    live.purposes["C1"] = set()
+    second = asyncio.create_task(projection.consent_purposes("C1", "conv"))
+    live.gate.set()
+    await first
+    assert await second == frozenset()  # its own read, made after the withdrawal
+    assert live.reads == 2
+
+
+async def test_a_read_after_a_forwarded_write_does_not_join_an_earlier_read(setup) -> None:
+    projection, live, clock = setup
+    live.purposes["C1"] = {"marketing"}
+    projection.apply(watermark("consent", NOW))
+    live.gate = asyncio.Event()
+    first = asyncio.create_task(projection.consent_purposes("C1", "conv"))
+    await _reading(live)
+    ended = projection.writing("consent")
+    live.purposes["C1"] = set()
+    clock.now = NOW + 0.01
+    ended()
+    second = asyncio.create_task(projection.consent_purposes("C1", "conv"))
+    live.gate.set()
+    await first
+    assert await second == frozenset()
+    assert live.reads == 2
+
+
+async def test_warming_reads_a_customer_named_by_a_call_once_and_their_next_call_finds_it(setup) -> None:
+    projection, live, _ = setup
+    live.purposes["C1"] = {"service"}
+    projection.apply(watermark("consent", NOW))
+    live.gate = asyncio.Event()
+    projection.warm_consent("C1", "conv")
+    await _reading(live)
+    projection.warm_consent("C1", "conv")  # already under way: not read twice
+    call = asyncio.create_task(projection.consent_purposes("C1", "conv"))  # joins the warm read
+    live.gate.set()
+    assert await call == {"service"}
+    assert await projection.consent_purposes("C1", "conv") == {"service"}
+    projection.warm_consent("C1", "conv")  # already held
+    assert live.reads == 1
+
+
+async def test_a_warm_read_that_fails_keeps_nothing_and_the_call_fails_closed(setup) -> None:
+    projection, live, _ = setup
+    live.down = True
+    projection.apply(watermark("consent", NOW))
+    projection.warm_consent("C1", "conv")
+    await _reading(live)
+    with pytest.raises(FactUnavailable):  # the warm read's failure, or its own
+        await projection.consent_purposes("C1", "conv")
+    live.down = False
+    live.purposes["C1"] = {"service"}
+    reads = live.reads
+    assert await projection.consent_purposes("C1", "conv") == {"service"}
+    assert live.reads == reads + 1
