@@ -134,12 +134,16 @@ async def test_a_slow_provider_times_out(provider: tuple[FakeProvider, str]) -> 
 
 
 def test_offline_brain_never_imports_litellm() -> None:
+    # A fresh interpreter, so nothing another test imported counts. It starts as a deployment does,
+    # with a weight cache: the suite's (tests/conftest.py), which spares it training the skills again.
     code = (
         "import sys\n"
         "from orchestrator.routing import build_brain, skill_specs_from_skills\n"
         "from agents.runtime.llm import LLMSettings\n"
+        "from shared.settings import Settings\n"
         "from shared.skills import load_skills\n"
-        "build_brain(skill_specs_from_skills(load_skills()), LLMSettings(_env_file=None, model=None))\n"
+        "specs = skill_specs_from_skills(load_skills())\n"
+        "build_brain(specs, LLMSettings(_env_file=None, model=None), cache_dir=Settings().cache_dir)\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'openai'))))\n"
     )
     out = subprocess.run(
