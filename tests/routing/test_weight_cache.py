@@ -8,6 +8,7 @@ and trains only what it is about: a changed corpus, or over a damaged file.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from orchestrator.routing import OfflineBrain, SkillSpec, skill_specs_from_skills
 from orchestrator.routing.corpus import Labelled, training_rows
+from orchestrator.routing.weights import KEEP
 from shared.skills import load_skills
 
 MESSAGES = [
@@ -68,12 +70,19 @@ def test_a_second_start_loads_the_weights_the_first_trained(first: FirstStart) -
         assert "gram_weights" in data.files
 
 
-def test_changed_training_trains_again_and_replaces_the_cache(first: FirstStart, tmp_path: Path) -> None:
+def test_changed_training_trains_again_and_keeps_the_cache_bounded(first: FirstStart, tmp_path: Path) -> None:
     before = _cache_like_first(first, tmp_path)
+    # Files of other trainings, older than the first start's: the newest stay, the oldest goes.
+    older = [tmp_path / f"router-older-{n}.npz" for n in range(KEEP - 1)]
+    for n, path in enumerate(older):
+        path.write_bytes(b"older")
+        os.utime(path, ns=(n * 10**9, n * 10**9))
     extra = [*training_rows(), Labelled(text="order me a taxi to the airport", kind="out-of-scope")]
     OfflineBrain.from_skills(first.specs, corpus=extra, cache_dir=tmp_path)
-    [after] = tmp_path.glob("router-*.npz")
-    assert after != before
+    files = set(tmp_path.glob("router-*.npz"))
+    assert len(files) == KEEP and before in files  # the first start's weights are still there
+    assert len(files - {before, *older}) == 1, files  # trained again, under a key of its own
+    assert older[0] not in files and set(older[1:]) <= files
 
 
 def test_a_damaged_cache_file_is_trained_over(
