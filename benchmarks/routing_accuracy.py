@@ -48,6 +48,7 @@ from orchestrator.routing.corpus import Labelled, evaluation_rows, training_rows
 from orchestrator.routing.text import normalize  # noqa: E402
 from orchestrator.wording import options  # noqa: E402
 from shared.llm import LLMSettings  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 from shared.skills import load_skills  # noqa: E402
 
 TARGETS = {"in_domain": 0.95, "confident_wrong": 0.02}
@@ -76,7 +77,10 @@ def _brain(kind: str, embedding: bool) -> Brain | None:
         return OfflineBrain(specs, corpus=training_rows(), embedding_weight=None if embedding else 0.0)
     if kind == "scripted":
         # pydantic-settings takes _env_file at run time, but its typed signature lists the fields only.
-        return build_brain(specs, LLMSettings(_env_file=None, router_model="scripted"))  # type: ignore[call-arg]
+        # The scripted double answers what the offline brain decides; its weights may come from
+        # SWITCHBOARD_CACHE_DIR (a test run sets one), as they would at a deployment's start.
+        scripted = LLMSettings(_env_file=None, router_model="scripted")  # type: ignore[call-arg]
+        return build_brain(specs, scripted, cache_dir=Settings().cache_dir)
     settings = LLMSettings()
     if settings.model_for("router") is None:
         return None

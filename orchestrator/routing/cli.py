@@ -6,6 +6,7 @@ Useful to see how the offline brain reads real customer wording without starting
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, TextIO
 
 from orchestrator.routing.offline import DEFAULT_MAX_CHARS, OfflineBrain
@@ -14,15 +15,17 @@ from shared.errors import SwitchboardError
 from shared.skills import load_skills
 
 
-def route_jsonl(stdin: TextIO, stdout: TextIO, *, threshold: float = 0.45) -> int:
+def route_jsonl(stdin: TextIO, stdout: TextIO, *, threshold: float = 0.45, cache_dir: Path | None = None) -> int:
     """Route each non-blank line of ``stdin``; write one JSON object per routed line to ``stdout``.
 
     A routed line gives ``agent``, ``skill``, ``confidence``, ``reason`` and ``clarify`` (true when
     the supervisor would ask a clarifying question). A line it cannot route (longer than
     2,000 characters) gives ``{"line": n, "error": {...}}`` and routing carries on.
     Returns the exit status: 0 when every line was routed, 1 when any line was rejected.
+    With ``cache_dir`` the brain loads the weights an earlier start trained there, or keeps them.
     """
-    brain = OfflineBrain.from_skills(skill_specs_from_skills(load_skills()), max_chars=DEFAULT_MAX_CHARS)
+    specs = skill_specs_from_skills(load_skills())
+    brain = OfflineBrain.from_skills(specs, max_chars=DEFAULT_MAX_CHARS, cache_dir=cache_dir)
     rejected = 0
     for number, line in enumerate(stdin, start=1):
         text = line.rstrip("\r\n")

@@ -28,6 +28,8 @@ log = logging.getLogger("switchboard.routing")
 
 FORMAT = 1
 """Bump when the file layout changes."""
+KEEP = 4
+"""Cache files kept in a directory (each a few MB): the newest, so the cache stays bounded."""
 # The modules whose code decides what training produces; their source is part of the digest.
 _TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py")
 # Libraries whose versions change the weights (the fit, the embedding model).
@@ -82,8 +84,28 @@ def load(cache_dir: Path, key: str) -> Trained | None:
         return None
 
 
+def _drop_all_but_newest(cache_dir: Path, kept: Path) -> None:
+    """Keep ``kept`` and the newest others, up to ``KEEP`` files in all; drop the rest.
+
+    One directory serves more than one training: ``switchboard up`` lists the skills in its
+    agents' order and ``switchboard route`` in the folders', which digest differently, so keeping
+    only the last file would make each start train over the other's.
+    """
+    others = [p for p in cache_dir.glob("router-*.npz") if p != kept]
+    others.sort(key=_written, reverse=True)
+    for old in others[KEEP - 1 :]:
+        old.unlink(missing_ok=True)
+
+
+def _written(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:  # another process dropped it meanwhile
+        return 0
+
+
 def save(cache_dir: Path, key: str, trained: Trained) -> None:
-    """Write the weights under ``key`` (atomically) and drop older cache files; failures only log."""
+    """Write the weights under ``key`` (atomically) and drop the oldest cache files; failures only log."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         target = _path(cache_dir, key)
@@ -102,8 +124,6 @@ def save(cache_dir: Path, key: str, trained: Trained) -> None:
                 raise
         # Atomic: a process starting at the same moment reads the old file or the new one, never half.
         os.replace(out.name, target)
-        for old in cache_dir.glob("router-*.npz"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        _drop_all_but_newest(cache_dir, target)
     except OSError as exc:
         log.warning("could not cache the routing weights in %s: %s", cache_dir, exc)

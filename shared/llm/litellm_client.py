@@ -31,6 +31,7 @@ from shared.llm.model import (
 from shared.llm.streaming import abandon_at, stream_completion
 
 logger = logging.getLogger(__name__)
+_MESSAGE_CHARS = 300  # of each failure's message in the log: enough to name it, not a response body
 
 
 _warm_lock = threading.Lock()
@@ -205,7 +206,9 @@ class LiteLLMClient:
                 if refused and attempts > 0 and ends - loop.time() > 1.0:
                     logger.info("model %s refused the connection; retrying once", self._model)
                     continue
-                logger.warning("model %s failed: %s", self._model, type(exc).__name__)
+                # The log says what failed (a provider's error, a warning turned into an error
+                # under a strict filter); the caller and the customer get the class name only.
+                logger.warning("model %s failed: %s", self._model, _failure(exc, self._options.get("api_key")))
                 raise ModelUnavailable(f"model {self._model} failed: {type(exc).__name__}") from exc
             return _reply(litellm, response, self._model)
 
@@ -213,6 +216,25 @@ class LiteLLMClient:
         if self._structured_output == "json_object":
             return {"type": "json_object", "schema": dict(schema)}
         return {"type": "json_schema", "json_schema": {"name": "answer", "schema": dict(schema)}}
+
+
+def _failure(exc: BaseException, secret: str | None) -> str:
+    """``Class: message`` of a failed call and of up to two errors it wraps, with the key masked.
+
+    litellm wraps the provider's error (``original_exception``, or the exception's cause), and
+    a provider may echo the request's key in its message.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 3:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        text = (text.replace(secret, "***") if secret else text)[:_MESSAGE_CHARS]
+        parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        wrapped = getattr(current, "original_exception", None)
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__ or current.__context__
+    return " <- ".join(parts)
 
 
 @cache

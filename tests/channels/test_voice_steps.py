@@ -18,6 +18,7 @@ from orchestrator.conversations import SqliteConversationStore
 from orchestrator.routing import Brain, RouteDecision, build_brain
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.supervisor import Supervisor
+from shared.settings import Settings
 from tests.channels.twilio_calls import Call, fields, listens, spoken, step_of, twiml
 from tests.e2e.conftest import RunningStack
 
@@ -61,7 +62,7 @@ async def slow_line(running: RunningStack, tmp_path: Path) -> AsyncIterator[Slow
         list(running.topology.agents.values()), tokens=running.stack.service_auth("orchestrator").tokens, timeout=20
     )
     store = await SqliteConversationStore.open(tmp_path / "conversations.db")
-    brain = SlowBrain(build_brain(directory.skill_specs()))
+    brain = SlowBrain(build_brain(directory.skill_specs(), cache_dir=Settings().cache_dir))
     hub = TurnHub()
     supervisor = Supervisor(store, directory, brain, on_saved=hub.changed)
     settings = ChannelSettings(voice_answer_within_seconds=0.3)

@@ -20,11 +20,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from orchestrator.conversations import SqliteConversationStore
-from orchestrator.routing import build_brain
+from orchestrator.routing import Brain, build_brain
 from orchestrator.specialists import SpecialistDirectory
 from orchestrator.supervisor import Supervisor
 from orchestrator.turn_deadline import HUMAN_ASKED, NOT_STARTED
 from shared.serving import serving
+from shared.settings import Settings
 from tests.e2e.conftest import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -54,6 +55,11 @@ class HeldAgent:
         return Response(content, status_code=answer.status_code, headers=kept)
 
 
+def _brain(directory: SpecialistDirectory) -> Brain:
+    """The running stack's skills, routed with the weights its start cached (no training again)."""
+    return build_brain(directory.skill_specs(), cache_dir=Settings().cache_dir)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def late_escalation(running: RunningStack, tmp_path: Path) -> AsyncIterator[tuple[Supervisor, HeldAgent]]:
     agents = dict(running.topology.agents)
@@ -66,7 +72,7 @@ async def late_escalation(running: RunningStack, tmp_path: Path) -> AsyncIterato
             list(agents.values()), tokens=running.stack.service_auth("orchestrator").tokens, timeout=20
         )
         store = await SqliteConversationStore.open(tmp_path / "conversations.db")
-        supervisor = Supervisor(store, directory, build_brain(directory.skill_specs()), turn_seconds=3.0)
+        supervisor = Supervisor(store, directory, _brain(directory), turn_seconds=3.0)
         try:
             yield supervisor, held
         finally:
@@ -101,7 +107,7 @@ async def test_a_turn_with_no_time_left_starts_nothing_and_says_so(running: Runn
     store = await SqliteConversationStore.open(tmp_path / "conversations.db")
     try:
         # Shorter than the specialist's reserve: no hand-off can start within it.
-        supervisor = Supervisor(store, directory, build_brain(directory.skill_specs()), turn_seconds=1.0)
+        supervisor = Supervisor(store, directory, _brain(directory), turn_seconds=1.0)
         state, _ = await supervisor.start()
         outcome = await supervisor.turn(state.conversation_id, "why is my bill so high")
         assert NOT_STARTED in outcome.reply and outcome.status == "unavailable", outcome

@@ -4,6 +4,8 @@ A whole conversation (verification by email and code, a refund confirmed by the 
 the web chat's live events cross every process; Ctrl+C stops every child, and so does killing
 the parent outright. With three workers two orchestrator processes serve its port: staff and
 customers are served whichever one a connection reaches, and one of them dying stops the rest.
+Each test starts a deployment of its own, as each ends it; the conversation's deployment also
+shows what the parent process imports.
 """
 
 from __future__ import annotations
@@ -150,17 +152,31 @@ async def _conversation_and_events(up: Up) -> None:
         assert [data["role"] for name, data in events if name == "entry"] == ["customer", "agent"]
 
 
-def test_a_conversation_crosses_the_processes_and_ctrl_c_stops_every_child(up: Up) -> None:
-    assert set(up.children) == {"systems", "agents", "orchestrator"}
-    assert httpx.get(f"{up.base}/healthz", timeout=10).status_code == 200
-    asyncio.run(_conversation_and_events(up))
+def test_a_conversation_crosses_the_processes_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
+    """Also: the parent prepares the data directory, binds the sockets and watches its children, and
+    whatever it imports before they start delays every one of them. ``-X importtime`` is not
+    inherited, so the log's import lines are the parent's, from its start through a conversation
+    to its stop. Seeding a new data directory needs more, once: ``prepare`` does that first, as a
+    deployment's warm start finds it done."""
+    subprocess.run([*CLI, "prepare", "--data-dir", str(tmp_path / "data")], check=True, capture_output=True)
+    up = _start(tmp_path, python_flags=("-X", "importtime"))
+    try:
+        assert set(up.children) == {"systems", "agents", "orchestrator"}
+        assert httpx.get(f"{up.base}/healthz", timeout=10).status_code == 200
+        asyncio.run(_conversation_and_events(up))
 
-    up.process.send_signal(signal.SIGINT)
-    up.lines.until("Stopped.")
-    assert up.process.wait(timeout=60) == 0
-    assert _wait_gone(list(up.children.values()), timeout=0) == []  # stopped before the parent said so
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{up.base}/healthz", timeout=5)
+        up.process.send_signal(signal.SIGINT)
+        up.lines.until("Stopped.")
+        assert up.process.wait(timeout=60) == 0
+        assert _wait_gone(list(up.children.values()), timeout=0) == []  # stopped before the parent said so
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{up.base}/healthz", timeout=5)
+    finally:
+        _stop(up)
+    log = (tmp_path / "up.log").read_text().splitlines()
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in log if line.startswith("import time:")}
+    assert "orchestrator" in imported  # the log holds the parent's imports
+    assert imported & {"uvicorn", "sqlalchemy", "httpx", "a2a", "mcp", "langgraph", "numpy"} == set()
 
 
 def test_killing_the_parent_leaves_no_child_behind(up: Up) -> None:
@@ -206,17 +222,3 @@ def test_two_orchestrator_processes_serve_the_port_and_one_dying_stops_the_rest(
     assert _wait_gone(list(up.children.values())) == []
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{up.base}/healthz", timeout=5)
-
-
-def test_the_parent_loads_no_server_database_or_agent_library(tmp_path: Path) -> None:
-    """The parent prepares the data directory, binds the sockets and watches its children: whatever
-    it imports before they start delays every one of them (``-X importtime`` is not inherited, so
-    the log's import lines are the parent's, up to its stop). Seeding a new data directory needs
-    more, once: ``prepare`` does that first, as a deployment's warm start finds it done."""
-    subprocess.run([*CLI, "prepare", "--data-dir", str(tmp_path / "data")], check=True, capture_output=True)
-    started = _start(tmp_path, python_flags=("-X", "importtime"))
-    _stop(started)
-    log = (tmp_path / "up.log").read_text().splitlines()
-    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in log if line.startswith("import time:")}
-    assert "orchestrator" in imported  # the log holds the parent's imports
-    assert imported & {"uvicorn", "sqlalchemy", "httpx", "a2a", "mcp", "langgraph", "numpy"} == set()

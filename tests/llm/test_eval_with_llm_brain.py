@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def test_the_test_split_through_the_llm_path_routes_like_the_offline_brain() -> None:
     specs = skill_specs_from_skills(load_skills())
-    brain = build_brain(specs, LLMSettings(_env_file=None, router_model="scripted"))
-    offline = build_brain(specs, LLMSettings(_env_file=None, model=None, router_model=None))
+    cache = Settings().cache_dir  # the suite's shared weights: both brains route with the same ones
+    brain = build_brain(specs, LLMSettings(_env_file=None, router_model="scripted"), cache_dir=cache)
+    offline = build_brain(specs, LLMSettings(_env_file=None, model=None, router_model=None), cache_dir=cache)
     assert isinstance(brain, LLMBrain)
     threshold = Settings().route_threshold
     labelled = [r for r in evaluation_rows("test") if r.skill is not None and r.kind != "other-language"]

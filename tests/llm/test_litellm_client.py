@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -36,7 +37,9 @@ class FakeProvider:
         if answer == "hang":
             await self.release.wait()
         if isinstance(answer, int):
-            return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=answer)
+            # Some providers echo the credential they were sent; the client's log must not.
+            echoed = f"boom for {request.headers.get('authorization')}"
+            return JSONResponse({"error": {"message": echoed, "type": "server_error"}}, status_code=answer)
         return streamed_or_whole(body, answer)
 
 
@@ -105,11 +108,22 @@ async def test_tool_calls_are_parsed(provider: tuple[FakeProvider, str]) -> None
     assert fake.requests[0]["tool_choice"] == "auto"  # llama.cpp servers offer tools only when asked
 
 
-async def test_provider_errors_become_model_unavailable(provider: tuple[FakeProvider, str]) -> None:
+async def test_provider_errors_become_model_unavailable(
+    provider: tuple[FakeProvider, str], caplog: pytest.LogCaptureFixture
+) -> None:
     fake, url = provider
     fake.answers.append(500)
-    with allow_model_requests(), pytest.raises(ModelUnavailable, match="failed"):
+    with (
+        caplog.at_level(logging.WARNING, logger="shared.llm.litellm_client"),
+        allow_model_requests(),
+        pytest.raises(ModelUnavailable, match="failed") as raised,
+    ):
         await client(url).complete([{"role": "user", "content": "hi"}])
+    assert "boom" not in str(raised.value)  # the caller gets the class name, never the provider's text
+    # The log names the error and what the provider said, so a failure says what it was; the key is masked.
+    logged = [r.getMessage() for r in caplog.records if "failed:" in r.getMessage()]
+    assert len(logged) == 1 and "boom for Bearer ***" in logged[0], logged
+    assert "not-needed" not in logged[0]
 
 
 async def test_a_slow_provider_times_out(provider: tuple[FakeProvider, str]) -> None:
@@ -120,12 +134,16 @@ async def test_a_slow_provider_times_out(provider: tuple[FakeProvider, str]) -> 
 
 
 def test_offline_brain_never_imports_litellm() -> None:
+    # A fresh interpreter, so nothing another test imported counts. It starts as a deployment does,
+    # with a weight cache: the suite's (tests/conftest.py), which spares it training the skills again.
     code = (
         "import sys\n"
         "from orchestrator.routing import build_brain, skill_specs_from_skills\n"
         "from agents.runtime.llm import LLMSettings\n"
+        "from shared.settings import Settings\n"
         "from shared.skills import load_skills\n"
-        "build_brain(skill_specs_from_skills(load_skills()), LLMSettings(_env_file=None, model=None))\n"
+        "specs = skill_specs_from_skills(load_skills())\n"
+        "build_brain(specs, LLMSettings(_env_file=None, model=None), cache_dir=Settings().cache_dir)\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'openai'))))\n"
     )
     out = subprocess.run(

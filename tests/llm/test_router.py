@@ -11,11 +11,14 @@ from shared.settings import Settings
 from shared.skills import load_skills
 
 SPECS = skill_specs_from_skills(load_skills())
+# The suite's shared weight cache (tests/conftest.py): which brain is built is what is tested here,
+# and training the same skills again for each brain would only cost time.
+CACHE = Settings().cache_dir
 
 
 @pytest.fixture(scope="module")
 def offline() -> OfflineBrain:
-    return OfflineBrain.from_skills(SPECS)
+    return OfflineBrain.from_skills(SPECS, cache_dir=CACHE)
 
 
 def brain(offline: OfflineBrain, *steps: object) -> tuple[LLMBrain, ScriptedModel]:
@@ -132,11 +135,11 @@ async def test_slots_are_bounded(offline: OfflineBrain) -> None:
 
 
 def test_build_brain_is_offline_without_a_model() -> None:
-    assert isinstance(build_brain(SPECS, LLMSettings(_env_file=None, model=None)), OfflineBrain)
+    assert isinstance(build_brain(SPECS, LLMSettings(_env_file=None, model=None), cache_dir=CACHE), OfflineBrain)
 
 
 async def test_build_brain_scripted_routes_like_the_offline_brain(offline: OfflineBrain) -> None:
-    router = build_brain(SPECS, LLMSettings(_env_file=None, router_model="scripted"))
+    router = build_brain(SPECS, LLMSettings(_env_file=None, router_model="scripted"), cache_dir=CACHE)
     assert isinstance(router, LLMBrain)
     decision = await router.route("my internet keeps dropping")
     assert decision.skill == offline.decide("my internet keeps dropping").skill
@@ -147,7 +150,7 @@ def test_build_brain_honours_the_message_limit_of_other_settings() -> None:
     class Other:
         max_message_chars = 60
 
-    router = build_brain(SPECS, Other())
+    router = build_brain(SPECS, Other(), cache_dir=CACHE)
     assert isinstance(router, OfflineBrain)
     with pytest.raises(PayloadTooLarge):
         router.decide("x" * 61)

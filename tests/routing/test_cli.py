@@ -6,11 +6,16 @@ import io
 import json
 
 from orchestrator.routing.cli import route_jsonl
+from shared.settings import Settings
+
+# The suite's shared weights (tests/conftest.py): each call starts a brain, which would otherwise
+# train the same skills again.
+CACHE = Settings().cache_dir
 
 
 def _run(text: str, threshold: float = 0.45) -> tuple[int, list[dict]]:
     out = io.StringIO()
-    status = route_jsonl(io.StringIO(text), out, threshold=threshold)
+    status = route_jsonl(io.StringIO(text), out, threshold=threshold, cache_dir=CACHE)
     return status, [json.loads(line) for line in out.getvalue().splitlines()]
 
 

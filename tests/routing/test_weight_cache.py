@@ -1,15 +1,24 @@
-"""The routing brain's trained weights are cached, so a warm start skips training."""
+"""The routing brain's trained weights are cached, so a warm start skips training.
+
+Training costs most of a minute of CPU on a loaded runner, so the file trains the shipped skills
+once (``first``); a test that starts from a cache holds a copy of that file in its own directory
+and trains only what it is about: a changed corpus, or over a damaged file.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from orchestrator.routing import OfflineBrain, skill_specs_from_skills
+from orchestrator.routing import OfflineBrain, SkillSpec, skill_specs_from_skills
 from orchestrator.routing.corpus import Labelled, training_rows
+from orchestrator.routing.weights import KEEP
 from shared.skills import load_skills
 
 MESSAGES = [
@@ -26,38 +35,64 @@ def _decisions(brain: OfflineBrain) -> list[tuple[str | None, str | None, float]
     return [(d.agent, d.skill, d.confidence) for d in map(brain.decide, MESSAGES)]
 
 
-def test_a_second_start_loads_the_weights_the_first_trained(tmp_path: Path) -> None:
-    specs = skill_specs_from_skills(load_skills())
-    first = OfflineBrain.from_skills(specs, cache_dir=tmp_path)
-    [cached] = tmp_path.glob("router-*.npz")
-    written = cached.stat().st_mtime_ns
+@dataclass(frozen=True)
+class FirstStart:
+    """A brain trained on the shipped skills into an empty cache directory, and the file it wrote."""
 
-    second = OfflineBrain.from_skills(specs, cache_dir=tmp_path)
-    assert cached.stat().st_mtime_ns == written, "the second brain trained again"
-    assert _decisions(second) == _decisions(first)
+    specs: list[SkillSpec]
+    brain: OfflineBrain
+    cached: Path
+    written: int
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> FirstStart:
+    cache_dir = tmp_path_factory.mktemp("router-cache")
+    specs = skill_specs_from_skills(load_skills())
+    brain = OfflineBrain.from_skills(specs, cache_dir=cache_dir)
+    [cached] = cache_dir.glob("router-*.npz")
+    return FirstStart(specs, brain, cached, cached.stat().st_mtime_ns)
+
+
+def _cache_like_first(first: FirstStart, cache_dir: Path) -> Path:
+    """``cache_dir`` holding a copy of the file the first start wrote (a test may alter it)."""
+    return Path(shutil.copy2(first.cached, cache_dir))
+
+
+def test_a_second_start_loads_the_weights_the_first_trained(first: FirstStart) -> None:
+    cached = first.cached
+    second = OfflineBrain.from_skills(first.specs, cache_dir=cached.parent)
+    assert [*cached.parent.iterdir()] == [cached]
+    assert cached.stat().st_mtime_ns == first.written, "the second brain trained again"
+    assert _decisions(second) == _decisions(first.brain)
     # Not pickled: numpy opens it with pickles refused.
     with np.load(cached, allow_pickle=False) as data:
         assert "gram_weights" in data.files
 
 
-def test_changed_training_trains_again_and_replaces_the_cache(tmp_path: Path) -> None:
-    specs = skill_specs_from_skills(load_skills())
-    OfflineBrain.from_skills(specs, cache_dir=tmp_path)
-    [before] = tmp_path.glob("router-*.npz")
+def test_changed_training_trains_again_and_keeps_the_cache_bounded(first: FirstStart, tmp_path: Path) -> None:
+    before = _cache_like_first(first, tmp_path)
+    # Files of other trainings, older than the first start's: the newest stay, the oldest goes.
+    older = [tmp_path / f"router-older-{n}.npz" for n in range(KEEP - 1)]
+    for n, path in enumerate(older):
+        path.write_bytes(b"older")
+        os.utime(path, ns=(n * 10**9, n * 10**9))
     extra = [*training_rows(), Labelled(text="order me a taxi to the airport", kind="out-of-scope")]
-    OfflineBrain.from_skills(specs, corpus=extra, cache_dir=tmp_path)
-    [after] = tmp_path.glob("router-*.npz")
-    assert after != before
+    OfflineBrain.from_skills(first.specs, corpus=extra, cache_dir=tmp_path)
+    files = set(tmp_path.glob("router-*.npz"))
+    assert len(files) == KEEP and before in files  # the first start's weights are still there
+    assert len(files - {before, *older}) == 1, files  # trained again, under a key of its own
+    assert older[0] not in files and set(older[1:]) <= files
 
 
-def test_a_damaged_cache_file_is_trained_over(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    specs = skill_specs_from_skills(load_skills())
-    trained = OfflineBrain.from_skills(specs, cache_dir=tmp_path)
-    [cached] = tmp_path.glob("router-*.npz")
+def test_a_damaged_cache_file_is_trained_over(
+    first: FirstStart, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cached = _cache_like_first(first, tmp_path)
     cached.write_bytes(b"not a numpy archive")
     with caplog.at_level(logging.WARNING, logger="switchboard.routing"):
-        again = OfflineBrain.from_skills(specs, cache_dir=tmp_path)
+        again = OfflineBrain.from_skills(first.specs, cache_dir=tmp_path)
     assert "ignoring the routing weight cache" in caplog.text
-    assert _decisions(again) == _decisions(trained)
+    assert _decisions(again) == _decisions(first.brain)
     with np.load(cached, allow_pickle=False) as data:  # written anew
         assert "bias" in data.files
