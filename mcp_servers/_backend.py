@@ -4,19 +4,21 @@ A backend runs on a SQLite file (the embedded default) or in its own PostgreSQL 
 (``SWITCHBOARD_DATABASE_URL``), with the same SQL. A write that changes something a customer
 or another system cares about ``emit``s an event inside its own transaction (the
 transactional outbox), and consumed events are applied at most once (``apply_once`` records
-the event id in the same transaction as its effect).
+the event id in the same transaction as its effect). A read method whose statements are
+several goes to the database once with them (``reads_together``).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mcp_servers import _idempotency
-from mcp_servers._database import OutboxHandle, Row, SqliteDatabase, SystemDatabase, Transaction
+from mcp_servers._database import OutboxHandle, Reads, Row, SqliteDatabase, SystemDatabase, Transaction
 from mcp_servers._sql import system_database
 from shared import outbox
 from shared.database import DatabaseURL
@@ -27,6 +29,8 @@ T = TypeVar("T")
 
 # The write transaction the running task is in: reads inside it must see its own writes.
 _current: ContextVar[Transaction | None] = ContextVar("backend_transaction", default=None)
+# The reads the running task sends together (``reading``), outside any transaction.
+_reads: ContextVar[Reads | None] = ContextVar("backend_reads", default=None)
 
 
 def pence(amount: float) -> int:
@@ -83,10 +87,31 @@ class ReferenceBackend:
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a lookup (meant for queries that match one row or a few)."""
-        return await (_current.get() or self.database).fetchone(sql, params)
+        return await (_current.get() or _reads.get() or self.database).fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await (_current.get() or self.database).fetchall(sql, params)
+        return await (_current.get() or _reads.get() or self.database).fetchall(sql, params)
+
+    async def reading(self, body: Callable[[], Awaitable[T]]) -> T:
+        """Run ``body``, whose only awaits are this backend's reads, sending them together.
+
+        Inside a write transaction they are simply its reads; nested, the outer one sends them.
+        """
+        if _current.get() is not None or _reads.get() is not None:
+            return await body()
+
+        async def together(reads: Reads) -> T:
+            token = _reads.set(reads)
+            try:
+                return await body()
+            finally:
+                _reads.reset(token)
+
+        return await self.database.read(together)
+
+    async def blocking(self, work: Callable[[], T]) -> T:
+        """``work()``, blocking (a file append), as part of the running write transaction."""
+        return await self._transaction().blocking(work)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A change inside the running write transaction; returns the number of rows changed."""
@@ -163,3 +188,13 @@ class ReferenceBackend:
         if tx is None:
             raise RuntimeError("a write outside a transaction (use idempotent, apply_once or transaction)")
         return tx
+
+
+def reads_together[F: Callable[..., Awaitable[Any]]](method: F) -> F:
+    """A read method of several statements that go to the database together (``reading``)."""
+
+    @functools.wraps(method)
+    async def together(self: ReferenceBackend, /, *args: Any, **kwargs: Any) -> Any:
+        return await self.reading(lambda: method(self, *args, **kwargs))
+
+    return cast(F, together)

@@ -1,17 +1,23 @@
 """Where a reference backend keeps its tables: one interface, a SQLite and a PostgreSQL side.
 
-Backends see ``fetchone``/``fetchall`` for reads and ``run(body)`` for a write transaction;
-``body`` gets a ``Transaction`` whose ``execute`` returns the number of rows changed. Rows
-support ``row["column"]``, ``row[0]`` and ``dict(row)`` on both sides.
+Backends see ``fetchone``/``fetchall`` for reads, ``read(body)`` for several reads together
+and ``run(body)`` for a write transaction; ``body`` gets a ``Transaction`` whose ``execute``
+returns the number of rows changed. Rows support ``row["column"]``, ``row[0]`` and
+``dict(row)`` on both sides.
+
+On SQLite a body runs whole on its connection's thread, in one trip from the event loop: a
+trip costs more CPU than the statements of a typical tool call, and a governed call made
+one per statement. Such a body may await only its statements (``blocking`` for other blocking
+work); anything else is refused and its transaction rolled back.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -25,14 +31,20 @@ Row = Any
 """``sqlite3.Row`` or ``asyncpg.Record``: both index by column name and position."""
 
 
-class Transaction(Protocol):
+class Reads(Protocol):
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+
+class Transaction(Reads, Protocol):
     emitted: bool
     """Set when the transaction carries an outbox event (the relay is woken after commit)."""
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    async def blocking[R](self, work: Callable[[], R]) -> R:
+        """``work()`` (blocking, e.g. a file append) as part of the transaction, off the event loop."""
+        ...
 
 
 class OutboxHandle(OutboxStore, Protocol):
@@ -52,6 +64,10 @@ class SystemDatabase(Protocol):
     async def close(self) -> None: ...
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    async def read(self, body: Callable[[Reads], Awaitable[T]]) -> T:
+        """``body``'s reads of committed rows, together (one trip on SQLite); no transaction."""
+        ...
+
     async def run(self, body: Callable[[Transaction], Awaitable[T]], what: str) -> T: ...
     async def open_outbox(self) -> OutboxHandle: ...
 
@@ -91,41 +107,66 @@ class _Connection:
             self._worker.close(wait=False)
 
 
-class _SqliteTransaction:
-    """Statements of one write transaction, each run on the writer's thread.
-
-    ``BEGIN IMMEDIATE`` goes with the first statement, in the same trip to the thread: the
-    write lock is still taken before anything is read or written.
+class _Statements:
+    """Statements run where they are called: on the connection's own thread, by a body that
+    ``run_here`` drives there. Each method is a coroutine (the ``Transaction`` and ``Reads``
+    protocols are async, for PostgreSQL) that finishes without ever suspending.
     """
 
-    def __init__(self, writer: _Connection) -> None:
-        self._writer = writer
-        self.begun = False
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
         self.emitted = False
 
-    def _call(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
-        if self.begun:
-            return self._writer.call(work)
-        self.begun = True
-        return self._writer.call(lambda conn: _begun(conn, work))
-
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return await self._call(lambda conn: conn.execute(sql, params).rowcount)
+        return self._conn.execute(sql, params).rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = list(rows)
-        await self._call(lambda conn: conn.executemany(sql, rows))
+        self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return await self._call(lambda conn: conn.execute(sql, params).fetchone())
+        return self._conn.execute(sql, params).fetchone()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._call(lambda conn: conn.execute(sql, params).fetchall())
+        return self._conn.execute(sql, params).fetchall()
+
+    async def blocking[R](self, work: Callable[[], R]) -> R:
+        # Already off the event loop: the connection's thread may block.
+        return work()
 
 
-def _begun[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+def run_here[R](body: Coroutine[Any, Any, R]) -> R:
+    """Run ``body`` to its end on this thread; it may await only ``_Statements`` methods.
+
+    A body that suspends (awaits the event loop: a lock, a sleep, a thread) cannot finish here;
+    it is closed and refused, so its transaction rolls back and says why.
+    """
+    try:
+        body.send(None)
+    except StopIteration as done:
+        return cast(R, done.value)
+    body.close()
+    raise RuntimeError(
+        "a SQLite transaction or read may await only its own statements (use ``blocking`` for blocking work)"
+    )
+
+
+def _transact[R](conn: sqlite3.Connection, body: Callable[[Transaction], Awaitable[R]]) -> R:
+    """The whole write transaction in one trip to the writer's thread: nothing else runs between."""
     conn.execute("BEGIN IMMEDIATE")
-    return work(conn)
+    try:
+        result = run_here(_coroutine(body(_Statements(conn))))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _coroutine[R](awaitable: Awaitable[R]) -> Coroutine[Any, Any, R]:
+    if not isinstance(awaitable, Coroutine):
+        raise TypeError(f"a transaction or read body must be a coroutine function, not {type(awaitable).__name__}")
+    return awaitable
 
 
 class SqliteDatabase:
@@ -133,9 +174,9 @@ class SqliteDatabase:
 
     No statement runs on the event loop. Reads outside a transaction use the reader's
     connection (WAL: they see what is committed and never wait for a writer); a write
-    transaction runs statement by statement on the writer's connection, and an in-process lock
-    keeps this process's write transactions one at a time on it. Waiting for another process's
-    write lock happens inside SQLite on the writer's thread (``busy_timeout``).
+    transaction runs whole, in one work item, on the writer's thread, so this process's write
+    transactions are one at a time on it. Waiting for another process's write lock happens
+    inside SQLite on the writer's thread (``busy_timeout``).
     """
 
     dialect = "sqlite"
@@ -145,7 +186,6 @@ class SqliteDatabase:
         self.path = Path(path)
         self._reader: _Connection | None = None
         self._writer: _Connection | None = None
-        self._write_lock = asyncio.Lock()
 
     async def open(self, store: str) -> None:
         if not self.path.exists():
@@ -174,25 +214,19 @@ class SqliteDatabase:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await self._thread(self._reader).call(lambda conn: conn.execute(sql, params).fetchall())
 
+    async def read(self, body: Callable[[Reads], Awaitable[T]]) -> T:
+        # The caller's context goes with the body (the backend's open transaction, tracing).
+        context = contextvars.copy_context()
+        return await self._thread(self._reader).call(
+            lambda conn: context.run(lambda: run_here(_coroutine(body(_Statements(conn)))))
+        )
+
     async def run(self, body: Callable[[Transaction], Awaitable[T]], what: str) -> T:
-        writer = self._thread(self._writer)
-        async with self._write_lock:
-            tx = _SqliteTransaction(writer)
-            try:
-                result = await body(tx)
-                if tx.begun:
-                    await writer.call(lambda conn: conn.execute("COMMIT"))
-            except BaseException:
-                if tx.begun:
-                    await asyncio.shield(writer.call(_rollback))
-                raise
-            return result
+        # Once on the thread the transaction commits or rolls back whole, even if the caller
+        # stops waiting (as a statement already sent to a server would).
+        context = contextvars.copy_context()
+        return await self._thread(self._writer).call(lambda conn: context.run(_transact, conn, body))
 
     async def open_outbox(self) -> OutboxHandle:
         # Its own connection: the relay's commits must never commit half of a backend write.
         return await SqliteOutbox.open(self.path)
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")

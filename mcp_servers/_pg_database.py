@@ -8,10 +8,11 @@ transaction cut off that way was rolled back, so nothing is ever half-written.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp_servers._database import OutboxHandle, Row, Transaction
+from mcp_servers._database import OutboxHandle, Reads, Row, Transaction
 from mcp_servers._sql import to_postgres
 from shared.database import DatabaseURL, Retry, create_pool
 from shared.errors import ConfigurationError, ServiceUnavailable
@@ -56,6 +57,9 @@ class _PostgresTransaction:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         rows: list[Row] = await self._conn.fetch(to_postgres(sql), *params)
         return rows
+
+    async def blocking[R](self, work: Callable[[], R]) -> R:
+        return await asyncio.to_thread(work)
 
 
 class PostgresDatabase:
@@ -105,6 +109,10 @@ class PostgresDatabase:
         pool, query = self.pool, to_postgres(sql)
         assert self._read is not None
         return await self._read.run(lambda _: pool.fetch(query, *params))
+
+    async def read(self, body: Callable[[Reads], Awaitable[T]]) -> T:
+        # Each read takes a pooled connection of its own, as a lone read does.
+        return await body(self)
 
     async def run(self, body: Callable[[Transaction], Awaitable[T]], what: str) -> T:
         pool = self.pool

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from mcp_servers._backend import ReferenceBackend, pence, pounds
+from mcp_servers._backend import ReferenceBackend, pence, pounds, reads_together
 from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
 from mcp_servers.billing.models import (
@@ -85,6 +85,7 @@ class ReferenceBillingBackend(ReferenceBackend):
             )
         return row
 
+    @reads_together
     async def get_account(self, msisdn: str) -> Account:
         row = await self._account(msisdn)
         due = await self.fetchone(
@@ -101,6 +102,7 @@ class ReferenceBillingBackend(ReferenceBackend):
             next_bill_date=row["next_bill_date"],
         )
 
+    @reads_together
     async def get_contract(self, msisdn: str) -> Contract:
         account = await self._account(msisdn)
         row = await self.fetchone("SELECT * FROM contracts WHERE msisdn = ?", (msisdn,))
@@ -122,6 +124,7 @@ class ReferenceBillingBackend(ReferenceBackend):
             notice_days=row["notice_days"],
         )
 
+    @reads_together
     async def list_invoices(self, msisdn: str, limit: int) -> Invoices:
         await self._account(msisdn)
         heads = await self.fetchall(

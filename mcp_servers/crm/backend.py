@@ -9,7 +9,7 @@ from typing import Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
-from mcp_servers._backend import ReferenceBackend
+from mcp_servers._backend import ReferenceBackend, reads_together
 from mcp_servers._time import iso, live_time, utcnow
 from mcp_servers.crm.models import (
     CustomerView,
@@ -76,6 +76,7 @@ class ReferenceCrmBackend(ReferenceBackend):
             raise _no_customer(email)
         return Profile(**dict(row))
 
+    @reads_together
     async def list_interactions(self, email: str, limit: int) -> Interactions:
         email = email.lower()
         await self._require(email)

@@ -16,7 +16,6 @@ live beside this module; the backend's methods for them delegate there.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
@@ -265,7 +264,7 @@ class ReferenceIdentityBackend(ReferenceBackend):
             "text": f"Your Northwind Mobile verification code is {code}. It expires in 10 minutes. "
             "We will never ask you to share it.",
         }
-        await asyncio.to_thread(append_message, self._outbox_dir, message)
+        await self.blocking(lambda: append_message(self._outbox_dir, message))
 
     async def send_sign_in_link(self, customer_id: str, purpose: str, key: str, call: CallContext) -> SignInLinkSent:
         return await sign_in.send_sign_in_link(self, customer_id, purpose, key, call)

@@ -6,7 +6,6 @@ enough to take over the online account. The link's token is stored only as a key
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
@@ -53,7 +52,7 @@ async def send_sign_in_link(
             "text": f"Use this link within an hour to {what}: https://my.northwind.example/sign-in/{token} "
             "If you did not ask for it, ignore this email.",
         }
-        await asyncio.to_thread(append_message, backend._outbox_dir, message)
+        await backend.blocking(lambda: append_message(backend._outbox_dir, message))
         return link.model_dump()
 
     args = {"customer_id": customer_id, "purpose": purpose}

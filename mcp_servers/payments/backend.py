@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from mcp_servers._backend import pence, pounds
+from mcp_servers._backend import pence, pounds, reads_together
 from mcp_servers._database import Row
 from mcp_servers._time import iso, utcnow
 from mcp_servers.payments.methods import PaymentMethod, PaymentMethods
@@ -72,6 +72,7 @@ class ReferencePaymentsBackend(PaymentMethods):
                 hint="use the customer's account number, e.g. ACC-1234567",
             )
 
+    @reads_together
     async def list_charges(self, account_number: str, limit: int) -> Charges:
         await self._require(account_number)
         rows = await self.fetchall(
@@ -80,6 +81,7 @@ class ReferencePaymentsBackend(PaymentMethods):
         )
         return Charges(charges=[_charge(r) for r in rows])
 
+    @reads_together
     async def find_duplicate_charges(self, account_number: str) -> Duplicates:
         await self._require(account_number)
         rows = await self.fetchall(
@@ -199,6 +201,7 @@ class ReferencePaymentsBackend(PaymentMethods):
             refunded_today=pounds(row["today_pence"]),
         )
 
+    @reads_together
     async def list_refunds(self, account_number: str) -> Refunds:
         await self._require(account_number)
         rows = await self.fetchall(

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from cloudevents.core.v1.event import CloudEvent
 
+from mcp_servers._backend import reads_together
 from mcp_servers._time import iso, utcnow
 from mcp_servers.support.contact import follow_contact_change
 from mcp_servers.support.models import Article, Articles, Handoff, OpenedTicket, Ticket, Tickets
@@ -158,6 +159,7 @@ class ReferenceSupportBackend(OrderBook):
             ]
         )
 
+    @reads_together
     async def list_tickets(self, email: str, status: str) -> Tickets:
         email = email.lower()
         await self._require(email)
