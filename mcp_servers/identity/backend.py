@@ -16,6 +16,7 @@ live beside this module; the backend's methods for them delegate there.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -264,7 +265,8 @@ class ReferenceIdentityBackend(ReferenceBackend):
             "text": f"Your Northwind Mobile verification code is {code}. It expires in 10 minutes. "
             "We will never ask you to share it.",
         }
-        await self.blocking(lambda: append_message(self._outbox_dir, message))
+        # After the commit, outside any transaction: the file append goes to a worker thread.
+        await asyncio.to_thread(append_message, self._outbox_dir, message)
 
     async def send_sign_in_link(self, customer_id: str, purpose: str, key: str, call: CallContext) -> SignInLinkSent:
         return await sign_in.send_sign_in_link(self, customer_id, purpose, key, call)
