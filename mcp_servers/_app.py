@@ -42,7 +42,7 @@ from mcp_servers.support.backend import ReferenceSupportBackend
 from shared import telemetry
 from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
-from shared.events import SIGNAL_KINDS, EventBus, Subscription
+from shared.events import SIGNAL_KINDS, WATERMARKED_FEEDS, EventBus, Subscription
 from shared.outbox import OutboxRelay
 from shared.service_auth import RequireToken, ServiceAuth, audiences
 from shared.service_auth.guard import OnRefused
@@ -131,7 +131,7 @@ async def _events(system: str, backend: Backend, bus: EventBus | None) -> AsyncI
         yield status
         return
     store = await backend.open_outbox()
-    relay = OutboxRelay(store, bus, system=system)
+    relay = OutboxRelay(store, bus, system=system if system in WATERMARKED_FEEDS else None)
     backend.on_commit(relay.notify)
     task = asyncio.create_task(relay.run(), name=f"outbox relay {system}")
     subscription: Subscription | None = None

@@ -42,6 +42,10 @@ CONTACT_CHANGED = "identity.contact-changed"
 # change that system committed before then was published before this event. Projections measure
 # their staleness against it, so a quiet feed and a stalled one are told apart.
 FEED_WATERMARK = "feed.watermark"
+WATERMARKED_FEEDS = frozenset({"billing", "payments", "support", "consent", "identity"})
+"""The systems whose feeds a reader measures its staleness against (the gateway's projection reads
+consent and support, the CRM's view these five). Only their relays publish watermarks: the
+readers of every event (the gateway, the CRM) would receive and acknowledge the others' for nothing."""
 ENTERPRISE_KINDS = (PLAN_CHANGED, INVOICE_ISSUED, PAYMENT_SETTLED, REFUND_ISSUED, TICKET_UPDATED, CONSENT_CHANGED)
 SIGNAL_KINDS = (SIM_SWAPPED, ROAMING_CHANGED, CONNECTIVITY_CHANGED)
 

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 import uuid
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from orchestrator.conversations import ConversationState, TranscriptEntry, _token_hash, conflict
@@ -38,9 +39,17 @@ _SAVE_TURN = (
 before them when the version matched, no row when it did not."""
 
 
+AUTHORIZED_REMEMBERED = 10_000
+"""Conversation tokens a process remembers as checked (the least recently used forgotten first)."""
+
+
 class PostgresConversationStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        # (conversation id, token hash) pairs the database confirmed. A conversation's token hash is
+        # written once, with its row, and never changed, so a confirmed pair stays right: a turn
+        # costs no round trip for it after the first. Refusals are not remembered.
+        self._authorized: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     @classmethod
     async def open(cls, db: DatabaseURL, *, max_connections: int | None = None) -> PostgresConversationStore:
@@ -80,12 +89,20 @@ class PostgresConversationStore:
         return state
 
     async def authorize(self, conversation_id: str, token: str) -> None:
+        presented = _token_hash(token or "")
+        key = (conversation_id, presented)
+        if key in self._authorized:
+            self._authorized.move_to_end(key)
+            return
         stored = await Retry("checking a conversation token", self._pool).run(
             lambda _: self._pool.fetchval("SELECT token_hash FROM conversations WHERE id = $1", conversation_id)
         )
         # Same answer for "no such conversation" and "wrong token": ids are not to be probed.
-        if stored is None or not hmac.compare_digest(stored, _token_hash(token or "")):
+        if stored is None or not hmac.compare_digest(stored, presented):
             raise Unauthenticated("unknown conversation or wrong conversation token")
+        self._authorized[key] = None
+        if len(self._authorized) > AUTHORIZED_REMEMBERED:
+            self._authorized.popitem(last=False)
 
     async def save_turn(self, state: ConversationState, entries: list[TranscriptEntry]) -> None:
         """Write the state and append ``entries``, if no other turn saved since ``state`` was loaded."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from itertools import pairwise
 from typing import Any
 
 import asyncpg
@@ -88,6 +89,36 @@ async def test_two_replicas_batching_at_once_keep_one_gap_free_chain(governance:
     await governance.close(other)
     report = await governance.verify()
     assert report.intact and report.count == 100, report
+
+
+async def test_replicas_taking_turns_chain_on_from_each_others_records(governance: Governance) -> None:
+    # Each replica remembers where it left the chain; after the other wrote, that is no longer the tail.
+    one, other = await _pg(governance), await _pg(governance)
+    written = [await _append(store, i) for i in range(12) for store in ((one, other) if i % 3 else (one, one))]
+    assert [r.seq for r in written] == list(range(1, 25))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(written))
+    conn = await _server(governance)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM audit_raw") == 24  # raw arguments of every record, once
+    finally:
+        await conn.close()
+    await governance.close(one)
+    await governance.close(other)
+    report = await governance.verify()
+    assert report.intact and report.count == 24, report
+
+
+async def test_a_record_written_past_the_writers_tail_is_chained_on_not_forked(governance: Governance) -> None:
+    store = await _pg(governance)
+    await _append(store, 0)
+    # A second gateway process (started later, say) appends behind this one's back.
+    late = await _pg(governance)
+    behind = await _append(late, 1)
+    await governance.close(late)
+    after = await _append(store, 2)
+    assert (after.seq, after.prev_hash) == (behind.seq + 1, behind.hash)
+    await governance.close(store)
+    assert (await governance.verify()).intact
 
 
 async def test_a_stale_state_change_fails_only_its_own_record(governance: Governance) -> None:

@@ -49,6 +49,22 @@ async def test_wrong_token_and_unknown_conversation_look_the_same(store: Convers
         await store.load("conv-nope")
 
 
+async def test_a_token_once_accepted_opens_only_its_own_conversation(store: ConversationStore) -> None:
+    state, token = await store.create("chat")
+    other, other_token = await store.create("chat")
+    for _ in range(3):  # every turn of a conversation presents its token again
+        await store.authorize(state.conversation_id, token)
+    for conversation_id, presented in (
+        (state.conversation_id, "not-the-token"),
+        (state.conversation_id, other_token),
+        (other.conversation_id, token),
+        (state.conversation_id, ""),
+    ):
+        with pytest.raises(Unauthenticated):
+            await store.authorize(conversation_id, presented)
+    await store.authorize(other.conversation_id, other_token)
+
+
 async def test_a_turn_on_another_replica_continues_the_conversation(replicas: Replicas) -> None:
     first, second = await replicas.open(), await replicas.open()
     state, token = await first.create("chat")
