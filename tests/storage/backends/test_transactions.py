@@ -75,11 +75,11 @@ async def test_concurrent_transactions_each_commit_whole(systems: Systems) -> No
     assert sorted(r["seen"] for r in results) == list(range(before + 1, before + 13))
 
 
+# A PostgreSQL transaction is a connection held across awaits, so it may wait on the loop: SQLite only.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_sqlite_transaction_that_waits_on_the_event_loop_is_refused_and_rolled_back(
     systems: Systems,
 ) -> None:
-    if systems.kind != "sqlite":
-        pytest.skip("a PostgreSQL transaction is a connection held across awaits: it may wait on the loop")
     payments, _, charge_id = await _duplicate(systems)
     before = await _refunded(payments, charge_id)
 
@@ -142,9 +142,9 @@ async def test_a_read_method_inside_a_transaction_sees_its_uncommitted_writes(sy
     assert await _charge_refunded(payments, account, charge_id) == before
 
 
+# PostgreSQL reads run on the event loop's pool, where waiting is allowed: SQLite only.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_sqlite_reads_sent_together_refuse_waiting_on_the_event_loop(systems: Systems) -> None:
-    if systems.kind != "sqlite":
-        pytest.skip("PostgreSQL reads run on the event loop's pool: waiting there is allowed")
     payments = await systems.open("payments")
 
     async def waits() -> None:
