@@ -96,14 +96,25 @@ def serve_forks(control: socket.socket) -> tuple[str, list[int]] | None:
                     pidfd = os.pidfd_open(pid)
                     children[pidfd] = pid
                     selector.register(pidfd, selectors.EVENT_READ)
-                    socket.send_fds(control, [f"started {pid}".encode()], [pidfd])
+                    if not _tell(control, f"started {pid}", [pidfd]):
+                        return None
                 else:
                     pidfd = int(key.fd)
                     selector.unregister(pidfd)
                     pid = children.pop(pidfd)
                     os.close(pidfd)
                     _, status = os.waitpid(pid, 0)
-                    control.send(f"exited {pid} {os.waitstatus_to_exitcode(status)}".encode())
+                    if not _tell(control, f"exited {pid} {os.waitstatus_to_exitcode(status)}"):
+                        return None
+
+
+def _tell(control: socket.socket, message: str, fds: list[int] | None = None) -> bool:
+    """Send the parent ``message``; False if the parent is gone (its children stop by themselves)."""
+    try:
+        socket.send_fds(control, [message.encode()], fds or [])
+    except OSError:
+        return False
+    return True
 
 
 def _fork() -> int:
