@@ -4,7 +4,6 @@ tree, and the CPU and peak memory its processes used (Linux ``/proc``)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import socket
@@ -88,12 +87,13 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def worker_group(pid: int) -> str | None:
-    """The group of services a child of ``switchboard up --workers`` serves (its command line
-    carries its spec), or None for any other process."""
-    with contextlib.suppress(OSError, ValueError, KeyError, IndexError, TypeError):
+    """The group of services a child of ``switchboard up --workers`` serves, "zygote" for the
+    process that forks them, or None for any other process. The children are forks of the zygote,
+    so all share its command line; each names itself after its group (``/proc/<pid>/comm``)."""
+    with contextlib.suppress(OSError):
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        if b"orchestrator.workers" in argv:
-            return str(json.loads([a for a in argv if a][-1])["group"]["name"])
+        if b"orchestrator.workers.zygote" in argv:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
     return None
 
 

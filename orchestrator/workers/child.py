@@ -1,6 +1,6 @@
 """One process of ``switchboard up --workers``: serves its group's services until told to stop.
 
-Run by the parent as ``python -m orchestrator.workers <spec JSON>``. It stops on SIGTERM
+Forked by ``orchestrator.workers.zygote`` at the parent's request. It stops on SIGTERM
 or SIGINT, and also when the parent is gone however it went (even SIGKILL): the parent holds
 the write end of a pipe whose read end every child watches, and the kernel closes that end
 when the parent dies, which makes the read end readable (end of file).
@@ -44,6 +44,23 @@ class ChildSpec(BaseModel):
     """Read end of the parent's pipe: end of file means the parent is gone."""
     ready_fd: int
     """Write end of the pipe the child reports ``ready`` on."""
+
+    def inherited(self) -> list[int]:
+        """The descriptors the child inherits, in the order they travel with the spec."""
+        return [*self.sockets.values(), self.parent_fd, self.ready_fd]
+
+    def moved_to(self, fds: list[int]) -> ChildSpec:
+        """This spec with its descriptors renumbered to ``fds`` (received in ``inherited`` order)."""
+        if len(fds) != len(self.inherited()):
+            raise ValueError(f"expected {len(self.inherited())} descriptors, got {len(fds)}")
+        *sockets, parent_fd, ready_fd = fds
+        return self.model_copy(
+            update={
+                "sockets": dict(zip(self.sockets, sockets, strict=True)),
+                "parent_fd": parent_fd,
+                "ready_fd": ready_fd,
+            }
+        )
 
 
 async def serve(spec: ChildSpec) -> None:
@@ -106,8 +123,9 @@ async def _start(stack: Stack, group: Group, sockets: dict[str, socket.socket]) 
         await stack.start_signals(stack.bus)
 
 
-def main(argv: list[str]) -> int:
-    spec = ChildSpec.model_validate_json(argv[1])
+def run_child(spec: ChildSpec) -> int:
+    """Serve the spec's services until told to stop; the process's exit code."""
+    name_process(spec.group.name)
     logging.basicConfig(
         level=spec.log_level.upper(), format=f"%(asctime)s %(levelname)s [{spec.group.name}] %(name)s: %(message)s"
     )
@@ -121,3 +139,10 @@ def main(argv: list[str]) -> int:
         log.error("the %s process stopped: %s", spec.group.name, exc)
         return 1
     return 0
+
+
+def name_process(name: str) -> None:
+    """Show ``name`` for this process where tools list processes (``ps``, ``top``; Linux only):
+    the children are forks of one process and would otherwise all show its command line."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(name[:15])  # the kernel keeps at most 15 characters

@@ -1,17 +1,20 @@
 """The parent of ``switchboard up --workers``: prepares once, starts the children, stops them all.
 
-Start-up: the dataset and credentials are prepared here once; every service's socket is bound
-and set listening here, so the topology is known before any child runs and a request that
-arrives while its service is still starting waits in the socket's queue instead of being
-refused. All children then start at once (their imports run in parallel) and each reports
-ready on a pipe of its own; only the second and further orchestrator processes wait for the
-rest to be ready. Each of those gets a socket of its own bound to the orchestrator's port
-(SO_REUSEPORT), so the kernel spreads new connections over the orchestrator processes.
+Start-up: the process that forks the children (``zygote``) starts first and imports the
+libraries every child needs while the dataset and credentials are prepared here once. Every
+service's socket is bound and set listening here, so the topology is known before any child
+runs and a request that arrives while its service is still starting waits in the socket's queue
+instead of being refused. All children are then forked at once from the zygote's warm copy
+(each imports only what its own services add, in parallel) and each reports ready on a pipe of
+its own; only the second and further orchestrator processes wait for the rest to be ready. Each
+of those gets a socket of its own bound to the orchestrator's port (SO_REUSEPORT), so the kernel
+spreads new connections over the orchestrator processes.
 
 Stopping: ``stop()`` sends SIGTERM to the children in reverse start order and waits (SIGKILL
-after a grace period). The children run in process groups of their own, so a Ctrl+C at the
-terminal reaches only the parent, which stops them in order. Should the parent die without
-stopping them (SIGKILL), each child sees its parent pipe close and stops itself.
+after a grace period), then ends the zygote. The zygote and the children it forks run in a
+process group of their own, so a Ctrl+C at the terminal reaches only the parent, which stops
+them in order. Should the parent die without stopping them (SIGKILL), each child sees its
+parent pipe close and stops itself.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 from dataclasses import dataclass, field
 
 from orchestrator.workers.child import ChildSpec
+from orchestrator.workers.forking import Forked, Forker
 from orchestrator.workers.plan import ORCHESTRATOR_SERVICE, Group, plan
 from shared.errors import ConfigurationError
 from shared.secrets import Secrets
@@ -46,7 +50,7 @@ GRACE_SECONDS = 20.0
 @dataclass
 class Child:
     group: Group
-    process: asyncio.subprocess.Process
+    process: Forked
     ready_fd: int
 
     @property
@@ -66,6 +70,7 @@ class ProcessStack:
     secrets: Secrets | None = None
     children: list[Child] = field(default_factory=list)
     _parent_fd: int | None = None
+    _forker: Forker | None = None
     _extra_sockets: list[socket.socket] = field(default_factory=list)
 
     async def __aenter__(self) -> Topology:
@@ -77,8 +82,14 @@ class ProcessStack:
     async def start(self) -> Topology:
         from orchestrator.launcher import Stack
 
+        self._forker = Forker()
+        await self._forker.start()  # its imports run while the data directory is prepared
         stack = Stack(self.settings, ephemeral_ports=self.ephemeral_ports)
-        await stack.prepare()
+        try:
+            await stack.prepare()
+        except BaseException:
+            await self.stop()
+            raise
         groups = plan(self.workers, stack.agents)
         later = [g for g in groups if g.is_orchestrator and g.worker > 0]
         sockets = stack.layout(frozenset({ORCHESTRATOR_SERVICE}) if later and SPREAD_BY_KERNEL else frozenset())
@@ -138,16 +149,9 @@ class ProcessStack:
             parent_fd=watch,
             ready_fd=ready_write,
         )
+        assert self._forker is not None
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "orchestrator.workers",
-                spec.model_dump_json(),
-                pass_fds=(*spec.sockets.values(), watch, ready_write),
-                # A group of its own: the terminal's Ctrl+C reaches the parent only, which stops children in order.
-                process_group=0,
-            )
+            process = await self._forker.fork(spec)
         except BaseException:
             os.close(ready_read)
             raise
@@ -172,6 +176,9 @@ class ProcessStack:
         await asyncio.gather(*(_stop(child) for child in fronts))
         await asyncio.gather(*(_stop(child) for child in self.children if child not in fronts))
         self.children.clear()
+        if self._forker is not None:
+            await self._forker.close()
+            self._forker = None
         if self._parent_fd is not None:
             os.close(self._parent_fd)
             self._parent_fd = None

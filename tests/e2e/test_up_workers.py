@@ -152,6 +152,18 @@ async def _conversation_and_events(up: Up) -> None:
         assert [data["role"] for name, data in events if name == "entry"] == ["customer", "agent"]
 
 
+def _zygote(up: Up) -> int:
+    """The process the children were forked from (their parent), which ``up`` started."""
+    [zygote] = {_parent_of(pid) for pid in up.children.values()}
+    assert _parent_of(zygote) == up.process.pid
+    return zygote
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
 def test_a_conversation_crosses_the_processes_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     """Also: the parent prepares the data directory, binds the sockets and watches its children, and
     whatever it imports before they start delays every one of them. ``-X importtime`` is not
@@ -162,13 +174,17 @@ def test_a_conversation_crosses_the_processes_and_ctrl_c_stops_every_child(tmp_p
     up = _start(tmp_path, python_flags=("-X", "importtime"))
     try:
         assert set(up.children) == {"systems", "agents", "orchestrator"}
+        zygote = _zygote(up)
+        # Outside the parent's process group, which a terminal's Ctrl+C reaches as a whole.
+        assert {os.getpgid(pid) for pid in [zygote, *up.children.values()]} == {os.getpgid(zygote)}
+        assert os.getpgid(zygote) != os.getpgid(up.process.pid)
         assert httpx.get(f"{up.base}/healthz", timeout=10).status_code == 200
         asyncio.run(_conversation_and_events(up))
 
-        up.process.send_signal(signal.SIGINT)
+        os.killpg(os.getpgid(up.process.pid), signal.SIGINT)  # as a terminal sends Ctrl+C
         up.lines.until("Stopped.")
         assert up.process.wait(timeout=60) == 0
-        assert _wait_gone(list(up.children.values()), timeout=0) == []  # stopped before the parent said so
+        assert _wait_gone([*up.children.values(), zygote], timeout=0) == []  # stopped before the parent said so
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{up.base}/healthz", timeout=5)
     finally:
@@ -180,7 +196,7 @@ def test_a_conversation_crosses_the_processes_and_ctrl_c_stops_every_child(tmp_p
 
 
 def test_killing_the_parent_leaves_no_child_behind(up: Up) -> None:
-    children = list(up.children.values())
+    children = [*up.children.values(), _zygote(up)]
     assert _wait_gone(children, timeout=0) == children  # all running
     up.process.kill()
     up.process.wait(timeout=30)

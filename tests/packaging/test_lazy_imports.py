@@ -56,6 +56,12 @@ CASES = {
         (*EVERYWHERE, "sqlalchemy", "langgraph", "a2a", "cedarpy"),
     ),
     "the specialists": ("import agents.runtime.app", (*EVERYWHERE, "cedarpy", "numpy", "tokenizers")),
+    # What the process that forks the children of `up --workers` imports for all of them: only what
+    # two or more kinds of child share (orchestrator.workers.zygote), nothing one alone needs.
+    "the zygote of up --workers": (
+        "from orchestrator.workers.zygote import preload\npreload()",
+        (*EVERYWHERE, "sqlalchemy", "langgraph", "cedarpy", "numpy", "tokenizers", "a2a.server", "rich", "pygments"),
+    ),
     # A process that serves (a child of `up`, `serve`) runs on one HTTP stack (shared.http_stack), so
     # httpx's command-line libraries, which it imports whenever they are installed, stay out.
     "a service process": (
