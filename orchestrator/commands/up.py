@@ -21,9 +21,15 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.commands._common import add_common, settings_from
 from shared.errors import ConfigurationError
 
+WORKERS_SUPPORTED = hasattr(os, "pidfd_open")
+"""Worker processes are forked and watched through pidfds, which only Linux has."""
+
 
 def default_workers() -> int:
-    """The cores this process may use (its CPU affinity), at least one."""
+    """The cores this process may use (its CPU affinity), at least one; one where worker
+    processes are not supported."""
+    if not WORKERS_SUPPORTED:
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # no affinity on this platform
@@ -39,11 +45,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     from orchestrator.stack_topology import print_topology
     from orchestrator.workers import ProcessStack
 
-    settings = settings_from(args)
     # Reloading restarts services inside one process, so --reload keeps them all in one.
     workers = 1 if args.reload else default_workers() if args.workers is None else args.workers
     if workers < 1:
         raise ConfigurationError(f"--workers must be at least 1 (got {workers})")
+    if workers > 1 and not WORKERS_SUPPORTED:
+        raise ConfigurationError(
+            f"--workers {workers} needs Linux (worker processes are watched through pidfds)",
+            hint="leave --workers out (one process here), or run the compose layout to use more cores",
+        )
+    settings = settings_from(args)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.log_level != "debug":
         # Per-request lines from the HTTP clients and SDKs drown what Switchboard itself says.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
+from orchestrator.commands import up
 from orchestrator.commands.up import default_workers
 from orchestrator.workers import plan
+from shared.errors import ConfigurationError
 from shared.settings import AGENTS, SYSTEMS
 
 EVERY_SERVICE = {"tokens", "gateway", "orchestrator", *(f"agent:{a}" for a in AGENTS), *(f"mcp:{s}" for s in SYSTEMS)}
@@ -47,3 +51,12 @@ def test_one_worker_is_the_single_process_stack() -> None:
     with pytest.raises(ValueError):
         plan(1, AGENTS)
     assert default_workers() >= 1
+
+
+def test_without_pidfds_up_runs_one_process_and_refuses_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the system has no pidfds (not Linux), ``up`` still starts: in one process."""
+    monkeypatch.setattr(up, "WORKERS_SUPPORTED", False)
+    assert up.default_workers() == 1
+    args = argparse.Namespace(reload=False, workers=2)
+    with pytest.raises(ConfigurationError, match="needs Linux"):
+        up.cmd_up(args)
