@@ -77,7 +77,9 @@ class OfflineBrain:
         """``embedding_weight`` (default ``_EMBEDDING_WEIGHT``) scales the sentence embedding; 0 turns it off.
         With ``cache_dir`` the trained weights are kept there and reused while the training is unchanged."""
         check_specs(specs)
-        self._specs = list(specs)
+        # One order whoever lists the skills (a deployment by its agents, ``route`` by its folders):
+        # the same skills then train the same weights under the same cache key.
+        self._specs = sorted(specs, key=lambda s: (s.agent, s.skill))
         self._max_chars = max_chars
         humans = [s for s in specs if HUMAN_REQUEST_TAG in s.tags]
         self._human = humans[0] if humans else None

@@ -31,8 +31,19 @@ def big_refund_customers(data_dir: Path, threshold_pence: int = 4000) -> list[di
 
 
 def small_refund_customers(data_dir: Path) -> list[dict[str, Any]]:
-    big = {c["customer_id"] for c in big_refund_customers(data_dir)}
-    return [c for c in sample_customers(data_dir, 1000, has_duplicate_charge=True) if c["customer_id"] not in big]
+    """Customers whose duplicate charge is under the approval threshold, as first seen in ``data_dir``.
+
+    Tests sharing a stack each take their own index, so the list is kept as it was before any of
+    them refunded: read again, it would shrink by every refund made, and move every index."""
+    key = str(Path(data_dir).resolve())
+    if key not in _SMALL_REFUNDS:
+        big = {c["customer_id"] for c in big_refund_customers(data_dir)}
+        found = sample_customers(data_dir, 1000, has_duplicate_charge=True)
+        _SMALL_REFUNDS[key] = [c for c in found if c["customer_id"] not in big]
+    return [dict(c) for c in _SMALL_REFUNDS[key]]
+
+
+_SMALL_REFUNDS: dict[str, list[dict[str, Any]]] = {}
 
 
 async def staff(
