@@ -23,7 +23,7 @@ from shared.database import DatabaseURL
 from shared.errors import ConfigurationError, ServiceUnavailable
 from shared.migrations import migrate
 from shared.outbox import OutboxStore, SqliteOutbox
-from shared.sqlite import connect_sync
+from shared.sqlite import connect_sync, in_transaction
 from shared.thread_worker import ThreadWorker
 
 T = TypeVar("T")
@@ -152,15 +152,7 @@ def run_here[R](body: Coroutine[Any, Any, R]) -> R:
 
 def _transact[R](conn: sqlite3.Connection, body: Callable[[Transaction], Awaitable[R]]) -> R:
     """The whole write transaction in one trip to the writer's thread: nothing else runs between."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = run_here(_coroutine(body(_Statements(conn))))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
+    return in_transaction(conn, lambda _: run_here(_coroutine(body(_Statements(conn)))))
 
 
 def _coroutine[R](awaitable: Awaitable[R]) -> Coroutine[Any, Any, R]:

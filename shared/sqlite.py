@@ -73,7 +73,7 @@ class SqliteThread:
 
     async def write[T](self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work(conn)`` in one write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) on the thread."""
-        return await self.call(lambda conn: _in_transaction(conn, work))
+        return await self.call(lambda conn: in_transaction(conn, work))
 
     async def close(self) -> None:
         try:
@@ -82,7 +82,8 @@ class SqliteThread:
             self._worker.close(wait=False)
 
 
-def _in_transaction[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+def in_transaction[T](conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """``work(conn)`` inside BEGIN IMMEDIATE ... COMMIT, rolled back if it raises (blocking)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work(conn)
