@@ -47,6 +47,15 @@ def identity_pem() -> str:
     return generate_private_key_pem().decode()
 
 
+async def pending_events(backend: Any) -> list[Any]:
+    """The events a backend's outbox holds unpublished."""
+    store = await backend.open_outbox()
+    try:
+        return list(await store.pending())
+    finally:
+        await store.close()
+
+
 class Systems:
     """The seeded systems of one database; ``open`` gives a backend as a fresh replica would."""
 
@@ -72,6 +81,13 @@ class Systems:
         await backend.open()
         self._open.append(backend)
         return backend
+
+    async def duplicate_charge(self) -> tuple[Any, str, Any]:
+        """The payments backend, and an account with a duplicate charge and that charge."""
+        customer = self.customers(1, has_duplicate_charge=True)[0]
+        payments = await self.open("payments")
+        duplicate = (await payments.find_duplicate_charges(customer["account_number"])).duplicates[0]
+        return payments, customer["account_number"], duplicate
 
     def customers(self, n: int = 5, **flags: Any) -> list[dict[str, Any]]:
         url = self.database_url if self.db.is_postgres else None

@@ -9,24 +9,9 @@ from mcp_servers.support.backend import HumanRequest, NewTicket
 from shared.errors import InvalidRequest, NotFound
 from shared.events import PLAN_CHANGED, REFUND_ISSUED, kind_of, new_event
 from shared.tools import CallContext
-from tests.storage.backends.conftest import CUSTOMERS, Systems
+from tests.storage.backends.conftest import CUSTOMERS, Systems, pending_events
 
 CALL = CallContext(agent="payment", conversation_id="conv-1", customer_id="CUST-1", audit_id="aud-1")
-
-
-async def _pending(backend) -> list:
-    store = await backend.open_outbox()
-    try:
-        return await store.pending()
-    finally:
-        await store.close()
-
-
-async def _duplicate(systems: Systems):
-    customer = systems.customers(1, has_duplicate_charge=True)[0]
-    payments = await systems.open("payments")
-    duplicate = (await payments.find_duplicate_charges(customer["account_number"])).duplicates[0]
-    return payments, customer["account_number"], duplicate
 
 
 async def test_every_system_reads_its_seeded_data(systems: Systems) -> None:
@@ -64,10 +49,10 @@ async def test_knowledge_search_ranks_titles_first(systems: Systems) -> None:
 
 
 async def test_a_write_and_its_event_commit_together_or_not_at_all(systems: Systems) -> None:
-    payments, account, duplicate = await _duplicate(systems)
+    payments, account, duplicate = await systems.duplicate_charge()
     request = RefundRequest(account, duplicate.charge_id, duplicate.refundable_amount, "duplicate")
     refund = await payments.issue_refund(request, "key-1", CALL)
-    events = await _pending(payments)
+    events = await pending_events(payments)
     assert [(kind_of(e), e.get_data()["refund_id"]) for _, e in events] == [(REFUND_ISSUED, refund.refund_id)]
     assert events[0][1].get_subject() == "CUST-1"
 
@@ -78,7 +63,7 @@ async def test_a_write_and_its_event_commit_together_or_not_at_all(systems: Syst
 
     with pytest.raises(InvalidRequest, match="half-way"):
         await payments.idempotent("issue_refund", "key-2", {"a": 1}, fails_after_writing)
-    assert len(await _pending(payments)) == 1, "the failed write's event was rolled back with it"
+    assert len(await pending_events(payments)) == 1, "the failed write's event was rolled back with it"
     charge = await payments.fetchone("SELECT refunded_pence FROM charges WHERE charge_id = ?", (duplicate.charge_id,))
     assert charge["refunded_pence"] > 0, "the failed write's change was rolled back"
     # The key of a failed write was never claimed: it can act later.
@@ -93,12 +78,12 @@ def _result(value: str):
 
 
 async def test_a_repeated_key_returns_the_first_result_and_acts_once(systems: Systems) -> None:
-    payments, account, duplicate = await _duplicate(systems)
+    payments, account, duplicate = await systems.duplicate_charge()
     request = RefundRequest(account, duplicate.charge_id, 1.0, "duplicate")
     first = await payments.issue_refund(request, "same-key", CALL)
     assert await payments.issue_refund(request, "same-key", CALL) == first
     assert [r.refund_id for r in (await payments.list_refunds(account)).refunds] == [first.refund_id]
-    assert len(await _pending(payments)) == 1
+    assert len(await pending_events(payments)) == 1
     other = RefundRequest(account, duplicate.charge_id, 2.0, "duplicate")
     with pytest.raises(InvalidRequest, match="already used for a different"):
         await payments.issue_refund(other, "same-key", CALL)

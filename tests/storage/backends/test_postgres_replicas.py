@@ -19,7 +19,7 @@ from shared.errors import InvalidRequest, ServiceUnavailable
 from shared.events import CONSENT_CHANGED, PLAN_CHANGED, new_event
 from shared.outbox import OutboxRelay, PostgresOutbox
 from tests.storage.backends.conftest import CUSTOMERS, Systems
-from tests.storage.backends.test_backends import CALL, _duplicate
+from tests.storage.backends.test_backends import CALL
 from tests.storage.pg import BASE_URL, private_schema, terminate_backends
 
 
@@ -39,7 +39,7 @@ def _schema_url(systems: Systems, system: str) -> str:
 
 
 async def test_two_replicas_racing_one_key_act_once(pg: Systems) -> None:
-    one, account, duplicate = await _duplicate(pg)
+    one, account, duplicate = await pg.duplicate_charge()
     two = await pg.open("payments")
     request = RefundRequest(account, duplicate.charge_id, 1.0, "duplicate")
     results = await asyncio.gather(*(b.issue_refund(request, "race-key", CALL) for b in (one, two) * 4))
@@ -49,7 +49,7 @@ async def test_two_replicas_racing_one_key_act_once(pg: Systems) -> None:
 
 
 async def test_replicas_refunding_one_charge_with_different_keys_never_overrefund(pg: Systems) -> None:
-    one, account, duplicate = await _duplicate(pg)
+    one, account, duplicate = await pg.duplicate_charge()
     two = await pg.open("payments")
     request = RefundRequest(account, duplicate.charge_id, duplicate.refundable_amount, "duplicate")
     outcomes = await asyncio.gather(
@@ -106,7 +106,7 @@ async def test_postgres_holds_the_same_dataset_as_sqlite(pg: Systems, sqlite_tem
 
 
 async def test_a_dropped_connection_mid_write_reruns_it_whole(pg: Systems) -> None:
-    payments, account, duplicate = await _duplicate(pg)
+    payments, account, duplicate = await pg.duplicate_charge()
     attempts = 0
 
     async def write() -> dict:

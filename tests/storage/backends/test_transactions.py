@@ -9,7 +9,7 @@ import pytest
 
 from shared.errors import InvalidRequest
 from shared.events import REFUND_ISSUED
-from tests.storage.backends.conftest import Systems
+from tests.storage.backends.conftest import Systems, pending_events
 
 REFUSED = "may await only its own statements"
 
@@ -19,19 +19,13 @@ async def _refunded(backend, charge_id: str) -> int:
     return int(row["refunded_pence"])
 
 
-async def _pending(backend) -> int:
-    store = await backend.open_outbox()
-    try:
-        return len(await store.pending())
-    finally:
-        await store.close()
-
-
 async def _duplicate(systems: Systems):
-    customer = systems.customers(1, has_duplicate_charge=True)[0]
-    payments = await systems.open("payments")
-    duplicate = (await payments.find_duplicate_charges(customer["account_number"])).duplicates[0]
-    return payments, customer["account_number"], duplicate.charge_id
+    payments, account, duplicate = await systems.duplicate_charge()
+    return payments, account, duplicate.charge_id
+
+
+async def _pending(backend) -> int:
+    return len(await pending_events(backend))
 
 
 async def test_a_transaction_failing_after_its_blocking_work_leaves_nothing_written(
