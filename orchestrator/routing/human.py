@@ -65,9 +65,7 @@ _REFUSAL = frozenset({"not", "no", "stop", "refuse", "enough", "hate", "useless"
 _REPORTED = frozenset({"said", "told", "says", "promised", "gave", "was", "were", "did", "sent", "called"})
 # Between a verb and the person, these make the person what the message is about, not whom the
 # customer wants: "a grievance about your staff", "feedback to the shop staff".
-_TOPIC = frozenset(
-    {"about", "regarding", "concerning", "of", "feedback", "grievance", "review", "compliment", "praise"}
-)
+_TOPIC = frozenset({"about", "regarding", "concerning", "feedback", "grievance", "review", "compliment", "praise"})
 # Filler that may surround a bare "agent!" or "human please".
 _FILLER = frozenset({"please", "now", "a", "an", "the", "to", "i", "me", "want", "need", "pls", "just", "ok", "hi"})
 

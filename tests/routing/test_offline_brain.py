@@ -65,6 +65,8 @@ def test_held_out_phrasings_are_routed(brain: OfflineBrain, text: str, skill: st
         "refund me or let me talk to someone",
         "i dont want a bot",
         "give me someone real about my bill",
+        "get me one of your advisors",
+        "i need one of your staff to sort this",
     ],
 )
 def test_human_requests_always_go_to_the_tagged_skill(brain: OfflineBrain, text: str) -> None:
