@@ -219,7 +219,10 @@ class Stack:
         from shared.serving import start
 
         results = await asyncio.gather(
-            *(start(name, app, sockets[name], log_level=self.log_level) for name, app in apps.items()),
+            *(
+                start(name, app, sockets[name], log_level=self.log_level, timeout=self.settings.ready_timeout_seconds)
+                for name, app in apps.items()
+            ),
             return_exceptions=True,
         )
         failure: BaseException | None = None

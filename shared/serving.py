@@ -35,6 +35,10 @@ SERVER_KEEP_ALIVE_SECONDS = 30.0
 CLIENT_KEEP_ALIVE_SECONDS = 15.0
 """How long our clients reuse an idle connection: well under the server's, so the client always
 closes first and never sends a request down a socket the server is closing at that moment."""
+READY_TIMEOUT_SECONDS = 60.0
+"""How long a server may take to start by default (``Settings.ready_timeout_seconds``)."""
+READY_TIMEOUT_SETTING = "SWITCHBOARD_READY_TIMEOUT_SECONDS"
+"""The setting that raises it, named in the error when a server is not ready in time."""
 SHUTDOWN_GRACE_SECONDS = 5
 """How long a stopping server lets open requests finish before cancelling them. Some never
 finish by themselves (an MCP session's event stream, a web chat's live updates); without a
@@ -103,9 +107,17 @@ class RunningServer:
 
 
 async def start(
-    name: str, app: ASGIApp, sock: socket.socket, *, log_level: str = "warning", timeout: float = 60.0
+    name: str,
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    log_level: str = "warning",
+    timeout: float = READY_TIMEOUT_SECONDS,
 ) -> RunningServer:
-    """Serve ``app`` on ``sock`` and return once it accepts connections (or say why it did not)."""
+    """Serve ``app`` on ``sock`` and return once it accepts connections (or say why it did not).
+
+    Raises ConfigurationError naming ``name`` when it fails to start, or when it is not ready within
+    ``timeout`` seconds."""
     # Spans made while serving report this service's own service.name ("switchboard-agent-payment").
     app = ServiceName(app, "switchboard-" + name.replace(":", "-"))
     config = uvicorn.Config(
@@ -127,12 +139,16 @@ async def start(
     done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     if ready not in done:
         ready.cancel()
+        if task not in done:
+            server.should_exit = True  # should its start-up finish after all, it stops at once
+            raise ConfigurationError(
+                f"{name} was not ready within {timeout:g} s",
+                hint=f"a busy machine may need longer: raise {READY_TIMEOUT_SETTING} (now {timeout:g}); "
+                "the log lines above say what it was doing",
+            )
         reason = ""
-        if task in done and not task.cancelled() and task.exception() and not isinstance(task.exception(), SystemExit):
+        if not task.cancelled() and task.exception() and not isinstance(task.exception(), SystemExit):
             reason = f": {task.exception()}"
-        elif task not in done:
-            server.should_exit = True
-            reason = f": not ready after {timeout:.0f} s"
         raise ConfigurationError(f"{name} failed to start{reason}", hint="the log lines above say why")
     return RunningServer(name, server, task)
 

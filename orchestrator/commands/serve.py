@@ -118,7 +118,11 @@ async def _serve(settings: Settings, names: list[str], port: int | None, log_lev
         running = []
         for name in names:
             sock = bind(settings.host, ports[name], reuse_port=reuse_port)
-            running.append(await start(name, stack.app_for(name), sock, log_level=log_level))
+            running.append(
+                await start(
+                    name, stack.app_for(name), sock, log_level=log_level, timeout=settings.ready_timeout_seconds
+                )
+            )
             print(f"{name} listening on http://{settings.host}:{ports[name]}", flush=True)
         settle_heap()
         stop = asyncio.Event()

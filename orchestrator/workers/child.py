@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from orchestrator.workers.plan import Group
+from shared.errors import SwitchboardError
 from shared.settings import Settings, Topology
 
 if TYPE_CHECKING:
@@ -136,7 +137,8 @@ def run_child(spec: ChildSpec) -> int:
     try:
         run(serve(spec))
     except Exception as exc:  # the parent reports the failure; the reason goes to the shared log
-        log.error("the %s process stopped: %s", spec.group.name, exc)
+        hint = exc.hint if isinstance(exc, SwitchboardError) else None
+        log.error("the %s process stopped: %s%s", spec.group.name, exc, f" ({hint})" if hint else "")
         return 1
     return 0
 

@@ -4,10 +4,12 @@ or when the event loop or HTTP parser every service runs on is not the fast one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,7 +17,9 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from shared.serving import bind, run, start, url_of
+from shared.errors import ConfigurationError
+from shared.serving import READY_TIMEOUT_SETTING, bind, run, start, url_of
+from shared.settings import Settings
 
 
 def _app() -> Starlette:
@@ -40,6 +44,33 @@ async def test_ready_on_start_and_signal_handlers_left_to_the_owner() -> None:
     finally:
         await running.stop()
     assert running.task.done()
+
+
+async def test_a_server_not_ready_in_time_is_named_with_the_setting_to_raise() -> None:
+    never = asyncio.Event()  # a start-up that never ends, as on a machine too busy to finish it
+
+    @contextlib.asynccontextmanager
+    async def stuck(app: Starlette) -> AsyncIterator[None]:
+        await never.wait()
+        yield
+
+    sock = bind()
+    try:
+        with pytest.raises(ConfigurationError) as failed:
+            await start("agent:billing", Starlette(lifespan=stuck), sock, timeout=0.2)
+    finally:
+        sock.close()
+    assert failed.value.message == "agent:billing was not ready within 0.2 s"
+    assert failed.value.hint is not None and f"raise {READY_TIMEOUT_SETTING} (now 0.2)" in failed.value.hint
+
+
+def test_the_ready_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().ready_timeout_seconds == 60
+    monkeypatch.setenv(READY_TIMEOUT_SETTING, "240")
+    assert Settings().ready_timeout_seconds == 240
+    monkeypatch.setenv(READY_TIMEOUT_SETTING, "0")
+    with pytest.raises(ValueError):
+        Settings()
 
 
 async def test_replicas_on_one_host_share_a_port_only_when_asked() -> None:
