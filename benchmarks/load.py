@@ -14,7 +14,7 @@ in-process stack; then N clients make exactly those hops against echo servers bu
 bare SDKs (``_hops.bare``), in the same closed loop, and the ratio is printed per turn type and
 for the whole conversation. Loopback only; every run is bounded in conversations and time.
 
-    python benchmarks/load.py [--workers 2] [--clients 1 10 50] [--conversations 2] [--large]
+    python benchmarks/load.py [--workers 2] [--clients 1 10 50] [--conversations 2] [--large] [--stack-log PATH]
 
 ``--workers`` is passed to ``switchboard up`` (default: its own default, the number of cores); with
 more than one process the CPU per turn is also printed per process (systems and gateway,
@@ -202,6 +202,12 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def _spawn_logged(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    """A process whose output (stdout and stderr) goes to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     """Ctrl+C, as a user stops it."""
     proc.send_signal(signal.SIGINT)
@@ -211,10 +217,30 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
+UP_LINE = "Switchboard is up"
+"""What ``switchboard up`` prints once every process of the stack reported ready."""
+START_LIMIT = 180.0
+"""Seconds the stack may take to start before the run gives up."""
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _said_up(log: Path) -> bool:
+    return UP_LINE in log.read_text(errors="replace")
+
+
 @contextlib.asynccontextmanager
 async def switchboard_up(
-    data_dir: Path, customers: int, workers: int | None
+    data_dir: Path, customers: int, workers: int | None, log: Path
 ) -> AsyncIterator[tuple[str, subprocess.Popen[str]]]:
+    """``switchboard up`` with its output in ``log``, once all of it serves.
+
+    Ready means the stack said so (every process of ``up --workers`` reported ready, the further
+    orchestrator processes included, which start after the first one answers) and the
+    orchestrator's ``/healthz`` answers 200: a 200 alone came while the rest were still starting,
+    and their start-up CPU then counted as the first phase's."""
     base = free_base()
     env = {
         **os.environ,
@@ -223,17 +249,23 @@ async def switchboard_up(
         "SWITCHBOARD_CUSTOMERS": str(customers),
     }
     flags = ["--workers", str(workers)] if workers else []
-    proc = _spawn(["-m", "orchestrator.cli", "up", "--log-level", "warning", *flags], env)
+    proc = _spawn_logged(["-m", "orchestrator.cli", "up", "--log-level", "warning", *flags], env, log)
     url = f"http://127.0.0.1:{base}"
     try:
-        async with httpx.AsyncClient(timeout=2) as http, asyncio.timeout(180):
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit("switchboard up exited during start-up")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{url}/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)  # polling a process we do not control; bounded above
+        try:
+            async with httpx.AsyncClient(timeout=2) as http, asyncio.timeout(START_LIMIT):
+                while True:
+                    if proc.poll() is not None:
+                        raise SystemExit(f"switchboard up exited during start-up; the end of {log}:\n{_tail(log)}")
+                    if _said_up(log):
+                        with contextlib.suppress(httpx.HTTPError):
+                            if (await http.get(f"{url}/healthz")).status_code == 200:
+                                break
+                    await asyncio.sleep(0.1)  # polling a process we do not control; bounded above
+        except TimeoutError:
+            raise SystemExit(
+                f"switchboard up was not ready within {START_LIMIT:.0f} s; the end of {log}:\n{_tail(log)}"
+            ) from None
         yield url, proc
     finally:
         _stop(proc)
@@ -270,6 +302,12 @@ async def main() -> None:
     parser.add_argument("--conversations", type=int, default=1, help="whole conversations per customer and phase")
     parser.add_argument("--large", action="store_true", help="also run N = 200 and 400")
     parser.add_argument("--workers", type=int, help="switchboard up --workers (default: its own, the cores)")
+    parser.add_argument(
+        "--stack-log",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "switchboard-load-stack.log",
+        help="where the stack's output goes (its end is printed if it fails to start)",
+    )
     args = parser.parse_args()
     levels = [*args.clients, *([200, 400] if args.large else [])]
     needed = sum(levels) * args.conversations + 1
@@ -292,7 +330,8 @@ async def main() -> None:
             ", ".join(f"{k} {h['a2a']} A2A + {h['mcp']} MCP" for k, h in hops.items()),
         )
         pool = iter(eligible[1:])
-        up = switchboard_up(data_dir, population, args.workers)
+        print(f"the stack's output: {args.stack_log}", flush=True)
+        up = switchboard_up(data_dir, population, args.workers, args.stack_log)
         async with up as (url, proc), floor_process() as (floor_url, floor):
             # One untimed conversation each first: the first turn of a kind pays for lazy set-up.
             await switchboard_phase(url, data_dir, [[next(pool)]])
