@@ -74,7 +74,8 @@ class Stack:
     front_workers: int = 1
     """This process's place among the orchestrator processes serving its port (``up --workers``):
     each takes its share of the admission limit and the signal refusal budget."""
-    _running: list[RunningServer] = field(default_factory=list)
+    _stages: list[list[RunningServer]] = field(default_factory=list)
+    """The running servers by the group they were started in, in start order."""
 
     @property
     def data_dir(self) -> Path:
@@ -163,9 +164,11 @@ class Stack:
         await self._start_group({name: self.app_for(name) for name in sockets}, sockets)
 
     async def stop(self) -> None:
-        for running in reversed(self._running):
-            await running.stop()
-        self._running.clear()
+        # In reverse start order, a group's servers together: each waits up to the shutdown grace
+        # for its open requests, and a server takes a few tenths of a second to stop even when
+        # idle, which one after another added up to seconds of Ctrl+C (15 servers in one process).
+        while self._stages:
+            await asyncio.gather(*(running.stop() for running in self._stages.pop()))
         if self.signals is not None:
             await self.signals.stop()
             self.signals = None
@@ -175,11 +178,12 @@ class Stack:
 
     async def stop_service(self, name: str) -> None:
         """Stop one service (e.g. ``mcp:billing``) as if it crashed; the rest keep running."""
-        for running in self._running:
-            if running.name == name:
-                await running.stop()
-                self._running.remove(running)
-                return
+        for stage in self._stages:
+            for running in stage:
+                if running.name == name:
+                    await running.stop()
+                    stage.remove(running)
+                    return
         raise KeyError(name)
 
     async def restart_service(self, name: str) -> None:
@@ -226,11 +230,13 @@ class Stack:
             return_exceptions=True,
         )
         failure: BaseException | None = None
+        stage: list[RunningServer] = []
+        self._stages.append(stage)
         for result in results:
             if isinstance(result, BaseException):
                 failure = failure or result
             else:
-                self._running.append(result)
+                stage.append(result)
                 log.info("%s listening on %s", result.name, url_of(sockets[result.name]))
         if failure is not None:
             raise failure

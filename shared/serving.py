@@ -66,10 +66,13 @@ def settle_heap() -> None:
     ms of CPU each (measured in each ``up --workers`` process under load), during which the event
     loop, and so every turn in flight there, stood still. Frozen, they are never walked again; what
     turns create is collected as before. Garbage made during start-up is collected first, or it
-    would be frozen too.
+    would be frozen too. Collection is on from here, whether or not start-up paused it (``switchboard
+    up`` starts its processes with collection off: collections during start-up walked what it was
+    still building, again and again).
     """
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 def run[T](main: Coroutine[Any, Any, T]) -> T:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -70,6 +71,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if workers == 1:
             from shared.serving import settle_heap
 
+            gc.disable()  # until the stack serves: settle_heap collects once and turns it back on
             stack = Stack(settings, log_level="warning" if args.log_level != "debug" else "info")
             async with stack as topology:
                 assert stack.secrets is not None

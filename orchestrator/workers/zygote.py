@@ -62,7 +62,12 @@ MAX_MESSAGE = 1 << 20
 
 
 def preload() -> None:
-    """Import the shared libraries, then keep them out of the children's garbage collections."""
+    """Import the shared libraries, then keep them out of the children's garbage collections.
+
+    Collection stays off from here until each child has started (``shared.serving.settle_heap``
+    turns it back on): what imports and start-up build lives as long as the process, and every
+    collection while it was being built walked all of it again, about a tenth of the CPU of a start."""
+    gc.disable()
     use_one_http_stack()  # before anything imports httpx, as in any Switchboard service process
     for name in PRELOAD:
         importlib.import_module(name)

@@ -119,13 +119,13 @@ from shared.serving import settle_heap
 class Node:
     pass
 
-gc.disable()  # nothing but settle_heap collects in this probe
+gc.disable()  # nothing but settle_heap collects in this probe, as in a process of switchboard up
 cycle = Node()
 cycle.itself = cycle
 gone = weakref.ref(cycle)
 del cycle
 settle_heap()
-print(gone() is None, gc.get_freeze_count() > 0)
+print(gone() is None, gc.get_freeze_count() > 0, gc.isenabled())
 """
 
 
@@ -134,9 +134,10 @@ def test_start_up_garbage_is_collected_and_the_rest_frozen() -> None:
     probe = subprocess.run(
         [sys.executable, "-c", _SETTLE_PROBE], capture_output=True, text=True, timeout=60, check=True
     )
-    collected, frozen = probe.stdout.split()
+    collected, frozen, collecting = probe.stdout.split()
     assert collected == "True", "a cycle made during start-up must be collected, not frozen for ever"
     assert frozen == "True", "what start-up built must leave the collector's generations"
+    assert collecting == "True", "what turns create must be collected once the process serves"
 
 
 def test_serving_loads_no_websocket_library() -> None:
