@@ -253,7 +253,7 @@ async def _embedded(tmp: Path, levels: list[int]) -> dict[int, Cost]:
     pool = iter(refundable_customers(data_dir, POPULATION))
     costs: dict[int, Cost] = {}
     print("embedded default (switchboard up: SQLite, events in process, its default workers)", flush=True)
-    async with switchboard_up(data_dir, POPULATION, None) as (url, proc):
+    async with switchboard_up(data_dir, POPULATION, None, tmp / "embedded-stack.log") as (url, proc):
 
         async def sample() -> dict[str, float]:
             return {"up": cpu_seconds(tree(proc.pid))}

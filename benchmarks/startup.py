@@ -43,7 +43,14 @@ def _warm_env(tmp: Path) -> dict[str, str]:
 def _start(data_dir: Path, base: int, workers: int | None, limit: float = 120) -> tuple[float, dict[str, float], float]:
     """Seconds to the first 200 (at most ``limit``), CPU seconds each process spent by then, and
     seconds to a clean exit after SIGINT."""
-    env = {**_warm_env(data_dir.parent), "SWITCHBOARD_DATA_DIR": str(data_dir), "SWITCHBOARD_BASE_PORT": str(base)}
+    env = {
+        **_warm_env(data_dir.parent),
+        "SWITCHBOARD_DATA_DIR": str(data_dir),
+        "SWITCHBOARD_BASE_PORT": str(base),
+        # Each server may take as long as the whole start: the first one trains the router, minutes
+        # on a loaded machine, past a server's default limit.
+        "SWITCHBOARD_READY_TIMEOUT_SECONDS": str(limit),
+    }
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", "up", "--log-level", "warning"]
