@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_types import ListToolsResult, Tool
@@ -46,11 +46,13 @@ class CatalogTool:
     internal: bool = False
     fact_source: FactSource | None = None
     """The system-of-record read whose answer policy needs before this tool may run."""
+    facts: ToolFacts = field(init=False)
+    """What policy knows of the tool, derived once here: a governed call reads it several times,
+    and deriving it walks the input schema."""
 
-    @property
-    def facts(self) -> ToolFacts:
+    def __post_init__(self) -> None:
         read_only = bool(self.tool.annotations and self.tool.annotations.read_only_hint)
-        return ToolFacts.of(
+        facts = ToolFacts.of(
             self.name,
             self.system,
             self.tool.input_schema,
@@ -59,6 +61,7 @@ class CatalogTool:
             purpose=self.purpose,
             internal=self.internal,
         )
+        object.__setattr__(self, "facts", facts)  # frozen: set once, at construction
 
 
 def _subject(tool: Tool, system: str) -> ToolSubject | None:

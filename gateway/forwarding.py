@@ -14,10 +14,11 @@ from mcp_types import CallToolResult
 from gateway.audit_links import MAX_LINKS, UNATTRIBUTED_SQL
 from gateway.call import Verdict
 from gateway.redact import mask_text
-from gateway.tool_results import AUDIT_META_KEY, customer_named, first_text, unavailable_result
+from gateway.tool_results import AUDIT_META_KEY, customer_named, first_text, outside_schema_result, unavailable_result
 from gateway.upstream import UpstreamUnavailable
 from shared import telemetry
 from shared.deadline import MIN_WAIT_SECONDS
+from shared.mcp_calls import ResultOutsideSchema
 from shared.tools import retry_safe
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ async def forward(gateway: Gateway, verdict: Verdict, arguments: dict[str, Any])
         read_only = tool.facts.read_only
         result = unavailable_result(tool.system, decided.id, maybe_sent=exc.maybe_sent, read_only=read_only)
         outcome = f"error: {tool.system} unavailable ({mask_text(str(exc.detail))})"
+    except ResultOutsideSchema as exc:
+        # The system answered, so a write was carried out; what it said cannot be passed on.
+        result = outside_schema_result(tool.system, decided.id, read_only=tool.facts.read_only)
+        outcome = f"error: {tool.system} answered outside the tool's output schema ({mask_text(exc.detail)[:300]})"
     finally:
         if written is not None:
             written()

@@ -54,6 +54,26 @@ def unavailable_result(system: str, audit_id: str, *, maybe_sent: bool, read_onl
     return tool_error(sentence, audit_id, {"kind": "unavailable", "system": system, "audit_id": audit_id})
 
 
+def outside_schema_result(system: str, audit_id: str, *, read_only: bool) -> CallToolResult:
+    """The system answered, but not in the form it lists for the tool: nothing of it is passed on.
+
+    Worded as unavailable (the agent tells the customer a system cannot help right now, and asks
+    nothing it could act on), and for a write as "may or may not": the system did answer.
+    """
+    done = (
+        "nothing was changed — try again later or ask for a human"
+        if read_only
+        else "the action may or may not have been carried out — check before retrying "
+        "(retry with the same idempotency_key) or ask for a human"
+    )
+    sentence = (
+        f"the {system} system is unavailable for this call: it answered in a form it does not publish, "
+        f"so the answer was not passed on; {done}"
+    )
+    details = {"kind": "unavailable", "system": system, "audit_id": audit_id, "reason": "answer outside its schema"}
+    return tool_error(sentence, audit_id, details)
+
+
 def decision_attributes(record: AuditRecord) -> dict[str, Any]:
     return {
         telemetry.AGENT_NAME: record.agent,

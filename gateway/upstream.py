@@ -21,6 +21,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta, Tool
 
+from shared.mcp_calls import call_unchecked, check_result
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 from shared.tls import client_tls
 
@@ -172,6 +173,9 @@ class UpstreamLink:
     ) -> CallToolResult:
         """Forward one call; upstream tool errors come back as results, faults as UpstreamUnavailable.
 
+        An answer outside the tool's listed output schema raises ``ResultOutsideSchema``: the system
+        answered and the connection is fine, so it is neither reconnected nor made again.
+
         A dropped connection is reconnected at once. With ``retry`` (a read, or a write that carries
         its idempotency key) the call is then made once more, so a single dead socket never reaches
         the customer; without it the caller learns the call may have been carried out. ``timeout``
@@ -201,7 +205,7 @@ class UpstreamLink:
         client = await self.connect()
         try:
             async with asyncio.timeout(wait):
-                return await client.call_tool(tool, arguments, meta=cast(RequestParamsMeta, meta))
+                result = await call_unchecked(client, tool, arguments, meta=cast(RequestParamsMeta, meta))
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
                 raise await self._dropped(client, exc.message) from None
@@ -225,6 +229,9 @@ class UpstreamLink:
             if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
                 raise
             raise await self._dropped(client, _describe(exc)) from None
+        # Outside the handlers above: a bad answer says nothing about the connection.
+        await check_result(client, tool, result)
+        return result
 
     async def _dropped(self, client: Client, detail: str) -> _Dropped:
         """Tear the broken ``client`` down and wait until it is gone, so the next call connects afresh.

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from shared import telemetry
 from shared.deadline import DeadlinePassed, wait_for
 from shared.envelope import ENVELOPE_META_KEY, ContextEnvelope
+from shared.mcp_calls import call_unchecked
 from shared.service_auth import current_caller
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 from shared.skill_steps import STEP_META_KEY, StepClaim
@@ -246,7 +247,8 @@ class GatewayClient:
         try:
             async with asyncio.timeout(timeout):
                 client = await self._connected()
-                result = await client.call_tool(tool, dict(arguments), meta=cast(RequestParamsMeta, meta))
+                # The gateway checked the result against the schema it lists (``shared.mcp_calls``).
+                result = await call_unchecked(client, tool, dict(arguments), meta=cast(RequestParamsMeta, meta))
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
                 await self._drop_if_current(client)

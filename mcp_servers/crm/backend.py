@@ -99,9 +99,10 @@ class ReferenceCrmBackend(ReferenceBackend):
 
     async def log_interaction(self, new: NewInteraction, key: str, call: CallContext) -> LoggedInteraction:
         email = new.email.lower()
-        await self._require(email)
 
         async def write() -> dict[str, str]:
+            # In the write's own transaction: one trip to the database, not a read and then a write.
+            await self._require(email)
             interaction_id = f"INT-{secrets.token_hex(5).upper()}"
             await self.execute(
                 "INSERT INTO interactions (interaction_id, email, channel, started_at, topic, summary,"
@@ -126,9 +127,9 @@ class ReferenceCrmBackend(ReferenceBackend):
 
     async def send_offer(self, email: str, offer_id: str, channel: str, key: str, call: CallContext) -> SentOffer:
         email = email.lower()
-        await self._require(email)
 
         async def write() -> dict[str, str]:
+            await self._require(email)
             sent = {
                 "message_id": f"OFR-{secrets.token_hex(5).upper()}",
                 "offer_id": offer_id,
@@ -148,9 +149,9 @@ class ReferenceCrmBackend(ReferenceBackend):
         self, email: str, channel: str, text: str, key: str, call: CallContext
     ) -> ServiceMessage:
         email = email.lower()
-        await self._require(email)
 
         async def write() -> dict[str, str]:
+            await self._require(email)
             message_id = f"MSG-{secrets.token_hex(5).upper()}"
             sent = ServiceMessage(message_id=message_id, channel=channel, sent_at=iso(utcnow()))
             await self.execute(

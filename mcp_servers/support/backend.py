@@ -186,9 +186,10 @@ class ReferenceSupportBackend(OrderBook):
 
     async def open_ticket(self, new: NewTicket, key: str, call: CallContext) -> OpenedTicket:
         email = new.email.lower()
-        await self._require(email)
 
         async def write() -> dict[str, str]:
+            # In the write's own transaction: one trip to the database, not a read and then a write.
+            await self._require(email)
             ticket = OpenedTicket(ticket_id=f"TCK-{secrets.token_hex(4).upper()}", status="open", priority=new.priority)
             await self.execute(
                 "INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,10 +219,10 @@ class ReferenceSupportBackend(OrderBook):
 
     async def request_human(self, request: HumanRequest, key: str, call: CallContext) -> Handoff:
         email = request.email.lower() if request.email else None
-        if email is not None:
-            await self._require(email)
 
         async def write() -> dict[str, object]:
+            if email is not None:
+                await self._require(email)
             handoff_id = f"HO-{secrets.token_hex(4).upper()}"
             await self.execute(
                 "INSERT INTO handoffs (handoff_id, conversation_id, email, reason, summary, priority, status,"

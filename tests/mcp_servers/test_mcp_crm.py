@@ -76,6 +76,21 @@ async def test_unknown_email_and_missing_call_context(connect):
         assert "through the gateway" in text
 
 
+async def test_a_write_for_an_unknown_email_changes_nothing_and_keeps_its_key(connect, data_dir):
+    email = sample_customers(data_dir, 1)[0]["email"]
+    args = {"channel": "chat", "topic": "t", "summary": "s", "outcome": "o", "conversation_id": "c"}
+    async with connect("crm") as crm:
+        for tool, extra in (
+            ("log_interaction", args),
+            ("send_service_message", {"channel": "email", "text": "Your engineer is on the way."}),
+        ):
+            key = {"idempotency_key": f"unknown-{tool}"}
+            text = await fails(crm, tool, {"email": "nobody@example.com", **extra, **key}, call_meta(agent="support"))
+            assert "no CRM customer with email" in text
+            # The refused write claimed nothing: its key still works for a customer who exists.
+            assert await ok(crm, tool, {"email": email, **extra, **key}, call_meta(agent="support"))
+
+
 async def test_bad_channel_and_limit_rejected(connect, data_dir):
     email = sample_customers(data_dir, 1)[0]["email"]
     async with connect("crm") as crm:
