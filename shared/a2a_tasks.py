@@ -34,6 +34,7 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -51,11 +52,11 @@ _IN_FLIGHT = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WOR
 class SettledTaskStore(TaskStore):
     """Tasks in flight in memory; a task that waits or ends in ``durable``.
 
-    The record this process last read or wrote of each task is remembered, per owner, up to
-    ``remembered`` of them: a task continued from its wait stays in memory until it settles again,
-    like a new one. With ``sole_writer`` (this process is the only one writing ``durable``), that
-    record, or an id found missing, is also the answer to a read. Ids of new tasks made by
-    ``new_task_ids`` are answered as missing, without a read, until their first write.
+    Where the record this process last read or wrote of each task stood is remembered, per owner,
+    up to ``remembered`` of them: a task continued from its wait stays in memory until it settles
+    again, like a new one. With ``sole_writer`` (this process is the only one writing ``durable``),
+    the record itself, or an id found missing, is also the answer to a read. Ids of new tasks made
+    by ``new_task_ids`` are answered as missing, without a read, until their first write.
     """
 
     def __init__(
@@ -69,8 +70,8 @@ class SettledTaskStore(TaskStore):
         self._live = InMemoryTaskStore()
         self._durable = durable
         self._owner_of = owner_of
-        self._sole_writer = sole_writer
-        self._known: OrderedDict[tuple[str, str], Task | None] = OrderedDict()
+        self._stood: OrderedDict[tuple[str, str], _Stood] = OrderedDict()
+        self._known: OrderedDict[tuple[str, str], Task | None] | None = OrderedDict() if sole_writer else None
         # Ids this process made for new tasks and has not written yet (oldest forgotten first: a
         # forgotten id is read from the store, which is only slower).
         self._unwritten: OrderedDict[str, None] = OrderedDict()
@@ -102,7 +103,7 @@ class SettledTaskStore(TaskStore):
             return live
         if task_id in self._unwritten:
             return None
-        if self._sole_writer and (key := self._key(task_id, context)) in self._known:
+        if self._known is not None and (key := self._key(task_id, context)) in self._known:
             self._known.move_to_end(key)
             return _copy(self._known[key])
         durable = await self._durable.get(task_id, context)
@@ -130,13 +131,13 @@ class SettledTaskStore(TaskStore):
         other processes write too, ``stored`` is what this process read a moment ago: had another
         replica written since, skipping this write leaves its newer record in place.
         """
-        stored = self._known.get(self._key(task.id, context))
+        stood = self._stood.get(self._key(task.id, context))
+        stamp = task.status.timestamp
         return (
-            stored is not None
-            and stored.status.HasField("timestamp")
-            and stored.status.timestamp == task.status.timestamp
-            and stored.status.state == task.status.state
-            and len(stored.history) < len(task.history)
+            stood is not None
+            and stood.stamped == (stamp.seconds, stamp.nanos)
+            and stood.state == task.status.state
+            and stood.history < len(task.history)
         )
 
     def _key(self, task_id: str, context: ServerCallContext) -> tuple[str, str]:
@@ -145,10 +146,34 @@ class SettledTaskStore(TaskStore):
 
     def _remember(self, task_id: str, task: Task | None, context: ServerCallContext) -> None:
         key = self._key(task_id, context)
+        if task is None:
+            self._stood.pop(key, None)
+        else:
+            self._stood[key] = _Stood.of(task)
+            self._stood.move_to_end(key)
+            if len(self._stood) > self._remembered:
+                self._stood.popitem(last=False)
+        if self._known is None:
+            return
         self._known[key] = _copy(task)
         self._known.move_to_end(key)
         if len(self._known) > self._remembered:
             self._known.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stood:
+    """Where a stored record stood: its status (state and time stamp) and how long its history was."""
+
+    state: int
+    stamped: tuple[int, int] | None
+    history: int
+
+    @classmethod
+    def of(cls, task: Task) -> _Stood:
+        stamp = task.status.timestamp
+        stamped = (stamp.seconds, stamp.nanos) if task.status.HasField("timestamp") else None
+        return cls(task.status.state, stamped, len(task.history))
 
 
 class NewTaskIds(IDGenerator):
