@@ -16,19 +16,30 @@ A specialist's SQLite file has one writing process, its own, so what it last wro
 what the file holds: settled tasks, and ids found missing, are answered from memory (a bounded
 number, the least recently used forgotten first). The SDK reads a task two or three times per
 request; each read through SQLAlchemy and aiosqlite cost about a millisecond of CPU. Where other
-processes write too (PostgreSQL; the orchestrator's file, shared by its processes) every read
-goes to the database.
+processes write too (PostgreSQL; the orchestrator's file, shared by its processes) every read of
+a task that may exist goes to the database. Two things hold on every store:
+
+- a task id this process made for a new task (``NewTaskIds``, the SDK's id generator) names no
+  record until this process writes one: nobody else can have written it (an A2A client can only
+  continue a task the server created), so the SDK's three look-ups of a new task before it first
+  settles are answered here, without a round trip each;
+- the caller's answer to a wait is kept in memory until the task settles again (``_resumed``),
+  judged against the record this process last read or wrote: on PostgreSQL that was one more
+  upsert per continued task.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from a2a.server.context import ServerCallContext
+from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from a2a.server.owner_resolver import OwnerResolver, resolve_user_scope
 from a2a.server.tasks import DatabaseTaskStore, InMemoryTaskStore, TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Task, TaskState
@@ -41,9 +52,11 @@ _IN_FLIGHT = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WOR
 class SettledTaskStore(TaskStore):
     """Tasks in flight in memory; a task that waits or ends in ``durable``.
 
-    With ``sole_writer`` (this process is the only one writing ``durable``), settled tasks and
-    missing ids are also remembered, per owner, up to ``remembered`` of them; a task continued
-    from its wait stays in memory until it settles again, like a new one.
+    Where the record this process last read or wrote of each task stood is remembered, per owner,
+    up to ``remembered`` of them: a task continued from its wait stays in memory until it settles
+    again, like a new one. With ``sole_writer`` (this process is the only one writing ``durable``),
+    the record itself, or an id found missing, is also the answer to a read. Ids of new tasks made
+    by ``new_task_ids`` are answered as missing, without a read, until their first write.
     """
 
     def __init__(
@@ -57,13 +70,28 @@ class SettledTaskStore(TaskStore):
         self._live = InMemoryTaskStore()
         self._durable = durable
         self._owner_of = owner_of
+        self._stood: OrderedDict[tuple[str, str], _Stood] = OrderedDict()
         self._known: OrderedDict[tuple[str, str], Task | None] | None = OrderedDict() if sole_writer else None
+        # Ids this process made for new tasks and has not written yet (oldest forgotten first: a
+        # forgotten id is read from the store, which is only slower).
+        self._unwritten: OrderedDict[str, None] = OrderedDict()
         self._remembered = remembered
+
+    def new_task_ids(self) -> NewTaskIds:
+        """The id generator to give the SDK (``SimpleRequestContextBuilder(task_id_generator=...)``)."""
+        return NewTaskIds(self)
+
+    def made_new(self, task_id: str) -> None:
+        """``task_id`` was just made for a new task here: no record of it exists anywhere yet."""
+        self._unwritten[task_id] = None
+        if len(self._unwritten) > self._remembered:
+            self._unwritten.popitem(last=False)
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         if task.status.state in _IN_FLIGHT or self._resumed(task, context):
             await self._live.save(task, context)
             return
+        self._unwritten.pop(task.id, None)
         await self._durable.save(task, context)
         self._remember(task.id, task, context)
         if await self._live.get(task.id, context) is not None:
@@ -73,6 +101,8 @@ class SettledTaskStore(TaskStore):
         live = await self._live.get(task_id, context)
         if live is not None:
             return live
+        if task_id in self._unwritten:
+            return None
         if self._known is not None and (key := self._key(task_id, context)) in self._known:
             self._known.move_to_end(key)
             return _copy(self._known[key])
@@ -85,6 +115,7 @@ class SettledTaskStore(TaskStore):
         return await self._durable.list(params, context)
 
     async def delete(self, task_id: str, context: ServerCallContext) -> None:
+        self._unwritten.pop(task_id, None)
         if await self._live.get(task_id, context) is not None:
             await self._live.delete(task_id, context)
         await self._durable.delete(task_id, context)
@@ -96,17 +127,17 @@ class SettledTaskStore(TaskStore):
         The SDK moves the wait's question into the history and appends the answer; the status
         keeps the wait's state and time stamp until the task reports again (every report is
         stamped anew). The wait is durable already and the checkpoint does not move before the
-        task settles again, so neither does the record: a crash leaves both at that wait.
+        task settles again, so neither does the record: a crash leaves both at that wait. Where
+        other processes write too, ``stored`` is what this process read a moment ago: had another
+        replica written since, skipping this write leaves its newer record in place.
         """
-        if self._known is None:
-            return False
-        stored = self._known.get(self._key(task.id, context))
+        stood = self._stood.get(self._key(task.id, context))
+        stamp = task.status.timestamp
         return (
-            stored is not None
-            and stored.status.HasField("timestamp")
-            and stored.status.timestamp == task.status.timestamp
-            and stored.status.state == task.status.state
-            and len(stored.history) < len(task.history)
+            stood is not None
+            and stood.stamped == (stamp.seconds, stamp.nanos)
+            and stood.state == task.status.state
+            and stood.history < len(task.history)
         )
 
     def _key(self, task_id: str, context: ServerCallContext) -> tuple[str, str]:
@@ -114,13 +145,48 @@ class SettledTaskStore(TaskStore):
         return owner_of(context), task_id
 
     def _remember(self, task_id: str, task: Task | None, context: ServerCallContext) -> None:
+        key = self._key(task_id, context)
+        if task is None:
+            self._stood.pop(key, None)
+        else:
+            self._stood[key] = _Stood.of(task)
+            self._stood.move_to_end(key)
+            if len(self._stood) > self._remembered:
+                self._stood.popitem(last=False)
         if self._known is None:
             return
-        key = self._key(task_id, context)
         self._known[key] = _copy(task)
         self._known.move_to_end(key)
         if len(self._known) > self._remembered:
             self._known.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stood:
+    """Where a stored record stood: its status (state and time stamp) and how long its history was."""
+
+    state: int
+    stamped: tuple[int, int] | None
+    history: int
+
+    @classmethod
+    def of(cls, task: Task) -> _Stood:
+        stamp = task.status.timestamp
+        stamped = (stamp.seconds, stamp.nanos) if task.status.HasField("timestamp") else None
+        return cls(task.status.state, stamped, len(task.history))
+
+
+class NewTaskIds(IDGenerator):
+    """The SDK's task ids (random UUIDs, as its default makes them), each noted in ``store`` as
+    made here: the SDK looks a new task up before it first settles, and the answer is known."""
+
+    def __init__(self, store: SettledTaskStore) -> None:
+        self._store = store
+
+    def generate(self, context: IDGeneratorContext) -> str:
+        task_id = str(uuid.uuid4())
+        self._store.made_new(task_id)
+        return task_id
 
 
 def _copy(task: Task | None) -> Task | None:
@@ -134,7 +200,7 @@ def _copy(task: Task | None) -> Task | None:
 
 def task_store_for(
     database_url: str | None, sqlite_file: Path, *, sole_writer: bool = False
-) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+) -> tuple[SettledTaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
     """The A2A task store (PostgreSQL when the URL names it, else ``sqlite_file``), with what to
     run at start-up and shut-down. ``sole_writer``: this process is the only one that writes
     ``sqlite_file``, so settled tasks may be answered from memory (never on PostgreSQL)."""
@@ -150,7 +216,7 @@ def _postgres_task_store(
     sdk: DatabaseTaskStore,
     prepare_table: Callable[[], Awaitable[None]],
     dispose: Callable[[], Awaitable[None]],
-) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+) -> tuple[SettledTaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
     """Rows written and read one statement each over asyncpg (``a2a_tasks_pg``); the SDK's
     store creates the table and answers ``list``. Other replicas write too: every read of a
     settled task goes to the database."""

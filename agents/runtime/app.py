@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from a2a.server.agent_execution import SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
@@ -124,6 +125,11 @@ def build_app(
         runner,
         agent_executor=executor,
         task_store=task_store,
+        # New task ids are noted in the store: the SDK's look-ups of a task before it first
+        # settles are answered there, not by a database round trip each.
+        request_context_builder=SimpleRequestContextBuilder(
+            should_populate_referred_tasks=False, task_store=None, task_id_generator=task_store.new_task_ids()
+        ),
         agent_card=card,
         validate_input_modes=True,
         # A task waiting for the customer holds no live machinery: the store and the checkpoint have it.

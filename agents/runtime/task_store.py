@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from a2a.server.tasks import TaskStore
-
 from agents.runtime.task_file import SqliteTaskFile
 from shared import a2a_tasks
 from shared.database import DatabaseURL
@@ -19,7 +17,7 @@ SQLITE_FILE = "tasks.db"
 
 def task_store_for(
     database_url: str | None, data_dir: Path
-) -> tuple[TaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+) -> tuple[a2a_tasks.SettledTaskStore, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
     """The specialist's task store, with what to run at start-up and shut-down."""
     db = DatabaseURL.parse(database_url, default_sqlite=data_dir / SQLITE_FILE)
     if db.path is None:

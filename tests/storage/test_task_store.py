@@ -9,6 +9,7 @@ from pathlib import Path
 
 from a2a.auth.user import UnauthenticatedUser
 from a2a.server.context import ServerCallContext
+from a2a.server.id_generator import IDGeneratorContext
 from a2a.server.tasks import InMemoryTaskStore, TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Message, Part, Role, Task, TaskState, TaskStatus
 
@@ -217,3 +218,44 @@ async def test_with_other_writers_every_read_goes_to_the_database() -> None:
     for _ in range(3):
         assert await store.get("task-6", context) is not None
     assert durable.calls["get"] == 3
+
+
+async def test_a_new_task_is_known_missing_until_it_is_first_written() -> None:
+    # Several processes write the store: a task that may exist is always read from it, but one
+    # whose id this process made for a new task cannot exist before this process writes it.
+    durable = CountingStore()
+    store = SettledTaskStore(durable)
+    context = _as("orchestrator")
+    task_id = store.new_task_ids().generate(IDGeneratorContext(context_id="ctx-1"))
+    assert str(uuid.UUID(task_id)) == task_id  # the SDK's own kind of id
+    for _ in range(3):  # the SDK looks a new task up several times before it settles
+        assert await store.get(task_id, context) is None
+    assert durable.calls["get"] == 0
+
+    await store.save(_waiting(task_id), context)
+    assert await store.get(task_id, context) is not None
+    assert durable.calls == Counter({"save": 1, "get": 1})  # once written, it is read from the store
+    assert await store.get("made-elsewhere", context) is None
+    assert durable.calls["get"] == 2
+
+
+async def test_with_other_writers_the_answer_to_a_wait_is_written_when_the_task_settles_again() -> None:
+    durable = CountingStore()
+    store = SettledTaskStore(durable)
+    context = _as("orchestrator")
+    await durable.save(_waiting("task-8"), context)  # written by another replica
+    task = await store.get("task-8", context)
+    assert task is not None
+    task.history.append(task.status.message)
+    task.status.ClearField("message")
+    task.history.append(Message(role=Role.ROLE_USER, message_id="m2", parts=[Part(text="the second one")]))
+    await store.save(task, context)
+    assert durable.calls["save"] == 1  # only the other replica's
+    read = await store.get("task-8", context)
+    assert read is not None and len(read.history) == 2  # in flight here: answered from memory
+
+    task.status.state = TaskState.TASK_STATE_COMPLETED
+    task.status.timestamp.GetCurrentTime()
+    await store.save(task, context)
+    stored = await durable.get("task-8", context)
+    assert stored is not None and stored.status.state == TaskState.TASK_STATE_COMPLETED and len(stored.history) == 2
