@@ -21,6 +21,8 @@ Prints, on the split (by default the test split, which no training step reads):
   (over every English message, the out-of-scope and small talk included);
 - in-domain messages that were not routed but whose skill is among the options of the clarifying
   question the supervisor asks (``orchestrator.wording.options``): one more turn, not a wrong answer;
+- the offline brain's trade-off: in-domain answered right against confident wrong at each
+  operating point the calibration fitted on the validation folds (the chosen one marked);
 - latency per message (wall and CPU time, p50 and p99) next to a floor that only normalises the
   text, so a loaded machine shows up as a slow floor; the brain's build time; and the import cost
   of the routing package, measured in a fresh interpreter.
@@ -43,8 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from a checkout
 
-from orchestrator.routing import Brain, OfflineBrain, build_brain, skill_specs_from_skills  # noqa: E402
+from orchestrator.routing import Brain, OfflineBrain, build_brain, calibration, skill_specs_from_skills  # noqa: E402
 from orchestrator.routing.corpus import Labelled, evaluation_rows, training_rows  # noqa: E402
+from orchestrator.routing.decision import RouteDecision  # noqa: E402
 from orchestrator.routing.text import normalize  # noqa: E402
 from orchestrator.wording import options  # noqa: E402
 from shared.llm import LLMSettings  # noqa: E402
@@ -94,6 +97,34 @@ def _import_cost() -> float:
     return float(out.stdout.strip())
 
 
+def print_trade_off(
+    answers: list[tuple[Labelled, RouteDecision, calibration.Signals | None]], threshold: float
+) -> None:
+    """In-domain answered right against confident wrong at each operating point fitted on the folds.
+
+    The points were chosen on the validation folds (``routing_validation.py --fit``), never here:
+    this shows where the chosen one sits on the split and what a stricter or looser budget would
+    give. Each answer is re-decided from its calibration signals (answers that are not calibrated,
+    such as an explicit request for a person, stay as decided).
+    """
+    in_domain = sum(1 for row, _, _ in answers if row.skill is not None)
+    print("trade-off (budget on the folds: operating point, in-domain answered right, confident wrong):")
+    for point in calibration.curve():
+        right = wrong = 0
+        for row, decision, signals in answers:
+            if signals is None:
+                acted = decision.routes(threshold)
+            else:
+                acted = calibration.likelihood(signals) >= point.operating_point
+            right += acted and row.skill is not None and decision.skill == row.skill
+            wrong += acted and decision.skill != row.skill
+        mark = "  <- chosen" if point.operating_point == calibration.OPERATING_POINT else ""
+        print(
+            f"  {point.budget:5.1%}: {point.operating_point:.4f}  {right / in_domain:6.1%}"
+            f"  {wrong / len(answers):5.1%}{mark}"
+        )
+
+
 def share(values: list[bool]) -> str:
     return f"{sum(values) / len(values):6.1%} ({sum(values)}/{len(values)})" if values else "   n/a"
 
@@ -123,6 +154,8 @@ async def _run(args: argparse.Namespace) -> int:
     wrong: list[bool] = []
     wrong_agent: list[bool] = []
     confusions: Counter[tuple[str, str | None]] = Counter()
+    # Per English message, for the trade-off: whether a skill owns it, the answer, and its calibration signals.
+    answers: list[tuple[Labelled, RouteDecision, calibration.Signals | None]] = []
     wall: list[float] = []
     cpu: list[float] = []
     floor: list[float] = []
@@ -138,6 +171,8 @@ async def _run(args: argparse.Namespace) -> int:
         tokens += int(decision.usage.get("total_tokens", 0))
         cost += float(decision.usage.get("cost_usd", 0.0))
         routed = decision.routes(threshold)
+        if isinstance(brain, OfflineBrain) and row.kind != "other-language":
+            answers.append((row, decision, brain.assess(row.text)[1]))
         if row.kind == "other-language":
             language.append(decision.language == row.lang)
             continue
@@ -181,6 +216,8 @@ async def _run(args: argparse.Namespace) -> int:
     print(f"vague kept from a skill: {share(handled['vague'])}")
     print(f"other language detected: {share(language)}")
     print(f"two requests, both understood: {share(both)}")
+    if answers:
+        print_trade_off(answers, threshold)
     print("in-domain by wording:")
     for style, values in sorted(per_style.items()):
         print(f"  {style:<22} {share(values)}")

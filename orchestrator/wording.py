@@ -14,6 +14,8 @@ from orchestrator.routing import RouteDecision
 from shared.yes_no import OTHER_LANGUAGE_YES
 
 Labels = Mapping[tuple[str, str], str]
+# The least score at which a third option is offered.
+_THIRD_OPTION = 0.05
 
 # Offered when a message says nothing about its goal: the commonest reasons people write.
 _COMMON = ("a question about your bill", "a problem with your signal, calls or data", "changing your plan")
@@ -45,8 +47,10 @@ def options(decision: RouteDecision, labels: Labels, *, most: int = 3) -> list[s
         label = labels.get((alternative.agent, alternative.skill))
         if label and label not in found:
             found.append(label)
-    # A third option only when the brain really saw it as a candidate.
-    strong = [a for a in decision.alternatives[2:] if a.score >= 0.1]
+    # A third option only when the brain really saw it as a candidate. Validation folds of the
+    # routing set: at 0.05 the right skill was among the options of 88.4% of unsure messages a
+    # skill owns (2.7 options on average), at 0.1 83.9% (2.3); always three gained 0.3 more.
+    strong = [a for a in decision.alternatives[2:] if a.score >= _THIRD_OPTION]
     return found[: 2 + min(len(strong), most - 2)]
 
 

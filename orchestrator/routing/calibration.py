@@ -3,16 +3,15 @@
 The classifier's own probability is over-confident on wording it has never seen: on validation
 folds of the training split (``benchmarks/routing_validation.py``), one in four of its answers
 between 0.5 and 0.9 was wrong. Whether to act is therefore decided by a likelihood that the
-answer is right, from a logistic model fitted on those folds (``--fit`` prints the constants
-below) over the classifier's probability, its lead over the runner-up class and the share of
-the message's words the brain knows. The votes of the nearest training phrasings by meaning and
-the similarity of the closest one were measured as further signals and added nothing on the
-folds (docs/routing.md), so they are not computed.
+answer is right, from a logistic model fitted on those folds (``--fit --write`` writes the
+constants to ``calibration_fit``, which this module reads) over the classifier's probability,
+its lead over the runner-up class and the share of the message's words the brain knows. Other
+signals were measured on the folds and added nothing (docs/routing.md), so they are not computed.
 
 ``OPERATING_POINT`` is the lowest likelihood at which the folds had at most ``TARGET_WRONG`` of
 all messages answered confidently and wrongly. Below it the customer gets a clarifying question
 (one more turn); above it a wrong answer costs trust. The budget is 6%, not the 2% the project
-aims at: at 2% the folds routed only 63% of the messages a skill owns. It was 7.5% until the
+aims at: at 2% the folds routed only 64% of the messages a skill owns. It was 7.5% until the
 routing set's everyday wordings and the first-request and clause rules of the offline brain made
 6% keep what the project accepts end to end (tests/e2e and tests/routing: a typo-ridden "charged
 twice", a change of topic mid-goal, a new specialist learned from its card alone) with more
@@ -23,16 +22,22 @@ is never read to choose any of these numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
+
+from orchestrator.routing import calibration_fit
 
 ROUTE_THRESHOLD = 0.45
 """The supervisor's default ``route_threshold`` (shared.settings); tests/routing checks they agree."""
 TARGET_WRONG = 0.06
+"""The budget of confident wrong answers the operating point is chosen for."""
+BUDGETS = (0.02, 0.03, 0.04, 0.05, TARGET_WRONG, 0.075)
+"""The budgets whose operating points the fit also records, to show the trade-off."""
 
-# Fitted by benchmarks/routing_validation.py --fit on validation folds of the training split.
-COEFFICIENTS: tuple[float, ...] = (2.335, 2.707, 0.107)
-INTERCEPT = -1.721
-OPERATING_POINT = 0.6703
+# Fitted by benchmarks/routing_validation.py --fit --write on validation folds of the training split.
+COEFFICIENTS: tuple[float, ...] = calibration_fit.COEFFICIENTS
+INTERCEPT: float = calibration_fit.INTERCEPT
+OPERATING_POINT: float = calibration_fit.OPERATING_POINT
 """The fitted likelihood of a right answer at and above which ``TARGET_WRONG`` was met."""
 # Strictly below the threshold, however the likelihood rounds.
 _BELOW = 0.999
@@ -72,3 +77,62 @@ def confidence(signals: Signals) -> float:
     if chance >= OPERATING_POINT:
         return max(raw, ROUTE_THRESHOLD)
     return min(raw, _BELOW * ROUTE_THRESHOLD * chance / OPERATING_POINT)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One operating point of the trade-off, as measured on the validation folds."""
+
+    budget: float
+    """The share of messages that may be answered confidently and wrongly."""
+    operating_point: float
+    """The lowest likelihood of a right answer acted on."""
+    in_domain: float
+    """The share of messages a skill owns answered confidently and right at that point."""
+    wrong: float
+    """The share of messages answered confidently and wrongly at that point."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What ``benchmarks/routing_validation.py --fit`` finds, written to ``calibration_fit``."""
+
+    messages: int
+    coefficients: tuple[float, ...]
+    intercept: float
+    curve: tuple[Point, ...]
+
+    def chosen(self) -> Point:
+        """The point of ``TARGET_WRONG``, the budget the brain acts at."""
+        return next(p for p in self.curve if p.budget == TARGET_WRONG)
+
+
+def curve() -> tuple[Point, ...]:
+    """The trade-off the fitted calibration was chosen from."""
+    return tuple(Point(*values) for values in calibration_fit.CURVE)
+
+
+def render(fit: Fit, budgets: Sequence[float] = BUDGETS) -> str:
+    """The source of ``calibration_fit`` holding ``fit``."""
+    if [p.budget for p in fit.curve] != list(budgets):
+        raise ValueError(f"the fit's curve must hold the budgets {list(budgets)}")
+    chosen = fit.chosen()
+    rows = "".join(f"    ({p.budget}, {p.operating_point}, {p.in_domain}, {p.wrong}),\n" for p in fit.curve)
+    return (
+        '"""The confidence calibration fitted on validation folds of the training split: generated, not edited.\n'
+        "\n"
+        "Written by ``python benchmarks/routing_validation.py --fit --write`` (``calibration.render``);\n"
+        "``calibration`` reads it. Run that command again after the routing set or the catalog changes.\n"
+        '"""\n'
+        "\n"
+        f"FOLD_MESSAGES = {fit.messages}\n"
+        f"COEFFICIENTS = {fit.coefficients!r}\n"
+        f"INTERCEPT = {fit.intercept!r}\n"
+        f"BUDGET = {chosen.budget!r}\n"
+        f"OPERATING_POINT = {chosen.operating_point!r}\n"
+        "# Per budget of confident wrong answers: the operating point it gives, and the folds' in-domain\n"
+        "# share answered right and share of messages answered confidently and wrongly at that point.\n"
+        "CURVE: tuple[tuple[float, float, float, float], ...] = (\n"
+        f"{rows}"
+        ")\n"
+    )

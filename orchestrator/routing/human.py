@@ -33,7 +33,8 @@ _PERSON_WORDS: dict[str, int] = {
     "anybody": 1,
     "customerservice": 3,
 }
-_NOT_PERSON = frozenset({"managed", "agents", "humane", "persona", "rap", "ref", "reps"})
+# One edit from a person word but not one: "the line which i manage" is no request for a manager.
+_NOT_PERSON = frozenset({"managed", "manage", "manages", "agents", "humane", "persona", "rap", "ref", "reps"})
 # "someone" alone is too vague after a weak verb ("I need someone to fix my internet").
 _VAGUE = frozenset({"someone", "somebody", "anyone", "anybody"})
 # A person mentioned this way is unambiguous wherever it appears.

@@ -19,7 +19,7 @@ def _unsure(*routes: tuple[str, str, float]) -> RouteDecision:
 
 def test_a_clarifying_question_offers_two_or_three_labels_never_descriptions() -> None:
     refund, history, bill = ("payment", "refund-charge"), ("payment", "payment-history"), ("billing", "explain-bill")
-    two = wording.clarifying_question(_unsure((*refund, 0.4), (*history, 0.35), (*bill, 0.05)), LABELS)
+    two = wording.clarifying_question(_unsure((*refund, 0.4), (*history, 0.35), (*bill, 0.03)), LABELS)
     assert two == (
         "Just so I help with the right thing: is this about getting a refund for a charge "
         "or checking your payments and refunds?"

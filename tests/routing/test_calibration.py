@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.routing import calibration
+from orchestrator.routing import calibration, calibration_fit
 from orchestrator.routing.calibration import OPERATING_POINT, ROUTE_THRESHOLD, Signals, confidence, likelihood
 from shared.settings import Settings
 
@@ -39,3 +39,39 @@ def test_a_clear_answer_keeps_the_classifiers_own_scale() -> None:
 def test_confidence_stays_between_zero_and_one() -> None:
     for signals in (Signals(0.0, 0.0, 0.0), Signals(1.0, 1.0, 1.0), Signals(0.3, 0.1, 0.4)):
         assert 0.0 <= confidence(signals) <= 1.0
+
+
+def test_the_brain_reads_the_fit_made_for_its_budget() -> None:
+    points = calibration.curve()
+    assert [p.budget for p in points] == list(calibration.BUDGETS)
+    assert calibration_fit.BUDGET == calibration.TARGET_WRONG
+    chosen = next(p for p in points if p.budget == calibration.TARGET_WRONG)
+    assert chosen.operating_point == OPERATING_POINT
+    # A looser budget acts on more answers: a lower point, more answered right, more wrong.
+    assert [p.operating_point for p in points] == sorted((p.operating_point for p in points), reverse=True)
+    assert [p.in_domain for p in points] == sorted(p.in_domain for p in points)
+    assert all(p.wrong <= p.budget for p in points)
+
+
+def _fit(budgets: tuple[float, ...]) -> calibration.Fit:
+    curve = tuple(
+        calibration.Point(b, round(0.9 - i / 10, 4), round(0.6 + i / 20, 4), b) for i, b in enumerate(budgets)
+    )
+    return calibration.Fit(messages=120, coefficients=(1.5, 2.25, 0.125), intercept=-1.0, curve=curve)
+
+
+def test_the_written_fit_is_what_the_brain_reads_back() -> None:
+    fitted = _fit(calibration.BUDGETS)
+    namespace: dict[str, object] = {}
+    exec(compile(calibration.render(fitted), "calibration_fit.py", "exec"), namespace)
+    assert namespace["COEFFICIENTS"] == fitted.coefficients
+    assert namespace["INTERCEPT"] == fitted.intercept
+    assert namespace["FOLD_MESSAGES"] == 120
+    assert namespace["BUDGET"] == calibration.TARGET_WRONG
+    assert namespace["OPERATING_POINT"] == fitted.chosen().operating_point
+    assert tuple(calibration.Point(*row) for row in namespace["CURVE"]) == fitted.curve  # type: ignore[attr-defined]
+
+
+def test_a_fit_without_every_budget_is_refused() -> None:
+    with pytest.raises(ValueError, match="budgets"):
+        calibration.render(_fit(calibration.BUDGETS[:-1]))

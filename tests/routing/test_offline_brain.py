@@ -81,6 +81,7 @@ def test_human_requests_always_go_to_the_tagged_skill(brain: OfflineBrain, text:
         "my manager pays the bill, why is it so high",
         "I have a grievance about your staff",
         "I want to give positive feedback to the shop staff",
+        "the issue is with my partner's line which i manage, different account",
     ],
 )
 def test_mentioning_a_person_is_not_asking_for_one(brain: OfflineBrain, text: str) -> None:
