@@ -1,4 +1,5 @@
-"""Text features for the offline brain: character n-grams (robust to typos) plus word n-grams.
+"""Text features for the offline brain: character n-grams (robust to typos), word n-grams, and
+word n-grams of crudely stemmed words (one feature for "charged", "charges" and "charge").
 
 Training uses scikit-learn's vectorisers (imported only when a brain is trained). Routing one
 message does the same arithmetic directly (n-gram lookup, sublinear tf·idf, L2 norm per block)
@@ -36,9 +37,15 @@ class _Params(TypedDict):
 _BLOCKS: tuple[tuple[_Params, float], ...] = (
     ({"analyzer": "char_wb", "ngram_range": (2, 5)}, 1.0),
     ({"analyzer": "word", "ngram_range": (1, 2), "token_pattern": _WORD_PATTERN}, 0.8),
+    # Word forms customers vary ("refunded", "refunds") share a feature, and so do their phrases
+    # ("charged twice", "charges twice"): validation folds 84.0% -> 84.8% in-domain (docs/routing.md).
+    ({"analyzer": "stem", "ngram_range": (1, 2)}, 0.8),
 )
 _SPACES = re.compile(r"\s\s+")
 _WORD = re.compile(_WORD_PATTERN)
+# Longest first; a stem keeps at least three letters ("was", "bus" and "yes" stay whole).
+_SUFFIXES = ("ings", "ing", "edly", "ed", "ies", "es", "s", "ly", "e")
+_MIN_STEM = 3
 
 
 def char_wb_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
@@ -66,10 +73,25 @@ def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     return grams
 
 
+def stem(word: str) -> str:
+    """``word`` without its commonest English ending ("charged" -> "charg", "deliveries" -> "delivery")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def stem_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
+    """``word_grams`` of the stemmed words."""
+    return word_grams(" ".join(stem(w) for w in _WORD.findall(text)), low, high)
+
+
 def _analyzer(params: _Params) -> Callable[[str], list[str]]:
     low, high = params["ngram_range"]
     if params["analyzer"] == "char_wb":
         return lambda text: char_wb_grams(text, low, high)
+    if params["analyzer"] == "stem":
+        return lambda text: stem_grams(text, low, high)
     return lambda text: word_grams(text, low, high)
 
 
@@ -99,7 +121,10 @@ class Featurizer:
         matrices = []
         offset = 0
         for params, weight in _BLOCKS:
-            vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, dtype=np.float64, **params)
+            if params["analyzer"] == "stem":  # no analyzer of scikit-learn's own: it is given ours
+                vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float64, analyzer=_analyzer(params))
+            else:
+                vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, dtype=np.float64, **params)
             matrices.append(vectorizer.fit_transform(texts) * weight)
             self._blocks.append(
                 _Block(

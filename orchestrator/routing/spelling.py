@@ -3,7 +3,10 @@
 Symmetric deletes (as SymSpell does): every known word is indexed under itself and each
 one-letter deletion of it; an unknown word is looked up the same way, so a letter dropped, added,
 swapped with a neighbour or mistyped finds its word in a few dictionary look-ups rather than an
-edit-distance scan. Among several candidates the word seen most in training wins.
+edit-distance scan. The look-up also finds words two edits away ("gve" and "get" share "ge"),
+so candidates are ranked by their true distance first (a letter dropped, added, mistyped, or two
+neighbours swapped count one edit): "tken" is "taken", not the commoner "take". Among candidates
+equally close, the word seen most in training wins.
 """
 
 from __future__ import annotations
@@ -17,6 +20,31 @@ MIN_LENGTH = 4
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def distance(a: str, b: str) -> int:
+    """Edits from ``a`` to ``b``: letters dropped, added or changed, and neighbours swapped (one edit each)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def _telling(typo: str, word: str) -> bool:
+    """Whether ``typo`` is ``word`` with a slip that rarely happens by chance: two neighbours
+    swapped, a letter dropped, or a letter doubled ("wnat" is "want" more than "what")."""
+    if len(typo) == len(word):
+        return sorted(typo) == sorted(word)
+    if len(word) == len(typo) + 1:
+        return True
+    return any(typo[i] == typo[i + 1] and typo[:i] + typo[i + 1 :] == word for i in range(len(typo) - 1))
 
 
 class Speller:
@@ -42,7 +70,9 @@ class Speller:
         candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and c[0] == word[0]}
         if not candidates:
             return word
-        return max(sorted(candidates), key=lambda c: self._counts[c])
+        # The closest first (most typos are one edit), then a telling slip before a mere change of
+        # letter, then the word seen most in training.
+        return min(sorted(candidates), key=lambda c: (distance(word, c), not _telling(word, c), -self._counts[c]))
 
     def correct_text(self, normalized: str) -> str:
         return " ".join(self.correct(w) for w in normalized.split())

@@ -69,3 +69,14 @@ def test_a_featurizer_survives_its_arrays() -> None:
     for text in [*TEXTS, "my bil is wrong", "zzqx"]:
         for mine, theirs in zip(features.vector(text), again.vector(text), strict=True):
             np.testing.assert_array_equal(mine, theirs)
+
+
+def test_word_forms_share_a_stem() -> None:
+    from orchestrator.routing.features import stem, stem_grams
+
+    assert stem("charged") == stem("charges") == stem("charge") == "charg"
+    assert stem("refunded") == stem("refunds") == stem("refund") == "refund"
+    assert stem("deliveries") == "delivery"
+    # Short words keep their letters: "was" is not "wa", "bus" is not "bu".
+    assert [stem(w) for w in ("was", "bus", "yes", "is")] == ["was", "bus", "yes", "is"]
+    assert stem_grams("refunds pending") == ["refund", "pend", "refund pend"]
