@@ -16,11 +16,13 @@ def _vocab(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-# Words that are common in one language and rare in the others (and in English).
+# Words that are common in one language and rare in the others (and in English). English lists the
+# English words other lists hold too ("come", "due", "as"), so that one of them alone does not make
+# an English message foreign ("refund hasnt come through yet" read as Italian).
 _WORDS: dict[str, frozenset[str]] = {
     "en": _vocab(
         "the my i is it you your to and of a have has was not can me what why how please with for on this "
-        "that do did no yes want need bill phone"
+        "that do did no yes want need bill phone come due as"
     ),
     "es": _vocab(
         "el la los las mi mis que por porqué por qué es no me han quiero tengo cómo como dónde donde está "

@@ -19,6 +19,8 @@ from shared.language import detect
         ("nie mogę się zalogować do konta", "pl"),
         ("my bill is too high this month", "en"),
         ("why did my plan change", "en"),
+        ("come posso pagare la bolletta", "it"),
+        ("due volte addebitato sulla carta", "it"),
     ],
 )
 def test_common_languages_are_told_apart(text: str, language: str) -> None:
@@ -28,3 +30,8 @@ def test_common_languages_are_told_apart(text: str, language: str) -> None:
 @pytest.mark.parametrize("text", ["", "12345", "!!!"])
 def test_nothing_to_go_on_is_unknown(text: str) -> None:
     assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", ["refund hasnt come through yet", "my bill is due as usual"])
+def test_an_english_word_that_is_also_foreign_does_not_make_a_message_foreign(text: str) -> None:
+    assert detect(text) in (None, "en")
