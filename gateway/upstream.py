@@ -21,7 +21,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult, RequestParamsMeta, Tool
 
-from shared.mcp_calls import call_unchecked, check_result
+from shared.mcp_calls import ResultOutsideSchema, call_unchecked, check_result
 from shared.serving import CLIENT_KEEP_ALIVE_SECONDS
 from shared.tls import client_tls
 
@@ -206,6 +206,10 @@ class UpstreamLink:
         try:
             async with asyncio.timeout(wait):
                 result = await call_unchecked(client, tool, arguments, meta=cast(RequestParamsMeta, meta))
+                await check_result(client, tool, result)
+        except ResultOutsideSchema:
+            # The system answered: the connection is fine, and the caller says what the answer was.
+            raise
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED:
                 raise await self._dropped(client, exc.message) from None
@@ -229,8 +233,6 @@ class UpstreamLink:
             if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
                 raise
             raise await self._dropped(client, _describe(exc)) from None
-        # Outside the handlers above: a bad answer says nothing about the connection.
-        await check_result(client, tool, result)
         return result
 
     async def _dropped(self, client: Client, detail: str) -> _Dropped:
