@@ -10,12 +10,13 @@ from tests.e2e.conftest import Chat
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 # Requests the router is unsure of (checked in each test, so a retrained router that becomes
-# sure of one fails here as such, not as a behaviour): a garbled bill copy among close options,
-# and a bill question in words the routing set does not use, far ahead of the rest.
-_GARBLED_COPY = "bil copie"
+# sure of one fails here as such, not as a behaviour): a garbled paper copy (of a bill, or a
+# plan?), and a bill question in words the routing set does not use, far ahead of the rest.
+# ("bil copie" used to be unsure; the speller now reads it as "bill copy".)
+_GARBLED_COPY = "paper copi"
 _GARBLED_AHEAD = "what is the pro rata adjustment"
-# Two options close together: blocking a lost phone's SIM, or setting up an eSIM.
-_CLOSE = "blocking the sim"
+# Options close together: a fault, blocking a lost phone's SIM, or setting up an eSIM.
+_CLOSE = "sim blocking"
 
 
 def _ahead(reply: dict) -> bool:
