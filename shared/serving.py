@@ -35,7 +35,7 @@ SERVER_KEEP_ALIVE_SECONDS = 30.0
 CLIENT_KEEP_ALIVE_SECONDS = 15.0
 """How long our clients reuse an idle connection: well under the server's, so the client always
 closes first and never sends a request down a socket the server is closing at that moment."""
-READY_TIMEOUT_SECONDS = 60.0
+READY_TIMEOUT_SECONDS = 120.0
 """How long a server may take to start by default (``Settings.ready_timeout_seconds``)."""
 READY_TIMEOUT_SETTING = "SWITCHBOARD_READY_TIMEOUT_SECONDS"
 """The setting that raises it, named in the error when a server is not ready in time."""

@@ -49,9 +49,11 @@ class Settings(BaseSettings):
     """Admission: the latency (90th percentile) the limit holds admitted turns to, between the
     minimum and the maximum; None: 0.3 s offline, a fixed maximum with a model; 0: a fixed maximum."""
     retry_after_seconds: PositiveInt = 1
-    ready_timeout_seconds: PositiveFloat = 60.0
+    ready_timeout_seconds: PositiveFloat = 120.0
     """How long each server may take to start (its app built, its start-up done) before start-up
-    fails naming it. A heavily loaded machine may need more."""
+    fails naming it. The first start for a set of skills trains the router inside the
+    orchestrator's start-up (about 20 CPU seconds), which on a busy 2-core machine took over 60 s
+    of wall time. A heavily loaded machine may need more."""
     audit_write_budget_seconds: PositiveFloat = 2.0
     """How long a governed call may wait for its audit record (queue and commit) before the gateway
     refuses it unrecorded (503, fail closed): long enough for a saturated machine, well inside the

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from shared.errors import ConfigurationError
-from shared.serving import READY_TIMEOUT_SETTING, bind, run, start, url_of
+from shared.serving import READY_TIMEOUT_SECONDS, READY_TIMEOUT_SETTING, bind, run, start, url_of
 from shared.settings import Settings
 
 
@@ -65,7 +65,7 @@ async def test_a_server_not_ready_in_time_is_named_with_the_setting_to_raise() -
 
 
 def test_the_ready_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().ready_timeout_seconds == 60
+    assert Settings().ready_timeout_seconds == READY_TIMEOUT_SECONDS == 120
     monkeypatch.setenv(READY_TIMEOUT_SETTING, "240")
     assert Settings().ready_timeout_seconds == 240
     monkeypatch.setenv(READY_TIMEOUT_SETTING, "0")
