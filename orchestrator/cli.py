@@ -1,30 +1,49 @@
-"""The ``switchboard`` command line: gathers the subcommands from ``orchestrator/commands``."""
+"""The ``switchboard`` command line: the subcommands indexed in ``orchestrator.commands``.
+
+Only the module of the command a run names is imported: ``switchboard up`` starts its
+processes without first loading every other command's imports, and ``switchboard --help``
+lists the commands from the index alone.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
+from collections.abc import Sequence
 
-from orchestrator import commands
+from orchestrator.commands import COMMANDS
 from shared.errors import SwitchboardError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. With ``argv``, only the command it names is complete (its module
+    imported); every other command is listed with its help line but takes no arguments. Without,
+    every command is complete."""
     parser = argparse.ArgumentParser(
         prog="switchboard",
         description="Switchboard: a supervisor and specialist agents over A2A, enterprise systems over MCP, "
         "every tool call governed and audited.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
-    for command in sub.choices.values():
-        _help_when_bare(command)
+    chosen = None if argv is None else COMMANDS.get(_named(argv) or "")
+    registered: set[str] = set()
+    for name, command in COMMANDS.items():
+        complete = argv is None or (chosen is not None and chosen.module == command.module)
+        if not complete:
+            sub.add_parser(name, help=command.help)  # listed by --help; never parsed, as not named
+        elif command.module not in registered:
+            importlib.import_module(f"orchestrator.commands.{command.module}").register(sub)
+            registered.add(command.module)
+    for command_parser in sub.choices.values():
+        _help_when_bare(command_parser)
     return parser
+
+
+def _named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word, unless that is an option (``--help``)."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
 
 
 def _help_when_bare(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +73,8 @@ def _a2a_sdk_spans_off() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _a2a_sdk_spans_off()
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         code: int = args.func(args)
         return code

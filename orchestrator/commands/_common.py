@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shared.settings import Settings
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -15,6 +17,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    # Imported here, once a command runs: pydantic-settings is most of what parsing would cost,
+    # and ``up`` starts its processes before it.
+    from shared.settings import Settings
+
     overrides = {}
     for name in ("data_dir", "base_port", "host"):
         value = getattr(args, name, None)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 
 
@@ -182,7 +183,7 @@ def cmd_verifier(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("audit", help="work with the tamper-evident audit log")
+    p = add_command(sub, "audit")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     v = audit_sub.add_parser(
         "verify", help="prove the hash chain and its signed checkpoints intact, or point at the first broken record"

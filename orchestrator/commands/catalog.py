@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.commands import add_command
 from shared.errors import ConfigurationError
 from shared.settings import SYSTEMS
 
@@ -161,7 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("catalog", help="regenerate or check the files derived from skills, tools and policies")
+    p = add_command(sub, "catalog")
     actions = p.add_subparsers(dest="catalog_command", metavar="{write,check}")
     for name, func, text in (
         ("write", cmd_write, "rewrite docs/action-catalog.md and compose.yaml from the source of truth"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common
 
 
@@ -18,7 +19,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("chat", help="talk to Switchboard as a customer in the terminal")
+    p = add_command(sub, "chat")
     add_common(p)
     p.add_argument("--url", help="orchestrator base URL (default: the embedded layout)")
     p.add_argument("--channel", default="chat", choices=["chat", "voice", "email"])

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 from shared.secrets import STAFF_ROLES
 
@@ -72,19 +73,19 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("outbox", help="show one-time codes the reference identity system 'sent'")
+    p = add_command(sub, "outbox")
     add_common(p)
     p.add_argument("--customer", help="only this unified customer id (CUST-...)")
     p.add_argument("--limit", type=int, default=5)
     p.set_defaults(func=cmd_outbox)
 
-    p = sub.add_parser("customers", help="list reference customers to try, with their keys")
+    p = add_command(sub, "customers")
     add_common(p)
     p.add_argument("--limit", type=int, default=5)
     p.add_argument("--duplicates", action="store_true", help="only customers with a duplicate charge")
     p.set_defaults(func=cmd_customers)
 
-    p = sub.add_parser("staff", help="list staff accounts (name, role, sign-in token) for the consoles")
+    p = add_command(sub, "staff")
     add_common(p)
     p.add_argument("--add", metavar="NAME", help="create this account (a new token) instead of listing")
     p.add_argument("--role", default="agent", choices=STAFF_ROLES, help="the new account's role (default agent)")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.commands import add_command
 from shared.resources import package_dir
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("eval", help="evaluate the agents with simulated customers and scorecards")
+    p = add_command(sub, "eval")
     eval_sub = p.add_subparsers(dest="eval_command", required=True)
 
     run = eval_sub.add_parser("run", help="run a scenario suite and write a scorecard")

@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 from shared.errors import InvalidRequest, ServiceUnavailable
 
@@ -78,7 +79,7 @@ def cmd_vcon(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("export", help="export conversations in open formats")
+    p = add_command(sub, "export")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     v = export_sub.add_parser("vcon", help="conversations as IETF vCon (JSON, NDJSON, or a continuous feed)")
     add_common(v)

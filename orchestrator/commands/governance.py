@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.commands import _policy_check
+from orchestrator.commands import _policy_check, add_command
 from orchestrator.commands._common import add_common, settings_from
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    a = sub.add_parser("approvals", help="list, approve or reject calls waiting for a human")
+    a = add_command(sub, "approvals")
     a.add_argument("action", choices=("list", "approve", "reject"))
     a.add_argument("approval_id", nargs="?")
     a.add_argument("--status", help="with list: pending, executed, rejected, expired, failed")
@@ -200,7 +200,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(a)
     a.set_defaults(func=cmd_approvals)
 
-    k = sub.add_parser("kill-switch", help="stop every tool call (or one agent's, or one tool's) at once")
+    k = add_command(sub, "kill-switch")
     k.add_argument("state", choices=("on", "off"))
     group = k.add_mutually_exclusive_group()
     group.add_argument("--agent", help="only this agent")
@@ -210,7 +210,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(k)
     k.set_defaults(func=cmd_kill_switch)
 
-    p = sub.add_parser("policy", help="list policies and their modes, set one's mode, or check a call")
+    p = add_command(sub, "policy")
     policy_sub = p.add_subparsers(dest="policy_command", required=True)
     m = policy_sub.add_parser("mode", help="set a policy to enforce or log-only (shadow)")
     m.add_argument("policy_id", nargs="?", help="omit to list every policy and its mode")
@@ -234,7 +234,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(r)
     r.set_defaults(func=cmd_policy_reload)
 
-    f = sub.add_parser("fraud-hold", help="pause (or resume) payment actions for one customer")
+    f = add_command(sub, "fraud-hold")
     f.add_argument("action", choices=("set", "lift"))
     f.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     f.add_argument("--reason", default="set by staff", help="why (recorded in the audit log)")
@@ -242,28 +242,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(f)
     f.set_defaults(func=cmd_fraud_hold)
 
-    r = sub.add_parser("retention", help="purge what outlived its retention (SWITCHBOARD_RETENTION_*_DAYS)")
+    r = add_command(sub, "retention")
     _common(r)
     r.set_defaults(func=cmd_retention)
 
-    c = sub.add_parser("changes", help="weakened controls: list them, or approve/reject a colleague's request")
+    c = add_command(sub, "changes")
     c.add_argument("action", choices=("list", "approve", "reject"))
     c.add_argument("change_id", nargs="?")
     c.add_argument("--status", help="with list: pending, active, expired, ended, rejected, lapsed")
     _common(c)
     c.set_defaults(func=cmd_changes)
 
-    e = sub.add_parser(
-        "erase-customer",
-        help="erase one customer's personal data in every store (the audit chain keeps only pseudonymous references)",
-    )
+    e = add_command(sub, "erase-customer")
     e.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     _common(e)
     e.set_defaults(func=cmd_erase)
 
-    s = sub.add_parser(
-        "subject-access", help="export everything held about one customer (archive + readable summary), audited"
-    )
+    s = add_command(sub, "subject-access")
     s.add_argument("customer", help="unified customer id, e.g. CUST-00042")
     s.add_argument("--out", default=".", help="folder for the archive (default: here)")
     s.add_argument("--reason", required=True, help="why (the request's reference; recorded in the audit log)")

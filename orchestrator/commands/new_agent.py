@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.commands import _skill_files as files
+from orchestrator.commands import add_command
 from orchestrator.commands.new_skill import (
     add_skill_arguments,
     check_not_labelled_elsewhere,
@@ -55,7 +56,7 @@ def cmd_new_agent(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("new-agent", help="scaffold a new specialist agent and its first skill")
+    p = add_command(sub, "new-agent")
     p.add_argument("name", help="agent name, e.g. retention")
     p.add_argument("--skill", required=True, help="first skill name, e.g. retention-offer")
     p.add_argument("--description", required=True, help="what this specialist does (any text)")

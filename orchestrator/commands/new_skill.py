@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.commands import _skill_files as files
+from orchestrator.commands import add_command
 from orchestrator.commands.catalog import derived_files
 from shared.errors import InvalidRequest
 from shared.skills import (
@@ -226,7 +227,7 @@ def cmd_new_skill(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("new-skill", help="scaffold a skill for an agent written by new-agent")
+    p = add_command(sub, "new-skill")
     p.add_argument("name", help="skill name, e.g. retention-offer")
     p.add_argument("--agent", required=True, help="the agent that owns it")
     p.add_argument("--description", required=True, help="what the skill does (any text)")

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.commands import add_command
 from shared.errors import InvalidRequest
 from shared.settings import SYSTEMS
 
@@ -199,7 +200,7 @@ def cmd_new_tool(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("new-tool", help="scaffold a governed MCP tool on a reference system (model, table, revision)")
+    p = add_command(sub, "new-tool")
     p.add_argument("system", choices=SYSTEMS, help="the reference system that gets the tool")
     p.add_argument("name", help="the tool's name, a lower-case identifier (called as <system>.<name>)")
     p.add_argument("--description", help="one sentence: what the tool returns")

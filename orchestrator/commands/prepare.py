@@ -11,6 +11,7 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 from shared.errors import ConfigurationError
 from shared.settings import Settings
@@ -109,9 +110,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "prepare",
-        help="create or upgrade tables, seed reference data and create credentials; safe to run again",
-    )
+    p = add_command(sub, "prepare")
     add_common(p)
     p.set_defaults(func=cmd_prepare)

@@ -6,6 +6,7 @@ import argparse
 import io
 import sys
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 
 
@@ -24,7 +25,7 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("route", help="show how the offline brain routes messages (no services needed)")
+    p = add_command(sub, "route")
     add_common(p)
     p.add_argument("--jsonl", action="store_true", help="read one message per line on stdin, print JSON lines")
     p.add_argument("text", nargs="*", help="a message to route")

@@ -22,8 +22,10 @@ import logging
 import signal
 import socket
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 from shared.errors import ConfigurationError
+from shared.logs import configure_logging
 from shared.settings import Settings, Topology
 
 log = logging.getLogger("switchboard.serve")
@@ -145,9 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.public_url:
         settings.public_url = args.public_url
     names = service_names(args.kind, args.names)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.log_level)  # before any MCP server is built (shared.logs)
     from shared.http_stack import use_one_http_stack
     from shared.serving import run
 
@@ -158,7 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="run one service in this process (scale-out: one per container)")
+    p = add_command(sub, "serve")
     add_common(p)
     p.add_argument("kind", choices=KINDS, help="which service")
     p.add_argument("names", nargs="*", metavar="name", help="the agent, or the MCP systems, for 'agent' and 'mcp'")

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.commands import add_command
+
 if TYPE_CHECKING:
     from orchestrator.evaluation.results import TrialResult
 
@@ -37,7 +39,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("skill", help="work on one skill: play its scenarios against a fresh stack")
+    p = add_command(sub, "skill")
     actions = p.add_subparsers(dest="skill_command", metavar="{test}")
     test = actions.add_parser("test", help="run the skill's scenarios and print pass/fail for each")
     test.add_argument("skill", help="skill name, e.g. change-plan")

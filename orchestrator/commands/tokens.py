@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 from shared.service_auth.audiences import ORCHESTRATOR, TOKEN_PATH
 
@@ -70,7 +71,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("clients", help="register, list or revoke clients of the token service (external agents)")
+    p = add_command(sub, "clients")
     actions = p.add_subparsers(dest="action", required=True)
     q = actions.add_parser("register", help="register an external agent; prints its credentials once")
     add_common(q)
@@ -85,7 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("client_id")
     q.set_defaults(func=cmd_revoke)
 
-    p = sub.add_parser("tokens", help="the token service's signing keys")
+    p = add_command(sub, "tokens")
     actions = p.add_subparsers(dest="action", required=True)
     q = actions.add_parser("rotate", help="sign with a new key; old keys stay published until their tokens expire")
     add_common(q)

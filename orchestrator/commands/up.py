@@ -19,8 +19,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
 from shared.errors import ConfigurationError
+from shared.logs import configure_logging
 
 WORKERS_SUPPORTED = hasattr(os, "pidfd_open")
 """Worker processes are forked and watched through pidfds, which only Linux has."""
@@ -39,13 +41,10 @@ def default_workers() -> int:
 
 if TYPE_CHECKING:
     from orchestrator.launcher import Stack
+    from orchestrator.workers.forking import Forker
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from orchestrator.launcher import Stack
-    from orchestrator.stack_topology import print_topology
-    from orchestrator.workers import ProcessStack
-
     # Reloading restarts services inside one process, so --reload keeps them all in one.
     workers = 1 if args.reload else default_workers() if args.workers is None else args.workers
     if workers < 1:
@@ -55,12 +54,28 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"--workers {workers} needs Linux (worker processes are watched through pidfds)",
             hint="leave --workers out (one process here), or run the compose layout to use more cores",
         )
+    forker = None
+    if workers > 1:
+        from orchestrator.workers.forking import Forker
+
+        # First of all: the process that forks the children imports most of what they need (most
+        # of their start) while this one imports its own and prepares the data directory.
+        forker = Forker()
+        forker.start()
+    try:
+        return _up(args, workers, forker)
+    finally:
+        if forker is not None:
+            forker.abandon()  # when the stack did not take it (a bad setting): it exits by itself
+
+
+def _up(args: argparse.Namespace, workers: int, forker: Forker | None) -> int:
+    from orchestrator.launcher import Stack
+    from orchestrator.stack_topology import print_topology
+    from orchestrator.workers.parent import ProcessStack
+
     settings = settings_from(args)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.log_level != "debug":
-        # Per-request lines from the HTTP clients and SDKs drown what Switchboard itself says.
-        for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.log_level)  # before any MCP server is built (shared.logs)
 
     async def run() -> int:
         stop = asyncio.Event()
@@ -88,7 +103,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 print("Stopping Switchboard ...", flush=True)
             print("Stopped.", flush=True)
             return 0
-        processes = ProcessStack(settings, workers=workers, log_level=args.log_level)
+        processes = ProcessStack(settings, workers=workers, log_level=args.log_level, forker=forker)
         starting = asyncio.create_task(processes.start())
         stopping = asyncio.create_task(stop.wait())
         try:
@@ -183,7 +198,7 @@ async def _purge_on_schedule(settings: Any) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("up", help="start every service on loopback (embedded default) until Ctrl+C")
+    p = add_command(sub, "up")
     add_common(p)
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.add_argument(

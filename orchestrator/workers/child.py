@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from orchestrator.workers.plan import Group
 from shared.errors import SwitchboardError
+from shared.logs import configure_logging
 from shared.settings import Settings, Topology
 
 if TYPE_CHECKING:
@@ -127,11 +128,7 @@ async def _start(stack: Stack, group: Group, sockets: dict[str, socket.socket]) 
 def run_child(spec: ChildSpec) -> int:
     """Serve the spec's services until told to stop; the process's exit code."""
     name_process(spec.group.name)
-    logging.basicConfig(
-        level=spec.log_level.upper(), format=f"%(asctime)s %(levelname)s [{spec.group.name}] %(name)s: %(message)s"
-    )
-    for noisy in ("httpx", "httpx2", "a2a", "mcp", "uvicorn"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(spec.log_level, process=spec.group.name)  # before any MCP server is built (shared.logs)
     from shared.serving import run
 
     try:

@@ -13,10 +13,14 @@ import collections
 import os
 import signal
 import socket
+import subprocess
 import sys
+from typing import TYPE_CHECKING
 
-from orchestrator.workers.child import ChildSpec
 from shared.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from orchestrator.workers.child import ChildSpec
 
 MAX_MESSAGE = 4096
 
@@ -70,23 +74,26 @@ class Forked:
 
 
 class Forker:
-    """Starts the zygote and asks it for children. ``start`` first, ``close`` last."""
+    """Starts the zygote and asks it for children. ``start`` first, ``close`` last.
+
+    ``start`` needs no event loop: ``switchboard up`` starts the zygote before it imports what it
+    needs itself, so the zygote's imports (most of a child's start) run meanwhile on another core.
+    """
 
     def __init__(self) -> None:
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._watching: asyncio.AbstractEventLoop | None = None
+        """The loop that reads what the zygote says, from the first fork on."""
         self._starting: collections.deque[asyncio.Future[tuple[int, int]]] = collections.deque()
         self._codes: dict[int, asyncio.Future[int | None]] = {}
 
-    async def start(self) -> None:
+    def start(self) -> None:
         """Start the zygote; it imports the shared libraries while the caller goes on."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "orchestrator.workers.zygote",
-                str(theirs.fileno()),
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "orchestrator.workers.zygote", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 # A group of its own, kept by the children it forks: the terminal's Ctrl+C reaches the
                 # parent only, which stops the children in order.
@@ -99,13 +106,17 @@ class Forker:
             theirs.close()
         ours.setblocking(False)
         self._sock = ours
-        asyncio.get_running_loop().add_reader(ours, self._receive)
 
     async def fork(self, spec: ChildSpec) -> Forked:
         """A new child running ``spec``'s services on its descriptors (sent, not kept, by the zygote)."""
         if self._sock is None:
             raise ConfigurationError("the process that starts the others is not running")
-        started: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._watching is None:
+            # What the zygote says waits in the socket until the loop that forks children reads it.
+            loop.add_reader(self._sock, self._receive)
+            self._watching = loop
+        started: asyncio.Future[tuple[int, int]] = loop.create_future()
         self._starting.append(started)
         socket.send_fds(self._sock, [spec.model_dump_json().encode()], spec.inherited())
         pid, pidfd = await started
@@ -113,14 +124,21 @@ class Forker:
 
     async def close(self) -> None:
         """End the zygote (its children keep running; stop them first)."""
+        self.abandon()
+        if self._process is not None:
+            await asyncio.to_thread(self._process.wait)  # it exits at the end of file, after its imports
+            self._process = None
+
+    def abandon(self) -> None:
+        """Close this end without waiting: the zygote exits on its own at the end of file (for a
+        caller that fails before it has an event loop)."""
         if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock)
+            if self._watching is not None:
+                self._watching.remove_reader(self._sock)
+                self._watching = None
             self._sock.close()
             self._sock = None
             self._zygote_gone()
-        if self._process is not None:
-            await self._process.wait()
-            self._process = None
 
     def _code(self, pid: int) -> asyncio.Future[int | None]:
         if pid not in self._codes:
@@ -135,6 +153,7 @@ class Forker:
             return
         if not message:
             asyncio.get_running_loop().remove_reader(self._sock)
+            self._watching = None
             self._zygote_gone()
             return
         kind, pid, *rest = message.decode().split()

@@ -69,8 +69,10 @@ class ProcessStack:
     topology: Topology | None = None
     secrets: Secrets | None = None
     children: list[Child] = field(default_factory=list)
+    forker: Forker | None = None
+    """The zygote's end, if the caller started it already (``switchboard up`` does, before its own
+    imports); ``start`` starts one otherwise. Stopping the stack closes it either way."""
     _parent_fd: int | None = None
-    _forker: Forker | None = None
     _extra_sockets: list[socket.socket] = field(default_factory=list)
 
     async def __aenter__(self) -> Topology:
@@ -82,8 +84,9 @@ class ProcessStack:
     async def start(self) -> Topology:
         from orchestrator.launcher import Stack
 
-        self._forker = Forker()
-        await self._forker.start()  # its imports run while the data directory is prepared
+        if self.forker is None:
+            self.forker = Forker()
+            self.forker.start()  # its imports run while the data directory is prepared
         stack = Stack(self.settings, ephemeral_ports=self.ephemeral_ports)
         try:
             await stack.prepare()
@@ -149,9 +152,9 @@ class ProcessStack:
             parent_fd=watch,
             ready_fd=ready_write,
         )
-        assert self._forker is not None
+        assert self.forker is not None
         try:
-            process = await self._forker.fork(spec)
+            process = await self.forker.fork(spec)
         except BaseException:
             os.close(ready_read)
             raise
@@ -176,9 +179,9 @@ class ProcessStack:
         await asyncio.gather(*(_stop(child) for child in fronts))
         await asyncio.gather(*(_stop(child) for child in self.children if child not in fronts))
         self.children.clear()
-        if self._forker is not None:
-            await self._forker.close()
-            self._forker = None
+        if self.forker is not None:
+            await self.forker.close()
+            self.forker = None
         if self._parent_fd is not None:
             os.close(self._parent_fd)
             self._parent_fd = None

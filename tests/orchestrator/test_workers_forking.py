@@ -77,7 +77,7 @@ class _Parent:
 @pytest.fixture
 async def parent(tmp_path: Path) -> AsyncIterator[_Parent]:
     forker = Forker()
-    await forker.start()
+    forker.start()
     try:
         yield _Parent(forker, tmp_path / "data")
     finally:

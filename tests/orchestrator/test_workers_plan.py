@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.commands import up
 from orchestrator.commands.up import default_workers
-from orchestrator.workers import plan
+from orchestrator.workers.plan import plan
 from shared.errors import ConfigurationError
 from shared.settings import AGENTS, SYSTEMS
 

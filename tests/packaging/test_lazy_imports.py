@@ -22,6 +22,27 @@ from tests.packaging.imports import ROOT
 EVERYWHERE = ("sklearn", "scipy", "litellm", "nats", "alembic", "asyncpg", "psycopg", "vcon", "jinja2")
 
 CASES = {
+    # `switchboard up` up to the start of the process that forks its children (orchestrator.commands.up):
+    # its own command's module, none of the others', and none of what the children need.
+    "up until it starts the forking process": (
+        "import orchestrator.cli\norchestrator.cli.build_parser(['up'])\nimport orchestrator.workers.forking",
+        (
+            *EVERYWHERE,
+            "pydantic",
+            "pydantic_settings",
+            "yaml",
+            "httpx",
+            "orchestrator.launcher",
+            "orchestrator.workers.parent",
+            "orchestrator.commands.governance",
+            "orchestrator.commands.eval",
+        ),
+    ),
+    # `switchboard --help` lists every command from the index without importing any command's module.
+    "the command line's help": (
+        "import orchestrator.cli\norchestrator.cli.build_parser(['--help'])",
+        ("pydantic", "orchestrator.commands.up", "orchestrator.commands.serve", "orchestrator.commands.audit"),
+    ),
     # What `switchboard` loads to parse its command line, and what the parent of `up --workers`
     # adds to prepare the data directory and bind the sockets, before any child starts, and to
     # run the retention schedule after (tests/e2e/test_up_workers.py watches a running parent).
