@@ -3,7 +3,10 @@
 A customer who asks for a person must reach one whatever else the message says, so this check
 runs before (and overrides) the classifier. It looks for a *request* — a verb such as "talk",
 "speak", "connect", "transfer" or "want" in front of a word for a person — rather than any
-mention of one, so "the agent told me I'd get a refund" still goes to the refund skill.
+mention of one, so "the agent told me I'd get a refund" still goes to the refund skill. Most
+messages that mention a person ask for something else: a fault ("i can't reach anyone"), a
+complaint about staff, a request for a family member or a business's staff; each rule below
+that stops a mention from counting names the messages it keeps from a human by mistake.
 """
 
 from __future__ import annotations
@@ -31,16 +34,47 @@ _PERSON_WORDS: dict[str, int] = {
     "somebody": 2,
     "anyone": 0,
     "anybody": 1,
+    "team": 0,
+    "colleague": 2,
     "customerservice": 3,
 }
-# One edit from a person word but not one: "the line which i manage" is no request for a manager.
-_NOT_PERSON = frozenset({"managed", "manage", "manages", "agents", "humane", "persona", "rap", "ref", "reps"})
-# "someone" alone is too vague after a weak verb ("I need someone to fix my internet").
-_VAGUE = frozenset({"someone", "somebody", "anyone", "anybody"})
+# One edit from a person word but not one: "the line which i manage" is no request for a manager,
+# and a possessive ("someone's phone", "a person's number": the apostrophe is gone by now) is
+# about that person's things.
+_NOT_PERSON = frozenset(
+    {
+        "managed",
+        "manage",
+        "manages",
+        "agents",
+        "humane",
+        "persona",
+        "rap",
+        "ref",
+        "reps",
+        "teams",
+        "persons",
+        "someones",
+        "somebodys",
+        "anyones",
+        "anybodys",
+    }
+)
+# "someone" alone is too vague after a weak verb ("I need someone to fix my internet"), and so is
+# a team or a colleague ("I need a plan for my team"): these count only after a verb of talking.
+_VAGUE = frozenset({"someone", "somebody", "anyone", "anybody", "team", "colleague"})
 # A person mentioned this way is unambiguous wherever it appears.
 _ALWAYS = frozenset({"human", "humans"})
 _QUALIFIERS = frozenset({"real", "actual", "live", "proper"})
+# Two words that name a thing, not a person: "a human error", "the contact person on the account".
+_COMPOUNDS = frozenset({("human", "error"), ("human", "resources"), ("human", "rights"), ("contact", "person")})
+# Written as two words, these are the people a customer asks to be put through to.
+_SERVICE = frozenset({"service", "services", "support", "care"})
+# A number before the person counts people: "a business with 20 staff", "we have 3 staff".
+_COUNTS = frozenset({"0", "two", "three", "four", "five", "six", "few", "several", "many"})
 
+# Not "with" on its own: "a business with 20 staff" and "great with computers, someone …" ask for
+# no one. It counts just after one of these or after a word for a line (``_ON_THE_LINE``).
 _TALK = frozenset(
     {
         "talk",
@@ -52,21 +86,40 @@ _TALK = frozenset(
         "chat",
         "connect",
         "transfer",
+        "transferred",
         "escalate",
         "through",
+        "thru",
         "over",
         "contact",
         "reach",
-        "with",
     }
 )
+# "speak with a manager", "connect me with someone", "put me on the phone with someone".
+_ON_THE_LINE = frozenset({"phone", "line", "call"})
+_TALK_OR_WITH = _TALK | {"with"}
+# The verbs of talking that may also follow the person: "is there anyone i can speak to".
+_SPEAK = frozenset({"talk", "tlak", "tak", "speak", "speek", "spek"})
+# After the person, a call back: "can someone call me", "have a manager ring me back". The call
+# comes at once or after one of these; further away it is a fault ("anybody, every call drops").
+_CALL = frozenset({"call", "ring", "phone"})
+_CALL_LEAD = frozenset({"to", "please", "can", "could", "will", "would"})
 _WANT = frozenset({"want", "need", "get", "give", "have", "bring", "send", "find", "prefer", "rather"})
 _BOTS = frozenset({"bot", "bots", "robot", "machine", "chatbot", "ai", "computer", "automated"})
 _REFUSAL = frozenset({"not", "no", "stop", "refuse", "enough", "hate", "useless", "instead"})
 _REPORTED = frozenset({"said", "told", "says", "promised", "gave", "was", "were", "did", "sent", "called"})
 # Between a verb and the person, these make the person what the message is about, not whom the
-# customer wants: "a grievance about your staff", "feedback to the shop staff".
-_TOPIC = frozenset({"about", "regarding", "concerning", "feedback", "grievance", "review", "compliment", "praise"})
+# customer wants: "a grievance about your staff", "feedback to the shop staff", "report an employee".
+_TOPIC = frozenset(
+    {"about", "regarding", "concerning", "feedback", "grievance", "review", "compliment", "praise", "report"}
+)
+# Between a verb and the person, a thing is what the verb moves, not the customer: "transfer my
+# number to another person", "can i get a refund, your agent charged me twice".
+_THINGS = frozenset(
+    {"number", "line", "account", "ownership", "contract", "sim", "refund", "money", "credit", "plan", "bill"}
+)
+# In front of a verb of talking, a fault: "i can't reach anyone", "unable to contact anybody".
+_NEGATION = frozenset({"not", "unable", "never"})
 # Filler that may surround a bare "agent!" or "human please".
 _FILLER = frozenset({"please", "now", "a", "an", "the", "to", "i", "me", "want", "need", "pls", "just", "ok", "hi"})
 
@@ -108,8 +161,8 @@ def person_word(word: str) -> str | None:
 
 def asks_for_human(words: list[str]) -> bool:
     """True when the (normalised) words ask to be put through to a person."""
-    people = [(i, person_word(w)) for i, w in enumerate(words)]
-    people = [(i, p) for i, p in people if p is not None]
+    words = _joined(words)
+    people = [(i, p) for i, w in enumerate(words) if (p := person_word(w)) is not None]
     bots = any(w in _BOTS for w in words)
     if bots and (people or any(w in _REFUSAL or w in _TALK for w in words)):
         return True
@@ -118,26 +171,65 @@ def asks_for_human(words: list[str]) -> bool:
     if all(w in _FILLER or w in _QUALIFIERS or person_word(w) for w in words):
         return True
     for i, person in people:
-        if i + 1 < len(words) and words[i + 1] in _REPORTED:
+        previous = words[i - 1] if i else ""
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if following in _REPORTED or previous in _COUNTS:
+            continue
+        if (person, following) in _COMPOUNDS or (previous, person) in _COMPOUNDS:
             continue
         before = words[max(0, i - _WINDOW) : i]
-        after = words[i + 1 : i + 3]
+        after = words[i + 1 : i + 4]
         if person in _ALWAYS:
             return True
-        if any(w in _QUALIFIERS for w in before[-2:]) or (person in _VAGUE and "real" in after):
+        if any(w in _QUALIFIERS for w in before[-2:]):
             return True
-        if any(w in _TALK for w in before) or "call" in after:
+        # "someone real", "someone who can actually help": not just anyone.
+        if person in _VAGUE and ("real" in after[:2] or (following == "who" and "actually" in after)):
             return True
-        if person not in _VAGUE and _wanted(before):
+        if _talked_to(before, person) or any(w in _SPEAK for w in after) or _calls_back(after):
+            return True
+        if person not in _VAGUE and _verb_before(before, _WANT) is not None:
             return True
     return False
 
 
-def _wanted(before: list[str]) -> bool:
-    """A verb of wanting comes before the person, with nothing that makes the person a topic between."""
+def _joined(words: list[str]) -> list[str]:
+    """``words`` with "customer service" (or services, support, care) made one person word."""
+    if "customer" not in words:
+        return words
+    out: list[str] = []
+    for word in words:
+        if word in _SERVICE and out and out[-1] == "customer":
+            out[-1] = "customerservice"
+        else:
+            out.append(word)
+    return out
+
+
+def _verb_before(before: list[str], verbs: frozenset[str]) -> int | None:
+    """Where the nearest of ``verbs`` stands before the person, unless a topic or a thing comes between."""
     for j in range(len(before) - 1, -1, -1):
-        if before[j] in _TOPIC:
-            return False
-        if before[j] in _WANT:
-            return True
-    return False
+        if before[j] in _TOPIC or before[j] in _THINGS:
+            return None
+        if before[j] in verbs:
+            return j
+    return None
+
+
+def _talked_to(before: list[str], person: str) -> bool:
+    """A verb of talking leads to the person; a negated one to someone vague is a fault ("can't reach anyone")."""
+    j = _verb_before(before, _TALK_OR_WITH)
+    if j is None:
+        return False
+    if before[j] == "with" and not any(w in _TALK or w in _ON_THE_LINE for w in before[max(0, j - 2) : j]):
+        return False
+    return not (person in _VAGUE and any(w in _NEGATION for w in before[max(0, j - 2) : j]))
+
+
+def _calls_back(after: list[str]) -> bool:
+    """The person is asked to call: "someone call me", "can a manager please ring me back"."""
+    k = 1 if after and after[0] in _CALL_LEAD else 0
+    if len(after) <= k or after[k] not in _CALL:
+        return False
+    # "ring" and "phone" are nouns as often as verbs ("my boss's phone"): they need whom they call.
+    return after[k] == "call" or after[k + 1 : k + 2] in (["me"], ["us"], ["back"])

@@ -67,6 +67,10 @@ def test_held_out_phrasings_are_routed(brain: OfflineBrain, text: str, skill: st
         "give me someone real about my bill",
         "get me one of your advisors",
         "i need one of your staff to sort this",
+        "is there anyone i can speak to",
+        "put me through to your billing team",
+        "have a manager ring me back",
+        "get me someone who can actually help",
     ],
 )
 def test_human_requests_always_go_to_the_tagged_skill(brain: OfflineBrain, text: str) -> None:
@@ -82,6 +86,11 @@ def test_human_requests_always_go_to_the_tagged_skill(brain: OfflineBrain, text:
         "I have a grievance about your staff",
         "I want to give positive feedback to the shop staff",
         "the issue is with my partner's line which i manage, different account",
+        "people cant call me since yesterday",
+        "we're a business with 20 staff and need a plan for all of them",
+        "i'm not great with computers, someone set up my email for me and now i can't log in",
+        "how do i transfer my number to another person",
+        "can i get a refund, your agent charged me twice",
     ],
 )
 def test_mentioning_a_person_is_not_asking_for_one(brain: OfflineBrain, text: str) -> None:
