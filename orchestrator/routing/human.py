@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from orchestrator.routing.spelling import distance
+
 # Words for a person, each with the number of typos tolerated. Short common words get none or
 # one, so that "stuff" never reads as "staff" nor "managed" as "manager".
 _PERSON_WORDS: dict[str, int] = {
@@ -126,25 +128,6 @@ _FILLER = frozenset({"please", "now", "a", "an", "the", "to", "i", "me", "want",
 _WINDOW = 6
 
 
-def _distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance between ``a`` and ``b``, or ``limit + 1`` once it is exceeded."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
 @lru_cache(maxsize=8192)
 def person_word(word: str) -> str | None:
     """The person word ``word`` spells, allowing a few typos, or None."""
@@ -154,7 +137,7 @@ def person_word(word: str) -> str | None:
         return None
     for target, limit in _PERSON_WORDS.items():
         # Typos rarely hit the first letter; checking it keeps this cheap on unseen words.
-        if limit and word[0] == target[0] and _distance(word, target, limit) <= limit:
+        if limit and word[0] == target[0] and distance(word, target, limit) <= limit:
             return target
     return None
 

@@ -22,8 +22,12 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-def distance(a: str, b: str) -> int:
-    """Edits from ``a`` to ``b``: letters dropped, added or changed, and neighbours swapped (one edit each)."""
+def distance(a: str, b: str, limit: int | None = None) -> int:
+    """Edits from ``a`` to ``b``: letters dropped, added or changed, and neighbours swapped (one edit each).
+
+    With ``limit``, ``limit + 1`` as soon as the distance is sure to exceed it."""
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
@@ -33,6 +37,8 @@ def distance(a: str, b: str) -> int:
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 current[j] = min(current[j], previous2[j - 2] + 1)
+        if limit is not None and min(current) > limit:
+            return limit + 1
         previous2, previous = previous, current
     return previous[len(b)]
 

@@ -22,6 +22,10 @@ from orchestrator.routing.spelling import Speller, distance
 def test_distance_counts_a_swap_of_neighbours_as_one_edit(a: str, b: str, edits: int) -> None:
     assert distance(a, b) == edits
     assert distance(b, a) == edits
+    # Within a limit the distance is exact; past it, one more than the limit.
+    assert distance(a, b, limit=edits) == edits
+    if edits:
+        assert distance(a, b, limit=edits - 1) == edits
 
 
 def test_a_word_one_edit_away_beats_a_commoner_word_two_edits_away() -> None:
