@@ -169,6 +169,13 @@ async def test_a_remembered_task_is_only_answered_to_its_owner() -> None:
     assert await store.get("task-4", _as("partner")) is None
 
 
+def _answer(task: Task) -> None:
+    """Answer the task's wait as the SDK records it: the question moves to the history, the answer follows it."""
+    task.history.append(task.status.message)
+    task.status.ClearField("message")
+    task.history.append(Message(role=Role.ROLE_USER, message_id="m2", parts=[Part(text="the second one")]))
+
+
 async def test_the_answer_to_a_wait_is_written_when_the_task_settles_again() -> None:
     durable = CountingStore()
     store = SettledTaskStore(durable, sole_writer=True)
@@ -176,10 +183,7 @@ async def test_the_answer_to_a_wait_is_written_when_the_task_settles_again() -> 
     await store.save(_waiting("task-5"), context)
     task = await store.get("task-5", context)
     assert task is not None
-    # As the SDK records the answer: the question moves to the history, the answer follows it.
-    task.history.append(task.status.message)
-    task.status.ClearField("message")
-    task.history.append(Message(role=Role.ROLE_USER, message_id="m2", parts=[Part(text="the second one")]))
+    _answer(task)
     await store.save(task, context)
     assert durable.calls["save"] == 1
     stored = await durable.get("task-5", context)
@@ -246,9 +250,7 @@ async def test_with_other_writers_the_answer_to_a_wait_is_written_when_the_task_
     await durable.save(_waiting("task-8"), context)  # written by another replica
     task = await store.get("task-8", context)
     assert task is not None
-    task.history.append(task.status.message)
-    task.status.ClearField("message")
-    task.history.append(Message(role=Role.ROLE_USER, message_id="m2", parts=[Part(text="the second one")]))
+    _answer(task)
     await store.save(task, context)
     assert durable.calls["save"] == 1  # only the other replica's
     read = await store.get("task-8", context)
