@@ -2,10 +2,9 @@
 
 The MCP SDK's ``Client.call_tool`` checks every result against the tool's output schema with
 jsonschema, and reports a mismatch as a bare ``RuntimeError`` (``ClientSession.validate_tool_result``),
-the same type it raises for a client that is already closed. That check costs more CPU than the
-rest of the client's work on a result (0.3 ms for a page of invoices), and on a governed call it
-ran twice on the same content: in the gateway on the system's answer, and in the agent on the
-gateway's copy of it.
+the same type it raises for a client that is already closed. That check is a full jsonschema
+pass over each result, and on a governed call it ran twice on the same content: in the
+gateway on the system's answer, and in the agent on the gateway's copy of it.
 
 Switchboard checks once, in the gateway (``call_unchecked`` then ``check_result``): it is the
 boundary every system's answer crosses, it lists each system's own output schema to the agents
