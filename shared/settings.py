@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     ready_timeout_seconds: PositiveFloat = 120.0
     """How long each server may take to start (its app built, its start-up done) before start-up
     fails naming it. The first start for a set of skills trains the router inside the
-    orchestrator's start-up (about 20 CPU seconds), which on a busy 2-core machine took over 60 s
-    of wall time. A heavily loaded machine may need more."""
+    orchestrator's start-up (``benchmarks/startup.py`` prints how long a first start takes), which
+    on a busy 2-core machine passed 60 s. A heavily loaded machine may need more."""
     audit_write_budget_seconds: PositiveFloat = 2.0
     """How long a governed call may wait for its audit record (queue and commit) before the gateway
     refuses it unrecorded (503, fail closed): long enough for a saturated machine, well inside the
