@@ -61,6 +61,8 @@ _CLAUSE_AGREES = 0.5
 # code, an email address) answers a question; it asks for nothing.
 _IDENTIFIERS = frozenset({"0", "emailaddress", "phonenumber", "accountnumber", "ticketnumber"})
 _AROUND_IDENTIFIERS = frozenset({"it", "its", "is", "my", "here", "the", "a", "ok", "okay", "code", "number", "and"})
+# How many normalised pieces and their scores are kept (a long message reads about fifteen).
+_PIECES = 256
 
 
 class OfflineBrain:
@@ -106,7 +108,11 @@ class OfflineBrain:
         self._meaning_weights = trained.meaning_weights
         self._bias = trained.bias
         self._skills = len(self._specs)
-        self._meaning = lru_cache(maxsize=64)(self._embedder.embed_one)
+        # A long message's clauses and cuts are read by several rules (its clearest clause, two
+        # requests, a first request drowned by the second), each cut twice; every piece is
+        # normalised and scored once. Bounded to a few messages' pieces.
+        self._corrected = lru_cache(maxsize=_PIECES)(self._normalize)
+        self._scores = lru_cache(maxsize=_PIECES)(self._score)
         # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
         self.decide("hello, can you help me with my account and also my bill")
 
@@ -208,7 +214,7 @@ class OfflineBrain:
                 and clause.confidence > probabilities[best]
                 and self._whole_agrees(probabilities, clause)
             ):
-                routed_words = self._normalize(clause.text).split()
+                routed_words = self._corrected(clause.text).split()
                 probabilities = self.probabilities(" ".join(routed_words))
                 skills = probabilities[: self._skills]
                 best = clause.index
@@ -251,13 +257,19 @@ class OfflineBrain:
         )
 
     def probabilities(self, normalized: str) -> np.ndarray:
-        """Class probabilities: one per spec, then small talk, out of scope and unclear."""
+        """Class probabilities (read-only): one per spec, then small talk, out of scope and unclear."""
+        scores: np.ndarray = self._scores(normalized)
+        return scores
+
+    def _score(self, normalized: str) -> np.ndarray:
         indices, values = self._features.vector(normalized)
         scores = self._bias + values @ self._gram_weights[indices] if len(indices) else self._bias.copy()
-        scores = scores + self._meaning(normalized) @ self._meaning_weights
+        scores = scores + self._embedder.embed_one(normalized) @ self._meaning_weights
         scores = scores - scores.max()
         exp: np.ndarray = np.exp(scores)
-        return exp / float(exp.sum())
+        probabilities = exp / float(exp.sum())
+        probabilities.flags.writeable = False  # shared by every reader of the cache
+        return probabilities
 
     def _normalize(self, text: str) -> str:
         """Normalised words with typos of known words corrected."""
@@ -265,7 +277,7 @@ class OfflineBrain:
 
     def _classify(self, piece: str) -> Part | None:
         """The skill ``piece`` routes to on its own, or None when it is not a request for one."""
-        normalized = self._normalize(piece)
+        normalized = self._corrected(piece)
         probabilities = self.probabilities(normalized)
         best = int(np.argmax(probabilities))
         if best >= self._skills:
@@ -346,7 +358,7 @@ class OfflineBrain:
         return whole, signals
 
     def _part_signals(self, part: Part) -> calibration.Signals:
-        words = self._normalize(part.text).split()
+        words = self._corrected(part.text).split()
         return self._signals(words, self.probabilities(" ".join(words)), part.index)
 
     def _known_share(self, words: list[str]) -> float:
