@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
@@ -46,6 +47,8 @@ _WORD = re.compile(_WORD_PATTERN)
 # Longest first; a stem keeps at least three letters ("was", "bus" and "yes" stay whole).
 _SUFFIXES = ("ings", "ing", "edly", "ed", "ies", "es", "s", "ly", "e")
 _MIN_STEM = 3
+# Words whose character n-grams' indices a fitted block keeps (a few hundred bytes each).
+_WORDS_KEPT = 8192
 
 
 def char_wb_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
@@ -73,6 +76,7 @@ def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     return grams
 
 
+@lru_cache(maxsize=_WORDS_KEPT)
 def stem(word: str) -> str:
     """``word`` without its commonest English ending ("charged" -> "charg", "deliveries" -> "delivery")."""
     for suffix in _SUFFIXES:
@@ -95,13 +99,31 @@ def _analyzer(params: _Params) -> Callable[[str], list[str]]:
     return lambda text: word_grams(text, low, high)
 
 
-@dataclass(frozen=True)
 class _Block:
-    analyze: Callable[[str], list[str]]
-    vocabulary: dict[str, int]
-    idf: np.ndarray
-    offset: int
-    weight: float
+    """One fitted block: its n-grams' vocabulary indices, idf and weight."""
+
+    def __init__(
+        self, params: _Params, vocabulary: dict[str, int], idf: np.ndarray, offset: int, weight: float
+    ) -> None:
+        self.analyze = _analyzer(params)
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self.offset = offset
+        self.weight = weight
+        # Character n-grams never cross a word, so each word's are cut and looked up once and
+        # kept: routed messages are mostly words seen before, and a long one is read clause by clause.
+        self._by_word = params["analyzer"] == "char_wb"
+        self._word_known = lru_cache(maxsize=_WORDS_KEPT)(self._lookup)
+
+    def _lookup(self, text: str) -> tuple[int, ...]:
+        get = self.vocabulary.get
+        return tuple(i for i in map(get, self.analyze(text)) if i is not None)
+
+    def known(self, text: str) -> Iterable[int]:
+        """The vocabulary indices of ``text``'s known n-grams, in the order ``analyze`` cuts them."""
+        if self._by_word:
+            return chain.from_iterable(map(self._word_known, text.split()))
+        return self._lookup(text)
 
 
 class Featurizer:
@@ -126,15 +148,7 @@ class Featurizer:
             else:
                 vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, dtype=np.float64, **params)
             matrices.append(vectorizer.fit_transform(texts) * weight)
-            self._blocks.append(
-                _Block(
-                    analyze=_analyzer(params),
-                    vocabulary=dict(vectorizer.vocabulary_),
-                    idf=vectorizer.idf_.copy(),
-                    offset=offset,
-                    weight=weight,
-                )
-            )
+            self._blocks.append(_Block(params, dict(vectorizer.vocabulary_), vectorizer.idf_.copy(), offset, weight))
             offset += len(vectorizer.vocabulary_)
             if params["analyzer"] == "word":
                 self.words = frozenset(k for k in vectorizer.vocabulary_ if " " not in k)
@@ -161,7 +175,7 @@ class Featurizer:
             if len(terms) != len(idf):
                 raise ValueError("vocabulary and idf differ in length")
             vocabulary = {term: index for index, term in enumerate(terms)}
-            featurizer._blocks.append(_Block(_analyzer(params), vocabulary, idf, offset, weight))
+            featurizer._blocks.append(_Block(params, vocabulary, idf, offset, weight))
             offset += len(terms)
             if params["analyzer"] == "word":
                 featurizer.words = frozenset(k for k in vocabulary if " " not in k)
@@ -173,13 +187,11 @@ class Featurizer:
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for block in self._blocks:
-            grams = Counter(block.analyze(text))
-            found = np.fromiter((block.vocabulary.get(g, -1) for g in grams), dtype=np.intp, count=len(grams))
-            known = found >= 0
-            if not known.any():
+            grams = Counter(block.known(text))
+            if not grams:
                 continue
-            found = found[known]
-            counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))[known]
+            found = np.fromiter(grams, dtype=np.intp, count=len(grams))
+            counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
             weights = (1.0 + np.log(counts)) * block.idf[found]
             indices.append(found + block.offset)
             values.append(weights * (block.weight / math.sqrt(weights @ weights)))
