@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import chain
 from typing import TYPE_CHECKING, NotRequired, TypedDict
@@ -69,10 +69,13 @@ def char_wb_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
 
 def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     """Words and runs of up to ``high`` words (sklearn's ``word`` analyzer with our token pattern)."""
-    words = _WORD.findall(text)
+    return _runs(_WORD.findall(text), low, high)
+
+
+def _runs(words: list[str], low: int, high: int) -> list[str]:
     grams = list(words) if low == 1 else []
     for n in range(max(low, 2), min(high, len(words)) + 1):
-        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        grams.extend(map(" ".join, zip(*(words[k:] for k in range(n)), strict=False)))
     return grams
 
 
@@ -87,7 +90,7 @@ def stem(word: str) -> str:
 
 def stem_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     """``word_grams`` of the stemmed words."""
-    return word_grams(" ".join(stem(w) for w in _WORD.findall(text)), low, high)
+    return _runs(list(map(stem, _WORD.findall(text))), low, high)
 
 
 def _analyzer(params: _Params) -> Callable[[str], list[str]]:
@@ -115,15 +118,17 @@ class _Block:
         self._by_word = params["analyzer"] == "char_wb"
         self._word_known = lru_cache(maxsize=_WORDS_KEPT)(self._lookup)
 
-    def _lookup(self, text: str) -> tuple[int, ...]:
-        get = self.vocabulary.get
-        return tuple(i for i in map(get, self.analyze(text)) if i is not None)
+    def _lookup(self, word: str) -> tuple[int, ...]:
+        return tuple(i for i in map(self.vocabulary.get, self.analyze(word)) if i is not None)
 
-    def known(self, text: str) -> Iterable[int]:
-        """The vocabulary indices of ``text``'s known n-grams, in the order ``analyze`` cuts them."""
+    def counts(self, text: str) -> Counter[int | None]:
+        """How often each of ``text``'s known n-grams occurs, by vocabulary index, in the order
+        ``analyze`` first cuts them (no None among them)."""
         if self._by_word:
-            return chain.from_iterable(map(self._word_known, text.split()))
-        return self._lookup(text)
+            return Counter(chain.from_iterable(map(self._word_known, text.split())))
+        counts = Counter(map(self.vocabulary.get, self.analyze(text)))
+        counts.pop(None, None)
+        return counts
 
 
 class Featurizer:
@@ -187,7 +192,7 @@ class Featurizer:
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for block in self._blocks:
-            grams = Counter(block.known(text))
+            grams = block.counts(text)
             if not grams:
                 continue
             found = np.fromiter(grams, dtype=np.intp, count=len(grams))
