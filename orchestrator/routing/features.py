@@ -196,8 +196,12 @@ class Featurizer:
             if not grams:
                 continue
             found = np.fromiter(grams, dtype=np.intp, count=len(grams))
-            counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
-            weights = (1.0 + np.log(counts)) * block.idf[found]
+            weights = block.idf[found]
+            # Sublinear tf, 1 + log(count): a count of one leaves the idf exactly as it is, and
+            # most n-grams of a message occur once.
+            if grams.total() > len(grams):
+                counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
+                weights = (1.0 + np.log(counts)) * weights
             indices.append(found + block.offset)
             values.append(weights * (block.weight / math.sqrt(weights @ weights)))
         if not indices:
