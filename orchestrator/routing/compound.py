@@ -56,10 +56,12 @@ def split_requests(
     """
     best: tuple[Part, Part] | None = None
     for left, right in first_and_rest(text):
-        first, second = classify(left), classify(right)
-        if first is None or second is None or first.index == second.index:
+        # The second side is read only when the first can make a request: it costs a scoring.
+        first = classify(left)
+        if first is None or first.confidence < min_confidence:
             continue
-        if min(first.confidence, second.confidence) < min_confidence:
+        second = classify(right)
+        if second is None or first.index == second.index or second.confidence < min_confidence:
             continue
         if best is None or min(first.confidence, second.confidence) > min(best[0].confidence, best[1].confidence):
             best = (first, second)

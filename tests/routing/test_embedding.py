@@ -30,3 +30,17 @@ def test_a_piece_the_vocabulary_does_not_know_counts_for_nothing() -> None:
 def test_text_with_nothing_known_is_the_zero_vector() -> None:
     assert not StaticEmbedder().embed_one("\x00\x01").any()
     assert not shared_embedder().embed_one("\U0001f984").any()
+
+
+def test_a_routed_text_word_by_word_embeds_as_the_whole_text() -> None:
+    # One text is embedded from its words' kept word pieces; the tokenizer on the whole text (as
+    # a batch embeds) must give the same vector, to the last bit, for everything the brain routes.
+    from orchestrator.routing.corpus import training_rows
+    from orchestrator.routing.text import normalize
+
+    embedder = shared_embedder()
+    texts = [normalize(row.text) for row in training_rows()[::7]]
+    texts += ["me @ home", "a" * 120 + " bill", "x  y", "", "my bill, then... my plan?", "\x1cmy\x0bbill"]
+    rows = embedder.embed(texts)
+    for row, text in zip(rows, texts, strict=True):
+        np.testing.assert_array_equal(embedder.embed_one(text), row, err_msg=text)

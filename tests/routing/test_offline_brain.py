@@ -149,7 +149,7 @@ def test_a_first_request_drowned_by_the_second_is_still_the_answer(
     index = {spec.skill: i for i, spec in enumerate(brain.specs)}
     unsure_first = {"what's my puk": Part(index["troubleshoot-service"], 0.5, "what's my puk")}
     read = brain._classify
-    monkeypatch.setattr(brain, "_classify", lambda piece: unsure_first.get(piece) or read(piece))
+    monkeypatch.setattr(brain, "_classify", lambda piece, seen: unsure_first.get(piece) or read(piece, seen))
     decision = brain.decide(text)
     assert decision.skill == "troubleshoot-service" and decision.then is None
     assert "first of two" in decision.reason
