@@ -97,11 +97,11 @@ class OfflineBrain:
         key = weights.training_digest(texts, labels, self._classes, weight)
         # Only the shared embedder's weights are cached: the digest does not cover another one.
         cache = cache_dir if embedder is None else None
-        trained = weights.load(cache, key) if cache is not None else None
-        if trained is None:
-            trained = fit(normalized_texts, labels, self._classes, self._embedder, weight)
-            if cache is not None:
-                weights.save(cache, key, trained)
+
+        def train() -> weights.Trained:
+            return fit(normalized_texts, labels, self._classes, self._embedder, weight)
+
+        trained = train() if cache is None else weights.load_or_train(cache, key, train)
         self._features = trained.features
         self._gram_weights = trained.gram_weights
         self._meaning_weights = trained.meaning_weights

@@ -15,12 +15,13 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from orchestrator.routing.features import Featurizer
 
@@ -87,14 +88,15 @@ def load(cache_dir: Path, key: str) -> Trained | None:
 def _drop_all_but_newest(cache_dir: Path, kept: Path) -> None:
     """Keep ``kept`` and the newest others, up to ``KEEP`` files in all; drop the rest.
 
-    One directory serves more than one training: ``switchboard up`` lists the skills in its
-    agents' order and ``switchboard route`` in the folders', which digest differently, so keeping
-    only the last file would make each start train over the other's.
+    One directory serves more than one training (a deployment before and after a new skill, the
+    skill harness's stacks beside the shipped ones), so keeping only the last file would make
+    each start train over the other's.
     """
     others = [p for p in cache_dir.glob("router-*.npz") if p != kept]
     others.sort(key=_written, reverse=True)
     for old in others[KEEP - 1 :]:
         old.unlink(missing_ok=True)
+        old.with_suffix(".lock").unlink(missing_ok=True)  # its training lock, if it was trained here
 
 
 def _written(path: Path) -> int:
@@ -127,3 +129,31 @@ def save(cache_dir: Path, key: str, trained: Trained) -> None:
         _drop_all_but_newest(cache_dir, target)
     except OSError as exc:
         log.warning("could not cache the routing weights in %s: %s", cache_dir, exc)
+
+
+def load_or_train(cache_dir: Path, key: str, train: Callable[[], Trained]) -> Trained:
+    """The weights cached under ``key``, else ``train()``'s, saved there for the next start.
+
+    Processes that start together on one cache (``switchboard up --workers 2``, parallel test
+    workers) would each train the same weights: the first to miss takes a lock for that key and
+    trains, the others wait for it and load what it wrote. The operating system releases the lock
+    of a process that dies, so a crashed trainer leaves nothing to clear by hand.
+    """
+    trained = load(cache_dir, key)
+    if trained is not None:
+        return trained
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(cache_dir / f"router-{key[:32]}.lock")
+        lock.acquire()
+    except OSError as exc:  # a read-only cache: train without it, as with no cache at all
+        log.warning("could not lock the routing weight cache in %s: %s", cache_dir, exc)
+        return train()
+    try:
+        trained = load(cache_dir, key)  # trained by the process that held the lock before us
+        if trained is None:
+            trained = train()
+            save(cache_dir, key, trained)
+        return trained
+    finally:
+        lock.release()
