@@ -28,8 +28,10 @@ def test_building_a_brain_never_opens_the_test_split(monkeypatch: pytest.MonkeyP
         opened.append(self.resolve())
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
+    # Two skills read and train through the same code as all of them, for a fraction of the CPU.
+    specs = [spec for spec in skill_specs_from_skills(load_skills()) if spec.skill in {"explain-bill", "roaming"}]
     monkeypatch.setattr(Path, "read_text", spy)
-    OfflineBrain.from_skills(skill_specs_from_skills(load_skills()))
+    OfflineBrain.from_skills(specs)
     assert TRAIN_FILE.resolve() in opened
     assert TEST_FILE.resolve() not in opened
 

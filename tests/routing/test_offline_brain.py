@@ -179,9 +179,14 @@ def test_oversized_message_is_refused(brain: OfflineBrain) -> None:
 
 
 def test_routing_is_deterministic(brain: OfflineBrain) -> None:
-    other = OfflineBrain.from_skills(brain.specs)
+    # Two trainings from scratch on the held-out messages' skills (the whole catalog trains the
+    # same code on more rows, for many times the CPU; tests/routing/test_weight_cache.py checks
+    # that a cached brain decides as the one that trained it).
+    skills = {skill for _, skill in HELD_OUT}
+    specs = [spec for spec in brain.specs if spec.skill in skills]
+    one, other = OfflineBrain.from_skills(specs), OfflineBrain.from_skills(specs)
     for text, _ in HELD_OUT:
-        assert other.decide(text) == brain.decide(text)
+        assert other.decide(text) == one.decide(text)
 
 
 def test_a_sixth_specialist_is_learned_without_code_change(brain: OfflineBrain) -> None:
