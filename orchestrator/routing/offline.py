@@ -94,12 +94,12 @@ class OfflineBrain:
         normalized_texts = [normalize(t) for t in texts]
         self._speller = Speller(w for t, ok in zip(normalized_texts, rows.spelt, strict=True) if ok for w in t.split())
         weight = _EMBEDDING_WEIGHT if embedding_weight is None else embedding_weight
-        key = weights.training_digest(texts, labels, self._classes, weight)
+        key = weights.training_digest(texts, labels, rows.weights, self._classes, weight)
         # Only the shared embedder's weights are cached: the digest does not cover another one.
         cache = cache_dir if embedder is None else None
 
         def train() -> weights.Trained:
-            return fit(normalized_texts, labels, self._classes, self._embedder, weight)
+            return fit(normalized_texts, labels, rows.weights, self._classes, self._embedder, weight)
 
         trained = train() if cache is None else weights.load_or_train(cache, key, train)
         self._features = trained.features

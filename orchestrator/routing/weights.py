@@ -47,10 +47,13 @@ class Trained:
     bias: np.ndarray
 
 
-def training_digest(texts: Sequence[str], labels: Sequence[int], classes: Sequence[str], weight: float) -> str:
+def training_digest(
+    texts: Sequence[str], labels: Sequence[int], sample_weights: Sequence[float], classes: Sequence[str], weight: float
+) -> str:
     """A digest of everything training reads: the data, its settings, and the trainer's own code."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([FORMAT, list(texts), list(labels), list(classes), weight]).encode())
+    payload = [FORMAT, list(texts), list(labels), list(sample_weights), list(classes), weight]
+    digest.update(json.dumps(payload).encode())
     here = Path(__file__).parent
     for name in _TRAINER_SOURCES:
         digest.update((here / name).read_bytes())

@@ -11,10 +11,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 # Requests the router is unsure of (checked in each test, so a retrained router that becomes
 # sure of one fails here as such, not as a behaviour): a garbled paper copy (of a bill, or a
-# plan?), and a bill question in words the routing set does not use, far ahead of the rest.
-# ("bil copie" used to be unsure; the speller now reads it as "bill copy".)
+# plan?), and a terse bill question, far ahead of the rest. ("bil copie" used to be unsure; the
+# speller now reads it as "bill copy". "what is the pro rata adjustment" now reads as too vague to
+# name a skill, the bill question just behind "unclear", once the built-in phrases weighed more.)
 _GARBLED_COPY = "paper copi"
-_GARBLED_AHEAD = "what is the pro rata adjustment"
+_GARBLED_AHEAD = "what is this pro rata adjustment"
 # Options close together: a fault, blocking a lost phone's SIM, or setting up an eSIM.
 _CLOSE = "sim blocking"
 

@@ -145,7 +145,7 @@ def test_a_start_that_misses_while_another_trains_waits_and_loads_its_weights(
 @pytest.mark.parametrize("module", ["training.py", "features.py", "embedding.py", "text.py"])
 def test_a_change_to_the_code_that_fits_the_weights_trains_again(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # A cached file keyed without the trainer's own code would be loaded after a change to it.
-    args = (["my bill is wrong"], [0], ["billing/explain-bill"], 1.0)
+    args = (["my bill is wrong"], [0], [1.0], ["billing/explain-bill"], 1.0)
     before = training_digest(*args)
     read_bytes = Path.read_bytes
 
@@ -155,3 +155,11 @@ def test_a_change_to_the_code_that_fits_the_weights_trains_again(module: str, mo
 
     monkeypatch.setattr(Path, "read_bytes", edited)
     assert training_digest(*args) != before
+
+
+def test_a_change_to_how_much_a_phrase_weighs_trains_again() -> None:
+    # The same texts and labels fitted with other sample weights give other weights.
+    texts, labels, classes = ["my bill is wrong", "my bill is high"], [0, 0], ["billing/explain-bill"]
+    assert training_digest(texts, labels, [1.0, 1.0], classes, 1.0) != training_digest(
+        texts, labels, [3.0, 1.0], classes, 1.0
+    )
