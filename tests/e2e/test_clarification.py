@@ -10,14 +10,14 @@ from tests.e2e.conftest import Chat
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 # Requests the router is unsure of (checked in each test, so a retrained router that becomes
-# sure of one fails here as such, not as a behaviour): a garbled paper copy (of a bill, or a
-# plan?), and a terse bill question, far ahead of the rest. ("bil copie" used to be unsure; the
-# speller now reads it as "bill copy". "what is the pro rata adjustment" now reads as too vague to
-# name a skill, the bill question just behind "unclear", once the built-in phrases weighed more.)
-_GARBLED_COPY = "paper copi"
-_GARBLED_AHEAD = "what is this pro rata adjustment"
-# Options close together: a fault, blocking a lost phone's SIM, or setting up an eSIM.
-_CLOSE = "sim blocking"
+# sure of one fails here as such, not as a behaviour): a garbled copy (of a bill, or of a plan?),
+# and a terse bill question, far ahead of the rest. Each retraining moves some: "bil copie" now
+# reads as "bill copy", "paper copi" as asking for paper bills (which nothing here sends), "what is
+# this pro rata adjustment" as too vague to name a skill, and "sim blocking" as a lost phone.
+_GARBLED_COPY = "copy of tarif"
+_GARBLED_AHEAD = "what is this adjustment line"
+# Options close together: a refund for a charge, or where a refund already made is.
+_CLOSE = "refund ref number please"
 
 
 def _ahead(reply: dict) -> bool:
