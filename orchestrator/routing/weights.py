@@ -137,9 +137,10 @@ def save(cache_dir: Path, key: str, trained: Trained) -> None:
 def load_or_train(cache_dir: Path, key: str, train: Callable[[], Trained]) -> Trained:
     """The weights cached under ``key``, else ``train()``'s, saved there for the next start.
 
-    Processes that start together on one cache (``switchboard up --workers 2``, parallel test
-    workers) would each train the same weights: the first to miss takes a lock for that key and
-    trains, the others wait for it and load what it wrote. The operating system releases the lock
+    Processes that start together on one cache directory (replicas sharing it, ``switchboard
+    route`` beside a starting stack, parallel test workers) would each train the same weights: the
+    first to miss takes a lock for that key and trains, the others wait for it and load what it
+    wrote. The operating system releases the lock
     of a process that dies, so a crashed trainer leaves nothing to clear by hand.
     """
     trained = load(cache_dir, key)
