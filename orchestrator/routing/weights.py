@@ -30,7 +30,7 @@ log = logging.getLogger("switchboard.routing")
 FORMAT = 1
 """Bump when the file layout changes."""
 KEEP = 4
-"""Cache files kept in a directory (each a few MB): the newest, so the cache stays bounded."""
+"""Cache files kept in a directory (each a few MB): the most recently used, so the cache stays bounded."""
 # The modules whose code decides what training produces; their source is part of the digest.
 _TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py", "training.py")
 # Libraries whose versions change the weights (the fit, the embedding model).
@@ -75,6 +75,9 @@ def load(cache_dir: Path, key: str) -> Trained | None:
             arrays = {name: data[name] for name in data.files}
         if str(arrays.pop("key")) != key:
             return None
+        # Used now: it outlives the files written since (a read-only cache is left as it is).
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return Trained(
             features=Featurizer.from_arrays(arrays),
             gram_weights=np.ascontiguousarray(arrays["gram_weights"], dtype=np.float64),
@@ -88,21 +91,22 @@ def load(cache_dir: Path, key: str) -> Trained | None:
         return None
 
 
-def _drop_all_but_newest(cache_dir: Path, kept: Path) -> None:
-    """Keep ``kept`` and the newest others, up to ``KEEP`` files in all; drop the rest.
+def _drop_all_but_recent(cache_dir: Path, kept: Path) -> None:
+    """Keep ``kept`` and the most recently used others, up to ``KEEP`` files in all; drop the rest.
 
     One directory serves more than one training (a deployment before and after a new skill, the
     skill harness's stacks beside the shipped ones), so keeping only the last file would make
     each start train over the other's.
     """
     others = [p for p in cache_dir.glob("router-*.npz") if p != kept]
-    others.sort(key=_written, reverse=True)
+    others.sort(key=_last_used, reverse=True)
     for old in others[KEEP - 1 :]:
         old.unlink(missing_ok=True)
         old.with_suffix(".lock").unlink(missing_ok=True)  # its training lock, if it was trained here
 
 
-def _written(path: Path) -> int:
+def _last_used(path: Path) -> int:
+    """When ``path`` was last written or loaded (``load`` touches what it reads)."""
     try:
         return path.stat().st_mtime_ns
     except OSError:  # another process dropped it meanwhile
@@ -129,7 +133,7 @@ def save(cache_dir: Path, key: str, trained: Trained) -> None:
                 raise
         # Atomic: a process starting at the same moment reads the old file or the new one, never half.
         os.replace(out.name, target)
-        _drop_all_but_newest(cache_dir, target)
+        _drop_all_but_recent(cache_dir, target)
     except OSError as exc:
         log.warning("could not cache the routing weights in %s: %s", cache_dir, exc)
 

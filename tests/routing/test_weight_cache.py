@@ -45,7 +45,8 @@ class FirstStart:
     specs: list[SkillSpec]
     brain: OfflineBrain
     cached: Path
-    written: int
+    inode: int
+    """The file's inode: each save writes a new file and renames it over the old one."""
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> FirstStart:
     specs = [spec for spec in skill_specs_from_skills(load_skills()) if spec.skill in SKILLS]
     brain = OfflineBrain.from_skills(specs, cache_dir=cache_dir)
     [cached] = cache_dir.glob("router-*.npz")
-    return FirstStart(specs, brain, cached, cached.stat().st_mtime_ns)
+    return FirstStart(specs, brain, cached, cached.stat().st_ino)
 
 
 def _cache_like_first(first: FirstStart, cache_dir: Path) -> Path:
@@ -66,7 +67,7 @@ def test_a_second_start_loads_the_weights_the_first_trained(first: FirstStart) -
     cached = first.cached
     second = OfflineBrain.from_skills(first.specs, cache_dir=cached.parent)
     assert [*cached.parent.glob("router-*.npz")] == [cached]
-    assert cached.stat().st_mtime_ns == first.written, "the second brain trained again"
+    assert cached.stat().st_ino == first.inode, "the second brain trained again"
     assert _decisions(second) == _decisions(first.brain)
     # Not pickled: numpy opens it with pickles refused.
     with np.load(cached, allow_pickle=False) as data:
@@ -86,6 +87,23 @@ def test_changed_training_trains_again_and_keeps_the_cache_bounded(first: FirstS
     assert len(files) == KEEP and before in files  # the first start's weights are still there
     assert len(files - {before, *older}) == 1, files  # trained again, under a key of its own
     assert older[0] not in files and set(older[1:]) <= files
+
+
+def test_the_weights_in_use_outlive_newer_files_of_other_trainings(first: FirstStart, tmp_path: Path) -> None:
+    # The shipped skills' weights, written first and loaded at every start, were the first a
+    # bounded cache dropped once other skill sets had been trained since.
+    used = _cache_like_first(first, tmp_path)
+    os.utime(used, ns=(0, 0))
+    newer = [tmp_path / f"router-newer-{n}.npz" for n in range(KEEP - 1)]
+    for n, path in enumerate(newer, start=1):
+        path.write_bytes(b"newer")
+        os.utime(path, ns=(n * 10**9, n * 10**9))
+    OfflineBrain.from_skills(first.specs, cache_dir=tmp_path)  # a start that loads them
+    extra = [*training_rows(), Labelled(text="order me a taxi to the airport", kind="out-of-scope")]
+    OfflineBrain.from_skills(first.specs, corpus=extra, cache_dir=tmp_path)  # another training's file
+    files = set(tmp_path.glob("router-*.npz"))
+    assert len(files) == KEEP and used in files, files
+    assert newer[0] not in files and set(newer[1:]) <= files
 
 
 def test_a_damaged_cache_file_is_trained_over(
