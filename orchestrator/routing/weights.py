@@ -114,7 +114,7 @@ def _last_used(path: Path) -> int:
 
 
 def save(cache_dir: Path, key: str, trained: Trained) -> None:
-    """Write the weights under ``key`` (atomically) and drop the oldest cache files; failures only log."""
+    """Write the weights under ``key`` (atomically) and drop the least recently used files; failures only log."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         target = _path(cache_dir, key)
