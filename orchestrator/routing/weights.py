@@ -29,8 +29,10 @@ log = logging.getLogger("switchboard.routing")
 
 FORMAT = 1
 """Bump when the file layout changes."""
-KEEP = 4
-"""Cache files kept in a directory (each a few MB): the most recently used, so the cache stays bounded."""
+KEEP = 8
+"""Cache files kept in a directory (2-20 MB each, by the skills they hold): the most recently used,
+so the cache stays bounded. A deployment uses one or two; a developer's machine, trying skills out,
+or a test run, many more within minutes."""
 # The modules whose code decides what training produces; their source is part of the digest.
 _TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py", "training.py")
 # Libraries whose versions change the weights (the fit, the embedding model).
