@@ -1,19 +1,35 @@
-"""The sentence embedding: the wheel's model read without its package, unknown pieces ignored."""
+"""The sentence embedding: the wheels' models read without their packages, unknown pieces ignored."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from orchestrator.routing.embedding import DIMENSIONS, StaticEmbedder, model_dir, shared_embedder
+from orchestrator.routing.embedding import (
+    BLOCK_WEIGHT,
+    DIMENSIONS,
+    MODELS,
+    StaticEmbedder,
+    model_dir,
+    shared_embedder,
+)
 
 
-def test_the_bundled_model_reads_meaning() -> None:
+def test_the_bundled_models_read_meaning() -> None:
     embedder = shared_embedder()
-    assert (model_dir() / "model.safetensors").is_file()
+    for model in MODELS:
+        assert (model_dir(model) / model.vectors).is_file()
+        assert (model_dir(model) / model.tokenizer).is_file()
     rows = embedder.embed(["I forgot my password", "I can't log in to my account", "why is my bill so high"])
     assert rows.shape == (3, DIMENSIONS)
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0)
     assert rows[0] @ rows[1] > rows[0] @ rows[2]
+    # One block per model, each of the same length, and each reads the meaning on its own.
+    start = 0
+    for model in MODELS:
+        block = rows[:, start : start + model.dimensions]
+        np.testing.assert_allclose(np.linalg.norm(block, axis=1), BLOCK_WEIGHT)
+        assert block[0] @ block[1] > block[0] @ block[2], model.name
+        start += model.dimensions
 
 
 def test_a_batch_embeds_as_its_texts_one_by_one() -> None:
