@@ -2,8 +2,8 @@
 
 A sentence vector is two blocks, one per model, each the mean of the looked-up rows of the
 text's word pieces, scaled to unit length, then both scaled by ``BLOCK_WEIGHT`` (so the whole
-vector has unit length, as one model's had): a tokenizer pass and two means, a few hundredths of
-a millisecond, no network, no model download and no PyTorch.
+vector has unit length, as one model's had): a few hundredths of a millisecond, no network, no
+model download and no PyTorch.
 
 - potion-base-8M (model2vec, MIT): 29,528 word pieces of BERT's uncased vocabulary, each mapped
   to a 256-dimension vector distilled from a sentence transformer. Its files ship inside the
@@ -21,6 +21,7 @@ runs) and its files are read with the libraries the packages themselves read the
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -75,11 +76,11 @@ MODELS = (POTION, WORDLLAMA)
 DIMENSIONS = sum(m.dimensions for m in MODELS)
 # Each model's block is a unit vector scaled by this, so the sentence vector has unit length and
 # weighs next to the n-gram blocks what one model's did. Validation folds, in-domain at the 2% /
-# 6% budgets of confident wrong answers: potion alone 62.6% / 82.3%, both 65.7% / 83.1%
+# 6% budgets of confident wrong answers: potion alone 62.6% / 82.3%, both 64.9% / 83.1%
 # (docs/routing.md).
 BLOCK_WEIGHT = 1 / np.sqrt(len(MODELS))
-# Words whose word pieces an embedder keeps (a few dozen bytes each), per model.
-_WORDS_KEPT = 16384
+# Words whose piece vectors' sums an embedder keeps (2 KB each).
+_WORDS_KEPT = 8192
 
 
 def model_dir(model: Model = POTION) -> Path:
@@ -98,12 +99,12 @@ def _read_vectors(path: Path, model: Model) -> np.ndarray:
     vectors = load_file(str(path)).get(model.tensor)
     if vectors is None or vectors.ndim != 2 or vectors.shape[1] != model.dimensions:
         raise ConfigurationError(f"{path} is not the {model.name} model this router expects")
-    # WordLlama ships half precision; the means are taken in double precision either way.
+    # WordLlama ships half precision; the sums are taken in double precision either way.
     return vectors.astype(np.float32, copy=False)
 
 
 class _Reader:
-    """One model: its tokenizer, its vectors and each word's kept pieces."""
+    """One model: its tokenizer and its vectors."""
 
     def __init__(self, model: Model, directory: Path) -> None:
         from tokenizers import Tokenizer
@@ -114,83 +115,79 @@ class _Reader:
         self.dimensions = model.dimensions
         vocabulary = self._tokenizer.get_vocab()
         self._ignored = frozenset(vocabulary[p] for p in model.ignored if p in vocabulary)
-        # A text's pieces are its words' pieces in order, so each word is cut once and kept:
-        # BERT's pre-tokenizer cuts at whitespace (and punctuation) before it cuts word pieces;
-        # Llama's pieces start a word at a space, and none spans two words (two spaces in a row
-        # are a piece of their own: such a text is cut whole).
-        if isinstance(self._tokenizer.pre_tokenizer, BertPreTokenizer):
-            self._split = _any_spaces
-        elif self._tokenizer.pre_tokenizer is None and not any(
-            "\u2581" in piece.lstrip("\u2581") for piece in vocabulary
-        ):
-            self._split = _single_spaces
-        else:
-            self._split = _never
-        self._word_pieces = lru_cache(maxsize=_WORDS_KEPT)(self.pieces)
-
-    def embed(self, texts: Sequence[str], out: np.ndarray) -> None:
-        """Write each text's unit block into the rows of ``out``."""
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        for row, encoding in enumerate(encodings):
-            self.mean([i for i in encoding.ids if i not in self._ignored], out[row])
-
-    def embed_one(self, text: str, out: np.ndarray) -> None:
-        """``embed([text], ...)``; a routed message's words are mostly words seen before."""
-        # Printable ASCII has no whitespace but spaces, and no control character the tokenizer
-        # would drop between two words: splitting it at spaces is the tokenizer's first cut.
-        if text.isascii() and text.isprintable() and self._split(text):
-            self.mean([i for word in text.split() for i in self._word_pieces(word)], out)
-        else:
-            self.mean(self.pieces(text), out)
+        # Whether a text's pieces are its words' pieces in order, for printable ASCII words one
+        # space apart: BERT's pre-tokenizer cuts at whitespace (and punctuation) before it cuts
+        # word pieces; Llama's pieces start a word at a space and none spans two words.
+        self.by_word = isinstance(self._tokenizer.pre_tokenizer, BertPreTokenizer) or (
+            self._tokenizer.pre_tokenizer is None and not any("\u2581" in p.lstrip("\u2581") for p in vocabulary)
+        )
 
     def pieces(self, text: str) -> tuple[int, ...]:
         """The vocabulary ids of ``text``'s word pieces, those that carry no meaning left out."""
         ids = self._tokenizer.encode(text, add_special_tokens=False).ids
         return tuple(i for i in ids if i not in self._ignored)
 
-    def mean(self, ids: Sequence[int], out: np.ndarray) -> None:
-        """The unit-length mean of the rows of ``ids``, times ``BLOCK_WEIGHT``, into ``out`` (zeros)."""
+    def sum(self, ids: Sequence[int]) -> np.ndarray:
+        """The sum of the rows of ``ids`` (zeros for none)."""
         if not ids:
-            return
-        mean = self._vectors[list(ids)].mean(axis=0, dtype=np.float64)
-        norm = float(np.linalg.norm(mean))
-        if norm > 0:
-            out[:] = mean * (BLOCK_WEIGHT / norm)
-
-
-def _any_spaces(text: str) -> bool:
-    return True
-
-
-def _single_spaces(text: str) -> bool:
-    return " ".join(text.split()) == text
-
-
-def _never(text: str) -> bool:
-    return False
+            return np.zeros(self.dimensions, dtype=np.float64)
+        return self._vectors[list(ids)].sum(axis=0, dtype=np.float64)
 
 
 class StaticEmbedder:
-    """Unit-length sentence vectors (``DIMENSIONS`` floats, one block per model) for short texts."""
+    """Unit-length sentence vectors (``DIMENSIONS`` floats, one block per model) for short texts.
+
+    A block is the sum of the text's piece vectors scaled to ``BLOCK_WEIGHT`` (the direction of
+    their mean). The sum of each word's pieces is kept, so a routed message, mostly words seen
+    before, adds up kept rows: no tokenizer pass and no look-up of its pieces.
+    """
 
     def __init__(self, directories: Sequence[Path] | None = None) -> None:
         directories = directories or [model_dir(m) for m in MODELS]
         self._readers = [_Reader(m, d) for m, d in zip(MODELS, directories, strict=True)]
-        self._blocks = list(np.cumsum([0, *(r.dimensions for r in self._readers)]))
+        ends = [int(e) for e in np.cumsum([r.dimensions for r in self._readers])]
+        self._blocks = list(zip([0, *ends[:-1]], ends, strict=True))
+        self._by_word = all(r.by_word for r in self._readers)
+        self._word_sum = lru_cache(maxsize=_WORDS_KEPT)(self._single_sum)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text; a text with no known word piece is the zero vector."""
+        """One row per text (each as ``embed_one`` gives it); a text with no known word piece is zeros."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float64)
-        for reader, start, end in zip(self._readers, self._blocks, self._blocks[1:], strict=False):
-            reader.embed(texts, out[:, start:end])
+        for row, text in enumerate(texts):
+            out[row] = self.embed_one(text)
         return out
 
     def embed_one(self, text: str) -> np.ndarray:
-        """``embed([text])[0]``."""
+        """``text``'s sentence vector: ``embed_whole(text)``, from its words' kept sums when it can be."""
+        # Printable ASCII has no whitespace but spaces, and no control character a tokenizer would
+        # drop between two words: cut at single spaces, its pieces are its words' pieces.
+        if self._by_word and text.isascii() and text.isprintable() and " ".join(words := text.split()) == text:
+            if not words:
+                return np.zeros(DIMENSIONS, dtype=np.float64)
+            return self._unit(np.sum([self._word_sum(w) for w in words], axis=0, dtype=np.float64))
+        return self.embed_whole(text)
+
+    def embed_whole(self, text: str) -> np.ndarray:
+        """``text``'s sentence vector from the pieces each tokenizer cuts the whole text into."""
+        return self._unit(self._sum(text))
+
+    def _unit(self, total: np.ndarray) -> np.ndarray:
+        """``total`` with each model's block scaled to ``BLOCK_WEIGHT`` (a block of zeros stays zeros)."""
         out = np.zeros(DIMENSIONS, dtype=np.float64)
-        for reader, start, end in zip(self._readers, self._blocks, self._blocks[1:], strict=False):
-            reader.embed_one(text, out[start:end])
+        for start, end in self._blocks:
+            block = total[start:end]
+            norm = math.sqrt(float(block @ block))
+            if norm > 0:
+                out[start:end] = block * (BLOCK_WEIGHT / norm)
         return out
+
+    def _sum(self, text: str) -> np.ndarray:
+        """Each model's block: the sum of ``text``'s piece vectors."""
+        return np.concatenate([r.sum(r.pieces(text)) for r in self._readers])
+
+    def _single_sum(self, word: str) -> np.ndarray:
+        """``_sum(word)``, kept in single precision (the vectors' own)."""
+        return self._sum(word).astype(np.float32)
 
 
 @cache

@@ -49,8 +49,10 @@ def test_text_with_nothing_known_is_the_zero_vector() -> None:
 
 
 def test_a_routed_text_word_by_word_embeds_as_the_whole_text() -> None:
-    # One text is embedded from its words' kept word pieces; the tokenizer on the whole text (as
-    # a batch embeds) must give the same vector, to the last bit, for everything the brain routes.
+    # One text is embedded from its words' kept sums of piece vectors; each tokenizer on the whole
+    # text must cut the same pieces (the vector the same but for single-precision rounding; a piece
+    # more or less moves it by hundredths), for everything the brain routes. Training and routing
+    # embed a text the same way, to the last bit (``embed`` is ``embed_one``).
     from orchestrator.routing.corpus import training_rows
     from orchestrator.routing.text import normalize
 
@@ -60,3 +62,4 @@ def test_a_routed_text_word_by_word_embeds_as_the_whole_text() -> None:
     rows = embedder.embed(texts)
     for row, text in zip(rows, texts, strict=True):
         np.testing.assert_array_equal(embedder.embed_one(text), row, err_msg=text)
+        np.testing.assert_allclose(row, embedder.embed_whole(text), rtol=0, atol=1e-6, err_msg=text)
