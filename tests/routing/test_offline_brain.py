@@ -143,11 +143,11 @@ def test_a_first_request_drowned_by_the_second_is_still_the_answer(
 ) -> None:
     # Read whole, this message is all contract-end; its first request is worth answering first
     # even when it is too unsure on its own to make two requests.
-    text = "what's my puk and also when does my contract finish"
+    text = "what's my pin and also when does my contract finish"
     whole = brain.decide(text)
     assert whole.skill == "contract-end" and whole.routes(THRESHOLD) and whole.then is None
     index = {spec.skill: i for i, spec in enumerate(brain.specs)}
-    unsure_first = {"what's my puk": Part(index["troubleshoot-service"], 0.5, "what's my puk")}
+    unsure_first = {"what's my pin": Part(index["troubleshoot-service"], 0.5, "what's my pin")}
     read = brain._classify
     monkeypatch.setattr(brain, "_classify", lambda piece, seen: unsure_first.get(piece) or read(piece, seen))
     decision = brain.decide(text)
