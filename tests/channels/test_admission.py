@@ -53,6 +53,7 @@ async def test_a_full_orchestrator_sheds_new_work_while_the_admitted_turn_comple
             admission=AdmissionLimits(max_in_flight=1, retry_after_seconds=3),
             router_model=router,
             auth=running.stack.service_auth("orchestrator"),
+            cache_dir=running.stack.settings.router_cache_dir,
         )
     )
     async with (

@@ -35,6 +35,7 @@ async def configured(running: RunningStack, tmp_path: Path) -> AsyncIterator[htt
                 agent_urls=list(running.topology.agents.values()),
                 conversations_db=tmp_path / "conversations.db",
                 auth=running.stack.service_auth("orchestrator"),
+                cache_dir=running.stack.settings.router_cache_dir,
             )
         )
     async with serving(app, name="orchestrator (configured)") as url, httpx.AsyncClient(base_url=url) as http:
@@ -68,6 +69,7 @@ async def test_both_tokens_work_during_a_rotation_and_both_signature_schemes(
                 agent_urls=list(running.topology.agents.values()),
                 conversations_db=tmp_path / "c.db",
                 auth=running.stack.service_auth("orchestrator"),
+                cache_dir=running.stack.settings.router_cache_dir,
             )
         )
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
@@ -100,6 +102,7 @@ async def test_a_path_prefixed_public_url_is_signed_and_every_action_stays_insid
                 agent_urls=list(running.topology.agents.values()),
                 conversations_db=tmp_path / "c.db",
                 auth=running.stack.service_auth("orchestrator"),
+                cache_dir=running.stack.settings.router_cache_dir,
             )
         )
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
@@ -133,6 +136,7 @@ async def test_behind_a_proxy_the_public_url_is_what_is_signed(running: RunningS
                 agent_urls=list(running.topology.agents.values()),
                 conversations_db=tmp_path / "c.db",
                 auth=running.stack.service_auth("orchestrator"),
+                cache_dir=running.stack.settings.router_cache_dir,
             )
         )
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:

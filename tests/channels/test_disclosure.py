@@ -81,6 +81,7 @@ async def reworded(running: RunningStack, tmp_path: Path) -> AsyncIterator[httpx
                 agent_urls=list(running.topology.agents.values()),
                 conversations_db=tmp_path / "conversations.db",
                 auth=running.stack.service_auth("orchestrator"),
+                cache_dir=running.stack.settings.router_cache_dir,
             )
         )
     async with serving(app, name="orchestrator (reworded)") as url, httpx.AsyncClient(base_url=url) as http:
