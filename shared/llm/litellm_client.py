@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -94,7 +95,7 @@ def _litellm() -> ModuleType:
     litellm.disable_hf_tokenizer_download = True
     # litellm logs every call at INFO on its own handler; our records of model calls are enough.
     logging.getLogger("LiteLLM").setLevel(logging.WARNING)
-    return litellm
+    return sys.modules["litellm"]  # typed as a module: mypy skips litellm's own types ([tool.mypy])
 
 
 class LiteLLMClient:
