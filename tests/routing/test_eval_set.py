@@ -25,10 +25,13 @@ SOURCES = package_dir("evals", "routing", "source")
 # The split's new rows are the wordings the brain misread, so the split got harder: on its 2,642
 # messages the previous brain printed 81.6% in-domain, 84.6% at agent level and 6.7% confident
 # wrong, this one 81.6%, 84.0% and 5.9%. The floors hold with the new specialist the scaffold
-# walkthrough adds (its examples draw a few of these messages: 80.5% and 83.0%).
-IN_DOMAIN_FLOOR = 0.80
+# walkthrough adds (its examples draw a few of these messages: 80.5% and 83.0%). The next round's
+# rows were again the misread wordings: on its 2,561 messages the brain before it printed 77.2%
+# in-domain, 80.5% at agent level and 8.0% confident wrong, this one 79.7%, 82.4% and 6.8%
+# (81.1% and 83.7% with the walkthrough's specialist).
+IN_DOMAIN_FLOOR = 0.78
 # The same messages routed confidently to a skill of the specialist that owns them.
-AGENT_FLOOR = 0.82
+AGENT_FLOOR = 0.81
 CONFIDENT_WRONG_CEILING = 0.07
 OUT_OF_SCOPE_FLOOR = 0.55
 LANGUAGE_FLOOR = 0.95
