@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 _GARBLED_COPY = "copy of tarif"
 _GARBLED_AHEAD = "what is this adjustment line"
 # Options close together: a refund for a charge, or where a refund already made is.
-_CLOSE = "refund ref number please"
+_CLOSE = "refund query"
 
 
 def _ahead(reply: dict) -> bool:
