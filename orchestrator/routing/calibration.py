@@ -11,7 +11,7 @@ signals were measured on the folds and added nothing (docs/routing.md), so they 
 ``OPERATING_POINT`` is the lowest likelihood at which the folds had at most ``TARGET_WRONG`` of
 all messages answered confidently and wrongly. Below it the customer gets a clarifying question
 (one more turn); above it a wrong answer costs trust. The budget is 6%, not the 2% the project
-aims at: at 2% the folds routed only 64% of the messages a skill owns. It was 7.5% until the
+aims at: at 2% the folds routed only about 62% of the messages a skill owns. It was 7.5% until the
 routing set's everyday wordings and the first-request and clause rules of the offline brain made
 6% keep what the project accepts end to end (tests/e2e and tests/routing: a typo-ridden "charged
 twice", a change of topic mid-goal, a new specialist learned from its card alone) with more
