@@ -19,16 +19,10 @@ SOURCES = package_dir("evals", "routing", "source")
 # below the targets (95% in-domain, at most 2% confident wrong); benchmarks/routing_accuracy.py
 # holds the same floors. In-domain counts confident right answers only, so calibrating confidence
 # (a doubtful answer becomes a question) lowered it while confident wrong answers fell to half.
-# The brain that weighs the skills' own texts more, refitted on harder folds, answers confidently
-# less often (the agent floor came down from 0.86) and wrongly far less often (the ceiling from
-# 0.085): on the same test messages the previous brain printed 86.9% / 8.4%, this one 85.2% / 6.4%.
-# The split's new rows are the wordings the brain misread, so the split got harder: on its 2,642
-# messages the previous brain printed 81.6% in-domain, 84.6% at agent level and 6.7% confident
-# wrong, this one 81.6%, 84.0% and 5.9%. The floors hold with the new specialist the scaffold
-# walkthrough adds (its examples draw a few of these messages: 80.5% and 83.0%). The next round's
-# rows were again the misread wordings: on its 2,561 messages the brain before it printed 77.2%
-# in-domain, 80.5% at agent level and 8.0% confident wrong, this one 79.7%, 82.4% and 6.8%
-# (81.1% and 83.7% with the walkthrough's specialist).
+# The floors follow the split, which gets harder with each round's rows (they are the wordings the
+# brain misread): on the current 2,561 messages the brain before this round printed 77.2% in-domain,
+# 80.5% at agent level and 8.0% confident wrong, this one 79.7%, 82.4% and 6.8%. They must also
+# hold with the new specialist the scaffold walkthrough adds (tests/scaffold/test_walkthrough.py).
 IN_DOMAIN_FLOOR = 0.78
 # The same messages routed confidently to a skill of the specialist that owns them.
 AGENT_FLOOR = 0.81
