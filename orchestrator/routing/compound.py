@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # A cut point: the text before it is the first request, the text after it the second.
 _JOINS = re.compile(
@@ -18,11 +19,23 @@ _JOINS = re.compile(
     r"|,?\s+and\s+(?=(?:i|can|could|please|what|why|when|how|where|is|are|do|did|my|also|then|check|show|tell|give)\b))",
     re.IGNORECASE,
 )
+# Joins that announce another request: what follows them is asked for, not told as a story
+# ("then", "and after that" also carry a story on: "i paid and then the direct debit took it too").
+_ANNOUNCED = re.compile(r"\b(?:also|plus|another thing|oh and|as well as)\b", re.IGNORECASE)
 # Clause ends inside one request: framing ("hi, sorry to bother you, ...") lives in its own clause.
 _CLAUSES = re.compile(r"[,:]\s+|\s+-\s+")
 MIN_WORDS = 3
 MAX_CUTS = 4
 MAX_CLAUSES = 6
+
+
+class Cut(NamedTuple):
+    """A message cut where customers join requests: the text before and after, and whether the
+    join itself announces another request ("also", "oh and")."""
+
+    before: str
+    after: str
+    announced: bool
 
 
 @dataclass(frozen=True)
@@ -47,15 +60,21 @@ def clauses(text: str) -> list[str]:
 
 
 def split_requests(
-    text: str, classify: Callable[[str], Part | None], *, min_confidence: float
+    text: str,
+    classify: Callable[[str], Part | None],
+    *,
+    min_confidence: float,
+    told: Callable[[Part], bool] = lambda second: False,
 ) -> tuple[Part, Part] | None:
     """The first and second requests in ``text``, or None when it holds one (or it is unsure).
 
     ``classify`` routes a piece of text to a skill index with its confidence, or None when the
-    piece is not a request for a skill (small talk, a goal not said yet).
+    piece is not a request for a skill (small talk, a goal not said yet). ``told`` says whether
+    the text before a second request only tells its story ("i lost my job and can't pay the
+    bill"): then the cut holds one request, unless its join announces another one.
     """
     best: tuple[Part, Part] | None = None
-    for left, right in first_and_rest(text):
+    for left, right, announced in first_and_rest(text):
         # The second side is read only when the first can make a request: it costs a scoring.
         first = classify(left)
         if first is None or first.confidence < min_confidence:
@@ -63,16 +82,18 @@ def split_requests(
         second = classify(right)
         if second is None or first.index == second.index or second.confidence < min_confidence:
             continue
+        if not announced and told(second):
+            continue
         if best is None or min(first.confidence, second.confidence) > min(best[0].confidence, best[1].confidence):
             best = (first, second)
     return best
 
 
-def first_and_rest(text: str) -> list[tuple[str, str]]:
-    """Each cut of ``text`` where customers join requests, as (before, after), both long enough."""
-    out: list[tuple[str, str]] = []
+def first_and_rest(text: str) -> list[Cut]:
+    """Each cut of ``text`` where customers join requests, both sides long enough."""
+    out: list[Cut] = []
     for cut in list(_JOINS.finditer(text))[:MAX_CUTS]:
         left, right = text[: cut.start()].strip(" ,"), text[cut.end() :].strip(" ,")
         if len(left.split()) >= MIN_WORDS and len(right.split()) >= MIN_WORDS:
-            out.append((left, right))
+            out.append(Cut(left, right, bool(_ANNOUNCED.search(cut.group()))))
     return out

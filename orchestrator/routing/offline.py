@@ -301,7 +301,12 @@ class OfflineBrain:
     def _two_requests(
         self, text: str, whole: RouteDecision, signals: calibration.Signals, seen: dict[str, _Read]
     ) -> tuple[RouteDecision, calibration.Signals]:
-        found = split_requests(text, lambda piece: self._classify(piece, seen), min_confidence=_COMPOUND_CONFIDENCE)
+        found = split_requests(
+            text,
+            lambda piece: self._classify(piece, seen),
+            min_confidence=_COMPOUND_CONFIDENCE,
+            told=lambda second: self._story_of(second, text, seen),
+        )
         if found is None:
             return self._first_of_two(text, whole, signals, seen)
         first, second = (self._specs[part.index] for part in found)
@@ -335,12 +340,14 @@ class OfflineBrain:
         """
         if whole.confidence < calibration.ROUTE_THRESHOLD:
             return whole, signals
-        for left, right in first_and_rest(text):
+        for left, right, announced in first_and_rest(text):
             first = self._classify(left, seen)
             if first is None or first.confidence < _DROWNED_FIRST:
                 continue
             second = self._classify(right, seen)
             if second is None or first.index == second.index or self._specs[second.index].skill != whole.skill:
+                continue
+            if not announced and self._story_of(second, text, seen):
                 continue
             spec = self._specs[first.index]
             own = self._part_signals(first, seen)
@@ -354,6 +361,16 @@ class OfflineBrain:
             )
             return decision, own
         return whole, signals
+
+    def _story_of(self, second: Part, text: str, seen: dict[str, _Read]) -> bool:
+        """Whether what comes before ``second`` in ``text`` tells its story rather than asks for something.
+
+        "i lost my job and can't pay the full bill": alone, "i lost my job" reads as a lost phone,
+        but read with the rest it makes the whole message surer of a payment arrangement than
+        "can't pay the full bill" is alone. A first request of its own pulls the whole message
+        away from the second ("could i pay in 3 chunks. oh and send me a paper bill").
+        """
+        return bool(self._read(text, seen)[1][second.index] > self._read(second.text, seen)[1][second.index])
 
     def _part_signals(self, part: Part, seen: dict[str, _Read]) -> calibration.Signals:
         words, probabilities = self._read(part.text, seen)

@@ -166,6 +166,30 @@ def test_one_request_is_not_cut_in_two(brain: OfflineBrain, text: str) -> None:
     assert brain.decide(text).then is None
 
 
+@pytest.mark.parametrize(
+    ("text", "skill"),
+    [
+        # Alone, "i lost my job" reads as a lost phone; it is why the bill can't be paid.
+        ("i lost my job and can't pay the full bill", "payment-arrangement"),
+        ("how come i was charged twice on my bill? refund the second one", "refund-charge"),
+        ("my phone suddenly says sos only and i got an email about a sim swap i didn't request", "report-fraud"),
+    ],
+)
+def test_a_story_told_before_a_request_is_not_a_request(brain: OfflineBrain, text: str, skill: str) -> None:
+    decision = brain.decide(text)
+    assert (decision.skill, decision.then) == (skill, None)
+
+
+def test_a_join_that_announces_a_request_keeps_two_requests(brain: OfflineBrain) -> None:
+    # The payment records make the whole message surer of a bill copy, but "also" asks for it.
+    text = (
+        "i need my payment records for my accountant and also lost all my old bills when i changed email, "
+        "can you resend the latest one"
+    )
+    decision = brain.decide(text)
+    assert (decision.skill, decision.then and decision.then.skill) == ("payment-history", "invoice-copy")
+
+
 @pytest.mark.parametrize("text", ["", "   ", "?!", "🙂", "836502", "it's 482 913", "jo@example.com"])
 def test_nothing_to_route(brain: OfflineBrain, text: str) -> None:
     decision = brain.decide(text)
