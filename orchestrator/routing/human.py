@@ -109,6 +109,9 @@ _CALL_LEAD = frozenset({"to", "please", "can", "could", "will", "would"})
 _WANT = frozenset({"want", "need", "get", "give", "have", "bring", "send", "find", "prefer", "rather"})
 _BOTS = frozenset({"bot", "bots", "robot", "machine", "chatbot", "ai", "computer", "automated"})
 _REFUSAL = frozenset({"not", "no", "stop", "refuse", "enough", "hate", "useless", "instead"})
+# A complaint about the bot that asks for it to be passed on wants that done, not a person: "the bot
+# on your website was useless, please log that as feedback", "i want that fed back".
+_PASSED_ON = frozenset({"feedback", "complaint", "complain", "complaining", "review"})
 _REPORTED = frozenset({"said", "told", "says", "promised", "gave", "was", "were", "did", "sent", "called"})
 # Between a verb and the person, these make the person what the message is about, not whom the
 # customer wants: "a grievance about your staff", "feedback to the shop staff", "report an employee".
@@ -146,7 +149,7 @@ def asks_for_human(words: list[str]) -> bool:
     """True when the (normalised) words ask to be put through to a person."""
     words = _joined(words)
     people = [(i, p) for i, w in enumerate(words) if (p := person_word(w)) is not None]
-    bots = any(w in _BOTS for w in words)
+    bots = any(w in _BOTS for w in words) and not _passed_on(words)
     if bots and (people or any(w in _REFUSAL or w in _TALK for w in words)):
         return True
     if not people:
@@ -174,6 +177,12 @@ def asks_for_human(words: list[str]) -> bool:
         if person not in _VAGUE and _verb_before(before, _WANT) is not None:
             return True
     return False
+
+
+def _passed_on(words: list[str]) -> bool:
+    """The message asks for feedback or a complaint to be passed on ("log that as feedback", "fed back")."""
+    pairs = zip(words, [*words[1:], ""], strict=True)
+    return any(w in _PASSED_ON or (w, following) == ("fed", "back") for w, following in pairs)
 
 
 def _joined(words: list[str]) -> list[str]:

@@ -175,6 +175,12 @@ MENTIONS = [
     "somebody on your team said my order shipped, where is it",
     "i'm not happy with the person who sold me this phone",
     "i'm on a plan with my whole team, can we add a line",
+    # A complaint about the bot that asks for it to be passed on.
+    "the bot on your website was useless, please log that as feedback",
+    "your chat bot sent me round in circles for an hour, i want that fed back",
+    "the chatbot was no help at all, i want to make a complaint about it",
+    "i'd like to leave a review of your ai assistant, it didn't understand a thing",
+    "not happy with the automated system, please pass on this feedback",
 ]
 
 REQUESTS = [
@@ -314,6 +320,10 @@ REQUESTS = [
     "is this a bot, i need a human",
     "put me on the phone with a manager",
     "can you get me on a call with someone",
+    # A complaint about the bot that also asks for a person.
+    "this bot is useless, i want to complain, get me a person",
+    "the bot is no help, i want to speak to someone about a complaint",
+    "i have feedback about your bot and i'd like to talk to a human",
 ]
 
 
