@@ -20,8 +20,8 @@ _JOINS = re.compile(
     re.IGNORECASE,
 )
 # Joins that announce another request: what follows them is asked for, not told as a story
-# ("then", "and after that" also carry a story on: "i paid and then the direct debit took it too").
-_ANNOUNCED = re.compile(r"\b(?:also|plus|another thing|oh and|as well as)\b", re.IGNORECASE)
+# ("then" also carries a story on: "i paid and then the direct debit took it too").
+_ANNOUNCED = re.compile(r"\b(?:also|plus|another thing|oh and|as well as|after that)\b", re.IGNORECASE)
 # Clause ends inside one request: framing ("hi, sorry to bother you, ...") lives in its own clause.
 _CLAUSES = re.compile(r"[,:]\s+|\s+-\s+")
 MIN_WORDS = 3
@@ -64,14 +64,14 @@ def split_requests(
     classify: Callable[[str], Part | None],
     *,
     min_confidence: float,
-    told: Callable[[Part], bool] = lambda second: False,
+    told: Callable[[Part, Part], bool] = lambda first, second: False,
 ) -> tuple[Part, Part] | None:
     """The first and second requests in ``text``, or None when it holds one (or it is unsure).
 
     ``classify`` routes a piece of text to a skill index with its confidence, or None when the
     piece is not a request for a skill (small talk, a goal not said yet). ``told`` says whether
-    the text before a second request only tells its story ("i lost my job and can't pay the
-    bill"): then the cut holds one request, unless its join announces another one.
+    one side only tells the other's story ("i lost my job and can't pay the bill"): then the cut
+    holds one request, unless its join announces another one.
     """
     best: tuple[Part, Part] | None = None
     for left, right, announced in first_and_rest(text):
@@ -82,7 +82,7 @@ def split_requests(
         second = classify(right)
         if second is None or first.index == second.index or second.confidence < min_confidence:
             continue
-        if not announced and told(second):
+        if not announced and told(first, second):
             continue
         if best is None or min(first.confidence, second.confidence) > min(best[0].confidence, best[1].confidence):
             best = (first, second)
@@ -95,5 +95,7 @@ def first_and_rest(text: str) -> list[Cut]:
     for cut in list(_JOINS.finditer(text))[:MAX_CUTS]:
         left, right = text[: cut.start()].strip(" ,"), text[cut.end() :].strip(" ,")
         if len(left.split()) >= MIN_WORDS and len(right.split()) >= MIN_WORDS:
-            out.append(Cut(left, right, bool(_ANNOUNCED.search(cut.group()))))
+            # The announcing words may start the second side: "; and after that ...".
+            announced = _ANNOUNCED.search(cut.group()) or _ANNOUNCED.match(right)
+            out.append(Cut(left, right, bool(announced)))
     return out

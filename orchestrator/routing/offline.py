@@ -305,7 +305,7 @@ class OfflineBrain:
             text,
             lambda piece: self._classify(piece, seen),
             min_confidence=_COMPOUND_CONFIDENCE,
-            told=lambda second: self._story_of(second, text, seen),
+            told=lambda first, second: self._story_of(second, text, seen) or self._story_of(first, text, seen),
         )
         if found is None:
             return self._first_of_two(text, whole, signals, seen)
@@ -362,15 +362,16 @@ class OfflineBrain:
             return decision, own
         return whole, signals
 
-    def _story_of(self, second: Part, text: str, seen: dict[str, _Read]) -> bool:
-        """Whether what comes before ``second`` in ``text`` tells its story rather than asks for something.
+    def _story_of(self, part: Part, text: str, seen: dict[str, _Read]) -> bool:
+        """Whether the rest of ``text`` tells the story of ``part`` rather than asks for something else.
 
         "i lost my job and can't pay the full bill": alone, "i lost my job" reads as a lost phone,
         but read with the rest it makes the whole message surer of a payment arrangement than
-        "can't pay the full bill" is alone. A first request of its own pulls the whole message
-        away from the second ("could i pay in 3 chunks. oh and send me a paper bill").
+        "can't pay the full bill" is alone ("i was sent a code i never asked for and then someone
+        rang asking for it": the call is more of the fraud). A request of its own pulls the whole
+        message away from the other one ("could i pay in 3 chunks. oh and send me a paper bill").
         """
-        return bool(self._read(text, seen)[1][second.index] > self._read(second.text, seen)[1][second.index])
+        return bool(self._read(text, seen)[1][part.index] > self._read(part.text, seen)[1][part.index])
 
     def _part_signals(self, part: Part, seen: dict[str, _Read]) -> calibration.Signals:
         words, probabilities = self._read(part.text, seen)

@@ -13,15 +13,24 @@ def _classify(piece: str) -> Part | None:
 def test_a_join_says_whether_it_announces_another_request() -> None:
     cuts = first_and_rest("i lost my job and can't pay the full bill. also can i get a paper bill")
     assert [(c.after.split()[0], c.announced) for c in cuts] == [("can't", False), ("can", True)]
+    # "after that" announces the next request from the start of the second side.
+    assert [c.announced for c in first_and_rest("i want my money back; and after that i need my invoice")] == [True]
 
 
-def test_a_story_before_a_request_makes_one_request() -> None:
+def test_a_story_makes_one_request() -> None:
     text = "i lost my job and can't pay the full bill"
     assert split_requests(text, _classify, min_confidence=0.55) is not None
-    assert split_requests(text, _classify, min_confidence=0.55, told=lambda second: True) is None
+    asked: list[tuple[str, str]] = []
+
+    def told(first: Part, second: Part) -> bool:
+        asked.append((first.text, second.text))
+        return True
+
+    assert split_requests(text, _classify, min_confidence=0.55, told=told) is None
+    assert asked == [("i lost my job", "can't pay the full bill")]
 
 
 def test_an_announced_request_is_never_a_story() -> None:
     text = "i want a copy of my bill and also can i pay it in three parts"
-    found = split_requests(text, _classify, min_confidence=0.55, told=lambda second: True)
+    found = split_requests(text, _classify, min_confidence=0.55, told=lambda first, second: True)
     assert found is not None and [p.index for p in found] == [0, 1]

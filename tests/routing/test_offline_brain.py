@@ -173,6 +173,8 @@ def test_one_request_is_not_cut_in_two(brain: OfflineBrain, text: str) -> None:
         ("i lost my job and can't pay the full bill", "payment-arrangement"),
         ("how come i was charged twice on my bill? refund the second one", "refund-charge"),
         ("my phone suddenly says sos only and i got an email about a sim swap i didn't request", "report-fraud"),
+        # Alone, "an order for a phone appeared on my account" reads as an order; it is the fraud's story.
+        ("an order for a phone appeared on my account and i never placed it", "report-fraud"),
     ],
 )
 def test_a_story_told_before_a_request_is_not_a_request(brain: OfflineBrain, text: str, skill: str) -> None:
