@@ -182,6 +182,27 @@ def test_a_story_told_before_a_request_is_not_a_request(brain: OfflineBrain, tex
     assert (decision.skill, decision.then) == (skill, None)
 
 
+def test_two_sides_the_whole_message_reads_as_neither_are_one_request(
+    brain: OfflineBrain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read whole, this is a fraud; sides sure of a fault and a contact change are misread.
+    text = "my line went dead and then an email said my phone number was moved, is this a scam"
+    assert brain.decide(text).skill == "report-fraud"
+    index = {spec.skill: i for i, spec in enumerate(brain.specs)}
+    sides = {
+        "my line went dead": "troubleshoot-service",
+        "an email said my phone number was moved, is this a scam": "update-contact",
+    }
+    read = brain._classify
+    monkeypatch.setattr(
+        brain,
+        "_classify",
+        lambda piece, seen: Part(index[sides[piece]], 0.9, piece) if piece in sides else read(piece, seen),
+    )
+    decision = brain.decide(text)
+    assert (decision.skill, decision.then) == ("report-fraud", None)
+
+
 def test_a_join_that_announces_a_request_keeps_two_requests(brain: OfflineBrain) -> None:
     # The payment records make the whole message surer of a bill copy, but "also" asks for it.
     text = (
