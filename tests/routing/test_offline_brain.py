@@ -147,7 +147,7 @@ def test_a_first_request_drowned_by_the_second_is_still_the_answer(
     whole = brain.decide(text)
     assert whole.skill == "contract-end" and whole.routes(THRESHOLD) and whole.then is None
     index = {spec.skill: i for i, spec in enumerate(brain.specs)}
-    unsure_first = {"what's my pin": Part(index["troubleshoot-service"], 0.5, "what's my pin")}
+    unsure_first = {"what's my pin": Part(index["troubleshoot-service"], 0.47, "what's my pin")}
     read = brain._classify
     monkeypatch.setattr(brain, "_classify", lambda piece, seen: unsure_first.get(piece) or read(piece, seen))
     decision = brain.decide(text)
