@@ -107,7 +107,13 @@ _SPEAK = frozenset({"talk", "tlak", "tak", "speak", "speek", "spek"})
 _CALL = frozenset({"call", "ring", "phone"})
 _CALL_LEAD = frozenset({"to", "please", "can", "could", "will", "would"})
 _WANT = frozenset({"want", "need", "get", "give", "have", "bring", "send", "find", "prefer", "rather"})
-_BOTS = frozenset({"bot", "bots", "robot", "machine", "chatbot", "ai", "computer", "automated"})
+_BOTS = frozenset({"bot", "bots", "robot", "robots", "chatbot", "chatbots"})
+# Words that name the bot only in talk of talking to it ("not a machine", "talk to a computer"):
+# otherwise they are the customer's things or services ("my computer is not connecting to the
+# wifi", "i do not want automated payments").
+_MACHINES = frozenset({"machine", "computer", "ai", "automated"})
+_OWNERS = frozenset({"my", "our", "his", "her", "their", "washing"})
+_TALKING = frozenset({"talking", "speaking", "chatting"})
 _REFUSAL = frozenset({"not", "no", "stop", "refuse", "enough", "hate", "useless", "instead"})
 # A complaint about the bot that asks for it to be passed on wants that done, not a person: "the bot
 # on your website was useless, please log that as feedback", "i want that fed back".
@@ -149,9 +155,11 @@ def asks_for_human(words: list[str]) -> bool:
     """True when the (normalised) words ask to be put through to a person."""
     words = _joined(words)
     people = [(i, p) for i, w in enumerate(words) if (p := person_word(w)) is not None]
-    bots = any(w in _BOTS for w in words) and not _passed_on(words)
-    if bots and (people or any(w in _REFUSAL or w in _TALK for w in words)):
-        return True
+    if not _passed_on(words):
+        if any(w in _BOTS for w in words) and (people or any(w in _REFUSAL or w in _TALK for w in words)):
+            return True
+        if _machine(words) and (people or any(w in _TALK or w in _TALKING for w in words)):
+            return True
     if not people:
         return False
     if all(w in _FILLER or w in _QUALIFIERS or person_word(w) for w in words):
@@ -177,6 +185,11 @@ def asks_for_human(words: list[str]) -> bool:
         if person not in _VAGUE and _verb_before(before, _WANT) is not None:
             return True
     return False
+
+
+def _machine(words: list[str]) -> bool:
+    """Whether a machine word names the bot, not something the customer owns ("my computer")."""
+    return any(w in _MACHINES and (i == 0 or words[i - 1] not in _OWNERS) for i, w in enumerate(words))
 
 
 def _passed_on(words: list[str]) -> bool:

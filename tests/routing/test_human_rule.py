@@ -181,6 +181,12 @@ MENTIONS = [
     "the chatbot was no help at all, i want to make a complaint about it",
     "i'd like to leave a review of your ai assistant, it didn't understand a thing",
     "not happy with the automated system, please pass on this feedback",
+    # A machine word that is the customer's thing or service, not the bot.
+    "my computer is not connecting to the wifi",
+    "i do not want automated payments anymore, i'll pay myself",
+    "stop the automated texts please",
+    "my computer won't talk to the dongle",
+    "my washing machine is broken, can someone help",
 ]
 
 REQUESTS = [
@@ -324,6 +330,10 @@ REQUESTS = [
     "this bot is useless, i want to complain, get me a person",
     "the bot is no help, i want to speak to someone about a complaint",
     "i have feedback about your bot and i'd like to talk to a human",
+    # A machine word that is the bot.
+    "i don't want to chat with a machine",
+    "enough of this ai, put me through to someone",
+    "i'm sick of talking to a computer",
 ]
 
 
