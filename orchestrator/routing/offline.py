@@ -45,11 +45,9 @@ HUMAN_REASON = "explicit request for a human"
 EMPTY_REASON = "empty message"
 # How much the sentence embedding counts next to the n-gram blocks (each of unit length).
 _EMBEDDING_WEIGHT = 1.0
-# Each side of a two-request message must be at least this sure on its own. Validation folds:
-# 0.6 -> 0.55 took both requests understood from 71.8% to 75.5% with no more single requests
-# read as two (8 of 3,686) and in-domain unchanged; 0.5 understood 77.3% but split 15. With the
-# story check and a whole message that must read as one of the two sides, 0.5 understands three
-# more of 260 than 0.55 and splits one more single request (4,793 messages, in-domain unchanged).
+# Each side of a two-request message must be at least this sure on its own. Alone, 0.5 read more
+# single requests as two than 0.55; the story check and a whole message that must read as one of
+# the sides stop those splits, and then 0.5 finds more second requests (docs/routing.md).
 _COMPOUND_CONFIDENCE = 0.5
 _COMPOUND_MIN_WORDS = 6
 # A first request at least this sure on its own is not drowned by a second one read whole.
