@@ -12,6 +12,7 @@ that stops a mention from counting names the messages it keeps from a human by m
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 
 from orchestrator.routing.spelling import distance
 
@@ -194,8 +195,7 @@ def _machine(words: list[str]) -> bool:
 
 def _passed_on(words: list[str]) -> bool:
     """The message asks for feedback or a complaint to be passed on ("log that as feedback", "fed back")."""
-    pairs = zip(words, [*words[1:], ""], strict=True)
-    return any(w in _PASSED_ON or (w, following) == ("fed", "back") for w, following in pairs)
+    return any(w in _PASSED_ON for w in words) or ("fed", "back") in pairwise(words)
 
 
 def _joined(words: list[str]) -> list[str]:

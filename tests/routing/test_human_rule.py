@@ -361,3 +361,8 @@ def test_asking_for_a_person_in_any_wording(text: str) -> None:
 )
 def test_person_words_tolerate_typos_but_not_other_words(word: str, person: str | None) -> None:
     assert person_word(word) == person
+
+
+@pytest.mark.parametrize("text", ["", "!!!", "?", "feedback", "fed back"])
+def test_messages_of_no_or_one_word_are_not_a_request(text: str) -> None:
+    assert not asks_for_human(normalize(text).split())
