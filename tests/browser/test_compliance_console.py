@@ -138,6 +138,43 @@ async def test_hostile_filter_text_is_shown_as_text(browser, running: RunningSta
         await context.close()
 
 
+async def test_a_slow_first_page_does_not_replace_the_filtered_one(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
+    assert running.stack.secrets is not None
+    name, token = running.stack.secrets.staff_token("admin")
+    context = await browser.new_context()
+    page = await context.new_page()
+    release = asyncio.Event()
+
+    async def hold_the_unfiltered_page(route) -> None:  # type: ignore[no-untyped-def]
+        if "agent=" not in route.request.url:
+            await release.wait()
+        await route.continue_()
+
+    await page.route("**/traces?*", hold_the_unfiltered_page)
+    try:
+        await page.goto(running.topology.orchestrator + "/console/sign-in")
+        await page.fill("#name", name)
+        await page.fill("#token", token)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/console/compliance", timeout=TIMEOUT_MS)
+        # The first page (no filter) is still on its way when the officer filters by an agent.
+        await page.fill("#f-agent", "nobody-by-this-name")
+        await page.press("#f-agent", "Enter")
+        status = page.locator("#traces-status")
+        await expect(status).to_contain_text("agent nobody-by-this-name", timeout=TIMEOUT_MS)
+        async with page.expect_event(
+            "requestfinished", lambda request: "/traces?" in request.url and "agent=" not in request.url
+        ):
+            release.set()
+        # A task queued after the late answer's own has run, so the page has handled it.
+        await page.evaluate("() => new Promise((done) => setTimeout(done))")
+        await expect(status).to_contain_text("agent nobody-by-this-name")
+        assert await page.locator("#trace-rows td.empty").count() == 1
+    finally:
+        release.set()
+        await context.close()
+
+
 async def test_an_agent_is_refused_the_compliance_console(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
     assert running.stack.secrets is not None
     name, token = running.stack.secrets.staff_token("agent")

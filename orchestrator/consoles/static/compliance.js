@@ -12,6 +12,9 @@
   let filter = {};
   let cursor = null; // "before" of the page on screen; null = newest
   const newerStack = [];
+  // Each load of the traces is numbered: an answer that arrives after a newer load began (a slow
+  // first page after a filter was applied) is dropped, or it would show the wrong filter's rows.
+  let tracesLoad = 0;
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -136,8 +139,10 @@
     const status = $("traces-status");
     status.className = "notice";
     status.textContent = "Loading…";
+    const load = ++tracesLoad;
     try {
       const page = await api(`${API}/traces?${query({ before, limit: 50 })}`);
+      if (load !== tracesLoad) return;
       cursor = before;
       renderTraces(page);
       const described = Object.entries(page.filters).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -148,6 +153,7 @@
       $("newer").disabled = newerStack.length === 0;
       $("page-label").textContent = newerStack.length ? `page ${newerStack.length + 1}` : "newest";
     } catch (error) {
+      if (load !== tracesLoad) return;
       status.className = "notice error";
       status.textContent = error.message;
     }
