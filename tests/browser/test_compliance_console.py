@@ -33,6 +33,17 @@ async def refund_in_the_web_chat(browser, running: RunningStack, customer: dict)
         await context.close()
 
 
+async def sign_in_as_admin(page, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
+    """Sign in on the sign-in page as an administrator and land on the compliance console."""
+    assert running.stack.secrets is not None
+    name, token = running.stack.secrets.staff_token("admin")
+    await page.goto(running.topology.orchestrator + "/console/sign-in")
+    await page.fill("#name", name)
+    await page.fill("#token", token)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/console/compliance", timeout=TIMEOUT_MS)
+
+
 async def test_compliance_sees_the_refund_trace_chain_explain_and_export(browser, running: RunningStack, shot) -> None:  # type: ignore[no-untyped-def]
     customer = small_refund_customers(running.data_dir)[17]
     await refund_in_the_web_chat(browser, running, customer)
@@ -112,18 +123,12 @@ async def test_compliance_sees_the_refund_trace_chain_explain_and_export(browser
 
 
 async def test_hostile_filter_text_is_shown_as_text(browser, running: RunningStack, shot) -> None:  # type: ignore[no-untyped-def]
-    assert running.stack.secrets is not None
-    name, token = running.stack.secrets.staff_token("admin")
     context = await browser.new_context()
     page = await context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
     try:
-        await page.goto(running.topology.orchestrator + "/console/sign-in")
-        await page.fill("#name", name)
-        await page.fill("#token", token)
-        await page.click("button[type=submit]")
-        await page.wait_for_url("**/console/compliance", timeout=TIMEOUT_MS)
+        await sign_in_as_admin(page, running)
         hostile = '<img src=x onerror="alert(1)">'
         await page.fill("#f-agent", hostile)
         await page.press("#f-agent", "Enter")
@@ -139,8 +144,6 @@ async def test_hostile_filter_text_is_shown_as_text(browser, running: RunningSta
 
 
 async def test_a_slow_first_page_does_not_replace_the_filtered_one(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
-    assert running.stack.secrets is not None
-    name, token = running.stack.secrets.staff_token("admin")
     context = await browser.new_context()
     page = await context.new_page()
     release = asyncio.Event()
@@ -152,11 +155,7 @@ async def test_a_slow_first_page_does_not_replace_the_filtered_one(browser, runn
 
     await page.route("**/traces?*", hold_the_unfiltered_page)
     try:
-        await page.goto(running.topology.orchestrator + "/console/sign-in")
-        await page.fill("#name", name)
-        await page.fill("#token", token)
-        await page.click("button[type=submit]")
-        await page.wait_for_url("**/console/compliance", timeout=TIMEOUT_MS)
+        await sign_in_as_admin(page, running)
         # The first page (no filter) is still on its way when the officer filters by an agent.
         await page.fill("#f-agent", "nobody-by-this-name")
         await page.press("#f-agent", "Enter")
