@@ -1,3 +1,5 @@
+"""The two-request cut on its own: where a message is cut, which joins announce a request, and the story check."""
+
 from __future__ import annotations
 
 from orchestrator.routing.compound import Part, first_and_rest, split_requests
