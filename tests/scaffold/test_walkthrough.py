@@ -142,7 +142,7 @@ def test_the_registry_checks_pass_with_the_new_agent(walked: Walked) -> None:
 
 
 def test_the_make_targets_run_side_by_side_share_one_training(walked: Walked) -> None:
-    # The agent tests' stack and the routing checks train the same skills once between them. (They
-    # still train once more than the skill harness's stack before them: its key differs, not yet
-    # explained; every file used to be deleted but the last, which hid it.)
+    # The whole catalog's weights were trained by the skill harness's stack before them: the routing
+    # checks find them in the shared cache under the same key. At most one brain of another skill
+    # set is trained here.
     assert len(walked.trained_by_make) <= 1, walked.trained_by_make
