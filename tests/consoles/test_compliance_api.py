@@ -261,10 +261,11 @@ async def test_the_page_is_served_with_a_strict_policy_and_renders_data_as_text(
     assert page.headers["cache-control"] == "no-store" and page.headers["x-content-type-options"] == "nosniff"
     assert f'<meta name="csrf-token" content="{officer.csrf}">' in page.text
     assert "{{" not in page.text and '<label for="f-customer">' in page.text and 'aria-live="polite"' in page.text
-    script = await officer.get("/console/static/compliance.js")
-    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
-    assert script.headers["x-content-type-options"] == "nosniff"
-    assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text
+    for name in ("compliance.js", "compliance-common.js", "compliance-controls.js"):
+        script = await officer.get(f"/console/static/{name}")
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"], name
+        assert script.headers["x-content-type-options"] == "nosniff"
+        assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text
     assert (await officer.get("/console/static/missing.js")).status_code == 404
 
 

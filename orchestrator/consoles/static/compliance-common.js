@@ -1,0 +1,42 @@
+// What the compliance console's scripts share: the gateway's API, the CSRF token, and building
+// the page from what the API returns as text (createElement / textContent), never as markup:
+// audit records hold agent- and customer-supplied strings.
+
+export const API = "/api/console/compliance";
+export const csrf = document.querySelector('meta[name="csrf-token"]').content;
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "className") node.className = value;
+    else if (key === "onclick") node.addEventListener("click", value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export async function api(path, options) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  if (response.status === 401) {
+    window.location.assign("/console/sign-in?next=/console/compliance");
+    throw new Error("Your session ended; sign in again.");
+  }
+  let body = null;
+  try { body = await response.json(); } catch (_) { body = null; }
+  if (!response.ok) {
+    const error = body && body.error ? body.error : {};
+    throw new Error((error.message || `The request failed (${response.status})`) + (error.hint ? ` — ${error.hint}` : ""));
+  }
+  return body;
+}
+
+export function localTime(iso) {
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? iso : when.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
