@@ -113,7 +113,10 @@ _BOTS = frozenset({"bot", "bots", "robot", "robots", "chatbot", "chatbots"})
 # otherwise they are the customer's things or services ("my computer is not connecting to the
 # wifi", "i do not want automated payments").
 _MACHINES = frozenset({"machine", "computer", "ai", "automated"})
-_OWNERS = frozenset({"my", "our", "his", "her", "their", "washing"})
+# In front of a machine word, these make it the customer's thing: a possessive, or "washing machine".
+_THEIR_THING = frozenset({"my", "our", "his", "her", "their", "washing"})
+# Talk of talking to a machine ("sick of talking to a computer"). Not in _TALK: before a person it
+# tells what happened ("i was talking to an agent yesterday who said ...").
 _TALKING = frozenset({"talking", "speaking", "chatting"})
 _REFUSAL = frozenset({"not", "no", "stop", "refuse", "enough", "hate", "useless", "instead"})
 # A complaint about the bot that asks for it to be passed on wants that done, not a person: "the bot
@@ -156,10 +159,11 @@ def asks_for_human(words: list[str]) -> bool:
     """True when the (normalised) words ask to be put through to a person."""
     words = _joined(words)
     people = [(i, p) for i, w in enumerate(words) if (p := person_word(w)) is not None]
-    if not _passed_on(words):
-        if any(w in _BOTS for w in words) and (people or any(w in _REFUSAL or w in _TALK for w in words)):
+    bot, machine = any(w in _BOTS for w in words), _machine(words)
+    if (bot or machine) and not _passed_on(words):
+        if bot and (people or any(w in _REFUSAL or w in _TALK for w in words)):
             return True
-        if _machine(words) and (people or any(w in _TALK or w in _TALKING for w in words)):
+        if machine and (people or any(w in _TALK or w in _TALKING for w in words)):
             return True
     if not people:
         return False
@@ -190,7 +194,7 @@ def asks_for_human(words: list[str]) -> bool:
 
 def _machine(words: list[str]) -> bool:
     """Whether a machine word names the bot, not something the customer owns ("my computer")."""
-    return any(w in _MACHINES and (i == 0 or words[i - 1] not in _OWNERS) for i, w in enumerate(words))
+    return any(w in _MACHINES and (i == 0 or words[i - 1] not in _THEIR_THING) for i, w in enumerate(words))
 
 
 def _passed_on(words: list[str]) -> bool:
