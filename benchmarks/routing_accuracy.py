@@ -10,7 +10,8 @@ trains the offline brain without the sentence embedding, to see what the embeddi
 
 Prints, on the split (by default the test split, which no training step reads):
 - in-domain accuracy: messages a skill owns (one request, or the first of two) routed to that
-  skill with confidence at or above the threshold; per skill, per kind of wording, and for two
+  skill with confidence at or above the threshold, and how often the brain's best guess, confident
+  or not, names that skill (the ceiling of every operating point); per skill, per kind of wording, and for two
   requests in one message, how often both were understood;
 - agent-level accuracy: the same messages routed confidently to a skill of the right specialist
   (the owner that answers the customer), and how often the brain's best guess, confident or not,
@@ -153,6 +154,7 @@ async def _run(args: argparse.Namespace) -> int:
     per_skill: dict[str, list[bool]] = defaultdict(list)
     agent_right: list[bool] = []
     agent_best: list[bool] = []
+    skill_best: list[bool] = []
     per_agent: dict[str, list[bool]] = defaultdict(list)
     per_style: dict[str, list[bool]] = defaultdict(list)
     both: list[bool] = []
@@ -187,7 +189,9 @@ async def _run(args: argparse.Namespace) -> int:
             right = routed and decision.skill == row.skill
             in_domain.append(right)
             per_skill[row.skill].append(right)
-            guess = decision.agent or (decision.alternatives[0].agent if decision.alternatives else None)
+            first = decision.alternatives[0] if decision.alternatives else None
+            guess = decision.agent or (first.agent if first else None)
+            skill_best.append((decision.skill or (first.skill if first else None)) == row.skill)
             agent_right.append(routed and decision.agent == row.agent)
             agent_best.append(guess == row.agent)
             per_agent[row.agent or ""].append(routed and decision.agent == row.agent)
@@ -213,6 +217,7 @@ async def _run(args: argparse.Namespace) -> int:
     }
     print(f"brain {args.brain} on the {args.split} split: {len(rows)} messages; built in {build * 1000:.0f} ms")
     print(f"in-domain accuracy:      {share(in_domain)}   target {TARGETS['in_domain']:.0%}")
+    print(f"in-domain, best guess:   {share(skill_best)}   (confident or not: no operating point answers more)")
     print(f"agent-level, confident:  {share(agent_right)}   (a skill of the right specialist)")
     print(f"agent-level, best guess: {share(agent_best)}   (confident or not)")
     print(f"confident wrong answers: {share(wrong)}   target at most {TARGETS['confident_wrong']:.0%}")
