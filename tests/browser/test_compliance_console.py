@@ -174,6 +174,51 @@ async def test_a_slow_first_page_does_not_replace_the_filtered_one(browser, runn
         await context.close()
 
 
+async def test_a_late_first_list_does_not_hide_the_change_just_asked_for(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
+    context = await browser.new_context()
+    page = await context.new_page()
+    release = asyncio.Event()
+    lists: list[str] = []
+
+    async def hold_the_first_list(route) -> None:  # type: ignore[no-untyped-def]
+        lists.append(route.request.url)
+        # The first answer is fetched at once (the list as it was) and handed over late.
+        answered = await route.fetch()
+        if len(lists) == 1:
+            await release.wait()
+        await route.fulfill(response=answered)
+
+    answers = iter(["30", "trying the console"])
+
+    async def answer(dialog) -> None:  # type: ignore[no-untyped-def]
+        await (dialog.accept() if dialog.type == "confirm" else dialog.accept(next(answers)))
+
+    page.on("dialog", answer)
+    await page.route("**/api/console/compliance/changes", hold_the_first_list)
+    policy = "guard.refund-hard-limit"
+    try:
+        await sign_in_as_admin(page, running)
+        # The page's first list of changes (none yet) is still on its way when the officer asks
+        # to weaken a protective policy, which waits for a second person.
+        await page.get_by_role("button", name=f"Switch to log-only: {policy}").click()
+        asked = page.locator("#change-rows tr", has_text=policy)
+        await expect(asked).to_have_count(1, timeout=TIMEOUT_MS)
+        await expect(page.locator("#policies-status")).to_contain_text("second", timeout=TIMEOUT_MS)
+        async with page.expect_event("requestfinished", lambda request: request.url == lists[0]):
+            release.set()
+        # A task queued after the late answer's own has run, so the page has handled it.
+        await page.evaluate("() => new Promise((done) => setTimeout(done))")
+        await expect(asked).to_have_count(1)
+        await expect(asked).to_contain_text("pending")
+        # Left as found: the request is turned down, and the notice says so.
+        await asked.get_by_role("button", name="Reject").click()
+        await expect(page.locator("#changes-status")).to_contain_text("rejected", timeout=TIMEOUT_MS)
+        await expect(asked).to_have_count(0)
+    finally:
+        release.set()
+        await context.close()
+
+
 async def test_an_agent_is_refused_the_compliance_console(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
     assert running.stack.secrets is not None
     name, token = running.stack.secrets.staff_token("agent")

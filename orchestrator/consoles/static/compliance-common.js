@@ -21,6 +21,18 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
+// Loads of one view are numbered: an answer that arrives after a newer load of the same view began
+// is dropped, or a slow first answer would replace a newer one (another filter's traces, a policy's
+// mode or the changes as they were before the officer acted). Call the result at the start of a
+// load; the function it returns says whether that load is still the newest.
+export function newestOnly() {
+  let latest = 0;
+  return () => {
+    const mine = ++latest;
+    return () => mine === latest;
+  };
+}
+
 export async function api(path, options) {
   const response = await fetch(path, { credentials: "same-origin", ...options });
   if (response.status === 401) {

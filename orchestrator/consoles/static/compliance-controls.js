@@ -1,14 +1,19 @@
 // The compliance console's controls: each policy's mode, and the weakened controls that wait
 // for a second compliance person (four eyes, with an expiry).
 
-import { $, API, api, csrf, el } from "./compliance-common.js";
+import { $, API, api, csrf, el, newestOnly } from "./compliance-common.js";
+
+const policiesLoad = newestOnly();
+const changesLoad = newestOnly();
 
 // ----- policy modes
 
 export async function loadPolicies() {
   const status = $("policies-status");
+  const newest = policiesLoad();
   try {
     const { policies } = await api(`${API}/policies`);
+    if (!newest()) return;
     const rows = Object.entries(policies).sort(([a], [b]) => a.localeCompare(b)).map(([id, mode]) => {
       const target = mode === "enforce" ? "log-only" : "enforce";
       return el("tr", { className: `mode-${mode}`, "data-policy": id },
@@ -25,6 +30,7 @@ export async function loadPolicies() {
     $("policy-rows").replaceChildren(...rows);
     status.textContent = "";
   } catch (error) {
+    if (!newest()) return;
     status.className = "notice error";
     status.textContent = error.message;
   }
@@ -49,10 +55,11 @@ async function setMode(id, mode) {
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body),
     });
-    status.className = "notice";
-    status.textContent = answer.status === "pending" ? answer.message : `${id} is now ${mode}.`;
+    // Reloaded first: a load clears its section's notice, and this one must stay in view.
     await loadPolicies();
     await loadChanges();
+    status.className = "notice";
+    status.textContent = answer.status === "pending" ? answer.message : `${id} is now ${mode}.`;
   } catch (error) {
     status.className = "notice error";
     status.textContent = error.message;
@@ -73,8 +80,10 @@ function changeDetail(c) {
 
 export async function loadChanges() {
   const status = $("changes-status");
+  const newest = changesLoad();
   try {
     const { changes } = await api(`${API}/changes`);
+    if (!newest()) return;
     const shown = changes.filter((c) => c.status === "pending" || c.status === "active");
     const rows = shown.map((c) => {
       const until = new Date(c.expires_at * 1000).toLocaleString();
@@ -101,23 +110,25 @@ export async function loadChanges() {
     $("changes-empty").hidden = rows.length > 0;
     status.textContent = "";
   } catch (error) {
+    if (!newest()) return;
     status.className = "notice error";
     status.textContent = error.message;
   }
 }
 
 async function decideChange(id, verb) {
-  const status = $("changes-status");
+  let said = { className: "notice", text: `${id}: ${verb === "approve" ? "approved" : "rejected"}.` };
   try {
     await api(`${API}/changes/${encodeURIComponent(id)}/${verb}`, {
       method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}",
     });
-    status.className = "notice";
-    status.textContent = `${id}: ${verb === "approve" ? "approved" : "rejected"}.`;
   } catch (error) {
-    status.className = "notice error";
-    status.textContent = error.message;
+    said = { className: "notice error", text: error.message };
   }
+  // Reloaded first: a load clears its section's notice, and this one must stay in view.
   await loadChanges();
   await loadPolicies();
+  const status = $("changes-status");
+  status.className = said.className;
+  status.textContent = said.text;
 }

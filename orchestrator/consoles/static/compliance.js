@@ -2,7 +2,7 @@
 // page's wiring. Everything the gateway returns is put on the page as text
 // (compliance-common.js), never as markup: audit records hold agent- and customer-supplied strings.
 
-import { $, API, api, el, localTime } from "./compliance-common.js";
+import { $, API, api, el, localTime, newestOnly } from "./compliance-common.js";
 import { loadChanges, loadPolicies } from "./compliance-controls.js";
 
 const FILTERS = ["agent", "decision", "customer", "conversation", "tool", "since", "until"];
@@ -10,9 +10,7 @@ const FILTERS = ["agent", "decision", "customer", "conversation", "tool", "since
 let filter = {};
 let cursor = null; // "before" of the page on screen; null = newest
 const newerStack = [];
-// Each load of the traces is numbered: an answer that arrives after a newer load began (a slow
-// first page after a filter was applied) is dropped, or it would show the wrong filter's rows.
-let tracesLoad = 0;
+const tracesLoad = newestOnly();
 
 function query(extra) {
   const params = new URLSearchParams();
@@ -102,10 +100,10 @@ async function loadTraces(before) {
   const status = $("traces-status");
   status.className = "notice";
   status.textContent = "Loading…";
-  const load = ++tracesLoad;
+  const newest = tracesLoad();
   try {
     const page = await api(`${API}/traces?${query({ before, limit: 50 })}`);
-    if (load !== tracesLoad) return;
+    if (!newest()) return;
     cursor = before;
     renderTraces(page);
     const described = Object.entries(page.filters).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -116,7 +114,7 @@ async function loadTraces(before) {
     $("newer").disabled = newerStack.length === 0;
     $("page-label").textContent = newerStack.length ? `page ${newerStack.length + 1}` : "newest";
   } catch (error) {
-    if (load !== tracesLoad) return;
+    if (!newest()) return;
     status.className = "notice error";
     status.textContent = error.message;
   }
