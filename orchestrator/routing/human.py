@@ -92,7 +92,6 @@ _TALK = frozenset(
         "transferred",
         "escalate",
         "through",
-        "thru",
         "over",
         "contact",
         "reach",

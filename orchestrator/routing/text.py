@@ -48,7 +48,27 @@ _SHORTHAND = {
     "msg": "message",
     "acc": "account",
     "acct": "account",
-    "no.": "number",
+    # Customers' abbreviations of the words requests turn on: too far from the word for the
+    # speller ("pwd" is five edits from "password"), so read as the word itself.
+    "pw": "password",
+    "pwd": "password",
+    "passwd": "password",
+    "pword": "password",
+    "pmt": "payment",
+    "pymt": "payment",
+    "addr": "address",
+    "amt": "amount",
+    "nbr": "number",
+    "info": "information",
+    "abt": "about",
+    "cuz": "because",
+    "coz": "because",
+    "bcoz": "because",
+    "tmrw": "tomorrow",
+    "yday": "yesterday",
+    "thru": "through",
+    "rcvd": "received",
+    "recd": "received",
 }
 
 

@@ -41,6 +41,9 @@ def test_normalize_replaces_identifiers_by_their_kind() -> None:
     assert normalize("acc no ACC-0042137, phone +44 7700 900123") == "account no accountnumber phone phonenumber"
     assert normalize("Hellllo, I can't") == "hello i can not"
     assert normalize("Café  ticket TCK-20441") == "cafe ticket ticketnumber"
+    assert normalize("reset my pwd, the pmt addr info is wrong tmrw") == (
+        "reset my password the payment address information is wrong tomorrow"
+    )
     # A reference's random letters are not words: every reference reads the same.
     assert normalize("the reference was PORT-1A2B3C4D") == normalize("the reference was PORT-FE0D9B7C")
     assert normalize("the reference was PORT-1A2B3C4D") == "the reference was port 0"

@@ -16,6 +16,9 @@ THRESHOLD = Settings().route_threshold
 OWNED = [
     ("forgot my pasword for the website", "identity"),
     ("pls help me get back my password", "identity"),
+    ("could you tell me how to reset my pwd", "identity"),
+    ("need to change the addr on my acct", "identity"),
+    ("my pymt didnt go thru again", "payment"),
     ("there's something wrong with my registration", "identity"),
     ("I'd like to modify the email on my profile", "identity"),
     ("how can I swap to my other account", "identity"),
