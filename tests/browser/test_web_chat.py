@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from tests.channels.twilio_calls import Call, spoken
 from tests.e2e.conftest import RunningStack
@@ -113,6 +115,41 @@ async def test_usable_on_a_phone_sized_screen(browser, running: RunningStack, sh
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] >= 40, (selector, box)
         await shot(page, "phone")
     finally:
+        await context.close()
+
+
+async def test_send_stays_reachable_while_an_answer_is_coming(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
+    context, page = await open_chat(browser, running)
+    release = asyncio.Event()
+    turns: list[str] = []
+
+    async def hold_the_first_turn(route) -> None:  # type: ignore[no-untyped-def]
+        turns.append(route.request.url)
+        if len(turns) == 1:
+            await release.wait()
+        await route.continue_()
+
+    await page.route("**/turns", hold_the_first_turn)
+    try:
+        await page.keyboard.type("hello, what plans do you have?")
+        await page.keyboard.press("Enter")
+        # The first answer is still coming: the customer types on, tabs to Send and presses it.
+        await page.keyboard.type("and roaming?")
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.id") == "send"
+        assert await page.get_attribute("#send", "aria-disabled") == "true"
+        await page.keyboard.press("Space")
+        await expect(page.locator("#activity")).to_contain_text("as soon as the answer arrives")
+        assert len(turns) == 1
+        release.set()
+        # The second message goes once the first answer is in, without another key.
+        await page.wait_for_function(
+            "() => document.querySelectorAll('#log .msg.customer:not(.sending)').length === 2", timeout=TIMEOUT_MS
+        )
+        assert len(turns) == 2
+        assert await page.input_value("#message") == ""
+    finally:
+        release.set()
         await context.close()
 
 

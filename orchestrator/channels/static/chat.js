@@ -22,6 +22,7 @@
   let retryTimer = null;
   let humanShown = false;
   let busy = false;
+  let sendWhenFree = false; // Send was pressed while an answer was coming
 
   function load() {
     try { return JSON.parse(sessionStorage.getItem(KEY)); } catch { return null; }
@@ -211,9 +212,17 @@
     input.focus();
   }
 
+  // While an answer is coming the Send button is marked unavailable, not disabled: a disabled
+  // button leaves the tab order, so a keyboard user tabbing to it from the next message lands
+  // nowhere. Pressed meanwhile, it sends the message box as soon as the answer has arrived.
+  function setBusy(value) {
+    busy = value;
+    sendButton.setAttribute("aria-disabled", String(value));
+  }
+
   async function send(text) {
-    busy = true;
-    sendButton.disabled = true;
+    setBusy(true);
+    let failed = false;
     const pending = addMessage({ role: "customer", text }, "sending");
     input.value = "";
     try {
@@ -223,16 +232,20 @@
       await sync();
       showOutcome(outcome);
     } catch (error) {
+      failed = true;
       pending.remove();
-      input.value = text;
+      // Back in the box to send again, ahead of anything typed while it was on its way.
+      input.value = input.value.trim() ? text + "\n" + input.value : text;
       setActivity("Your message was not sent: " + error.message, "");
     } finally {
-      busy = false;
-      sendButton.disabled = false;
+      setBusy(false);
       // Bring the caret back for the next message, unless the customer has moved on to another
       // control while the answer was coming (a key pressed there must not land in the message box).
       const focused = document.activeElement;
       if (!focused || focused === document.body || focused === input || focused === sendButton) input.focus();
+      const queued = sendWhenFree && !failed && input.value.trim();
+      sendWhenFree = false;
+      if (queued) send(queued);
     }
   }
 
@@ -263,7 +276,12 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text || busy) return;
+    if (!text) return;
+    if (busy) {
+      sendWhenFree = true;
+      setActivity("Your message will be sent as soon as the answer arrives.", "");
+      return;
+    }
     send(text);
   });
   input.addEventListener("keydown", (event) => {
