@@ -67,6 +67,8 @@ class OrchestratorConfig:
     agent_urls: list[str]
     conversations_db: Path
     route_threshold: float = 0.45
+    route_wrong_budget: float = 0.06
+    """The offline router's budget of confident wrong answers (``Settings.route_wrong_budget``)."""
     max_message_chars: int = 2000
     a2a_timeout_seconds: float = 20.0
     turn_deadline_seconds: float | None = None

@@ -363,6 +363,7 @@ class Stack:
             ],
             conversations_db=data / "conversations.db",
             route_threshold=self.settings.route_threshold,
+            route_wrong_budget=self.settings.route_wrong_budget,
             max_message_chars=self.settings.max_message_chars,
             a2a_timeout_seconds=self.settings.a2a_timeout_seconds,
             turn_deadline_seconds=self.settings.turn_deadline_seconds,

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     extra_agent_urls: list[str] = []
     max_message_chars: int = 2000
     route_threshold: float = 0.45
+    route_wrong_budget: float = 0.06
+    """The share of messages the offline router may answer confidently and wrongly: 0.02, 0.03,
+    0.04, 0.05, 0.06 or 0.075 (the budgets its calibration is fitted for). Lower asks the customer
+    a clarifying question more often and guesses wrong less (docs/routing.md)."""
     a2a_timeout_seconds: float = 20.0
     turn_deadline_seconds: float | None = None
     """Each customer turn's deadline, carried to every hop; None: 20 s offline, 90 s with a model."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from typing import TextIO
 
 from orchestrator.commands import add_command
 from orchestrator.commands._common import add_common, settings_from
@@ -14,14 +15,22 @@ def cmd_route(args: argparse.Namespace) -> int:
     from orchestrator.routing.cli import route_jsonl
 
     settings = settings_from(args)
-    # Only a cache the operator named: this command needs no data directory and makes none.
-    threshold, cache_dir = settings.route_threshold, settings.cache_dir
+    stdin: TextIO
     if args.jsonl:
-        return route_jsonl(sys.stdin, sys.stdout, threshold=threshold, cache_dir=cache_dir)
-    if not args.text:
+        stdin = sys.stdin
+    elif args.text:
+        stdin = io.StringIO(" ".join(args.text) + "\n")
+    else:
         print("give a message, or --jsonl to read one per line from stdin", file=sys.stderr)
         return 2
-    return route_jsonl(io.StringIO(" ".join(args.text) + "\n"), sys.stdout, threshold=threshold, cache_dir=cache_dir)
+    # Only a cache the operator named: this command needs no data directory and makes none.
+    return route_jsonl(
+        stdin,
+        sys.stdout,
+        threshold=settings.route_threshold,
+        cache_dir=settings.cache_dir,
+        wrong_budget=settings.route_wrong_budget,
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

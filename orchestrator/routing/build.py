@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.routing.brain import Brain
+from orchestrator.routing.calibration import TARGET_WRONG
 from orchestrator.routing.llm import UNCLEAR, LLMBrain
 from orchestrator.routing.offline import DEFAULT_MAX_CHARS, OfflineBrain
 from orchestrator.routing.specs import SkillSpec
@@ -31,14 +32,16 @@ def build_brain(
 ) -> Brain:
     """The routing brain for ``specs``.
 
-    ``settings`` may be ``LLMSettings`` or any settings object (its ``max_message_chars`` is
-    honoured); model settings not given are read from ``SWITCHBOARD_*``. ``model`` overrides the
-    configured one (tests pass a scripted double). ``cache_dir`` keeps the offline brain's trained
-    weights between starts. Raises ConfigurationError for unusable specs.
+    ``settings`` may be ``LLMSettings`` or any settings object (its ``max_message_chars`` and
+    ``route_wrong_budget`` are honoured); model settings not given are read from ``SWITCHBOARD_*``.
+    ``model`` overrides the configured one (tests pass a scripted double). ``cache_dir`` keeps the
+    offline brain's trained weights between starts. Raises ConfigurationError for unusable specs or
+    a budget with no fitted operating point.
     """
     llm = settings if isinstance(settings, LLMSettings) else LLMSettings()
     max_chars = int(getattr(settings, "max_message_chars", DEFAULT_MAX_CHARS))
-    offline = OfflineBrain.from_skills(specs, max_chars=max_chars, cache_dir=cache_dir)
+    budget = float(getattr(settings, "route_wrong_budget", TARGET_WRONG))
+    offline = OfflineBrain.from_skills(specs, max_chars=max_chars, cache_dir=cache_dir, wrong_budget=budget)
     name = llm.model_for("router")
     if model is None and name is None:
         return offline

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
 from orchestrator.routing import calibration_fit
+from shared.errors import ConfigurationError
 
 ROUTE_THRESHOLD = 0.45
 """The supervisor's default ``route_threshold`` (shared.settings); tests/routing checks they agree."""
@@ -64,9 +65,9 @@ def likelihood(signals: Signals, coefficients: tuple[float, ...] = COEFFICIENTS,
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def confidence(signals: Signals) -> float:
+def confidence(signals: Signals, operating_point: float = OPERATING_POINT) -> float:
     """The confidence to report: the classifier's own (probability times words known) when the
-    calibrated likelihood reaches OPERATING_POINT, else held below ROUTE_THRESHOLD.
+    calibrated likelihood reaches ``operating_point``, else held below ROUTE_THRESHOLD.
 
     Keeping the classifier's scale above the line keeps what the supervisor's other thresholds
     mean (switching topic mid-goal needs 0.7); below it, the likelihood's share of the operating
@@ -74,9 +75,9 @@ def confidence(signals: Signals) -> float:
     """
     raw = min(max(signals.probability * signals.known, 0.0), 1.0)
     chance = likelihood(signals)
-    if chance >= OPERATING_POINT:
+    if chance >= operating_point:
         return max(raw, ROUTE_THRESHOLD)
-    return min(raw, _BELOW * ROUTE_THRESHOLD * chance / OPERATING_POINT)
+    return min(raw, _BELOW * ROUTE_THRESHOLD * chance / operating_point)
 
 
 @dataclass(frozen=True)
@@ -135,4 +136,18 @@ def render(fit: Fit, budgets: Sequence[float] = BUDGETS) -> str:
         "CURVE: tuple[tuple[float, float, float, float], ...] = (\n"
         f"{rows}"
         ")\n"
+    )
+
+
+def operating_point(budget: float = TARGET_WRONG) -> float:
+    """The operating point fitted for ``budget``, a share of messages that may be answered
+    confidently and wrongly: one of ``BUDGETS``. A deployment that would rather ask than guess
+    picks a lower budget (``SWITCHBOARD_ROUTE_WRONG_BUDGET``); docs/routing.md shows the trade-off."""
+    for point in curve():
+        if math.isclose(point.budget, budget):
+            return point.operating_point
+    offered = ", ".join(f"{b:g}" for b in BUDGETS)
+    raise ConfigurationError(
+        f"no confidence calibration was fitted for a budget of {budget:g} confident wrong answers",
+        hint=f"set SWITCHBOARD_ROUTE_WRONG_BUDGET to one of {offered} (a share: 0.02 is 2%)",
     )

@@ -9,23 +9,32 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.routing.calibration import TARGET_WRONG
 from orchestrator.routing.offline import DEFAULT_MAX_CHARS, OfflineBrain
 from orchestrator.routing.specs import skill_specs_from_skills
 from shared.errors import SwitchboardError
 from shared.skills import load_skills
 
 
-def route_jsonl(stdin: TextIO, stdout: TextIO, *, threshold: float = 0.45, cache_dir: Path | None = None) -> int:
+def route_jsonl(
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    threshold: float = 0.45,
+    cache_dir: Path | None = None,
+    wrong_budget: float = TARGET_WRONG,
+) -> int:
     """Route each non-blank line of ``stdin``; write one JSON object per routed line to ``stdout``.
 
     A routed line gives ``agent``, ``skill``, ``confidence``, ``reason`` and ``clarify`` (true when
     the supervisor would ask a clarifying question). A line it cannot route (longer than
     2,000 characters) gives ``{"line": n, "error": {...}}`` and routing carries on.
     Returns the exit status: 0 when every line was routed, 1 when any line was rejected.
-    With ``cache_dir`` the brain loads the weights an earlier start trained there, or keeps them.
+    With ``cache_dir`` the brain loads the weights an earlier start trained there, or keeps them;
+    ``wrong_budget`` picks its operating point, as ``SWITCHBOARD_ROUTE_WRONG_BUDGET`` does for a stack.
     """
     specs = skill_specs_from_skills(load_skills())
-    brain = OfflineBrain.from_skills(specs, max_chars=DEFAULT_MAX_CHARS, cache_dir=cache_dir)
+    brain = OfflineBrain.from_skills(specs, max_chars=DEFAULT_MAX_CHARS, cache_dir=cache_dir, wrong_budget=wrong_budget)
     rejected = 0
     for number, line in enumerate(stdin, start=1):
         text = line.rstrip("\r\n")

@@ -76,10 +76,13 @@ class OfflineBrain:
         embedder: StaticEmbedder | None = None,
         embedding_weight: float | None = None,
         cache_dir: Path | None = None,
+        wrong_budget: float = calibration.TARGET_WRONG,
     ) -> None:
         """``embedding_weight`` (default ``_EMBEDDING_WEIGHT``) scales the sentence embedding; 0 turns it off.
-        With ``cache_dir`` the trained weights are kept there and reused while the training is unchanged."""
+        With ``cache_dir`` the trained weights are kept there and reused while the training is unchanged.
+        ``wrong_budget`` picks the calibrated operating point (``calibration.operating_point``)."""
         check_specs(specs)
+        self._operating_point = calibration.operating_point(wrong_budget)
         # One order whoever lists the skills (a deployment by its agents, ``route`` by its folders):
         # the same skills then train the same weights under the same cache key.
         self._specs = sorted(specs, key=lambda s: (s.agent, s.skill))
@@ -118,15 +121,21 @@ class OfflineBrain:
         max_chars: int = DEFAULT_MAX_CHARS,
         corpus: Sequence[Labelled] | None = None,
         cache_dir: Path | None = None,
+        wrong_budget: float = calibration.TARGET_WRONG,
     ) -> OfflineBrain:
         """Train a brain on ``specs`` (from AgentCards or skill folders) and the training split
         (or load what the same training produced before, from ``cache_dir``)."""
         corpus = training_rows() if corpus is None else corpus
-        return cls(specs, max_chars=max_chars, corpus=corpus, cache_dir=cache_dir)
+        return cls(specs, max_chars=max_chars, corpus=corpus, cache_dir=cache_dir, wrong_budget=wrong_budget)
 
     @property
     def specs(self) -> list[SkillSpec]:
         return list(self._specs)
+
+    @property
+    def operating_point(self) -> float:
+        """The calibrated likelihood of a right answer at and above which this brain acts."""
+        return self._operating_point
 
     async def route(self, text: str) -> RouteDecision:
         """Decide which skill owns ``text`` (see ``decide``)."""
@@ -236,7 +245,7 @@ class OfflineBrain:
         decision = RouteDecision(
             agent=spec.agent,
             skill=spec.skill,
-            confidence=round(calibration.confidence(signals), 4),
+            confidence=round(calibration.confidence(signals, self._operating_point), 4),
             reason=reason,
             alternatives=alternatives,
         )
@@ -317,13 +326,15 @@ class OfflineBrain:
         # Each half is calibrated as a message of its own.
         halves = [self._part_signals(part, seen) for part in found]
         then = RouteAlternative(
-            agent=second.agent, skill=second.skill, score=round(calibration.confidence(halves[1]), 4)
+            agent=second.agent,
+            skill=second.skill,
+            score=round(calibration.confidence(halves[1], self._operating_point), 4),
         )
         decision = whole.model_copy(
             update={
                 "agent": first.agent,
                 "skill": first.skill,
-                "confidence": round(calibration.confidence(halves[0]), 4),
+                "confidence": round(calibration.confidence(halves[0], self._operating_point), 4),
                 "reason": f"two requests: {first.agent}/{first.skill}, then {second.agent}/{second.skill}",
                 "then": then,
                 "parts": [found[0].text, found[1].text],
@@ -359,7 +370,7 @@ class OfflineBrain:
                 update={
                     "agent": spec.agent,
                     "skill": spec.skill,
-                    "confidence": round(calibration.confidence(own), 4),
+                    "confidence": round(calibration.confidence(own, self._operating_point), 4),
                     "reason": f"first of two requests: {spec.agent}/{spec.skill}; the whole read as the second",
                 }
             )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.routing import calibration, calibration_fit
+from orchestrator.routing import OfflineBrain, build_brain, calibration, calibration_fit
 from orchestrator.routing.calibration import OPERATING_POINT, ROUTE_THRESHOLD, Signals, confidence, likelihood
+from shared.errors import ConfigurationError
 from shared.settings import Settings
+from tests.routing.test_everyday_probe import PROBE_FILE
 
 
 def test_the_operating_point_is_mapped_onto_the_supervisors_threshold() -> None:
@@ -75,3 +77,32 @@ def test_the_written_fit_is_what_the_brain_reads_back() -> None:
 def test_a_fit_without_every_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="budgets"):
         calibration.render(_fit(calibration.BUDGETS[:-1]))
+
+
+def test_each_fitted_budget_has_its_operating_point_and_another_is_refused() -> None:
+    for point in calibration.curve():
+        assert calibration.operating_point(point.budget) == point.operating_point
+    assert calibration.operating_point() == OPERATING_POINT
+    with pytest.raises(ConfigurationError) as refused:
+        calibration.operating_point(0.01)
+    assert refused.value.hint is not None and "SWITCHBOARD_ROUTE_WRONG_BUDGET" in refused.value.hint
+
+
+def test_a_lower_budget_of_wrong_answers_acts_on_fewer_messages_and_only_on_those_the_default_acts_on(
+    brain: OfflineBrain,
+) -> None:
+    # Through the settings a stack starts with; the weights come from the run's shared cache.
+    strict = build_brain(brain.specs, Settings(route_wrong_budget=0.02), cache_dir=Settings().cache_dir)
+    assert isinstance(strict, OfflineBrain)
+    assert strict.operating_point == calibration.operating_point(0.02) > brain.operating_point
+    lines = PROBE_FILE.read_text(encoding="utf-8").splitlines()
+    messages = [line.split("|", 2)[2].strip() for line in lines if line.count("|") >= 2 and not line.startswith("#")]
+    acted = [brain.decide(m).confidence >= ROUTE_THRESHOLD for m in messages]
+    acted_strictly = [strict.decide(m).confidence >= ROUTE_THRESHOLD for m in messages]
+    assert all(default for default, strictly in zip(acted, acted_strictly, strict=True) if strictly)
+    assert sum(acted_strictly) < sum(acted)
+
+
+def test_a_budget_with_no_fitted_point_stops_the_build(brain: OfflineBrain) -> None:
+    with pytest.raises(ConfigurationError, match=r"budget of 0\.01"):
+        build_brain(brain.specs, Settings(route_wrong_budget=0.01))
