@@ -132,11 +132,6 @@ class OfflineBrain:
     def specs(self) -> list[SkillSpec]:
         return list(self._specs)
 
-    @property
-    def operating_point(self) -> float:
-        """The calibrated likelihood of a right answer at and above which this brain acts."""
-        return self._operating_point
-
     async def route(self, text: str) -> RouteDecision:
         """Decide which skill owns ``text`` (see ``decide``)."""
         return self.decide(text)

@@ -120,12 +120,13 @@ async def test_usable_on_a_phone_sized_screen(browser, running: RunningStack, sh
 
 async def test_send_stays_reachable_while_an_answer_is_coming(browser, running: RunningStack) -> None:  # type: ignore[no-untyped-def]
     context, page = await open_chat(browser, running)
-    release = asyncio.Event()
+    release, held = asyncio.Event(), asyncio.Event()
     turns: list[str] = []
 
     async def hold_the_first_turn(route) -> None:  # type: ignore[no-untyped-def]
         turns.append(route.request.url)
         if len(turns) == 1:
+            held.set()
             await release.wait()
         await route.continue_()
 
@@ -133,6 +134,8 @@ async def test_send_stays_reachable_while_an_answer_is_coming(browser, running: 
     try:
         await page.keyboard.type("hello, what plans do you have?")
         await page.keyboard.press("Enter")
+        # The first turn is on its way (the conversation is started first) and held there.
+        await asyncio.wait_for(held.wait(), TIMEOUT_MS / 1000)
         # The first answer is still coming: the customer types on, tabs to Send and presses it.
         await page.keyboard.type("and roaming?")
         await page.keyboard.press("Tab")
