@@ -10,14 +10,13 @@ runs in reverse. ``orchestrator.workers`` uses the same pieces (``prepare``, ``l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.shared_files import A2A_TASKS_DB, CONSOLE_SESSIONS_DB, sign_staff_out
 from orchestrator.stack_topology import (
     bind_all,
     embedded_ports,
@@ -35,7 +34,6 @@ from shared.secrets import Secrets, load_or_create_secret
 from shared.service_auth import audiences
 from shared.settings import AGENTS, MCP_PATH, SYSTEMS, Settings, Topology
 from shared.sockets import bind, url_of
-from shared.sqlite import connect_sync
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -51,11 +49,6 @@ if TYPE_CHECKING:
 # and binds the sockets, and every import it makes delays the start of its children.
 
 log = logging.getLogger("switchboard.launcher")
-
-A2A_TASKS_DB = "a2a_tasks.db"
-"""The orchestrator's A2A front's tasks (a specialist keeps its own ``tasks.db``)."""
-CONSOLE_SESSIONS_DB = "console_sessions.db"
-"""Staff console sessions, shared by the orchestrator processes (``orchestrator.consoles.sessions``)."""
 
 
 @dataclass
@@ -382,16 +375,6 @@ class Stack:
             on_refused=self._refusals(auth),
             cache_dir=self.settings.router_cache_dir,
         )
-
-
-def sign_staff_out(data_dir: Path) -> None:
-    """Empty the staff sessions of a data directory (every start of ``up``: a restart signs staff
-    out, the safe failure for staff access). Blocking; no file yet, nothing to do."""
-    path = Path(data_dir) / CONSOLE_SESSIONS_DB
-    if not path.exists():
-        return
-    with contextlib.closing(connect_sync(path)) as conn, contextlib.suppress(sqlite3.OperationalError):
-        conn.execute("DELETE FROM console_sessions")  # OperationalError: the table is not made yet
 
 
 def _agent_names() -> list[str]:

@@ -7,7 +7,7 @@ ends its sessions too.
 
 The embedded default keeps them in ``console_sessions.db`` in the data directory, which every
 orchestrator process of ``switchboard up --workers`` reads; ``up`` empties it at every start
-(``orchestrator.launcher.sign_staff_out``),
+(``orchestrator.shared_files.sign_staff_out``),
 so a restart signs everyone out, the safe failure for staff access. Behind a load balancer
 each request may reach another replica, so with a PostgreSQL ``SWITCHBOARD_DATABASE_URL`` the
 records live in the database every replica reads. Memory is for one process that is given

@@ -15,7 +15,7 @@ from orchestrator.consoles.sessions import (
     SqliteSessionRecords,
     session_records_for,
 )
-from orchestrator.launcher import CONSOLE_SESSIONS_DB, sign_staff_out
+from orchestrator.shared_files import CONSOLE_SESSIONS_DB, sign_staff_out
 from shared.secrets import StaffCredential
 from tests.storage.pg import private_schema
 
