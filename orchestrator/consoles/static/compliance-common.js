@@ -33,6 +33,21 @@ export function newestOnly() {
   };
 }
 
+// One load of a view: fetch ``path`` and ``render`` the answer, or show the error in ``status``,
+// unless a newer load of the view began meanwhile (``newest``, from ``newestOnly``).
+export async function loadView(newest, status, path, render) {
+  try {
+    const body = await api(path);
+    if (!newest()) return;
+    render(body);
+    status.textContent = "";
+  } catch (error) {
+    if (!newest()) return;
+    status.className = "notice error";
+    status.textContent = error.message;
+  }
+}
+
 export async function api(path, options) {
   const response = await fetch(path, { credentials: "same-origin", ...options });
   if (response.status === 401) {

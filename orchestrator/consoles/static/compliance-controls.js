@@ -1,39 +1,32 @@
 // The compliance console's controls: each policy's mode, and the weakened controls that wait
 // for a second compliance person (four eyes, with an expiry).
 
-import { $, API, api, csrf, el, newestOnly } from "./compliance-common.js";
+import { $, API, api, csrf, el, loadView, newestOnly } from "./compliance-common.js";
 
 const policiesLoad = newestOnly();
 const changesLoad = newestOnly();
 
 // ----- policy modes
 
-export async function loadPolicies() {
-  const status = $("policies-status");
-  const newest = policiesLoad();
-  try {
-    const { policies } = await api(`${API}/policies`);
-    if (!newest()) return;
-    const rows = Object.entries(policies).sort(([a], [b]) => a.localeCompare(b)).map(([id, mode]) => {
-      const target = mode === "enforce" ? "log-only" : "enforce";
-      return el("tr", { className: `mode-${mode}`, "data-policy": id },
-        el("td", { className: "mono" }, id),
-        el("td", {}, el("span", { className: `badge ${mode === "enforce" ? "ok" : "pending"}` }, mode)),
-        el("td", {}, el("button", {
-          type: "button", className: "ghost small",
-          // The spoken name starts with the visible label, so voice users can say what they see.
-          "aria-label": `${target === "enforce" ? "Enforce" : "Switch to log-only"}: ${id}`,
-          onclick: () => setMode(id, target),
-        }, target === "enforce" ? "Enforce" : "Switch to log-only")),
-      );
-    });
-    $("policy-rows").replaceChildren(...rows);
-    status.textContent = "";
-  } catch (error) {
-    if (!newest()) return;
-    status.className = "notice error";
-    status.textContent = error.message;
-  }
+export function loadPolicies() {
+  return loadView(policiesLoad(), $("policies-status"), `${API}/policies`, renderPolicies);
+}
+
+function renderPolicies({ policies }) {
+  const rows = Object.entries(policies).sort(([a], [b]) => a.localeCompare(b)).map(([id, mode]) => {
+    const target = mode === "enforce" ? "log-only" : "enforce";
+    return el("tr", { className: `mode-${mode}`, "data-policy": id },
+      el("td", { className: "mono" }, id),
+      el("td", {}, el("span", { className: `badge ${mode === "enforce" ? "ok" : "pending"}` }, mode)),
+      el("td", {}, el("button", {
+        type: "button", className: "ghost small",
+        // The spoken name starts with the visible label, so voice users can say what they see.
+        "aria-label": `${target === "enforce" ? "Enforce" : "Switch to log-only"}: ${id}`,
+        onclick: () => setMode(id, target),
+      }, target === "enforce" ? "Enforce" : "Switch to log-only")),
+    );
+  });
+  $("policy-rows").replaceChildren(...rows);
 }
 
 async function setMode(id, mode) {
@@ -78,42 +71,35 @@ function changeDetail(c) {
   return parts.length ? ` (${parts.join("; ")})` : "";
 }
 
-export async function loadChanges() {
-  const status = $("changes-status");
-  const newest = changesLoad();
-  try {
-    const { changes } = await api(`${API}/changes`);
-    if (!newest()) return;
-    const shown = changes.filter((c) => c.status === "pending" || c.status === "active");
-    const rows = shown.map((c) => {
-      const until = new Date(c.expires_at * 1000).toLocaleString();
-      const actions = el("td", {});
-      if (c.status === "pending") {
-        for (const verb of ["approve", "reject"]) {
-          const label = verb === "approve" ? "Approve" : "Reject";
-          actions.append(el("button", {
-            type: "button", className: "ghost small", "aria-label": `${label}: ${c.id}`,
-            onclick: () => decideChange(c.id, verb),
-          }, label));
-        }
+export function loadChanges() {
+  return loadView(changesLoad(), $("changes-status"), `${API}/changes`, renderChanges);
+}
+
+function renderChanges({ changes }) {
+  const shown = changes.filter((c) => c.status === "pending" || c.status === "active");
+  const rows = shown.map((c) => {
+    const until = new Date(c.expires_at * 1000).toLocaleString();
+    const actions = el("td", {});
+    if (c.status === "pending") {
+      for (const verb of ["approve", "reject"]) {
+        const label = verb === "approve" ? "Approve" : "Reject";
+        actions.append(el("button", {
+          type: "button", className: "ghost small", "aria-label": `${label}: ${c.id}`,
+          onclick: () => decideChange(c.id, verb),
+        }, label));
       }
-      return el("tr", {},
-        el("td", { className: "mono" }, c.id),
-        el("td", {}, `${c.kind} ${c.target}${changeDetail(c)}`),
-        el("td", {}, el("span", { className: `badge ${c.status === "active" ? "deny" : "pending"}` }, c.status)),
-        el("td", {}, `${c.requested_by}${c.approved_by ? " + " + c.approved_by : ""}: ${c.reason}`),
-        el("td", {}, c.status === "active" ? `until ${until}` : `lapses ${until}`),
-        actions,
-      );
-    });
-    $("change-rows").replaceChildren(...rows);
-    $("changes-empty").hidden = rows.length > 0;
-    status.textContent = "";
-  } catch (error) {
-    if (!newest()) return;
-    status.className = "notice error";
-    status.textContent = error.message;
-  }
+    }
+    return el("tr", {},
+      el("td", { className: "mono" }, c.id),
+      el("td", {}, `${c.kind} ${c.target}${changeDetail(c)}`),
+      el("td", {}, el("span", { className: `badge ${c.status === "active" ? "deny" : "pending"}` }, c.status)),
+      el("td", {}, `${c.requested_by}${c.approved_by ? " + " + c.approved_by : ""}: ${c.reason}`),
+      el("td", {}, c.status === "active" ? `until ${until}` : `lapses ${until}`),
+      actions,
+    );
+  });
+  $("change-rows").replaceChildren(...rows);
+  $("changes-empty").hidden = rows.length > 0;
 }
 
 async function decideChange(id, verb) {
