@@ -20,9 +20,9 @@ SOURCES = package_dir("evals", "routing", "source")
 # holds the same floors. In-domain counts confident right answers only, so calibrating confidence
 # (a doubtful answer becomes a question) lowered it while confident wrong answers fell to half.
 # The floors follow the split, which gets harder with each round's rows (they are the wordings the
-# brain misread, and a third of them is held out): on the current 2,763 messages the brain before
-# this round printed 81.0% in-domain, 7.1% confident wrong and 53.8% out of scope, this one 81.2%,
-# 7.3% and 53.8%: hard out-of-scope rows moved the ceiling and the out-of-scope floor. They must
+# brain misread, and a third of them is held out): on the current 2,763 messages the brain from
+# before the last rows (5df0f2b) prints 7.1% confident wrong and 53.8% out of scope, so the hard
+# out-of-scope rows moved the ceiling and the out-of-scope floor (docs/routing.md). They must
 # also hold with the new specialist the scaffold walkthrough adds (tests/scaffold/test_walkthrough.py).
 IN_DOMAIN_FLOOR = 0.78
 # The same messages routed confidently to a skill of the specialist that owns them.
